@@ -1,0 +1,218 @@
+#include "runtime/backend/ops.h"
+
+#include "kernels/ref/attention.h"
+#include "kernels/ref/embedding.h"
+#include "kernels/ref/kv_cache_write.h"
+#include "kernels/ref/layernorm.h"
+#include "kernels/ref/matmul.h"
+#include "kernels/ref/rmsnorm.h"
+#include "kernels/ref/softmax.h"
+#include "kernels/ref/swiglu.h"
+
+namespace genrt::ops {
+
+namespace {
+
+// Checks that the CPU reference can run on t: contiguous fp32 (or `dtype`) host memory.
+void expect_cpu(const Tensor& t, const char* op, const char* name, DType dtype = DType::f32) {
+  GENRT_CHECK(t.defined(), "{}: {} is undefined", op, name);
+  GENRT_CHECK(t.device() == Device::cpu,
+              "{}: {} is on {}, but the CUDA backend is not built into this version yet", op,
+              name, device_name(t.device()));
+  GENRT_CHECK(t.dtype() == dtype, "{}: {} is {}, expected {}", op, name, dtype_name(t.dtype()),
+              dtype_name(dtype));
+  GENRT_CHECK(t.is_contiguous(), "{}: {} must be contiguous", op, name);
+}
+
+void expect_shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
+  GENRT_CHECK(t.shape() == shape, "{}: {} has shape {}, expected {}", op, name,
+              shape_string(t.shape()), shape_string(shape));
+}
+
+const float* optional_data(const Tensor& t, int64_t dim, const char* op, const char* name) {
+  if (!t.defined()) return nullptr;
+  expect_cpu(t, op, name);
+  expect_shape(t, {dim}, op, name);
+  return t.data<float>();
+}
+
+ref::NormArgs norm_args(const char* op, const Tensor& x, Tensor* residual, const Tensor& weight,
+                        const Tensor& bias, float eps, Tensor& out) {
+  expect_cpu(x, op, "x");
+  GENRT_CHECK(x.rank() == 2, "{}: x must be [rows, dim], got {}", op, shape_string(x.shape()));
+  expect_cpu(out, op, "out");
+  expect_shape(out, x.shape(), op, "out");
+  ref::NormArgs args;
+  args.rows = x.dim(0);
+  args.dim = x.dim(1);
+  args.x = x.data<float>();
+  args.out = out.data<float>();
+  args.weight = optional_data(weight, args.dim, op, "weight");
+  args.bias = optional_data(bias, args.dim, op, "bias");
+  args.eps = eps;
+  if (residual != nullptr) {
+    expect_cpu(*residual, op, "residual");
+    expect_shape(*residual, x.shape(), op, "residual");
+    args.residual = residual->data<float>();
+    args.sum_out = residual->data<float>();
+  }
+  return args;
+}
+
+}  // namespace
+
+void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
+  expect_cpu(table, "embedding", "table");
+  expect_cpu(ids, "embedding", "ids", DType::i32);
+  expect_cpu(out, "embedding", "out");
+  GENRT_CHECK(table.rank() == 2, "embedding: table must be [vocab, dim]");
+  const int64_t vocab = table.dim(0);
+  const int64_t dim = table.dim(1);
+  expect_shape(out, {ids.numel(), dim}, "embedding", "out");
+  for (int32_t id : ids.span<int32_t>()) {
+    GENRT_CHECK(id >= 0 && id < vocab, "token id {} is outside the vocabulary [0, {})", id, vocab);
+  }
+  ref::embedding(table.data<float>(), ids.data<int32_t>(), out.data<float>(), ids.numel(), dim);
+}
+
+void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  ref::rmsnorm(norm_args("rmsnorm", x, nullptr, weight, Tensor(), eps, out));
+}
+
+void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& out) {
+  ref::rmsnorm(norm_args("add_rmsnorm", x, &residual, weight, Tensor(), eps, out));
+}
+
+void layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out) {
+  ref::layernorm(norm_args("layernorm", x, nullptr, weight, bias, eps, out));
+}
+
+void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, const Tensor& bias,
+                   float eps, Tensor& out) {
+  ref::layernorm(norm_args("add_layernorm", x, &residual, weight, bias, eps, out));
+}
+
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
+  expect_cpu(x, "linear", "x");
+  expect_cpu(weight, "linear", "weight");
+  expect_cpu(out, "linear", "out");
+  GENRT_CHECK(x.rank() == 2 && weight.rank() == 2,
+              "linear: x {} and weight {} must both be 2-D", shape_string(x.shape()),
+              shape_string(weight.shape()));
+  const int64_t m = x.dim(0), k = x.dim(1), n = weight.dim(0);
+  GENRT_CHECK(weight.dim(1) == k, "linear: x {} does not match weight {} (in_features)",
+              shape_string(x.shape()), shape_string(weight.shape()));
+  expect_shape(out, {m, n}, "linear", "out");
+  ref::matmul(x.data<float>(), weight.data<float>(), optional_data(bias, n, "linear", "bias"),
+              out.data<float>(), m, n, k);
+}
+
+void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeLayout layout) {
+  expect_cpu(x, "rope", "x");
+  expect_cpu(positions, "rope", "positions", DType::i32);
+  expect_cpu(inv_freq, "rope", "inv_freq");
+  GENRT_CHECK(x.rank() == 3, "rope: x must be [tokens, heads, head_dim], got {}",
+              shape_string(x.shape()));
+  const int64_t head_dim = x.dim(2);
+  GENRT_CHECK(head_dim % 2 == 0, "rope: head_dim {} must be even", head_dim);
+  expect_shape(positions, {x.dim(0)}, "rope", "positions");
+  expect_shape(inv_freq, {head_dim / 2}, "rope", "inv_freq");
+  ref::rope(x.data<float>(), positions.data<int32_t>(), inv_freq.data<float>(), x.dim(0),
+            x.dim(1), head_dim, layout);
+}
+
+void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
+  expect_cpu(gate, "swiglu", "gate");
+  expect_cpu(up, "swiglu", "up");
+  expect_cpu(out, "swiglu", "out");
+  expect_shape(up, gate.shape(), "swiglu", "up");
+  expect_shape(out, gate.shape(), "swiglu", "out");
+  ref::swiglu(gate.data<float>(), up.data<float>(), out.data<float>(), gate.numel());
+}
+
+void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx) {
+  expect_cpu(x, "gelu", "x");
+  expect_cpu(out, "gelu", "out");
+  expect_shape(out, x.shape(), "gelu", "out");
+  ref::gelu(x.data<float>(), out.data<float>(), x.numel(), approx);
+}
+
+void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table, int64_t start,
+                    Tensor& k_cache, Tensor& v_cache) {
+  const char* op = "kv_cache_write";
+  expect_cpu(k, op, "k");
+  expect_cpu(v, op, "v");
+  expect_cpu(block_table, op, "block_table", DType::i32);
+  expect_cpu(k_cache, op, "k_cache");
+  expect_cpu(v_cache, op, "v_cache");
+  GENRT_CHECK(k_cache.rank() == 4, "{}: cache must be [blocks, block_size, kv_heads, head_dim]", op);
+  const int64_t block_size = k_cache.dim(1);
+  expect_shape(v_cache, k_cache.shape(), op, "v_cache");
+  expect_shape(k, {k.dim(0), k_cache.dim(2), k_cache.dim(3)}, op, "k");
+  expect_shape(v, k.shape(), op, "v");
+  const int64_t end = start + k.dim(0);
+  GENRT_CHECK(start >= 0 && end <= block_table.numel() * block_size,
+              "{}: positions [{}, {}) do not fit the {} blocks of the block table", op, start, end,
+              block_table.numel());
+  ref::kv_cache_write(ref::KvCacheWriteArgs{
+      .k = k.data<float>(),
+      .v = v.data<float>(),
+      .block_table = block_table.data<int32_t>(),
+      .k_cache = k_cache.data<float>(),
+      .v_cache = v_cache.data<float>(),
+      .tokens = k.dim(0),
+      .start = start,
+      .row = k_cache.dim(2) * k_cache.dim(3),
+      .block_size = block_size,
+  });
+}
+
+void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+               const Tensor& block_table, int64_t q_start, float scale, Tensor& out) {
+  const char* op = "attention";
+  expect_cpu(q, op, "q");
+  expect_cpu(k_cache, op, "k_cache");
+  expect_cpu(v_cache, op, "v_cache");
+  expect_cpu(block_table, op, "block_table", DType::i32);
+  expect_cpu(out, op, "out");
+  GENRT_CHECK(q.rank() == 3, "{}: q must be [tokens, heads, head_dim], got {}", op,
+              shape_string(q.shape()));
+  GENRT_CHECK(k_cache.rank() == 4, "{}: cache must be [blocks, block_size, kv_heads, head_dim]", op);
+  expect_shape(v_cache, k_cache.shape(), op, "v_cache");
+  expect_shape(out, q.shape(), op, "out");
+  const int64_t n_heads = q.dim(1), n_kv_heads = k_cache.dim(2), head_dim = q.dim(2);
+  GENRT_CHECK(k_cache.dim(3) == head_dim, "{}: cache head_dim {} != q head_dim {}", op,
+              k_cache.dim(3), head_dim);
+  GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
+              "{}: {} query heads are not a multiple of {} KV heads", op, n_heads, n_kv_heads);
+  const int64_t block_size = k_cache.dim(1);
+  GENRT_CHECK(q_start >= 0 && q_start + q.dim(0) <= block_table.numel() * block_size,
+              "{}: positions up to {} are not covered by the {} blocks of the block table", op,
+              q_start + q.dim(0), block_table.numel());
+  for (int32_t block : block_table.span<int32_t>()) {
+    GENRT_CHECK(block >= 0 && block < k_cache.dim(0), "{}: block id {} outside the pool of {}",
+                op, block, k_cache.dim(0));
+  }
+  ref::attention(ref::AttentionArgs{
+      .q = q.data<float>(),
+      .k_cache = k_cache.data<float>(),
+      .v_cache = v_cache.data<float>(),
+      .block_table = block_table.data<int32_t>(),
+      .out = out.data<float>(),
+      .tokens = q.dim(0),
+      .q_start = q_start,
+      .n_heads = n_heads,
+      .n_kv_heads = n_kv_heads,
+      .head_dim = head_dim,
+      .block_size = block_size,
+      .scale = scale,
+  });
+}
+
+void softmax(Tensor& x) {
+  expect_cpu(x, "softmax", "x");
+  GENRT_CHECK(x.rank() >= 1 && x.dim(-1) > 0, "softmax: x must have a non-empty last dimension");
+  ref::softmax(x.data<float>(), x.numel() / x.dim(-1), x.dim(-1));
+}
+
+}  // namespace genrt::ops

@@ -1,0 +1,51 @@
+#pragma once
+// Op entries: the one layer that sees both tensors and kernels. Each entry checks the
+// shapes, dtypes and devices of its tensors, then runs the CPU reference (and, with the
+// CUDA backend, the kernel launcher). Models call only these.
+
+#include <cstdint>
+
+#include "kernels/ref/gelu.h"
+#include "kernels/ref/rope.h"
+#include "runtime/core/tensor.h"
+
+namespace genrt::ops {
+
+// out[i] = table[ids[i]]; every id must be inside the table.   table [vocab, dim], ids [n]
+void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
+
+// out = rmsnorm(x) * weight                                     x, out [rows, dim]
+void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out);
+// residual += x; out = rmsnorm(residual) * weight
+void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& out);
+
+// out = layernorm(x) * weight + bias (weight/bias may be undefined: no affine)
+void layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out);
+// residual += x; out = layernorm(residual) * weight + bias
+void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, const Tensor& bias,
+                   float eps, Tensor& out);
+
+// out = x @ weight^T + bias (bias may be undefined)     x [m, k], weight [n, k], out [m, n]
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
+
+// In-place rotary embedding of x [tokens, heads, head_dim] at positions [tokens].
+void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeLayout layout);
+
+// out = silu(gate) * up, elementwise over equal shapes.
+void swiglu(const Tensor& gate, const Tensor& up, Tensor& out);
+void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx);
+
+// Writes the K/V rows of `tokens` new positions start.. into a sequence's cache blocks.
+//   k, v [tokens, kv_heads, head_dim]; k_cache, v_cache [blocks, block_size, kv_heads, head_dim]
+void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table, int64_t start,
+                    Tensor& k_cache, Tensor& v_cache);
+
+// Causal GQA attention of one sequence's queries q [tokens, heads, head_dim], at positions
+// q_start.., over its cached keys and values (see ref::AttentionArgs). out like q.
+void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+               const Tensor& block_table, int64_t q_start, float scale, Tensor& out);
+
+// Row-wise softmax in place over the last dimension.
+void softmax(Tensor& x);
+
+}  // namespace genrt::ops

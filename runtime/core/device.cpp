@@ -1,0 +1,64 @@
+#include "runtime/core/device.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "runtime/core/error.h"
+
+#ifdef GENRT_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace genrt {
+
+std::string_view device_name(Device device) { return device == Device::cpu ? "cpu" : "cuda"; }
+
+Device parse_device(std::string_view name) {
+  if (name == "cpu") return Device::cpu;
+  if (name == "cuda") return Device::cuda;
+  fail("unknown device '{}': expected cpu or cuda", name);
+}
+
+int cuda_device_count() {
+#ifdef GENRT_HAVE_CUDA
+  int count = 0;
+  // Without a driver this returns cudaErrorInsufficientDriver; any error means "no device".
+  if (cudaGetDeviceCount(&count) != cudaSuccess) return 0;
+  return count;
+#else
+  return 0;
+#endif
+}
+
+std::string cuda_unavailable_reason() {
+#ifdef GENRT_HAVE_CUDA
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) return std::string("no CUDA device: ") + cudaGetErrorString(status);
+  return count == 0 ? "no CUDA device found" : "";
+#else
+  return "genrt was built without CUDA (configure with -DGENRT_CUDA=ON)";
+#endif
+}
+
+std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
+  if (device == Device::cpu) {
+    void* ptr = std::calloc(bytes ? bytes : 1, 1);
+    if (ptr == nullptr) fail("out of host memory allocating {} bytes", bytes);
+    return {ptr, std::free};
+  }
+#ifdef GENRT_HAVE_CUDA
+  void* ptr = nullptr;
+  cudaError_t status = cudaMalloc(&ptr, bytes ? bytes : 1);
+  if (status == cudaSuccess) status = cudaMemset(ptr, 0, bytes);
+  if (status != cudaSuccess) {
+    if (ptr != nullptr) cudaFree(ptr);
+    fail("cudaMalloc of {} bytes failed: {}", bytes, cudaGetErrorString(status));
+  }
+  return {ptr, [](void* p) { cudaFree(p); }};
+#else
+  fail("cannot allocate {} bytes on cuda: {}", bytes, cuda_unavailable_reason());
+#endif
+}
+
+}  // namespace genrt

@@ -1,0 +1,21 @@
+#pragma once
+// JSON documents read from disk, with errors that name the file and the field.
+
+#include <filesystem>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace genrt {
+
+nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// Typed access to a required / optional field of a JSON object; errors name `where`
+// (usually the file) and the field.
+template <class T>
+T json_required(const nlohmann::json& obj, std::string_view field, std::string_view where);
+template <class T>
+T json_optional(const nlohmann::json& obj, std::string_view field, const T& fallback,
+                std::string_view where);
+
+}  // namespace genrt

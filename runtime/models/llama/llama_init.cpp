@@ -1,0 +1,172 @@
+#include "runtime/models/llama/llama_init.h"
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/error.h"
+#include "runtime/io/safetensors_writer.h"
+#include "runtime/tokenizer/llama2c_tokenizer.h"
+
+namespace genrt {
+
+namespace {
+
+LlamaConfig make_preset(int64_t hidden, int64_t intermediate, int64_t layers, int64_t heads,
+                        int64_t kv_heads, int64_t vocab, int64_t context, double rope_theta) {
+  LlamaConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.hidden_size = hidden;
+  c.intermediate_size = intermediate;
+  c.num_hidden_layers = layers;
+  c.num_attention_heads = heads;
+  c.num_key_value_heads = kv_heads;
+  c.head_dim = hidden / heads;
+  c.vocab_size = vocab;
+  c.max_position_embeddings = context;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = rope_theta;
+  c.bos_token_id = 1;
+  c.eos_token_ids = {2};
+  c.random_weights = true;
+  return c;
+}
+
+const std::map<std::string, LlamaConfig>& presets() {
+  // Shapes of the published models: llama2.c stories15M, TinyLlama-1.1B, Meta-Llama-3-8B.
+  static const std::map<std::string, LlamaConfig> table = {
+      {"tiny", make_preset(128, 352, 2, 4, 2, 512, 512, 10000.0)},
+      {"stories15m", make_preset(288, 768, 6, 6, 6, 32000, 256, 10000.0)},
+      {"tinyllama-1.1b", make_preset(2048, 5632, 22, 32, 4, 32000, 2048, 10000.0)},
+      {"llama3-8b", make_preset(4096, 14336, 32, 32, 8, 128256, 8192, 500000.0)},
+  };
+  return table;
+}
+
+// A counter-based generator: element i of tensor t depends only on (seed, t, i), so the
+// weights are the same whatever the thread count or write order.
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+void fill_uniform(Tensor& out, uint64_t seed, uint64_t tensor_index, float stddev) {
+  const int64_t n = out.numel();
+  const float half_width = stddev * std::sqrt(3.0f);  // uniform [-a, a] has std a / sqrt(3)
+  const uint64_t stream = splitmix64(seed ^ splitmix64(tensor_index));
+  constexpr int64_t kChunk = 1 << 16;
+#pragma omp parallel for schedule(static)
+  for (int64_t begin = 0; begin < n; begin += kChunk) {
+    const int64_t end = std::min(n, begin + kChunk);
+    std::vector<float> values(static_cast<size_t>(end - begin));
+    for (int64_t i = begin; i < end; ++i) {
+      const double u = static_cast<double>(splitmix64(stream + static_cast<uint64_t>(i)) >> 11) * 0x1.0p-53;
+      values[i - begin] = static_cast<float>((2.0 * u - 1.0) * half_width);
+    }
+    char* dst = static_cast<char*>(out.raw()) + begin * static_cast<int64_t>(dtype_size(out.dtype()));
+    convert_from_f32(values.data(), dst, out.dtype(), values.size());
+  }
+}
+
+void fill_ones(Tensor& out) {
+  std::vector<float> ones(static_cast<size_t>(out.numel()), 1.0f);
+  convert_from_f32(ones.data(), out.raw(), out.dtype(), ones.size());
+}
+
+// Special tokens, the 256 byte-fallback tokens, then strings over a small alphabet,
+// shortest first, until the vocabulary is full: enough for any text to round-trip.
+Llama2cTokenizer filler_tokenizer(int64_t vocab_size) {
+  GENRT_CHECK(vocab_size >= 3 + 256, "init-model: vocab_size {} is below the 259 tokens a byte-fallback tokenizer needs",
+              vocab_size);
+  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
+  for (int b = 0; b < 256; ++b) pieces.push_back(fmt::format("<0x{:02X}>", b));
+  const std::string alphabet = " etaoinshrdlucmfwypvbgkjqxz.,";
+  std::vector<std::string> level = {""};
+  while (static_cast<int64_t>(pieces.size()) < vocab_size) {
+    std::vector<std::string> next;
+    for (const std::string& prefix : level) {
+      for (char c : alphabet) {
+        next.push_back(prefix + c);
+        if (static_cast<int64_t>(pieces.size()) < vocab_size) pieces.push_back(next.back());
+      }
+    }
+    level = std::move(next);
+  }
+  std::vector<float> scores(pieces.size(), 0.0f);
+  for (size_t i = 259; i < pieces.size(); ++i) scores[i] = -static_cast<float>(i);
+  return Llama2cTokenizer::from_pieces(std::move(pieces), std::move(scores));
+}
+
+}  // namespace
+
+std::vector<std::string> llama_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, config] : presets()) names.push_back(name);
+  return names;
+}
+
+LlamaConfig llama_preset(const std::string& name) {
+  const auto it = presets().find(name);
+  if (it == presets().end()) {
+    fail("unknown preset '{}': expected one of {}", name, fmt::join(llama_preset_names(), ", "));
+  }
+  return it->second;
+}
+
+void write_random_llama(const LlamaConfig& c, uint64_t seed, DType dtype,
+                        const std::filesystem::path& dir) {
+  GENRT_CHECK(dtype != DType::i32, "init-model: weights must be f32, f16 or bf16");
+  c.validate("init-model preset");
+  std::filesystem::create_directories(dir);
+
+  std::vector<TensorSpec> specs;
+  std::vector<bool> is_norm;
+  auto add = [&](std::string name, Shape shape, bool norm = false) {
+    specs.push_back({std::move(name), std::move(shape), dtype});
+    is_norm.push_back(norm);
+  };
+  add("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    add(p + "input_layernorm.weight", {c.hidden_size}, true);
+    add(p + "self_attn.q_proj.weight", {c.q_dim(), c.hidden_size});
+    add(p + "self_attn.k_proj.weight", {c.kv_dim(), c.hidden_size});
+    add(p + "self_attn.v_proj.weight", {c.kv_dim(), c.hidden_size});
+    add(p + "self_attn.o_proj.weight", {c.hidden_size, c.q_dim()});
+    add(p + "post_attention_layernorm.weight", {c.hidden_size}, true);
+    add(p + "mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size});
+    add(p + "mlp.up_proj.weight", {c.intermediate_size, c.hidden_size});
+    add(p + "mlp.down_proj.weight", {c.hidden_size, c.intermediate_size});
+  }
+  add("model.norm.weight", {c.hidden_size}, true);
+  if (!c.tie_word_embeddings) add("lm_head.weight", {c.vocab_size, c.hidden_size});
+
+  const auto weights_path = dir / "model.safetensors";
+  spdlog::info("writing {} random-weight tensors ({} parameters, {}) to {}", specs.size(),
+               c.parameter_count(), dtype_name(dtype), weights_path.string());
+  write_safetensors(
+      weights_path, specs,
+      [&](size_t i, Tensor& out) {
+        if (is_norm[i]) {
+          fill_ones(out);
+        } else {
+          fill_uniform(out, seed, i, 0.02f);
+        }
+        if ((i + 1) % 50 == 0) spdlog::info("  {}/{} tensors written", i + 1, specs.size());
+      },
+      {{"format", "pt"}, {"genrt", "random weights, seed " + std::to_string(seed)}});
+
+  std::ofstream config_out(dir / "config.json", std::ios::trunc);
+  GENRT_CHECK(config_out.good(), "cannot create {}", (dir / "config.json").string());
+  config_out << llama_config_to_hf(c).dump(2) << "\n";
+  filler_tokenizer(c.vocab_size).save(dir / "tokenizer.bin");
+}
+
+}  // namespace genrt
