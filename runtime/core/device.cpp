@@ -53,7 +53,7 @@ std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
   if (status == cudaSuccess) status = cudaMemset(ptr, 0, bytes);
   if (status != cudaSuccess) {
     if (ptr != nullptr) cudaFree(ptr);
-    fail("cudaMalloc of {} bytes failed: {}", bytes, cudaGetErrorString(status));
+    fail("cannot allocate {} bytes on cuda: {}", bytes, cudaGetErrorString(status));
   }
   return {ptr, [](void* p) { cudaFree(p); }};
 #else

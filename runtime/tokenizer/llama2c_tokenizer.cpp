@@ -13,6 +13,7 @@ namespace genrt {
 namespace {
 
 constexpr int32_t kBos = 1;
+constexpr int32_t kEos = 2;
 constexpr int32_t kUnknown = 0;
 
 // "<0xNN>" with two hex digits -> the byte; anything else -> -1.
@@ -154,6 +155,7 @@ std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_bo
 std::string Llama2cTokenizer::decode_token(int32_t previous, int32_t token) const {
   GENRT_CHECK(token >= 0 && token < vocab_size(), "token id {} is outside the vocabulary [0, {})",
               token, vocab_size());
+  if (token == kBos || token == kEos) return "";  // control tokens are not text
   const std::string& piece = pieces_[token];
   const int byte = parse_byte_piece(piece);
   if (byte >= 0) return std::string(1, static_cast<char>(byte));

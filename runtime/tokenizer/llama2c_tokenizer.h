@@ -27,6 +27,7 @@ class Llama2cTokenizer final : public Tokenizer {
   std::optional<int32_t> bos_id() const override { return 1; }
   std::optional<int32_t> eos_id() const override { return 2; }
   std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
+  // <s> and </s> decode to nothing; "<0xNN>" to its byte.
   std::string decode_token(int32_t previous, int32_t token) const override;
 
   const std::string& piece(int32_t token) const { return pieces_.at(token); }

@@ -48,15 +48,17 @@ def build(name, config, cls, seed, dtype, shard_size=None):
     model = cls(config).float().eval()
     randomize(model, seed, dtype)
     out_dir = DATA_DIR / name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.to(dtype).save_pretrained(out_dir, max_shard_size=shard_size or "1GB")
-    model.float()
-    write_json(out_dir / "golden.json", {
+    # The reference runs first, in fp32: casting the model for saving also casts its
+    # rotary inv_freq buffer, which would degrade the peer's own numerics.
+    golden = {
         "source": f"transformers {cls.__name__}, tools/golden/llama.py",
         "prompt": PROMPT,
         "logits": rounded(all_logits(model, PROMPT)),
         "greedy": greedy(model, PROMPT, GREEDY_TOKENS),
-    })
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.to(dtype).save_pretrained(out_dir, max_shard_size=shard_size or "1GB")
+    write_json(out_dir / "golden.json", golden)
 
 
 def main():

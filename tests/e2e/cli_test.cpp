@@ -1,0 +1,140 @@
+// The genrt command line, run as a user would: outputs, exit codes and error messages.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/io/json_file.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;  // stdout
+  std::string errors;  // stderr
+};
+
+CliRun run_cli(const std::string& args) {
+  test::TempDir dir;
+  const std::string command = std::string(GENRT_CLI) + " " + args + " 2>" + (dir / "stderr").string();
+  CliRun run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(dir / "stderr");
+  run.errors.assign(std::istreambuf_iterator<char>(err), {});
+  return run;
+}
+
+std::string stories() { return (test::shared_dir() / "models" / "stories260K.bin").string(); }
+
+TEST(Cli, StoriesGreedyJsonMatchesTheTransformersGolden) {
+  const CliRun run = run_cli("generate --model " + stories() +
+                          " --prompt-ids 1 --max-tokens 64 --temperature 0 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  const auto out = nlohmann::json::parse(run.output);
+  const auto golden = read_json_file(test::data_dir() / "stories260K_golden.json");
+  EXPECT_EQ(out.at("token_ids"), golden.at("greedy"));
+  EXPECT_EQ(out.at("prompt_tokens"), 1);
+  EXPECT_EQ(out.at("generated_tokens"), 64);
+  EXPECT_TRUE(out.at("text").is_null());  // no tokenizer beside the checkpoint
+  EXPECT_GE(out.at("ttft_ms").get<double>(), 0.0);
+  EXPECT_GT(out.at("tokens_per_s").get<double>(), 0.0);
+}
+
+TEST(Cli, InitModelThenGenerateTextIsLabelledGibberish) {
+  test::TempDir dir;
+  const CliRun init = run_cli("init-model --arch llama --preset tiny --seed 3 --out " + (dir / "m").string());
+  ASSERT_EQ(init.exit_code, 0) << init.errors;
+  EXPECT_NE(init.output.find("RANDOM WEIGHTS"), std::string::npos);
+
+  const std::string gen = "generate --model " + (dir / "m").string() +
+                          " --prompt 'Once upon a time' --max-tokens 12 --seed 5 --ignore-eos";
+  const CliRun a = run_cli(gen + " --json");
+  const CliRun b = run_cli(gen + " --json");
+  ASSERT_EQ(a.exit_code, 0) << a.errors;
+  const auto out = nlohmann::json::parse(a.output);
+  EXPECT_EQ(out.at("token_ids"), nlohmann::json::parse(b.output).at("token_ids"));  // same seed
+  EXPECT_EQ(out.at("generated_tokens"), 12);
+  EXPECT_TRUE(out.at("text").is_string());
+  EXPECT_EQ(out.at("random_weights"), true);
+  EXPECT_NE(a.errors.find("gibberish"), std::string::npos);
+
+  const CliRun streamed = run_cli(gen);
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.errors;
+  EXPECT_NE(streamed.errors.find("[genrt] prompt"), std::string::npos);
+  EXPECT_NE(streamed.errors.find("generated 12 tokens"), std::string::npos);
+  EXPECT_NE(streamed.errors.find("tokens/s"), std::string::npos);
+
+  const CliRun info = run_cli("info --model " + (dir / "m").string());
+  ASSERT_EQ(info.exit_code, 0) << info.errors;
+  EXPECT_NE(info.output.find("LlamaForCausalLM"), std::string::npos);
+  EXPECT_NE(info.output.find("gibberish"), std::string::npos);
+  EXPECT_NE(info.output.find("BF16"), std::string::npos);
+
+  const CliRun again = run_cli("init-model --preset tiny --out " + (dir / "m").string());
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.errors.find("already holds a model"), std::string::npos);
+}
+
+TEST(Cli, SameSeedSameSampledTokens) {
+  const std::string args = "generate --model " + stories() +
+                           " --prompt-ids 1,400 --max-tokens 20 --temperature 0.9 --top-p 0.9 --seed 11 --json";
+  const CliRun a = run_cli(args), b = run_cli(args);
+  ASSERT_EQ(a.exit_code, 0) << a.errors;
+  EXPECT_EQ(nlohmann::json::parse(a.output).at("token_ids"), nlohmann::json::parse(b.output).at("token_ids"));
+}
+
+TEST(Cli, HelpForEveryCommand) {
+  for (const char* command : {"", "generate ", "info ", "init-model "}) {
+    const CliRun run = run_cli(std::string(command) + "--help");
+    EXPECT_EQ(run.exit_code, 0) << command;
+    EXPECT_NE(run.output.find("Usage"), std::string::npos) << command;
+  }
+}
+
+struct BadInvocation {
+  const char* args;
+  const char* error;
+};
+
+class CliErrors : public ::testing::TestWithParam<BadInvocation> {};
+
+TEST_P(CliErrors, ExitNonZeroWithAMessage) {
+  std::string args = GetParam().args;
+  const std::string marker = "STORIES";
+  if (const size_t at = args.find(marker); at != std::string::npos) args.replace(at, marker.size(), stories());
+  const CliRun run = run_cli(args);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.errors.find(GetParam().error), std::string::npos) << run.errors;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, CliErrors,
+    ::testing::Values(
+        BadInvocation{"", "A subcommand is required"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1 --bogus", "--bogus"},
+        BadInvocation{"generate --model /nonexistent --prompt-ids 1", "model path /nonexistent does not exist"},
+        BadInvocation{"generate --model STORIES", "--prompt or --prompt-ids"},
+        BadInvocation{"generate --model STORIES --prompt hi", "--prompt needs a tokenizer"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1,x", "'x' is not a token id"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1,9999", "prompt token id 9999 is outside the vocabulary"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1 --top-p 2", "top_p must be in (0, 1]"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1 --device tpu", "unknown device 'tpu'"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1 --device cuda", "CUDA backend has not landed"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1 --log-level loud", "unknown log level 'loud'"},
+        BadInvocation{"info --model /nonexistent", "does not exist"},
+        BadInvocation{"init-model --preset huge --out /tmp/genrt_never", "unknown preset 'huge'"},
+        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama"}));
+
+}  // namespace
+}  // namespace genrt

@@ -1,0 +1,33 @@
+#include "tests/test_util.h"
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <unistd.h>
+
+namespace genrt::test {
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = std::filesystem::temp_directory_path() /
+          ("genrt_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+float max_abs_diff(const float* a, const float* b, size_t n) {
+  float worst = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    const float d = std::fabs(a[i] - b[i]);
+    if (std::isnan(d)) return std::numeric_limits<float>::quiet_NaN();
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
+}  // namespace genrt::test

@@ -1,0 +1,52 @@
+#pragma once
+// Small helpers shared by the test suites.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/core/error.h"
+
+// Expects `statement` to throw genrt::Error whose message contains `substring`.
+#define EXPECT_ERROR(statement, substring)                                      \
+  EXPECT_THAT([&] { statement; }, ::testing::ThrowsMessage<::genrt::Error>(     \
+                                      ::testing::HasSubstr(substring)))
+
+namespace genrt::test {
+
+// A fresh directory under the system temp dir, removed when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_file(const std::filesystem::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+template <class T>
+void append_pod(std::string& bytes, const T& value) {
+  bytes.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+inline std::filesystem::path data_dir() { return GENRT_TEST_DATA; }
+inline std::filesystem::path shared_dir() { return GENRT_SHARED_DIR; }
+
+// Largest |a - b| over two equal-length float ranges; NaN anywhere gives NaN, which
+// fails every `<= tol` check (the comparison is false).
+float max_abs_diff(const float* a, const float* b, size_t n);
+
+}  // namespace genrt::test

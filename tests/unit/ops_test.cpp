@@ -1,0 +1,83 @@
+// The op entries' checks: each bad tensor gives an error naming the op and the operand.
+
+#include <gtest/gtest.h>
+
+#include "runtime/backend/ops.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+TEST(Ops, EmbeddingRejectsIdsOutsideTheVocabulary) {
+  Tensor table = Tensor::zeros({4, 2}, DType::f32);
+  Tensor ids = Tensor::zeros({2}, DType::i32);
+  ids.data<int32_t>()[1] = 4;
+  Tensor out = Tensor::zeros({2, 2}, DType::f32);
+  EXPECT_ERROR(ops::embedding(table, ids, out), "token id 4 is outside the vocabulary [0, 4)");
+  ids.data<int32_t>()[1] = -1;
+  EXPECT_ERROR(ops::embedding(table, ids, out), "token id -1");
+}
+
+TEST(Ops, LinearShapeMismatchNamesBothShapes) {
+  Tensor x = Tensor::zeros({2, 3}, DType::f32);
+  Tensor w = Tensor::zeros({5, 4}, DType::f32);
+  Tensor out = Tensor::zeros({2, 5}, DType::f32);
+  EXPECT_ERROR(ops::linear(x, w, Tensor(), out), "linear: x [2, 3] does not match weight [5, 4]");
+  Tensor w_ok = Tensor::zeros({5, 3}, DType::f32);
+  Tensor bad_out = Tensor::zeros({2, 4}, DType::f32);
+  EXPECT_ERROR(ops::linear(x, w_ok, Tensor(), bad_out), "linear: out has shape [2, 4], expected [2, 5]");
+  Tensor bad_bias = Tensor::zeros({4}, DType::f32);
+  EXPECT_ERROR(ops::linear(x, w_ok, bad_bias, out), "linear: bias has shape [4], expected [5]");
+}
+
+TEST(Ops, WrongDtypeAndNonContiguous) {
+  Tensor x = Tensor::zeros({2, 4}, DType::bf16);
+  Tensor w = Tensor::zeros({4}, DType::f32);
+  Tensor out = Tensor::zeros({2, 4}, DType::f32);
+  EXPECT_ERROR(ops::rmsnorm(x, w, 1e-5f, out), "rmsnorm: x is bf16, expected f32");
+  Tensor wide = Tensor::zeros({4, 4}, DType::f32);
+  Tensor rope_x = Tensor::zeros({1, 1, 3}, DType::f32);
+  Tensor pos = Tensor::zeros({1}, DType::i32);
+  Tensor freq = Tensor::zeros({1}, DType::f32);
+  EXPECT_ERROR(ops::rope(rope_x, pos, freq, ref::RopeLayout::rotate_half), "head_dim 3 must be even");
+}
+
+TEST(Ops, AddRmsNormUpdatesTheResidual) {
+  Tensor x = Tensor::zeros({1, 2}, DType::f32);
+  Tensor residual = Tensor::zeros({1, 2}, DType::f32);
+  Tensor w = Tensor::zeros({2}, DType::f32);
+  Tensor out = Tensor::zeros({1, 2}, DType::f32);
+  x.data<float>()[0] = 1;
+  residual.data<float>()[1] = 1;
+  w.data<float>()[0] = w.data<float>()[1] = 1;
+  ops::add_rmsnorm(x, residual, w, 0.0f, out);
+  EXPECT_EQ(residual.data<float>()[0], 1.0f);
+  EXPECT_EQ(residual.data<float>()[1], 1.0f);
+  EXPECT_FLOAT_EQ(out.data<float>()[0], 1.0f);
+}
+
+TEST(Ops, AttentionChecksGqaAndBlockTable) {
+  Tensor q = Tensor::zeros({1, 3, 4}, DType::f32);
+  Tensor cache = Tensor::zeros({2, 4, 2, 4}, DType::f32);
+  Tensor table = Tensor::zeros({1}, DType::i32);
+  Tensor out = Tensor::zeros({1, 3, 4}, DType::f32);
+  EXPECT_ERROR(ops::attention(q, cache, cache, table, 0, 1.0f, out),
+               "3 query heads are not a multiple of 2 KV heads");
+  Tensor q4 = Tensor::zeros({1, 4, 4}, DType::f32);
+  Tensor out4 = Tensor::zeros({1, 4, 4}, DType::f32);
+  EXPECT_ERROR(ops::attention(q4, cache, cache, table, 4, 1.0f, out4),
+               "positions up to 5 are not covered by the 1 blocks");
+  table.data<int32_t>()[0] = 2;
+  EXPECT_ERROR(ops::attention(q4, cache, cache, table, 0, 1.0f, out4), "block id 2 outside the pool of 2");
+}
+
+TEST(Ops, CudaTensorsAreRejectedByTheCpuBackend) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "needs a CUDA device to make a cuda tensor: " << cuda_unavailable_reason();
+  Tensor x = Tensor::zeros({1, 2}, DType::f32, Device::cuda);
+  Tensor w = Tensor::zeros({2}, DType::f32);
+  Tensor out = Tensor::zeros({1, 2}, DType::f32);
+  EXPECT_ERROR(ops::rmsnorm(x, w, 1e-5f, out), "rmsnorm: x is on cuda");
+}
+
+}  // namespace
+}  // namespace genrt

@@ -1,0 +1,51 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/ref/argmax.h"
+#include "kernels/ref/gelu.h"
+#include "kernels/ref/softmax.h"
+#include "kernels/ref/swiglu.h"
+
+using genrt::ref::GeluApprox;
+
+TEST(RefSwiGlu, SiluTimesUp) {
+  const float gate[3] = {0, 1, -2}, up[3] = {5, 2, 1};
+  float out[3];
+  genrt::ref::swiglu(gate, up, out, 3);
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_NEAR(out[1], 2.0f / (1 + std::exp(-1.0f)), 1e-6f);
+  EXPECT_NEAR(out[2], -2.0f / (1 + std::exp(2.0f)), 1e-6f);
+}
+
+TEST(RefGelu, ErfAndTanhMatchPyTorchValues) {
+  // torch.nn.functional.gelu(torch.tensor([-1., 0.5, 2.]), approximate=...)
+  const float x[3] = {-1.0f, 0.5f, 2.0f};
+  float erf_out[3], tanh_out[3];
+  genrt::ref::gelu(x, erf_out, 3, GeluApprox::erf);
+  genrt::ref::gelu(x, tanh_out, 3, GeluApprox::tanh);
+  EXPECT_NEAR(erf_out[0], -0.15865526f, 1e-6f);
+  EXPECT_NEAR(erf_out[1], 0.34573123f, 1e-6f);
+  EXPECT_NEAR(erf_out[2], 1.95449972f, 1e-6f);
+  EXPECT_NEAR(tanh_out[0], -0.15880801f, 1e-6f);
+  EXPECT_NEAR(tanh_out[1], 0.34571401f, 1e-6f);
+  EXPECT_NEAR(tanh_out[2], 1.95459771f, 1e-6f);
+}
+
+TEST(RefSoftmax, RowsSumToOneWithoutOverflow) {
+  float x[2 * 3] = {1000, 1000, 1000, 0, std::log(2.0f), std::log(5.0f)};
+  genrt::ref::softmax(x, 2, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(x[i], 1.0f / 3, 1e-6f);
+  EXPECT_NEAR(x[3], 1.0f / 8, 1e-6f);
+  EXPECT_NEAR(x[4], 2.0f / 8, 1e-6f);
+  EXPECT_NEAR(x[5], 5.0f / 8, 1e-6f);
+}
+
+TEST(RefArgmax, FirstMaximumWinsAndNanNever) {
+  const float x[5] = {1, 7, 3, 7, 2};
+  EXPECT_EQ(genrt::ref::argmax(x, 5), 1);
+  const float with_nan[3] = {NAN, 2, 1};
+  EXPECT_EQ(genrt::ref::argmax(with_nan, 3), 1);
+  const float one[1] = {-5};
+  EXPECT_EQ(genrt::ref::argmax(one, 1), 0);
+}

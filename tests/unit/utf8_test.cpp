@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include "runtime/core/utf8.h"
+#include "runtime/tokenizer/utf8_stream.h"
+
+namespace genrt {
+namespace {
+
+TEST(Utf8, ValidatesSequences) {
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // é € 😀
+  EXPECT_FALSE(is_valid_utf8("\xC3"));              // truncated
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // UTF-16 surrogate
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\x80"));              // stray continuation
+  EXPECT_EQ(utf8_valid_prefix("\xE2\x82"), std::string_view::npos);
+}
+
+TEST(Utf8Stream, HoldsBackPartialCharacters) {
+  Utf8Stream s;
+  EXPECT_EQ(s.push("a\xE2"), "a");
+  EXPECT_EQ(s.push("\x82"), "");
+  EXPECT_EQ(s.push("\xAC!"), "\xE2\x82\xAC!");
+  EXPECT_EQ(s.finish(), "");
+}
+
+TEST(Utf8Stream, InvalidBytesBecomeReplacementCharacters) {
+  Utf8Stream s;
+  EXPECT_EQ(s.push("\xFFok"), "\xEF\xBF\xBDok");
+  EXPECT_EQ(s.push("\xF0\x9F"), "");
+  EXPECT_EQ(s.push("x"), "\xEF\xBF\xBD\xEF\xBF\xBDx");  // F0 9F then x: both bytes invalid
+  EXPECT_EQ(s.push("\xC3"), "");
+  EXPECT_EQ(s.finish(), "\xEF\xBF\xBD");  // unfinished at the end
+}
+
+}  // namespace
+}  // namespace genrt
