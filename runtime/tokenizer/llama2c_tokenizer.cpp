@@ -113,7 +113,9 @@ std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_bo
   if (text.empty()) return tokens;
 
   // One token per UTF-8 character of " " + text (SentencePiece's dummy prefix).
-  const std::string input = " " + std::string(text);
+  std::string input;
+  input.reserve(text.size() + 1);
+  input.append(" ").append(text);
   std::vector<int32_t> symbols;
   for (size_t i = 0; i < input.size();) {
     size_t length = utf8_valid_prefix(std::string_view(input).substr(i));

@@ -140,6 +140,7 @@ void run_generate(const GenerateOptions& o) {
     std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("%s\n", tail.c_str());
+    std::fflush(stdout);  // the stats line on stderr comes after the text
     std::fprintf(stderr,
                  "[genrt] prompt %lld tokens, generated %lld tokens (%s), TTFT %.1f ms, %.1f "
                  "tokens/s on %s%s\n",

@@ -1,0 +1,30 @@
+# Third-party dependencies: Debian packages by default, or a carried copy of their headers
+# (GENRT_DEPS_DIR, made by `tools/gpu-check.sh prepare`) on machines without the packages,
+# such as the GPU machine. Either way the same imported target names exist.
+
+set(GENRT_DEPS_DIR "" CACHE PATH "Carried dependency headers (tools/gpu-check.sh prepare); empty: use system packages")
+
+if(GENRT_DEPS_DIR)
+  message(STATUS "genrt: dependencies from ${GENRT_DEPS_DIR}")
+  # spdlog and fmt header-only: nothing to link.
+  add_library(genrt_carried_headers INTERFACE)
+  target_include_directories(genrt_carried_headers SYSTEM INTERFACE ${GENRT_DEPS_DIR}/include)
+  add_library(spdlog::spdlog ALIAS genrt_carried_headers)
+  add_library(nlohmann_json::nlohmann_json ALIAS genrt_carried_headers)
+  add_library(CLI11::CLI11 ALIAS genrt_carried_headers)
+  target_compile_definitions(genrt_carried_headers INTERFACE SPDLOG_HEADER_ONLY FMT_HEADER_ONLY)
+  if(GENRT_BUILD_TESTS)
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    # GoogleTest's own CMakeLists defines the GTest::gtest, GTest::gtest_main and
+    # GTest::gmock aliases.
+    add_subdirectory(${GENRT_DEPS_DIR}/googletest ${PROJECT_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+  endif()
+else()
+  find_package(spdlog CONFIG REQUIRED)
+  find_package(nlohmann_json CONFIG REQUIRED)
+  find_package(CLI11 CONFIG REQUIRED)
+  if(GENRT_BUILD_TESTS)
+    find_package(GTest REQUIRED)
+  endif()
+endif()
+find_package(OpenMP)

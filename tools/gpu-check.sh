@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# GPU truth for genrt, in two steps:
+#
+#   tools/gpu-check.sh prepare   on the build machine: copies the header-only dependencies
+#                                and GoogleTest's source into .carry/ (git-ignored)
+#   tools/gpu-check.sh           on the GPU machine (device tool, carry [".carry"]):
+#                                builds from .carry/, runs the GPU tests, compute-sanitizer
+#                                (memcheck, racecheck, synccheck, initcheck) on them;
+#                                writes $OUT/gpu-check.json and a log per step
+#
+# The GPU machine has nvcc, cmake, ninja and python3 but no Debian packages or network.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+carry=.carry
+
+if [ "${1:-}" = prepare ]; then
+  rm -rf "$carry" && mkdir -p "$carry/include"
+  for d in spdlog fmt nlohmann CLI; do cp -r "/usr/include/$d" "$carry/include/"; done
+  cp -r /usr/src/googletest "$carry/googletest"
+  echo "prepared $carry ($(du -sh "$carry" | cut -f1)); run: tools/gpu-check.sh with carry [\"$carry\"]"
+  exit 0
+fi
+
+out=${OUT:-build-gpu/out}
+mkdir -p "$out"
+build=build-gpu
+export PATH=/usr/local/cuda/bin:$PATH
+[ -d "$carry/include" ] || { echo "missing $carry: run 'tools/gpu-check.sh prepare' first" >&2; exit 2; }
+
+step() {  # step NAME COMMAND...: runs it, logs to $out/NAME.log, records pass/fail
+  local name=$1
+  shift
+  echo "== $name" >&2
+  if "$@" >"$out/$name.log" 2>&1; then echo "$name ok" >>"$out/steps"; else echo "$name FAILED" >>"$out/steps"; fi
+  tail -n 5 "$out/$name.log" >&2
+}
+: >"$out/steps"
+
+step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA=ON \
+  -DGENRT_DEPS_DIR="$PWD/$carry"
+step build cmake --build "$build" -j "$(nproc)"
+gpu_tests=$build/tests/genrt_gpu_tests
+step gpu_tests "$gpu_tests" --gtest_output="json:$out/gpu_tests.json"
+step unit_tests "$build/tests/genrt_unit_tests" --gtest_brief=1
+for tool in memcheck racecheck synccheck initcheck; do
+  step "sanitizer_$tool" compute-sanitizer --tool "$tool" --error-exitcode 1 "$gpu_tests" --gtest_brief=1
+done
+
+python3 - "$out" <<'PY'
+import json, subprocess, sys, pathlib
+out = pathlib.Path(sys.argv[1])
+steps = dict(line.rsplit(" ", 1) for line in (out / "steps").read_text().split("\n") if line)
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception as e:
+        return str(e)
+report = {
+    "commit": sh("git rev-parse HEAD"),
+    "device": sh("nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader"),
+    "steps": steps,
+    "ok": all(v == "ok" for v in steps.values()),
+}
+tests = out / "gpu_tests.json"
+if tests.exists():
+    t = json.loads(tests.read_text())
+    cases = [c for suite in t.get("testsuites", []) for c in suite.get("testsuite", [])]
+    report["gpu_tests"] = {
+        "tests": len(cases),
+        "failures": t.get("failures", 0),
+        "skipped": sum(c.get("result") == "SKIPPED" for c in cases),
+    }
+(out / "gpu-check.json").write_text(json.dumps(report, indent=2) + "\n")
+print(json.dumps(report, indent=2))
+PY

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what genrt needs to build (Debian/Ubuntu packages), then configures and
+# builds it into build/. Safe to re-run: installs only what is missing, rebuilds
+# incrementally. Environment: GENRT_CUDA=AUTO|ON|OFF (default AUTO), BUILD_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build pkg-config libspdlog-dev nlohmann-json3-dev libcli11-dev
+          googletest libgtest-dev libgmock-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "genrt setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# nvcc usually lives outside PATH; CMake finds it through PATH.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+
+build_dir=${BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA="${GENRT_CUDA:-AUTO}" >/dev/null
+cmake --build "$build_dir" -j "${JOBS:-2}"
