@@ -59,6 +59,26 @@ ref::NormArgs norm_args(const char* op, const Tensor& x, Tensor* residual, const
   return args;
 }
 
+// Checks a layer's K and V block pools: equal [blocks, block_size, kv_heads, head_dim].
+void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const char* op) {
+  expect_cpu(k_cache, op, "k_cache");
+  expect_cpu(v_cache, op, "v_cache");
+  GENRT_CHECK(k_cache.rank() == 4, "{}: cache must be [blocks, block_size, kv_heads, head_dim]", op);
+  expect_shape(v_cache, k_cache.shape(), op, "v_cache");
+}
+
+// Checks that `table` lists valid blocks of the pool and covers positions [0, end).
+void expect_block_table(const Tensor& table, const Tensor& k_cache, int64_t end, const char* op) {
+  expect_cpu(table, op, "block_table", DType::i32);
+  GENRT_CHECK(end <= table.numel() * k_cache.dim(1),
+              "{}: positions up to {} are not covered by the {} blocks of the block table", op,
+              end, table.numel());
+  for (int32_t block : table.span<int32_t>()) {
+    GENRT_CHECK(block >= 0 && block < k_cache.dim(0), "{}: block id {} outside the pool of {}",
+                op, block, k_cache.dim(0));
+  }
+}
+
 }  // namespace
 
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
@@ -142,18 +162,11 @@ void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table,
   const char* op = "kv_cache_write";
   expect_cpu(k, op, "k");
   expect_cpu(v, op, "v");
-  expect_cpu(block_table, op, "block_table", DType::i32);
-  expect_cpu(k_cache, op, "k_cache");
-  expect_cpu(v_cache, op, "v_cache");
-  GENRT_CHECK(k_cache.rank() == 4, "{}: cache must be [blocks, block_size, kv_heads, head_dim]", op);
-  const int64_t block_size = k_cache.dim(1);
-  expect_shape(v_cache, k_cache.shape(), op, "v_cache");
+  expect_kv_cache(k_cache, v_cache, op);
   expect_shape(k, {k.dim(0), k_cache.dim(2), k_cache.dim(3)}, op, "k");
   expect_shape(v, k.shape(), op, "v");
-  const int64_t end = start + k.dim(0);
-  GENRT_CHECK(start >= 0 && end <= block_table.numel() * block_size,
-              "{}: positions [{}, {}) do not fit the {} blocks of the block table", op, start, end,
-              block_table.numel());
+  GENRT_CHECK(start >= 0, "{}: negative start position {}", op, start);
+  expect_block_table(block_table, k_cache, start + k.dim(0), op);
   ref::kv_cache_write(ref::KvCacheWriteArgs{
       .k = k.data<float>(),
       .v = v.data<float>(),
@@ -163,7 +176,7 @@ void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table,
       .tokens = k.dim(0),
       .start = start,
       .row = k_cache.dim(2) * k_cache.dim(3),
-      .block_size = block_size,
+      .block_size = k_cache.dim(1),
   });
 }
 
@@ -171,28 +184,18 @@ void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                const Tensor& block_table, int64_t q_start, float scale, Tensor& out) {
   const char* op = "attention";
   expect_cpu(q, op, "q");
-  expect_cpu(k_cache, op, "k_cache");
-  expect_cpu(v_cache, op, "v_cache");
-  expect_cpu(block_table, op, "block_table", DType::i32);
   expect_cpu(out, op, "out");
+  expect_kv_cache(k_cache, v_cache, op);
   GENRT_CHECK(q.rank() == 3, "{}: q must be [tokens, heads, head_dim], got {}", op,
               shape_string(q.shape()));
-  GENRT_CHECK(k_cache.rank() == 4, "{}: cache must be [blocks, block_size, kv_heads, head_dim]", op);
-  expect_shape(v_cache, k_cache.shape(), op, "v_cache");
   expect_shape(out, q.shape(), op, "out");
   const int64_t n_heads = q.dim(1), n_kv_heads = k_cache.dim(2), head_dim = q.dim(2);
   GENRT_CHECK(k_cache.dim(3) == head_dim, "{}: cache head_dim {} != q head_dim {}", op,
               k_cache.dim(3), head_dim);
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
               "{}: {} query heads are not a multiple of {} KV heads", op, n_heads, n_kv_heads);
-  const int64_t block_size = k_cache.dim(1);
-  GENRT_CHECK(q_start >= 0 && q_start + q.dim(0) <= block_table.numel() * block_size,
-              "{}: positions up to {} are not covered by the {} blocks of the block table", op,
-              q_start + q.dim(0), block_table.numel());
-  for (int32_t block : block_table.span<int32_t>()) {
-    GENRT_CHECK(block >= 0 && block < k_cache.dim(0), "{}: block id {} outside the pool of {}",
-                op, block, k_cache.dim(0));
-  }
+  GENRT_CHECK(q_start >= 0, "{}: negative start position {}", op, q_start);
+  expect_block_table(block_table, k_cache, q_start + q.dim(0), op);
   ref::attention(ref::AttentionArgs{
       .q = q.data<float>(),
       .k_cache = k_cache.data<float>(),
@@ -204,7 +207,7 @@ void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
       .n_heads = n_heads,
       .n_kv_heads = n_kv_heads,
       .head_dim = head_dim,
-      .block_size = block_size,
+      .block_size = k_cache.dim(1),
       .scale = scale,
   });
 }

@@ -36,17 +36,12 @@ Shape contiguous_strides(const Shape& shape) {
 }  // namespace
 
 Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
-  Tensor t;
-  t.numel_ = shape_numel(shape);
-  t.strides_ = contiguous_strides(shape);
-  t.shape_ = std::move(shape);
-  t.dtype_ = dtype;
-  t.device_ = device;
-  const size_t bytes = t.nbytes();
-  std::shared_ptr<void> buffer = device_alloc_zeroed(device, bytes);
-  t.data_ = buffer.get();
-  t.owner_ = std::move(buffer);
-  return t;
+  const int64_t numel = shape_numel(shape);
+  GENRT_CHECK(numel <= std::numeric_limits<int64_t>::max() / static_cast<int64_t>(dtype_size(dtype)),
+              "shape {} of {} is too large to allocate", shape_string(shape), dtype_name(dtype));
+  std::shared_ptr<void> buffer = device_alloc_zeroed(device, static_cast<size_t>(numel) * dtype_size(dtype));
+  void* data = buffer.get();
+  return view_of(data, std::move(shape), dtype, std::move(buffer), device);
 }
 
 Tensor Tensor::view_of(void* data, Shape shape, DType dtype, std::shared_ptr<const void> owner,
