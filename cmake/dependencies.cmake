@@ -28,3 +28,19 @@ else()
   endif()
 endif()
 find_package(OpenMP)
+
+# Compiled libraries found through pkg-config: PCRE2 (tokenizer pre-split regexes) and
+# utf8proc (Unicode normalization). With carried dependencies their headers and shared
+# libraries are in GENRT_DEPS_DIR too.
+if(GENRT_DEPS_DIR)
+  foreach(lib PCRE2 UTF8PROC)
+    add_library(PkgConfig::${lib} INTERFACE IMPORTED)
+    target_include_directories(PkgConfig::${lib} INTERFACE ${GENRT_DEPS_DIR}/include)
+  endforeach()
+  target_link_libraries(PkgConfig::PCRE2 INTERFACE ${GENRT_DEPS_DIR}/lib/libpcre2-8.so)
+  target_link_libraries(PkgConfig::UTF8PROC INTERFACE ${GENRT_DEPS_DIR}/lib/libutf8proc.so)
+else()
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+  pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+endif()

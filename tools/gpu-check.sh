@@ -16,12 +16,21 @@ carry=.carry
 if [ "${1:-}" = prepare ]; then
   rm -rf "$carry" && mkdir -p "$carry/include"
   for d in spdlog fmt nlohmann CLI; do cp -r "/usr/include/$d" "$carry/include/"; done
+  cp /usr/include/pcre2.h /usr/include/utf8proc.h "$carry/include/"
+  mkdir -p "$carry/lib"
+  cp -L /usr/lib/x86_64-linux-gnu/libpcre2-8.so /usr/lib/x86_64-linux-gnu/libutf8proc.so "$carry/lib/"
+  # The linked name the binaries ask for at run time (SONAME).
+  for so in "$carry"/lib/*.so; do
+    soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
+    [ -n "$soname" ] && cp "$so" "$carry/lib/$soname"
+  done
   cp -r /usr/src/googletest "$carry/googletest"
   echo "prepared $carry ($(du -sh "$carry" | cut -f1)); run: tools/gpu-check.sh with carry [\"$carry\"]"
   exit 0
 fi
 
 out=${OUT:-build-gpu/out}
+export LD_LIBRARY_PATH="$PWD/$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 build=build-gpu
 export PATH=/usr/local/cuda/bin:$PATH

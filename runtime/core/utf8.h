@@ -1,20 +1,30 @@
 #pragma once
-// Minimal UTF-8 helpers shared by the file parsers and the streaming detokenizer.
+// UTF-8 helpers shared by the file parsers, the tokenizers and streaming output.
+// Invalid input is handled the way Python's errors="replace" and Rust's
+// from_utf8_lossy do: one U+FFFD per maximal invalid subpart (Unicode 15, section 3.9).
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace genrt {
 
-// Length in bytes of the sequence that starts with `lead`, or 0 if `lead` cannot start
-// one (a continuation byte, or 0xF8..0xFF).
-size_t utf8_sequence_length(unsigned char lead);
+inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 
-// Length of the valid sequence at the start of `s`: 0 if `s` is empty or starts with an
-// invalid sequence (bad lead, bad continuation, overlong, surrogate, > U+10FFFF); and
-// npos if `s` holds only a valid but incomplete prefix of one.
-size_t utf8_valid_prefix(std::string_view s);
+struct Utf8Sequence {
+  enum Kind { valid, invalid, incomplete } kind;
+  size_t length;           // valid: bytes of the character; invalid: bytes of the maximal
+                           // invalid subpart (>= 1); incomplete: all of the input
+  char32_t code_point = 0;  // valid only
+};
+
+// Classifies the sequence at the start of a non-empty `s`. `incomplete` means every byte
+// of `s` is a valid start of a longer character (more input may complete it).
+Utf8Sequence utf8_next(std::string_view s);
 
 bool is_valid_utf8(std::string_view s);
+// `s` with each invalid subpart (and an unfinished character at the end) as U+FFFD.
+std::string utf8_lossy(std::string_view s);
+void append_utf8(std::string& out, char32_t code_point);
 
 }  // namespace genrt

@@ -19,11 +19,4 @@ ModelFormat detect_model_format(const std::filesystem::path& model) {
   return ModelFormat::llama2c;
 }
 
-std::optional<std::filesystem::path> find_tokenizer(const std::filesystem::path& model) {
-  const auto dir = std::filesystem::is_directory(model) ? model : model.parent_path();
-  const auto candidate = (dir.empty() ? std::filesystem::path(".") : dir) / "tokenizer.bin";
-  if (std::filesystem::is_regular_file(candidate)) return candidate;
-  return std::nullopt;
-}
-
 }  // namespace genrt

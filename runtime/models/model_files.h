@@ -2,7 +2,6 @@
 // What a model path on disk is, and where its tokenizer lives.
 
 #include <filesystem>
-#include <optional>
 
 namespace genrt {
 
@@ -14,9 +13,5 @@ enum class ModelFormat {
 // A directory is a Hugging Face model; a regular file is a llama2.c checkpoint.
 // Throws with the path when it does not exist or is neither.
 ModelFormat detect_model_format(const std::filesystem::path& model);
-
-// The tokenizer genrt can read for `model`: tokenizer.bin inside a model directory or
-// beside a llama2.c checkpoint. nullopt when there is none.
-std::optional<std::filesystem::path> find_tokenizer(const std::filesystem::path& model);
 
 }  // namespace genrt

@@ -7,6 +7,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/utf8.h"
 #include "runtime/io/mapped_file.h"
+#include "runtime/tokenizer/token_text.h"
 
 namespace genrt {
 
@@ -16,22 +17,6 @@ constexpr int32_t kBos = 1;
 constexpr int32_t kEos = 2;
 constexpr int32_t kUnknown = 0;
 
-// "<0xNN>" with two hex digits -> the byte; anything else -> -1.
-int parse_byte_piece(const std::string& piece) {
-  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
-  int value = 0;
-  for (int i = 3; i < 5; ++i) {
-    const char c = piece[i];
-    const int digit = c >= '0' && c <= '9'   ? c - '0'
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                             : -1;
-    if (digit < 0) return -1;
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
 }  // namespace
 
 Llama2cTokenizer::Llama2cTokenizer(std::vector<std::string> pieces, std::vector<float> scores)
@@ -39,7 +24,7 @@ Llama2cTokenizer::Llama2cTokenizer(std::vector<std::string> pieces, std::vector<
   byte_ids_.fill(-1);
   for (size_t id = 0; id < pieces_.size(); ++id) {
     ids_.emplace(pieces_[id], static_cast<int32_t>(id));
-    const int byte = parse_byte_piece(pieces_[id]);
+    const int byte = parse_byte_token(pieces_[id]);
     if (byte >= 0 && byte_ids_[byte] < 0) byte_ids_[byte] = static_cast<int32_t>(id);
   }
 }
@@ -107,9 +92,9 @@ void Llama2cTokenizer::save(const std::filesystem::path& path) const {
   GENRT_CHECK(out.good(), "error writing {}", path.string());
 }
 
-std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_bos) const {
+std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_special) const {
   std::vector<int32_t> tokens;
-  if (add_bos) tokens.push_back(kBos);
+  if (add_special) tokens.push_back(kBos);
   if (text.empty()) return tokens;
 
   // One token per UTF-8 character of " " + text (SentencePiece's dummy prefix).
@@ -118,8 +103,8 @@ std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_bo
   input.append(" ").append(text);
   std::vector<int32_t> symbols;
   for (size_t i = 0; i < input.size();) {
-    size_t length = utf8_valid_prefix(std::string_view(input).substr(i));
-    if (length == 0 || length == std::string_view::npos) length = 1;  // invalid: one raw byte
+    const Utf8Sequence seq = utf8_next(std::string_view(input).substr(i));
+    const size_t length = seq.kind == Utf8Sequence::valid ? seq.length : 1;  // else one raw byte
     const auto it = ids_.find(input.substr(i, length));
     if (it != ids_.end()) {
       symbols.push_back(it->second);
@@ -154,18 +139,30 @@ std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_bo
   return tokens;
 }
 
-std::string Llama2cTokenizer::decode_token(int32_t previous, int32_t token) const {
-  GENRT_CHECK(token >= 0 && token < vocab_size(), "token id {} is outside the vocabulary [0, {})",
-              token, vocab_size());
-  if (token == kBos || token == kEos) return "";  // control tokens are not text
-  const std::string& piece = pieces_[token];
-  const int byte = parse_byte_piece(piece);
-  if (byte >= 0) return std::string(1, static_cast<char>(byte));
-  // SentencePiece drops the dummy-prefix space of the first word after BOS (or at the start).
-  if ((previous == kBos || previous < 0) && !piece.empty() && piece[0] == ' ') {
-    return piece.substr(1);
+std::string Llama2cTokenizer::token_text(int32_t id) const {
+  GENRT_CHECK(id >= 0 && id < vocab_size(), "token id {} is outside the vocabulary [0, {})", id, vocab_size());
+  return pieces_[id];
+}
+
+std::string Llama2cTokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
+  std::string text;
+  int32_t previous = -1;
+  for (int32_t id : ids) {
+    GENRT_CHECK(id >= 0 && id < vocab_size(), "token id {} is outside the vocabulary [0, {})", id, vocab_size());
+    const std::string& piece = pieces_[id];
+    const int byte = parse_byte_token(piece);
+    if (skip_special && (id == kBos || id == kEos)) {
+      // control tokens are not text
+    } else if (byte >= 0) {
+      text.push_back(static_cast<char>(byte));
+    } else if ((previous == kBos || previous < 0) && !piece.empty() && piece[0] == ' ') {
+      text.append(piece, 1);
+    } else {
+      text.append(piece);
+    }
+    previous = id;
   }
-  return piece;
+  return text;
 }
 
 }  // namespace genrt

@@ -26,11 +26,12 @@ class Llama2cTokenizer final : public Tokenizer {
   int64_t vocab_size() const override { return static_cast<int64_t>(pieces_.size()); }
   std::optional<int32_t> bos_id() const override { return 1; }
   std::optional<int32_t> eos_id() const override { return 2; }
-  std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
-  // <s> and </s> decode to nothing; "<0xNN>" to its byte.
-  std::string decode_token(int32_t previous, int32_t token) const override;
-
-  const std::string& piece(int32_t token) const { return pieces_.at(token); }
+  // add_special adds BOS.
+  std::vector<int32_t> encode(std::string_view text, bool add_special) const override;
+  // "<0xNN>" decodes to its byte; the space that starts the first word after BOS (or at
+  // the start) is dropped, as SentencePiece does.
+  std::string decode(std::span<const int32_t> ids, bool skip_special) const override;
+  std::string token_text(int32_t id) const override;
   // Writes the vocabulary back in tokenizer.bin form.
   void save(const std::filesystem::path& path) const;
 

@@ -4,31 +4,26 @@
 
 namespace genrt {
 
-namespace {
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-}
-
 std::string Utf8Stream::push(std::string_view bytes) {
   pending_.append(bytes);
   std::string out;
   std::string_view rest = pending_;
   while (!rest.empty()) {
-    const size_t length = utf8_valid_prefix(rest);
-    if (length == std::string_view::npos) break;  // incomplete: wait for more bytes
-    if (length == 0) {
-      out += kReplacement;
-      rest.remove_prefix(1);
+    const Utf8Sequence seq = utf8_next(rest);
+    if (seq.kind == Utf8Sequence::incomplete) break;  // wait for more bytes
+    if (seq.kind == Utf8Sequence::valid) {
+      out.append(rest.substr(0, seq.length));
     } else {
-      out.append(rest.substr(0, length));
-      rest.remove_prefix(length);
+      out.append(kReplacementCharacter);
     }
+    rest.remove_prefix(seq.length);
   }
   pending_ = std::string(rest);
   return out;
 }
 
 std::string Utf8Stream::finish() {
-  std::string out = pending_.empty() ? "" : std::string(kReplacement);
+  std::string out = pending_.empty() ? "" : std::string(kReplacementCharacter);
   pending_.clear();
   return out;
 }

@@ -29,7 +29,7 @@ Llama2cTokenizer small_tokenizer() {
 
 int32_t id_of(const Llama2cTokenizer& t, const std::string& piece) {
   for (int32_t i = 0; i < t.vocab_size(); ++i) {
-    if (t.piece(i) == piece) return i;
+    if (t.token_text(i) == piece) return i;
   }
   return -1;
 }
@@ -42,7 +42,7 @@ TEST(Llama2cTokenizer, MergesByScoreWithDummyPrefix) {
   ASSERT_EQ(ids.size(), 2u);
   EXPECT_EQ(ids[0], 1);
   EXPECT_EQ(ids[1], id_of(t, " hello"));
-  EXPECT_EQ(t.decode(ids), "hello");  // BOS is not text; the prefix space is dropped after it
+  EXPECT_EQ(t.decode(ids, true), "hello");  // BOS is not text; the prefix space is dropped after it
 }
 
 TEST(Llama2cTokenizer, ByteFallbackForUnknownCharacters) {
@@ -54,8 +54,8 @@ TEST(Llama2cTokenizer, ByteFallbackForUnknownCharacters) {
   EXPECT_EQ(ids[2], 3 + 0xE2);
   EXPECT_EQ(ids[3], 3 + 0x82);
   EXPECT_EQ(ids[4], 3 + 0xAC);
-  EXPECT_EQ(t.decode_token(ids[1], ids[2]), "\xE2");
-  EXPECT_EQ(t.decode(ids), "h\xE2\x82\xAC");  // leading space dropped at the start
+  EXPECT_EQ(t.decode(std::vector<int32_t>{ids[1], ids[2]}, true), "h\xE2");
+  EXPECT_EQ(t.decode(ids, true), "h\xE2\x82\xAC");  // leading space dropped at the start
   EXPECT_EQ(t.encode("é", false).back(), id_of(t, "é"));  // multi-byte piece found whole
   EXPECT_TRUE(t.encode("", false).empty());
 }

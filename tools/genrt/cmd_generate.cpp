@@ -15,8 +15,8 @@
 #include "runtime/engine/generator.h"
 #include "runtime/models/llama/llama_loader.h"
 #include "runtime/models/model_files.h"
-#include "runtime/tokenizer/llama2c_tokenizer.h"
-#include "runtime/tokenizer/utf8_stream.h"
+#include "runtime/tokenizer/load_tokenizer.h"
+#include "runtime/tokenizer/stream_decoder.h"
 #include "tools/genrt/commands.h"
 
 namespace genrt::cli {
@@ -78,7 +78,7 @@ void run_generate(const GenerateOptions& o) {
   const auto tokenizer_path =
       o.tokenizer.empty() ? find_tokenizer(o.model) : std::optional(std::filesystem::path(o.tokenizer));
   if (tokenizer_path) {
-    tokenizer = std::make_unique<Llama2cTokenizer>(Llama2cTokenizer::open(*tokenizer_path, config.vocab_size));
+    tokenizer = open_tokenizer(*tokenizer_path, config.vocab_size);
     spdlog::debug("tokenizer {}", tokenizer_path->string());
   }
 
@@ -87,10 +87,10 @@ void run_generate(const GenerateOptions& o) {
     request.prompt = parse_ids(o.prompt_ids);
   } else {
     GENRT_CHECK(tokenizer != nullptr,
-                "--prompt needs a tokenizer, and there is no tokenizer.bin beside {}; pass "
-                "--tokenizer PATH, or give token ids with --prompt-ids",
+                "--prompt needs a tokenizer, and there is no tokenizer.json or tokenizer.bin with {}; "
+                "pass --tokenizer PATH, or give token ids with --prompt-ids",
                 o.model);
-    request.prompt = tokenizer->encode(o.prompt, /*add_bos=*/config.bos_token_id.has_value());
+    request.prompt = tokenizer->encode(o.prompt, /*add_special=*/true);
   }
   request.max_new_tokens = o.max_tokens;
   request.sampling = o.sampling;
@@ -103,26 +103,23 @@ void run_generate(const GenerateOptions& o) {
                 Device::cpu);
   Generator generator(model, cache);
 
-  const auto& eos = config.eos_token_ids;
-  Utf8Stream stream;
+  std::optional<StreamDecoder> stream;
+  if (tokenizer) stream.emplace(*tokenizer, request.prompt);
   std::string text;
-  int32_t previous = request.prompt.back();
   auto on_token = [&](size_t, int32_t token) {
-    const bool ends = !o.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end();
-    if (tokenizer && !ends) {
-      const std::string piece = stream.push(tokenizer->decode_token(previous, token));
+    if (stream) {
+      const std::string piece = stream->push(token);
       text += piece;
       if (!o.json) std::fputs(piece.c_str(), stdout);
-    } else if (!tokenizer && !o.json) {
+    } else if (!o.json) {
       std::printf("%d ", token);
     }
     if (!o.json) std::fflush(stdout);
-    previous = token;
     return true;
   };
   GenerationStats stats;
   const auto results = generator.generate({&request, 1}, on_token, &stats);
-  const std::string tail = stream.finish();
+  const std::string tail = stream ? stream->finish() : "";
   text += tail;
 
   if (o.json) {
@@ -161,9 +158,11 @@ Command add_generate_command(CLI::App& app) {
                   "Model: a Hugging Face directory (config.json + safetensors) or a llama2.c .bin")
       ->required();
   cmd->add_option("--tokenizer", o->tokenizer,
-                  "llama2.c tokenizer.bin (default: tokenizer.bin beside or inside the model)")
+                  "tokenizer.json (or a directory with one) or llama2.c tokenizer.bin (default: the "
+                  "model directory's tokenizer.json, else tokenizer.bin in or beside the model)")
       ->check(CLI::ExistingFile);
-  auto* prompt = cmd->add_option("--prompt", o->prompt, "Prompt text (needs a tokenizer; BOS is added)");
+  auto* prompt = cmd->add_option("--prompt", o->prompt,
+                                 "Prompt text (needs a tokenizer; its special tokens, e.g. BOS, are added)");
   auto* ids = cmd->add_option("--prompt-ids", o->prompt_ids,
                               "Prompt as comma-separated token ids, used verbatim (no BOS added)");
   prompt->excludes(ids);

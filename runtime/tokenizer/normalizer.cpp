@@ -1,0 +1,79 @@
+#include "runtime/tokenizer/normalizer.h"
+
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/error.h"
+#include "runtime/tokenizer/token_text.h"
+
+namespace genrt {
+
+namespace {
+
+Normalizer unicode_form(utf8proc_option_t options) {
+  return [options](std::string text) {
+    utf8proc_uint8_t* mapped = nullptr;
+    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                            static_cast<utf8proc_ssize_t>(text.size()), &mapped,
+                                            static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
+    GENRT_CHECK(n >= 0, "unicode normalization failed: {}", utf8proc_errmsg(n));
+    std::string out(reinterpret_cast<char*>(mapped), static_cast<size_t>(n));
+    std::free(mapped);
+    return out;
+  };
+}
+
+// The pattern of a Replace normalizer or decoder: {"String": s} (a {"Regex": r} is refused).
+std::string string_pattern(const nlohmann::json& spec, const std::string& where) {
+  const auto pattern = spec.find("pattern");
+  GENRT_CHECK(pattern != spec.end() && pattern->is_object(), "{}: Replace needs a 'pattern' object", where);
+  GENRT_CHECK(pattern->contains("String") && (*pattern)["String"].is_string(),
+              "{}: Replace with a regex pattern is not supported", where);
+  return (*pattern)["String"].get<std::string>();
+}
+
+}  // namespace
+
+Normalizer make_normalizer(const nlohmann::json& spec, const std::string& where) {
+  if (spec.is_null()) return [](std::string text) { return text; };
+  GENRT_CHECK(spec.is_object() && spec.contains("type"), "{}: normalizer needs a 'type'", where);
+  const std::string type = spec["type"].get<std::string>();
+  const std::string at = where + ": normalizer " + type;
+  if (type == "Sequence") {
+    std::vector<Normalizer> steps;
+    for (const auto& step : spec.at("normalizers")) steps.push_back(make_normalizer(step, where));
+    return [steps](std::string text) {
+      for (const auto& step : steps) text = step(std::move(text));
+      return text;
+    };
+  }
+  if (type == "Prepend") {
+    const std::string prefix = spec.at("prepend").get<std::string>();
+    return [prefix](std::string text) { return text.empty() ? text : prefix + text; };
+  }
+  if (type == "Replace") {
+    const std::string from = string_pattern(spec, at), to = spec.at("content").get<std::string>();
+    return [from, to](std::string text) { return replace_all(text, from, to); };
+  }
+  if (type == "NFC") return unicode_form(UTF8PROC_COMPOSE);
+  if (type == "NFD") return unicode_form(UTF8PROC_DECOMPOSE);
+  if (type == "NFKC") return unicode_form(static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
+  if (type == "NFKD") return unicode_form(static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT));
+  if (type == "Lowercase") return unicode_form(UTF8PROC_CASEFOLD);
+  if (type == "Strip") {
+    const bool left = spec.value("strip_left", true), right = spec.value("strip_right", true);
+    return [left, right](std::string text) {
+      const char* ws = " \t\n\r\f\v";
+      if (right) text.erase(text.find_last_not_of(ws) + 1);
+      if (left) text.erase(0, std::min(text.find_first_not_of(ws), text.size()));
+      return text;
+    };
+  }
+  fail("{}: normalizer type '{}' is not supported", where, type);
+}
+
+}  // namespace genrt
