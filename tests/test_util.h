@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -43,7 +44,11 @@ void append_pod(std::string& bytes, const T& value) {
 }
 
 inline std::filesystem::path data_dir() { return GENRT_TEST_DATA; }
-inline std::filesystem::path shared_dir() { return GENRT_SHARED_DIR; }
+// ../shared beside the checkout, or $GENRT_SHARED_DIR (tools/gpu-check.sh carries a copy).
+inline std::filesystem::path shared_dir() {
+  const char* override_dir = std::getenv("GENRT_SHARED_DIR");
+  return override_dir != nullptr ? override_dir : GENRT_SHARED_DIR;
+}
 
 // Largest |a - b| over two equal-length float ranges; NaN anywhere gives NaN, which
 // fails every `<= tol` check (the comparison is false).

@@ -25,11 +25,14 @@ if [ "${1:-}" = prepare ]; then
     [ -n "$soname" ] && cp "$so" "$carry/lib/$soname"
   done
   cp -r /usr/src/googletest "$carry/googletest"
+  # The tests read real model and tokenizer files from ../shared, which does not travel.
+  mkdir -p "$carry/shared" && cp -r ../shared/models ../shared/tokenizers "$carry/shared/"
   echo "prepared $carry ($(du -sh "$carry" | cut -f1)); run: tools/gpu-check.sh with carry [\"$carry\"]"
   exit 0
 fi
 
 out=${OUT:-build-gpu/out}
+export GENRT_SHARED_DIR="$PWD/$carry/shared"
 export LD_LIBRARY_PATH="$PWD/$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 build=build-gpu
