@@ -108,4 +108,17 @@ Tensor Tensor::to_f32() const {
   return out;
 }
 
+Tensor Tensor::transposed_f32() const {
+  GENRT_CHECK(rank() == 2, "transposed_f32 needs a 2-D tensor, got {}", shape_string(shape_));
+  const Tensor src = to_f32();
+  const int64_t rows = shape_[0], cols = shape_[1];
+  Tensor out = zeros({cols, rows}, DType::f32);
+  const float* in = src.data<float>();
+  float* dst = out.data<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = in[r * cols + c];
+  }
+  return out;
+}
+
 }  // namespace genrt

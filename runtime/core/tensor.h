@@ -69,6 +69,8 @@ class Tensor {
 
   // A contiguous fp32 CPU copy (or this tensor itself when it already is one).
   Tensor to_f32() const;
+  // A contiguous fp32 CPU copy of a 2-D tensor with its dimensions swapped.
+  Tensor transposed_f32() const;
 
  private:
   std::shared_ptr<const void> owner_;

@@ -25,7 +25,7 @@ int64_t kv_blocks_needed(std::span<const GenerationRequest> requests, int64_t bl
   return blocks;
 }
 
-Generator::Generator(const LlamaModel& model, KvCache& cache) : model_(model), cache_(cache) {}
+Generator::Generator(const CausalLM& model, KvCache& cache) : model_(model), cache_(cache) {}
 
 namespace {
 
@@ -46,8 +46,8 @@ std::vector<GenerationResult> Generator::generate(std::span<const GenerationRequ
                                                   GenerationStats* stats) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  const LlamaConfig& config = model_.config();
-  const int64_t context = config.max_position_embeddings;
+  const ModelSpec& spec = model_.spec();
+  const int64_t context = spec.context_length;
 
   std::vector<Sequence> seqs;
   seqs.reserve(requests.size());
@@ -59,9 +59,9 @@ std::vector<GenerationResult> Generator::generate(std::span<const GenerationRequ
                 "request {}: the prompt has {} tokens, but the model's context is {} tokens", i,
                 prompt_tokens, context);
     for (int32_t id : r.prompt) {
-      GENRT_CHECK(id >= 0 && id < config.vocab_size,
+      GENRT_CHECK(id >= 0 && id < spec.vocab_size,
                   "request {}: prompt token id {} is outside the vocabulary [0, {})", i, id,
-                  config.vocab_size);
+                  spec.vocab_size);
     }
     GENRT_CHECK(r.max_new_tokens >= 0, "request {}: max tokens must be >= 0, got {}", i,
                 r.max_new_tokens);
@@ -92,7 +92,7 @@ std::vector<GenerationResult> Generator::generate(std::span<const GenerationRequ
   }
 
   std::vector<GenerationResult> results(seqs.size());
-  const auto& eos = config.eos_token_ids;
+  const auto& eos = spec.eos_token_ids;
   auto accept = [&](size_t i, int32_t token) {
     Sequence& s = seqs[i];
     s.context.push_back(token);

@@ -10,7 +10,7 @@
 
 #include "runtime/engine/sampler.h"
 #include "runtime/memory/kv_cache.h"
-#include "runtime/models/llama/llama_model.h"
+#include "runtime/models/causal_lm.h"
 
 namespace genrt {
 
@@ -46,7 +46,7 @@ int64_t kv_blocks_needed(std::span<const GenerationRequest> requests, int64_t bl
 
 class Generator {
  public:
-  Generator(const LlamaModel& model, KvCache& cache);
+  Generator(const CausalLM& model, KvCache& cache);
 
   // Validates every request first (non-empty prompt inside the vocabulary and context,
   // sampling parameters, KV blocks available), so a bad request fails before any work.
@@ -56,7 +56,7 @@ class Generator {
                                          GenerationStats* stats = nullptr);
 
  private:
-  const LlamaModel& model_;
+  const CausalLM& model_;
   KvCache& cache_;
 };
 

@@ -13,8 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/engine/generator.h"
-#include "runtime/models/llama/llama_loader.h"
-#include "runtime/models/model_files.h"
+#include "runtime/models/load_model.h"
 #include "runtime/tokenizer/load_tokenizer.h"
 #include "runtime/tokenizer/stream_decoder.h"
 #include "tools/genrt/commands.h"
@@ -65,12 +64,12 @@ void run_generate(const GenerateOptions& o) {
               "the CUDA backend has not landed yet (use --device cpu)");
 
   const auto load_start = std::chrono::steady_clock::now();
-  const LlamaModel model = load_llama(o.model);
-  const LlamaConfig& config = model.config();
-  spdlog::info("loaded {} ({}, {:.1f}M parameters) in {:.0f} ms", o.model, config.architecture,
-               config.parameter_count() / 1e6,
+  const std::unique_ptr<CausalLM> model = load_causal_lm(o.model);
+  const ModelSpec& spec = model->spec();
+  spdlog::info("loaded {} ({}, {:.1f}M parameters) in {:.0f} ms", o.model, spec.architecture,
+               spec.parameter_count / 1e6,
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count());
-  if (config.random_weights) {
+  if (spec.random_weights) {
     spdlog::warn("{} has random weights (made by genrt init-model): its output is gibberish", o.model);
   }
 
@@ -78,7 +77,7 @@ void run_generate(const GenerateOptions& o) {
   const auto tokenizer_path =
       o.tokenizer.empty() ? find_tokenizer(o.model) : std::optional(std::filesystem::path(o.tokenizer));
   if (tokenizer_path) {
-    tokenizer = open_tokenizer(*tokenizer_path, config.vocab_size);
+    tokenizer = open_tokenizer(*tokenizer_path, spec.vocab_size);
     spdlog::debug("tokenizer {}", tokenizer_path->string());
   }
 
@@ -99,9 +98,8 @@ void run_generate(const GenerateOptions& o) {
   if (!o.seed && o.sampling.temperature > 0) spdlog::info("seed {} (pass --seed to repeat this run)", request.sampling.seed);
 
   const int64_t block_size = 16;
-  KvCache cache(model.kv_cache_shape(kv_blocks_needed({&request, 1}, block_size), block_size),
-                Device::cpu);
-  Generator generator(model, cache);
+  KvCache cache(spec.kv_cache_shape(kv_blocks_needed({&request, 1}, block_size), block_size), Device::cpu);
+  Generator generator(*model, cache);
 
   std::optional<StreamDecoder> stream;
   if (tokenizer) stream.emplace(*tokenizer, request.prompt);
@@ -132,7 +130,7 @@ void run_generate(const GenerateOptions& o) {
         {"tokens_per_s", stats.tokens_per_s},
         {"finish_reason", finish_reason_name(results[0].finish_reason)},
         {"device", device_name(device)},
-        {"random_weights", config.random_weights},
+        {"random_weights", spec.random_weights},
     };
     std::printf("%s\n", out.dump().c_str());
   } else {
@@ -145,7 +143,7 @@ void run_generate(const GenerateOptions& o) {
                  static_cast<long long>(stats.generated_tokens),
                  finish_reason_name(results[0].finish_reason), stats.ttft_ms, stats.tokens_per_s,
                  std::string(device_name(device)).c_str(),
-                 config.random_weights ? " (random weights: gibberish)" : "");
+                 spec.random_weights ? " (random weights: gibberish)" : "");
   }
 }
 

@@ -8,10 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/io/json_file.h"
-#include "runtime/io/llama2c_checkpoint.h"
 #include "runtime/io/weight_store.h"
-#include "runtime/models/llama/llama_loader.h"
+#include "runtime/models/load_model.h"
 #include "runtime/models/model_files.h"
 #include "tools/genrt/commands.h"
 
@@ -35,66 +33,57 @@ std::string human_bytes(double bytes) {
 }
 
 void run_info(const InfoOptions& o) {
-  LlamaConfig config;
+  const ModelSpec spec = read_model_spec(o.model);
   std::map<std::string, int> stored_dtypes;  // file dtype -> tensor count
   int64_t stored_bytes = 0;
   if (detect_model_format(o.model) == ModelFormat::hf_directory) {
-    const auto config_path = std::filesystem::path(o.model) / "config.json";
-    config = llama_config_from_hf(read_json_file(config_path), config_path.string());
     const WeightStore store = WeightStore::open_dir(o.model);
     stored_dtypes = store.dtype_counts();
     stored_bytes = static_cast<int64_t>(store.total_bytes());
   } else {
-    const Llama2cCheckpoint ckpt = Llama2cCheckpoint::open(o.model);
-    config = llama_config_from_llama2c(ckpt.header());
     stored_dtypes["F32"] = 1;
     stored_bytes = static_cast<int64_t>(std::filesystem::file_size(o.model));
   }
-  const int64_t params = config.parameter_count();
-  const int64_t kv_per_token_bf16 = 2 * config.num_hidden_layers * config.kv_dim() * 2;
-  const int64_t kv_full_context = kv_per_token_bf16 * config.max_position_embeddings;
+  const int64_t params = spec.parameter_count;
+  const int64_t kv_per_token_bf16 = spec.kv_cache_shape(1, 1).bytes_per_token(DType::bf16);
+  const int64_t kv_full_context = kv_per_token_bf16 * spec.context_length;
 
   std::string dtypes;
-  for (const auto& [dtype, count] : stored_dtypes) {
-    dtypes += fmt::format("{}{}", dtypes.empty() ? "" : ", ", dtype);
-  }
+  for (const auto& [dtype, count] : stored_dtypes) dtypes += (dtypes.empty() ? "" : ", ") + dtype;
   if (o.json) {
     const nlohmann::json out = {
-        {"architecture", config.architecture},
+        {"architecture", spec.architecture},
         {"parameters", params},
         {"stored_dtypes", stored_dtypes},
         {"stored_bytes", stored_bytes},
-        {"hidden_size", config.hidden_size},
-        {"intermediate_size", config.intermediate_size},
-        {"layers", config.num_hidden_layers},
-        {"heads", config.num_attention_heads},
-        {"kv_heads", config.num_key_value_heads},
-        {"head_dim", config.head_dim},
-        {"vocab_size", config.vocab_size},
-        {"context", config.max_position_embeddings},
+        {"hidden_size", spec.hidden_size},
+        {"layers", spec.num_layers},
+        {"kv_heads", spec.num_kv_heads},
+        {"head_dim", spec.head_dim},
+        {"vocab_size", spec.vocab_size},
+        {"context", spec.context_length},
         {"weights_bytes_f32", params * 4},
         {"weights_bytes_bf16", params * 2},
         {"kv_cache_bytes_per_token_bf16", kv_per_token_bf16},
-        {"random_weights", config.random_weights},
+        {"random_weights", spec.random_weights},
     };
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
   std::printf("model          %s\n", o.model.c_str());
-  std::printf("architecture   %s%s\n", config.architecture.c_str(),
-              config.random_weights ? "  (random weights from genrt init-model: output is gibberish)" : "");
+  std::printf("architecture   %s%s\n", spec.architecture.c_str(),
+              spec.random_weights ? "  (random weights from genrt init-model: output is gibberish)" : "");
   std::printf("parameters     %.2fM\n", params / 1e6);
-  std::printf("shape          hidden %lld, intermediate %lld, %lld layers, %lld heads / %lld KV heads x %lld, vocab %lld, context %lld\n",
-              (long long)config.hidden_size, (long long)config.intermediate_size,
-              (long long)config.num_hidden_layers, (long long)config.num_attention_heads,
-              (long long)config.num_key_value_heads, (long long)config.head_dim,
-              (long long)config.vocab_size, (long long)config.max_position_embeddings);
+  std::printf("shape          hidden %lld, %lld layers, %lld KV heads x %lld, vocab %lld, context %lld\n",
+              static_cast<long long>(spec.hidden_size), static_cast<long long>(spec.num_layers),
+              static_cast<long long>(spec.num_kv_heads), static_cast<long long>(spec.head_dim),
+              static_cast<long long>(spec.vocab_size), static_cast<long long>(spec.context_length));
   std::printf("stored as      %s, %s on disk\n", dtypes.c_str(), human_bytes(stored_bytes).c_str());
-  std::printf("memory         weights %s in fp32 (CPU backend), %s in bf16 (GPU)\n",
-              human_bytes(params * 4.0).c_str(), human_bytes(params * 2.0).c_str());
+  std::printf("memory         weights %s in fp32 (CPU backend), %s in bf16 (GPU)\n", human_bytes(params * 4.0).c_str(),
+              human_bytes(params * 2.0).c_str());
   std::printf("KV cache       %s per token in bf16, %s for one full %lld-token context\n",
               human_bytes(kv_per_token_bf16).c_str(), human_bytes(kv_full_context).c_str(),
-              (long long)config.max_position_embeddings);
+              static_cast<long long>(spec.context_length));
 }
 
 }  // namespace

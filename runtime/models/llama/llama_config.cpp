@@ -40,6 +40,20 @@ int64_t LlamaConfig::parameter_count() const {
   return num_hidden_layers * per_layer + embeddings + hidden_size;
 }
 
+ModelSpec LlamaConfig::spec() const {
+  return {.architecture = architecture,
+          .vocab_size = vocab_size,
+          .context_length = max_position_embeddings,
+          .hidden_size = hidden_size,
+          .num_layers = num_hidden_layers,
+          .num_kv_heads = num_key_value_heads,
+          .head_dim = head_dim,
+          .parameter_count = parameter_count(),
+          .bos_token_id = bos_token_id,
+          .eos_token_ids = eos_token_ids,
+          .random_weights = random_weights};
+}
+
 namespace {
 
 // The rope scaling object: transformers 4 writes it as `rope_scaling` (kind in "type" or

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "kernels/ref/rope.h"
+#include "runtime/models/causal_lm.h"
 
 namespace genrt {
 
@@ -49,6 +50,7 @@ struct LlamaConfig {
   int64_t q_dim() const { return num_attention_heads * head_dim; }
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
   int64_t parameter_count() const;
+  ModelSpec spec() const;
 };
 
 // Parses a Hugging Face config.json of a LlamaForCausalLM, MistralForCausalLM or

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/io/json_file.h"
-#include "runtime/models/model_files.h"
 
 namespace genrt {
 
@@ -110,14 +109,6 @@ LlamaModel load_llama2c(const std::filesystem::path& file) {
   w.norm = src.rms_final_weight;
   w.lm_head = src.wcls;
   return LlamaModel(c, std::move(w));
-}
-
-LlamaModel load_llama(const std::filesystem::path& model) {
-  switch (detect_model_format(model)) {
-    case ModelFormat::hf_directory: return load_llama_hf(model);
-    case ModelFormat::llama2c: return load_llama2c(model);
-  }
-  fail("unreachable");
 }
 
 }  // namespace genrt

@@ -7,11 +7,9 @@
 
 namespace genrt {
 
-// Loads a Llama-family model from a Hugging Face directory or a llama2.c checkpoint
-// (see detect_model_format). Weights become fp32 CPU tensors: fp32 files are used in
-// place through the memory map, fp16/bf16 are converted.
-LlamaModel load_llama(const std::filesystem::path& model);
-
+// Loads a Llama-family model from a Hugging Face directory or a llama2.c checkpoint.
+// Weights become fp32 CPU tensors: fp32 files are used in place through the memory map,
+// fp16/bf16 are converted.
 LlamaModel load_llama_hf(const std::filesystem::path& dir);
 LlamaModel load_llama2c(const std::filesystem::path& file);
 LlamaConfig llama_config_from_llama2c(const Llama2cHeader& header);

@@ -9,41 +9,18 @@
 namespace genrt {
 
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights)
-    : config_(std::move(config)), weights_(std::move(weights)) {
+    : config_(std::move(config)), spec_(config_.spec()), weights_(std::move(weights)) {
   const std::vector<float> inv_freq = rope_inv_frequencies(config_);
   inv_freq_ = Tensor::zeros({static_cast<int64_t>(inv_freq.size())}, DType::f32);
   std::copy(inv_freq.begin(), inv_freq.end(), inv_freq_.data<float>());
 }
 
-KvCacheShape LlamaModel::kv_cache_shape(int64_t blocks, int64_t block_size) const {
-  return {.layers = config_.num_hidden_layers,
-          .blocks = blocks,
-          .block_size = block_size,
-          .kv_heads = config_.num_key_value_heads,
-          .head_dim = config_.head_dim};
-}
-
 Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
   const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
-  GENRT_CHECK(n_tokens > 0 && !batch.sequences.empty(), "forward: empty batch");
   const int64_t hidden = config_.hidden_size;
 
-  Tensor ids = Tensor::zeros({n_tokens}, DType::i32);
-  std::copy(batch.tokens.begin(), batch.tokens.end(), ids.data<int32_t>());
-  Tensor positions = Tensor::zeros({n_tokens}, DType::i32);
-  int64_t covered = 0;
-  for (const SequenceChunk& seq : batch.sequences) {
-    GENRT_CHECK(seq.first_token == covered && seq.n_tokens > 0,
-                "forward: sequences must tile the token list in order");
-    GENRT_CHECK(seq.start_pos + seq.n_tokens <= config_.max_position_embeddings,
-                "forward: position {} is past the model's context of {} tokens",
-                seq.start_pos + seq.n_tokens - 1, config_.max_position_embeddings);
-    for (int64_t t = 0; t < seq.n_tokens; ++t) {
-      positions.data<int32_t>()[seq.first_token + t] = static_cast<int32_t>(seq.start_pos + t);
-    }
-    covered += seq.n_tokens;
-  }
-  GENRT_CHECK(covered == n_tokens, "forward: sequences cover {} of {} tokens", covered, n_tokens);
+  const Tensor ids = batch_token_ids(batch);
+  const Tensor positions = batch_positions(batch, config_.max_position_embeddings);
 
   // The residual stream; each block's output is added into it by the next fused add+norm.
   Tensor residual = Tensor::zeros({n_tokens, hidden}, DType::f32);
@@ -64,15 +41,7 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   }
   ops::add_rmsnorm(block_out, residual, weights_.norm, config_.rms_norm_eps, h);
 
-  Tensor final_rows = h;
-  if (which == LogitsFor::last_token) {
-    final_rows = Tensor::zeros({static_cast<int64_t>(batch.sequences.size()), hidden}, DType::f32);
-    for (size_t s = 0; s < batch.sequences.size(); ++s) {
-      const SequenceChunk& seq = batch.sequences[s];
-      const Tensor last = h.select(seq.first_token + seq.n_tokens - 1);
-      std::copy_n(last.data<float>(), hidden, final_rows.select(static_cast<int64_t>(s)).data<float>());
-    }
-  }
+  const Tensor final_rows = rows_for_logits(h, batch, which);
   Tensor logits = Tensor::zeros({final_rows.dim(0), config_.vocab_size}, DType::f32);
   ops::linear(final_rows, weights_.lm_head, Tensor(), logits);
   return logits;
@@ -97,16 +66,7 @@ void LlamaModel::attention_block(const LlamaLayerWeights& w, int64_t layer,
   ops::rope(k, positions, inv_freq_, config_.rope_layout);
 
   Tensor attn = Tensor::zeros({n_tokens, heads, head_dim}, DType::f32);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (const SequenceChunk& seq : batch.sequences) {
-    const int64_t begin = seq.first_token, end = seq.first_token + seq.n_tokens;
-    const Tensor table = seq.blocks->ids.slice(0, seq.blocks->used);
-    ops::kv_cache_write(k.slice(begin, end), v.slice(begin, end), table, seq.start_pos,
-                        cache.keys(layer), cache.values(layer));
-    Tensor seq_out = attn.slice(begin, end);
-    ops::attention(q.slice(begin, end), cache.keys(layer), cache.values(layer), table,
-                   seq.start_pos, scale, seq_out);
-  }
+  paged_attention(q, k, v, batch, cache, layer, attn);
   ops::linear(attn.reshape({n_tokens, config_.q_dim()}), w.o_proj, w.o_bias, out);
 }
 

@@ -1,5 +1,5 @@
-// The Llama forward pass and generator against Hugging Face transformers goldens
-// (tools/golden/llama.py, tools/golden/stories260k.py).
+// The model graphs and the generator against Hugging Face transformers goldens
+// (tools/golden/llama.py, gpt2.py, stories260k.py).
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,9 @@
 
 #include "runtime/engine/generator.h"
 #include "runtime/io/json_file.h"
+#include "runtime/models/gpt2/gpt2_config.h"
 #include "runtime/models/llama/llama_loader.h"
+#include "runtime/models/load_model.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -34,8 +36,8 @@ Golden read_golden(const std::filesystem::path& path) {
 }
 
 // Runs `tokens` through the model in one prefill and returns every position's logits.
-Tensor prefill_logits(const LlamaModel& model, const std::vector<int32_t>& tokens) {
-  KvCache cache(model.kv_cache_shape(8, 16), Device::cpu);
+Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens) {
+  KvCache cache(model.spec().kv_cache_shape(8, 16), Device::cpu);
   BlockTable blocks;
   EXPECT_TRUE(cache.reserve(blocks, static_cast<int64_t>(tokens.size())));
   ForwardBatch batch{.tokens = tokens,
@@ -56,13 +58,13 @@ void expect_logits_match(const Tensor& logits, const Golden& golden) {
   }
 }
 
-std::vector<int32_t> generate_greedy(const LlamaModel& model, const std::vector<std::vector<int32_t>>& prompts,
+std::vector<int32_t> generate_greedy(const CausalLM& model, const std::vector<std::vector<int32_t>>& prompts,
                                      int64_t n, std::vector<GenerationResult>* out = nullptr) {
   std::vector<GenerationRequest> requests;
   for (const auto& p : prompts) {
     requests.push_back({.prompt = p, .max_new_tokens = n, .sampling = {.temperature = 0}, .ignore_eos = true});
   }
-  KvCache cache(model.kv_cache_shape(kv_blocks_needed(requests, 16), 16), Device::cpu);
+  KvCache cache(model.spec().kv_cache_shape(kv_blocks_needed(requests, 16), 16), Device::cpu);
   Generator generator(model, cache);
   auto results = generator.generate(requests, [](size_t, int32_t) { return true; });
   EXPECT_EQ(cache.free_blocks(), cache.shape().blocks) << "blocks leaked";
@@ -75,16 +77,30 @@ class HfGolden : public ::testing::TestWithParam<const char*> {};
 TEST_P(HfGolden, LogitsAndGreedyMatchTransformers) {
   const auto dir = test::data_dir() / GetParam();
   const Golden golden = read_golden(dir / "golden.json");
-  const LlamaModel model = load_llama(dir);
-  expect_logits_match(prefill_logits(model, golden.prompt), golden);
-  EXPECT_EQ(generate_greedy(model, {golden.prompt}, static_cast<int64_t>(golden.greedy.size())),
+  const auto model = load_causal_lm(dir);
+  expect_logits_match(prefill_logits(*model, golden.prompt), golden);
+  EXPECT_EQ(generate_greedy(*model, {golden.prompt}, static_cast<int64_t>(golden.greedy.size())),
             golden.greedy);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, HfGolden, ::testing::Values("tiny_llama", "tiny_qwen2"));
+INSTANTIATE_TEST_SUITE_P(Models, HfGolden, ::testing::Values("tiny_llama", "tiny_qwen2", "tiny_gpt2"));
+
+TEST(HfGolden, Gpt2ConfigErrors) {
+  const auto config = read_json_file(test::data_dir() / "tiny_gpt2" / "config.json");
+  auto broken = config;
+  broken["n_head"] = 5;
+  EXPECT_ERROR(gpt2_config_from_hf(broken, "c.json"), "n_embd 64 is not divisible by n_head 5");
+  broken = config;
+  broken["activation_function"] = "relu";
+  EXPECT_ERROR(gpt2_config_from_hf(broken, "c.json"), "activation_function 'relu' is not supported");
+  broken = config;
+  broken.erase("n_layer");
+  EXPECT_ERROR(gpt2_config_from_hf(broken, "c.json"), "missing required field 'n_layer'");
+  EXPECT_EQ(read_model_spec(test::data_dir() / "tiny_gpt2").architecture, "GPT2LMHeadModel");
+}
 
 TEST(HfGolden, TiedQwen2SharesTheEmbedding) {
-  const LlamaModel model = load_llama(test::data_dir() / "tiny_qwen2");
+  const LlamaModel model = load_llama_hf(test::data_dir() / "tiny_qwen2");
   EXPECT_TRUE(model.config().tie_word_embeddings);
   EXPECT_EQ(model.weights().lm_head.raw(), model.weights().embed_tokens.raw());
   EXPECT_TRUE(model.weights().layers[0].q_bias.defined());
@@ -104,7 +120,7 @@ class Stories260K : public ::testing::Test {
 };
 
 TEST_F(Stories260K, LogitsMatchTransformers) {
-  const LlamaModel model = load_llama(path_);
+  const LlamaModel model = load_llama2c(path_);
   std::vector<int32_t> tokens = golden_.prompt;
   tokens.insert(tokens.end(), golden_.greedy.begin(), golden_.greedy.end());
   tokens.resize(golden_.logits.size());
@@ -112,14 +128,14 @@ TEST_F(Stories260K, LogitsMatchTransformers) {
 }
 
 TEST_F(Stories260K, Greedy64TokensMatchTransformers) {
-  const LlamaModel model = load_llama(path_);
+  const LlamaModel model = load_llama2c(path_);
   EXPECT_EQ(generate_greedy(model, {golden_.prompt}, 64), golden_.greedy);
 }
 
 TEST_F(Stories260K, SameTokensWhenBatchedWithOtherPrompts) {
   // The golden prompt first, then two prompts of other lengths (one crossing a 16-token
   // block boundary): each sequence must see only its own cache.
-  const LlamaModel model = load_llama(path_);
+  const LlamaModel model = load_llama2c(path_);
   std::vector<int32_t> long_prompt = {1};
   for (int i = 0; i < 20; ++i) long_prompt.push_back(golden_.greedy[i]);
   const std::vector<int32_t> short_prompt = {1, 300, 301, 5};
@@ -131,8 +147,8 @@ TEST_F(Stories260K, SameTokensWhenBatchedWithOtherPrompts) {
 }
 
 TEST_F(Stories260K, GeneratorValidatesRequestsBeforeRunning) {
-  const LlamaModel model = load_llama(path_);
-  KvCache cache(model.kv_cache_shape(2, 16), Device::cpu);
+  const LlamaModel model = load_llama2c(path_);
+  KvCache cache(model.spec().kv_cache_shape(2, 16), Device::cpu);
   Generator generator(model, cache);
   auto run = [&](GenerationRequest r) {
     generator.generate({&r, 1}, [](size_t, int32_t) { return true; });
@@ -148,8 +164,8 @@ TEST_F(Stories260K, GeneratorValidatesRequestsBeforeRunning) {
 }
 
 TEST_F(Stories260K, StopsAtEosAndCallbackCanCancel) {
-  const LlamaModel model = load_llama(path_);
-  KvCache cache(model.kv_cache_shape(8, 16), Device::cpu);
+  const LlamaModel model = load_llama2c(path_);
+  KvCache cache(model.spec().kv_cache_shape(8, 16), Device::cpu);
   Generator generator(model, cache);
   GenerationRequest r{.prompt = {1}, .max_new_tokens = 64, .sampling = {.temperature = 0}};
   int seen = 0;

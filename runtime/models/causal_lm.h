@@ -1,0 +1,74 @@
+#pragma once
+// What the generator needs from a text model, whatever its architecture: one forward
+// call runs a batch of sequences, each contributing any number of new tokens (a whole
+// prompt in prefill, one token in decode), packed one after another along a single
+// token dimension, attending over a paged KV cache.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/core/tensor.h"
+#include "runtime/memory/kv_cache.h"
+
+namespace genrt {
+
+// The facts about a model that code outside it needs.
+struct ModelSpec {
+  std::string architecture;  // LlamaForCausalLM, GPT2LMHeadModel, llama2.c, ...
+  int64_t vocab_size = 0;
+  int64_t context_length = 0;  // positions the model can attend over
+  int64_t hidden_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t parameter_count = 0;
+  std::optional<int32_t> bos_token_id;
+  std::vector<int32_t> eos_token_ids;  // generation stops at any of these
+  bool random_weights = false;         // made by `genrt init-model`: output is gibberish
+
+  KvCacheShape kv_cache_shape(int64_t blocks, int64_t block_size) const;
+};
+
+// One sequence's share of a forward step.
+struct SequenceChunk {
+  int64_t first_token = 0;  // index of its first new token in ForwardBatch::tokens
+  int64_t n_tokens = 0;
+  int64_t start_pos = 0;    // position of its first new token = tokens already cached
+  const BlockTable* blocks = nullptr;  // must cover start_pos + n_tokens positions
+};
+
+struct ForwardBatch {
+  std::vector<int32_t> tokens;  // [total new tokens], sequence after sequence
+  std::vector<SequenceChunk> sequences;
+};
+
+enum class LogitsFor { last_token, all_tokens };
+
+class CausalLM {
+ public:
+  virtual ~CausalLM() = default;
+  virtual const ModelSpec& spec() const = 0;
+  // Writes the new tokens' keys and values into `cache` and returns fp32 logits:
+  // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all.
+  virtual Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const = 0;
+};
+
+// Helpers shared by the model graphs.
+
+// Checks that the sequences tile the token list and stay inside the context; returns
+// each token's position [tokens] (i32).
+Tensor batch_positions(const ForwardBatch& batch, int64_t context_length);
+// The ids of the batch as a tensor [tokens] (i32).
+Tensor batch_token_ids(const ForwardBatch& batch);
+// Rows of h [tokens, hidden] that logits are wanted for: each sequence's last token,
+// or all of them.
+Tensor rows_for_logits(const Tensor& h, const ForwardBatch& batch, LogitsFor which);
+// For each sequence: writes its new keys and values k, v [tokens, kv_heads, head_dim]
+// into the cache of `layer`, then attends its queries q [tokens, heads, head_dim] over
+// everything cached, into out [tokens, heads, head_dim]. Causal, scale 1/sqrt(head_dim).
+void paged_attention(const Tensor& q, const Tensor& k, const Tensor& v, const ForwardBatch& batch,
+                     KvCache& cache, int64_t layer, Tensor& out);
+
+}  // namespace genrt

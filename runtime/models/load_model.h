@@ -1,0 +1,18 @@
+#pragma once
+// Opens a text model from disk, whatever its architecture.
+
+#include <filesystem>
+#include <memory>
+
+#include "runtime/models/causal_lm.h"
+
+namespace genrt {
+
+// A Hugging Face directory (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
+// GPT2LMHeadModel) or a llama2.c checkpoint.
+std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model);
+
+// The model's spec from its config or header alone, without reading weights.
+ModelSpec read_model_spec(const std::filesystem::path& model);
+
+}  // namespace genrt
