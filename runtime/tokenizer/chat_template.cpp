@@ -1,0 +1,169 @@
+#include "runtime/tokenizer/chat_template.h"
+
+#include <fmt/ranges.h>
+
+#include "runtime/core/error.h"
+
+namespace genrt {
+
+namespace {
+
+constexpr const char* kAlternate = "Conversation roles must alternate user/assistant/user/assistant/...";
+
+// Python's str.strip() / Jinja's trim for ASCII whitespace.
+std::string trim(std::string_view s) {
+  const char* ws = " \t\n\r\f\v";
+  const size_t begin = s.find_first_not_of(ws);
+  if (begin == std::string_view::npos) return "";
+  return std::string(s.substr(begin, s.find_last_not_of(ws) - begin + 1));
+}
+
+// The roles after an optional leading system message must go user, assistant, user, ...
+void check_alternation(std::span<const ChatMessage> messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    GENRT_CHECK((messages[i].role == "user") == (i % 2 == 0), "{}", kAlternate);
+  }
+}
+
+std::string render_llama3(const ChatTemplate& t, std::span<const ChatMessage> messages, bool generation_prompt) {
+  std::string out = messages.empty() ? "" : t.bos_token;
+  for (const ChatMessage& m : messages) {
+    out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) + "<|eot_id|>";
+  }
+  if (generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+  return out;
+}
+
+std::string render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messages, bool generation_prompt) {
+  std::string out;
+  if (t.default_system && !messages.empty() && messages[0].role != "system") {
+    out += "<|im_start|>system\n" + *t.default_system + "<|im_end|>\n";
+  }
+  for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+  if (generation_prompt) out += "<|im_start|>assistant\n";
+  return out;
+}
+
+std::string render_llama2(const ChatTemplate& t, std::span<const ChatMessage> messages) {
+  std::optional<std::string> system;
+  if (!messages.empty() && messages[0].role == "system") {
+    system = messages[0].content;
+    messages = messages.subspan(1);
+  }
+  check_alternation(messages);
+  std::string out;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    const std::string content =
+        i == 0 && system ? "<<SYS>>\n" + *system + "\n<</SYS>>\n\n" + m.content : m.content;
+    if (m.role == "user") {
+      out += t.bos_token + "[INST] " + trim(content) + " [/INST]";
+    } else if (m.role == "assistant") {
+      out += " " + trim(content) + " " + t.eos_token;
+    }
+  }
+  return out;
+}
+
+std::string render_mistral(const ChatTemplate& t, std::span<const ChatMessage> messages) {
+  check_alternation(messages);
+  std::string out = t.bos_token;
+  for (const ChatMessage& m : messages) {
+    if (m.role == "user") {
+      out += "[INST] " + m.content + " [/INST]";
+    } else if (m.role == "assistant") {
+      out += m.content + t.eos_token;
+    } else {
+      fail("Only user and assistant roles are supported!");
+    }
+  }
+  return out;
+}
+
+std::string render_gemma(const ChatTemplate& t, std::span<const ChatMessage> messages, bool generation_prompt) {
+  GENRT_CHECK(messages.empty() || messages[0].role != "system", "System role not supported");
+  check_alternation(messages);
+  std::string out = t.bos_token;
+  for (const ChatMessage& m : messages) {
+    const std::string role = m.role == "assistant" ? "model" : m.role;
+    out += "<start_of_turn>" + role + "\n" + trim(m.content) + "<end_of_turn>\n";
+  }
+  if (generation_prompt) out += "<start_of_turn>model\n";
+  return out;
+}
+
+}  // namespace
+
+std::string ChatTemplate::render(std::span<const ChatMessage> messages, bool add_generation_prompt) const {
+  switch (format) {
+    case ChatFormat::llama3: return render_llama3(*this, messages, add_generation_prompt);
+    case ChatFormat::chatml: return render_chatml(*this, messages, add_generation_prompt);
+    case ChatFormat::llama2: return render_llama2(*this, messages);
+    case ChatFormat::mistral: return render_mistral(*this, messages);
+    case ChatFormat::gemma: return render_gemma(*this, messages, add_generation_prompt);
+  }
+  fail("unknown chat format");
+}
+
+std::string ChatTemplate::end_of_turn() const {
+  switch (format) {
+    case ChatFormat::llama3: return "<|eot_id|>";
+    case ChatFormat::chatml: return "<|im_end|>";
+    case ChatFormat::gemma: return "<end_of_turn>";
+    case ChatFormat::llama2:
+    case ChatFormat::mistral: return eos_token;
+  }
+  return eos_token;
+}
+
+std::vector<std::string> chat_format_names() { return {"llama2", "llama3", "chatml", "mistral", "gemma"}; }
+
+std::string_view chat_format_name(ChatFormat format) {
+  switch (format) {
+    case ChatFormat::llama2: return "llama2";
+    case ChatFormat::llama3: return "llama3";
+    case ChatFormat::chatml: return "chatml";
+    case ChatFormat::mistral: return "mistral";
+    case ChatFormat::gemma: return "gemma";
+  }
+  return "?";
+}
+
+ChatFormat parse_chat_format(std::string_view name) {
+  for (ChatFormat f : {ChatFormat::llama2, ChatFormat::llama3, ChatFormat::chatml, ChatFormat::mistral, ChatFormat::gemma}) {
+    if (chat_format_name(f) == name) return f;
+  }
+  fail("unknown chat template '{}': expected one of {}", name, fmt::join(chat_format_names(), ", "));
+}
+
+std::optional<ChatTemplate> detect_chat_template(std::string_view jinja, std::string bos, std::string eos) {
+  auto has = [&](std::string_view marker) { return jinja.find(marker) != std::string_view::npos; };
+  ChatTemplate t{.bos_token = std::move(bos), .eos_token = std::move(eos)};
+  if (has("<|start_header_id|>") && has("<|eot_id|>")) {
+    t.format = ChatFormat::llama3;
+  } else if (has("<|im_start|>")) {
+    t.format = ChatFormat::chatml;
+    // Qwen2-style templates write a default system turn when the conversation has none:
+    // a literal '<|im_start|>system\n...<|im_end|>' (the newline real or escaped).
+    const std::string_view marker = "<|im_start|>system";
+    if (size_t at = jinja.find(marker); at != std::string_view::npos) {
+      size_t begin = at + marker.size();
+      begin += jinja.substr(begin, 1) == "\n" ? 1 : jinja.substr(begin, 2) == "\\n" ? 2 : 0;
+      const size_t end = jinja.find("<|im_end|>", begin);
+      if (end != std::string_view::npos && jinja.substr(begin, end - begin).find_first_of("{}'\"+") == std::string_view::npos) {
+        t.default_system = std::string(jinja.substr(begin, end - begin));
+      }
+    }
+  } else if (has("<start_of_turn>")) {
+    t.format = ChatFormat::gemma;
+  } else if (has("[INST]") && has("<<SYS>>")) {
+    t.format = ChatFormat::llama2;
+  } else if (has("[INST]")) {
+    t.format = ChatFormat::mistral;
+  } else {
+    return std::nullopt;
+  }
+  return t;
+}
+
+}  // namespace genrt
