@@ -97,7 +97,9 @@ std::vector<GenerationResult> Generator::generate(std::span<const GenerationRequ
     Sequence& s = seqs[i];
     s.context.push_back(token);
     results[i].tokens.push_back(token);
-    const bool is_eos = std::find(eos.begin(), eos.end(), token) != eos.end();
+    const auto& stop = requests[i].stop_token_ids;
+    const bool is_eos = std::find(eos.begin(), eos.end(), token) != eos.end() ||
+                        std::find(stop.begin(), stop.end(), token) != stop.end();
     if (!on_token(i, token)) {
       s.done = true;
       results[i].finish_reason = FinishReason::cancelled;

@@ -1,8 +1,6 @@
 #include "runtime/tokenizer/llama2c_tokenizer.h"
 
-#include <algorithm>
 #include <cstring>
-#include <fstream>
 
 #include "runtime/core/error.h"
 #include "runtime/core/utf8.h"
@@ -75,21 +73,6 @@ Llama2cTokenizer Llama2cTokenizer::open(const std::filesystem::path& path, int64
               "tokenizer's",
               where, size - offset, vocab_size);
   return from_pieces(std::move(pieces), std::move(scores));
-}
-
-void Llama2cTokenizer::save(const std::filesystem::path& path) const {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  GENRT_CHECK(out.good(), "cannot create {}", path.string());
-  auto write_i32 = [&](int32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
-  size_t max_length = 1;
-  for (const std::string& p : pieces_) max_length = std::max(max_length, p.size());
-  write_i32(static_cast<int32_t>(max_length));
-  for (size_t id = 0; id < pieces_.size(); ++id) {
-    out.write(reinterpret_cast<const char*>(&scores_[id]), 4);
-    write_i32(static_cast<int32_t>(pieces_[id].size()));
-    out.write(pieces_[id].data(), static_cast<std::streamsize>(pieces_[id].size()));
-  }
-  GENRT_CHECK(out.good(), "error writing {}", path.string());
 }
 
 std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text, bool add_special) const {

@@ -32,8 +32,6 @@ class Llama2cTokenizer final : public Tokenizer {
   // the start) is dropped, as SentencePiece does.
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override;
   std::string token_text(int32_t id) const override;
-  // Writes the vocabulary back in tokenizer.bin form.
-  void save(const std::filesystem::path& path) const;
 
  private:
   Llama2cTokenizer(std::vector<std::string> pieces, std::vector<float> scores);

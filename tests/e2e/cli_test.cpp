@@ -20,9 +20,12 @@ struct CliRun {
   std::string errors;  // stderr
 };
 
-CliRun run_cli(const std::string& args) {
+// Runs `genrt ARGS`, with `input` on its stdin.
+CliRun run_cli(const std::string& args, const std::string& input = "") {
   test::TempDir dir;
-  const std::string command = std::string(GENRT_CLI) + " " + args + " 2>" + (dir / "stderr").string();
+  test::write_file(dir / "stdin", input);
+  const std::string command =
+      std::string(GENRT_CLI) + " " + args + " <" + (dir / "stdin").string() + " 2>" + (dir / "stderr").string();
   CliRun run;
   FILE* pipe = ::popen(command.c_str(), "r");
   std::array<char, 4096> buffer{};
@@ -86,6 +89,37 @@ TEST(Cli, InitModelThenGenerateTextIsLabelledGibberish) {
   EXPECT_NE(again.errors.find("already holds a model"), std::string::npos);
 }
 
+TEST(Cli, TokenizeMatchesTheTokenizersLibrary) {
+  const auto golden = read_json_file(test::data_dir() / "tokenizers" / "bytelevel" / "golden.json");
+  const auto& c = golden.at("cases").at(0);  // "Hello world"
+  const CliRun run = run_cli("tokenize --tokenizer " + (test::data_dir() / "tokenizers" / "bytelevel").string() +
+                             " --text 'Hello world' --json");
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  const auto out = nlohmann::json::parse(run.output);
+  EXPECT_EQ(out.at("ids"), c.at("ids_with_special"));
+  EXPECT_EQ(out.at("pieces").size(), out.at("ids").size());
+  const CliRun plain = run_cli("tokenize --tokenizer " + (test::shared_dir() / "tokenizers" / "gpt2" / "tokenizer.json").string() +
+                               " --text 'Hello world'");
+  EXPECT_NE(plain.output.find("\"\u0120world\""), std::string::npos) << plain.output;  // "Ġworld"
+  EXPECT_NE(plain.output.find("2 tokens"), std::string::npos);
+}
+
+TEST(Cli, ChatThroughTheModelsTemplate) {
+  test::TempDir dir;
+  ASSERT_EQ(run_cli("init-model --preset tiny --out " + (dir / "m").string()).exit_code, 0);
+  const CliRun run = run_cli("chat --model " + (dir / "m").string() + " --max-tokens 4 --seed 1 --system 'Be brief.'",
+                             "Hi\nAgain\n");
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.errors.find("chat format llama3"), std::string::npos) << run.errors;
+  // Two turns; the second re-reads the first (system + 2 user turns + 1 reply).
+  const size_t first = run.errors.find("[genrt] prompt ");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(run.errors.find("[genrt] prompt ", first + 1), std::string::npos);
+  const CliRun named = run_cli("chat --model " + (dir / "m").string() + " --chat-template chatml --max-tokens 2");
+  EXPECT_EQ(named.exit_code, 0) << named.errors;
+  EXPECT_NE(named.errors.find("chat format chatml"), std::string::npos);
+}
+
 TEST(Cli, SameSeedSameSampledTokens) {
   const std::string args = "generate --model " + stories() +
                            " --prompt-ids 1,400 --max-tokens 20 --temperature 0.9 --top-p 0.9 --seed 11 --json";
@@ -95,7 +129,7 @@ TEST(Cli, SameSeedSameSampledTokens) {
 }
 
 TEST(Cli, HelpForEveryCommand) {
-  for (const char* command : {"", "generate ", "info ", "init-model "}) {
+  for (const char* command : {"", "generate ", "chat ", "tokenize ", "info ", "init-model "}) {
     const CliRun run = run_cli(std::string(command) + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.output.find("Usage"), std::string::npos) << command;
@@ -111,8 +145,10 @@ class CliErrors : public ::testing::TestWithParam<BadInvocation> {};
 
 TEST_P(CliErrors, ExitNonZeroWithAMessage) {
   std::string args = GetParam().args;
-  const std::string marker = "STORIES";
-  if (const size_t at = args.find(marker); at != std::string::npos) args.replace(at, marker.size(), stories());
+  for (const auto& [marker, path] : {std::pair<std::string, std::string>{"STORIES", stories()},
+                                     std::pair<std::string, std::string>{"DATA", test::data_dir().string()}}) {
+    for (size_t at; (at = args.find(marker)) != std::string::npos;) args.replace(at, marker.size(), path);
+  }
   const CliRun run = run_cli(args);
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.errors.find(GetParam().error), std::string::npos) << run.errors;
@@ -134,7 +170,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"generate --model STORIES --prompt-ids 1 --log-level loud", "unknown log level 'loud'"},
         BadInvocation{"info --model /nonexistent", "does not exist"},
         BadInvocation{"init-model --preset huge --out /tmp/genrt_never", "unknown preset 'huge'"},
-        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama"}));
+        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama"},
+        BadInvocation{"tokenize --tokenizer /nonexistent --text hi", "/nonexistent"},
+        BadInvocation{"tokenize --tokenizer STORIES --text hi", "is not valid JSON"},
+        BadInvocation{"chat --model STORIES", "chat needs the model's tokenizer.json"},
+        BadInvocation{"chat --model DATA/tiny_llama", "chat needs the model's tokenizer.json"},
+        BadInvocation{"chat --model DATA/tiny_llama --tokenizer DATA/tokenizers/gpt2_golden.json", "not a tokenizer.json"},
+        BadInvocation{"generate --model DATA/tiny_gpt2 --prompt hi", "--prompt needs a tokenizer"}));
 
 }  // namespace
 }  // namespace genrt

@@ -11,8 +11,13 @@
 namespace genrt {
 namespace {
 
+struct Vocab {
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+};
+
 // <unk> <s> </s>, 256 byte tokens (ids 3..258), then a few pieces with merge scores.
-Llama2cTokenizer small_tokenizer() {
+Vocab small_vocab() {
   std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
   for (int b = 0; b < 256; ++b) pieces.push_back(fmt::format("<0x{:02X}>", b));
   const std::vector<std::pair<std::string, float>> extra = {
@@ -24,7 +29,12 @@ Llama2cTokenizer small_tokenizer() {
     pieces.push_back(piece);
     scores.push_back(score);
   }
-  return Llama2cTokenizer::from_pieces(pieces, scores);
+  return {pieces, scores};
+}
+
+Llama2cTokenizer small_tokenizer() {
+  Vocab v = small_vocab();
+  return Llama2cTokenizer::from_pieces(v.pieces, v.scores);
 }
 
 int32_t id_of(const Llama2cTokenizer& t, const std::string& piece) {
@@ -60,10 +70,22 @@ TEST(Llama2cTokenizer, ByteFallbackForUnknownCharacters) {
   EXPECT_TRUE(t.encode("", false).empty());
 }
 
-TEST(Llama2cTokenizer, SaveAndOpenRoundTrip) {
+// tokenizer.bin bytes: max_token_length, then score, length, bytes per token.
+std::string tokenizer_bin(const Vocab& v) {
+  std::string bytes;
+  test::append_pod(bytes, int32_t{16});
+  for (size_t id = 0; id < v.pieces.size(); ++id) {
+    test::append_pod(bytes, v.scores[id]);
+    test::append_pod(bytes, static_cast<int32_t>(v.pieces[id].size()));
+    bytes += v.pieces[id];
+  }
+  return bytes;
+}
+
+TEST(Llama2cTokenizer, OpensTokenizerBin) {
   test::TempDir dir;
   const auto t = small_tokenizer();
-  t.save(dir / "tokenizer.bin");
+  test::write_file(dir / "tokenizer.bin", tokenizer_bin(small_vocab()));
   const auto loaded = Llama2cTokenizer::open(dir / "tokenizer.bin", t.vocab_size());
   EXPECT_EQ(loaded.encode("hello world", true), t.encode("hello world", true));
   EXPECT_ERROR(Llama2cTokenizer::open(dir / "tokenizer.bin", t.vocab_size() + 1),

@@ -43,8 +43,9 @@ Command add_init_model_command(CLI::App& app) {
   auto o = std::make_shared<InitModelOptions>();
   CLI::App* cmd = app.add_subcommand(
       "init-model",
-      "Write a model directory (config.json, model.safetensors, tokenizer.bin) with seeded random "
-      "weights of a real model's shape, for running and benchmarking without a download");
+      "Write a model directory (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) "
+      "with seeded random weights of a real model's shape, for running, chatting and benchmarking "
+      "without a download");
   cmd->add_option("--arch", o->arch, "Architecture")->capture_default_str();
   cmd->add_option("--preset", o->preset,
                   fmt::format("Shape: {}", fmt::join(llama_preset_names(), ", ")))

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
 
   const genrt::cli::Command commands[] = {
       genrt::cli::add_generate_command(app),
+      genrt::cli::add_chat_command(app),
+      genrt::cli::add_tokenize_command(app),
       genrt::cli::add_info_command(app),
       genrt::cli::add_init_model_command(app),
   };

@@ -201,7 +201,8 @@ nlohmann::json llama_config_to_hf(const LlamaConfig& c) {
       {"torch_dtype", "bfloat16"},
   };
   if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
-  if (!c.eos_token_ids.empty()) j["eos_token_id"] = c.eos_token_ids.front();
+  if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids.front();
+  if (c.eos_token_ids.size() > 1) j["eos_token_id"] = c.eos_token_ids;
   if (c.random_weights) j["genrt_random_weights"] = true;
   return j;
 }

@@ -11,7 +11,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/io/safetensors_writer.h"
-#include "runtime/tokenizer/llama2c_tokenizer.h"
+#include "runtime/tokenizer/tokenizer_files.h"
 
 namespace genrt {
 
@@ -31,8 +31,10 @@ LlamaConfig make_preset(int64_t hidden, int64_t intermediate, int64_t layers, in
   c.max_position_embeddings = context;
   c.rms_norm_eps = 1e-5;
   c.rope_theta = rope_theta;
-  c.bos_token_id = 1;
-  c.eos_token_ids = {2};
+  // Ids of the tokenizer init-model writes: <|begin_of_text|>, then <|end_of_text|> and
+  // <|eot_id|> (the end of a chat turn) both end generation.
+  c.bos_token_id = 0;
+  c.eos_token_ids = {1, 4};
   c.random_weights = true;
   return c;
 }
@@ -78,30 +80,6 @@ void fill_uniform(Tensor& out, uint64_t seed, uint64_t tensor_index, float stdde
 void fill_ones(Tensor& out) {
   std::vector<float> ones(static_cast<size_t>(out.numel()), 1.0f);
   convert_from_f32(ones.data(), out.raw(), out.dtype(), ones.size());
-}
-
-// Special tokens, the 256 byte-fallback tokens, then strings over a small alphabet,
-// shortest first, until the vocabulary is full: enough for any text to round-trip.
-Llama2cTokenizer filler_tokenizer(int64_t vocab_size) {
-  GENRT_CHECK(vocab_size >= 3 + 256, "init-model: vocab_size {} is below the 259 tokens a byte-fallback tokenizer needs",
-              vocab_size);
-  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
-  for (int b = 0; b < 256; ++b) pieces.push_back(fmt::format("<0x{:02X}>", b));
-  const std::string alphabet = " etaoinshrdlucmfwypvbgkjqxz.,";
-  std::vector<std::string> level = {""};
-  while (static_cast<int64_t>(pieces.size()) < vocab_size) {
-    std::vector<std::string> next;
-    for (const std::string& prefix : level) {
-      for (char c : alphabet) {
-        next.push_back(prefix + c);
-        if (static_cast<int64_t>(pieces.size()) < vocab_size) pieces.push_back(next.back());
-      }
-    }
-    level = std::move(next);
-  }
-  std::vector<float> scores(pieces.size(), 0.0f);
-  for (size_t i = 259; i < pieces.size(); ++i) scores[i] = -static_cast<float>(i);
-  return Llama2cTokenizer::from_pieces(std::move(pieces), std::move(scores));
 }
 
 }  // namespace
@@ -166,7 +144,7 @@ void write_random_llama(const LlamaConfig& c, uint64_t seed, DType dtype,
   std::ofstream config_out(dir / "config.json", std::ios::trunc);
   GENRT_CHECK(config_out.good(), "cannot create {}", (dir / "config.json").string());
   config_out << llama_config_to_hf(c).dump(2) << "\n";
-  filler_tokenizer(c.vocab_size).save(dir / "tokenizer.bin");
+  write_chat_tokenizer({.vocab_size = c.vocab_size}, dir);
 }
 
 }  // namespace genrt

@@ -18,8 +18,9 @@ namespace genrt {
 std::vector<std::string> llama_preset_names();
 LlamaConfig llama_preset(const std::string& name);
 
-// Writes config.json, model.safetensors (weights in `dtype`) and a tokenizer.bin of the
-// preset's vocabulary size (byte fallback plus filler pieces) into `dir`, created if needed.
+// Writes config.json, model.safetensors (weights in `dtype`), and a byte-level
+// tokenizer.json + tokenizer_config.json (with a Llama 3 chat template) covering the
+// preset's vocabulary, into `dir`, created if needed.
 void write_random_llama(const LlamaConfig& config, uint64_t seed, DType dtype,
                         const std::filesystem::path& dir);
 

@@ -1,0 +1,66 @@
+#include "tools/genrt/common.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "runtime/core/device.h"
+#include "runtime/models/load_model.h"
+#include "runtime/tokenizer/load_tokenizer.h"
+
+namespace genrt::cli {
+
+void add_sampling_options(CLI::App* cmd, SamplingOptions& o) {
+  cmd->add_option("--max-tokens", o.max_tokens, "Most tokens to generate (per turn in chat)")->capture_default_str();
+  cmd->add_option("--temperature", o.params.temperature, "Sampling temperature; 0 is greedy")->capture_default_str();
+  cmd->add_option("--top-k", o.params.top_k, "Keep the k most likely tokens; 0 keeps all")->capture_default_str();
+  cmd->add_option("--top-p", o.params.top_p, "Nucleus sampling mass; 1 disables it")->capture_default_str();
+  cmd->add_option("--min-p", o.params.min_p, "Drop tokens less likely than min-p x the top token's probability; 0 disables it")
+      ->capture_default_str();
+  cmd->add_option("--repetition-penalty", o.params.repetition_penalty,
+                  "Penalty > 1 for tokens already in the context; 1 disables it")
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Random seed (default: random, and logged)");
+  cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+}
+
+SamplingParams resolve_sampling(const SamplingOptions& o) {
+  SamplingParams params = o.params;
+  params.seed = o.seed.value_or(std::random_device{}());
+  if (!o.seed && params.temperature > 0) spdlog::info("seed {} (pass --seed to repeat this run)", params.seed);
+  return params;
+}
+
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const std::string& device) {
+  GENRT_CHECK(parse_device(device) == Device::cpu,
+              "--device cuda: this build of genrt runs models on the CPU reference backend only; "
+              "the CUDA backend has not landed yet (use --device cpu)");
+  const auto start = std::chrono::steady_clock::now();
+  LoadedModel loaded;
+  loaded.model = load_causal_lm(model_path);
+  const ModelSpec& spec = loaded.model->spec();
+  spdlog::info("loaded {} ({}, {:.1f}M parameters) in {:.0f} ms", model_path, spec.architecture,
+               spec.parameter_count / 1e6,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  if (spec.random_weights) {
+    spdlog::warn("{} has random weights (made by genrt init-model): its output is gibberish", model_path);
+  }
+  const auto path = tokenizer_path.empty() ? find_tokenizer(model_path) : std::optional(std::filesystem::path(tokenizer_path));
+  if (path) {
+    loaded.tokenizer = open_tokenizer(*path, spec.vocab_size);
+    spdlog::debug("tokenizer {}", path->string());
+  }
+  return loaded;
+}
+
+void print_stats(const GenerationStats& stats, FinishReason reason, const LoadedModel& loaded, const std::string& device) {
+  std::fflush(stdout);  // the stats line on stderr comes after the text
+  std::fprintf(stderr, "[genrt] prompt %lld tokens, generated %lld tokens (%s), TTFT %.1f ms, %.1f tokens/s on %s%s\n",
+               static_cast<long long>(stats.prompt_tokens), static_cast<long long>(stats.generated_tokens),
+               finish_reason_name(reason), stats.ttft_ms, stats.tokens_per_s, device.c_str(),
+               loaded.model->spec().random_weights ? " (random weights: gibberish)" : "");
+}
+
+}  // namespace genrt::cli

@@ -1,0 +1,41 @@
+#pragma once
+// Pieces the generating commands (generate, chat) share: sampling options, loading a
+// model with its tokenizer, and the closing statistics line.
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runtime/engine/generator.h"
+#include "runtime/models/causal_lm.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace genrt::cli {
+
+struct SamplingOptions {
+  SamplingParams params;
+  std::optional<uint64_t> seed;
+  int64_t max_tokens = 256;
+  std::string device = "cpu";
+};
+
+// --max-tokens, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed, --device.
+void add_sampling_options(CLI::App* cmd, SamplingOptions& options);
+// The parameters with a seed: the given one, or a random one that is logged.
+SamplingParams resolve_sampling(const SamplingOptions& options);
+
+struct LoadedModel {
+  std::unique_ptr<CausalLM> model;
+  std::unique_ptr<Tokenizer> tokenizer;  // null when the model has none and none was given
+};
+
+// Loads the model (logging what and how long) and its tokenizer: `tokenizer_path` when
+// given, else the one found with the model. Warns when the weights are random.
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const std::string& device);
+
+// "[genrt] prompt N tokens, generated M tokens (reason), TTFT x ms, y tokens/s on cpu" on stderr.
+void print_stats(const GenerationStats& stats, FinishReason reason, const LoadedModel& loaded, const std::string& device);
+
+}  // namespace genrt::cli
