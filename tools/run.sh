@@ -4,9 +4,10 @@
 #   tools/run.sh                      # random-weight tiny Llama (gibberish, no download)
 #   tools/run.sh MODEL [genrt generate options...]
 #
-# MODEL is a Hugging Face model directory (config.json + *.safetensors) or a llama2.c
-# checkpoint (.bin, with tokenizer.bin beside it). Without --prompt/--prompt-ids the
-# prompt is "Once upon a time" when the model has a tokenizer, else BOS (token id 1).
+# MODEL is a Hugging Face model directory (config.json + *.safetensors + tokenizer.json)
+# or a llama2.c checkpoint (.bin, with tokenizer.bin beside it). Without
+# --prompt/--prompt-ids the prompt is "Once upon a time" when the model has a tokenizer,
+# else token id 1 (BOS of Llama-family vocabularies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -22,7 +23,7 @@ fi
 
 args=("$@")
 if [[ " ${args[*]-} " != *" --prompt"* ]]; then
-  if [ -f "$model/tokenizer.bin" ] || [ -f "$(dirname "$model")/tokenizer.bin" ]; then
+  if [ -f "$model/tokenizer.json" ] || [ -f "$model/tokenizer.bin" ] || [ -f "$(dirname "$model")/tokenizer.bin" ]; then
     args+=(--prompt "Once upon a time")
   else
     args+=(--prompt-ids 1)

@@ -10,6 +10,7 @@
 #include "runtime/io/json_file.h"
 #include "runtime/tokenizer/hf_tokenizer.h"
 #include "runtime/tokenizer/stream_decoder.h"
+#include "runtime/tokenizer/tokenizer_files.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -157,6 +158,30 @@ TEST(HfTokenizer, ConfigNamingUnknownTokensIsAnError) {
                "bos_token '<bos>' is not in the vocabulary");
   EXPECT_ERROR(HfTokenizer::from_json(small_tokenizer(), {{"add_bos_token", true}}, "t.json"),
                "add_bos_token is true but there is no bos_token");
+}
+
+}  // namespace
+}  // namespace genrt
+
+namespace genrt {
+namespace {
+
+TEST(ChatTokenizerFiles, InitModelTokenizerCoversTheVocabularyAndRoundTrips) {
+  test::TempDir dir;
+  write_chat_tokenizer({.vocab_size = 600}, dir.path());
+  const HfTokenizer t = HfTokenizer::open(dir.path());
+  EXPECT_EQ(t.vocab_size(), 600);
+  EXPECT_EQ(t.bos_id(), 0);
+  EXPECT_EQ(t.eos_id(), 1);
+  EXPECT_EQ(t.token_id("<|eot_id|>"), 4);
+  const std::string text = "Once upon a time there was a little robot.";
+  const auto ids = t.encode(text, true);
+  EXPECT_EQ(ids.front(), 0);
+  EXPECT_LT(ids.size(), text.size() / 2);  // learned merges make common words single tokens
+  EXPECT_EQ(t.decode(ids, true), text);
+  EXPECT_EQ(t.decode(std::vector<int32_t>{599}, true), "");  // reserved tokens are special
+  EXPECT_TRUE(t.chat_template().has_value());
+  EXPECT_ERROR(write_chat_tokenizer({.vocab_size = 200}, dir.path()), "needs at least 261 tokens");
 }
 
 }  // namespace
