@@ -154,11 +154,12 @@ TEST_F(Stories260K, GeneratorValidatesRequestsBeforeRunning) {
     generator.generate({&r, 1}, [](size_t, int32_t) { return true; });
   };
   EXPECT_ERROR(run({.prompt = {}}), "request 0: the prompt is empty");
+  EXPECT_ERROR(run({.prompt = {1}, .max_new_tokens = -1}), "max tokens must be >= 0");
   EXPECT_ERROR(run({.prompt = {1, 512}}), "prompt token id 512 is outside the vocabulary [0, 512)");
   EXPECT_ERROR(run({.prompt = std::vector<int32_t>(512, 1)}),
                "the prompt has 512 tokens, but the model's context is 512 tokens");
   EXPECT_ERROR(run({.prompt = {1}, .max_new_tokens = 40}),
-               "the KV cache has 2 free blocks of 16 tokens, too few for 1 prompt + 40 new tokens");
+               "1 prompt + 40 new tokens need 3 KV blocks of 16 tokens, but the cache holds only 2");
   EXPECT_ERROR(run({.prompt = {1}, .sampling = {.top_p = 0}}), "top_p must be in (0, 1]");
   EXPECT_EQ(cache.free_blocks(), 2);
 }

@@ -1,0 +1,199 @@
+#include "runtime/engine/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace genrt {
+
+const char* finish_reason_name(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::stop: return "stop";
+    case FinishReason::length: return "length";
+    case FinishReason::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+struct BatchScheduler::Sequence {
+  SequenceRequest request;
+  std::vector<int32_t> context;  // prompt + generated tokens
+  int64_t generated = 0;
+  int64_t computed = 0;  // leading context tokens whose keys and values are in the cache
+  BlockTable blocks;
+  Sampler sampler;
+  std::optional<FinishReason> finished;
+
+  Sequence(SequenceRequest r, Sampler s) : request(std::move(r)), context(request.prompt), sampler(std::move(s)) {}
+  int64_t pending() const { return static_cast<int64_t>(context.size()) - computed; }
+};
+
+BatchScheduler::BatchScheduler(const CausalLM& model, KvCache& cache, SchedulerConfig config)
+    : model_(model), cache_(cache), config_(config) {
+  GENRT_CHECK(config.max_batch_tokens > 0 && config.max_running > 0,
+              "scheduler: max_batch_tokens and max_running must be positive");
+}
+
+BatchScheduler::~BatchScheduler() {
+  for (auto& seq : running_) finish(*seq, FinishReason::cancelled);
+  for (auto& seq : waiting_) finish(*seq, FinishReason::cancelled);
+}
+
+void BatchScheduler::submit(SequenceRequest r) {
+  const ModelSpec& spec = model_.spec();
+  const auto prompt_tokens = static_cast<int64_t>(r.prompt.size());
+  GENRT_CHECK(prompt_tokens > 0, "the prompt is empty");
+  GENRT_CHECK(prompt_tokens < spec.context_length, "the prompt has {} tokens, but the model's context is {} tokens",
+              prompt_tokens, spec.context_length);
+  for (int32_t id : r.prompt) {
+    GENRT_CHECK(id >= 0 && id < spec.vocab_size, "prompt token id {} is outside the vocabulary [0, {})", id,
+                spec.vocab_size);
+  }
+  GENRT_CHECK(r.max_new_tokens >= 0, "max tokens must be >= 0, got {}", r.max_new_tokens);
+  r.sampling.validate();
+  if (prompt_tokens + r.max_new_tokens > spec.context_length) {
+    const int64_t clamped = spec.context_length - prompt_tokens;
+    spdlog::debug("max tokens {} clamped to {}, the context left after a {}-token prompt", r.max_new_tokens, clamped,
+                  prompt_tokens);
+    r.max_new_tokens = clamped;
+  }
+  const int64_t blocks = cache_.blocks_for(prompt_tokens + r.max_new_tokens);
+  GENRT_CHECK(blocks <= cache_.shape().blocks,
+              "{} prompt + {} new tokens need {} KV blocks of {} tokens, but the cache holds only {}", prompt_tokens,
+              r.max_new_tokens, blocks, cache_.shape().block_size, cache_.shape().blocks);
+  Sampler sampler(r.sampling);
+  auto seq = std::make_unique<Sequence>(std::move(r), std::move(sampler));
+  if (seq->request.max_new_tokens == 0) {
+    finish(*seq, FinishReason::length);
+    return;
+  }
+  waiting_.push_back(std::move(seq));
+}
+
+SchedulerCounts BatchScheduler::counts() const {
+  return {static_cast<int64_t>(running_.size()), static_cast<int64_t>(waiting_.size()), preemptions_};
+}
+
+void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
+  if (seq.finished) return;
+  seq.finished = reason;
+  cache_.release(seq.blocks);
+  if (seq.request.on_finish) seq.request.on_finish(reason);
+}
+
+void BatchScheduler::preempt(std::unique_ptr<Sequence>& seq) {
+  cache_.release(seq->blocks);
+  seq->computed = 0;  // its whole context is read again when it is readmitted
+  ++preemptions_;
+  spdlog::debug("preempted a sequence of {} tokens: the KV cache is full", seq->context.size());
+  waiting_.push_front(std::move(seq));
+}
+
+bool BatchScheduler::ensure_blocks(size_t index, int64_t tokens) {
+  Sequence& seq = *running_[index];
+  while (!cache_.reserve(seq.blocks, tokens)) {
+    // Preempt the newest sequence admitted after this one; those are not planned yet.
+    size_t victim = running_.size();
+    while (victim-- > index + 1 && !running_[victim]) {
+    }
+    if (victim <= index) {
+      preempt(running_[index]);  // nothing newer to evict: this one waits instead
+      return false;
+    }
+    preempt(running_[victim]);  // leaves a null slot, compacted after the step
+  }
+  return true;
+}
+
+void BatchScheduler::remove_finished() {
+  std::erase_if(running_, [](const auto& s) { return !s || s->finished; });
+  std::erase_if(waiting_, [](const auto& s) { return s->finished.has_value(); });
+}
+
+void BatchScheduler::sample_next(Sequence& seq, std::span<float> logits) {
+  std::optional<TokenLogprobs> logprobs;
+  if (seq.request.top_logprobs >= 0) {
+    // Before sampling: the sampler rewrites the logits in place.
+    const int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    logprobs = compute_logprobs(logits, argmax, seq.request.top_logprobs);
+  }
+  const int32_t token = seq.sampler.sample(logits, seq.context);
+  if (logprobs && !logprobs->top.empty()) {
+    // The chosen token's logprob: among the top k when there, else computed again.
+    const auto it = std::find_if(logprobs->top.begin(), logprobs->top.end(), [&](const auto& p) { return p.first == token; });
+    logprobs->logprob = it != logprobs->top.end() ? it->second : logprobs->logprob;
+  }
+  seq.context.push_back(token);
+  ++seq.generated;
+  const GeneratedToken event{token, logprobs ? &*logprobs : nullptr};
+  const auto& eos = model_.spec().eos_token_ids;
+  const auto& stop = seq.request.stop_token_ids;
+  const bool is_stop = std::find(eos.begin(), eos.end(), token) != eos.end() ||
+                       std::find(stop.begin(), stop.end(), token) != stop.end();
+  if (seq.request.on_token && !seq.request.on_token(event)) {
+    finish(seq, FinishReason::cancelled);
+  } else if (is_stop && !seq.request.ignore_eos) {
+    finish(seq, FinishReason::stop);
+  } else if (seq.generated >= seq.request.max_new_tokens) {
+    finish(seq, FinishReason::length);
+  }
+}
+
+void BatchScheduler::step() {
+  for (auto& seq : running_) {
+    if (seq->request.cancelled && *seq->request.cancelled) finish(*seq, FinishReason::cancelled);
+  }
+  for (auto& seq : waiting_) {
+    if (seq->request.cancelled && *seq->request.cancelled) finish(*seq, FinishReason::cancelled);
+  }
+  remove_finished();
+
+  // Plan the step: (sequence, tokens to feed) in batch order.
+  std::vector<std::pair<Sequence*, int64_t>> plan;
+  int64_t budget = config_.max_batch_tokens;
+  for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // decodes first
+    if (!running_[i] || running_[i]->pending() != 1) continue;
+    if (!ensure_blocks(i, static_cast<int64_t>(running_[i]->context.size()))) continue;
+    plan.emplace_back(running_[i].get(), 1);
+    --budget;
+  }
+  for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // prompts being read
+    if (!running_[i] || running_[i]->pending() <= 1) continue;
+    plan.emplace_back(running_[i].get(), std::min(running_[i]->pending(), budget));
+    budget -= plan.back().second;
+  }
+  while (budget > 0 && !waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.max_running) {
+    Sequence& seq = *waiting_.front();
+    // Admit only with blocks for the whole context and the first new token.
+    if (cache_.blocks_for(static_cast<int64_t>(seq.context.size()) + 1) > cache_.free_blocks()) break;
+    GENRT_CHECK(cache_.reserve(seq.blocks, static_cast<int64_t>(seq.context.size()) + 1), "KV admission");
+    running_.push_back(std::move(waiting_.front()));
+    waiting_.pop_front();
+    plan.emplace_back(&seq, std::min(seq.pending(), budget));
+    budget -= plan.back().second;
+  }
+  std::erase_if(plan, [](const auto& p) { return p.first->finished.has_value(); });
+  if (plan.empty()) {
+    remove_finished();
+    return;
+  }
+
+  ForwardBatch batch;
+  for (const auto& [seq, n] : plan) {
+    batch.sequences.push_back({.first_token = static_cast<int64_t>(batch.tokens.size()),
+                               .n_tokens = n,
+                               .start_pos = seq->computed,
+                               .blocks = &seq->blocks});
+    batch.tokens.insert(batch.tokens.end(), seq->context.begin() + seq->computed,
+                        seq->context.begin() + seq->computed + n);
+  }
+  Tensor logits = model_.forward(batch, cache_, LogitsFor::last_token);
+  for (size_t row = 0; row < plan.size(); ++row) {
+    auto& [seq, n] = plan[row];
+    seq->computed += n;
+    if (seq->pending() == 0) sample_next(*seq, logits.select(static_cast<int64_t>(row)).span<float>());
+  }
+  remove_finished();
+}
+
+}  // namespace genrt
