@@ -28,19 +28,26 @@ else()
   endif()
 endif()
 find_package(OpenMP)
+find_package(Threads REQUIRED)
 
 # Compiled libraries found through pkg-config: PCRE2 (tokenizer pre-split regexes) and
 # utf8proc (Unicode normalization). With carried dependencies their headers and shared
 # libraries are in GENRT_DEPS_DIR too.
 if(GENRT_DEPS_DIR)
-  foreach(lib PCRE2 UTF8PROC)
+  foreach(lib PCRE2 UTF8PROC HTTPLIB)
     add_library(PkgConfig::${lib} INTERFACE IMPORTED)
     target_include_directories(PkgConfig::${lib} INTERFACE ${GENRT_DEPS_DIR}/include)
   endforeach()
   target_link_libraries(PkgConfig::PCRE2 INTERFACE ${GENRT_DEPS_DIR}/lib/libpcre2-8.so)
   target_link_libraries(PkgConfig::UTF8PROC INTERFACE ${GENRT_DEPS_DIR}/lib/libutf8proc.so)
+  # Debian builds cpp-httplib as a library with TLS and compression; the header must be
+  # read with the same options for the classes to match.
+  target_link_libraries(PkgConfig::HTTPLIB INTERFACE ${GENRT_DEPS_DIR}/lib/libcpp-httplib.so)
+  target_compile_definitions(PkgConfig::HTTPLIB INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT
+                             CPPHTTPLIB_BROTLI_SUPPORT)
 else()
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 endif()

@@ -39,7 +39,7 @@ BatchScheduler::~BatchScheduler() {
   for (auto& seq : waiting_) finish(*seq, FinishReason::cancelled);
 }
 
-void BatchScheduler::submit(SequenceRequest r) {
+void BatchScheduler::validate(const SequenceRequest& r) const {
   const ModelSpec& spec = model_.spec();
   const auto prompt_tokens = static_cast<int64_t>(r.prompt.size());
   GENRT_CHECK(prompt_tokens > 0, "the prompt is empty");
@@ -51,16 +51,17 @@ void BatchScheduler::submit(SequenceRequest r) {
   }
   GENRT_CHECK(r.max_new_tokens >= 0, "max tokens must be >= 0, got {}", r.max_new_tokens);
   r.sampling.validate();
-  if (prompt_tokens + r.max_new_tokens > spec.context_length) {
-    const int64_t clamped = spec.context_length - prompt_tokens;
-    spdlog::debug("max tokens {} clamped to {}, the context left after a {}-token prompt", r.max_new_tokens, clamped,
-                  prompt_tokens);
-    r.max_new_tokens = clamped;
-  }
-  const int64_t blocks = cache_.blocks_for(prompt_tokens + r.max_new_tokens);
+  const int64_t max_new = std::min(r.max_new_tokens, spec.context_length - prompt_tokens);
+  const int64_t blocks = cache_.blocks_for(prompt_tokens + max_new);
   GENRT_CHECK(blocks <= cache_.shape().blocks,
               "{} prompt + {} new tokens need {} KV blocks of {} tokens, but the cache holds only {}", prompt_tokens,
-              r.max_new_tokens, blocks, cache_.shape().block_size, cache_.shape().blocks);
+              max_new, blocks, cache_.shape().block_size, cache_.shape().blocks);
+}
+
+void BatchScheduler::submit(SequenceRequest r) {
+  validate(r);
+  // Past the context there is nothing to generate into: stop there (finish reason length).
+  r.max_new_tokens = std::min(r.max_new_tokens, model_.spec().context_length - static_cast<int64_t>(r.prompt.size()));
   Sampler sampler(r.sampling);
   auto seq = std::make_unique<Sequence>(std::move(r), std::move(sampler));
   if (seq->request.max_new_tokens == 0) {

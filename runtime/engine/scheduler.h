@@ -73,6 +73,9 @@ class BatchScheduler {
   // sampling parameters, prompt + max tokens within what the KV pool can ever hold) and
   // queues it. Throws genrt::Error naming the problem; nothing is queued then.
   void submit(SequenceRequest request);
+  // The checks of submit() without queuing; reads only immutable state, so any thread
+  // may call it while another steps the scheduler.
+  void validate(const SequenceRequest& request) const;
 
   bool idle() const { return running_.empty() && waiting_.empty(); }
   // Runs one forward pass (if there is work) and delivers its tokens.

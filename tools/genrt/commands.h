@@ -17,6 +17,7 @@ Command add_chat_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_init_model_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 
 }  // namespace genrt::cli

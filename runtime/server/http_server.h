@@ -1,0 +1,56 @@
+#pragma once
+// The OpenAI-compatible HTTP server (cpp-httplib):
+//   POST /v1/completions, POST /v1/chat/completions   (stream: true -> Server-Sent Events)
+//   GET  /v1/models, GET /health (503 while loading), GET /metrics (Prometheus)
+// Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "runtime/server/metrics.h"
+#include "runtime/server/serving_engine.h"
+#include "runtime/tokenizer/chat_template.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace genrt {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;            // 0: any free port (see bind())
+  std::string api_key;        // empty: no authentication
+  std::string model_name = "genrt";
+  int http_threads = 128;     // concurrent connections served; streams hold one each
+};
+
+class HttpServer {
+ public:
+  explicit HttpServer(ServerOptions options);
+  ~HttpServer();
+
+  // Binds the listening socket and returns the port (the chosen one when port is 0).
+  int bind();
+  // Serves until stop(); call bind() first.
+  void listen();
+  void stop();
+
+  // The model is loaded: from now on the API answers (until then it is 503). `chat` may
+  // be null (chat completions refused); both must outlive the server.
+  void set_engine(ServingEngine* engine, const ChatTemplate* chat);
+  ServerMetrics& metrics() { return *metrics_; }
+
+ private:
+  void install_routes();
+
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<ServerMetrics> metrics_;
+  int listen_socket_ = -1;
+  std::atomic<ServingEngine*> engine_{nullptr};
+  std::atomic<const ChatTemplate*> chat_{nullptr};
+};
+
+}  // namespace genrt

@@ -1,0 +1,235 @@
+#include "runtime/server/openai_api.h"
+
+#include "runtime/core/utf8.h"
+
+namespace genrt {
+
+nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param) {
+  return {{"error",
+           {{"message", message},
+            {"type", type},
+            {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
+            {"code", nullptr}}}};
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError(400, message, "invalid_request_error", param); }
+
+// Reads an optional field of a given JSON kind; a present field of the wrong type is a 400.
+template <class T>
+std::optional<T> field(const nlohmann::json& body, const char* name) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  bool ok;
+  if constexpr (std::is_same_v<T, bool>) {
+    ok = it->is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    ok = it->is_number_integer();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    ok = it->is_number();
+  } else {
+    ok = it->is_string();
+  }
+  if (!ok) bad(name, fmt::format("'{}' has the wrong type: {}", name, it->dump()));
+  return it->get<T>();
+}
+
+std::string message_text(const nlohmann::json& content, size_t index) {
+  if (content.is_string()) return content.get<std::string>();
+  // [{"type": "text", "text": "..."}, ...]: the text parts, concatenated.
+  if (!content.is_array()) bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
+  std::string text;
+  for (const auto& part : content) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+      bad("messages", fmt::format("messages[{}].content: only text parts are supported", index));
+    }
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+}  // namespace
+
+CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
+  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  CompletionParams p;
+  p.endpoint = endpoint;
+  if (const auto model = field<std::string>(body, "model"); model && *model != ctx.model_name) {
+    throw ApiError(404, fmt::format("model '{}' does not exist; this server serves '{}'", *model, ctx.model_name),
+                   "invalid_request_error", "model");
+  }
+
+  if (endpoint == Endpoint::chat) {
+    if (ctx.chat_template == nullptr) {
+      bad("messages", "this model has no chat template genrt knows; restart the server with --chat-template NAME");
+    }
+    const auto messages = body.find("messages");
+    if (messages == body.end() || !messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty list");
+    std::vector<ChatMessage> chat;
+    for (size_t i = 0; i < messages->size(); ++i) {
+      const auto& m = (*messages)[i];
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) {
+        bad("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", i));
+      }
+      chat.push_back({m["role"].get<std::string>(), message_text(m["content"], i)});
+    }
+    try {
+      p.prompt = ctx.tokenizer->encode(ctx.chat_template->render(chat, true), /*add_special=*/false);
+    } catch (const ApiError&) {
+      throw;
+    } catch (const Error& e) {  // the template refuses the conversation (roles)
+      bad("messages", e.what());
+    }
+    if (const auto end = ctx.tokenizer->encode(ctx.chat_template->end_of_turn(), false); end.size() == 1) {
+      p.stop_token_ids.push_back(end[0]);
+    }
+  } else {
+    const auto prompt = body.find("prompt");
+    if (prompt == body.end() || prompt->is_null()) bad("prompt", "'prompt' is required");
+    if (prompt->is_string()) {
+      p.prompt = ctx.tokenizer->encode(prompt->get<std::string>(), /*add_special=*/true);
+    } else if (prompt->is_array() && !prompt->empty() && std::all_of(prompt->begin(), prompt->end(), [](const auto& v) { return v.is_number_integer(); })) {
+      p.prompt = prompt->get<std::vector<int32_t>>();
+    } else {
+      bad("prompt", "'prompt' must be a string or a list of token ids (one prompt per request; use n for several completions)");
+    }
+  }
+  if (p.prompt.empty()) bad(endpoint == Endpoint::chat ? "messages" : "prompt", "the prompt is empty");
+  const auto prompt_tokens = static_cast<int64_t>(p.prompt.size());
+  if (prompt_tokens >= ctx.context_length) {
+    bad(endpoint == Endpoint::chat ? "messages" : "prompt",
+        fmt::format("the prompt has {} tokens, but this model's context is {} tokens (at most {} prompt tokens)",
+                    prompt_tokens, ctx.context_length, ctx.context_length - 1));
+  }
+
+  const int64_t room = ctx.context_length - prompt_tokens;
+  std::optional<int64_t> max_tokens = field<int64_t>(body, "max_tokens");
+  if (const auto mct = field<int64_t>(body, "max_completion_tokens")) max_tokens = mct;
+  // OpenAI's defaults: 16 for completions, what the context leaves for chat.
+  p.max_tokens = max_tokens.value_or(endpoint == Endpoint::chat ? room : 16);
+  if (p.max_tokens < 0) bad("max_tokens", "'max_tokens' must be >= 0");
+  p.max_tokens = std::min(p.max_tokens, room);
+
+  p.sampling.temperature = static_cast<float>(field<double>(body, "temperature").value_or(1.0));
+  if (p.sampling.temperature < 0 || p.sampling.temperature > 2) bad("temperature", "'temperature' must be in [0, 2]");
+  p.sampling.top_p = static_cast<float>(field<double>(body, "top_p").value_or(1.0));
+  if (!(p.sampling.top_p > 0 && p.sampling.top_p <= 1)) bad("top_p", "'top_p' must be in (0, 1]");
+  const int64_t top_k = field<int64_t>(body, "top_k").value_or(0);
+  if (top_k < -1) bad("top_k", "'top_k' must be -1, 0 (both: disabled) or positive");
+  p.sampling.top_k = std::max<int64_t>(top_k, 0);
+  p.sampling.min_p = static_cast<float>(field<double>(body, "min_p").value_or(0.0));
+  if (p.sampling.min_p < 0 || p.sampling.min_p > 1) bad("min_p", "'min_p' must be in [0, 1]");
+  p.sampling.repetition_penalty = static_cast<float>(field<double>(body, "repetition_penalty").value_or(1.0));
+  if (!(p.sampling.repetition_penalty > 0)) bad("repetition_penalty", "'repetition_penalty' must be > 0");
+  for (const char* unsupported : {"presence_penalty", "frequency_penalty"}) {
+    if (field<double>(body, unsupported).value_or(0.0) != 0.0) bad(unsupported, fmt::format("'{}' is not supported", unsupported));
+  }
+  if (const auto seed = field<int64_t>(body, "seed")) p.seed = static_cast<uint64_t>(*seed);
+
+  if (const auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
+    if (stop->is_string()) {
+      p.stop = {stop->get<std::string>()};
+    } else if (stop->is_array() && std::all_of(stop->begin(), stop->end(), [](const auto& s) { return s.is_string(); })) {
+      p.stop = stop->get<std::vector<std::string>>();
+    } else {
+      bad("stop", "'stop' must be a string or a list of strings");
+    }
+  }
+  p.n = field<int64_t>(body, "n").value_or(1);
+  if (p.n < 1 || p.n > 16) bad("n", "'n' must be between 1 and 16");
+  p.stream = field<bool>(body, "stream").value_or(false);
+  p.ignore_eos = field<bool>(body, "ignore_eos").value_or(false);
+  if (const auto options = body.find("stream_options"); options != body.end() && options->is_object()) {
+    p.include_usage = field<bool>(*options, "include_usage").value_or(false);
+  }
+
+  if (endpoint == Endpoint::chat) {
+    if (field<bool>(body, "logprobs").value_or(false)) p.top_logprobs = field<int64_t>(body, "top_logprobs").value_or(0);
+  } else if (const auto logprobs = field<int64_t>(body, "logprobs")) {
+    p.top_logprobs = *logprobs;
+  }
+  if (p.top_logprobs > 20) bad("top_logprobs", "at most 20 top logprobs can be requested");
+  if (p.top_logprobs < -1) bad("logprobs", "'logprobs' must be >= 0");
+  return p;
+}
+
+nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries) {
+  auto bytes = [](const std::string& s) {
+    std::vector<int> out;
+    for (unsigned char c : s) out.push_back(c);
+    return out;
+  };
+  if (endpoint == Endpoint::chat) {
+    nlohmann::json content = nlohmann::json::array();
+    for (const auto& e : entries) {
+      nlohmann::json top = nlohmann::json::array();
+      for (const auto& [text, lp] : e.top) top.push_back({{"token", text}, {"logprob", lp}, {"bytes", bytes(text)}});
+      content.push_back({{"token", e.text}, {"logprob", e.logprob}, {"bytes", bytes(e.text)}, {"top_logprobs", top}});
+    }
+    return {{"content", content}};
+  }
+  nlohmann::json out = {{"tokens", nlohmann::json::array()},
+                        {"token_logprobs", nlohmann::json::array()},
+                        {"top_logprobs", nlohmann::json::array()},
+                        {"text_offset", nlohmann::json::array()}};
+  for (const auto& e : entries) {
+    out["tokens"].push_back(e.text);
+    out["token_logprobs"].push_back(e.logprob);
+    nlohmann::json top = nlohmann::json::object();
+    for (const auto& [text, lp] : e.top) top[text] = lp;
+    out["top_logprobs"].push_back(top);
+    out["text_offset"].push_back(e.text_offset);
+  }
+  return out;
+}
+
+nlohmann::json usage_json(int64_t prompt_tokens, int64_t completion_tokens) {
+  return {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}, {"total_tokens", prompt_tokens + completion_tokens}};
+}
+
+nlohmann::json response_json(const CompletionParams& p, const std::string& id, int64_t created, const std::string& model,
+                             const std::vector<ChoiceResult>& choices, int64_t prompt_tokens) {
+  const bool chat = p.endpoint == Endpoint::chat;
+  nlohmann::json out = {{"id", id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", created}, {"model", model}};
+  int64_t completion_tokens = 0;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChoiceResult& c = choices[i];
+    completion_tokens += c.tokens;
+    nlohmann::json choice = {{"index", i}, {"finish_reason", c.finish_reason}};
+    choice["logprobs"] = p.top_logprobs >= 0 ? logprobs_json(p.endpoint, c.logprobs) : nlohmann::json(nullptr);
+    if (chat) {
+      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+    } else {
+      choice["text"] = c.text;
+    }
+    out["choices"].push_back(choice);
+  }
+  out["usage"] = usage_json(prompt_tokens, completion_tokens);
+  return out;
+}
+
+nlohmann::json chunk_json(const CompletionParams& p, const std::string& id, int64_t created, const std::string& model,
+                          size_t index, const std::string* text, const std::vector<TokenLogprobEntry>& logprobs,
+                          const std::string* finish_reason, bool role) {
+  const bool chat = p.endpoint == Endpoint::chat;
+  nlohmann::json choice = {{"index", index}};
+  choice["finish_reason"] = finish_reason ? nlohmann::json(*finish_reason) : nlohmann::json(nullptr);
+  choice["logprobs"] = p.top_logprobs >= 0 && !logprobs.empty() ? logprobs_json(p.endpoint, logprobs)
+                                                                : nlohmann::json(nullptr);
+  if (chat) {
+    nlohmann::json delta = nlohmann::json::object();
+    if (role) delta["role"] = "assistant";
+    if (text) delta["content"] = *text;
+    choice["delta"] = delta;
+  } else {
+    choice["text"] = text ? *text : "";
+  }
+  return {{"id", id},
+          {"object", chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", created},
+          {"model", model},
+          {"choices", nlohmann::json::array({choice})}};
+}
+
+}  // namespace genrt

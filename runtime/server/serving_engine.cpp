@@ -1,0 +1,89 @@
+#include "runtime/server/serving_engine.h"
+
+#include <spdlog/spdlog.h>
+
+namespace genrt {
+
+namespace {
+KvCacheShape pool_shape(const ModelSpec& spec, const EngineOptions& o) {
+  const int64_t tokens = std::max(o.kv_cache_tokens, spec.context_length);
+  return spec.kv_cache_shape((tokens + o.block_size - 1) / o.block_size, o.block_size);
+}
+}  // namespace
+
+ServingEngine::ServingEngine(std::unique_ptr<CausalLM> model, std::unique_ptr<Tokenizer> tokenizer,
+                             EngineOptions options)
+    : model_(std::move(model)),
+      tokenizer_(std::move(tokenizer)),
+      options_(options),
+      cache_(pool_shape(model_->spec(), options), Device::cpu),
+      scheduler_(*model_, cache_, options.scheduler) {
+  const KvCacheShape& shape = cache_.shape();
+  spdlog::info("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB (fp32, CPU)", shape.blocks, shape.block_size,
+               shape.blocks * shape.block_size,
+               static_cast<double>(shape.blocks * shape.block_size * shape.bytes_per_token(DType::f32)) / (1 << 20));
+  counts_.kv_blocks_total = counts_.kv_blocks_free = shape.blocks;
+  thread_ = std::thread([this] { loop(); });
+}
+
+ServingEngine::~ServingEngine() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  for (SequenceRequest& r : inbox_) {
+    if (r.on_finish) r.on_finish(FinishReason::cancelled);
+  }
+}
+
+void ServingEngine::submit(SequenceRequest request) {
+  scheduler_.validate(request);  // reads only the model spec and pool shape: thread-safe
+  {
+    std::lock_guard lock(mutex_);
+    GENRT_CHECK(!stopping_, "the server is shutting down");
+    if (counts_.waiting + static_cast<int64_t>(inbox_.size()) >= options_.max_queue) {
+      throw QueueFull(fmt::format("the server is at capacity ({} requests waiting); retry later", options_.max_queue));
+    }
+    inbox_.push_back(std::move(request));
+  }
+  wake_.notify_one();
+}
+
+EngineCounts ServingEngine::counts() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
+}
+
+void ServingEngine::loop() {
+  for (;;) {
+    std::vector<SequenceRequest> arrived;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !inbox_.empty() || !scheduler_.idle(); });
+      if (stopping_) return;  // ~BatchScheduler (via ~ServingEngine) cancels what remains
+      arrived.swap(inbox_);
+    }
+    for (SequenceRequest& r : arrived) {
+      try {
+        scheduler_.submit(std::move(r));
+      } catch (const Error& e) {  // validated already; a failure here is a bug, not bad input
+        spdlog::error("engine: request refused after validation: {}", e.what());
+      }
+    }
+    try {
+      scheduler_.step();
+    } catch (const std::exception& e) {
+      spdlog::error("engine step failed: {}", e.what());
+    }
+    const SchedulerCounts c = scheduler_.counts();
+    std::lock_guard lock(mutex_);
+    counts_.running = c.running;
+    counts_.waiting = c.waiting;
+    counts_.preemptions = c.preemptions;
+    counts_.kv_blocks_free = cache_.free_blocks();
+  }
+}
+
+}  // namespace genrt

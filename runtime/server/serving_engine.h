@@ -1,0 +1,74 @@
+#pragma once
+// The engine behind the server: one thread steps the batch scheduler while HTTP threads
+// submit requests. Submissions are validated on the caller's thread (so a bad request
+// fails its HTTP call, not the engine) and handed over through an inbox; token
+// callbacks run on the engine thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/engine/scheduler.h"
+#include "runtime/memory/kv_cache.h"
+#include "runtime/models/causal_lm.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace genrt {
+
+struct EngineOptions {
+  SchedulerConfig scheduler;
+  int64_t kv_cache_tokens = 0;  // token slots in the KV pool; at least one full context
+  int64_t block_size = 16;
+  int64_t max_queue = 256;      // waiting requests beyond this are refused (QueueFull)
+};
+
+// A snapshot for /metrics and /health.
+struct EngineCounts {
+  int64_t running = 0;
+  int64_t waiting = 0;
+  int64_t kv_blocks_total = 0;
+  int64_t kv_blocks_free = 0;
+  int64_t preemptions = 0;
+};
+
+// Thrown by submit() when the waiting queue is full.
+class QueueFull : public Error {
+ public:
+  using Error::Error;
+};
+
+class ServingEngine {
+ public:
+  ServingEngine(std::unique_ptr<CausalLM> model, std::unique_ptr<Tokenizer> tokenizer, EngineOptions options);
+  ~ServingEngine();  // stops the engine thread; queued and running requests finish as cancelled
+  ServingEngine(const ServingEngine&) = delete;
+  ServingEngine& operator=(const ServingEngine&) = delete;
+
+  const CausalLM& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+
+  // Validates (throws genrt::Error with the reason, or QueueFull) and queues the request.
+  void submit(SequenceRequest request);
+  EngineCounts counts() const;
+
+ private:
+  void loop();
+
+  std::unique_ptr<CausalLM> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  EngineOptions options_;
+  KvCache cache_;
+  BatchScheduler scheduler_;  // engine thread only, except submit()'s validation
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<SequenceRequest> inbox_;
+  EngineCounts counts_;  // updated by the engine thread after each step
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace genrt

@@ -1,0 +1,113 @@
+// genrt serve: the OpenAI-compatible HTTP server.
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "runtime/server/http_server.h"
+#include "runtime/tokenizer/hf_tokenizer.h"
+#include "tools/genrt/commands.h"
+#include "tools/genrt/common.h"
+
+namespace genrt::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string tokenizer;
+  std::string chat_template;
+  std::string device = "cpu";
+  ServerOptions server;
+  EngineOptions engine;
+};
+
+// The model's chat format, or nullopt (chat completions then answer 400 saying why).
+std::optional<ChatTemplate> chat_format(const ServeOptions& o, const Tokenizer& tokenizer) {
+  const auto* hf = dynamic_cast<const HfTokenizer*>(&tokenizer);
+  const std::string bos = tokenizer.bos_id() ? tokenizer.token_text(*tokenizer.bos_id()) : "";
+  const std::string eos = tokenizer.eos_id() ? tokenizer.token_text(*tokenizer.eos_id()) : "";
+  if (!o.chat_template.empty()) {
+    return ChatTemplate{.format = parse_chat_format(o.chat_template), .bos_token = bos, .eos_token = eos, .default_system = {}};
+  }
+  if (hf == nullptr || !hf->chat_template()) {
+    spdlog::warn("the model has no chat template: /v1/chat/completions is off (pass --chat-template NAME)");
+    return std::nullopt;
+  }
+  auto detected = detect_chat_template(*hf->chat_template(), bos, eos);
+  if (!detected) {
+    spdlog::warn("the model's chat template is not a format genrt knows: /v1/chat/completions is off "
+                 "(pass --chat-template with one of {})", fmt::join(chat_format_names(), ", "));
+  }
+  return detected;
+}
+
+void run_serve(const ServeOptions& o) {
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  HttpServer server(o.server);
+  const int port = server.bind();
+  std::thread listener([&] { server.listen(); });
+  spdlog::info("listening on http://{}:{} (health 503 until the model is loaded)", o.server.host, port);
+
+  std::unique_ptr<ServingEngine> engine;
+  std::optional<ChatTemplate> chat;
+  try {
+    LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
+    GENRT_CHECK(loaded.tokenizer != nullptr, "serving needs the model's tokenizer (tokenizer.json), or --tokenizer PATH");
+    chat = chat_format(o, *loaded.tokenizer);
+    engine = std::make_unique<ServingEngine>(std::move(loaded.model), std::move(loaded.tokenizer), o.engine);
+  } catch (...) {
+    server.stop();
+    listener.join();
+    throw;
+  }
+  server.set_engine(engine.get(), chat ? &*chat : nullptr);
+  spdlog::info("serving '{}' at http://{}:{}/v1 ({})", o.server.model_name, o.server.host, port,
+               chat ? fmt::format("chat format {}", chat_format_name(chat->format)) : std::string("no chat"));
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("signal {}: shutting down", signal);
+  server.stop();
+  listener.join();
+}
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API (continuous batching)");
+  cmd->add_option("--model", o->model, "Hugging Face model directory (with tokenizer.json) or llama2.c .bin")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json or tokenizer.bin (default: the model's)")
+      ->check(CLI::ExistingPath);
+  cmd->add_option("--host", o->server.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->server.port, "Port to listen on (0: any free port, logged)")->capture_default_str();
+  cmd->add_option("--api-key", o->server.api_key, "Require 'Authorization: Bearer KEY' on /v1 endpoints");
+  cmd->add_option("--served-model-name", o->server.model_name, "Model name in the API")->capture_default_str();
+  cmd->add_option("--chat-template", o->chat_template,
+                  fmt::format("Chat format instead of the model's template: {}", fmt::join(chat_format_names(), ", ")));
+  cmd->add_option("--max-queue", o->engine.max_queue, "Waiting requests beyond this get 429")->capture_default_str();
+  cmd->add_option("--max-running", o->engine.scheduler.max_running, "Sequences decoded together")->capture_default_str();
+  cmd->add_option("--max-batch-tokens", o->engine.scheduler.max_batch_tokens,
+                  "Tokens per step (decodes + prompt chunks); bounds how long one step takes")
+      ->capture_default_str();
+  o->engine.kv_cache_tokens = 16384;
+  cmd->add_option("--kv-cache-tokens", o->engine.kv_cache_tokens, "Token slots in the KV cache (at least one context)")
+      ->capture_default_str();
+  cmd->add_option("--http-threads", o->server.http_threads, "Connections served at once (each stream holds one)")
+      ->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+  return {cmd, [o] { run_serve(*o); }};
+}
+
+}  // namespace genrt::cli
