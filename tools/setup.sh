@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libspdlog-dev nlohmann-json3-dev libcli11-dev
           googletest libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev
-          libcpp-httplib-dev)
+          libcpp-httplib-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,5 +26,6 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA="${GENRT_CUDA:-AUTO}" >/dev/null
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA="${GENRT_CUDA:-AUTO}" \
+  ${GENRT_PYTHON:+-DGENRT_PYTHON="$GENRT_PYTHON"} >/dev/null
 cmake --build "$build_dir" -j "${JOBS:-2}"

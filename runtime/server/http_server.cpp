@@ -44,6 +44,9 @@ HttpServer::HttpServer(ServerOptions options)
     : options_(std::move(options)), server_(std::make_unique<httplib::Server>()), metrics_(std::make_shared<ServerMetrics>()) {
   const int threads = options_.http_threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // Stream chunks are small writes: without TCP_NODELAY, Nagle's algorithm holds each one
+  // until the client's delayed ACK (~40 ms), which would show up as inter-token latency.
+  server_->set_tcp_nodelay(true);
   server_->set_socket_options([this](socket_t sock) {
     httplib::default_socket_options(sock);
     listen_socket_ = sock;  // the listening socket, to deepen its backlog after bind

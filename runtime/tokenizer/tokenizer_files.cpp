@@ -37,6 +37,21 @@ The answer to the question is 42, and the year was 1999. She said: "I'll be ther
 They'd thought about it for a long time; we're sure it's the right thing to do, aren't we?
 )";
 
+// The n-th made-up word, with its leading space: n in base 48, a syllable per digit.
+std::string made_up_word(int64_t n) {
+  static const char* const kSyllables[] = {
+      "ka", "ru", "mi", "so", "te", "no", "li", "ba", "de", "fo", "gi", "ha", "jo", "ke", "lu", "ma",
+      "ne", "pi", "qua", "ra", "si", "to", "vu", "wa", "xe", "yo", "za", "bri", "cla", "dro", "fle", "gro",
+      "pla", "sta", "tri", "vel", "mor", "tan", "sel", "dun", "par", "lin", "cor", "ben", "hal", "fin", "rim", "sol"};
+  constexpr int64_t kBase = std::size(kSyllables);
+  std::string word = " ";
+  do {
+    word += kSyllables[n % kBase];
+    n /= kBase;
+  } while (n > 0);
+  return word;
+}
+
 }  // namespace
 
 void write_chat_tokenizer(const ChatTokenizerSpec& spec, const std::filesystem::path& dir) {
@@ -63,9 +78,13 @@ void write_chat_tokenizer(const ChatTokenizerSpec& spec, const std::filesystem::
     // Two merge paths can spell the same token ("a"+"bc", "ab"+"c"): it keeps one id.
     if (!vocab.contains(left + right)) vocab[left + right] = static_cast<int64_t>(vocab.size());
   }
-  // The rest of the model's embedding rows get reserved special tokens, as Llama 3 has.
+  // The rest of the model's embedding rows get made-up words (" kabo", " rulime", ...):
+  // a random-weight model samples all ids alike, and its gibberish should read as text
+  // rather than vanish into special tokens. Real text only reaches them whole, through
+  // ignore_merges.
   for (int64_t n = 0; static_cast<int64_t>(vocab.size()) < spec.vocab_size; ++n) {
-    add_special(fmt::format("<|reserved_special_token_{}|>", n));
+    const std::string word = bytes_to_unicode(made_up_word(n));
+    if (!vocab.contains(word)) vocab[word] = static_cast<int64_t>(vocab.size());
   }
 
   const nlohmann::ordered_json tokenizer = {

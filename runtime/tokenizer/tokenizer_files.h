@@ -1,8 +1,8 @@
 #pragma once
 // The tokenizer.json and tokenizer_config.json that `genrt init-model` writes: a
 // byte-level BPE in Llama 3's style (its pre-split regex, BOS from a post-processor,
-// chat special tokens), merges learned from a built-in English text, and reserved
-// special tokens filling the rest of the model's vocabulary.
+// chat special tokens), merges learned from a built-in English text, and made-up words
+// filling the rest of the model's vocabulary.
 
 #include <cstdint>
 #include <filesystem>

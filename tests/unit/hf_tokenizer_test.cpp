@@ -179,7 +179,7 @@ TEST(ChatTokenizerFiles, InitModelTokenizerCoversTheVocabularyAndRoundTrips) {
   EXPECT_EQ(ids.front(), 0);
   EXPECT_LT(ids.size(), text.size() / 2);  // learned merges make common words single tokens
   EXPECT_EQ(t.decode(ids, true), text);
-  EXPECT_EQ(t.decode(std::vector<int32_t>{599}, true), "");  // reserved tokens are special
+  EXPECT_EQ(t.decode(std::vector<int32_t>{599}, true).front(), ' ');  // filler tokens read as words
   EXPECT_TRUE(t.chat_template().has_value());
   EXPECT_ERROR(write_chat_tokenizer({.vocab_size = 200}, dir.path()), "needs at least 261 tokens");
 }

@@ -1,0 +1,148 @@
+"""Load benchmark for `genrt serve`: N concurrent streaming clients, each sending
+requests back to back, and the figures that matter for serving — output tokens/s over
+the run, time to first token and inter-token latency percentiles.
+
+Either point it at a running server (--url) or let it start one (--genrt BIN --model DIR).
+Prints one JSON line per concurrency level (and a table on stderr).
+
+  python bench/serve_load.py --genrt build/genrt --model DIR --concurrency 1 8 64 \
+      --requests 128 --prompt-words 64 --max-tokens 64
+"""
+
+import argparse
+import http.client
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from serve_process import GenrtServer  # noqa: E402
+
+WORDS = ("the quick brown fox jumps over a lazy dog while robots read old books about "
+         "the sea and stars in a quiet town").split()
+
+
+def one_request(url, model, prompt, max_tokens, api_key):
+    """Streams one completion; returns (ttft, [inter-token gaps], output tokens)."""
+    u = urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+    body = {"model": model, "prompt": prompt, "max_tokens": max_tokens, "stream": True, "temperature": 0.8,
+            "ignore_eos": True, "stream_options": {"include_usage": True}}
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = "Bearer " + api_key
+    start = time.perf_counter()
+    conn.request("POST", "/v1/completions", json.dumps(body), headers)
+    response = conn.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status}: {response.read()[:200]}")
+    first, last, gaps, tokens = None, None, [], 0
+    for raw in response:
+        line = raw.decode().strip()
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        chunk = json.loads(line[6:])
+        if chunk.get("usage"):
+            tokens = chunk["usage"]["completion_tokens"]
+            continue
+        now = time.perf_counter()
+        if first is None:
+            first = now - start
+        else:
+            gaps.append(now - last)
+        last = now
+    conn.close()
+    return first, gaps, tokens
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def run_level(url, model, concurrency, requests, prompt_words, max_tokens, api_key, seed):
+    rng = random.Random(seed)
+    prompts = [" ".join(rng.choice(WORDS) for _ in range(prompt_words)) for _ in range(requests)]
+    lock = threading.Lock()
+    ttfts, gaps, tokens, errors = [], [], [0], []
+    queue = list(range(requests))
+
+    def client():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                i = queue.pop()
+            try:
+                t, g, n = one_request(url, model, prompts[i], max_tokens, api_key)
+            except Exception as e:  # counted, reported
+                with lock:
+                    errors.append(str(e))
+                continue
+            with lock:
+                ttfts.append(t)
+                gaps.extend(g)
+                tokens[0] += n
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {
+        "bench": "serve_load", "concurrency": concurrency, "requests": requests, "prompt_words": prompt_words,
+        "max_tokens": max_tokens, "errors": len(errors), "seconds": round(elapsed, 3),
+        "output_tokens": tokens[0], "output_tokens_per_s": round(tokens[0] / elapsed, 1),
+        "ttft_ms_p50": round(1000 * percentile(ttfts, 50), 2), "ttft_ms_p99": round(1000 * percentile(ttfts, 99), 2),
+        "itl_ms_p50": round(1000 * percentile(gaps, 50), 3), "itl_ms_p99": round(1000 * percentile(gaps, 99), 3),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8080")
+    ap.add_argument("--genrt", help="genrt binary: start `genrt serve` for the run")
+    ap.add_argument("--model", help="model directory for --genrt")
+    ap.add_argument("--served-model-name", default="genrt")
+    ap.add_argument("--api-key", default="")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    ap.add_argument("--requests", type=int, default=128, help="requests per concurrency level")
+    ap.add_argument("--prompt-words", type=int, default=64)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--server-args", default="", help="extra arguments for genrt serve")
+    args = ap.parse_args()
+    if not args.url and not (args.genrt and args.model):
+        ap.error("give --url, or --genrt and --model")
+
+    server = None
+    if not args.url:
+        server = GenrtServer(args.genrt, args.model, "--served-model-name", args.served_model_name,
+                             *args.server_args.split())
+        args.url = server.url
+    try:
+        for c in args.concurrency:
+            result = run_level(args.url, args.served_model_name, c, max(args.requests, c), args.prompt_words,
+                               args.max_tokens, args.api_key, args.seed)
+            print(json.dumps(result), flush=True)
+            print(f"concurrency {c:3d}: {result['output_tokens_per_s']:9.1f} output tok/s, TTFT p50 "
+                  f"{result['ttft_ms_p50']:.1f} ms p99 {result['ttft_ms_p99']:.1f} ms, ITL p50 "
+                  f"{result['itl_ms_p50']:.2f} ms p99 {result['itl_ms_p99']:.2f} ms, errors {result['errors']}",
+                  file=sys.stderr)
+    finally:
+        if server:
+            server.close()
+
+
+if __name__ == "__main__":
+    main()
