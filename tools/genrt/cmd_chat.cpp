@@ -29,27 +29,13 @@ struct ChatOptions {
   SamplingOptions sampling;
 };
 
-ChatTemplate choose_template(const ChatOptions& o, const HfTokenizer& tokenizer) {
-  const std::string bos = tokenizer.bos_id() ? tokenizer.token_text(*tokenizer.bos_id()) : "";
-  const std::string eos = tokenizer.eos_id() ? tokenizer.token_text(*tokenizer.eos_id()) : "";
-  if (!o.chat_template.empty()) {
-    return ChatTemplate{.format = parse_chat_format(o.chat_template), .bos_token = bos, .eos_token = eos, .default_system = {}};
-  }
-  GENRT_CHECK(tokenizer.chat_template().has_value(),
-              "{} has no chat_template in tokenizer_config.json; pass --chat-template with one of {}", o.model,
-              fmt::join(chat_format_names(), ", "));
-  const auto detected = detect_chat_template(*tokenizer.chat_template(), bos, eos);
-  GENRT_CHECK(detected.has_value(),
-              "the chat_template of {} is not a format genrt knows; pass --chat-template with one of {}", o.model,
-              fmt::join(chat_format_names(), ", "));
-  return *detected;
-}
-
 void run_chat(const ChatOptions& o) {
   const LoadedModel loaded = load_model(o.model, o.tokenizer, o.sampling.device);
   const auto* tokenizer = dynamic_cast<const HfTokenizer*>(loaded.tokenizer.get());
   GENRT_CHECK(tokenizer != nullptr, "chat needs the model's tokenizer.json (chat formats rely on its special tokens)");
-  const ChatTemplate chat = choose_template(o, *tokenizer);
+  const auto choice = model_chat_template(*tokenizer, o.chat_template);
+  if (const auto* problem = std::get_if<std::string>(&choice)) fail("{}", *problem);
+  const ChatTemplate& chat = std::get<ChatTemplate>(choice);
   spdlog::info("chat format {}; type a message and press enter, /exit or end of input to quit",
                chat_format_name(chat.format));
 

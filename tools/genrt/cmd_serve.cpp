@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/server/http_server.h"
-#include "runtime/tokenizer/hf_tokenizer.h"
 #include "tools/genrt/commands.h"
 #include "tools/genrt/common.h"
 
@@ -25,26 +24,6 @@ struct ServeOptions {
   ServerOptions server;
   EngineOptions engine;
 };
-
-// The model's chat format, or nullopt (chat completions then answer 400 saying why).
-std::optional<ChatTemplate> chat_format(const ServeOptions& o, const Tokenizer& tokenizer) {
-  const auto* hf = dynamic_cast<const HfTokenizer*>(&tokenizer);
-  const std::string bos = tokenizer.bos_id() ? tokenizer.token_text(*tokenizer.bos_id()) : "";
-  const std::string eos = tokenizer.eos_id() ? tokenizer.token_text(*tokenizer.eos_id()) : "";
-  if (!o.chat_template.empty()) {
-    return ChatTemplate{.format = parse_chat_format(o.chat_template), .bos_token = bos, .eos_token = eos, .default_system = {}};
-  }
-  if (hf == nullptr || !hf->chat_template()) {
-    spdlog::warn("the model has no chat template: /v1/chat/completions is off (pass --chat-template NAME)");
-    return std::nullopt;
-  }
-  auto detected = detect_chat_template(*hf->chat_template(), bos, eos);
-  if (!detected) {
-    spdlog::warn("the model's chat template is not a format genrt knows: /v1/chat/completions is off "
-                 "(pass --chat-template with one of {})", fmt::join(chat_format_names(), ", "));
-  }
-  return detected;
-}
 
 void run_serve(const ServeOptions& o) {
   // Signals are taken by sigwait below; block them before any thread starts.
@@ -64,7 +43,12 @@ void run_serve(const ServeOptions& o) {
   try {
     LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
     GENRT_CHECK(loaded.tokenizer != nullptr, "serving needs the model's tokenizer (tokenizer.json), or --tokenizer PATH");
-    chat = chat_format(o, *loaded.tokenizer);
+    auto choice = model_chat_template(*loaded.tokenizer, o.chat_template);
+    if (auto* found = std::get_if<ChatTemplate>(&choice)) {
+      chat = std::move(*found);
+    } else {
+      spdlog::warn("/v1/chat/completions is off: {}", std::get<std::string>(choice));
+    }
     engine = std::make_unique<ServingEngine>(std::move(loaded.model), std::move(loaded.tokenizer), o.engine);
   } catch (...) {
     server.stop();

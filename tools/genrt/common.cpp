@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/ranges.h>
+
 #include <chrono>
 #include <cstdio>
 #include <random>
 
 #include "runtime/core/device.h"
 #include "runtime/models/load_model.h"
+#include "runtime/tokenizer/hf_tokenizer.h"
 #include "runtime/tokenizer/load_tokenizer.h"
 
 namespace genrt::cli {
@@ -53,6 +56,21 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
     spdlog::debug("tokenizer {}", path->string());
   }
   return loaded;
+}
+
+std::variant<ChatTemplate, std::string> model_chat_template(const Tokenizer& tokenizer, const std::string& format_name) {
+  const std::string bos = tokenizer.bos_id() ? tokenizer.token_text(*tokenizer.bos_id()) : "";
+  const std::string eos = tokenizer.eos_id() ? tokenizer.token_text(*tokenizer.eos_id()) : "";
+  if (!format_name.empty()) {
+    return ChatTemplate{.format = parse_chat_format(format_name), .bos_token = bos, .eos_token = eos, .default_system = {}};
+  }
+  const std::string formats = fmt::format("{}", fmt::join(chat_format_names(), ", "));
+  const auto* hf = dynamic_cast<const HfTokenizer*>(&tokenizer);
+  if (hf == nullptr || !hf->chat_template()) {
+    return "the model has no chat_template in tokenizer_config.json; pass --chat-template with one of " + formats;
+  }
+  if (auto detected = detect_chat_template(*hf->chat_template(), bos, eos)) return *detected;
+  return "the model's chat_template is not a format genrt knows; pass --chat-template with one of " + formats;
 }
 
 void print_stats(const GenerationStats& stats, FinishReason reason, const LoadedModel& loaded, const std::string& device) {

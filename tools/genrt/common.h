@@ -7,9 +7,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "runtime/engine/generator.h"
 #include "runtime/models/causal_lm.h"
+#include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace genrt::cli {
@@ -34,6 +36,10 @@ struct LoadedModel {
 // Loads the model (logging what and how long) and its tokenizer: `tokenizer_path` when
 // given, else the one found with the model. Warns when the weights are random.
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const std::string& device);
+
+// The model's chat format: `format_name` when given (--chat-template), else detected
+// from the tokenizer's chat_template. When there is none, the reason, naming the option.
+std::variant<ChatTemplate, std::string> model_chat_template(const Tokenizer& tokenizer, const std::string& format_name);
 
 // "[genrt] prompt N tokens, generated M tokens (reason), TTFT x ms, y tokens/s on cpu" on stderr.
 void print_stats(const GenerationStats& stats, FinishReason reason, const LoadedModel& loaded, const std::string& device);
