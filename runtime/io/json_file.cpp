@@ -16,7 +16,7 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
   buffer << in.rdbuf();
   try {
     return nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for numbers like 1e999
     fail("{} is not valid JSON: {}", path.string(), e.what());
   }
 }

@@ -25,10 +25,12 @@ int64_t checked_add(int64_t a, int64_t b, const std::string& where) {
 
 }  // namespace
 
-Llama2cCheckpoint Llama2cCheckpoint::open(const std::filesystem::path& path) {
+Llama2cCheckpoint Llama2cCheckpoint::open(const std::filesystem::path& path) { return parse(MappedFile::open(path)); }
+
+Llama2cCheckpoint Llama2cCheckpoint::parse(std::shared_ptr<const MappedFile> file) {
   Llama2cCheckpoint ckpt;
-  ckpt.file_ = MappedFile::open(path);
-  const std::string where = path.string();
+  ckpt.file_ = std::move(file);
+  const std::string where = ckpt.file_->path().string();
   constexpr size_t kHeaderBytes = 7 * sizeof(int32_t);
   GENRT_CHECK(ckpt.file_->size() >= kHeaderBytes,
               "{}: file is {} bytes, too short for the 28-byte llama2.c header", where,

@@ -48,6 +48,7 @@ class Llama2cCheckpoint {
   // heads) and that the file is exactly as long as the header implies, with all size
   // arithmetic overflow-checked.
   static Llama2cCheckpoint open(const std::filesystem::path& path);
+  static Llama2cCheckpoint parse(std::shared_ptr<const MappedFile> file);
 
   const Llama2cHeader& header() const { return header_; }
   const Llama2cWeights& weights() const { return weights_; }

@@ -29,14 +29,24 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     ::close(fd);
     GENRT_CHECK(addr != MAP_FAILED, "cannot map {}: {}", path.string(), std::strerror(mmap_errno));
     file->data_ = static_cast<const unsigned char*>(addr);
+    file->mapped_ = true;
   } else {
     ::close(fd);
   }
   return file;
 }
 
+std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::string bytes, const std::filesystem::path& name) {
+  std::shared_ptr<MappedFile> file(new MappedFile());
+  file->path_ = name;
+  file->owned_ = std::move(bytes);
+  file->data_ = reinterpret_cast<const unsigned char*>(file->owned_.data());
+  file->size_ = file->owned_.size();
+  return file;
+}
+
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
+  if (mapped_) ::munmap(const_cast<unsigned char*>(data_), size_);
 }
 
 }  // namespace genrt

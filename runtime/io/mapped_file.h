@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace genrt {
@@ -13,6 +14,8 @@ namespace genrt {
 class MappedFile {
  public:
   static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
+  // The same interface over bytes in memory (fuzzers, tests); `name` stands for the path.
+  static std::shared_ptr<const MappedFile> from_bytes(std::string bytes, const std::filesystem::path& name);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -27,6 +30,8 @@ class MappedFile {
   std::filesystem::path path_;
   const unsigned char* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;
+  std::string owned_;  // the bytes of from_bytes()
 };
 
 }  // namespace genrt

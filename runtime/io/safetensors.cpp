@@ -68,10 +68,12 @@ SafetensorsEntry parse_entry(const std::string& where, const std::string& name,
 
 }  // namespace
 
-SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) { return parse(MappedFile::open(path)); }
+
+SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file) {
   SafetensorsFile st;
-  st.file_ = MappedFile::open(path);
-  const std::string where = path.string();
+  st.file_ = std::move(file);
+  const std::string where = st.file_->path().string();
   const uint64_t file_size = st.file_->size();
   GENRT_CHECK(file_size >= 8, "{}: file is {} bytes, too short for a safetensors header", where,
               file_size);
@@ -90,7 +92,7 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for numbers like 1e999
     fail("{}: header is not valid JSON: {}", where, e.what());
   }
   GENRT_CHECK(header.is_object(), "{}: header is not a JSON object", where);

@@ -31,6 +31,7 @@ class SafetensorsFile {
   // each byte span equals shape x dtype size; spans are in bounds and tile the data
   // section exactly, with no overlap, gap or trailing bytes.
   static SafetensorsFile open(const std::filesystem::path& path);
+  static SafetensorsFile parse(std::shared_ptr<const MappedFile> file);
 
   const std::filesystem::path& path() const { return file_->path(); }
   const std::map<std::string, SafetensorsEntry>& entries() const { return entries_; }

@@ -51,7 +51,20 @@ std::string message_text(const nlohmann::json& content, size_t index) {
 
 }  // namespace
 
+namespace {
+CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx);
+}
+
 CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
+  try {
+    return parse_request(body, endpoint, ctx);
+  } catch (const nlohmann::json::exception& e) {
+    throw ApiError(400, std::string("malformed request: ") + e.what());
+  }
+}
+
+namespace {
+CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
   if (!body.is_object()) bad("", "the request body must be a JSON object");
   CompletionParams p;
   p.endpoint = endpoint;
@@ -89,10 +102,14 @@ CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint e
     if (prompt == body.end() || prompt->is_null()) bad("prompt", "'prompt' is required");
     if (prompt->is_string()) {
       p.prompt = ctx.tokenizer->encode(prompt->get<std::string>(), /*add_special=*/true);
-    } else if (prompt->is_array() && !prompt->empty() && std::all_of(prompt->begin(), prompt->end(), [](const auto& v) { return v.is_number_integer(); })) {
+    } else if (prompt->is_array() && !prompt->empty() && std::all_of(prompt->begin(), prompt->end(), [](const auto& v) {
+                 return v.is_number_integer() && v.template get<int64_t>() >= 0 &&
+                        v.template get<int64_t>() <= std::numeric_limits<int32_t>::max();
+               })) {
       p.prompt = prompt->get<std::vector<int32_t>>();
     } else {
-      bad("prompt", "'prompt' must be a string or a list of token ids (one prompt per request; use n for several completions)");
+      bad("prompt", "'prompt' must be a string or a list of token ids (non-negative 32-bit integers; one prompt "
+                    "per request, use n for several completions)");
     }
   }
   if (p.prompt.empty()) bad(endpoint == Endpoint::chat ? "messages" : "prompt", "the prompt is empty");
@@ -153,6 +170,7 @@ CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint e
   if (p.top_logprobs < -1) bad("logprobs", "'logprobs' must be >= 0");
   return p;
 }
+}  // namespace
 
 nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries) {
   auto bytes = [](const std::string& s) {

@@ -35,6 +35,8 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& whe
   const auto vocab = model.find("vocab");
   GENRT_CHECK(vocab != model.end() && vocab->is_object(), "{}: missing 'vocab' object", where);
   for (const auto& [token, id_json] : vocab->items()) {
+    GENRT_CHECK(token.size() <= kMaxTokenBytes, "{}: a vocab entry of {} bytes is longer than the {}-byte limit", where,
+                token.size(), kMaxTokenBytes);
     GENRT_CHECK(id_json.is_number_integer() && id_json.get<int64_t>() >= 0 &&
                     id_json.get<int64_t>() < std::numeric_limits<int32_t>::max(),
                 "{}: vocab entry '{}' has id {}, not a non-negative 32-bit integer", where, token, id_json.dump());

@@ -17,6 +17,10 @@ namespace genrt {
 
 class BpeModel {
  public:
+  // Longer tokens are refused: real vocabularies stay far below (GPT-4o's longest is
+  // 128 bytes), and an entry of megabytes is an attack on memory, not a token.
+  static constexpr size_t kMaxTokenBytes = 4096;
+
   // Validates as it reads: ids non-negative and unique, every merge names two tokens of
   // the vocabulary whose concatenation is one too, <0x..> tokens have two hex digits,
   // the unknown token exists. Errors name `where` and the entry.

@@ -37,6 +37,16 @@ HfTokenizer HfTokenizer::open(const std::filesystem::path& path) {
 }
 
 HfTokenizer HfTokenizer::from_json(const nlohmann::json& j, const nlohmann::json& config, const std::string& where) {
+  // A field of an unexpected JSON type surfaces as nlohmann's exception: report it as a
+  // malformed file, like every other error here.
+  try {
+    return parse_json(j, config, where);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: malformed tokenizer.json or tokenizer_config.json: {}", where, e.what());
+  }
+}
+
+HfTokenizer HfTokenizer::parse_json(const nlohmann::json& j, const nlohmann::json& config, const std::string& where) {
   GENRT_CHECK(j.is_object() && j.contains("model"), "{}: not a tokenizer.json (no 'model')", where);
   HfTokenizer t;
   t.model_ = BpeModel::from_json(j["model"], where);
@@ -55,6 +65,8 @@ HfTokenizer HfTokenizer::from_json(const nlohmann::json& j, const nlohmann::json
                 token.content, id);
     token.id = static_cast<int32_t>(id);
     GENRT_CHECK(!token.content.empty(), "{}: added token {} is empty", where, id);
+    GENRT_CHECK(token.content.size() <= BpeModel::kMaxTokenBytes, "{}: added token {} is {} bytes, over the {}-byte limit",
+                where, id, token.content.size(), BpeModel::kMaxTokenBytes);
     const std::string* in_vocab = t.model_.token(token.id);
     GENRT_CHECK(in_vocab == nullptr || *in_vocab == token.content,
                 "{}: added token '{}' has id {}, which the vocabulary gives to '{}'", where, token.content, id,
@@ -220,12 +232,16 @@ std::string HfTokenizer::token_text(int32_t id) const {
   return *token;
 }
 
+bool HfTokenizer::is_special(int32_t id) const {
+  const auto it = added_by_id_.find(id);
+  return it != added_by_id_.end() && added_[it->second].special;
+}
+
 std::string HfTokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
-    const auto it = added_by_id_.find(id);
-    if (skip_special && it != added_by_id_.end() && added_[it->second].special) continue;
+    if (skip_special && is_special(id)) continue;
     tokens.push_back(token_text(id));
   }
   decoder_(tokens);

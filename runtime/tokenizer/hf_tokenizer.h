@@ -37,6 +37,7 @@ class HfTokenizer final : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool add_special) const override;
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override;
   std::string token_text(int32_t id) const override;
+  bool is_special(int32_t id) const override;
 
   // tokenizer_config.json's chat_template (the "default" one when it lists several).
   const std::optional<std::string>& chat_template() const { return chat_template_; }
@@ -56,6 +57,7 @@ class HfTokenizer final : public Tokenizer {
     std::string_view text;
     const AddedToken* added = nullptr;
   };
+  static HfTokenizer parse_json(const nlohmann::json& tokenizer, const nlohmann::json& config, const std::string& where);
   std::vector<Segment> split_added_tokens(std::string_view text) const;
   const AddedToken* added_at(std::string_view text, size_t pos) const;
   void read_post_processor(const nlohmann::json& spec, const std::string& where);

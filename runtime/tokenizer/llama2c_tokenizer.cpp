@@ -127,6 +127,8 @@ std::string Llama2cTokenizer::token_text(int32_t id) const {
   return pieces_[id];
 }
 
+bool Llama2cTokenizer::is_special(int32_t id) const { return id == kBos || id == kEos; }
+
 std::string Llama2cTokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
   std::string text;
   int32_t previous = -1;
@@ -134,7 +136,7 @@ std::string Llama2cTokenizer::decode(std::span<const int32_t> ids, bool skip_spe
     GENRT_CHECK(id >= 0 && id < vocab_size(), "token id {} is outside the vocabulary [0, {})", id, vocab_size());
     const std::string& piece = pieces_[id];
     const int byte = parse_byte_token(piece);
-    if (skip_special && (id == kBos || id == kEos)) {
+    if (skip_special && is_special(id)) {
       // control tokens are not text
     } else if (byte >= 0) {
       text.push_back(static_cast<char>(byte));

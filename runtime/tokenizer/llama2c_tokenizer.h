@@ -32,6 +32,7 @@ class Llama2cTokenizer final : public Tokenizer {
   // the start) is dropped, as SentencePiece does.
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override;
   std::string token_text(int32_t id) const override;
+  bool is_special(int32_t id) const override;  // <s> and </s>
 
  private:
   Llama2cTokenizer(std::vector<std::string> pieces, std::vector<float> scores);

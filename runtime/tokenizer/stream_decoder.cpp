@@ -2,11 +2,18 @@
 
 namespace genrt {
 
+namespace {
+constexpr size_t kContext = 4;       // prompt tokens kept as the first window
+constexpr size_t kMaxWindow = 1024;
+}
+
 StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, std::span<const int32_t> context, bool skip_special)
     : tokenizer_(tokenizer), skip_special_(skip_special) {
   // One token of context is enough for the decoders genrt reads; keep a few for safety.
-  const size_t keep = std::min<size_t>(context.size(), 4);
-  ids_.assign(context.end() - static_cast<std::ptrdiff_t>(keep), context.end());
+  for (int32_t id : context) {
+    if (!(skip_special_ && tokenizer_.is_special(id))) ids_.push_back(id);
+  }
+  ids_.erase(ids_.begin(), ids_.end() - static_cast<std::ptrdiff_t>(std::min<size_t>(ids_.size(), kContext)));
   read_ = ids_.size();
 }
 
@@ -19,9 +26,16 @@ std::optional<std::string> StreamDecoder::new_text() const {
 }
 
 std::string StreamDecoder::push(int32_t token) {
+  // Skipped special tokens never reach the decoder, so they stay out of the window too.
+  if (skip_special_ && tokenizer_.is_special(token)) return "";
   ids_.push_back(token);
   const auto text = new_text();
-  if (!text) return "";  // the window's text changed: wait for a token that settles it
+  // The window moves on only once it has produced text, so that it always starts with a
+  // token that spells something: a decoder that strips the text's first space then
+  // treats the window's start like the middle of the text. The cap is a safety net for
+  // pathological runs of tokens that spell nothing.
+  const bool settled = text && (!text->empty() || ids_.size() - prefix_ > kMaxWindow);
+  if (!settled) return "";
   prefix_ = read_;
   read_ = ids_.size();
   return utf8_.push(*text);

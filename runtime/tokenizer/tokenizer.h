@@ -27,6 +27,8 @@ class Tokenizer {
   virtual std::string decode(std::span<const int32_t> ids, bool skip_special) const = 0;
   // How token `id` is written in the vocabulary, for display.
   virtual std::string token_text(int32_t id) const = 0;
+  // Control tokens (BOS, EOS, chat markers): what decode(..., skip_special) leaves out.
+  virtual bool is_special(int32_t id) const = 0;
 };
 
 }  // namespace genrt

@@ -52,7 +52,8 @@ TEST_P(HfTokenizerGolden, EveryStringMatchesTheTokenizersLibrary) {
 
 TEST_P(HfTokenizerGolden, StreamingDecodeEqualsWholeDecode) {
   const HfTokenizer tok = HfTokenizer::open(GetParam().tokenizer);
-  for (const auto& c : read_json_file(GetParam().golden).at("cases")) {
+  const auto golden = read_json_file(GetParam().golden);  // kept alive: the loop walks into it
+  for (const auto& c : golden.at("cases")) {
     const auto ids = c.at("ids").get<std::vector<int32_t>>();
     StreamDecoder stream(tok, {}, /*skip_special=*/false);
     std::string streamed;
@@ -123,6 +124,14 @@ INSTANTIATE_TEST_SUITE_P(
                      "byte-fallback token '<0x4>' must be <0xNN> with two hex digits"},
         BadTokenizer{"ByteTokenNotHex", [](auto& j) { j["model"]["vocab"]["<0xZZ>"] = 5; },
                      "byte-fallback token '<0xZZ>' must be <0xNN>"},
+        BadTokenizer{"ByteTokenNegative", [](auto& j) { j["model"]["vocab"]["<0x-1>"] = 5; },
+                     "byte-fallback token '<0x-1>' must be <0xNN>"},
+        BadTokenizer{"GiganticVocabEntry", [](auto& j) { j["model"]["vocab"][std::string(100000, 'x')] = 5; },
+                     "a vocab entry of 100000 bytes is longer than the 4096-byte limit"},
+        BadTokenizer{"GiganticAddedToken", [](auto& j) { j["added_tokens"][0]["content"] = std::string(5000, 'y'); },
+                     "added token 4 is 5000 bytes"},
+        BadTokenizer{"WrongJsonTypes", [](auto& j) { j["added_tokens"][0]["content"] = 12; },
+                     "malformed tokenizer.json"},
         BadTokenizer{"NegativeId", [](auto& j) { j["model"]["vocab"]["c"] = -1; }, "vocab entry 'c' has id -1"},
         BadTokenizer{"DuplicateId", [](auto& j) { j["model"]["vocab"]["c"] = 0; }, "id 0 is given to both"},
         BadTokenizer{"AddedTokenCollides",

@@ -30,7 +30,9 @@ ModelSpec Gpt2Config::spec() const {
           .random_weights = random_weights};
 }
 
-Gpt2Config gpt2_config_from_hf(const nlohmann::json& config, const std::string& where) {
+namespace {
+Gpt2Config parse_gpt2_config(const nlohmann::json& config, const std::string& where) {
+  GENRT_CHECK(config.is_object(), "{}: expected a JSON object", where);
   Gpt2Config c;
   c.vocab_size = json_required<int64_t>(config, "vocab_size", where);
   c.n_positions = json_required<int64_t>(config, "n_positions", where);
@@ -60,12 +62,19 @@ Gpt2Config gpt2_config_from_hf(const nlohmann::json& config, const std::string& 
               "{}: scale_attn_by_inverse_layer_idx is not supported", where);
   GENRT_CHECK(json_optional<bool>(config, "tie_word_embeddings", true, where),
               "{}: GPT-2 with an untied lm_head is not supported", where);
-  const auto bos = config.find("bos_token_id");
-  if (bos != config.end() && bos->is_number_integer()) c.bos_token_id = bos->get<int32_t>();
-  const auto eos = config.find("eos_token_id");
-  if (eos != config.end() && eos->is_number_integer()) c.eos_token_ids = {eos->get<int32_t>()};
+  if (config.contains("bos_token_id")) c.bos_token_id = static_cast<int32_t>(json_optional<int64_t>(config, "bos_token_id", 0, where));
+  if (config.contains("eos_token_id")) c.eos_token_ids = {static_cast<int32_t>(json_optional<int64_t>(config, "eos_token_id", 0, where))};
   c.random_weights = json_optional<bool>(config, "genrt_random_weights", false, where);
   return c;
+}
+}  // namespace
+
+Gpt2Config gpt2_config_from_hf(const nlohmann::json& config, const std::string& where) {
+  try {
+    return parse_gpt2_config(config, where);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: malformed config.json: {}", where, e.what());
+  }
 }
 
 }  // namespace genrt

@@ -115,7 +115,20 @@ std::vector<int32_t> parse_token_ids(const nlohmann::json& config, const char* f
 
 }  // namespace
 
+namespace {
+LlamaConfig parse_llama_config(const nlohmann::json& config, const std::string& where);
+}
+
 LlamaConfig llama_config_from_hf(const nlohmann::json& config, const std::string& where) {
+  try {
+    return parse_llama_config(config, where);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: malformed config.json: {}", where, e.what());
+  }
+}
+
+namespace {
+LlamaConfig parse_llama_config(const nlohmann::json& config, const std::string& where) {
   GENRT_CHECK(config.is_object(), "{}: expected a JSON object", where);
   LlamaConfig c;
   const auto archs = config.find("architectures");
@@ -180,6 +193,7 @@ LlamaConfig llama_config_from_hf(const nlohmann::json& config, const std::string
   c.validate(where);
   return c;
 }
+}  // namespace
 
 nlohmann::json llama_config_to_hf(const LlamaConfig& c) {
   nlohmann::json j = {

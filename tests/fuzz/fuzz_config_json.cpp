@@ -1,0 +1,25 @@
+// libFuzzer target: Hugging Face config.json for every architecture genrt reads.
+#include <cstddef>
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/models/gpt2/gpt2_config.h"
+#include "runtime/models/llama/llama_config.h"
+#include "runtime/models/llama/rope_frequencies.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const nlohmann::json config = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded()) return 0;
+  try {
+    const genrt::LlamaConfig c = genrt::llama_config_from_hf(config, "config.json");
+    (void)genrt::rope_inv_frequencies(c);
+    (void)c.spec();
+  } catch (const genrt::Error&) {
+  }
+  try {
+    (void)genrt::gpt2_config_from_hf(config, "config.json").spec();
+  } catch (const genrt::Error&) {
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+// libFuzzer target: OpenAI request bodies as the server parses them. Every input is
+// either accepted or refused with ApiError (which the server turns into a 4xx).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/server/openai_api.h"
+#include "runtime/tokenizer/hf_tokenizer.h"
+
+namespace {
+const genrt::HfTokenizer& tokenizer() {
+  static const genrt::HfTokenizer t = genrt::HfTokenizer::open(std::string(GENRT_TEST_DATA) + "/tokenizers/bytelevel");
+  return t;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const nlohmann::json body = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return 0;
+  static const genrt::ChatTemplate chat{.format = genrt::ChatFormat::llama3, .bos_token = "<|begin_of_text|>",
+                                        .eos_token = "<|end_of_text|>", .default_system = {}};
+  const genrt::ApiContext ctx{&tokenizer(), &chat, "tiny", 512};
+  for (auto endpoint : {genrt::Endpoint::completions, genrt::Endpoint::chat}) {
+    try {
+      const genrt::CompletionParams p = genrt::parse_completion_request(body, endpoint, ctx);
+      if (p.prompt.empty() || p.max_tokens < 0 || p.n < 1) std::abort();  // accepted means usable
+      p.sampling.validate();
+    } catch (const genrt::ApiError& e) {
+      if (e.status < 400 || e.status > 499) std::abort();
+    }
+  }
+  return 0;
+}
