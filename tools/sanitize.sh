@@ -69,7 +69,8 @@ status=0
 for target in "$build"/tests/fuzz/fuzz_*; do
   name=$(basename "$target")
   log=$fuzz/$name.log
-  if "$target" "$fuzz/corpus/$name" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
+  # A fixed seed keeps CI reproducible; run by hand with -seed=0 (or more seconds) to explore.
+  if "$target" "$fuzz/corpus/$name" -seed=1 -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
        -artifact_prefix="$fuzz/artifacts/$name-" >"$log" 2>&1; then
     echo "$name: $(grep -o 'number_of_executed_units: [0-9]*' "$log" | cut -d' ' -f2) executions, no crash" >&2
   else

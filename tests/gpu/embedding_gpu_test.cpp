@@ -10,6 +10,8 @@
 #include "kernels/ref/embedding.h"
 #include "runtime/core/device.h"
 #include "runtime/core/dtype.h"
+#include "runtime/core/error.h"
+#include "runtime/core/tensor.h"
 
 namespace genrt {
 namespace {
@@ -55,6 +57,26 @@ TEST_P(EmbeddingGpu, MatchesReferenceExactlyInBf16) {
 INSTANTIATE_TEST_SUITE_P(Shapes, EmbeddingGpu,
                          ::testing::Combine(::testing::Values<int64_t>(1, 17, 300),
                                             ::testing::Values<int64_t>(64, 80, 128, 4097)));
+
+}  // namespace
+}  // namespace genrt
+
+namespace genrt {
+namespace {
+
+// Out of device memory is an error that names the request, and the process stays usable.
+TEST(DeviceMemory, OutOfMemoryIsAClearErrorAndRecoverable) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "GPU test skipped: " << cuda_unavailable_reason();
+  try {
+    (void)Tensor::zeros({int64_t{1} << 48}, DType::f32, Device::cuda);  // 1 PiB
+    FAIL() << "a 1 PiB allocation succeeded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot allocate 1125899906842624 bytes on cuda"), std::string::npos) << e.what();
+  }
+  const Tensor small = Tensor::zeros({1024}, DType::f32, Device::cuda);
+  EXPECT_EQ(small.device(), Device::cuda);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // the failed cudaMalloc left no sticky error
+}
 
 }  // namespace
 }  // namespace genrt
