@@ -36,7 +36,8 @@ std::vector<GenerationResult> Generator::generate(std::span<const GenerationRequ
                               results[i].tokens.push_back(token.id);
                               return on_token(i, token.id);
                             },
-                        .on_finish = [&, i](FinishReason reason) { results[i].finish_reason = reason; }};
+                        .on_finish = [&, i](FinishReason reason) { results[i].finish_reason = reason; },
+                        .cancelled = nullptr};
     try {
       scheduler.submit(std::move(seq));
     } catch (const Error& e) {

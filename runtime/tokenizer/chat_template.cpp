@@ -138,7 +138,7 @@ ChatFormat parse_chat_format(std::string_view name) {
 
 std::optional<ChatTemplate> detect_chat_template(std::string_view jinja, std::string bos, std::string eos) {
   auto has = [&](std::string_view marker) { return jinja.find(marker) != std::string_view::npos; };
-  ChatTemplate t{.bos_token = std::move(bos), .eos_token = std::move(eos)};
+  ChatTemplate t{.bos_token = std::move(bos), .eos_token = std::move(eos), .default_system = {}};
   if (has("<|start_header_id|>") && has("<|eot_id|>")) {
     t.format = ChatFormat::llama3;
   } else if (has("<|im_start|>")) {

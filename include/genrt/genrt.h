@@ -1,0 +1,125 @@
+/* genrt C API: load a model, tokenize, generate with a streaming callback.
+ *
+ * Conventions
+ * - Every function returns a genrt_status; on failure, genrt_last_error() gives a
+ *   message for the calling thread (valid until its next genrt call).
+ * - Handles are opaque. Every entry checks its arguments: NULL or freed handles, bad
+ *   enums and out-of-range parameters are errors, never crashes. No C++ exception
+ *   crosses this API.
+ * - Option structs start with struct_size; fill them with the *_init functions first,
+ *   so that programs built against an older header keep working.
+ * - Output buffers use the two-call pattern: pass capacity 0 to learn the size.
+ */
+#ifndef GENRT_H
+#define GENRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GENRT_BUILDING_LIBRARY)
+#define GENRT_C_API __attribute__((visibility("default")))
+#else
+#define GENRT_C_API
+#endif
+
+#define GENRT_VERSION_MAJOR 0
+#define GENRT_VERSION_MINOR 1
+#define GENRT_VERSION_PATCH 0
+
+typedef enum genrt_status {
+  GENRT_OK = 0,
+  GENRT_ERROR_INVALID_ARGUMENT = 1, /* NULL or freed handle, bad enum, value out of range */
+  GENRT_ERROR_MODEL = 2,            /* missing or malformed model / tokenizer files */
+  GENRT_ERROR_OUT_OF_MEMORY = 3,
+  GENRT_ERROR_UNSUPPORTED = 4,      /* e.g. a device this build does not have */
+  GENRT_ERROR_BUFFER_TOO_SMALL = 5, /* the needed size is in the count/length output */
+  GENRT_ERROR_INTERNAL = 6
+} genrt_status;
+
+typedef enum genrt_device { GENRT_DEVICE_CPU = 0, GENRT_DEVICE_CUDA = 1 } genrt_device;
+typedef enum genrt_dtype { GENRT_DTYPE_F32 = 0, GENRT_DTYPE_BF16 = 1, GENRT_DTYPE_F16 = 2 } genrt_dtype;
+typedef enum genrt_finish_reason {
+  GENRT_FINISH_STOP = 0,     /* an end-of-sequence token */
+  GENRT_FINISH_LENGTH = 1,   /* max_tokens or the context */
+  GENRT_FINISH_CANCELLED = 2 /* the callback asked to stop */
+} genrt_finish_reason;
+
+typedef struct genrt_model genrt_model;
+
+typedef struct genrt_load_options {
+  size_t struct_size;
+  genrt_device device;       /* default CPU */
+  genrt_dtype dtype;         /* default F32 */
+  float gpu_memory_fraction; /* default 0.9 */
+  const char* tokenizer;     /* NULL: the model's own */
+} genrt_load_options;
+
+typedef struct genrt_sampling {
+  size_t struct_size;
+  int64_t max_tokens;       /* default 256 */
+  float temperature;        /* default 1; 0 is greedy */
+  int64_t top_k;            /* default 0 (off) */
+  float top_p;              /* default 1 (off) */
+  float min_p;              /* default 0 (off) */
+  float repetition_penalty; /* default 1 (off) */
+  uint64_t seed;            /* default 0 */
+  int ignore_eos;           /* default 0 */
+} genrt_sampling;
+
+typedef struct genrt_generation_result {
+  size_t struct_size;
+  int64_t prompt_tokens;
+  int64_t generated_tokens;
+  genrt_finish_reason finish_reason;
+  double ttft_ms;
+  double tokens_per_s;
+} genrt_generation_result;
+
+typedef struct genrt_memory_usage {
+  size_t struct_size;
+  uint64_t weights_bytes;
+  uint64_t kv_cache_bytes_per_token;
+} genrt_memory_usage;
+
+/* Called for each generated token with the UTF-8 text it completes (text_len may be 0).
+ * Return nonzero to stop the generation (finish reason CANCELLED). */
+typedef int (*genrt_token_callback)(void* user_data, int32_t token, const char* text, size_t text_len);
+
+GENRT_C_API const char* genrt_version(void); /* "MAJOR.MINOR.PATCH" */
+GENRT_C_API const char* genrt_last_error(void);
+
+GENRT_C_API void genrt_load_options_init(genrt_load_options* options);
+GENRT_C_API void genrt_sampling_init(genrt_sampling* sampling);
+
+/* path: a Hugging Face model directory or a llama2.c checkpoint. options may be NULL. */
+GENRT_C_API genrt_status genrt_model_load(const char* path, const genrt_load_options* options, genrt_model** model);
+/* Frees the model. NULL is a no-op; a handle freed already is reported, not freed twice. */
+GENRT_C_API genrt_status genrt_model_free(genrt_model* model);
+
+GENRT_C_API genrt_status genrt_model_memory(const genrt_model* model, genrt_memory_usage* usage);
+
+/* Token ids of text[0..text_len). Writes at most capacity ids and the full count. */
+GENRT_C_API genrt_status genrt_tokenize(const genrt_model* model, const char* text, size_t text_len, int add_special,
+                                        int32_t* ids, size_t capacity, size_t* count);
+/* UTF-8 text of ids, NUL-terminated when it fits: capacity must exceed the length. */
+GENRT_C_API genrt_status genrt_detokenize(const genrt_model* model, const int32_t* ids, size_t n_ids, char* text,
+                                          size_t capacity, size_t* length);
+
+/* Generates from a text prompt (needs a tokenizer). callback and result may be NULL;
+ * sampling NULL means the defaults. A cancelled generation still returns GENRT_OK. */
+GENRT_C_API genrt_status genrt_generate(const genrt_model* model, const char* prompt, const genrt_sampling* sampling,
+                                        genrt_token_callback callback, void* user_data, genrt_generation_result* result);
+/* The same from token ids, used verbatim. */
+GENRT_C_API genrt_status genrt_generate_ids(const genrt_model* model, const int32_t* ids, size_t n_ids,
+                                            const genrt_sampling* sampling, genrt_token_callback callback,
+                                            void* user_data, genrt_generation_result* result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GENRT_H */

@@ -1,0 +1,221 @@
+// The C API (include/genrt/genrt.h): a thin, exception-free layer over the C++ API.
+
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_set>
+
+#include "genrt/genrt.h"
+#include "genrt/genrt.hpp"
+
+struct genrt_model {
+  genrt::api::Model model;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+// Live handles: every entry checks membership, so a NULL, foreign or freed handle is an
+// error instead of undefined behaviour (and a second free is caught).
+std::mutex handles_mutex;
+std::unordered_set<const genrt_model*>& handles() {
+  static std::unordered_set<const genrt_model*> live;
+  return live;
+}
+
+genrt_status fail(genrt_status status, std::string message) {
+  last_error = std::move(message);
+  return status;
+}
+
+genrt_status check_model(const genrt_model* model, const char* function) {
+  if (model == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": model is NULL");
+  std::lock_guard lock(handles_mutex);
+  if (handles().count(model) == 0) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": not a live genrt_model (freed already?)");
+  }
+  return GENRT_OK;
+}
+
+genrt_status status_of(const genrt::api::Error& e) {
+  using Kind = genrt::api::Error::Kind;
+  switch (e.kind()) {
+    case Kind::invalid_argument: return GENRT_ERROR_INVALID_ARGUMENT;
+    case Kind::model: return GENRT_ERROR_MODEL;
+    case Kind::out_of_memory: return GENRT_ERROR_OUT_OF_MEMORY;
+    case Kind::unsupported: return GENRT_ERROR_UNSUPPORTED;
+    case Kind::internal: return GENRT_ERROR_INTERNAL;
+  }
+  return GENRT_ERROR_INTERNAL;
+}
+
+// Runs `body` with every exception turned into a status and a message.
+template <class F>
+genrt_status guarded(F&& body) {
+  try {
+    last_error.clear();
+    return body();
+  } catch (const genrt::api::Error& e) {
+    return fail(status_of(e), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(GENRT_ERROR_OUT_OF_MEMORY, "out of host memory");
+  } catch (const std::exception& e) {
+    return fail(GENRT_ERROR_INTERNAL, e.what());
+  } catch (...) {
+    return fail(GENRT_ERROR_INTERNAL, "unknown error");
+  }
+}
+
+genrt_status read_sampling(const genrt_sampling* s, genrt::api::SamplingOptions& out) {
+  if (s == nullptr) return GENRT_OK;
+  if (s->struct_size < sizeof(genrt_sampling)) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_sampling.struct_size is too small: call genrt_sampling_init first");
+  }
+  out = {s->max_tokens, s->temperature, s->top_k, s->top_p, s->min_p, s->repetition_penalty, s->seed, s->ignore_eos != 0};
+  return GENRT_OK;
+}
+
+genrt_status run_generation(const genrt_model* model, const char* function, const genrt_sampling* sampling,
+                            genrt_token_callback callback, void* user_data, genrt_generation_result* result,
+                            const auto& generate) {
+  if (genrt_status s = check_model(model, function); s != GENRT_OK) return s;
+  if (result != nullptr && result->struct_size < sizeof(genrt_generation_result)) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": result.struct_size is too small");
+  }
+  genrt::api::SamplingOptions options;
+  if (genrt_status s = read_sampling(sampling, options); s != GENRT_OK) return s;
+  return guarded([&] {
+    const genrt::api::TokenCallback on_token = [&](int32_t token, std::string_view text) {
+      return callback == nullptr || callback(user_data, token, text.data(), text.size()) == 0;
+    };
+    const genrt::api::GenerationResult r = generate(options, on_token);
+    if (result != nullptr) {
+      result->prompt_tokens = r.prompt_tokens;
+      result->generated_tokens = static_cast<int64_t>(r.tokens.size());
+      result->finish_reason = static_cast<genrt_finish_reason>(r.finish_reason);
+      result->ttft_ms = r.ttft_ms;
+      result->tokens_per_s = r.tokens_per_s;
+    }
+    return GENRT_OK;
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* genrt_version(void) { return genrt::api::version(); }
+const char* genrt_last_error(void) { return last_error.c_str(); }
+
+void genrt_load_options_init(genrt_load_options* o) {
+  if (o == nullptr) return;
+  *o = {sizeof(genrt_load_options), GENRT_DEVICE_CPU, GENRT_DTYPE_F32, 0.9f, nullptr};
+}
+
+void genrt_sampling_init(genrt_sampling* s) {
+  if (s == nullptr) return;
+  *s = {sizeof(genrt_sampling), 256, 1.0f, 0, 1.0f, 0.0f, 1.0f, 0, 0};
+}
+
+genrt_status genrt_model_load(const char* path, const genrt_load_options* options, genrt_model** model) {
+  if (model == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: model output is NULL");
+  *model = nullptr;
+  if (path == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: path is NULL");
+  genrt::api::LoadOptions load;
+  if (options != nullptr) {
+    if (options->struct_size < sizeof(genrt_load_options)) {
+      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_load_options.struct_size is too small: call genrt_load_options_init first");
+    }
+    if (options->device != GENRT_DEVICE_CPU && options->device != GENRT_DEVICE_CUDA) {
+      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: unknown device " + std::to_string(options->device));
+    }
+    if (options->dtype != GENRT_DTYPE_F32 && options->dtype != GENRT_DTYPE_BF16 && options->dtype != GENRT_DTYPE_F16) {
+      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: unknown dtype " + std::to_string(options->dtype));
+    }
+    load.device = options->device == GENRT_DEVICE_CUDA ? genrt::api::Device::cuda : genrt::api::Device::cpu;
+    load.dtype = static_cast<genrt::api::DType>(options->dtype);
+    load.gpu_memory = options->gpu_memory_fraction;
+    if (options->tokenizer != nullptr) load.tokenizer = options->tokenizer;
+  }
+  return guarded([&] {
+    auto handle = std::make_unique<genrt_model>(genrt_model{genrt::api::Model::load(path, load)});
+    std::lock_guard lock(handles_mutex);
+    handles().insert(handle.get());
+    *model = handle.release();
+    return GENRT_OK;
+  });
+}
+
+genrt_status genrt_model_free(genrt_model* model) {
+  if (model == nullptr) return GENRT_OK;
+  {
+    std::lock_guard lock(handles_mutex);
+    if (handles().erase(model) == 0) {
+      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_free: not a live genrt_model (freed already?)");
+    }
+  }
+  delete model;
+  return GENRT_OK;
+}
+
+genrt_status genrt_model_memory(const genrt_model* model, genrt_memory_usage* usage) {
+  if (genrt_status s = check_model(model, "genrt_model_memory"); s != GENRT_OK) return s;
+  if (usage == nullptr || usage->struct_size < sizeof(genrt_memory_usage)) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_memory: usage is NULL or its struct_size is too small");
+  }
+  const genrt::api::MemoryUsage m = model->model.memory();
+  usage->weights_bytes = m.weights_bytes;
+  usage->kv_cache_bytes_per_token = m.kv_cache_bytes_per_token;
+  return GENRT_OK;
+}
+
+genrt_status genrt_tokenize(const genrt_model* model, const char* text, size_t text_len, int add_special, int32_t* ids,
+                            size_t capacity, size_t* count) {
+  if (genrt_status s = check_model(model, "genrt_tokenize"); s != GENRT_OK) return s;
+  if (count == nullptr || (text == nullptr && text_len > 0) || (ids == nullptr && capacity > 0)) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_tokenize: count is NULL, or a NULL buffer with a nonzero size");
+  }
+  return guarded([&] {
+    const std::vector<int32_t> tokens = model->model.tokenize(std::string_view(text ? text : "", text_len), add_special != 0);
+    *count = tokens.size();
+    if (tokens.size() > capacity) return fail(GENRT_ERROR_BUFFER_TOO_SMALL, "genrt_tokenize: ids buffer too small");
+    std::copy(tokens.begin(), tokens.end(), ids);
+    return GENRT_OK;
+  });
+}
+
+genrt_status genrt_detokenize(const genrt_model* model, const int32_t* ids, size_t n_ids, char* text, size_t capacity,
+                              size_t* length) {
+  if (genrt_status s = check_model(model, "genrt_detokenize"); s != GENRT_OK) return s;
+  if (length == nullptr || (ids == nullptr && n_ids > 0) || (text == nullptr && capacity > 0)) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_detokenize: length is NULL, or a NULL buffer with a nonzero size");
+  }
+  return guarded([&] {
+    const std::string out = model->model.detokenize(std::span<const int32_t>(ids, n_ids));
+    *length = out.size();
+    if (out.size() >= capacity) return fail(GENRT_ERROR_BUFFER_TOO_SMALL, "genrt_detokenize: text buffer too small");
+    std::memcpy(text, out.data(), out.size());
+    text[out.size()] = '\0';
+    return GENRT_OK;
+  });
+}
+
+genrt_status genrt_generate(const genrt_model* model, const char* prompt, const genrt_sampling* sampling,
+                            genrt_token_callback callback, void* user_data, genrt_generation_result* result) {
+  if (prompt == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_generate: prompt is NULL");
+  return run_generation(model, "genrt_generate", sampling, callback, user_data, result, [&](const auto& options, const auto& cb) {
+    return model->model.generate(std::string_view(prompt), options, cb);
+  });
+}
+
+genrt_status genrt_generate_ids(const genrt_model* model, const int32_t* ids, size_t n_ids, const genrt_sampling* sampling,
+                                genrt_token_callback callback, void* user_data, genrt_generation_result* result) {
+  if (ids == nullptr && n_ids > 0) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_generate_ids: ids is NULL");
+  return run_generation(model, "genrt_generate_ids", sampling, callback, user_data, result, [&](const auto& options, const auto& cb) {
+    return model->model.generate(std::span<const int32_t>(ids, n_ids), options, cb);
+  });
+}
+
+}  // extern "C"
