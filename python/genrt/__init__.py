@@ -1,0 +1,156 @@
+"""Python binding for genrt over its C API (ctypes; no compiled extension).
+
+    import genrt
+    model = genrt.Model("path/to/model")
+    result = model.generate("Once upon a time", max_tokens=32, temperature=0,
+                            on_token=lambda token, text: print(text, end="", flush=True))
+
+The shared library is found through $GENRT_LIBRARY, else as libgenrt.so on the loader's
+search path (LD_LIBRARY_PATH, or an installed prefix).
+"""
+
+import ctypes
+import os
+from dataclasses import dataclass
+
+__all__ = ["Model", "GenrtError", "GenerationResult", "version"]
+
+
+def _load_library():
+    return ctypes.CDLL(os.environ.get("GENRT_LIBRARY", "libgenrt.so"))
+
+
+_lib = _load_library()
+_c_int32_p = ctypes.POINTER(ctypes.c_int32)
+
+
+class _LoadOptions(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("device", ctypes.c_int), ("dtype", ctypes.c_int),
+                ("gpu_memory_fraction", ctypes.c_float), ("tokenizer", ctypes.c_char_p)]
+
+
+class _Sampling(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("max_tokens", ctypes.c_int64), ("temperature", ctypes.c_float),
+                ("top_k", ctypes.c_int64), ("top_p", ctypes.c_float), ("min_p", ctypes.c_float),
+                ("repetition_penalty", ctypes.c_float), ("seed", ctypes.c_uint64), ("ignore_eos", ctypes.c_int)]
+
+
+class _Result(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("prompt_tokens", ctypes.c_int64),
+                ("generated_tokens", ctypes.c_int64), ("finish_reason", ctypes.c_int), ("ttft_ms", ctypes.c_double),
+                ("tokens_per_s", ctypes.c_double)]
+
+
+_Callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t)
+
+_lib.genrt_version.restype = ctypes.c_char_p
+_lib.genrt_last_error.restype = ctypes.c_char_p
+_lib.genrt_load_options_init.argtypes = [ctypes.POINTER(_LoadOptions)]
+_lib.genrt_sampling_init.argtypes = [ctypes.POINTER(_Sampling)]
+_lib.genrt_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(_LoadOptions), ctypes.POINTER(ctypes.c_void_p)]
+_lib.genrt_model_free.argtypes = [ctypes.c_void_p]
+_lib.genrt_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, _c_int32_p,
+                                ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+_lib.genrt_detokenize.argtypes = [ctypes.c_void_p, _c_int32_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
+                                  ctypes.POINTER(ctypes.c_size_t)]
+_lib.genrt_generate_ids.argtypes = [ctypes.c_void_p, _c_int32_p, ctypes.c_size_t, ctypes.POINTER(_Sampling), _Callback,
+                                    ctypes.c_void_p, ctypes.POINTER(_Result)]
+
+_OK, _BUFFER_TOO_SMALL = 0, 5
+_FINISH = {0: "stop", 1: "length", 2: "cancelled"}
+
+
+class GenrtError(RuntimeError):
+    """A failed genrt call: `status` is the genrt_status code."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _check(status, allowed=(_OK,)):
+    if status not in allowed:
+        raise GenrtError(status, _lib.genrt_last_error().decode())
+    return status
+
+
+def version():
+    return _lib.genrt_version().decode()
+
+
+@dataclass
+class GenerationResult:
+    tokens: list
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    ttft_ms: float
+    tokens_per_s: float
+
+
+class Model:
+    def __init__(self, path, tokenizer=None):
+        options = _LoadOptions()
+        _lib.genrt_load_options_init(ctypes.byref(options))
+        if tokenizer is not None:
+            options.tokenizer = os.fsencode(tokenizer)
+        handle = ctypes.c_void_p()
+        _check(_lib.genrt_model_load(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
+        self._handle = handle
+
+    def close(self):
+        if self._handle:
+            _check(_lib.genrt_model_free(self._handle))
+            self._handle = None
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            _lib.genrt_model_free(self._handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def tokenize(self, text, add_special=True):
+        data = text.encode()
+        count = ctypes.c_size_t()
+        _check(_lib.genrt_tokenize(self._handle, data, len(data), int(add_special), None, 0, ctypes.byref(count)),
+               (_OK, _BUFFER_TOO_SMALL))
+        ids = (ctypes.c_int32 * count.value)()
+        _check(_lib.genrt_tokenize(self._handle, data, len(data), int(add_special), ids, count.value, ctypes.byref(count)))
+        return list(ids)
+
+    def detokenize(self, ids):
+        array = (ctypes.c_int32 * len(ids))(*ids)
+        length = ctypes.c_size_t()
+        _check(_lib.genrt_detokenize(self._handle, array, len(ids), None, 0, ctypes.byref(length)), (_OK, _BUFFER_TOO_SMALL))
+        buffer = ctypes.create_string_buffer(length.value + 1)
+        _check(_lib.genrt_detokenize(self._handle, array, len(ids), buffer, len(buffer), ctypes.byref(length)))
+        return buffer.raw[:length.value].decode()
+
+    def generate(self, prompt, max_tokens=256, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0,
+                 repetition_penalty=1.0, seed=0, ignore_eos=False, on_token=None):
+        """`prompt` is text or a list of token ids. `on_token(token, text)` may return True to stop."""
+        ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        sampling = _Sampling()
+        _lib.genrt_sampling_init(ctypes.byref(sampling))
+        sampling.max_tokens, sampling.temperature, sampling.top_k = max_tokens, temperature, top_k
+        sampling.top_p, sampling.min_p, sampling.repetition_penalty = top_p, min_p, repetition_penalty
+        sampling.seed, sampling.ignore_eos = seed, int(ignore_eos)
+        tokens, pieces = [], []
+
+        def callback(_user, token, text, length):
+            piece = ctypes.string_at(text, length).decode() if length else ""
+            tokens.append(token)
+            pieces.append(piece)
+            return 1 if on_token is not None and on_token(token, piece) else 0
+
+        c_callback = _Callback(callback)  # kept alive for the call
+        result = _Result(struct_size=ctypes.sizeof(_Result))
+        array = (ctypes.c_int32 * len(ids))(*ids)
+        _check(_lib.genrt_generate_ids(self._handle, array, len(ids), ctypes.byref(sampling), c_callback, None,
+                                       ctypes.byref(result)))
+        return GenerationResult(tokens, "".join(pieces), _FINISH.get(result.finish_reason, "?"), result.prompt_tokens,
+                                result.ttft_ms, result.tokens_per_s)

@@ -1,0 +1,56 @@
+"""The Python binding (python/genrt) over the C API, on the shared library of the build.
+
+Usage: python tests/python/test_binding.py LIBGENRT_SO GENRT_BINARY SHARED_DIR
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ["GENRT_LIBRARY"] = sys.argv[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+import genrt  # noqa: E402
+
+
+def main():
+    genrt_bin, shared = sys.argv[2], Path(sys.argv[3])
+    assert genrt.version().count(".") == 2
+
+    # stories260K: ids in, greedy continuation out, cancellation from the callback.
+    stories = genrt.Model(shared / "models" / "stories260K.bin")
+    full = stories.generate([1], max_tokens=16, temperature=0)
+    assert len(full.tokens) == 16 and full.finish_reason == "length", full
+    seen = []
+    cut = stories.generate([1], max_tokens=16, temperature=0, on_token=lambda t, _: seen.append(t) or len(seen) >= 4)
+    assert cut.tokens == full.tokens[:4] and cut.finish_reason == "cancelled", cut
+    try:
+        stories.generate([1], top_p=0)
+        raise AssertionError("top_p=0 was accepted")
+    except genrt.GenrtError as e:
+        assert e.status == 1 and "top_p" in str(e), e
+    stories.close()
+    try:
+        stories.close()  # the second free is refused by the C API, not a crash
+    except genrt.GenrtError:
+        pass
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([genrt_bin, "init-model", "--preset", "tiny", "--out", tmp, "--log-level", "error"], check=True,
+                       capture_output=True)
+        with genrt.Model(tmp) as model:
+            ids = model.tokenize("Once upon a time")
+            assert ids[0] == 0 and model.detokenize(ids) == "Once upon a time", ids
+            out = model.generate("Hello", max_tokens=8, temperature=0, ignore_eos=True)
+            assert len(out.tokens) == 8 and isinstance(out.text, str)
+    try:
+        genrt.Model("/nonexistent")
+        raise AssertionError("loading a missing model succeeded")
+    except genrt.GenrtError as e:
+        assert e.status == 2 and "does not exist" in str(e)
+    print("python binding: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
