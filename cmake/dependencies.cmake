@@ -42,7 +42,10 @@ if(GENRT_DEPS_DIR)
   target_link_libraries(PkgConfig::UTF8PROC INTERFACE ${GENRT_DEPS_DIR}/lib/libutf8proc.so)
   # Debian builds cpp-httplib as a library with TLS and compression; the header must be
   # read with the same options for the classes to match.
-  target_link_libraries(PkgConfig::HTTPLIB INTERFACE ${GENRT_DEPS_DIR}/lib/libcpp-httplib.so)
+  target_link_libraries(PkgConfig::HTTPLIB INTERFACE ${GENRT_DEPS_DIR}/lib/libcpp-httplib.so
+                        ${GENRT_DEPS_DIR}/lib/libssl.so ${GENRT_DEPS_DIR}/lib/libcrypto.so ${GENRT_DEPS_DIR}/lib/libz.so
+                        ${GENRT_DEPS_DIR}/lib/libbrotlidec.so ${GENRT_DEPS_DIR}/lib/libbrotlienc.so
+                        ${GENRT_DEPS_DIR}/lib/libbrotlicommon.so)
   target_compile_definitions(PkgConfig::HTTPLIB INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT
                              CPPHTTPLIB_BROTLI_SUPPORT)
 else()

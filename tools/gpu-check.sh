@@ -16,9 +16,14 @@ carry=.carry
 if [ "${1:-}" = prepare ]; then
   rm -rf "$carry" && mkdir -p "$carry/include"
   for d in spdlog fmt nlohmann CLI; do cp -r "/usr/include/$d" "$carry/include/"; done
-  cp /usr/include/pcre2.h /usr/include/utf8proc.h "$carry/include/"
+  cp /usr/include/pcre2.h /usr/include/utf8proc.h /usr/include/httplib.h /usr/include/zlib.h /usr/include/zconf.h \
+     "$carry/include/"
+  cp -r /usr/include/openssl /usr/include/brotli "$carry/include/"
+  cp /usr/include/x86_64-linux-gnu/openssl/*.h "$carry/include/openssl/"  # opensslconf.h, configuration.h
   mkdir -p "$carry/lib"
-  cp -L /usr/lib/x86_64-linux-gnu/libpcre2-8.so /usr/lib/x86_64-linux-gnu/libutf8proc.so "$carry/lib/"
+  for lib in pcre2-8 utf8proc cpp-httplib ssl crypto z brotlicommon brotlidec brotlienc; do
+    cp -L "/usr/lib/x86_64-linux-gnu/lib$lib.so" "$carry/lib/"
+  done
   # The linked name the binaries ask for at run time (SONAME).
   for so in "$carry"/lib/*.so; do
     soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
