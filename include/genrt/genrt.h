@@ -50,10 +50,12 @@ typedef enum genrt_finish_reason {
 
 typedef struct genrt_model genrt_model;
 
+/* Enum-valued fields are int32_t: a fixed size across compilers, and a value outside the
+ * enum (checked, reported) is well-defined in C++ too. */
 typedef struct genrt_load_options {
   size_t struct_size;
-  genrt_device device;       /* default CPU */
-  genrt_dtype dtype;         /* default F32 */
+  int32_t device;            /* genrt_device; default CPU */
+  int32_t dtype;             /* genrt_dtype; default F32 */
   float gpu_memory_fraction; /* default 0.9 */
   const char* tokenizer;     /* NULL: the model's own */
 } genrt_load_options;
@@ -74,7 +76,7 @@ typedef struct genrt_generation_result {
   size_t struct_size;
   int64_t prompt_tokens;
   int64_t generated_tokens;
-  genrt_finish_reason finish_reason;
+  int32_t finish_reason; /* genrt_finish_reason */
   double ttft_ms;
   double tokens_per_s;
 } genrt_generation_result;

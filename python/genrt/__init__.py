@@ -25,7 +25,7 @@ _c_int32_p = ctypes.POINTER(ctypes.c_int32)
 
 
 class _LoadOptions(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_size_t), ("device", ctypes.c_int), ("dtype", ctypes.c_int),
+    _fields_ = [("struct_size", ctypes.c_size_t), ("device", ctypes.c_int32), ("dtype", ctypes.c_int32),
                 ("gpu_memory_fraction", ctypes.c_float), ("tokenizer", ctypes.c_char_p)]
 
 
@@ -37,7 +37,7 @@ class _Sampling(ctypes.Structure):
 
 class _Result(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_size_t), ("prompt_tokens", ctypes.c_int64),
-                ("generated_tokens", ctypes.c_int64), ("finish_reason", ctypes.c_int), ("ttft_ms", ctypes.c_double),
+                ("generated_tokens", ctypes.c_int64), ("finish_reason", ctypes.c_int32), ("ttft_ms", ctypes.c_double),
                 ("tokens_per_s", ctypes.c_double)]
 
 

@@ -94,7 +94,7 @@ genrt_status run_generation(const genrt_model* model, const char* function, cons
     if (result != nullptr) {
       result->prompt_tokens = r.prompt_tokens;
       result->generated_tokens = static_cast<int64_t>(r.tokens.size());
-      result->finish_reason = static_cast<genrt_finish_reason>(r.finish_reason);
+      result->finish_reason = static_cast<int32_t>(r.finish_reason);
       result->ttft_ms = r.ttft_ms;
       result->tokens_per_s = r.tokens_per_s;
     }

@@ -29,7 +29,7 @@ TEST(CApi, LoadErrorsAreStatusesWithMessages) {
 
   genrt_load_options options;
   genrt_load_options_init(&options);
-  options.device = static_cast<genrt_device>(7);
+  options.device = 7;
   EXPECT_EQ(genrt_model_load(stories().c_str(), &options, &model), GENRT_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(genrt_last_error()).find("unknown device 7"), std::string::npos);
   genrt_load_options_init(&options);
