@@ -64,8 +64,9 @@ def permute(w, n_heads):
     return w.view(n_heads, rows // n_heads // 2, 2, cols).transpose(1, 2).reshape(rows, cols)
 
 
-def main():
-    config, w = load_llama2c(CHECKPOINT)
+def load_hf_model(path=CHECKPOINT):
+    """The checkpoint as a transformers LlamaForCausalLM (fp32, eval mode)."""
+    config, w = load_llama2c(path)
     model = LlamaForCausalLM(config).float().eval()
     sd = {"model.embed_tokens.weight": w["embed"], "model.norm.weight": w["rms_final"],
           "lm_head.weight": w["wcls"]}
@@ -82,7 +83,11 @@ def main():
         sd[p + "mlp.up_proj.weight"] = w["w3"][l]
     missing, unexpected = model.load_state_dict(sd, strict=False)
     assert not unexpected and all("rotary" in m for m in missing), (missing, unexpected)
+    return model
 
+
+def main():
+    model = load_hf_model()
     prompt = [1]
     tokens = greedy(model, prompt, GREEDY_TOKENS)
     write_json(DATA_DIR / "stories260K_golden.json", {
