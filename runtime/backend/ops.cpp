@@ -1,33 +1,22 @@
 #include "runtime/backend/ops.h"
 
+#include "kernels/ref/add.h"
 #include "kernels/ref/attention.h"
+#include "kernels/ref/dense_attention.h"
 #include "kernels/ref/embedding.h"
 #include "kernels/ref/kv_cache_write.h"
 #include "kernels/ref/layernorm.h"
 #include "kernels/ref/matmul.h"
+#include "kernels/ref/modulated_layernorm.h"
 #include "kernels/ref/rmsnorm.h"
+#include "kernels/ref/silu.h"
 #include "kernels/ref/softmax.h"
 #include "kernels/ref/swiglu.h"
+#include "runtime/backend/op_checks.h"
 
 namespace genrt::ops {
 
 namespace {
-
-// Checks that the CPU reference can run on t: contiguous fp32 (or `dtype`) host memory.
-void expect_cpu(const Tensor& t, const char* op, const char* name, DType dtype = DType::f32) {
-  GENRT_CHECK(t.defined(), "{}: {} is undefined", op, name);
-  GENRT_CHECK(t.device() == Device::cpu,
-              "{}: {} is on {}, but the CUDA backend is not built into this version yet", op,
-              name, device_name(t.device()));
-  GENRT_CHECK(t.dtype() == dtype, "{}: {} is {}, expected {}", op, name, dtype_name(t.dtype()),
-              dtype_name(dtype));
-  GENRT_CHECK(t.is_contiguous(), "{}: {} must be contiguous", op, name);
-}
-
-void expect_shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
-  GENRT_CHECK(t.shape() == shape, "{}: {} has shape {}, expected {}", op, name,
-              shape_string(t.shape()), shape_string(shape));
-}
 
 const float* optional_data(const Tensor& t, int64_t dim, const char* op, const char* name) {
   if (!t.defined()) return nullptr;
@@ -112,6 +101,45 @@ void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, cons
   ref::layernorm(norm_args("add_layernorm", x, &residual, weight, bias, eps, out));
 }
 
+void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual,
+                         const Tensor& shift, const Tensor& scale, float eps, Tensor& out) {
+  const char* op = "modulated_layernorm";
+  expect_cpu(residual, op, "residual");
+  GENRT_CHECK(residual.rank() == 2, "{}: residual must be [rows, dim], got {}", op,
+              shape_string(residual.shape()));
+  expect_cpu(shift, op, "shift");
+  GENRT_CHECK(shift.rank() == 2 && shift.dim(0) > 0 && residual.dim(0) % shift.dim(0) == 0,
+              "{}: shift {} must be [groups, dim] with groups dividing the {} rows", op,
+              shape_string(shift.shape()), residual.dim(0));
+  const int64_t rows = residual.dim(0), dim = residual.dim(1), groups = shift.dim(0);
+  expect_shape(shift, {groups, dim}, op, "shift");
+  expect_cpu(scale, op, "scale");
+  expect_shape(scale, {groups, dim}, op, "scale");
+  expect_cpu(out, op, "out");
+  expect_shape(out, residual.shape(), op, "out");
+  GENRT_CHECK(out.raw() != residual.raw(), "{}: out must not alias residual", op);
+  ref::ModulatedNormArgs args{.residual = residual.data<float>(),
+                              .shift = shift.data<float>(),
+                              .scale = scale.data<float>(),
+                              .out = out.data<float>(),
+                              .rows = rows,
+                              .dim = dim,
+                              .rows_per_group = rows / groups,
+                              .eps = eps};
+  if (x.defined()) {
+    expect_cpu(x, op, "x");
+    expect_shape(x, residual.shape(), op, "x");
+    args.x = x.data<float>();
+  }
+  if (gate.defined()) {
+    GENRT_CHECK(x.defined(), "{}: a gate without x", op);
+    expect_cpu(gate, op, "gate");
+    expect_shape(gate, {groups, dim}, op, "gate");
+    args.gate = gate.data<float>();
+  }
+  ref::modulated_layernorm(args);
+}
+
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
   expect_cpu(x, "linear", "x");
   expect_cpu(weight, "linear", "weight");
@@ -155,6 +183,22 @@ void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx) {
   expect_cpu(out, "gelu", "out");
   expect_shape(out, x.shape(), "gelu", "out");
   ref::gelu(x.data<float>(), out.data<float>(), x.numel(), approx);
+}
+
+void silu(const Tensor& x, Tensor& out) {
+  expect_cpu(x, "silu", "x");
+  expect_cpu(out, "silu", "out");
+  expect_shape(out, x.shape(), "silu", "out");
+  ref::silu(x.data<float>(), out.data<float>(), x.numel());
+}
+
+void add(const Tensor& a, const Tensor& b, Tensor& out) {
+  expect_cpu(a, "add", "a");
+  expect_cpu(b, "add", "b");
+  expect_cpu(out, "add", "out");
+  expect_shape(b, a.shape(), "add", "b");
+  expect_shape(out, a.shape(), "add", "out");
+  ref::add(a.data<float>(), b.data<float>(), out.data<float>(), a.numel());
 }
 
 void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table, int64_t start,
@@ -210,6 +254,33 @@ void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
       .block_size = k_cache.dim(1),
       .scale = scale,
   });
+}
+
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
+  const char* op = "dense_attention";
+  expect_cpu(q, op, "q");
+  expect_cpu(k, op, "k");
+  expect_cpu(v, op, "v");
+  expect_cpu(out, op, "out");
+  GENRT_CHECK(q.rank() == 4 && k.rank() == 4,
+              "{}: q {} and k {} must be [batch, tokens, heads, head_dim]", op,
+              shape_string(q.shape()), shape_string(k.shape()));
+  const int64_t n_heads = q.dim(2), n_kv_heads = k.dim(2);
+  expect_shape(k, {q.dim(0), q.dim(1), n_kv_heads, q.dim(3)}, op, "k");
+  expect_shape(v, k.shape(), op, "v");
+  expect_shape(out, q.shape(), op, "out");
+  GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
+              "{}: {} query heads are not a multiple of {} KV heads", op, n_heads, n_kv_heads);
+  ref::dense_attention({.q = q.data<float>(),
+                        .k = k.data<float>(),
+                        .v = v.data<float>(),
+                        .out = out.data<float>(),
+                        .batch = q.dim(0),
+                        .tokens = q.dim(1),
+                        .n_heads = n_heads,
+                        .n_kv_heads = n_kv_heads,
+                        .head_dim = q.dim(3),
+                        .scale = scale});
 }
 
 void softmax(Tensor& x) {

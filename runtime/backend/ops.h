@@ -25,6 +25,13 @@ void layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, float 
 void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, const Tensor& bias,
                    float eps, Tensor& out);
 
+// adaLN (DiT): residual += gate * x, then out = layernorm(residual) * (1 + scale) + shift,
+// without affine weights. Rows are grouped by sample: residual, x, out [batch * tokens, dim];
+// gate, shift, scale [batch, dim] apply to their sample's tokens. x and gate may be
+// undefined (nothing to add; gate 1). See ref::ModulatedNormArgs.
+void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual,
+                         const Tensor& shift, const Tensor& scale, float eps, Tensor& out);
+
 // out = x @ weight^T + bias (bias may be undefined)     x [m, k], weight [n, k], out [m, n]
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 
@@ -34,6 +41,9 @@ void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeL
 // out = silu(gate) * up, elementwise over equal shapes.
 void swiglu(const Tensor& gate, const Tensor& up, Tensor& out);
 void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx);
+void silu(const Tensor& x, Tensor& out);
+// out = a + b elementwise over equal shapes; out may alias a or b.
+void add(const Tensor& a, const Tensor& b, Tensor& out);
 
 // Writes the K/V rows of `tokens` new positions start.. into a sequence's cache blocks.
 //   k, v [tokens, kv_heads, head_dim]; k_cache, v_cache [blocks, block_size, kv_heads, head_dim]
@@ -44,6 +54,10 @@ void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table,
 // q_start.., over its cached keys and values (see ref::AttentionArgs). out like q.
 void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                const Tensor& block_table, int64_t q_start, float scale, Tensor& out);
+
+// Non-causal attention within each sequence: q, out [batch, tokens, heads, head_dim];
+// k, v [batch, tokens, kv_heads, head_dim].
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
 
 // Row-wise softmax in place over the last dimension.
 void softmax(Tensor& x);

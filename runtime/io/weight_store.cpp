@@ -9,8 +9,16 @@ namespace genrt {
 WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
   WeightStore store;
   store.dir_ = dir;
-  const auto index_path = dir / "model.safetensors.index.json";
-  const auto single_path = dir / "model.safetensors";
+  // transformers names its weights model.safetensors, diffusers diffusion_pytorch_model.
+  std::string stem = "model";
+  if (!std::filesystem::exists(dir / "model.safetensors") &&
+      !std::filesystem::exists(dir / "model.safetensors.index.json") &&
+      (std::filesystem::exists(dir / "diffusion_pytorch_model.safetensors") ||
+       std::filesystem::exists(dir / "diffusion_pytorch_model.safetensors.index.json"))) {
+    stem = "diffusion_pytorch_model";
+  }
+  const auto index_path = dir / (stem + ".safetensors.index.json");
+  const auto single_path = dir / (stem + ".safetensors");
   std::map<std::string, std::string> listed;  // tensor -> shard file, from the index
   std::vector<std::string> files;
   if (std::filesystem::exists(index_path)) {
@@ -28,7 +36,7 @@ WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
       if (std::find(files.begin(), files.end(), shard) == files.end()) files.push_back(shard);
     }
   } else if (std::filesystem::exists(single_path)) {
-    files.push_back("model.safetensors");
+    files.push_back(single_path.filename().string());
   } else {
     fail("{}: no model.safetensors or model.safetensors.index.json", dir.string());
   }

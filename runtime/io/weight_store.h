@@ -1,6 +1,6 @@
 #pragma once
 // The named tensors of a Hugging Face model directory: one model.safetensors, or the
-// shards listed by model.safetensors.index.json.
+// shards listed by model.safetensors.index.json (diffusers: diffusion_pytorch_model.*).
 
 #include <filesystem>
 #include <map>

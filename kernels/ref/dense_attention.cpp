@@ -1,0 +1,37 @@
+#include "kernels/ref/dense_attention.h"
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/ref/softmax.h"
+
+namespace genrt::ref {
+
+void dense_attention(const DenseAttentionArgs& a) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t q_row = a.n_heads * a.head_dim, kv_row = a.n_kv_heads * a.head_dim;
+  std::vector<float> scores(static_cast<size_t>(a.tokens));
+  for (int64_t b = 0; b < a.batch; ++b) {
+    const float* k = a.k + b * a.tokens * kv_row;
+    const float* v = a.v + b * a.tokens * kv_row;
+    for (int64_t t = 0; t < a.tokens; ++t) {
+      for (int64_t h = 0; h < a.n_heads; ++h) {
+        const float* q = a.q + (b * a.tokens + t) * q_row + h * a.head_dim;
+        const int64_t kv_offset = (h / group) * a.head_dim;
+        for (int64_t s = 0; s < a.tokens; ++s) {
+          float dot = 0.0f;
+          for (int64_t d = 0; d < a.head_dim; ++d) dot += q[d] * k[s * kv_row + kv_offset + d];
+          scores[s] = dot * a.scale;
+        }
+        softmax(scores.data(), 1, a.tokens);
+        float* out = a.out + (b * a.tokens + t) * q_row + h * a.head_dim;
+        for (int64_t d = 0; d < a.head_dim; ++d) out[d] = 0.0f;
+        for (int64_t s = 0; s < a.tokens; ++s) {
+          for (int64_t d = 0; d < a.head_dim; ++d) out[d] += scores[s] * v[s * kv_row + kv_offset + d];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace genrt::ref

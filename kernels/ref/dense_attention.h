@@ -1,0 +1,24 @@
+#pragma once
+#include <cstdint>
+
+namespace genrt::ref {
+
+// Full (non-causal) multi-head attention within each sequence of a batch of equal-length
+// sequences: every query attends to every key of its own sequence, as in a DiT block or a
+// CLIP-style encoder without a mask. Query head h reads KV head h / (n_heads / n_kv_heads).
+struct DenseAttentionArgs {
+  const float* q = nullptr;  // [batch, tokens, n_heads, head_dim]
+  const float* k = nullptr;  // [batch, tokens, n_kv_heads, head_dim]
+  const float* v = nullptr;  // [batch, tokens, n_kv_heads, head_dim]
+  float* out = nullptr;      // [batch, tokens, n_heads, head_dim]
+  int64_t batch = 0;
+  int64_t tokens = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+  float scale = 0.0f;  // usually 1 / sqrt(head_dim)
+};
+
+void dense_attention(const DenseAttentionArgs& args);
+
+}  // namespace genrt::ref

@@ -1,0 +1,66 @@
+#pragma once
+// Class-conditional image generation in latent space with a DiT: the denoising loop with
+// classifier-free guidance, as diffusers' DiTPipeline runs it (minus the VAE decode).
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/core/tensor.h"
+#include "runtime/diffusion/scheduler_config.h"
+#include "runtime/models/dit/dit_model.h"
+
+namespace genrt {
+
+struct DiffusionRequest {
+  std::vector<int32_t> class_labels;  // one per image
+  double guidance = 4.0;              // classifier-free guidance scale; <= 1 runs unguided
+  int64_t steps = 50;
+  uint64_t seed = 0;                  // initial noise (unless init_noise) and step noise
+  Tensor init_noise;                  // [batch, channels, size, size] standard normal, or undefined
+};
+
+struct DiffusionProgress {
+  int64_t step = 0;  // 1-based: steps done
+  int64_t steps = 0;
+  double timestep = 0.0;
+  double step_seconds = 0.0;
+  double elapsed_seconds = 0.0;
+};
+
+// Called after every step; returning false stops the loop (the result says cancelled).
+using DiffusionCallback = std::function<bool(const DiffusionProgress&)>;
+
+struct DiffusionResult {
+  Tensor latents;  // [batch, channels, size, size]
+  int64_t steps_done = 0;
+  bool cancelled = false;
+  double seconds = 0.0;        // the loop
+  double setup_seconds = 0.0;  // scheduler and memory planning before the first step
+};
+
+class DitPipeline {
+ public:
+  DitPipeline(DitModel model, SchedulerConfig scheduler);
+
+  // A diffusers DiT pipeline folder (transformer/, scheduler/) or a bare transformer
+  // folder. `scheduler` (a genrt scheduler name) replaces the folder's scheduler class,
+  // keeping its shared settings; without a scheduler config, DDIM's defaults as DiT uses them.
+  static DitPipeline load(const std::filesystem::path& dir,
+                          std::optional<std::string> scheduler = std::nullopt);
+
+  const DitModel& model() const { return model_; }
+  const SchedulerConfig& scheduler_config() const { return scheduler_; }
+
+  // Runs the loop. All memory is planned before the first step; a NaN or infinity in the
+  // latents stops the run with an error naming the step.
+  DiffusionResult run(const DiffusionRequest& request, const DiffusionCallback& on_step = {}) const;
+
+ private:
+  DitModel model_;
+  SchedulerConfig scheduler_;
+};
+
+}  // namespace genrt

@@ -1,0 +1,70 @@
+// Euler's method on the probability-flow ODE in sigma (Karras et al., 2022), as diffusers'
+// EulerDiscreteScheduler without churn.
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/diffusion/noise_schedule.h"
+#include "runtime/diffusion/scheduler_impls.h"
+
+namespace genrt {
+
+namespace {
+
+class EulerScheduler final : public NoiseScheduler {
+ public:
+  EulerScheduler(const SchedulerConfig& config, int64_t steps) : config_(config) {
+    const std::vector<float> alphas_cumprod = train_alphas_cumprod(config);
+    const std::vector<float> table = train_sigmas(alphas_cumprod);
+    // Timesteps stay fractional in linspace spacing: Euler interpolates sigma between them.
+    timesteps_ = spaced_timesteps(config, steps, /*rounding=*/false);
+    for (double& t : timesteps_) t = static_cast<float>(t);  // numpy computes them in fp32
+    std::vector<double> sigmas;
+    for (double t : timesteps_) sigmas.push_back(interp_at(table, t));
+    if (config.use_karras_sigmas) {
+      sigmas = karras_sigmas(sigmas.back(), sigmas.front(), steps);
+      for (size_t i = 0; i < sigmas.size(); ++i) timesteps_[i] = sigma_to_timestep(sigmas[i], table);
+    }
+    sigmas.push_back(config.final_sigma_zero ? 0.0 : table.front());
+    for (double s : sigmas) sigmas_.push_back(static_cast<float>(s));
+    for (double& t : timesteps_) t = static_cast<float>(t);  // diffusers keeps fp32 timesteps
+    const double max_sigma = *std::max_element(sigmas_.begin(), sigmas_.end());
+    init_noise_sigma_ = config.timestep_spacing == TimestepSpacing::leading
+                            ? std::sqrt(max_sigma * max_sigma + 1.0)
+                            : max_sigma;
+  }
+
+  double input_scale(int64_t i) const override {
+    const double sigma = sigmas_[i];
+    return 1.0 / std::sqrt(sigma * sigma + 1.0);
+  }
+
+  ref::StepCoefficients step(int64_t i) const override {
+    const double sigma = sigmas_[i], dt = sigmas_[i + 1] - sigma;
+    SampleOutputMix x0;
+    switch (config_.prediction_type) {
+      case PredictionType::epsilon: x0 = {1.0, -sigma}; break;
+      case PredictionType::v_prediction:
+        x0 = {1.0 / (sigma * sigma + 1.0), -sigma / std::sqrt(sigma * sigma + 1.0)};
+        break;
+      case PredictionType::sample: x0 = {0.0, 1.0}; break;
+    }
+    // next = x + (x - x0) / sigma * dt
+    return {.x0_from_sample = static_cast<float>(x0.sample),
+            .x0_from_output = static_cast<float>(x0.output),
+            .next_from_x0 = static_cast<float>(-dt / sigma),
+            .next_from_sample = static_cast<float>(1.0 + dt / sigma)};
+  }
+
+ private:
+  SchedulerConfig config_;
+  std::vector<float> sigmas_;  // one per step, then the final sigma
+};
+
+}  // namespace
+
+std::unique_ptr<NoiseScheduler> make_euler_scheduler(const SchedulerConfig& config, int64_t steps) {
+  return std::make_unique<EulerScheduler>(config, steps);
+}
+
+}  // namespace genrt
