@@ -1,5 +1,6 @@
 #include "runtime/core/device.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
@@ -41,7 +42,14 @@ std::string cuda_unavailable_reason() {
 #endif
 }
 
+namespace {
+std::atomic<uint64_t> allocations{0};
+}  // namespace
+
+uint64_t device_allocation_count() { return allocations.load(std::memory_order_relaxed); }
+
 std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
   if (device == Device::cpu) {
     void* ptr = std::calloc(bytes ? bytes : 1, 1);
     if (ptr == nullptr) fail("out of host memory allocating {} bytes", bytes);

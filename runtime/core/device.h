@@ -23,4 +23,8 @@ std::string cuda_unavailable_reason();
 // Zero-filled allocation on `device`, freed when the last reference goes.
 std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes);
 
+// How many buffers device_alloc_zeroed has handed out in this process, on any device: the
+// hook with which tests prove that a decode or denoising loop allocates nothing.
+uint64_t device_allocation_count();
+
 }  // namespace genrt
