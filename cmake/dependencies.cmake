@@ -30,16 +30,17 @@ endif()
 find_package(OpenMP)
 find_package(Threads REQUIRED)
 
-# Compiled libraries found through pkg-config: PCRE2 (tokenizer pre-split regexes) and
-# utf8proc (Unicode normalization). With carried dependencies their headers and shared
-# libraries are in GENRT_DEPS_DIR too.
+# Compiled libraries found through pkg-config: PCRE2 (tokenizer pre-split regexes),
+# utf8proc (Unicode normalization), cpp-httplib, and libpng (the CLI's preview PNGs). With
+# carried dependencies their headers and shared libraries are in GENRT_DEPS_DIR too.
 if(GENRT_DEPS_DIR)
-  foreach(lib PCRE2 UTF8PROC HTTPLIB)
+  foreach(lib PCRE2 UTF8PROC HTTPLIB PNG)
     add_library(PkgConfig::${lib} INTERFACE IMPORTED)
     target_include_directories(PkgConfig::${lib} INTERFACE ${GENRT_DEPS_DIR}/include)
   endforeach()
   target_link_libraries(PkgConfig::PCRE2 INTERFACE ${GENRT_DEPS_DIR}/lib/libpcre2-8.so)
   target_link_libraries(PkgConfig::UTF8PROC INTERFACE ${GENRT_DEPS_DIR}/lib/libutf8proc.so)
+  target_link_libraries(PkgConfig::PNG INTERFACE ${GENRT_DEPS_DIR}/lib/libpng16.so ${GENRT_DEPS_DIR}/lib/libz.so)
   # Debian builds cpp-httplib as a library with TLS and compression; the header must be
   # read with the same options for the classes to match.
   target_link_libraries(PkgConfig::HTTPLIB INTERFACE ${GENRT_DEPS_DIR}/lib/libcpp-httplib.so
@@ -53,4 +54,5 @@ else()
   pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+  pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)  # the CLI's preview PNGs
 endif()

@@ -17,11 +17,12 @@ if [ "${1:-}" = prepare ]; then
   rm -rf "$carry" && mkdir -p "$carry/include"
   for d in spdlog fmt nlohmann CLI; do cp -r "/usr/include/$d" "$carry/include/"; done
   cp /usr/include/pcre2.h /usr/include/utf8proc.h /usr/include/httplib.h /usr/include/zlib.h /usr/include/zconf.h \
+     /usr/include/libpng16/png.h /usr/include/libpng16/pngconf.h /usr/include/libpng16/pnglibconf.h \
      "$carry/include/"
   cp -r /usr/include/openssl /usr/include/brotli "$carry/include/"
   cp /usr/include/x86_64-linux-gnu/openssl/*.h "$carry/include/openssl/"  # opensslconf.h, configuration.h
   mkdir -p "$carry/lib"
-  for lib in pcre2-8 utf8proc cpp-httplib ssl crypto z brotlicommon brotlidec brotlienc; do
+  for lib in pcre2-8 utf8proc cpp-httplib ssl crypto z brotlicommon brotlidec brotlienc png16; do
     cp -L "/usr/lib/x86_64-linux-gnu/lib$lib.so" "$carry/lib/"
   done
   # The linked name the binaries ask for at run time (SONAME).

@@ -11,7 +11,7 @@ namespace {
 
 class DdimScheduler final : public NoiseScheduler {
  public:
-  DdimScheduler(const SchedulerConfig& config, int64_t steps)
+  DdimScheduler(const NoiseSchedulerConfig& config, int64_t steps)
       : config_(config), alphas_cumprod_(train_alphas_cumprod(config)) {
     timesteps_ = spaced_timesteps(config, steps, /*rounding=*/true);
     // diffusers steps back by num_train_timesteps // steps whatever the spacing.
@@ -40,14 +40,14 @@ class DdimScheduler final : public NoiseScheduler {
   }
 
  private:
-  SchedulerConfig config_;
+  NoiseSchedulerConfig config_;
   std::vector<float> alphas_cumprod_;
   int64_t stride_ = 1;
 };
 
 }  // namespace
 
-std::unique_ptr<NoiseScheduler> make_ddim_scheduler(const SchedulerConfig& config, int64_t steps) {
+std::unique_ptr<NoiseScheduler> make_ddim_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {
   return std::make_unique<DdimScheduler>(config, steps);
 }
 

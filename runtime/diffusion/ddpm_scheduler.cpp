@@ -12,7 +12,7 @@ namespace {
 
 class DdpmScheduler final : public NoiseScheduler {
  public:
-  DdpmScheduler(const SchedulerConfig& config, int64_t steps)
+  DdpmScheduler(const NoiseSchedulerConfig& config, int64_t steps)
       : config_(config), alphas_cumprod_(train_alphas_cumprod(config)) {
     timesteps_ = spaced_timesteps(config, steps, /*rounding=*/true);
   }
@@ -41,13 +41,13 @@ class DdpmScheduler final : public NoiseScheduler {
   }
 
  private:
-  SchedulerConfig config_;
+  NoiseSchedulerConfig config_;
   std::vector<float> alphas_cumprod_;
 };
 
 }  // namespace
 
-std::unique_ptr<NoiseScheduler> make_ddpm_scheduler(const SchedulerConfig& config, int64_t steps) {
+std::unique_ptr<NoiseScheduler> make_ddpm_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {
   return std::make_unique<DdpmScheduler>(config, steps);
 }
 

@@ -24,13 +24,13 @@ constexpr uint64_t kInitNoiseStream = 0;
 
 }  // namespace
 
-DitPipeline::DitPipeline(DitModel model, SchedulerConfig scheduler)
+DitPipeline::DitPipeline(DitModel model, NoiseSchedulerConfig scheduler)
     : model_(std::move(model)), scheduler_(std::move(scheduler)) {}
 
 DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler) {
   DitModel model = load_dit(dir);
   const auto config_path = dir / "scheduler" / "scheduler_config.json";
-  SchedulerConfig config;
+  NoiseSchedulerConfig config;
   if (std::filesystem::exists(config_path)) {
     config = scheduler_config_from_json(read_json_file(config_path), config_path.string(), scheduler);
   } else {

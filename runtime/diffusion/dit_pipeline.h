@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "runtime/core/tensor.h"
-#include "runtime/diffusion/scheduler_config.h"
+#include "runtime/diffusion/noise_scheduler_config.h"
 #include "runtime/models/dit/dit_model.h"
 
 namespace genrt {
@@ -43,7 +43,7 @@ struct DiffusionResult {
 
 class DitPipeline {
  public:
-  DitPipeline(DitModel model, SchedulerConfig scheduler);
+  DitPipeline(DitModel model, NoiseSchedulerConfig scheduler);
 
   // A diffusers DiT pipeline folder (transformer/, scheduler/) or a bare transformer
   // folder. `scheduler` (a genrt scheduler name) replaces the folder's scheduler class,
@@ -52,7 +52,7 @@ class DitPipeline {
                           std::optional<std::string> scheduler = std::nullopt);
 
   const DitModel& model() const { return model_; }
-  const SchedulerConfig& scheduler_config() const { return scheduler_; }
+  const NoiseSchedulerConfig& scheduler_config() const { return scheduler_; }
 
   // Runs the loop. All memory is planned before the first step; a NaN or infinity in the
   // latents stops the run with an error naming the step.
@@ -60,7 +60,7 @@ class DitPipeline {
 
  private:
   DitModel model_;
-  SchedulerConfig scheduler_;
+  NoiseSchedulerConfig scheduler_;
 };
 
 }  // namespace genrt

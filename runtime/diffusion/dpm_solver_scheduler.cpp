@@ -12,7 +12,7 @@ namespace {
 
 class DpmSolverScheduler final : public NoiseScheduler {
  public:
-  DpmSolverScheduler(const SchedulerConfig& config, int64_t steps) : config_(config) {
+  DpmSolverScheduler(const NoiseSchedulerConfig& config, int64_t steps) : config_(config) {
     const std::vector<float> table = train_sigmas(train_alphas_cumprod(config));
     const auto n = static_cast<double>(config.num_train_timesteps);
     // steps + 1 points, the last (timestep 0) dropped.
@@ -94,13 +94,13 @@ class DpmSolverScheduler final : public NoiseScheduler {
     return {alpha, sigma, std::log(alpha) - std::log(sigma)};
   }
 
-  SchedulerConfig config_;
+  NoiseSchedulerConfig config_;
   std::vector<float> sigmas_;  // one per step, then the final sigma
 };
 
 }  // namespace
 
-std::unique_ptr<NoiseScheduler> make_dpm_solver_scheduler(const SchedulerConfig& config, int64_t steps) {
+std::unique_ptr<NoiseScheduler> make_dpm_solver_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {
   return std::make_unique<DpmSolverScheduler>(config, steps);
 }
 

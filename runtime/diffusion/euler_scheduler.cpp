@@ -13,7 +13,7 @@ namespace {
 
 class EulerScheduler final : public NoiseScheduler {
  public:
-  EulerScheduler(const SchedulerConfig& config, int64_t steps) : config_(config) {
+  EulerScheduler(const NoiseSchedulerConfig& config, int64_t steps) : config_(config) {
     const std::vector<float> alphas_cumprod = train_alphas_cumprod(config);
     const std::vector<float> table = train_sigmas(alphas_cumprod);
     // Timesteps stay fractional in linspace spacing: Euler interpolates sigma between them.
@@ -57,13 +57,13 @@ class EulerScheduler final : public NoiseScheduler {
   }
 
  private:
-  SchedulerConfig config_;
+  NoiseSchedulerConfig config_;
   std::vector<float> sigmas_;  // one per step, then the final sigma
 };
 
 }  // namespace
 
-std::unique_ptr<NoiseScheduler> make_euler_scheduler(const SchedulerConfig& config, int64_t steps) {
+std::unique_ptr<NoiseScheduler> make_euler_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {
   return std::make_unique<EulerScheduler>(config, steps);
 }
 

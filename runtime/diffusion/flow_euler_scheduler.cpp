@@ -10,7 +10,7 @@ namespace {
 
 class FlowEulerScheduler final : public NoiseScheduler {
  public:
-  FlowEulerScheduler(const SchedulerConfig& config, int64_t steps) {
+  FlowEulerScheduler(const NoiseSchedulerConfig& config, int64_t steps) {
     const auto n = static_cast<double>(config.num_train_timesteps);
     const double shift = config.shift;
     auto shifted = [shift](double s) {
@@ -39,7 +39,7 @@ class FlowEulerScheduler final : public NoiseScheduler {
 
 }  // namespace
 
-std::unique_ptr<NoiseScheduler> make_flow_euler_scheduler(const SchedulerConfig& config, int64_t steps) {
+std::unique_ptr<NoiseScheduler> make_flow_euler_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {
   return std::make_unique<FlowEulerScheduler>(config, steps);
 }
 

@@ -37,7 +37,7 @@ std::vector<float> torch_linspace_f32(double start, double end, int64_t n) {
 
 }  // namespace
 
-std::vector<float> train_alphas_cumprod(const SchedulerConfig& c) {
+std::vector<float> train_alphas_cumprod(const NoiseSchedulerConfig& c) {
   std::vector<float> betas;
   if (!c.trained_betas.empty()) {
     betas.assign(c.trained_betas.begin(), c.trained_betas.end());
@@ -91,7 +91,7 @@ std::vector<double> np_arange(double start, double stop, double step) {
 
 double np_round(double x) { return std::nearbyint(x); }  // the default mode rounds half to even
 
-std::vector<double> spaced_timesteps(const SchedulerConfig& c, int64_t steps, bool rounding) {
+std::vector<double> spaced_timesteps(const NoiseSchedulerConfig& c, int64_t steps, bool rounding) {
   const auto n = static_cast<double>(c.num_train_timesteps);
   std::vector<double> t;
   switch (c.timestep_spacing) {

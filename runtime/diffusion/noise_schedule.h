@@ -6,13 +6,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/diffusion/scheduler_config.h"
+#include "runtime/diffusion/noise_scheduler_config.h"
 
 namespace genrt {
 
 // alphas_cumprod of the training schedule, one per training timestep: cumprod(1 - beta)
 // in fp32 like torch, from the configured betas.
-std::vector<float> train_alphas_cumprod(const SchedulerConfig& config);
+std::vector<float> train_alphas_cumprod(const NoiseSchedulerConfig& config);
 
 // sigma = sqrt((1 - alphas_cumprod) / alphas_cumprod) per training timestep, in fp32.
 std::vector<float> train_sigmas(const std::vector<float>& alphas_cumprod);
@@ -25,7 +25,7 @@ double np_round(double x);
 
 // The inference timesteps of DDPM and DDIM (and of Euler with rounding = false):
 // descending, in the configured spacing.
-std::vector<double> spaced_timesteps(const SchedulerConfig& config, int64_t steps, bool rounding);
+std::vector<double> spaced_timesteps(const NoiseSchedulerConfig& config, int64_t steps, bool rounding);
 
 // np.interp(x, [0, 1, ..], table): linear interpolation in a table indexed by timestep.
 double interp_at(const std::vector<float>& table, double x);

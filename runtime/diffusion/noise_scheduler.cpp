@@ -27,7 +27,7 @@ SampleOutputMix predicted_noise(PredictionType prediction, double alpha_prod) {
   return {};
 }
 
-std::unique_ptr<NoiseScheduler> make_scheduler(const SchedulerConfig& config, int64_t steps) {
+std::unique_ptr<NoiseScheduler> make_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {
   GENRT_CHECK(steps >= 1 && steps <= config.num_train_timesteps,
               "{} steps: a {} scheduler takes 1 to {} steps", steps, scheduler_name(config.kind),
               config.num_train_timesteps);

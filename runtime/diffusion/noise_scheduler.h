@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/ref/scheduler_step.h"
-#include "runtime/diffusion/scheduler_config.h"
+#include "runtime/diffusion/noise_scheduler_config.h"
 
 namespace genrt {
 
@@ -35,6 +35,6 @@ class NoiseScheduler {
 };
 
 // A scheduler set up for `steps` inference steps; errors name an impossible step count.
-std::unique_ptr<NoiseScheduler> make_scheduler(const SchedulerConfig& config, int64_t steps);
+std::unique_ptr<NoiseScheduler> make_scheduler(const NoiseSchedulerConfig& config, int64_t steps);
 
 }  // namespace genrt

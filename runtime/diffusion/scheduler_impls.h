@@ -7,11 +7,11 @@
 
 namespace genrt {
 
-std::unique_ptr<NoiseScheduler> make_ddpm_scheduler(const SchedulerConfig& config, int64_t steps);
-std::unique_ptr<NoiseScheduler> make_ddim_scheduler(const SchedulerConfig& config, int64_t steps);
-std::unique_ptr<NoiseScheduler> make_euler_scheduler(const SchedulerConfig& config, int64_t steps);
-std::unique_ptr<NoiseScheduler> make_dpm_solver_scheduler(const SchedulerConfig& config, int64_t steps);
-std::unique_ptr<NoiseScheduler> make_flow_euler_scheduler(const SchedulerConfig& config, int64_t steps);
+std::unique_ptr<NoiseScheduler> make_ddpm_scheduler(const NoiseSchedulerConfig& config, int64_t steps);
+std::unique_ptr<NoiseScheduler> make_ddim_scheduler(const NoiseSchedulerConfig& config, int64_t steps);
+std::unique_ptr<NoiseScheduler> make_euler_scheduler(const NoiseSchedulerConfig& config, int64_t steps);
+std::unique_ptr<NoiseScheduler> make_dpm_solver_scheduler(const NoiseSchedulerConfig& config, int64_t steps);
+std::unique_ptr<NoiseScheduler> make_flow_euler_scheduler(const NoiseSchedulerConfig& config, int64_t steps);
 
 // A quantity that is linear in the sample x and the model output: sample * x + output * out.
 struct SampleOutputMix {

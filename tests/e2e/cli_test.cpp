@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/io/json_file.h"
+#include "runtime/io/npy.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -128,8 +130,45 @@ TEST(Cli, SameSeedSameSampledTokens) {
   EXPECT_EQ(nlohmann::json::parse(a.output).at("token_ids"), nlohmann::json::parse(b.output).at("token_ids"));
 }
 
+// The command line on diffusers' golden: the same latents as DiTPipeline from the
+// same initial noise (tolerance as in DitGolden: 10 fp32 steps with guidance 4).
+TEST(Cli, DiffuseReproducesTheDiffusersPipeline) {
+  test::TempDir dir;
+  const CliRun run = run_cli("diffuse --model " + (test::data_dir() / "tiny_dit").string() +
+                             " --class-label 1,207 --steps 10 --guidance 4.0 --scheduler ddim --init-noise " +
+                             (test::data_dir() / "dit_init_noise.npy").string() + " --out " +
+                             (dir / "latents.npy").string() + " --preview " + (dir / "preview.png").string());
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.errors.find("10/10"), std::string::npos) << run.errors;  // the progress bar
+  EXPECT_NE(run.errors.find("10 steps in"), std::string::npos) << run.errors;
+  EXPECT_NE(run.output.find("wrote " + (dir / "preview.png").string() + ": 128x64 preview"), std::string::npos)
+      << run.output;
+  const Tensor latents = read_npy(dir / "latents.npy");
+  const nlohmann::json golden = read_json_file(test::data_dir() / "dit_golden.json").at("pipeline");
+  const auto want = golden.at("latents").get<std::vector<float>>();
+  ASSERT_EQ(latents.shape(), Shape({2, 4, 8, 8}));
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(latents.data<float>()[i], want[i], 5e-3 * (1 + std::abs(want[i]))) << i;
+  }
+}
+
+TEST(Cli, InitModelDitThenDiffuseWithEveryScheduler) {
+  test::TempDir dir;
+  const std::string model = (dir / "dit").string();
+  const CliRun init = run_cli("init-model --arch dit --preset tiny --out " + model);
+  ASSERT_EQ(init.exit_code, 0) << init.errors;
+  EXPECT_NE(init.output.find("RANDOM WEIGHTS"), std::string::npos);
+  for (const char* scheduler : {"ddpm", "ddim", "euler", "dpm++2m", "dpm++2m-karras", "flow-euler"}) {
+    const CliRun run = run_cli("diffuse --model " + model + " --class-label 3 --batch 2 --steps 2 --scheduler " +
+                               scheduler + " --out " + (dir / "out.npy").string());
+    EXPECT_EQ(run.exit_code, 0) << scheduler << ": " << run.errors;
+    EXPECT_NE(run.errors.find("RANDOM WEIGHTS"), std::string::npos);
+    EXPECT_EQ(read_npy(dir / "out.npy").shape(), Shape({2, 4, 32, 32})) << scheduler;
+  }
+}
+
 TEST(Cli, HelpForEveryCommand) {
-  for (const char* command : {"", "generate ", "chat ", "tokenize ", "info ", "init-model "}) {
+  for (const char* command : {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model "}) {
     const CliRun run = run_cli(std::string(command) + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.output.find("Usage"), std::string::npos) << command;
@@ -170,7 +209,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"generate --model STORIES --prompt-ids 1 --log-level loud", "unknown log level 'loud'"},
         BadInvocation{"info --model /nonexistent", "does not exist"},
         BadInvocation{"init-model --preset huge --out /tmp/genrt_never", "unknown preset 'huge'"},
-        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama"},
+        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama and dit"},
+        BadInvocation{"init-model --arch dit --preset huge --out /tmp/genrt_never", "unknown DiT preset 'huge'"},
+        BadInvocation{"diffuse --model DATA/tiny_dit", "--class-label is required"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1000", "class label 1000 is outside the model's 1000 classes"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1,x", "--class-label: 'x' is not a class label"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1,2 --batch 3", "--batch 3 with 2 class labels"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --scheduler lms", "unknown scheduler 'lms'"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --steps 0", "0 steps"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --device cuda", "the DiT runs on the CPU"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --init-noise DATA/dit_golden.json", "not a .npy file"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --init-noise DATA/dit_init_noise.npy",
+                      "initial noise [2, 4, 8, 8] does not match the latents [1, 4, 8, 8]"},
+        BadInvocation{"diffuse --model DATA/tiny_llama --class-label 1", "not a DiT (DiTTransformer2DModel)"},
         BadInvocation{"tokenize --tokenizer /nonexistent --text hi", "/nonexistent"},
         BadInvocation{"tokenize --tokenizer STORIES --text hi", "is not valid JSON"},
         BadInvocation{"chat --model STORIES", "chat needs the model's tokenizer.json"},

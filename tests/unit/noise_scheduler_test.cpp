@@ -48,7 +48,7 @@ TEST_P(SchedulerGolden, MatchesDiffusersStepByStep) {
   const nlohmann::json& g = cases().at(GetParam());
   SCOPED_TRACE(g.at("name").get<std::string>());
   nlohmann::json config = g.at("config");
-  SchedulerConfig sc = scheduler_config_from_json(config, "golden", g.at("scheduler").get<std::string>());
+  NoiseSchedulerConfig sc = scheduler_config_from_json(config, "golden", g.at("scheduler").get<std::string>());
   sc.eta = g.at("eta").get<double>();
   const auto steps = g.at("steps").get<int64_t>();
   const auto scheduler = make_scheduler(sc, steps);
@@ -85,22 +85,22 @@ TEST(SchedulerGoldenFile, HasEveryCaseTheSuiteRuns) {
   EXPECT_EQ(golden.at("cases").size(), 13u);
 }
 
-TEST(SchedulerConfig, NamesAndClassesPickTheScheduler) {
+TEST(NoiseSchedulerConfig, NamesAndClassesPickTheScheduler) {
   EXPECT_EQ(scheduler_defaults("euler").kind, SchedulerKind::euler);
   EXPECT_TRUE(scheduler_defaults("dpm++2m-karras").use_karras_sigmas);
   EXPECT_FALSE(scheduler_defaults("dpm++2m").use_karras_sigmas);
   const nlohmann::json ddim = {{"_class_name", "DDIMScheduler"}, {"clip_sample", false},
                                {"timestep_spacing", "trailing"}};
-  const SchedulerConfig from_file = scheduler_config_from_json(ddim, "cfg");
+  const NoiseSchedulerConfig from_file = scheduler_config_from_json(ddim, "cfg");
   EXPECT_EQ(from_file.kind, SchedulerKind::ddim);
   EXPECT_FALSE(from_file.clip_sample);
   // Another scheduler keeps the file's shared settings, like diffusers' from_config.
-  const SchedulerConfig euler = scheduler_config_from_json(ddim, "cfg", "euler");
+  const NoiseSchedulerConfig euler = scheduler_config_from_json(ddim, "cfg", "euler");
   EXPECT_EQ(euler.kind, SchedulerKind::euler);
   EXPECT_EQ(euler.timestep_spacing, TimestepSpacing::trailing);
 }
 
-TEST(SchedulerConfig, BadSettingsAreClearErrors) {
+TEST(NoiseSchedulerConfig, BadSettingsAreClearErrors) {
   EXPECT_ERROR(scheduler_defaults("lms"), "unknown scheduler 'lms' (one of ddpm, ddim, euler");
   EXPECT_ERROR(scheduler_config_from_json({{"_class_name", "PNDMScheduler"}}, "cfg"),
                "cfg: scheduler class 'PNDMScheduler' is not supported; pick one with --scheduler");

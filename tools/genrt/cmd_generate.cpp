@@ -26,34 +26,13 @@ struct GenerateOptions {
   bool ignore_eos = false;
 };
 
-std::vector<int32_t> parse_ids(const std::string& text) {
-  std::vector<int32_t> ids;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    const size_t comma = std::min(text.find(',', pos), text.size());
-    const std::string item = text.substr(pos, comma - pos);
-    size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    GENRT_CHECK(used == item.size() && !item.empty() && value >= 0 && value <= INT32_MAX,
-                "--prompt-ids: '{}' is not a token id (expected comma-separated integers like 1,2,3)", item);
-    ids.push_back(static_cast<int32_t>(value));
-    pos = comma + 1;
-  }
-  return ids;
-}
-
 void run_generate(const GenerateOptions& o) {
   const LoadedModel loaded = load_model(o.model, o.tokenizer, o.sampling.device);
   const ModelSpec& spec = loaded.model->spec();
 
   GenerationRequest request;
   if (o.prompt_ids) {
-    request.prompt = parse_ids(*o.prompt_ids);
+    request.prompt = parse_int_list(*o.prompt_ids, "--prompt-ids", "token id");
   } else {
     GENRT_CHECK(loaded.tokenizer != nullptr,
                 "--prompt needs a tokenizer, and there is no tokenizer.json or tokenizer.bin with {}; "

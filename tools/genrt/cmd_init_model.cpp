@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/core/error.h"
+#include "runtime/models/dit/dit_init.h"
 #include "runtime/models/llama/llama_init.h"
 #include "tools/genrt/commands.h"
 
@@ -24,12 +25,22 @@ struct InitModelOptions {
 };
 
 void run_init_model(const InitModelOptions& o) {
-  GENRT_CHECK(o.arch == "llama", "--arch {}: init-model supports llama", o.arch);
+  GENRT_CHECK(o.arch == "llama" || o.arch == "dit", "--arch {}: init-model supports llama and dit", o.arch);
   const auto dtype = parse_dtype(o.dtype);
   GENRT_CHECK(dtype && *dtype != DType::i32, "--dtype {}: expected f32, f16 or bf16", o.dtype);
   const std::filesystem::path dir = o.out;
-  GENRT_CHECK(o.force || !std::filesystem::exists(dir / "config.json"),
-              "{} already holds a model (config.json); pass --force to overwrite it", dir.string());
+  for (const char* marker : {"config.json", "model_index.json"}) {
+    GENRT_CHECK(o.force || !std::filesystem::exists(dir / marker),
+                "{} already holds a model ({}); pass --force to overwrite it", dir.string(), marker);
+  }
+  if (o.arch == "dit") {
+    const DitConfig config = dit_preset(o.preset);
+    write_random_dit(config, o.seed, *dtype, dir);
+    std::printf("wrote %s: DiT %s preset, %.1fM parameters, seed %llu -- RANDOM WEIGHTS, latents are noise\n",
+                dir.string().c_str(), o.preset.c_str(), config.parameter_count() / 1e6,
+                static_cast<unsigned long long>(o.seed));
+    return;
+  }
   const LlamaConfig config = llama_preset(o.preset);
   write_random_llama(config, o.seed, *dtype, dir);
   std::printf("wrote %s: %s preset, %.1fM parameters, seed %llu -- RANDOM WEIGHTS, output is gibberish\n",
@@ -43,12 +54,13 @@ Command add_init_model_command(CLI::App& app) {
   auto o = std::make_shared<InitModelOptions>();
   CLI::App* cmd = app.add_subcommand(
       "init-model",
-      "Write a model directory (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) "
-      "with seeded random weights of a real model's shape, for running, chatting and benchmarking "
-      "without a download");
-  cmd->add_option("--arch", o->arch, "Architecture")->capture_default_str();
+      "Write a model directory with seeded random weights of a real model's shape, for running, chatting, "
+      "denoising and benchmarking without a download: llama (config.json, model.safetensors, tokenizer.json, "
+      "tokenizer_config.json) or dit (a diffusers DiTPipeline folder)");
+  cmd->add_option("--arch", o->arch, "Architecture: llama or dit")->capture_default_str();
   cmd->add_option("--preset", o->preset,
-                  fmt::format("Shape: {}", fmt::join(llama_preset_names(), ", ")))
+                  fmt::format("Shape: llama {}; dit {}", fmt::join(llama_preset_names(), ", "),
+                              fmt::join(dit_preset_names(), ", ")))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the random weights")->capture_default_str();
   cmd->add_option("--out", o->out, "Output directory (created if missing)")->required();

@@ -14,6 +14,7 @@ struct Command {
 };
 
 Command add_chat_command(CLI::App& app);
+Command add_diffuse_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_init_model_command(CLI::App& app);

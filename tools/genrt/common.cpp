@@ -81,4 +81,25 @@ void print_stats(const GenerationStats& stats, FinishReason reason, const Loaded
                loaded.model->spec().random_weights ? " (random weights: gibberish)" : "");
 }
 
+std::vector<int32_t> parse_int_list(const std::string& text, std::string_view option, std::string_view what) {
+  std::vector<int32_t> ids;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    size_t used = 0;
+    long long value = -1;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    GENRT_CHECK(used == item.size() && !item.empty() && value >= 0 && value <= INT32_MAX,
+                "{}: '{}' is not a {} (expected comma-separated integers like 1,2,3)", option, item, what);
+    ids.push_back(static_cast<int32_t>(value));
+    pos = comma + 1;
+  }
+  return ids;
+}
+
 }  // namespace genrt::cli

@@ -7,7 +7,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 #include "runtime/engine/generator.h"
 #include "runtime/models/causal_lm.h"
@@ -42,6 +44,9 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
 std::variant<ChatTemplate, std::string> model_chat_template(const Tokenizer& tokenizer, const std::string& format_name);
 
 // "[genrt] prompt N tokens, generated M tokens (reason), TTFT x ms, y tokens/s on cpu" on stderr.
+// Comma-separated non-negative integers ("1,2,3"); errors name the option and what an item is.
+std::vector<int32_t> parse_int_list(const std::string& text, std::string_view option, std::string_view what);
+
 void print_stats(const GenerationStats& stats, FinishReason reason, const LoadedModel& loaded, const std::string& device);
 
 }  // namespace genrt::cli

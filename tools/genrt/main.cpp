@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   const genrt::cli::Command commands[] = {
       genrt::cli::add_generate_command(app),
       genrt::cli::add_chat_command(app),
+      genrt::cli::add_diffuse_command(app),
       genrt::cli::add_serve_command(app),
       genrt::cli::add_tokenize_command(app),
       genrt::cli::add_info_command(app),

@@ -43,6 +43,8 @@ namespace {
 
 DitConfig parse_dit_config(const nlohmann::json& j, const std::string& where) {
   GENRT_CHECK(j.is_object(), "{}: expected a JSON object", where);
+  GENRT_CHECK(j.contains("_class_name") || !j.contains("architectures"),
+              "{}: a transformers model ({}), not a DiT (DiTTransformer2DModel)", where, j["architectures"].dump());
   const auto class_name = json_optional<std::string>(j, "_class_name", "DiTTransformer2DModel", where);
   GENRT_CHECK(class_name == "DiTTransformer2DModel" || class_name == "Transformer2DModel",
               "{}: _class_name '{}' is not a DiT (DiTTransformer2DModel)", where, class_name);

@@ -25,7 +25,7 @@ enum class TimestepSpacing : uint8_t { leading, trailing, linspace };
 enum class PredictionType : uint8_t { epsilon, v_prediction, sample };
 enum class DdpmVariance : uint8_t { fixed_small, fixed_small_log, fixed_large };
 
-struct SchedulerConfig {
+struct NoiseSchedulerConfig {
   SchedulerKind kind = SchedulerKind::ddim;
   int64_t num_train_timesteps = 1000;
   double beta_start = 0.0001;
@@ -55,13 +55,13 @@ std::vector<std::string> scheduler_names();
 std::string_view scheduler_name(SchedulerKind kind);
 
 // diffusers' defaults of the scheduler called `name` (a genrt name above).
-SchedulerConfig scheduler_defaults(std::string_view name);
+NoiseSchedulerConfig scheduler_defaults(std::string_view name);
 
 // A diffusers scheduler_config.json: its _class_name picks the scheduler unless `name`
 // overrides it (then, like diffusers' from_config, the file's settings that the chosen
 // scheduler shares still apply). Settings genrt does not implement are errors, not
 // silently ignored.
-SchedulerConfig scheduler_config_from_json(const nlohmann::json& config, const std::string& where,
+NoiseSchedulerConfig scheduler_config_from_json(const nlohmann::json& config, const std::string& where,
                                            std::optional<std::string_view> name = std::nullopt);
 
 }  // namespace genrt

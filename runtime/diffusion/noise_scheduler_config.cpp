@@ -1,4 +1,4 @@
-#include "runtime/diffusion/scheduler_config.h"
+#include "runtime/diffusion/noise_scheduler_config.h"
 
 #include <array>
 #include <utility>
@@ -52,7 +52,7 @@ void expect_default(const nlohmann::json& j, std::string_view field, const T& va
               j[field].dump());
 }
 
-void apply_json(const nlohmann::json& j, const std::string& where, SchedulerConfig& c) {
+void apply_json(const nlohmann::json& j, const std::string& where, NoiseSchedulerConfig& c) {
   c.num_train_timesteps = json_optional<int64_t>(j, "num_train_timesteps", c.num_train_timesteps, where);
   GENRT_CHECK(c.num_train_timesteps >= 2, "{}: num_train_timesteps {} must be at least 2", where,
               c.num_train_timesteps);
@@ -151,15 +151,15 @@ std::string_view scheduler_name(SchedulerKind kind) {
   return "?";
 }
 
-SchedulerConfig scheduler_defaults(std::string_view name) {
-  SchedulerConfig c;
+NoiseSchedulerConfig scheduler_defaults(std::string_view name) {
+  NoiseSchedulerConfig c;
   for (const auto& s : kSchedulers) {
     if (s.name != name) continue;
     c.kind = s.kind;
     switch (s.kind) {
       case SchedulerKind::ddpm:
       case SchedulerKind::ddim:
-        break;  // leading spacing, clip_sample on: SchedulerConfig's own defaults
+        break;  // leading spacing, clip_sample on: NoiseSchedulerConfig's own defaults
       case SchedulerKind::euler:
       case SchedulerKind::dpm_solver:
       case SchedulerKind::flow_euler:
@@ -173,7 +173,7 @@ SchedulerConfig scheduler_defaults(std::string_view name) {
   fail("unknown scheduler '{}' (one of {})", name, fmt::join(scheduler_names(), ", "));
 }
 
-SchedulerConfig scheduler_config_from_json(const nlohmann::json& j, const std::string& where,
+NoiseSchedulerConfig scheduler_config_from_json(const nlohmann::json& j, const std::string& where,
                                            std::optional<std::string_view> name) {
   try {
     GENRT_CHECK(j.is_object(), "{}: expected a JSON object", where);
@@ -186,7 +186,7 @@ SchedulerConfig scheduler_config_from_json(const nlohmann::json& j, const std::s
       GENRT_CHECK(!chosen.empty(), "{}: scheduler class '{}' is not supported; pick one with --scheduler ({})",
                   where, class_name, fmt::join(scheduler_names(), ", "));
     }
-    SchedulerConfig c = scheduler_defaults(chosen);
+    NoiseSchedulerConfig c = scheduler_defaults(chosen);
     const bool forced_karras = chosen == "dpm++2m-karras";
     apply_json(j, where, c);
     if (forced_karras) c.use_karras_sigmas = true;

@@ -1,0 +1,16 @@
+#pragma once
+// Seeded random weights for `genrt init-model`: a counter-based generator, so element i of
+// tensor t depends only on (seed, t, i) and the weights are the same whatever the thread
+// count or write order.
+
+#include <cstdint>
+
+#include "runtime/core/tensor.h"
+
+namespace genrt {
+
+// Uniform values with standard deviation `stddev`, converted to the tensor's dtype.
+void fill_uniform(Tensor& out, uint64_t seed, uint64_t tensor_index, float stddev);
+void fill_ones(Tensor& out);
+
+}  // namespace genrt
