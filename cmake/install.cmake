@@ -7,7 +7,7 @@ install(TARGETS genrt_shared genrt genrt_cli EXPORT genrtTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES include/genrt/genrt.h include/genrt/genrt.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/genrt)
+install(FILES include/genrt/genrt.h include/genrt/genrt.hpp include/genrt/diffusion.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/genrt)
 install(EXPORT genrtTargets NAMESPACE genrt:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/genrt)
 
 configure_package_config_file(cmake/genrtConfig.cmake.in ${PROJECT_BINARY_DIR}/genrtConfig.cmake

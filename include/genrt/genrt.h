@@ -120,6 +120,55 @@ GENRT_C_API genrt_status genrt_generate_ids(const genrt_model* model, const int3
                                             const genrt_sampling* sampling, genrt_token_callback callback,
                                             void* user_data, genrt_generation_result* result);
 
+/* ---- Diffusion: class-conditional latents from a DiT pipeline ---------------------- */
+
+typedef struct genrt_diffusion_model genrt_diffusion_model;
+
+typedef struct genrt_diffusion_options {
+  size_t struct_size;
+  const int32_t* class_labels; /* one per image */
+  size_t n_images;
+  float guidance;              /* default 4; <= 1 runs unguided */
+  int64_t steps;               /* default 50 */
+  uint64_t seed;               /* default 0: initial and step noise (Philox) */
+  const char* scheduler;       /* NULL: the pipeline's; or ddpm, ddim, euler, dpm++2m,
+                                  dpm++2m-karras, flow-euler */
+  const float* init_noise;     /* NULL: seeded noise; else genrt_diffusion_latent_count floats */
+} genrt_diffusion_options;
+
+typedef struct genrt_diffusion_result {
+  size_t struct_size;
+  int64_t shape[4]; /* images, channels, height, width of the latents written */
+  int64_t steps_done;
+  int32_t cancelled;
+  double seconds;   /* the denoising loop */
+} genrt_diffusion_result;
+
+/* Called after each denoising step (step counts from 1). Return nonzero to stop; the
+ * latents so far are still written and the result says cancelled. */
+typedef int (*genrt_diffusion_callback)(void* user_data, int64_t step, int64_t steps, double timestep,
+                                        double step_seconds);
+
+GENRT_C_API void genrt_diffusion_options_init(genrt_diffusion_options* options);
+
+/* path: a diffusers DiT pipeline folder (transformer/, scheduler/) or its transformer
+ * folder. options may be NULL; the tokenizer field is ignored. */
+GENRT_C_API genrt_status genrt_diffusion_model_load(const char* path, const genrt_load_options* options,
+                                                    genrt_diffusion_model** model);
+/* Frees the model. NULL is a no-op; a handle freed already is reported, not freed twice. */
+GENRT_C_API genrt_status genrt_diffusion_model_free(genrt_diffusion_model* model);
+GENRT_C_API genrt_status genrt_diffusion_model_memory(const genrt_diffusion_model* model, genrt_memory_usage* usage);
+
+/* How many floats the latents of n_images images take (the size of latents below). */
+GENRT_C_API genrt_status genrt_diffusion_latent_count(const genrt_diffusion_model* model, size_t n_images,
+                                                      size_t* count);
+
+/* Denoises options->n_images latents into latents[0..capacity), which must hold
+ * genrt_diffusion_latent_count floats. callback and result may be NULL. */
+GENRT_C_API genrt_status genrt_diffuse(const genrt_diffusion_model* model, const genrt_diffusion_options* options,
+                                       genrt_diffusion_callback callback, void* user_data, float* latents,
+                                       size_t capacity, genrt_diffusion_result* result);
+
 #ifdef __cplusplus
 }
 #endif

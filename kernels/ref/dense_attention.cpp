@@ -10,13 +10,18 @@ namespace genrt::ref {
 void dense_attention(const DenseAttentionArgs& a) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t q_row = a.n_heads * a.head_dim, kv_row = a.n_kv_heads * a.head_dim;
-  std::vector<float> scores(static_cast<size_t>(a.tokens));
-  for (int64_t b = 0; b < a.batch; ++b) {
-    const float* k = a.k + b * a.tokens * kv_row;
-    const float* v = a.v + b * a.tokens * kv_row;
-    for (int64_t t = 0; t < a.tokens; ++t) {
+  // Query rows are independent: spread them over threads when there is enough work.
+  const bool parallel = a.batch * a.tokens * a.tokens * q_row >= (int64_t{1} << 20);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<float> scores(static_cast<size_t>(a.tokens));
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < a.batch * a.tokens; ++row) {
+      const int64_t b = row / a.tokens;
+      const float* k = a.k + b * a.tokens * kv_row;
+      const float* v = a.v + b * a.tokens * kv_row;
       for (int64_t h = 0; h < a.n_heads; ++h) {
-        const float* q = a.q + (b * a.tokens + t) * q_row + h * a.head_dim;
+        const float* q = a.q + row * q_row + h * a.head_dim;
         const int64_t kv_offset = (h / group) * a.head_dim;
         for (int64_t s = 0; s < a.tokens; ++s) {
           float dot = 0.0f;
@@ -24,7 +29,7 @@ void dense_attention(const DenseAttentionArgs& a) {
           scores[s] = dot * a.scale;
         }
         softmax(scores.data(), 1, a.tokens);
-        float* out = a.out + (b * a.tokens + t) * q_row + h * a.head_dim;
+        float* out = a.out + row * q_row + h * a.head_dim;
         for (int64_t d = 0; d < a.head_dim; ++d) out[d] = 0.0f;
         for (int64_t s = 0; s < a.tokens; ++s) {
           for (int64_t d = 0; d < a.head_dim; ++d) out[d] += scores[s] * v[s * kv_row + kv_offset + d];

@@ -1,13 +1,12 @@
 // The C API (include/genrt/genrt.h): a thin, exception-free layer over the C++ API.
 
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <string>
-#include <unordered_set>
 
 #include "genrt/genrt.h"
 #include "genrt/genrt.hpp"
+#include "runtime/api/c_api_support.h"
 
 struct genrt_model {
   genrt::api::Model model;
@@ -15,58 +14,11 @@ struct genrt_model {
 
 namespace {
 
-thread_local std::string last_error;
+using namespace genrt::c_api;
 
-// Live handles: every entry checks membership, so a NULL, foreign or freed handle is an
-// error instead of undefined behaviour (and a second free is caught).
-std::mutex handles_mutex;
-std::unordered_set<const genrt_model*>& handles() {
-  static std::unordered_set<const genrt_model*> live;
-  return live;
-}
+LiveHandles<genrt_model> models("genrt_model");
 
-genrt_status fail(genrt_status status, std::string message) {
-  last_error = std::move(message);
-  return status;
-}
-
-genrt_status check_model(const genrt_model* model, const char* function) {
-  if (model == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": model is NULL");
-  std::lock_guard lock(handles_mutex);
-  if (handles().count(model) == 0) {
-    return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": not a live genrt_model (freed already?)");
-  }
-  return GENRT_OK;
-}
-
-genrt_status status_of(const genrt::api::Error& e) {
-  using Kind = genrt::api::Error::Kind;
-  switch (e.kind()) {
-    case Kind::invalid_argument: return GENRT_ERROR_INVALID_ARGUMENT;
-    case Kind::model: return GENRT_ERROR_MODEL;
-    case Kind::out_of_memory: return GENRT_ERROR_OUT_OF_MEMORY;
-    case Kind::unsupported: return GENRT_ERROR_UNSUPPORTED;
-    case Kind::internal: return GENRT_ERROR_INTERNAL;
-  }
-  return GENRT_ERROR_INTERNAL;
-}
-
-// Runs `body` with every exception turned into a status and a message.
-template <class F>
-genrt_status guarded(F&& body) {
-  try {
-    last_error.clear();
-    return body();
-  } catch (const genrt::api::Error& e) {
-    return fail(status_of(e), e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(GENRT_ERROR_OUT_OF_MEMORY, "out of host memory");
-  } catch (const std::exception& e) {
-    return fail(GENRT_ERROR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(GENRT_ERROR_INTERNAL, "unknown error");
-  }
-}
+genrt_status check_model(const genrt_model* model, const char* function) { return models.check(model, function); }
 
 genrt_status read_sampling(const genrt_sampling* s, genrt::api::SamplingOptions& out) {
   if (s == nullptr) return GENRT_OK;
@@ -107,7 +59,7 @@ genrt_status run_generation(const genrt_model* model, const char* function, cons
 extern "C" {
 
 const char* genrt_version(void) { return genrt::api::version(); }
-const char* genrt_last_error(void) { return last_error.c_str(); }
+const char* genrt_last_error(void) { return genrt::c_api::last_error(); }
 
 void genrt_load_options_init(genrt_load_options* o) {
   if (o == nullptr) return;
@@ -124,25 +76,10 @@ genrt_status genrt_model_load(const char* path, const genrt_load_options* option
   *model = nullptr;
   if (path == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: path is NULL");
   genrt::api::LoadOptions load;
-  if (options != nullptr) {
-    if (options->struct_size < sizeof(genrt_load_options)) {
-      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_load_options.struct_size is too small: call genrt_load_options_init first");
-    }
-    if (options->device != GENRT_DEVICE_CPU && options->device != GENRT_DEVICE_CUDA) {
-      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: unknown device " + std::to_string(options->device));
-    }
-    if (options->dtype != GENRT_DTYPE_F32 && options->dtype != GENRT_DTYPE_BF16 && options->dtype != GENRT_DTYPE_F16) {
-      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: unknown dtype " + std::to_string(options->dtype));
-    }
-    load.device = options->device == GENRT_DEVICE_CUDA ? genrt::api::Device::cuda : genrt::api::Device::cpu;
-    load.dtype = static_cast<genrt::api::DType>(options->dtype);
-    load.gpu_memory = options->gpu_memory_fraction;
-    if (options->tokenizer != nullptr) load.tokenizer = options->tokenizer;
-  }
+  if (genrt_status s = read_load_options(options, "genrt_model_load", load); s != GENRT_OK) return s;
   return guarded([&] {
     auto handle = std::make_unique<genrt_model>(genrt_model{genrt::api::Model::load(path, load)});
-    std::lock_guard lock(handles_mutex);
-    handles().insert(handle.get());
+    models.add(handle.get());
     *model = handle.release();
     return GENRT_OK;
   });
@@ -150,12 +87,7 @@ genrt_status genrt_model_load(const char* path, const genrt_load_options* option
 
 genrt_status genrt_model_free(genrt_model* model) {
   if (model == nullptr) return GENRT_OK;
-  {
-    std::lock_guard lock(handles_mutex);
-    if (handles().erase(model) == 0) {
-      return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_free: not a live genrt_model (freed already?)");
-    }
-  }
+  if (genrt_status s = models.remove(model, "genrt_model_free"); s != GENRT_OK) return s;
   delete model;
   return GENRT_OK;
 }

@@ -3,6 +3,7 @@
 #include <new>
 
 #include "genrt/genrt.hpp"
+#include "runtime/api/translate_errors.h"
 #include "runtime/core/error.h"
 #include "runtime/engine/generator.h"
 #include "runtime/models/load_model.h"
@@ -12,22 +13,6 @@
 namespace genrt::api {
 
 namespace {
-
-// Runs `body`, turning the runtime's exceptions into api::Error of `kind`.
-template <class F>
-auto translate(Error::Kind kind, F&& body) {
-  try {
-    return body();
-  } catch (const api::Error&) {
-    throw;
-  } catch (const genrt::Error& e) {
-    throw Error(kind, e.what());
-  } catch (const std::bad_alloc&) {
-    throw Error(Error::Kind::out_of_memory, "out of host memory");
-  } catch (const std::exception& e) {
-    throw Error(Error::Kind::internal, e.what());
-  }
-}
 
 FinishReason to_api(genrt::FinishReason r) {
   switch (r) {

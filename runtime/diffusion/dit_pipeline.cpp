@@ -22,24 +22,31 @@ double seconds_since(Clock::time_point start) {
 // Philox stream of the initial noise; step i draws its noise from stream i + 1.
 constexpr uint64_t kInitNoiseStream = 0;
 
+// Without a scheduler_config.json: DiT-XL-2-256's, DDIM without sample clipping.
+nlohmann::json dit_default_scheduler_file() {
+  return {{"_class_name", "DDIMScheduler"}, {"clip_sample", false}};
+}
+
 }  // namespace
 
-DitPipeline::DitPipeline(DitModel model, NoiseSchedulerConfig scheduler)
-    : model_(std::move(model)), scheduler_(std::move(scheduler)) {}
+DitPipeline::DitPipeline(DitModel model, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
+    : model_(std::move(model)), scheduler_(std::move(scheduler)), scheduler_file_(std::move(scheduler_file)) {}
+
+NoiseSchedulerConfig DitPipeline::scheduler_config(std::string_view name) const {
+  return scheduler_config_from_json(scheduler_file_.is_null() ? dit_default_scheduler_file() : scheduler_file_,
+                                    "scheduler_config.json", name);
+}
 
 DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler) {
   DitModel model = load_dit(dir);
   const auto config_path = dir / "scheduler" / "scheduler_config.json";
-  NoiseSchedulerConfig config;
-  if (std::filesystem::exists(config_path)) {
-    config = scheduler_config_from_json(read_json_file(config_path), config_path.string(), scheduler);
-  } else {
-    config = scheduler_defaults(scheduler.value_or("ddim"));
-    if (!scheduler) config.clip_sample = false;  // DiT-XL-2-256's DDIM settings
-  }
-  spdlog::info("scheduler: {}{}", scheduler_name(config.kind),
-               std::filesystem::exists(config_path) ? " (settings from " + config_path.string() + ")" : "");
-  return DitPipeline(std::move(model), config);
+  const bool has_file = std::filesystem::exists(config_path);
+  const nlohmann::json file = has_file ? read_json_file(config_path) : dit_default_scheduler_file();
+  const auto where = has_file ? config_path.string() : "DiT's default scheduler";
+  const NoiseSchedulerConfig config =
+      scheduler ? scheduler_config_from_json(file, where, *scheduler) : scheduler_config_from_json(file, where);
+  spdlog::info("scheduler: {} ({})", scheduler_name(config.kind), where);
+  return DitPipeline(std::move(model), config, file);
 }
 
 DiffusionResult DitPipeline::run(const DiffusionRequest& request, const DiffusionCallback& on_step) const {
@@ -59,7 +66,8 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
                 "class label {} is outside the model's {} classes (0..{})", label, c.num_classes,
                 c.num_classes - 1);
   }
-  const std::unique_ptr<NoiseScheduler> scheduler = make_scheduler(scheduler_, request.steps);
+  const std::unique_ptr<NoiseScheduler> scheduler =
+      make_scheduler(request.scheduler.value_or(scheduler_), request.steps);
 
   // Every buffer of the loop, planned up front: the loop below allocates nothing.
   const int64_t model_batch = guided ? 2 * batch : batch;

@@ -6,7 +6,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/core/tensor.h"
 #include "runtime/diffusion/noise_scheduler_config.h"
@@ -20,6 +23,7 @@ struct DiffusionRequest {
   int64_t steps = 50;
   uint64_t seed = 0;                  // initial noise (unless init_noise) and step noise
   Tensor init_noise;                  // [batch, channels, size, size] standard normal, or undefined
+  std::optional<NoiseSchedulerConfig> scheduler;  // replaces the pipeline's for this run
 };
 
 struct DiffusionProgress {
@@ -43,7 +47,9 @@ struct DiffusionResult {
 
 class DitPipeline {
  public:
-  DitPipeline(DitModel model, NoiseSchedulerConfig scheduler);
+  // `scheduler_file`: the folder's scheduler_config.json (null when it has none), from
+  // which scheduler_config() derives other schedulers' settings.
+  DitPipeline(DitModel model, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file = nullptr);
 
   // A diffusers DiT pipeline folder (transformer/, scheduler/) or a bare transformer
   // folder. `scheduler` (a genrt scheduler name) replaces the folder's scheduler class,
@@ -53,6 +59,9 @@ class DitPipeline {
 
   const DitModel& model() const { return model_; }
   const NoiseSchedulerConfig& scheduler_config() const { return scheduler_; }
+  // The settings of the scheduler called `name` (a genrt scheduler name) for this folder:
+  // its scheduler_config.json's shared settings on that scheduler's defaults.
+  NoiseSchedulerConfig scheduler_config(std::string_view name) const;
 
   // Runs the loop. All memory is planned before the first step; a NaN or infinity in the
   // latents stops the run with an error naming the step.
@@ -61,6 +70,7 @@ class DitPipeline {
  private:
   DitModel model_;
   NoiseSchedulerConfig scheduler_;
+  nlohmann::json scheduler_file_;
 };
 
 }  // namespace genrt

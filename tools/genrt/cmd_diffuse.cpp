@@ -62,7 +62,8 @@ void run_diffuse(const DiffuseOptions& o) {
                  o.model.c_str());
   }
   DiffusionRequest request{
-      .class_labels = labels, .guidance = o.guidance, .steps = o.steps, .seed = o.seed, .init_noise = {}};
+      .class_labels = labels, .guidance = o.guidance, .steps = o.steps, .seed = o.seed, .init_noise = {},
+      .scheduler = std::nullopt};
   if (!o.init_noise.empty()) request.init_noise = read_npy(o.init_noise);
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;

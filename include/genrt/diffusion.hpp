@@ -1,0 +1,75 @@
+// genrt C++ API for diffusion: load a class-conditional DiT pipeline and denoise latents
+// with classifier-free guidance, with a per-step progress callback that can cancel.
+//
+// Self-contained like genrt.hpp (which it includes for Error, LoadOptions, MemoryUsage).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "genrt/genrt.hpp"
+
+namespace genrt::api {
+
+struct DiffusionOptions {
+  std::vector<int32_t> class_labels;  // one per image
+  double guidance = 4.0;              // classifier-free guidance scale; <= 1: unguided
+  int64_t steps = 50;
+  uint64_t seed = 0;                  // initial and step noise (Philox)
+  std::string scheduler;              // ddpm, ddim, euler, dpm++2m, dpm++2m-karras, flow-euler;
+                                      // empty: the pipeline's scheduler_config.json
+  std::vector<float> init_noise;      // empty: seeded; else [images, channels, size, size]
+};
+
+struct DiffusionProgress {
+  int64_t step = 0;  // steps done, 1-based
+  int64_t steps = 0;
+  double timestep = 0;
+  double step_seconds = 0;
+};
+
+// Called after every step; return false to stop (the result says cancelled).
+using DiffusionCallback = std::function<bool(const DiffusionProgress&)>;
+
+struct DiffusionResult {
+  std::vector<float> latents;       // [images, channels, size, size], row-major
+  std::array<int64_t, 4> shape{};
+  int64_t steps_done = 0;
+  bool cancelled = false;
+  double seconds = 0;  // the denoising loop
+};
+
+struct DiffusionModelInfo {
+  std::string architecture;  // "DiTTransformer2DModel"
+  int64_t parameters = 0;
+  int64_t num_classes = 0;
+  int64_t latent_channels = 0;
+  int64_t latent_size = 0;
+  bool has_null_class = false;  // classifier-free guidance possible
+  bool random_weights = false;  // made by `genrt init-model`
+  std::string scheduler;        // the pipeline's default scheduler
+};
+
+class GENRT_API DiffusionModel {
+ public:
+  // A diffusers DiT pipeline folder (transformer/, scheduler/) or its transformer folder.
+  static DiffusionModel load(const std::string& path, const LoadOptions& options = {});
+  ~DiffusionModel();
+  DiffusionModel(DiffusionModel&&) noexcept;
+  DiffusionModel& operator=(DiffusionModel&&) noexcept;
+
+  DiffusionModelInfo info() const;
+  MemoryUsage memory() const;  // weights; kv_cache_bytes_per_token is 0
+  DiffusionResult generate(const DiffusionOptions& options, const DiffusionCallback& on_step = {}) const;
+
+ private:
+  struct Impl;
+  explicit DiffusionModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace genrt::api
