@@ -5,6 +5,11 @@
     result = model.generate("Once upon a time", max_tokens=32, temperature=0,
                             on_token=lambda token, text: print(text, end="", flush=True))
 
+    dit = genrt.DiffusionModel("path/to/DiT-XL-2-256")
+    out = dit.diffuse([207, 360], steps=50, guidance=4.0, scheduler="ddim", seed=0,
+                      on_step=lambda step, steps, t, seconds: print(step, steps))
+    out.latents  # flat float list, out.shape = [images, channels, height, width]
+
 The shared library is found through $GENRT_LIBRARY, else as libgenrt.so on the loader's
 search path (LD_LIBRARY_PATH, or an installed prefix).
 """
@@ -13,7 +18,7 @@ import ctypes
 import os
 from dataclasses import dataclass
 
-__all__ = ["Model", "GenrtError", "GenerationResult", "version"]
+__all__ = ["Model", "DiffusionModel", "GenrtError", "GenerationResult", "DiffusionResult", "version"]
 
 
 def _load_library():
@@ -55,6 +60,27 @@ _lib.genrt_detokenize.argtypes = [ctypes.c_void_p, _c_int32_p, ctypes.c_size_t, 
                                   ctypes.POINTER(ctypes.c_size_t)]
 _lib.genrt_generate_ids.argtypes = [ctypes.c_void_p, _c_int32_p, ctypes.c_size_t, ctypes.POINTER(_Sampling), _Callback,
                                     ctypes.c_void_p, ctypes.POINTER(_Result)]
+
+
+class _DiffusionOptions(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("class_labels", _c_int32_p), ("n_images", ctypes.c_size_t),
+                ("guidance", ctypes.c_float), ("steps", ctypes.c_int64), ("seed", ctypes.c_uint64),
+                ("scheduler", ctypes.c_char_p), ("init_noise", ctypes.POINTER(ctypes.c_float))]
+
+
+class _DiffusionResult(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("shape", ctypes.c_int64 * 4), ("steps_done", ctypes.c_int64),
+                ("cancelled", ctypes.c_int32), ("seconds", ctypes.c_double)]
+
+
+_StepCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_double,
+                                 ctypes.c_double)
+_lib.genrt_diffusion_options_init.argtypes = [ctypes.POINTER(_DiffusionOptions)]
+_lib.genrt_diffusion_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(_LoadOptions), ctypes.POINTER(ctypes.c_void_p)]
+_lib.genrt_diffusion_model_free.argtypes = [ctypes.c_void_p]
+_lib.genrt_diffusion_latent_count.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+_lib.genrt_diffuse.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DiffusionOptions), _StepCallback, ctypes.c_void_p,
+                               ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(_DiffusionResult)]
 
 _OK, _BUFFER_TOO_SMALL = 0, 5
 _FINISH = {0: "stop", 1: "length", 2: "cancelled"}
@@ -154,3 +180,65 @@ class Model:
                                        ctypes.byref(result)))
         return GenerationResult(tokens, "".join(pieces), _FINISH.get(result.finish_reason, "?"), result.prompt_tokens,
                                 result.ttft_ms, result.tokens_per_s)
+
+
+@dataclass
+class DiffusionResult:
+    latents: list  # flat, row-major over `shape`
+    shape: list    # [images, channels, height, width]
+    steps_done: int
+    cancelled: bool
+    seconds: float
+
+
+class DiffusionModel:
+    """A class-conditional DiT pipeline folder (diffusers layout)."""
+
+    def __init__(self, path):
+        handle = ctypes.c_void_p()
+        _check(_lib.genrt_diffusion_model_load(os.fsencode(path), None, ctypes.byref(handle)))
+        self._handle = handle
+
+    def close(self):
+        if self._handle:
+            _check(_lib.genrt_diffusion_model_free(self._handle))
+            self._handle = None
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            _lib.genrt_diffusion_model_free(self._handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def diffuse(self, class_labels, steps=50, guidance=4.0, scheduler=None, seed=0, init_noise=None, on_step=None):
+        """One image per class label. `on_step(step, steps, timestep, seconds)` may return True to stop.
+        `init_noise`: a flat list of images * channels * height * width standard normal values."""
+        labels = (ctypes.c_int32 * len(class_labels))(*class_labels)
+        count = ctypes.c_size_t()
+        _check(_lib.genrt_diffusion_latent_count(self._handle, len(class_labels), ctypes.byref(count)))
+        options = _DiffusionOptions()
+        _lib.genrt_diffusion_options_init(ctypes.byref(options))
+        options.class_labels, options.n_images = labels, len(class_labels)
+        options.guidance, options.steps, options.seed = guidance, steps, seed
+        if scheduler is not None:
+            options.scheduler = scheduler.encode()
+        if init_noise is not None:
+            if len(init_noise) != count.value:
+                raise ValueError(f"init_noise has {len(init_noise)} values, {count.value} needed")
+            noise = (ctypes.c_float * count.value)(*init_noise)
+            options.init_noise = noise
+
+        def callback(_user, step, total, timestep, seconds):
+            return 1 if on_step is not None and on_step(step, total, timestep, seconds) else 0
+
+        c_callback = _StepCallback(callback)  # kept alive for the call
+        latents = (ctypes.c_float * count.value)()
+        result = _DiffusionResult(struct_size=ctypes.sizeof(_DiffusionResult))
+        _check(_lib.genrt_diffuse(self._handle, ctypes.byref(options), c_callback, None, latents, count.value,
+                                  ctypes.byref(result)))
+        return DiffusionResult(list(latents), list(result.shape), result.steps_done, bool(result.cancelled),
+                               result.seconds)

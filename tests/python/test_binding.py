@@ -49,6 +49,21 @@ def main():
         raise AssertionError("loading a missing model succeeded")
     except genrt.GenrtError as e:
         assert e.status == 2 and "does not exist" in str(e)
+    # A DiT pipeline: shapes, cancellation from the step callback, errors with messages.
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([genrt_bin, "init-model", "--arch", "dit", "--preset", "tiny", "--out", tmp, "--log-level",
+                        "error"], check=True, capture_output=True)
+        with genrt.DiffusionModel(tmp) as dit:
+            out = dit.diffuse([207, 3], steps=2, scheduler="euler", seed=1)
+            assert out.shape == [2, 4, 32, 32] and len(out.latents) == 2 * 4 * 32 * 32 and out.steps_done == 2, out.shape
+            steps = []
+            cut = dit.diffuse([207], steps=5, on_step=lambda step, total, t, s: steps.append(step) or step >= 2)
+            assert cut.cancelled and cut.steps_done == 2 and steps == [1, 2], (cut.steps_done, steps)
+            try:
+                dit.diffuse([1000], steps=2)
+                raise AssertionError("class 1000 was accepted")
+            except genrt.GenrtError as e:
+                assert e.status == 1 and "class label 1000" in str(e), e
     print("python binding: all checks passed")
 
 
