@@ -72,35 +72,14 @@ void genrt_sampling_init(genrt_sampling* s) {
 }
 
 genrt_status genrt_model_load(const char* path, const genrt_load_options* options, genrt_model** model) {
-  if (model == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: model output is NULL");
-  *model = nullptr;
-  if (path == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_load: path is NULL");
-  genrt::api::LoadOptions load;
-  if (genrt_status s = read_load_options(options, "genrt_model_load", load); s != GENRT_OK) return s;
-  return guarded([&] {
-    auto handle = std::make_unique<genrt_model>(genrt_model{genrt::api::Model::load(path, load)});
-    models.add(handle.get());
-    *model = handle.release();
-    return GENRT_OK;
-  });
+  return models.open("genrt_model_load", path, options, model, genrt::api::Model::load);
 }
 
-genrt_status genrt_model_free(genrt_model* model) {
-  if (model == nullptr) return GENRT_OK;
-  if (genrt_status s = models.remove(model, "genrt_model_free"); s != GENRT_OK) return s;
-  delete model;
-  return GENRT_OK;
-}
+genrt_status genrt_model_free(genrt_model* model) { return models.close(model, "genrt_model_free"); }
 
 genrt_status genrt_model_memory(const genrt_model* model, genrt_memory_usage* usage) {
   if (genrt_status s = check_model(model, "genrt_model_memory"); s != GENRT_OK) return s;
-  if (usage == nullptr || usage->struct_size < sizeof(genrt_memory_usage)) {
-    return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_model_memory: usage is NULL or its struct_size is too small");
-  }
-  const genrt::api::MemoryUsage m = model->model.memory();
-  usage->weights_bytes = m.weights_bytes;
-  usage->kv_cache_bytes_per_token = m.kv_cache_bytes_per_token;
-  return GENRT_OK;
+  return guarded([&] { return write_memory_usage(model->model.memory(), usage, "genrt_model_memory"); });
 }
 
 genrt_status genrt_tokenize(const genrt_model* model, const char* text, size_t text_len, int add_special, int32_t* ids,

@@ -35,36 +35,16 @@ void genrt_diffusion_options_init(genrt_diffusion_options* o) {
 
 genrt_status genrt_diffusion_model_load(const char* path, const genrt_load_options* options,
                                         genrt_diffusion_model** model) {
-  if (model == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_diffusion_model_load: model output is NULL");
-  *model = nullptr;
-  if (path == nullptr) return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_diffusion_model_load: path is NULL");
-  genrt::api::LoadOptions load;
-  if (genrt_status s = read_load_options(options, "genrt_diffusion_model_load", load); s != GENRT_OK) return s;
-  return guarded([&] {
-    auto handle = std::make_unique<genrt_diffusion_model>(
-        genrt_diffusion_model{genrt::api::DiffusionModel::load(path, load)});
-    diffusion_models.add(handle.get());
-    *model = handle.release();
-    return GENRT_OK;
-  });
+  return diffusion_models.open("genrt_diffusion_model_load", path, options, model, genrt::api::DiffusionModel::load);
 }
 
 genrt_status genrt_diffusion_model_free(genrt_diffusion_model* model) {
-  if (model == nullptr) return GENRT_OK;
-  if (genrt_status s = diffusion_models.remove(model, "genrt_diffusion_model_free"); s != GENRT_OK) return s;
-  delete model;
-  return GENRT_OK;
+  return diffusion_models.close(model, "genrt_diffusion_model_free");
 }
 
 genrt_status genrt_diffusion_model_memory(const genrt_diffusion_model* model, genrt_memory_usage* usage) {
   if (genrt_status s = diffusion_models.check(model, "genrt_diffusion_model_memory"); s != GENRT_OK) return s;
-  if (usage == nullptr || usage->struct_size < sizeof(genrt_memory_usage)) {
-    return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_diffusion_model_memory: usage is NULL or its struct_size is too small");
-  }
-  const genrt::api::MemoryUsage m = model->model.memory();
-  usage->weights_bytes = m.weights_bytes;
-  usage->kv_cache_bytes_per_token = m.kv_cache_bytes_per_token;
-  return GENRT_OK;
+  return guarded([&] { return write_memory_usage(model->model.memory(), usage, "genrt_diffusion_model_memory"); });
 }
 
 genrt_status genrt_diffusion_latent_count(const genrt_diffusion_model* model, size_t n_images, size_t* count) {

@@ -44,4 +44,13 @@ genrt_status read_load_options(const genrt_load_options* options, const char* fu
   return GENRT_OK;
 }
 
+genrt_status write_memory_usage(const api::MemoryUsage& m, genrt_memory_usage* usage, const char* function) {
+  if (usage == nullptr || usage->struct_size < sizeof(genrt_memory_usage)) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": usage is NULL or its struct_size is too small");
+  }
+  usage->weights_bytes = m.weights_bytes;
+  usage->kv_cache_bytes_per_token = m.kv_cache_bytes_per_token;
+  return GENRT_OK;
+}
+
 }  // namespace genrt::c_api
