@@ -1,7 +1,9 @@
 #include "runtime/core/device.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "runtime/core/error.h"
@@ -51,8 +53,12 @@ uint64_t device_allocation_count() { return allocations.load(std::memory_order_r
 std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (device == Device::cpu) {
-    void* ptr = std::calloc(bytes ? bytes : 1, 1);
+    // 256-byte aligned like cudaMalloc, so arena offsets and vector loads behave the same.
+    constexpr size_t kAlign = 256;
+    const size_t rounded = (std::max<size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
+    void* ptr = std::aligned_alloc(kAlign, rounded);
     if (ptr == nullptr) fail("out of host memory allocating {} bytes", bytes);
+    std::memset(ptr, 0, rounded);
     return {ptr, std::free};
   }
 #ifdef GENRT_HAVE_CUDA

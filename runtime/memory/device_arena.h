@@ -1,0 +1,42 @@
+#pragma once
+// One allocation per memory region, sub-allocated by bumping an offset: tensors carved
+// from an arena cost no cudaMalloc and are freed together with it. With the environment
+// variable GENRT_NO_POOL=1 every tensor is its own allocation instead, so that
+// compute-sanitizer sees each buffer's bounds.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/core/tensor.h"
+
+namespace genrt {
+
+class DeviceArena {
+ public:
+  // `name` appears in errors ("workspace arena: ...").
+  DeviceArena(std::string name, uint64_t capacity, Device device);
+
+  // A zero-filled (at arena creation) contiguous tensor; throws naming the arena, the
+  // request and what is left when it does not fit.
+  Tensor allocate(const Shape& shape, DType dtype);
+
+  uint64_t capacity() const { return capacity_; }
+  uint64_t used() const { return used_; }
+  bool pooled() const { return base_ != nullptr; }
+
+  // Sub-allocations are aligned to this (cuBLASLt and 16-byte vector loads want 256).
+  static constexpr uint64_t kAlignment = 256;
+
+ private:
+  std::string name_;
+  uint64_t capacity_ = 0;
+  uint64_t used_ = 0;
+  Device device_;
+  std::shared_ptr<void> base_;  // null when GENRT_NO_POOL=1
+};
+
+// Whether GENRT_NO_POOL=1 is set.
+bool pooling_disabled();
+
+}  // namespace genrt

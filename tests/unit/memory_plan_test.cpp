@@ -1,0 +1,89 @@
+// Device memory planning and the arena that carves tensors out of one allocation; both
+// are host logic, tested here on the CPU.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "runtime/core/device.h"
+#include "runtime/memory/device_arena.h"
+#include "runtime/memory/memory_plan.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+constexpr uint64_t GiB = uint64_t{1} << 30, MiB = uint64_t{1} << 20;
+
+TEST(MemoryPlan, KvPoolTakesWhatTheWeightsAndWorkspaceLeave) {
+  const DeviceMemoryInfo h100{.free_bytes = 79 * GiB, .total_bytes = 80 * GiB};
+  const MemoryPlan plan = plan_device_memory(
+      h100, 0.9, {.weight_bytes = 16 * GiB, .workspace_bytes = 512 * MiB, .kv_bytes_per_block = 2 * MiB,
+                  .block_size = 16, .min_blocks = 512});
+  EXPECT_EQ(plan.budget_bytes, 72 * GiB);  // 0.9 of the device, less than what is free
+  EXPECT_EQ(plan.kv_blocks, static_cast<int64_t>((72 * GiB - 16 * GiB - 512 * MiB) / (2 * MiB)));
+  EXPECT_EQ(plan.kv_tokens, plan.kv_blocks * 16);
+  EXPECT_LE(plan.total_bytes(), plan.budget_bytes);
+  EXPECT_NE(plan.table().find("KV cache"), std::string::npos);
+  EXPECT_NE(plan.table().find(std::to_string(plan.kv_tokens) + " tokens"), std::string::npos);
+}
+
+TEST(MemoryPlan, OtherProcessesMemoryIsNotTaken) {
+  const DeviceMemoryInfo busy{.free_bytes = 10 * GiB, .total_bytes = 80 * GiB};
+  const MemoryPlan plan = plan_device_memory(busy, 0.9, {.weight_bytes = 2 * GiB, .kv_bytes_per_block = MiB});
+  EXPECT_EQ(plan.budget_bytes, 10 * GiB);
+}
+
+TEST(MemoryPlan, TooLargeSaysWhatIsNeededAndWhatIsFree) {
+  const DeviceMemoryInfo small{.free_bytes = 7 * GiB, .total_bytes = 8 * GiB};
+  EXPECT_ERROR(plan_device_memory(small, 0.9, {.weight_bytes = 15 * GiB, .workspace_bytes = 256 * MiB,
+                                               .kv_bytes_per_block = 2 * MiB, .min_blocks = 128}),
+               "the model does not fit: it needs 15.50 GiB (weights 15.00 GiB, workspace 256.0 MiB, KV cache for "
+               "one full context 256.0 MiB), but 7.00 GiB is available (7.00 GiB free of 8.00 GiB, --gpu-memory 0.9)");
+  EXPECT_ERROR(plan_device_memory(small, 1.5, {.kv_bytes_per_block = 1}), "--gpu-memory 1.5 must be a fraction in (0, 1]");
+  EXPECT_ERROR(plan_device_memory(small, 0.0, {.kv_bytes_per_block = 1}), "--gpu-memory 0 must be a fraction");
+}
+
+TEST(FormatBytes, PicksTheUnit) {
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(format_bytes(12 * MiB + MiB / 2), "12.5 MiB");
+  EXPECT_EQ(format_bytes(3 * GiB / 2), "1.50 GiB");
+}
+
+TEST(DeviceArena, CarvesAlignedTensorsFromOneAllocation) {
+  const uint64_t before = device_allocation_count();
+  DeviceArena arena("workspace", 4096, Device::cpu);
+  const Tensor a = arena.allocate({3}, DType::f32);  // 12 bytes, rounded up to 256
+  const Tensor b = arena.allocate({10, 10}, DType::bf16);
+  EXPECT_EQ(device_allocation_count() - before, 1u);
+  EXPECT_EQ(static_cast<char*>(b.raw()) - static_cast<char*>(a.raw()), 256);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.raw()) % DeviceArena::kAlignment, 0u);
+  EXPECT_EQ(arena.used(), 512u);
+  EXPECT_EQ(b.dtype(), DType::bf16);
+  EXPECT_ERROR(arena.allocate({1024, 1024}, DType::f32),
+               "workspace arena: [1024, 1024] f32 (4.0 MiB) does not fit, 3.5 KiB of 4.0 KiB left");
+  // The arena's memory lives as long as a tensor from it does.
+  Tensor kept;
+  {
+    DeviceArena scoped("scratch", 1024, Device::cpu);
+    kept = scoped.allocate({4}, DType::f32);
+  }
+  kept.data<float>()[3] = 1.0f;
+  EXPECT_EQ(kept.data<float>()[0], 0.0f);
+}
+
+TEST(DeviceArena, NoPoolGivesEveryTensorItsOwnAllocation) {
+  ::setenv("GENRT_NO_POOL", "1", 1);
+  const uint64_t before = device_allocation_count();
+  DeviceArena arena("weights", 4096, Device::cpu);
+  (void)arena.allocate({3}, DType::f32);
+  (void)arena.allocate({5}, DType::f32);
+  ::unsetenv("GENRT_NO_POOL");
+  EXPECT_FALSE(arena.pooled());
+  EXPECT_EQ(device_allocation_count() - before, 2u);
+  EXPECT_EQ(arena.used(), 512u);  // the same accounting, so plans agree with or without pooling
+}
+
+}  // namespace
+}  // namespace genrt
