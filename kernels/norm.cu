@@ -1,4 +1,4 @@
-#include "kernels/modulated_layernorm.cuh"
+#include "kernels/norm.cuh"
 
 #include <type_traits>
 
@@ -6,9 +6,9 @@ namespace genrt::kernels {
 
 namespace {
 
-// 256 threads per row: DiT widths (1152 for XL, 768 for B) are 144 or 96 chunks of 8
-// bf16, so a row is one or two 16-byte loads per thread and the block reductions stay
-// cheap; more threads would idle, fewer would serialize the loads of wide rows.
+// 256 threads per row: Llama widths (2048-8192) and DiT's (768, 1152) are 96 to 1024
+// chunks of 8 bf16, so a row is a few 16-byte loads per thread and the two block
+// reductions stay cheap; more threads would idle on narrow rows.
 constexpr int kThreads = 256;
 
 template <class T>
@@ -37,7 +37,7 @@ __device__ T from_float(float v) {
 __device__ float block_sum(float v, float* scratch) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();  // scratch may still be read by a previous reduction
+  __syncthreads();  // scratch may still be read by the previous reduction
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
   v = lane < blockDim.x / 32 ? scratch[lane] : 0.0f;
@@ -51,12 +51,17 @@ struct alignas(sizeof(T) * kVec) Pack {
   T v[kVec];
 };
 
-// One block per row. The row (after the gated add) is staged in shared memory as fp32 so
-// the variance is a second pass over it (no cancellation for rows with a large mean)
-// without re-reading global memory.
+// Element i of an optional vector, or `identity` when it is absent.
 template <class T, int kVec>
-__global__ void __launch_bounds__(kThreads)
-    modulated_layernorm_kernel(ModulatedNormLaunch<T> a) {
+__device__ float at_or(const Pack<T, kVec>* p, int64_t pack, int i, float identity) {
+  return p != nullptr ? to_float(p[pack].v[i]) : identity;
+}
+
+// One block per row. The row (after the add) is staged in shared memory as fp32 so the
+// variance is a second pass over it (no cancellation for rows with a large mean) without
+// re-reading global memory.
+template <class T, int kVec>
+__global__ void __launch_bounds__(kThreads) norm_kernel(NormLaunch<T> a) {
   extern __shared__ float row[];  // [dim]
   __shared__ float scratch[kThreads / 32];
   using P = Pack<T, kVec>;
@@ -70,11 +75,8 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t p = threadIdx.x; p < packs; p += kThreads) {
     P s = residual[p];
     if (x != nullptr) {
-      const P xv = x[p];
-      const P gv = gate ? gate[p] : P{};
       for (int i = 0; i < kVec; ++i) {
-        const float gi = gate ? to_float(gv.v[i]) : 1.0f;
-        s.v[i] = from_float<T>(to_float(s.v[i]) + gi * to_float(xv.v[i]));
+        s.v[i] = from_float<T>(to_float(s.v[i]) + at_or(gate, p, i, 1.0f) * to_float(x[p].v[i]));
       }
       residual[p] = s;
     }
@@ -84,7 +86,8 @@ __global__ void __launch_bounds__(kThreads)
       sum += v;
     }
   }
-  const float mean = block_sum(sum, scratch) / static_cast<float>(a.dim);
+  const bool layer = a.kind == NormKind::layer;
+  const float mean = layer ? block_sum(sum, scratch) / static_cast<float>(a.dim) : 0.0f;
   float sum_sq = 0.0f;
   for (int64_t i = threadIdx.x; i < a.dim; i += kThreads) {
     const float d = row[i] - mean;
@@ -92,15 +95,17 @@ __global__ void __launch_bounds__(kThreads)
   }
   const float inv_std = rsqrtf(block_sum(sum_sq, scratch) / static_cast<float>(a.dim) + a.eps);
 
-  const P* shift = reinterpret_cast<const P*>(a.shift + g * a.dim);
-  const P* scale = reinterpret_cast<const P*>(a.scale + g * a.dim);
+  const P* weight = reinterpret_cast<const P*>(a.weight);
+  const P* bias = reinterpret_cast<const P*>(a.bias);
+  const P* shift = a.shift ? reinterpret_cast<const P*>(a.shift + g * a.dim) : nullptr;
+  const P* scale = a.scale ? reinterpret_cast<const P*>(a.scale + g * a.dim) : nullptr;
   P* out = reinterpret_cast<P*>(a.out + r * a.dim);
   for (int64_t p = threadIdx.x; p < packs; p += kThreads) {
-    const P sh = shift[p], sc = scale[p];
     P o;
     for (int i = 0; i < kVec; ++i) {
-      const float normed = (row[p * kVec + i] - mean) * inv_std;
-      o.v[i] = from_float<T>(normed * (1.0f + to_float(sc.v[i])) + to_float(sh.v[i]));
+      const float n = (row[p * kVec + i] - mean) * inv_std;
+      const float affine = n * at_or(weight, p, i, 1.0f) + at_or(bias, p, i, 0.0f);
+      o.v[i] = from_float<T>(affine * (1.0f + at_or(scale, p, i, 0.0f)) + at_or(shift, p, i, 0.0f));
     }
     out[p] = o;
   }
@@ -111,28 +116,32 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }  // namespace
 
 template <class T>
-cudaError_t launch_modulated_layernorm(const ModulatedNormLaunch<T>& a, cudaStream_t stream) {
+cudaError_t launch_norm(const NormLaunch<T>& a, cudaStream_t stream) {
   if (a.rows == 0) return cudaSuccess;
-  if (a.rows > 0x7fffffff || a.dim <= 0 || a.dim > kMaxModulatedNormDim || a.rows_per_group <= 0) {
+  if (a.rows > 0x7fffffff || a.dim <= 0 || a.dim > kMaxNormDim || a.rows_per_group <= 0 ||
+      a.residual == nullptr || a.out == nullptr) {
     return cudaErrorInvalidValue;
   }
   constexpr int kVec = 16 / sizeof(T);
-  const bool vectorized = a.dim % kVec == 0 && aligned16(a.residual) && aligned16(a.out) &&
-                          aligned16(a.shift) && aligned16(a.scale) && (a.x == nullptr || aligned16(a.x)) &&
-                          (a.gate == nullptr || aligned16(a.gate));
+  bool vectorized = a.dim % kVec == 0;
+  for (const void* p : {static_cast<const void*>(a.x), static_cast<const void*>(a.gate),
+                        static_cast<const void*>(a.residual), static_cast<const void*>(a.weight),
+                        static_cast<const void*>(a.bias), static_cast<const void*>(a.shift),
+                        static_cast<const void*>(a.scale), static_cast<const void*>(a.out)}) {
+    vectorized = vectorized && aligned16(p);  // null pointers are aligned
+  }
   const size_t shared = static_cast<size_t>(a.dim) * sizeof(float);
   const auto grid = static_cast<unsigned>(a.rows);
   if (vectorized) {
-    modulated_layernorm_kernel<T, kVec><<<grid, kThreads, shared, stream>>>(a);
+    norm_kernel<T, kVec><<<grid, kThreads, shared, stream>>>(a);
   } else {
-    modulated_layernorm_kernel<T, 1><<<grid, kThreads, shared, stream>>>(a);
+    norm_kernel<T, 1><<<grid, kThreads, shared, stream>>>(a);
   }
   return cudaGetLastError();
 }
 
-template cudaError_t launch_modulated_layernorm<float>(const ModulatedNormLaunch<float>&, cudaStream_t);
-template cudaError_t launch_modulated_layernorm<__half>(const ModulatedNormLaunch<__half>&, cudaStream_t);
-template cudaError_t launch_modulated_layernorm<__nv_bfloat16>(const ModulatedNormLaunch<__nv_bfloat16>&,
-                                                               cudaStream_t);
+template cudaError_t launch_norm<float>(const NormLaunch<float>&, cudaStream_t);
+template cudaError_t launch_norm<__half>(const NormLaunch<__half>&, cudaStream_t);
+template cudaError_t launch_norm<__nv_bfloat16>(const NormLaunch<__nv_bfloat16>&, cudaStream_t);
 
 }  // namespace genrt::kernels

@@ -1,0 +1,185 @@
+// The row-normalization kernel (RMSNorm, LayerNorm, fused residual add, adaLN) against the
+// CPU references. Skips, saying why, without a device.
+
+#include <gtest/gtest.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernels/norm.cuh"
+#include "kernels/ref/layernorm.h"
+#include "kernels/ref/modulated_layernorm.h"
+#include "kernels/ref/rmsnorm.h"
+#include "runtime/core/device.h"
+#include "runtime/core/dtype.h"
+
+namespace genrt {
+namespace {
+
+// A device copy of host fp32 values in dtype D (or nothing for an empty vector).
+class DeviceBuffer {
+ public:
+  DeviceBuffer(const std::vector<float>& values, DType dtype) : dtype_(dtype), n_(values.size()) {
+    if (values.empty()) return;
+    std::vector<char> bytes(n_ * dtype_size(dtype));
+    convert_from_f32(values.data(), bytes.data(), dtype, n_);
+    EXPECT_EQ(cudaMalloc(&ptr_, bytes.size()), cudaSuccess);
+    cudaMemcpy(ptr_, bytes.data(), bytes.size(), cudaMemcpyHostToDevice);
+  }
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  template <class T>
+  T* get() const { return static_cast<T*>(ptr_); }
+  std::vector<float> read() const {
+    std::vector<char> bytes(n_ * dtype_size(dtype_));
+    cudaMemcpy(bytes.data(), ptr_, bytes.size(), cudaMemcpyDeviceToHost);
+    std::vector<float> out(n_);
+    convert_to_f32(bytes.data(), dtype_, out.data(), n_);
+    return out;
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  DType dtype_;
+  size_t n_;
+};
+
+// Values that dtype represents exactly, so the reference sees the kernel's inputs.
+std::vector<float> pattern(size_t n, float scale, int salt, DType dtype) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * static_cast<float>(i) + salt) + 0.1f * salt;
+  std::vector<char> bytes(n * dtype_size(dtype));
+  convert_from_f32(v.data(), bytes.data(), dtype, n);
+  convert_to_f32(bytes.data(), dtype, v.data(), n);
+  return v;
+}
+
+enum class Variant { rms, rms_add, layer_add_bias, adaln, adaln_gated };
+
+const char* variant_name(Variant v) {
+  switch (v) {
+    case Variant::rms: return "rms";
+    case Variant::rms_add: return "rms_add";
+    case Variant::layer_add_bias: return "layer_add_bias";
+    case Variant::adaln: return "adaln";
+    case Variant::adaln_gated: return "adaln_gated";
+  }
+  return "?";
+}
+
+using Case = std::tuple<DType, int64_t /*dim*/, int64_t /*groups*/, int64_t /*rows per group*/, Variant>;
+
+// A macro argument cannot hold a structured binding's commas: the name maker lives here.
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const auto& [dtype, dim, groups, per_group, variant] = info.param;
+  return std::string(dtype_name(dtype)) + "_" + std::to_string(dim) + "_" + std::to_string(groups) + "x" +
+         std::to_string(per_group) + "_" + variant_name(variant);
+}
+
+class NormGpu : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    if (cuda_device_count() == 0) GTEST_SKIP() << "GPU test skipped: " << cuda_unavailable_reason();
+  }
+
+  template <class T>
+  void run(DType dtype, int64_t dim, int64_t groups, int64_t per_group, Variant variant) {
+    const int64_t rows = groups * per_group;
+    const size_t n = rows * dim, m = groups * dim;
+    const bool adaln = variant == Variant::adaln || variant == Variant::adaln_gated;
+    const bool add = variant != Variant::rms && variant != Variant::adaln;
+    const auto none = std::vector<float>{};
+    std::vector<float> residual = pattern(n, 3.0f, 1, dtype);
+    const std::vector<float> x = add ? pattern(n, 1.0f, 2, dtype) : none;
+    const std::vector<float> gate = variant == Variant::adaln_gated ? pattern(m, 0.8f, 3, dtype) : none;
+    const std::vector<float> shift = adaln ? pattern(m, 0.5f, 4, dtype) : none;
+    const std::vector<float> scale = adaln ? pattern(m, 0.7f, 5, dtype) : none;
+    const std::vector<float> weight = adaln ? none : pattern(dim, 0.9f, 6, dtype);
+    const std::vector<float> bias = variant == Variant::layer_add_bias ? pattern(dim, 0.3f, 7, dtype) : none;
+    DeviceBuffer d_residual(residual, dtype), d_x(x, dtype), d_gate(gate, dtype), d_shift(shift, dtype),
+        d_scale(scale, dtype), d_weight(weight, dtype), d_bias(bias, dtype), d_out(std::vector<float>(n), dtype);
+    auto ptr = [](const DeviceBuffer& b, const std::vector<float>& v) { return v.empty() ? nullptr : b.get<T>(); };
+    const float eps = adaln ? 1e-6f : 1e-5f;
+    const kernels::NormLaunch<T> launch{
+        .kind = variant == Variant::rms || variant == Variant::rms_add ? kernels::NormKind::rms : kernels::NormKind::layer,
+        .x = ptr(d_x, x),
+        .gate = ptr(d_gate, gate),
+        .residual = d_residual.get<T>(),
+        .weight = ptr(d_weight, weight),
+        .bias = ptr(d_bias, bias),
+        .shift = ptr(d_shift, shift),
+        .scale = ptr(d_scale, scale),
+        .out = d_out.get<T>(),
+        .rows = rows,
+        .dim = dim,
+        .rows_per_group = per_group,
+        .eps = eps};
+    ASSERT_EQ(kernels::launch_norm(launch, nullptr), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+    std::vector<float> expected(n);
+    if (adaln) {
+      ref::modulated_layernorm({.x = x.empty() ? nullptr : x.data(), .gate = gate.empty() ? nullptr : gate.data(),
+                                .residual = residual.data(), .shift = shift.data(), .scale = scale.data(),
+                                .out = expected.data(), .rows = rows, .dim = dim, .rows_per_group = per_group,
+                                .eps = eps});
+    } else {
+      ref::NormArgs args{.x = add ? x.data() : residual.data(), .weight = weight.data(),
+                         .bias = bias.empty() ? nullptr : bias.data(), .out = expected.data(), .rows = rows,
+                         .dim = dim, .eps = eps};
+      if (add) args.residual = residual.data(), args.sum_out = residual.data();
+      if (launch.kind == kernels::NormKind::rms) {
+        ref::rmsnorm(args);
+      } else {
+        ref::layernorm(args);
+      }
+    }
+    // Tolerance: the kernel rounds the new residual to T before normalizing it and rounds
+    // the output once; in fp32 only summation order differs. Relative to 1 + |value|:
+    // fp32 1e-5, fp16 2^-9, bf16 2^-6 (two roundings of 2^-8 each through the normalization).
+    const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1.6e-2;
+    const std::vector<float> got = d_out.read(), got_residual = d_residual.read();
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_LE(std::abs(got[i] - expected[i]), tol * (1 + std::abs(expected[i]))) << "out element " << i;
+      ASSERT_LE(std::abs(got_residual[i] - residual[i]), tol * (1 + std::abs(residual[i]))) << "residual " << i;
+    }
+  }
+};
+
+TEST_P(NormGpu, MatchesReference) {
+  const auto [dtype, dim, groups, per_group, variant] = GetParam();
+  switch (dtype) {
+    case DType::f32: run<float>(dtype, dim, groups, per_group, variant); break;
+    case DType::f16: run<__half>(dtype, dim, groups, per_group, variant); break;
+    case DType::bf16: run<__nv_bfloat16>(dtype, dim, groups, per_group, variant); break;
+    default: FAIL() << "unexpected dtype";
+  }
+}
+
+// Widths: head-dim multiples 64/80/128, DiT-XL's 1152, and 1000 (not a multiple of 8: the
+// scalar path). One row, and 3 samples of 17 tokens (groups of rows for adaLN).
+INSTANTIATE_TEST_SUITE_P(Shapes, NormGpu,
+                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
+                                            ::testing::Values<int64_t>(64, 80, 128, 1000, 1152),
+                                            ::testing::Values<int64_t>(1, 3), ::testing::Values<int64_t>(1, 17),
+                                            ::testing::Values(Variant::rms, Variant::rms_add, Variant::layer_add_bias,
+                                                              Variant::adaln, Variant::adaln_gated)),
+                         case_name);
+
+TEST(NormGpuLaunch, RejectsImpossibleShapes) {
+  float dummy = 0;
+  kernels::NormLaunch<float> launch{.residual = &dummy, .out = &dummy, .rows = 1, .dim = kernels::kMaxNormDim + 1};
+  EXPECT_EQ(kernels::launch_norm(launch, nullptr), cudaErrorInvalidValue);
+  launch.dim = 64;
+  launch.rows_per_group = 0;
+  EXPECT_EQ(kernels::launch_norm(launch, nullptr), cudaErrorInvalidValue);
+  launch.rows_per_group = 1;
+  launch.out = nullptr;
+  EXPECT_EQ(kernels::launch_norm(launch, nullptr), cudaErrorInvalidValue);
+}
+
+}  // namespace
+}  // namespace genrt
