@@ -1,6 +1,6 @@
 #include "kernels/norm.cuh"
 
-#include <type_traits>
+#include "kernels/type_convert.cuh"
 
 namespace genrt::kernels {
 
@@ -10,28 +10,6 @@ namespace {
 // chunks of 8 bf16, so a row is a few 16-byte loads per thread and the two block
 // reductions stay cheap; more threads would idle on narrow rows.
 constexpr int kThreads = 256;
-
-template <class T>
-__device__ float to_float(T v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else if constexpr (std::is_same_v<T, __half>) {
-    return __half2float(v);
-  } else {
-    return __bfloat162float(v);
-  }
-}
-
-template <class T>
-__device__ T from_float(float v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else if constexpr (std::is_same_v<T, __half>) {
-    return __float2half_rn(v);
-  } else {
-    return __float2bfloat16_rn(v);
-  }
-}
 
 // Sum of v over the block; every thread gets the result. `scratch` holds one float per warp.
 __device__ float block_sum(float v, float* scratch) {

@@ -14,48 +14,13 @@
 #include "kernels/ref/layernorm.h"
 #include "kernels/ref/modulated_layernorm.h"
 #include "kernels/ref/rmsnorm.h"
-#include "runtime/core/device.h"
-#include "runtime/core/dtype.h"
+#include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
 namespace {
 
-// A device copy of host fp32 values in dtype D (or nothing for an empty vector).
-class DeviceBuffer {
- public:
-  DeviceBuffer(const std::vector<float>& values, DType dtype) : dtype_(dtype), n_(values.size()) {
-    if (values.empty()) return;
-    std::vector<char> bytes(n_ * dtype_size(dtype));
-    convert_from_f32(values.data(), bytes.data(), dtype, n_);
-    EXPECT_EQ(cudaMalloc(&ptr_, bytes.size()), cudaSuccess);
-    cudaMemcpy(ptr_, bytes.data(), bytes.size(), cudaMemcpyHostToDevice);
-  }
-  ~DeviceBuffer() { cudaFree(ptr_); }
-  template <class T>
-  T* get() const { return static_cast<T*>(ptr_); }
-  std::vector<float> read() const {
-    std::vector<char> bytes(n_ * dtype_size(dtype_));
-    cudaMemcpy(bytes.data(), ptr_, bytes.size(), cudaMemcpyDeviceToHost);
-    std::vector<float> out(n_);
-    convert_to_f32(bytes.data(), dtype_, out.data(), n_);
-    return out;
-  }
-
- private:
-  void* ptr_ = nullptr;
-  DType dtype_;
-  size_t n_;
-};
-
-// Values that dtype represents exactly, so the reference sees the kernel's inputs.
-std::vector<float> pattern(size_t n, float scale, int salt, DType dtype) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * static_cast<float>(i) + salt) + 0.1f * salt;
-  std::vector<char> bytes(n * dtype_size(dtype));
-  convert_from_f32(v.data(), bytes.data(), dtype, n);
-  convert_to_f32(bytes.data(), dtype, v.data(), n);
-  return v;
-}
+using test::DeviceBuffer;
+using test::pattern;
 
 enum class Variant { rms, rms_add, layer_add_bias, adaln, adaln_gated };
 
@@ -81,9 +46,7 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 
 class NormGpu : public ::testing::TestWithParam<Case> {
  protected:
-  void SetUp() override {
-    if (cuda_device_count() == 0) GTEST_SKIP() << "GPU test skipped: " << cuda_unavailable_reason();
-  }
+  void SetUp() override { GENRT_REQUIRE_GPU(); }
 
   template <class T>
   void run(DType dtype, int64_t dim, int64_t groups, int64_t per_group, Variant variant) {

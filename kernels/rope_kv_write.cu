@@ -1,0 +1,65 @@
+#include "kernels/rope_kv_write.cuh"
+
+#include "kernels/type_convert.cuh"
+
+namespace genrt::kernels {
+
+namespace {
+
+constexpr int kThreads = 128;
+
+// Rotates pair `i` of the head at `src` by (cos_a, sin_a) and writes it at `dst` (which
+// may be src).
+template <class T>
+__device__ void rotate_pair(const T* src, T* dst, int64_t i, int64_t half, ref::RopeLayout layout, float cos_a,
+                            float sin_a) {
+  const int64_t i0 = layout == ref::RopeLayout::rotate_half ? i : 2 * i;
+  const int64_t i1 = layout == ref::RopeLayout::rotate_half ? i + half : 2 * i + 1;
+  const float x0 = to_float(src[i0]), x1 = to_float(src[i1]);
+  dst[i0] = from_float<T>(x0 * cos_a - x1 * sin_a);
+  dst[i1] = from_float<T>(x0 * sin_a + x1 * cos_a);
+}
+
+// One block per token: threads stride over the (head, pair) rotations of q and k, then
+// over the value row.
+template <class T>
+__global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T> a) {
+  const int64_t t = blockIdx.x;
+  const int64_t half = a.head_dim / 2;
+  const float position = static_cast<float>(a.positions[t]);
+  const int64_t kv_row = a.kv_heads * a.head_dim;
+  T* k_dst = a.k_cache + static_cast<int64_t>(a.slots[t]) * kv_row;
+  T* v_dst = a.v_cache + static_cast<int64_t>(a.slots[t]) * kv_row;
+  const int64_t q_pairs = a.q_heads * half, pairs = q_pairs + a.kv_heads * half;
+  for (int64_t p = threadIdx.x; p < pairs; p += kThreads) {
+    const bool is_q = p < q_pairs;
+    const int64_t head = (is_q ? p : p - q_pairs) / half, i = (is_q ? p : p - q_pairs) % half;
+    float sin_a, cos_a;
+    sincosf(position * a.inv_freq[i], &sin_a, &cos_a);  // accurate: angles reach 1e5 rad
+    if (is_q) {
+      T* q = a.q + (t * a.q_heads + head) * a.head_dim;
+      rotate_pair(q, q, i, half, a.layout, cos_a, sin_a);
+    } else {
+      rotate_pair(a.k + t * kv_row + head * a.head_dim, k_dst + head * a.head_dim, i, half, a.layout, cos_a, sin_a);
+    }
+  }
+  for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) v_dst[j] = a.v[t * kv_row + j];
+}
+
+}  // namespace
+
+template <class T>
+cudaError_t launch_rope_kv_write(const RopeKvLaunch<T>& a, cudaStream_t stream) {
+  if (a.tokens == 0) return cudaSuccess;
+  if (a.tokens > 0x7fffffff || a.head_dim <= 0 || a.head_dim % 2 != 0 || a.q_heads <= 0 || a.kv_heads <= 0) {
+    return cudaErrorInvalidValue;
+  }
+  rope_kv_write_kernel<T><<<static_cast<unsigned>(a.tokens), kThreads, 0, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template cudaError_t launch_rope_kv_write<float>(const RopeKvLaunch<float>&, cudaStream_t);
+template cudaError_t launch_rope_kv_write<__half>(const RopeKvLaunch<__half>&, cudaStream_t);
+template cudaError_t launch_rope_kv_write<__nv_bfloat16>(const RopeKvLaunch<__nv_bfloat16>&, cudaStream_t);
+
+}  // namespace genrt::kernels

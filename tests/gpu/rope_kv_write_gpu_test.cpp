@@ -1,0 +1,110 @@
+// Rotary embedding fused with the paged KV-cache write, against the CPU references of
+// rope and kv_cache_write. Skips, saying why, without a device.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernels/ref/kv_cache_write.h"
+#include "kernels/ref/rope.h"
+#include "kernels/rope_kv_write.cuh"
+#include "tests/gpu/gpu_test_util.h"
+
+namespace genrt {
+namespace {
+
+using test::DeviceBuffer;
+using test::pattern;
+
+using Case = std::tuple<DType, int64_t /*head_dim*/, int64_t /*q_heads*/, int64_t /*kv_heads*/, ref::RopeLayout>;
+
+class RopeKvWriteGpu : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override { GENRT_REQUIRE_GPU(); }
+
+  template <class T>
+  void run(DType dtype, int64_t head_dim, int64_t q_heads, int64_t kv_heads, ref::RopeLayout layout) {
+    // Two sequences in one launch: 5 new tokens at positions 0..4 and 19 at 30..48 (a
+    // prefill chunk crossing block boundaries), in a pool of 8 blocks of 16 given out of order.
+    constexpr int64_t kBlockSize = 16, kBlocks = 8;
+    const std::vector<int32_t> table_a = {6}, table_b = {2, 0, 5, 7};
+    std::vector<int32_t> positions, slots;
+    for (int32_t p = 0; p < 5; ++p) positions.push_back(p), slots.push_back(table_a[p / 16] * 16 + p % 16);
+    for (int32_t p = 30; p < 49; ++p) positions.push_back(p), slots.push_back(table_b[p / 16] * 16 + p % 16);
+    const auto tokens = static_cast<int64_t>(positions.size());
+    const int64_t q_row = q_heads * head_dim, kv_row = kv_heads * head_dim, cache_n = kBlocks * kBlockSize * kv_row;
+    std::vector<float> inv_freq(head_dim / 2);
+    for (int64_t i = 0; i < head_dim / 2; ++i) inv_freq[i] = std::pow(10000.0f, -2.0f * i / head_dim);
+
+    std::vector<float> q = pattern(tokens * q_row, 1.0f, 1, dtype), k = pattern(tokens * kv_row, 1.0f, 2, dtype);
+    const std::vector<float> v = pattern(tokens * kv_row, 1.0f, 3, dtype);
+    DeviceBuffer d_q(q, dtype), d_k(k, dtype), d_v(v, dtype), d_kc(std::vector<float>(cache_n), dtype),
+        d_vc(std::vector<float>(cache_n), dtype), d_pos(positions.data(), positions.size() * 4),
+        d_slots(slots.data(), slots.size() * 4), d_freq(inv_freq, DType::f32);
+    const kernels::RopeKvLaunch<T> launch{.q = d_q.get<T>(),
+                                          .k = d_k.get<T>(),
+                                          .v = d_v.get<T>(),
+                                          .k_cache = d_kc.get<T>(),
+                                          .v_cache = d_vc.get<T>(),
+                                          .positions = d_pos.get<int32_t>(),
+                                          .slots = d_slots.get<int32_t>(),
+                                          .inv_freq = d_freq.get<float>(),
+                                          .tokens = tokens,
+                                          .q_heads = q_heads,
+                                          .kv_heads = kv_heads,
+                                          .head_dim = head_dim,
+                                          .layout = layout};
+    ASSERT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+    ref::rope(q.data(), positions.data(), inv_freq.data(), tokens, q_heads, head_dim, layout);
+    ref::rope(k.data(), positions.data(), inv_freq.data(), tokens, kv_heads, head_dim, layout);
+    std::vector<float> k_cache(cache_n), v_cache(cache_n);
+    const std::vector<std::pair<const std::vector<int32_t>*, std::pair<int64_t, int64_t>>> seqs = {
+        {&table_a, {0, 0}}, {&table_b, {5, 30}}};
+    for (const auto& [table, first_and_start] : seqs) {
+      const auto [first, start] = first_and_start;
+      const int64_t n = first == 0 ? 5 : 19;
+      ref::kv_cache_write({.k = k.data() + first * kv_row, .v = v.data() + first * kv_row, .block_table = table->data(),
+                           .k_cache = k_cache.data(), .v_cache = v_cache.data(), .tokens = n, .start = start,
+                           .row = kv_row, .block_size = kBlockSize});
+    }
+    // One rounding of an fp32 rotation of exact inputs; sincosf within 2 ulp of libm's.
+    const double tol = dtype == DType::f32 ? 2e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
+    const std::vector<float> got_q = d_q.read(), got_k = d_kc.read(), got_v = d_vc.read();
+    for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(got_q[i], q[i], tol * (1 + std::abs(q[i]))) << "q " << i;
+    for (int64_t i = 0; i < cache_n; ++i) {
+      ASSERT_NEAR(got_k[i], k_cache[i], tol * (1 + std::abs(k_cache[i]))) << "k cache " << i;
+      ASSERT_EQ(got_v[i], v_cache[i]) << "v cache " << i;  // a copy
+    }
+  }
+};
+
+TEST_P(RopeKvWriteGpu, MatchesReference) {
+  const auto [dtype, head_dim, q_heads, kv_heads, layout] = GetParam();
+  switch (dtype) {
+    case DType::f32: run<float>(dtype, head_dim, q_heads, kv_heads, layout); break;
+    case DType::f16: run<__half>(dtype, head_dim, q_heads, kv_heads, layout); break;
+    case DType::bf16: run<__nv_bfloat16>(dtype, head_dim, q_heads, kv_heads, layout); break;
+    default: FAIL() << "unexpected dtype";
+  }
+}
+
+// Head dims 64/80/128; MHA, GQA 4:1 and 8:1; both pair layouts.
+INSTANTIATE_TEST_SUITE_P(Shapes, RopeKvWriteGpu,
+                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
+                                            ::testing::Values<int64_t>(64, 80, 128),
+                                            ::testing::Values<int64_t>(8), ::testing::Values<int64_t>(8, 2, 1),
+                                            ::testing::Values(ref::RopeLayout::rotate_half,
+                                                              ref::RopeLayout::interleaved)));
+
+TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDim) {
+  const kernels::RopeKvLaunch<float> launch{.tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 65};
+  EXPECT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaErrorInvalidValue);
+}
+
+}  // namespace
+}  // namespace genrt
