@@ -1,0 +1,42 @@
+#pragma once
+// Causal attention over the paged KV cache for a batch of sequences, each with any number
+// of new query tokens: a whole prompt (prefill), a chunk of one, or a single token
+// (decode), in one launch. Same semantics as kernels/ref/attention.h per sequence.
+//
+// This launch interface is the one the tuned flash kernels (prefill tiles, split-K
+// decode) implement too: callers fill PagedAttentionLaunch and pick nothing else.
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace genrt::kernels {
+
+template <class T>
+struct PagedAttentionLaunch {
+  const T* q = nullptr;                  // [tokens, q_heads, head_dim], sequences packed
+  T* out = nullptr;                      // [tokens, q_heads, head_dim]
+  const T* k_cache = nullptr;            // [blocks, block_size, kv_heads, head_dim]
+  const T* v_cache = nullptr;            // [blocks, block_size, kv_heads, head_dim]
+  const int32_t* block_tables = nullptr; // [seqs, max_blocks_per_seq]
+  const int32_t* query_start = nullptr;  // [seqs + 1]: sequence s owns tokens [query_start[s], query_start[s + 1])
+  const int32_t* context_lens = nullptr; // [seqs]: positions cached, the new tokens included
+  int64_t seqs = 0;
+  int64_t tokens = 0;
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t block_size = 0;
+  int64_t max_blocks_per_seq = 0;
+  float scale = 0.0f;
+};
+
+// T is float, __half or __nv_bfloat16; head_dim up to 256. The new tokens of sequence s
+// sit at positions context_lens[s] - n_new ... context_lens[s] - 1; each attends to every
+// position up to its own. Query head h reads KV head h / (q_heads / kv_heads).
+template <class T>
+cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& args, cudaStream_t stream);
+
+}  // namespace genrt::kernels
