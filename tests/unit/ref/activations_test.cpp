@@ -46,6 +46,9 @@ TEST(RefArgmax, FirstMaximumWinsAndNanNever) {
   EXPECT_EQ(genrt::ref::argmax(x, 5), 1);
   const float with_nan[3] = {NAN, 2, 1};
   EXPECT_EQ(genrt::ref::argmax(with_nan, 3), 1);
+  const float all_nan[3] = {NAN, NAN, NAN}, nan_then_inf[2] = {NAN, -INFINITY};
+  EXPECT_EQ(genrt::ref::argmax(all_nan, 3), 0);
+  EXPECT_EQ(genrt::ref::argmax(nan_then_inf, 2), 1);
   const float one[1] = {-5};
   EXPECT_EQ(genrt::ref::argmax(one, 1), 0);
 }

@@ -1,0 +1,105 @@
+// Elementwise activations and greedy argmax on the GPU against the CPU references. Skip
+// without a device.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <tuple>
+#include <vector>
+
+#include "kernels/activations.cuh"
+#include "kernels/argmax.cuh"
+#include "kernels/ref/argmax.h"
+#include "kernels/ref/gelu.h"
+#include "kernels/ref/silu.h"
+#include "kernels/ref/swiglu.h"
+#include "tests/gpu/gpu_test_util.h"
+
+namespace genrt {
+namespace {
+
+using test::DeviceBuffer;
+using test::pattern;
+
+using Case = std::tuple<DType, kernels::Activation, int64_t /*n*/>;
+
+class ActivationGpu : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override { GENRT_REQUIRE_GPU(); }
+
+  template <class T>
+  void run(DType dtype, kernels::Activation op, int64_t n) {
+    const std::vector<float> x = pattern(n, 6.0f, 1, dtype), up = pattern(n, 2.0f, 2, dtype);
+    const bool swiglu = op == kernels::Activation::swiglu;
+    DeviceBuffer d_x(x, dtype), d_up(up, dtype), d_out(std::vector<float>(n), dtype);
+    const kernels::ActivationLaunch<T> launch{
+        .op = op, .x = d_x.get<T>(), .up = swiglu ? d_up.get<T>() : nullptr, .out = d_out.get<T>(), .n = n};
+    ASSERT_EQ(kernels::launch_activation(launch, nullptr), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<float> expected(n);
+    switch (op) {
+      case kernels::Activation::swiglu: ref::swiglu(x.data(), up.data(), expected.data(), n); break;
+      case kernels::Activation::silu: ref::silu(x.data(), expected.data(), n); break;
+      case kernels::Activation::gelu_erf: ref::gelu(x.data(), expected.data(), n, ref::GeluApprox::erf); break;
+      case kernels::Activation::gelu_tanh: ref::gelu(x.data(), expected.data(), n, ref::GeluApprox::tanh); break;
+    }
+    // fp32 math with __expf / erff / tanhf (a few ulp), one rounding to T.
+    const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
+    const std::vector<float> got = d_out.read();
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(got[i], expected[i], tol * (1 + std::abs(expected[i]))) << i;
+  }
+};
+
+TEST_P(ActivationGpu, MatchesReference) {
+  const auto [dtype, op, n] = GetParam();
+  switch (dtype) {
+    case DType::f32: run<float>(dtype, op, n); break;
+    case DType::f16: run<__half>(dtype, op, n); break;
+    case DType::bf16: run<__nv_bfloat16>(dtype, op, n); break;
+    default: FAIL() << "unexpected dtype";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,
+                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
+                                            ::testing::Values(kernels::Activation::swiglu, kernels::Activation::silu,
+                                                              kernels::Activation::gelu_erf,
+                                                              kernels::Activation::gelu_tanh),
+                                            ::testing::Values<int64_t>(1, 1000, 5632 * 3 + 7)));
+
+TEST(ActivationGpuLaunch, SwigluNeedsUpAndOnlySwiglu) {
+  float dummy = 0;
+  EXPECT_EQ(kernels::launch_activation<float>({.op = kernels::Activation::swiglu, .x = &dummy, .out = &dummy, .n = 1},
+                                              nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::launch_activation<float>(
+                {.op = kernels::Activation::silu, .x = &dummy, .up = &dummy, .out = &dummy, .n = 1}, nullptr),
+            cudaErrorInvalidValue);
+}
+
+TEST(ArgmaxGpu, MatchesReferenceIncludingTiesAndNaN) {
+  GENRT_REQUIRE_GPU();
+  const int64_t vocab = 32000 + 17;
+  std::vector<float> logits = pattern(5 * vocab, 8.0f, 3, DType::f32);
+  logits[1 * vocab + 9] = 100.0f;           // row 1: a clear winner
+  logits[2 * vocab + 40] = 100.0f;          // row 2: a tie, the first wins
+  logits[2 * vocab + 31999] = 100.0f;
+  logits[3 * vocab + 0] = NAN;              // row 3: NaN never wins
+  logits[3 * vocab + vocab - 1] = 50.0f;
+  for (int64_t i = 0; i < vocab; ++i) logits[4 * vocab + i] = NAN;  // row 4: all NaN gives 0
+  DeviceBuffer d_logits(logits, DType::f32);
+  int32_t* d_out = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_out), 5 * sizeof(int32_t)), cudaSuccess);
+  ASSERT_EQ(kernels::launch_argmax(d_logits.get<float>(), d_out, 5, vocab, nullptr), cudaSuccess);
+  std::vector<int32_t> got(5);
+  ASSERT_EQ(cudaMemcpy(got.data(), d_out, 5 * sizeof(int32_t), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(d_out);
+  for (int64_t r = 0; r < 5; ++r) EXPECT_EQ(got[r], ref::argmax(logits.data() + r * vocab, vocab)) << "row " << r;
+  EXPECT_EQ(got[1], 9);
+  EXPECT_EQ(got[2], 40);
+  EXPECT_EQ(got[3], vocab - 1);
+  EXPECT_EQ(got[4], 0);
+}
+
+}  // namespace
+}  // namespace genrt
