@@ -1,0 +1,108 @@
+#include "runtime/backend/cuda/cublaslt_gemm.h"
+
+#include <cublasLt.h>
+
+#include "runtime/core/error.h"
+
+namespace genrt {
+
+namespace {
+
+void check(cublasStatus_t status, const char* what) {
+  GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt {} failed: {}", what, cublasLtGetStatusString(status));
+}
+
+cudaDataType_t cuda_type(DType dtype) {
+  switch (dtype) {
+    case DType::bf16: return CUDA_R_16BF;
+    case DType::f16: return CUDA_R_16F;
+    default: fail("cuBLASLt GEMM: {} operands are not supported (bf16 or f16)", dtype_name(dtype));
+  }
+}
+
+cublasLtHandle_t lt(void* handle) { return static_cast<cublasLtHandle_t>(handle); }
+
+}  // namespace
+
+// Row-major y[m, n] = x[m, k] w[n, k]^T is y^T = w x^T in cuBLAS's column-major terms:
+// A = w read as column-major [k, n] and transposed, B = x read as column-major [k, m],
+// C = y read as column-major [n, m]. Views only, no copies.
+struct CublasLtGemm::Plan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+
+  ~Plan() {
+    if (c != nullptr) cublasLtMatrixLayoutDestroy(c);
+    if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
+    if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
+    if (op != nullptr) cublasLtMatmulDescDestroy(op);
+  }
+};
+
+CublasLtGemm::CublasLtGemm(void* workspace, size_t workspace_bytes)
+    : workspace_(workspace), workspace_bytes_(workspace_bytes) {
+  cublasLtHandle_t handle = nullptr;
+  check(cublasLtCreate(&handle), "handle creation");
+  handle_ = handle;
+}
+
+CublasLtGemm::~CublasLtGemm() {
+  plans_.clear();
+  if (handle_ != nullptr) cublasLtDestroy(lt(handle_));
+}
+
+CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DType dtype, bool bias) {
+  const Key key{m, n, k, dtype, bias};
+  if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  auto plan = std::make_unique<Plan>();
+  const cudaDataType_t type = cuda_type(dtype);
+  check(cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul descriptor");
+  const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
+  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)), "TRANSA");
+  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof(keep)), "TRANSB");
+  if (bias) {
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;  // bias[n]: one per row of C = output feature
+    check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
+          "bias epilogue");
+    check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)),
+          "bias type");
+  }
+  check(cublasLtMatrixLayoutCreate(&plan->a, type, static_cast<uint64_t>(k), static_cast<uint64_t>(n), k), "layout w");
+  check(cublasLtMatrixLayoutCreate(&plan->b, type, static_cast<uint64_t>(k), static_cast<uint64_t>(m), k), "layout x");
+  check(cublasLtMatrixLayoutCreate(&plan->c, type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n), "layout y");
+
+  cublasLtMatmulPreference_t preference = nullptr;
+  check(cublasLtMatmulPreferenceCreate(&preference), "preference");
+  check(cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
+                                             sizeof(workspace_bytes_)),
+        "workspace preference");
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(lt(handle_), plan->op, plan->a, plan->b, plan->c,
+                                                               plan->c, preference, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(preference);
+  check(status, "heuristic");
+  GENRT_CHECK(found > 0, "cuBLASLt has no algorithm for a {} GEMM of m {} n {} k {}{}", dtype_name(dtype), m, n, k,
+              bias ? " with bias" : "");
+  plan->algo = result.algo;
+  return *plans_.emplace(key, std::move(plan)).first->second;
+}
+
+void CublasLtGemm::linear(const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n, int64_t k,
+                          DType dtype, cudaStream_t stream) {
+  if (m == 0 || n == 0) return;
+  GENRT_CHECK(k > 0, "GEMM: k must be positive");
+  Plan& plan = plan_for(m, n, k, dtype, bias != nullptr);
+  if (bias != nullptr) {
+    check(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
+          "bias pointer");
+  }
+  const float alpha = 1.0f, beta = 0.0f;
+  const cublasStatus_t status = cublasLtMatmul(lt(handle_), plan.op, &alpha, w, plan.a, x, plan.b, &beta, y, plan.c,
+                                               y, plan.c, &plan.algo, workspace_, workspace_bytes_, stream);
+  GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt GEMM of m {} n {} k {} ({}) failed: {}", m, n, k,
+              dtype_name(dtype), cublasLtGetStatusString(status));
+}
+
+}  // namespace genrt
