@@ -56,15 +56,39 @@ void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const char* o
   expect_shape(v_cache, k_cache.shape(), op, "v_cache");
 }
 
-// Checks that `table` lists valid blocks of the pool and covers positions [0, end).
-void expect_block_table(const Tensor& table, const Tensor& k_cache, int64_t end, const char* op) {
-  expect_cpu(table, op, "block_table", DType::i32);
-  GENRT_CHECK(end <= table.numel() * k_cache.dim(1),
-              "{}: positions up to {} are not covered by the {} blocks of the block table", op,
-              end, table.numel());
-  for (int32_t block : table.span<int32_t>()) {
-    GENRT_CHECK(block >= 0 && block < k_cache.dim(0), "{}: block id {} outside the pool of {}",
-                op, block, k_cache.dim(0));
+// Checks the step's metadata against the cache: i32 host tensors of matching lengths,
+// slots inside the pool, block tables naming pool blocks and covering every context.
+void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t tokens, const char* op) {
+  for (const auto& [t, name] : {std::pair{&b.positions, "positions"}, std::pair{&b.slots, "slots"},
+                                std::pair{&b.query_start, "query_start"}, std::pair{&b.context_lens, "context_lens"},
+                                std::pair{&b.block_tables, "block_tables"}}) {
+    expect_cpu(*t, op, name, DType::i32);
+  }
+  const int64_t seqs = b.context_lens.numel(), pool_slots = k_cache.dim(0) * k_cache.dim(1);
+  GENRT_CHECK(b.block_size == k_cache.dim(1), "{}: batch block size {} != cache block size {}", op, b.block_size,
+              k_cache.dim(1));
+  expect_shape(b.positions, {tokens}, op, "positions");
+  expect_shape(b.slots, {tokens}, op, "slots");
+  expect_shape(b.query_start, {seqs + 1}, op, "query_start");
+  GENRT_CHECK(b.block_tables.rank() == 2 && b.block_tables.dim(0) == seqs, "{}: block_tables must be [{}, blocks]",
+              op, seqs);
+  for (int32_t slot : b.slots.span<int32_t>()) {
+    GENRT_CHECK(slot >= 0 && slot < pool_slots, "{}: cache slot {} outside the pool of {}", op, slot, pool_slots);
+  }
+  const int32_t* start = b.query_start.data<int32_t>();
+  GENRT_CHECK(start[0] == 0 && start[seqs] == tokens, "{}: query_start must run from 0 to {} tokens", op, tokens);
+  for (int64_t s = 0; s < seqs; ++s) {
+    const int64_t n_new = start[s + 1] - start[s], context = b.context_lens.data<int32_t>()[s];
+    GENRT_CHECK(n_new > 0 && context >= n_new, "{}: sequence {} has {} new tokens in a context of {}", op, s, n_new,
+                context);
+    GENRT_CHECK(context <= b.block_tables.dim(1) * b.block_size,
+                "{}: positions up to {} are not covered by the {} blocks of the block table", op, context,
+                b.block_tables.dim(1));
+    for (int64_t i = 0; i < (context + b.block_size - 1) / b.block_size; ++i) {
+      const int32_t block = b.block_tables.data<int32_t>()[s * b.block_tables.dim(1) + i];
+      GENRT_CHECK(block >= 0 && block < k_cache.dim(0), "{}: block id {} outside the pool of {}", op, block,
+                  k_cache.dim(0));
+    }
   }
 }
 
@@ -201,59 +225,62 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
   ref::add(a.data<float>(), b.data<float>(), out.data<float>(), a.numel());
 }
 
-void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table, int64_t start,
-                    Tensor& k_cache, Tensor& v_cache) {
+void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache) {
   const char* op = "kv_cache_write";
   expect_cpu(k, op, "k");
   expect_cpu(v, op, "v");
   expect_kv_cache(k_cache, v_cache, op);
   expect_shape(k, {k.dim(0), k_cache.dim(2), k_cache.dim(3)}, op, "k");
   expect_shape(v, k.shape(), op, "v");
-  GENRT_CHECK(start >= 0, "{}: negative start position {}", op, start);
-  expect_block_table(block_table, k_cache, start + k.dim(0), op);
-  ref::kv_cache_write(ref::KvCacheWriteArgs{
-      .k = k.data<float>(),
-      .v = v.data<float>(),
-      .block_table = block_table.data<int32_t>(),
-      .k_cache = k_cache.data<float>(),
-      .v_cache = v_cache.data<float>(),
-      .tokens = k.dim(0),
-      .start = start,
-      .row = k_cache.dim(2) * k_cache.dim(3),
-      .block_size = k_cache.dim(1),
-  });
+  expect_paged_batch(batch, k_cache, k.dim(0), op);
+  ref::kv_cache_write({.k = k.data<float>(),
+                       .v = v.data<float>(),
+                       .slots = batch.slots.data<int32_t>(),
+                       .k_cache = k_cache.data<float>(),
+                       .v_cache = v_cache.data<float>(),
+                       .tokens = k.dim(0),
+                       .row = k_cache.dim(2) * k_cache.dim(3)});
 }
 
-void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-               const Tensor& block_table, int64_t q_start, float scale, Tensor& out) {
-  const char* op = "attention";
+void rope_kv_write(Tensor& q, Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
+                   ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache) {
+  GENRT_CHECK(q.rank() == 3 && q.dim(0) == k.dim(0), "rope_kv_write: q {} must be [tokens, heads, head_dim] like k {}",
+              shape_string(q.shape()), shape_string(k.shape()));
+  rope(q, batch.positions, inv_freq, layout);
+  rope(k, batch.positions, inv_freq, layout);
+  kv_cache_write(k, v, batch, k_cache, v_cache);
+}
+
+void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
+                     float scale, Tensor& out) {
+  const char* op = "paged_attention";
   expect_cpu(q, op, "q");
   expect_cpu(out, op, "out");
   expect_kv_cache(k_cache, v_cache, op);
-  GENRT_CHECK(q.rank() == 3, "{}: q must be [tokens, heads, head_dim], got {}", op,
-              shape_string(q.shape()));
+  GENRT_CHECK(q.rank() == 3, "{}: q must be [tokens, heads, head_dim], got {}", op, shape_string(q.shape()));
   expect_shape(out, q.shape(), op, "out");
   const int64_t n_heads = q.dim(1), n_kv_heads = k_cache.dim(2), head_dim = q.dim(2);
-  GENRT_CHECK(k_cache.dim(3) == head_dim, "{}: cache head_dim {} != q head_dim {}", op,
-              k_cache.dim(3), head_dim);
+  GENRT_CHECK(k_cache.dim(3) == head_dim, "{}: cache head_dim {} != q head_dim {}", op, k_cache.dim(3), head_dim);
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
               "{}: {} query heads are not a multiple of {} KV heads", op, n_heads, n_kv_heads);
-  GENRT_CHECK(q_start >= 0, "{}: negative start position {}", op, q_start);
-  expect_block_table(block_table, k_cache, q_start + q.dim(0), op);
-  ref::attention(ref::AttentionArgs{
-      .q = q.data<float>(),
-      .k_cache = k_cache.data<float>(),
-      .v_cache = v_cache.data<float>(),
-      .block_table = block_table.data<int32_t>(),
-      .out = out.data<float>(),
-      .tokens = q.dim(0),
-      .q_start = q_start,
-      .n_heads = n_heads,
-      .n_kv_heads = n_kv_heads,
-      .head_dim = head_dim,
-      .block_size = k_cache.dim(1),
-      .scale = scale,
-  });
+  expect_paged_batch(batch, k_cache, q.dim(0), op);
+  const int32_t* start = batch.query_start.data<int32_t>();
+  const int64_t row = n_heads * head_dim;
+  for (int64_t s = 0; s < batch.seqs(); ++s) {
+    const int64_t n_new = start[s + 1] - start[s];
+    ref::attention({.q = q.data<float>() + start[s] * row,
+                    .k_cache = k_cache.data<float>(),
+                    .v_cache = v_cache.data<float>(),
+                    .block_table = batch.block_tables.data<int32_t>() + s * batch.block_tables.dim(1),
+                    .out = out.data<float>() + start[s] * row,
+                    .tokens = n_new,
+                    .q_start = batch.context_lens.data<int32_t>()[s] - n_new,
+                    .n_heads = n_heads,
+                    .n_kv_heads = n_kv_heads,
+                    .head_dim = head_dim,
+                    .block_size = batch.block_size,
+                    .scale = scale});
+  }
 }
 
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {

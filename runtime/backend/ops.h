@@ -7,6 +7,7 @@
 
 #include "kernels/ref/gelu.h"
 #include "kernels/ref/rope.h"
+#include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
 
 namespace genrt::ops {
@@ -45,15 +46,19 @@ void silu(const Tensor& x, Tensor& out);
 // out = a + b elementwise over equal shapes; out may alias a or b.
 void add(const Tensor& a, const Tensor& b, Tensor& out);
 
-// Writes the K/V rows of `tokens` new positions start.. into a sequence's cache blocks.
-//   k, v [tokens, kv_heads, head_dim]; k_cache, v_cache [blocks, block_size, kv_heads, head_dim]
-void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& block_table, int64_t start,
-                    Tensor& k_cache, Tensor& v_cache);
+// Writes k, v [tokens, kv_heads, head_dim] into their cache slots (batch.slots).
+//   k_cache, v_cache [blocks, block_size, kv_heads, head_dim]
+void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache);
 
-// Causal GQA attention of one sequence's queries q [tokens, heads, head_dim], at positions
-// q_start.., over its cached keys and values (see ref::AttentionArgs). out like q.
-void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-               const Tensor& block_table, int64_t q_start, float scale, Tensor& out);
+// Rotary embedding fused with the cache write: q [tokens, heads, head_dim] is rotated in
+// place; k is rotated into its cache slots (k itself may be clobbered) and v copied there.
+void rope_kv_write(Tensor& q, Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
+                   ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache);
+
+// Causal GQA attention of every sequence's new queries q [tokens, heads, head_dim] over its
+// cached keys and values (see kernels/paged_attention.cuh). out like q.
+void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
+                     float scale, Tensor& out);
 
 // Non-causal attention within each sequence: q, out [batch, tokens, heads, head_dim];
 // k, v [batch, tokens, kv_heads, head_dim].

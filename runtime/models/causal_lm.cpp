@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "runtime/backend/ops.h"
 
 namespace genrt {
 
@@ -11,23 +10,43 @@ KvCacheShape ModelSpec::kv_cache_shape(int64_t blocks, int64_t block_size) const
   return {.layers = num_layers, .blocks = blocks, .block_size = block_size, .kv_heads = num_kv_heads, .head_dim = head_dim};
 }
 
-Tensor batch_positions(const ForwardBatch& batch, int64_t context_length) {
+PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length) {
   const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
-  GENRT_CHECK(n_tokens > 0 && !batch.sequences.empty(), "forward: empty batch");
-  Tensor positions = Tensor::zeros({n_tokens}, DType::i32);
-  int64_t covered = 0;
+  const auto n_seqs = static_cast<int64_t>(batch.sequences.size());
+  GENRT_CHECK(n_tokens > 0 && n_seqs > 0, "forward: empty batch");
+  int64_t max_blocks = 1;
   for (const SequenceChunk& seq : batch.sequences) {
+    GENRT_CHECK(seq.blocks != nullptr, "forward: a sequence without a block table");
+    max_blocks = std::max(max_blocks, seq.blocks->used);
+  }
+  PagedBatch p{.positions = Tensor::zeros({n_tokens}, DType::i32),
+               .slots = Tensor::zeros({n_tokens}, DType::i32),
+               .query_start = Tensor::zeros({n_seqs + 1}, DType::i32),
+               .context_lens = Tensor::zeros({n_seqs}, DType::i32),
+               .block_tables = Tensor::zeros({n_seqs, max_blocks}, DType::i32),
+               .block_size = block_size};
+  int64_t covered = 0;
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    const SequenceChunk& seq = batch.sequences[s];
     GENRT_CHECK(seq.first_token == covered && seq.n_tokens > 0, "forward: sequences must tile the token list in order");
-    GENRT_CHECK(seq.start_pos + seq.n_tokens <= context_length,
-                "forward: position {} is past the model's context of {} tokens", seq.start_pos + seq.n_tokens - 1,
+    const int64_t end = seq.start_pos + seq.n_tokens;
+    GENRT_CHECK(end <= context_length, "forward: position {} is past the model's context of {} tokens", end - 1,
                 context_length);
+    GENRT_CHECK(end <= seq.blocks->used * block_size, "forward: positions up to {} are not covered by the {} blocks "
+                "of the block table", end, seq.blocks->used);
+    const int32_t* blocks = seq.blocks->ids.data<int32_t>();
+    std::copy_n(blocks, seq.blocks->used, p.block_tables.data<int32_t>() + s * max_blocks);
     for (int64_t t = 0; t < seq.n_tokens; ++t) {
-      positions.data<int32_t>()[seq.first_token + t] = static_cast<int32_t>(seq.start_pos + t);
+      const int64_t pos = seq.start_pos + t;
+      p.positions.data<int32_t>()[covered + t] = static_cast<int32_t>(pos);
+      p.slots.data<int32_t>()[covered + t] = static_cast<int32_t>(blocks[pos / block_size] * block_size + pos % block_size);
     }
     covered += seq.n_tokens;
+    p.query_start.data<int32_t>()[s + 1] = static_cast<int32_t>(covered);
+    p.context_lens.data<int32_t>()[s] = static_cast<int32_t>(end);
   }
   GENRT_CHECK(covered == n_tokens, "forward: sequences cover {} of {} tokens", covered, n_tokens);
-  return positions;
+  return p;
 }
 
 Tensor batch_token_ids(const ForwardBatch& batch) {
@@ -46,19 +65,6 @@ Tensor rows_for_logits(const Tensor& h, const ForwardBatch& batch, LogitsFor whi
                 rows.select(static_cast<int64_t>(s)).data<float>());
   }
   return rows;
-}
-
-void paged_attention(const Tensor& q, const Tensor& k, const Tensor& v, const ForwardBatch& batch,
-                     KvCache& cache, int64_t layer, Tensor& out) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(q.dim(2)));
-  for (const SequenceChunk& seq : batch.sequences) {
-    const int64_t begin = seq.first_token, end = seq.first_token + seq.n_tokens;
-    const Tensor table = seq.blocks->ids.slice(0, seq.blocks->used);
-    ops::kv_cache_write(k.slice(begin, end), v.slice(begin, end), table, seq.start_pos, cache.keys(layer),
-                        cache.values(layer));
-    Tensor seq_out = out.slice(begin, end);
-    ops::attention(q.slice(begin, end), cache.keys(layer), cache.values(layer), table, seq.start_pos, scale, seq_out);
-  }
 }
 
 }  // namespace genrt

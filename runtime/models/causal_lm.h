@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
 #include "runtime/memory/kv_cache.h"
 
@@ -57,18 +58,12 @@ class CausalLM {
 
 // Helpers shared by the model graphs.
 
-// Checks that the sequences tile the token list and stay inside the context; returns
-// each token's position [tokens] (i32).
-Tensor batch_positions(const ForwardBatch& batch, int64_t context_length);
+// The step's paged-attention metadata (positions, cache slots, block tables); checks that
+// the sequences tile the token list, stay inside the context and have their blocks.
+PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length);
 // The ids of the batch as a tensor [tokens] (i32).
 Tensor batch_token_ids(const ForwardBatch& batch);
 // Rows of h [tokens, hidden] that logits are wanted for: each sequence's last token,
 // or all of them.
 Tensor rows_for_logits(const Tensor& h, const ForwardBatch& batch, LogitsFor which);
-// For each sequence: writes its new keys and values k, v [tokens, kv_heads, head_dim]
-// into the cache of `layer`, then attends its queries q [tokens, heads, head_dim] over
-// everything cached, into out [tokens, heads, head_dim]. Causal, scale 1/sqrt(head_dim).
-void paged_attention(const Tensor& q, const Tensor& k, const Tensor& v, const ForwardBatch& batch,
-                     KvCache& cache, int64_t layer, Tensor& out);
-
 }  // namespace genrt

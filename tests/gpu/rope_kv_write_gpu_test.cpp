@@ -63,15 +63,8 @@ class RopeKvWriteGpu : public ::testing::TestWithParam<Case> {
     ref::rope(q.data(), positions.data(), inv_freq.data(), tokens, q_heads, head_dim, layout);
     ref::rope(k.data(), positions.data(), inv_freq.data(), tokens, kv_heads, head_dim, layout);
     std::vector<float> k_cache(cache_n), v_cache(cache_n);
-    const std::vector<std::pair<const std::vector<int32_t>*, std::pair<int64_t, int64_t>>> seqs = {
-        {&table_a, {0, 0}}, {&table_b, {5, 30}}};
-    for (const auto& [table, first_and_start] : seqs) {
-      const auto [first, start] = first_and_start;
-      const int64_t n = first == 0 ? 5 : 19;
-      ref::kv_cache_write({.k = k.data() + first * kv_row, .v = v.data() + first * kv_row, .block_table = table->data(),
-                           .k_cache = k_cache.data(), .v_cache = v_cache.data(), .tokens = n, .start = start,
-                           .row = kv_row, .block_size = kBlockSize});
-    }
+    ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots.data(), .k_cache = k_cache.data(),
+                         .v_cache = v_cache.data(), .tokens = tokens, .row = kv_row});
     // One rounding of an fp32 rotation of exact inputs; sincosf within 2 ulp of libm's.
     const double tol = dtype == DType::f32 ? 2e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
     const std::vector<float> got_q = d_q.read(), got_k = d_kc.read(), got_v = d_vc.read();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "runtime/backend/ops.h"
 #include "tests/test_util.h"
 
@@ -56,19 +58,38 @@ TEST(Ops, AddRmsNormUpdatesTheResidual) {
   EXPECT_FLOAT_EQ(out.data<float>()[0], 1.0f);
 }
 
-TEST(Ops, AttentionChecksGqaAndBlockTable) {
+// One sequence of `tokens` new tokens ending at `context`, in blocks `table`.
+PagedBatch one_sequence(int64_t tokens, int64_t context, std::vector<int32_t> table, int64_t block_size) {
+  PagedBatch b{.positions = Tensor::zeros({tokens}, DType::i32),
+               .slots = Tensor::zeros({tokens}, DType::i32),
+               .query_start = Tensor::zeros({2}, DType::i32),
+               .context_lens = Tensor::zeros({1}, DType::i32),
+               .block_tables = Tensor::zeros({1, static_cast<int64_t>(table.size())}, DType::i32),
+               .block_size = block_size};
+  b.query_start.data<int32_t>()[1] = static_cast<int32_t>(tokens);
+  b.context_lens.data<int32_t>()[0] = static_cast<int32_t>(context);
+  std::copy(table.begin(), table.end(), b.block_tables.data<int32_t>());
+  return b;
+}
+
+TEST(Ops, PagedAttentionChecksGqaAndBlockTable) {
   Tensor q = Tensor::zeros({1, 3, 4}, DType::f32);
   Tensor cache = Tensor::zeros({2, 4, 2, 4}, DType::f32);
-  Tensor table = Tensor::zeros({1}, DType::i32);
   Tensor out = Tensor::zeros({1, 3, 4}, DType::f32);
-  EXPECT_ERROR(ops::attention(q, cache, cache, table, 0, 1.0f, out),
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, one_sequence(1, 1, {0}, 4), 1.0f, out),
                "3 query heads are not a multiple of 2 KV heads");
   Tensor q4 = Tensor::zeros({1, 4, 4}, DType::f32);
   Tensor out4 = Tensor::zeros({1, 4, 4}, DType::f32);
-  EXPECT_ERROR(ops::attention(q4, cache, cache, table, 4, 1.0f, out4),
+  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 5, {0}, 4), 1.0f, out4),
                "positions up to 5 are not covered by the 1 blocks");
-  table.data<int32_t>()[0] = 2;
-  EXPECT_ERROR(ops::attention(q4, cache, cache, table, 0, 1.0f, out4), "block id 2 outside the pool of 2");
+  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 1, {2}, 4), 1.0f, out4),
+               "block id 2 outside the pool of 2");
+  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 1, {0}, 8), 1.0f, out4),
+               "batch block size 8 != cache block size 4");
+  PagedBatch bad_slot = one_sequence(1, 1, {0}, 4);
+  bad_slot.slots.data<int32_t>()[0] = 8;
+  Tensor k = Tensor::zeros({1, 2, 4}, DType::f32);
+  EXPECT_ERROR(ops::kv_cache_write(k, k, bad_slot, cache, cache), "cache slot 8 outside the pool of 8");
 }
 
 TEST(Ops, CudaTensorsAreRejectedByTheCpuBackend) {

@@ -1,5 +1,7 @@
 #include "runtime/models/gpt2/gpt2_model.h"
 
+#include <cmath>
+
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
@@ -13,14 +15,15 @@ Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor w
   const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
   const int64_t n_embd = config_.n_embd, heads = config_.n_head, head_dim = config_.head_dim();
   const float eps = static_cast<float>(config_.layer_norm_epsilon);
-  const Tensor positions = batch_positions(batch, config_.n_positions);
+  const PagedBatch paged = make_paged_batch(batch, cache.shape().block_size, config_.n_positions);
+  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
 
   // residual = token + position embeddings, added by the first fused add+norm.
   Tensor residual = Tensor::zeros({n_tokens, n_embd}, DType::f32);
   Tensor block_out = Tensor::zeros({n_tokens, n_embd}, DType::f32);
   Tensor h = Tensor::zeros({n_tokens, n_embd}, DType::f32);
   ops::embedding(weights_.wte, batch_token_ids(batch), residual);
-  ops::embedding(weights_.wpe, positions, block_out);
+  ops::embedding(weights_.wpe, paged.positions, block_out);
 
   Tensor q = Tensor::zeros({n_tokens, n_embd}, DType::f32);
   Tensor k = Tensor::zeros({n_tokens, n_embd}, DType::f32);
@@ -33,8 +36,9 @@ Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor w
     ops::linear(h, w.q_proj, w.q_bias, q);
     ops::linear(h, w.k_proj, w.k_bias, k);
     ops::linear(h, w.v_proj, w.v_bias, v);
-    paged_attention(q.reshape({n_tokens, heads, head_dim}), k.reshape({n_tokens, heads, head_dim}),
-                    v.reshape({n_tokens, heads, head_dim}), batch, cache, l, attn);
+    const Shape heads_shape = {n_tokens, heads, head_dim};
+    ops::kv_cache_write(k.reshape(heads_shape), v.reshape(heads_shape), paged, cache.keys(l), cache.values(l));
+    ops::paged_attention(q.reshape(heads_shape), cache.keys(l), cache.values(l), paged, attn_scale, attn);
     ops::linear(attn.reshape({n_tokens, n_embd}), w.attn_c_proj, w.attn_c_proj_bias, block_out);
     ops::add_layernorm(block_out, residual, w.ln_2_weight, w.ln_2_bias, eps, h);
     ops::linear(h, w.mlp_c_fc, w.mlp_c_fc_bias, fc);

@@ -20,7 +20,7 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   const int64_t hidden = config_.hidden_size;
 
   const Tensor ids = batch_token_ids(batch);
-  const Tensor positions = batch_positions(batch, config_.max_position_embeddings);
+  const PagedBatch paged = make_paged_batch(batch, cache.shape().block_size, config_.max_position_embeddings);
 
   // The residual stream; each block's output is added into it by the next fused add+norm.
   Tensor residual = Tensor::zeros({n_tokens, hidden}, DType::f32);
@@ -35,7 +35,7 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
     } else {
       ops::add_rmsnorm(block_out, residual, w.input_layernorm, config_.rms_norm_eps, h);
     }
-    attention_block(w, l, batch, positions, h, cache, block_out);
+    attention_block(w, l, paged, h, cache, block_out);
     ops::add_rmsnorm(block_out, residual, w.post_attention_layernorm, config_.rms_norm_eps, h);
     mlp_block(w, h, block_out);
   }
@@ -47,8 +47,7 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   return logits;
 }
 
-void LlamaModel::attention_block(const LlamaLayerWeights& w, int64_t layer,
-                                 const ForwardBatch& batch, const Tensor& positions,
+void LlamaModel::attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged,
                                  const Tensor& h, KvCache& cache, Tensor& out) const {
   const int64_t n_tokens = h.dim(0);
   const int64_t heads = config_.num_attention_heads, kv_heads = config_.num_key_value_heads;
@@ -62,11 +61,11 @@ void LlamaModel::attention_block(const LlamaLayerWeights& w, int64_t layer,
   q = q.reshape({n_tokens, heads, head_dim});
   k = k.reshape({n_tokens, kv_heads, head_dim});
   v = v.reshape({n_tokens, kv_heads, head_dim});
-  ops::rope(q, positions, inv_freq_, config_.rope_layout);
-  ops::rope(k, positions, inv_freq_, config_.rope_layout);
+  ops::rope_kv_write(q, k, v, paged, inv_freq_, config_.rope_layout, cache.keys(layer), cache.values(layer));
 
   Tensor attn = Tensor::zeros({n_tokens, heads, head_dim}, DType::f32);
-  paged_attention(q, k, v, batch, cache, layer, attn);
+  ops::paged_attention(q, cache.keys(layer), cache.values(layer), paged,
+                       1.0f / std::sqrt(static_cast<float>(head_dim)), attn);
   ops::linear(attn.reshape({n_tokens, config_.q_dim()}), w.o_proj, w.o_bias, out);
 }
 

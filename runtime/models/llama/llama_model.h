@@ -40,8 +40,8 @@ class LlamaModel final : public CausalLM {
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
 
  private:
-  void attention_block(const LlamaLayerWeights& w, int64_t layer, const ForwardBatch& batch,
-                       const Tensor& positions, const Tensor& h, KvCache& cache, Tensor& out) const;
+  void attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged, const Tensor& h,
+                       KvCache& cache, Tensor& out) const;
   void mlp_block(const LlamaLayerWeights& w, const Tensor& h, Tensor& out) const;
 
   LlamaConfig config_;

@@ -1,0 +1,25 @@
+#pragma once
+// Where the new tokens of a forward step go in the paged KV cache and what each attends
+// to: built once per step from the batch's block tables and shared by every layer's
+// attention (the arguments of kernels::PagedAttentionLaunch, as tensors). All i32, on the
+// device of the activations.
+
+#include <cstdint>
+
+#include "runtime/core/tensor.h"
+
+namespace genrt {
+
+struct PagedBatch {
+  Tensor positions;     // [tokens]: position of each new token
+  Tensor slots;         // [tokens]: block * block_size + offset, its cache slot
+  Tensor query_start;   // [seqs + 1]: sequence s owns tokens [query_start[s], query_start[s + 1])
+  Tensor context_lens;  // [seqs]: positions cached once this step's tokens are written
+  Tensor block_tables;  // [seqs, max_blocks]: each sequence's blocks, zero-padded
+  int64_t block_size = 0;
+
+  int64_t tokens() const { return positions.numel(); }
+  int64_t seqs() const { return context_lens.numel(); }
+};
+
+}  // namespace genrt
