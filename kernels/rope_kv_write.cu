@@ -26,11 +26,15 @@ template <class T>
 __global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T> a) {
   const int64_t t = blockIdx.x;
   const int64_t half = a.head_dim / 2;
-  const float position = static_cast<float>(a.positions[t]);
+  const float position = a.inv_freq != nullptr ? static_cast<float>(a.positions[t]) : 0.0f;
   const int64_t kv_row = a.kv_heads * a.head_dim;
   T* k_dst = a.k_cache + static_cast<int64_t>(a.slots[t]) * kv_row;
   T* v_dst = a.v_cache + static_cast<int64_t>(a.slots[t]) * kv_row;
-  const int64_t q_pairs = a.q_heads * half, pairs = q_pairs + a.kv_heads * half;
+  const int64_t q_pairs = a.q != nullptr && a.inv_freq != nullptr ? a.q_heads * half : 0;
+  if (a.inv_freq == nullptr) {  // no rotation: keys are copied like values
+    for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) k_dst[j] = a.k[t * kv_row + j];
+  }
+  const int64_t pairs = a.inv_freq != nullptr ? q_pairs + a.kv_heads * half : 0;
   for (int64_t p = threadIdx.x; p < pairs; p += kThreads) {
     const bool is_q = p < q_pairs;
     const int64_t head = (is_q ? p : p - q_pairs) / half, i = (is_q ? p : p - q_pairs) % half;

@@ -16,14 +16,14 @@ namespace genrt::kernels {
 
 template <class T>
 struct RopeKvLaunch {
-  T* q = nullptr;                  // [tokens, q_heads, head_dim], rotated in place
+  T* q = nullptr;                  // [tokens, q_heads, head_dim], rotated in place; or nullptr
   const T* k = nullptr;            // [tokens, kv_heads, head_dim]
   const T* v = nullptr;            // [tokens, kv_heads, head_dim]
   T* k_cache = nullptr;            // [blocks, block_size, kv_heads, head_dim]
   T* v_cache = nullptr;            // [blocks, block_size, kv_heads, head_dim]
   const int32_t* positions = nullptr;  // [tokens]
   const int32_t* slots = nullptr;  // [tokens]: block * block_size + offset in the cache
-  const float* inv_freq = nullptr; // [head_dim / 2]
+  const float* inv_freq = nullptr; // [head_dim / 2], or nullptr: no rotation (a plain cache write)
   int64_t tokens = 0;
   int64_t q_heads = 0;
   int64_t kv_heads = 0;

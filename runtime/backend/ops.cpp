@@ -14,55 +14,77 @@
 #include "kernels/ref/swiglu.h"
 #include "runtime/backend/op_checks.h"
 
+#ifdef GENRT_HAVE_CUDA
+#include "runtime/backend/cuda/cuda_ops.h"
+#define GENRT_ON_CUDA(where, ...)          \
+  if ((where).device == Device::cuda) {    \
+    __VA_ARGS__;                           \
+    return;                                \
+  }
+#else
+#define GENRT_ON_CUDA(where, ...)
+#endif
+
 namespace genrt::ops {
 
 namespace {
 
-const float* optional_data(const Tensor& t, int64_t dim, const char* op, const char* name) {
+// A [dim] parameter (norm weight, bias) on the op's device, or nullptr when undefined.
+const float* optional_vector(const Tensor& t, int64_t dim, const Placement& where, const char* op, const char* name) {
   if (!t.defined()) return nullptr;
-  expect_cpu(t, op, name);
+  expect_on(t, where, op, name);
   expect_shape(t, {dim}, op, name);
-  return t.data<float>();
+  return where.device == Device::cpu ? t.data<float>() : nullptr;
 }
 
-ref::NormArgs norm_args(const char* op, const Tensor& x, Tensor* residual, const Tensor& weight,
-                        const Tensor& bias, float eps, Tensor& out) {
-  expect_cpu(x, op, "x");
+enum class NormKind { rms, layer };
+
+// RMSNorm / LayerNorm with an optional residual add: checks, then either backend.
+void row_norm(const char* op, NormKind kind, const Tensor& x, Tensor* residual, const Tensor& weight,
+              const Tensor& bias, float eps, Tensor& out) {
+  const Placement where = placement_of(x, op, "x");
   GENRT_CHECK(x.rank() == 2, "{}: x must be [rows, dim], got {}", op, shape_string(x.shape()));
-  expect_cpu(out, op, "out");
+  expect_on(out, where, op, "out");
   expect_shape(out, x.shape(), op, "out");
-  ref::NormArgs args;
-  args.rows = x.dim(0);
-  args.dim = x.dim(1);
-  args.x = x.data<float>();
-  args.out = out.data<float>();
-  args.weight = optional_data(weight, args.dim, op, "weight");
-  args.bias = optional_data(bias, args.dim, op, "bias");
-  args.eps = eps;
+  const float* w = optional_vector(weight, x.dim(1), where, op, "weight");
+  const float* b = optional_vector(bias, x.dim(1), where, op, "bias");
   if (residual != nullptr) {
-    expect_cpu(*residual, op, "residual");
+    expect_on(*residual, where, op, "residual");
     expect_shape(*residual, x.shape(), op, "residual");
-    args.residual = residual->data<float>();
-    args.sum_out = residual->data<float>();
   }
-  return args;
+  GENRT_ON_CUDA(where, cuda_ops::norm({.kind = kind == NormKind::rms ? kernels::NormKind::rms : kernels::NormKind::layer,
+                                       .x = residual != nullptr ? x : Tensor(),
+                                       .weight = weight,
+                                       .bias = bias,
+                                       .eps = eps},
+                                      residual != nullptr ? *residual : x, out));
+  ref::NormArgs args{.x = x.data<float>(), .weight = w, .bias = b, .out = out.data<float>(), .rows = x.dim(0),
+                     .dim = x.dim(1), .eps = eps};
+  if (residual != nullptr) args.residual = args.sum_out = residual->data<float>();
+  if (kind == NormKind::rms) {
+    ref::rmsnorm(args);
+  } else {
+    ref::layernorm(args);
+  }
 }
 
 // Checks a layer's K and V block pools: equal [blocks, block_size, kv_heads, head_dim].
-void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const char* op) {
-  expect_cpu(k_cache, op, "k_cache");
-  expect_cpu(v_cache, op, "v_cache");
+void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const Placement& where, const char* op) {
+  expect_on(k_cache, where, op, "k_cache");
+  expect_on(v_cache, where, op, "v_cache");
   GENRT_CHECK(k_cache.rank() == 4, "{}: cache must be [blocks, block_size, kv_heads, head_dim]", op);
   expect_shape(v_cache, k_cache.shape(), op, "v_cache");
 }
 
-// Checks the step's metadata against the cache: i32 host tensors of matching lengths,
-// slots inside the pool, block tables naming pool blocks and covering every context.
-void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t tokens, const char* op) {
+// Checks the step's metadata against the cache: i32 tensors on the op's device with
+// matching lengths; on the CPU also their values (slots inside the pool, block tables
+// naming pool blocks and covering every context). Device metadata is checked on the host
+// before its upload (make_paged_batch).
+void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t tokens, Device device, const char* op) {
   for (const auto& [t, name] : {std::pair{&b.positions, "positions"}, std::pair{&b.slots, "slots"},
                                 std::pair{&b.query_start, "query_start"}, std::pair{&b.context_lens, "context_lens"},
                                 std::pair{&b.block_tables, "block_tables"}}) {
-    expect_cpu(*t, op, name, DType::i32);
+    expect_on(*t, {device, DType::i32}, op, name);
   }
   const int64_t seqs = b.context_lens.numel(), pool_slots = k_cache.dim(0) * k_cache.dim(1);
   GENRT_CHECK(b.block_size == k_cache.dim(1), "{}: batch block size {} != cache block size {}", op, b.block_size,
@@ -72,6 +94,7 @@ void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t toke
   expect_shape(b.query_start, {seqs + 1}, op, "query_start");
   GENRT_CHECK(b.block_tables.rank() == 2 && b.block_tables.dim(0) == seqs, "{}: block_tables must be [{}, blocks]",
               op, seqs);
+  if (device != Device::cpu) return;
   for (int32_t slot : b.slots.span<int32_t>()) {
     GENRT_CHECK(slot >= 0 && slot < pool_slots, "{}: cache slot {} outside the pool of {}", op, slot, pool_slots);
   }
@@ -92,16 +115,30 @@ void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t toke
   }
 }
 
+// k, v [tokens, kv_heads, head_dim] matching the cache, with the step's metadata.
+Placement expect_kv_rows(const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& k_cache,
+                         const Tensor& v_cache, const char* op) {
+  const Placement where = placement_of(k, op, "k");
+  expect_on(v, where, op, "v");
+  expect_kv_cache(k_cache, v_cache, where, op);
+  expect_shape(k, {k.dim(0), k_cache.dim(2), k_cache.dim(3)}, op, "k");
+  expect_shape(v, k.shape(), op, "v");
+  expect_paged_batch(batch, k_cache, k.dim(0), where.device, op);
+  return where;
+}
+
 }  // namespace
 
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
-  expect_cpu(table, "embedding", "table");
-  expect_cpu(ids, "embedding", "ids", DType::i32);
-  expect_cpu(out, "embedding", "out");
+  const Placement where = placement_of(table, "embedding", "table");
+  expect_on(ids, {where.device, DType::i32}, "embedding", "ids");
+  expect_on(out, where, "embedding", "out");
   GENRT_CHECK(table.rank() == 2, "embedding: table must be [vocab, dim]");
-  const int64_t vocab = table.dim(0);
-  const int64_t dim = table.dim(1);
+  const int64_t vocab = table.dim(0), dim = table.dim(1);
   expect_shape(out, {ids.numel(), dim}, "embedding", "out");
+  // Device ids were range-checked on the host before their upload; the kernel zeroes
+  // rows of any id outside the table rather than reading out of bounds.
+  GENRT_ON_CUDA(where, cuda_ops::embedding(table, ids, out));
   for (int32_t id : ids.span<int32_t>()) {
     GENRT_CHECK(id >= 0 && id < vocab, "token id {} is outside the vocabulary [0, {})", id, vocab);
   }
@@ -109,110 +146,122 @@ void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
 }
 
 void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-  ref::rmsnorm(norm_args("rmsnorm", x, nullptr, weight, Tensor(), eps, out));
+  row_norm("rmsnorm", NormKind::rms, x, nullptr, weight, Tensor(), eps, out);
 }
 
 void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& out) {
-  ref::rmsnorm(norm_args("add_rmsnorm", x, &residual, weight, Tensor(), eps, out));
+  row_norm("add_rmsnorm", NormKind::rms, x, &residual, weight, Tensor(), eps, out);
 }
 
 void layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out) {
-  ref::layernorm(norm_args("layernorm", x, nullptr, weight, bias, eps, out));
+  row_norm("layernorm", NormKind::layer, x, nullptr, weight, bias, eps, out);
 }
 
-void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, const Tensor& bias,
-                   float eps, Tensor& out) {
-  ref::layernorm(norm_args("add_layernorm", x, &residual, weight, bias, eps, out));
+void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, const Tensor& bias, float eps,
+                   Tensor& out) {
+  row_norm("add_layernorm", NormKind::layer, x, &residual, weight, bias, eps, out);
 }
 
-void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual,
-                         const Tensor& shift, const Tensor& scale, float eps, Tensor& out) {
+void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual, const Tensor& shift,
+                         const Tensor& scale, float eps, Tensor& out) {
   const char* op = "modulated_layernorm";
-  expect_cpu(residual, op, "residual");
-  GENRT_CHECK(residual.rank() == 2, "{}: residual must be [rows, dim], got {}", op,
-              shape_string(residual.shape()));
-  expect_cpu(shift, op, "shift");
+  const Placement where = placement_of(residual, op, "residual");
+  GENRT_CHECK(residual.rank() == 2, "{}: residual must be [rows, dim], got {}", op, shape_string(residual.shape()));
+  expect_on(shift, where, op, "shift");
   GENRT_CHECK(shift.rank() == 2 && shift.dim(0) > 0 && residual.dim(0) % shift.dim(0) == 0,
-              "{}: shift {} must be [groups, dim] with groups dividing the {} rows", op,
-              shape_string(shift.shape()), residual.dim(0));
+              "{}: shift {} must be [groups, dim] with groups dividing the {} rows", op, shape_string(shift.shape()),
+              residual.dim(0));
   const int64_t rows = residual.dim(0), dim = residual.dim(1), groups = shift.dim(0);
   expect_shape(shift, {groups, dim}, op, "shift");
-  expect_cpu(scale, op, "scale");
+  expect_on(scale, where, op, "scale");
   expect_shape(scale, {groups, dim}, op, "scale");
-  expect_cpu(out, op, "out");
+  expect_on(out, where, op, "out");
   expect_shape(out, residual.shape(), op, "out");
   GENRT_CHECK(out.raw() != residual.raw(), "{}: out must not alias residual", op);
-  ref::ModulatedNormArgs args{.residual = residual.data<float>(),
-                              .shift = shift.data<float>(),
-                              .scale = scale.data<float>(),
-                              .out = out.data<float>(),
-                              .rows = rows,
-                              .dim = dim,
-                              .rows_per_group = rows / groups,
-                              .eps = eps};
   if (x.defined()) {
-    expect_cpu(x, op, "x");
+    expect_on(x, where, op, "x");
     expect_shape(x, residual.shape(), op, "x");
-    args.x = x.data<float>();
   }
   if (gate.defined()) {
     GENRT_CHECK(x.defined(), "{}: a gate without x", op);
-    expect_cpu(gate, op, "gate");
+    expect_on(gate, where, op, "gate");
     expect_shape(gate, {groups, dim}, op, "gate");
-    args.gate = gate.data<float>();
   }
-  ref::modulated_layernorm(args);
+  GENRT_ON_CUDA(where, cuda_ops::norm({.kind = kernels::NormKind::layer,
+                                       .x = x,
+                                       .gate = gate,
+                                       .shift = shift,
+                                       .scale = scale,
+                                       .rows_per_group = rows / groups,
+                                       .eps = eps},
+                                      residual, out));
+  ref::modulated_layernorm({.x = x.defined() ? x.data<float>() : nullptr,
+                            .gate = gate.defined() ? gate.data<float>() : nullptr,
+                            .residual = residual.data<float>(),
+                            .shift = shift.data<float>(),
+                            .scale = scale.data<float>(),
+                            .out = out.data<float>(),
+                            .rows = rows,
+                            .dim = dim,
+                            .rows_per_group = rows / groups,
+                            .eps = eps});
 }
 
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
-  expect_cpu(x, "linear", "x");
-  expect_cpu(weight, "linear", "weight");
-  expect_cpu(out, "linear", "out");
-  GENRT_CHECK(x.rank() == 2 && weight.rank() == 2,
-              "linear: x {} and weight {} must both be 2-D", shape_string(x.shape()),
-              shape_string(weight.shape()));
-  const int64_t m = x.dim(0), k = x.dim(1), n = weight.dim(0);
-  GENRT_CHECK(weight.dim(1) == k, "linear: x {} does not match weight {} (in_features)",
+  const Placement where = placement_of(x, "linear", "x");
+  expect_on(weight, where, "linear", "weight");
+  GENRT_CHECK(x.rank() == 2 && weight.rank() == 2, "linear: x {} and weight {} must both be 2-D",
               shape_string(x.shape()), shape_string(weight.shape()));
+  const int64_t m = x.dim(0), k = x.dim(1), n = weight.dim(0);
+  GENRT_CHECK(weight.dim(1) == k, "linear: x {} does not match weight {} (in_features)", shape_string(x.shape()),
+              shape_string(weight.shape()));
+  // On the GPU the output may be fp32 (logits) for 16-bit operands.
+  const bool f32_out = where.device == Device::cuda && out.defined() && out.dtype() == DType::f32;
+  expect_on(out, f32_out ? Placement{Device::cuda, DType::f32} : where, "linear", "out");
   expect_shape(out, {m, n}, "linear", "out");
-  ref::matmul(x.data<float>(), weight.data<float>(), optional_data(bias, n, "linear", "bias"),
-              out.data<float>(), m, n, k);
+  const float* b = optional_vector(bias, n, where, "linear", "bias");
+  GENRT_ON_CUDA(where, cuda_ops::linear(x, weight, bias, out));
+  ref::matmul(x.data<float>(), weight.data<float>(), b, out.data<float>(), m, n, k);
 }
 
 void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeLayout layout) {
   expect_cpu(x, "rope", "x");
   expect_cpu(positions, "rope", "positions", DType::i32);
   expect_cpu(inv_freq, "rope", "inv_freq");
-  GENRT_CHECK(x.rank() == 3, "rope: x must be [tokens, heads, head_dim], got {}",
-              shape_string(x.shape()));
+  GENRT_CHECK(x.rank() == 3, "rope: x must be [tokens, heads, head_dim], got {}", shape_string(x.shape()));
   const int64_t head_dim = x.dim(2);
   GENRT_CHECK(head_dim % 2 == 0, "rope: head_dim {} must be even", head_dim);
   expect_shape(positions, {x.dim(0)}, "rope", "positions");
   expect_shape(inv_freq, {head_dim / 2}, "rope", "inv_freq");
-  ref::rope(x.data<float>(), positions.data<int32_t>(), inv_freq.data<float>(), x.dim(0),
-            x.dim(1), head_dim, layout);
+  ref::rope(x.data<float>(), positions.data<int32_t>(), inv_freq.data<float>(), x.dim(0), x.dim(1), head_dim,
+            layout);
 }
 
 void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
-  expect_cpu(gate, "swiglu", "gate");
-  expect_cpu(up, "swiglu", "up");
-  expect_cpu(out, "swiglu", "out");
+  const Placement where = placement_of(gate, "swiglu", "gate");
+  expect_on(up, where, "swiglu", "up");
+  expect_on(out, where, "swiglu", "out");
   expect_shape(up, gate.shape(), "swiglu", "up");
   expect_shape(out, gate.shape(), "swiglu", "out");
+  GENRT_ON_CUDA(where, cuda_ops::activation(kernels::Activation::swiglu, gate, up, out));
   ref::swiglu(gate.data<float>(), up.data<float>(), out.data<float>(), gate.numel());
 }
 
 void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx) {
-  expect_cpu(x, "gelu", "x");
-  expect_cpu(out, "gelu", "out");
+  const Placement where = placement_of(x, "gelu", "x");
+  expect_on(out, where, "gelu", "out");
   expect_shape(out, x.shape(), "gelu", "out");
+  GENRT_ON_CUDA(where, cuda_ops::activation(approx == ref::GeluApprox::tanh ? kernels::Activation::gelu_tanh
+                                                                             : kernels::Activation::gelu_erf,
+                                            x, Tensor(), out));
   ref::gelu(x.data<float>(), out.data<float>(), x.numel(), approx);
 }
 
 void silu(const Tensor& x, Tensor& out) {
-  expect_cpu(x, "silu", "x");
-  expect_cpu(out, "silu", "out");
+  const Placement where = placement_of(x, "silu", "x");
+  expect_on(out, where, "silu", "out");
   expect_shape(out, x.shape(), "silu", "out");
+  GENRT_ON_CUDA(where, cuda_ops::activation(kernels::Activation::silu, x, Tensor(), out));
   ref::silu(x.data<float>(), out.data<float>(), x.numel());
 }
 
@@ -226,13 +275,9 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache) {
-  const char* op = "kv_cache_write";
-  expect_cpu(k, op, "k");
-  expect_cpu(v, op, "v");
-  expect_kv_cache(k_cache, v_cache, op);
-  expect_shape(k, {k.dim(0), k_cache.dim(2), k_cache.dim(3)}, op, "k");
-  expect_shape(v, k.shape(), op, "v");
-  expect_paged_batch(batch, k_cache, k.dim(0), op);
+  const Placement where = expect_kv_rows(k, v, batch, k_cache, v_cache, "kv_cache_write");
+  GENRT_ON_CUDA(where, cuda_ops::rope_kv_write(nullptr, k, v, batch, Tensor(), ref::RopeLayout::rotate_half,
+                                               k_cache, v_cache));
   ref::kv_cache_write({.k = k.data<float>(),
                        .v = v.data<float>(),
                        .slots = batch.slots.data<int32_t>(),
@@ -244,8 +289,16 @@ void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, T
 
 void rope_kv_write(Tensor& q, Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
                    ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache) {
-  GENRT_CHECK(q.rank() == 3 && q.dim(0) == k.dim(0), "rope_kv_write: q {} must be [tokens, heads, head_dim] like k {}",
-              shape_string(q.shape()), shape_string(k.shape()));
+  const char* op = "rope_kv_write";
+  const Placement where = expect_kv_rows(k, v, batch, k_cache, v_cache, op);
+  expect_on(q, where, op, "q");
+  GENRT_CHECK(q.rank() == 3 && q.dim(0) == k.dim(0) && q.dim(2) == k.dim(2),
+              "{}: q {} must be [tokens, heads, head_dim] like k {}", op, shape_string(q.shape()),
+              shape_string(k.shape()));
+  GENRT_CHECK(k.dim(2) % 2 == 0, "{}: head_dim {} must be even", op, k.dim(2));
+  expect_on(inv_freq, {where.device, DType::f32}, op, "inv_freq");
+  expect_shape(inv_freq, {k.dim(2) / 2}, op, "inv_freq");
+  GENRT_ON_CUDA(where, cuda_ops::rope_kv_write(&q, k, v, batch, inv_freq, layout, k_cache, v_cache));
   rope(q, batch.positions, inv_freq, layout);
   rope(k, batch.positions, inv_freq, layout);
   kv_cache_write(k, v, batch, k_cache, v_cache);
@@ -254,16 +307,17 @@ void rope_kv_write(Tensor& q, Tensor& k, const Tensor& v, const PagedBatch& batc
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
                      float scale, Tensor& out) {
   const char* op = "paged_attention";
-  expect_cpu(q, op, "q");
-  expect_cpu(out, op, "out");
-  expect_kv_cache(k_cache, v_cache, op);
+  const Placement where = placement_of(q, op, "q");
+  expect_on(out, where, op, "out");
+  expect_kv_cache(k_cache, v_cache, where, op);
   GENRT_CHECK(q.rank() == 3, "{}: q must be [tokens, heads, head_dim], got {}", op, shape_string(q.shape()));
   expect_shape(out, q.shape(), op, "out");
   const int64_t n_heads = q.dim(1), n_kv_heads = k_cache.dim(2), head_dim = q.dim(2);
   GENRT_CHECK(k_cache.dim(3) == head_dim, "{}: cache head_dim {} != q head_dim {}", op, k_cache.dim(3), head_dim);
-  GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
-              "{}: {} query heads are not a multiple of {} KV heads", op, n_heads, n_kv_heads);
-  expect_paged_batch(batch, k_cache, q.dim(0), op);
+  GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
+              op, n_heads, n_kv_heads);
+  expect_paged_batch(batch, k_cache, q.dim(0), where.device, op);
+  GENRT_ON_CUDA(where, cuda_ops::paged_attention(q, k_cache, v_cache, batch, scale, out));
   const int32_t* start = batch.query_start.data<int32_t>();
   const int64_t row = n_heads * head_dim;
   for (int64_t s = 0; s < batch.seqs(); ++s) {
@@ -289,15 +343,14 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
   expect_cpu(k, op, "k");
   expect_cpu(v, op, "v");
   expect_cpu(out, op, "out");
-  GENRT_CHECK(q.rank() == 4 && k.rank() == 4,
-              "{}: q {} and k {} must be [batch, tokens, heads, head_dim]", op,
+  GENRT_CHECK(q.rank() == 4 && k.rank() == 4, "{}: q {} and k {} must be [batch, tokens, heads, head_dim]", op,
               shape_string(q.shape()), shape_string(k.shape()));
   const int64_t n_heads = q.dim(2), n_kv_heads = k.dim(2);
   expect_shape(k, {q.dim(0), q.dim(1), n_kv_heads, q.dim(3)}, op, "k");
   expect_shape(v, k.shape(), op, "v");
   expect_shape(out, q.shape(), op, "out");
-  GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
-              "{}: {} query heads are not a multiple of {} KV heads", op, n_heads, n_kv_heads);
+  GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
+              op, n_heads, n_kv_heads);
   ref::dense_attention({.q = q.data<float>(),
                         .k = k.data<float>(),
                         .v = v.data<float>(),

@@ -35,9 +35,9 @@ TEST_P(CublasLtGemmGpu, MatchesReference) {
       d_workspace(std::vector<float>(CublasLtGemm::kWorkspaceBytes / 4), DType::f32);
   CublasLtGemm gemm(d_workspace.get<void>(), CublasLtGemm::kWorkspaceBytes);
   gemm.linear(d_x.get<void>(), d_w.get<void>(), with_bias ? d_bias.get<void>() : nullptr, d_y.get<void>(), m, n, k,
-              dtype, nullptr);
+              dtype, dtype, nullptr);
   gemm.linear(d_x.get<void>(), d_w.get<void>(), with_bias ? d_bias.get<void>() : nullptr, d_y.get<void>(), m, n, k,
-              dtype, nullptr);
+              dtype, dtype, nullptr);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   EXPECT_EQ(gemm.cached_plans(), 1u);  // the second call reused the first's plan
 
@@ -58,11 +58,27 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CublasLtGemmGpu,
                                             ::testing::Values<int64_t>(64, 80, 2048),
                                             ::testing::Values<int64_t>(128, 5632), ::testing::Bool()));
 
+// The LM head: bf16 operands, fp32 logits.
+TEST(CublasLtGemmGpuF32Out, Bf16OperandsToF32Logits) {
+  GENRT_REQUIRE_GPU();
+  const int64_t m = 3, n = 32000, k = 256;
+  const std::vector<float> x = pattern(m * k, 1.0f, 1, DType::bf16), w = pattern(n * k, 0.05f, 2, DType::bf16);
+  DeviceBuffer d_x(x, DType::bf16), d_w(w, DType::bf16), d_y(std::vector<float>(m * n), DType::f32),
+      d_workspace(std::vector<float>(CublasLtGemm::kWorkspaceBytes / 4), DType::f32);
+  CublasLtGemm gemm(d_workspace.get<void>(), CublasLtGemm::kWorkspaceBytes);
+  gemm.linear(d_x.get<void>(), d_w.get<void>(), nullptr, d_y.get<void>(), m, n, k, DType::bf16, DType::f32, nullptr);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::vector<float> expected(m * n);
+  ref::matmul(x.data(), w.data(), nullptr, expected.data(), m, n, k);
+  const std::vector<float> got = d_y.read();
+  for (int64_t i = 0; i < m * n; ++i) ASSERT_NEAR(got[i], expected[i], 1e-4 * (1 + std::abs(expected[i]))) << i;
+}
+
 TEST(CublasLtGemmGpuErrors, UnsupportedDtypeIsAClearError) {
   GENRT_REQUIRE_GPU();
   CublasLtGemm gemm(nullptr, 0);
   try {
-    gemm.linear(nullptr, nullptr, nullptr, nullptr, 4, 4, 4, DType::f32, nullptr);
+    gemm.linear(nullptr, nullptr, nullptr, nullptr, 4, 4, 4, DType::f32, DType::f32, nullptr);
     FAIL() << "an f32 GEMM was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("f32 operands are not supported"), std::string::npos) << e.what();

@@ -94,6 +94,31 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RopeKvWriteGpu,
                                             ::testing::Values(ref::RopeLayout::rotate_half,
                                                               ref::RopeLayout::interleaved)));
 
+// Without inv_freq the kernel is a plain cache write (GPT-2): keys copied like values.
+TEST(RopeKvWriteGpuPlain, CopiesKeysAndValuesIntoTheirSlots) {
+  GENRT_REQUIRE_GPU();
+  const int64_t tokens = 3, row = 2 * 64, cache_n = 4 * 16 * row;
+  const std::vector<int32_t> slots = {17, 3, 40};
+  const std::vector<float> k = pattern(tokens * row, 1.0f, 1, DType::bf16), v = pattern(tokens * row, 1.0f, 2, DType::bf16);
+  DeviceBuffer d_k(k, DType::bf16), d_v(v, DType::bf16), d_kc(std::vector<float>(cache_n), DType::bf16),
+      d_vc(std::vector<float>(cache_n), DType::bf16), d_slots(slots.data(), slots.size() * 4);
+  const kernels::RopeKvLaunch<__nv_bfloat16> launch{.k = d_k.get<__nv_bfloat16>(),
+                                                    .v = d_v.get<__nv_bfloat16>(),
+                                                    .k_cache = d_kc.get<__nv_bfloat16>(),
+                                                    .v_cache = d_vc.get<__nv_bfloat16>(),
+                                                    .slots = d_slots.get<int32_t>(),
+                                                    .tokens = tokens,
+                                                    .q_heads = 2,
+                                                    .kv_heads = 2,
+                                                    .head_dim = 64};
+  ASSERT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaSuccess);
+  std::vector<float> k_cache(cache_n), v_cache(cache_n);
+  ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots.data(), .k_cache = k_cache.data(),
+                       .v_cache = v_cache.data(), .tokens = tokens, .row = row});
+  EXPECT_EQ(d_kc.read(), k_cache);
+  EXPECT_EQ(d_vc.read(), v_cache);
+}
+
 TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDim) {
   const kernels::RopeKvLaunch<float> launch{.tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 65};
   EXPECT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaErrorInvalidValue);

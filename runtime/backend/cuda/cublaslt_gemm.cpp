@@ -16,7 +16,8 @@ cudaDataType_t cuda_type(DType dtype) {
   switch (dtype) {
     case DType::bf16: return CUDA_R_16BF;
     case DType::f16: return CUDA_R_16F;
-    default: fail("cuBLASLt GEMM: {} operands are not supported (bf16 or f16)", dtype_name(dtype));
+    case DType::f32: return CUDA_R_32F;
+    default: fail("cuBLASLt GEMM: {} is not a GEMM type", dtype_name(dtype));
   }
 }
 
@@ -52,11 +53,16 @@ CublasLtGemm::~CublasLtGemm() {
   if (handle_ != nullptr) cublasLtDestroy(lt(handle_));
 }
 
-CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DType dtype, bool bias) {
-  const Key key{m, n, k, dtype, bias};
+CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype,
+                                           bool bias) {
+  const Key key{m, n, k, dtype, out_dtype, bias};
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  GENRT_CHECK(dtype == DType::bf16 || dtype == DType::f16,
+              "cuBLASLt GEMM: {} operands are not supported (bf16 or f16)", dtype_name(dtype));
+  GENRT_CHECK(out_dtype == dtype || out_dtype == DType::f32, "cuBLASLt GEMM: {} operands cannot give {} output",
+              dtype_name(dtype), dtype_name(out_dtype));
   auto plan = std::make_unique<Plan>();
-  const cudaDataType_t type = cuda_type(dtype);
+  const cudaDataType_t type = cuda_type(dtype), out_type = cuda_type(out_dtype);
   check(cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul descriptor");
   const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
   check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)), "TRANSA");
@@ -70,7 +76,8 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DTyp
   }
   check(cublasLtMatrixLayoutCreate(&plan->a, type, static_cast<uint64_t>(k), static_cast<uint64_t>(n), k), "layout w");
   check(cublasLtMatrixLayoutCreate(&plan->b, type, static_cast<uint64_t>(k), static_cast<uint64_t>(m), k), "layout x");
-  check(cublasLtMatrixLayoutCreate(&plan->c, type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n), "layout y");
+  check(cublasLtMatrixLayoutCreate(&plan->c, out_type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n),
+        "layout y");
 
   cublasLtMatmulPreference_t preference = nullptr;
   check(cublasLtMatmulPreferenceCreate(&preference), "preference");
@@ -83,17 +90,17 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DTyp
                                                                plan->c, preference, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(preference);
   check(status, "heuristic");
-  GENRT_CHECK(found > 0, "cuBLASLt has no algorithm for a {} GEMM of m {} n {} k {}{}", dtype_name(dtype), m, n, k,
-              bias ? " with bias" : "");
+  GENRT_CHECK(found > 0, "cuBLASLt has no algorithm for a {} GEMM of m {} n {} k {} to {}{}", dtype_name(dtype), m,
+              n, k, dtype_name(out_dtype), bias ? " with bias" : "");
   plan->algo = result.algo;
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
 
 void CublasLtGemm::linear(const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n, int64_t k,
-                          DType dtype, cudaStream_t stream) {
+                          DType dtype, DType out_dtype, cudaStream_t stream) {
   if (m == 0 || n == 0) return;
   GENRT_CHECK(k > 0, "GEMM: k must be positive");
-  Plan& plan = plan_for(m, n, k, dtype, bias != nullptr);
+  Plan& plan = plan_for(m, n, k, dtype, out_dtype, bias != nullptr);
   if (bias != nullptr) {
     check(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
           "bias pointer");

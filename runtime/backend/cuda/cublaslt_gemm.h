@@ -23,10 +23,11 @@ class CublasLtGemm {
   CublasLtGemm(const CublasLtGemm&) = delete;
   CublasLtGemm& operator=(const CublasLtGemm&) = delete;
 
-  // y [m, n] = x [m, k] @ w [n, k]^T (+ bias [n]); all row-major in `dtype` (bf16 or f16)
-  // on the device. Throws genrt::Error naming the shape on a cuBLASLt failure.
+  // y [m, n] = x [m, k] @ w [n, k]^T (+ bias [n]); row-major on the device, x, w and bias
+  // in `dtype` (bf16 or f16), y in `out_dtype` (the same, or f32: logits). Throws
+  // genrt::Error naming the shape on a cuBLASLt failure.
   void linear(const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n, int64_t k, DType dtype,
-              cudaStream_t stream);
+              DType out_dtype, cudaStream_t stream);
 
   // Plans made so far (one per distinct shape, dtype and bias use).
   size_t cached_plans() const { return plans_.size(); }
@@ -36,8 +37,8 @@ class CublasLtGemm {
 
  private:
   struct Plan;
-  using Key = std::tuple<int64_t, int64_t, int64_t, DType, bool>;
-  Plan& plan_for(int64_t m, int64_t n, int64_t k, DType dtype, bool bias);
+  using Key = std::tuple<int64_t, int64_t, int64_t, DType, DType, bool>;
+  Plan& plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype, bool bias);
 
   void* handle_ = nullptr;  // cublasLtHandle_t, kept out of this header
   void* workspace_;

@@ -1,0 +1,34 @@
+#pragma once
+// The stream and library handles that CUDA op entries run on. Whoever runs a step on the
+// device (a model's forward pass) installs its context for the step with a CudaScope; the
+// op entries find it with current_cuda_context(). Contexts are per thread.
+
+#include <cuda_runtime_api.h>
+
+namespace genrt {
+
+class CublasLtGemm;
+
+struct CudaContext {
+  cudaStream_t stream = nullptr;
+  CublasLtGemm* gemm = nullptr;
+};
+
+class CudaScope {
+ public:
+  explicit CudaScope(const CudaContext& context);
+  ~CudaScope();
+  CudaScope(const CudaScope&) = delete;
+  CudaScope& operator=(const CudaScope&) = delete;
+
+ private:
+  const CudaContext* previous_;
+};
+
+// The innermost active context; throws when a CUDA op runs outside any CudaScope.
+const CudaContext& current_cuda_context();
+
+// Throws genrt::Error "<what>: <CUDA error string>" unless status is cudaSuccess.
+void check_cuda(cudaError_t status, const char* what);
+
+}  // namespace genrt

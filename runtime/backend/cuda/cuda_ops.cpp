@@ -1,0 +1,121 @@
+#include "runtime/backend/cuda/cuda_ops.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "kernels/embedding.cuh"
+#include "kernels/paged_attention.cuh"
+#include "kernels/rope_kv_write.cuh"
+#include "runtime/backend/cuda/cublaslt_gemm.h"
+#include "runtime/backend/cuda/cuda_context.h"
+
+namespace genrt::cuda_ops {
+
+namespace {
+
+// Calls f.template operator()<T>() with T the storage type of `dtype`: the one place each
+// op's kernel instance is picked.
+template <class F>
+void with_storage_type(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::f32: f.template operator()<float>(); return;
+    case DType::f16: f.template operator()<__half>(); return;
+    case DType::bf16: f.template operator()<__nv_bfloat16>(); return;
+    default: fail("CUDA ops: {} is not an activation dtype", dtype_name(dtype));
+  }
+}
+
+template <class T>
+T* ptr(const Tensor& t) {
+  return t.defined() ? static_cast<T*>(t.raw()) : nullptr;
+}
+
+cudaStream_t stream() { return current_cuda_context().stream; }
+
+}  // namespace
+
+void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
+  with_storage_type(table.dtype(), [&]<class T>() {
+    check_cuda(kernels::launch_embedding(ptr<T>(table), ptr<int32_t>(ids), ptr<T>(out), ids.numel(), table.dim(1),
+                                         table.dim(0), stream()),
+               "embedding kernel");
+  });
+}
+
+void norm(const NormOperands& o, const Tensor& residual, Tensor& out) {
+  with_storage_type(residual.dtype(), [&]<class T>() {
+    const kernels::NormLaunch<T> launch{.kind = o.kind,
+                                        .x = ptr<T>(o.x),
+                                        .gate = ptr<T>(o.gate),
+                                        .residual = ptr<T>(residual),
+                                        .weight = ptr<T>(o.weight),
+                                        .bias = ptr<T>(o.bias),
+                                        .shift = ptr<T>(o.shift),
+                                        .scale = ptr<T>(o.scale),
+                                        .out = ptr<T>(out),
+                                        .rows = residual.dim(0),
+                                        .dim = residual.dim(1),
+                                        .rows_per_group = o.rows_per_group,
+                                        .eps = o.eps};
+    check_cuda(kernels::launch_norm(launch, stream()), "norm kernel");
+  });
+}
+
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
+  CublasLtGemm* gemm = current_cuda_context().gemm;
+  GENRT_CHECK(gemm != nullptr, "linear: the CUDA context has no GEMM handle");
+  gemm->linear(x.raw(), weight.raw(), bias.defined() ? bias.raw() : nullptr, out.raw(), x.dim(0), weight.dim(0),
+               x.dim(1), x.dtype(), out.dtype(), stream());
+}
+
+void rope_kv_write(Tensor* q, const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
+                   ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache) {
+  with_storage_type(k.dtype(), [&]<class T>() {
+    const kernels::RopeKvLaunch<T> launch{.q = q != nullptr ? ptr<T>(*q) : nullptr,
+                                          .k = ptr<T>(k),
+                                          .v = ptr<T>(v),
+                                          .k_cache = ptr<T>(k_cache),
+                                          .v_cache = ptr<T>(v_cache),
+                                          .positions = ptr<int32_t>(batch.positions),
+                                          .slots = ptr<int32_t>(batch.slots),
+                                          .inv_freq = ptr<float>(inv_freq),
+                                          .tokens = k.dim(0),
+                                          .q_heads = q != nullptr ? q->dim(1) : k.dim(1),
+                                          .kv_heads = k.dim(1),
+                                          .head_dim = k.dim(2),
+                                          .layout = layout};
+    check_cuda(kernels::launch_rope_kv_write(launch, stream()), "rope/KV-cache kernel");
+  });
+}
+
+void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
+                     float scale, Tensor& out) {
+  with_storage_type(q.dtype(), [&]<class T>() {
+    const kernels::PagedAttentionLaunch<T> launch{.q = ptr<T>(q),
+                                                  .out = ptr<T>(out),
+                                                  .k_cache = ptr<T>(k_cache),
+                                                  .v_cache = ptr<T>(v_cache),
+                                                  .block_tables = ptr<int32_t>(batch.block_tables),
+                                                  .query_start = ptr<int32_t>(batch.query_start),
+                                                  .context_lens = ptr<int32_t>(batch.context_lens),
+                                                  .seqs = batch.seqs(),
+                                                  .tokens = q.dim(0),
+                                                  .q_heads = q.dim(1),
+                                                  .kv_heads = k_cache.dim(2),
+                                                  .head_dim = q.dim(2),
+                                                  .block_size = batch.block_size,
+                                                  .max_blocks_per_seq = batch.block_tables.dim(1),
+                                                  .scale = scale};
+    check_cuda(kernels::launch_paged_attention(launch, stream()), "paged attention kernel");
+  });
+}
+
+void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out) {
+  with_storage_type(x.dtype(), [&]<class T>() {
+    const kernels::ActivationLaunch<T> launch{
+        .op = op, .x = ptr<T>(x), .up = ptr<T>(up), .out = ptr<T>(out), .n = x.numel()};
+    check_cuda(kernels::launch_activation(launch, stream()), "activation kernel");
+  });
+}
+
+}  // namespace genrt::cuda_ops

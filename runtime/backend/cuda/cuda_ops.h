@@ -1,0 +1,41 @@
+#pragma once
+// The CUDA side of the op entries: each function takes tensors the entry in ops.cpp has
+// already checked (device, dtype, shapes), picks the kernel instance for their dtype and
+// launches it on the current CudaContext's stream. Only ops.cpp and diffusion_ops.cpp
+// call these.
+
+#include <cstdint>
+
+#include "kernels/activations.cuh"
+#include "kernels/norm.cuh"
+#include "kernels/ref/rope.h"
+#include "runtime/backend/paged_batch.h"
+#include "runtime/core/tensor.h"
+
+namespace genrt::cuda_ops {
+
+void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
+
+// Any row normalization (see kernels/norm.cuh); undefined tensors are absent operands.
+struct NormOperands {
+  kernels::NormKind kind = kernels::NormKind::rms;
+  Tensor x{}, gate{}, weight{}, bias{}, shift{}, scale{};
+  int64_t rows_per_group = 1;
+  float eps = 1e-5f;
+};
+void norm(const NormOperands& operands, const Tensor& residual, Tensor& out);
+
+// out = x @ weight^T + bias (bias may be undefined); out may be f32 for bf16/f16 operands.
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
+
+// inv_freq undefined: no rotation (q untouched, keys copied).
+void rope_kv_write(Tensor* q, const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
+                   ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache);
+
+void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
+                     float scale, Tensor& out);
+
+// up undefined except for swiglu.
+void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
+
+}  // namespace genrt::cuda_ops
