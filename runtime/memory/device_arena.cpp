@@ -29,4 +29,9 @@ Tensor DeviceArena::allocate(const Shape& shape, DType dtype) {
   return Tensor::view_of(static_cast<char*>(base_.get()) + offset, shape, dtype, base_, device_);
 }
 
+void DeviceArena::reset_to(uint64_t used_bytes) {
+  GENRT_CHECK(used_bytes <= used_, "{} arena: cannot reset to {} bytes, {} are in use", name_, used_bytes, used_);
+  used_ = used_bytes;
+}
+
 }  // namespace genrt

@@ -23,6 +23,10 @@ class DeviceArena {
 
   uint64_t capacity() const { return capacity_; }
   uint64_t used() const { return used_; }
+  // Frees everything allocated after `used_bytes` (a value of used() taken earlier): the
+  // per-step workspace resets to what outlives steps. Tensors from the freed range must
+  // no longer be used.
+  void reset_to(uint64_t used_bytes);
   bool pooled() const { return base_ != nullptr; }
 
   // Sub-allocations are aligned to this (cuBLASLt and 16-byte vector loads want 256).

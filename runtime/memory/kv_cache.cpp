@@ -2,13 +2,16 @@
 
 #include <limits>
 
+#include "runtime/memory/device_arena.h"
+
 namespace genrt {
 
 int64_t KvCacheShape::bytes_per_token(DType dtype) const {
   return 2 * layers * kv_heads * head_dim * static_cast<int64_t>(dtype_size(dtype));
 }
 
-KvCache::KvCache(const KvCacheShape& shape, Device device) : shape_(shape) {
+template <class Allocate>
+void KvCache::init(const KvCacheShape& shape, Allocate&& allocate) {
   GENRT_CHECK(shape.layers > 0 && shape.blocks > 0 && shape.block_size > 0 && shape.kv_heads > 0 &&
                   shape.head_dim > 0,
               "KV cache shape must be positive: {} layers, {} blocks of {} tokens, {} heads x {}",
@@ -17,11 +20,19 @@ KvCache::KvCache(const KvCacheShape& shape, Device device) : shape_(shape) {
               shape.blocks);
   const Shape pool = {shape.blocks, shape.block_size, shape.kv_heads, shape.head_dim};
   for (int64_t l = 0; l < shape.layers; ++l) {
-    keys_.push_back(Tensor::zeros(pool, DType::f32, device));
-    values_.push_back(Tensor::zeros(pool, DType::f32, device));
+    keys_.push_back(allocate(pool));
+    values_.push_back(allocate(pool));
   }
   free_.reserve(static_cast<size_t>(shape.blocks));
   for (int64_t b = shape.blocks; b-- > 0;) free_.push_back(static_cast<int32_t>(b));
+}
+
+KvCache::KvCache(const KvCacheShape& shape, Device device) : shape_(shape) {
+  init(shape, [&](const Shape& pool) { return Tensor::zeros(pool, DType::f32, device); });
+}
+
+KvCache::KvCache(const KvCacheShape& shape, DeviceArena& arena, DType dtype) : shape_(shape) {
+  init(shape, [&](const Shape& pool) { return arena.allocate(pool, dtype); });
 }
 
 int64_t KvCache::blocks_for(int64_t tokens) const {

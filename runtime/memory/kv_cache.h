@@ -26,9 +26,14 @@ struct BlockTable {
   int64_t used = 0;
 };
 
+class DeviceArena;
+
 class KvCache {
  public:
+  // fp32 pools of their own (the CPU reference).
   KvCache(const KvCacheShape& shape, Device device);
+  // Pools of `dtype` carved from a planned region (the GPU's KV-cache arena).
+  KvCache(const KvCacheShape& shape, DeviceArena& arena, DType dtype);
 
   const KvCacheShape& shape() const { return shape_; }
   Tensor& keys(int64_t layer) { return keys_[layer]; }     // [blocks, block_size, kv_heads, head_dim]
@@ -47,6 +52,9 @@ class KvCache {
   std::vector<Tensor> keys_;
   std::vector<Tensor> values_;
   std::vector<int32_t> free_;  // a stack: the most recently freed block is reused first
+
+  template <class Allocate>
+  void init(const KvCacheShape& shape, Allocate&& allocate);
 };
 
 }  // namespace genrt

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <vector>
 
 
 namespace genrt {
@@ -55,16 +57,27 @@ Tensor batch_token_ids(const ForwardBatch& batch) {
   return ids;
 }
 
-Tensor rows_for_logits(const Tensor& h, const ForwardBatch& batch, LogitsFor which) {
-  if (which == LogitsFor::all_tokens) return h;
-  const int64_t hidden = h.dim(1);
-  Tensor rows = Tensor::zeros({static_cast<int64_t>(batch.sequences.size()), hidden}, DType::f32);
-  for (size_t s = 0; s < batch.sequences.size(); ++s) {
-    const SequenceChunk& seq = batch.sequences[s];
-    std::copy_n(h.select(seq.first_token + seq.n_tokens - 1).data<float>(), hidden,
-                rows.select(static_cast<int64_t>(s)).data<float>());
+Tensor logit_rows(const ForwardBatch& batch, LogitsFor which) {
+  std::vector<int32_t> rows;
+  if (which == LogitsFor::all_tokens) {
+    rows.resize(batch.tokens.size());
+    std::iota(rows.begin(), rows.end(), 0);
+  } else {
+    for (const SequenceChunk& seq : batch.sequences) rows.push_back(static_cast<int32_t>(seq.first_token + seq.n_tokens - 1));
   }
-  return rows;
+  Tensor t = Tensor::zeros({static_cast<int64_t>(rows.size())}, DType::i32);
+  std::copy(rows.begin(), rows.end(), t.data<int32_t>());
+  return t;
+}
+
+void check_token_ids(const ForwardBatch& batch, int64_t vocab_size) {
+  for (int32_t id : batch.tokens) {
+    GENRT_CHECK(id >= 0 && id < vocab_size, "token id {} is outside the vocabulary [0, {})", id, vocab_size);
+  }
+}
+
+KvCache CausalLM::make_kv_cache(int64_t blocks, int64_t block_size) const {
+  return KvCache(spec().kv_cache_shape(blocks, block_size), Device::cpu);
 }
 
 }  // namespace genrt

@@ -54,6 +54,9 @@ class CausalLM {
   // Writes the new tokens' keys and values into `cache` and returns fp32 logits:
   // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all.
   virtual Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const = 0;
+  // A KV cache for this model on its device: on the CPU `blocks` blocks in fp32; a model on
+  // the GPU hands out the pool its memory plan sized (one cache at a time).
+  virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const;
 };
 
 // Helpers shared by the model graphs.
@@ -63,7 +66,10 @@ class CausalLM {
 PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length);
 // The ids of the batch as a tensor [tokens] (i32).
 Tensor batch_token_ids(const ForwardBatch& batch);
-// Rows of h [tokens, hidden] that logits are wanted for: each sequence's last token,
-// or all of them.
-Tensor rows_for_logits(const Tensor& h, const ForwardBatch& batch, LogitsFor which);
+// Indices [rows] (i32) of the tokens that logits are wanted for: each sequence's last
+// token, or all of them; a gather (ops::embedding) picks those rows of the hidden states.
+Tensor logit_rows(const ForwardBatch& batch, LogitsFor which);
+// Every token of the batch must be inside the vocabulary (checked on the host, before
+// ids go to a device).
+void check_token_ids(const ForwardBatch& batch, int64_t vocab_size);
 }  // namespace genrt

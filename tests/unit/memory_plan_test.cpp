@@ -63,6 +63,12 @@ TEST(DeviceArena, CarvesAlignedTensorsFromOneAllocation) {
   EXPECT_EQ(b.dtype(), DType::bf16);
   EXPECT_ERROR(arena.allocate({1024, 1024}, DType::f32),
                "workspace arena: [1024, 1024] f32 (4.0 MiB) does not fit, 3.5 KiB of 4.0 KiB left");
+  // A step's scratch is given back by resetting to a mark; the next step reuses the bytes.
+  const uint64_t mark = arena.used();
+  const Tensor step1 = arena.allocate({16}, DType::f32);
+  arena.reset_to(mark);
+  EXPECT_EQ(arena.allocate({16}, DType::f32).raw(), step1.raw());
+  EXPECT_ERROR(arena.reset_to(4096), "workspace arena: cannot reset to 4096 bytes, 768 are in use");
   // The arena's memory lives as long as a tensor from it does.
   Tensor kept;
   {

@@ -47,7 +47,9 @@ Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor w
   }
   ops::add_layernorm(block_out, residual, weights_.ln_f_weight, weights_.ln_f_bias, eps, h);
 
-  const Tensor rows = rows_for_logits(h, batch, which);
+  const Tensor row_ids = logit_rows(batch, which);
+  Tensor rows = Tensor::zeros({row_ids.numel(), n_embd}, DType::f32);
+  ops::embedding(h, row_ids, rows);
   Tensor logits = Tensor::zeros({rows.dim(0), config_.vocab_size}, DType::f32);
   ops::linear(rows, weights_.wte, Tensor(), logits);
   return logits;

@@ -41,7 +41,9 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   }
   ops::add_rmsnorm(block_out, residual, weights_.norm, config_.rms_norm_eps, h);
 
-  const Tensor final_rows = rows_for_logits(h, batch, which);
+  const Tensor row_ids = logit_rows(batch, which);
+  Tensor final_rows = Tensor::zeros({row_ids.numel(), hidden}, DType::f32);
+  ops::embedding(h, row_ids, final_rows);
   Tensor logits = Tensor::zeros({final_rows.dim(0), config_.vocab_size}, DType::f32);
   ops::linear(final_rows, weights_.lm_head, Tensor(), logits);
   return logits;

@@ -1,0 +1,166 @@
+#include "runtime/backend/device_runtime.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#ifdef GENRT_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+#include "runtime/backend/cuda/cublaslt_gemm.h"
+#include "runtime/backend/cuda/cuda_context.h"
+#endif
+
+namespace genrt {
+
+#ifdef GENRT_HAVE_CUDA
+
+namespace {
+
+// Pinned host memory: the source and target of every transfer, so copies run at full
+// PCIe speed and asynchronously.
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(size_t bytes) : bytes_(bytes) {
+    check_cuda(cudaHostAlloc(&data_, bytes, cudaHostAllocDefault), "pinned staging allocation");
+  }
+  ~PinnedBuffer() { cudaFreeHost(data_); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  char* data() const { return static_cast<char*>(data_); }
+  size_t size() const { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_;
+};
+
+// Weights stream through 64 MiB chunks; step metadata and logits fit 16 MiB.
+constexpr size_t kWeightStagingBytes = size_t{64} << 20;
+constexpr size_t kStepStagingBytes = size_t{16} << 20;
+
+}  // namespace
+
+struct DeviceRuntime::Impl {
+  cudaStream_t stream = nullptr;
+  std::unique_ptr<CublasLtGemm> gemm;
+  CudaContext context;
+  PinnedBuffer weight_staging{kWeightStagingBytes};
+  PinnedBuffer step_staging{kStepStagingBytes};
+  size_t step_staging_used = 0;
+
+  ~Impl() {
+    gemm.reset();
+    if (stream != nullptr) cudaStreamDestroy(stream);
+  }
+};
+
+struct DeviceRuntime::Step::Scope {
+  explicit Scope(const CudaContext& context) : cuda(context) {}
+  CudaScope cuda;
+};
+
+DeviceMemoryInfo query_device_memory() {
+  GENRT_CHECK(cuda_device_count() > 0, "--device cuda: {}", cuda_unavailable_reason());
+  size_t free_bytes = 0, total_bytes = 0;
+  check_cuda(cudaMemGetInfo(&free_bytes, &total_bytes), "querying device memory");
+  return {free_bytes, total_bytes};
+}
+
+DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
+  MemoryRequest with_gemm = request;
+  with_gemm.workspace_bytes += CublasLtGemm::kWorkspaceBytes;
+  plan_ = plan_device_memory(query_device_memory(), gpu_memory, with_gemm);
+  spdlog::info("{}", plan_.table());
+  weights_ = std::make_unique<DeviceArena>("weights", plan_.weight_bytes, Device::cuda);
+  workspace_ = std::make_unique<DeviceArena>("workspace", plan_.workspace_bytes, Device::cuda);
+  kv_ = std::make_unique<DeviceArena>("KV cache", plan_.kv_bytes, Device::cuda);
+  impl_ = std::make_unique<Impl>();
+  check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
+  const Tensor gemm_workspace = workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes)}, DType::bf16);
+  workspace_persistent_ = workspace_->used();
+  impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
+  impl_->context = {.stream = impl_->stream, .gemm = impl_->gemm.get()};
+}
+
+DeviceRuntime::~DeviceRuntime() = default;
+
+Tensor DeviceRuntime::upload_weight(const Tensor& host, DType dtype) {
+  GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: weights must be contiguous host tensors");
+  GENRT_CHECK((dtype == DType::i32) == (host.dtype() == DType::i32), "upload: {} cannot become {}",
+              dtype_name(host.dtype()), dtype_name(dtype));
+  Tensor device = weights_->allocate(host.shape(), dtype);
+  const size_t in_size = dtype_size(host.dtype()), out_size = dtype_size(dtype);
+  const size_t chunk = impl_->weight_staging.size() / std::max(in_size, out_size);
+  std::vector<float> f32(std::min(chunk, static_cast<size_t>(host.numel())));
+  for (size_t begin = 0; begin < static_cast<size_t>(host.numel()); begin += chunk) {
+    const size_t n = std::min(chunk, static_cast<size_t>(host.numel()) - begin);
+    const char* src = static_cast<const char*>(host.raw()) + begin * in_size;
+    if (host.dtype() == dtype) {
+      std::memcpy(impl_->weight_staging.data(), src, n * in_size);
+    } else {
+      convert_to_f32(src, host.dtype(), f32.data(), n);
+      convert_from_f32(f32.data(), impl_->weight_staging.data(), dtype, n);
+    }
+    check_cuda(cudaMemcpyAsync(static_cast<char*>(device.raw()) + begin * out_size, impl_->weight_staging.data(),
+                               n * out_size, cudaMemcpyHostToDevice, impl_->stream),
+               "weight upload");
+    check_cuda(cudaStreamSynchronize(impl_->stream), "weight upload");  // the staging buffer is reused next
+  }
+  return device;
+}
+
+DeviceRuntime::Step::Step(DeviceRuntime& runtime) : scope_(std::make_unique<Scope>(runtime.impl_->context)) {
+  runtime.workspace_->reset_to(runtime.workspace_persistent_);
+  runtime.impl_->step_staging_used = 0;
+}
+
+DeviceRuntime::Step::~Step() = default;
+
+Tensor DeviceRuntime::scratch(const Shape& shape, DType dtype) { return workspace_->allocate(shape, dtype); }
+
+Tensor DeviceRuntime::upload(const Tensor& host) {
+  GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: expected a contiguous host tensor");
+  Tensor device = workspace_->allocate(host.shape(), host.dtype());
+  const size_t bytes = host.nbytes(), offset = (impl_->step_staging_used + 255) / 256 * 256;
+  GENRT_CHECK(offset + bytes <= impl_->step_staging.size(), "upload: {} of step metadata exceed the {} staging",
+              format_bytes(offset + bytes), format_bytes(impl_->step_staging.size()));
+  std::memcpy(impl_->step_staging.data() + offset, host.raw(), bytes);
+  impl_->step_staging_used = offset + bytes;
+  check_cuda(cudaMemcpyAsync(device.raw(), impl_->step_staging.data() + offset, bytes, cudaMemcpyHostToDevice,
+                             impl_->stream),
+             "metadata upload");
+  return device;
+}
+
+Tensor DeviceRuntime::download_f32(const Tensor& device) {
+  GENRT_CHECK(device.dtype() == DType::f32, "download: expected f32, got {}", dtype_name(device.dtype()));
+  Tensor host = Tensor::zeros(device.shape(), DType::f32);
+  // Straight into pageable memory: logits are small next to a step's compute.
+  check_cuda(cudaMemcpyAsync(host.raw(), device.raw(), host.nbytes(), cudaMemcpyDeviceToHost, impl_->stream),
+             "logits download");
+  check_cuda(cudaStreamSynchronize(impl_->stream), "forward step");
+  return host;
+}
+
+#else  // no CUDA backend in this build
+
+struct DeviceRuntime::Impl {};
+struct DeviceRuntime::Step::Scope {};
+
+DeviceMemoryInfo query_device_memory() { fail("--device cuda: this build of genrt has no CUDA backend"); }
+
+DeviceRuntime::DeviceRuntime(const MemoryRequest&, double) { query_device_memory(); }
+DeviceRuntime::~DeviceRuntime() = default;
+Tensor DeviceRuntime::upload_weight(const Tensor&, DType) { fail("no CUDA backend"); }
+DeviceRuntime::Step::Step(DeviceRuntime&) {}
+DeviceRuntime::Step::~Step() = default;
+Tensor DeviceRuntime::scratch(const Shape&, DType) { fail("no CUDA backend"); }
+Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }
+Tensor DeviceRuntime::download_f32(const Tensor&) { fail("no CUDA backend"); }
+
+#endif
+
+}  // namespace genrt

@@ -1,0 +1,68 @@
+#pragma once
+// What a model needs to run its graph on the GPU, built once at load: the memory plan and
+// its three regions (weights, per-step workspace, KV-cache pool), a stream and cuBLASLt
+// handle installed as the current CudaContext during each step, and host<->device
+// transfers through pinned staging. After construction no step allocates device memory:
+// scratch tensors are carved from the workspace, which each step resets.
+//
+// In a build without the CUDA backend constructing one is an error.
+
+#include <cstdint>
+#include <memory>
+
+#include "runtime/core/tensor.h"
+#include "runtime/memory/device_arena.h"
+#include "runtime/memory/memory_plan.h"
+
+namespace genrt {
+
+// Free and total memory of the current CUDA device; throws naming the CUDA error when there
+// is no usable device.
+DeviceMemoryInfo query_device_memory();
+
+class DeviceRuntime {
+ public:
+  // Plans `request` within `gpu_memory` of the device and allocates the regions; the plan
+  // is logged, and an error before any allocation says what is needed and what is free.
+  DeviceRuntime(const MemoryRequest& request, double gpu_memory);
+  ~DeviceRuntime();
+  DeviceRuntime(const DeviceRuntime&) = delete;
+  DeviceRuntime& operator=(const DeviceRuntime&) = delete;
+
+  const MemoryPlan& plan() const { return plan_; }
+
+  // A host tensor (f32, f16, bf16 or i32) converted to `dtype` and copied into the weights
+  // region, in chunks through pinned staging. Blocks until the copy is done.
+  Tensor upload_weight(const Tensor& host, DType dtype);
+  DeviceArena& kv_arena() { return *kv_; }
+
+  // One forward step: resets the workspace and makes this runtime's stream and GEMM handle
+  // the current CUDA context until the Step is destroyed.
+  class Step {
+   public:
+    explicit Step(DeviceRuntime& runtime);
+    ~Step();
+    Step(const Step&) = delete;
+    Step& operator=(const Step&) = delete;
+
+   private:
+    struct Scope;
+    std::unique_ptr<Scope> scope_;
+  };
+
+  // Step-lifetime tensors from the workspace.
+  Tensor scratch(const Shape& shape, DType dtype);
+  // A host tensor copied into the workspace (asynchronously, in stream order).
+  Tensor upload(const Tensor& host);
+  // A device tensor copied back to a new host f32 tensor; waits for the stream.
+  Tensor download_f32(const Tensor& device);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  MemoryPlan plan_;
+  std::unique_ptr<DeviceArena> weights_, workspace_, kv_;
+  uint64_t workspace_persistent_ = 0;  // bytes of the workspace that outlive steps (GEMM workspace)
+};
+
+}  // namespace genrt
