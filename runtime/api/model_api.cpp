@@ -36,15 +36,21 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
-  if (options.device == Device::cuda) {
-    throw Error(Error::Kind::unsupported, "device cuda: this build runs models on the CPU reference backend only");
+  if (options.device == Device::cuda && genrt::cuda_device_count() == 0) {
+    throw Error(Error::Kind::unsupported, "device cuda: " + genrt::cuda_unavailable_reason());
   }
   if (!(options.gpu_memory > 0 && options.gpu_memory <= 1)) {
     throw Error(Error::Kind::invalid_argument, "gpu_memory must be in (0, 1]");
   }
+  if (options.device == Device::cuda && options.dtype == DType::f32) {
+    throw Error(Error::Kind::unsupported, "device cuda runs models in bf16 or f16, not f32");
+  }
+  const DeviceOptions device{.device = options.device == Device::cuda ? genrt::Device::cuda : genrt::Device::cpu,
+                             .dtype = options.dtype == DType::f16 ? genrt::DType::f16 : genrt::DType::bf16,
+                             .gpu_memory = options.gpu_memory};
   return translate(Error::Kind::model, [&] {
     auto impl = std::make_unique<Impl>();
-    impl->model = load_causal_lm(path);
+    impl->model = load_causal_lm(path, device);
     const auto tokenizer = options.tokenizer.empty() ? find_tokenizer(path) : std::optional(std::filesystem::path(options.tokenizer));
     if (tokenizer) impl->tokenizer = open_tokenizer(*tokenizer, impl->model->spec().vocab_size);
     return Model(std::move(impl));
@@ -96,8 +102,8 @@ GenerationResult Model::generate(std::span<const int32_t> prompt, const Sampling
     constexpr int64_t kBlockSize = 16;
     GENRT_CHECK(options.max_tokens >= 0, "max_tokens must be >= 0, got {}", options.max_tokens);
     const int64_t blocks = std::max<int64_t>(1, kv_blocks_needed({&request, 1}, kBlockSize));
-    KvCache cache(spec.kv_cache_shape(std::min(blocks, (spec.context_length + kBlockSize - 1) / kBlockSize), kBlockSize),
-                  genrt::Device::cpu);
+    KvCache cache = impl_->model->make_kv_cache(std::min(blocks, (spec.context_length + kBlockSize - 1) / kBlockSize),
+                                                kBlockSize);
     Generator generator(*impl_->model, cache);
     std::optional<StreamDecoder> stream;
     if (impl_->tokenizer) stream.emplace(*impl_->tokenizer, request.prompt);

@@ -15,6 +15,15 @@
 
 namespace genrt {
 
+// Where a model runs and, on the GPU, how its memory is planned.
+struct DeviceOptions {
+  Device device = Device::cpu;
+  DType dtype = DType::bf16;     // GPU weights, activations and KV cache: bf16 or f16
+  double gpu_memory = 0.9;       // fraction of the device the plan may use
+  int64_t max_step_tokens = 0;   // tokens per forward step the workspace holds; 0: the context length
+  int64_t max_step_seqs = 256;   // sequences (and logit rows) per forward step
+};
+
 // The facts about a model that code outside it needs.
 struct ModelSpec {
   std::string architecture;  // LlamaForCausalLM, GPT2LMHeadModel, llama2.c, ...
@@ -55,7 +64,7 @@ class CausalLM {
   // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all.
   virtual Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const = 0;
   // A KV cache for this model on its device: on the CPU `blocks` blocks in fp32; a model on
-  // the GPU hands out the pool its memory plan sized (one cache at a time).
+  // the GPU hands out the pool its memory plan sized (a new cache invalidates the last).
   virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const;
 };
 

@@ -22,10 +22,15 @@ bool is_gpt2(const nlohmann::json& config) {
 
 }  // namespace
 
-std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model) {
-  if (detect_model_format(model) == ModelFormat::llama2c) return std::make_unique<LlamaModel>(load_llama2c(model));
-  if (is_gpt2(read_json_file(model / "config.json"))) return std::make_unique<Gpt2Model>(load_gpt2(model));
-  return std::make_unique<LlamaModel>(load_llama_hf(model));
+std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model, const DeviceOptions& device) {
+  if (detect_model_format(model) == ModelFormat::llama2c) {
+    return std::make_unique<LlamaModel>(load_llama2c(model, device));
+  }
+  if (is_gpt2(read_json_file(model / "config.json"))) {
+    GENRT_CHECK(device.device == Device::cpu, "--device cuda: GPT-2 runs on the CPU reference backend only so far");
+    return std::make_unique<Gpt2Model>(load_gpt2(model));
+  }
+  return std::make_unique<LlamaModel>(load_llama_hf(model, device));
 }
 
 ModelSpec read_model_spec(const std::filesystem::path& model) {

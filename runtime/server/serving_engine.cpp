@@ -5,9 +5,9 @@
 namespace genrt {
 
 namespace {
-KvCacheShape pool_shape(const ModelSpec& spec, const EngineOptions& o) {
+int64_t pool_blocks(const ModelSpec& spec, const EngineOptions& o) {
   const int64_t tokens = std::max(o.kv_cache_tokens, spec.context_length);
-  return spec.kv_cache_shape((tokens + o.block_size - 1) / o.block_size, o.block_size);
+  return (tokens + o.block_size - 1) / o.block_size;
 }
 }  // namespace
 
@@ -16,12 +16,14 @@ ServingEngine::ServingEngine(std::unique_ptr<CausalLM> model, std::unique_ptr<To
     : model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       options_(options),
-      cache_(pool_shape(model_->spec(), options), Device::cpu),
+      cache_(model_->make_kv_cache(pool_blocks(model_->spec(), options), options.block_size)),
       scheduler_(*model_, cache_, options.scheduler) {
   const KvCacheShape& shape = cache_.shape();
-  spdlog::info("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB (fp32, CPU)", shape.blocks, shape.block_size,
+  const DType kv_dtype = cache_.keys(0).dtype();
+  spdlog::info("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB ({}, {})", shape.blocks, shape.block_size,
                shape.blocks * shape.block_size,
-               static_cast<double>(shape.blocks * shape.block_size * shape.bytes_per_token(DType::f32)) / (1 << 20));
+               static_cast<double>(shape.blocks * shape.block_size * shape.bytes_per_token(kv_dtype)) / (1 << 20),
+               dtype_name(kv_dtype), device_name(cache_.keys(0).device()));
   counts_.kv_blocks_total = counts_.kv_blocks_free = shape.blocks;
   thread_ = std::thread([this] { loop(); });
 }

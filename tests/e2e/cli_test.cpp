@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/device.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/npy.h"
 #include "tests/test_util.h"
@@ -167,6 +168,13 @@ TEST(Cli, InitModelDitThenDiffuseWithEveryScheduler) {
   }
 }
 
+TEST(Cli, CudaWithoutADeviceNamesTheCudaError) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present: the GPU tests cover --device cuda";
+  const CliRun run = run_cli("generate --model " + stories() + " --prompt-ids 1 --device cuda");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.errors.find("--device cuda: " + cuda_unavailable_reason()), std::string::npos) << run.errors;
+}
+
 TEST(Cli, HelpForEveryCommand) {
   for (const char* command : {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model "}) {
     const CliRun run = run_cli(std::string(command) + "--help");
@@ -205,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"generate --model STORIES --prompt-ids 1,9999", "prompt token id 9999 is outside the vocabulary"},
         BadInvocation{"generate --model STORIES --prompt-ids 1 --top-p 2", "top_p must be in (0, 1]"},
         BadInvocation{"generate --model STORIES --prompt-ids 1 --device tpu", "unknown device 'tpu'"},
-        BadInvocation{"generate --model STORIES --prompt-ids 1 --device cuda", "CUDA backend has not landed"},
+        BadInvocation{"generate --model STORIES --prompt-ids 1 --dtype fp8", "--dtype fp8: expected bf16 or fp16"},
         BadInvocation{"generate --model STORIES --prompt-ids 1 --log-level loud", "unknown log level 'loud'"},
         BadInvocation{"info --model /nonexistent", "does not exist"},
         BadInvocation{"init-model --preset huge --out /tmp/genrt_never", "unknown preset 'huge'"},

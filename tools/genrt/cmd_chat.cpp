@@ -27,10 +27,11 @@ struct ChatOptions {
   std::string system;
   std::string chat_template;
   SamplingOptions sampling;
+  DeviceFlags device;
 };
 
 void run_chat(const ChatOptions& o) {
-  const LoadedModel loaded = load_model(o.model, o.tokenizer, o.sampling.device);
+  const LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
   const auto* tokenizer = dynamic_cast<const HfTokenizer*>(loaded.tokenizer.get());
   GENRT_CHECK(tokenizer != nullptr, "chat needs the model's tokenizer.json (chat formats rely on its special tokens)");
   const auto choice = model_chat_template(*tokenizer, o.chat_template);
@@ -46,7 +47,6 @@ void run_chat(const ChatOptions& o) {
   std::vector<ChatMessage> messages;
   if (!o.system.empty()) messages.push_back({"system", o.system});
   const bool interactive = ::isatty(STDIN_FILENO);
-  const ModelSpec& spec = loaded.model->spec();
   for (std::string line;;) {
     if (interactive) std::fputs("> ", stdout), std::fflush(stdout);
     if (!std::getline(std::cin, line) || line == "/exit") break;
@@ -58,7 +58,7 @@ void run_chat(const ChatOptions& o) {
                               .stop_token_ids = stop};
     // Each turn re-reads the whole conversation (no cross-turn cache reuse yet).
     const int64_t block_size = 16;
-    KvCache cache(spec.kv_cache_shape(kv_blocks_needed({&request, 1}, block_size), block_size), Device::cpu);
+    KvCache cache = loaded.model->make_kv_cache(kv_blocks_needed({&request, 1}, block_size), block_size);
     Generator generator(*loaded.model, cache);
     StreamDecoder stream(*tokenizer, request.prompt);
     std::string reply;
@@ -76,7 +76,7 @@ void run_chat(const ChatOptions& o) {
     const std::string tail = stream.finish();
     reply += tail;
     std::printf("%s\n", tail.c_str());
-    print_stats(stats, results[0].finish_reason, loaded, o.sampling.device);
+    print_stats(stats, results[0].finish_reason, loaded, o.device.device);
     messages.push_back({"assistant", reply});
   }
 }
@@ -93,6 +93,7 @@ Command add_chat_command(CLI::App& app) {
   cmd->add_option("--chat-template", o->chat_template,
                   fmt::format("Chat format to use instead of the model's template: {}", fmt::join(chat_format_names(), ", ")));
   add_sampling_options(cmd, o->sampling);
+  add_device_options(cmd, o->device);
   return {cmd, [o] { run_chat(*o); }};
 }
 

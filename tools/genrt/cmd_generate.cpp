@@ -22,12 +22,13 @@ struct GenerateOptions {
   std::optional<std::string> prompt;
   std::optional<std::string> prompt_ids;
   SamplingOptions sampling;
+  DeviceFlags device;
   bool json = false;
   bool ignore_eos = false;
 };
 
 void run_generate(const GenerateOptions& o) {
-  const LoadedModel loaded = load_model(o.model, o.tokenizer, o.sampling.device);
+  const LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
   const ModelSpec& spec = loaded.model->spec();
 
   GenerationRequest request;
@@ -45,7 +46,7 @@ void run_generate(const GenerateOptions& o) {
   request.ignore_eos = o.ignore_eos;
 
   const int64_t block_size = 16;
-  KvCache cache(spec.kv_cache_shape(kv_blocks_needed({&request, 1}, block_size), block_size), Device::cpu);
+  KvCache cache = loaded.model->make_kv_cache(kv_blocks_needed({&request, 1}, block_size), block_size);
   Generator generator(*loaded.model, cache);
 
   std::optional<StreamDecoder> stream;
@@ -76,13 +77,13 @@ void run_generate(const GenerateOptions& o) {
         {"ttft_ms", stats.ttft_ms},
         {"tokens_per_s", stats.tokens_per_s},
         {"finish_reason", finish_reason_name(results[0].finish_reason)},
-        {"device", o.sampling.device},
+        {"device", o.device.device},
         {"random_weights", spec.random_weights},
     };
     std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("%s\n", tail.c_str());
-    print_stats(stats, results[0].finish_reason, loaded, o.sampling.device);
+    print_stats(stats, results[0].finish_reason, loaded, o.device.device);
   }
 }
 
@@ -105,6 +106,7 @@ Command add_generate_command(CLI::App& app) {
   prompt->excludes(ids);
   ids->excludes(prompt);
   add_sampling_options(cmd, o->sampling);
+  add_device_options(cmd, o->device);
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (token_ids, text, prompt_tokens, generated_tokens, ttft_ms, "

@@ -20,7 +20,7 @@ struct ServeOptions {
   std::string model;
   std::string tokenizer;
   std::string chat_template;
-  std::string device = "cpu";
+  DeviceFlags device;
   ServerOptions server;
   EngineOptions engine;
 };
@@ -90,7 +90,7 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--http-threads", o->server.http_threads, "Connections served at once (each stream holds one)")
       ->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+  add_device_options(cmd, o->device);
   return {cmd, [o] { run_serve(*o); }};
 }
 

@@ -26,7 +26,14 @@ void add_sampling_options(CLI::App* cmd, SamplingOptions& o) {
                   "Penalty > 1 for tokens already in the context; 1 disables it")
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed (default: random, and logged)");
-  cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+}
+
+void add_device_options(CLI::App* cmd, DeviceFlags& f) {
+  cmd->add_option("--device", f.device, "cpu (fp32 reference) or cuda")->capture_default_str();
+  cmd->add_option("--dtype", f.dtype, "GPU weights and activations: bf16 or fp16")->capture_default_str();
+  cmd->add_option("--gpu-memory", f.gpu_memory,
+                  "Fraction of the GPU's memory to plan for weights, workspace and the KV cache")
+      ->capture_default_str();
 }
 
 SamplingParams resolve_sampling(const SamplingOptions& o) {
@@ -36,13 +43,18 @@ SamplingParams resolve_sampling(const SamplingOptions& o) {
   return params;
 }
 
-LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const std::string& device) {
-  GENRT_CHECK(parse_device(device) == Device::cpu,
-              "--device cuda: this build of genrt runs models on the CPU reference backend only; "
-              "the CUDA backend has not landed yet (use --device cpu)");
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const DeviceFlags& flags) {
+  DeviceOptions device{.device = parse_device(flags.device), .gpu_memory = flags.gpu_memory};
+  if (flags.dtype == "bf16") {
+    device.dtype = DType::bf16;
+  } else if (flags.dtype == "fp16" || flags.dtype == "f16") {
+    device.dtype = DType::f16;
+  } else {
+    fail("--dtype {}: expected bf16 or fp16", flags.dtype);
+  }
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
-  loaded.model = load_causal_lm(model_path);
+  loaded.model = load_causal_lm(model_path, device);
   const ModelSpec& spec = loaded.model->spec();
   spdlog::info("loaded {} ({}, {:.1f}M parameters) in {:.0f} ms", model_path, spec.architecture,
                spec.parameter_count / 1e6,

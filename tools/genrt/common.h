@@ -22,11 +22,18 @@ struct SamplingOptions {
   SamplingParams params;
   std::optional<uint64_t> seed;
   int64_t max_tokens = 256;
-  std::string device = "cpu";
 };
 
-// --max-tokens, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed, --device.
+// --max-tokens, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed.
 void add_sampling_options(CLI::App* cmd, SamplingOptions& options);
+
+// Where the model runs: --device, --dtype, --gpu-memory.
+struct DeviceFlags {
+  std::string device = "cpu";
+  std::string dtype = "bf16";
+  double gpu_memory = 0.9;
+};
+void add_device_options(CLI::App* cmd, DeviceFlags& flags);
 // The parameters with a seed: the given one, or a random one that is logged.
 SamplingParams resolve_sampling(const SamplingOptions& options);
 
@@ -37,7 +44,7 @@ struct LoadedModel {
 
 // Loads the model (logging what and how long) and its tokenizer: `tokenizer_path` when
 // given, else the one found with the model. Warns when the weights are random.
-LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const std::string& device);
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const DeviceFlags& device);
 
 // The model's chat format: `format_name` when given (--chat-template), else detected
 // from the tokenizer's chat_template. When there is none, the reason, naming the option.

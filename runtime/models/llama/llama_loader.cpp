@@ -31,7 +31,7 @@ class HfWeightReader {
 
 }  // namespace
 
-LlamaModel load_llama_hf(const std::filesystem::path& dir) {
+LlamaModel load_llama_hf(const std::filesystem::path& dir, const DeviceOptions& device) {
   const auto config_path = dir / "config.json";
   const LlamaConfig c = llama_config_from_hf(read_json_file(config_path), config_path.string());
   const WeightStore store = WeightStore::open_dir(dir);
@@ -62,7 +62,7 @@ LlamaModel load_llama_hf(const std::filesystem::path& dir) {
   w.lm_head = c.tie_word_embeddings && !store.contains("lm_head.weight")
                   ? w.embed_tokens
                   : reader.get("lm_head.weight", {c.vocab_size, hidden});
-  return LlamaModel(c, std::move(w));
+  return LlamaModel(c, std::move(w), device);
 }
 
 LlamaConfig llama_config_from_llama2c(const Llama2cHeader& h) {
@@ -87,7 +87,7 @@ LlamaConfig llama_config_from_llama2c(const Llama2cHeader& h) {
   return c;
 }
 
-LlamaModel load_llama2c(const std::filesystem::path& file) {
+LlamaModel load_llama2c(const std::filesystem::path& file, const DeviceOptions& device) {
   const Llama2cCheckpoint ckpt = Llama2cCheckpoint::open(file);
   const LlamaConfig c = llama_config_from_llama2c(ckpt.header());
   c.validate(file.string());
@@ -108,7 +108,7 @@ LlamaModel load_llama2c(const std::filesystem::path& file) {
   }
   w.norm = src.rms_final_weight;
   w.lm_head = src.wcls;
-  return LlamaModel(c, std::move(w));
+  return LlamaModel(c, std::move(w), device);
 }
 
 }  // namespace genrt

@@ -8,10 +8,10 @@
 namespace genrt {
 
 // Loads a Llama-family model from a Hugging Face directory or a llama2.c checkpoint.
-// Weights become fp32 CPU tensors: fp32 files are used in place through the memory map,
-// fp16/bf16 are converted.
-LlamaModel load_llama_hf(const std::filesystem::path& dir);
-LlamaModel load_llama2c(const std::filesystem::path& file);
+// On the CPU weights become fp32 tensors: fp32 files are used in place through the memory
+// map, fp16/bf16 are converted. On the GPU they are uploaded in device.dtype.
+LlamaModel load_llama_hf(const std::filesystem::path& dir, const DeviceOptions& device = {});
+LlamaModel load_llama2c(const std::filesystem::path& file, const DeviceOptions& device = {});
 LlamaConfig llama_config_from_llama2c(const Llama2cHeader& header);
 
 }  // namespace genrt

@@ -3,8 +3,10 @@
 // attention over the paged KV cache, SwiGLU MLP.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/core/tensor.h"
 #include "runtime/models/causal_lm.h"
 #include "runtime/models/llama/llama_config.h"
@@ -32,22 +34,33 @@ struct LlamaWeights {
 
 class LlamaModel final : public CausalLM {
  public:
-  LlamaModel(LlamaConfig config, LlamaWeights weights);
+  // Host weights in; with device.device == cuda they are uploaded into the planned weights
+  // region in device.dtype (the plan is logged; an error before uploading says what does
+  // not fit) and the host copies are released.
+  LlamaModel(LlamaConfig config, LlamaWeights weights, const DeviceOptions& device = {});
+  ~LlamaModel() override;
+  LlamaModel(LlamaModel&&) noexcept;  // only before a KV cache is made from it
 
   const ModelSpec& spec() const override { return spec_; }
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
+  KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
 
  private:
-  void attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged, const Tensor& h,
-                       KvCache& cache, Tensor& out) const;
-  void mlp_block(const LlamaLayerWeights& w, const Tensor& h, Tensor& out) const;
+  struct Activations;  // one step's buffers
+  void attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged, Activations& a,
+                       KvCache& cache) const;
+  void mlp_block(const LlamaLayerWeights& w, Activations& a) const;
+  void move_to_device(const DeviceOptions& device);
+  uint64_t workspace_bytes(int64_t tokens, int64_t seqs) const;
 
   LlamaConfig config_;
   ModelSpec spec_;
   LlamaWeights weights_;
-  Tensor inv_freq_;  // [head_dim / 2]
+  Tensor inv_freq_;  // [head_dim / 2] f32
+  DeviceOptions device_;
+  std::unique_ptr<DeviceRuntime> runtime_;  // set on the GPU
 };
 
 }  // namespace genrt
