@@ -45,13 +45,19 @@ std::string cuda_unavailable_reason() {
 }
 
 namespace {
-std::atomic<uint64_t> allocations{0};
+std::atomic<uint64_t> cpu_allocations{0}, cuda_allocations{0};
 }  // namespace
 
-uint64_t device_allocation_count() { return allocations.load(std::memory_order_relaxed); }
+uint64_t device_allocation_count(Device device) {
+  return (device == Device::cpu ? cpu_allocations : cuda_allocations).load(std::memory_order_relaxed);
+}
+
+uint64_t device_allocation_count() {
+  return device_allocation_count(Device::cpu) + device_allocation_count(Device::cuda);
+}
 
 std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
+  (device == Device::cpu ? cpu_allocations : cuda_allocations).fetch_add(1, std::memory_order_relaxed);
   if (device == Device::cpu) {
     // 256-byte aligned like cudaMalloc, so arena offsets and vector loads behave the same.
     constexpr size_t kAlign = 256;

@@ -26,5 +26,7 @@ std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes);
 // How many buffers device_alloc_zeroed has handed out in this process, on any device: the
 // hook with which tests prove that a decode or denoising loop allocates nothing.
 uint64_t device_allocation_count();
+// The same for one device.
+uint64_t device_allocation_count(Device device);
 
 }  // namespace genrt
