@@ -5,8 +5,10 @@
 #                                and GoogleTest's source into .carry/ (git-ignored)
 #   tools/gpu-check.sh           on the GPU machine (device tool, carry [".carry"]):
 #                                builds from .carry/, runs the GPU tests, compute-sanitizer
-#                                (memcheck, racecheck, synccheck, initcheck) on them;
-#                                writes $OUT/gpu-check.json and a log per step
+#                                (memcheck, racecheck, synccheck, initcheck, GENRT_NO_POOL=1)
+#                                on them, and batch-1 decode of stories260K and a
+#                                TinyLlama-1.1B-shaped model; writes $OUT/gpu-check.json
+#                                and a log per step
 #
 # The GPU machine has nvcc, cmake, ninja and python3 but no Debian packages or network.
 set -uo pipefail
@@ -60,9 +62,18 @@ step build cmake --build "$build" -j "$(nproc)"
 gpu_tests=$build/tests/genrt_gpu_tests
 step gpu_tests "$gpu_tests" --gtest_output="json:$out/gpu_tests.json"
 step unit_tests "$build/tests/genrt_unit_tests" --gtest_brief=1
+# Every buffer its own allocation (GENRT_NO_POOL=1), so out-of-bounds accesses inside a
+# planned region are caught too.
 for tool in memcheck racecheck synccheck initcheck; do
-  step "sanitizer_$tool" compute-sanitizer --tool "$tool" --error-exitcode 1 "$gpu_tests" --gtest_brief=1
+  step "sanitizer_$tool" env GENRT_NO_POOL=1 compute-sanitizer --tool "$tool" --error-exitcode 1 "$gpu_tests" \
+    --gtest_brief=1
 done
+# Decode speed, batch 1: the trained stories260K and TinyLlama-1.1B's shape with random weights.
+step decode_stories260k "$build/genrt" generate --model "$GENRT_SHARED_DIR/models/stories260K.bin" --prompt-ids 1 \
+  --max-tokens 256 --temperature 0 --ignore-eos --device cuda --json
+step init_tinyllama "$build/genrt" init-model --preset tinyllama-1.1b --out "$build/tinyllama" --force
+step decode_tinyllama "$build/genrt" generate --model "$build/tinyllama" --prompt-ids 0 --max-tokens 256 \
+  --temperature 0 --ignore-eos --device cuda --json
 
 python3 - "$out" <<'PY'
 import json, subprocess, sys, pathlib
@@ -88,6 +99,11 @@ if tests.exists():
         "failures": t.get("failures", 0),
         "skipped": sum(c.get("result") == "SKIPPED" for c in cases),
     }
+for name in ("decode_stories260k", "decode_tinyllama"):
+    log = out / f"{name}.log"
+    lines = [l for l in log.read_text().splitlines() if l.startswith("{")] if log.exists() else []
+    if lines:
+        report[name] = {k: json.loads(lines[-1]).get(k) for k in ("generated_tokens", "ttft_ms", "tokens_per_s")}
 (out / "gpu-check.json").write_text(json.dumps(report, indent=2) + "\n")
 print(json.dumps(report, indent=2))
 PY
