@@ -79,7 +79,8 @@ DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
   kv_ = std::make_unique<DeviceArena>("KV cache", plan_.kv_bytes, Device::cuda);
   impl_ = std::make_unique<Impl>();
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
-  const Tensor gemm_workspace = workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes)}, DType::bf16);
+  const Tensor gemm_workspace =
+      workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
   workspace_persistent_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
   impl_->context = {.stream = impl_->stream, .gemm = impl_->gemm.get()};

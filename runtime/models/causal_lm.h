@@ -20,7 +20,7 @@ struct DeviceOptions {
   Device device = Device::cpu;
   DType dtype = DType::bf16;     // GPU weights, activations and KV cache: bf16 or f16
   double gpu_memory = 0.9;       // fraction of the device the plan may use
-  int64_t max_step_tokens = 0;   // tokens per forward step the workspace holds; 0: the context length
+  int64_t max_step_tokens = 0;   // tokens per forward step the workspace holds; 0: max(context, 512)
   int64_t max_step_seqs = 256;   // sequences (and logit rows) per forward step
 };
 

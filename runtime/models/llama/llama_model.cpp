@@ -74,7 +74,8 @@ uint64_t LlamaModel::workspace_bytes(int64_t tokens, int64_t seqs) const {
 void LlamaModel::move_to_device(const DeviceOptions& device) {
   GENRT_CHECK(device.dtype == DType::bf16 || device.dtype == DType::f16,
               "--dtype {}: the GPU runs models in bf16 or f16", dtype_name(device.dtype));
-  if (device_.max_step_tokens <= 0) device_.max_step_tokens = spec_.context_length;
+  // By default a whole prompt, or the batch scheduler's default step of 512 tokens.
+  if (device_.max_step_tokens <= 0) device_.max_step_tokens = std::max<int64_t>(spec_.context_length, 512);
   GENRT_CHECK(device_.max_step_seqs > 0, "max_step_seqs must be positive");
   const auto e = static_cast<uint64_t>(dtype_size(device.dtype));
   const bool tied = weights_.lm_head.raw() == weights_.embed_tokens.raw();
@@ -106,8 +107,18 @@ void LlamaModel::move_to_device(const DeviceOptions& device) {
 KvCache LlamaModel::make_kv_cache(int64_t blocks, int64_t block_size) const {
   if (!runtime_) return CausalLM::make_kv_cache(blocks, block_size);
   GENRT_CHECK(block_size == kBlockSize, "the GPU KV cache has blocks of {} tokens, not {}", kBlockSize, block_size);
-  runtime_->kv_arena().reset_to(0);  // the planned pool, handed to the newest cache
-  return KvCache(spec_.kv_cache_shape(runtime_->plan().kv_blocks, kBlockSize), runtime_->kv_arena(), device_.dtype);
+  DeviceArena& arena = runtime_->kv_arena();
+  arena.reset_to(0);  // the planned pool, handed to the newest cache
+  // 2 pools per layer, each rounded up to the arena's alignment: drop a block if that
+  // rounding would overflow the region.
+  const uint64_t block_bytes = static_cast<uint64_t>(kBlockSize * config_.kv_dim()) * dtype_size(device_.dtype);
+  int64_t pool_blocks = runtime_->plan().kv_blocks;
+  while (pool_blocks > 1 && 2 * static_cast<uint64_t>(config_.num_hidden_layers) *
+                                    aligned(static_cast<uint64_t>(pool_blocks) * block_bytes) >
+                                arena.capacity()) {
+    --pool_blocks;
+  }
+  return KvCache(spec_.kv_cache_shape(pool_blocks, kBlockSize), arena, device_.dtype);
 }
 
 Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
