@@ -339,10 +339,10 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
 
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
   const char* op = "dense_attention";
-  expect_cpu(q, op, "q");
-  expect_cpu(k, op, "k");
-  expect_cpu(v, op, "v");
-  expect_cpu(out, op, "out");
+  const Placement where = placement_of(q, op, "q");
+  expect_on(k, where, op, "k");
+  expect_on(v, where, op, "v");
+  expect_on(out, where, op, "out");
   GENRT_CHECK(q.rank() == 4 && k.rank() == 4, "{}: q {} and k {} must be [batch, tokens, heads, head_dim]", op,
               shape_string(q.shape()), shape_string(k.shape()));
   const int64_t n_heads = q.dim(2), n_kv_heads = k.dim(2);
@@ -351,6 +351,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
   expect_shape(out, q.shape(), op, "out");
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
               op, n_heads, n_kv_heads);
+  GENRT_ON_CUDA(where, cuda_ops::dense_attention(q, k, v, scale, out));
   ref::dense_attention({.q = q.data<float>(),
                         .k = k.data<float>(),
                         .v = v.data<float>(),

@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "kernels/dense_attention.cuh"
 #include "kernels/embedding.cuh"
 #include "kernels/paged_attention.cuh"
 #include "kernels/rope_kv_write.cuh"
@@ -107,6 +108,22 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .max_blocks_per_seq = batch.block_tables.dim(1),
                                                   .scale = scale};
     check_cuda(kernels::launch_paged_attention(launch, stream()), "paged attention kernel");
+  });
+}
+
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
+  with_storage_type(q.dtype(), [&]<class T>() {
+    const kernels::DenseAttentionLaunch<T> launch{.q = ptr<T>(q),
+                                                  .k = ptr<T>(k),
+                                                  .v = ptr<T>(v),
+                                                  .out = ptr<T>(out),
+                                                  .batch = q.dim(0),
+                                                  .tokens = q.dim(1),
+                                                  .q_heads = q.dim(2),
+                                                  .kv_heads = k.dim(2),
+                                                  .head_dim = q.dim(3),
+                                                  .scale = scale};
+    check_cuda(kernels::launch_dense_attention(launch, stream()), "dense attention kernel");
   });
 }
 

@@ -35,6 +35,9 @@ void rope_kv_write(Tensor* q, const Tensor& k, const Tensor& v, const PagedBatch
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
                      float scale, Tensor& out);
 
+// q, out [batch, tokens, heads, head_dim]; k, v [batch, tokens, kv_heads, head_dim].
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
+
 // up undefined except for swiglu.
 void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
 

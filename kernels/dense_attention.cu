@@ -1,0 +1,46 @@
+#include "kernels/dense_attention.cuh"
+
+#include "kernels/warp_attention.cuh"
+
+namespace genrt::kernels {
+
+namespace {
+
+constexpr int kWarpsPerBlock = 4;
+
+// One warp per (query row, head) over every key of the row's sequence (warp_attend).
+template <class T, int kPerLane>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32) dense_attention_kernel(DenseAttentionLaunch<T> a) {
+  const int64_t row = blockIdx.x;  // batch * tokens + token
+  const int64_t head = static_cast<int64_t>(blockIdx.y) * kWarpsPerBlock + threadIdx.x / 32;
+  if (head >= a.q_heads) return;
+  const int64_t first_key = (row / a.tokens) * a.tokens;
+  const int64_t kv_row = a.kv_heads * a.head_dim;
+  const int64_t kv_offset = (head / (a.q_heads / a.kv_heads)) * a.head_dim;
+  auto key_row = [&](int64_t p) { return (first_key + p) * kv_row + kv_offset; };
+  const int64_t q_offset = (row * a.q_heads + head) * a.head_dim;
+  warp_attend<T, kPerLane>(a.q + q_offset, a.k, a.v, a.tokens, key_row, a.head_dim, a.scale, a.out + q_offset);
+}
+
+}  // namespace
+
+template <class T>
+cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_t stream) {
+  if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
+  const int64_t rows = a.batch * a.tokens;
+  if (rows > 0x7fffffff || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim || a.kv_heads <= 0 ||
+      a.q_heads % a.kv_heads != 0) {
+    return cudaErrorInvalidValue;
+  }
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>((a.q_heads + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
+    dense_attention_kernel<T, kPerLane><<<grid, kWarpsPerBlock * 32, 0, stream>>>(a);
+  });
+  return cudaGetLastError();
+}
+
+template cudaError_t launch_dense_attention<float>(const DenseAttentionLaunch<float>&, cudaStream_t);
+template cudaError_t launch_dense_attention<__half>(const DenseAttentionLaunch<__half>&, cudaStream_t);
+template cudaError_t launch_dense_attention<__nv_bfloat16>(const DenseAttentionLaunch<__nv_bfloat16>&, cudaStream_t);
+
+}  // namespace genrt::kernels

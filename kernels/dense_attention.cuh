@@ -1,0 +1,30 @@
+#pragma once
+// Non-causal attention within each sequence of a batch of equal-length sequences on the
+// GPU (see kernels/ref/dense_attention.h): DiT blocks, CLIP-style encoders.
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace genrt::kernels {
+
+template <class T>
+struct DenseAttentionLaunch {
+  const T* q = nullptr;  // [batch, tokens, q_heads, head_dim]
+  const T* k = nullptr;  // [batch, tokens, kv_heads, head_dim]
+  const T* v = nullptr;  // [batch, tokens, kv_heads, head_dim]
+  T* out = nullptr;      // [batch, tokens, q_heads, head_dim]
+  int64_t batch = 0;
+  int64_t tokens = 0;
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;  // up to 256
+  float scale = 0.0f;
+};
+
+template <class T>
+cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& args, cudaStream_t stream);
+
+}  // namespace genrt::kernels

@@ -1,0 +1,72 @@
+#pragma once
+// The inner loop of genrt's baseline attention kernels, shared by the paged (causal) and
+// dense (non-causal) ones: one warp attends one query to a run of keys with an online
+// softmax, so no score matrix is ever stored. Each lane holds kPerLane of the head's
+// features, strided by 32 so that a warp's loads of one key row are coalesced.
+
+#include <cfloat>
+#include <cstdint>
+
+#include "kernels/type_convert.cuh"
+
+namespace genrt::kernels {
+
+// Largest head dim the baseline kernels take (8 features per lane).
+inline constexpr int64_t kMaxWarpAttentionHeadDim = 256;
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// out[0..head_dim) = softmax(scale * q . k_p) weighted sum of v_p over keys p < keys, where
+// key_row(p) returns the offset of key p's head in `k` and `v`.
+template <class T, int kPerLane, class KeyRow>
+__device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys, KeyRow key_row, int64_t head_dim,
+                            float scale, T* out) {
+  const int lane = threadIdx.x % 32;
+  float q[kPerLane], acc[kPerLane];
+  for (int j = 0; j < kPerLane; ++j) {
+    const int64_t d = lane + 32 * j;
+    q[j] = d < head_dim ? to_float(q_row[d]) * scale : 0.0f;
+    acc[j] = 0.0f;
+  }
+  float running_max = -FLT_MAX, denominator = 0.0f;
+  for (int64_t p = 0; p < keys; ++p) {
+    const int64_t row = key_row(p);
+    float dot = 0.0f;
+    for (int j = 0; j < kPerLane; ++j) {
+      const int64_t d = lane + 32 * j;
+      if (d < head_dim) dot += q[j] * to_float(k[row + d]);
+    }
+    const float score = warp_sum(dot);
+    const float new_max = fmaxf(running_max, score);
+    const float correction = __expf(running_max - new_max), weight = __expf(score - new_max);
+    denominator = denominator * correction + weight;
+    for (int j = 0; j < kPerLane; ++j) {
+      const int64_t d = lane + 32 * j;
+      acc[j] = acc[j] * correction + (d < head_dim ? weight * to_float(v[row + d]) : 0.0f);
+    }
+    running_max = new_max;
+  }
+  for (int j = 0; j < kPerLane; ++j) {
+    const int64_t d = lane + 32 * j;
+    if (d < head_dim) out[d] = from_float<T>(acc[j] / denominator);
+  }
+}
+
+// Calls launch.template operator()<kPerLane>() with the per-lane width for head_dim.
+template <class Launch>
+void with_per_lane_width(int64_t head_dim, Launch&& launch) {
+  switch ((head_dim + 31) / 32) {
+    case 1: launch.template operator()<1>(); break;
+    case 2: launch.template operator()<2>(); break;
+    case 3: launch.template operator()<3>(); break;
+    case 4: launch.template operator()<4>(); break;
+    case 5:
+    case 6: launch.template operator()<6>(); break;
+    default: launch.template operator()<8>(); break;
+  }
+}
+
+}  // namespace genrt::kernels
