@@ -151,7 +151,7 @@ Tensor DeviceRuntime::download_f32(const Tensor& device) {
 struct DeviceRuntime::Impl {};
 struct DeviceRuntime::Step::Scope {};
 
-DeviceMemoryInfo query_device_memory() { fail("--device cuda: this build of genrt has no CUDA backend"); }
+DeviceMemoryInfo query_device_memory() { fail("--device cuda: {}", cuda_unavailable_reason()); }
 
 DeviceRuntime::DeviceRuntime(const MemoryRequest&, double) { query_device_memory(); }
 DeviceRuntime::~DeviceRuntime() = default;
