@@ -20,6 +20,16 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+double max_rel_diff(const float* got, const float* want, size_t n) {
+  double worst = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = std::fabs(static_cast<double>(got[i]) - want[i]) / (1.0 + std::fabs(want[i]));
+    if (std::isnan(d)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
 float max_abs_diff(const float* a, const float* b, size_t n) {
   float worst = 0.0f;
   for (size_t i = 0; i < n; ++i) {

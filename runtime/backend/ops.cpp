@@ -127,6 +127,17 @@ Placement expect_kv_rows(const Tensor& k, const Tensor& v, const PagedBatch& bat
   return where;
 }
 
+// The CPU reference of the cache write, on checked tensors.
+void write_kv_rows(const Tensor& k, const Tensor& v, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache) {
+  ref::kv_cache_write({.k = k.data<float>(),
+                       .v = v.data<float>(),
+                       .slots = batch.slots.data<int32_t>(),
+                       .k_cache = k_cache.data<float>(),
+                       .v_cache = v_cache.data<float>(),
+                       .tokens = k.dim(0),
+                       .row = k_cache.dim(2) * k_cache.dim(3)});
+}
+
 }  // namespace
 
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
@@ -278,13 +289,7 @@ void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, T
   const Placement where = expect_kv_rows(k, v, batch, k_cache, v_cache, "kv_cache_write");
   GENRT_ON_CUDA(where, cuda_ops::rope_kv_write(nullptr, k, v, batch, Tensor(), ref::RopeLayout::rotate_half,
                                                k_cache, v_cache));
-  ref::kv_cache_write({.k = k.data<float>(),
-                       .v = v.data<float>(),
-                       .slots = batch.slots.data<int32_t>(),
-                       .k_cache = k_cache.data<float>(),
-                       .v_cache = v_cache.data<float>(),
-                       .tokens = k.dim(0),
-                       .row = k_cache.dim(2) * k_cache.dim(3)});
+  write_kv_rows(k, v, batch, k_cache, v_cache);
 }
 
 void rope_kv_write(Tensor& q, Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
@@ -299,9 +304,12 @@ void rope_kv_write(Tensor& q, Tensor& k, const Tensor& v, const PagedBatch& batc
   expect_on(inv_freq, {where.device, DType::f32}, op, "inv_freq");
   expect_shape(inv_freq, {k.dim(2) / 2}, op, "inv_freq");
   GENRT_ON_CUDA(where, cuda_ops::rope_kv_write(&q, k, v, batch, inv_freq, layout, k_cache, v_cache));
-  rope(q, batch.positions, inv_freq, layout);
-  rope(k, batch.positions, inv_freq, layout);
-  kv_cache_write(k, v, batch, k_cache, v_cache);
+  // Everything is checked: run the references directly rather than re-checking through
+  // the rope and kv_cache_write entries (this runs for every layer of every step).
+  const int32_t* positions = batch.positions.data<int32_t>();
+  ref::rope(q.data<float>(), positions, inv_freq.data<float>(), q.dim(0), q.dim(1), q.dim(2), layout);
+  ref::rope(k.data<float>(), positions, inv_freq.data<float>(), k.dim(0), k.dim(1), k.dim(2), layout);
+  write_kv_rows(k, v, batch, k_cache, v_cache);
 }
 
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,

@@ -51,12 +51,7 @@ class DpmSolverScheduler final : public NoiseScheduler {
   ref::StepCoefficients step(int64_t i) const override {
     const Point s0 = point(i), t = point(i + 1);
     // x0 from the model output at the current noise level (alpha_t x0 + sigma_t eps = x).
-    SampleOutputMix x0;
-    switch (config_.prediction_type) {
-      case PredictionType::epsilon: x0 = {1.0 / s0.alpha, -s0.sigma / s0.alpha}; break;
-      case PredictionType::v_prediction: x0 = {s0.alpha, -s0.sigma}; break;
-      case PredictionType::sample: x0 = {0.0, 1.0}; break;
-    }
+    const SampleOutputMix x0 = predicted_x0(config_.prediction_type, s0.alpha * s0.alpha);
     ref::StepCoefficients c{.x0_from_sample = static_cast<float>(x0.sample),
                             .x0_from_output = static_cast<float>(x0.output)};
     const double h = t.lambda - s0.lambda;

@@ -41,14 +41,11 @@ class EulerScheduler final : public NoiseScheduler {
 
   ref::StepCoefficients step(int64_t i) const override {
     const double sigma = sigmas_[i], dt = sigmas_[i + 1] - sigma;
-    SampleOutputMix x0;
-    switch (config_.prediction_type) {
-      case PredictionType::epsilon: x0 = {1.0, -sigma}; break;
-      case PredictionType::v_prediction:
-        x0 = {1.0 / (sigma * sigma + 1.0), -sigma / std::sqrt(sigma * sigma + 1.0)};
-        break;
-      case PredictionType::sample: x0 = {0.0, 1.0}; break;
-    }
+    // Euler's sample is x = x_t / sqrt(alpha_cumprod) with sigma^2 = (1 - alpha_cumprod) /
+    // alpha_cumprod, so x0 is the usual prediction with its sample term scaled back.
+    const double alpha_prod = 1.0 / (sigma * sigma + 1.0);
+    SampleOutputMix x0 = predicted_x0(config_.prediction_type, alpha_prod);
+    x0.sample *= std::sqrt(alpha_prod);
     // next = x + (x - x0) / sigma * dt
     return {.x0_from_sample = static_cast<float>(x0.sample),
             .x0_from_output = static_cast<float>(x0.output),

@@ -13,6 +13,7 @@
 #include "kernels/ref/gelu.h"
 #include "kernels/ref/silu.h"
 #include "kernels/ref/swiglu.h"
+#include "runtime/backend/cuda/storage_type.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -52,12 +53,7 @@ class ActivationGpu : public ::testing::TestWithParam<Case> {
 
 TEST_P(ActivationGpu, MatchesReference) {
   const auto [dtype, op, n] = GetParam();
-  switch (dtype) {
-    case DType::f32: run<float>(dtype, op, n); break;
-    case DType::f16: run<__half>(dtype, op, n); break;
-    case DType::bf16: run<__nv_bfloat16>(dtype, op, n); break;
-    default: FAIL() << "unexpected dtype";
-  }
+  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, op, n); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,

@@ -9,6 +9,7 @@
 
 #include "kernels/dense_attention.cuh"
 #include "kernels/ref/dense_attention.h"
+#include "runtime/backend/cuda/storage_type.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -49,12 +50,7 @@ class DenseAttentionGpu : public ::testing::TestWithParam<Case> {
 
 TEST_P(DenseAttentionGpu, MatchesReference) {
   const auto [dtype, batch, tokens, head_dim, kv_heads] = GetParam();
-  switch (dtype) {
-    case DType::f32: run<float>(dtype, batch, tokens, head_dim, kv_heads); break;
-    case DType::f16: run<__half>(dtype, batch, tokens, head_dim, kv_heads); break;
-    case DType::bf16: run<__nv_bfloat16>(dtype, batch, tokens, head_dim, kv_heads); break;
-    default: FAIL() << "unexpected dtype";
-  }
+  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, batch, tokens, head_dim, kv_heads); });
 }
 
 // DiT-like token counts (16 = 4x4 patches, 256 = 16x16) and a ragged 77 (CLIP), batch 1

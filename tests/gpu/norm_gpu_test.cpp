@@ -14,6 +14,7 @@
 #include "kernels/ref/layernorm.h"
 #include "kernels/ref/modulated_layernorm.h"
 #include "kernels/ref/rmsnorm.h"
+#include "runtime/backend/cuda/storage_type.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -114,12 +115,7 @@ class NormGpu : public ::testing::TestWithParam<Case> {
 
 TEST_P(NormGpu, MatchesReference) {
   const auto [dtype, dim, groups, per_group, variant] = GetParam();
-  switch (dtype) {
-    case DType::f32: run<float>(dtype, dim, groups, per_group, variant); break;
-    case DType::f16: run<__half>(dtype, dim, groups, per_group, variant); break;
-    case DType::bf16: run<__nv_bfloat16>(dtype, dim, groups, per_group, variant); break;
-    default: FAIL() << "unexpected dtype";
-  }
+  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, dim, groups, per_group, variant); });
 }
 
 // Widths: head-dim multiples 64/80/128, DiT-XL's 1152, and 1000 (not a multiple of 8: the

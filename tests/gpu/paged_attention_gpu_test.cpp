@@ -9,6 +9,7 @@
 
 #include "kernels/paged_attention.cuh"
 #include "kernels/ref/attention.h"
+#include "runtime/backend/cuda/storage_type.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -95,12 +96,7 @@ class PagedAttentionGpu : public ::testing::TestWithParam<Case> {
 
 TEST_P(PagedAttentionGpu, MixedBatchMatchesReference) {
   const auto [dtype, head_dim, q_heads, kv_heads] = GetParam();
-  switch (dtype) {
-    case DType::f32: run<float>(dtype, head_dim, q_heads, kv_heads); break;
-    case DType::f16: run<__half>(dtype, head_dim, q_heads, kv_heads); break;
-    case DType::bf16: run<__nv_bfloat16>(dtype, head_dim, q_heads, kv_heads); break;
-    default: FAIL() << "unexpected dtype";
-  }
+  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, head_dim, q_heads, kv_heads); });
 }
 
 // Head dims 64/80/128/256; 6 query heads (not a multiple of the 4 warps of a block) over

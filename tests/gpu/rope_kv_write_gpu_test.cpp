@@ -11,6 +11,7 @@
 #include "kernels/ref/kv_cache_write.h"
 #include "kernels/ref/rope.h"
 #include "kernels/rope_kv_write.cuh"
+#include "runtime/backend/cuda/storage_type.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -78,12 +79,7 @@ class RopeKvWriteGpu : public ::testing::TestWithParam<Case> {
 
 TEST_P(RopeKvWriteGpu, MatchesReference) {
   const auto [dtype, head_dim, q_heads, kv_heads, layout] = GetParam();
-  switch (dtype) {
-    case DType::f32: run<float>(dtype, head_dim, q_heads, kv_heads, layout); break;
-    case DType::f16: run<__half>(dtype, head_dim, q_heads, kv_heads, layout); break;
-    case DType::bf16: run<__nv_bfloat16>(dtype, head_dim, q_heads, kv_heads, layout); break;
-    default: FAIL() << "unexpected dtype";
-  }
+  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, head_dim, q_heads, kv_heads, layout); });
 }
 
 // Head dims 64/80/128; MHA, GQA 4:1 and 8:1; both pair layouts.

@@ -27,15 +27,10 @@ const nlohmann::json& golden() {
 
 std::filesystem::path tiny_dit() { return test::data_dir() / "tiny_dit"; }
 
-// Largest |a - b| / (1 + |b|). fp32 on both sides with different summation orders.
+// The latents or output against diffusers' values, relative (test::max_rel_diff).
 double max_rel_diff(const Tensor& got, const std::vector<float>& want) {
   EXPECT_EQ(got.numel(), static_cast<int64_t>(want.size()));
-  double worst = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double d = std::abs(static_cast<double>(got.data<float>()[i]) - want[i]) / (1.0 + std::abs(want[i]));
-    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
-  }
-  return worst;
+  return test::max_rel_diff(got.data<float>(), want.data(), want.size());
 }
 
 // One forward pass, outputs O(1-10). Both sides are fp32, and the sinusoidal timestep

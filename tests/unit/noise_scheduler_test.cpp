@@ -22,19 +22,10 @@ Tensor tensor_of(const std::vector<float>& values) {
   return t;
 }
 
-// Largest |a - b| / (1 + |b|): fp32 on both sides, but diffusers evaluates each formula
+// Relative differences (test::max_rel_diff): fp32 on both sides, but diffusers evaluates each formula
 // in a different order (and DDIM divides by sqrt(alpha_cumprod) ~ 0.006 at t = 999), so
 // samples of size ~100 differ by a few ulp of their size. Measured worst: 9e-6 (Euler,
 // leading spacing), so 2e-5 leaves 2x headroom.
-double max_rel_diff(const Tensor& got, const std::vector<float>& want) {
-  double worst = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double d = std::abs(static_cast<double>(got.data<float>()[i]) - want[i]) / (1.0 + std::abs(want[i]));
-    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
-  }
-  return worst;
-}
-
 constexpr double kStepTolerance = 2e-5;
 
 class SchedulerGolden : public ::testing::TestWithParam<size_t> {
@@ -70,7 +61,8 @@ TEST_P(SchedulerGolden, MatchesDiffusersStepByStep) {
     const Tensor output = tensor_of(g.at("model_outputs")[i].get<std::vector<float>>());
     const Tensor noise = tensor_of(g.at("noises")[i].get<std::vector<float>>());
     ops::scheduler_step(scheduler->step(i), output, sample, x0_history, noise);
-    const double err = max_rel_diff(sample, g.at("samples")[i].get<std::vector<float>>());
+    const auto want = g.at("samples")[i].get<std::vector<float>>();
+    const double err = test::max_rel_diff(sample.data<float>(), want.data(), want.size());
     ASSERT_LE(err, kStepTolerance) << "after step " << i << " of " << steps;
     worst = std::max(worst, err);
   }

@@ -1,30 +1,16 @@
 #include "runtime/backend/cuda/cuda_ops.h"
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include "kernels/dense_attention.cuh"
 #include "kernels/embedding.cuh"
 #include "kernels/paged_attention.cuh"
 #include "kernels/rope_kv_write.cuh"
 #include "runtime/backend/cuda/cublaslt_gemm.h"
 #include "runtime/backend/cuda/cuda_context.h"
+#include "runtime/backend/cuda/storage_type.h"
 
 namespace genrt::cuda_ops {
 
 namespace {
-
-// Calls f.template operator()<T>() with T the storage type of `dtype`: the one place each
-// op's kernel instance is picked.
-template <class F>
-void with_storage_type(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::f32: f.template operator()<float>(); return;
-    case DType::f16: f.template operator()<__half>(); return;
-    case DType::bf16: f.template operator()<__nv_bfloat16>(); return;
-    default: fail("CUDA ops: {} is not an activation dtype", dtype_name(dtype));
-  }
-}
 
 template <class T>
 T* ptr(const Tensor& t) {

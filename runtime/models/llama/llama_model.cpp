@@ -125,7 +125,6 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
   const int64_t hidden = config_.hidden_size, heads = config_.num_attention_heads;
   const int64_t kv_heads = config_.num_key_value_heads, head_dim = config_.head_dim;
-  check_token_ids(batch, config_.vocab_size);
   const PagedBatch host_paged = make_paged_batch(batch, cache.shape().block_size, config_.max_position_embeddings);
   const Tensor host_rows = logit_rows(batch, which);
 
@@ -136,6 +135,8 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
                 "forward: a step of {} tokens, {} sequences and {} logit rows exceeds the planned {} tokens and {} "
                 "sequences",
                 n_tokens, host_paged.seqs(), host_rows.numel(), device_.max_step_tokens, device_.max_step_seqs);
+    // The CPU embedding checks ids itself; device ids must be checked before their upload.
+    check_token_ids(batch, config_.vocab_size);
     step.emplace(*runtime_);
   }
   const DType act = runtime_ ? device_.dtype : DType::f32;
