@@ -1,6 +1,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/ref/host_device.h"
+
 namespace genrt::ref {
 
 // The two ends of classifier-free guidance around one denoiser call.
@@ -26,5 +28,14 @@ struct GuidanceArgs {
 };
 
 void guidance_combine(const GuidanceArgs& args);
+
+// eps value i of the [batch, channels, pixels] output.
+GENRT_HOST_DEVICE inline float guided_eps(const GuidanceArgs& a, int64_t i) {
+  const int64_t per_sample = a.channels * a.pixels, b = i / per_sample, within = i % per_sample;
+  const float cond = a.model_output[b * a.out_channels * a.pixels + within];
+  if (!a.guided) return cond;
+  const float uncond = a.model_output[(a.batch + b) * a.out_channels * a.pixels + within];
+  return uncond + a.guidance * (cond - uncond);
+}
 
 }  // namespace genrt::ref

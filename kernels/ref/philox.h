@@ -6,11 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define GENRT_HOST_DEVICE __host__ __device__
-#else
-#define GENRT_HOST_DEVICE
-#endif
+#include "kernels/ref/host_device.h"
 
 namespace genrt::ref {
 

@@ -1,6 +1,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/ref/host_device.h"
+
 namespace genrt::ref {
 
 // One denoising step of any of genrt's noise schedulers. DDPM, DDIM, Euler, DPM-Solver++
@@ -21,6 +23,22 @@ struct StepCoefficients {
   float next_from_prev_x0 = 0.0f;  // multistep solvers
   float next_from_noise = 0.0f;    // stochastic steps
 };
+
+// The step for one value: returns the next sample; with prev_x0 (the previous step's x0,
+// may be null) it also stores this step's x0 there.
+GENRT_HOST_DEVICE inline float scheduler_step_value(const StepCoefficients& c, float x, float out, float* prev_x0,
+                                                    float noise) {
+  float x0 = c.x0_from_sample * x + c.x0_from_output * out;
+  // Comparisons rather than fminf/fmaxf, which would turn a NaN into the bound and hide
+  // a diverging run from the NaN check.
+  if (c.x0_clip > 0.0f) x0 = x0 < -c.x0_clip ? -c.x0_clip : (x0 > c.x0_clip ? c.x0_clip : x0);
+  float next = c.next_from_x0 * x0 + c.next_from_sample * x + c.next_from_output * out + c.next_from_noise * noise;
+  if (prev_x0 != nullptr) {
+    next += c.next_from_prev_x0 * *prev_x0;
+    *prev_x0 = x0;
+  }
+  return next;
+}
 
 struct SchedulerStepArgs {
   StepCoefficients c;

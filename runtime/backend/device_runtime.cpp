@@ -81,7 +81,7 @@ DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
   const Tensor gemm_workspace =
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
-  workspace_persistent_ = workspace_->used();
+  workspace_fixed_ = workspace_persistent_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
   impl_->context = {.stream = impl_->stream, .gemm = impl_->gemm.get()};
 }
@@ -89,10 +89,19 @@ DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
 DeviceRuntime::~DeviceRuntime() = default;
 
 Tensor DeviceRuntime::upload_weight(const Tensor& host, DType dtype) {
-  GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: weights must be contiguous host tensors");
+  Tensor device = weights_->allocate(host.shape(), dtype);
+  copy_in(host, device);
+  return device;
+}
+
+void DeviceRuntime::copy_in(const Tensor& host, const Tensor& device) {
+  GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: expected a contiguous host tensor");
+  GENRT_CHECK(device.device() == Device::cuda && device.shape() == host.shape(),
+              "upload: target {} on {} does not match the host tensor {}", shape_string(device.shape()),
+              device_name(device.device()), shape_string(host.shape()));
+  const DType dtype = device.dtype();
   GENRT_CHECK((dtype == DType::i32) == (host.dtype() == DType::i32), "upload: {} cannot become {}",
               dtype_name(host.dtype()), dtype_name(dtype));
-  Tensor device = weights_->allocate(host.shape(), dtype);
   const size_t in_size = dtype_size(host.dtype()), out_size = dtype_size(dtype);
   const size_t chunk = impl_->weight_staging.size() / std::max(in_size, out_size);
   std::vector<float> f32(std::min(chunk, static_cast<size_t>(host.numel())));
@@ -107,10 +116,22 @@ Tensor DeviceRuntime::upload_weight(const Tensor& host, DType dtype) {
     }
     check_cuda(cudaMemcpyAsync(static_cast<char*>(device.raw()) + begin * out_size, impl_->weight_staging.data(),
                                n * out_size, cudaMemcpyHostToDevice, impl_->stream),
-               "weight upload");
-    check_cuda(cudaStreamSynchronize(impl_->stream), "weight upload");  // the staging buffer is reused next
+               "upload");
+    check_cuda(cudaStreamSynchronize(impl_->stream), "upload");  // the staging buffer is reused next
   }
-  return device;
+}
+
+Tensor DeviceRuntime::persistent(const Shape& shape, DType dtype) {
+  GENRT_CHECK(workspace_->used() == workspace_persistent_,
+              "persistent device buffers are allocated before a step, not during one");
+  Tensor t = workspace_->allocate(shape, dtype);
+  workspace_persistent_ = workspace_->used();
+  return t;
+}
+
+void DeviceRuntime::release_persistent() {
+  workspace_->reset_to(workspace_fixed_);
+  workspace_persistent_ = workspace_fixed_;
 }
 
 DeviceRuntime::Step::Step(DeviceRuntime& runtime) : scope_(std::make_unique<Scope>(runtime.impl_->context)) {
@@ -122,13 +143,21 @@ DeviceRuntime::Step::~Step() = default;
 
 Tensor DeviceRuntime::scratch(const Shape& shape, DType dtype) { return workspace_->allocate(shape, dtype); }
 
-Tensor DeviceRuntime::upload(const Tensor& host) {
+Tensor DeviceRuntime::upload(const Tensor& host) { return upload(host, host.dtype()); }
+
+Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
   GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: expected a contiguous host tensor");
-  Tensor device = workspace_->allocate(host.shape(), host.dtype());
-  const size_t bytes = host.nbytes(), offset = (impl_->step_staging_used + 255) / 256 * 256;
+  GENRT_CHECK(dtype == host.dtype() || host.dtype() == DType::f32, "upload: {} cannot become {}",
+              dtype_name(host.dtype()), dtype_name(dtype));
+  Tensor device = workspace_->allocate(host.shape(), dtype);
+  const size_t bytes = device.nbytes(), offset = (impl_->step_staging_used + 255) / 256 * 256;
   GENRT_CHECK(offset + bytes <= impl_->step_staging.size(), "upload: {} of step metadata exceed the {} staging",
               format_bytes(offset + bytes), format_bytes(impl_->step_staging.size()));
-  std::memcpy(impl_->step_staging.data() + offset, host.raw(), bytes);
+  if (dtype == host.dtype()) {
+    std::memcpy(impl_->step_staging.data() + offset, host.raw(), bytes);
+  } else {
+    convert_from_f32(host.data<float>(), impl_->step_staging.data() + offset, dtype, static_cast<size_t>(host.numel()));
+  }
   impl_->step_staging_used = offset + bytes;
   check_cuda(cudaMemcpyAsync(device.raw(), impl_->step_staging.data() + offset, bytes, cudaMemcpyHostToDevice,
                              impl_->stream),
@@ -156,10 +185,14 @@ DeviceMemoryInfo query_device_memory() { fail("--device cuda: {}", cuda_unavaila
 DeviceRuntime::DeviceRuntime(const MemoryRequest&, double) { query_device_memory(); }
 DeviceRuntime::~DeviceRuntime() = default;
 Tensor DeviceRuntime::upload_weight(const Tensor&, DType) { fail("no CUDA backend"); }
+void DeviceRuntime::copy_in(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
+Tensor DeviceRuntime::persistent(const Shape&, DType) { fail("no CUDA backend"); }
+void DeviceRuntime::release_persistent() {}
 DeviceRuntime::Step::Step(DeviceRuntime&) {}
 DeviceRuntime::Step::~Step() = default;
 Tensor DeviceRuntime::scratch(const Shape&, DType) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }
+Tensor DeviceRuntime::upload(const Tensor&, DType) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::download_f32(const Tensor&) { fail("no CUDA backend"); }
 
 #endif

@@ -34,6 +34,14 @@ class DeviceRuntime {
   // A host tensor (f32, f16, bf16 or i32) converted to `dtype` and copied into the weights
   // region, in chunks through pinned staging. Blocks until the copy is done.
   Tensor upload_weight(const Tensor& host, DType dtype);
+  // Copies a host tensor into an existing device tensor of the same shape, converting to
+  // its dtype like upload_weight. Blocks until the copy is done.
+  void copy_in(const Tensor& host, const Tensor& device);
+
+  // Tensors that outlive steps (a denoising loop's latents and activations), carved from
+  // the workspace outside any Step; release_persistent() frees them all at once.
+  Tensor persistent(const Shape& shape, DType dtype);
+  void release_persistent();
   DeviceArena& kv_arena() { return *kv_; }
 
   // One forward step: resets the workspace and makes this runtime's stream and GEMM handle
@@ -52,8 +60,10 @@ class DeviceRuntime {
 
   // Step-lifetime tensors from the workspace.
   Tensor scratch(const Shape& shape, DType dtype);
-  // A host tensor copied into the workspace (asynchronously, in stream order).
+  // A host tensor copied into the workspace (asynchronously, in stream order), converted
+  // from f32 when `dtype` differs from the host's.
   Tensor upload(const Tensor& host);
+  Tensor upload(const Tensor& host, DType dtype);
   // A device tensor copied back to a new host f32 tensor; waits for the stream.
   Tensor download_f32(const Tensor& device);
 
@@ -62,7 +72,8 @@ class DeviceRuntime {
   std::unique_ptr<Impl> impl_;
   MemoryPlan plan_;
   std::unique_ptr<DeviceArena> weights_, workspace_, kv_;
-  uint64_t workspace_persistent_ = 0;  // bytes of the workspace that outlive steps (GEMM workspace)
+  uint64_t workspace_fixed_ = 0;       // the GEMM workspace, for the runtime's lifetime
+  uint64_t workspace_persistent_ = 0;  // bytes of the workspace that outlive steps
 };
 
 }  // namespace genrt

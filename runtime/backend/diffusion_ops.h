@@ -1,6 +1,7 @@
 #pragma once
 // Op entries of the diffusion loop: patch layouts, classifier-free guidance, the
 // scheduler step, seeded noise and the NaN check. Same contract as ops.h: check, then run.
+// Images and latents are f32 on every device; tokens are in the model's dtype.
 
 #include <cstdint>
 
@@ -30,7 +31,8 @@ void scheduler_step(const ref::StepCoefficients& c, const Tensor& model_output, 
 // Fills out with standard normal values of the Philox stream (seed, stream).
 void gaussian_noise(uint64_t seed, uint64_t stream, Tensor& out);
 
-// How many values of x are NaN or infinite.
-int64_t count_nonfinite(const Tensor& x);
+// How many values of x are NaN or infinite. On the GPU `counter` (one i32 on the device)
+// holds the count, and the call waits for the stream; on the CPU it is unused.
+int64_t count_nonfinite(const Tensor& x, Tensor& counter);
 
 }  // namespace genrt::ops

@@ -12,18 +12,8 @@
 #include "kernels/ref/silu.h"
 #include "kernels/ref/softmax.h"
 #include "kernels/ref/swiglu.h"
+#include "runtime/backend/cuda_dispatch.h"
 #include "runtime/backend/op_checks.h"
-
-#ifdef GENRT_HAVE_CUDA
-#include "runtime/backend/cuda/cuda_ops.h"
-#define GENRT_ON_CUDA(where, ...)          \
-  if ((where).device == Device::cuda) {    \
-    __VA_ARGS__;                           \
-    return;                                \
-  }
-#else
-#define GENRT_ON_CUDA(where, ...)
-#endif
 
 namespace genrt::ops {
 
@@ -277,11 +267,12 @@ void silu(const Tensor& x, Tensor& out) {
 }
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  expect_cpu(a, "add", "a");
-  expect_cpu(b, "add", "b");
-  expect_cpu(out, "add", "out");
+  const Placement where = placement_of(a, "add", "a");
+  expect_on(b, where, "add", "b");
+  expect_on(out, where, "add", "out");
   expect_shape(b, a.shape(), "add", "b");
   expect_shape(out, a.shape(), "add", "out");
+  GENRT_ON_CUDA(where, cuda_ops::activation(kernels::Activation::add, a, b, out));
   ref::add(a.data<float>(), b.data<float>(), out.data<float>(), a.numel());
 }
 

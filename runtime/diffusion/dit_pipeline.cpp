@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/backend/diffusion_ops.h"
 #include "runtime/diffusion/noise_scheduler.h"
 #include "runtime/io/json_file.h"
@@ -27,6 +29,36 @@ nlohmann::json dit_default_scheduler_file() {
   return {{"_class_name", "DDIMScheduler"}, {"clip_sample", false}};
 }
 
+// The loop's buffers besides the model's workspace: latents, noise, eps and the x0 history
+// [images, ...]; the model's input and output [samples, ...]; the NaN counter.
+struct LoopBuffers {
+  Tensor latents, noise, eps, x0_history, model_input, model_output, nonfinite_counter;
+};
+
+template <class Alloc>
+LoopBuffers allocate_loop_buffers(const DitConfig& c, int64_t images, int64_t samples, bool x0_history,
+                                  Alloc&& alloc) {
+  const Shape latent_shape = {images, c.in_channels, c.sample_size, c.sample_size};
+  LoopBuffers b;
+  b.latents = alloc(latent_shape, DType::f32);
+  b.noise = alloc(latent_shape, DType::f32);
+  b.eps = alloc(latent_shape, DType::f32);
+  if (x0_history) b.x0_history = alloc(latent_shape, DType::f32);
+  b.model_input = alloc({samples, c.in_channels, c.sample_size, c.sample_size}, DType::f32);
+  b.model_output = alloc({samples, c.out_channels, c.sample_size, c.sample_size}, DType::f32);
+  b.nonfinite_counter = alloc({1}, DType::i32);
+  return b;
+}
+
+uint64_t loop_buffer_bytes(const DitConfig& c, int64_t images) {
+  uint64_t bytes = 0;
+  allocate_loop_buffers(c, images, 2 * images, true, [&](const Shape& shape, DType dtype) {
+    bytes += DeviceArena::footprint(static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype));
+    return Tensor();
+  });
+  return bytes;
+}
+
 }  // namespace
 
 DitPipeline::DitPipeline(DitModel model, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
@@ -37,8 +69,16 @@ NoiseSchedulerConfig DitPipeline::scheduler_config(std::string_view name) const 
                                     "scheduler_config.json", name);
 }
 
-DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler) {
+DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler,
+                              const DiffusionDevice& device) {
   DitModel model = load_dit(dir);
+  if (device.device == Device::cuda) {
+    GENRT_CHECK(device.max_images > 0, "diffusion on the GPU: max images {} must be positive", device.max_images);
+    model.move_to_device({.dtype = device.dtype,
+                          .gpu_memory = device.gpu_memory,
+                          .max_batch = 2 * device.max_images,
+                          .loop_bytes = loop_buffer_bytes(model.config(), device.max_images)});
+  }
   const auto config_path = dir / "scheduler" / "scheduler_config.json";
   const bool has_file = std::filesystem::exists(config_path);
   const nlohmann::json file = has_file ? read_json_file(config_path) : dit_default_scheduler_file();
@@ -46,7 +86,9 @@ DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<st
   const NoiseSchedulerConfig config =
       scheduler ? scheduler_config_from_json(file, where, *scheduler) : scheduler_config_from_json(file, where);
   spdlog::info("scheduler: {} ({})", scheduler_name(config.kind), where);
-  return DitPipeline(std::move(model), config, file);
+  DitPipeline pipeline(std::move(model), config, file);
+  pipeline.max_images_ = device.device == Device::cuda ? device.max_images : 0;
+  return pipeline;
 }
 
 DiffusionResult DitPipeline::run(const DiffusionRequest& request, const DiffusionCallback& on_step) const {
@@ -66,31 +108,45 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
                 "class label {} is outside the model's {} classes (0..{})", label, c.num_classes,
                 c.num_classes - 1);
   }
+  DeviceRuntime* runtime = model_.device_runtime();
+  GENRT_CHECK(runtime == nullptr || batch <= max_images_,
+              "diffusion: {} images, but the GPU memory was planned for at most {} per run", batch, max_images_);
   const std::unique_ptr<NoiseScheduler> scheduler =
       make_scheduler(request.scheduler.value_or(scheduler_), request.steps);
 
-  // Every buffer of the loop, planned up front: the loop below allocates nothing.
+  // Every buffer of the loop, planned up front: the loop below allocates nothing. On the
+  // GPU they are persistent buffers of the model's runtime, sized at load.
   const int64_t model_batch = guided ? 2 * batch : batch;
-  const Shape latent_shape = {batch, c.in_channels, c.sample_size, c.sample_size};
+  if (runtime != nullptr) runtime->release_persistent();
   DitWorkspace workspace = model_.make_workspace(model_batch);
-  Tensor latents = Tensor::zeros(latent_shape, DType::f32);
-  Tensor noise = Tensor::zeros(latent_shape, DType::f32);
-  Tensor eps = Tensor::zeros(latent_shape, DType::f32);
-  Tensor x0_history = scheduler->uses_x0_history() ? Tensor::zeros(latent_shape, DType::f32) : Tensor();
-  Tensor model_input = Tensor::zeros({model_batch, c.in_channels, c.sample_size, c.sample_size}, DType::f32);
-  Tensor model_output = Tensor::zeros({model_batch, c.out_channels, c.sample_size, c.sample_size}, DType::f32);
+  LoopBuffers b = allocate_loop_buffers(c, batch, model_batch, scheduler->uses_x0_history(),
+                                        [&](const Shape& shape, DType dtype) {
+                                          return runtime != nullptr ? runtime->persistent(shape, dtype)
+                                                                    : Tensor::zeros(shape, dtype);
+                                        });
   std::vector<int32_t> labels = request.class_labels;
   if (guided) labels.insert(labels.end(), static_cast<size_t>(batch), static_cast<int32_t>(model_.null_class()));
   std::vector<float> timesteps(static_cast<size_t>(model_batch));
-
+  // The initial noise: seeded on the loop's device, or the caller's (on the GPU copied
+  // into the noise buffer).
+  Tensor initial_noise = b.noise;
   if (request.init_noise.defined()) {
-    GENRT_CHECK(request.init_noise.shape() == latent_shape,
+    GENRT_CHECK(request.init_noise.shape() == b.latents.shape(),
                 "initial noise {} does not match the latents {} of {} images", shape_string(request.init_noise.shape()),
-                shape_string(latent_shape), batch);
-    ops::guidance_input(request.init_noise.to_f32(), static_cast<float>(scheduler->init_noise_sigma()), latents);
-  } else {
-    ops::gaussian_noise(request.seed, kInitNoiseStream, noise);
-    ops::guidance_input(noise, static_cast<float>(scheduler->init_noise_sigma()), latents);
+                shape_string(b.latents.shape()), batch);
+    if (runtime != nullptr) {
+      runtime->copy_in(request.init_noise, b.noise);
+    } else {
+      initial_noise = request.init_noise.to_f32();
+    }
+  }
+  {
+    // On the GPU every group of ops runs inside a step of the model's runtime (its stream
+    // and GEMM handle).
+    std::optional<DeviceRuntime::Step> step;
+    if (runtime != nullptr) step.emplace(*runtime);
+    if (!request.init_noise.defined()) ops::gaussian_noise(request.seed, kInitNoiseStream, b.noise);
+    ops::guidance_input(initial_noise, static_cast<float>(scheduler->init_noise_sigma()), b.latents);
   }
 
   DiffusionResult result;
@@ -99,16 +155,21 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
   for (int64_t i = 0; i < scheduler->steps(); ++i) {
     const auto step_start = Clock::now();
     const double t = scheduler->timesteps()[i];
-    ops::guidance_input(latents, static_cast<float>(scheduler->input_scale(i)), model_input);
-    std::fill(timesteps.begin(), timesteps.end(), static_cast<float>(t));
-    model_.forward(model_input, timesteps, labels, workspace, model_output);
-    ops::guidance_combine(model_output, guided, static_cast<float>(request.guidance), eps);
-    const ref::StepCoefficients coefficients = scheduler->step(i);
-    if (coefficients.next_from_noise != 0.0f) {
-      ops::gaussian_noise(request.seed, static_cast<uint64_t>(i) + 1, noise);
+    int64_t bad = 0;
+    {
+      std::optional<DeviceRuntime::Step> step;
+      if (runtime != nullptr) step.emplace(*runtime);
+      ops::guidance_input(b.latents, static_cast<float>(scheduler->input_scale(i)), b.model_input);
+      std::fill(timesteps.begin(), timesteps.end(), static_cast<float>(t));
+      model_.forward(b.model_input, timesteps, labels, workspace, b.model_output);
+      ops::guidance_combine(b.model_output, guided, static_cast<float>(request.guidance), b.eps);
+      const ref::StepCoefficients coefficients = scheduler->step(i);
+      if (coefficients.next_from_noise != 0.0f) {
+        ops::gaussian_noise(request.seed, static_cast<uint64_t>(i) + 1, b.noise);
+      }
+      ops::scheduler_step(coefficients, b.eps, b.latents, b.x0_history, b.noise);
+      bad = ops::count_nonfinite(b.latents, b.nonfinite_counter);
     }
-    ops::scheduler_step(coefficients, eps, latents, x0_history, noise);
-    const int64_t bad = ops::count_nonfinite(latents);
     GENRT_CHECK(bad == 0, "diffusion diverged: {} NaN or infinite latent values after step {} of {} (timestep {})",
                 bad, i + 1, scheduler->steps(), t);
     result.steps_done = i + 1;
@@ -123,7 +184,7 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
     }
   }
   result.seconds = seconds_since(loop_start);
-  result.latents = std::move(latents);
+  result.latents = runtime != nullptr ? runtime->download_f32(b.latents) : std::move(b.latents);
   return result;
 }
 

@@ -17,6 +17,15 @@
 
 namespace genrt {
 
+// Where a pipeline runs: the CPU reference, or the GPU with memory planned at load for up
+// to max_images images per run (twice as many denoiser samples with guidance).
+struct DiffusionDevice {
+  Device device = Device::cpu;
+  DType dtype = DType::bf16;  // the GPU's weights and activations; latents stay f32
+  double gpu_memory = 0.9;
+  int64_t max_images = 8;
+};
+
 struct DiffusionRequest {
   std::vector<int32_t> class_labels;  // one per image
   double guidance = 4.0;              // classifier-free guidance scale; <= 1 runs unguided
@@ -55,7 +64,7 @@ class DitPipeline {
   // folder. `scheduler` (a genrt scheduler name) replaces the folder's scheduler class,
   // keeping its shared settings; without a scheduler config, DDIM's defaults as DiT uses them.
   static DitPipeline load(const std::filesystem::path& dir,
-                          std::optional<std::string> scheduler = std::nullopt);
+                          std::optional<std::string> scheduler = std::nullopt, const DiffusionDevice& device = {});
 
   const DitModel& model() const { return model_; }
   const NoiseSchedulerConfig& scheduler_config() const { return scheduler_; }
@@ -64,13 +73,14 @@ class DitPipeline {
   NoiseSchedulerConfig scheduler_config(std::string_view name) const;
 
   // Runs the loop. All memory is planned before the first step; a NaN or infinity in the
-  // latents stops the run with an error naming the step.
+  // latents stops the run with an error naming the step. The result's latents are on the host.
   DiffusionResult run(const DiffusionRequest& request, const DiffusionCallback& on_step = {}) const;
 
  private:
   DitModel model_;
   NoiseSchedulerConfig scheduler_;
   nlohmann::json scheduler_file_;
+  int64_t max_images_ = 0;  // on the GPU: the batch its memory was planned for
 };
 
 }  // namespace genrt

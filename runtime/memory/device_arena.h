@@ -31,6 +31,8 @@ class DeviceArena {
 
   // Sub-allocations are aligned to this (cuBLASLt and 16-byte vector loads want 256).
   static constexpr uint64_t kAlignment = 256;
+  // What a tensor of `bytes` takes from an arena: the size for memory plans.
+  static constexpr uint64_t footprint(uint64_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
  private:
   std::string name_;

@@ -30,8 +30,8 @@ std::string MemoryPlan::table() const {
 
 MemoryPlan plan_device_memory(const DeviceMemoryInfo& device, double fraction, const MemoryRequest& r) {
   GENRT_CHECK(fraction > 0.0 && fraction <= 1.0, "--gpu-memory {} must be a fraction in (0, 1]", fraction);
-  GENRT_CHECK(r.kv_bytes_per_block > 0 && r.block_size > 0 && r.min_blocks > 0,
-              "memory plan: the KV block size must be positive");
+  const bool has_kv = r.kv_bytes_per_block > 0;
+  GENRT_CHECK(!has_kv || (r.block_size > 0 && r.min_blocks > 0), "memory plan: the KV block size must be positive");
   // The fraction is of the whole device (as in vLLM); what other processes hold already
   // is not ours to take.
   const auto share = static_cast<uint64_t>(std::floor(fraction * static_cast<double>(device.total_bytes)));
@@ -39,13 +39,14 @@ MemoryPlan plan_device_memory(const DeviceMemoryInfo& device, double fraction, c
                   .weight_bytes = r.weight_bytes,
                   .workspace_bytes = r.workspace_bytes};
   const uint64_t fixed = r.weight_bytes + r.workspace_bytes;
-  const uint64_t needed = fixed + static_cast<uint64_t>(r.min_blocks) * r.kv_bytes_per_block;
-  GENRT_CHECK(needed <= plan.budget_bytes,
-              "the model does not fit: it needs {} (weights {}, workspace {}, KV cache for one full context {}), "
-              "but {} is available ({} free of {}, --gpu-memory {})",
+  const uint64_t needed = fixed + (has_kv ? static_cast<uint64_t>(r.min_blocks) * r.kv_bytes_per_block : 0);
+  GENRT_CHECK(needed <= plan.budget_bytes, "the model does not fit: it needs {} (weights {}, workspace {}{}), but {} is "
+              "available ({} free of {}, --gpu-memory {})",
               format_bytes(needed), format_bytes(r.weight_bytes), format_bytes(r.workspace_bytes),
-              format_bytes(needed - fixed), format_bytes(plan.budget_bytes), format_bytes(device.free_bytes),
-              format_bytes(device.total_bytes), fraction);
+              has_kv ? ", KV cache for one full context " + format_bytes(needed - fixed) : std::string(),
+              format_bytes(plan.budget_bytes), format_bytes(device.free_bytes), format_bytes(device.total_bytes),
+              fraction);
+  if (!has_kv) return plan;
   plan.kv_blocks = static_cast<int64_t>((plan.budget_bytes - fixed) / r.kv_bytes_per_block);
   plan.kv_bytes = static_cast<uint64_t>(plan.kv_blocks) * r.kv_bytes_per_block;
   plan.kv_tokens = plan.kv_blocks * r.block_size;

@@ -1,8 +1,9 @@
 #pragma once
 // Device memory planning at load time: the budget (a fraction of the device, limited by
 // what is free now) is cut into the weights, the activation workspace of the largest
-// step, and a paged KV-cache block pool that takes everything left. Nothing is allocated
-// after the plan, so a decode step never calls cudaMalloc.
+// step, and a paged KV-cache block pool that takes everything left (models without a KV
+// cache take only what they ask for). Nothing is allocated after the plan, so a decode or
+// denoising step never calls cudaMalloc.
 
 #include <cstdint>
 #include <string>
@@ -17,7 +18,7 @@ struct DeviceMemoryInfo {
 struct MemoryRequest {
   uint64_t weight_bytes = 0;
   uint64_t workspace_bytes = 0;     // activations of the largest step, GEMM workspace
-  uint64_t kv_bytes_per_block = 0;  // K and V of one block over all layers
+  uint64_t kv_bytes_per_block = 0;  // K and V of one block over all layers; 0: no KV pool (a DiT)
   int64_t block_size = 16;          // tokens per block
   int64_t min_blocks = 1;           // at least one full context must fit
 };

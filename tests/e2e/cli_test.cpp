@@ -170,9 +170,12 @@ TEST(Cli, InitModelDitThenDiffuseWithEveryScheduler) {
 
 TEST(Cli, CudaWithoutADeviceNamesTheCudaError) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present: the GPU tests cover --device cuda";
-  const CliRun run = run_cli("generate --model " + stories() + " --prompt-ids 1 --device cuda");
-  EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.errors.find("--device cuda: " + cuda_unavailable_reason()), std::string::npos) << run.errors;
+  for (const std::string& command : {"generate --model " + stories() + " --prompt-ids 1 --device cuda",
+                                     "diffuse --model " + (test::data_dir() / "tiny_dit").string() + " --class-label 1 --device cuda"}) {
+    const CliRun run = run_cli(command);
+    EXPECT_NE(run.exit_code, 0) << command;
+    EXPECT_NE(run.errors.find("--device cuda: " + cuda_unavailable_reason()), std::string::npos) << run.errors;
+  }
 }
 
 TEST(Cli, HelpForEveryCommand) {
@@ -225,7 +228,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1,2 --batch 3", "--batch 3 with 2 class labels"},
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --scheduler lms", "unknown scheduler 'lms'"},
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --steps 0", "0 steps"},
-        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --device cuda", "the DiT runs on the CPU"},
+        BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --dtype fp32", "--dtype fp32: expected bf16 or fp16"},
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --init-noise DATA/dit_golden.json", "not a .npy file"},
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --init-noise DATA/dit_init_noise.npy",
                       "initial noise [2, 4, 8, 8] does not match the latents [1, 4, 8, 8]"},

@@ -44,6 +44,17 @@ TEST(MemoryPlan, TooLargeSaysWhatIsNeededAndWhatIsFree) {
   EXPECT_ERROR(plan_device_memory(small, 0.0, {.kv_bytes_per_block = 1}), "--gpu-memory 0 must be a fraction");
 }
 
+TEST(MemoryPlan, WithoutKvCacheTakesOnlyWhatIsAsked) {
+  const DeviceMemoryInfo h100{.free_bytes = 79 * GiB, .total_bytes = 80 * GiB};
+  const MemoryPlan plan = plan_device_memory(h100, 0.9, {.weight_bytes = GiB, .workspace_bytes = 300 * MiB});
+  EXPECT_EQ(plan.kv_blocks, 0);
+  EXPECT_EQ(plan.total_bytes(), GiB + 300 * MiB);
+  EXPECT_ERROR(plan_device_memory({.free_bytes = GiB, .total_bytes = 8 * GiB}, 0.9,
+                                  {.weight_bytes = GiB, .workspace_bytes = 300 * MiB}),
+               "the model does not fit: it needs 1.29 GiB (weights 1.00 GiB, workspace 300.0 MiB), but 1.00 GiB is "
+               "available (1.00 GiB free of 8.00 GiB, --gpu-memory 0.9)");
+}
+
 TEST(FormatBytes, PicksTheUnit) {
   EXPECT_EQ(format_bytes(512), "512 B");
   EXPECT_EQ(format_bytes(1536), "1.5 KiB");

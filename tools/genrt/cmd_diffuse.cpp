@@ -30,7 +30,7 @@ struct DiffuseOptions {
   std::string init_noise;
   std::string out;
   std::string preview;
-  std::string device = "cpu";
+  DeviceFlags device;
 };
 
 // One status line per step: redrawn in place on a terminal, appended otherwise.
@@ -46,9 +46,6 @@ void print_progress(const DiffusionProgress& p, bool tty) {
 }
 
 void run_diffuse(const DiffuseOptions& o) {
-  GENRT_CHECK(o.device == "cpu",
-              "--device {}: the DiT runs on the CPU reference backend in this version; its CUDA path "
-              "(fused modulated LayerNorm, flash attention) comes with the CUDA backend", o.device);
   std::vector<int32_t> labels = parse_int_list(o.class_labels, "--class-label", "class label");
   if (o.batch > 0) {
     GENRT_CHECK(labels.size() == 1 || static_cast<int64_t>(labels.size()) == o.batch,
@@ -56,7 +53,11 @@ void run_diffuse(const DiffuseOptions& o) {
                 labels.size(), o.batch);
     labels.resize(static_cast<size_t>(o.batch), labels.front());
   }
-  const DitPipeline pipeline = DitPipeline::load(o.model, o.scheduler);
+  const DitPipeline pipeline = DitPipeline::load(o.model, o.scheduler,
+                                                 {.device = parse_device(o.device.device),
+                                                  .dtype = parse_gpu_dtype(o.device.dtype),
+                                                  .gpu_memory = o.device.gpu_memory,
+                                                  .max_images = static_cast<int64_t>(labels.size())});
   if (pipeline.model().config().random_weights) {
     std::fprintf(stderr, "[genrt] note: %s has RANDOM WEIGHTS (genrt init-model): the latents are noise, not images\n",
                  o.model.c_str());
@@ -77,7 +78,7 @@ void run_diffuse(const DiffuseOptions& o) {
   });
   std::fprintf(stderr, "[genrt] %lld steps in %.2f s (%.3f s/step, setup %.3f s) on %s\n",
                static_cast<long long>(result.steps_done), result.seconds,
-               result.seconds / static_cast<double>(result.steps_done), result.setup_seconds, o.device.c_str());
+               result.seconds / static_cast<double>(result.steps_done), result.setup_seconds, o.device.device.c_str());
   if (!o.out.empty()) {
     write_npy(o.out, result.latents);
     std::printf("wrote %s: latents %s\n", o.out.c_str(), shape_string(result.latents.shape()).c_str());
@@ -118,7 +119,7 @@ Command add_diffuse_command(CLI::App& app) {
                   "other implementations");
   cmd->add_option("--out", o->out, "Write the final latents here (.npy, float32)");
   cmd->add_option("--preview", o->preview, "Write a preview of the latents here (.png)");
-  cmd->add_option("--device", o->device, "cpu (the CUDA path is not built yet)")->capture_default_str();
+  add_device_options(cmd, o->device);
   return {cmd, [o] { run_diffuse(*o); }};
 }
 

@@ -32,7 +32,7 @@ void add_device_options(CLI::App* cmd, DeviceFlags& f) {
   cmd->add_option("--device", f.device, "cpu (fp32 reference) or cuda")->capture_default_str();
   cmd->add_option("--dtype", f.dtype, "GPU weights and activations: bf16 or fp16")->capture_default_str();
   cmd->add_option("--gpu-memory", f.gpu_memory,
-                  "Fraction of the GPU's memory to plan for weights, workspace and the KV cache")
+                  "Fraction of the GPU's memory to plan for weights, workspace (and a text model's KV cache)")
       ->capture_default_str();
 }
 
@@ -43,15 +43,15 @@ SamplingParams resolve_sampling(const SamplingOptions& o) {
   return params;
 }
 
+DType parse_gpu_dtype(const std::string& name) {
+  if (name == "bf16") return DType::bf16;
+  if (name == "fp16" || name == "f16") return DType::f16;
+  fail("--dtype {}: expected bf16 or fp16", name);
+}
+
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const DeviceFlags& flags) {
-  DeviceOptions device{.device = parse_device(flags.device), .gpu_memory = flags.gpu_memory};
-  if (flags.dtype == "bf16") {
-    device.dtype = DType::bf16;
-  } else if (flags.dtype == "fp16" || flags.dtype == "f16") {
-    device.dtype = DType::f16;
-  } else {
-    fail("--dtype {}: expected bf16 or fp16", flags.dtype);
-  }
+  const DeviceOptions device{
+      .device = parse_device(flags.device), .dtype = parse_gpu_dtype(flags.dtype), .gpu_memory = flags.gpu_memory};
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
   loaded.model = load_causal_lm(model_path, device);

@@ -34,6 +34,8 @@ struct DeviceFlags {
   double gpu_memory = 0.9;
 };
 void add_device_options(CLI::App* cmd, DeviceFlags& flags);
+// --dtype: bf16 or fp16 (f16).
+DType parse_gpu_dtype(const std::string& name);
 // The parameters with a seed: the given one, or a random one that is logged.
 SamplingParams resolve_sampling(const SamplingOptions& options);
 

@@ -1,8 +1,10 @@
 #include "runtime/backend/cuda/cuda_ops.h"
 
 #include "kernels/dense_attention.cuh"
+#include "kernels/denoise_step.cuh"
 #include "kernels/embedding.cuh"
 #include "kernels/paged_attention.cuh"
+#include "kernels/patchify.cuh"
 #include "kernels/rope_kv_write.cuh"
 #include "runtime/backend/cuda/cublaslt_gemm.h"
 #include "runtime/backend/cuda/cuda_context.h"
@@ -119,6 +121,51 @@ void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tenso
         .op = op, .x = ptr<T>(x), .up = ptr<T>(up), .out = ptr<T>(out), .n = x.numel()};
     check_cuda(kernels::launch_activation(launch, stream()), "activation kernel");
   });
+}
+
+void patchify(const Tensor& image, const ref::PatchShape& shape, Tensor& tokens) {
+  with_storage_type(tokens.dtype(), [&]<class T>() {
+    check_cuda(kernels::launch_patchify<T>({.shape = shape, .image = ptr<float>(image), .tokens = ptr<T>(tokens)},
+                                           stream()),
+               "patchify kernel");
+  });
+}
+
+void unpatchify(const Tensor& tokens, const ref::PatchShape& shape, Tensor& image) {
+  with_storage_type(tokens.dtype(), [&]<class T>() {
+    check_cuda(kernels::launch_unpatchify<T>({.shape = shape, .image = ptr<float>(image), .tokens = ptr<T>(tokens)},
+                                             stream()),
+               "unpatchify kernel");
+  });
+}
+
+void guidance_input(const Tensor& latents, float scale, Tensor& out) {
+  check_cuda(kernels::launch_guidance_input(ptr<float>(latents), scale, ptr<float>(out), latents.numel(),
+                                            out.numel() / latents.numel(), stream()),
+             "guidance input kernel");
+}
+
+void guidance_combine(const ref::GuidanceArgs& args) {
+  check_cuda(kernels::launch_guidance_combine(args, stream()), "guidance kernel");
+}
+
+void scheduler_step(const ref::SchedulerStepArgs& args) {
+  check_cuda(kernels::launch_scheduler_step(args, stream()), "scheduler step kernel");
+}
+
+void gaussian_noise(uint64_t seed, uint64_t stream_id, Tensor& out) {
+  check_cuda(kernels::launch_gaussian_noise(seed, stream_id, ptr<float>(out), out.numel(), stream()),
+             "gaussian noise kernel");
+}
+
+int64_t count_nonfinite(const Tensor& x, Tensor& counter) {
+  auto* count = static_cast<unsigned*>(counter.raw());
+  check_cuda(cudaMemsetAsync(count, 0, sizeof(unsigned), stream()), "zeroing the NaN counter");
+  check_cuda(kernels::launch_count_nonfinite(ptr<float>(x), x.numel(), count, stream()), "NaN check kernel");
+  unsigned host = 0;
+  check_cuda(cudaMemcpyAsync(&host, count, sizeof(unsigned), cudaMemcpyDeviceToHost, stream()), "NaN count copy");
+  check_cuda(cudaStreamSynchronize(stream()), "denoising step");
+  return host;
 }
 
 }  // namespace genrt::cuda_ops

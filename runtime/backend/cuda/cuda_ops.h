@@ -8,6 +8,9 @@
 
 #include "kernels/activations.cuh"
 #include "kernels/norm.cuh"
+#include "kernels/ref/guidance.h"
+#include "kernels/ref/patchify.h"
+#include "kernels/ref/scheduler_step.h"
 #include "kernels/ref/rope.h"
 #include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
@@ -38,7 +41,18 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
 // q, out [batch, tokens, heads, head_dim]; k, v [batch, tokens, kv_heads, head_dim].
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
 
-// up undefined except for swiglu.
+// up undefined except for swiglu and add.
 void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
+
+// The denoising loop (see diffusion_ops.h). Images and latents are f32; tokens are in the
+// model's storage type. The ref argument structs come with their device pointers filled.
+void patchify(const Tensor& image, const ref::PatchShape& shape, Tensor& tokens);
+void unpatchify(const Tensor& tokens, const ref::PatchShape& shape, Tensor& image);
+void guidance_input(const Tensor& latents, float scale, Tensor& out);
+void guidance_combine(const ref::GuidanceArgs& args);
+void scheduler_step(const ref::SchedulerStepArgs& args);
+void gaussian_noise(uint64_t seed, uint64_t stream_id, Tensor& out);
+// Waits for the stream: the count is needed on the host. counter: one i32 of scratch.
+int64_t count_nonfinite(const Tensor& x, Tensor& counter);
 
 }  // namespace genrt::cuda_ops

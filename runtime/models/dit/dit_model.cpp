@@ -1,10 +1,12 @@
 #include "runtime/models/dit/dit_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/backend/diffusion_ops.h"
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
@@ -18,10 +20,50 @@ namespace {
 // diffusers' AdaLayerNormZero and final norm_out use eps 1e-6 whatever norm_eps says.
 constexpr float kAdaNormEps = 1e-6f;
 
+// Every weight tensor, for uploading and sizing.
+std::vector<Tensor*> all_weights(DitWeights& w) {
+  std::vector<Tensor*> out = {&w.patch_proj, &w.patch_proj_bias, &w.out_shift, &w.out_shift_bias,
+                              &w.out_scale, &w.out_scale_bias, &w.proj_out, &w.proj_out_bias};
+  for (DitBlockWeights& b : w.blocks) {
+    DitConditioningWeights& c = b.conditioning;
+    for (Tensor* t : {&c.timestep_linear_1, &c.timestep_linear_1_bias, &c.timestep_linear_2,
+                      &c.timestep_linear_2_bias, &c.class_table, &b.to_q, &b.to_q_bias, &b.to_k, &b.to_k_bias,
+                      &b.to_v, &b.to_v_bias, &b.to_out, &b.to_out_bias, &b.ff_in, &b.ff_in_bias, &b.ff_out,
+                      &b.ff_out_bias}) {
+      out.push_back(t);
+    }
+    for (int i = 0; i < 6; ++i) {
+      out.push_back(&b.ada_chunks[i]);
+      out.push_back(&b.ada_chunk_biases[i]);
+    }
+  }
+  return out;
+}
+
+// The device buffers of a workspace, each from alloc(shape, dtype): one function for
+// allocating them and for sizing the plan.
+template <class Alloc>
+void allocate_activations(const DitConfig& c, int64_t max_batch, DType dtype, Alloc&& alloc, DitWorkspace& ws) {
+  const int64_t rows = max_batch * c.tokens(), d = c.inner_dim();
+  ws.patches = alloc({max_batch, c.tokens(), c.patch_dim()}, dtype);
+  for (Tensor* t : {&ws.position, &ws.residual, &ws.normed, &ws.q, &ws.k, &ws.v, &ws.attn, &ws.branch}) {
+    *t = alloc({rows, d}, dtype);
+  }
+  ws.ff = alloc({rows, c.ff_dim()}, dtype);
+  ws.out_tokens = alloc({max_batch, c.tokens(), c.out_patch_dim()}, dtype);
+  for (Tensor* t : {&ws.timestep_hidden, &ws.class_embedding, &ws.conditioning, &ws.first_conditioning}) {
+    *t = alloc({max_batch, d}, dtype);
+  }
+  for (Tensor& m : ws.modulation) m = alloc({max_batch, d}, dtype);
+}
+
 }  // namespace
 
 DitModel::DitModel(DitConfig config, DitWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {}
+
+DitModel::~DitModel() = default;
+DitModel::DitModel(DitModel&&) noexcept = default;
 
 bool DitModel::has_null_class() const {
   return std::all_of(weights_.blocks.begin(), weights_.blocks.end(), [&](const DitBlockWeights& b) {
@@ -29,51 +71,74 @@ bool DitModel::has_null_class() const {
   });
 }
 
+uint64_t DitModel::workspace_bytes(int64_t max_batch) const {
+  const auto e = static_cast<uint64_t>(dtype_size(dtype_));
+  uint64_t bytes = 0;
+  DitWorkspace sizing;
+  allocate_activations(config_, max_batch, dtype_, [&](const Shape& shape, DType dtype) {
+    bytes += DeviceArena::footprint(static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype));
+    return Tensor();
+  }, sizing);
+  // Each call's uploads: the timestep features and class ids.
+  const auto b = static_cast<uint64_t>(max_batch);
+  return bytes + DeviceArena::footprint(b * kDitTimestepChannels * e) + DeviceArena::footprint(b * 4);
+}
+
+void DitModel::move_to_device(const DitDeviceOptions& o) {
+  GENRT_CHECK(!runtime_, "the DiT is already on the GPU");
+  GENRT_CHECK(o.dtype == DType::bf16 || o.dtype == DType::f16, "--dtype {}: the GPU runs models in bf16 or f16",
+              dtype_name(o.dtype));
+  GENRT_CHECK(o.max_batch > 0, "DiT on the GPU: max batch {} must be positive", o.max_batch);
+  dtype_ = o.dtype;
+  const auto e = static_cast<uint64_t>(dtype_size(o.dtype));
+  uint64_t weight_bytes = 0;
+  for (Tensor* t : all_weights(weights_)) weight_bytes += DeviceArena::footprint(static_cast<uint64_t>(t->numel()) * e);
+  const uint64_t workspace = workspace_bytes(o.max_batch) + o.loop_bytes;
+  runtime_ = std::make_unique<DeviceRuntime>(MemoryRequest{.weight_bytes = weight_bytes, .workspace_bytes = workspace},
+                                             o.gpu_memory);
+  const auto start = std::chrono::steady_clock::now();
+  for (Tensor* t : all_weights(weights_)) *t = runtime_->upload_weight(*t, o.dtype);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("DiT weights on the GPU in {}: {} in {:.2f} s ({:.2f} GB/s)", dtype_name(o.dtype),
+               format_bytes(weight_bytes), seconds, static_cast<double>(weight_bytes) / 1e9 / std::max(seconds, 1e-9));
+}
+
 DitWorkspace DitModel::make_workspace(int64_t max_batch) const {
   GENRT_CHECK(max_batch > 0, "DiT workspace: batch {} must be positive", max_batch);
   const DitConfig& c = config_;
-  const int64_t rows = max_batch * c.tokens(), d = c.inner_dim();
-  auto f32 = [](Shape shape) { return Tensor::zeros(std::move(shape), DType::f32); };
   DitWorkspace ws;
   ws.max_batch = max_batch;
-  ws.patches = f32({max_batch, c.tokens(), c.patch_dim()});
-  ws.position = f32({rows, d});
-  ws.residual = f32({rows, d});
-  ws.normed = f32({rows, d});
-  ws.q = f32({rows, d});
-  ws.k = f32({rows, d});
-  ws.v = f32({rows, d});
-  ws.attn = f32({rows, d});
-  ws.branch = f32({rows, d});
-  ws.ff = f32({rows, c.ff_dim()});
-  ws.out_tokens = f32({max_batch, c.tokens(), c.out_patch_dim()});
-  ws.timestep_features = f32({max_batch, kDitTimestepChannels});
-  ws.timestep_hidden = f32({max_batch, d});
-  ws.class_embedding = f32({max_batch, d});
-  ws.conditioning = f32({max_batch, d});
-  ws.first_conditioning = f32({max_batch, d});
-  ws.class_ids = Tensor::zeros({max_batch}, DType::i32);
-  for (Tensor& m : ws.modulation) m = f32({max_batch, d});
+  if (runtime_) {
+    allocate_activations(c, max_batch, dtype_, [&](const Shape& shape, DType dtype) {
+      return runtime_->persistent(shape, dtype);
+    }, ws);
+  } else {
+    allocate_activations(c, max_batch, DType::f32, [](const Shape& shape, DType dtype) {
+      return Tensor::zeros(shape, dtype);
+    }, ws);
+  }
+  ws.host_timestep_features = Tensor::zeros({max_batch, kDitTimestepChannels}, DType::f32);
+  ws.host_class_ids = Tensor::zeros({max_batch}, DType::i32);
   // The position embedding, tiled over the batch so that the first fused add takes it as
   // its branch input.
-  const int64_t per_sample = c.tokens() * d;
-  float* position = ws.position.data<float>();
-  sincos_2d_position_embedding(c.sample_size / c.patch_size, d, position);
-  for (int64_t b = 1; b < max_batch; ++b) {
-    std::copy(position, position + per_sample, position + b * per_sample);
-  }
+  const int64_t per_sample = c.tokens() * c.inner_dim();
+  Tensor position = runtime_ ? Tensor::zeros(ws.position.shape(), DType::f32) : ws.position;
+  float* p = position.data<float>();
+  sincos_2d_position_embedding(c.sample_size / c.patch_size, c.inner_dim(), p);
+  for (int64_t b = 1; b < max_batch; ++b) std::copy(p, p + per_sample, p + b * per_sample);
+  if (runtime_) runtime_->copy_in(position, ws.position);
   return ws;
 }
 
-void DitModel::embed_conditioning(const DitConditioningWeights& w, int64_t batch,
-                                  DitWorkspace& ws, Tensor& conditioning) const {
+void DitModel::embed_conditioning(const DitConditioningWeights& w, const Tensor& features,
+                                  const Tensor& class_ids, DitWorkspace& ws, Tensor& conditioning) const {
+  const int64_t batch = features.dim(0);
   Tensor hidden = ws.timestep_hidden.slice(0, batch);
   Tensor class_embedding = ws.class_embedding.slice(0, batch);
-  ops::linear(ws.timestep_features.slice(0, batch), w.timestep_linear_1,
-              w.timestep_linear_1_bias, hidden);
+  ops::linear(features, w.timestep_linear_1, w.timestep_linear_1_bias, hidden);
   ops::silu(hidden, hidden);
   ops::linear(hidden, w.timestep_linear_2, w.timestep_linear_2_bias, conditioning);
-  ops::embedding(w.class_table, ws.class_ids.slice(0, batch), class_embedding);
+  ops::embedding(w.class_table, class_ids, class_embedding);
   ops::add(conditioning, class_embedding, conditioning);
   // Every consumer (the adaLN projections) takes silu(conditioning).
   ops::silu(conditioning, conditioning);
@@ -100,8 +165,12 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
                 "class label {} is outside the model's {} classes (0..{})", label, c.num_classes,
                 c.num_classes - 1);
   }
-  std::copy(class_labels.begin(), class_labels.end(), ws.class_ids.data<int32_t>());
-  timestep_features(timesteps, kDitTimestepChannels, ws.timestep_features.data<float>());
+  std::copy(class_labels.begin(), class_labels.end(), ws.host_class_ids.data<int32_t>());
+  timestep_features(timesteps, kDitTimestepChannels, ws.host_timestep_features.data<float>());
+  const Tensor host_features = ws.host_timestep_features.slice(0, batch);
+  const Tensor host_ids = ws.host_class_ids.slice(0, batch);
+  const Tensor features = runtime_ ? runtime_->upload(host_features, dtype_) : host_features;
+  const Tensor class_ids = runtime_ ? runtime_->upload(host_ids) : host_ids;
 
   const int64_t rows = batch * c.tokens();
   const int64_t heads = c.num_attention_heads, head_dim = c.attention_head_dim;
@@ -126,7 +195,7 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
   for (size_t l = 0; l < weights_.blocks.size(); ++l) {
     const DitBlockWeights& w = weights_.blocks[l];
     Tensor& cond = l == 0 ? first_conditioning : conditioning;
-    embed_conditioning(w.conditioning, batch, ws, cond);
+    embed_conditioning(w.conditioning, features, class_ids, ws, cond);
     // Shift and scale first: the add below still reads the previous MLP gate from mod[5].
     for (int i : {kShiftMsa, kScaleMsa}) ops::linear(cond, w.ada_chunks[i], w.ada_chunk_biases[i], mod[i]);
     ops::modulated_layernorm(branch, gate, residual, mod[kShiftMsa], mod[kScaleMsa], kAdaNormEps, normed);

@@ -3,6 +3,7 @@
 // sigma, the variance channels) in noisy latents at a timestep, conditioned on a class.
 
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -10,6 +11,18 @@
 #include "runtime/models/dit/dit_config.h"
 
 namespace genrt {
+
+class DeviceRuntime;
+
+// A DiT on the GPU: weights in `dtype`, and a workspace planned for up to max_batch
+// denoiser samples (both halves of a guided batch) plus `loop_bytes` of persistent buffers
+// for the caller's denoising loop.
+struct DitDeviceOptions {
+  DType dtype = DType::bf16;
+  double gpu_memory = 0.9;
+  int64_t max_batch = 2;
+  uint64_t loop_bytes = 0;
+};
 
 // The timestep MLP and class table of one AdaLayerNormZero: diffusers gives every block
 // its own copy (DiT's checkpoints duplicate the shared ones into each block).
@@ -36,38 +49,58 @@ struct DitWeights {
 };
 
 // Every activation buffer of a forward pass for up to max_batch samples, allocated once
-// so that a denoising loop allocates nothing.
+// so that a denoising loop allocates nothing. The activations live on the model's device
+// in its dtype; the timestep features and class ids are built on the host (and uploaded
+// per call on the GPU).
 struct DitWorkspace {
   int64_t max_batch = 0;
   Tensor patches, position, residual, normed, q, k, v, attn, branch, ff, out_tokens;
-  Tensor timestep_features, timestep_hidden, class_embedding, conditioning, first_conditioning;
-  Tensor class_ids;
+  Tensor timestep_hidden, class_embedding, conditioning, first_conditioning;
   Tensor modulation[6];
+  Tensor host_timestep_features, host_class_ids;
 };
 
 class DitModel {
  public:
   DitModel(DitConfig config, DitWeights weights);
+  ~DitModel();
+  DitModel(DitModel&&) noexcept;
 
   const DitConfig& config() const { return config_; }
+
+  // Plans device memory, then moves the weights to the GPU; forward then runs there on
+  // device tensors. Errors (no device, not enough memory) come before any allocation.
+  void move_to_device(const DitDeviceOptions& options);
+  // The runtime of a model on the GPU (its stream, workspace and transfers), else null.
+  DeviceRuntime* device_runtime() const { return runtime_.get(); }
+  Device device() const { return runtime_ ? Device::cuda : Device::cpu; }
+  // The workspace a forward pass of up to max_batch samples needs in the model's dtype, in
+  // bytes (what move_to_device plans).
+  uint64_t workspace_bytes(int64_t max_batch) const;
   // Whether the class table has the extra null-class row that classifier-free guidance needs.
   bool has_null_class() const;
   int64_t null_class() const { return config_.num_classes; }
 
+  // On the GPU the buffers are persistent ones of device_runtime() (see
+  // DeviceRuntime::release_persistent).
   DitWorkspace make_workspace(int64_t max_batch) const;
 
   // output [batch, out_channels, size, size] for latents [batch, in_channels, size, size]
-  // at per-sample timesteps and class labels (the null class allowed when the model has one).
+  // (f32, on the model's device) at per-sample timesteps and class labels (the null class
+  // allowed when the model has one). On the GPU, call it inside a DeviceRuntime::Step.
   void forward(const Tensor& latents, std::span<const float> timesteps,
                std::span<const int32_t> class_labels, DitWorkspace& ws, Tensor& output) const;
 
  private:
-  // conditioning [b, d] = timestep MLP(features) + class embedding, for one block's weights.
-  void embed_conditioning(const DitConditioningWeights& w, int64_t batch, DitWorkspace& ws,
-                          Tensor& conditioning) const;
+  // conditioning [b, d] = silu(timestep MLP(features) + class embedding), for one block's
+  // weights.
+  void embed_conditioning(const DitConditioningWeights& w, const Tensor& features, const Tensor& class_ids,
+                          DitWorkspace& ws, Tensor& conditioning) const;
 
   DitConfig config_;
   DitWeights weights_;
+  DType dtype_ = DType::f32;  // of weights and activations
+  std::unique_ptr<DeviceRuntime> runtime_;
 };
 
 // Loads a diffusers DiT: a pipeline folder (with transformer/) or the transformer folder

@@ -16,9 +16,7 @@ namespace {
 
 constexpr int64_t kBlockSize = 16;
 
-uint64_t aligned(uint64_t bytes) {
-  return (bytes + DeviceArena::kAlignment - 1) / DeviceArena::kAlignment * DeviceArena::kAlignment;
-}
+uint64_t aligned(uint64_t bytes) { return DeviceArena::footprint(bytes); }
 
 // Every weight tensor of the model, for uploading and sizing.
 std::vector<Tensor*> all_weights(LlamaWeights& w) {
