@@ -9,6 +9,7 @@
 
 #include "kernels/activations.cuh"
 #include "kernels/argmax.cuh"
+#include "kernels/ref/add.h"
 #include "kernels/ref/argmax.h"
 #include "kernels/ref/gelu.h"
 #include "kernels/ref/silu.h"
@@ -31,10 +32,10 @@ class ActivationGpu : public ::testing::TestWithParam<Case> {
   template <class T>
   void run(DType dtype, kernels::Activation op, int64_t n) {
     const std::vector<float> x = pattern(n, 6.0f, 1, dtype), up = pattern(n, 2.0f, 2, dtype);
-    const bool swiglu = op == kernels::Activation::swiglu;
+    const bool binary = op == kernels::Activation::swiglu || op == kernels::Activation::add;
     DeviceBuffer d_x(x, dtype), d_up(up, dtype), d_out(std::vector<float>(n), dtype);
     const kernels::ActivationLaunch<T> launch{
-        .op = op, .x = d_x.get<T>(), .up = swiglu ? d_up.get<T>() : nullptr, .out = d_out.get<T>(), .n = n};
+        .op = op, .x = d_x.get<T>(), .up = binary ? d_up.get<T>() : nullptr, .out = d_out.get<T>(), .n = n};
     ASSERT_EQ(kernels::launch_activation(launch, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<float> expected(n);
@@ -43,6 +44,7 @@ class ActivationGpu : public ::testing::TestWithParam<Case> {
       case kernels::Activation::silu: ref::silu(x.data(), expected.data(), n); break;
       case kernels::Activation::gelu_erf: ref::gelu(x.data(), expected.data(), n, ref::GeluApprox::erf); break;
       case kernels::Activation::gelu_tanh: ref::gelu(x.data(), expected.data(), n, ref::GeluApprox::tanh); break;
+      case kernels::Activation::add: ref::add(x.data(), up.data(), expected.data(), n); break;
     }
     // fp32 math with __expf / erff / tanhf (a few ulp), one rounding to T.
     const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
@@ -60,16 +62,20 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,
                          ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
                                             ::testing::Values(kernels::Activation::swiglu, kernels::Activation::silu,
                                                               kernels::Activation::gelu_erf,
-                                                              kernels::Activation::gelu_tanh),
+                                                              kernels::Activation::gelu_tanh,
+                                                              kernels::Activation::add),
                                             ::testing::Values<int64_t>(1, 1000, 5632 * 3 + 7)));
 
-TEST(ActivationGpuLaunch, SwigluNeedsUpAndOnlySwiglu) {
+TEST(ActivationGpuLaunch, BinaryOpsNeedUpAndOnlyThey) {
   float dummy = 0;
   EXPECT_EQ(kernels::launch_activation<float>({.op = kernels::Activation::swiglu, .x = &dummy, .out = &dummy, .n = 1},
                                               nullptr),
             cudaErrorInvalidValue);
   EXPECT_EQ(kernels::launch_activation<float>(
                 {.op = kernels::Activation::silu, .x = &dummy, .up = &dummy, .out = &dummy, .n = 1}, nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::launch_activation<float>({.op = kernels::Activation::add, .x = &dummy, .out = &dummy, .n = 1},
+                                              nullptr),
             cudaErrorInvalidValue);
 }
 

@@ -131,6 +131,16 @@ TEST(DitPipeline, NanInTheLatentsStopsWithTheStep) {
                "NaN or infinite latent values after step 1 of 3 (timestep 666)");
 }
 
+TEST(DitPipeline, BadGpuRequestsFailBeforeTouchingTheDevice) {
+  EXPECT_ERROR(DitPipeline::load(tiny_dit(), "ddim", {.device = Device::cuda, .dtype = DType::f32}),
+               "--dtype f32: the GPU runs models in bf16 or f16");
+  EXPECT_ERROR(DitPipeline::load(tiny_dit(), "ddim", {.device = Device::cuda, .max_images = 0}),
+               "diffusion on the GPU: max images 0 must be positive");
+  if (cuda_device_count() > 0) return;  // the GPU tests run it there
+  EXPECT_ERROR(DitPipeline::load(tiny_dit(), "ddim", {.device = Device::cuda}),
+               "--device cuda: " + cuda_unavailable_reason());
+}
+
 // A copy of the tiny DiT with one tensor replaced, for the loader's error paths.
 class DitFiles : public ::testing::Test {
  protected:
