@@ -74,6 +74,13 @@ step decode_stories260k "$build/genrt" generate --model "$GENRT_SHARED_DIR/model
 step init_tinyllama "$build/genrt" init-model --preset tinyllama-1.1b --out "$build/tinyllama" --force
 step decode_tinyllama "$build/genrt" generate --model "$build/tinyllama" --prompt-ids 0 --max-tokens 256 \
   --temperature 0 --ignore-eos --device cuda --json
+# The denoising loop: the tiny DiT under memcheck, then DiT-XL/2's shape (random weights),
+# 8 guided images, for the step time.
+step diffuse_tiny_memcheck env GENRT_NO_POOL=1 compute-sanitizer --tool memcheck --error-exitcode 1 \
+  "$build/genrt" diffuse --model tests/data/tiny_dit --class-label 1,2 --steps 3 --device cuda
+step init_dit_xl "$build/genrt" init-model --arch dit --preset dit-xl-2-256 --out "$build/dit-xl" --force
+step diffuse_dit_xl "$build/genrt" diffuse --model "$build/dit-xl" --class-label 207 --batch 8 --steps 20 \
+  --device cuda
 
 python3 - "$out" <<'PY'
 import json, subprocess, sys, pathlib
