@@ -3,16 +3,16 @@
 Makes a random-weight DiT pipeline folder with `genrt init-model --arch dit` (diffusers
 layout, so diffusers loads the very same weights), then for each batch size times one
 denoising step with classifier-free guidance (the denoiser runs 2 x batch samples):
-  genrt:     `genrt diffuse ... --steps N`, the loop's seconds per step as genrt reports it
-             (denoiser forward + guidance + scheduler step);
+  genrt:     `genrt diffuse ... --steps N+1`, the median of the step times its progress
+             lines report after the first (warm-up) step: denoiser forward + guidance +
+             scheduler step + the NaN check;
   diffusers: DiTTransformer2DModel forward on 2 x batch latents (torch SDPA attention),
              median of N after one warm-up call.
 Prints one JSON line per case (and appends them to --json FILE).
 
 Usage: python bench/dit_step.py [--preset tiny|dit-xl-2-256] [--batch 1,8] [--steps 5]
                                 [--threads 2] [--device cpu|cuda] [--genrt build/genrt]
-On cuda, diffusers runs in fp16 as the issue asks; genrt's DiT has no CUDA path yet and
-is reported as missing there.
+On cuda both run in fp16 (diffusers' DiT with PyTorch SDPA, genrt with --dtype fp16).
 """
 
 import argparse
@@ -31,15 +31,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def genrt_step_seconds(genrt, model_dir, batch, steps, threads):
+def genrt_step_seconds(genrt, model_dir, batch, steps, threads, device):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    run = subprocess.run([genrt, "diffuse", "--model", model_dir, "--class-label", "207", "--batch", str(batch),
-                          "--steps", str(steps), "--guidance", "4", "--scheduler", "ddim", "--seed", "0"],
-                         capture_output=True, text=True, env=env)
+    command = [genrt, "diffuse", "--model", model_dir, "--class-label", "207", "--batch", str(batch),
+               "--steps", str(steps + 1), "--guidance", "4", "--scheduler", "ddim", "--seed", "0", "--device", device]
+    if device == "cuda":
+        command += ["--dtype", "fp16"]
+    run = subprocess.run(command, capture_output=True, text=True, env=env)
     if run.returncode != 0:
         raise RuntimeError(run.stderr.strip().splitlines()[-1])
-    match = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) s/step", run.stderr)
-    return float(match.group(3))
+    step_ms = [float(ms) for ms in re.findall(r"([\d.]+) ms/step", run.stderr)]
+    return statistics.median(step_ms[1:]) / 1e3
 
 
 @torch.no_grad()
@@ -85,14 +87,11 @@ def main():
         lines = []
         for batch in (int(b) for b in args.batch.split(",")):
             peer = diffusers_step_seconds(model_dir, batch, args.steps, args.device)
-            if args.device == "cpu":
-                ours = genrt_step_seconds(args.genrt, model_dir, batch, args.steps, args.threads)
-            else:
-                ours = None  # the DiT's CUDA path comes with the CUDA backend
+            ours = genrt_step_seconds(args.genrt, model_dir, batch, args.steps, args.threads, args.device)
             line = dict(bench="dit_step", preset=args.preset, images=batch, denoiser_batch=2 * batch,
-                        device=args.device, threads=args.threads, genrt_s_per_step=ours,
+                        device=args.device, threads=args.threads, genrt_s_per_step=round(ours, 5),
                         diffusers_s_per_step=round(peer, 5),
-                        ratio_vs_peer=round(peer / ours, 3) if ours else None,
+                        ratio_vs_peer=round(peer / ours, 3),
                         peer=f"diffusers {__import__('diffusers').__version__} torch {torch.__version__}")
             print(json.dumps(line))
             lines.append(line)

@@ -38,10 +38,10 @@ void print_progress(const DiffusionProgress& p, bool tty) {
   constexpr int kWidth = 30;
   const int done = static_cast<int>(kWidth * p.step / p.steps);
   const double eta = p.elapsed_seconds / static_cast<double>(p.step) * static_cast<double>(p.steps - p.step);
-  std::fprintf(stderr, "%s[%s%s] %lld/%lld  t=%-7.1f %.3f s/step  %.1f s elapsed, %.1f s left%s",
+  std::fprintf(stderr, "%s[%s%s] %lld/%lld  t=%-7.1f %.2f ms/step  %.1f s elapsed, %.1f s left%s",
                tty ? "\r" : "", std::string(static_cast<size_t>(done), '#').c_str(),
                std::string(static_cast<size_t>(kWidth - done), '.').c_str(), static_cast<long long>(p.step),
-               static_cast<long long>(p.steps), p.timestep, p.step_seconds, p.elapsed_seconds, eta,
+               static_cast<long long>(p.steps), p.timestep, 1e3 * p.step_seconds, p.elapsed_seconds, eta,
                tty && p.step < p.steps ? "" : "\n");
 }
 
