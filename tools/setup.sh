@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libspdlog-dev nlohmann-json3-dev libcli11-dev
-          googletest libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libpng-dev
+          googletest libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libpng-dev libcairo2-dev
           libcpp-httplib-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do

@@ -31,8 +31,8 @@ struct DiffusionRequest {
   double guidance = 4.0;              // classifier-free guidance scale; <= 1 runs unguided
   int64_t steps = 50;
   uint64_t seed = 0;                  // initial noise (unless init_noise) and step noise
-  Tensor init_noise;                  // [batch, channels, size, size] standard normal, or undefined
-  std::optional<NoiseSchedulerConfig> scheduler;  // replaces the pipeline's for this run
+  Tensor init_noise{};                // [batch, channels, size, size] standard normal, or undefined
+  std::optional<NoiseSchedulerConfig> scheduler{};  // replaces the pipeline's for this run
 };
 
 struct DiffusionProgress {

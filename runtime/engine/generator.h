@@ -16,7 +16,7 @@ struct GenerationRequest {
   int64_t max_new_tokens = 256;
   SamplingParams sampling;
   bool ignore_eos = false;              // keep going past the model's end-of-sequence tokens
-  std::vector<int32_t> stop_token_ids;  // more tokens that end this request (a chat turn's end)
+  std::vector<int32_t> stop_token_ids{};  // more tokens that end this request (a chat turn's end)
 };
 
 struct GenerationResult {

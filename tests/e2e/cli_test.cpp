@@ -6,6 +6,8 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -178,8 +180,45 @@ TEST(Cli, CudaWithoutADeviceNamesTheCudaError) {
   }
 }
 
+TEST(Cli, BenchOnTheCpuWritesCheckedLinesThenAReportAndPlot) {
+  test::TempDir dir;
+  const auto results = dir / "results.jsonl";
+  const CliRun run = run_cli("bench norm --device cpu --shapes 4x64,3x100 --min-reps 3 --max-seconds 0.05 --json " +
+                             results.string());
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.errors.find("[bench] norm"), std::string::npos) << run.errors;
+  std::ifstream in(results);
+  std::string text;
+  int lines = 0;
+  while (std::getline(in, text)) {
+    const nlohmann::json line = nlohmann::json::parse(text);
+    EXPECT_TRUE(line["check"]["ok"].get<bool>()) << text;
+    for (const char* field : {"median_ms", "p10_ms", "p90_ms", "value", "fraction_of_peak", "device_name", "commit"}) {
+      EXPECT_TRUE(line.contains(field)) << field;
+    }
+    ++lines;
+  }
+  EXPECT_EQ(lines, 10);  // five norms at two shapes
+  const CliRun report = run_cli("bench report " + results.string() + " --plot " + (dir / "plot.png").string() +
+                                " --out " + (dir / "report.md").string());
+  ASSERT_EQ(report.exit_code, 0) << report.errors;
+  EXPECT_NE(test::read_file(dir / "report.md").find("| modulated_layernorm dim=100 rows=3 | f32 |"), std::string::npos);
+  EXPECT_GT(std::filesystem::file_size(dir / "plot.png"), 1000u);
+}
+
+TEST(Cli, BenchWithoutAGpuSaysSo) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  const CliRun run = run_cli("bench norm");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.errors.find("genrt bench needs a GPU (--device cuda): " + cuda_unavailable_reason() +
+                            "; pass --device cpu"),
+            std::string::npos)
+      << run.errors;
+}
+
 TEST(Cli, HelpForEveryCommand) {
-  for (const char* command : {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model "}) {
+  for (const char* command :
+       {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model ", "bench ", "bench report "}) {
     const CliRun run = run_cli(std::string(command) + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.output.find("Usage"), std::string::npos) << command;
@@ -233,6 +272,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1 --init-noise DATA/dit_init_noise.npy",
                       "initial noise [2, 4, 8, 8] does not match the latents [1, 4, 8, 8]"},
         BadInvocation{"diffuse --model DATA/tiny_llama --class-label 1", "not a DiT (DiTTransformer2DModel)"},
+        BadInvocation{"bench nosuch --device cpu", "unknown bench suite 'nosuch': expected one of peak, norm"},
+        BadInvocation{"bench norm --device cpu --shapes 4x", "--shapes 4x: '' is not a positive number (expected ROWSxDIM)"},
+        BadInvocation{"bench all --device cpu --shapes 4x4", "--shapes applies to one suite, not to all"},
+        BadInvocation{"bench norm --device cpu --dtype int8", "--dtype int8: expected bf16 or fp16"},
+        BadInvocation{"bench --device cpu", "name a suite (see --help), or `report FILE`"},
+        BadInvocation{"bench report /nonexistent.jsonl", "cannot read /nonexistent.jsonl"},
         BadInvocation{"tokenize --tokenizer /nonexistent --text hi", "/nonexistent"},
         BadInvocation{"tokenize --tokenizer STORIES --text hi", "is not valid JSON"},
         BadInvocation{"chat --model STORIES", "chat needs the model's tokenizer.json"},

@@ -13,6 +13,7 @@ struct Command {
   std::function<void()> run;
 };
 
+Command add_bench_command(CLI::App& app);
 Command add_chat_command(CLI::App& app);
 Command add_diffuse_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);

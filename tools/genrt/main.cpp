@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       genrt::cli::add_tokenize_command(app),
       genrt::cli::add_info_command(app),
       genrt::cli::add_init_model_command(app),
+      genrt::cli::add_bench_command(app),
   };
   try {
     app.parse(argc, argv);

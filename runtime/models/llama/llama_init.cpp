@@ -11,6 +11,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/io/safetensors_writer.h"
+#include "runtime/models/llama/llama_loader.h"
 #include "runtime/models/random_weights.h"
 #include "runtime/tokenizer/tokenizer_files.h"
 
@@ -41,14 +42,25 @@ LlamaConfig make_preset(int64_t hidden, int64_t intermediate, int64_t layers, in
 }
 
 const std::map<std::string, LlamaConfig>& presets() {
-  // Shapes of the published models: llama2.c stories15M, TinyLlama-1.1B, Meta-Llama-3-8B.
+  // Shapes of the published models: llama2.c stories260K and stories15M, TinyLlama-1.1B,
+  // Meta-Llama-3-8B.
   static const std::map<std::string, LlamaConfig> table = {
       {"tiny", make_preset(128, 352, 2, 4, 2, 512, 512, 10000.0)},
+      {"stories260k", make_preset(64, 172, 5, 8, 4, 512, 512, 10000.0)},
       {"stories15m", make_preset(288, 768, 6, 6, 6, 32000, 256, 10000.0)},
       {"tinyllama-1.1b", make_preset(2048, 5632, 22, 32, 4, 32000, 2048, 10000.0)},
       {"llama3-8b", make_preset(4096, 14336, 32, 32, 8, 128256, 8192, 500000.0)},
   };
   return table;
+}
+
+// Norm weights are ones; every other tensor uniform noise of spread 0.02.
+void fill_random_weight(const std::string& name, uint64_t seed, uint64_t index, Tensor& out) {
+  if (name.ends_with("norm.weight")) {
+    fill_ones(out);
+  } else {
+    fill_uniform(out, seed, index, 0.02f);
+  }
 }
 
 }  // namespace
@@ -73,39 +85,22 @@ void write_random_llama(const LlamaConfig& c, uint64_t seed, DType dtype,
   c.validate("init-model preset");
   std::filesystem::create_directories(dir);
 
+  // The tensors of the Hugging Face layout, in the loader's order.
   std::vector<TensorSpec> specs;
-  std::vector<bool> is_norm;
-  auto add = [&](std::string name, Shape shape, bool norm = false) {
-    specs.push_back({std::move(name), std::move(shape), dtype});
-    is_norm.push_back(norm);
-  };
-  add("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    add(p + "input_layernorm.weight", {c.hidden_size}, true);
-    add(p + "self_attn.q_proj.weight", {c.q_dim(), c.hidden_size});
-    add(p + "self_attn.k_proj.weight", {c.kv_dim(), c.hidden_size});
-    add(p + "self_attn.v_proj.weight", {c.kv_dim(), c.hidden_size});
-    add(p + "self_attn.o_proj.weight", {c.hidden_size, c.q_dim()});
-    add(p + "post_attention_layernorm.weight", {c.hidden_size}, true);
-    add(p + "mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size});
-    add(p + "mlp.up_proj.weight", {c.intermediate_size, c.hidden_size});
-    add(p + "mlp.down_proj.weight", {c.hidden_size, c.intermediate_size});
-  }
-  add("model.norm.weight", {c.hidden_size}, true);
-  if (!c.tie_word_embeddings) add("lm_head.weight", {c.vocab_size, c.hidden_size});
-
+  llama_weights_from(
+      c,
+      [&](const std::string& name, const Shape& shape) {
+        specs.push_back({name, shape, dtype});
+        return Tensor();
+      },
+      false);
   const auto weights_path = dir / "model.safetensors";
   spdlog::info("writing {} random-weight tensors ({} parameters, {}) to {}", specs.size(),
                c.parameter_count(), dtype_name(dtype), weights_path.string());
   write_safetensors(
       weights_path, specs,
       [&](size_t i, Tensor& out) {
-        if (is_norm[i]) {
-          fill_ones(out);
-        } else {
-          fill_uniform(out, seed, i, 0.02f);
-        }
+        fill_random_weight(specs[i].name, seed, i, out);
         if ((i + 1) % 50 == 0) spdlog::info("  {}/{} tensors written", i + 1, specs.size());
       },
       {{"format", "pt"}, {"genrt", "random weights, seed " + std::to_string(seed)}});
@@ -114,6 +109,21 @@ void write_random_llama(const LlamaConfig& c, uint64_t seed, DType dtype,
   GENRT_CHECK(config_out.good(), "cannot create {}", (dir / "config.json").string());
   config_out << llama_config_to_hf(c).dump(2) << "\n";
   write_chat_tokenizer({.vocab_size = c.vocab_size}, dir);
+}
+
+LlamaModel random_llama_model(const LlamaConfig& c, uint64_t seed, const DeviceOptions& device) {
+  c.validate("random model preset");
+  const DType dtype = device.device == Device::cuda ? device.dtype : DType::f32;
+  uint64_t index = 0;
+  LlamaWeights w = llama_weights_from(
+      c,
+      [&](const std::string& name, const Shape& shape) {
+        Tensor t = Tensor::zeros(shape, dtype);
+        fill_random_weight(name, seed, index++, t);
+        return t;
+      },
+      false);
+  return LlamaModel(c, std::move(w), device);
 }
 
 }  // namespace genrt

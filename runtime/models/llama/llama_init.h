@@ -11,10 +11,11 @@
 
 #include "runtime/core/dtype.h"
 #include "runtime/models/llama/llama_config.h"
+#include "runtime/models/llama/llama_model.h"
 
 namespace genrt {
 
-// Preset names: tiny, stories15m, tinyllama-1.1b, llama3-8b.
+// Preset names: tiny, stories260k, stories15m, tinyllama-1.1b, llama3-8b.
 std::vector<std::string> llama_preset_names();
 LlamaConfig llama_preset(const std::string& name);
 
@@ -23,5 +24,10 @@ LlamaConfig llama_preset(const std::string& name);
 // preset's vocabulary, into `dir`, created if needed.
 void write_random_llama(const LlamaConfig& config, uint64_t seed, DType dtype,
                         const std::filesystem::path& dir);
+
+// The same random weights made in memory and loaded straight onto `device` (no files): for
+// benchmarks of model shapes too large to write out. On the GPU they are generated in
+// device.dtype on the host and uploaded.
+LlamaModel random_llama_model(const LlamaConfig& config, uint64_t seed, const DeviceOptions& device = {});
 
 }  // namespace genrt

@@ -20,9 +20,6 @@ class HfWeightReader {
                 shape_string(t.shape()), config_path_, shape_string(shape));
     return t.to_f32();
   }
-  Tensor get_if(bool present, const std::string& name, const Shape& shape) const {
-    return present ? get(name, shape) : Tensor();
-  }
 
  private:
   const WeightStore& store_;
@@ -31,37 +28,44 @@ class HfWeightReader {
 
 }  // namespace
 
+LlamaWeights llama_weights_from(const LlamaConfig& c, const LlamaTensorSource& get, bool lm_head_stored) {
+  const auto get_if = [&](bool present, const std::string& name, const Shape& shape) {
+    return present ? get(name, shape) : Tensor();
+  };
+  const int64_t hidden = c.hidden_size, inter = c.intermediate_size;
+  LlamaWeights w;
+  w.embed_tokens = get("model.embed_tokens.weight", {c.vocab_size, hidden});
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LlamaLayerWeights& L = w.layers.emplace_back();
+    L.input_layernorm = get(p + "input_layernorm.weight", {hidden});
+    L.q_proj = get(p + "self_attn.q_proj.weight", {c.q_dim(), hidden});
+    L.k_proj = get(p + "self_attn.k_proj.weight", {c.kv_dim(), hidden});
+    L.v_proj = get(p + "self_attn.v_proj.weight", {c.kv_dim(), hidden});
+    L.q_bias = get_if(c.qkv_bias, p + "self_attn.q_proj.bias", {c.q_dim()});
+    L.k_bias = get_if(c.qkv_bias, p + "self_attn.k_proj.bias", {c.kv_dim()});
+    L.v_bias = get_if(c.qkv_bias, p + "self_attn.v_proj.bias", {c.kv_dim()});
+    L.o_proj = get(p + "self_attn.o_proj.weight", {hidden, c.q_dim()});
+    L.o_bias = get_if(c.o_bias, p + "self_attn.o_proj.bias", {hidden});
+    L.post_attention_layernorm = get(p + "post_attention_layernorm.weight", {hidden});
+    L.gate_proj = get(p + "mlp.gate_proj.weight", {inter, hidden});
+    L.up_proj = get(p + "mlp.up_proj.weight", {inter, hidden});
+    L.down_proj = get(p + "mlp.down_proj.weight", {hidden, inter});
+  }
+  w.norm = get("model.norm.weight", {hidden});
+  // Some tied checkpoints still store lm_head.weight; prefer it when present.
+  w.lm_head = c.tie_word_embeddings && !lm_head_stored ? w.embed_tokens : get("lm_head.weight", {c.vocab_size, hidden});
+  return w;
+}
+
 LlamaModel load_llama_hf(const std::filesystem::path& dir, const DeviceOptions& device) {
   const auto config_path = dir / "config.json";
   const LlamaConfig c = llama_config_from_hf(read_json_file(config_path), config_path.string());
   const WeightStore store = WeightStore::open_dir(dir);
   const HfWeightReader reader(store, config_path.string());
-  const int64_t hidden = c.hidden_size, inter = c.intermediate_size;
-
-  LlamaWeights w;
-  w.embed_tokens = reader.get("model.embed_tokens.weight", {c.vocab_size, hidden});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    LlamaLayerWeights& L = w.layers.emplace_back();
-    L.input_layernorm = reader.get(p + "input_layernorm.weight", {hidden});
-    L.q_proj = reader.get(p + "self_attn.q_proj.weight", {c.q_dim(), hidden});
-    L.k_proj = reader.get(p + "self_attn.k_proj.weight", {c.kv_dim(), hidden});
-    L.v_proj = reader.get(p + "self_attn.v_proj.weight", {c.kv_dim(), hidden});
-    L.q_bias = reader.get_if(c.qkv_bias, p + "self_attn.q_proj.bias", {c.q_dim()});
-    L.k_bias = reader.get_if(c.qkv_bias, p + "self_attn.k_proj.bias", {c.kv_dim()});
-    L.v_bias = reader.get_if(c.qkv_bias, p + "self_attn.v_proj.bias", {c.kv_dim()});
-    L.o_proj = reader.get(p + "self_attn.o_proj.weight", {hidden, c.q_dim()});
-    L.o_bias = reader.get_if(c.o_bias, p + "self_attn.o_proj.bias", {hidden});
-    L.post_attention_layernorm = reader.get(p + "post_attention_layernorm.weight", {hidden});
-    L.gate_proj = reader.get(p + "mlp.gate_proj.weight", {inter, hidden});
-    L.up_proj = reader.get(p + "mlp.up_proj.weight", {inter, hidden});
-    L.down_proj = reader.get(p + "mlp.down_proj.weight", {hidden, inter});
-  }
-  w.norm = reader.get("model.norm.weight", {hidden});
-  // Some tied checkpoints still store lm_head.weight; prefer it when present.
-  w.lm_head = c.tie_word_embeddings && !store.contains("lm_head.weight")
-                  ? w.embed_tokens
-                  : reader.get("lm_head.weight", {c.vocab_size, hidden});
+  LlamaWeights w = llama_weights_from(
+      c, [&](const std::string& name, const Shape& shape) { return reader.get(name, shape); },
+      store.contains("lm_head.weight"));
   return LlamaModel(c, std::move(w), device);
 }
 

@@ -1,0 +1,83 @@
+#include "bench/harness/bench_device.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "runtime/core/error.h"
+
+namespace genrt::bench {
+
+namespace {
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown CPU";
+}
+
+// The CPU reference backend: host fp32 tensors, wall-clock timing. Its last-level cache
+// is not flushed: the CPU path benchmarks the harness and the reference, not a kernel.
+class CpuBenchDevice final : public BenchDevice {
+ public:
+  Device device() const override { return Device::cpu; }
+  std::string name() const override { return cpu_model_name(); }
+  nlohmann::json properties() const override {
+    const char* omp_threads = std::getenv("OMP_NUM_THREADS");
+    return {{"hardware_threads", std::thread::hardware_concurrency()},
+            {"OMP_NUM_THREADS", omp_threads != nullptr ? omp_threads : "unset"}};
+  }
+  DType run_dtype(DType) const override { return DType::f32; }
+
+  Tensor upload(const std::vector<float>& values, const Shape& shape, DType) override {
+    Tensor t = Tensor::zeros(shape, DType::f32);
+    GENRT_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "bench: {} values for shape {}", values.size(),
+                shape_string(shape));
+    std::memcpy(t.raw(), values.data(), t.nbytes());
+    return t;
+  }
+  Tensor upload_ids(const std::vector<int32_t>& values, const Shape& shape) override {
+    Tensor t = Tensor::zeros(shape, DType::i32);
+    GENRT_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "bench: {} ids for shape {}", values.size(),
+                shape_string(shape));
+    std::memcpy(t.raw(), values.data(), t.nbytes());
+    return t;
+  }
+  std::vector<float> download(const Tensor& t) override {
+    const Tensor f = t.to_f32();
+    return {f.data<float>(), f.data<float>() + f.numel()};
+  }
+  void copy(const Tensor& src, Tensor& dst) override { std::memcpy(dst.raw(), src.raw(), src.nbytes()); }
+
+  Timing time(const std::function<void()>& op, bool, const MeasureOptions& options) override {
+    return measure(
+        [&] {
+          const double start = steady_seconds();
+          op();
+          return 1e3 * (steady_seconds() - start);
+        },
+        steady_seconds, options);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<BenchDevice> open_bench_device(Device device) {
+  if (device == Device::cpu) return std::make_unique<CpuBenchDevice>();
+#ifdef GENRT_HAVE_CUDA
+  return open_cuda_bench_device();
+#else
+  fail("genrt bench --device cuda: {}", cuda_unavailable_reason());
+#endif
+}
+
+}  // namespace genrt::bench

@@ -1,0 +1,59 @@
+#include "bench/harness/cuda_peers.h"
+
+#include <cublas_v2.h>
+
+#include "kernels/sampling.cuh"
+#include "runtime/backend/cuda/cuda_context.h"
+#include "runtime/core/error.h"
+
+namespace genrt::bench {
+
+namespace {
+
+cublasHandle_t cublas() {
+  // One handle for the process's bench thread; cuBLAS allocates its own workspace.
+  static cublasHandle_t handle = [] {
+    cublasHandle_t h = nullptr;
+    GENRT_CHECK(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS, "cuBLAS peer: cublasCreate failed");
+    return h;
+  }();
+  return handle;
+}
+
+cudaDataType_t cuda_type(DType dtype) {
+  GENRT_CHECK(dtype == DType::bf16 || dtype == DType::f16, "cuBLAS peer: {} is not a 16-bit dtype", dtype_name(dtype));
+  return dtype == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
+}
+
+}  // namespace
+
+void cublas_linear(const Tensor& x, const Tensor& w, Tensor& y) {
+  const int m = static_cast<int>(x.dim(0)), k = static_cast<int>(x.dim(1)), n = static_cast<int>(w.dim(0));
+  const cudaDataType_t type = cuda_type(x.dtype());
+  cublasHandle_t handle = cublas();
+  GENRT_CHECK(cublasSetStream(handle, current_cuda_context().stream) == CUBLAS_STATUS_SUCCESS,
+              "cuBLAS peer: cublasSetStream failed");
+  // Row-major y = x w^T is column-major y^T [n, m] = w [n, k] (stored as k x n: op T) times
+  // x^T (stored as k x m: op N).
+  const float alpha = 1.0f, beta = 0.0f;
+  const cublasStatus_t status = cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, w.raw(), type, k,
+                                             x.raw(), type, k, &beta, y.raw(), type, n, CUBLAS_COMPUTE_32F,
+                                             CUBLAS_GEMM_DEFAULT);
+  GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLAS peer: cublasGemmEx {}x{}x{} failed ({})", m, n, k,
+              static_cast<int>(status));
+}
+
+void sample_on_gpu(const Tensor& logits, const SamplingParams& p, Tensor& ids) {
+  const kernels::SamplingLaunch launch{.logits = static_cast<const float*>(logits.raw()),
+                                       .out = static_cast<int32_t*>(ids.raw()),
+                                       .rows = logits.dim(0),
+                                       .vocab = logits.dim(1),
+                                       .temperature = p.temperature,
+                                       .top_k = p.top_k,
+                                       .top_p = p.top_p,
+                                       .min_p = p.min_p,
+                                       .seed = p.seed};
+  check_cuda(kernels::launch_sampling(launch, current_cuda_context().stream), "sampling kernel");
+}
+
+}  // namespace genrt::bench

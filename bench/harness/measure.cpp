@@ -1,0 +1,57 @@
+#include "bench/harness/measure.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/core/error.h"
+
+namespace genrt::bench {
+
+namespace {
+
+constexpr int kCheckEvery = 5;
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Nearest rank: the smallest sample with at least q of the samples at or below it.
+double percentile(const std::vector<double>& sorted, double q) {
+  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+}  // namespace
+
+Timing summarize(std::vector<double> samples) {
+  GENRT_CHECK(!samples.empty(), "bench: no timed runs to summarize");
+  std::sort(samples.begin(), samples.end());
+  return {.median_ms = median_of(samples),
+          .p10_ms = percentile(samples, 0.1),
+          .p90_ms = percentile(samples, 0.9),
+          .reps = static_cast<int64_t>(samples.size())};
+}
+
+Timing measure(const std::function<double()>& timed_run, const std::function<double()>& wall_seconds,
+               const MeasureOptions& o) {
+  GENRT_CHECK(o.min_reps >= 1 && o.max_reps >= o.min_reps, "bench: repetitions {}..{} are not a range", o.min_reps,
+              o.max_reps);
+  for (int i = 0; i < o.warmup; ++i) timed_run();
+  std::vector<double> samples;
+  double previous_median = -1.0;
+  const double start = wall_seconds();
+  while (static_cast<int>(samples.size()) < o.max_reps) {
+    samples.push_back(timed_run());
+    const auto n = static_cast<int>(samples.size());
+    if (n < o.min_reps || n % kCheckEvery != 0) continue;
+    const double median = median_of(samples);
+    if (previous_median > 0.0 && std::abs(median - previous_median) <= o.stable * median) break;
+    previous_median = median;
+    if (wall_seconds() - start > o.max_seconds) break;
+  }
+  return summarize(std::move(samples));
+}
+
+}  // namespace genrt::bench

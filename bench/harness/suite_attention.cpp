@@ -1,0 +1,127 @@
+// The attention suites. Prefill: whole prompts, causal through the paged kernel the runtime
+// uses for prompts, non-causal through dense attention (DiT), in TFLOP/s. Decode: one new
+// token per sequence over its paged cache, in GB/s of K/V read.
+
+#include <cmath>
+
+#include "bench/harness/paged_inputs.h"
+#include "bench/harness/suites.h"
+#include "runtime/backend/ops.h"
+
+namespace genrt::bench {
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+// FlashAttention's benchmark shapes: 16k tokens in all (batch = 16384 / seq), model width
+// 2048 (heads = 2048 / head_dim).
+std::vector<std::vector<int64_t>> gpu_prefill_shapes() {
+  std::vector<std::vector<int64_t>> shapes;
+  for (int64_t head_dim : {64, 128}) {
+    for (int64_t seq = 512; seq <= 16384; seq *= 2) {
+      shapes.push_back({16384 / seq, 2048 / head_dim, 2048 / head_dim, seq, head_dim});
+    }
+  }
+  return shapes;
+}
+
+// Lengths off the block and tile sizes, GQA, head dim 80.
+const std::vector<std::vector<int64_t>> kCpuPrefillShapes = {{1, 4, 2, 17, 64}, {2, 2, 2, 100, 80}};
+
+// Llama-3-8B's attention (32 heads, 8 KV heads, d128) and its MHA twin; cases whose K/V
+// would exceed 24 GiB are left out.
+std::vector<std::vector<int64_t>> gpu_decode_shapes() {
+  std::vector<std::vector<int64_t>> shapes;
+  for (int64_t kv_heads : {8, 32}) {
+    for (int64_t batch : {1, 8, 32, 64}) {
+      for (int64_t context : {512, 1024, 4096, 8192, 16384, 65536}) {
+        if (2.0 * batch * context * kv_heads * 128 * 2 <= 24 * kGiB) shapes.push_back({batch, context, 32, kv_heads, 128});
+      }
+    }
+  }
+  return shapes;
+}
+
+const std::vector<std::vector<int64_t>> kCpuDecodeShapes = {{1, 64, 4, 2, 64}, {4, 100, 4, 4, 64}};
+
+float softmax_scale(int64_t head_dim) { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
+
+}  // namespace
+
+std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
+  const bool gpu = run.device().device() == Device::cuda;
+  const auto shapes = run.options().shapes.empty()
+                          ? (gpu ? gpu_prefill_shapes() : kCpuPrefillShapes)
+                          : parse_shapes(run.options().shapes, 5, "BATCHxHEADSxKV_HEADSxSEQxHEAD_DIM");
+  std::vector<nlohmann::json> lines;
+  for (const auto& shape : shapes) {
+    const int64_t batch = shape[0], heads = shape[1], kv_heads = shape[2], seq = shape[3], head_dim = shape[4];
+    const double full_flops = 4.0 * batch * heads * static_cast<double>(seq) * seq * head_dim;
+    const float scale = softmax_scale(head_dim);
+    for (const bool causal : {true, false}) {
+      OpCase c{.op = causal ? "attention_prefill_causal" : "attention_prefill",
+               .shape = {{"batch", batch}, {"heads", heads}, {"kv_heads", kv_heads}, {"seq", seq}, {"head_dim", head_dim},
+                         {"causal", causal}},
+               .x = static_cast<double>(seq),
+               .x_name = "sequence length",
+               .series = std::string(causal ? "causal" : "non-causal") + " d" + std::to_string(head_dim) +
+                         (kv_heads != heads ? " GQA " + std::to_string(heads / kv_heads) : ""),
+               // Causal attention skips the masked half of the scores.
+               .flops = causal ? full_flops / 2 : full_flops,
+               .small = full_flops <= 2e9,
+               .tolerance = rounding_tolerance(run.dtype())};
+      if (causal) {
+        const PagedLayout layout{.seqs = batch, .new_tokens = seq, .context = seq};
+        const Shape cache = {layout.blocks(), kBenchBlockSize, kv_heads, head_dim};
+        c.inputs = {{.shape = {layout.tokens(), heads, head_dim}}, {.shape = cache}, {.shape = cache},
+                    {.shape = {layout.tokens(), heads, head_dim}}};
+        const size_t meta = add_paged_inputs(layout, c.inputs);
+        c.run = [meta, scale](std::vector<Tensor>& t) { ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta), scale, t[3]); };
+      } else {
+        c.inputs = {{.shape = {batch, seq, heads, head_dim}}, {.shape = {batch, seq, kv_heads, head_dim}},
+                    {.shape = {batch, seq, kv_heads, head_dim}}, {.shape = {batch, seq, heads, head_dim}}};
+        c.run = [scale](std::vector<Tensor>& t) { ops::dense_attention(t[0], t[1], t[2], scale, t[3]); };
+      }
+      c.outputs = {3};
+      lines.push_back(run.run_case("attention-prefill", c));
+    }
+  }
+  return lines;
+}
+
+std::vector<nlohmann::json> run_attention_decode_suite(BenchRun& run) {
+  const bool gpu = run.device().device() == Device::cuda;
+  const auto shapes = run.options().shapes.empty()
+                          ? (gpu ? gpu_decode_shapes() : kCpuDecodeShapes)
+                          : parse_shapes(run.options().shapes, 5, "BATCHxCONTEXTxHEADSxKV_HEADSxHEAD_DIM");
+  const auto e = static_cast<double>(dtype_size(run.dtype()));
+  std::vector<nlohmann::json> lines;
+  for (const auto& shape : shapes) {
+    const int64_t batch = shape[0], context = shape[1], heads = shape[2], kv_heads = shape[3], head_dim = shape[4];
+    const PagedLayout layout{.seqs = batch, .new_tokens = 1, .context = context};
+    const Shape cache = {layout.blocks(), kBenchBlockSize, kv_heads, head_dim};
+    const double kv_bytes = 2.0 * batch * context * kv_heads * head_dim * e;
+    OpCase c{.op = "attention_decode",
+             .shape = {{"batch", batch}, {"context", context}, {"heads", heads}, {"kv_heads", kv_heads},
+                       {"head_dim", head_dim}},
+             .x = static_cast<double>(context),
+             .x_name = "context length",
+             .series = "batch " + std::to_string(batch) + ", " + std::to_string(heads) + "/" + std::to_string(kv_heads) +
+                       " heads, d" + std::to_string(head_dim),
+             // The K/V read dominates; q and out are one row per sequence.
+             .bytes = kv_bytes + 2.0 * batch * heads * head_dim * e,
+             .inputs = {{.shape = {batch, heads, head_dim}}, {.shape = cache}, {.shape = cache},
+                        {.shape = {batch, heads, head_dim}}},
+             .outputs = {3},
+             .small = batch * context * heads * head_dim <= (int64_t{1} << 24),
+             .tolerance = rounding_tolerance(run.dtype())};
+    const size_t meta = add_paged_inputs(layout, c.inputs);
+    const float scale = softmax_scale(head_dim);
+    c.run = [meta, scale](std::vector<Tensor>& t) { ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta), scale, t[3]); };
+    lines.push_back(run.run_case("attention-decode", c));
+  }
+  return lines;
+}
+
+}  // namespace genrt::bench

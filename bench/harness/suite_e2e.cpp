@@ -1,0 +1,167 @@
+// The end-to-end suites: whole decode and denoising loops of random-weight models made from
+// presets. Decode is reported in tokens/s next to its bandwidth roofline (every step reads
+// every weight once: tokens/s <= batch x copy bandwidth / weight bytes); denoising in ms
+// per step and the TFLOP/s of its GEMMs and attention.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <numeric>
+
+#include <spdlog/spdlog.h>
+
+#include "bench/harness/suites.h"
+#include "runtime/diffusion/dit_pipeline.h"
+#include "runtime/engine/generator.h"
+#include "runtime/models/dit/dit_init.h"
+#include "runtime/models/llama/llama_init.h"
+
+namespace genrt::bench {
+
+namespace {
+
+const std::vector<std::string> kGpuDecode = {
+    "stories260k:1",     "stories260k:8",     "stories260k:32",     "stories260k:64", "tinyllama-1.1b:1",
+    "tinyllama-1.1b:8",  "tinyllama-1.1b:32", "tinyllama-1.1b:64",  "llama3-8b:1",    "llama3-8b:8",
+    "llama3-8b:32",      "llama3-8b:64"};
+const std::vector<std::string> kCpuDecode = {"stories260k:1", "stories260k:8"};
+const std::vector<std::string> kGpuDenoise = {"dit-xl-2-256:1", "dit-xl-2-256:8"};
+const std::vector<std::string> kCpuDenoise = {"tiny:1", "tiny:4"};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 == 1 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// The suite's cases grouped by preset (in first-seen order), so each model is built once.
+std::vector<std::pair<std::string, std::vector<int64_t>>> by_preset(const std::vector<PresetBatch>& cases) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> groups;
+  for (const PresetBatch& c : cases) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == c.preset; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {c.preset, {}});
+    it->second.push_back(c.batch);
+  }
+  return groups;
+}
+
+// Decode throughput of one batch: median over runs of the generator's decode tokens/s.
+double decode_tokens_per_s(const CausalLM& model, int64_t batch, int64_t new_tokens, int runs) {
+  std::vector<GenerationRequest> requests;
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<int32_t> prompt(16);
+    std::iota(prompt.begin(), prompt.end(), static_cast<int32_t>(1 + b));
+    requests.push_back({.prompt = prompt, .max_new_tokens = new_tokens, .sampling = {.temperature = 0}, .ignore_eos = true});
+  }
+  KvCache cache = model.make_kv_cache(kv_blocks_needed(requests, 16), 16);
+  Generator generator(model, cache);
+  std::vector<double> rates;
+  for (int r = 0; r <= runs; ++r) {  // the first run warms up
+    GenerationStats stats;
+    generator.generate(requests, [](size_t, int32_t) { return true; }, &stats);
+    if (r > 0) rates.push_back(stats.tokens_per_s);
+  }
+  return median(rates);
+}
+
+// A DiT step's arithmetic: the block GEMMs (q, k, v, out: 4d^2; MLP: 8d^2 per token) and
+// attention (4 T^2 d) for every sample, over all layers; the embedders are negligible.
+double dit_step_flops(const DitConfig& c, int64_t samples) {
+  const double d = static_cast<double>(c.inner_dim()), t = static_cast<double>(c.tokens());
+  return static_cast<double>(samples * c.num_layers) * (2.0 * 12.0 * d * d * t + 4.0 * t * t * d);
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> run_e2e_decode_suite(BenchRun& run) {
+  const bool gpu = run.device().device() == Device::cuda;
+  const auto cases = parse_preset_batches(run.options().shapes.empty() ? (gpu ? kGpuDecode : kCpuDecode)
+                                                                       : run.options().shapes,
+                                          "PRESET:BATCH");
+  const double copy_gbps = run.peak().copy_gbps;
+  const int64_t new_tokens = gpu ? 128 : 16;
+  std::vector<nlohmann::json> lines;
+  for (const auto& [preset, batches] : by_preset(cases)) {
+    const LlamaConfig config = llama_preset(preset);
+    const int64_t max_batch = *std::max_element(batches.begin(), batches.end());
+    spdlog::info("e2e-decode: building {} with random weights on {}", preset, device_name(run.device().device()));
+    const LlamaModel model =
+        random_llama_model(config, 0, {.device = run.device().device(), .dtype = run.options().dtype,
+                                       .max_step_seqs = std::max<int64_t>(max_batch, 256)});
+    const double weight_bytes = static_cast<double>(config.parameter_count()) * dtype_size(run.dtype());
+    for (const int64_t batch : batches) {
+      const double tokens_per_s = decode_tokens_per_s(model, batch, new_tokens, 3);
+      const double roofline = batch * copy_gbps * 1e9 / weight_bytes;
+      nlohmann::json line = run.base_line("e2e-decode", "decode", {{"preset", preset}, {"batch", batch}});
+      line["x"] = batch;
+      line["x_name"] = "batch";
+      line["series"] = preset;
+      line["median_ms"] = 1e3 * static_cast<double>(batch) / tokens_per_s;  // one decode step
+      line["metric"] = "tokens/s";
+      line["value"] = tokens_per_s;
+      line["weight_bytes"] = weight_bytes;
+      line["roofline_tokens_per_s"] = roofline;
+      line["fraction_of_peak"] = tokens_per_s / roofline;
+      line["peak"] = {{"copy_gbps", copy_gbps}};
+      line["check"] = {{"skipped", "random weights: the Llama goldens and GPU tests check the model's numerics"}};
+      set_best_peer(line);
+      lines.push_back(std::move(line));
+    }
+  }
+  return lines;
+}
+
+std::vector<nlohmann::json> run_e2e_denoise_suite(BenchRun& run) {
+  const bool gpu = run.device().device() == Device::cuda;
+  const auto cases = parse_preset_batches(run.options().shapes.empty() ? (gpu ? kGpuDenoise : kCpuDenoise)
+                                                                       : run.options().shapes,
+                                          "PRESET:IMAGES");
+  const double gemm_tflops = run.peak().gemm_tflops;
+  const int64_t steps = gpu ? 20 : 3;
+  std::vector<nlohmann::json> lines;
+  for (const auto& [preset, batches] : by_preset(cases)) {
+    const DitConfig config = dit_preset(preset);
+    const auto dir = std::filesystem::temp_directory_path() / ("genrt_bench_dit_" + std::to_string(::getpid()));
+    write_random_dit(config, 0, gpu ? run.options().dtype : DType::f32, dir);
+    const int64_t max_images = *std::max_element(batches.begin(), batches.end());
+    const DitPipeline pipeline = DitPipeline::load(
+        dir, "ddim", {.device = run.device().device(), .dtype = run.options().dtype, .max_images = max_images});
+    std::filesystem::remove_all(dir);
+    for (const int64_t images : batches) {
+      std::vector<double> step_ms;
+      pipeline.run({.class_labels = std::vector<int32_t>(static_cast<size_t>(images), 207),
+                    .guidance = 4.0,
+                    .steps = steps + 1},
+                   [&](const DiffusionProgress& p) {
+                     if (p.step > 1) step_ms.push_back(1e3 * p.step_seconds);  // step 1 warms up
+                     return true;
+                   });
+      const double ms = median(step_ms);
+      const double tflops = dit_step_flops(config, 2 * images) / (ms / 1e3) / 1e12;
+      nlohmann::json line = run.base_line("e2e-denoise", "dit_step", {{"preset", preset}, {"images", images}});
+      // The model's shape, for peers that build the same one (bench/peers/torch_peer.py).
+      line["model"] = {{"layers", config.num_layers}, {"hidden", config.inner_dim()},
+                       {"heads", config.num_attention_heads}, {"patch", config.patch_size},
+                       {"sample_size", config.sample_size}, {"channels", config.in_channels},
+                       {"out_channels", config.out_channels}, {"classes", config.num_classes}, {"guidance", 4.0}};
+      line["x"] = images;
+      line["x_name"] = "images (denoiser batch 2x)";
+      line["series"] = preset;
+      line["median_ms"] = ms;
+      line["reps"] = static_cast<int64_t>(step_ms.size());
+      line["metric"] = "TFLOP/s";
+      line["value"] = tflops;
+      line["tflops"] = tflops;
+      line["fraction_of_peak"] = gemm_tflops > 0 ? tflops / gemm_tflops : 0.0;
+      line["peak"] = {{"gemm_tflops", gemm_tflops}};
+      line["check"] = {{"skipped", "random weights: the DiT goldens and GPU tests check the loop's numerics"}};
+      set_best_peer(line);
+      lines.push_back(std::move(line));
+    }
+  }
+  return lines;
+}
+
+}  // namespace genrt::bench

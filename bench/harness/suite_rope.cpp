@@ -1,0 +1,64 @@
+// The rope suite: rotary embedding of q and k fused with the write of k and v into the
+// paged cache (one prompt of TOKENS tokens), memory-bound.
+
+#include <cmath>
+
+#include "bench/harness/paged_inputs.h"
+#include "bench/harness/suites.h"
+#include "runtime/backend/ops.h"
+
+namespace genrt::bench {
+
+namespace {
+
+// Decode-sized to prompt-sized steps of Llama-3-8B's attention (32 heads, 8 KV heads, d128)
+// and a d64 MHA model.
+const std::vector<std::vector<int64_t>> kGpuShapes = {
+    {1, 32, 8, 128}, {64, 32, 8, 128}, {512, 32, 8, 128}, {4096, 32, 8, 128}, {16384, 32, 8, 128}, {4096, 16, 16, 64}};
+const std::vector<std::vector<int64_t>> kCpuShapes = {{7, 4, 2, 64}, {100, 8, 8, 80}};
+
+std::vector<float> inverse_frequencies(int64_t head_dim) {
+  std::vector<float> f(static_cast<size_t>(head_dim / 2));
+  for (size_t i = 0; i < f.size(); ++i) f[i] = std::pow(10000.0f, -2.0f * static_cast<float>(i) / head_dim);
+  return f;
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> run_rope_suite(BenchRun& run) {
+  const bool gpu = run.device().device() == Device::cuda;
+  const auto shapes = run.options().shapes.empty()
+                          ? (gpu ? kGpuShapes : kCpuShapes)
+                          : parse_shapes(run.options().shapes, 4, "TOKENSxHEADSxKV_HEADSxHEAD_DIM");
+  const auto e = static_cast<double>(dtype_size(run.dtype()));
+  std::vector<nlohmann::json> lines;
+  for (const auto& shape : shapes) {
+    const int64_t tokens = shape[0], heads = shape[1], kv_heads = shape[2], head_dim = shape[3];
+    const PagedLayout layout{.seqs = 1, .new_tokens = tokens, .context = tokens};
+    const double q = static_cast<double>(tokens * heads * head_dim), kv = static_cast<double>(tokens * kv_heads * head_dim);
+    OpCase c{.op = "rope_kv_write",
+             .shape = {{"tokens", tokens}, {"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", head_dim}},
+             .x = static_cast<double>(tokens),
+             .x_name = "tokens",
+             .series = std::to_string(heads) + "/" + std::to_string(kv_heads) + " heads, d" + std::to_string(head_dim),
+             // q read and written; k and v read, then written to the cache; positions and slots.
+             .bytes = (2 * q + 4 * kv) * e + 8.0 * static_cast<double>(tokens),
+             .inputs = {{.shape = {tokens, heads, head_dim}},
+                        {.shape = {tokens, kv_heads, head_dim}},
+                        {.shape = {tokens, kv_heads, head_dim}},
+                        {.shape = {head_dim / 2}, .kind = InputSpec::Kind::f32, .values = inverse_frequencies(head_dim)},
+                        {.shape = {layout.blocks(), kBenchBlockSize, kv_heads, head_dim}},
+                        {.shape = {layout.blocks(), kBenchBlockSize, kv_heads, head_dim}}},
+             .outputs = {0, 4, 5},
+             .small = tokens * heads * head_dim <= (int64_t{1} << 22),
+             .tolerance = rounding_tolerance(run.dtype())};
+    const size_t meta = add_paged_inputs(layout, c.inputs);
+    c.run = [meta](std::vector<Tensor>& t) {
+      ops::rope_kv_write(t[0], t[1], t[2], paged_batch(t, meta), t[3], ref::RopeLayout::rotate_half, t[4], t[5]);
+    };
+    lines.push_back(run.run_case("rope", c));
+  }
+  return lines;
+}
+
+}  // namespace genrt::bench

@@ -1,0 +1,174 @@
+// genrt bench: kernel and end-to-end benchmarks with checks, peers and peak fractions
+// (bench/harness/), and `genrt bench report` for their tables and plots.
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "bench/harness/bench_run.h"
+#include "bench/harness/report.h"
+#include "bench/harness/suites.h"
+#include "tools/genrt/commands.h"
+#include "tools/genrt/common.h"
+
+namespace genrt::cli {
+
+namespace {
+
+struct BenchFlags {
+  std::string suite;
+  std::vector<std::string> shapes;
+  std::string dtype = "bf16";
+  std::string device = "cuda";
+  std::string json;
+  bool check = false;
+  std::string torch_peer;
+  int min_reps = 10;
+  double max_seconds = 2.0;
+};
+
+struct ReportFlags {
+  std::vector<std::string> files;
+  std::string plot;
+  std::string out;
+};
+
+// One line per case on stderr as it finishes.
+void print_line(const nlohmann::json& l) {
+  std::string peer;
+  if (l.contains("ratio_vs_peer") && l["ratio_vs_peer"].is_number()) {
+    peer = fmt::format(", {:.2f}x {}", l["ratio_vs_peer"].get<double>(), l["peer"].get<std::string>());
+  }
+  const bool failed = l.contains("check") && l["check"].contains("ok") && !l["check"]["ok"].get<bool>();
+  std::fprintf(stderr, "[bench] %-18s %-60s %10.4f ms  %10.4g %-8s %5.1f%% of peak%s%s\n",
+               l.value("suite", "").c_str(), l.value("case", "").c_str(), l.value("median_ms", 0.0),
+               l.value("value", 0.0), l.value("metric", "").c_str(), 100 * l.value("fraction_of_peak", 0.0),
+               peer.c_str(), failed ? "  CHECK FAILED" : "");
+}
+
+void run_bench(const BenchFlags& f) {
+  std::vector<const bench::Suite*> chosen;
+  if (f.suite == "all") {
+    for (const bench::Suite& s : bench::suites()) chosen.push_back(&s);
+    GENRT_CHECK(f.shapes.empty(), "--shapes applies to one suite, not to all");
+  } else {
+    chosen.push_back(&bench::find_suite(f.suite));
+  }
+  bench::BenchOptions options{.device = parse_device(f.device),
+                              .dtype = parse_gpu_dtype(f.dtype),
+                              .check = f.check,
+                              .shapes = f.shapes,
+                              .measure = {.min_reps = f.min_reps, .max_reps = std::max(f.min_reps, 500),
+                                          .max_seconds = f.max_seconds},
+                              .torch_peer = f.torch_peer};
+  const auto device = bench::open_bench_device(options.device);
+  bench::BenchRun run(options, *device);
+  spdlog::info("genrt bench on {} ({}), {}, commit {}", device->name(), f.device, dtype_name(run.dtype()),
+               bench::source_commit());
+  std::ofstream json_out;
+  if (!f.json.empty()) {
+    json_out.open(f.json, std::ios::app);
+    GENRT_CHECK(json_out.good(), "--json: cannot open {}", f.json);
+  }
+  int failed_checks = 0;
+  for (const bench::Suite* suite : chosen) {
+    std::vector<nlohmann::json> lines = suite->run(run);
+    run.add_torch_peer(lines);
+    for (const nlohmann::json& l : lines) {
+      print_line(l);
+      if (l.contains("check") && l["check"].contains("ok") && !l["check"]["ok"].get<bool>()) ++failed_checks;
+      if (json_out.is_open()) {
+        json_out << l.dump() << "\n";
+      } else {
+        std::printf("%s\n", l.dump().c_str());
+      }
+    }
+  }
+  if (json_out.is_open()) spdlog::info("appended the results to {}", f.json);
+  GENRT_CHECK(failed_checks == 0, "{} case(s) failed their check against the CPU reference (see above)", failed_checks);
+}
+
+void run_report(const ReportFlags& f) {
+  GENRT_CHECK(f.files.size() == 1 || f.files.size() == 2, "bench report takes one results file, or a baseline and "
+              "a results file to compare; got {}", f.files.size());
+  const std::vector<nlohmann::json> first = bench::read_results(f.files[0]);
+  std::string markdown;
+  std::vector<nlohmann::json> shown = first;
+  if (f.files.size() == 2) {
+    shown = bench::read_results(f.files[1]);
+    markdown = bench::markdown_report(shown, &first);
+  } else {
+    markdown = bench::markdown_report(first, nullptr);
+  }
+  if (f.out.empty()) {
+    std::printf("%s", markdown.c_str());
+  } else {
+    std::ofstream out(f.out);
+    GENRT_CHECK(out.good(), "--out: cannot write {}", f.out);
+    out << markdown;
+    std::printf("wrote %s\n", f.out.c_str());
+  }
+  if (!f.plot.empty()) {
+    bench::write_plot(shown, f.plot);
+    std::printf("wrote %s\n", f.plot.c_str());
+  }
+}
+
+std::string suite_help() {
+  std::string help = "Suite to run, or all:";
+  for (const bench::Suite& s : bench::suites()) help += fmt::format("\n  {:<18} {}", s.name, s.what);
+  return help;
+}
+
+std::string shapes_help() {
+  std::string help = "Comma-separated shapes replacing the suite's defaults:";
+  for (const bench::Suite& s : bench::suites()) help += fmt::format("\n  {:<18} {}", s.name, s.shape_format);
+  return help;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto f = std::make_shared<BenchFlags>();
+  auto r = std::make_shared<ReportFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench",
+      "Benchmark genrt's kernels and loops: each case is checked against the CPU reference, timed (median of "
+      "repeated CUDA-event timings after warm-up, L2 flushed for memory-bound kernels), set beside its peers "
+      "(cuBLAS, PyTorch with --torch-peer) and against the measured peak of the device; one JSON line per case");
+  cmd->add_option("suite", f->suite, suite_help());
+  cmd->add_option("--shapes", f->shapes, shapes_help())->delimiter(',');
+  cmd->add_option("--dtype", f->dtype, "bf16 or fp16 (the CPU reference always computes in fp32)")
+      ->capture_default_str();
+  cmd->add_option("--device", f->device, "cuda, or cpu to run the harness over the CPU reference ops")
+      ->capture_default_str();
+  cmd->add_option("--json", f->json, "Append the result lines to this file (default: print them)");
+  cmd->add_flag("--check", f->check, "Check the large cases against the CPU reference too (slow)");
+  cmd->add_option("--torch-peer", f->torch_peer,
+                  "Python with torch to run bench/peers/torch_peer.py, whose times join the same lines");
+  cmd->add_option("--min-reps", f->min_reps, "Timed runs at least, before the median may settle")
+      ->capture_default_str();
+  cmd->add_option("--max-seconds", f->max_seconds, "Time limit of a case's timed runs")->capture_default_str();
+
+  CLI::App* report = cmd->add_subcommand(
+      "report", "Markdown table of result files: one file, or a baseline and new results with the change per case");
+  report->add_option("files", r->files, "results.jsonl, or baseline.jsonl results.jsonl")->required();
+  report->add_option("--plot", r->plot, "Also draw each suite's throughput curves into this PNG");
+  report->add_option("--out", r->out, "Write the Markdown here instead of printing it");
+
+  return {cmd, [f, r, report] {
+            if (report->parsed()) {
+              run_report(*r);
+            } else {
+              GENRT_CHECK(!f->suite.empty(), "genrt bench: name a suite (see --help), or `report FILE`");
+              run_bench(*f);
+            }
+          }};
+}
+
+}  // namespace genrt::cli
