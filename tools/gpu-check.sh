@@ -6,9 +6,10 @@
 #   tools/gpu-check.sh           on the GPU machine (device tool, carry [".carry"]):
 #                                builds from .carry/, runs the GPU tests, compute-sanitizer
 #                                (memcheck, racecheck, synccheck, initcheck, GENRT_NO_POOL=1)
-#                                on them, and batch-1 decode of stories260K and a
-#                                TinyLlama-1.1B-shaped model; writes $OUT/gpu-check.json
-#                                and a log per step
+#                                on them, batch-1 decode of stories260K and a
+#                                TinyLlama-1.1B-shaped model, the DiT loop, and
+#                                `genrt bench all` with the PyTorch peer; writes
+#                                $OUT/gpu-check.json, bench.jsonl, bench.md and a log per step
 #
 # The GPU machine has nvcc, cmake, ninja and python3 but no Debian packages or network.
 set -uo pipefail
@@ -32,6 +33,10 @@ if [ "${1:-}" = prepare ]; then
     soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
     [ -n "$soname" ] && cp "$so" "$carry/lib/$soname"
   done
+  # The cuDNN SDPA peer of genrt bench: cudnn-frontend's headers and cuDNN's own.
+  python3 tools/fetch_cudnn_frontend.py && cp -r third_party/cudnn_frontend/include/. "$carry/include/"
+  cp /usr/local/cuda/include/cudnn*.h "$carry/include/"
+  git rev-parse HEAD >"$carry/commit"  # the tree travels without .git
   cp -r /usr/src/googletest "$carry/googletest"
   # The tests read real model and tokenizer files from ../shared, which does not travel.
   mkdir -p "$carry/shared" && cp -r ../shared/models ../shared/tokenizers "$carry/shared/"
@@ -41,6 +46,7 @@ fi
 
 out=${OUT:-build-gpu/out}
 export GENRT_SHARED_DIR="$PWD/$carry/shared"
+export GENRT_COMMIT="$(cat "$carry/commit" 2>/dev/null || echo unknown)"
 export LD_LIBRARY_PATH="$PWD/$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 build=build-gpu
@@ -81,6 +87,10 @@ step diffuse_tiny_memcheck env GENRT_NO_POOL=1 compute-sanitizer --tool memcheck
 step init_dit_xl "$build/genrt" init-model --arch dit --preset dit-xl-2-256 --out "$build/dit-xl" --force
 step diffuse_dit_xl "$build/genrt" diffuse --model "$build/dit-xl" --class-label 207 --batch 8 --steps 20 \
   --device cuda
+# Every bench suite with PyTorch as the peer, into bench.jsonl, then its report and plot
+# (the plot needs cairo: make it on the build machine from the fetched bench.jsonl).
+step bench timeout 1500 "$build/genrt" bench all --max-seconds 1 --torch-peer python3 --json "$out/bench.jsonl"
+step bench_report "$build/genrt" bench report "$out/bench.jsonl" --out "$out/bench.md"
 
 python3 - "$out" <<'PY'
 import json, subprocess, sys, pathlib

@@ -25,6 +25,13 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
 
+# cudnn-frontend's headers (PyPI) for the cuDNN SDPA peer of `genrt bench`; without them
+# (offline) the bench reports that peer as missing.
+if [ "${GENRT_CUDA:-AUTO}" != OFF ] && command -v nvcc >/dev/null; then
+  python3 tools/fetch_cudnn_frontend.py ||
+    echo "genrt setup: could not fetch cudnn-frontend; genrt bench will run without its cuDNN peer" >&2
+fi
+
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA="${GENRT_CUDA:-AUTO}" \
   ${GENRT_PYTHON:+-DGENRT_PYTHON="$GENRT_PYTHON"} >/dev/null

@@ -38,6 +38,7 @@ struct OpCase {
   std::vector<size_t> outputs{};  // tensors the check compares
   OpRun run{};
   std::map<std::string, OpRun> peers{};  // in-process peers doing the same work ("cuBLAS")
+  std::map<std::string, std::string> missing_peers{};  // peers that could not run here, and why
   // Whether the CPU reference is cheap enough to check this case without --check.
   bool small = true;
   // Why the case has no check against the CPU reference, when it has none.

@@ -8,6 +8,12 @@
 #include "bench/harness/suites.h"
 #include "runtime/backend/ops.h"
 
+#ifdef GENRT_HAVE_CUDNN_SDPA
+#include <memory>
+
+#include "bench/harness/cudnn_sdpa_peer.h"
+#endif
+
 namespace genrt::bench {
 
 namespace {
@@ -47,6 +53,28 @@ const std::vector<std::vector<int64_t>> kCpuDecodeShapes = {{1, 64, 4, 2, 64}, {
 
 float softmax_scale(int64_t head_dim) { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
 
+// cuDNN's fused SDPA on the case's own tensors (q, k, v, out = t[0..3]) when this build has
+// the peer and cuDNN takes the shape; otherwise the line says why it is missing.
+void add_cudnn_peer(BenchRun& run, OpCase& c, [[maybe_unused]] int64_t kv_batch_stride, bool causal) {
+  if (run.device().device() != Device::cuda) return;
+#ifdef GENRT_HAVE_CUDNN_SDPA
+  const nlohmann::json& s = c.shape;
+  const int64_t heads = s["heads"], kv_heads = s["kv_heads"], seq = s["seq"], d = s["head_dim"];
+  const SdpaShape shape{.batch = s["batch"], .heads = heads, .kv_heads = kv_heads, .seq = seq, .head_dim = d,
+                        .causal = causal, .scale = softmax_scale(d),
+                        .q_stride = {seq * heads * d, d, heads * d, 1},
+                        .kv_stride = {kv_batch_stride, d, kv_heads * d, 1}};
+  try {
+    auto sdpa = std::make_shared<CudnnSdpa>(shape, run.dtype());
+    c.peers["cuDNN SDPA"] = [sdpa](std::vector<Tensor>& t) { sdpa->run(t[0].raw(), t[1].raw(), t[2].raw(), t[3].raw()); };
+  } catch (const Error& e) {
+    c.missing_peers["cuDNN SDPA"] = e.what();
+  }
+#else
+  c.missing_peers["cuDNN SDPA"] = "this build has no cuDNN peer (tools/setup.sh fetches cudnn-frontend)";
+#endif
+}
+
 }  // namespace
 
 std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
@@ -78,10 +106,13 @@ std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
                     {.shape = {layout.tokens(), heads, head_dim}}};
         const size_t meta = add_paged_inputs(layout, c.inputs);
         c.run = [meta, scale](std::vector<Tensor>& t) { ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta), scale, t[3]); };
+        // Each sequence's blocks follow one another: its keys are a [seq, kv_heads, d] run.
+        add_cudnn_peer(run, c, layout.blocks_per_seq() * kBenchBlockSize * kv_heads * head_dim, true);
       } else {
         c.inputs = {{.shape = {batch, seq, heads, head_dim}}, {.shape = {batch, seq, kv_heads, head_dim}},
                     {.shape = {batch, seq, kv_heads, head_dim}}, {.shape = {batch, seq, heads, head_dim}}};
         c.run = [scale](std::vector<Tensor>& t) { ops::dense_attention(t[0], t[1], t[2], scale, t[3]); };
+        add_cudnn_peer(run, c, seq * kv_heads * head_dim, false);
       }
       c.outputs = {3};
       lines.push_back(run.run_case("attention-prefill", c));
