@@ -206,7 +206,8 @@ nlohmann::json BenchRun::run_case(const std::string& suite, const OpCase& c) {
   line["value"] = memory_bound ? line["gbps"] : line["tflops"];
 
   for (const auto& [name, why] : c.missing_peers) line["peers"][name] = {{"skipped", why}};
-  for (const auto& [name, run] : c.peers) {
+  for (const auto& [name, peer_run] : c.peers) {
+    const OpRun& run = peer_run;  // a lambda may not capture a structured binding before C++20's clang 16
     const Timing t = device_.time([&] { run(tensors); }, memory_bound, options_.measure);
     line["peers"][name] = {{"median_ms", t.median_ms}, {"p10_ms", t.p10_ms}, {"p90_ms", t.p90_ms}};
   }

@@ -55,7 +55,7 @@ float softmax_scale(int64_t head_dim) { return 1.0f / std::sqrt(static_cast<floa
 
 // cuDNN's fused SDPA on the case's own tensors (q, k, v, out = t[0..3]) when this build has
 // the peer and cuDNN takes the shape; otherwise the line says why it is missing.
-void add_cudnn_peer(BenchRun& run, OpCase& c, [[maybe_unused]] int64_t kv_batch_stride, bool causal) {
+void add_cudnn_peer(BenchRun& run, OpCase& c, [[maybe_unused]] int64_t kv_batch_stride, [[maybe_unused]] bool causal) {
   if (run.device().device() != Device::cuda) return;
 #ifdef GENRT_HAVE_CUDNN_SDPA
   const nlohmann::json& s = c.shape;

@@ -21,7 +21,7 @@ const std::vector<Suite>& suites() {
       {"attention-decode", "one new token per sequence over a paged KV cache",
        "BATCHxCONTEXTxHEADSxKV_HEADSxHEAD_DIM", run_attention_decode_suite},
       {"gemm", "the runtime's cuBLASLt linear (y = x w^T) next to plain cuBLAS", "MxNxK", run_gemm_suite},
-      {"sampling", "temperature + top-k/top-p/min-p sampling from logits rows", "ROWSxVOCAB", run_sampling_suite},
+      {"sampling", "temperature + top-k + top-p sampling from logits rows", "ROWSxVOCAB", run_sampling_suite},
       {"e2e-decode", "decode tokens/s of a random-weight model next to the bandwidth roofline", "PRESET:BATCH",
        run_e2e_decode_suite},
       {"e2e-denoise", "DiT denoising step time with classifier-free guidance (random weights)", "PRESET:IMAGES",

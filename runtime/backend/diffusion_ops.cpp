@@ -127,13 +127,13 @@ void scheduler_step(const ref::StepCoefficients& c, const Tensor& model_output, 
 }
 
 void gaussian_noise(uint64_t seed, uint64_t stream, Tensor& out) {
-  const Placement where = latent_placement(out, "gaussian_noise", "out");
+  [[maybe_unused]] const Placement where = latent_placement(out, "gaussian_noise", "out");
   GENRT_ON_CUDA(where, cuda_ops::gaussian_noise(seed, stream, out));
   ref::gaussian_noise(seed, stream, out.data<float>(), out.numel());
 }
 
-int64_t count_nonfinite(const Tensor& x, Tensor& counter) {
-  const Placement where = latent_placement(x, "count_nonfinite", "x");
+int64_t count_nonfinite(const Tensor& x, [[maybe_unused]] Tensor& counter) {
+  [[maybe_unused]] const Placement where = latent_placement(x, "count_nonfinite", "x");
 #ifdef GENRT_HAVE_CUDA
   if (where.device == Device::cuda) {
     expect_on(counter, {Device::cuda, DType::i32}, "count_nonfinite", "counter");

@@ -277,7 +277,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache) {
-  const Placement where = expect_kv_rows(k, v, batch, k_cache, v_cache, "kv_cache_write");
+  [[maybe_unused]] const Placement where = expect_kv_rows(k, v, batch, k_cache, v_cache, "kv_cache_write");
   GENRT_ON_CUDA(where, cuda_ops::rope_kv_write(nullptr, k, v, batch, Tensor(), ref::RopeLayout::rotate_half,
                                                k_cache, v_cache));
   write_kv_rows(k, v, batch, k_cache, v_cache);

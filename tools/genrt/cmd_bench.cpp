@@ -140,7 +140,8 @@ Command add_bench_command(CLI::App& app) {
       "bench",
       "Benchmark genrt's kernels and loops: each case is checked against the CPU reference, timed (median of "
       "repeated CUDA-event timings after warm-up, L2 flushed for memory-bound kernels), set beside its peers "
-      "(cuBLAS, PyTorch with --torch-peer) and against the measured peak of the device; one JSON line per case");
+      "(cuBLAS, cuDNN SDPA, PyTorch with --torch-peer) and against the measured peak of the device; one JSON line per "
+      "case");
   cmd->add_option("suite", f->suite, suite_help());
   cmd->add_option("--shapes", f->shapes, shapes_help())->delimiter(',');
   cmd->add_option("--dtype", f->dtype, "bf16 or fp16 (the CPU reference always computes in fp32)")
