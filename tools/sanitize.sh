@@ -28,7 +28,8 @@ CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithD
 cmake --build "$build" -j "${JOBS:-2}"
 
 echo "== the test suite under ASan + UBSan" >&2
-ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$build" -j "${JOBS:-2}" --output-on-failure
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tools/lsan.supp \
+  ctest --test-dir "$build" -j "${JOBS:-2}" --output-on-failure
 
 echo "== fuzzing, ${seconds} s per target" >&2
 fuzz=$build/fuzz

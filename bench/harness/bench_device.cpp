@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "runtime/core/device.h"
 #include "runtime/core/error.h"
 
 namespace genrt::bench {
@@ -73,10 +74,12 @@ class CpuBenchDevice final : public BenchDevice {
 
 std::unique_ptr<BenchDevice> open_bench_device(Device device) {
   if (device == Device::cpu) return std::make_unique<CpuBenchDevice>();
+  GENRT_CHECK(cuda_device_count() > 0, "genrt bench needs a GPU (--device cuda): {}; pass --device cpu to "
+              "benchmark the CPU reference ops", cuda_unavailable_reason());
 #ifdef GENRT_HAVE_CUDA
   return open_cuda_bench_device();
 #else
-  fail("genrt bench --device cuda: {}", cuda_unavailable_reason());
+  fail("unreachable: no CUDA device without the CUDA backend");
 #endif
 }
 

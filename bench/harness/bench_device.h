@@ -45,6 +45,7 @@ class BenchDevice {
 std::unique_ptr<BenchDevice> open_bench_device(Device device);
 
 #ifdef GENRT_HAVE_CUDA
+// The first CUDA device (present: open_bench_device checks).
 std::unique_ptr<BenchDevice> open_cuda_bench_device();
 #endif
 
