@@ -86,9 +86,11 @@ std::string markdown_report(const std::vector<nlohmann::json>& lines, const std:
                          throughput, of_peak);
       continue;
     }
-    const std::string timing = fmt::format("{} ({}–{})", number(l.value("median_ms", nlohmann::json()), "{:.4g}"),
-                                           number(l.value("p10_ms", nlohmann::json()), "{:.4g}"),
-                                           number(l.value("p90_ms", nlohmann::json()), "{:.4g}"));
+    // Loop suites report a median of steps without percentiles.
+    std::string timing = number(l.value("median_ms", nlohmann::json()), "{:.4g}");
+    if (l.contains("p10_ms") && l.contains("p90_ms")) {
+      timing += fmt::format(" ({}–{})", number(l["p10_ms"], "{:.4g}"), number(l["p90_ms"], "{:.4g}"));
+    }
     const std::string peer = l.contains("peer") && l["peer"].is_string() ? l["peer"].get<std::string>() : "–";
     const std::string vs_peer = l.contains("ratio_vs_peer") && l["ratio_vs_peer"].is_number()
                                     ? fmt::format("{:.2f}x", l["ratio_vs_peer"].get<double>())

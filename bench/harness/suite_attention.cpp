@@ -78,10 +78,7 @@ void add_cudnn_peer(BenchRun& run, OpCase& c, [[maybe_unused]] int64_t kv_batch_
 }  // namespace
 
 std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
-  const bool gpu = run.device().device() == Device::cuda;
-  const auto shapes = run.options().shapes.empty()
-                          ? (gpu ? gpu_prefill_shapes() : kCpuPrefillShapes)
-                          : parse_shapes(run.options().shapes, 5, "BATCHxHEADSxKV_HEADSxSEQxHEAD_DIM");
+  const auto shapes = shapes_for(run, gpu_prefill_shapes(), kCpuPrefillShapes, 5, "BATCHxHEADSxKV_HEADSxSEQxHEAD_DIM");
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {
     const int64_t batch = shape[0], heads = shape[1], kv_heads = shape[2], seq = shape[3], head_dim = shape[4];
@@ -122,10 +119,8 @@ std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
 }
 
 std::vector<nlohmann::json> run_attention_decode_suite(BenchRun& run) {
-  const bool gpu = run.device().device() == Device::cuda;
-  const auto shapes = run.options().shapes.empty()
-                          ? (gpu ? gpu_decode_shapes() : kCpuDecodeShapes)
-                          : parse_shapes(run.options().shapes, 5, "BATCHxCONTEXTxHEADSxKV_HEADSxHEAD_DIM");
+  const auto shapes =
+      shapes_for(run, gpu_decode_shapes(), kCpuDecodeShapes, 5, "BATCHxCONTEXTxHEADSxKV_HEADSxHEAD_DIM");
   const auto e = static_cast<double>(dtype_size(run.dtype()));
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {

@@ -77,9 +77,7 @@ double dit_step_flops(const DitConfig& c, int64_t samples) {
 
 std::vector<nlohmann::json> run_e2e_decode_suite(BenchRun& run) {
   const bool gpu = run.device().device() == Device::cuda;
-  const auto cases = parse_preset_batches(run.options().shapes.empty() ? (gpu ? kGpuDecode : kCpuDecode)
-                                                                       : run.options().shapes,
-                                          "PRESET:BATCH");
+  const auto cases = preset_batches_for(run, kGpuDecode, kCpuDecode, "PRESET:BATCH");
   const double copy_gbps = run.peak().copy_gbps;
   const int64_t new_tokens = gpu ? 128 : 16;
   std::vector<nlohmann::json> lines;
@@ -115,9 +113,7 @@ std::vector<nlohmann::json> run_e2e_decode_suite(BenchRun& run) {
 
 std::vector<nlohmann::json> run_e2e_denoise_suite(BenchRun& run) {
   const bool gpu = run.device().device() == Device::cuda;
-  const auto cases = parse_preset_batches(run.options().shapes.empty() ? (gpu ? kGpuDenoise : kCpuDenoise)
-                                                                       : run.options().shapes,
-                                          "PRESET:IMAGES");
+  const auto cases = preset_batches_for(run, kGpuDenoise, kCpuDenoise, "PRESET:IMAGES");
   const double gemm_tflops = run.peak().gemm_tflops;
   const int64_t steps = gpu ? 20 : 3;
   std::vector<nlohmann::json> lines;

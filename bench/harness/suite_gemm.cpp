@@ -23,8 +23,7 @@ const std::vector<std::vector<int64_t>> kCpuShapes = {{1, 256, 256}, {64, 256, 1
 
 std::vector<nlohmann::json> run_gemm_suite(BenchRun& run) {
   const bool gpu = run.device().device() == Device::cuda;
-  const auto shapes =
-      run.options().shapes.empty() ? (gpu ? kGpuShapes : kCpuShapes) : parse_shapes(run.options().shapes, 3, "MxNxK");
+  const auto shapes = shapes_for(run, kGpuShapes, kCpuShapes, 3, "MxNxK");
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {
     const int64_t m = shape[0], n = shape[1], k = shape[2];

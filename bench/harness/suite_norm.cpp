@@ -19,9 +19,7 @@ const std::vector<std::vector<int64_t>> kCpuShapes = {{4, 256}, {64, 1152}};
 }  // namespace
 
 std::vector<nlohmann::json> run_norm_suite(BenchRun& run) {
-  const bool gpu = run.device().device() == Device::cuda;
-  const auto shapes = run.options().shapes.empty() ? (gpu ? kGpuShapes : kCpuShapes)
-                                                   : parse_shapes(run.options().shapes, 2, "ROWSxDIM");
+  const auto shapes = shapes_for(run, kGpuShapes, kCpuShapes, 2, "ROWSxDIM");
   const auto e = static_cast<double>(dtype_size(run.dtype()));
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {

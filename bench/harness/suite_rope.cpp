@@ -26,10 +26,7 @@ std::vector<float> inverse_frequencies(int64_t head_dim) {
 }  // namespace
 
 std::vector<nlohmann::json> run_rope_suite(BenchRun& run) {
-  const bool gpu = run.device().device() == Device::cuda;
-  const auto shapes = run.options().shapes.empty()
-                          ? (gpu ? kGpuShapes : kCpuShapes)
-                          : parse_shapes(run.options().shapes, 4, "TOKENSxHEADSxKV_HEADSxHEAD_DIM");
+  const auto shapes = shapes_for(run, kGpuShapes, kCpuShapes, 4, "TOKENSxHEADSxKV_HEADSxHEAD_DIM");
   const auto e = static_cast<double>(dtype_size(run.dtype()));
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {

@@ -35,9 +35,7 @@ void sample_on_cpu(const Tensor& logits, Tensor& ids) {
 }  // namespace
 
 std::vector<nlohmann::json> run_sampling_suite(BenchRun& run) {
-  const bool gpu = run.device().device() == Device::cuda;
-  const auto shapes = run.options().shapes.empty() ? (gpu ? kGpuShapes : kCpuShapes)
-                                                   : parse_shapes(run.options().shapes, 2, "ROWSxVOCAB");
+  const auto shapes = shapes_for(run, kGpuShapes, kCpuShapes, 2, "ROWSxVOCAB");
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {
     const int64_t rows = shape[0], vocab = shape[1];

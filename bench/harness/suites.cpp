@@ -79,6 +79,19 @@ std::vector<PresetBatch> parse_preset_batches(const std::vector<std::string>& it
   return out;
 }
 
+ShapeList shapes_for(BenchRun& run, const ShapeList& gpu_defaults, const ShapeList& cpu_defaults, size_t dims,
+                     const std::string& format) {
+  if (!run.options().shapes.empty()) return parse_shapes(run.options().shapes, dims, format);
+  return run.device().device() == Device::cuda ? gpu_defaults : cpu_defaults;
+}
+
+std::vector<PresetBatch> preset_batches_for(BenchRun& run, const std::vector<std::string>& gpu_defaults,
+                                            const std::vector<std::string>& cpu_defaults, const std::string& format) {
+  const bool gpu = run.device().device() == Device::cuda;
+  return parse_preset_batches(run.options().shapes.empty() ? (gpu ? gpu_defaults : cpu_defaults) : run.options().shapes,
+                              format);
+}
+
 std::vector<nlohmann::json> run_peak_suite(BenchRun& run) {
   GENRT_CHECK(run.options().shapes.empty(), "the peak suite has fixed shapes; --shapes does not apply");
   return run.peak_lines();

@@ -34,6 +34,13 @@ struct PresetBatch {
 };
 std::vector<PresetBatch> parse_preset_batches(const std::vector<std::string>& items, const std::string& format);
 
+// A suite's cases: parsed --shapes when given, else its defaults for the run's device.
+using ShapeList = std::vector<std::vector<int64_t>>;
+ShapeList shapes_for(BenchRun& run, const ShapeList& gpu_defaults, const ShapeList& cpu_defaults, size_t dims,
+                     const std::string& format);
+std::vector<PresetBatch> preset_batches_for(BenchRun& run, const std::vector<std::string>& gpu_defaults,
+                                            const std::vector<std::string>& cpu_defaults, const std::string& format);
+
 // The suites' bodies, one file per family.
 std::vector<nlohmann::json> run_peak_suite(BenchRun& run);
 std::vector<nlohmann::json> run_norm_suite(BenchRun& run);
