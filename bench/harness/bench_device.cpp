@@ -1,6 +1,5 @@
 #include "bench/harness/bench_device.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -13,10 +12,6 @@ namespace genrt::bench {
 
 namespace {
 
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::string cpu_model_name() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
@@ -24,6 +19,15 @@ std::string cpu_model_name() {
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   }
   return "unknown CPU";
+}
+
+template <class T>
+Tensor host_copy(const std::vector<T>& values, const Shape& shape) {
+  Tensor t = Tensor::zeros(shape, dtype_of<T>());
+  GENRT_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "bench: {} values for shape {}", values.size(),
+              shape_string(shape));
+  std::memcpy(t.raw(), values.data(), t.nbytes());
+  return t;
 }
 
 // The CPU reference backend: host fp32 tensors, wall-clock timing. Its last-level cache
@@ -40,18 +44,10 @@ class CpuBenchDevice final : public BenchDevice {
   DType run_dtype(DType) const override { return DType::f32; }
 
   Tensor upload(const std::vector<float>& values, const Shape& shape, DType) override {
-    Tensor t = Tensor::zeros(shape, DType::f32);
-    GENRT_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "bench: {} values for shape {}", values.size(),
-                shape_string(shape));
-    std::memcpy(t.raw(), values.data(), t.nbytes());
-    return t;
+    return host_copy(values, shape);
   }
   Tensor upload_ids(const std::vector<int32_t>& values, const Shape& shape) override {
-    Tensor t = Tensor::zeros(shape, DType::i32);
-    GENRT_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "bench: {} ids for shape {}", values.size(),
-                shape_string(shape));
-    std::memcpy(t.raw(), values.data(), t.nbytes());
-    return t;
+    return host_copy(values, shape);
   }
   std::vector<float> download(const Tensor& t) override {
     const Tensor f = t.to_f32();

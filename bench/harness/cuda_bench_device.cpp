@@ -3,10 +3,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include <array>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 
 #include "bench/harness/bench_device.h"
@@ -17,10 +14,6 @@
 namespace genrt::bench {
 
 namespace {
-
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // The SM and memory clocks right now, in MHz, as nvidia-smi reports them (null when it
 // is not there): the attributes give only the peak clocks, and a throttled GPU is the

@@ -1,6 +1,7 @@
 #include "bench/harness/measure.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "runtime/core/error.h"
@@ -24,6 +25,10 @@ double percentile(const std::vector<double>& sorted, double q) {
 }
 
 }  // namespace
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 Timing summarize(std::vector<double> samples) {
   GENRT_CHECK(!samples.empty(), "bench: no timed runs to summarize");

@@ -26,6 +26,10 @@ struct Timing {
   int64_t reps = 0;
 };
 
+// Seconds on the host's monotonic clock (the wall clock of the time limit, and the CPU's
+// per-run timer).
+double steady_seconds();
+
 // Median and nearest-rank p10/p90 of the samples (at least one).
 Timing summarize(std::vector<double> samples_ms);
 

@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
-#include <memory>
 #include <numeric>
 
 #include <spdlog/spdlog.h>
@@ -30,11 +28,6 @@ const std::vector<std::string> kGpuDecode = {
 const std::vector<std::string> kCpuDecode = {"stories260k:1", "stories260k:8"};
 const std::vector<std::string> kGpuDenoise = {"dit-xl-2-256:1", "dit-xl-2-256:8"};
 const std::vector<std::string> kCpuDenoise = {"tiny:1", "tiny:4"};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 == 1 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 // The suite's cases grouped by preset (in first-seen order), so each model is built once.
 std::vector<std::pair<std::string, std::vector<int64_t>>> by_preset(const std::vector<PresetBatch>& cases) {
@@ -63,7 +56,7 @@ double decode_tokens_per_s(const CausalLM& model, int64_t batch, int64_t new_tok
     generator.generate(requests, [](size_t, int32_t) { return true; }, &stats);
     if (r > 0) rates.push_back(stats.tokens_per_s);
   }
-  return median(rates);
+  return summarize(rates).median_ms;  // a median of rates, not of times
 }
 
 // A DiT step's arithmetic: the block GEMMs (q, k, v, out: 4d^2; MLP: 8d^2 per token) and
@@ -134,7 +127,7 @@ std::vector<nlohmann::json> run_e2e_denoise_suite(BenchRun& run) {
                      if (p.step > 1) step_ms.push_back(1e3 * p.step_seconds);  // step 1 warms up
                      return true;
                    });
-      const double ms = median(step_ms);
+      const double ms = summarize(step_ms).median_ms;
       const double tflops = dit_step_flops(config, 2 * images) / (ms / 1e3) / 1e12;
       nlohmann::json line = run.base_line("e2e-denoise", "dit_step", {{"preset", preset}, {"images", images}});
       // The model's shape, for peers that build the same one (bench/peers/torch_peer.py).

@@ -1,7 +1,5 @@
 #include "kernels/ref/scheduler_step.h"
 
-#include <cmath>
-
 namespace genrt::ref {
 
 void scheduler_step(const SchedulerStepArgs& a) {

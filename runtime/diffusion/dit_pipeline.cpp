@@ -37,7 +37,7 @@ struct LoopBuffers {
 
 template <class Alloc>
 LoopBuffers allocate_loop_buffers(const DitConfig& c, int64_t images, int64_t samples, bool x0_history,
-                                  Alloc&& alloc) {
+                                  Alloc& alloc) {
   const Shape latent_shape = {images, c.in_channels, c.sample_size, c.sample_size};
   LoopBuffers b;
   b.latents = alloc(latent_shape, DType::f32);
@@ -51,12 +51,9 @@ LoopBuffers allocate_loop_buffers(const DitConfig& c, int64_t images, int64_t sa
 }
 
 uint64_t loop_buffer_bytes(const DitConfig& c, int64_t images) {
-  uint64_t bytes = 0;
-  allocate_loop_buffers(c, images, 2 * images, true, [&](const Shape& shape, DType dtype) {
-    bytes += DeviceArena::footprint(static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype));
-    return Tensor();
-  });
-  return bytes;
+  ArenaFootprint footprint;
+  allocate_loop_buffers(c, images, 2 * images, true, footprint);
+  return footprint.bytes;
 }
 
 }  // namespace
@@ -119,11 +116,10 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
   const int64_t model_batch = guided ? 2 * batch : batch;
   if (runtime != nullptr) runtime->release_persistent();
   DitWorkspace workspace = model_.make_workspace(model_batch);
-  LoopBuffers b = allocate_loop_buffers(c, batch, model_batch, scheduler->uses_x0_history(),
-                                        [&](const Shape& shape, DType dtype) {
-                                          return runtime != nullptr ? runtime->persistent(shape, dtype)
-                                                                    : Tensor::zeros(shape, dtype);
-                                        });
+  auto allocate = [&](const Shape& shape, DType dtype) {
+    return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
+  };
+  LoopBuffers b = allocate_loop_buffers(c, batch, model_batch, scheduler->uses_x0_history(), allocate);
   std::vector<int32_t> labels = request.class_labels;
   if (guided) labels.insert(labels.end(), static_cast<size_t>(batch), static_cast<int32_t>(model_.null_class()));
   std::vector<float> timesteps(static_cast<size_t>(model_batch));

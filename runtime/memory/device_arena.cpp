@@ -19,7 +19,7 @@ DeviceArena::DeviceArena(std::string name, uint64_t capacity, Device device)
 
 Tensor DeviceArena::allocate(const Shape& shape, DType dtype) {
   const auto bytes = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype);
-  const uint64_t aligned = footprint(bytes);
+  const uint64_t aligned = footprint(shape, dtype);
   GENRT_CHECK(aligned <= capacity_ - used_, "{} arena: {} {} ({}) does not fit, {} of {} left", name_,
               shape_string(shape), dtype_name(dtype), format_bytes(bytes), format_bytes(capacity_ - used_),
               format_bytes(capacity_));

@@ -33,6 +33,9 @@ class DeviceArena {
   static constexpr uint64_t kAlignment = 256;
   // What a tensor of `bytes` takes from an arena: the size for memory plans.
   static constexpr uint64_t footprint(uint64_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+  static uint64_t footprint(const Shape& shape, DType dtype) {
+    return footprint(static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype));
+  }
 
  private:
   std::string name_;
@@ -40,6 +43,17 @@ class DeviceArena {
   uint64_t used_ = 0;
   Device device_;
   std::shared_ptr<void> base_;  // null when GENRT_NO_POOL=1
+};
+
+// An allocator that allocates nothing and adds up what the requests would take from an
+// arena: pass it where the real allocator goes to size a plan from the same code that
+// allocates, so the plan and the allocations cannot drift apart.
+struct ArenaFootprint {
+  uint64_t bytes = 0;
+  Tensor operator()(const Shape& shape, DType dtype) {
+    bytes += DeviceArena::footprint(shape, dtype);
+    return Tensor();
+  }
 };
 
 // Whether GENRT_NO_POOL=1 is set.

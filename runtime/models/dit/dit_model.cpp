@@ -43,7 +43,7 @@ std::vector<Tensor*> all_weights(DitWeights& w) {
 // The device buffers of a workspace, each from alloc(shape, dtype): one function for
 // allocating them and for sizing the plan.
 template <class Alloc>
-void allocate_activations(const DitConfig& c, int64_t max_batch, DType dtype, Alloc&& alloc, DitWorkspace& ws) {
+void allocate_activations(const DitConfig& c, int64_t max_batch, DType dtype, Alloc& alloc, DitWorkspace& ws) {
   const int64_t rows = max_batch * c.tokens(), d = c.inner_dim();
   ws.patches = alloc({max_batch, c.tokens(), c.patch_dim()}, dtype);
   for (Tensor* t : {&ws.position, &ws.residual, &ws.normed, &ws.q, &ws.k, &ws.v, &ws.attn, &ws.branch}) {
@@ -72,16 +72,13 @@ bool DitModel::has_null_class() const {
 }
 
 uint64_t DitModel::workspace_bytes(int64_t max_batch) const {
-  const auto e = static_cast<uint64_t>(dtype_size(dtype_));
-  uint64_t bytes = 0;
+  ArenaFootprint footprint;
   DitWorkspace sizing;
-  allocate_activations(config_, max_batch, dtype_, [&](const Shape& shape, DType dtype) {
-    bytes += DeviceArena::footprint(static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype));
-    return Tensor();
-  }, sizing);
+  allocate_activations(config_, max_batch, dtype_, footprint, sizing);
   // Each call's uploads: the timestep features and class ids.
-  const auto b = static_cast<uint64_t>(max_batch);
-  return bytes + DeviceArena::footprint(b * kDitTimestepChannels * e) + DeviceArena::footprint(b * 4);
+  footprint({max_batch, kDitTimestepChannels}, dtype_);
+  footprint({max_batch}, DType::i32);
+  return footprint.bytes;
 }
 
 void DitModel::move_to_device(const DitDeviceOptions& o) {
@@ -90,9 +87,8 @@ void DitModel::move_to_device(const DitDeviceOptions& o) {
               dtype_name(o.dtype));
   GENRT_CHECK(o.max_batch > 0, "DiT on the GPU: max batch {} must be positive", o.max_batch);
   dtype_ = o.dtype;
-  const auto e = static_cast<uint64_t>(dtype_size(o.dtype));
   uint64_t weight_bytes = 0;
-  for (Tensor* t : all_weights(weights_)) weight_bytes += DeviceArena::footprint(static_cast<uint64_t>(t->numel()) * e);
+  for (Tensor* t : all_weights(weights_)) weight_bytes += DeviceArena::footprint(t->shape(), o.dtype);
   const uint64_t workspace = workspace_bytes(o.max_batch) + o.loop_bytes;
   runtime_ = std::make_unique<DeviceRuntime>(MemoryRequest{.weight_bytes = weight_bytes, .workspace_bytes = workspace},
                                              o.gpu_memory);
@@ -108,15 +104,10 @@ DitWorkspace DitModel::make_workspace(int64_t max_batch) const {
   const DitConfig& c = config_;
   DitWorkspace ws;
   ws.max_batch = max_batch;
-  if (runtime_) {
-    allocate_activations(c, max_batch, dtype_, [&](const Shape& shape, DType dtype) {
-      return runtime_->persistent(shape, dtype);
-    }, ws);
-  } else {
-    allocate_activations(c, max_batch, DType::f32, [](const Shape& shape, DType dtype) {
-      return Tensor::zeros(shape, dtype);
-    }, ws);
-  }
+  auto allocate = [&](const Shape& shape, DType dtype) {
+    return runtime_ ? runtime_->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
+  };
+  allocate_activations(c, max_batch, dtype_, allocate, ws);
   ws.host_timestep_features = Tensor::zeros({max_batch, kDitTimestepChannels}, DType::f32);
   ws.host_class_ids = Tensor::zeros({max_batch}, DType::i32);
   // The position embedding, tiled over the batch so that the first fused add takes it as
