@@ -64,6 +64,9 @@ __global__ void __launch_bounds__(kThreads) norm_kernel(NormLaunch<T> a) {
       sum += v;
     }
   }
+  // The loops below read row[] with another thread-to-element mapping than the one that
+  // wrote it (packs vs elements): RMSNorm has no block_sum before them to order the two.
+  __syncthreads();
   const bool layer = a.kind == NormKind::layer;
   const float mean = layer ? block_sum(sum, scratch) / static_cast<float>(a.dim) : 0.0f;
   float sum_sq = 0.0f;

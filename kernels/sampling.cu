@@ -94,14 +94,22 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(SamplingLaunch a) {
     const ref::Philox4 r = ref::philox4x32_10(
         {{static_cast<uint32_t>(a.step), static_cast<uint32_t>(a.step >> 32), blockIdx.x, 0u}}, a.seed);
     float u = static_cast<float>((static_cast<double>(r.v[0]) * 0x1.0p-32) * kept_mass);
-    int t = 0;
-    while (t < kThreads - 1 && u >= chunk_mass[t]) u -= chunk_mass[t++];
+    // Rounding can leave u at or past the kept mass (a draw within 2^-25 of 1 rounds to
+    // 1.0f; the chunk sums round too). Then the search ends in the last chunk that keeps a
+    // token, on its last kept token: never in an empty chunk, never at token 0 by default.
+    int t = -1;
+    for (int c = 0; c < kThreads; ++c) {
+      if (!(chunk_mass[c] > 0.0f)) continue;
+      t = c;
+      if (u < chunk_mass[c]) break;
+      u -= chunk_mass[c];
+    }
     int64_t token = -1;
-    const int64_t chunk_end = (t + 1) * chunk < a.vocab ? (t + 1) * chunk : a.vocab;
-    for (int64_t i = t * chunk; i < chunk_end; ++i) {
+    const int64_t chunk_end = t >= 0 && (t + 1) * chunk < a.vocab ? (t + 1) * chunk : a.vocab;
+    for (int64_t i = t >= 0 ? t * chunk : a.vocab; i < chunk_end; ++i) {
       const float w = weight(i);
       if (w < threshold) continue;
-      token = i;  // the last kept token of the chunk if rounding leaves u past its mass
+      token = i;
       if (u < w) break;
       u -= w;
     }

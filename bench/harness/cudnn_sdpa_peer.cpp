@@ -35,15 +35,22 @@ void check_fe(fe::error_t status, const char* what) {
 
 }  // namespace
 
-struct CudnnSdpa::Impl {
+// Members go in reverse order of declaration: the graph's execution plans are destroyed
+// while the handle they were built on still exists.
+struct CudnnHandle {
   cudnnHandle_t handle = nullptr;
+  ~CudnnHandle() {
+    if (handle != nullptr) fe::detail::destroy_handle(handle);
+  }
+};
+
+struct CudnnSdpa::Impl {
+  CudnnHandle owner;
+  cudnnHandle_t& handle = owner.handle;
   fe::graph::Graph graph;
   void* workspace = nullptr;
 
-  ~Impl() {
-    cudaFree(workspace);
-    if (handle != nullptr) fe::detail::destroy_handle(handle);
-  }
+  ~Impl() { cudaFree(workspace); }
 };
 
 CudnnSdpa::CudnnSdpa(const SdpaShape& s, DType dtype) : impl_(std::make_unique<Impl>()) {

@@ -43,18 +43,21 @@ Timing measure(const std::function<double()>& timed_run, const std::function<dou
                const MeasureOptions& o) {
   GENRT_CHECK(o.min_reps >= 1 && o.max_reps >= o.min_reps, "bench: repetitions {}..{} are not a range", o.min_reps,
               o.max_reps);
-  for (int i = 0; i < o.warmup; ++i) timed_run();
+  // max_seconds bounds the whole case, warm-ups included: one warm-up and one timed run
+  // always happen; min_reps and the rest of the warm-ups give way to the limit.
+  const double start = wall_seconds();
+  auto out_of_time = [&] { return wall_seconds() - start > o.max_seconds; };
+  for (int i = 0; i < o.warmup && (i == 0 || !out_of_time()); ++i) timed_run();
   std::vector<double> samples;
   double previous_median = -1.0;
-  const double start = wall_seconds();
   while (static_cast<int>(samples.size()) < o.max_reps) {
     samples.push_back(timed_run());
+    if (out_of_time()) break;
     const auto n = static_cast<int>(samples.size());
     if (n < o.min_reps || n % kCheckEvery != 0) continue;
     const double median = median_of(samples);
     if (previous_median > 0.0 && std::abs(median - previous_median) <= o.stable * median) break;
     previous_median = median;
-    if (wall_seconds() - start > o.max_seconds) break;
   }
   return summarize(std::move(samples));
 }

@@ -13,7 +13,7 @@ struct MeasureOptions {
   int warmup = 3;
   int min_reps = 10;
   int max_reps = 500;
-  double max_seconds = 2.0;  // wall time of the timed runs, per case
+  double max_seconds = 2.0;  // wall time of a case, warm-ups and timed runs together
   // Stop once the median over all runs moved less than this (relative) over the last
   // kCheckEvery runs.
   double stable = 0.01;

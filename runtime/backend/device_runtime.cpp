@@ -50,9 +50,13 @@ struct DeviceRuntime::Impl {
   PinnedBuffer weight_staging{kWeightStagingBytes};
   PinnedBuffer step_staging{kStepStagingBytes};
   size_t step_staging_used = 0;
+  // Recorded after each metadata upload: a step waits on it before it overwrites the
+  // staging buffer, so reuse is safe whether or not the last step ended with a download.
+  cudaEvent_t staging_copied = nullptr;
 
   ~Impl() {
     gemm.reset();
+    if (staging_copied != nullptr) cudaEventDestroy(staging_copied);
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
 };
@@ -79,6 +83,7 @@ DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
   kv_ = std::make_unique<DeviceArena>("KV cache", plan_.kv_bytes, Device::cuda);
   impl_ = std::make_unique<Impl>();
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
+  check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
   const Tensor gemm_workspace =
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
   workspace_fixed_ = workspace_persistent_ = workspace_->used();
@@ -136,6 +141,7 @@ void DeviceRuntime::release_persistent() {
 
 DeviceRuntime::Step::Step(DeviceRuntime& runtime) : scope_(std::make_unique<Scope>(runtime.impl_->context)) {
   runtime.workspace_->reset_to(runtime.workspace_persistent_);
+  check_cuda(cudaEventSynchronize(runtime.impl_->staging_copied), "the previous step's uploads");
   runtime.impl_->step_staging_used = 0;
 }
 
@@ -162,6 +168,7 @@ Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
   check_cuda(cudaMemcpyAsync(device.raw(), impl_->step_staging.data() + offset, bytes, cudaMemcpyHostToDevice,
                              impl_->stream),
              "metadata upload");
+  check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
   return device;
 }
 

@@ -70,9 +70,16 @@ std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
 #ifdef GENRT_HAVE_CUDA
   void* ptr = nullptr;
   cudaError_t status = cudaMalloc(&ptr, bytes ? bytes : 1);
+  // cudaMemset runs on the legacy stream, which does not order work on the runtime's
+  // non-blocking streams: wait for the zero fill here (allocation happens at load, never
+  // in a step) so no kernel can read the memory before it is zero.
   if (status == cudaSuccess) status = cudaMemset(ptr, 0, bytes);
+  if (status == cudaSuccess) status = cudaDeviceSynchronize();
   if (status != cudaSuccess) {
     if (ptr != nullptr) cudaFree(ptr);
+    // A failed allocation is not sticky, but it stays the thread's last error: clear it so
+    // the next launcher's cudaGetLastError() does not report a stale out-of-memory.
+    (void)cudaGetLastError();
     fail("cannot allocate {} bytes on cuda: {}", bytes, cudaGetErrorString(status));
   }
   return {ptr, [](void* p) { cudaFree(p); }};

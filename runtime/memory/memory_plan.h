@@ -23,8 +23,14 @@ struct MemoryRequest {
   int64_t min_blocks = 1;           // at least one full context must fit
 };
 
+// Device memory genrt never plans: cuBLASLt's and cuDNN's own workspaces and handles, and
+// the kernels CUDA loads lazily on first launch, are allocated outside the plan. Without
+// this margin --gpu-memory 1.0 would hand every free byte to the KV pool and the first
+// library call would fail.
+inline constexpr uint64_t kUnplannedReserveBytes = uint64_t{1} << 30;
+
 struct MemoryPlan {
-  uint64_t budget_bytes = 0;  // what genrt may use
+  uint64_t budget_bytes = 0;  // what genrt may use: the fraction, within free memory less the reserve
   uint64_t weight_bytes = 0;
   uint64_t workspace_bytes = 0;
   int64_t kv_blocks = 0;

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <vector>
 
+#include "kernels/ref/philox.h"
 #include "kernels/sampling.cuh"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -95,6 +96,19 @@ TEST_F(SamplingGpu, SeedAndStepRepeatAndLowTemperatureIsGreedy) {
   next.step = 10;
   EXPECT_NE(sample_rows(row, 64, launch), sample_rows(row, 64, next));
   for (int32_t t : sample_rows(row, 256, {.temperature = 0.01f, .seed = 5})) EXPECT_EQ(t, 7);
+}
+
+// Seed 1, step 27392119 draws 0xffffffe4 for row 0: u = v / 2^32 rounds to 1.0f, at the
+// kept mass (found by searching Philox on the CPU). The search must end on the one kept
+// token, here in the last non-empty chunk of a vocabulary smaller than the block.
+TEST_F(SamplingGpu, DrawRoundedUpToTheKeptMassStaysOnAKeptToken) {
+  constexpr uint64_t kSeed = 1, kStep = 27392119;
+  const ref::Philox4 r = ref::philox4x32_10({{static_cast<uint32_t>(kStep), 0u, 0u, 0u}}, kSeed);
+  ASSERT_EQ(static_cast<float>(static_cast<double>(r.v[0]) * 0x1.0p-32), 1.0f);
+  std::vector<float> row(100, 0.0f);
+  row[57] = 5.0f;
+  const auto tokens = sample_rows(row, 1, {.temperature = 1.0f, .top_k = 1, .seed = kSeed, .step = kStep});
+  EXPECT_EQ(tokens[0], 57);
 }
 
 TEST(SamplingGpuLaunch, RejectsBadParameters) {

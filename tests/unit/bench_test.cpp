@@ -39,7 +39,14 @@ TEST(BenchMeasure, StopsWhenTheMedianSettlesOrTimeRunsOut) {
   double t = 0.0;
   const Timing drifting = measure([&] { clock += 1.0; return t += 1.0; }, wall,
                                   {.warmup = 0, .min_reps = 5, .max_reps = 1000, .max_seconds = 12});
-  EXPECT_EQ(drifting.reps, 15);
+  EXPECT_EQ(drifting.reps, 13);
+  // Slow runs (3 s each) against a 1 s limit: one warm-up and one timed run, whatever
+  // warmup and min_reps ask for.
+  int slow_runs = 0;
+  const Timing slow = measure([&] { ++slow_runs; clock += 3.0; return 3.0; }, wall,
+                              {.warmup = 3, .min_reps = 10, .max_reps = 100, .max_seconds = 1});
+  EXPECT_EQ(slow.reps, 1);
+  EXPECT_EQ(slow_runs, 2);
   const Timing capped = measure([&] { return t += 1.0; }, wall, {.warmup = 0, .min_reps = 5, .max_reps = 7});
   EXPECT_EQ(capped.reps, 7);
 }

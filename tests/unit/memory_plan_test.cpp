@@ -31,7 +31,15 @@ TEST(MemoryPlan, KvPoolTakesWhatTheWeightsAndWorkspaceLeave) {
 TEST(MemoryPlan, OtherProcessesMemoryIsNotTaken) {
   const DeviceMemoryInfo busy{.free_bytes = 10 * GiB, .total_bytes = 80 * GiB};
   const MemoryPlan plan = plan_device_memory(busy, 0.9, {.weight_bytes = 2 * GiB, .kv_bytes_per_block = MiB});
-  EXPECT_EQ(plan.budget_bytes, 10 * GiB);
+  EXPECT_EQ(plan.budget_bytes, 10 * GiB - kUnplannedReserveBytes);
+}
+
+TEST(MemoryPlan, AllOfTheDeviceStillLeavesTheLibrariesTheirReserve) {
+  const DeviceMemoryInfo h200{.free_bytes = 140 * GiB, .total_bytes = 141 * GiB};
+  const MemoryPlan plan = plan_device_memory(h200, 1.0, {.weight_bytes = 2 * GiB, .kv_bytes_per_block = MiB});
+  EXPECT_EQ(plan.budget_bytes, 140 * GiB - kUnplannedReserveBytes);
+  EXPECT_LE(plan.total_bytes(), 139 * GiB);
+  EXPECT_NE(plan.table().find("1.00 GiB kept for CUDA libraries"), std::string::npos) << plan.table();
 }
 
 TEST(MemoryPlan, TooLargeSaysWhatIsNeededAndWhatIsFree) {
@@ -39,7 +47,8 @@ TEST(MemoryPlan, TooLargeSaysWhatIsNeededAndWhatIsFree) {
   EXPECT_ERROR(plan_device_memory(small, 0.9, {.weight_bytes = 15 * GiB, .workspace_bytes = 256 * MiB,
                                                .kv_bytes_per_block = 2 * MiB, .min_blocks = 128}),
                "the model does not fit: it needs 15.50 GiB (weights 15.00 GiB, workspace 256.0 MiB, KV cache for "
-               "one full context 256.0 MiB), but 7.00 GiB is available (7.00 GiB free of 8.00 GiB, --gpu-memory 0.9)");
+               "one full context 256.0 MiB), but 6.00 GiB is available (7.00 GiB free of 8.00 GiB, less 1.00 GiB kept for CUDA "
+               "libraries, --gpu-memory 0.9)");
   EXPECT_ERROR(plan_device_memory(small, 1.5, {.kv_bytes_per_block = 1}), "--gpu-memory 1.5 must be a fraction in (0, 1]");
   EXPECT_ERROR(plan_device_memory(small, 0.0, {.kv_bytes_per_block = 1}), "--gpu-memory 0 must be a fraction");
 }
@@ -51,8 +60,8 @@ TEST(MemoryPlan, WithoutKvCacheTakesOnlyWhatIsAsked) {
   EXPECT_EQ(plan.total_bytes(), GiB + 300 * MiB);
   EXPECT_ERROR(plan_device_memory({.free_bytes = GiB, .total_bytes = 8 * GiB}, 0.9,
                                   {.weight_bytes = GiB, .workspace_bytes = 300 * MiB}),
-               "the model does not fit: it needs 1.29 GiB (weights 1.00 GiB, workspace 300.0 MiB), but 1.00 GiB is "
-               "available (1.00 GiB free of 8.00 GiB, --gpu-memory 0.9)");
+               "the model does not fit: it needs 1.29 GiB (weights 1.00 GiB, workspace 300.0 MiB), but 0 B is "
+               "available (1.00 GiB free of 8.00 GiB, less 1.00 GiB kept for CUDA libraries, --gpu-memory 0.9)");
 }
 
 TEST(FormatBytes, PicksTheUnit) {
