@@ -48,7 +48,11 @@ void append_pod(std::string& bytes, const T& value) {
   bytes.append(reinterpret_cast<const char*>(&value), sizeof(T));
 }
 
-inline std::filesystem::path data_dir() { return GENRT_TEST_DATA; }
+// tests/data of the source tree, or $GENRT_TEST_DATA (a relocated build: the GPU bundle).
+inline std::filesystem::path data_dir() {
+  const char* override_dir = std::getenv("GENRT_TEST_DATA");
+  return override_dir != nullptr && *override_dir != '\0' ? override_dir : GENRT_TEST_DATA;
+}
 // ../shared beside the checkout, or $GENRT_SHARED_DIR (tools/gpu-check.sh carries a copy).
 inline std::filesystem::path shared_dir() {
   const char* override_dir = std::getenv("GENRT_SHARED_DIR");

@@ -1,22 +1,127 @@
 #!/usr/bin/env bash
-# GPU truth for genrt, in two steps:
+# GPU truth for genrt within a lent GPU's few minutes (README.md, "GPU check"):
 #
-#   tools/gpu-check.sh prepare   on the build machine: copies the header-only dependencies
-#                                and GoogleTest's source into .carry/ (git-ignored)
-#   tools/gpu-check.sh           on the GPU machine (device tool, carry [".carry"]):
-#                                builds from .carry/, runs the GPU tests, compute-sanitizer
-#                                (memcheck, racecheck, synccheck, initcheck, GENRT_NO_POOL=1)
-#                                on them, batch-1 decode of stories260K and a
-#                                TinyLlama-1.1B-shaped model, the DiT loop, and
-#                                `genrt bench all` with the PyTorch peer; writes
-#                                $OUT/gpu-check.json, bench.jsonl, bench.md and a log per step
+#   tools/gpu-check.sh bundle    here, where nvcc is: a Release build of genrt and
+#                                genrt_gpu_tests for sm_90a, packed with the libraries the
+#                                GPU machine lacks, the test data and these scripts into
+#                                .gpu-bundle/ (git-ignored, under 40 MiB)
+#   tools/gpu-check.sh run [--stages S0,S1,S2,S3,S4] [--filter GTEST_FILTER]
+#                                on the GPU machine (device tool, carry [".gpu-bundle"]):
+#                                the staged check of tools/gpu_check_run.py, ending within
+#                                540 s, results in $OUT (summary.json first)
+#   tools/gpu-check.sh selftest  CI, without a GPU: bundle, size, libraries, and a run from a
+#                                copy outside the tree that must report "no device"
+#   tools/gpu-check.sh prepare   here: header-only dependencies and GoogleTest's source into
+#                                .carry/, for building from source where the bundle's
+#                                libraries do not resolve (the run's fallback)
 #
-# The GPU machine has nvcc, cmake, ninja and python3 but no Debian packages or network.
+# The GPU machine has nvcc, cmake, ninja, python3 with PyTorch (cuBLAS and cuDNN in its
+# environment) but no Debian packages or network.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+repo=$(cd "$(dirname "$0")/.." && pwd)
 carry=.carry
+bundle_dir=${GENRT_BUNDLE_DIR:-.gpu-bundle}
+# The CUDA libraries the device has (the driver's libcuda, the toolkit's and PyTorch's
+# cuBLAS/cuDNN): never packed, and allowed to be unresolved when CI checks the bundle.
+device_libs='^(libcuda\.so|libcublas|libcublasLt|libcudnn|libnvidia-)'
 
-if [ "${1:-}" = prepare ]; then
+bundle() {
+  cd "$repo" || exit 1
+  local start=$SECONDS build=build-bundle out=$bundle_dir
+  export PATH=/usr/local/cuda/bin:$PATH
+  [ -d "$carry/include" ] || prepare || exit 1
+  # PRE_TEST discovery: the GPU tests are listed when CTest runs, not by running the
+  # binary at build time.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
+    -DGENRT_DEPS_DIR="$repo/$carry" -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST >/dev/null || exit 1
+  cmake --build "$build" -j "${JOBS:-2}" --target genrt_cli genrt_gpu_tests || exit 1
+  rm -rf "$out" && mkdir -p "$out/bin" "$out/lib" "$out/data" "$out/scripts"
+  cp "$build/genrt" "$build/tests/genrt_gpu_tests" "$out/bin/"
+  for b in "$out"/bin/*; do
+    strip "$b" && patchelf --set-rpath '$ORIGIN/../lib' "$b" || exit 1
+  done
+  # Every shared library the binaries resolve here, except glibc's and the device's own CUDA
+  # libraries; libcudart is carried (the device's image may lack the toolkit's copy).
+  ldd "$out"/bin/* | awk '/=> \// {print $1, $3}' | sort -u | while read -r name path; do
+    case "$name" in
+      linux-vdso* | ld-linux* | libc.so* | libm.so* | libpthread* | libdl.so* | librt.so* | libgcc_s* | \
+        libstdc++* | libgomp*) ;;
+      *) echo "$name" | grep -Eq "$device_libs" || cp -L "$path" "$out/lib/$name" ;;
+    esac
+  done
+  # libstdc++, libgcc_s and libgomp too: the device's image may be older than this compiler.
+  for name in libstdc++.so.6 libgcc_s.so.1 libgomp.so.1; do
+    path=$(ldd "$out/bin/genrt" | awk -v n="$name" '$1 == n {print $3}')
+    [ -n "$path" ] && cp -L "$path" "$out/lib/$name"
+  done
+  # RUNPATH serves only a file's own dependencies: the packed libraries look beside themselves
+  # for theirs (libcpp-httplib for libssl and brotli).
+  for lib in "$out"/lib/*; do
+    patchelf --set-rpath '$ORIGIN' "$lib" || exit 1
+  done
+  cp -r tests/data "$out/data/tests"
+  mkdir -p "$out/data/shared" && cp -r ../shared/models ../shared/tokenizers "$out/data/shared/"
+  cp tools/gpu-check.sh tools/gpu_check_run.py bench/peers/torch_peer.py "$out/scripts/"
+  git rev-parse HEAD >"$out/commit" 2>/dev/null || echo unknown >"$out/commit"
+  if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    sed -i 's/$/-dirty/' "$out/commit"
+  fi
+  local size_kib
+  size_kib=$(du -sk "$out" | cut -f1)
+  echo "bundle: $out ($((size_kib / 1024)) MiB, commit $(cat "$out/commit")) in $((SECONDS - start)) s"
+  if ((size_kib > 40 * 1024)); then
+    echo "bundle: $out is over 40 MiB" >&2
+    exit 1
+  fi
+}
+
+# Fails when a packed binary needs a library that neither the bundle nor the device has.
+check_bundle_libraries() {
+  local dir=${1:-$repo/$bundle_dir} missing
+  missing=$(LD_LIBRARY_PATH= ldd "$dir"/bin/* | awk '/not found/ {print $1}' | sort -u | grep -Ev "$device_libs")
+  if [ -n "$missing" ]; then
+    echo "bundle: unresolved libraries: $missing" >&2
+    return 1
+  fi
+  echo "bundle: every library resolves (the device's CUDA libraries aside)"
+}
+
+# CI, without a GPU: the bundle builds, fits, resolves its libraries, and a copy of it
+# outside the tree reports "no device" with every stage skipped for that reason.
+selftest() {
+  bundle || exit 1
+  check_bundle_libraries || exit 1
+  local copy out
+  copy=$(mktemp -d) && out=$(mktemp -d)
+  cp -r "$repo/$bundle_dir" "$copy/bundle"
+  (cd / && OUT=$out "$copy/bundle/scripts/gpu-check.sh" run) || exit 1
+  python3 - "$out/summary.json" <<'PY' || exit 1
+import json, sys
+s = json.load(open(sys.argv[1]))
+stages = s["stages"]
+reason = stages["S0"].get("reason", "")
+assert stages["S0"]["status"] == "skipped" and reason, f"S0 should be skipped with a reason: {stages['S0']}"
+assert set(stages) == {"S0", "S1", "S2", "S3", "S4"}, sorted(stages)
+for key, stage in stages.items():
+    assert stage["status"] == "skipped" and stage["reason"] == reason, f"{key}: {stage}"
+print(f"gpu-check selftest: no device ({reason}); every stage skipped for that reason")
+PY
+  rm -rf "$copy" "$out"
+}
+
+run() {
+  # The bundle: the folder above this script when it runs from a bundle's scripts/,
+  # else .gpu-bundle in the repository.
+  local here dir
+  here=$(cd "$(dirname "$0")" && pwd)
+  if [ -x "$here/../bin/genrt_gpu_tests" ]; then dir=$(cd "$here/.." && pwd); else dir=$repo/$bundle_dir; fi
+  [ -x "$dir/bin/genrt_gpu_tests" ] || { echo "no bundle at $dir: run 'tools/gpu-check.sh bundle' here first" >&2; exit 2; }
+  local out=${OUT:-$dir/out}
+  GENRT_SOURCE_TREE=$repo exec python3 "$dir/scripts/gpu_check_run.py" "$dir" "$out" "$@"
+}
+
+prepare() {
+  cd "$repo" || exit 1
   rm -rf "$carry" && mkdir -p "$carry/include"
   for d in spdlog fmt nlohmann CLI; do cp -r "/usr/include/$d" "$carry/include/"; done
   cp /usr/include/pcre2.h /usr/include/utf8proc.h /usr/include/httplib.h /usr/include/zlib.h /usr/include/zconf.h \
@@ -40,87 +145,18 @@ if [ "${1:-}" = prepare ]; then
   cp -r /usr/src/googletest "$carry/googletest"
   # The tests read real model and tokenizer files from ../shared, which does not travel.
   mkdir -p "$carry/shared" && cp -r ../shared/models ../shared/tokenizers "$carry/shared/"
-  echo "prepared $carry ($(du -sh "$carry" | cut -f1)); run: tools/gpu-check.sh with carry [\"$carry\"]"
-  exit 0
-fi
-
-out=${OUT:-build-gpu/out}
-export GENRT_SHARED_DIR="$PWD/$carry/shared"
-export GENRT_COMMIT="$(cat "$carry/commit" 2>/dev/null || echo unknown)"
-export LD_LIBRARY_PATH="$PWD/$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-mkdir -p "$out"
-build=build-gpu
-export PATH=/usr/local/cuda/bin:$PATH
-[ -d "$carry/include" ] || { echo "missing $carry: run 'tools/gpu-check.sh prepare' first" >&2; exit 2; }
-
-step() {  # step NAME COMMAND...: runs it, logs to $out/NAME.log, records pass/fail
-  local name=$1
-  shift
-  echo "== $name" >&2
-  if "$@" >"$out/$name.log" 2>&1; then echo "$name ok" >>"$out/steps"; else echo "$name FAILED" >>"$out/steps"; fi
-  tail -n 5 "$out/$name.log" >&2
+  echo "prepared $carry ($(du -sh "$carry" | cut -f1))"
 }
-: >"$out/steps"
 
-step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA=ON \
-  -DGENRT_DEPS_DIR="$PWD/$carry"
-step build cmake --build "$build" -j "$(nproc)"
-gpu_tests=$build/tests/genrt_gpu_tests
-step gpu_tests "$gpu_tests" --gtest_output="json:$out/gpu_tests.json"
-step unit_tests "$build/tests/genrt_unit_tests" --gtest_brief=1
-# Every buffer its own allocation (GENRT_NO_POOL=1), so out-of-bounds accesses inside a
-# planned region are caught too.
-for tool in memcheck racecheck synccheck initcheck; do
-  step "sanitizer_$tool" env GENRT_NO_POOL=1 compute-sanitizer --tool "$tool" --error-exitcode 1 "$gpu_tests" \
-    --gtest_brief=1
-done
-# Decode speed, batch 1: the trained stories260K and TinyLlama-1.1B's shape with random weights.
-step decode_stories260k "$build/genrt" generate --model "$GENRT_SHARED_DIR/models/stories260K.bin" --prompt-ids 1 \
-  --max-tokens 256 --temperature 0 --ignore-eos --device cuda --json
-step init_tinyllama "$build/genrt" init-model --preset tinyllama-1.1b --out "$build/tinyllama" --force
-step decode_tinyllama "$build/genrt" generate --model "$build/tinyllama" --prompt-ids 0 --max-tokens 256 \
-  --temperature 0 --ignore-eos --device cuda --json
-# The denoising loop: the tiny DiT under memcheck, then DiT-XL/2's shape (random weights),
-# 8 guided images, for the step time.
-step diffuse_tiny_memcheck env GENRT_NO_POOL=1 compute-sanitizer --tool memcheck --error-exitcode 1 \
-  "$build/genrt" diffuse --model tests/data/tiny_dit --class-label 1,2 --steps 3 --device cuda
-step init_dit_xl "$build/genrt" init-model --arch dit --preset dit-xl-2-256 --out "$build/dit-xl" --force
-step diffuse_dit_xl "$build/genrt" diffuse --model "$build/dit-xl" --class-label 207 --batch 8 --steps 20 \
-  --device cuda
-# Every bench suite with PyTorch as the peer, into bench.jsonl, then its report and plot
-# (the plot needs cairo: make it on the build machine from the fetched bench.jsonl).
-step bench timeout 1500 "$build/genrt" bench all --max-seconds 1 --torch-peer python3 --json "$out/bench.jsonl"
-step bench_report "$build/genrt" bench report "$out/bench.jsonl" --out "$out/bench.md"
 
-python3 - "$out" <<'PY'
-import json, subprocess, sys, pathlib
-out = pathlib.Path(sys.argv[1])
-steps = dict(line.rsplit(" ", 1) for line in (out / "steps").read_text().split("\n") if line)
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
-    except Exception as e:
-        return str(e)
-report = {
-    "commit": sh("git rev-parse HEAD"),
-    "device": sh("nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader"),
-    "steps": steps,
-    "ok": all(v == "ok" for v in steps.values()),
-}
-tests = out / "gpu_tests.json"
-if tests.exists():
-    t = json.loads(tests.read_text())
-    cases = [c for suite in t.get("testsuites", []) for c in suite.get("testsuite", [])]
-    report["gpu_tests"] = {
-        "tests": len(cases),
-        "failures": t.get("failures", 0),
-        "skipped": sum(c.get("result") == "SKIPPED" for c in cases),
-    }
-for name in ("decode_stories260k", "decode_tinyllama"):
-    log = out / f"{name}.log"
-    lines = [l for l in log.read_text().splitlines() if l.startswith("{")] if log.exists() else []
-    if lines:
-        report[name] = {k: json.loads(lines[-1]).get(k) for k in ("generated_tokens", "ttft_ms", "tokens_per_s")}
-(out / "gpu-check.json").write_text(json.dumps(report, indent=2) + "\n")
-print(json.dumps(report, indent=2))
-PY
+case "${1:-}" in
+  bundle) bundle ;;
+  check-bundle) check_bundle_libraries "${2:-}" ;;
+  selftest) selftest ;;
+  run) shift && run "$@" ;;
+  prepare) prepare ;;
+  *)
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libspdlog-dev nlohmann-json3-dev libcli11-dev
           googletest libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libpng-dev libcairo2-dev
-          libcpp-httplib-dev python3-venv)
+          libcpp-httplib-dev python3-venv patchelf)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -224,9 +224,13 @@ nlohmann::json BenchRun::run_case(const std::string& suite, const OpCase& c) {
 
 void BenchRun::add_torch_peer(std::vector<nlohmann::json>& lines) const {
   if (options_.torch_peer.empty() || lines.empty()) return;
-  const std::string script = options_.torch_peer_script.empty()
-                                 ? std::string(GENRT_SOURCE_DIR) + "/bench/peers/torch_peer.py"
-                                 : options_.torch_peer_script;
+  // The option, then $GENRT_TORCH_PEER_SCRIPT (a relocated build: the GPU bundle), then the
+  // source tree the bench was built from.
+  const char* env_script = std::getenv("GENRT_TORCH_PEER_SCRIPT");
+  const std::string script = !options_.torch_peer_script.empty() ? options_.torch_peer_script
+                             : env_script != nullptr && *env_script != '\0'
+                                 ? std::string(env_script)
+                                 : std::string(GENRT_SOURCE_DIR) + "/bench/peers/torch_peer.py";
   const auto dir = std::filesystem::temp_directory_path() / ("genrt_bench_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto cases = dir / "cases.jsonl", results = dir / "results.jsonl", errors = dir / "errors.txt";

@@ -21,7 +21,7 @@ struct BenchOptions {
   std::vector<std::string> shapes{};  // the suite's shape list; empty: its defaults
   MeasureOptions measure{};
   std::string torch_peer{};         // Python interpreter for bench/peers/torch_peer.py; empty: no torch peer
-  std::string torch_peer_script{};  // the script; empty: the one in the source tree
+  std::string torch_peer_script{};  // the script; empty: $GENRT_TORCH_PEER_SCRIPT or the source tree's
 };
 
 // The denominators of fraction_of_peak, measured in the same run.
