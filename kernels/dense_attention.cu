@@ -29,10 +29,10 @@ cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_
   if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
   const int64_t rows = a.batch * a.tokens;
   if (rows > 0x7fffffff || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim || a.kv_heads <= 0 ||
-      a.q_heads % a.kv_heads != 0) {
+      a.q_heads % a.kv_heads != 0 || head_blocks(a.q_heads, kWarpsPerBlock) == 0) {
     return cudaErrorInvalidValue;
   }
-  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>((a.q_heads + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  const dim3 grid(static_cast<unsigned>(rows), head_blocks(a.q_heads, kWarpsPerBlock));
   with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
     dense_attention_kernel<T, kPerLane><<<grid, kWarpsPerBlock * 32, 0, stream>>>(a);
   });

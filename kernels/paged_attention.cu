@@ -44,11 +44,11 @@ template <class T>
 cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
   if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim ||
-      a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0) {
+      a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0 ||
+      head_blocks(a.q_heads, kWarpsPerBlock) == 0) {
     return cudaErrorInvalidValue;
   }
-  const dim3 grid(static_cast<unsigned>(a.tokens),
-                  static_cast<unsigned>((a.q_heads + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  const dim3 grid(static_cast<unsigned>(a.tokens), head_blocks(a.q_heads, kWarpsPerBlock));
   with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
     paged_attention_kernel<T, kPerLane><<<grid, kWarpsPerBlock * 32, 0, stream>>>(a);
   });

@@ -40,9 +40,18 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(SamplingLaunch a) {
   const float inv_t = 1.0f / a.temperature;
 
   float local_max = -FLT_MAX;
-  for (int64_t i = threadIdx.x; i < a.vocab; i += kThreads) local_max = fmaxf(local_max, logits[i] * inv_t);
+  for (int64_t i = threadIdx.x; i < a.vocab; i += kThreads) local_max = fmaxf(local_max, logits[i]);
   const float max_logit = block_reduce(local_max, scratch, Max{});
-  auto weight = [&](int64_t i) { return __expf(logits[i] * inv_t - max_logit); };  // unnormalized probability
+  // Unnormalized probability. The largest logit's weight is exactly 1 (min-p's threshold
+  // is relative to it, so min_p = 1 must keep it): computed as exp(l * inv_t - m * inv_t)
+  // the compiler fuses one product into an FMA and the top weight lands a rounding below 1.
+  // NaN logits weigh 0, so every pass below excludes them alike.
+  auto weight = [&](int64_t i) {
+    const float l = logits[i];
+    if (l == max_logit) return 1.0f;
+    const float w = __expf((l - max_logit) * inv_t);
+    return w == w ? w : 0.0f;
+  };
   float local_sum = 0.0f;
   for (int64_t i = threadIdx.x; i < a.vocab; i += kThreads) local_sum += weight(i);
   const float total = block_reduce(local_sum, scratch, Sum{});  // the largest weight is 1
@@ -108,7 +117,7 @@ __global__ void __launch_bounds__(kThreads) sampling_kernel(SamplingLaunch a) {
     const int64_t chunk_end = t >= 0 && (t + 1) * chunk < a.vocab ? (t + 1) * chunk : a.vocab;
     for (int64_t i = t >= 0 ? t * chunk : a.vocab; i < chunk_end; ++i) {
       const float w = weight(i);
-      if (w < threshold) continue;
+      if (!(w > 0.0f) || w < threshold) continue;  // never a token of probability 0
       token = i;
       if (u < w) break;
       u -= w;

@@ -51,8 +51,16 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
   }
   for (int j = 0; j < kPerLane; ++j) {
     const int64_t d = lane + 32 * j;
-    if (d < head_dim) out[d] = from_float<T>(acc[j] / denominator);
+    // No keys (metadata the host did not check) gives zeros, not 0/0.
+    if (d < head_dim) out[d] = from_float<T>(denominator > 0.0f ? acc[j] / denominator : 0.0f);
   }
+}
+
+// Blocks along the grid's y axis for q_heads heads at kWarpsPerBlock warps a block, or 0
+// when they do not fit its 65535 limit.
+inline unsigned head_blocks(int64_t q_heads, int warps_per_block) {
+  const int64_t blocks = (q_heads + warps_per_block - 1) / warps_per_block;
+  return q_heads > 0 && blocks <= 65535 ? static_cast<unsigned>(blocks) : 0u;
 }
 
 // Calls launch.template operator()<kPerLane>() with the per-lane width for head_dim.

@@ -30,6 +30,17 @@ double max_rel_diff(const float* got, const float* want, size_t n) {
   return worst;
 }
 
+double relative_l2(const float* got, const float* want, size_t n) {
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(got[i]) - want[i];
+    diff += d * d;
+    norm += static_cast<double>(want[i]) * want[i];
+  }
+  const double rel = std::sqrt(diff / std::max(norm, 1e-300));
+  return std::isnan(rel) ? std::numeric_limits<double>::infinity() : rel;
+}
+
 float max_abs_diff(const float* a, const float* b, size_t n) {
   float worst = 0.0f;
   for (size_t i = 0; i < n; ++i) {

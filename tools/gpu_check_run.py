@@ -16,7 +16,8 @@ Stages (seconds):
   S2 sanitizers 150  memcheck (GENRT_NO_POOL=1) on one case per kernel and dtype with the
                      awkward shapes, and the stories260K greedy test; racecheck and synccheck
                      on the kernels with shared memory or barriers; initcheck on the kernels
-  S3 models      60  stories260K greedy ids, 256 tokens, GPU against CPU; tiny DiT 3 steps
+  S3 models      60  stories260K greedy ids, 256 tokens, GPU (bf16, fp16) against CPU; tiny
+                     DiT 3 steps against CPU
   S4 bench      180  one or two headline shapes per `genrt bench` suite
 Without a device every stage is marked skipped with the reason the CUDA runtime gives.
 """
@@ -212,6 +213,12 @@ class Check:
                                "skipped": sum(c.get("result") == "SKIPPED" for c in cases),
                                "passed": sum(c.get("result") == "COMPLETED" and not c.get("failures")
                                              for c in cases)}
+            standard = {"name", "file", "line", "status", "result", "timestamp", "time", "classname", "failures",
+                        "value_param", "type_param"}
+            measured = {f"{c.get('classname')}.{c.get('name')}": {k: v for k, v in c.items() if k not in standard}
+                        for c in cases if set(c) - standard}
+            if measured:
+                result["measurements"] = measured
             for c in failed:
                 message = "\n".join(f["failure"] for f in c["failures"])
                 self.summary["failures"].append({"test": f"{c.get('classname')}.{c.get('name')}",
@@ -261,20 +268,30 @@ class Check:
 
     # -- S3 ------------------------------------------------------------------------------
     def models(self, deadline):
+        """Greedy ids of the trained stories260K, 256 tokens, GPU (bf16 and fp16) against the
+        CPU (fp32), and the tiny DiT's CLI run against the CPU. The ids are data, not the
+        verdict: stories260K's first token is a near-tie (CPU logits 9.489 against 9.381)
+        that bf16 rounding flips, so the verdict on the model is S1's teacher-forced
+        LlamaGpu.Stories260KFollowsTheCpuWithinBf16Rounding; here a run must succeed."""
         model = self.bundle / "data" / "shared" / "models" / "stories260K.bin"
-        ids = {}
-        for device in ("cuda", "cpu"):
-            rc, out = self.run(f"stories260K greedy on {device}",
+        runs = {}
+        for device, dtype in (("cpu", "bf16"), ("cuda", "bf16"), ("cuda", "fp16")):
+            rc, out = self.run(f"stories260K greedy on {device} {dtype}",
                                [str(self.genrt), "generate", "--model", str(model), "--prompt-ids", "1",
                                 "--max-tokens", "256", "--temperature", "0", "--ignore-eos", "--device", device,
-                                "--json"], deadline - time.monotonic())
+                                "--dtype", dtype, "--json"], deadline - time.monotonic())
             lines = [l for l in out.splitlines() if l.startswith("{")]
-            ids[device] = json.loads(lines[-1]) if rc == 0 and lines else {"error": f"rc {rc}"}
-        gpu, cpu = ids["cuda"].get("token_ids"), ids["cpu"].get("token_ids")
-        first_difference = next((i for i, (a, b) in enumerate(zip(gpu or [], cpu or [])) if a != b), None)
-        result = {"stories260k": {"gpu_equals_cpu": gpu is not None and gpu == cpu, "tokens": len(gpu or []),
-                                  "first_difference": first_difference,
-                                  "gpu_tokens_per_s": ids["cuda"].get("tokens_per_s")}}
+            runs[device if device == "cpu" else dtype] = json.loads(lines[-1]) if rc == 0 and lines else None
+        cpu = (runs["cpu"] or {}).get("token_ids")
+        stories, ok = {}, runs["cpu"] is not None
+        for dtype in ("bf16", "fp16"):
+            gpu = (runs[dtype] or {}).get("token_ids")
+            ok = ok and gpu is not None
+            stories[dtype] = {"ids_equal_cpu": gpu is not None and gpu == cpu, "tokens": len(gpu or []),
+                              "first_difference": next((i for i, (a, b) in enumerate(zip(gpu or [], cpu or []))
+                                                        if a != b), None),
+                              "tokens_per_s": (runs[dtype] or {}).get("tokens_per_s")}
+        result = {"stories260k": stories}
         dit = self.bundle / "data" / "tests" / "tiny_dit"
         latents = {}
         for device in ("cuda", "cpu"):
@@ -287,11 +304,12 @@ class Check:
             import numpy as np
             gpu_l, cpu_l = np.load(latents["cuda"]), np.load(latents["cpu"])
             rel = float(np.linalg.norm(gpu_l - cpu_l) / max(np.linalg.norm(cpu_l), 1e-30))
-            # bf16 activations over 3 steps of a 2-layer DiT: well under 2e-2 relative.
-            result["tiny_dit"] = {"relative_l2_vs_cpu": rel, "ok": bool(rel <= 2e-2)}
+            # 3 steps at guidance 4 in bf16 (the DitGpu tests bound this loop's rounding from
+            # its measured sensitivity; 3.5e-2 on the H200): a wrong op gives O(1).
+            result["tiny_dit"] = {"relative_l2_vs_cpu": rel, "ok": bool(rel <= 0.1)}
         else:
             result["tiny_dit"] = {"ok": False, "reason": "a run failed; see logs.txt"}
-        if not (result["stories260k"]["gpu_equals_cpu"] and result["tiny_dit"]["ok"]):
+        if not (ok and result["tiny_dit"]["ok"]):
             result["status"] = "failed"
         return result
 

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +35,26 @@ std::vector<GenerationResult> greedy(const CausalLM& model, const std::vector<st
   return results;
 }
 
+// Logits of every position of `prompt` in one prefill, as [positions][vocab] on the host.
+std::vector<std::vector<float>> all_logits(const CausalLM& model, const std::vector<int32_t>& prompt) {
+  const auto n = static_cast<int64_t>(prompt.size());
+  KvCache cache = model.make_kv_cache((n + 15) / 16, 16);
+  BlockTable blocks;
+  EXPECT_TRUE(cache.reserve(blocks, n));
+  const ForwardBatch batch{.tokens = prompt,
+                           .sequences = {{.first_token = 0, .n_tokens = n, .start_pos = 0, .blocks = &blocks}}};
+  const Tensor logits = model.forward(batch, cache, LogitsFor::all_tokens);
+  const int64_t vocab = logits.dim(1);
+  std::vector<std::vector<float>> rows;
+  for (int64_t p = 0; p < n; ++p) rows.emplace_back(logits.data<float>() + p * vocab, logits.data<float>() + (p + 1) * vocab);
+  return rows;
+}
+
+// Bf16 weights and activations with fp32 accumulation against the fp32 CPU: logits of
+// O(10) move by up to ~0.15 after 5 layers (a numpy emulation of bf16 rounding at every op
+// moves token 306's first logit by 0.14), so 0.1 + 2%.
+float bf16_logit_tolerance(float logit) { return 0.1f + 0.02f * std::abs(logit); }
+
 std::filesystem::path stories() { return test::shared_dir() / "models" / "stories260K.bin"; }
 
 class LlamaGpu : public ::testing::Test {
@@ -40,10 +62,39 @@ class LlamaGpu : public ::testing::Test {
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 };
 
-TEST_F(LlamaGpu, Stories260KGreedyEqualsTheCpuFor32Tokens) {
+// Greedy ids cannot be compared outright: stories260K's first token is a near-tie (CPU
+// logits 9.489 for 461 against 9.381 for 306), and bf16 rounding flips it, as a numpy
+// emulation of the bf16 forward predicts and the H200 showed (2026-11-30). So the GPU is
+// teacher-forced along the CPU's greedy path: every position's logits within bf16
+// tolerance, the same argmax wherever the CPU's margin exceeds twice that tolerance, and
+// free-running greedy decoding equal to the CPU's until the first such near-tie.
+TEST_F(LlamaGpu, Stories260KFollowsTheCpuWithinBf16Rounding) {
   const auto cpu = load_causal_lm(stories());
   const auto gpu = load_causal_lm(stories(), kGpu);
-  EXPECT_EQ(greedy(*gpu, {{1}}, 32)[0].tokens, greedy(*cpu, {{1}}, 32)[0].tokens);
+  const std::vector<int32_t> cpu_tokens = greedy(*cpu, {{1}}, 32)[0].tokens;
+  std::vector<int32_t> path = {1};
+  path.insert(path.end(), cpu_tokens.begin(), cpu_tokens.end() - 1);
+  const auto want = all_logits(*cpu, path), got = all_logits(*gpu, path);
+  size_t first_near_tie = path.size();
+  for (size_t p = 0; p < path.size(); ++p) {
+    std::vector<float> sorted = want[p];
+    std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+    const bool decisive = sorted[0] - sorted[1] > 2 * bf16_logit_tolerance(sorted[0]);
+    if (!decisive) first_near_tie = std::min(first_near_tie, p);
+    float worst = 0.0f;
+    size_t worst_token = 0;
+    for (size_t v = 0; v < want[p].size(); ++v) {
+      const float excess = std::abs(got[p][v] - want[p][v]) - bf16_logit_tolerance(want[p][v]);
+      if (!(excess <= worst)) worst = excess, worst_token = v;  // NaN lands here too
+    }
+    EXPECT_LE(worst, 0.0f) << "position " << p << " token " << worst_token << ": gpu " << got[p][worst_token]
+                           << " cpu " << want[p][worst_token];
+    const auto argmax = [](const std::vector<float>& row) { return std::max_element(row.begin(), row.end()) - row.begin(); };
+    if (decisive) EXPECT_EQ(argmax(got[p]), argmax(want[p])) << "position " << p;
+  }
+  const std::vector<int32_t> gpu_tokens = greedy(*gpu, {{1}}, 32)[0].tokens;
+  for (size_t p = 0; p < first_near_tie; ++p) ASSERT_EQ(gpu_tokens[p], cpu_tokens[p]) << "position " << p;
+  RecordProperty("first_near_tie", static_cast<int>(first_near_tie));
 }
 
 TEST_F(LlamaGpu, MixedBatchEqualsEachSequenceAlone) {
@@ -69,29 +120,19 @@ TEST_F(LlamaGpu, DecodeAllocatesNoDeviceMemory) {
 }
 
 // transformers' fp32 logits for the tiny GQA Llama (bf16 weights): the GPU computes in
-// bf16 activations with fp32 accumulation, so logits of O(1-10) may differ by a few bf16
-// ulps of the hidden state carried through 2 layers: 0.1 + 2% (to be calibrated on the
-// first GPU run).
+// bf16 activations with fp32 accumulation, within bf16_logit_tolerance (passed on the H200,
+// 2026-11-30).
 TEST_F(LlamaGpu, TinyLlamaLogitsWithinBf16OfTransformers) {
   const auto dir = test::data_dir() / "tiny_llama";
   const nlohmann::json golden = read_json_file(dir / "golden.json");
   const auto prompt = golden.at("prompt").get<std::vector<int32_t>>();
   const auto want = golden.at("logits").get<std::vector<std::vector<float>>>();
   const auto gpu = load_causal_lm(dir, kGpu);
-  KvCache cache = gpu->make_kv_cache(2, 16);
-  BlockTable blocks;
-  ASSERT_TRUE(cache.reserve(blocks, static_cast<int64_t>(prompt.size())));
-  const ForwardBatch batch{.tokens = prompt,
-                           .sequences = {{.first_token = 0,
-                                          .n_tokens = static_cast<int64_t>(prompt.size()),
-                                          .start_pos = 0,
-                                          .blocks = &blocks}}};
-  const Tensor logits = gpu->forward(batch, cache, LogitsFor::all_tokens);
-  ASSERT_EQ(logits.dim(0), static_cast<int64_t>(want.size()));
+  const auto got = all_logits(*gpu, prompt);
+  ASSERT_EQ(got.size(), want.size());
   for (size_t pos = 0; pos < want.size(); ++pos) {
     for (size_t v = 0; v < want[pos].size(); ++v) {
-      const float got = logits.data<float>()[pos * want[pos].size() + v];
-      ASSERT_NEAR(got, want[pos][v], 0.1 + 0.02 * std::abs(want[pos][v])) << "position " << pos << " token " << v;
+      ASSERT_NEAR(got[pos][v], want[pos][v], bf16_logit_tolerance(want[pos][v])) << "position " << pos << " token " << v;
     }
   }
 }

@@ -116,6 +116,9 @@ TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   launch.kv_heads = 2;
   launch.head_dim = 512;
   EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
+  launch.head_dim = 64;
+  launch.q_heads = launch.kv_heads = 4 * 65536;  // more head blocks than the grid's y axis holds
+  EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
 }
 
 }  // namespace

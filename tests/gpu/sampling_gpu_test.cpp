@@ -111,6 +111,24 @@ TEST_F(SamplingGpu, DrawRoundedUpToTheKeptMassStaysOnAKeptToken) {
   EXPECT_EQ(tokens[0], 57);
 }
 
+// min_p = 1 keeps exactly the top token at any temperature: its weight must be exactly 1,
+// not exp of a fused multiply-add's rounding error (found by review; at temperature 0.7
+// the kernel returned token 0). A NaN logit is never drawn and does not switch top-p off.
+TEST_F(SamplingGpu, MinPOneKeepsTheTopTokenAndNaNIsNeverDrawn) {
+  std::vector<float> row(1000, 0.0f);
+  row[3] = 10.0f;
+  for (float temperature : {1.0f, 0.7f, 0.3f, 1.9f}) {
+    for (int32_t t : sample_rows(row, 64, {.temperature = temperature, .min_p = 1.0f, .seed = 4})) {
+      EXPECT_EQ(t, 3) << "temperature " << temperature;
+    }
+  }
+  std::vector<float> with_nan = test_row();
+  with_nan[10] = std::nanf("");
+  for (int32_t t : sample_rows(with_nan, 2000, {.temperature = 1.0f, .top_p = 0.5f, .seed = 6})) {
+    EXPECT_TRUE(t == 7 || t == 3) << t;
+  }
+}
+
 TEST(SamplingGpuLaunch, RejectsBadParameters) {
   EXPECT_EQ(kernels::launch_sampling({.rows = 1, .vocab = 10, .temperature = 0.0f}, nullptr), cudaErrorInvalidValue);
   EXPECT_EQ(kernels::launch_sampling({.rows = 1, .vocab = 10, .top_p = 0.0f}, nullptr), cudaErrorInvalidValue);

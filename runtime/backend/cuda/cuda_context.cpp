@@ -17,7 +17,12 @@ const CudaContext& current_cuda_context() {
 }
 
 void check_cuda(cudaError_t status, const char* what) {
-  GENRT_CHECK(status == cudaSuccess, "{}: {}", what, cudaGetErrorString(status));
+  if (status == cudaSuccess) return;
+  // A failed call (an allocation, say) stays the thread's last error unless it is read: the
+  // next launcher's cudaGetLastError() would report it against a kernel that did no wrong.
+  // Sticky errors (a faulted context) stay whatever is read.
+  (void)cudaGetLastError();
+  fail("{}: {}", what, cudaGetErrorString(status));
 }
 
 }  // namespace genrt

@@ -140,6 +140,7 @@ void unpatchify(const Tensor& tokens, const ref::PatchShape& shape, Tensor& imag
 }
 
 void guidance_input(const Tensor& latents, float scale, Tensor& out) {
+  if (latents.numel() == 0) return;  // nothing to copy, and no copies-per-latent ratio
   check_cuda(kernels::launch_guidance_input(ptr<float>(latents), scale, ptr<float>(out), latents.numel(),
                                             out.numel() / latents.numel(), stream()),
              "guidance input kernel");
