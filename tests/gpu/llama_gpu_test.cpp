@@ -50,9 +50,8 @@ std::vector<std::vector<float>> all_logits(const CausalLM& model, const std::vec
   return rows;
 }
 
-// Bf16 weights and activations with fp32 accumulation against the fp32 CPU: logits of
-// O(10) move by up to ~0.15 after 5 layers (a numpy emulation of bf16 rounding at every op
-// moves token 306's first logit by 0.14), so 0.1 + 2%.
+// Bf16 weights and activations with fp32 accumulation against transformers' fp32: 0.1 + 2%
+// for the 2-layer tiny Llama, whose logits are not near-chaotic in rounding.
 float bf16_logit_tolerance(float logit) { return 0.1f + 0.02f * std::abs(logit); }
 
 std::filesystem::path stories() { return test::shared_dir() / "models" / "stories260K.bin"; }
@@ -62,39 +61,34 @@ class LlamaGpu : public ::testing::Test {
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 };
 
-// Greedy ids cannot be compared outright: stories260K's first token is a near-tie (CPU
-// logits 9.489 for 461 against 9.381 for 306), and bf16 rounding flips it, as a numpy
-// emulation of the bf16 forward predicts and the H200 showed (2026-11-30). So the GPU is
-// teacher-forced along the CPU's greedy path: every position's logits within bf16
-// tolerance, the same argmax wherever the CPU's margin exceeds twice that tolerance, and
-// free-running greedy decoding equal to the CPU's until the first such near-tie.
-TEST_F(LlamaGpu, Stories260KFollowsTheCpuWithinBf16Rounding) {
-  const auto cpu = load_causal_lm(stories());
-  const auto gpu = load_causal_lm(stories(), kGpu);
-  const std::vector<int32_t> cpu_tokens = greedy(*cpu, {{1}}, 32)[0].tokens;
-  std::vector<int32_t> path = {1};
-  path.insert(path.end(), cpu_tokens.begin(), cpu_tokens.end() - 1);
-  const auto want = all_logits(*cpu, path), got = all_logits(*gpu, path);
-  size_t first_near_tie = path.size();
-  for (size_t p = 0; p < path.size(); ++p) {
-    std::vector<float> sorted = want[p];
-    std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
-    const bool decisive = sorted[0] - sorted[1] > 2 * bf16_logit_tolerance(sorted[0]);
-    if (!decisive) first_near_tie = std::min(first_near_tie, p);
+// Greedy ids cannot be compared with the fp32 CPU: stories260K's first token is a near-tie
+// (9.489 for 461 against 9.381 for 306) that bf16 flips, and its logits drift by up to 1.2
+// from fp32 over 30 positions. tools/golden/stories260k_bf16.py emulates the GPU's bf16
+// rounding points in numpy (its fp32 mode is the CPU model, checked by
+// Stories260K.NumpyEmulationInFp32IsThisModel); on the H200 the GPU matched it to 4 digits
+// over 19 positions and within 0.114 over all 32 (fp32 accumulation order differs), so
+// 0.2 + 2% is tight where the fp32 drift is not. The argmax must agree wherever the
+// emulation's top-2 margin exceeds twice that.
+TEST_F(LlamaGpu, Stories260KMatchesItsBf16Emulation) {
+  const nlohmann::json g = read_json_file(test::data_dir() / "stories260K_bf16_golden.json");
+  const auto want = g.at("logits_bf16").get<std::vector<std::vector<float>>>();
+  const auto got = all_logits(*load_causal_lm(stories(), kGpu), g.at("path").get<std::vector<int32_t>>());
+  ASSERT_EQ(got.size(), want.size());
+  const auto tolerance = [](float logit) { return 0.2f + 0.02f * std::abs(logit); };
+  for (size_t p = 0; p < want.size(); ++p) {
     float worst = 0.0f;
     size_t worst_token = 0;
     for (size_t v = 0; v < want[p].size(); ++v) {
-      const float excess = std::abs(got[p][v] - want[p][v]) - bf16_logit_tolerance(want[p][v]);
+      const float excess = std::abs(got[p][v] - want[p][v]) - tolerance(want[p][v]);
       if (!(excess <= worst)) worst = excess, worst_token = v;  // NaN lands here too
     }
     EXPECT_LE(worst, 0.0f) << "position " << p << " token " << worst_token << ": gpu " << got[p][worst_token]
-                           << " cpu " << want[p][worst_token];
+                           << " emulated " << want[p][worst_token];
+    std::vector<float> top = want[p];
+    std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<>());
     const auto argmax = [](const std::vector<float>& row) { return std::max_element(row.begin(), row.end()) - row.begin(); };
-    if (decisive) EXPECT_EQ(argmax(got[p]), argmax(want[p])) << "position " << p;
+    if (top[0] - top[1] > 2 * tolerance(top[0])) EXPECT_EQ(argmax(got[p]), argmax(want[p])) << "position " << p;
   }
-  const std::vector<int32_t> gpu_tokens = greedy(*gpu, {{1}}, 32)[0].tokens;
-  for (size_t p = 0; p < first_near_tie; ++p) ASSERT_EQ(gpu_tokens[p], cpu_tokens[p]) << "position " << p;
-  RecordProperty("first_near_tie", static_cast<int>(first_near_tie));
 }
 
 TEST_F(LlamaGpu, MixedBatchEqualsEachSequenceAlone) {

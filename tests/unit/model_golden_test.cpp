@@ -127,6 +127,21 @@ TEST_F(Stories260K, LogitsMatchTransformers) {
   expect_logits_match(prefill_logits(model, tokens), golden_);
 }
 
+// tools/golden/stories260k_bf16.py emulates the GPU's bf16 numerics in numpy; its fp32 mode
+// must be this model, or the GPU test that holds the GPU to its bf16 mode proves nothing.
+TEST_F(Stories260K, NumpyEmulationInFp32IsThisModel) {
+  const nlohmann::json g = read_json_file(test::data_dir() / "stories260K_bf16_golden.json");
+  const auto path = g.at("path").get<std::vector<int32_t>>();
+  const auto want = g.at("logits_fp32").get<std::vector<std::vector<float>>>();
+  const Tensor logits = prefill_logits(load_llama2c(path_), path);
+  ASSERT_EQ(logits.dim(0), static_cast<int64_t>(want.size()));
+  for (size_t pos = 0; pos < want.size(); ++pos) {
+    const float err = test::max_abs_diff(logits.select(static_cast<int64_t>(pos)).data<float>(), want[pos].data(),
+                                         want[pos].size());
+    EXPECT_LE(err, kLogitTolerance) << "position " << pos;  // the golden rounds to 1e-5
+  }
+}
+
 TEST_F(Stories260K, Greedy64TokensMatchTransformers) {
   const LlamaModel model = load_llama2c(path_);
   EXPECT_EQ(generate_greedy(model, {golden_.prompt}, 64), golden_.greedy);
