@@ -51,8 +51,8 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
   }
   for (int j = 0; j < kPerLane; ++j) {
     const int64_t d = lane + 32 * j;
-    // No keys (metadata the host did not check) gives zeros, not 0/0.
-    if (d < head_dim) out[d] = from_float<T>(denominator > 0.0f ? acc[j] / denominator : 0.0f);
+    // No keys (metadata the host did not check) gives zeros, not 0/0; NaN still propagates.
+    if (d < head_dim) out[d] = from_float<T>(denominator != 0.0f ? acc[j] / denominator : 0.0f);
   }
 }
 

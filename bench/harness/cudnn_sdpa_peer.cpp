@@ -39,14 +39,16 @@ void check_fe(fe::error_t status, const char* what) {
 // while the handle they were built on still exists.
 struct CudnnHandle {
   cudnnHandle_t handle = nullptr;
+  CudnnHandle() = default;
+  CudnnHandle(const CudnnHandle&) = delete;
+  CudnnHandle& operator=(const CudnnHandle&) = delete;
   ~CudnnHandle() {
     if (handle != nullptr) fe::detail::destroy_handle(handle);
   }
 };
 
 struct CudnnSdpa::Impl {
-  CudnnHandle owner;
-  cudnnHandle_t& handle = owner.handle;
+  CudnnHandle cudnn;
   fe::graph::Graph graph;
   void* workspace = nullptr;
 
@@ -57,7 +59,7 @@ CudnnSdpa::CudnnSdpa(const SdpaShape& s, DType dtype) : impl_(std::make_unique<I
   GENRT_CHECK(dtype == DType::bf16 || dtype == DType::f16, "cuDNN SDPA peer: {} is not a 16-bit dtype",
               dtype_name(dtype));
   open_cudnn();
-  GENRT_CHECK(fe::detail::create_handle(&impl_->handle) == CUDNN_STATUS_SUCCESS,
+  GENRT_CHECK(fe::detail::create_handle(&impl_->cudnn.handle) == CUDNN_STATUS_SUCCESS,
               "cuDNN SDPA peer: cudnnCreate failed (no GPU, or a cuDNN that does not match the driver)");
   fe::graph::Graph& g = impl_->graph;
   g.set_io_data_type(dtype == DType::bf16 ? fe::DataType_t::BFLOAT16 : fe::DataType_t::HALF)
@@ -80,7 +82,7 @@ CudnnSdpa::CudnnSdpa(const SdpaShape& s, DType dtype) : impl_(std::make_unique<I
                      .set_attn_scale(s.scale);
   auto [o, stats] = g.sdpa(q, k, v, options);
   o->set_output(true).set_uid(kO).set_dim(q_dim).set_stride(q_stride);
-  check_fe(g.build(impl_->handle, {fe::HeurMode_t::A}), "building the graph for this shape");
+  check_fe(g.build(impl_->cudnn.handle, {fe::HeurMode_t::A}), "building the graph for this shape");
   const int64_t workspace_bytes = g.get_workspace_size();
   if (workspace_bytes > 0) check_cuda(cudaMalloc(&impl_->workspace, workspace_bytes), "cuDNN SDPA workspace");
 }
@@ -88,11 +90,11 @@ CudnnSdpa::CudnnSdpa(const SdpaShape& s, DType dtype) : impl_(std::make_unique<I
 CudnnSdpa::~CudnnSdpa() = default;
 
 void CudnnSdpa::run(const void* q, const void* k, const void* v, void* out) {
-  GENRT_CHECK(fe::detail::set_stream(impl_->handle, current_cuda_context().stream) == CUDNN_STATUS_SUCCESS,
+  GENRT_CHECK(fe::detail::set_stream(impl_->cudnn.handle, current_cuda_context().stream) == CUDNN_STATUS_SUCCESS,
               "cuDNN SDPA peer: cudnnSetStream failed");
   std::unordered_map<int64_t, void*> pointers = {
       {kQ, const_cast<void*>(q)}, {kK, const_cast<void*>(k)}, {kV, const_cast<void*>(v)}, {kO, out}};
-  check_fe(impl_->graph.execute(impl_->handle, pointers, impl_->workspace), "execute");
+  check_fe(impl_->graph.execute(impl_->cudnn.handle, pointers, impl_->workspace), "execute");
 }
 
 }  // namespace genrt::bench

@@ -71,8 +71,9 @@ std::shared_ptr<void> device_alloc_zeroed(Device device, size_t bytes) {
   void* ptr = nullptr;
   cudaError_t status = cudaMalloc(&ptr, bytes ? bytes : 1);
   // cudaMemset runs on the legacy stream, which does not order work on the runtime's
-  // non-blocking streams: wait for the zero fill here (allocation happens at load, never
-  // in a step) so no kernel can read the memory before it is zero.
+  // non-blocking streams: wait for the zero fill here so no kernel can read the memory
+  // before it is zero. Allocation happens at load (in every step only under the
+  // GENRT_NO_POOL debug mode, where the sync costs speed, not correctness).
   if (status == cudaSuccess) status = cudaMemset(ptr, 0, bytes);
   if (status == cudaSuccess) status = cudaDeviceSynchronize();
   if (status != cudaSuccess) {

@@ -277,6 +277,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"bench all --device cpu --shapes 4x4", "--shapes applies to one suite, not to all"},
         BadInvocation{"bench norm --device cpu --dtype int8", "--dtype int8: expected bf16 or fp16"},
         BadInvocation{"bench --device cpu", "name a suite (see --help), or `report FILE`"},
+        BadInvocation{"bench norm --device cpu --max-seconds 0",
+                      "--max-seconds: must be a positive number of seconds, not '0'"},
         BadInvocation{"bench report /nonexistent.jsonl", "cannot read /nonexistent.jsonl"},
         BadInvocation{"tokenize --tokenizer /nonexistent --text hi", "/nonexistent"},
         BadInvocation{"tokenize --tokenizer STORIES --text hi", "is not valid JSON"},

@@ -154,7 +154,18 @@ Command add_bench_command(CLI::App& app) {
                   "Python with torch to run bench/peers/torch_peer.py, whose times join the same lines");
   cmd->add_option("--min-reps", f->min_reps, "Timed runs at least, before the median may settle")
       ->capture_default_str();
-  cmd->add_option("--max-seconds", f->max_seconds, "Time limit of a case's timed runs")->capture_default_str();
+  cmd->add_option("--max-seconds", f->max_seconds,
+                  "Time limit of a case, warm-ups included: at least one warm-up and one timed run, then "
+                  "--min-reps and the median's settling give way to it")
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            double seconds = 0.0;
+            return CLI::detail::lexical_cast(value, seconds) && seconds > 0.0
+                       ? std::string()
+                       : "must be a positive number of seconds, not '" + value + "'";
+          },
+          "SECONDS > 0"))
+      ->capture_default_str();
 
   CLI::App* report = cmd->add_subcommand(
       "report", "Markdown table of result files: one file, or a baseline and new results with the change per case");
