@@ -20,6 +20,16 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  KvCache cache = model.make_kv_cache((n + 15) / 16, 16);
+  BlockTable blocks;
+  EXPECT_TRUE(cache.reserve(blocks, n));
+  const ForwardBatch batch{.tokens = tokens,
+                           .sequences = {{.first_token = 0, .n_tokens = n, .start_pos = 0, .blocks = &blocks}}};
+  return model.forward(batch, cache, LogitsFor::all_tokens);
+}
+
 double max_rel_diff(const float* got, const float* want, size_t n) {
   double worst = 0.0;
   for (size_t i = 0; i < n; ++i) {

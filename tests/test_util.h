@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "runtime/core/error.h"
+#include "runtime/core/tensor.h"
+#include "runtime/models/causal_lm.h"
 
 // Expects `statement` to throw genrt::Error whose message contains `substring`.
 #define EXPECT_ERROR(statement, substring)                                      \
@@ -58,6 +60,10 @@ inline std::filesystem::path shared_dir() {
   const char* override_dir = std::getenv("GENRT_SHARED_DIR");
   return override_dir != nullptr ? override_dir : GENRT_SHARED_DIR;
 }
+
+// Runs `tokens` through the model in one prefill (a KV cache of its own, on the model's
+// device) and returns every position's logits, [tokens, vocab] on the host.
+Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens);
 
 // Largest |a - b| over two equal-length float ranges; NaN anywhere gives NaN, which
 // fails every `<= tol` check (the comparison is false).

@@ -41,18 +41,13 @@ bundle() {
     strip "$b" && patchelf --set-rpath '$ORIGIN/../lib' "$b" || exit 1
   done
   # Every shared library the binaries resolve here, except glibc's and the device's own CUDA
-  # libraries; libcudart is carried (the device's image may lack the toolkit's copy).
+  # libraries. libcudart is carried (the device's image may lack the toolkit's copy), and so
+  # are libstdc++, libgcc_s and libgomp (its image may be older than this compiler).
   ldd "$out"/bin/* | awk '/=> \// {print $1, $3}' | sort -u | while read -r name path; do
     case "$name" in
-      linux-vdso* | ld-linux* | libc.so* | libm.so* | libpthread* | libdl.so* | librt.so* | libgcc_s* | \
-        libstdc++* | libgomp*) ;;
+      linux-vdso* | ld-linux* | libc.so* | libm.so* | libpthread* | libdl.so* | librt.so*) ;;
       *) echo "$name" | grep -Eq "$device_libs" || cp -L "$path" "$out/lib/$name" ;;
     esac
-  done
-  # libstdc++, libgcc_s and libgomp too: the device's image may be older than this compiler.
-  for name in libstdc++.so.6 libgcc_s.so.1 libgomp.so.1; do
-    path=$(ldd "$out/bin/genrt" | awk -v n="$name" '$1 == n {print $3}')
-    [ -n "$path" ] && cp -L "$path" "$out/lib/$name"
   done
   # RUNPATH serves only a file's own dependencies: the packed libraries look beside themselves
   # for theirs (libcpp-httplib for libssl and brotli).

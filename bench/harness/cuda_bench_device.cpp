@@ -104,10 +104,10 @@ class CudaBenchDevice final : public BenchDevice {
     return t;
   }
   std::vector<float> download(const Tensor& t) override {
-    check_cuda(cudaStreamSynchronize(stream_), "bench kernels");
     std::vector<char> bytes(t.nbytes());
+    // On the kernels' stream, so the copy waits for them.
     check_cuda(cudaMemcpyAsync(bytes.data(), t.raw(), bytes.size(), cudaMemcpyDeviceToHost, stream_), "bench download");
-    check_cuda(cudaStreamSynchronize(stream_), "bench download");
+    check_cuda(cudaStreamSynchronize(stream_), "bench kernels and download");
     std::vector<float> out(static_cast<size_t>(t.numel()));
     convert_to_f32(bytes.data(), t.dtype(), out.data(), out.size());
     return out;

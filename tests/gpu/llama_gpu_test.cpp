@@ -35,21 +35,6 @@ std::vector<GenerationResult> greedy(const CausalLM& model, const std::vector<st
   return results;
 }
 
-// Logits of every position of `prompt` in one prefill, as [positions][vocab] on the host.
-std::vector<std::vector<float>> all_logits(const CausalLM& model, const std::vector<int32_t>& prompt) {
-  const auto n = static_cast<int64_t>(prompt.size());
-  KvCache cache = model.make_kv_cache((n + 15) / 16, 16);
-  BlockTable blocks;
-  EXPECT_TRUE(cache.reserve(blocks, n));
-  const ForwardBatch batch{.tokens = prompt,
-                           .sequences = {{.first_token = 0, .n_tokens = n, .start_pos = 0, .blocks = &blocks}}};
-  const Tensor logits = model.forward(batch, cache, LogitsFor::all_tokens);
-  const int64_t vocab = logits.dim(1);
-  std::vector<std::vector<float>> rows;
-  for (int64_t p = 0; p < n; ++p) rows.emplace_back(logits.data<float>() + p * vocab, logits.data<float>() + (p + 1) * vocab);
-  return rows;
-}
-
 // Bf16 weights and activations with fp32 accumulation against transformers' fp32: 0.1 + 2%
 // for the 2-layer tiny Llama, whose logits are not near-chaotic in rounding.
 float bf16_logit_tolerance(float logit) { return 0.1f + 0.02f * std::abs(logit); }
@@ -72,22 +57,24 @@ class LlamaGpu : public ::testing::Test {
 TEST_F(LlamaGpu, Stories260KMatchesItsBf16Emulation) {
   const nlohmann::json g = read_json_file(test::data_dir() / "stories260K_bf16_golden.json");
   const auto want = g.at("logits_bf16").get<std::vector<std::vector<float>>>();
-  const auto got = all_logits(*load_causal_lm(stories(), kGpu), g.at("path").get<std::vector<int32_t>>());
-  ASSERT_EQ(got.size(), want.size());
+  const Tensor got = test::prefill_logits(*load_causal_lm(stories(), kGpu), g.at("path").get<std::vector<int32_t>>());
+  ASSERT_EQ(got.dim(0), static_cast<int64_t>(want.size()));
+  const int64_t vocab = got.dim(1);
   const auto tolerance = [](float logit) { return 0.2f + 0.02f * std::abs(logit); };
   for (size_t p = 0; p < want.size(); ++p) {
+    const float* row = got.data<float>() + static_cast<int64_t>(p) * vocab;
     float worst = 0.0f;
     size_t worst_token = 0;
     for (size_t v = 0; v < want[p].size(); ++v) {
-      const float excess = std::abs(got[p][v] - want[p][v]) - tolerance(want[p][v]);
+      const float excess = std::abs(row[v] - want[p][v]) - tolerance(want[p][v]);
       if (!(excess <= worst)) worst = excess, worst_token = v;  // NaN lands here too
     }
-    EXPECT_LE(worst, 0.0f) << "position " << p << " token " << worst_token << ": gpu " << got[p][worst_token]
+    EXPECT_LE(worst, 0.0f) << "position " << p << " token " << worst_token << ": gpu " << row[worst_token]
                            << " emulated " << want[p][worst_token];
     std::vector<float> top = want[p];
     std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<>());
-    const auto argmax = [](const std::vector<float>& row) { return std::max_element(row.begin(), row.end()) - row.begin(); };
-    if (top[0] - top[1] > 2 * tolerance(top[0])) EXPECT_EQ(argmax(got[p]), argmax(want[p])) << "position " << p;
+    const auto wanted = std::max_element(want[p].begin(), want[p].end()) - want[p].begin();
+    if (top[0] - top[1] > 2 * tolerance(top[0])) EXPECT_EQ(std::max_element(row, row + vocab) - row, wanted) << "position " << p;
   }
 }
 
@@ -122,11 +109,12 @@ TEST_F(LlamaGpu, TinyLlamaLogitsWithinBf16OfTransformers) {
   const auto prompt = golden.at("prompt").get<std::vector<int32_t>>();
   const auto want = golden.at("logits").get<std::vector<std::vector<float>>>();
   const auto gpu = load_causal_lm(dir, kGpu);
-  const auto got = all_logits(*gpu, prompt);
-  ASSERT_EQ(got.size(), want.size());
+  const Tensor got = test::prefill_logits(*gpu, prompt);
+  ASSERT_EQ(got.dim(0), static_cast<int64_t>(want.size()));
   for (size_t pos = 0; pos < want.size(); ++pos) {
     for (size_t v = 0; v < want[pos].size(); ++v) {
-      ASSERT_NEAR(got[pos][v], want[pos][v], bf16_logit_tolerance(want[pos][v])) << "position " << pos << " token " << v;
+      ASSERT_NEAR(got.data<float>()[pos * want[pos].size() + v], want[pos][v], bf16_logit_tolerance(want[pos][v]))
+          << "position " << pos << " token " << v;
     }
   }
 }

@@ -35,18 +35,7 @@ Golden read_golden(const std::filesystem::path& path) {
           j.at("logits").get<std::vector<std::vector<float>>>()};
 }
 
-// Runs `tokens` through the model in one prefill and returns every position's logits.
-Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens) {
-  KvCache cache(model.spec().kv_cache_shape(8, 16), Device::cpu);
-  BlockTable blocks;
-  EXPECT_TRUE(cache.reserve(blocks, static_cast<int64_t>(tokens.size())));
-  ForwardBatch batch{.tokens = tokens,
-                     .sequences = {{.first_token = 0,
-                                    .n_tokens = static_cast<int64_t>(tokens.size()),
-                                    .start_pos = 0,
-                                    .blocks = &blocks}}};
-  return model.forward(batch, cache, LogitsFor::all_tokens);
-}
+using test::prefill_logits;
 
 void expect_logits_match(const Tensor& logits, const Golden& golden) {
   ASSERT_EQ(logits.dim(0), static_cast<int64_t>(golden.logits.size()));
@@ -131,15 +120,9 @@ TEST_F(Stories260K, LogitsMatchTransformers) {
 // must be this model, or the GPU test that holds the GPU to its bf16 mode proves nothing.
 TEST_F(Stories260K, NumpyEmulationInFp32IsThisModel) {
   const nlohmann::json g = read_json_file(test::data_dir() / "stories260K_bf16_golden.json");
-  const auto path = g.at("path").get<std::vector<int32_t>>();
-  const auto want = g.at("logits_fp32").get<std::vector<std::vector<float>>>();
-  const Tensor logits = prefill_logits(load_llama2c(path_), path);
-  ASSERT_EQ(logits.dim(0), static_cast<int64_t>(want.size()));
-  for (size_t pos = 0; pos < want.size(); ++pos) {
-    const float err = test::max_abs_diff(logits.select(static_cast<int64_t>(pos)).data<float>(), want[pos].data(),
-                                         want[pos].size());
-    EXPECT_LE(err, kLogitTolerance) << "position " << pos;  // the golden rounds to 1e-5
-  }
+  const Golden emulated{.prompt = g.at("path").get<std::vector<int32_t>>(),
+                        .logits = g.at("logits_fp32").get<std::vector<std::vector<float>>>()};
+  expect_logits_match(prefill_logits(load_llama2c(path_), emulated.prompt), emulated);  // it rounds to 1e-5
 }
 
 TEST_F(Stories260K, Greedy64TokensMatchTransformers) {
