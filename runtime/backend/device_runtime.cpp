@@ -73,12 +73,11 @@ DeviceMemoryInfo query_device_memory() {
   return {free_bytes, total_bytes};
 }
 
-DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
-  MemoryRequest with_gemm = request;
-  with_gemm.workspace_bytes += CublasLtGemm::kWorkspaceBytes;
-  plan_ = plan_device_memory(query_device_memory(), gpu_memory, with_gemm);
+DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_memory) {
+  plan_ = plan_device_memory(query_device_memory(), gpu_memory, models, CublasLtGemm::kWorkspaceBytes);
   spdlog::info("{}", plan_.table());
   weights_ = std::make_unique<DeviceArena>("weights", plan_.weight_bytes, Device::cuda);
+  persistent_ = std::make_unique<DeviceArena>("persistent buffers", plan_.persistent_bytes, Device::cuda);
   workspace_ = std::make_unique<DeviceArena>("workspace", plan_.workspace_bytes, Device::cuda);
   kv_ = std::make_unique<DeviceArena>("KV cache", plan_.kv_bytes, Device::cuda);
   impl_ = std::make_unique<Impl>();
@@ -86,7 +85,7 @@ DeviceRuntime::DeviceRuntime(const MemoryRequest& request, double gpu_memory) {
   check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
   const Tensor gemm_workspace =
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
-  workspace_fixed_ = workspace_persistent_ = workspace_->used();
+  workspace_fixed_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
   impl_->context = {.stream = impl_->stream, .gemm = impl_->gemm.get()};
 }
@@ -126,21 +125,14 @@ void DeviceRuntime::copy_in(const Tensor& host, const Tensor& device) {
   }
 }
 
-Tensor DeviceRuntime::persistent(const Shape& shape, DType dtype) {
-  GENRT_CHECK(workspace_->used() == workspace_persistent_,
-              "persistent device buffers are allocated before a step, not during one");
-  Tensor t = workspace_->allocate(shape, dtype);
-  workspace_persistent_ = workspace_->used();
-  return t;
-}
+Tensor DeviceRuntime::persistent(const Shape& shape, DType dtype) { return persistent_->allocate(shape, dtype); }
 
-void DeviceRuntime::release_persistent() {
-  workspace_->reset_to(workspace_fixed_);
-  workspace_persistent_ = workspace_fixed_;
-}
+uint64_t DeviceRuntime::persistent_mark() const { return persistent_->used(); }
+
+void DeviceRuntime::release_persistent(uint64_t mark) { persistent_->reset_to(mark); }
 
 DeviceRuntime::Step::Step(DeviceRuntime& runtime) : scope_(std::make_unique<Scope>(runtime.impl_->context)) {
-  runtime.workspace_->reset_to(runtime.workspace_persistent_);
+  runtime.workspace_->reset_to(runtime.workspace_fixed_);
   check_cuda(cudaEventSynchronize(runtime.impl_->staging_copied), "the previous step's uploads");
   runtime.impl_->step_staging_used = 0;
 }
@@ -152,10 +144,19 @@ Tensor DeviceRuntime::scratch(const Shape& shape, DType dtype) { return workspac
 Tensor DeviceRuntime::upload(const Tensor& host) { return upload(host, host.dtype()); }
 
 Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
+  Tensor device = workspace_->allocate(host.shape(), dtype);
+  upload(host, device);
+  return device;
+}
+
+void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
+  const DType dtype = device.dtype();
   GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: expected a contiguous host tensor");
   GENRT_CHECK(dtype == host.dtype() || host.dtype() == DType::f32, "upload: {} cannot become {}",
               dtype_name(host.dtype()), dtype_name(dtype));
-  Tensor device = workspace_->allocate(host.shape(), dtype);
+  GENRT_CHECK(device.device() == Device::cuda && device.is_contiguous() && device.shape() == host.shape(),
+              "upload: target {} does not match the host tensor {}", shape_string(device.shape()),
+              shape_string(host.shape()));
   const size_t bytes = device.nbytes(), offset = (impl_->step_staging_used + 255) / 256 * 256;
   GENRT_CHECK(offset + bytes <= impl_->step_staging.size(), "upload: {} of step metadata exceed the {} staging",
               format_bytes(offset + bytes), format_bytes(impl_->step_staging.size()));
@@ -169,7 +170,6 @@ Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
                              impl_->stream),
              "metadata upload");
   check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
-  return device;
 }
 
 Tensor DeviceRuntime::download_f32(const Tensor& device) {
@@ -189,17 +189,19 @@ struct DeviceRuntime::Step::Scope {};
 
 DeviceMemoryInfo query_device_memory() { fail("--device cuda: {}", cuda_unavailable_reason()); }
 
-DeviceRuntime::DeviceRuntime(const MemoryRequest&, double) { query_device_memory(); }
+DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest>, double) { query_device_memory(); }
 DeviceRuntime::~DeviceRuntime() = default;
 Tensor DeviceRuntime::upload_weight(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::copy_in(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::persistent(const Shape&, DType) { fail("no CUDA backend"); }
-void DeviceRuntime::release_persistent() {}
+uint64_t DeviceRuntime::persistent_mark() const { return 0; }
+void DeviceRuntime::release_persistent(uint64_t) {}
 DeviceRuntime::Step::Step(DeviceRuntime&) {}
 DeviceRuntime::Step::~Step() = default;
 Tensor DeviceRuntime::scratch(const Shape&, DType) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&, DType) { fail("no CUDA backend"); }
+void DeviceRuntime::upload(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::download_f32(const Tensor&) { fail("no CUDA backend"); }
 
 #endif

@@ -1,14 +1,17 @@
 #pragma once
-// What a model needs to run its graph on the GPU, built once at load: the memory plan and
-// its three regions (weights, per-step workspace, KV-cache pool), a stream and cuBLASLt
-// handle installed as the current CudaContext during each step, and host<->device
-// transfers through pinned staging. After construction no step allocates device memory:
-// scratch tensors are carved from the workspace, which each step resets.
+// One per device, owned above the models: the memory plan of every model that shares the
+// device (a text model, or a pipeline's text encoder, denoiser and decoder) and its four
+// regions (weights, persistent buffers, the per-step workspace, the KV-cache pool), a
+// stream and cuBLASLt handle installed as the current CudaContext during each step, and
+// host<->device transfers through pinned staging. Models declare what they need
+// (MemoryRequest) before it is built and carve their tensors from it afterwards; no step
+// allocates device memory: scratch tensors come from the workspace, which each step resets.
 //
 // In a build without the CUDA backend constructing one is an error.
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "runtime/core/tensor.h"
 #include "runtime/memory/device_arena.h"
@@ -22,9 +25,9 @@ DeviceMemoryInfo query_device_memory();
 
 class DeviceRuntime {
  public:
-  // Plans `request` within `gpu_memory` of the device and allocates the regions; the plan
+  // Plans `models` within `gpu_memory` of the device and allocates the regions; the plan
   // is logged, and an error before any allocation says what is needed and what is free.
-  DeviceRuntime(const MemoryRequest& request, double gpu_memory);
+  DeviceRuntime(std::span<const MemoryRequest> models, double gpu_memory);
   ~DeviceRuntime();
   DeviceRuntime(const DeviceRuntime&) = delete;
   DeviceRuntime& operator=(const DeviceRuntime&) = delete;
@@ -38,10 +41,12 @@ class DeviceRuntime {
   // its dtype like upload_weight. Blocks until the copy is done.
   void copy_in(const Tensor& host, const Tensor& device);
 
-  // Tensors that outlive steps (a denoising loop's latents and activations), carved from
-  // the workspace outside any Step; release_persistent() frees them all at once.
+  // Tensors that outlive steps (a denoising loop's latents and activations), from the
+  // persistent region. They are freed in stack order: release_persistent(mark) frees
+  // everything allocated since persistent_mark() returned `mark`.
   Tensor persistent(const Shape& shape, DType dtype);
-  void release_persistent();
+  uint64_t persistent_mark() const;
+  void release_persistent(uint64_t mark);
   DeviceArena& kv_arena() { return *kv_; }
 
   // One forward step: resets the workspace and makes this runtime's stream and GEMM handle
@@ -64,6 +69,8 @@ class DeviceRuntime {
   // from f32 when `dtype` differs from the host's.
   Tensor upload(const Tensor& host);
   Tensor upload(const Tensor& host, DType dtype);
+  // The same into `device`, a tensor of the same shape (from scratch()).
+  void upload(const Tensor& host, const Tensor& device);
   // A device tensor copied back to a new host f32 tensor; waits for the stream.
   Tensor download_f32(const Tensor& device);
 
@@ -71,9 +78,8 @@ class DeviceRuntime {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   MemoryPlan plan_;
-  std::unique_ptr<DeviceArena> weights_, workspace_, kv_;
-  uint64_t workspace_fixed_ = 0;       // the GEMM workspace, for the runtime's lifetime
-  uint64_t workspace_persistent_ = 0;  // bytes of the workspace that outlive steps
+  std::unique_ptr<DeviceArena> weights_, persistent_, workspace_, kv_;
+  uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
 };
 
 }  // namespace genrt

@@ -50,11 +50,28 @@ LoopBuffers allocate_loop_buffers(const DitConfig& c, int64_t images, int64_t sa
   return b;
 }
 
-uint64_t loop_buffer_bytes(const DitConfig& c, int64_t images) {
+// The loop's own share of the device, next to the model's.
+MemoryRequest loop_memory_request(const DitConfig& c, int64_t images) {
   ArenaFootprint footprint;
   allocate_loop_buffers(c, images, 2 * images, true, footprint);
-  return footprint.bytes;
+  return {.name = "denoising loop", .persistent_bytes = footprint.bytes};
 }
+
+// Frees a run's persistent buffers however the run ends.
+class PersistentBuffersScope {
+ public:
+  explicit PersistentBuffersScope(DeviceRuntime* runtime)
+      : runtime_(runtime), mark_(runtime ? runtime->persistent_mark() : 0) {}
+  ~PersistentBuffersScope() {
+    if (runtime_ != nullptr) runtime_->release_persistent(mark_);
+  }
+  PersistentBuffersScope(const PersistentBuffersScope&) = delete;
+  PersistentBuffersScope& operator=(const PersistentBuffersScope&) = delete;
+
+ private:
+  DeviceRuntime* runtime_;
+  uint64_t mark_;
+};
 
 }  // namespace
 
@@ -71,10 +88,11 @@ DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<st
   DitModel model = load_dit(dir);
   if (device.device == Device::cuda) {
     GENRT_CHECK(device.max_images > 0, "diffusion on the GPU: max images {} must be positive", device.max_images);
-    model.move_to_device({.dtype = device.dtype,
-                          .gpu_memory = device.gpu_memory,
-                          .max_batch = 2 * device.max_images,
-                          .loop_bytes = loop_buffer_bytes(model.config(), device.max_images)});
+    const DitDeviceOptions options{
+        .dtype = device.dtype, .gpu_memory = device.gpu_memory, .max_batch = 2 * device.max_images};
+    const MemoryRequest requests[] = {model.memory_request(options),
+                                      loop_memory_request(model.config(), device.max_images)};
+    model.place_on(std::make_shared<DeviceRuntime>(requests, device.gpu_memory), options);
   }
   const auto config_path = dir / "scheduler" / "scheduler_config.json";
   const bool has_file = std::filesystem::exists(config_path);
@@ -114,7 +132,7 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
   // Every buffer of the loop, planned up front: the loop below allocates nothing. On the
   // GPU they are persistent buffers of the model's runtime, sized at load.
   const int64_t model_batch = guided ? 2 * batch : batch;
-  if (runtime != nullptr) runtime->release_persistent();
+  const PersistentBuffersScope run_buffers(runtime);
   DitWorkspace workspace = model_.make_workspace(model_batch);
   auto allocate = [&](const Shape& shape, DType dtype) {
     return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);

@@ -65,6 +65,13 @@ Tensor WeightStore::get(const std::string& name) const {
   return shards_[it->second].tensor(name);
 }
 
+Tensor WeightStore::get(const std::string& name, const Shape& shape) const {
+  Tensor t = get(name);
+  GENRT_CHECK(t.shape() == shape, "{}: tensor '{}' has shape {}, but {} implies {}", dir_.string(), name,
+              shape_string(t.shape()), (dir_ / "config.json").string(), shape_string(shape));
+  return t;
+}
+
 std::map<std::string, int> WeightStore::dtype_counts() const {
   std::map<std::string, int> counts;
   for (const auto& shard : shards_) {

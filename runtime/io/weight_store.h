@@ -18,6 +18,8 @@ class WeightStore {
   bool contains(const std::string& name) const { return shard_of_.count(name) != 0; }
   // The tensor in its stored dtype; the error names the missing tensor and the directory.
   Tensor get(const std::string& name) const;
+  // The same, checked to have `shape`, the one the model's config implies.
+  Tensor get(const std::string& name, const Shape& shape) const;
   // Stored dtype names ("BF16", ...) and how many tensors have each.
   std::map<std::string, int> dtype_counts() const;
   std::vector<std::string> names() const;

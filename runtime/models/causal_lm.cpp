@@ -5,7 +5,6 @@
 #include <numeric>
 #include <vector>
 
-
 namespace genrt {
 
 KvCacheShape ModelSpec::kv_cache_shape(int64_t blocks, int64_t block_size) const {
@@ -74,10 +73,6 @@ void check_token_ids(const ForwardBatch& batch, int64_t vocab_size) {
   for (int32_t id : batch.tokens) {
     GENRT_CHECK(id >= 0 && id < vocab_size, "token id {} is outside the vocabulary [0, {})", id, vocab_size);
   }
-}
-
-KvCache CausalLM::make_kv_cache(int64_t blocks, int64_t block_size) const {
-  return KvCache(spec().kv_cache_shape(blocks, block_size), Device::cpu);
 }
 
 }  // namespace genrt

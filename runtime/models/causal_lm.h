@@ -9,11 +9,16 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
 #include "runtime/memory/kv_cache.h"
+#include "runtime/memory/memory_plan.h"
 
 namespace genrt {
+
+class DeviceRuntime;
 
 // Where a model runs and, on the GPU, how its memory is planned.
 struct DeviceOptions {
@@ -65,7 +70,15 @@ class CausalLM {
   virtual Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const = 0;
   // A KV cache for this model on its device: on the CPU `blocks` blocks in fp32; a model on
   // the GPU hands out the pool its memory plan sized (a new cache invalidates the last).
-  virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const;
+  virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const = 0;
+
+  // What the model asks of a GPU's DeviceRuntime to run there with `options`: its weights,
+  // the workspace of its largest step (measured by the code that allocates it) and its KV
+  // blocks.
+  virtual MemoryRequest memory_request(const DeviceOptions& options) const = 0;
+  // Moves the weights into `runtime`, which planned memory_request(options) alone or with
+  // other models' requests; the model runs there from then on.
+  virtual void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) = 0;
 };
 
 // Helpers shared by the model graphs.

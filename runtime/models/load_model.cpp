@@ -27,8 +27,7 @@ std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model, con
     return std::make_unique<LlamaModel>(load_llama2c(model, device));
   }
   if (is_gpt2(read_json_file(model / "config.json"))) {
-    GENRT_CHECK(device.device == Device::cpu, "--device cuda: GPT-2 runs on the CPU reference backend only so far");
-    return std::make_unique<Gpt2Model>(load_gpt2(model));
+    return std::make_unique<Gpt2Model>(load_gpt2(model, device));
   }
   return std::make_unique<LlamaModel>(load_llama_hf(model, device));
 }

@@ -3,11 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iostream>
 
 #include "runtime/core/device.h"
 #include "runtime/memory/device_arena.h"
 #include "runtime/memory/memory_plan.h"
+#include "runtime/models/dit/dit_model.h"
+#include "runtime/models/load_model.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -62,6 +66,56 @@ TEST(MemoryPlan, WithoutKvCacheTakesOnlyWhatIsAsked) {
                                   {.weight_bytes = GiB, .workspace_bytes = 300 * MiB}),
                "the model does not fit: it needs 1.29 GiB (weights 1.00 GiB, workspace 300.0 MiB), but 0 B is "
                "available (1.00 GiB free of 8.00 GiB, less 1.00 GiB kept for CUDA libraries, --gpu-memory 0.9)");
+}
+
+// A text model and a DiT on one device, as a text-to-image pipeline holds them: their
+// requests (host logic, measured from the code that allocates) planned together.
+TEST(MemoryPlan, ModelsSharingADeviceShowTheirSharesInOnePlan) {
+  const auto llama = load_causal_lm(test::data_dir() / "tiny_llama");
+  const DitModel dit = load_dit(test::data_dir() / "tiny_dit");
+  const MemoryRequest requests[] = {
+      llama->memory_request({.device = Device::cuda, .dtype = DType::bf16, .max_step_tokens = 256, .max_step_seqs = 8}),
+      dit.memory_request({.dtype = DType::bf16, .max_batch = 4})};
+  const MemoryRequest& text = requests[0];
+  const MemoryRequest& image = requests[1];
+  EXPECT_EQ(text.name, "LlamaForCausalLM");
+  EXPECT_GT(text.weight_bytes, 0u);
+  EXPECT_GT(text.kv_bytes_per_block, 0u);
+  EXPECT_EQ(image.kv_bytes_per_block, 0u);
+  EXPECT_GT(image.persistent_bytes, 0u);
+  // bf16 weights: two bytes a parameter, plus the arena's per-tensor alignment.
+  EXPECT_GE(text.weight_bytes, 2u * static_cast<uint64_t>(llama->spec().parameter_count));
+
+  const DeviceMemoryInfo h200{.free_bytes = 140 * GiB, .total_bytes = 141 * GiB};
+  const MemoryPlan plan = plan_device_memory(h200, 0.9, requests, 32 * MiB);
+  EXPECT_EQ(plan.weight_bytes, text.weight_bytes + image.weight_bytes);
+  EXPECT_EQ(plan.persistent_bytes, image.persistent_bytes);
+  EXPECT_EQ(plan.workspace_bytes, std::max(text.workspace_bytes, image.workspace_bytes) + 32 * MiB);
+  EXPECT_EQ(plan.kv_bytes, static_cast<uint64_t>(plan.kv_blocks) * text.kv_bytes_per_block);
+  EXPECT_LE(plan.total_bytes(), plan.budget_bytes);
+  EXPECT_LT(plan.budget_bytes - plan.total_bytes(), text.kv_bytes_per_block);  // the KV pool takes the rest
+  const std::string table = plan.table();
+  for (const char* row : {"LlamaForCausalLM", "DiT", "GEMM library", "total", "share the largest step's workspace"}) {
+    EXPECT_NE(table.find(row), std::string::npos) << row << " missing from\n" << table;
+  }
+  RecordProperty("table", table);
+  std::cout << table << "\n";
+}
+
+TEST(MemoryPlan, OneKvPoolPerDevice) {
+  const DeviceMemoryInfo h100{.free_bytes = 79 * GiB, .total_bytes = 80 * GiB};
+  const MemoryRequest two[] = {{.name = "draft", .weight_bytes = GiB, .kv_bytes_per_block = MiB},
+                               {.name = "target", .weight_bytes = GiB, .kv_bytes_per_block = MiB}};
+  EXPECT_ERROR(plan_device_memory(h100, 0.9, two), "memory plan: draft and target both ask for a KV cache");
+}
+
+TEST(MemoryPlan, ModelsThatDoNotFitTogetherSaySo) {
+  const DeviceMemoryInfo small{.free_bytes = 7 * GiB, .total_bytes = 8 * GiB};
+  const MemoryRequest two[] = {{.name = "unet", .weight_bytes = 4 * GiB, .persistent_bytes = GiB},
+                               {.name = "vae", .weight_bytes = GiB, .workspace_bytes = GiB}};
+  EXPECT_ERROR(plan_device_memory(small, 0.9, two),
+               "the 2 models do not fit: they need 7.00 GiB (weights 5.00 GiB, persistent buffers 1.00 GiB, "
+               "workspace 1.00 GiB), but 6.00 GiB is available");
 }
 
 TEST(FormatBytes, PicksTheUnit) {

@@ -11,6 +11,8 @@
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/blocks/attention.h"
+#include "runtime/models/blocks/mlp.h"
 #include "runtime/models/dit/dit_embeddings.h"
 
 namespace genrt {
@@ -19,26 +21,6 @@ namespace {
 
 // diffusers' AdaLayerNormZero and final norm_out use eps 1e-6 whatever norm_eps says.
 constexpr float kAdaNormEps = 1e-6f;
-
-// Every weight tensor, for uploading and sizing.
-std::vector<Tensor*> all_weights(DitWeights& w) {
-  std::vector<Tensor*> out = {&w.patch_proj, &w.patch_proj_bias, &w.out_shift, &w.out_shift_bias,
-                              &w.out_scale, &w.out_scale_bias, &w.proj_out, &w.proj_out_bias};
-  for (DitBlockWeights& b : w.blocks) {
-    DitConditioningWeights& c = b.conditioning;
-    for (Tensor* t : {&c.timestep_linear_1, &c.timestep_linear_1_bias, &c.timestep_linear_2,
-                      &c.timestep_linear_2_bias, &c.class_table, &b.to_q, &b.to_q_bias, &b.to_k, &b.to_k_bias,
-                      &b.to_v, &b.to_v_bias, &b.to_out, &b.to_out_bias, &b.ff_in, &b.ff_in_bias, &b.ff_out,
-                      &b.ff_out_bias}) {
-      out.push_back(t);
-    }
-    for (int i = 0; i < 6; ++i) {
-      out.push_back(&b.ada_chunks[i]);
-      out.push_back(&b.ada_chunk_biases[i]);
-    }
-  }
-  return out;
-}
 
 // The device buffers of a workspace, each from alloc(shape, dtype): one function for
 // allocating them and for sizing the plan.
@@ -57,7 +39,41 @@ void allocate_activations(const DitConfig& c, int64_t max_batch, DType dtype, Al
   for (Tensor& m : ws.modulation) m = alloc({max_batch, d}, dtype);
 }
 
+// Each forward's uploads: the timestep features and class ids.
+template <class Alloc>
+void allocate_uploads(int64_t max_batch, DType dtype, Alloc& alloc) {
+  alloc({max_batch, kDitTimestepChannels}, dtype);
+  alloc({max_batch}, DType::i32);
+}
+
 }  // namespace
+
+NamedWeights dit_named_weights(const DitConfig& c, DitWeights& w, int64_t class_table_rows) {
+  const int64_t d = c.inner_dim(), f = c.ff_dim(), p = c.patch_size;
+  NamedWeights list = {{"pos_embed.proj.weight", {d, c.in_channels, p, p}, &w.pos_embed_proj.weight},
+                       {"pos_embed.proj.bias", {d}, &w.pos_embed_proj.bias}};
+  w.transformer_blocks.resize(static_cast<size_t>(c.num_layers));
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string b = "transformer_blocks." + std::to_string(l) + ".";
+    DitBlockWeights& B = w.transformer_blocks[l];
+    DitCombinedEmbedding& emb = B.norm1.emb;
+    emb.timestep_embedder.linear_1.name_weights(list, b + "norm1.emb.timestep_embedder.linear_1",
+                                                kDitTimestepChannels, d, true);
+    emb.timestep_embedder.linear_2.name_weights(list, b + "norm1.emb.timestep_embedder.linear_2", d, d, true);
+    list.push_back({b + "norm1.emb.class_embedder.embedding_table.weight", {class_table_rows, d},
+                    &emb.class_embedder_embedding_table});
+    B.norm1.linear.name_weights(list, b + "norm1.linear", d, 6 * d, true);
+    B.attn1.to_q.name_weights(list, b + "attn1.to_q", d, d, true);
+    B.attn1.to_k.name_weights(list, b + "attn1.to_k", d, d, true);
+    B.attn1.to_v.name_weights(list, b + "attn1.to_v", d, d, true);
+    B.attn1.to_out_0.name_weights(list, b + "attn1.to_out.0", d, d, true);
+    B.ff.net_0_proj.name_weights(list, b + "ff.net.0.proj", d, f, true);
+    B.ff.net_2.name_weights(list, b + "ff.net.2", f, d, true);
+  }
+  w.proj_out_1.name_weights(list, "proj_out_1", d, 2 * d, true);
+  w.proj_out_2.name_weights(list, "proj_out_2", d, c.out_patch_dim(), true);
+  return list;
+}
 
 DitModel::DitModel(DitConfig config, DitWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {}
@@ -66,37 +82,34 @@ DitModel::~DitModel() = default;
 DitModel::DitModel(DitModel&&) noexcept = default;
 
 bool DitModel::has_null_class() const {
-  return std::all_of(weights_.blocks.begin(), weights_.blocks.end(), [&](const DitBlockWeights& b) {
-    return b.conditioning.class_table.dim(0) > config_.num_classes;
-  });
+  return std::all_of(weights_.transformer_blocks.begin(), weights_.transformer_blocks.end(),
+                     [&](const DitBlockWeights& b) {
+                       return b.norm1.emb.class_embedder_embedding_table.dim(0) > config_.num_classes;
+                     });
 }
 
-uint64_t DitModel::workspace_bytes(int64_t max_batch) const {
-  ArenaFootprint footprint;
-  DitWorkspace sizing;
-  allocate_activations(config_, max_batch, dtype_, footprint, sizing);
-  // Each call's uploads: the timestep features and class ids.
-  footprint({max_batch, kDitTimestepChannels}, dtype_);
-  footprint({max_batch}, DType::i32);
-  return footprint.bytes;
-}
-
-void DitModel::move_to_device(const DitDeviceOptions& o) {
-  GENRT_CHECK(!runtime_, "the DiT is already on the GPU");
+MemoryRequest DitModel::memory_request(const DitDeviceOptions& o) const {
   GENRT_CHECK(o.dtype == DType::bf16 || o.dtype == DType::f16, "--dtype {}: the GPU runs models in bf16 or f16",
               dtype_name(o.dtype));
   GENRT_CHECK(o.max_batch > 0, "DiT on the GPU: max batch {} must be positive", o.max_batch);
+  DitWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
+  const int64_t class_rows = has_null_class() ? config_.num_classes + 1 : config_.num_classes;
+  ArenaFootprint persistent, uploads;
+  DitWorkspace sizing;
+  allocate_activations(config_, o.max_batch, o.dtype, persistent, sizing);
+  allocate_uploads(o.max_batch, o.dtype, uploads);
+  return {.name = "DiT",
+          .weight_bytes = weight_footprint(dit_named_weights(config_, listed, class_rows), o.dtype),
+          .persistent_bytes = persistent.bytes,
+          .workspace_bytes = uploads.bytes};
+}
+
+void DitModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DitDeviceOptions& o) {
+  GENRT_CHECK(!runtime_, "the DiT is already on the GPU");
+  const int64_t class_rows = has_null_class() ? config_.num_classes + 1 : config_.num_classes;
+  place_weights(*runtime, dit_named_weights(config_, weights_, class_rows), o.dtype, "DiT");
   dtype_ = o.dtype;
-  uint64_t weight_bytes = 0;
-  for (Tensor* t : all_weights(weights_)) weight_bytes += DeviceArena::footprint(t->shape(), o.dtype);
-  const uint64_t workspace = workspace_bytes(o.max_batch) + o.loop_bytes;
-  runtime_ = std::make_unique<DeviceRuntime>(MemoryRequest{.weight_bytes = weight_bytes, .workspace_bytes = workspace},
-                                             o.gpu_memory);
-  const auto start = std::chrono::steady_clock::now();
-  for (Tensor* t : all_weights(weights_)) *t = runtime_->upload_weight(*t, o.dtype);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("DiT weights on the GPU in {}: {} in {:.2f} s ({:.2f} GB/s)", dtype_name(o.dtype),
-               format_bytes(weight_bytes), seconds, static_cast<double>(weight_bytes) / 1e9 / std::max(seconds, 1e-9));
+  runtime_ = std::move(runtime);
 }
 
 DitWorkspace DitModel::make_workspace(int64_t max_batch) const {
@@ -121,15 +134,15 @@ DitWorkspace DitModel::make_workspace(int64_t max_batch) const {
   return ws;
 }
 
-void DitModel::embed_conditioning(const DitConditioningWeights& w, const Tensor& features,
+void DitModel::embed_conditioning(const DitCombinedEmbedding& w, const Tensor& features,
                                   const Tensor& class_ids, DitWorkspace& ws, Tensor& conditioning) const {
   const int64_t batch = features.dim(0);
   Tensor hidden = ws.timestep_hidden.slice(0, batch);
   Tensor class_embedding = ws.class_embedding.slice(0, batch);
-  ops::linear(features, w.timestep_linear_1, w.timestep_linear_1_bias, hidden);
+  w.timestep_embedder.linear_1(features, hidden);
   ops::silu(hidden, hidden);
-  ops::linear(hidden, w.timestep_linear_2, w.timestep_linear_2_bias, conditioning);
-  ops::embedding(w.class_table, class_ids, class_embedding);
+  w.timestep_embedder.linear_2(hidden, conditioning);
+  ops::embedding(w.class_embedder_embedding_table, class_ids, class_embedding);
   ops::add(conditioning, class_embedding, conditioning);
   // Every consumer (the adaLN projections) takes silu(conditioning).
   ops::silu(conditioning, conditioning);
@@ -163,59 +176,53 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
   const Tensor features = runtime_ ? runtime_->upload(host_features, dtype_) : host_features;
   const Tensor class_ids = runtime_ ? runtime_->upload(host_ids) : host_ids;
 
-  const int64_t rows = batch * c.tokens();
-  const int64_t heads = c.num_attention_heads, head_dim = c.attention_head_dim;
-  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t rows = batch * c.tokens(), d = c.inner_dim();
+  const blocks::AttentionHeads heads{
+      .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.attention_head_dim};
+  auto split_heads = [&](const Tensor& t) { return t.slice(0, rows).reshape({rows, heads.heads, heads.head_dim}); };
+  blocks::AttentionBuffers attention{
+      .q = split_heads(ws.q), .k = split_heads(ws.k), .v = split_heads(ws.v), .attn = split_heads(ws.attn)};
   Tensor patches = ws.patches.slice(0, batch);
   Tensor residual = ws.residual.slice(0, rows), normed = ws.normed.slice(0, rows);
-  Tensor q = ws.q.slice(0, rows), k = ws.k.slice(0, rows), v = ws.v.slice(0, rows);
-  Tensor attn = ws.attn.slice(0, rows), ff = ws.ff.slice(0, rows);
+  Tensor ff = ws.ff.slice(0, rows);
   Tensor first_conditioning = ws.first_conditioning.slice(0, batch);
   Tensor conditioning = ws.conditioning.slice(0, batch);
   Tensor mod[6];
   for (int i = 0; i < 6; ++i) mod[i] = ws.modulation[i].slice(0, batch);
   enum { kShiftMsa, kScaleMsa, kGateMsa, kShiftMlp, kScaleMlp, kGateMlp };
-  const Shape heads_shape = {batch, c.tokens(), heads, head_dim};
 
   ops::patchify(latents, c.patch_size, patches);
-  ops::linear(patches.reshape({rows, c.patch_dim()}), weights_.patch_proj,
-              weights_.patch_proj_bias, residual);
+  const blocks::Linear patch_proj{weights_.pos_embed_proj.weight.reshape({d, c.patch_dim()}),
+                                  weights_.pos_embed_proj.bias};
+  patch_proj(patches.reshape({rows, c.patch_dim()}), residual);
   // Each block's first fused add takes the previous block's MLP output and gate; the first
   // block's adds the position embedding, ungated.
   Tensor branch = ws.position.slice(0, rows), gate;
-  for (size_t l = 0; l < weights_.blocks.size(); ++l) {
-    const DitBlockWeights& w = weights_.blocks[l];
+  for (size_t l = 0; l < weights_.transformer_blocks.size(); ++l) {
+    const DitBlockWeights& w = weights_.transformer_blocks[l];
     Tensor& cond = l == 0 ? first_conditioning : conditioning;
-    embed_conditioning(w.conditioning, features, class_ids, ws, cond);
+    embed_conditioning(w.norm1.emb, features, class_ids, ws, cond);
+    auto modulation = [&](int i) { w.norm1.linear.rows(i * d, (i + 1) * d)(cond, mod[i]); };
     // Shift and scale first: the add below still reads the previous MLP gate from mod[5].
-    for (int i : {kShiftMsa, kScaleMsa}) ops::linear(cond, w.ada_chunks[i], w.ada_chunk_biases[i], mod[i]);
+    for (int i : {kShiftMsa, kScaleMsa}) modulation(i);
     ops::modulated_layernorm(branch, gate, residual, mod[kShiftMsa], mod[kScaleMsa], kAdaNormEps, normed);
-    for (int i : {kGateMsa, kShiftMlp, kScaleMlp, kGateMlp}) {
-      ops::linear(cond, w.ada_chunks[i], w.ada_chunk_biases[i], mod[i]);
-    }
-    ops::linear(normed, w.to_q, w.to_q_bias, q);
-    ops::linear(normed, w.to_k, w.to_k_bias, k);
-    ops::linear(normed, w.to_v, w.to_v_bias, v);
-    Tensor attn_heads = attn.reshape(heads_shape);
-    ops::dense_attention(q.reshape(heads_shape), k.reshape(heads_shape), v.reshape(heads_shape),
-                         attn_scale, attn_heads);
+    for (int i : {kGateMsa, kShiftMlp, kScaleMlp, kGateMlp}) modulation(i);
     branch = ws.branch.slice(0, rows);
-    ops::linear(attn, w.to_out, w.to_out_bias, branch);
+    blocks::dense_self_attention({w.attn1.to_q, w.attn1.to_k, w.attn1.to_v, w.attn1.to_out_0}, heads, normed, batch,
+                                 attention, branch);
     ops::modulated_layernorm(branch, mod[kGateMsa], residual, mod[kShiftMlp], mod[kScaleMlp],
                              static_cast<float>(c.norm_eps), normed);
-    ops::linear(normed, w.ff_in, w.ff_in_bias, ff);
-    ops::gelu(ff, ff, c.gelu);
-    ops::linear(ff, w.ff_out, w.ff_out_bias, branch);
+    blocks::gelu_mlp(w.ff.net_0_proj, w.ff.net_2, c.gelu, normed, ff, branch);
     gate = mod[kGateMlp];
   }
   // Final layer: modulated by block 0's conditioning (diffusers reuses that block's embedder).
   Tensor shift = mod[kShiftMsa], scale = mod[kScaleMsa];
-  ops::linear(first_conditioning, weights_.out_shift, weights_.out_shift_bias, shift);
-  ops::linear(first_conditioning, weights_.out_scale, weights_.out_scale_bias, scale);
+  weights_.proj_out_1.rows(0, d)(first_conditioning, shift);
+  weights_.proj_out_1.rows(d, 2 * d)(first_conditioning, scale);
   ops::modulated_layernorm(branch, gate, residual, shift, scale, kAdaNormEps, normed);
   Tensor out_tokens = ws.out_tokens.slice(0, batch);
   Tensor out_rows = out_tokens.reshape({rows, c.out_patch_dim()});
-  ops::linear(normed, weights_.proj_out, weights_.proj_out_bias, out_rows);
+  weights_.proj_out_2(normed, out_rows);
   ops::unpatchify(out_tokens, c.patch_size, output);
 }
 
@@ -232,59 +239,12 @@ DitModel load_dit(const std::filesystem::path& model_dir) {
               model_dir.string());
   const DitConfig c = dit_config_from_json(read_json_file(config_path), config_path.string());
   const WeightStore store = WeightStore::open_dir(dir);
-  auto get = [&](const std::string& name, const Shape& shape) {
-    const Tensor t = store.get(name);
-    GENRT_CHECK(t.shape() == shape, "tensor '{}' has shape {}, but {} implies {}", name,
-                shape_string(t.shape()), config_path.string(), shape_string(shape));
-    return t.to_f32();
-  };
-  const int64_t d = c.inner_dim(), f = c.ff_dim(), p = c.patch_size;
-
+  // The class tables hold the null class of guidance as an extra row, or not.
+  const Tensor table = store.get("transformer_blocks.0.norm1.emb.class_embedder.embedding_table.weight");
+  const int64_t class_rows = table.rank() == 2 && table.dim(0) == c.num_classes ? c.num_classes : c.num_classes + 1;
   DitWeights w;
-  w.patch_proj = get("pos_embed.proj.weight", {d, c.in_channels, p, p}).reshape({d, c.patch_dim()});
-  w.patch_proj_bias = get("pos_embed.proj.bias", {d});
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const std::string b = "transformer_blocks." + std::to_string(l) + ".";
-    DitBlockWeights& B = w.blocks.emplace_back();
-    const std::string e = b + "norm1.emb.";
-    DitConditioningWeights& C = B.conditioning;
-    C.timestep_linear_1 = get(e + "timestep_embedder.linear_1.weight", {d, kDitTimestepChannels});
-    C.timestep_linear_1_bias = get(e + "timestep_embedder.linear_1.bias", {d});
-    C.timestep_linear_2 = get(e + "timestep_embedder.linear_2.weight", {d, d});
-    C.timestep_linear_2_bias = get(e + "timestep_embedder.linear_2.bias", {d});
-    const std::string table = e + "class_embedder.embedding_table.weight";
-    const Tensor stored = store.get(table);
-    const int64_t table_rows = stored.rank() == 2 && stored.dim(0) == c.num_classes ? c.num_classes
-                                                                                   : c.num_classes + 1;
-    C.class_table = get(table, {table_rows, d});
-    const Tensor ada = get(b + "norm1.linear.weight", {6 * d, d});
-    const Tensor ada_bias = get(b + "norm1.linear.bias", {6 * d});
-    for (int i = 0; i < 6; ++i) {
-      B.ada_chunks[i] = ada.slice(i * d, (i + 1) * d);
-      B.ada_chunk_biases[i] = ada_bias.slice(i * d, (i + 1) * d);
-    }
-    const std::string a = b + "attn1.";
-    B.to_q = get(a + "to_q.weight", {d, d});
-    B.to_q_bias = get(a + "to_q.bias", {d});
-    B.to_k = get(a + "to_k.weight", {d, d});
-    B.to_k_bias = get(a + "to_k.bias", {d});
-    B.to_v = get(a + "to_v.weight", {d, d});
-    B.to_v_bias = get(a + "to_v.bias", {d});
-    B.to_out = get(a + "to_out.0.weight", {d, d});
-    B.to_out_bias = get(a + "to_out.0.bias", {d});
-    B.ff_in = get(b + "ff.net.0.proj.weight", {f, d});
-    B.ff_in_bias = get(b + "ff.net.0.proj.bias", {f});
-    B.ff_out = get(b + "ff.net.2.weight", {d, f});
-    B.ff_out_bias = get(b + "ff.net.2.bias", {d});
-  }
-  const Tensor proj_out_1 = get("proj_out_1.weight", {2 * d, d});
-  const Tensor proj_out_1_bias = get("proj_out_1.bias", {2 * d});
-  w.out_shift = proj_out_1.slice(0, d);
-  w.out_shift_bias = proj_out_1_bias.slice(0, d);
-  w.out_scale = proj_out_1.slice(d, 2 * d);
-  w.out_scale_bias = proj_out_1_bias.slice(d, 2 * d);
-  w.proj_out = get("proj_out_2.weight", {c.out_patch_dim(), d});
-  w.proj_out_bias = get("proj_out_2.bias", {c.out_patch_dim()});
+  load_named_weights(store, dit_named_weights(c, w, class_rows));
+  const int64_t d = c.inner_dim(), p = c.patch_size;
   spdlog::info("loaded DiT from {}: {} layers, width {}, {} heads, {} tokens of {}x{} patches, {:.1f}M parameters{}",
                dir.string(), c.num_layers, d, c.num_attention_heads, c.tokens(), p, p,
                c.parameter_count() / 1e6, c.random_weights ? " (RANDOM WEIGHTS)" : "");

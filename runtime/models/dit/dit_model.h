@@ -8,45 +8,68 @@
 #include <vector>
 
 #include "runtime/core/tensor.h"
+#include "runtime/memory/memory_plan.h"
+#include "runtime/models/blocks/linear.h"
 #include "runtime/models/dit/dit_config.h"
+#include "runtime/models/named_weights.h"
 
 namespace genrt {
 
 class DeviceRuntime;
 
-// A DiT on the GPU: weights in `dtype`, and a workspace planned for up to max_batch
-// denoiser samples (both halves of a guided batch) plus `loop_bytes` of persistent buffers
-// for the caller's denoising loop.
+// A DiT on the GPU: weights in `dtype`, and buffers planned for up to max_batch denoiser
+// samples (both halves of a guided batch).
 struct DitDeviceOptions {
   DType dtype = DType::bf16;
   double gpu_memory = 0.9;
   int64_t max_batch = 2;
-  uint64_t loop_bytes = 0;
 };
 
-// The timestep MLP and class table of one AdaLayerNormZero: diffusers gives every block
-// its own copy (DiT's checkpoints duplicate the shared ones into each block).
-struct DitConditioningWeights {
-  Tensor timestep_linear_1, timestep_linear_1_bias;  // [d, 256], [d]
-  Tensor timestep_linear_2, timestep_linear_2_bias;  // [d, d], [d]
-  Tensor class_table;                                // [classes (+1 null), d]
+// Members are named like diffusers' modules (transformer_blocks.N.<name>); a dot in a
+// module path becomes an underscore (to_out.0 -> to_out_0).
+struct DitTimestepEmbedder {
+  blocks::Linear linear_1;  // [d, 256]
+  blocks::Linear linear_2;  // [d, d]
+};
+
+// norm1.emb: the timestep MLP and class table of one AdaLayerNormZero. diffusers gives
+// every block its own copy (DiT's checkpoints duplicate the shared ones into each block).
+struct DitCombinedEmbedding {
+  DitTimestepEmbedder timestep_embedder;
+  Tensor class_embedder_embedding_table;  // [classes (+1 null), d]
+};
+
+struct DitAdaLayerNormZero {
+  DitCombinedEmbedding emb;
+  // [6d, d]: the shift, scale and gate of the attention, then of the MLP, in diffusers' order.
+  blocks::Linear linear;
+};
+
+struct DitAttention {
+  blocks::Linear to_q, to_k, to_v, to_out_0;  // [d, d]
+};
+
+struct DitFeedForward {
+  blocks::Linear net_0_proj;  // [4d, d]
+  blocks::Linear net_2;       // [d, 4d]
 };
 
 struct DitBlockWeights {
-  DitConditioningWeights conditioning;
-  // adaLN projection [6d, d] cut into its six [d, d] chunks, in diffusers' order: shift,
-  // scale and gate of the attention, then of the MLP.
-  Tensor ada_chunks[6], ada_chunk_biases[6];
-  Tensor to_q, to_q_bias, to_k, to_k_bias, to_v, to_v_bias, to_out, to_out_bias;
-  Tensor ff_in, ff_in_bias, ff_out, ff_out_bias;  // [4d, d], [d, 4d]
+  DitAdaLayerNormZero norm1;
+  DitAttention attn1;
+  DitFeedForward ff;
 };
 
 struct DitWeights {
-  Tensor patch_proj, patch_proj_bias;  // Conv2d [d, c, p, p] as [d, c * p * p]
-  std::vector<DitBlockWeights> blocks;
-  Tensor out_shift, out_shift_bias, out_scale, out_scale_bias;  // proj_out_1 chunks
-  Tensor proj_out, proj_out_bias;                               // proj_out_2
+  blocks::Linear pos_embed_proj;  // Conv2d [d, c, p, p], used as [d, c * p * p]
+  std::vector<DitBlockWeights> transformer_blocks;
+  blocks::Linear proj_out_1;  // [2d, d]: the final shift, then scale
+  blocks::Linear proj_out_2;  // [out_channels * p * p, d]
 };
+
+// The weights of `config` by their diffusers names, sizing the blocks to the config; the
+// class tables have `class_table_rows` rows (num_classes, or one more for the null class).
+NamedWeights dit_named_weights(const DitConfig& config, DitWeights& weights, int64_t class_table_rows);
 
 // Every activation buffer of a forward pass for up to max_batch samples, allocated once
 // so that a denoising loop allocates nothing. The activations live on the model's device
@@ -68,15 +91,15 @@ class DitModel {
 
   const DitConfig& config() const { return config_; }
 
-  // Plans device memory, then moves the weights to the GPU; forward then runs there on
-  // device tensors. Errors (no device, not enough memory) come before any allocation.
-  void move_to_device(const DitDeviceOptions& options);
+  // What the model asks of a GPU's DeviceRuntime: its weights, a workspace (make_workspace's
+  // persistent buffers) for options.max_batch samples, and each forward's uploads.
+  MemoryRequest memory_request(const DitDeviceOptions& options) const;
+  // Moves the weights into `runtime`, which planned memory_request(options) alone or with
+  // other requests; forward then runs there on device tensors.
+  void place_on(std::shared_ptr<DeviceRuntime> runtime, const DitDeviceOptions& options);
   // The runtime of a model on the GPU (its stream, workspace and transfers), else null.
   DeviceRuntime* device_runtime() const { return runtime_.get(); }
   Device device() const { return runtime_ ? Device::cuda : Device::cpu; }
-  // The workspace a forward pass of up to max_batch samples needs in the model's dtype, in
-  // bytes (what move_to_device plans).
-  uint64_t workspace_bytes(int64_t max_batch) const;
   // Whether the class table has the extra null-class row that classifier-free guidance needs.
   bool has_null_class() const;
   int64_t null_class() const { return config_.num_classes; }
@@ -94,13 +117,13 @@ class DitModel {
  private:
   // conditioning [b, d] = silu(timestep MLP(features) + class embedding), for one block's
   // weights.
-  void embed_conditioning(const DitConditioningWeights& w, const Tensor& features, const Tensor& class_ids,
+  void embed_conditioning(const DitCombinedEmbedding& w, const Tensor& features, const Tensor& class_ids,
                           DitWorkspace& ws, Tensor& conditioning) const;
 
   DitConfig config_;
   DitWeights weights_;
   DType dtype_ = DType::f32;  // of weights and activations
-  std::unique_ptr<DeviceRuntime> runtime_;
+  std::shared_ptr<DeviceRuntime> runtime_;
 };
 
 // Loads a diffusers DiT: a pipeline folder (with transformer/) or the transformer folder

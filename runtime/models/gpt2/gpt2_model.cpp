@@ -1,102 +1,120 @@
 #include "runtime/models/gpt2/gpt2_model.h"
 
-#include <cmath>
-
-#include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/blocks/attention.h"
+#include "runtime/models/blocks/mlp.h"
+#include "runtime/models/placement.h"
 
 namespace genrt {
+
+NamedWeights gpt2_named_weights(const Gpt2Config& c, Gpt2Weights& w) {
+  using blocks::WeightLayout;
+  const int64_t n = c.n_embd;
+  NamedWeights list = {{"wte.weight", {c.vocab_size, n}, &w.wte}, {"wpe.weight", {c.n_positions, n}, &w.wpe}};
+  w.h.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string p = "h." + std::to_string(l) + ".";
+    Gpt2LayerWeights& L = w.h[l];
+    L.ln_1.name_weights(list, p + "ln_1", n);
+    L.attn.c_attn.name_weights(list, p + "attn.c_attn", n, 3 * n, true, WeightLayout::in_out);
+    L.attn.c_proj.name_weights(list, p + "attn.c_proj", n, n, true, WeightLayout::in_out);
+    L.ln_2.name_weights(list, p + "ln_2", n);
+    L.mlp.c_fc.name_weights(list, p + "mlp.c_fc", n, c.n_inner, true, WeightLayout::in_out);
+    L.mlp.c_proj.name_weights(list, p + "mlp.c_proj", c.n_inner, n, true, WeightLayout::in_out);
+  }
+  w.ln_f.name_weights(list, "ln_f", n);
+  return list;
+}
+
+// The buffers of one forward step, allocated once per step and reused by every layer.
+struct Gpt2Model::Activations {
+  Tensor residual, h, block_out;  // [tokens, n_embd]
+  blocks::AttentionBuffers attention;
+  Tensor fc;          // [tokens, n_inner]
+  Tensor final_rows;  // [logit rows, n_embd]
+  Tensor logits;      // [logit rows, vocab] f32
+};
+
+template <class Alloc>
+Gpt2Model::Activations Gpt2Model::allocate_activations(const StepDims& step, DType dtype, Alloc& alloc) const {
+  const Gpt2Config& c = config_;
+  const int64_t t = step.tokens;
+  return {.residual = alloc({t, c.n_embd}, dtype),
+          .h = alloc({t, c.n_embd}, dtype),
+          .block_out = alloc({t, c.n_embd}, dtype),
+          .attention = blocks::allocate_attention_buffers(
+              t, {.heads = c.n_head, .kv_heads = c.n_head, .head_dim = c.head_dim()}, dtype, alloc),
+          .fc = alloc({t, c.n_inner}, dtype),
+          .final_rows = alloc({step.logit_rows, c.n_embd}, dtype),
+          .logits = alloc({step.logit_rows, c.vocab_size}, DType::f32)};
+}
 
 Gpt2Model::Gpt2Model(Gpt2Config config, Gpt2Weights weights)
     : config_(std::move(config)), spec_(config_.spec()), weights_(std::move(weights)) {}
 
-Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
-  const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
-  const int64_t n_embd = config_.n_embd, heads = config_.n_head, head_dim = config_.head_dim();
-  const float eps = static_cast<float>(config_.layer_norm_epsilon);
-  const PagedBatch paged = make_paged_batch(batch, cache.shape().block_size, config_.n_positions);
-  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+Gpt2Model::~Gpt2Model() = default;
+Gpt2Model::Gpt2Model(Gpt2Model&&) noexcept = default;
 
-  // residual = token + position embeddings, added by the first fused add+norm.
-  Tensor residual = Tensor::zeros({n_tokens, n_embd}, DType::f32);
-  Tensor block_out = Tensor::zeros({n_tokens, n_embd}, DType::f32);
-  Tensor h = Tensor::zeros({n_tokens, n_embd}, DType::f32);
-  ops::embedding(weights_.wte, batch_token_ids(batch), residual);
-  ops::embedding(weights_.wpe, paged.positions, block_out);
-
-  Tensor q = Tensor::zeros({n_tokens, n_embd}, DType::f32);
-  Tensor k = Tensor::zeros({n_tokens, n_embd}, DType::f32);
-  Tensor v = Tensor::zeros({n_tokens, n_embd}, DType::f32);
-  Tensor attn = Tensor::zeros({n_tokens, heads, head_dim}, DType::f32);
-  Tensor fc = Tensor::zeros({n_tokens, config_.n_inner}, DType::f32);
-  for (int64_t l = 0; l < config_.n_layer; ++l) {
-    const Gpt2LayerWeights& w = weights_.layers[l];
-    ops::add_layernorm(block_out, residual, w.ln_1_weight, w.ln_1_bias, eps, h);
-    ops::linear(h, w.q_proj, w.q_bias, q);
-    ops::linear(h, w.k_proj, w.k_bias, k);
-    ops::linear(h, w.v_proj, w.v_bias, v);
-    const Shape heads_shape = {n_tokens, heads, head_dim};
-    ops::kv_cache_write(k.reshape(heads_shape), v.reshape(heads_shape), paged, cache.keys(l), cache.values(l));
-    ops::paged_attention(q.reshape(heads_shape), cache.keys(l), cache.values(l), paged, attn_scale, attn);
-    ops::linear(attn.reshape({n_tokens, n_embd}), w.attn_c_proj, w.attn_c_proj_bias, block_out);
-    ops::add_layernorm(block_out, residual, w.ln_2_weight, w.ln_2_bias, eps, h);
-    ops::linear(h, w.mlp_c_fc, w.mlp_c_fc_bias, fc);
-    ops::gelu(fc, fc, config_.gelu);
-    ops::linear(fc, w.mlp_c_proj, w.mlp_c_proj_bias, block_out);
-  }
-  ops::add_layernorm(block_out, residual, weights_.ln_f_weight, weights_.ln_f_bias, eps, h);
-
-  const Tensor row_ids = logit_rows(batch, which);
-  Tensor rows = Tensor::zeros({row_ids.numel(), n_embd}, DType::f32);
-  ops::embedding(h, row_ids, rows);
-  Tensor logits = Tensor::zeros({rows.dim(0), config_.vocab_size}, DType::f32);
-  ops::linear(rows, weights_.wte, Tensor(), logits);
-  return logits;
+MemoryRequest Gpt2Model::memory_request(const DeviceOptions& options) const {
+  Gpt2Weights listed = weights_;  // handles to the same tensors: only their names and shapes are read
+  const uint64_t weight_bytes = weight_footprint(gpt2_named_weights(config_, listed), options.dtype);
+  return DecoderDevice::memory_request(spec_, options, weight_bytes, [&](const StepDims& step, DType dtype, auto& alloc) {
+    allocate_activations(step, dtype, alloc);
+  });
 }
 
-Gpt2Model load_gpt2(const std::filesystem::path& dir) {
+void Gpt2Model::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
+  GENRT_CHECK(device_.runtime() == nullptr, "{} is already on the GPU", spec_.architecture);
+  const DeviceOptions o = DecoderDevice::resolve(options, spec_);
+  place_weights(*runtime, gpt2_named_weights(config_, weights_), o.dtype, spec_.architecture);
+  device_ = DecoderDevice(std::move(runtime), o, spec_);
+}
+
+KvCache Gpt2Model::make_kv_cache(int64_t blocks, int64_t block_size) const {
+  return device_.make_kv_cache(spec_, blocks, block_size);
+}
+
+Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
+  const Gpt2Config& c = config_;
+  const int64_t n = c.n_embd;
+  const auto step = device_.begin_step();
+  const StepInputs in = device_.inputs(batch, which, spec_, cache.shape().block_size);
+  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
+  Activations a = allocate_activations(
+      {.tokens = in.paged.tokens(), .seqs = in.paged.seqs(), .logit_rows = in.logit_rows.numel()},
+      device_.activations(), scratch);
+  const blocks::AttentionHeads heads{.heads = c.n_head, .kv_heads = c.n_head, .head_dim = c.head_dim()};
+  const auto eps = static_cast<float>(c.layer_norm_epsilon);
+
+  // residual = token + position embeddings, added by the first fused add+norm.
+  ops::embedding(weights_.wte, in.ids, a.residual);
+  ops::embedding(weights_.wpe, in.paged.positions, a.block_out);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const Gpt2LayerWeights& w = weights_.h[l];
+    ops::add_layernorm(a.block_out, a.residual, w.ln_1.weight, w.ln_1.bias, eps, a.h);
+    const blocks::Linear q = w.attn.c_attn.rows(0, n), k = w.attn.c_attn.rows(n, 2 * n);
+    const blocks::Linear v = w.attn.c_attn.rows(2 * n, 3 * n);
+    blocks::paged_self_attention({q, k, v, w.attn.c_proj}, heads, nullptr, a.h, in.paged,
+                                 {cache.keys(l), cache.values(l)}, a.attention, a.block_out);
+    ops::add_layernorm(a.block_out, a.residual, w.ln_2.weight, w.ln_2.bias, eps, a.h);
+    blocks::gelu_mlp(w.mlp.c_fc, w.mlp.c_proj, c.gelu, a.h, a.fc, a.block_out);
+  }
+  ops::add_layernorm(a.block_out, a.residual, weights_.ln_f.weight, weights_.ln_f.bias, eps, a.h);
+  ops::embedding(a.h, in.logit_rows, a.final_rows);
+  ops::linear(a.final_rows, weights_.wte, Tensor(), a.logits);
+  return device_.to_host(a.logits);
+}
+
+Gpt2Model load_gpt2(const std::filesystem::path& dir, const DeviceOptions& device) {
   const auto config_path = dir / "config.json";
   const Gpt2Config c = gpt2_config_from_hf(read_json_file(config_path), config_path.string());
   const WeightStore store = WeightStore::open_dir(dir);
-  const std::string prefix = store.contains("transformer.wte.weight") ? "transformer." : "";
-  auto get = [&](const std::string& name, const Shape& shape) {
-    const Tensor t = store.get(prefix + name);
-    GENRT_CHECK(t.shape() == shape, "tensor '{}' has shape {}, but {} implies {}", prefix + name,
-                shape_string(t.shape()), config_path.string(), shape_string(shape));
-    return t.to_f32();
-  };
-  const int64_t n = c.n_embd;
-
   Gpt2Weights w;
-  w.wte = get("wte.weight", {c.vocab_size, n});
-  w.wpe = get("wpe.weight", {c.n_positions, n});
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    Gpt2LayerWeights& L = w.layers.emplace_back();
-    L.ln_1_weight = get(p + "ln_1.weight", {n});
-    L.ln_1_bias = get(p + "ln_1.bias", {n});
-    // c_attn is a Conv1D [n, 3n]: transposed, its rows are q, then k, then v.
-    const Tensor qkv = get(p + "attn.c_attn.weight", {n, 3 * n}).transposed_f32();
-    const Tensor qkv_bias = get(p + "attn.c_attn.bias", {3 * n});
-    L.q_proj = qkv.slice(0, n);
-    L.k_proj = qkv.slice(n, 2 * n);
-    L.v_proj = qkv.slice(2 * n, 3 * n);
-    L.q_bias = qkv_bias.slice(0, n);
-    L.k_bias = qkv_bias.slice(n, 2 * n);
-    L.v_bias = qkv_bias.slice(2 * n, 3 * n);
-    L.attn_c_proj = get(p + "attn.c_proj.weight", {n, n}).transposed_f32();
-    L.attn_c_proj_bias = get(p + "attn.c_proj.bias", {n});
-    L.ln_2_weight = get(p + "ln_2.weight", {n});
-    L.ln_2_bias = get(p + "ln_2.bias", {n});
-    L.mlp_c_fc = get(p + "mlp.c_fc.weight", {n, c.n_inner}).transposed_f32();
-    L.mlp_c_fc_bias = get(p + "mlp.c_fc.bias", {c.n_inner});
-    L.mlp_c_proj = get(p + "mlp.c_proj.weight", {c.n_inner, n}).transposed_f32();
-    L.mlp_c_proj_bias = get(p + "mlp.c_proj.bias", {n});
-  }
-  w.ln_f_weight = get("ln_f.weight", {n});
-  w.ln_f_bias = get("ln_f.bias", {n});
-  return Gpt2Model(c, std::move(w));
+  load_named_weights(store, gpt2_named_weights(c, w), store.contains("transformer.wte.weight") ? "transformer." : "");
+  Gpt2Model model(c, std::move(w));
+  if (device.device == Device::cuda) place_alone(model, device);
+  return model;
 }
 
 }  // namespace genrt

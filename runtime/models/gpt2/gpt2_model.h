@@ -1,49 +1,77 @@
 #pragma once
-// GPT-2 on genrt's op entries.
+// GPT-2 on genrt's op entries: pre-norm LayerNorm blocks, learned absolute positions,
+// multi-head attention over the paged KV cache, a GELU MLP, and the LM head tied to the
+// token embedding.
 
 #include <filesystem>
+#include <memory>
 #include <vector>
 
+#include "runtime/models/blocks/linear.h"
+#include "runtime/models/blocks/norms.h"
 #include "runtime/models/causal_lm.h"
+#include "runtime/models/decoder_device.h"
 #include "runtime/models/gpt2/gpt2_config.h"
 
 namespace genrt {
 
-// Names follow the checkpoint (transformer.h.N.<name>). Conv1D weights are stored
-// [in, out]; the loader transposes them to [out, in] and splits c_attn into q, k, v.
+// Members are named like the checkpoint's modules (transformer.h.N.<name>). Conv1D
+// weights are stored [in, out] and kept [out, in].
+struct Gpt2AttentionWeights {
+  blocks::Linear c_attn;  // [3 n_embd, n_embd]: the rows of q, then k, then v
+  blocks::Linear c_proj;  // [n_embd, n_embd]
+};
+
+struct Gpt2MlpWeights {
+  blocks::Linear c_fc;    // [n_inner, n_embd]
+  blocks::Linear c_proj;  // [n_embd, n_inner]
+};
+
 struct Gpt2LayerWeights {
-  Tensor ln_1_weight, ln_1_bias;       // [n_embd]
-  Tensor q_proj, k_proj, v_proj;       // [n_embd, n_embd]   (rows of c_attn^T)
-  Tensor q_bias, k_bias, v_bias;       // [n_embd]
-  Tensor attn_c_proj, attn_c_proj_bias;  // [n_embd, n_embd], [n_embd]
-  Tensor ln_2_weight, ln_2_bias;       // [n_embd]
-  Tensor mlp_c_fc, mlp_c_fc_bias;      // [n_inner, n_embd], [n_inner]
-  Tensor mlp_c_proj, mlp_c_proj_bias;  // [n_embd, n_inner], [n_embd]
+  blocks::LayerNorm ln_1;
+  Gpt2AttentionWeights attn;
+  blocks::LayerNorm ln_2;
+  Gpt2MlpWeights mlp;
 };
 
 struct Gpt2Weights {
   Tensor wte;  // [vocab, n_embd]; also the LM head
   Tensor wpe;  // [n_positions, n_embd]
-  std::vector<Gpt2LayerWeights> layers;
-  Tensor ln_f_weight, ln_f_bias;  // [n_embd]
+  std::vector<Gpt2LayerWeights> h;
+  blocks::LayerNorm ln_f;
 };
+
+// The weights of `config` by their checkpoint names (without the "transformer." prefix),
+// sizing `weights.h` to the config.
+NamedWeights gpt2_named_weights(const Gpt2Config& config, Gpt2Weights& weights);
 
 class Gpt2Model final : public CausalLM {
  public:
   Gpt2Model(Gpt2Config config, Gpt2Weights weights);
+  ~Gpt2Model() override;
+  Gpt2Model(Gpt2Model&&) noexcept;  // only before a KV cache is made from it
 
   const ModelSpec& spec() const override { return spec_; }
   const Gpt2Config& config() const { return config_; }
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
+  KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
+  MemoryRequest memory_request(const DeviceOptions& options) const override;
+  void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
 
  private:
+  struct Activations;  // one step's buffers
+  template <class Alloc>
+  Activations allocate_activations(const StepDims& step, DType dtype, Alloc& alloc) const;
+
   Gpt2Config config_;
   ModelSpec spec_;
   Gpt2Weights weights_;
+  DecoderDevice device_;
 };
 
-// Loads config.json + safetensors of a GPT2LMHeadModel directory. Tensor names may carry
-// the "transformer." prefix (transformers' save) or not (the original gpt2 checkpoint).
-Gpt2Model load_gpt2(const std::filesystem::path& dir);
+// Loads config.json + safetensors of a GPT2LMHeadModel directory onto `device`. Tensor
+// names may carry the "transformer." prefix (transformers' save) or not (the original gpt2
+// checkpoint).
+Gpt2Model load_gpt2(const std::filesystem::path& dir, const DeviceOptions& device = {});
 
 }  // namespace genrt

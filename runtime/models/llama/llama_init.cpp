@@ -11,7 +11,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/io/safetensors_writer.h"
-#include "runtime/models/llama/llama_loader.h"
+#include "runtime/models/placement.h"
 #include "runtime/models/random_weights.h"
 #include "runtime/tokenizer/tokenizer_files.h"
 
@@ -85,15 +85,9 @@ void write_random_llama(const LlamaConfig& c, uint64_t seed, DType dtype,
   c.validate("init-model preset");
   std::filesystem::create_directories(dir);
 
-  // The tensors of the Hugging Face layout, in the loader's order.
   std::vector<TensorSpec> specs;
-  llama_weights_from(
-      c,
-      [&](const std::string& name, const Shape& shape) {
-        specs.push_back({name, shape, dtype});
-        return Tensor();
-      },
-      false);
+  LlamaWeights listed{.lm_head_tied = c.tie_word_embeddings};
+  for (const NamedWeight& w : llama_named_weights(c, listed)) specs.push_back({w.name, w.shape, dtype});
   const auto weights_path = dir / "model.safetensors";
   spdlog::info("writing {} random-weight tensors ({} parameters, {}) to {}", specs.size(),
                c.parameter_count(), dtype_name(dtype), weights_path.string());
@@ -114,16 +108,15 @@ void write_random_llama(const LlamaConfig& c, uint64_t seed, DType dtype,
 LlamaModel random_llama_model(const LlamaConfig& c, uint64_t seed, const DeviceOptions& device) {
   c.validate("random model preset");
   const DType dtype = device.device == Device::cuda ? device.dtype : DType::f32;
+  LlamaWeights w{.lm_head_tied = c.tie_word_embeddings};
   uint64_t index = 0;
-  LlamaWeights w = llama_weights_from(
-      c,
-      [&](const std::string& name, const Shape& shape) {
-        Tensor t = Tensor::zeros(shape, dtype);
-        fill_random_weight(name, seed, index++, t);
-        return t;
-      },
-      false);
-  return LlamaModel(c, std::move(w), device);
+  for (const NamedWeight& n : llama_named_weights(c, w)) {
+    *n.tensor = Tensor::zeros(n.shape, dtype);
+    fill_random_weight(n.name, seed, index++, *n.tensor);
+  }
+  LlamaModel model(c, std::move(w));
+  if (device.device == Device::cuda) place_alone(model, device);
+  return model;
 }
 
 }  // namespace genrt

@@ -1,205 +1,125 @@
 #include "runtime/models/llama/llama_model.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <optional>
 
-#include <spdlog/spdlog.h>
-
-#include "runtime/backend/ops.h"
+#include "runtime/memory/device_arena.h"
+#include "runtime/models/blocks/attention.h"
+#include "runtime/models/blocks/mlp.h"
 #include "runtime/models/llama/rope_frequencies.h"
 
 namespace genrt {
 
-namespace {
-
-constexpr int64_t kBlockSize = 16;
-
-uint64_t aligned(uint64_t bytes) { return DeviceArena::footprint(bytes); }
-
-// Every weight tensor of the model, for uploading and sizing.
-std::vector<Tensor*> all_weights(LlamaWeights& w) {
-  std::vector<Tensor*> out = {&w.embed_tokens, &w.norm, &w.lm_head};
-  for (LlamaLayerWeights& l : w.layers) {
-    for (Tensor* t : {&l.input_layernorm, &l.q_proj, &l.k_proj, &l.v_proj, &l.q_bias, &l.k_bias, &l.v_bias,
-                      &l.o_proj, &l.o_bias, &l.post_attention_layernorm, &l.gate_proj, &l.up_proj, &l.down_proj}) {
-      out.push_back(t);
-    }
+NamedWeights llama_named_weights(const LlamaConfig& c, LlamaWeights& w) {
+  const int64_t hidden = c.hidden_size, inter = c.intermediate_size;
+  NamedWeights list = {{"model.embed_tokens.weight", {c.vocab_size, hidden}, &w.embed_tokens}};
+  w.layers.resize(static_cast<size_t>(c.num_hidden_layers));
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LlamaLayerWeights& L = w.layers[l];
+    L.input_layernorm.name_weights(list, p + "input_layernorm", hidden);
+    L.self_attn.q_proj.name_weights(list, p + "self_attn.q_proj", hidden, c.q_dim(), c.qkv_bias);
+    L.self_attn.k_proj.name_weights(list, p + "self_attn.k_proj", hidden, c.kv_dim(), c.qkv_bias);
+    L.self_attn.v_proj.name_weights(list, p + "self_attn.v_proj", hidden, c.kv_dim(), c.qkv_bias);
+    L.self_attn.o_proj.name_weights(list, p + "self_attn.o_proj", c.q_dim(), hidden, c.o_bias);
+    L.post_attention_layernorm.name_weights(list, p + "post_attention_layernorm", hidden);
+    L.mlp.gate_proj.name_weights(list, p + "mlp.gate_proj", hidden, inter, false);
+    L.mlp.up_proj.name_weights(list, p + "mlp.up_proj", hidden, inter, false);
+    L.mlp.down_proj.name_weights(list, p + "mlp.down_proj", inter, hidden, false);
   }
-  return out;
+  w.norm.name_weights(list, "model.norm", hidden);
+  if (!w.lm_head_tied) w.lm_head.name_weights(list, "lm_head", hidden, c.vocab_size, false);
+  return list;
 }
 
-}  // namespace
-
-// The buffers of one forward step: on the CPU fresh fp32 tensors, on the GPU carved from
-// the workspace, allocated once per step and reused by every layer.
+// The buffers of one forward step, allocated once per step and reused by every layer.
 struct LlamaModel::Activations {
   Tensor residual, h, block_out;  // [tokens, hidden]; residual is the stream the fused add+norms update
-  Tensor q, attn;                 // [tokens, heads, head_dim]
-  Tensor k, v;                    // [tokens, kv_heads, head_dim]
+  blocks::AttentionBuffers attention;
   Tensor gate, up;                // [tokens, intermediate]
+  Tensor final_rows;              // [logit rows, hidden]
+  Tensor logits;                  // [logit rows, vocab] f32
 };
 
-LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights, const DeviceOptions& device)
-    : config_(std::move(config)), spec_(config_.spec()), weights_(std::move(weights)), device_(device) {
+template <class Alloc>
+LlamaModel::Activations LlamaModel::allocate_activations(const StepDims& step, DType dtype, Alloc& alloc) const {
+  const LlamaConfig& c = config_;
+  const int64_t t = step.tokens;
+  return {.residual = alloc({t, c.hidden_size}, dtype),
+          .h = alloc({t, c.hidden_size}, dtype),
+          .block_out = alloc({t, c.hidden_size}, dtype),
+          .attention = blocks::allocate_attention_buffers(
+              t, {.heads = c.num_attention_heads, .kv_heads = c.num_key_value_heads, .head_dim = c.head_dim}, dtype,
+              alloc),
+          .gate = alloc({t, c.intermediate_size}, dtype),
+          .up = alloc({t, c.intermediate_size}, dtype),
+          .final_rows = alloc({step.logit_rows, c.hidden_size}, dtype),
+          .logits = alloc({step.logit_rows, c.vocab_size}, DType::f32)};
+}
+
+LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights)
+    : config_(std::move(config)), spec_(config_.spec()), weights_(std::move(weights)) {
+  if (weights_.lm_head_tied) weights_.lm_head = {weights_.embed_tokens, Tensor()};
   const std::vector<float> inv_freq = rope_inv_frequencies(config_);
   inv_freq_ = Tensor::zeros({static_cast<int64_t>(inv_freq.size())}, DType::f32);
   std::copy(inv_freq.begin(), inv_freq.end(), inv_freq_.data<float>());
-  if (device.device == Device::cuda) move_to_device(device);
 }
 
 LlamaModel::~LlamaModel() = default;
 LlamaModel::LlamaModel(LlamaModel&&) noexcept = default;
 
-uint64_t LlamaModel::workspace_bytes(int64_t tokens, int64_t seqs) const {
-  const LlamaConfig& c = config_;
-  const auto e = static_cast<uint64_t>(dtype_size(device_.dtype));
-  const auto t = static_cast<uint64_t>(tokens), s = static_cast<uint64_t>(seqs);
-  const auto max_blocks = static_cast<uint64_t>((spec_.context_length + kBlockSize - 1) / kBlockSize);
-  // Step metadata (i32): token ids, positions, slots, query starts, context lengths,
-  // block tables, logit row ids.
-  const uint64_t metadata = 3 * aligned(4 * t) + aligned(4 * (s + 1)) + aligned(4 * s) + aligned(4 * s * max_blocks) +
-                            aligned(4 * s);
-  const auto h = static_cast<uint64_t>(c.hidden_size), q = static_cast<uint64_t>(c.q_dim());
-  const auto kv = static_cast<uint64_t>(c.kv_dim()), ff = static_cast<uint64_t>(c.intermediate_size);
-  const uint64_t activations = 3 * aligned(t * h * e) + 2 * aligned(t * q * e) + 2 * aligned(t * kv * e) +
-                               2 * aligned(t * ff * e) + aligned(s * h * e) +
-                               aligned(s * static_cast<uint64_t>(c.vocab_size) * 4);
-  return metadata + activations;
+MemoryRequest LlamaModel::memory_request(const DeviceOptions& options) const {
+  LlamaWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
+  const uint64_t weight_bytes = weight_footprint(llama_named_weights(config_, listed), options.dtype) +
+                                DeviceArena::footprint(inv_freq_.nbytes());
+  return DecoderDevice::memory_request(spec_, options, weight_bytes, [&](const StepDims& step, DType dtype, auto& alloc) {
+    allocate_activations(step, dtype, alloc);
+  });
 }
 
-void LlamaModel::move_to_device(const DeviceOptions& device) {
-  GENRT_CHECK(device.dtype == DType::bf16 || device.dtype == DType::f16,
-              "--dtype {}: the GPU runs models in bf16 or f16", dtype_name(device.dtype));
-  // By default a whole prompt, or the batch scheduler's default step of 512 tokens.
-  if (device_.max_step_tokens <= 0) device_.max_step_tokens = std::max<int64_t>(spec_.context_length, 512);
-  GENRT_CHECK(device_.max_step_seqs > 0, "max_step_seqs must be positive");
-  const auto e = static_cast<uint64_t>(dtype_size(device.dtype));
-  const bool tied = weights_.lm_head.raw() == weights_.embed_tokens.raw();
-  uint64_t weight_bytes = aligned(inv_freq_.nbytes());
-  for (Tensor* t : all_weights(weights_)) {
-    if (t->defined() && !(tied && t == &weights_.lm_head)) weight_bytes += aligned(static_cast<uint64_t>(t->numel()) * e);
-  }
-  const MemoryRequest request{
-      .weight_bytes = weight_bytes,
-      .workspace_bytes = workspace_bytes(device_.max_step_tokens, device_.max_step_seqs),
-      .kv_bytes_per_block = static_cast<uint64_t>(config_.num_hidden_layers * 2 * kBlockSize * config_.kv_dim()) * e,
-      .block_size = kBlockSize,
-      .min_blocks = (spec_.context_length + kBlockSize - 1) / kBlockSize};
-  runtime_ = std::make_unique<DeviceRuntime>(request, device.gpu_memory);
-
-  const auto start = std::chrono::steady_clock::now();
-  for (Tensor* t : all_weights(weights_)) {
-    if (t->defined() && !(tied && t == &weights_.lm_head)) *t = runtime_->upload_weight(*t, device.dtype);
-  }
-  if (tied) weights_.lm_head = weights_.embed_tokens;
-  inv_freq_ = runtime_->upload_weight(inv_freq_, DType::f32);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("weights on the GPU in {}: {} in {:.2f} s ({:.2f} GB/s)", dtype_name(device.dtype),
-               format_bytes(weight_bytes), seconds, static_cast<double>(weight_bytes) / 1e9 / std::max(seconds, 1e-9));
+void LlamaModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
+  GENRT_CHECK(device_.runtime() == nullptr, "{} is already on the GPU", spec_.architecture);
+  const DeviceOptions o = DecoderDevice::resolve(options, spec_);
+  place_weights(*runtime, llama_named_weights(config_, weights_), o.dtype, spec_.architecture);
+  if (weights_.lm_head_tied) weights_.lm_head = {weights_.embed_tokens, Tensor()};
+  inv_freq_ = runtime->upload_weight(inv_freq_, DType::f32);
+  device_ = DecoderDevice(std::move(runtime), o, spec_);
 }
 
-// On the GPU the cache is the whole planned pool whatever `blocks` asks for; making a new
-// cache invalidates the previous one.
 KvCache LlamaModel::make_kv_cache(int64_t blocks, int64_t block_size) const {
-  if (!runtime_) return CausalLM::make_kv_cache(blocks, block_size);
-  GENRT_CHECK(block_size == kBlockSize, "the GPU KV cache has blocks of {} tokens, not {}", kBlockSize, block_size);
-  DeviceArena& arena = runtime_->kv_arena();
-  arena.reset_to(0);  // the planned pool, handed to the newest cache
-  // 2 pools per layer, each rounded up to the arena's alignment: drop a block if that
-  // rounding would overflow the region.
-  const uint64_t block_bytes = static_cast<uint64_t>(kBlockSize * config_.kv_dim()) * dtype_size(device_.dtype);
-  int64_t pool_blocks = runtime_->plan().kv_blocks;
-  while (pool_blocks > 1 && 2 * static_cast<uint64_t>(config_.num_hidden_layers) *
-                                    aligned(static_cast<uint64_t>(pool_blocks) * block_bytes) >
-                                arena.capacity()) {
-    --pool_blocks;
-  }
-  return KvCache(spec_.kv_cache_shape(pool_blocks, kBlockSize), arena, device_.dtype);
+  return device_.make_kv_cache(spec_, blocks, block_size);
 }
 
 Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
-  const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
-  const int64_t hidden = config_.hidden_size, heads = config_.num_attention_heads;
-  const int64_t kv_heads = config_.num_key_value_heads, head_dim = config_.head_dim;
-  const PagedBatch host_paged = make_paged_batch(batch, cache.shape().block_size, config_.max_position_embeddings);
-  const Tensor host_rows = logit_rows(batch, which);
+  const LlamaConfig& c = config_;
+  const auto step = device_.begin_step();
+  const StepInputs in = device_.inputs(batch, which, spec_, cache.shape().block_size);
+  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
+  Activations a = allocate_activations(
+      {.tokens = in.paged.tokens(), .seqs = in.paged.seqs(), .logit_rows = in.logit_rows.numel()},
+      device_.activations(), scratch);
+  const blocks::AttentionHeads heads{
+      .heads = c.num_attention_heads, .kv_heads = c.num_key_value_heads, .head_dim = c.head_dim};
+  const blocks::Rotary rotary{.inv_freq = inv_freq_, .layout = c.rope_layout};
+  const auto eps = static_cast<float>(c.rms_norm_eps);
 
-  std::optional<DeviceRuntime::Step> step;
-  if (runtime_) {
-    GENRT_CHECK(n_tokens <= device_.max_step_tokens && host_paged.seqs() <= device_.max_step_seqs &&
-                    host_rows.numel() <= device_.max_step_seqs,
-                "forward: a step of {} tokens, {} sequences and {} logit rows exceeds the planned {} tokens and {} "
-                "sequences",
-                n_tokens, host_paged.seqs(), host_rows.numel(), device_.max_step_tokens, device_.max_step_seqs);
-    // The CPU embedding checks ids itself; device ids must be checked before their upload.
-    check_token_ids(batch, config_.vocab_size);
-    step.emplace(*runtime_);
-  }
-  const DType act = runtime_ ? device_.dtype : DType::f32;
-  auto scratch = [&](const Shape& shape, DType dtype) {
-    return runtime_ ? runtime_->scratch(shape, dtype) : Tensor::zeros(shape, dtype);
-  };
-  auto on_device = [&](const Tensor& host) { return runtime_ ? runtime_->upload(host) : host; };
-  const PagedBatch paged{.positions = on_device(host_paged.positions),
-                         .slots = on_device(host_paged.slots),
-                         .query_start = on_device(host_paged.query_start),
-                         .context_lens = on_device(host_paged.context_lens),
-                         .block_tables = on_device(host_paged.block_tables),
-                         .block_size = host_paged.block_size};
-  const Tensor ids = on_device(batch_token_ids(batch));
-  const Tensor row_ids = on_device(host_rows);
-
-  Activations a{.residual = scratch({n_tokens, hidden}, act),
-                .h = scratch({n_tokens, hidden}, act),
-                .block_out = scratch({n_tokens, hidden}, act),
-                .q = scratch({n_tokens, heads, head_dim}, act),
-                .attn = scratch({n_tokens, heads, head_dim}, act),
-                .k = scratch({n_tokens, kv_heads, head_dim}, act),
-                .v = scratch({n_tokens, kv_heads, head_dim}, act),
-                .gate = scratch({n_tokens, config_.intermediate_size}, act),
-                .up = scratch({n_tokens, config_.intermediate_size}, act)};
-  ops::embedding(weights_.embed_tokens, ids, a.residual);
-  for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
+  ops::embedding(weights_.embed_tokens, in.ids, a.residual);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LlamaLayerWeights& w = weights_.layers[l];
     if (l == 0) {
-      ops::rmsnorm(a.residual, w.input_layernorm, config_.rms_norm_eps, a.h);
+      ops::rmsnorm(a.residual, w.input_layernorm.weight, eps, a.h);
     } else {
-      ops::add_rmsnorm(a.block_out, a.residual, w.input_layernorm, config_.rms_norm_eps, a.h);
+      ops::add_rmsnorm(a.block_out, a.residual, w.input_layernorm.weight, eps, a.h);
     }
-    attention_block(w, l, paged, a, cache);
-    ops::add_rmsnorm(a.block_out, a.residual, w.post_attention_layernorm, config_.rms_norm_eps, a.h);
-    mlp_block(w, a);
+    const LlamaAttentionWeights& attn = w.self_attn;
+    blocks::paged_self_attention({attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj}, heads, &rotary, a.h,
+                                 in.paged, {cache.keys(l), cache.values(l)}, a.attention, a.block_out);
+    ops::add_rmsnorm(a.block_out, a.residual, w.post_attention_layernorm.weight, eps, a.h);
+    blocks::swiglu_mlp(w.mlp.gate_proj, w.mlp.up_proj, w.mlp.down_proj, a.h, a.gate, a.up, a.block_out);
   }
-  ops::add_rmsnorm(a.block_out, a.residual, weights_.norm, config_.rms_norm_eps, a.h);
-
-  Tensor final_rows = scratch({row_ids.numel(), hidden}, act);
-  ops::embedding(a.h, row_ids, final_rows);
-  Tensor logits = scratch({final_rows.dim(0), config_.vocab_size}, DType::f32);
-  ops::linear(final_rows, weights_.lm_head, Tensor(), logits);
-  return runtime_ ? runtime_->download_f32(logits) : logits;
-}
-
-void LlamaModel::attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged, Activations& a,
-                                 KvCache& cache) const {
-  const int64_t n_tokens = a.h.dim(0);
-  Tensor q = a.q.reshape({n_tokens, config_.q_dim()}), k = a.k.reshape({n_tokens, config_.kv_dim()});
-  Tensor v = a.v.reshape({n_tokens, config_.kv_dim()});
-  ops::linear(a.h, w.q_proj, w.q_bias, q);
-  ops::linear(a.h, w.k_proj, w.k_bias, k);
-  ops::linear(a.h, w.v_proj, w.v_bias, v);
-  ops::rope_kv_write(a.q, a.k, a.v, paged, inv_freq_, config_.rope_layout, cache.keys(layer), cache.values(layer));
-  ops::paged_attention(a.q, cache.keys(layer), cache.values(layer), paged,
-                       1.0f / std::sqrt(static_cast<float>(config_.head_dim)), a.attn);
-  ops::linear(a.attn.reshape({n_tokens, config_.q_dim()}), w.o_proj, w.o_bias, a.block_out);
-}
-
-void LlamaModel::mlp_block(const LlamaLayerWeights& w, Activations& a) const {
-  ops::linear(a.h, w.gate_proj, Tensor(), a.gate);
-  ops::linear(a.h, w.up_proj, Tensor(), a.up);
-  ops::swiglu(a.gate, a.up, a.gate);
-  ops::linear(a.gate, w.down_proj, Tensor(), a.block_out);
+  ops::add_rmsnorm(a.block_out, a.residual, weights_.norm.weight, eps, a.h);
+  ops::embedding(a.h, in.logit_rows, a.final_rows);
+  weights_.lm_head(a.final_rows, a.logits);
+  return device_.to_host(a.logits);
 }
 
 }  // namespace genrt

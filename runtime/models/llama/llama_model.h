@@ -6,38 +6,49 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/backend/device_runtime.h"
 #include "runtime/core/tensor.h"
+#include "runtime/models/blocks/linear.h"
+#include "runtime/models/blocks/norms.h"
 #include "runtime/models/causal_lm.h"
+#include "runtime/models/decoder_device.h"
 #include "runtime/models/llama/llama_config.h"
 
 namespace genrt {
 
-// Member names follow the Hugging Face checkpoint names (model.layers.N.<name>.weight).
+// Members are named like the Hugging Face checkpoint's modules (model.layers.N.<name>).
+struct LlamaAttentionWeights {
+  blocks::Linear q_proj, k_proj, v_proj;  // [q_dim | kv_dim, hidden], biases with config.qkv_bias
+  blocks::Linear o_proj;                  // [hidden, q_dim], bias with config.o_bias
+};
+
+struct LlamaMlpWeights {
+  blocks::Linear gate_proj, up_proj;  // [intermediate, hidden]
+  blocks::Linear down_proj;           // [hidden, intermediate]
+};
+
 struct LlamaLayerWeights {
-  Tensor input_layernorm;           // [hidden]
-  Tensor q_proj, k_proj, v_proj;    // [q_dim | kv_dim, hidden]
-  Tensor q_bias, k_bias, v_bias;    // [q_dim | kv_dim], or undefined
-  Tensor o_proj;                    // [hidden, q_dim]
-  Tensor o_bias;                    // [hidden], or undefined
-  Tensor post_attention_layernorm;  // [hidden]
-  Tensor gate_proj, up_proj;        // [intermediate, hidden]
-  Tensor down_proj;                 // [hidden, intermediate]
+  blocks::RmsNorm input_layernorm;
+  LlamaAttentionWeights self_attn;
+  blocks::RmsNorm post_attention_layernorm;
+  LlamaMlpWeights mlp;
 };
 
 struct LlamaWeights {
   Tensor embed_tokens;  // [vocab, hidden]
   std::vector<LlamaLayerWeights> layers;
-  Tensor norm;     // [hidden]
-  Tensor lm_head;  // [vocab, hidden]; embed_tokens when tied
+  blocks::RmsNorm norm;
+  blocks::Linear lm_head;      // [vocab, hidden]
+  bool lm_head_tied = false;   // lm_head is embed_tokens (not a tensor of its own)
 };
+
+// The weights of `config` by their Hugging Face names, sizing `weights.layers` to the
+// config. lm_head.weight is listed unless the weights are tied.
+NamedWeights llama_named_weights(const LlamaConfig& config, LlamaWeights& weights);
 
 class LlamaModel final : public CausalLM {
  public:
-  // Host weights in; with device.device == cuda they are uploaded into the planned weights
-  // region in device.dtype (the plan is logged; an error before uploading says what does
-  // not fit) and the host copies are released.
-  LlamaModel(LlamaConfig config, LlamaWeights weights, const DeviceOptions& device = {});
+  // Host weights (f32 for the CPU reference); place_on moves them to a device.
+  LlamaModel(LlamaConfig config, LlamaWeights weights);
   ~LlamaModel() override;
   LlamaModel(LlamaModel&&) noexcept;  // only before a KV cache is made from it
 
@@ -46,21 +57,19 @@ class LlamaModel final : public CausalLM {
   const LlamaWeights& weights() const { return weights_; }
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
+  MemoryRequest memory_request(const DeviceOptions& options) const override;
+  void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
 
  private:
   struct Activations;  // one step's buffers
-  void attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged, Activations& a,
-                       KvCache& cache) const;
-  void mlp_block(const LlamaLayerWeights& w, Activations& a) const;
-  void move_to_device(const DeviceOptions& device);
-  uint64_t workspace_bytes(int64_t tokens, int64_t seqs) const;
+  template <class Alloc>
+  Activations allocate_activations(const StepDims& step, DType dtype, Alloc& alloc) const;
 
   LlamaConfig config_;
   ModelSpec spec_;
   LlamaWeights weights_;
   Tensor inv_freq_;  // [head_dim / 2] f32
-  DeviceOptions device_;
-  std::unique_ptr<DeviceRuntime> runtime_;  // set on the GPU
+  DecoderDevice device_;
 };
 
 }  // namespace genrt

@@ -1,0 +1,52 @@
+#include "runtime/models/blocks/attention.h"
+
+#include <cmath>
+
+namespace genrt::blocks {
+
+namespace {
+
+float attention_scale(const AttentionHeads& h) { return 1.0f / std::sqrt(static_cast<float>(h.head_dim)); }
+
+// The projections write [tokens, heads * head_dim] views of the [tokens, heads, head_dim] buffers.
+void project_qkv(const AttentionProjections& w, const Tensor& x, AttentionBuffers& buf) {
+  const int64_t tokens = x.dim(0);
+  Tensor q = buf.q.reshape({tokens, buf.q.dim(1) * buf.q.dim(2)});
+  Tensor k = buf.k.reshape({tokens, buf.k.dim(1) * buf.k.dim(2)});
+  Tensor v = buf.v.reshape({tokens, buf.v.dim(1) * buf.v.dim(2)});
+  w.q(x, q);
+  w.k(x, k);
+  w.v(x, v);
+}
+
+void project_out(const AttentionProjections& w, const AttentionBuffers& buf, Tensor& out) {
+  const int64_t tokens = buf.attn.dim(0);
+  w.out(buf.attn.reshape({tokens, buf.attn.dim(1) * buf.attn.dim(2)}), out);
+}
+
+}  // namespace
+
+void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
+                          const Tensor& x, const PagedBatch& batch, LayerCache cache, AttentionBuffers& buf,
+                          Tensor& out) {
+  project_qkv(w, x, buf);
+  if (rotary != nullptr) {
+    ops::rope_kv_write(buf.q, buf.k, buf.v, batch, rotary->inv_freq, rotary->layout, cache.keys, cache.values);
+  } else {
+    ops::kv_cache_write(buf.k, buf.v, batch, cache.keys, cache.values);
+  }
+  ops::paged_attention(buf.q, cache.keys, cache.values, batch, attention_scale(h), buf.attn);
+  project_out(w, buf, out);
+}
+
+void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
+                          AttentionBuffers& buf, Tensor& out) {
+  project_qkv(w, x, buf);
+  const int64_t tokens = x.dim(0) / batch;
+  auto per_sample = [&](const Tensor& t) { return t.reshape({batch, tokens, t.dim(1), t.dim(2)}); };
+  Tensor attn = per_sample(buf.attn);
+  ops::dense_attention(per_sample(buf.q), per_sample(buf.k), per_sample(buf.v), attention_scale(h), attn);
+  project_out(w, buf, out);
+}
+
+}  // namespace genrt::blocks

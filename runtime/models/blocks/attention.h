@@ -1,0 +1,65 @@
+#pragma once
+// The attention block shared by the model graphs: q, k and v projections of the input,
+// attention, and the output projection. Decoders attend causally over the paged KV cache
+// (with rotary positions, or positions already added to the input); the DiT attends
+// within each sample, non-causally. Biases come with the projections (Linear::bias).
+
+#include <cstdint>
+
+#include "kernels/ref/rope.h"
+#include "runtime/backend/paged_batch.h"
+#include "runtime/models/blocks/linear.h"
+
+namespace genrt::blocks {
+
+struct AttentionProjections {
+  const Linear& q;
+  const Linear& k;
+  const Linear& v;
+  const Linear& out;
+};
+
+struct AttentionHeads {
+  int64_t heads = 0;
+  int64_t kv_heads = 0;  // < heads: grouped-query attention
+  int64_t head_dim = 0;
+};
+
+// A step's buffers: q and attn [tokens, heads, head_dim], k and v [tokens, kv_heads, head_dim].
+struct AttentionBuffers {
+  Tensor q, k, v, attn;
+};
+
+template <class Alloc>
+AttentionBuffers allocate_attention_buffers(int64_t tokens, const AttentionHeads& h, DType dtype, Alloc& alloc) {
+  return {.q = alloc({tokens, h.heads, h.head_dim}, dtype),
+          .k = alloc({tokens, h.kv_heads, h.head_dim}, dtype),
+          .v = alloc({tokens, h.kv_heads, h.head_dim}, dtype),
+          .attn = alloc({tokens, h.heads, h.head_dim}, dtype)};
+}
+
+// Rotary positions: inverse frequencies [head_dim / 2] (f32) and how dimensions pair.
+struct Rotary {
+  const Tensor& inv_freq;
+  ref::RopeLayout layout;
+};
+
+// The KV-cache pools of one layer.
+struct LayerCache {
+  Tensor& keys;
+  Tensor& values;
+};
+
+// out = out_proj(attention) of x [tokens, hidden]: the new tokens' keys and values (rotated
+// when `rotary` is given, as are the queries) are written into the layer's cache, then
+// every sequence's queries attend causally over its cached positions.
+void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
+                          const Tensor& x, const PagedBatch& batch, LayerCache cache, AttentionBuffers& buf,
+                          Tensor& out);
+
+// out = out_proj(attention) of x [batch * tokens, hidden], each sample's tokens attending
+// to all of that sample's tokens.
+void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
+                          AttentionBuffers& buf, Tensor& out);
+
+}  // namespace genrt::blocks

@@ -1,0 +1,20 @@
+#include "runtime/models/blocks/mlp.h"
+
+namespace genrt::blocks {
+
+void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& down_proj, const Tensor& x,
+                Tensor& gate, Tensor& up, Tensor& out) {
+  gate_proj(x, gate);
+  up_proj(x, up);
+  ops::swiglu(gate, up, gate);
+  down_proj(gate, out);
+}
+
+void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::GeluApprox approx, const Tensor& x, Tensor& inner,
+              Tensor& out) {
+  fc_in(x, inner);
+  ops::gelu(inner, inner, approx);
+  fc_out(inner, out);
+}
+
+}  // namespace genrt::blocks

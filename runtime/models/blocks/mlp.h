@@ -1,0 +1,18 @@
+#pragma once
+// The MLP variants shared by the model graphs.
+
+#include "kernels/ref/gelu.h"
+#include "runtime/models/blocks/linear.h"
+
+namespace genrt::blocks {
+
+// SwiGLU (Llama): out = down(silu(gate(x)) * up(x)); gate and up are [tokens, intermediate]
+// buffers.
+void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& down_proj, const Tensor& x,
+                Tensor& gate, Tensor& up, Tensor& out);
+
+// GELU MLP (GPT-2, DiT): out = fc_out(gelu(fc_in(x))); inner is a [tokens, intermediate] buffer.
+void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::GeluApprox approx, const Tensor& x, Tensor& inner,
+              Tensor& out);
+
+}  // namespace genrt::blocks

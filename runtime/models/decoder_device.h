@@ -1,0 +1,107 @@
+#pragma once
+// What the decoder LMs (Llama, GPT-2) share to run a forward step on either device: the
+// step's inputs and their buffers, and, on the GPU, the runtime the model was placed on,
+// the step limits its workspace was planned for and the KV pool the plan sized.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "runtime/backend/device_runtime.h"
+#include "runtime/backend/paged_batch.h"
+#include "runtime/memory/device_arena.h"
+#include "runtime/models/causal_lm.h"
+
+namespace genrt {
+
+// The sizes of one forward step: what its buffers are allocated for, or sized for at load.
+struct StepDims {
+  int64_t tokens = 0;
+  int64_t seqs = 0;
+  int64_t logit_rows = 0;
+  int64_t table_width = 0;  // blocks per sequence in the block tables
+};
+
+// A step's inputs on the model's device: where the tokens go in the KV cache, their ids,
+// and the rows of the hidden states that logits are wanted for.
+struct StepInputs {
+  PagedBatch paged;
+  Tensor ids;
+  Tensor logit_rows;
+};
+
+// The buffers of StepInputs from alloc(shape, dtype): the same code allocates them for a
+// step and sizes them for the plan (with ArenaFootprint).
+template <class Alloc>
+StepInputs allocate_step_inputs(const StepDims& d, int64_t block_size, Alloc& alloc) {
+  return {.paged = {.positions = alloc({d.tokens}, DType::i32),
+                    .slots = alloc({d.tokens}, DType::i32),
+                    .query_start = alloc({d.seqs + 1}, DType::i32),
+                    .context_lens = alloc({d.seqs}, DType::i32),
+                    .block_tables = alloc({d.seqs, d.table_width}, DType::i32),
+                    .block_size = block_size},
+          .ids = alloc({d.tokens}, DType::i32),
+          .logit_rows = alloc({d.logit_rows}, DType::i32)};
+}
+
+class DecoderDevice {
+ public:
+  // Tokens per KV-cache block on the GPU.
+  static constexpr int64_t kBlockSize = 16;
+
+  DecoderDevice() = default;  // the CPU
+  // The GPU: `runtime` planned this model's request for `options`.
+  DecoderDevice(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options, const ModelSpec& spec);
+
+  DeviceRuntime* runtime() const { return runtime_.get(); }
+  // Activations: the device dtype on the GPU, f32 on the CPU.
+  DType activations() const { return runtime_ ? options_.dtype : DType::f32; }
+
+  // `options` with its defaults resolved for `spec`; checks what the GPU supports.
+  static DeviceOptions resolve(const DeviceOptions& options, const ModelSpec& spec);
+  // The largest step of a model placed with resolved `options`.
+  static StepDims max_step(const DeviceOptions& options, const ModelSpec& spec);
+  // K and V of one block over all layers, in `dtype`.
+  static uint64_t kv_bytes_per_block(const ModelSpec& spec, DType dtype);
+  // The request of a decoder whose weights take `weight_bytes` in options.dtype and whose
+  // step activations allocate(step, dtype, alloc) allocates: the workspace is measured by
+  // that same code at the largest planned step.
+  template <class AllocateActivations>
+  static MemoryRequest memory_request(const ModelSpec& spec, const DeviceOptions& options, uint64_t weight_bytes,
+                                      AllocateActivations&& allocate);
+
+  // The step's buffers: the runtime's workspace on the GPU, fresh host tensors on the CPU.
+  Tensor scratch(const Shape& shape, DType dtype) const;
+  // Opens the step on the GPU (the workspace is reset; call before any scratch()).
+  std::optional<DeviceRuntime::Step> begin_step() const;
+  // The inputs of `batch`, checked against the spec and the planned step; on the GPU
+  // staged into the step's workspace.
+  StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;
+  // Logits as a host f32 tensor.
+  Tensor to_host(const Tensor& logits) const;
+  // The planned KV pool on the GPU (a new cache invalidates the previous one); the CPU
+  // makes `blocks` fp32 blocks.
+  KvCache make_kv_cache(const ModelSpec& spec, int64_t blocks, int64_t block_size) const;
+
+ private:
+  std::shared_ptr<DeviceRuntime> runtime_;
+  DeviceOptions options_;
+};
+
+template <class AllocateActivations>
+MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceOptions& options, uint64_t weight_bytes,
+                                            AllocateActivations&& allocate) {
+  const DeviceOptions o = resolve(options, spec);
+  const StepDims step = max_step(o, spec);
+  ArenaFootprint workspace;
+  allocate_step_inputs(step, kBlockSize, workspace);
+  allocate(step, o.dtype, workspace);
+  return {.name = spec.architecture,
+          .weight_bytes = weight_bytes,
+          .workspace_bytes = workspace.bytes,
+          .kv_bytes_per_block = kv_bytes_per_block(spec, o.dtype),
+          .block_size = kBlockSize,
+          .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize};
+}
+
+}  // namespace genrt

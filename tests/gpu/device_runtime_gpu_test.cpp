@@ -1,0 +1,106 @@
+// One DeviceRuntime shared by two models (a text model and a DiT, as a text-to-image
+// pipeline will hold them), and GPT-2 placed on the GPU through its named weights: each
+// against the CPU reference. Skip, saying why, without a device.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+
+#include "runtime/backend/device_runtime.h"
+#include "runtime/models/dit/dit_model.h"
+#include "runtime/models/load_model.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+const DeviceOptions kGpu{.device = Device::cuda, .dtype = DType::bf16, .gpu_memory = 0.5};
+const DitDeviceOptions kDitGpu{.dtype = DType::bf16, .gpu_memory = 0.5, .max_batch = 2};
+const std::vector<int32_t> kPrompt = {1, 7, 42, 99, 3, 250, 11};
+
+// Bf16 weights and activations with fp32 accumulation against the fp32 CPU, for the tiny
+// two-layer models whose logits are not near-chaotic in rounding.
+void expect_close_logits(const Tensor& got, const Tensor& want) {
+  ASSERT_EQ(got.shape(), want.shape());
+  double worst = 0.0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const float w = want.data<float>()[i];
+    const double excess = std::abs(got.data<float>()[i] - w) - (0.1 + 0.02 * std::abs(w));
+    if (!(excess <= worst)) worst = excess;  // NaN lands here too
+  }
+  EXPECT_LE(worst, 0.0);
+}
+
+// The DiT's output for two samples (one of them the null class) at timestep 500.
+Tensor dit_output(const DitModel& model) {
+  const DitConfig& c = model.config();
+  const Shape latent_shape = {2, c.in_channels, c.sample_size, c.sample_size};
+  const std::vector<float> timesteps = {500.0f, 500.0f};
+  const std::vector<int32_t> labels = {3, static_cast<int32_t>(model.null_class())};
+  Tensor latents = Tensor::zeros(latent_shape, DType::f32);
+  for (int64_t i = 0; i < latents.numel(); ++i) latents.data<float>()[i] = std::sin(0.37f * static_cast<float>(i));
+  const Shape out_shape = {2, c.out_channels, c.sample_size, c.sample_size};
+  DeviceRuntime* runtime = model.device_runtime();
+  DitWorkspace ws = model.make_workspace(2);
+  if (runtime == nullptr) {
+    Tensor out = Tensor::zeros(out_shape, DType::f32);
+    model.forward(latents, timesteps, labels, ws, out);
+    return out;
+  }
+  const uint64_t mark = runtime->persistent_mark();
+  Tensor device_latents = runtime->persistent(latent_shape, DType::f32);
+  Tensor device_out = runtime->persistent(out_shape, DType::f32);
+  runtime->copy_in(latents, device_latents);
+  Tensor out;
+  {
+    DeviceRuntime::Step step(*runtime);
+    model.forward(device_latents, timesteps, labels, ws, device_out);
+    out = runtime->download_f32(device_out);
+  }
+  runtime->release_persistent(mark);
+  return out;
+}
+
+class DeviceRuntimeGpu : public ::testing::Test {
+ protected:
+  void SetUp() override { GENRT_REQUIRE_GPU(); }
+};
+
+TEST_F(DeviceRuntimeGpu, TwoModelsShareOnePlanAndEachMatchesTheCpu) {
+  const auto cpu_llama = load_causal_lm(test::data_dir() / "tiny_llama");
+  const DitModel cpu_dit = load_dit(test::data_dir() / "tiny_dit");
+  const Tensor want_logits = test::prefill_logits(*cpu_llama, kPrompt);
+  const Tensor want_dit = dit_output(cpu_dit);
+
+  auto llama = load_causal_lm(test::data_dir() / "tiny_llama");
+  DitModel dit = load_dit(test::data_dir() / "tiny_dit");
+  const MemoryRequest requests[] = {llama->memory_request(kGpu), dit.memory_request(kDitGpu)};
+  auto runtime = std::make_shared<DeviceRuntime>(requests, 0.5);
+  const MemoryPlan& plan = runtime->plan();
+  ASSERT_EQ(plan.models.size(), 2u);
+  EXPECT_EQ(plan.weight_bytes, requests[0].weight_bytes + requests[1].weight_bytes);
+  EXPECT_EQ(plan.persistent_bytes, requests[1].persistent_bytes);
+  EXPECT_GT(plan.kv_blocks, 0);
+  EXPECT_NE(plan.table().find("DiT"), std::string::npos) << plan.table();
+  llama->place_on(runtime, kGpu);
+  dit.place_on(runtime, kDitGpu);
+
+  // Interleaved, as a pipeline runs them: each step resets the shared workspace.
+  expect_close_logits(test::prefill_logits(*llama, kPrompt), want_logits);
+  const Tensor got_dit = dit_output(dit);
+  expect_close_logits(test::prefill_logits(*llama, kPrompt), want_logits);
+  // Relative L2 of one bf16 forward pass of the 2-block DiT: about a dozen roundings of
+  // 2^-9 each, so 2% bounds rounding while a wrong op moves the output by O(1).
+  EXPECT_LE(test::relative_l2(got_dit.data<float>(), want_dit.data<float>(), want_dit.numel()), 0.02);
+}
+
+TEST_F(DeviceRuntimeGpu, Gpt2RunsOnTheGpuThroughItsNamedWeights) {
+  const Tensor want = test::prefill_logits(*load_causal_lm(test::data_dir() / "tiny_gpt2"), kPrompt);
+  const Tensor got = test::prefill_logits(*load_causal_lm(test::data_dir() / "tiny_gpt2", kGpu), kPrompt);
+  expect_close_logits(got, want);
+}
+
+}  // namespace
+}  // namespace genrt
