@@ -1,7 +1,6 @@
 #include "runtime/backend/cuda/cublaslt_gemm.h"
 
-#include <cublasLt.h>
-
+#include "runtime/backend/cuda/cublaslt_api.h"
 #include "runtime/core/error.h"
 
 namespace genrt {
@@ -9,7 +8,7 @@ namespace genrt {
 namespace {
 
 void check(cublasStatus_t status, const char* what) {
-  GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt {} failed: {}", what, cublasLtGetStatusString(status));
+  GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt {} failed: {}", what, cublaslt().cublasLtGetStatusString(status));
 }
 
 cudaDataType_t cuda_type(DType dtype) {
@@ -34,23 +33,23 @@ struct CublasLtGemm::Plan {
   cublasLtMatmulAlgo_t algo{};
 
   ~Plan() {
-    if (c != nullptr) cublasLtMatrixLayoutDestroy(c);
-    if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
-    if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
-    if (op != nullptr) cublasLtMatmulDescDestroy(op);
+    if (c != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(c);
+    if (b != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(b);
+    if (a != nullptr) cublaslt().cublasLtMatrixLayoutDestroy(a);
+    if (op != nullptr) cublaslt().cublasLtMatmulDescDestroy(op);
   }
 };
 
 CublasLtGemm::CublasLtGemm(void* workspace, size_t workspace_bytes)
     : workspace_(workspace), workspace_bytes_(workspace_bytes) {
   cublasLtHandle_t handle = nullptr;
-  check(cublasLtCreate(&handle), "handle creation");
+  check(cublaslt().cublasLtCreate(&handle), "handle creation");
   handle_ = handle;
 }
 
 CublasLtGemm::~CublasLtGemm() {
   plans_.clear();
-  if (handle_ != nullptr) cublasLtDestroy(lt(handle_));
+  if (handle_ != nullptr) cublaslt().cublasLtDestroy(lt(handle_));
 }
 
 CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype,
@@ -63,32 +62,32 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DTyp
               dtype_name(dtype), dtype_name(out_dtype));
   auto plan = std::make_unique<Plan>();
   const cudaDataType_t type = cuda_type(dtype), out_type = cuda_type(out_dtype);
-  check(cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul descriptor");
+  check(cublaslt().cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul descriptor");
   const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
-  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)), "TRANSA");
-  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof(keep)), "TRANSB");
+  check(cublaslt().cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)), "TRANSA");
+  check(cublaslt().cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof(keep)), "TRANSB");
   if (bias) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;  // bias[n]: one per row of C = output feature
-    check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
+    check(cublaslt().cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
           "bias epilogue");
-    check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)),
+    check(cublaslt().cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)),
           "bias type");
   }
-  check(cublasLtMatrixLayoutCreate(&plan->a, type, static_cast<uint64_t>(k), static_cast<uint64_t>(n), k), "layout w");
-  check(cublasLtMatrixLayoutCreate(&plan->b, type, static_cast<uint64_t>(k), static_cast<uint64_t>(m), k), "layout x");
-  check(cublasLtMatrixLayoutCreate(&plan->c, out_type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n),
+  check(cublaslt().cublasLtMatrixLayoutCreate(&plan->a, type, static_cast<uint64_t>(k), static_cast<uint64_t>(n), k), "layout w");
+  check(cublaslt().cublasLtMatrixLayoutCreate(&plan->b, type, static_cast<uint64_t>(k), static_cast<uint64_t>(m), k), "layout x");
+  check(cublaslt().cublasLtMatrixLayoutCreate(&plan->c, out_type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n),
         "layout y");
 
   cublasLtMatmulPreference_t preference = nullptr;
-  check(cublasLtMatmulPreferenceCreate(&preference), "preference");
-  check(cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
+  check(cublaslt().cublasLtMatmulPreferenceCreate(&preference), "preference");
+  check(cublaslt().cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
                                              sizeof(workspace_bytes_)),
         "workspace preference");
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(lt(handle_), plan->op, plan->a, plan->b, plan->c,
+  const cublasStatus_t status = cublaslt().cublasLtMatmulAlgoGetHeuristic(lt(handle_), plan->op, plan->a, plan->b, plan->c,
                                                                plan->c, preference, 1, &result, &found);
-  cublasLtMatmulPreferenceDestroy(preference);
+  cublaslt().cublasLtMatmulPreferenceDestroy(preference);
   check(status, "heuristic");
   GENRT_CHECK(found > 0, "cuBLASLt has no algorithm for a {} GEMM of m {} n {} k {} to {}{}", dtype_name(dtype), m,
               n, k, dtype_name(out_dtype), bias ? " with bias" : "");
@@ -102,14 +101,14 @@ void CublasLtGemm::linear(const void* x, const void* w, const void* bias, void* 
   GENRT_CHECK(k > 0, "GEMM: k must be positive");
   Plan& plan = plan_for(m, n, k, dtype, out_dtype, bias != nullptr);
   if (bias != nullptr) {
-    check(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
+    check(cublaslt().cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
           "bias pointer");
   }
   const float alpha = 1.0f, beta = 0.0f;
-  const cublasStatus_t status = cublasLtMatmul(lt(handle_), plan.op, &alpha, w, plan.a, x, plan.b, &beta, y, plan.c,
+  const cublasStatus_t status = cublaslt().cublasLtMatmul(lt(handle_), plan.op, &alpha, w, plan.a, x, plan.b, &beta, y, plan.c,
                                                y, plan.c, &plan.algo, workspace_, workspace_bytes_, stream);
   GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt GEMM of m {} n {} k {} ({}) failed: {}", m, n, k,
-              dtype_name(dtype), cublasLtGetStatusString(status));
+              dtype_name(dtype), cublaslt().cublasLtGetStatusString(status));
 }
 
 }  // namespace genrt
