@@ -41,8 +41,9 @@ bundle() {
     strip "$b" && patchelf --set-rpath '$ORIGIN/../lib' "$b" || exit 1
   done
   # Every shared library the binaries resolve here, except glibc's and the device's own CUDA
-  # libraries. libcudart is carried (the device's image may lack the toolkit's copy), and so
-  # are libstdc++, libgcc_s and libgomp (its image may be older than this compiler).
+  # libraries (cuBLASLt and cuBLAS are opened at run time, cudart is linked statically), so
+  # libstdc++, libgcc_s and libgomp are carried (the device's image may be older than this
+  # compiler).
   ldd "$out"/bin/* | awk '/=> \// {print $1, $3}' | sort -u | while read -r name path; do
     case "$name" in
       linux-vdso* | ld-linux* | libc.so* | libm.so* | libpthread* | libdl.so* | librt.so*) ;;

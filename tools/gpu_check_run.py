@@ -33,6 +33,9 @@ import sys
 import tempfile
 import time
 
+# Opened with dlopen when a GPU is first used, from the CUDA major version the bundle is
+# built with (nvcc 13).
+RUN_TIME_LIBRARIES = ("libcublasLt.so.13", "libcublas.so.13")
 BUDGET_S = {"S0": 15, "S1": 100, "S2": 150, "S3": 60, "S4": 180}
 NAMES = {"S0": "sanity", "S1": "gpu-tests", "S2": "sanitizers", "S3": "models", "S4": "bench"}
 
@@ -156,6 +159,15 @@ class Check:
         device = out.strip().splitlines()[0] if rc == 0 and out.strip() else None
         self.summary["device"] = device
         result = {"device": device, "missing_libraries": missing}
+        # Libraries genrt opens only when a GPU is first used (runtime/core/shared_library.h)
+        # are not in ldd's list: each must load under the environment the stages run in.
+        unloadable = [soname for soname in RUN_TIME_LIBRARIES
+                      if self.run(f"dlopen {soname}", [sys.executable, "-c", f"import ctypes; ctypes.CDLL({soname!r})"],
+                                  5)[0] != 0]
+        if unloadable:
+            result.update(status="failed", reason="cannot load " + ", ".join(unloadable) +
+                          " (opened at run time by genrt): add their folder to LD_LIBRARY_PATH")
+            return result
         if missing:
             rebuilt = self.build_from_source(deadline)
             if not rebuilt:

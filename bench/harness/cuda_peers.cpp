@@ -27,7 +27,7 @@ struct CublasApi {
 
 const CublasApi& cublas_api() {
   static const CublasApi api = [] {
-    static const SharedLibrary library("libcublas.so." + std::to_string(CUBLAS_VER_MAJOR));
+    static const SharedLibrary library("libcublas.so." + std::to_string(CUBLAS_VER_MAJOR), GENRT_CUDA_LIBRARY_DIR);
     return CublasApi{.create = reinterpret_cast<decltype(&cublasCreate_v2)>(library.symbol("cublasCreate_v2")),
                      .set_stream = reinterpret_cast<decltype(&cublasSetStream_v2)>(library.symbol("cublasSetStream_v2")),
                      .gemm_ex = reinterpret_cast<CublasApi::GemmEx>(library.symbol("cublasGemmEx"))};

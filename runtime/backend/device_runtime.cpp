@@ -92,6 +92,14 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
 
 DeviceRuntime::~DeviceRuntime() = default;
 
+void DeviceRuntime::expect_planned(const MemoryRequest& request) const {
+  GENRT_CHECK(std::find(plan_.models.begin(), plan_.models.end(), request) != plan_.models.end(),
+              "{} was not planned on this device runtime with these options (it needs weights {}, persistent {}, "
+              "workspace {}): plan the runtime with the model's memory_request for the same options",
+              request.name, format_bytes(request.weight_bytes), format_bytes(request.persistent_bytes),
+              format_bytes(request.workspace_bytes));
+}
+
 Tensor DeviceRuntime::upload_weight(const Tensor& host, DType dtype) {
   Tensor device = weights_->allocate(host.shape(), dtype);
   copy_in(host, device);
@@ -127,17 +135,34 @@ void DeviceRuntime::copy_in(const Tensor& host, const Tensor& device) {
 
 Tensor DeviceRuntime::persistent(const Shape& shape, DType dtype) { return persistent_->allocate(shape, dtype); }
 
-uint64_t DeviceRuntime::persistent_mark() const { return persistent_->used(); }
+DeviceRuntime::PersistentScope::PersistentScope(DeviceRuntime& runtime)
+    : runtime_(runtime), depth_(runtime.persistent_marks_.size()) {
+  runtime.persistent_marks_.push_back(runtime.persistent_->used());
+}
 
-void DeviceRuntime::release_persistent(uint64_t mark) { persistent_->reset_to(mark); }
+DeviceRuntime::PersistentScope::~PersistentScope() {
+  auto& marks = runtime_.persistent_marks_;
+  if (marks.size() != depth_ + 1) {
+    // Closing out of order would free buffers an inner scope still uses; leak them instead.
+    spdlog::error("persistent buffer scopes closed out of order: {} open, this one opened at depth {}", marks.size(),
+                  depth_);
+    return;
+  }
+  runtime_.persistent_->reset_to(marks.back());
+  marks.pop_back();
+}
 
-DeviceRuntime::Step::Step(DeviceRuntime& runtime) : scope_(std::make_unique<Scope>(runtime.impl_->context)) {
+DeviceRuntime::Step::Step(DeviceRuntime& runtime) : runtime_(runtime) {
+  GENRT_CHECK(!runtime.step_open_, "a step is already open on this device runtime: models sharing a device run one "
+              "step at a time");
+  scope_ = std::make_unique<Scope>(runtime.impl_->context);
   runtime.workspace_->reset_to(runtime.workspace_fixed_);
   check_cuda(cudaEventSynchronize(runtime.impl_->staging_copied), "the previous step's uploads");
   runtime.impl_->step_staging_used = 0;
+  runtime.step_open_ = true;  // last: a constructor that throws leaves no step open
 }
 
-DeviceRuntime::Step::~Step() = default;
+DeviceRuntime::Step::~Step() { runtime_.step_open_ = false; }
 
 Tensor DeviceRuntime::scratch(const Shape& shape, DType dtype) { return workspace_->allocate(shape, dtype); }
 
@@ -191,12 +216,21 @@ DeviceMemoryInfo query_device_memory() { fail("--device cuda: {}", cuda_unavaila
 
 DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest>, double) { query_device_memory(); }
 DeviceRuntime::~DeviceRuntime() = default;
+
+void DeviceRuntime::expect_planned(const MemoryRequest& request) const {
+  GENRT_CHECK(std::find(plan_.models.begin(), plan_.models.end(), request) != plan_.models.end(),
+              "{} was not planned on this device runtime with these options (it needs weights {}, persistent {}, "
+              "workspace {}): plan the runtime with the model's memory_request for the same options",
+              request.name, format_bytes(request.weight_bytes), format_bytes(request.persistent_bytes),
+              format_bytes(request.workspace_bytes));
+}
 Tensor DeviceRuntime::upload_weight(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::copy_in(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::persistent(const Shape&, DType) { fail("no CUDA backend"); }
-uint64_t DeviceRuntime::persistent_mark() const { return 0; }
-void DeviceRuntime::release_persistent(uint64_t) {}
-DeviceRuntime::Step::Step(DeviceRuntime&) {}
+DeviceRuntime::PersistentScope::PersistentScope(DeviceRuntime& runtime) : runtime_(runtime), depth_(0) {}
+DeviceRuntime::PersistentScope::~PersistentScope() = default;
+void DeviceRuntime::expect_planned(const MemoryRequest&) const {}
+DeviceRuntime::Step::Step(DeviceRuntime& runtime) : runtime_(runtime) {}
 DeviceRuntime::Step::~Step() = default;
 Tensor DeviceRuntime::scratch(const Shape&, DType) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "runtime/core/tensor.h"
 #include "runtime/memory/device_arena.h"
@@ -33,6 +34,9 @@ class DeviceRuntime {
   DeviceRuntime& operator=(const DeviceRuntime&) = delete;
 
   const MemoryPlan& plan() const { return plan_; }
+  // Throws unless the plan holds `request` (a model placed on this runtime must have been
+  // planned, with the same options, when it was built).
+  void expect_planned(const MemoryRequest& request) const;
 
   // A host tensor (f32, f16, bf16 or i32) converted to `dtype` and copied into the weights
   // region, in chunks through pinned staging. Blocks until the copy is done.
@@ -42,15 +46,28 @@ class DeviceRuntime {
   void copy_in(const Tensor& host, const Tensor& device);
 
   // Tensors that outlive steps (a denoising loop's latents and activations), from the
-  // persistent region. They are freed in stack order: release_persistent(mark) frees
-  // everything allocated since persistent_mark() returned `mark`.
+  // persistent region; those made while a PersistentScope is open are freed when it closes.
   Tensor persistent(const Shape& shape, DType dtype);
-  uint64_t persistent_mark() const;
-  void release_persistent(uint64_t mark);
+
+  // Persistent buffers of one piece of work (a denoising run): what is allocated while the
+  // scope is the innermost open one is freed when it closes. Scopes nest; they must close
+  // in reverse order.
+  class PersistentScope {
+   public:
+    explicit PersistentScope(DeviceRuntime& runtime);
+    ~PersistentScope();
+    PersistentScope(const PersistentScope&) = delete;
+    PersistentScope& operator=(const PersistentScope&) = delete;
+
+   private:
+    DeviceRuntime& runtime_;
+    size_t depth_;
+  };
   DeviceArena& kv_arena() { return *kv_; }
 
   // One forward step: resets the workspace and makes this runtime's stream and GEMM handle
-  // the current CUDA context until the Step is destroyed.
+  // the current CUDA context until the Step is destroyed. Models sharing the runtime run
+  // one step at a time: opening a second Step while one is open is an error.
   class Step {
    public:
     explicit Step(DeviceRuntime& runtime);
@@ -60,6 +77,7 @@ class DeviceRuntime {
 
    private:
     struct Scope;
+    DeviceRuntime& runtime_;
     std::unique_ptr<Scope> scope_;
   };
 
@@ -69,7 +87,8 @@ class DeviceRuntime {
   // from f32 when `dtype` differs from the host's.
   Tensor upload(const Tensor& host);
   Tensor upload(const Tensor& host, DType dtype);
-  // The same into `device`, a tensor of the same shape (from scratch()).
+  // The same into `device`, a tensor of the same shape (from scratch()). Unlike copy_in it
+  // is asynchronous and goes through the step's staging, so it is for a step's inputs.
   void upload(const Tensor& host, const Tensor& device);
   // A device tensor copied back to a new host f32 tensor; waits for the stream.
   Tensor download_f32(const Tensor& device);
@@ -80,6 +99,8 @@ class DeviceRuntime {
   MemoryPlan plan_;
   std::unique_ptr<DeviceArena> weights_, persistent_, workspace_, kv_;
   uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
+  std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began
+  bool step_open_ = false;
 };
 
 }  // namespace genrt

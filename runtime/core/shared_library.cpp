@@ -6,13 +6,14 @@
 
 namespace genrt {
 
-SharedLibrary::SharedLibrary(std::string soname) : soname_(std::move(soname)) {
+SharedLibrary::SharedLibrary(std::string soname, const std::string& fallback_dir) : soname_(std::move(soname)) {
   handle_ = dlopen(soname_.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle_ == nullptr) {
-    const char* why = dlerror();
-    fail("cannot load {}: {} (is the CUDA toolkit's library directory on LD_LIBRARY_PATH?)", soname_,
-         why != nullptr ? why : "unknown reason");
-  }
+  if (handle_ != nullptr) return;
+  const char* error = dlerror();
+  const std::string why = error != nullptr ? error : "unknown reason";
+  if (!fallback_dir.empty()) handle_ = dlopen((fallback_dir + "/" + soname_).c_str(), RTLD_NOW | RTLD_LOCAL);
+  GENRT_CHECK(handle_ != nullptr, "cannot load {}: {} (nor from {}; is the CUDA toolkit's library directory on "
+              "LD_LIBRARY_PATH?)", soname_, why, fallback_dir.empty() ? "anywhere else" : fallback_dir);
 }
 
 void* SharedLibrary::symbol(const char* name) const {

@@ -10,10 +10,11 @@ namespace genrt {
 
 class SharedLibrary {
  public:
-  // dlopen()s `soname` (searched like a linked library: LD_LIBRARY_PATH, the runpath, the
-  // system cache); the error names it and says why it did not load. The library stays
-  // loaded for the life of the process: CUDA libraries are not safe to unload.
-  explicit SharedLibrary(std::string soname);
+  // dlopen()s `soname`, searched like a linked library (LD_LIBRARY_PATH, the runpath, the
+  // system cache), then in `fallback_dir` when given (the toolkit genrt was built with);
+  // the error names it and says why it did not load. The library stays loaded for the life
+  // of the process: CUDA libraries are not safe to unload.
+  explicit SharedLibrary(std::string soname, const std::string& fallback_dir = "");
 
   // The address of `symbol`; the error names the library and the symbol.
   void* symbol(const char* name) const;

@@ -57,22 +57,6 @@ MemoryRequest loop_memory_request(const DitConfig& c, int64_t images) {
   return {.name = "denoising loop", .persistent_bytes = footprint.bytes};
 }
 
-// Frees a run's persistent buffers however the run ends.
-class PersistentBuffersScope {
- public:
-  explicit PersistentBuffersScope(DeviceRuntime* runtime)
-      : runtime_(runtime), mark_(runtime ? runtime->persistent_mark() : 0) {}
-  ~PersistentBuffersScope() {
-    if (runtime_ != nullptr) runtime_->release_persistent(mark_);
-  }
-  PersistentBuffersScope(const PersistentBuffersScope&) = delete;
-  PersistentBuffersScope& operator=(const PersistentBuffersScope&) = delete;
-
- private:
-  DeviceRuntime* runtime_;
-  uint64_t mark_;
-};
-
 }  // namespace
 
 DitPipeline::DitPipeline(DitModel model, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
@@ -132,7 +116,8 @@ DiffusionResult DitPipeline::run(const DiffusionRequest& request, const Diffusio
   // Every buffer of the loop, planned up front: the loop below allocates nothing. On the
   // GPU they are persistent buffers of the model's runtime, sized at load.
   const int64_t model_batch = guided ? 2 * batch : batch;
-  const PersistentBuffersScope run_buffers(runtime);
+  std::optional<DeviceRuntime::PersistentScope> run_buffers;  // freed however the run ends
+  if (runtime != nullptr) run_buffers.emplace(*runtime);
   DitWorkspace workspace = model_.make_workspace(model_batch);
   auto allocate = [&](const Shape& shape, DType dtype) {
     return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);

@@ -28,6 +28,8 @@ struct MemoryRequest {
   uint64_t kv_bytes_per_block = 0;  // K and V of one block over all layers; 0: no KV pool
   int64_t block_size = 16;          // tokens per block
   int64_t min_blocks = 1;           // at least one full context must fit
+
+  bool operator==(const MemoryRequest&) const = default;
 };
 
 // Device memory genrt never plans: cuBLASLt's and cuDNN's own workspaces and handles, and

@@ -52,9 +52,10 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
                       .table_width = host.paged.block_tables.dim(1)};
   GENRT_CHECK(step.tokens <= planned.tokens && step.seqs <= planned.seqs && step.logit_rows <= planned.logit_rows &&
                   step.table_width <= planned.table_width,
-              "forward: a step of {} tokens, {} sequences and {} logit rows exceeds the planned {} tokens and {} "
-              "sequences",
-              step.tokens, step.seqs, step.logit_rows, planned.tokens, planned.seqs);
+              "forward: a step of {} tokens, {} sequences, {} logit rows and {} blocks per sequence exceeds the "
+              "planned {} tokens, {} sequences, {} logit rows and {} blocks",
+              step.tokens, step.seqs, step.logit_rows, step.table_width, planned.tokens, planned.seqs,
+              planned.logit_rows, planned.table_width);
   // The CPU embedding checks ids itself; device ids must be checked before their upload.
   check_token_ids(batch, spec.vocab_size);
   auto scratch = [&](const Shape& shape, DType dtype) { return runtime_->scratch(shape, dtype); };

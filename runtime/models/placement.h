@@ -1,8 +1,10 @@
 #pragma once
 // A model alone on a device: a DeviceRuntime of its own, planned for just this model.
 // Several models share one device by planning their requests together instead:
-//   DeviceRuntime runtime({a.memory_request(oa), b.memory_request(ob)}, gpu_memory)
-// and placing each on it.
+//   const MemoryRequest requests[] = {a.memory_request(oa), b.memory_request(ob)};
+//   auto runtime = std::make_shared<DeviceRuntime>(requests, gpu_memory);
+//   a.place_on(runtime, oa);
+//   b.place_on(runtime, ob);
 
 #include <memory>
 #include <span>

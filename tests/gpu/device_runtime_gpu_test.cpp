@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "runtime/backend/device_runtime.h"
+#include "runtime/memory/device_arena.h"
 #include "runtime/models/dit/dit_model.h"
 #include "runtime/models/load_model.h"
 #include "tests/gpu/gpu_test_util.h"
@@ -33,34 +34,38 @@ void expect_close_logits(const Tensor& got, const Tensor& want) {
   EXPECT_LE(worst, 0.0);
 }
 
+Shape latent_shape(const DitConfig& c) { return {2, c.in_channels, c.sample_size, c.sample_size}; }
+Shape output_shape(const DitConfig& c) { return {2, c.out_channels, c.sample_size, c.sample_size}; }
+
+// The test's own device buffers (the DiT's input and output), planned like a pipeline's loop.
+MemoryRequest test_buffers_request(const DitConfig& c) {
+  return {.name = "test buffers",
+          .persistent_bytes = DeviceArena::footprint(latent_shape(c), DType::f32) +
+                              DeviceArena::footprint(output_shape(c), DType::f32)};
+}
+
 // The DiT's output for two samples (one of them the null class) at timestep 500.
 Tensor dit_output(const DitModel& model) {
   const DitConfig& c = model.config();
-  const Shape latent_shape = {2, c.in_channels, c.sample_size, c.sample_size};
   const std::vector<float> timesteps = {500.0f, 500.0f};
   const std::vector<int32_t> labels = {3, static_cast<int32_t>(model.null_class())};
-  Tensor latents = Tensor::zeros(latent_shape, DType::f32);
+  Tensor latents = Tensor::zeros(latent_shape(c), DType::f32);
   for (int64_t i = 0; i < latents.numel(); ++i) latents.data<float>()[i] = std::sin(0.37f * static_cast<float>(i));
-  const Shape out_shape = {2, c.out_channels, c.sample_size, c.sample_size};
   DeviceRuntime* runtime = model.device_runtime();
-  DitWorkspace ws = model.make_workspace(2);
   if (runtime == nullptr) {
-    Tensor out = Tensor::zeros(out_shape, DType::f32);
+    DitWorkspace ws = model.make_workspace(2);
+    Tensor out = Tensor::zeros(output_shape(c), DType::f32);
     model.forward(latents, timesteps, labels, ws, out);
     return out;
   }
-  const uint64_t mark = runtime->persistent_mark();
-  Tensor device_latents = runtime->persistent(latent_shape, DType::f32);
-  Tensor device_out = runtime->persistent(out_shape, DType::f32);
+  const DeviceRuntime::PersistentScope buffers(*runtime);
+  DitWorkspace ws = model.make_workspace(2);
+  Tensor device_latents = runtime->persistent(latent_shape(c), DType::f32);
+  Tensor device_out = runtime->persistent(output_shape(c), DType::f32);
   runtime->copy_in(latents, device_latents);
-  Tensor out;
-  {
-    DeviceRuntime::Step step(*runtime);
-    model.forward(device_latents, timesteps, labels, ws, device_out);
-    out = runtime->download_f32(device_out);
-  }
-  runtime->release_persistent(mark);
-  return out;
+  DeviceRuntime::Step step(*runtime);
+  model.forward(device_latents, timesteps, labels, ws, device_out);
+  return runtime->download_f32(device_out);
 }
 
 class DeviceRuntimeGpu : public ::testing::Test {
@@ -76,12 +81,13 @@ TEST_F(DeviceRuntimeGpu, TwoModelsShareOnePlanAndEachMatchesTheCpu) {
 
   auto llama = load_causal_lm(test::data_dir() / "tiny_llama");
   DitModel dit = load_dit(test::data_dir() / "tiny_dit");
-  const MemoryRequest requests[] = {llama->memory_request(kGpu), dit.memory_request(kDitGpu)};
+  const MemoryRequest requests[] = {llama->memory_request(kGpu), dit.memory_request(kDitGpu),
+                                    test_buffers_request(dit.config())};
   auto runtime = std::make_shared<DeviceRuntime>(requests, 0.5);
   const MemoryPlan& plan = runtime->plan();
-  ASSERT_EQ(plan.models.size(), 2u);
+  ASSERT_EQ(plan.models.size(), 3u);
   EXPECT_EQ(plan.weight_bytes, requests[0].weight_bytes + requests[1].weight_bytes);
-  EXPECT_EQ(plan.persistent_bytes, requests[1].persistent_bytes);
+  EXPECT_EQ(plan.persistent_bytes, requests[1].persistent_bytes + requests[2].persistent_bytes);
   EXPECT_GT(plan.kv_blocks, 0);
   EXPECT_NE(plan.table().find("DiT"), std::string::npos) << plan.table();
   llama->place_on(runtime, kGpu);
@@ -91,9 +97,30 @@ TEST_F(DeviceRuntimeGpu, TwoModelsShareOnePlanAndEachMatchesTheCpu) {
   expect_close_logits(test::prefill_logits(*llama, kPrompt), want_logits);
   const Tensor got_dit = dit_output(dit);
   expect_close_logits(test::prefill_logits(*llama, kPrompt), want_logits);
+  EXPECT_EQ(test::relative_l2(dit_output(dit).data<float>(), got_dit.data<float>(), got_dit.numel()), 0.0)
+      << "a second run on the same runtime (its persistent buffers freed and made again)";
   // Relative L2 of one bf16 forward pass of the 2-block DiT: about a dozen roundings of
   // 2^-9 each, so 2% bounds rounding while a wrong op moves the output by O(1).
   EXPECT_LE(test::relative_l2(got_dit.data<float>(), want_dit.data<float>(), want_dit.numel()), 0.02);
+}
+
+TEST_F(DeviceRuntimeGpu, AModelThatWasNotPlannedIsRefused) {
+  auto llama = load_causal_lm(test::data_dir() / "tiny_llama");
+  DitModel dit = load_dit(test::data_dir() / "tiny_dit");
+  const MemoryRequest only_the_dit = dit.memory_request(kDitGpu);
+  auto runtime = std::make_shared<DeviceRuntime>(std::span(&only_the_dit, 1), 0.5);
+  EXPECT_ERROR(llama->place_on(runtime, kGpu), "LlamaForCausalLM was not planned on this device runtime");
+  DitDeviceOptions bigger = kDitGpu;
+  bigger.max_batch = 4;
+  EXPECT_ERROR(dit.place_on(runtime, bigger), "DiT was not planned on this device runtime with these options");
+}
+
+TEST_F(DeviceRuntimeGpu, StepsOfModelsSharingARuntimeDoNotNest) {
+  DitModel dit = load_dit(test::data_dir() / "tiny_dit");
+  const MemoryRequest request = dit.memory_request(kDitGpu);
+  DeviceRuntime runtime(std::span(&request, 1), 0.5);
+  DeviceRuntime::Step outer(runtime);
+  EXPECT_ERROR(DeviceRuntime::Step{runtime}, "a step is already open on this device runtime");
 }
 
 TEST_F(DeviceRuntimeGpu, Gpt2RunsOnTheGpuThroughItsNamedWeights) {

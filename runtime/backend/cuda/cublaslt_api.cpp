@@ -8,7 +8,7 @@ namespace genrt {
 
 const CublasLtApi& cublaslt() {
   static const CublasLtApi api = [] {
-    static const SharedLibrary library("libcublasLt.so." + std::to_string(CUBLAS_VER_MAJOR));
+    static const SharedLibrary library("libcublasLt.so." + std::to_string(CUBLAS_VER_MAJOR), GENRT_CUDA_LIBRARY_DIR);
     CublasLtApi loaded;
 #define GENRT_CUBLASLT_LOAD(function) \
   loaded.function = reinterpret_cast<decltype(&::function)>(library.symbol(#function));

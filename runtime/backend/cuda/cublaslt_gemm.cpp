@@ -1,5 +1,7 @@
 #include "runtime/backend/cuda/cublaslt_gemm.h"
 
+#include <initializer_list>
+
 #include "runtime/backend/cuda/cublaslt_api.h"
 #include "runtime/core/error.h"
 
@@ -21,6 +23,18 @@ cudaDataType_t cuda_type(DType dtype) {
 }
 
 cublasLtHandle_t lt(void* handle) { return static_cast<cublasLtHandle_t>(handle); }
+
+// The largest power of two, up to 256, dividing every operand's address. cuBLASLt's
+// heuristic assumes 256-byte operands unless told otherwise, and a view into a fused
+// weight (the q, k and v rows of GPT-2's c_attn, the DiT's six adaLN chunks) starts
+// wherever its first row does.
+uint32_t common_alignment(std::initializer_list<const void*> operands) {
+  uintptr_t bits = 256;
+  for (const void* p : operands) {
+    if (p != nullptr) bits |= reinterpret_cast<uintptr_t>(p);
+  }
+  return static_cast<uint32_t>(bits & (~bits + 1));  // the lowest set bit
+}
 
 }  // namespace
 
@@ -53,8 +67,8 @@ CublasLtGemm::~CublasLtGemm() {
 }
 
 CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype,
-                                           bool bias) {
-  const Key key{m, n, k, dtype, out_dtype, bias};
+                                           bool bias, uint32_t alignment) {
+  const Key key{m, n, k, dtype, out_dtype, bias, alignment};
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
   GENRT_CHECK(dtype == DType::bf16 || dtype == DType::f16,
               "cuBLASLt GEMM: {} operands are not supported (bf16 or f16)", dtype_name(dtype));
@@ -83,6 +97,11 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t m, int64_t n, int64_t k, DTyp
   check(cublaslt().cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
                                              sizeof(workspace_bytes_)),
         "workspace preference");
+  for (const auto attribute : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                               CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
+    check(cublaslt().cublasLtMatmulPreferenceSetAttribute(preference, attribute, &alignment, sizeof(alignment)),
+          "alignment preference");
+  }
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   const cublasStatus_t status = cublaslt().cublasLtMatmulAlgoGetHeuristic(lt(handle_), plan->op, plan->a, plan->b, plan->c,
@@ -99,7 +118,7 @@ void CublasLtGemm::linear(const void* x, const void* w, const void* bias, void* 
                           DType dtype, DType out_dtype, cudaStream_t stream) {
   if (m == 0 || n == 0) return;
   GENRT_CHECK(k > 0, "GEMM: k must be positive");
-  Plan& plan = plan_for(m, n, k, dtype, out_dtype, bias != nullptr);
+  Plan& plan = plan_for(m, n, k, dtype, out_dtype, bias != nullptr, common_alignment({x, w, bias, y}));
   if (bias != nullptr) {
     check(cublaslt().cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
           "bias pointer");

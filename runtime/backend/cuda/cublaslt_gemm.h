@@ -37,8 +37,8 @@ class CublasLtGemm {
 
  private:
   struct Plan;
-  using Key = std::tuple<int64_t, int64_t, int64_t, DType, DType, bool>;
-  Plan& plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype, bool bias);
+  using Key = std::tuple<int64_t, int64_t, int64_t, DType, DType, bool, uint32_t>;
+  Plan& plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype, bool bias, uint32_t alignment);
 
   void* handle_ = nullptr;  // cublasLtHandle_t, kept out of this header
   void* workspace_;

@@ -76,10 +76,18 @@ NamedWeights dit_named_weights(const DitConfig& c, DitWeights& w, int64_t class_
 }
 
 DitModel::DitModel(DitConfig config, DitWeights weights)
-    : config_(std::move(config)), weights_(std::move(weights)) {}
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  // The patch embedding is a Conv2d with stride = kernel: a Linear over flattened patches.
+  Tensor& patch_weight = weights_.pos_embed_proj.weight;
+  patch_weight = patch_weight.reshape({config_.inner_dim(), config_.patch_dim()});
+}
 
 DitModel::~DitModel() = default;
 DitModel::DitModel(DitModel&&) noexcept = default;
+
+int64_t DitModel::class_table_rows() const {
+  return weights_.transformer_blocks.front().norm1.emb.class_embedder_embedding_table.dim(0);
+}
 
 bool DitModel::has_null_class() const {
   return std::all_of(weights_.transformer_blocks.begin(), weights_.transformer_blocks.end(),
@@ -93,21 +101,20 @@ MemoryRequest DitModel::memory_request(const DitDeviceOptions& o) const {
               dtype_name(o.dtype));
   GENRT_CHECK(o.max_batch > 0, "DiT on the GPU: max batch {} must be positive", o.max_batch);
   DitWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
-  const int64_t class_rows = has_null_class() ? config_.num_classes + 1 : config_.num_classes;
   ArenaFootprint persistent, uploads;
   DitWorkspace sizing;
   allocate_activations(config_, o.max_batch, o.dtype, persistent, sizing);
   allocate_uploads(o.max_batch, o.dtype, uploads);
   return {.name = "DiT",
-          .weight_bytes = weight_footprint(dit_named_weights(config_, listed, class_rows), o.dtype),
+          .weight_bytes = weight_footprint(dit_named_weights(config_, listed, class_table_rows()), o.dtype),
           .persistent_bytes = persistent.bytes,
           .workspace_bytes = uploads.bytes};
 }
 
 void DitModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DitDeviceOptions& o) {
   GENRT_CHECK(!runtime_, "the DiT is already on the GPU");
-  const int64_t class_rows = has_null_class() ? config_.num_classes + 1 : config_.num_classes;
-  place_weights(*runtime, dit_named_weights(config_, weights_, class_rows), o.dtype, "DiT");
+  runtime->expect_planned(memory_request(o));
+  place_weights(*runtime, dit_named_weights(config_, weights_, class_table_rows()), o.dtype, "DiT");
   dtype_ = o.dtype;
   runtime_ = std::move(runtime);
 }
@@ -192,9 +199,7 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
   enum { kShiftMsa, kScaleMsa, kGateMsa, kShiftMlp, kScaleMlp, kGateMlp };
 
   ops::patchify(latents, c.patch_size, patches);
-  const blocks::Linear patch_proj{weights_.pos_embed_proj.weight.reshape({d, c.patch_dim()}),
-                                  weights_.pos_embed_proj.bias};
-  patch_proj(patches.reshape({rows, c.patch_dim()}), residual);
+  weights_.pos_embed_proj(patches.reshape({rows, c.patch_dim()}), residual);
   // Each block's first fused add takes the previous block's MLP output and gate; the first
   // block's adds the position embedding, ungated.
   Tensor branch = ws.position.slice(0, rows), gate;

@@ -61,7 +61,7 @@ struct DitBlockWeights {
 };
 
 struct DitWeights {
-  blocks::Linear pos_embed_proj;  // Conv2d [d, c, p, p], used as [d, c * p * p]
+  blocks::Linear pos_embed_proj;  // Conv2d [d, c, p, p] as stored; the model keeps [d, c * p * p]
   std::vector<DitBlockWeights> transformer_blocks;
   blocks::Linear proj_out_1;  // [2d, d]: the final shift, then scale
   blocks::Linear proj_out_2;  // [out_channels * p * p, d]
@@ -91,8 +91,8 @@ class DitModel {
 
   const DitConfig& config() const { return config_; }
 
-  // What the model asks of a GPU's DeviceRuntime: its weights, a workspace (make_workspace's
-  // persistent buffers) for options.max_batch samples, and each forward's uploads.
+  // What the model asks of a GPU's DeviceRuntime: its weights, persistent buffers for
+  // make_workspace(options.max_batch), and a workspace for each forward's uploads.
   MemoryRequest memory_request(const DitDeviceOptions& options) const;
   // Moves the weights into `runtime`, which planned memory_request(options) alone or with
   // other requests; forward then runs there on device tensors.
@@ -103,9 +103,11 @@ class DitModel {
   // Whether the class table has the extra null-class row that classifier-free guidance needs.
   bool has_null_class() const;
   int64_t null_class() const { return config_.num_classes; }
+  // Rows of the class tables: num_classes, or one more with the null class.
+  int64_t class_table_rows() const;
 
-  // On the GPU the buffers are persistent ones of device_runtime() (see
-  // DeviceRuntime::release_persistent).
+  // On the GPU the buffers are persistent ones of device_runtime(), freed by the
+  // DeviceRuntime::PersistentScope open when they were made.
   DitWorkspace make_workspace(int64_t max_batch) const;
 
   // output [batch, out_channels, size, size] for latents [batch, in_channels, size, size]

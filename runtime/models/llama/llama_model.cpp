@@ -78,6 +78,7 @@ MemoryRequest LlamaModel::memory_request(const DeviceOptions& options) const {
 
 void LlamaModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
   GENRT_CHECK(device_.runtime() == nullptr, "{} is already on the GPU", spec_.architecture);
+  runtime->expect_planned(memory_request(options));
   const DeviceOptions o = DecoderDevice::resolve(options, spec_);
   place_weights(*runtime, llama_named_weights(config_, weights_), o.dtype, spec_.architecture);
   if (weights_.lm_head_tied) weights_.lm_head = {weights_.embed_tokens, Tensor()};
