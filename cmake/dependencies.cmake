@@ -32,8 +32,9 @@ find_package(Threads REQUIRED)
 
 # Compiled libraries found through pkg-config: PCRE2 (tokenizer pre-split regexes),
 # utf8proc (Unicode normalization), cpp-httplib, libpng (the CLI's preview PNGs) and cairo
-# (benchmark plots). With carried dependencies their headers and shared libraries are in
-# GENRT_DEPS_DIR too, except cairo's: a GPU machine's build makes reports without plots.
+# (genrt-plot's benchmark plots). With carried dependencies their headers and shared
+# libraries are in GENRT_DEPS_DIR too, except cairo's: a GPU machine's build makes reports
+# without plots (no genrt-plot).
 if(GENRT_DEPS_DIR)
   foreach(lib PCRE2 UTF8PROC HTTPLIB PNG)
     add_library(PkgConfig::${lib} INTERFACE IMPORTED)
@@ -56,5 +57,5 @@ else()
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
   pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)  # the CLI's preview PNGs
-  pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)  # genrt bench report's plots
+  pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)  # genrt-plot's plots
 endif()

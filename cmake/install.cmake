@@ -7,6 +7,10 @@ install(TARGETS genrt_shared genrt genrt_cli EXPORT genrtTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# genrt-plot (where cairo was found) beside genrt, for `genrt bench report --plot`.
+if(TARGET genrt_plot)
+  install(TARGETS genrt_plot RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(FILES include/genrt/genrt.h include/genrt/genrt.hpp include/genrt/diffusion.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/genrt)
 install(EXPORT genrtTargets NAMESPACE genrt:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/genrt)
 

@@ -30,16 +30,6 @@ Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens)
   return model.forward(batch, cache, LogitsFor::all_tokens);
 }
 
-double max_rel_diff(const float* got, const float* want, size_t n) {
-  double worst = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double d = std::fabs(static_cast<double>(got[i]) - want[i]) / (1.0 + std::fabs(want[i]));
-    if (std::isnan(d)) return std::numeric_limits<double>::infinity();
-    worst = std::max(worst, d);
-  }
-  return worst;
-}
-
 double relative_l2(const float* got, const float* want, size_t n) {
   double diff = 0.0, norm = 0.0;
   for (size_t i = 0; i < n; ++i) {

@@ -72,8 +72,4 @@ float max_abs_diff(const float* a, const float* b, size_t n);
 // ||got - want|| / ||want|| over all elements; NaN anywhere gives infinity.
 double relative_l2(const float* got, const float* want, size_t n);
 
-// Largest |got - want| / (1 + |want|): a relative error that stays meaningful near zero.
-// NaN anywhere gives infinity.
-double max_rel_diff(const float* got, const float* want, size_t n);
-
 }  // namespace genrt::test

@@ -7,6 +7,8 @@
 #
 # A crash fails the run; its reproducer is kept in build-asan/fuzz/artifacts/ (replay it
 # with build-asan/tests/fuzz/fuzz_NAME FILE). Corpora grow in build-asan/fuzz/corpus/.
+# With the bug fixed, commit the reproducer to tests/fuzz/regressions/fuzz_NAME/: the unit
+# tests replay every file there (FuzzRegression.*), and the fuzzer starts from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-45}
@@ -43,6 +45,9 @@ seed() {  # seed NAME FILES...: copies seed inputs into the target's corpus
 seed fuzz_safetensors tests/data/tiny_qwen2/model-0000[245]-of-00005.safetensors
 seed fuzz_config_json tests/data/tiny_*/config.json
 seed fuzz_tokenizer_json tests/data/tokenizers/*/tokenizer.json
+for dir in tests/fuzz/regressions/*/; do
+  seed "$(basename "$dir")" "$dir"*
+done
 python3 - "$fuzz/corpus" <<'PY'
 import json, pathlib, struct, sys
 root = pathlib.Path(sys.argv[1])

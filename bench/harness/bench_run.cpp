@@ -2,18 +2,17 @@
 
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "runtime/backend/ops.h"
 #include "runtime/core/error.h"
+#include "runtime/core/max_rel_diff.h"
 #include "runtime/models/random_weights.h"
 
 namespace genrt::bench {
@@ -43,17 +42,6 @@ std::vector<Tensor> make_tensors(BenchDevice& device, const OpCase& c, const std
     }
   }
   return tensors;
-}
-
-// Largest |got - want| / (1 + |want|); NaN anywhere gives infinity.
-double max_rel_diff(const std::vector<float>& got, const std::vector<float>& want) {
-  double worst = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double d = std::abs(static_cast<double>(got[i]) - want[i]) / (1.0 + std::abs(static_cast<double>(want[i])));
-    if (std::isnan(d)) return std::numeric_limits<double>::infinity();
-    worst = std::max(worst, d);
-  }
-  return worst;
 }
 
 std::string shape_summary(const nlohmann::json& shape) {
@@ -179,7 +167,8 @@ nlohmann::json BenchRun::run_case(const std::string& suite, const OpCase& c) {
     c.run(reference);
     double worst = 0.0;
     for (size_t j = 0; j < c.outputs.size(); ++j) {
-      worst = std::max(worst, max_rel_diff(got[j], cpu->download(reference[c.outputs[j]])));
+      const std::vector<float> want = cpu->download(reference[c.outputs[j]]);
+      worst = std::max(worst, max_rel_diff(got[j].data(), want.data(), want.size()));
     }
     const double tolerance = dtype == DType::f32 ? 1e-4 : c.tolerance;
     line["check"] = {{"against", "cpu-reference"}, {"max_rel_err", worst}, {"tolerance", tolerance},

@@ -1,6 +1,6 @@
 #pragma once
 // `genrt bench report`: result lines as a Markdown table, optionally against a baseline
-// run (the change per case), and as a PNG plot of each suite's curves.
+// run (the change per case). genrt-plot (bench/plot/) draws them as curves.
 
 #include <filesystem>
 #include <string>
@@ -17,9 +17,5 @@ std::vector<nlohmann::json> read_results(const std::filesystem::path& path);
 // the fastest peer and genrt's speed relative to it, and the check. With a baseline, each
 // case's time before and after and the change.
 std::string markdown_report(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>* baseline);
-
-// One panel per suite with x values: throughput against x (log scale) for genrt's ops and
-// their peers. Errors when this build has no plotting (cairo).
-void write_plot(const std::vector<nlohmann::json>& lines, const std::filesystem::path& png);
 
 }  // namespace genrt::bench

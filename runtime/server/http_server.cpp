@@ -11,12 +11,12 @@
 #include <random>
 
 #include "runtime/server/completion_job.h"
+#include "runtime/server/sse_stream.h"
 
 namespace genrt {
 
 namespace {
 
-constexpr auto kPollInterval = std::chrono::milliseconds(50);  // how often a waiting stream checks its client
 constexpr int kListenBacklog = 1024;
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
@@ -142,63 +142,16 @@ void HttpServer::install_routes() {
                              engine->model().spec().context_length};
         const CompletionParams params = parse_completion_request(body, endpoint, ctx);
         auto job = std::make_shared<CompletionJob>(*engine, params, metrics_);
-        const std::string id = random_id(endpoint == Endpoint::chat ? "chatcmpl" : "cmpl");
-        const int64_t created = unix_time();
-        const auto prompt_tokens = static_cast<int64_t>(params.prompt.size());
+        ResponseIdentity identity{.id = random_id(endpoint == Endpoint::chat ? "chatcmpl" : "cmpl"),
+                                  .created = unix_time(),
+                                  .model = options_.model_name};
         if (!params.stream) {
-          send_json(res, 200, response_json(params, id, created, options_.model_name, job->collect(), prompt_tokens));
+          send_json(res, 200, response_json(params, identity, job->collect()));
         } else {
-          auto roles_sent = std::make_shared<bool>(endpoint != Endpoint::chat);
-          auto completion_tokens = std::make_shared<std::vector<int64_t>>(params.n, 0);
+          auto stream = std::make_shared<SseStream>(job, params, std::move(identity));
           res.set_header("Cache-Control", "no-cache");
           res.set_chunked_content_provider(
-              "text/event-stream",
-              [=, this](size_t, httplib::DataSink& sink) {
-                auto send = [&](const nlohmann::json& chunk) {
-                  const std::string line = "data: " + chunk.dump() + "\n\n";
-                  return sink.write(line.data(), line.size());
-                };
-                if (!*roles_sent) {  // chat streams open each choice with the assistant role
-                  for (int64_t i = 0; i < params.n; ++i) {
-                    if (!send(chunk_json(params, id, created, options_.model_name, static_cast<size_t>(i), nullptr, {}, nullptr, true))) {
-                      job->cancel();
-                      return false;
-                    }
-                  }
-                  *roles_sent = true;
-                }
-                if (job->done()) {
-                  if (params.include_usage) {
-                    int64_t total = 0;
-                    for (int64_t t : *completion_tokens) total += t;
-                    nlohmann::json usage = {{"id", id}, {"object", endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion"},
-                                            {"created", created}, {"model", options_.model_name},
-                                            {"choices", nlohmann::json::array()}, {"usage", usage_json(prompt_tokens, total)}};
-                    send(usage);
-                  }
-                  const std::string done = "data: [DONE]\n\n";
-                  sink.write(done.data(), done.size());
-                  sink.done();
-                  return true;
-                }
-                const auto event = job->next(kPollInterval);
-                if (!event) {
-                  if (!sink.is_writable()) {  // the client went away: stop generating for it
-                    job->cancel();
-                    return false;
-                  }
-                  return true;
-                }
-                (*completion_tokens)[event->index] = event->tokens;
-                if (event->text.empty() && event->logprobs.empty() && !event->finish_reason) return true;
-                const std::string* finish = event->finish_reason ? &*event->finish_reason : nullptr;
-                if (!send(chunk_json(params, id, created, options_.model_name, event->index, &event->text, event->logprobs,
-                                     finish, false))) {
-                  job->cancel();
-                  return false;
-                }
-                return true;
-              },
+              "text/event-stream", [stream](size_t, httplib::DataSink& sink) { return stream->write_next(sink); },
               [job](bool success) {
                 if (!success) job->cancel();
               });

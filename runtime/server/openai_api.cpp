@@ -202,14 +202,18 @@ nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEn
   return out;
 }
 
-nlohmann::json usage_json(int64_t prompt_tokens, int64_t completion_tokens) {
+namespace {
+nlohmann::json usage_json(const CompletionParams& p, int64_t completion_tokens) {
+  const auto prompt_tokens = static_cast<int64_t>(p.prompt.size());
   return {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}, {"total_tokens", prompt_tokens + completion_tokens}};
 }
+}  // namespace
 
-nlohmann::json response_json(const CompletionParams& p, const std::string& id, int64_t created, const std::string& model,
-                             const std::vector<ChoiceResult>& choices, int64_t prompt_tokens) {
+nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
+                             const std::vector<ChoiceResult>& choices) {
   const bool chat = p.endpoint == Endpoint::chat;
-  nlohmann::json out = {{"id", id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", created}, {"model", model}};
+  nlohmann::json out = {{"id", identity.id}, {"object", chat ? "chat.completion" : "text_completion"},
+                        {"created", identity.created}, {"model", identity.model}};
   int64_t completion_tokens = 0;
   for (size_t i = 0; i < choices.size(); ++i) {
     const ChoiceResult& c = choices[i];
@@ -223,31 +227,40 @@ nlohmann::json response_json(const CompletionParams& p, const std::string& id, i
     }
     out["choices"].push_back(choice);
   }
-  out["usage"] = usage_json(prompt_tokens, completion_tokens);
+  out["usage"] = usage_json(p, completion_tokens);
   return out;
 }
 
-nlohmann::json chunk_json(const CompletionParams& p, const std::string& id, int64_t created, const std::string& model,
-                          size_t index, const std::string* text, const std::vector<TokenLogprobEntry>& logprobs,
-                          const std::string* finish_reason, bool role) {
-  const bool chat = p.endpoint == Endpoint::chat;
-  nlohmann::json choice = {{"index", index}};
-  choice["finish_reason"] = finish_reason ? nlohmann::json(*finish_reason) : nlohmann::json(nullptr);
-  choice["logprobs"] = p.top_logprobs >= 0 && !logprobs.empty() ? logprobs_json(p.endpoint, logprobs)
-                                                                : nlohmann::json(nullptr);
-  if (chat) {
+namespace {
+nlohmann::json chunk_envelope(const CompletionParams& p, const ResponseIdentity& identity, nlohmann::json choices) {
+  return {{"id", identity.id},
+          {"object", p.endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", identity.created},
+          {"model", identity.model},
+          {"choices", std::move(choices)}};
+}
+}  // namespace
+
+nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& c) {
+  nlohmann::json choice = {{"index", c.index}};
+  choice["finish_reason"] = c.finish_reason ? nlohmann::json(*c.finish_reason) : nlohmann::json(nullptr);
+  choice["logprobs"] = p.top_logprobs >= 0 && !c.logprobs.empty() ? logprobs_json(p.endpoint, c.logprobs)
+                                                                  : nlohmann::json(nullptr);
+  if (p.endpoint == Endpoint::chat) {
     nlohmann::json delta = nlohmann::json::object();
-    if (role) delta["role"] = "assistant";
-    if (text) delta["content"] = *text;
+    if (c.role) delta["role"] = "assistant";
+    if (c.text) delta["content"] = *c.text;
     choice["delta"] = delta;
   } else {
-    choice["text"] = text ? *text : "";
+    choice["text"] = c.text.value_or("");
   }
-  return {{"id", id},
-          {"object", chat ? "chat.completion.chunk" : "text_completion"},
-          {"created", created},
-          {"model", model},
-          {"choices", nlohmann::json::array({choice})}};
+  return chunk_envelope(p, identity, nlohmann::json::array({choice}));
+}
+
+nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens) {
+  nlohmann::json chunk = chunk_envelope(p, identity, nlohmann::json::array());
+  chunk["usage"] = usage_json(p, completion_tokens);
+  return chunk;
 }
 
 }  // namespace genrt

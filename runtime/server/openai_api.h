@@ -72,13 +72,28 @@ struct ChoiceResult {
   int64_t tokens = 0;
 };
 
+// What a response and every chunk of a stream carry about themselves.
+struct ResponseIdentity {
+  std::string id;       // cmpl-..., chatcmpl-...
+  int64_t created = 0;  // Unix time
+  std::string model;
+};
+
+// One choice's part of a stream chunk: the assistant role, a piece of text, or its finish.
+struct ChunkChoice {
+  size_t index = 0;
+  bool role = false;                         // chat: opens the choice as the assistant's
+  std::optional<std::string> text;           // none: the chunk has no text (a role chunk)
+  std::vector<TokenLogprobEntry> logprobs;   // the new tokens', when the request asked
+  std::optional<std::string> finish_reason;  // on the choice's last chunk: stop, length
+};
+
 nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries);
-nlohmann::json response_json(const CompletionParams& p, const std::string& id, int64_t created, const std::string& model,
-                             const std::vector<ChoiceResult>& choices, int64_t prompt_tokens);
-// One stream chunk: a piece of text (or the assistant role, or a finish) for one choice.
-nlohmann::json chunk_json(const CompletionParams& p, const std::string& id, int64_t created, const std::string& model,
-                          size_t index, const std::string* text, const std::vector<TokenLogprobEntry>& logprobs,
-                          const std::string* finish_reason, bool role);
-nlohmann::json usage_json(int64_t prompt_tokens, int64_t completion_tokens);
+nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
+                             const std::vector<ChoiceResult>& choices);
+nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& choice);
+// A stream's last chunk when the request asked for usage (stream_options.include_usage):
+// no choices, the token counts.
+nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens);
 
 }  // namespace genrt

@@ -25,12 +25,12 @@ struct CliRun {
   std::string errors;  // stderr
 };
 
-// Runs `genrt ARGS`, with `input` on its stdin.
-CliRun run_cli(const std::string& args, const std::string& input = "") {
+// Runs `PROGRAM ARGS`, with `input` on its stdin.
+CliRun run_program(const std::string& program, const std::string& args, const std::string& input = "") {
   test::TempDir dir;
   test::write_file(dir / "stdin", input);
   const std::string command =
-      std::string(GENRT_CLI) + " " + args + " <" + (dir / "stdin").string() + " 2>" + (dir / "stderr").string();
+      program + " " + args + " <" + (dir / "stdin").string() + " 2>" + (dir / "stderr").string();
   CliRun run;
   FILE* pipe = ::popen(command.c_str(), "r");
   std::array<char, 4096> buffer{};
@@ -42,6 +42,9 @@ CliRun run_cli(const std::string& args, const std::string& input = "") {
   run.errors.assign(std::istreambuf_iterator<char>(err), {});
   return run;
 }
+
+// Runs `genrt ARGS`, with `input` on its stdin.
+CliRun run_cli(const std::string& args, const std::string& input = "") { return run_program(GENRT_CLI, args, input); }
 
 std::string stories() { return (test::shared_dir() / "models" / "stories260K.bin").string(); }
 
@@ -204,6 +207,21 @@ TEST(Cli, BenchOnTheCpuWritesCheckedLinesThenAReportAndPlot) {
   ASSERT_EQ(report.exit_code, 0) << report.errors;
   EXPECT_NE(test::read_file(dir / "report.md").find("| modulated_layernorm dim=100 rows=3 | f32 |"), std::string::npos);
   EXPECT_GT(std::filesystem::file_size(dir / "plot.png"), 1000u);
+}
+
+TEST(Cli, BenchReportPlotWithoutGenrtPlotBesideItSaysWhereToDrawIt) {
+  test::TempDir dir;
+  const auto genrt = dir / "genrt";  // alone, as in the GPU machine's bundle
+  std::filesystem::copy_file(GENRT_CLI, genrt);
+  const auto results = dir / "results.jsonl";
+  test::write_file(results, R"({"suite": "norm", "case": "rmsnorm", "x": 8, "value": 1.0})" "\n");
+  const CliRun run = run_program(genrt.string(), "bench report " + results.string() + " --plot " +
+                                                     (dir / "plot.png").string());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("## norm"), std::string::npos) << run.output;  // the table still comes
+  EXPECT_NE(run.errors.find("--plot: no genrt-plot beside " + genrt.string()), std::string::npos) << run.errors;
+  EXPECT_NE(run.errors.find("genrt-plot " + results.string() + " --out "), std::string::npos) << run.errors;
+  EXPECT_FALSE(std::filesystem::exists(dir / "plot.png"));
 }
 
 TEST(Cli, BenchWithoutAGpuSaysSo) {

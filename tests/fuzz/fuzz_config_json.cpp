@@ -1,6 +1,5 @@
-// libFuzzer target: Hugging Face config.json for every architecture genrt reads.
-#include <cstddef>
-#include <cstdint>
+// Fuzz target: Hugging Face config.json for every architecture genrt reads.
+#include "tests/fuzz/fuzz_targets.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,9 +7,9 @@
 #include "runtime/models/llama/llama_config.h"
 #include "runtime/models/llama/rope_frequencies.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void genrt::fuzz::config_json(const uint8_t* data, size_t size) {
   const nlohmann::json config = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded()) return 0;
+  if (config.is_discarded()) return;
   try {
     const genrt::LlamaConfig c = genrt::llama_config_from_hf(config, "config.json");
     (void)genrt::rope_inv_frequencies(c);
@@ -21,5 +20,4 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)genrt::gpt2_config_from_hf(config, "config.json").spec();
   } catch (const genrt::Error&) {
   }
-  return 0;
 }

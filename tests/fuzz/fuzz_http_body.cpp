@@ -1,7 +1,7 @@
-// libFuzzer target: OpenAI request bodies as the server parses them. Every input is
+// Fuzz target: OpenAI request bodies as the server parses them. Every input is
 // either accepted or refused with ApiError (which the server turns into a 4xx).
-#include <cstddef>
-#include <cstdint>
+#include "tests/fuzz/fuzz_targets.h"
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,9 +16,9 @@ const genrt::HfTokenizer& tokenizer() {
 }
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void genrt::fuzz::http_body(const uint8_t* data, size_t size) {
   const nlohmann::json body = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return 0;
+  if (body.is_discarded()) return;
   static const genrt::ChatTemplate chat{.format = genrt::ChatFormat::llama3, .bos_token = "<|begin_of_text|>",
                                         .eos_token = "<|end_of_text|>", .default_system = {}};
   const genrt::ApiContext ctx{&tokenizer(), &chat, "tiny", 512};
@@ -31,5 +31,4 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (e.status < 400 || e.status > 499) std::abort();
     }
   }
-  return 0;
 }

@@ -1,13 +1,13 @@
-// libFuzzer target: llama2.c checkpoints. Either a model config comes out that validates,
+// Fuzz target: llama2.c checkpoints. Either a model config comes out that validates,
 // or genrt::Error.
-#include <cstddef>
-#include <cstdint>
+#include "tests/fuzz/fuzz_targets.h"
+
 #include <string>
 
 #include "runtime/io/llama2c_checkpoint.h"
 #include "runtime/models/llama/llama_loader.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void genrt::fuzz::llama2c(const uint8_t* data, size_t size) {
   try {
     const auto file = genrt::MappedFile::from_bytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz.bin");
     const genrt::Llama2cCheckpoint ckpt = genrt::Llama2cCheckpoint::parse(file);
@@ -16,5 +16,4 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)last.data<float>()[last.numel() - 1];
   } catch (const genrt::Error&) {
   }
-  return 0;
 }

@@ -1,12 +1,12 @@
-// libFuzzer target: safetensors files (header and data). Any input must either load or
+// Fuzz target: safetensors files (header and data). Any input must either load or
 // be rejected with genrt::Error; tensors that load are read in full.
-#include <cstddef>
-#include <cstdint>
+#include "tests/fuzz/fuzz_targets.h"
+
 #include <string>
 
 #include "runtime/io/safetensors.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void genrt::fuzz::safetensors(const uint8_t* data, size_t size) {
   try {
     const auto file = genrt::MappedFile::from_bytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz.safetensors");
     const genrt::SafetensorsFile st = genrt::SafetensorsFile::parse(file);
@@ -19,5 +19,4 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   } catch (const genrt::Error&) {
   }
-  return 0;
 }

@@ -1,8 +1,8 @@
-// libFuzzer target: encoding and decoding arbitrary bytes with real tokenizers (GPT-2's,
+// Fuzz target: encoding and decoding arbitrary bytes with real tokenizers (GPT-2's,
 // and the byte-level and SentencePiece-style test tokenizers). Never crashes; decode
 // gives back the (lossily read) input for the tokenizers without a normalizer.
-#include <cstddef>
-#include <cstdint>
+#include "tests/fuzz/fuzz_targets.h"
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -24,7 +24,7 @@ const Tokenizers& tokenizers() {
 }
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void genrt::fuzz::tokenize(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   const std::string lossy = genrt::utf8_lossy(text);
   const Tokenizers& t = tokenizers();
@@ -42,5 +42,4 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       t.gpt2.decode(t.gpt2.encode(text, false), false) != lossy) {
     std::abort();
   }
-  return 0;
 }

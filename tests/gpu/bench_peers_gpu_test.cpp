@@ -12,6 +12,7 @@
 #include "kernels/ref/dense_attention.h"
 #include "kernels/ref/matmul.h"
 #include "runtime/backend/cuda/cuda_context.h"
+#include "runtime/core/max_rel_diff.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/test_util.h"
 
@@ -46,7 +47,7 @@ TEST_F(BenchPeersGpu, CublasLinearMatchesTheCpuGemm) {
   std::vector<float> expected(m * n);
   ref::matmul(x.data(), w.data(), nullptr, expected.data(), m, n, k);
   const std::vector<float> got = dy.read();
-  EXPECT_LE(test::max_rel_diff(got.data(), expected.data(), expected.size()), 1e-2);  // one bf16 rounding
+  EXPECT_LE(max_rel_diff(got.data(), expected.data(), expected.size()), 1e-2);  // one bf16 rounding
 }
 
 #ifdef GENRT_HAVE_CUDNN_SDPA
@@ -64,7 +65,7 @@ TEST_F(BenchPeersGpu, CudnnSdpaMatchesTheCpuAttentionOnGenrtsDenseLayout) {
   ref::dense_attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = expected.data(), .batch = b, .tokens = s,
                         .n_heads = h, .n_kv_heads = kv, .head_dim = d, .scale = scale});
   const std::vector<float> got = dout.read();
-  EXPECT_LE(test::max_rel_diff(got.data(), expected.data(), expected.size()), 2e-2);
+  EXPECT_LE(max_rel_diff(got.data(), expected.data(), expected.size()), 2e-2);
 }
 #endif
 

@@ -15,6 +15,7 @@
 #include "kernels/ref/philox.h"
 #include "kernels/ref/scheduler_step.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/core/max_rel_diff.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/test_util.h"
 
@@ -109,7 +110,7 @@ TEST_F(DenoiseStepGpu, GuidanceInputAndCombineMatchReference) {
     ref::guidance_combine(args);
     // The same fp32 formula on both sides; only FMA contraction may differ.
     const std::vector<float> got = d_eps.read();
-    EXPECT_LE(test::max_rel_diff(got.data(), expected.data(), n), 1e-6) << "guided " << guided << ", " << samples;
+    EXPECT_LE(max_rel_diff(got.data(), expected.data(), n), 1e-6) << "guided " << guided << ", " << samples;
   }
 }
 
@@ -135,8 +136,8 @@ TEST_F(DenoiseStepGpu, SchedulerStepMatchesReferenceForEveryTerm) {
     ref::scheduler_step({.c = c, .model_output = output.data(), .sample = expected.data(),
                          .x0 = with_history ? expected_x0.data() : nullptr, .noise = noise.data(), .n = n});
     const std::vector<float> got = d_sample.read(), got_x0 = d_x0.read();
-    EXPECT_LE(test::max_rel_diff(got.data(), expected.data(), n), 1e-6);
-    EXPECT_LE(test::max_rel_diff(got_x0.data(), expected_x0.data(), n), 1e-6);
+    EXPECT_LE(max_rel_diff(got.data(), expected.data(), n), 1e-6);
+    EXPECT_LE(max_rel_diff(got_x0.data(), expected_x0.data(), n), 1e-6);
   }
 }
 
@@ -161,7 +162,7 @@ TEST_F(DenoiseStepGpu, GaussianNoiseIsThePhiloxStreamOfTheCpu) {
   // Same counters and transform; the device's logf/sinf/cosf differ from the host's by a
   // few ulp.
   const std::vector<float> got = d_noise.read();
-  EXPECT_LE(test::max_rel_diff(got.data(), expected.data(), n), 1e-5);
+  EXPECT_LE(max_rel_diff(got.data(), expected.data(), n), 1e-5);
 }
 
 TEST_F(DenoiseStepGpu, CountsNanAndInfinity) {

@@ -1,6 +1,6 @@
 // The benchmark harness on the CPU: the timing loop's statistics and stopping rule, shape
 // parsing, a case's line (check, timing, peak fraction, peers), a check that fails, the
-// PyTorch peer's merge (through a stand-in script), and the Markdown report and plot.
+// PyTorch peer's merge (through a stand-in script), and the Markdown report.
 
 #include <gtest/gtest.h>
 
@@ -174,20 +174,6 @@ TEST(BenchReport, TableAndComparison) {
       << table;
   const std::string diff = markdown_report(after, &before);
   EXPECT_NE(diff.find("| rmsnorm rows=8 | bf16 | 2 | 1 | -50.0% |"), std::string::npos) << diff;
-}
-
-TEST(BenchReport, PlotIsAPngWithAPanelPerSuite) {
-  test::TempDir dir;
-  const auto png = dir.path() / "plot.png";
-  write_plot(sample_lines(1.0), png);
-  std::ifstream in(png, std::ios::binary);
-  unsigned char header[24] = {};
-  in.read(reinterpret_cast<char*>(header), sizeof header);
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(header) + 1, 3), "PNG");
-  const auto be32 = [&](int at) { return header[at] << 24 | header[at + 1] << 16 | header[at + 2] << 8 | header[at + 3]; };
-  EXPECT_EQ(be32(16), 1000);     // width
-  EXPECT_EQ(be32(20), 2 * 420);  // two suites, one panel each
-  EXPECT_ERROR(write_plot({{{"suite", "peak"}, {"case", "copy"}}}, png), "no result line has an x value");
 }
 
 TEST(BenchReport, ReadResultsNamesTheBadLine) {

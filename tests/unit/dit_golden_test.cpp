@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/device.h"
+#include "runtime/core/max_rel_diff.h"
 #include "runtime/diffusion/dit_pipeline.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/npy.h"
@@ -27,10 +28,10 @@ const nlohmann::json& golden() {
 
 std::filesystem::path tiny_dit() { return test::data_dir() / "tiny_dit"; }
 
-// The latents or output against diffusers' values, relative (test::max_rel_diff).
+// The latents or output against diffusers' values, relative (genrt::max_rel_diff).
 double max_rel_diff(const Tensor& got, const std::vector<float>& want) {
   EXPECT_EQ(got.numel(), static_cast<int64_t>(want.size()));
-  return test::max_rel_diff(got.data<float>(), want.data(), want.size());
+  return genrt::max_rel_diff(got.data<float>(), want.data(), want.size());
 }
 
 // One forward pass, outputs O(1-10). Both sides are fp32, and the sinusoidal timestep

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/backend/diffusion_ops.h"
+#include "runtime/core/max_rel_diff.h"
 #include "runtime/diffusion/noise_scheduler.h"
 #include "runtime/io/json_file.h"
 #include "tests/test_util.h"
@@ -22,7 +23,7 @@ Tensor tensor_of(const std::vector<float>& values) {
   return t;
 }
 
-// Relative differences (test::max_rel_diff): fp32 on both sides, but diffusers evaluates each formula
+// Relative differences (max_rel_diff): fp32 on both sides, but diffusers evaluates each formula
 // in a different order (and DDIM divides by sqrt(alpha_cumprod) ~ 0.006 at t = 999), so
 // samples of size ~100 differ by a few ulp of their size. Measured worst: 9e-6 (Euler,
 // leading spacing), so 2e-5 leaves 2x headroom.
@@ -62,7 +63,7 @@ TEST_P(SchedulerGolden, MatchesDiffusersStepByStep) {
     const Tensor noise = tensor_of(g.at("noises")[i].get<std::vector<float>>());
     ops::scheduler_step(scheduler->step(i), output, sample, x0_history, noise);
     const auto want = g.at("samples")[i].get<std::vector<float>>();
-    const double err = test::max_rel_diff(sample.data<float>(), want.data(), want.size());
+    const double err = max_rel_diff(sample.data<float>(), want.data(), want.size());
     ASSERT_LE(err, kStepTolerance) << "after step " << i << " of " << steps;
     worst = std::max(worst, err);
   }

@@ -1,7 +1,13 @@
 // genrt bench: kernel and end-to-end benchmarks with checks, peers and peak fractions
 // (bench/harness/), and `genrt bench report` for their tables and plots.
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -93,14 +99,33 @@ void run_bench(const BenchFlags& f) {
   GENRT_CHECK(failed_checks == 0, "{} case(s) failed their check against the CPU reference (see above)", failed_checks);
 }
 
+// Plots are drawn by genrt-plot (bench/plot/), found beside this genrt: the serving binary
+// links no cairo.
+void run_genrt_plot(const std::string& results, const std::string& png) {
+  const std::filesystem::path genrt = std::filesystem::read_symlink("/proc/self/exe");
+  std::string plotter = (genrt.parent_path() / "genrt-plot").string();
+  GENRT_CHECK(std::filesystem::exists(plotter),
+              "--plot: no genrt-plot beside {} (a build without cairo, such as the GPU machine's, has none); "
+              "draw the plot where genrt was built with tools/setup.sh: genrt-plot {} --out {}",
+              genrt.string(), results, png);
+  std::string out_flag = "--out", results_arg = results, png_arg = png;
+  char* argv[] = {plotter.data(), results_arg.data(), out_flag.data(), png_arg.data(), nullptr};
+  std::fflush(stdout);  // genrt-plot writes to the same stdout, after what is printed so far
+  pid_t pid = 0;
+  const int spawn_error = ::posix_spawn(&pid, plotter.c_str(), nullptr, nullptr, argv, environ);
+  GENRT_CHECK(spawn_error == 0, "--plot: cannot run {}: {}", plotter, std::strerror(spawn_error));
+  int status = 0;
+  GENRT_CHECK(::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "--plot: genrt-plot failed (see above)");
+}
+
 void run_report(const ReportFlags& f) {
   GENRT_CHECK(f.files.size() == 1 || f.files.size() == 2, "bench report takes one results file, or a baseline and "
               "a results file to compare; got {}", f.files.size());
   const std::vector<nlohmann::json> first = bench::read_results(f.files[0]);
   std::string markdown;
-  std::vector<nlohmann::json> shown = first;
   if (f.files.size() == 2) {
-    shown = bench::read_results(f.files[1]);
+    const std::vector<nlohmann::json> shown = bench::read_results(f.files[1]);
     markdown = bench::markdown_report(shown, &first);
   } else {
     markdown = bench::markdown_report(first, nullptr);
@@ -113,10 +138,7 @@ void run_report(const ReportFlags& f) {
     out << markdown;
     std::printf("wrote %s\n", f.out.c_str());
   }
-  if (!f.plot.empty()) {
-    bench::write_plot(shown, f.plot);
-    std::printf("wrote %s\n", f.plot.c_str());
-  }
+  if (!f.plot.empty()) run_genrt_plot(f.files.back(), f.plot);
 }
 
 std::string suite_help() {
@@ -170,7 +192,9 @@ Command add_bench_command(CLI::App& app) {
   CLI::App* report = cmd->add_subcommand(
       "report", "Markdown table of result files: one file, or a baseline and new results with the change per case");
   report->add_option("files", r->files, "results.jsonl, or baseline.jsonl results.jsonl")->required();
-  report->add_option("--plot", r->plot, "Also draw each suite's throughput curves into this PNG");
+  report->add_option("--plot", r->plot,
+                     "Also draw each suite's throughput curves into this PNG (with genrt-plot, which a build "
+                     "with cairo places beside genrt)");
   report->add_option("--out", r->out, "Write the Markdown here instead of printing it");
 
   return {cmd, [f, r, report] {

@@ -1,18 +1,14 @@
-// genrt bench report --plot: throughput curves per suite, drawn with cairo.
+#include "bench/plot/plot.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
 
+#include <cairo.h>
 #include <fmt/format.h>
 
-#include "bench/harness/report.h"
 #include "runtime/core/error.h"
-
-#ifdef GENRT_HAVE_CAIRO
-#include <cairo.h>
-#endif
 
 namespace genrt::bench {
 
@@ -79,8 +75,6 @@ std::string compact(double v) {
   if (v >= 1e3) return fmt::format("{:g}k", v / 1e3);
   return fmt::format("{:g}", v);
 }
-
-#ifdef GENRT_HAVE_CAIRO
 
 constexpr int kWidth = 1000, kPanelHeight = 420;
 constexpr double kLeft = 80, kRight = 300, kTop = 40, kBottom = 60;
@@ -171,14 +165,11 @@ void draw_panel(cairo_t* cr, const Panel& p, double top) {
   }
 }
 
-#endif
-
 }  // namespace
 
 void write_plot(const std::vector<nlohmann::json>& lines, const std::filesystem::path& png) {
   const std::vector<Panel> panels = panels_of(lines);
-  GENRT_CHECK(!panels.empty(), "--plot: no result line has an x value and a throughput to plot");
-#ifdef GENRT_HAVE_CAIRO
+  GENRT_CHECK(!panels.empty(), "no result line has an x value and a throughput to plot");
   const int height = kPanelHeight * static_cast<int>(panels.size());
   cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, kWidth, height);
   cairo_t* cr = cairo_create(surface);
@@ -189,12 +180,7 @@ void write_plot(const std::vector<nlohmann::json>& lines, const std::filesystem:
   const cairo_status_t status = cairo_surface_write_to_png(surface, png.c_str());
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
-  GENRT_CHECK(status == CAIRO_STATUS_SUCCESS, "--plot: cannot write {}: {}", png.string(),
-              cairo_status_to_string(status));
-#else
-  fail("--plot: this build of genrt has no plotting (built without cairo, as on the GPU machine); make the "
-       "plot on a machine set up with tools/setup.sh");
-#endif
+  GENRT_CHECK(status == CAIRO_STATUS_SUCCESS, "cannot write {}: {}", png.string(), cairo_status_to_string(status));
 }
 
 }  // namespace genrt::bench

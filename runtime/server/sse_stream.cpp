@@ -1,0 +1,68 @@
+#include "runtime/server/sse_stream.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <numeric>
+#include <string>
+
+namespace genrt {
+
+namespace {
+constexpr auto kPollInterval = std::chrono::milliseconds(50);  // how often a waiting stream checks its client
+}  // namespace
+
+SseStream::SseStream(std::shared_ptr<CompletionJob> job, CompletionParams params, ResponseIdentity identity)
+    : job_(std::move(job)),
+      params_(std::move(params)),
+      identity_(std::move(identity)),
+      opened_(params_.endpoint != Endpoint::chat),
+      completion_tokens_(static_cast<size_t>(params_.n), 0) {}
+
+bool SseStream::write_next(httplib::DataSink& sink) {
+  if (!opened_) {
+    ChunkChoice opening;
+    opening.role = true;
+    for (opening.index = 0; opening.index < static_cast<size_t>(params_.n); ++opening.index) {
+      if (!send(sink, chunk_json(params_, identity_, opening))) return false;
+    }
+    opened_ = true;
+  }
+  if (job_->done()) {
+    finish(sink);
+    return true;
+  }
+  std::optional<ChoiceEvent> event = job_->next(kPollInterval);
+  if (!event) {
+    if (sink.is_writable()) return true;  // nothing new yet
+    job_->cancel();                        // the client went away: stop generating for it
+    return false;
+  }
+  completion_tokens_[event->index] = event->tokens;
+  if (event->text.empty() && event->logprobs.empty() && !event->finish_reason) return true;
+  return send(sink, chunk_json(params_, identity_,
+                               {.index = event->index,
+                                .text = std::move(event->text),
+                                .logprobs = std::move(event->logprobs),
+                                .finish_reason = std::move(event->finish_reason)}));
+}
+
+// One event; a failed write means the client went away, so generating for it stops.
+bool SseStream::send(httplib::DataSink& sink, const nlohmann::json& chunk) {
+  const std::string line = "data: " + chunk.dump() + "\n\n";
+  if (sink.write(line.data(), line.size())) return true;
+  job_->cancel();
+  return false;
+}
+
+void SseStream::finish(httplib::DataSink& sink) {
+  if (params_.include_usage) {
+    const int64_t total = std::accumulate(completion_tokens_.begin(), completion_tokens_.end(), int64_t{0});
+    send(sink, usage_chunk_json(params_, identity_, total));
+  }
+  const std::string done = "data: [DONE]\n\n";
+  sink.write(done.data(), done.size());
+  sink.done();
+}
+
+}  // namespace genrt

@@ -1,0 +1,41 @@
+#pragma once
+// A streamed completion (stream: true) as Server-Sent Events: a chat stream opens each
+// choice with the assistant's role, then every choice event is a chunk, then the usage
+// chunk (when asked for) and `data: [DONE]`.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/server/completion_job.h"
+#include "runtime/server/openai_api.h"
+
+namespace httplib {
+class DataSink;
+}
+
+namespace genrt {
+
+class SseStream {
+ public:
+  SseStream(std::shared_ptr<CompletionJob> job, CompletionParams params, ResponseIdentity identity);
+
+  // httplib's chunked content provider: writes what is ready to `sink`, waiting briefly for
+  // the next event. False ends the response early: the client went away, and the job is
+  // cancelled.
+  bool write_next(httplib::DataSink& sink);
+
+ private:
+  bool send(httplib::DataSink& sink, const nlohmann::json& chunk);
+  void finish(httplib::DataSink& sink);
+
+  std::shared_ptr<CompletionJob> job_;
+  CompletionParams params_;
+  ResponseIdentity identity_;
+  bool opened_;                              // chat choices have been sent their role
+  std::vector<int64_t> completion_tokens_;  // per choice, for the usage chunk
+};
+
+}  // namespace genrt
