@@ -1,61 +1,67 @@
 #include "runtime/backend/ops.h"
 
-#include "kernels/ref/add.h"
 #include "kernels/ref/attention.h"
 #include "kernels/ref/dense_attention.h"
 #include "kernels/ref/embedding.h"
 #include "kernels/ref/kv_cache_write.h"
-#include "kernels/ref/layernorm.h"
 #include "kernels/ref/matmul.h"
-#include "kernels/ref/modulated_layernorm.h"
-#include "kernels/ref/rmsnorm.h"
-#include "kernels/ref/silu.h"
 #include "kernels/ref/softmax.h"
-#include "kernels/ref/swiglu.h"
 #include "runtime/backend/cuda_dispatch.h"
+#include "runtime/backend/kernel_args.h"
 #include "runtime/backend/op_checks.h"
 
 namespace genrt::ops {
 
 namespace {
 
-// A [dim] parameter (norm weight, bias) on the op's device, or nullptr when undefined.
-const float* optional_vector(const Tensor& t, int64_t dim, const Placement& where, const char* op, const char* name) {
-  if (!t.defined()) return nullptr;
+// An optional [dim] parameter (norm weight, bias): unless undefined, on the op's device.
+void expect_optional_vector(const Tensor& t, int64_t dim, const Placement& where, const char* op, const char* name) {
+  if (!t.defined()) return;
   expect_on(t, where, op, name);
   expect_shape(t, {dim}, op, name);
-  return where.device == Device::cpu ? t.data<float>() : nullptr;
 }
 
-enum class NormKind { rms, layer };
+// The checked norm on either backend.
+void run_norm([[maybe_unused]] const Placement& where, const NormOperands& operands) {
+  GENRT_ON_CUDA(where, cuda_ops::norm(operands));
+  ref::norm(norm_args<float>(operands));
+}
 
-// RMSNorm / LayerNorm with an optional residual add: checks, then either backend.
-void row_norm(const char* op, NormKind kind, const Tensor& x, Tensor* residual, const Tensor& weight,
+// RMSNorm / LayerNorm with an optional residual add.
+void row_norm(const char* op, ref::NormKind kind, const Tensor& x, Tensor* residual, const Tensor& weight,
               const Tensor& bias, float eps, Tensor& out) {
   const Placement where = placement_of(x, op, "x");
   GENRT_CHECK(x.rank() == 2, "{}: x must be [rows, dim], got {}", op, shape_string(x.shape()));
   expect_on(out, where, op, "out");
   expect_shape(out, x.shape(), op, "out");
-  const float* w = optional_vector(weight, x.dim(1), where, op, "weight");
-  const float* b = optional_vector(bias, x.dim(1), where, op, "bias");
+  expect_optional_vector(weight, x.dim(1), where, op, "weight");
+  expect_optional_vector(bias, x.dim(1), where, op, "bias");
   if (residual != nullptr) {
     expect_on(*residual, where, op, "residual");
     expect_shape(*residual, x.shape(), op, "residual");
+    GENRT_CHECK(out.raw() != residual->raw(), "{}: out must not alias residual", op);
   }
-  GENRT_ON_CUDA(where, cuda_ops::norm({.kind = kind == NormKind::rms ? kernels::NormKind::rms : kernels::NormKind::layer,
-                                       .x = residual != nullptr ? x : Tensor(),
-                                       .weight = weight,
-                                       .bias = bias,
-                                       .eps = eps},
-                                      residual != nullptr ? *residual : x, out));
-  ref::NormArgs args{.x = x.data<float>(), .weight = w, .bias = b, .out = out.data<float>(), .rows = x.dim(0),
-                     .dim = x.dim(1), .eps = eps};
-  if (residual != nullptr) args.residual = args.sum_out = residual->data<float>();
-  if (kind == NormKind::rms) {
-    ref::rmsnorm(args);
-  } else {
-    ref::layernorm(args);
+  run_norm(where, {.kind = kind,
+                   .x = residual != nullptr ? &x : nullptr,
+                   .residual = residual != nullptr ? residual : &x,
+                   .weight = &weight,
+                   .bias = &bias,
+                   .out = &out,
+                   .eps = eps});
+}
+
+// Checks x, up (when op takes it) and out, then runs op on either backend.
+void elementwise(const char* op_name, ref::Activation op, const Tensor& x, const char* x_name, const Tensor& up,
+                 const char* up_name, Tensor& out) {
+  const Placement where = placement_of(x, op_name, x_name);
+  if (ref::takes_up(op)) {
+    expect_on(up, where, op_name, up_name);
+    expect_shape(up, x.shape(), op_name, up_name);
   }
+  expect_on(out, where, op_name, "out");
+  expect_shape(out, x.shape(), op_name, "out");
+  GENRT_ON_CUDA(where, cuda_ops::activation(op, x, up, out));
+  ref::activation(activation_args<float>(op, x, up, out));
 }
 
 // Checks a layer's K and V block pools: equal [blocks, block_size, kv_heads, head_dim].
@@ -147,20 +153,20 @@ void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
 }
 
 void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-  row_norm("rmsnorm", NormKind::rms, x, nullptr, weight, Tensor(), eps, out);
+  row_norm("rmsnorm", ref::NormKind::rms, x, nullptr, weight, Tensor(), eps, out);
 }
 
 void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& out) {
-  row_norm("add_rmsnorm", NormKind::rms, x, &residual, weight, Tensor(), eps, out);
+  row_norm("add_rmsnorm", ref::NormKind::rms, x, &residual, weight, Tensor(), eps, out);
 }
 
 void layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out) {
-  row_norm("layernorm", NormKind::layer, x, nullptr, weight, bias, eps, out);
+  row_norm("layernorm", ref::NormKind::layer, x, nullptr, weight, bias, eps, out);
 }
 
 void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, const Tensor& bias, float eps,
                    Tensor& out) {
-  row_norm("add_layernorm", NormKind::layer, x, &residual, weight, bias, eps, out);
+  row_norm("add_layernorm", ref::NormKind::layer, x, &residual, weight, bias, eps, out);
 }
 
 void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual, const Tensor& shift,
@@ -188,24 +194,15 @@ void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual, 
     expect_on(gate, where, op, "gate");
     expect_shape(gate, {groups, dim}, op, "gate");
   }
-  GENRT_ON_CUDA(where, cuda_ops::norm({.kind = kernels::NormKind::layer,
-                                       .x = x,
-                                       .gate = gate,
-                                       .shift = shift,
-                                       .scale = scale,
-                                       .rows_per_group = rows / groups,
-                                       .eps = eps},
-                                      residual, out));
-  ref::modulated_layernorm({.x = x.defined() ? x.data<float>() : nullptr,
-                            .gate = gate.defined() ? gate.data<float>() : nullptr,
-                            .residual = residual.data<float>(),
-                            .shift = shift.data<float>(),
-                            .scale = scale.data<float>(),
-                            .out = out.data<float>(),
-                            .rows = rows,
-                            .dim = dim,
-                            .rows_per_group = rows / groups,
-                            .eps = eps});
+  run_norm(where, {.kind = ref::NormKind::layer,
+                   .x = &x,
+                   .gate = &gate,
+                   .residual = &residual,
+                   .shift = &shift,
+                   .scale = &scale,
+                   .out = &out,
+                   .rows_per_group = rows / groups,
+                   .eps = eps});
 }
 
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
@@ -220,9 +217,9 @@ void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
   const bool f32_out = where.device == Device::cuda && out.defined() && out.dtype() == DType::f32;
   expect_on(out, f32_out ? Placement{Device::cuda, DType::f32} : where, "linear", "out");
   expect_shape(out, {m, n}, "linear", "out");
-  const float* b = optional_vector(bias, n, where, "linear", "bias");
+  expect_optional_vector(bias, n, where, "linear", "bias");
   GENRT_ON_CUDA(where, cuda_ops::linear(x, weight, bias, out));
-  ref::matmul(x.data<float>(), weight.data<float>(), b, out.data<float>(), m, n, k);
+  ref::matmul(x.data<float>(), weight.data<float>(), data_or_null<float>(bias), out.data<float>(), m, n, k);
 }
 
 void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeLayout layout) {
@@ -239,41 +236,19 @@ void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeL
 }
 
 void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
-  const Placement where = placement_of(gate, "swiglu", "gate");
-  expect_on(up, where, "swiglu", "up");
-  expect_on(out, where, "swiglu", "out");
-  expect_shape(up, gate.shape(), "swiglu", "up");
-  expect_shape(out, gate.shape(), "swiglu", "out");
-  GENRT_ON_CUDA(where, cuda_ops::activation(kernels::Activation::swiglu, gate, up, out));
-  ref::swiglu(gate.data<float>(), up.data<float>(), out.data<float>(), gate.numel());
+  elementwise("swiglu", ref::Activation::swiglu, gate, "gate", up, "up", out);
 }
 
-void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx) {
-  const Placement where = placement_of(x, "gelu", "x");
-  expect_on(out, where, "gelu", "out");
-  expect_shape(out, x.shape(), "gelu", "out");
-  GENRT_ON_CUDA(where, cuda_ops::activation(approx == ref::GeluApprox::tanh ? kernels::Activation::gelu_tanh
-                                                                             : kernels::Activation::gelu_erf,
-                                            x, Tensor(), out));
-  ref::gelu(x.data<float>(), out.data<float>(), x.numel(), approx);
+void gelu(const Tensor& x, Tensor& out, ref::Activation gelu) {
+  GENRT_CHECK(gelu == ref::Activation::gelu_erf || gelu == ref::Activation::gelu_tanh,
+              "gelu: activation {} is not a GELU", static_cast<int>(gelu));
+  elementwise("gelu", gelu, x, "x", Tensor(), "", out);
 }
 
-void silu(const Tensor& x, Tensor& out) {
-  const Placement where = placement_of(x, "silu", "x");
-  expect_on(out, where, "silu", "out");
-  expect_shape(out, x.shape(), "silu", "out");
-  GENRT_ON_CUDA(where, cuda_ops::activation(kernels::Activation::silu, x, Tensor(), out));
-  ref::silu(x.data<float>(), out.data<float>(), x.numel());
-}
+void silu(const Tensor& x, Tensor& out) { elementwise("silu", ref::Activation::silu, x, "x", Tensor(), "", out); }
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  const Placement where = placement_of(a, "add", "a");
-  expect_on(b, where, "add", "b");
-  expect_on(out, where, "add", "out");
-  expect_shape(b, a.shape(), "add", "b");
-  expect_shape(out, a.shape(), "add", "out");
-  GENRT_ON_CUDA(where, cuda_ops::activation(kernels::Activation::add, a, b, out));
-  ref::add(a.data<float>(), b.data<float>(), out.data<float>(), a.numel());
+  elementwise("add", ref::Activation::add, a, "a", b, "b", out);
 }
 
 void kv_cache_write(const Tensor& k, const Tensor& v, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache) {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kernels/ref/gelu.h"
+#include "kernels/ref/activations.h"
 #include "kernels/ref/rope.h"
 #include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
@@ -29,7 +29,7 @@ void add_layernorm(const Tensor& x, Tensor& residual, const Tensor& weight, cons
 // adaLN (DiT): residual += gate * x, then out = layernorm(residual) * (1 + scale) + shift,
 // without affine weights. Rows are grouped by sample: residual, x, out [batch * tokens, dim];
 // gate, shift, scale [batch, dim] apply to their sample's tokens. x and gate may be
-// undefined (nothing to add; gate 1). See ref::ModulatedNormArgs.
+// undefined (nothing to add; gate 1). See ref::NormArgs.
 void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual,
                          const Tensor& shift, const Tensor& scale, float eps, Tensor& out);
 
@@ -41,7 +41,8 @@ void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeL
 
 // out = silu(gate) * up, elementwise over equal shapes.
 void swiglu(const Tensor& gate, const Tensor& up, Tensor& out);
-void gelu(const Tensor& x, Tensor& out, ref::GeluApprox approx);
+// `gelu` is Activation::gelu_erf or gelu_tanh.
+void gelu(const Tensor& x, Tensor& out, ref::Activation gelu);
 void silu(const Tensor& x, Tensor& out);
 // out = a + b elementwise over equal shapes; out may alias a or b.
 void add(const Tensor& a, const Tensor& b, Tensor& out);

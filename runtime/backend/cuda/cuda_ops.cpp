@@ -1,8 +1,10 @@
 #include "runtime/backend/cuda/cuda_ops.h"
 
+#include "kernels/activations.cuh"
 #include "kernels/dense_attention.cuh"
 #include "kernels/denoise_step.cuh"
 #include "kernels/embedding.cuh"
+#include "kernels/norm.cuh"
 #include "kernels/paged_attention.cuh"
 #include "kernels/patchify.cuh"
 #include "kernels/rope_kv_write.cuh"
@@ -31,22 +33,9 @@ void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   });
 }
 
-void norm(const NormOperands& o, const Tensor& residual, Tensor& out) {
-  with_storage_type(residual.dtype(), [&]<class T>() {
-    const kernels::NormLaunch<T> launch{.kind = o.kind,
-                                        .x = ptr<T>(o.x),
-                                        .gate = ptr<T>(o.gate),
-                                        .residual = ptr<T>(residual),
-                                        .weight = ptr<T>(o.weight),
-                                        .bias = ptr<T>(o.bias),
-                                        .shift = ptr<T>(o.shift),
-                                        .scale = ptr<T>(o.scale),
-                                        .out = ptr<T>(out),
-                                        .rows = residual.dim(0),
-                                        .dim = residual.dim(1),
-                                        .rows_per_group = o.rows_per_group,
-                                        .eps = o.eps};
-    check_cuda(kernels::launch_norm(launch, stream()), "norm kernel");
+void norm(const ops::NormOperands& operands) {
+  with_storage_type(operands.residual->dtype(), [&]<class T>() {
+    check_cuda(kernels::launch_norm(ops::norm_args<T>(operands), stream()), "norm kernel");
   });
 }
 
@@ -115,11 +104,9 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
   });
 }
 
-void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out) {
+void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& out) {
   with_storage_type(x.dtype(), [&]<class T>() {
-    const kernels::ActivationLaunch<T> launch{
-        .op = op, .x = ptr<T>(x), .up = ptr<T>(up), .out = ptr<T>(out), .n = x.numel()};
-    check_cuda(kernels::launch_activation(launch, stream()), "activation kernel");
+    check_cuda(kernels::launch_activation(ops::activation_args<T>(op, x, up, out), stream()), "activation kernel");
   });
 }
 

@@ -6,12 +6,11 @@
 
 #include <cstdint>
 
-#include "kernels/activations.cuh"
-#include "kernels/norm.cuh"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
 #include "kernels/ref/scheduler_step.h"
 #include "kernels/ref/rope.h"
+#include "runtime/backend/kernel_args.h"
 #include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
 
@@ -19,14 +18,8 @@ namespace genrt::cuda_ops {
 
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
 
-// Any row normalization (see kernels/norm.cuh); undefined tensors are absent operands.
-struct NormOperands {
-  kernels::NormKind kind = kernels::NormKind::rms;
-  Tensor x{}, gate{}, weight{}, bias{}, shift{}, scale{};
-  int64_t rows_per_group = 1;
-  float eps = 1e-5f;
-};
-void norm(const NormOperands& operands, const Tensor& residual, Tensor& out);
+// Any row normalization (see kernels/ref/norm.h).
+void norm(const ops::NormOperands& operands);
 
 // out = x @ weight^T + bias (bias may be undefined); out may be f32 for bf16/f16 operands.
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
@@ -42,7 +35,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
 
 // up undefined except for swiglu and add.
-void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
+void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
 
 // The denoising loop (see diffusion_ops.h). Images and latents are f32; tokens are in the
 // model's storage type. The ref argument structs come with their device pointers filled.
