@@ -98,8 +98,8 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 template <class T>
 cudaError_t launch_norm(const ref::NormArgs<T>& a, cudaStream_t stream) {
-  if (a.rows == 0) return cudaSuccess;
-  if (a.rows > 0x7fffffff || a.dim <= 0 || a.dim > kMaxNormDim || a.rows_per_group <= 0 ||
+  if (a.rows == 0 || a.dim == 0) return cudaSuccess;
+  if (a.rows > 0x7fffffff || a.dim < 0 || a.dim > kMaxNormDim || a.rows_per_group <= 0 ||
       a.residual == nullptr || a.out == nullptr) {
     return cudaErrorInvalidValue;
   }

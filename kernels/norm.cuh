@@ -9,15 +9,13 @@
 
 #include <cstdint>
 
+#include "kernels/limits.h"
 #include "kernels/ref/norm.h"
 
 namespace genrt::kernels {
 
-// T is float, __half or __nv_bfloat16. dim up to kMaxNormDim (the row is staged in shared
-// memory in fp32). The statistics are of the residual as stored in T, so the stream and
-// its normalized view agree.
-inline constexpr int64_t kMaxNormDim = 8192;
-
+// T is float, __half or __nv_bfloat16; dim up to kMaxNormDim (kernels/limits.h). The
+// statistics are of the residual as stored in T, so the stream and its normalized view agree.
 template <class T>
 cudaError_t launch_norm(const ref::NormArgs<T>& args, cudaStream_t stream);
 

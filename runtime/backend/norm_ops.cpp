@@ -9,8 +9,8 @@ namespace genrt::ops {
 namespace {
 
 // The checked norm on either backend.
-void run_norm([[maybe_unused]] const Placement& where, const NormOperands& operands) {
-  GENRT_ON_CUDA(where, cuda_ops::norm(operands));
+void run_norm(const char* op, [[maybe_unused]] const Placement& where, const NormOperands& operands) {
+  GENRT_ON_CUDA(where, cuda_ops::norm(op, operands));
   ref::norm(norm_args<float>(operands));
 }
 
@@ -28,7 +28,7 @@ void row_norm(const char* op, ref::NormKind kind, const Tensor& x, Tensor* resid
     expect_shape(*residual, x.shape(), op, "residual");
     GENRT_CHECK(out.raw() != residual->raw(), "{}: out must not alias residual", op);
   }
-  run_norm(where,
+  run_norm(op, where,
            {.kind = kind,
             .x = residual != nullptr ? &x : nullptr,
             .residual = residual != nullptr ? residual : &x,
@@ -82,7 +82,7 @@ void modulated_layernorm(const Tensor& x, const Tensor& gate, Tensor& residual, 
     expect_on(gate, where, op, "gate");
     expect_shape(gate, {groups, dim}, op, "gate");
   }
-  run_norm(where,
+  run_norm(op, where,
            {.kind = ref::NormKind::layer,
             .x = &x,
             .gate = &gate,

@@ -13,7 +13,9 @@
 #include "kernels/norm.cuh"
 #include "kernels/ref/norm.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/ops.h"
 #include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
 
 namespace genrt {
 namespace {
@@ -135,6 +137,16 @@ TEST(NormGpuLaunch, RejectsImpossibleShapes) {
   launch.rows_per_group = 1;
   launch.out = nullptr;
   EXPECT_EQ(kernels::launch_norm(launch, nullptr), cudaErrorInvalidValue);
+}
+
+// Rows wider than the kernel stages in shared memory: the op entry names the limit.
+TEST(NormGpuEntry, NamesTheRowWidthLimit) {
+  GENRT_REQUIRE_GPU();
+  const int64_t dim = kernels::kMaxNormDim + 8;
+  const Tensor x = Tensor::zeros({2, dim}, DType::bf16, Device::cuda);
+  const Tensor weight = Tensor::zeros({dim}, DType::bf16, Device::cuda);
+  Tensor out = Tensor::zeros({2, dim}, DType::bf16, Device::cuda);
+  EXPECT_ERROR(ops::rmsnorm(x, weight, 1e-5f, out), "rmsnorm on the GPU supports rows of up to 8192 values, got 8200");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "kernels/paged_attention.cuh"
 #include "runtime/backend/cuda/cuda_context.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/gpu_limits.h"
 
 namespace genrt::cuda_ops {
 
@@ -11,6 +12,7 @@ using ops::data_or_null;
 
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
                      float scale, Tensor& out) {
+  ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
   with_storage_type(q.dtype(), [&]<class T>() {
     const kernels::PagedAttentionLaunch<T> launch{.q = data_or_null<T>(q),
                                                   .out = data_or_null<T>(out),
@@ -32,6 +34,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
 }
 
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
+  ops::expect_gpu_attention_shape("dense_attention", q.dim(2), q.dim(3));
   with_storage_type(q.dtype(), [&]<class T>() {
     const kernels::DenseAttentionLaunch<T> launch{.q = data_or_null<T>(q),
                                                   .k = data_or_null<T>(k),

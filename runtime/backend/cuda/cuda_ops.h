@@ -1,8 +1,9 @@
 #pragma once
 // The CUDA side of the op entries: each function takes tensors the entry (runtime/backend/
-// *_ops.cpp) has already checked (device, dtype, shapes), picks the kernel instance for
-// their dtype and launches it on the current CudaContext's stream. Only the op entries call
-// these; each family's functions are defined in the file of its name beside this header.
+// *_ops.cpp) has already checked (device, dtype, shapes), checks the shapes only the kernels
+// limit (gpu_limits.h), picks the kernel instance for their dtype and launches it on the
+// current CudaContext's stream. Only the op entries call these; each family's functions are
+// defined in the file of its name beside this header.
 
 #include <cstdint>
 
@@ -19,8 +20,9 @@ namespace genrt::cuda_ops {
 // embedding_ops.cpp
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
 
-// norm_ops.cpp: any row normalization (see kernels/ref/norm.h).
-void norm(const ops::NormOperands& operands);
+// norm_ops.cpp: any row normalization (see kernels/ref/norm.h); `op` names the entry in
+// errors.
+void norm(const char* op, const ops::NormOperands& operands);
 
 // activation_ops.cpp: up undefined except for swiglu and add.
 void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
