@@ -6,13 +6,11 @@ namespace genrt::kernels {
 
 namespace {
 
-constexpr int kWarpsPerBlock = 4;
-
 // One warp per (query row, head) over every key of the row's sequence (warp_attend).
 template <class T, int kPerLane>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32) dense_attention_kernel(DenseAttentionLaunch<T> a) {
+__global__ void __launch_bounds__(kWarpAttentionWarps * 32) dense_attention_kernel(DenseAttentionLaunch<T> a) {
   const int64_t row = blockIdx.x;  // batch * tokens + token
-  const int64_t head = static_cast<int64_t>(blockIdx.y) * kWarpsPerBlock + threadIdx.x / 32;
+  const int64_t head = static_cast<int64_t>(blockIdx.y) * kWarpAttentionWarps + threadIdx.x / 32;
   if (head >= a.q_heads) return;
   const int64_t first_key = (row / a.tokens) * a.tokens;
   const int64_t kv_row = a.kv_heads * a.head_dim;
@@ -29,12 +27,12 @@ cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_
   if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
   const int64_t rows = a.batch * a.tokens;
   if (rows > 0x7fffffff || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim || a.kv_heads <= 0 ||
-      a.q_heads % a.kv_heads != 0 || head_blocks(a.q_heads, kWarpsPerBlock) == 0) {
+      a.q_heads % a.kv_heads != 0 || head_blocks(a.q_heads) == 0) {
     return cudaErrorInvalidValue;
   }
-  const dim3 grid(static_cast<unsigned>(rows), head_blocks(a.q_heads, kWarpsPerBlock));
+  const dim3 grid(static_cast<unsigned>(rows), head_blocks(a.q_heads));
   with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
-    dense_attention_kernel<T, kPerLane><<<grid, kWarpsPerBlock * 32, 0, stream>>>(a);
+    dense_attention_kernel<T, kPerLane><<<grid, kWarpAttentionWarps * 32, 0, stream>>>(a);
   });
   return cudaGetLastError();
 }

@@ -39,7 +39,7 @@ __device__ float at_or(const Pack<T, kVec>* p, int64_t pack, int i, float identi
 // variance is a second pass over it (no cancellation for rows with a large mean) without
 // re-reading global memory.
 template <class T, int kVec>
-__global__ void __launch_bounds__(kThreads) norm_kernel(NormLaunch<T> a) {
+__global__ void __launch_bounds__(kThreads) norm_kernel(ref::NormArgs<T> a) {
   extern __shared__ float row[];  // [dim]
   __shared__ float scratch[kThreads / 32];
   using P = Pack<T, kVec>;
@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(kThreads) norm_kernel(NormLaunch<T> a) {
     P s = residual[p];
     if (x != nullptr) {
       for (int i = 0; i < kVec; ++i) {
-        s.v[i] = from_float<T>(to_float(s.v[i]) + at_or(gate, p, i, 1.0f) * to_float(x[p].v[i]));
+        s.v[i] = from_float<T>(ref::residual_add(to_float(s.v[i]), at_or(gate, p, i, 1.0f), to_float(x[p].v[i])));
       }
       residual[p] = s;
     }
@@ -67,7 +67,7 @@ __global__ void __launch_bounds__(kThreads) norm_kernel(NormLaunch<T> a) {
   // The loops below read row[] with another thread-to-element mapping than the one that
   // wrote it (packs vs elements): RMSNorm has no block_sum before them to order the two.
   __syncthreads();
-  const bool layer = a.kind == NormKind::layer;
+  const bool layer = a.kind == ref::NormKind::layer;
   const float mean = layer ? block_sum(sum, scratch) / static_cast<float>(a.dim) : 0.0f;
   float sum_sq = 0.0f;
   for (int64_t i = threadIdx.x; i < a.dim; i += kThreads) {
@@ -84,9 +84,9 @@ __global__ void __launch_bounds__(kThreads) norm_kernel(NormLaunch<T> a) {
   for (int64_t p = threadIdx.x; p < packs; p += kThreads) {
     P o;
     for (int i = 0; i < kVec; ++i) {
-      const float n = (row[p * kVec + i] - mean) * inv_std;
-      const float affine = n * at_or(weight, p, i, 1.0f) + at_or(bias, p, i, 0.0f);
-      o.v[i] = from_float<T>(affine * (1.0f + at_or(scale, p, i, 0.0f)) + at_or(shift, p, i, 0.0f));
+      o.v[i] = from_float<T>(ref::normalized_value(row[p * kVec + i], mean, inv_std, at_or(weight, p, i, 1.0f),
+                                                   at_or(bias, p, i, 0.0f), at_or(scale, p, i, 0.0f),
+                                                   at_or(shift, p, i, 0.0f)));
     }
     out[p] = o;
   }
@@ -97,9 +97,9 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }  // namespace
 
 template <class T>
-cudaError_t launch_norm(const NormLaunch<T>& a, cudaStream_t stream) {
-  if (a.rows == 0) return cudaSuccess;
-  if (a.rows > 0x7fffffff || a.dim <= 0 || a.dim > kMaxNormDim || a.rows_per_group <= 0 ||
+cudaError_t launch_norm(const ref::NormArgs<T>& a, cudaStream_t stream) {
+  if (a.rows == 0 || a.dim == 0) return cudaSuccess;
+  if (a.rows > 0x7fffffff || a.dim < 0 || a.dim > kMaxNormDim || a.rows_per_group <= 0 ||
       a.residual == nullptr || a.out == nullptr) {
     return cudaErrorInvalidValue;
   }
@@ -121,8 +121,8 @@ cudaError_t launch_norm(const NormLaunch<T>& a, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-template cudaError_t launch_norm<float>(const NormLaunch<float>&, cudaStream_t);
-template cudaError_t launch_norm<__half>(const NormLaunch<__half>&, cudaStream_t);
-template cudaError_t launch_norm<__nv_bfloat16>(const NormLaunch<__nv_bfloat16>&, cudaStream_t);
+template cudaError_t launch_norm<float>(const ref::NormArgs<float>&, cudaStream_t);
+template cudaError_t launch_norm<__half>(const ref::NormArgs<__half>&, cudaStream_t);
+template cudaError_t launch_norm<__nv_bfloat16>(const ref::NormArgs<__nv_bfloat16>&, cudaStream_t);
 
 }  // namespace genrt::kernels

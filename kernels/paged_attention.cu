@@ -9,12 +9,10 @@ namespace {
 // The baseline kernel: one warp per (query token, head), the keys visited in position
 // order (warp_attend). Exact and simple; the flash kernels of the attention issue replace
 // it for speed.
-constexpr int kWarpsPerBlock = 4;
-
 template <class T, int kPerLane>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32) paged_attention_kernel(PagedAttentionLaunch<T> a) {
+__global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kernel(PagedAttentionLaunch<T> a) {
   const int64_t token = blockIdx.x;
-  const int64_t head = static_cast<int64_t>(blockIdx.y) * kWarpsPerBlock + threadIdx.x / 32;
+  const int64_t head = static_cast<int64_t>(blockIdx.y) * kWarpAttentionWarps + threadIdx.x / 32;
   if (head >= a.q_heads) return;
 
   // The sequence owning this token: the last s with query_start[s] <= token.
@@ -45,12 +43,12 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
   if (a.tokens == 0) return cudaSuccess;
   if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim ||
       a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0 ||
-      head_blocks(a.q_heads, kWarpsPerBlock) == 0) {
+      head_blocks(a.q_heads) == 0) {
     return cudaErrorInvalidValue;
   }
-  const dim3 grid(static_cast<unsigned>(a.tokens), head_blocks(a.q_heads, kWarpsPerBlock));
+  const dim3 grid(static_cast<unsigned>(a.tokens), head_blocks(a.q_heads));
   with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
-    paged_attention_kernel<T, kPerLane><<<grid, kWarpsPerBlock * 32, 0, stream>>>(a);
+    paged_attention_kernel<T, kPerLane><<<grid, kWarpAttentionWarps * 32, 0, stream>>>(a);
   });
   return cudaGetLastError();
 }

@@ -55,7 +55,8 @@ __global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T>
 template <class T>
 cudaError_t launch_rope_kv_write(const RopeKvLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
-  if (a.tokens > 0x7fffffff || a.head_dim <= 0 || a.head_dim % 2 != 0 || a.q_heads <= 0 || a.kv_heads <= 0) {
+  if (a.tokens > 0x7fffffff || a.head_dim <= 0 || (a.inv_freq != nullptr && a.head_dim % 2 != 0) || a.q_heads <= 0 ||
+      a.kv_heads <= 0) {
     return cudaErrorInvalidValue;
   }
   rope_kv_write_kernel<T><<<static_cast<unsigned>(a.tokens), kThreads, 0, stream>>>(a);

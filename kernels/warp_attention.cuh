@@ -7,12 +7,10 @@
 #include <cfloat>
 #include <cstdint>
 
+#include "kernels/limits.h"
 #include "kernels/type_convert.cuh"
 
 namespace genrt::kernels {
-
-// Largest head dim the baseline kernels take (8 features per lane).
-inline constexpr int64_t kMaxWarpAttentionHeadDim = 256;
 
 __device__ __forceinline__ float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
@@ -56,11 +54,12 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
   }
 }
 
-// Blocks along the grid's y axis for q_heads heads at kWarpsPerBlock warps a block, or 0
-// when they do not fit its 65535 limit.
-inline unsigned head_blocks(int64_t q_heads, int warps_per_block) {
-  const int64_t blocks = (q_heads + warps_per_block - 1) / warps_per_block;
-  return q_heads > 0 && blocks <= 65535 ? static_cast<unsigned>(blocks) : 0u;
+// Blocks along the grid's y axis for q_heads heads, kWarpAttentionWarps a block, or 0 when
+// they do not fit (kMaxWarpAttentionHeads).
+inline unsigned head_blocks(int64_t q_heads) {
+  return q_heads > 0 && q_heads <= kMaxWarpAttentionHeads
+             ? static_cast<unsigned>((q_heads + kWarpAttentionWarps - 1) / kWarpAttentionWarps)
+             : 0u;
 }
 
 // Calls launch.template operator()<kPerLane>() with the per-lane width for head_dim.

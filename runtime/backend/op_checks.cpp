@@ -34,4 +34,10 @@ void expect_shape(const Tensor& t, const Shape& shape, const char* op, const cha
               shape_string(shape));
 }
 
+void expect_optional_vector(const Tensor& t, int64_t dim, const Placement& where, const char* op, const char* name) {
+  if (!t.defined()) return;
+  expect_on(t, where, op, name);
+  expect_shape(t, {dim}, op, name);
+}
+
 }  // namespace genrt::ops

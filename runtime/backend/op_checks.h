@@ -23,4 +23,8 @@ void expect_cpu(const Tensor& t, const char* op, const char* name, DType dtype =
 
 void expect_shape(const Tensor& t, const Shape& shape, const char* op, const char* name);
 
+// An optional [dim] parameter (a norm's weight or bias, a linear bias): unless undefined, on
+// the op's device with that shape.
+void expect_optional_vector(const Tensor& t, int64_t dim, const Placement& where, const char* op, const char* name);
+
 }  // namespace genrt::ops

@@ -9,11 +9,8 @@
 
 #include "kernels/activations.cuh"
 #include "kernels/argmax.cuh"
-#include "kernels/ref/add.h"
+#include "kernels/ref/activations.h"
 #include "kernels/ref/argmax.h"
-#include "kernels/ref/gelu.h"
-#include "kernels/ref/silu.h"
-#include "kernels/ref/swiglu.h"
 #include "runtime/backend/cuda/storage_type.h"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -23,30 +20,25 @@ namespace {
 using test::DeviceBuffer;
 using test::pattern;
 
-using Case = std::tuple<DType, kernels::Activation, int64_t /*n*/>;
+using Case = std::tuple<DType, ref::Activation, int64_t /*n*/>;
 
 class ActivationGpu : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 
   template <class T>
-  void run(DType dtype, kernels::Activation op, int64_t n) {
+  void run(DType dtype, ref::Activation op, int64_t n) {
     const std::vector<float> x = pattern(n, 6.0f, 1, dtype), up = pattern(n, 2.0f, 2, dtype);
-    const bool binary = op == kernels::Activation::swiglu || op == kernels::Activation::add;
+    const bool binary = ref::takes_up(op);
     DeviceBuffer d_x(x, dtype), d_up(up, dtype), d_out(std::vector<float>(n), dtype);
-    const kernels::ActivationLaunch<T> launch{
+    const ref::ActivationArgs<T> args{
         .op = op, .x = d_x.get<T>(), .up = binary ? d_up.get<T>() : nullptr, .out = d_out.get<T>(), .n = n};
-    ASSERT_EQ(kernels::launch_activation(launch, nullptr), cudaSuccess);
+    ASSERT_EQ(kernels::launch_activation(args, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<float> expected(n);
-    switch (op) {
-      case kernels::Activation::swiglu: ref::swiglu(x.data(), up.data(), expected.data(), n); break;
-      case kernels::Activation::silu: ref::silu(x.data(), expected.data(), n); break;
-      case kernels::Activation::gelu_erf: ref::gelu(x.data(), expected.data(), n, ref::GeluApprox::erf); break;
-      case kernels::Activation::gelu_tanh: ref::gelu(x.data(), expected.data(), n, ref::GeluApprox::tanh); break;
-      case kernels::Activation::add: ref::add(x.data(), up.data(), expected.data(), n); break;
-    }
-    // fp32 math with __expf / erff / tanhf (a few ulp), one rounding to T.
+    ref::activation({.op = op, .x = x.data(), .up = binary ? up.data() : nullptr, .out = expected.data(), .n = n});
+    // The same fp32 formula; device expf / erff / tanhf within a few ulp of libm's, one
+    // rounding to T.
     const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
     const std::vector<float> got = d_out.read();
     for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(got[i], expected[i], tol * (1 + std::abs(expected[i]))) << i;
@@ -60,21 +52,21 @@ TEST_P(ActivationGpu, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,
                          ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
-                                            ::testing::Values(kernels::Activation::swiglu, kernels::Activation::silu,
-                                                              kernels::Activation::gelu_erf,
-                                                              kernels::Activation::gelu_tanh,
-                                                              kernels::Activation::add),
+                                            ::testing::Values(ref::Activation::swiglu, ref::Activation::silu,
+                                                              ref::Activation::gelu_erf,
+                                                              ref::Activation::gelu_tanh,
+                                                              ref::Activation::add),
                                             ::testing::Values<int64_t>(1, 1000, 5632 * 3 + 7)));
 
 TEST(ActivationGpuLaunch, BinaryOpsNeedUpAndOnlyThey) {
   float dummy = 0;
-  EXPECT_EQ(kernels::launch_activation<float>({.op = kernels::Activation::swiglu, .x = &dummy, .out = &dummy, .n = 1},
+  EXPECT_EQ(kernels::launch_activation<float>({.op = ref::Activation::swiglu, .x = &dummy, .out = &dummy, .n = 1},
                                               nullptr),
             cudaErrorInvalidValue);
   EXPECT_EQ(kernels::launch_activation<float>(
-                {.op = kernels::Activation::silu, .x = &dummy, .up = &dummy, .out = &dummy, .n = 1}, nullptr),
+                {.op = ref::Activation::silu, .x = &dummy, .up = &dummy, .out = &dummy, .n = 1}, nullptr),
             cudaErrorInvalidValue);
-  EXPECT_EQ(kernels::launch_activation<float>({.op = kernels::Activation::add, .x = &dummy, .out = &dummy, .n = 1},
+  EXPECT_EQ(kernels::launch_activation<float>({.op = ref::Activation::add, .x = &dummy, .out = &dummy, .n = 1},
                                               nullptr),
             cudaErrorInvalidValue);
 }

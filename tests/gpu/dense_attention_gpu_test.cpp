@@ -10,7 +10,9 @@
 #include "kernels/dense_attention.cuh"
 #include "kernels/ref/dense_attention.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/ops.h"
 #include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
 
 namespace genrt {
 namespace {
@@ -60,6 +62,15 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DenseAttentionGpu,
                                             ::testing::Values<int64_t>(16, 77, 256),
                                             ::testing::Values<int64_t>(64, 72, 80, 128),
                                             ::testing::Values<int64_t>(4, 2)));
+
+// Beyond the kernel's head dims the op entry names the limit before any launch.
+TEST(DenseAttentionGpuEntry, NamesTheHeadDimLimit) {
+  GENRT_REQUIRE_GPU();
+  const Tensor q = Tensor::zeros({1, 4, 2, 512}, DType::bf16, Device::cuda);
+  Tensor out = Tensor::zeros({1, 4, 2, 512}, DType::bf16, Device::cuda);
+  EXPECT_ERROR(ops::dense_attention(q, q, q, 1.0f, out),
+               "dense_attention on the GPU supports head_dim from 1 to 256, got 512");
+}
 
 }  // namespace
 }  // namespace genrt

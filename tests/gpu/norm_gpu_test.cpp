@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "kernels/norm.cuh"
-#include "kernels/ref/layernorm.h"
-#include "kernels/ref/modulated_layernorm.h"
-#include "kernels/ref/rmsnorm.h"
+#include "kernels/ref/norm.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/ops.h"
 #include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
 
 namespace genrt {
 namespace {
@@ -67,40 +67,39 @@ class NormGpu : public ::testing::TestWithParam<Case> {
         d_scale(scale, dtype), d_weight(weight, dtype), d_bias(bias, dtype), d_out(std::vector<float>(n), dtype);
     auto ptr = [](const DeviceBuffer& b, const std::vector<float>& v) { return v.empty() ? nullptr : b.get<T>(); };
     const float eps = adaln ? 1e-6f : 1e-5f;
-    const kernels::NormLaunch<T> launch{
-        .kind = variant == Variant::rms || variant == Variant::rms_add ? kernels::NormKind::rms : kernels::NormKind::layer,
-        .x = ptr(d_x, x),
-        .gate = ptr(d_gate, gate),
-        .residual = d_residual.get<T>(),
-        .weight = ptr(d_weight, weight),
-        .bias = ptr(d_bias, bias),
-        .shift = ptr(d_shift, shift),
-        .scale = ptr(d_scale, scale),
-        .out = d_out.get<T>(),
-        .rows = rows,
-        .dim = dim,
-        .rows_per_group = per_group,
-        .eps = eps};
-    ASSERT_EQ(kernels::launch_norm(launch, nullptr), cudaSuccess);
+    const ref::NormKind kind =
+        variant == Variant::rms || variant == Variant::rms_add ? ref::NormKind::rms : ref::NormKind::layer;
+    const ref::NormArgs<T> args{.kind = kind,
+                                .x = ptr(d_x, x),
+                                .gate = ptr(d_gate, gate),
+                                .residual = d_residual.get<T>(),
+                                .weight = ptr(d_weight, weight),
+                                .bias = ptr(d_bias, bias),
+                                .shift = ptr(d_shift, shift),
+                                .scale = ptr(d_scale, scale),
+                                .out = d_out.get<T>(),
+                                .rows = rows,
+                                .dim = dim,
+                                .rows_per_group = per_group,
+                                .eps = eps};
+    ASSERT_EQ(kernels::launch_norm(args, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
     std::vector<float> expected(n);
-    if (adaln) {
-      ref::modulated_layernorm({.x = x.empty() ? nullptr : x.data(), .gate = gate.empty() ? nullptr : gate.data(),
-                                .residual = residual.data(), .shift = shift.data(), .scale = scale.data(),
-                                .out = expected.data(), .rows = rows, .dim = dim, .rows_per_group = per_group,
-                                .eps = eps});
-    } else {
-      ref::NormArgs args{.x = add ? x.data() : residual.data(), .weight = weight.data(),
-                         .bias = bias.empty() ? nullptr : bias.data(), .out = expected.data(), .rows = rows,
-                         .dim = dim, .eps = eps};
-      if (add) args.residual = residual.data(), args.sum_out = residual.data();
-      if (launch.kind == kernels::NormKind::rms) {
-        ref::rmsnorm(args);
-      } else {
-        ref::layernorm(args);
-      }
-    }
+    const auto data = [](const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); };
+    ref::norm({.kind = kind,
+               .x = data(x),
+               .gate = data(gate),
+               .residual = residual.data(),
+               .weight = data(weight),
+               .bias = data(bias),
+               .shift = data(shift),
+               .scale = data(scale),
+               .out = expected.data(),
+               .rows = rows,
+               .dim = dim,
+               .rows_per_group = per_group,
+               .eps = eps});
     // Tolerance: the kernel rounds the new residual to T before normalizing it and rounds
     // the output once; in fp32 only summation order differs. Relative to 1 + |value|:
     // fp32 1e-5, fp16 2^-9, bf16 2^-6 (two roundings of 2^-8 each through the normalization).
@@ -130,7 +129,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, NormGpu,
 
 TEST(NormGpuLaunch, RejectsImpossibleShapes) {
   float dummy = 0;
-  kernels::NormLaunch<float> launch{.residual = &dummy, .out = &dummy, .rows = 1, .dim = kernels::kMaxNormDim + 1};
+  ref::NormArgs<float> launch{.residual = &dummy, .out = &dummy, .rows = 1, .dim = kernels::kMaxNormDim + 1};
   EXPECT_EQ(kernels::launch_norm(launch, nullptr), cudaErrorInvalidValue);
   launch.dim = 64;
   launch.rows_per_group = 0;
@@ -138,6 +137,16 @@ TEST(NormGpuLaunch, RejectsImpossibleShapes) {
   launch.rows_per_group = 1;
   launch.out = nullptr;
   EXPECT_EQ(kernels::launch_norm(launch, nullptr), cudaErrorInvalidValue);
+}
+
+// Rows wider than the kernel stages in shared memory: the op entry names the limit.
+TEST(NormGpuEntry, NamesTheRowWidthLimit) {
+  GENRT_REQUIRE_GPU();
+  const int64_t dim = kernels::kMaxNormDim + 8;
+  const Tensor x = Tensor::zeros({2, dim}, DType::bf16, Device::cuda);
+  const Tensor weight = Tensor::zeros({dim}, DType::bf16, Device::cuda);
+  Tensor out = Tensor::zeros({2, dim}, DType::bf16, Device::cuda);
+  EXPECT_ERROR(ops::rmsnorm(x, weight, 1e-5f, out), "rmsnorm on the GPU supports rows of up to 8192 values, got 8200");
 }
 
 }  // namespace

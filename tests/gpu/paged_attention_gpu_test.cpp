@@ -10,7 +10,9 @@
 #include "kernels/paged_attention.cuh"
 #include "kernels/ref/attention.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/ops.h"
 #include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
 
 namespace genrt {
 namespace {
@@ -119,6 +121,23 @@ TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   launch.head_dim = 64;
   launch.q_heads = launch.kv_heads = 4 * 65536;  // more head blocks than the grid's y axis holds
   EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
+}
+
+// Beyond the kernel's head dims the op entry names the limit before any launch.
+TEST(PagedAttentionGpuEntry, NamesTheHeadDimLimit) {
+  GENRT_REQUIRE_GPU();
+  const int64_t head_dim = 320;
+  const Tensor q = Tensor::zeros({1, 2, head_dim}, DType::bf16, Device::cuda);
+  const Tensor cache = Tensor::zeros({1, 16, 2, head_dim}, DType::bf16, Device::cuda);
+  Tensor out = Tensor::zeros({1, 2, head_dim}, DType::bf16, Device::cuda);
+  const PagedBatch batch{.positions = Tensor::zeros({1}, DType::i32, Device::cuda),
+                         .slots = Tensor::zeros({1}, DType::i32, Device::cuda),
+                         .query_start = Tensor::zeros({2}, DType::i32, Device::cuda),
+                         .context_lens = Tensor::zeros({1}, DType::i32, Device::cuda),
+                         .block_tables = Tensor::zeros({1, 1}, DType::i32, Device::cuda),
+                         .block_size = 16};
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, out),
+               "paged_attention on the GPU supports head_dim from 1 to 256, got 320");
 }
 
 }  // namespace

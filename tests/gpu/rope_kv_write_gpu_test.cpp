@@ -11,8 +11,11 @@
 #include "kernels/ref/kv_cache_write.h"
 #include "kernels/ref/rope.h"
 #include "kernels/rope_kv_write.cuh"
+#include "runtime/backend/cuda/cuda_context.h"
 #include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/ops.h"
 #include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
 
 namespace genrt {
 namespace {
@@ -115,9 +118,47 @@ TEST(RopeKvWriteGpuPlain, CopiesKeysAndValuesIntoTheirSlots) {
   EXPECT_EQ(d_vc.read(), v_cache);
 }
 
-TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDim) {
-  const kernels::RopeKvLaunch<float> launch{.tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 65};
+TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDimWhenRotating) {
+  const float inv_freq = 1.0f;
+  const kernels::RopeKvLaunch<float> launch{
+      .inv_freq = &inv_freq, .tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 65};
   EXPECT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaErrorInvalidValue);
+}
+
+// Through the op entries: the fused rotation names its even head dim before any launch; the
+// plain cache write takes an odd one.
+TEST(RopeKvWriteGpuEntry, OddHeadDimIsAClearErrorOnlyWhenRotating) {
+  GENRT_REQUIRE_GPU();
+  const int64_t head_dim = 65, row = 2 * head_dim, cache_n = 4 * row;
+  const std::vector<float> k = pattern(row, 1.0f, 1, DType::bf16), v = pattern(row, 1.0f, 2, DType::bf16);
+  const int32_t positions[1] = {2}, slots[1] = {2}, query_start[2] = {0, 1}, context_lens[1] = {3}, table[1] = {0};
+  DeviceBuffer d_k(k, DType::bf16), d_v(v, DType::bf16), d_kc(std::vector<float>(cache_n), DType::bf16),
+      d_vc(std::vector<float>(cache_n), DType::bf16), d_pos(positions, 4), d_slots(slots, 4), d_start(query_start, 8),
+      d_lens(context_lens, 4), d_table(table, 4);
+  const auto view = [](const DeviceBuffer& b, Shape shape, DType dtype) {
+    return Tensor::view_of(b.get<void>(), std::move(shape), dtype, nullptr, Device::cuda);
+  };
+  Tensor tk = view(d_k, {1, 2, head_dim}, DType::bf16), tv = view(d_v, {1, 2, head_dim}, DType::bf16);
+  Tensor k_cache = view(d_kc, {1, 4, 2, head_dim}, DType::bf16), v_cache = view(d_vc, {1, 4, 2, head_dim}, DType::bf16);
+  const PagedBatch batch{.positions = view(d_pos, {1}, DType::i32),
+                         .slots = view(d_slots, {1}, DType::i32),
+                         .query_start = view(d_start, {2}, DType::i32),
+                         .context_lens = view(d_lens, {1}, DType::i32),
+                         .block_tables = view(d_table, {1, 1}, DType::i32),
+                         .block_size = 4};
+  Tensor q = Tensor::zeros({1, 2, head_dim}, DType::bf16, Device::cuda);
+  const Tensor inv_freq = Tensor::zeros({head_dim / 2}, DType::f32, Device::cuda);
+  EXPECT_ERROR(ops::rope_kv_write(q, tk, tv, batch, inv_freq, ref::RopeLayout::rotate_half, k_cache, v_cache),
+               "rope_kv_write: head_dim 65 must be even");
+
+  const CudaContext context{};
+  const CudaScope scope(context);
+  ops::kv_cache_write(tk, tv, batch, k_cache, v_cache);
+  std::vector<float> expected_k(cache_n), expected_v(cache_n);
+  ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots, .k_cache = expected_k.data(),
+                       .v_cache = expected_v.data(), .tokens = 1, .row = row});
+  EXPECT_EQ(d_kc.read(), expected_k);
+  EXPECT_EQ(d_vc.read(), expected_v);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "kernels/limits.h"
+#include "runtime/backend/gpu_limits.h"
 #include "runtime/backend/ops.h"
 #include "tests/test_util.h"
 
@@ -90,6 +92,41 @@ TEST(Ops, PagedAttentionChecksGqaAndBlockTable) {
   bad_slot.slots.data<int32_t>()[0] = 8;
   Tensor k = Tensor::zeros({1, 2, 4}, DType::f32);
   EXPECT_ERROR(ops::kv_cache_write(k, k, bad_slot, cache, cache), "cache slot 8 outside the pool of 8");
+}
+
+// The CUDA kernels' shape limits, checked by the op entries before a launch: pure functions
+// of the shape, run here without a device (tests/gpu asserts the same through the entries).
+TEST(Ops, PagedAttentionOnTheGpuNamesItsHeadDimLimit) {
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 320),
+               "paged_attention on the GPU supports head_dim from 1 to 256, got 320");
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 0), "head_dim from 1 to 256, got 0");
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", kernels::kMaxWarpAttentionHeads + 1, 64),
+               "paged_attention on the GPU supports up to 262140 query heads, got 262141");
+  for (int64_t head_dim : {1, 64, 72, 80, 100, 256}) {
+    EXPECT_NO_THROW(ops::expect_gpu_attention_shape("paged_attention", 32, head_dim)) << head_dim;
+  }
+}
+
+TEST(Ops, DenseAttentionOnTheGpuNamesItsHeadDimLimit) {
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("dense_attention", 16, 512),
+               "dense_attention on the GPU supports head_dim from 1 to 256, got 512");
+  EXPECT_NO_THROW(ops::expect_gpu_attention_shape("dense_attention", 16, 72));
+}
+
+TEST(Ops, NormsOnTheGpuNameTheirRowWidthLimit) {
+  EXPECT_ERROR(ops::expect_gpu_norm_dim("add_rmsnorm", 8200),
+               "add_rmsnorm on the GPU supports rows of up to 8192 values, got 8200");
+  EXPECT_NO_THROW(ops::expect_gpu_norm_dim("modulated_layernorm", 8192));
+}
+
+// The fused rotation takes pairs of features on every device; the plain cache write does not.
+TEST(Ops, RopeKvWriteNeedsAnEvenHeadDim) {
+  Tensor q = Tensor::zeros({1, 2, 5}, DType::f32), k = Tensor::zeros({1, 2, 5}, DType::f32);
+  Tensor cache = Tensor::zeros({1, 4, 2, 5}, DType::f32), inv_freq = Tensor::zeros({2}, DType::f32);
+  EXPECT_ERROR(ops::rope_kv_write(q, k, k, one_sequence(1, 1, {0}, 4), inv_freq, ref::RopeLayout::rotate_half,
+                                  cache, cache),
+               "rope_kv_write: head_dim 5 must be even");
+  EXPECT_NO_THROW(ops::kv_cache_write(k, k, one_sequence(1, 1, {0}, 4), cache, cache));
 }
 
 TEST(Ops, MixedDevicesAreAClearError) {

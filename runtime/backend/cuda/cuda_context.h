@@ -27,6 +27,7 @@ class CudaScope {
 
 // The innermost active context; throws when a CUDA op runs outside any CudaScope.
 const CudaContext& current_cuda_context();
+inline cudaStream_t current_stream() { return current_cuda_context().stream; }
 
 // Throws genrt::Error "<what>: <CUDA error string>" unless status is cudaSuccess.
 void check_cuda(cudaError_t status, const char* what);

@@ -1,51 +1,49 @@
 #pragma once
-// The CUDA side of the op entries: each function takes tensors the entry in ops.cpp has
-// already checked (device, dtype, shapes), picks the kernel instance for their dtype and
-// launches it on the current CudaContext's stream. Only ops.cpp and diffusion_ops.cpp
-// call these.
+// The CUDA side of the op entries: each function takes tensors the entry (runtime/backend/
+// *_ops.cpp) has already checked (device, dtype, shapes), checks the shapes only the kernels
+// limit (gpu_limits.h), picks the kernel instance for their dtype and launches it on the
+// current CudaContext's stream. Only the op entries call these; each family's functions are
+// defined in the file of its name beside this header.
 
 #include <cstdint>
 
-#include "kernels/activations.cuh"
-#include "kernels/norm.cuh"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
-#include "kernels/ref/scheduler_step.h"
 #include "kernels/ref/rope.h"
+#include "kernels/ref/scheduler_step.h"
+#include "runtime/backend/kernel_args.h"
 #include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
 
 namespace genrt::cuda_ops {
 
+// embedding_ops.cpp
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
 
-// Any row normalization (see kernels/norm.cuh); undefined tensors are absent operands.
-struct NormOperands {
-  kernels::NormKind kind = kernels::NormKind::rms;
-  Tensor x{}, gate{}, weight{}, bias{}, shift{}, scale{};
-  int64_t rows_per_group = 1;
-  float eps = 1e-5f;
-};
-void norm(const NormOperands& operands, const Tensor& residual, Tensor& out);
+// norm_ops.cpp: any row normalization (see kernels/ref/norm.h); `op` names the entry in
+// errors.
+void norm(const char* op, const ops::NormOperands& operands);
 
-// out = x @ weight^T + bias (bias may be undefined); out may be f32 for bf16/f16 operands.
+// activation_ops.cpp: up undefined except for swiglu and add.
+void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
+
+// linear_ops.cpp: out = x @ weight^T + bias (bias may be undefined); out may be f32 for
+// bf16/f16 operands.
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 
-// inv_freq undefined: no rotation (q untouched, keys copied).
+// rope_ops.cpp: inv_freq undefined: no rotation (q untouched, keys copied).
 void rope_kv_write(Tensor* q, const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
                    ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache);
 
+// attention_ops.cpp
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
                      float scale, Tensor& out);
-
 // q, out [batch, tokens, heads, head_dim]; k, v [batch, tokens, kv_heads, head_dim].
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
 
-// up undefined except for swiglu and add.
-void activation(kernels::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
-
-// The denoising loop (see diffusion_ops.h). Images and latents are f32; tokens are in the
-// model's storage type. The ref argument structs come with their device pointers filled.
+// diffusion_ops.cpp: the denoising loop (see runtime/backend/diffusion_ops.h). Images and
+// latents are f32; tokens are in the model's storage type. The ref argument structs come
+// with their device pointers filled.
 void patchify(const Tensor& image, const ref::PatchShape& shape, Tensor& tokens);
 void unpatchify(const Tensor& tokens, const ref::PatchShape& shape, Tensor& image);
 void guidance_input(const Tensor& latents, float scale, Tensor& out);

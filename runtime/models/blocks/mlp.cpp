@@ -10,10 +10,10 @@ void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& do
   down_proj(gate, out);
 }
 
-void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::GeluApprox approx, const Tensor& x, Tensor& inner,
+void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::Activation gelu, const Tensor& x, Tensor& inner,
               Tensor& out) {
   fc_in(x, inner);
-  ops::gelu(inner, inner, approx);
+  ops::gelu(inner, inner, gelu);
   fc_out(inner, out);
 }
 

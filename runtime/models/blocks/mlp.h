@@ -1,7 +1,7 @@
 #pragma once
 // The MLP variants shared by the model graphs.
 
-#include "kernels/ref/gelu.h"
+#include "kernels/ref/activations.h"
 #include "runtime/models/blocks/linear.h"
 
 namespace genrt::blocks {
@@ -11,8 +11,9 @@ namespace genrt::blocks {
 void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& down_proj, const Tensor& x,
                 Tensor& gate, Tensor& up, Tensor& out);
 
-// GELU MLP (GPT-2, DiT): out = fc_out(gelu(fc_in(x))); inner is a [tokens, intermediate] buffer.
-void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::GeluApprox approx, const Tensor& x, Tensor& inner,
+// GELU MLP (GPT-2, DiT): out = fc_out(gelu(fc_in(x))), `gelu` Activation::gelu_erf or
+// gelu_tanh; inner is a [tokens, intermediate] buffer.
+void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::Activation gelu, const Tensor& x, Tensor& inner,
               Tensor& out);
 
 }  // namespace genrt::blocks

@@ -20,7 +20,7 @@ int64_t DitConfig::parameter_count() const {
 nlohmann::json DitConfig::to_json() const {
   nlohmann::json j = {
       {"_class_name", "DiTTransformer2DModel"},
-      {"activation_fn", gelu == ref::GeluApprox::tanh ? "gelu-approximate" : "gelu"},
+      {"activation_fn", gelu == ref::Activation::gelu_tanh ? "gelu-approximate" : "gelu"},
       {"attention_bias", true},
       {"attention_head_dim", attention_head_dim},
       {"dropout", 0.0},
@@ -89,9 +89,9 @@ DitConfig parse_dit_config(const nlohmann::json& j, const std::string& where) {
               "{}: attention_bias = false is not supported", where);
   const auto act = json_optional<std::string>(j, "activation_fn", "gelu-approximate", where);
   if (act == "gelu-approximate") {
-    c.gelu = ref::GeluApprox::tanh;
+    c.gelu = ref::Activation::gelu_tanh;
   } else if (act == "gelu") {
-    c.gelu = ref::GeluApprox::erf;
+    c.gelu = ref::Activation::gelu_erf;
   } else {
     fail("{}: activation_fn '{}' is not supported (gelu-approximate or gelu)", where, act);
   }

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "kernels/ref/gelu.h"
+#include "kernels/ref/activations.h"
 
 namespace genrt {
 
@@ -22,7 +22,7 @@ struct DitConfig {
   int64_t patch_size = 0;
   int64_t num_classes = 0;  // num_embeds_ada_norm; the null class of guidance is this id
   double norm_eps = 1e-5;   // the MLP's LayerNorm; the attention and final ones use 1e-6
-  ref::GeluApprox gelu = ref::GeluApprox::tanh;
+  ref::Activation gelu = ref::Activation::gelu_tanh;
   bool random_weights = false;
 
   int64_t inner_dim() const { return num_attention_heads * attention_head_dim; }

@@ -50,9 +50,9 @@ Gpt2Config parse_gpt2_config(const nlohmann::json& config, const std::string& wh
   GENRT_CHECK(c.n_embd % c.n_head == 0, "{}: n_embd {} is not divisible by n_head {}", where, c.n_embd, c.n_head);
   const std::string act = json_optional<std::string>(config, "activation_function", "gelu_new", where);
   if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") {
-    c.gelu = ref::GeluApprox::tanh;
+    c.gelu = ref::Activation::gelu_tanh;
   } else if (act == "gelu") {
-    c.gelu = ref::GeluApprox::erf;
+    c.gelu = ref::Activation::gelu_erf;
   } else {
     fail("{}: activation_function '{}' is not supported (gelu_new, gelu_pytorch_tanh or gelu)", where, act);
   }

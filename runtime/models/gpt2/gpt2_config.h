@@ -10,7 +10,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "kernels/ref/gelu.h"
+#include "kernels/ref/activations.h"
 #include "runtime/models/causal_lm.h"
 
 namespace genrt {
@@ -23,7 +23,7 @@ struct Gpt2Config {
   int64_t n_head = 0;
   int64_t n_inner = 0;  // MLP width; 4 * n_embd when config.json says null
   double layer_norm_epsilon = 1e-5;
-  ref::GeluApprox gelu = ref::GeluApprox::tanh;
+  ref::Activation gelu = ref::Activation::gelu_tanh;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;
   bool random_weights = false;

@@ -2,17 +2,16 @@
 
 #include <cmath>
 
+#include "kernels/ref/activations.h"
 #include "kernels/ref/argmax.h"
-#include "kernels/ref/gelu.h"
 #include "kernels/ref/softmax.h"
-#include "kernels/ref/swiglu.h"
 
-using genrt::ref::GeluApprox;
+using genrt::ref::Activation;
 
 TEST(RefSwiGlu, SiluTimesUp) {
   const float gate[3] = {0, 1, -2}, up[3] = {5, 2, 1};
   float out[3];
-  genrt::ref::swiglu(gate, up, out, 3);
+  genrt::ref::activation({.op = Activation::swiglu, .x = gate, .up = up, .out = out, .n = 3});
   EXPECT_EQ(out[0], 0.0f);
   EXPECT_NEAR(out[1], 2.0f / (1 + std::exp(-1.0f)), 1e-6f);
   EXPECT_NEAR(out[2], -2.0f / (1 + std::exp(2.0f)), 1e-6f);
@@ -22,8 +21,8 @@ TEST(RefGelu, ErfAndTanhMatchPyTorchValues) {
   // torch.nn.functional.gelu(torch.tensor([-1., 0.5, 2.]), approximate=...)
   const float x[3] = {-1.0f, 0.5f, 2.0f};
   float erf_out[3], tanh_out[3];
-  genrt::ref::gelu(x, erf_out, 3, GeluApprox::erf);
-  genrt::ref::gelu(x, tanh_out, 3, GeluApprox::tanh);
+  genrt::ref::activation({.op = Activation::gelu_erf, .x = x, .out = erf_out, .n = 3});
+  genrt::ref::activation({.op = Activation::gelu_tanh, .x = x, .out = tanh_out, .n = 3});
   EXPECT_NEAR(erf_out[0], -0.15865526f, 1e-6f);
   EXPECT_NEAR(erf_out[1], 0.34573123f, 1e-6f);
   EXPECT_NEAR(erf_out[2], 1.95449972f, 1e-6f);

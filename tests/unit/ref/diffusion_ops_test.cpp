@@ -8,44 +8,12 @@
 
 #include "kernels/ref/dense_attention.h"
 #include "kernels/ref/guidance.h"
-#include "kernels/ref/modulated_layernorm.h"
 #include "kernels/ref/patchify.h"
 #include "kernels/ref/philox.h"
 #include "kernels/ref/scheduler_step.h"
 
 namespace genrt::ref {
 namespace {
-
-TEST(RefModulatedLayerNorm, GatedAddThenNormThenPerSampleModulation) {
-  // Two samples of one token each, dim 2: residual += gate * x, then LN * (1 + scale) + shift.
-  float residual[4] = {1, 3, 0, 0};
-  const float x[4] = {1, 1, 2, -2}, gate[4] = {0.5f, 0.5f, 1, 1};
-  const float shift[4] = {10, 20, 0, 0}, scale[4] = {1, 0, -1, 2};
-  float out[4];
-  modulated_layernorm({.x = x, .gate = gate, .residual = residual, .shift = shift, .scale = scale, .out = out,
-                       .rows = 2, .dim = 2, .rows_per_group = 1, .eps = 0.0f});
-  EXPECT_FLOAT_EQ(residual[0], 1.5f);  // 1 + 0.5 * 1
-  EXPECT_FLOAT_EQ(residual[1], 3.5f);
-  EXPECT_FLOAT_EQ(residual[2], 2.0f);
-  EXPECT_FLOAT_EQ(residual[3], -2.0f);
-  // Row 0 normalizes to (-1, 1): (-1 * 2 + 10, 1 * 1 + 20). Row 1: (1 * 0, -1 * 3).
-  EXPECT_NEAR(out[0], 8.0f, 1e-5f);
-  EXPECT_NEAR(out[1], 21.0f, 1e-5f);
-  EXPECT_NEAR(out[2], 0.0f, 1e-5f);
-  EXPECT_NEAR(out[3], -3.0f, 1e-5f);
-}
-
-TEST(RefModulatedLayerNorm, RowsShareTheirSamplesModulation) {
-  float residual[6] = {0, 2, 4, 6, 8, 10};  // 3 tokens of one sample, dim 2
-  const float shift[2] = {1, 1}, scale[2] = {0, 0};
-  float out[6];
-  modulated_layernorm({.residual = residual, .shift = shift, .scale = scale, .out = out, .rows = 3, .dim = 2,
-                       .rows_per_group = 3, .eps = 0.0f});
-  for (int r = 0; r < 3; ++r) {
-    EXPECT_NEAR(out[2 * r], 0.0f, 1e-5f);
-    EXPECT_NEAR(out[2 * r + 1], 2.0f, 1e-5f);
-  }
-}
 
 TEST(RefDenseAttention, EveryQuerySeesEveryKeyOfItsOwnSequenceOnly) {
   // Batch 2, 2 tokens, 1 head, head_dim 1. Zero queries: uniform weights, the mean of V.

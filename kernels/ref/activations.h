@@ -1,0 +1,56 @@
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/ref/host_device.h"
+
+namespace genrt::ref {
+
+// The elementwise activations, one op for all: the CPU reference below and the CUDA kernel
+// (kernels/activations.cuh) take the same arguments and evaluate activation_value for every
+// element. SwiGLU fuses the gate's SiLU with the product with the up projection; the plain
+// sum rides along, being the same one pass over two inputs.
+enum class Activation : uint8_t {
+  swiglu,     // out = silu(x) * up
+  silu,       // out = x * sigmoid(x) = x / (1 + exp(-x))
+  gelu_erf,   // exact: 0.5 x (1 + erf(x / sqrt 2))                (PyTorch approximate="none")
+  gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (GPT-2's gelu_new)
+  add,        // out = x + up
+};
+
+// Whether `op` reads the second operand `up`.
+GENRT_HOST_DEVICE constexpr bool takes_up(Activation op) { return op == Activation::swiglu || op == Activation::add; }
+
+// T is float for the CPU reference; float, __half or __nv_bfloat16 for the kernel.
+template <class T>
+struct ActivationArgs {
+  Activation op = Activation::swiglu;
+  const T* x = nullptr;   // [n] (the gate for swiglu)
+  const T* up = nullptr;  // [n] when takes_up(op), else nullptr
+  T* out = nullptr;       // [n]; may alias x or up
+  int64_t n = 0;
+};
+
+GENRT_HOST_DEVICE inline float silu_value(float x) { return x / (1.0f + expf(-x)); }
+
+GENRT_HOST_DEVICE inline float gelu_erf_value(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+
+GENRT_HOST_DEVICE inline float gelu_tanh_value(float x) {
+  return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+}
+
+// One element in fp32; unary ops ignore `up`.
+GENRT_HOST_DEVICE inline float activation_value(Activation op, float x, float up) {
+  switch (op) {
+    case Activation::swiglu: return silu_value(x) * up;
+    case Activation::silu: return silu_value(x);
+    case Activation::gelu_erf: return gelu_erf_value(x);
+    case Activation::gelu_tanh: return gelu_tanh_value(x);
+    case Activation::add: return x + up;
+  }
+  return x;
+}
+
+void activation(const ActivationArgs<float>& args);
+
+}  // namespace genrt::ref

@@ -1,0 +1,18 @@
+#pragma once
+// Op entries of attention: causal over the paged KV cache, and dense within sequences.
+
+#include "runtime/backend/paged_batch.h"
+#include "runtime/core/tensor.h"
+
+namespace genrt::ops {
+
+// Causal GQA attention of every sequence's new queries q [tokens, heads, head_dim] over its
+// cached keys and values (see kernels/paged_attention.cuh). out like q.
+void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
+                     float scale, Tensor& out);
+
+// Non-causal attention within each sequence: q, out [batch, tokens, heads, head_dim];
+// k, v [batch, tokens, kv_heads, head_dim].
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
+
+}  // namespace genrt::ops

@@ -1,0 +1,53 @@
+#include "runtime/backend/cuda/cuda_ops.h"
+
+#include "kernels/dense_attention.cuh"
+#include "kernels/paged_attention.cuh"
+#include "runtime/backend/cuda/cuda_context.h"
+#include "runtime/backend/cuda/storage_type.h"
+#include "runtime/backend/gpu_limits.h"
+
+namespace genrt::cuda_ops {
+
+using ops::data_or_null;
+
+void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
+                     float scale, Tensor& out) {
+  ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
+  with_storage_type(q.dtype(), [&]<class T>() {
+    const kernels::PagedAttentionLaunch<T> launch{.q = data_or_null<T>(q),
+                                                  .out = data_or_null<T>(out),
+                                                  .k_cache = data_or_null<T>(k_cache),
+                                                  .v_cache = data_or_null<T>(v_cache),
+                                                  .block_tables = data_or_null<int32_t>(batch.block_tables),
+                                                  .query_start = data_or_null<int32_t>(batch.query_start),
+                                                  .context_lens = data_or_null<int32_t>(batch.context_lens),
+                                                  .seqs = batch.seqs(),
+                                                  .tokens = q.dim(0),
+                                                  .q_heads = q.dim(1),
+                                                  .kv_heads = k_cache.dim(2),
+                                                  .head_dim = q.dim(2),
+                                                  .block_size = batch.block_size,
+                                                  .max_blocks_per_seq = batch.block_tables.dim(1),
+                                                  .scale = scale};
+    check_cuda(kernels::launch_paged_attention(launch, current_stream()), "paged attention kernel");
+  });
+}
+
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
+  ops::expect_gpu_attention_shape("dense_attention", q.dim(2), q.dim(3));
+  with_storage_type(q.dtype(), [&]<class T>() {
+    const kernels::DenseAttentionLaunch<T> launch{.q = data_or_null<T>(q),
+                                                  .k = data_or_null<T>(k),
+                                                  .v = data_or_null<T>(v),
+                                                  .out = data_or_null<T>(out),
+                                                  .batch = q.dim(0),
+                                                  .tokens = q.dim(1),
+                                                  .q_heads = q.dim(2),
+                                                  .kv_heads = k.dim(2),
+                                                  .head_dim = q.dim(3),
+                                                  .scale = scale};
+    check_cuda(kernels::launch_dense_attention(launch, current_stream()), "dense attention kernel");
+  });
+}
+
+}  // namespace genrt::cuda_ops
