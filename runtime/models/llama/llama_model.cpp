@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/backend/ops.h"
+#include "runtime/backend/sampling_ops.h"
 #include "runtime/models/llama/rope_frequencies.h"
 
 namespace genrt {
@@ -66,7 +67,7 @@ uint64_t LlamaModel::workspace_bytes(int64_t tokens, int64_t seqs) const {
   const uint64_t activations = 3 * aligned(t * h * e) + 2 * aligned(t * q * e) + 2 * aligned(t * kv * e) +
                                2 * aligned(t * ff * e) + aligned(s * h * e) +
                                aligned(s * static_cast<uint64_t>(c.vocab_size) * 4);
-  return metadata + activations;
+  return metadata + activations + ops::sampling_workspace_bytes(seqs, c.vocab_size, spec_.context_length);
 }
 
 void LlamaModel::move_to_device(const DeviceOptions& device) {
@@ -178,7 +179,7 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   ops::embedding(a.h, row_ids, final_rows);
   Tensor logits = scratch({final_rows.dim(0), config_.vocab_size}, DType::f32);
   ops::linear(final_rows, weights_.lm_head, Tensor(), logits);
-  return runtime_ ? runtime_->download_f32(logits) : logits;
+  return logits;
 }
 
 void LlamaModel::attention_block(const LlamaLayerWeights& w, int64_t layer, const PagedBatch& paged, Activations& a,
