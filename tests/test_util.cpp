@@ -5,6 +5,8 @@
 #include <limits>
 #include <unistd.h>
 
+#include "runtime/backend/device_runtime.h"
+
 namespace genrt::test {
 
 TempDir::TempDir() {
@@ -27,7 +29,9 @@ Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens)
   EXPECT_TRUE(cache.reserve(blocks, n));
   const ForwardBatch batch{.tokens = tokens,
                            .sequences = {{.first_token = 0, .n_tokens = n, .start_pos = 0, .blocks = &blocks}}};
-  return model.forward(batch, cache, LogitsFor::all_tokens);
+  const Tensor logits = model.forward(batch, cache, LogitsFor::all_tokens);
+  DeviceRuntime* runtime = model.device_runtime();
+  return runtime != nullptr ? runtime->download(logits) : logits;
 }
 
 double relative_l2(const float* got, const float* want, size_t n) {

@@ -49,10 +49,7 @@ class CpuBenchDevice final : public BenchDevice {
   Tensor upload_ids(const std::vector<int32_t>& values, const Shape& shape) override {
     return host_copy(values, shape);
   }
-  std::vector<float> download(const Tensor& t) override {
-    const Tensor f = t.to_f32();
-    return {f.data<float>(), f.data<float>() + f.numel()};
-  }
+  std::vector<float> download(const Tensor& t) override { return values_as_f32(t.raw(), t.dtype(), t.numel()); }
   void copy(const Tensor& src, Tensor& dst) override { std::memcpy(dst.raw(), src.raw(), src.nbytes()); }
 
   Timing time(const std::function<void()>& op, bool, const MeasureOptions& options) override {
@@ -67,6 +64,17 @@ class CpuBenchDevice final : public BenchDevice {
 };
 
 }  // namespace
+
+std::vector<float> values_as_f32(const void* data, DType dtype, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  if (dtype == DType::i32) {
+    const auto* ids = static_cast<const int32_t*>(data);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(ids[i]);
+  } else {
+    convert_to_f32(data, dtype, out.data(), out.size());
+  }
+  return out;
+}
 
 std::unique_ptr<BenchDevice> open_bench_device(Device device) {
   if (device == Device::cpu) return std::make_unique<CpuBenchDevice>();

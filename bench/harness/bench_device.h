@@ -31,7 +31,7 @@ class BenchDevice {
   // A tensor on this device holding `values` (fp32, i32 for DType::i32) in `dtype`.
   virtual Tensor upload(const std::vector<float>& values, const Shape& shape, DType dtype) = 0;
   virtual Tensor upload_ids(const std::vector<int32_t>& values, const Shape& shape) = 0;
-  // A tensor's values as fp32 on the host (waits for the device).
+  // A tensor's values as fp32 on the host (waits for the device); i32 ids too.
   virtual std::vector<float> download(const Tensor& t) = 0;
   // dst = src, bytes for bytes (the copy-bandwidth peak).
   virtual void copy(const Tensor& src, Tensor& dst) = 0;
@@ -40,6 +40,9 @@ class BenchDevice {
   // each run, so memory-bound kernels read from DRAM as they would in a model.
   virtual Timing time(const std::function<void()>& op, bool flush_l2, const MeasureOptions& options) = 0;
 };
+
+// n values of `dtype` (any, i32 included) at `data` as fp32.
+std::vector<float> values_as_f32(const void* data, DType dtype, int64_t n);
 
 // The CPU, or the first CUDA device (an error naming why when there is none).
 std::unique_ptr<BenchDevice> open_bench_device(Device device);

@@ -170,7 +170,7 @@ nlohmann::json BenchRun::run_case(const std::string& suite, const OpCase& c) {
       const std::vector<float> want = cpu->download(reference[c.outputs[j]]);
       worst = std::max(worst, max_rel_diff(got[j].data(), want.data(), want.size()));
     }
-    const double tolerance = dtype == DType::f32 ? 1e-4 : c.tolerance;
+    const double tolerance = dtype == DType::f32 ? std::min(1e-4, c.tolerance) : c.tolerance;
     line["check"] = {{"against", "cpu-reference"}, {"max_rel_err", worst}, {"tolerance", tolerance},
                      {"ok", worst <= tolerance}};
     if (worst > tolerance) {

@@ -108,9 +108,7 @@ class CudaBenchDevice final : public BenchDevice {
     // On the kernels' stream, so the copy waits for them.
     check_cuda(cudaMemcpyAsync(bytes.data(), t.raw(), bytes.size(), cudaMemcpyDeviceToHost, stream_), "bench download");
     check_cuda(cudaStreamSynchronize(stream_), "bench kernels and download");
-    std::vector<float> out(static_cast<size_t>(t.numel()));
-    convert_to_f32(bytes.data(), t.dtype(), out.data(), out.size());
-    return out;
+    return values_as_f32(bytes.data(), t.dtype(), t.numel());
   }
   void copy(const Tensor& src, Tensor& dst) override {
     check_cuda(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToDevice, stream_), "bench copy");

@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "kernels/sampling.cuh"
 #include "runtime/backend/cuda/cuda_context.h"
 #include "runtime/core/error.h"
 #include "runtime/core/shared_library.h"
@@ -66,19 +65,6 @@ void cublas_linear(const Tensor& x, const Tensor& w, Tensor& y) {
                                              CUBLAS_GEMM_DEFAULT);
   GENRT_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLAS peer: cublasGemmEx {}x{}x{} failed ({})", m, n, k,
               static_cast<int>(status));
-}
-
-void sample_on_gpu(const Tensor& logits, const SamplingParams& p, Tensor& ids) {
-  const kernels::SamplingLaunch launch{.logits = static_cast<const float*>(logits.raw()),
-                                       .out = static_cast<int32_t*>(ids.raw()),
-                                       .rows = logits.dim(0),
-                                       .vocab = logits.dim(1),
-                                       .temperature = p.temperature,
-                                       .top_k = p.top_k,
-                                       .top_p = p.top_p,
-                                       .min_p = p.min_p,
-                                       .seed = p.seed};
-  check_cuda(kernels::launch_sampling(launch, current_cuda_context().stream), "sampling kernel");
 }
 
 }  // namespace genrt::bench

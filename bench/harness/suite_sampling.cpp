@@ -1,16 +1,11 @@
 // The sampling suite: one token per logits row with temperature, top-k and top-p, in GB/s
-// of one read of the logits. The GPU kernel finds its thresholds by bisection without
-// sorting; the CPU sampler sorts (and works on a copy of each row, which it modifies).
+// of one read of the logits. The op entry finds its thresholds by bisection without
+// sorting, on either device; the GPU's tokens must equal the CPU reference's.
 
-#include <algorithm>
 #include <vector>
 
 #include "bench/harness/suites.h"
-#include "runtime/engine/sampler.h"
-
-#ifdef GENRT_HAVE_CUDA
-#include "bench/harness/cuda_peers.h"
-#endif
+#include "runtime/backend/sampling_ops.h"
 
 namespace genrt::bench {
 
@@ -20,16 +15,14 @@ namespace {
 const std::vector<std::vector<int64_t>> kGpuShapes = {{1, 32000}, {1, 128256}, {64, 128256}, {256, 128256}};
 const std::vector<std::vector<int64_t>> kCpuShapes = {{1, 32000}, {8, 512}};
 
-const SamplingParams kParams{.temperature = 0.8f, .top_k = 50, .top_p = 0.9f, .seed = 1};
-
-void sample_on_cpu(const Tensor& logits, Tensor& ids) {
-  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
-  Sampler sampler(kParams);
-  std::vector<float> row(static_cast<size_t>(vocab));
+// Every row: temperature 0.8, top-k 50, top-p 0.9, its own draw; as the op's i32 words.
+std::vector<int32_t> sampling_words(int64_t rows) {
+  std::vector<ops::SamplingRow> params;
   for (int64_t r = 0; r < rows; ++r) {
-    std::copy_n(logits.data<float>() + r * vocab, vocab, row.begin());
-    ids.data<int32_t>()[r] = sampler.sample(row, {});
+    params.push_back({.temperature = 0.8f, .top_k = 50, .top_p = 0.9f, .seed = 1, .step = static_cast<uint64_t>(r)});
   }
+  const Tensor packed = ops::sampling_rows(params);
+  return {packed.data<int32_t>(), packed.data<int32_t>() + packed.numel()};
 }
 
 }  // namespace
@@ -39,6 +32,8 @@ std::vector<nlohmann::json> run_sampling_suite(BenchRun& run) {
   std::vector<nlohmann::json> lines;
   for (const auto& shape : shapes) {
     const int64_t rows = shape[0], vocab = shape[1];
+    std::vector<int32_t> words = sampling_words(rows);
+    const int64_t words_per_row = static_cast<int64_t>(words.size()) / rows;
     OpCase c{.op = "sample_top_k_top_p",
              .shape = {{"rows", rows}, {"vocab", vocab}},
              .x = static_cast<double>(rows),
@@ -46,16 +41,14 @@ std::vector<nlohmann::json> run_sampling_suite(BenchRun& run) {
              .series = "temperature 0.8, top-k 50, top-p 0.9, vocab " + std::to_string(vocab),
              .bytes = 4.0 * rows * vocab,
              .inputs = {{.shape = {rows, vocab}, .kind = InputSpec::Kind::f32, .scale = 4.0f},
+                        {.shape = {rows, words_per_row}, .kind = InputSpec::Kind::ids, .ids = std::move(words)},
                         {.shape = {rows}, .kind = InputSpec::Kind::ids,
                          .ids = std::vector<int32_t>(static_cast<size_t>(rows))}},
-             .unchecked_reason = "the GPU draws from its own Philox stream, not the CPU sampler's; "
-                                 "tests/gpu/sampling_gpu_test.cpp checks its kept sets and draw frequencies"};
-    c.run = [](std::vector<Tensor>& t) {
-#ifdef GENRT_HAVE_CUDA
-      if (t[0].device() == Device::cuda) return sample_on_gpu(t[0], kParams, t[1]);
-#endif
-      sample_on_cpu(t[0], t[1]);
-    };
+             .outputs = {2},
+             // The reference's fp32 sums follow the kernel's order: about 80 passes a row.
+             .small = rows <= 32,
+             .tolerance = 0.0};
+    c.run = [](std::vector<Tensor>& t) { ops::sample(t[0], t[1], t[2]); };
     lines.push_back(run.run_case("sampling", c));
   }
   return lines;

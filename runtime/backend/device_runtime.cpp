@@ -207,6 +207,26 @@ Tensor DeviceRuntime::download_f32(const Tensor& device) {
   return host;
 }
 
+struct DeviceRuntime::ContextScope::Scope {
+  explicit Scope(const CudaContext& context) : cuda(context) {}
+  CudaScope cuda;
+};
+
+DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime)
+    : scope_(std::make_unique<Scope>(runtime.impl_->context)) {}
+
+DeviceRuntime::ContextScope::~ContextScope() = default;
+
+Tensor DeviceRuntime::download(const Tensor& device) {
+  GENRT_CHECK(device.device() == Device::cuda && device.is_contiguous(),
+              "download: expected a contiguous device tensor");
+  Tensor host = Tensor::zeros(device.shape(), device.dtype());
+  check_cuda(cudaMemcpyAsync(host.raw(), device.raw(), host.nbytes(), cudaMemcpyDeviceToHost, impl_->stream),
+             "download");
+  check_cuda(cudaStreamSynchronize(impl_->stream), "download");
+  return host;
+}
+
 #else  // no CUDA backend in this build
 
 struct DeviceRuntime::Impl {};
@@ -237,6 +257,10 @@ Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::upload(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::download_f32(const Tensor&) { fail("no CUDA backend"); }
+struct DeviceRuntime::ContextScope::Scope {};
+DeviceRuntime::ContextScope::ContextScope(DeviceRuntime&) {}
+DeviceRuntime::ContextScope::~ContextScope() = default;
+Tensor DeviceRuntime::download(const Tensor&) { fail("no CUDA backend"); }
 
 #endif
 

@@ -93,6 +93,23 @@ class DeviceRuntime {
   // A device tensor copied back to a new host f32 tensor; waits for the stream.
   Tensor download_f32(const Tensor& device);
 
+  // Ops on the last step's tensors after it (sampling from a forward's logits): makes this
+  // runtime's stream and GEMM handle the current CUDA context like a Step, but keeps the
+  // workspace, so the step's tensors stay valid and scratch() and upload() carve more.
+  class ContextScope {
+   public:
+    explicit ContextScope(DeviceRuntime& runtime);
+    ~ContextScope();
+    ContextScope(const ContextScope&) = delete;
+    ContextScope& operator=(const ContextScope&) = delete;
+
+   private:
+    struct Scope;
+    std::unique_ptr<Scope> scope_;
+  };
+  // A device tensor copied back to a new host tensor of its dtype; waits for the stream.
+  Tensor download(const Tensor& device);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

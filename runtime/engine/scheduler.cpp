@@ -21,10 +21,9 @@ struct BatchScheduler::Sequence {
   int64_t generated = 0;
   int64_t computed = 0;  // leading context tokens whose keys and values are in the cache
   BlockTable blocks;
-  Sampler sampler;
   std::optional<FinishReason> finished;
 
-  Sequence(SequenceRequest r, Sampler s) : request(std::move(r)), context(request.prompt), sampler(std::move(s)) {}
+  explicit Sequence(SequenceRequest r) : request(std::move(r)), context(request.prompt) {}
   int64_t pending() const { return static_cast<int64_t>(context.size()) - computed; }
 };
 
@@ -51,6 +50,8 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
   }
   GENRT_CHECK(r.max_new_tokens >= 0, "max tokens must be >= 0, got {}", r.max_new_tokens);
   r.sampling.validate();
+  GENRT_CHECK(r.top_logprobs >= -1 && r.top_logprobs <= kMaxTopLogprobs,
+              "top logprobs must be in [0, {}] (or -1: none), got {}", kMaxTopLogprobs, r.top_logprobs);
   const int64_t max_new = std::min(r.max_new_tokens, spec.context_length - prompt_tokens);
   const int64_t blocks = cache_.blocks_for(prompt_tokens + max_new);
   GENRT_CHECK(blocks <= cache_.shape().blocks,
@@ -62,8 +63,7 @@ void BatchScheduler::submit(SequenceRequest r) {
   validate(r);
   // Past the context there is nothing to generate into: stop there (finish reason length).
   r.max_new_tokens = std::min(r.max_new_tokens, model_.spec().context_length - static_cast<int64_t>(r.prompt.size()));
-  Sampler sampler(r.sampling);
-  auto seq = std::make_unique<Sequence>(std::move(r), std::move(sampler));
+  auto seq = std::make_unique<Sequence>(std::move(r));
   if (seq->request.max_new_tokens == 0) {
     finish(*seq, FinishReason::length);
     return;
@@ -111,22 +111,11 @@ void BatchScheduler::remove_finished() {
   std::erase_if(waiting_, [](const auto& s) { return s->finished.has_value(); });
 }
 
-void BatchScheduler::sample_next(Sequence& seq, std::span<float> logits) {
-  std::optional<TokenLogprobs> logprobs;
-  if (seq.request.top_logprobs >= 0) {
-    // Before sampling: the sampler rewrites the logits in place.
-    const int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    logprobs = compute_logprobs(logits, argmax, seq.request.top_logprobs);
-  }
-  const int32_t token = seq.sampler.sample(logits, seq.context);
-  if (logprobs && !logprobs->top.empty()) {
-    // The chosen token's logprob: among the top k when there, else computed again.
-    const auto it = std::find_if(logprobs->top.begin(), logprobs->top.end(), [&](const auto& p) { return p.first == token; });
-    logprobs->logprob = it != logprobs->top.end() ? it->second : logprobs->logprob;
-  }
+void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
+  const int32_t token = sampled.id;
   seq.context.push_back(token);
   ++seq.generated;
-  const GeneratedToken event{token, logprobs ? &*logprobs : nullptr};
+  const GeneratedToken event{token, sampled.logprobs ? &*sampled.logprobs : nullptr};
   const auto& eos = model_.spec().eos_token_ids;
   const auto& stop = seq.request.stop_token_ids;
   const bool is_stop = std::find(eos.begin(), eos.end(), token) != eos.end() ||
@@ -188,11 +177,21 @@ void BatchScheduler::step() {
     batch.tokens.insert(batch.tokens.end(), seq->context.begin() + seq->computed,
                         seq->context.begin() + seq->computed + n);
   }
-  Tensor logits = model_.forward(batch, cache_, LogitsFor::last_token);
-  for (size_t row = 0; row < plan.size(); ++row) {
-    auto& [seq, n] = plan[row];
+  const Tensor logits = model_.forward(batch, cache_, LogitsFor::last_token);
+  RowSampling still_reading;  // a row whose prompt goes on next step: the cheapest draw, discarded
+  still_reading.params.temperature = 0.0f;
+  std::vector<RowSampling> rows;
+  for (auto& [seq, n] : plan) {
     seq->computed += n;
-    if (seq->pending() == 0) sample_next(*seq, logits.select(static_cast<int64_t>(row)).span<float>());
+    rows.push_back(seq->pending() > 0 ? still_reading
+                                      : RowSampling{.params = seq->request.sampling,
+                                                    .draws = static_cast<uint64_t>(seq->generated),
+                                                    .context = seq->context,
+                                                    .top_logprobs = seq->request.top_logprobs});
+  }
+  const std::vector<SampledToken> sampled = sample_step(logits, rows, model_.device_runtime());
+  for (size_t row = 0; row < plan.size(); ++row) {
+    if (plan[row].first->pending() == 0) deliver(*plan[row].first, sampled[row]);
   }
   remove_finished();
 }

@@ -21,8 +21,8 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/engine/logprobs.h"
-#include "runtime/engine/sampler.h"
+#include "runtime/engine/sampling_params.h"
+#include "runtime/engine/step_sampler.h"
 #include "runtime/memory/kv_cache.h"
 #include "runtime/models/causal_lm.h"
 
@@ -42,7 +42,7 @@ struct SequenceRequest {
   SamplingParams sampling;
   bool ignore_eos = false;
   std::vector<int32_t> stop_token_ids;  // in addition to the model's EOS tokens
-  int64_t top_logprobs = -1;            // -1: no logprobs; k >= 0: the chosen token's and the top k
+  int64_t top_logprobs = -1;            // -1: no logprobs; k in [0, 20]: the chosen token's and the top k
   // Called on the scheduler's thread. on_token returns false to stop the sequence
   // (finish reason `cancelled`); on_finish is called exactly once.
   std::function<bool(const GeneratedToken&)> on_token;
@@ -70,8 +70,8 @@ class BatchScheduler {
   BatchScheduler& operator=(const BatchScheduler&) = delete;
 
   // Validates the request (non-empty prompt inside the vocabulary and the context,
-  // sampling parameters, prompt + max tokens within what the KV pool can ever hold) and
-  // queues it. Throws genrt::Error naming the problem; nothing is queued then.
+  // sampling parameters and logprobs, prompt + max tokens within what the KV pool can ever
+  // hold) and queues it. Throws genrt::Error naming the problem; nothing is queued then.
   void submit(SequenceRequest request);
   // The checks of submit() without queuing; reads only immutable state, so any thread
   // may call it while another steps the scheduler.
@@ -90,7 +90,7 @@ class BatchScheduler {
   void preempt(std::unique_ptr<Sequence>& seq);
   void finish(Sequence& seq, FinishReason reason);
   void remove_finished();
-  void sample_next(Sequence& seq, std::span<float> logits);
+  void deliver(Sequence& seq, const SampledToken& token);
 
   const CausalLM& model_;
   KvCache& cache_;

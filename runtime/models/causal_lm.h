@@ -66,8 +66,12 @@ class CausalLM {
   virtual ~CausalLM() = default;
   virtual const ModelSpec& spec() const = 0;
   // Writes the new tokens' keys and values into `cache` and returns fp32 logits:
-  // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all.
+  // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all. They are
+  // on the model's device: on the GPU in the step's workspace, valid until the next forward.
   virtual Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const = 0;
+  // The runtime a model on the GPU runs on, for ops on its logits (ContextScope) and
+  // transfers; nullptr on the CPU.
+  virtual DeviceRuntime* device_runtime() const { return nullptr; }
   // A KV cache for this model on its device: on the CPU `blocks` blocks in fp32; a model on
   // the GPU hands out the pool its memory plan sized (a new cache invalidates the last).
   virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const = 0;

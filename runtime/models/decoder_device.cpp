@@ -72,10 +72,6 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   return device;
 }
 
-Tensor DecoderDevice::to_host(const Tensor& logits) const {
-  return runtime_ ? runtime_->download_f32(logits) : logits;
-}
-
 KvCache DecoderDevice::make_kv_cache(const ModelSpec& spec, int64_t blocks, int64_t block_size) const {
   if (!runtime_) return KvCache(spec.kv_cache_shape(blocks, block_size), Device::cpu);
   GENRT_CHECK(block_size == kBlockSize, "the GPU KV cache has blocks of {} tokens, not {}", kBlockSize, block_size);

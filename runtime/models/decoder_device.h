@@ -9,6 +9,7 @@
 
 #include "runtime/backend/device_runtime.h"
 #include "runtime/backend/paged_batch.h"
+#include "runtime/backend/sampling_ops.h"
 #include "runtime/memory/device_arena.h"
 #include "runtime/models/causal_lm.h"
 
@@ -65,7 +66,7 @@ class DecoderDevice {
   static uint64_t kv_bytes_per_block(const ModelSpec& spec, DType dtype);
   // The request of a decoder whose weights take `weight_bytes` in options.dtype and whose
   // step activations allocate(step, dtype, alloc) allocates: the workspace is measured by
-  // that same code at the largest planned step.
+  // that same code at the largest planned step, plus what sampling its logits takes.
   template <class AllocateActivations>
   static MemoryRequest memory_request(const ModelSpec& spec, const DeviceOptions& options, uint64_t weight_bytes,
                                       AllocateActivations&& allocate);
@@ -77,8 +78,6 @@ class DecoderDevice {
   // The inputs of `batch`, checked against the spec and the planned step; on the GPU
   // staged into the step's workspace.
   StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;
-  // Logits as a host f32 tensor.
-  Tensor to_host(const Tensor& logits) const;
   // The planned KV pool on the GPU (a new cache invalidates the previous one); the CPU
   // makes `blocks` fp32 blocks.
   KvCache make_kv_cache(const ModelSpec& spec, int64_t blocks, int64_t block_size) const;
@@ -98,7 +97,8 @@ MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceO
   allocate(step, o.dtype, workspace);
   return {.name = spec.architecture,
           .weight_bytes = weight_bytes,
-          .workspace_bytes = workspace.bytes,
+          .workspace_bytes = workspace.bytes + ops::sampling_workspace_bytes(step.logit_rows, spec.vocab_size,
+                                                                              spec.context_length),
           .kv_bytes_per_block = kv_bytes_per_block(spec, o.dtype),
           .block_size = kBlockSize,
           .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize};

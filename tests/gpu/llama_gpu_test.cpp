@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/engine/generator.h"
+#include "runtime/engine/scheduler.h"
 #include "runtime/io/json_file.h"
 #include "runtime/models/llama/llama_loader.h"
 #include "runtime/models/load_model.h"
@@ -98,6 +99,35 @@ TEST_F(LlamaGpu, DecodeAllocatesNoDeviceMemory) {
     EXPECT_EQ(device_allocation_count(Device::cuda), at_first_token);
     return true;
   });
+}
+
+// Sampling on the device (penalties, draws, logprobs) takes its scratch from the step's
+// workspace too; and a seeded run repeats.
+TEST_F(LlamaGpu, SampledDecodeWithLogprobsAllocatesNothingAndRepeats) {
+  const auto gpu = load_causal_lm(stories(), kGpu);
+  const auto run = [&] {
+    KvCache cache = gpu->make_kv_cache(8, 16);
+    BatchScheduler scheduler(*gpu, cache, {});
+    std::vector<std::vector<int32_t>> tokens(2);
+    uint64_t at_first_token = 0;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      scheduler.submit({.prompt = {1, 300 + static_cast<int32_t>(i)},
+                        .max_new_tokens = 24,
+                        .sampling = {.temperature = 0.9f, .top_p = 0.95f, .repetition_penalty = 1.2f, .seed = 5 + i},
+                        .ignore_eos = true,
+                        .top_logprobs = 20,
+                        .on_token = [&, i](const GeneratedToken& t) {
+                          if (at_first_token == 0) at_first_token = device_allocation_count(Device::cuda);
+                          EXPECT_EQ(device_allocation_count(Device::cuda), at_first_token);
+                          EXPECT_TRUE(t.logprobs != nullptr && t.logprobs->top.size() == 20u);
+                          tokens[i].push_back(t.id);
+                          return true;
+                        }});
+    }
+    while (!scheduler.idle()) scheduler.step();
+    return tokens;
+  };
+  EXPECT_EQ(run(), run());
 }
 
 // transformers' fp32 logits for the tiny GQA Llama (bf16 weights): the GPU computes in

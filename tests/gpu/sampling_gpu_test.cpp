@@ -1,17 +1,19 @@
-// Sampling on the GPU: its filters keep what the CPU sampler keeps, its draws follow the
-// kept distribution, and a seed repeats. Skips without a device.
+// The sampling kernels against their CPU references (kernels/ref/sampling.h, penalties.h,
+// token_logprobs.h): the same token for every row, seed and step, over vocabularies that
+// are not a multiple of the block and rows with ties, NaN and infinities; penalized logits
+// bit for bit; logprobs' token ids exactly and their values to a rounding. The references'
+// own behaviour is tested on the CPU (tests/unit/ref/). Skips without a device.
 
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <vector>
 
-#include "kernels/ref/philox.h"
+#include "kernels/penalties.cuh"
 #include "kernels/sampling.cuh"
+#include "kernels/token_logprobs.cuh"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -19,120 +21,222 @@ namespace {
 
 using test::DeviceBuffer;
 
-// `rows` copies of one logit row; every row draws from its own Philox stream.
-std::vector<int32_t> sample_rows(const std::vector<float>& row, int64_t rows, kernels::SamplingLaunch launch) {
-  std::vector<float> logits;
-  for (int64_t r = 0; r < rows; ++r) logits.insert(logits.end(), row.begin(), row.end());
-  DeviceBuffer d_logits(logits, DType::f32);
-  std::vector<int32_t> out(rows, -1);
-  DeviceBuffer d_out(out.data(), out.size() * 4);
-  launch.logits = d_logits.get<float>();
-  launch.out = d_out.get<int32_t>();
-  launch.rows = rows;
-  launch.vocab = static_cast<int64_t>(row.size());
-  EXPECT_EQ(kernels::launch_sampling(launch, nullptr), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(out.data(), d_out.get<int32_t>(), out.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+template <class T>
+std::vector<T> read_back(const DeviceBuffer& buffer, size_t n) {
+  std::vector<T> out(n);
+  EXPECT_EQ(cudaMemcpy(out.data(), buffer.get<T>(), n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
   return out;
 }
 
-// A 1000-token row with a known head: token 7 (p = .32), 3 (.20), 500 (.12), 999 (.07),
-// then a flat tail of 996 tokens holding .29.
-std::vector<float> test_row() {
-  std::vector<float> row(1000, -4.0f);
-  row[7] = 3.0f, row[3] = 2.5f, row[500] = 2.0f, row[999] = 1.5f;
-  return row;
+template <class T>
+DeviceBuffer on_device(const std::vector<T>& values) {
+  return DeviceBuffer(values.data(), values.size() * sizeof(T));
 }
 
-std::vector<double> probabilities(const std::vector<float>& row) {
-  std::vector<double> p(row.size());
-  const double m = *std::max_element(row.begin(), row.end());
-  for (size_t i = 0; i < row.size(); ++i) p[i] = std::exp(row[i] - m);
-  const double z = std::accumulate(p.begin(), p.end(), 0.0);
-  for (double& v : p) v /= z;
-  return p;
+// A logits row with the kind of trouble `salt` picks: a tie at the top, NaNs, -inf
+// entries, a +inf entry, a single dominant token, or none.
+std::vector<float> awkward_row(int64_t vocab, int salt) {
+  std::vector<float> v = test::pattern(static_cast<size_t>(vocab), 2.0f + static_cast<float>(salt % 4), salt, DType::f32);
+  const auto at = [&](int64_t i) -> float& { return v[static_cast<size_t>(i % vocab)]; };
+  switch (salt % 6) {
+    case 0: at(vocab / 3) = at(vocab - 1) = 9.0f; break;
+    case 1: for (int64_t i = salt; i < vocab; i += 97) at(i) = NAN; break;
+    case 2: for (int64_t i = 0; i < vocab; i += 13) at(i) = -INFINITY; break;
+    case 3: at(salt * 31) = INFINITY; break;
+    case 4: at(salt * 7) += 12.0f; break;
+    default: break;
+  }
+  return v;
 }
 
-class SamplingGpu : public ::testing::Test {
+// Parameter sets the rows cycle through: greedy, plain, each filter alone, at its edges
+// (top_k past the vocabulary, tiny top_p, min_p = 1) and combined.
+const std::vector<ref::SamplingRow> kParams = {
+    {.temperature = 0.0f},
+    {.temperature = 1.0f},
+    {.temperature = 0.3f},
+    {.temperature = 1.7f, .top_k = 40},
+    {.temperature = 1.0f, .top_k = 1},
+    {.temperature = 1.0f, .top_k = 1 << 30},
+    {.temperature = 0.8f, .top_p = 0.9f},
+    {.temperature = 1.0f, .top_p = 1e-6f},
+    {.temperature = 1.2f, .min_p = 0.05f},
+    {.temperature = 0.7f, .min_p = 1.0f},
+    {.temperature = 0.9f, .top_k = 50, .top_p = 0.95f, .min_p = 0.02f},
+};
+
+class SamplingGpu : public ::testing::TestWithParam<int64_t> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 };
 
-TEST_F(SamplingGpu, TopKKeepsTheKMostLikelyInProportion) {
-  const std::vector<float> row = test_row();
-  const auto tokens = sample_rows(row, 20000, {.temperature = 1.0f, .top_k = 3, .seed = 1});
-  std::vector<int> counts(row.size());
-  for (int32_t t : tokens) ++counts.at(t);
-  EXPECT_EQ(counts[7] + counts[3] + counts[500], 20000);
-  const auto p = probabilities(row);
-  const double kept = p[7] + p[3] + p[500];
-  for (int t : {7, 3, 500}) {
-    // Binomial standard deviation of a 20000-draw frequency is below 0.0035: allow 5 of them.
-    EXPECT_NEAR(counts[t] / 20000.0, p[t] / kept, 0.0175) << "token " << t;
+// Every row draws on the GPU exactly the token the CPU reference draws.
+TEST_P(SamplingGpu, DrawsTheReferenceTokens) {
+  const int64_t vocab = GetParam();
+  const int64_t rows = vocab > 50000 ? 24 : 66;  // the reference's emulated sums are slow for large rows
+  std::vector<float> logits;
+  std::vector<ref::SamplingRow> params;
+  for (int64_t r = 0; r < rows; ++r) {
+    const std::vector<float> row = awkward_row(vocab, static_cast<int>(r));
+    logits.insert(logits.end(), row.begin(), row.end());
+    ref::SamplingRow p = kParams[static_cast<size_t>(r) % kParams.size()];
+    p.seed = 1000 + static_cast<uint64_t>(r) * 7;
+    params.push_back(p);
   }
-}
-
-TEST_F(SamplingGpu, TopPAndMinPCutTheTail) {
-  const std::vector<float> row = test_row();
-  const auto p = probabilities(row);
-  // top_p 0.5: tokens 7 (.32) and 3 (.20) reach it; 500 is cut.
-  ASSERT_GT(p[7] + p[3], 0.5);
-  ASSERT_LT(p[7], 0.5);
-  for (int32_t t : sample_rows(row, 5000, {.temperature = 1.0f, .top_p = 0.5f, .seed = 2})) {
-    EXPECT_TRUE(t == 7 || t == 3) << t;
-  }
-  // min_p 0.3: keeps tokens at least 0.3 x p(7): 7, 3 and 500 (p ratio .37); 999 (.22) is cut.
-  ASSERT_GT(p[500] / p[7], 0.3);
-  ASSERT_LT(p[999] / p[7], 0.3);
-  for (int32_t t : sample_rows(row, 5000, {.temperature = 1.0f, .min_p = 0.3f, .seed = 3})) {
-    EXPECT_TRUE(t == 7 || t == 3 || t == 500) << t;
-  }
-}
-
-TEST_F(SamplingGpu, SeedAndStepRepeatAndLowTemperatureIsGreedy) {
-  const std::vector<float> row = test_row();
-  const kernels::SamplingLaunch launch{.temperature = 1.0f, .seed = 42, .step = 9};
-  EXPECT_EQ(sample_rows(row, 64, launch), sample_rows(row, 64, launch));
-  kernels::SamplingLaunch next = launch;
-  next.step = 10;
-  EXPECT_NE(sample_rows(row, 64, launch), sample_rows(row, 64, next));
-  for (int32_t t : sample_rows(row, 256, {.temperature = 0.01f, .seed = 5})) EXPECT_EQ(t, 7);
-}
-
-// Seed 1, step 27392119 draws 0xffffffe4 for row 0: u = v / 2^32 rounds to 1.0f, at the
-// kept mass (found by searching Philox on the CPU). The search must end on the one kept
-// token, here in the last non-empty chunk of a vocabulary smaller than the block.
-TEST_F(SamplingGpu, DrawRoundedUpToTheKeptMassStaysOnAKeptToken) {
-  constexpr uint64_t kSeed = 1, kStep = 27392119;
-  const ref::Philox4 r = ref::philox4x32_10({{static_cast<uint32_t>(kStep), 0u, 0u, 0u}}, kSeed);
-  ASSERT_EQ(static_cast<float>(static_cast<double>(r.v[0]) * 0x1.0p-32), 1.0f);
-  std::vector<float> row(100, 0.0f);
-  row[57] = 5.0f;
-  const auto tokens = sample_rows(row, 1, {.temperature = 1.0f, .top_k = 1, .seed = kSeed, .step = kStep});
-  EXPECT_EQ(tokens[0], 57);
-}
-
-// min_p = 1 keeps exactly the top token at any temperature: its weight must be exactly 1,
-// not exp of a fused multiply-add's rounding error (found by review; at temperature 0.7
-// the kernel returned token 0). A NaN logit is never drawn and does not switch top-p off.
-TEST_F(SamplingGpu, MinPOneKeepsTheTopTokenAndNaNIsNeverDrawn) {
-  std::vector<float> row(1000, 0.0f);
-  row[3] = 10.0f;
-  for (float temperature : {1.0f, 0.7f, 0.3f, 1.9f}) {
-    for (int32_t t : sample_rows(row, 64, {.temperature = temperature, .min_p = 1.0f, .seed = 4})) {
-      EXPECT_EQ(t, 3) << "temperature " << temperature;
+  DeviceBuffer d_logits(logits, DType::f32);
+  std::vector<int32_t> want(static_cast<size_t>(rows), -1);
+  for (uint64_t step : {0ull, 1ull, 77ull, 1ull << 33}) {
+    for (ref::SamplingRow& p : params) p.step = step;
+    DeviceBuffer d_params = on_device(params), d_out = on_device(std::vector<int32_t>(static_cast<size_t>(rows), -1));
+    const ref::SamplingArgs gpu{.logits = d_logits.get<float>(),
+                                .params = d_params.get<ref::SamplingRow>(),
+                                .out = d_out.get<int32_t>(),
+                                .rows = rows,
+                                .vocab = vocab};
+    ASSERT_EQ(kernels::launch_sampling(gpu, nullptr), cudaSuccess);
+    const std::vector<int32_t> got = read_back<int32_t>(d_out, static_cast<size_t>(rows));
+    ref::sample({.logits = logits.data(), .params = params.data(), .out = want.data(), .rows = rows, .vocab = vocab});
+    for (int64_t r = 0; r < rows; ++r) {
+      EXPECT_EQ(got[r], want[r]) << "vocab " << vocab << ", row " << r << " (parameter set " << r % kParams.size()
+                                 << ", trouble " << r % 6 << "), step " << step;
     }
   }
-  std::vector<float> with_nan = test_row();
-  with_nan[10] = std::nanf("");
-  for (int32_t t : sample_rows(with_nan, 2000, {.temperature = 1.0f, .top_p = 0.5f, .seed = 6})) {
-    EXPECT_TRUE(t == 7 || t == 3) << t;
-  }
 }
 
-TEST(SamplingGpuLaunch, RejectsBadParameters) {
-  EXPECT_EQ(kernels::launch_sampling({.rows = 1, .vocab = 10, .temperature = 0.0f}, nullptr), cudaErrorInvalidValue);
-  EXPECT_EQ(kernels::launch_sampling({.rows = 1, .vocab = 10, .top_p = 0.0f}, nullptr), cudaErrorInvalidValue);
-  EXPECT_EQ(kernels::launch_sampling({.rows = 1, .vocab = 10, .min_p = 2.0f}, nullptr), cudaErrorInvalidValue);
+INSTANTIATE_TEST_SUITE_P(Vocabularies, SamplingGpu,
+                         ::testing::Values(1, 7, 100, 511, 512, 513, 1000, 4097, 32000, 32017, 128256));
+
+// Seed 1, step 27392119 draws u = 1.0f, at the kept mass: the walk must still end on the
+// one kept token (kernels/ref/sampling.h, pick_kept_token).
+TEST(SamplingGpuEdges, DrawRoundedUpToTheKeptMassStaysOnAKeptToken) {
+  GENRT_REQUIRE_GPU();
+  std::vector<float> row(100, 0.0f);
+  row[57] = 5.0f;
+  const std::vector<ref::SamplingRow> params = {{.temperature = 1.0f, .top_k = 1, .seed = 1, .step = 27392119}};
+  DeviceBuffer d_logits(row, DType::f32), d_params = on_device(params), d_out = on_device(std::vector<int32_t>{-1});
+  ASSERT_EQ(kernels::launch_sampling({.logits = d_logits.get<float>(),
+                                      .params = d_params.get<ref::SamplingRow>(),
+                                      .out = d_out.get<int32_t>(),
+                                      .rows = 1,
+                                      .vocab = 100},
+                                     nullptr),
+            cudaSuccess);
+  EXPECT_EQ(read_back<int32_t>(d_out, 1)[0], 57);
+}
+
+TEST(SamplingGpuEdges, LaunchersRejectBadShapes) {
+  GENRT_REQUIRE_GPU();
+  float logits = 0.0f;
+  int32_t out = 0;
+  const ref::SamplingRow row{};
+  EXPECT_EQ(kernels::launch_sampling({.logits = &logits, .params = &row, .out = &out, .rows = 1, .vocab = 0}, nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::launch_sampling({.logits = &logits, .params = nullptr, .out = &out, .rows = 1, .vocab = 1}, nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::launch_token_logprobs({.logits = &logits, .chosen = &out, .rows = &out, .logprob = &logits,
+                                            .rows_n = 1, .logit_rows = 1, .vocab = 1, .top_n = 21},
+                                           nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::launch_apply_penalties({.rows = 1, .vocab = 1}, nullptr), cudaErrorInvalidValue);
+}
+
+TEST(PenaltiesGpu, MatchTheReferenceBitForBit) {
+  GENRT_REQUIRE_GPU();
+  const int64_t vocab = 1000 + 17, rows = 5;
+  const std::vector<float> logits = test::pattern(static_cast<size_t>(rows * vocab), 4.0f, 2, DType::f32);
+  // Row 0: three tokens, one listed twice; row 1: none; row 2: penalty 1 (off); row 3: the
+  // first and last tokens; row 4: many, with penalty < 1 (encouraging).
+  std::vector<int32_t> tokens = {5, 900, 5, 17, 0, static_cast<int32_t>(vocab - 1)};
+  const auto many = static_cast<int32_t>(tokens.size());
+  for (int32_t t = 3; t < vocab; t += 11) tokens.push_back(t);
+  const std::vector<ref::PenaltyRow> params = {{.repetition = 1.3f, .begin = 0, .end = 3},
+                                               {.repetition = 2.0f, .begin = 3, .end = 3},
+                                               {.repetition = 1.0f, .begin = 3, .end = 4},
+                                               {.repetition = 1.7f, .begin = 4, .end = 6},
+                                               {.repetition = 0.8f, .begin = many, .end = static_cast<int32_t>(tokens.size())}};
+  DeviceBuffer d_logits(logits, DType::f32), d_out(std::vector<float>(logits.size(), -1.0f), DType::f32);
+  DeviceBuffer d_params = on_device(params), d_tokens = on_device(tokens);
+  ASSERT_EQ(kernels::launch_apply_penalties({.logits = d_logits.get<float>(),
+                                             .out = d_out.get<float>(),
+                                             .params = d_params.get<ref::PenaltyRow>(),
+                                             .tokens = d_tokens.get<int32_t>(),
+                                             .rows = rows,
+                                             .vocab = vocab,
+                                             .n_tokens = static_cast<int64_t>(tokens.size())},
+                                            nullptr),
+            cudaSuccess);
+  std::vector<float> want(logits.size());
+  ref::apply_penalties({.logits = logits.data(),
+                        .out = want.data(),
+                        .params = params.data(),
+                        .tokens = tokens.data(),
+                        .rows = rows,
+                        .vocab = vocab,
+                        .n_tokens = static_cast<int64_t>(tokens.size())});
+  const std::vector<float> got = d_out.read();
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "row " << i / vocab << " token " << i % vocab;
+}
+
+// Token ids exactly; values to the rounding of log_z, whose fp64 sum the kernel adds in
+// another order: an fp32 ulp or two of log_z (below 25 here: max logit + log(vocab)),
+// which is 2e-6 at most.
+TEST(TokenLogprobsGpu, MatchTheReference) {
+  GENRT_REQUIRE_GPU();
+  for (const int64_t vocab : {3, 513, 32017}) {
+    for (const int64_t top_n : {0, 5, 20}) {
+      const int64_t logit_rows = 8;
+      std::vector<float> logits;
+      std::vector<int32_t> chosen;
+      for (int64_t r = 0; r < logit_rows; ++r) {
+        // Every kind of trouble but +inf, whose row has no distribution (log_z is NaN).
+        const std::vector<float> row = awkward_row(vocab, static_cast<int>(r < 3 ? r : r + 1));
+        logits.insert(logits.end(), row.begin(), row.end());
+        chosen.push_back(static_cast<int32_t>((r * 131) % vocab));
+      }
+      const std::vector<int32_t> requests = {6, 0, 3, 3, 7};
+      const auto n = static_cast<int64_t>(requests.size());
+      DeviceBuffer d_logits(logits, DType::f32), d_chosen = on_device(chosen), d_rows = on_device(requests);
+      DeviceBuffer d_logprob(std::vector<float>(requests.size()), DType::f32);
+      DeviceBuffer d_top_ids = on_device(std::vector<int32_t>(static_cast<size_t>(n * std::max<int64_t>(top_n, 1))));
+      DeviceBuffer d_top(std::vector<float>(static_cast<size_t>(n * std::max<int64_t>(top_n, 1))), DType::f32);
+      ref::TokenLogprobsArgs args{.logits = d_logits.get<float>(),
+                                  .chosen = d_chosen.get<int32_t>(),
+                                  .rows = d_rows.get<int32_t>(),
+                                  .logprob = d_logprob.get<float>(),
+                                  .top_ids = d_top_ids.get<int32_t>(),
+                                  .top_logprobs = d_top.get<float>(),
+                                  .rows_n = n,
+                                  .logit_rows = logit_rows,
+                                  .vocab = vocab,
+                                  .top_n = top_n};
+      ASSERT_EQ(kernels::launch_token_logprobs(args, nullptr), cudaSuccess);
+      const std::vector<float> got_logprob = d_logprob.read(), got_top = d_top.read();
+      const std::vector<int32_t> got_ids = read_back<int32_t>(d_top_ids, static_cast<size_t>(n * top_n));
+
+      std::vector<float> want_logprob(requests.size()), want_top(static_cast<size_t>(n * top_n));
+      std::vector<int32_t> want_ids(static_cast<size_t>(n * top_n));
+      args.logits = logits.data();
+      args.chosen = chosen.data();
+      args.rows = requests.data();
+      args.logprob = want_logprob.data();
+      args.top_ids = want_ids.data();
+      args.top_logprobs = want_top.data();
+      ref::token_logprobs(args);
+      const auto near = [](float got, float want) {
+        return got == want || std::abs(got - want) <= 4e-6f;  // -inf == -inf too; NaN fails
+      };
+      for (int64_t m = 0; m < n; ++m) {
+        EXPECT_TRUE(near(got_logprob[m], want_logprob[m]))
+            << "vocab " << vocab << " request " << m << ": " << got_logprob[m] << " vs " << want_logprob[m];
+        for (int64_t k = 0; k < top_n; ++k) {
+          const size_t i = static_cast<size_t>(m * top_n + k);
+          EXPECT_EQ(got_ids[i], want_ids[i]) << "vocab " << vocab << " request " << m << " top " << k;
+          EXPECT_TRUE(near(got_top[i], want_top[i]))
+              << "vocab " << vocab << " request " << m << " top " << k << ": " << got_top[i] << " vs " << want_top[i];
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

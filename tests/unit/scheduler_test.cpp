@@ -24,21 +24,25 @@ class Scheduler : public ::testing::Test {
     std::optional<FinishReason> reason;
   };
 
-  SequenceRequest greedy(std::vector<int32_t> prompt, int64_t n, Outcome& out) {
+  SequenceRequest sampled(std::vector<int32_t> prompt, int64_t n, Outcome& out, const SamplingParams& sampling) {
     return {.prompt = std::move(prompt),
             .max_new_tokens = n,
-            .sampling = {.temperature = 0},
+            .sampling = sampling,
             .ignore_eos = true,
             .on_token = [&out](const GeneratedToken& t) { out.tokens.push_back(t.id); return true; },
             .on_finish = [&out](FinishReason r) { out.reason = r; }};
   }
+  SequenceRequest greedy(std::vector<int32_t> prompt, int64_t n, Outcome& out) {
+    return sampled(std::move(prompt), n, out, {.temperature = 0});
+  }
 
-  // The greedy continuation of `prompt` generated alone, with room to spare.
-  std::vector<int32_t> alone(const std::vector<int32_t>& prompt, int64_t n) {
+  // The continuation of `prompt` generated alone, with room to spare.
+  std::vector<int32_t> alone(const std::vector<int32_t>& prompt, int64_t n,
+                             const SamplingParams& sampling = {.temperature = 0}) {
     KvCache cache(model_->spec().kv_cache_shape(64, 16), Device::cpu);
     BatchScheduler s(*model_, cache, {});
     Outcome out;
-    s.submit(greedy(prompt, n, out));
+    s.submit(sampled(prompt, n, out, sampling));
     while (!s.idle()) s.step();
     return out.tokens;
   }
@@ -92,6 +96,22 @@ TEST_F(Scheduler, PreemptionRecomputesAndKeepsGreedyOutputs) {
     EXPECT_EQ(outs[i].tokens, alone(prompt_of(20, i), 40)) << "sequence " << i;
   }
   EXPECT_EQ(cache.free_blocks(), 6);
+}
+
+// Each sequence draws from its own seed's stream, one draw per token: neither its batch
+// neighbours nor a preemption and recompute change its tokens.
+TEST_F(Scheduler, SeededSamplingIsTheSameInABatchAndAfterPreemption) {
+  KvCache cache(model_->spec().kv_cache_shape(6, 16), Device::cpu);
+  BatchScheduler s(*model_, cache, {});
+  const auto params = [](int i) {
+    return SamplingParams{.temperature = 0.9f, .top_p = 0.95f, .repetition_penalty = 1.1f, .seed = 100u + i};
+  };
+  Outcome outs[3];
+  for (int i = 0; i < 3; ++i) s.submit(sampled(prompt_of(20, i), 40, outs[i], params(i)));
+  while (!s.idle()) s.step();
+  EXPECT_GT(s.counts().preemptions, 0);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(outs[i].tokens, alone(prompt_of(20, i), 40, params(i))) << "sequence " << i;
+  EXPECT_NE(outs[0].tokens, alone(prompt_of(20, 0), 40)) << "sampled like greedy";
 }
 
 TEST_F(Scheduler, ArrivalOrderDoesNotChangeGreedyOutputs) {
@@ -169,15 +189,6 @@ TEST_F(Scheduler, LogprobsOfTheChosenTokenAndTheTopK) {
     EXPECT_GE(seen[i].top[0].second, seen[i].top[1].second);
     EXPECT_LE(seen[i].top[0].second, 0.0f);
   }
-}
-
-TEST(Logprobs, MatchLogSoftmax) {
-  const std::vector<float> logits = {std::log(1.0f), std::log(3.0f), std::log(4.0f)};
-  const TokenLogprobs lp = compute_logprobs(logits, 1, 2);
-  EXPECT_NEAR(lp.logprob, std::log(3.0f / 8), 1e-6);
-  ASSERT_EQ(lp.top.size(), 2u);
-  EXPECT_EQ(lp.top[0].first, 2);
-  EXPECT_NEAR(lp.top[0].second, std::log(0.5f), 1e-6);
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor w
   ops::add_layernorm(a.block_out, a.residual, weights_.ln_f.weight, weights_.ln_f.bias, eps, a.h);
   ops::embedding(a.h, in.logit_rows, a.final_rows);
   ops::linear(a.final_rows, weights_.wte, Tensor(), a.logits);
-  return device_.to_host(a.logits);
+  return a.logits;
 }
 
 Gpt2Model load_gpt2(const std::filesystem::path& dir, const DeviceOptions& device) {

@@ -54,6 +54,7 @@ class Gpt2Model final : public CausalLM {
   const ModelSpec& spec() const override { return spec_; }
   const Gpt2Config& config() const { return config_; }
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
+  DeviceRuntime* device_runtime() const override { return device_.runtime(); }
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   MemoryRequest memory_request(const DeviceOptions& options) const override;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;

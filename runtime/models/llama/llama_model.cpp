@@ -120,7 +120,7 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
   ops::add_rmsnorm(a.block_out, a.residual, weights_.norm.weight, eps, a.h);
   ops::embedding(a.h, in.logit_rows, a.final_rows);
   weights_.lm_head(a.final_rows, a.logits);
-  return device_.to_host(a.logits);
+  return a.logits;
 }
 
 }  // namespace genrt

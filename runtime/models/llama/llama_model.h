@@ -56,6 +56,7 @@ class LlamaModel final : public CausalLM {
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
+  DeviceRuntime* device_runtime() const override { return device_.runtime(); }
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   MemoryRequest memory_request(const DeviceOptions& options) const override;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;

@@ -1,0 +1,22 @@
+#include "runtime/backend/cuda/cuda_sampling_ops.h"
+
+#include "kernels/penalties.cuh"
+#include "kernels/sampling.cuh"
+#include "kernels/token_logprobs.cuh"
+#include "runtime/backend/cuda/cuda_context.h"
+
+namespace genrt::cuda_ops {
+
+void apply_penalties(const ref::PenaltyArgs& args) {
+  check_cuda(kernels::launch_apply_penalties(args, current_cuda_context().stream), "penalties kernel");
+}
+
+void sample(const ref::SamplingArgs& args) {
+  check_cuda(kernels::launch_sampling(args, current_cuda_context().stream), "sampling kernel");
+}
+
+void token_logprobs(const ref::TokenLogprobsArgs& args) {
+  check_cuda(kernels::launch_token_logprobs(args, current_cuda_context().stream), "token logprobs kernel");
+}
+
+}  // namespace genrt::cuda_ops

@@ -1,0 +1,112 @@
+#include "runtime/engine/step_sampler.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "runtime/backend/device_runtime.h"
+#include "runtime/backend/sampling_ops.h"
+
+namespace genrt {
+
+static_assert(kMaxTopLogprobs == ops::kMaxTopLogprobs);
+
+namespace {
+
+ops::SamplingRow sampling_row(const RowSampling& row) {
+  const SamplingParams& p = row.params;
+  return {.temperature = p.temperature,
+          .top_k = static_cast<int32_t>(std::min<int64_t>(p.top_k, std::numeric_limits<int32_t>::max())),
+          .top_p = p.top_p,
+          .min_p = p.min_p,
+          .seed = p.seed,
+          .step = row.draws};
+}
+
+// Each penalized row's distinct context tokens, as one list; empty when no row has a
+// penalty.
+ops::PenaltyTable penalties(std::span<const RowSampling> rows, int64_t vocab) {
+  std::vector<ops::PenaltyRow> table(rows.size());
+  std::vector<int32_t> seen;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r].params.repetition_penalty == 1.0f) continue;
+    const auto begin = static_cast<int64_t>(seen.size());
+    seen.insert(seen.end(), rows[r].context.begin(), rows[r].context.end());
+    std::sort(seen.begin() + begin, seen.end());
+    seen.erase(std::unique(seen.begin() + begin, seen.end()), seen.end());
+    table[r] = {.repetition = rows[r].params.repetition_penalty,
+                .begin = static_cast<int32_t>(begin),
+                .end = static_cast<int32_t>(seen.size())};
+  }
+  if (seen.empty()) return {};
+  return ops::penalty_table(table, seen, vocab);
+}
+
+}  // namespace
+
+std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowSampling> rows,
+                                      DeviceRuntime* runtime) {
+  GENRT_CHECK(logits.rank() == 2 && logits.dim(0) == static_cast<int64_t>(rows.size()),
+              "sample_step: logits {} for {} rows", shape_string(logits.shape()), rows.size());
+  const int64_t n = logits.dim(0), vocab = logits.dim(1);
+  // Everything below is budgeted in the model's workspace by ops::sampling_workspace_bytes.
+  std::optional<DeviceRuntime::ContextScope> scope;
+  if (runtime != nullptr) scope.emplace(*runtime);
+  const auto on_device = [&](const Tensor& host) { return runtime != nullptr ? runtime->upload(host) : host; };
+  const auto scratch = [&](const Shape& shape, DType dtype) {
+    return runtime != nullptr ? runtime->scratch(shape, dtype) : Tensor::zeros(shape, dtype);
+  };
+  const auto to_host = [&](const Tensor& t) { return runtime != nullptr ? runtime->download(t) : t; };
+
+  std::vector<ops::SamplingRow> params;
+  for (const RowSampling& row : rows) params.push_back(sampling_row(row));
+  const Tensor sampling = on_device(ops::sampling_rows(params));
+  // Penalties go to a copy: the logprobs are the raw logits'.
+  Tensor penalized = logits;
+  if (const ops::PenaltyTable table = penalties(rows, vocab); table.rows.defined()) {
+    penalized = scratch(logits.shape(), DType::f32);
+    ops::apply_penalties(logits, on_device(table.rows), on_device(table.tokens), penalized);
+  }
+  Tensor ids = scratch({n}, DType::i32);
+  ops::sample(penalized, sampling, ids);
+
+  std::vector<int32_t> asking;
+  int64_t top_n = 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r].top_logprobs < 0) continue;
+    GENRT_CHECK(rows[r].top_logprobs <= kMaxTopLogprobs, "sample_step: row {} asks for {} top logprobs, at most {}",
+                r, rows[r].top_logprobs, kMaxTopLogprobs);
+    asking.push_back(static_cast<int32_t>(r));
+    top_n = std::max(top_n, rows[r].top_logprobs);
+  }
+  const auto m = static_cast<int64_t>(asking.size());
+  Tensor logprob, top_ids, top_logprobs;
+  if (m > 0) {
+    Tensor requests = Tensor::zeros({m}, DType::i32);
+    std::copy(asking.begin(), asking.end(), requests.data<int32_t>());
+    logprob = scratch({m}, DType::f32);
+    if (top_n > 0) {
+      top_ids = scratch({m, top_n}, DType::i32);
+      top_logprobs = scratch({m, top_n}, DType::f32);
+    }
+    ops::token_logprobs(logits, ids, on_device(requests), logprob, top_ids, top_logprobs);
+  }
+
+  std::vector<SampledToken> out(rows.size());
+  const Tensor host_ids = to_host(ids);
+  for (int64_t r = 0; r < n; ++r) out[r].id = host_ids.data<int32_t>()[r];
+  if (m == 0) return out;
+  const Tensor host_logprob = to_host(logprob);
+  const Tensor host_top_ids = top_n > 0 ? to_host(top_ids) : Tensor();
+  const Tensor host_top_logprobs = top_n > 0 ? to_host(top_logprobs) : Tensor();
+  for (int64_t i = 0; i < m; ++i) {
+    TokenLogprobs& lp = out[asking[i]].logprobs.emplace();
+    lp.logprob = host_logprob.data<float>()[i];
+    for (int64_t k = 0; k < rows[asking[i]].top_logprobs; ++k) {
+      const int32_t id = host_top_ids.data<int32_t>()[i * top_n + k];
+      if (id >= 0) lp.top.emplace_back(id, host_top_logprobs.data<float>()[i * top_n + k]);
+    }
+  }
+  return out;
+}
+
+}  // namespace genrt

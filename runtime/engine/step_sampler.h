@@ -1,0 +1,48 @@
+#pragma once
+// One forward step's sampling, on the model's device: each row's repetition penalty, its
+// draw and the logprobs its request asked for run as op entries on the logits where the
+// forward left them (runtime/backend/sampling_ops.h). On the GPU the logits stay there:
+// only the chosen ids and the requested logprobs come back to the host.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "runtime/core/tensor.h"
+#include "runtime/engine/sampling_params.h"
+
+namespace genrt {
+
+class DeviceRuntime;
+
+// Log-probabilities for OpenAI-style `logprobs`, from the model's raw distribution (before
+// penalties, temperature and filters, as OpenAI and vLLM report them).
+struct TokenLogprobs {
+  float logprob = 0;                           // of the chosen token
+  std::vector<std::pair<int32_t, float>> top;  // the k most likely, most likely first
+};
+
+// The most top logprobs a token may ask for (OpenAI's limit).
+constexpr int64_t kMaxTopLogprobs = 20;
+
+// What one logits row is sampled with.
+struct RowSampling {
+  SamplingParams params;
+  uint64_t draws = 0;                // tokens its sequence drew before: this draw's Philox step
+  std::span<const int32_t> context;  // its sequence's tokens, which the repetition penalty discourages
+  int64_t top_logprobs = -1;         // -1: none; k in [0, kMaxTopLogprobs]: the chosen token's and the top k
+};
+
+struct SampledToken {
+  int32_t id = 0;
+  std::optional<TokenLogprobs> logprobs;  // when the row asked for them
+};
+
+// A token for each row of logits [rows, vocab] (f32, as the model's forward returned them:
+// on the device of `runtime`, the model's DeviceRuntime, or on the host when it is null).
+std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowSampling> rows,
+                                      DeviceRuntime* runtime);
+
+}  // namespace genrt

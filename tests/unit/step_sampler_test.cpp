@@ -1,0 +1,115 @@
+// The engine's sampling of a step on the CPU (the GPU runs the same ops: see
+// tests/gpu/sampling_gpu_test.cpp): parameters per row, the repetition penalty, and
+// logprobs from the raw logits.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "runtime/engine/step_sampler.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+Tensor logits_of(const std::vector<std::vector<float>>& rows) {
+  Tensor t = Tensor::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, DType::f32);
+  float* out = t.data<float>();
+  for (const auto& row : rows) out = std::copy(row.begin(), row.end(), out);
+  return t;
+}
+
+SampledToken sample_one(const std::vector<float>& row, const RowSampling& r) {
+  return sample_step(logits_of({row}), {&r, 1}, nullptr)[0];
+}
+
+float log_softmax(const std::vector<float>& row, size_t i) {
+  double z = 0.0;
+  for (float l : row) z += std::exp(static_cast<double>(l));
+  return static_cast<float>(row[i] - std::log(z));
+}
+
+TEST(StepSampler, GreedyPicksArgmax) {
+  EXPECT_EQ(sample_one({0.1f, 3.0f, -1.0f, 2.9f}, {.params = {.temperature = 0}}).id, 1);
+}
+
+TEST(StepSampler, SeedAndDrawCountFixTheToken) {
+  const std::vector<float> row = {0.0f, 1.0f, 2.0f, 0.0f, 1.0f, 2.0f, 0.0f, 1.0f, 2.0f, 0.0f};
+  std::map<int32_t, int> seen;
+  for (uint64_t draws = 0; draws < 50; ++draws) {
+    const RowSampling r{.params = {.temperature = 1.0f, .seed = 42}, .draws = draws};
+    const int32_t id = sample_one(row, r).id;
+    ASSERT_EQ(sample_one(row, r).id, id);
+    ++seen[id];
+  }
+  EXPECT_GT(seen.size(), 3u);  // successive draws of one seed are a stream
+}
+
+TEST(StepSampler, TopKOneIsGreedy) {
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    EXPECT_EQ(sample_one({1, 4, 2, 3}, {.params = {.temperature = 5.0f, .top_k = 1, .seed = seed}}).id, 1);
+  }
+}
+
+TEST(StepSampler, RepetitionPenaltyDividesPositiveAndMultipliesNegative) {
+  // Token 0 (logit 2.0) is in the context: 2.0 / 4 = 0.5 < 1.0, so greedy picks token 1.
+  const std::vector<int32_t> seen = {0, 0};
+  EXPECT_EQ(sample_one({2.0f, 1.0f, -1.0f}, {.params = {.temperature = 0, .repetition_penalty = 4.0f}, .context = seen})
+                .id,
+            1);
+  // A negative logit in the context gets more negative: -0.5 * 4 = -2 < -1.5.
+  EXPECT_EQ(sample_one({-0.5f, -1.5f}, {.params = {.temperature = 0, .repetition_penalty = 4.0f}, .context = seen}).id,
+            1);
+}
+
+TEST(StepSampler, RowsOfOneBatchKeepTheirOwnParameters) {
+  const std::vector<float> row = {2.0f, 1.0f, -1.0f};
+  const std::vector<int32_t> seen = {0};
+  const std::vector<RowSampling> rows = {{.params = {.temperature = 0, .repetition_penalty = 4.0f}, .context = seen},
+                                         {.params = {.temperature = 0}, .context = seen},
+                                         {.params = {.temperature = 1.0f, .seed = 3}, .draws = 5}};
+  const Tensor logits = logits_of({row, row, row});
+  const auto got = sample_step(logits, rows, nullptr);
+  EXPECT_EQ(got[0].id, 1);
+  EXPECT_EQ(got[1].id, 0);
+  EXPECT_EQ(got[2].id, sample_one(row, rows[2]).id);
+  EXPECT_EQ(logits.data<float>()[0], 2.0f);  // the penalty worked on a copy
+}
+
+// Logprobs are the raw distribution's: the penalty moves the draw, not the logprobs; and
+// the chosen token has its own logprob even outside the top k.
+TEST(StepSampler, LogprobsComeFromTheRawLogits) {
+  const std::vector<float> row = {2.0f, 1.0f, -1.0f};
+  const std::vector<int32_t> seen = {0};
+  const SampledToken t = sample_one(row, {.params = {.temperature = 0, .repetition_penalty = 4.0f},
+                                          .context = seen,
+                                          .top_logprobs = 1});
+  ASSERT_EQ(t.id, 1);
+  ASSERT_TRUE(t.logprobs);
+  EXPECT_NEAR(t.logprobs->logprob, log_softmax(row, 1), 1e-6);
+  ASSERT_EQ(t.logprobs->top.size(), 1u);
+  EXPECT_EQ(t.logprobs->top[0].first, 0);
+  EXPECT_NEAR(t.logprobs->top[0].second, log_softmax(row, 0), 1e-6);
+
+  const SampledToken none = sample_one(row, {.params = {.temperature = 0}, .top_logprobs = 0});
+  ASSERT_TRUE(none.logprobs);
+  EXPECT_TRUE(none.logprobs->top.empty());
+  EXPECT_NEAR(none.logprobs->logprob, log_softmax(row, 0), 1e-6);
+  EXPECT_FALSE(sample_one(row, {.params = {.temperature = 0}}).logprobs);
+}
+
+TEST(StepSampler, RejectsBadParameters) {
+  EXPECT_ERROR(SamplingParams{.temperature = -1}.validate(), "temperature must be >= 0, got -1");
+  EXPECT_ERROR(SamplingParams{.top_k = -2}.validate(), "top_k must be >= 0");
+  EXPECT_ERROR(SamplingParams{.top_p = 0}.validate(), "top_p must be in (0, 1], got 0");
+  EXPECT_ERROR(SamplingParams{.top_p = 1.5f}.validate(), "top_p must be in (0, 1]");
+  EXPECT_ERROR(SamplingParams{.min_p = 2}.validate(), "min_p must be in [0, 1]");
+  EXPECT_ERROR(SamplingParams{.repetition_penalty = 0}.validate(), "repetition_penalty must be > 0");
+  EXPECT_ERROR(sample_one({1.0f, 2.0f}, {.params = {.top_p = 0}}), "sample: row 0: top_p must be in (0, 1], got 0");
+  EXPECT_ERROR(sample_one({1.0f, 2.0f}, {.top_logprobs = 21}), "asks for 21 top logprobs, at most 20");
+}
+
+}  // namespace
+}  // namespace genrt
