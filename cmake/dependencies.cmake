@@ -57,5 +57,9 @@ else()
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
   pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)  # the CLI's preview PNGs
-  pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)  # genrt-plot's plots
+  # genrt-plot's plots, and only those: without cairo genrt builds and runs, minus genrt-plot.
+  pkg_check_modules(CAIRO IMPORTED_TARGET cairo)
+  if(NOT CAIRO_FOUND)
+    message(STATUS "genrt: cairo not found, so no genrt-plot (install libcairo2-dev for benchmark plots)")
+  endif()
 endif()
