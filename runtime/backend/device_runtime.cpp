@@ -15,6 +15,14 @@
 
 namespace genrt {
 
+void DeviceRuntime::expect_planned(const MemoryRequest& request) const {
+  GENRT_CHECK(std::find(plan_.models.begin(), plan_.models.end(), request) != plan_.models.end(),
+              "{} was not planned on this device runtime with these options (it needs weights {}, persistent {}, "
+              "workspace {}): plan the runtime with the model's memory_request for the same options",
+              request.name, format_bytes(request.weight_bytes), format_bytes(request.persistent_bytes),
+              format_bytes(request.workspace_bytes));
+}
+
 #ifdef GENRT_HAVE_CUDA
 
 namespace {
@@ -37,7 +45,8 @@ class PinnedBuffer {
   size_t bytes_;
 };
 
-// Weights stream through 64 MiB chunks; step metadata and logits fit 16 MiB.
+// Weights stream through 64 MiB chunks; a step's metadata takes what its plan says, at
+// least 16 MiB.
 constexpr size_t kWeightStagingBytes = size_t{64} << 20;
 constexpr size_t kStepStagingBytes = size_t{16} << 20;
 
@@ -48,7 +57,7 @@ struct DeviceRuntime::Impl {
   std::unique_ptr<CublasLtGemm> gemm;
   CudaContext context;
   PinnedBuffer weight_staging{kWeightStagingBytes};
-  PinnedBuffer step_staging{kStepStagingBytes};
+  std::unique_ptr<PinnedBuffer> step_staging;  // the plan's largest step's uploads, at least kStepStagingBytes
   size_t step_staging_used = 0;
   // Recorded after each metadata upload: a step waits on it before it overwrites the
   // staging buffer, so reuse is safe whether or not the last step ended with a download.
@@ -81,6 +90,7 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
   workspace_ = std::make_unique<DeviceArena>("workspace", plan_.workspace_bytes, Device::cuda);
   kv_ = std::make_unique<DeviceArena>("KV cache", plan_.kv_bytes, Device::cuda);
   impl_ = std::make_unique<Impl>();
+  impl_->step_staging = std::make_unique<PinnedBuffer>(std::max<size_t>(kStepStagingBytes, plan_.step_staging_bytes));
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
   check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
   const Tensor gemm_workspace =
@@ -91,14 +101,6 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
 }
 
 DeviceRuntime::~DeviceRuntime() = default;
-
-void DeviceRuntime::expect_planned(const MemoryRequest& request) const {
-  GENRT_CHECK(std::find(plan_.models.begin(), plan_.models.end(), request) != plan_.models.end(),
-              "{} was not planned on this device runtime with these options (it needs weights {}, persistent {}, "
-              "workspace {}): plan the runtime with the model's memory_request for the same options",
-              request.name, format_bytes(request.weight_bytes), format_bytes(request.persistent_bytes),
-              format_bytes(request.workspace_bytes));
-}
 
 Tensor DeviceRuntime::upload_weight(const Tensor& host, DType dtype) {
   Tensor device = weights_->allocate(host.shape(), dtype);
@@ -174,6 +176,8 @@ Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
   return device;
 }
 
+void DeviceRuntime::wait(const char* what) { check_cuda(cudaStreamSynchronize(impl_->stream), what); }
+
 void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
   const DType dtype = device.dtype();
   GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous(), "upload: expected a contiguous host tensor");
@@ -183,15 +187,15 @@ void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
               "upload: target {} does not match the host tensor {}", shape_string(device.shape()),
               shape_string(host.shape()));
   const size_t bytes = device.nbytes(), offset = (impl_->step_staging_used + 255) / 256 * 256;
-  GENRT_CHECK(offset + bytes <= impl_->step_staging.size(), "upload: {} of step metadata exceed the {} staging",
-              format_bytes(offset + bytes), format_bytes(impl_->step_staging.size()));
+  GENRT_CHECK(offset + bytes <= impl_->step_staging->size(), "upload: {} of step metadata exceed the {} staging",
+              format_bytes(offset + bytes), format_bytes(impl_->step_staging->size()));
   if (dtype == host.dtype()) {
-    std::memcpy(impl_->step_staging.data() + offset, host.raw(), bytes);
+    std::memcpy(impl_->step_staging->data() + offset, host.raw(), bytes);
   } else {
-    convert_from_f32(host.data<float>(), impl_->step_staging.data() + offset, dtype, static_cast<size_t>(host.numel()));
+    convert_from_f32(host.data<float>(), impl_->step_staging->data() + offset, dtype, static_cast<size_t>(host.numel()));
   }
   impl_->step_staging_used = offset + bytes;
-  check_cuda(cudaMemcpyAsync(device.raw(), impl_->step_staging.data() + offset, bytes, cudaMemcpyHostToDevice,
+  check_cuda(cudaMemcpyAsync(device.raw(), impl_->step_staging->data() + offset, bytes, cudaMemcpyHostToDevice,
                              impl_->stream),
              "metadata upload");
   check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
@@ -212,10 +216,15 @@ struct DeviceRuntime::ContextScope::Scope {
   CudaScope cuda;
 };
 
-DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime)
-    : scope_(std::make_unique<Scope>(runtime.impl_->context)) {}
+DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime) : runtime_(runtime) {
+  // A Step opened inside would reset the workspace under the tensors this scope works on.
+  GENRT_CHECK(!runtime.step_open_, "a step is already open on this device runtime: models sharing a device run one "
+              "step at a time");
+  scope_ = std::make_unique<Scope>(runtime.impl_->context);
+  runtime.step_open_ = true;
+}
 
-DeviceRuntime::ContextScope::~ContextScope() = default;
+DeviceRuntime::ContextScope::~ContextScope() { runtime_.step_open_ = false; }
 
 Tensor DeviceRuntime::download(const Tensor& device) {
   GENRT_CHECK(device.device() == Device::cuda && device.is_contiguous(),
@@ -236,20 +245,11 @@ DeviceMemoryInfo query_device_memory() { fail("--device cuda: {}", cuda_unavaila
 
 DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest>, double) { query_device_memory(); }
 DeviceRuntime::~DeviceRuntime() = default;
-
-void DeviceRuntime::expect_planned(const MemoryRequest& request) const {
-  GENRT_CHECK(std::find(plan_.models.begin(), plan_.models.end(), request) != plan_.models.end(),
-              "{} was not planned on this device runtime with these options (it needs weights {}, persistent {}, "
-              "workspace {}): plan the runtime with the model's memory_request for the same options",
-              request.name, format_bytes(request.weight_bytes), format_bytes(request.persistent_bytes),
-              format_bytes(request.workspace_bytes));
-}
 Tensor DeviceRuntime::upload_weight(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::copy_in(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::persistent(const Shape&, DType) { fail("no CUDA backend"); }
 DeviceRuntime::PersistentScope::PersistentScope(DeviceRuntime& runtime) : runtime_(runtime), depth_(0) {}
 DeviceRuntime::PersistentScope::~PersistentScope() = default;
-void DeviceRuntime::expect_planned(const MemoryRequest&) const {}
 DeviceRuntime::Step::Step(DeviceRuntime& runtime) : runtime_(runtime) {}
 DeviceRuntime::Step::~Step() = default;
 Tensor DeviceRuntime::scratch(const Shape&, DType) { fail("no CUDA backend"); }
@@ -258,9 +258,10 @@ Tensor DeviceRuntime::upload(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::upload(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::download_f32(const Tensor&) { fail("no CUDA backend"); }
 struct DeviceRuntime::ContextScope::Scope {};
-DeviceRuntime::ContextScope::ContextScope(DeviceRuntime&) {}
+DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime) : runtime_(runtime) {}
 DeviceRuntime::ContextScope::~ContextScope() = default;
 Tensor DeviceRuntime::download(const Tensor&) { fail("no CUDA backend"); }
+void DeviceRuntime::wait(const char*) { fail("no CUDA backend"); }
 
 #endif
 

@@ -105,10 +105,13 @@ class DeviceRuntime {
 
    private:
     struct Scope;
+    DeviceRuntime& runtime_;
     std::unique_ptr<Scope> scope_;
   };
   // A device tensor copied back to a new host tensor of its dtype; waits for the stream.
   Tensor download(const Tensor& device);
+  // Waits for the stream; a kernel's fault is reported as `what`'s.
+  void wait(const char* what);
 
  private:
   struct Impl;

@@ -38,7 +38,7 @@ std::vector<Row> unpack_rows(const Tensor& t) {
 }
 
 void check_sampling_row(const SamplingRow& p, size_t row) {
-  GENRT_CHECK(std::isfinite(p.temperature) && p.temperature >= 0.0f, "sample: row {}: temperature must be >= 0, got {}",
+  GENRT_CHECK(std::isfinite(p.temperature) && p.temperature >= 0.0f, "sample: row {}: temperature must be finite and >= 0, got {}",
               row, p.temperature);
   GENRT_CHECK(p.top_k >= 0, "sample: row {}: top_k must be >= 0 (0 disables it), got {}", row, p.top_k);
   GENRT_CHECK(p.top_p > 0.0f && p.top_p <= 1.0f, "sample: row {}: top_p must be in (0, 1], got {}", row, p.top_p);
@@ -65,6 +65,7 @@ Device expect_logits(const Tensor& logits, const char* op) {
   GENRT_CHECK(where.dtype == DType::f32, "{}: logits are {}, expected f32", op, dtype_name(where.dtype));
   GENRT_CHECK(logits.rank() == 2 && logits.dim(1) > 0, "{}: logits must be [rows, vocab], got {}", op,
               shape_string(logits.shape()));
+  GENRT_CHECK(logits.dim(1) <= INT32_MAX, "{}: a vocabulary of {} does not fit i32 ids", op, logits.dim(1));
   return where.device;
 }
 
@@ -114,7 +115,6 @@ void apply_penalties(const Tensor& logits, const Tensor& rows, const Tensor& tok
 void sample(const Tensor& logits, const Tensor& rows, Tensor& ids) {
   const char* op = "sample";
   const Device device = expect_logits(logits, op);
-  GENRT_CHECK(logits.dim(1) <= INT32_MAX, "{}: a vocabulary of {} does not fit i32 ids", op, logits.dim(1));
   expect_rows<SamplingRow>(rows, device, logits.dim(0), op);
   expect_on(ids, {device, DType::i32}, op, "ids");
   expect_shape(ids, {logits.dim(0)}, op, "ids");
@@ -173,12 +173,16 @@ void token_logprobs(const Tensor& logits, const Tensor& chosen, const Tensor& ro
   ref::token_logprobs(args);
 }
 
-uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length) {
+uint64_t sampling_upload_bytes(int64_t rows, int64_t vocab, int64_t context_length) {
   const auto bytes = [](const Shape& shape, DType dtype) { return DeviceArena::footprint(shape, dtype); };
   const int64_t seen_per_row = std::min(context_length, vocab);
-  const uint64_t uploads = bytes({rows, kWords<SamplingRow>}, DType::i32) +
-                           bytes({rows, kWords<PenaltyRow>}, DType::i32) +
-                           bytes({rows * seen_per_row}, DType::i32) + bytes({rows}, DType::i32);
+  return bytes({rows, kWords<SamplingRow>}, DType::i32) + bytes({rows, kWords<PenaltyRow>}, DType::i32) +
+         bytes({rows * seen_per_row}, DType::i32) + bytes({rows}, DType::i32);
+}
+
+uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length) {
+  const auto bytes = [](const Shape& shape, DType dtype) { return DeviceArena::footprint(shape, dtype); };
+  const uint64_t uploads = sampling_upload_bytes(rows, vocab, context_length);
   const uint64_t outputs = bytes({rows, vocab}, DType::f32) + bytes({rows}, DType::i32) +
                            bytes({rows}, DType::f32) + bytes({rows, kMaxTopLogprobs}, DType::i32) +
                            bytes({rows, kMaxTopLogprobs}, DType::f32);

@@ -57,5 +57,7 @@ void token_logprobs(const Tensor& logits, const Tensor& chosen, const Tensor& ro
 // requests) and its outputs (penalized logits, ids, logprobs of every row with
 // kMaxTopLogprobs top tokens).
 uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length);
+// Of those, the uploaded parameters alone: what the step stages through pinned host memory.
+uint64_t sampling_upload_bytes(int64_t rows, int64_t vocab, int64_t context_length);
 
 }  // namespace genrt::ops

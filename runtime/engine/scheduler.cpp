@@ -181,15 +181,17 @@ void BatchScheduler::step() {
   RowSampling still_reading;  // a row whose prompt goes on next step: the cheapest draw, discarded
   still_reading.params.temperature = 0.0f;
   std::vector<RowSampling> rows;
-  for (auto& [seq, n] : plan) {
-    seq->computed += n;
-    rows.push_back(seq->pending() > 0 ? still_reading
+  for (const auto& [seq, n] : plan) {
+    rows.push_back(seq->pending() > n ? still_reading
                                       : RowSampling{.params = seq->request.sampling,
                                                     .draws = static_cast<uint64_t>(seq->generated),
                                                     .context = seq->context,
                                                     .top_logprobs = seq->request.top_logprobs});
   }
   const std::vector<SampledToken> sampled = sample_step(logits, rows, model_.device_runtime());
+  // Only once the step has succeeded: one that throws leaves every sequence as it was, to be
+  // planned again, rather than computed but never sampled.
+  for (auto& [seq, n] : plan) seq->computed += n;
   for (size_t row = 0; row < plan.size(); ++row) {
     if (plan[row].first->pending() == 0) deliver(*plan[row].first, sampled[row]);
   }

@@ -92,6 +92,7 @@ std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowS
   }
 
   std::vector<SampledToken> out(rows.size());
+  if (runtime != nullptr) runtime->wait("the sampling ops");  // a kernel's fault named as theirs
   const Tensor host_ids = to_host(ids);
   for (int64_t r = 0; r < n; ++r) out[r].id = host_ids.data<int32_t>()[r];
   if (m == 0) return out;

@@ -33,6 +33,7 @@ std::string MemoryPlan::table() const {
   out += fmt::format("  = {}", format_bytes(total_bytes()));
   if (models.size() > 1) out += "\n  (models run one step at a time and share the largest step's workspace)";
   if (kv_blocks > 0) out += fmt::format("\n  KV cache: {} blocks, {} tokens", kv_blocks, kv_tokens);
+  if (step_staging_bytes > 0) out += fmt::format("\n  host staging for a step's uploads: {} pinned", format_bytes(step_staging_bytes));
   return out;
 }
 
@@ -53,6 +54,7 @@ MemoryPlan plan_device_memory(const DeviceMemoryInfo& device, double fraction, s
     plan.weight_bytes += m.weight_bytes;
     plan.persistent_bytes += m.persistent_bytes;
     largest_step = std::max(largest_step, m.workspace_bytes);
+    plan.step_staging_bytes = std::max(plan.step_staging_bytes, m.step_upload_bytes);
     if (m.kv_bytes_per_block == 0) continue;
     GENRT_CHECK(kv_model == nullptr, "memory plan: {} and {} both ask for a KV cache; one device plans one KV pool",
                 kv_model->name, m.name);

@@ -28,6 +28,7 @@ struct MemoryRequest {
   uint64_t kv_bytes_per_block = 0;  // K and V of one block over all layers; 0: no KV pool
   int64_t block_size = 16;          // tokens per block
   int64_t min_blocks = 1;           // at least one full context must fit
+  uint64_t step_upload_bytes = 0;   // host bytes its largest step uploads (pinned staging, host memory)
 
   bool operator==(const MemoryRequest&) const = default;
 };
@@ -46,6 +47,7 @@ struct MemoryPlan {
   int64_t kv_blocks = 0;
   uint64_t kv_bytes = 0;
   int64_t kv_tokens = 0;  // kv_blocks * block_size
+  uint64_t step_staging_bytes = 0;  // pinned host memory for a step's uploads: the largest model's
   std::vector<MemoryRequest> models;  // each model's share, in the order declared
   uint64_t runtime_workspace_bytes = 0;
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/backend/gpu_limits.h"
+
 namespace genrt {
 
 DecoderDevice::DecoderDevice(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options,
@@ -12,6 +14,9 @@ DeviceOptions DecoderDevice::resolve(const DeviceOptions& options, const ModelSp
   GENRT_CHECK(options.dtype == DType::bf16 || options.dtype == DType::f16,
               "--dtype {}: the GPU runs models in bf16 or f16", dtype_name(options.dtype));
   GENRT_CHECK(options.max_step_seqs > 0, "max_step_seqs must be positive");
+  // A shape the kernels do not take fails here, before any weight is uploaded.
+  ops::expect_gpu_attention_shape(spec.architecture.c_str(), spec.num_kv_heads, spec.head_dim);
+  ops::expect_gpu_norm_dim(spec.architecture.c_str(), spec.hidden_size);
   DeviceOptions resolved = options;
   // By default a whole prompt, or the batch scheduler's default step of 512 tokens.
   if (resolved.max_step_tokens <= 0) resolved.max_step_tokens = std::max<int64_t>(spec.context_length, 512);

@@ -92,16 +92,18 @@ MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceO
                                             AllocateActivations&& allocate) {
   const DeviceOptions o = resolve(options, spec);
   const StepDims step = max_step(o, spec);
-  ArenaFootprint workspace;
-  allocate_step_inputs(step, kBlockSize, workspace);
+  ArenaFootprint inputs, workspace;
+  allocate_step_inputs(step, kBlockSize, inputs);
   allocate(step, o.dtype, workspace);
   return {.name = spec.architecture,
           .weight_bytes = weight_bytes,
-          .workspace_bytes = workspace.bytes + ops::sampling_workspace_bytes(step.logit_rows, spec.vocab_size,
-                                                                              spec.context_length),
+          .workspace_bytes = inputs.bytes + workspace.bytes +
+                             ops::sampling_workspace_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
           .kv_bytes_per_block = kv_bytes_per_block(spec, o.dtype),
           .block_size = kBlockSize,
-          .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize};
+          .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize,
+          .step_upload_bytes =
+              inputs.bytes + ops::sampling_upload_bytes(step.logit_rows, spec.vocab_size, spec.context_length)};
 }
 
 }  // namespace genrt

@@ -11,6 +11,7 @@
 #include "runtime/memory/device_arena.h"
 #include "runtime/memory/memory_plan.h"
 #include "runtime/models/dit/dit_model.h"
+#include "runtime/models/llama/llama_init.h"
 #include "runtime/models/load_model.h"
 #include "tests/test_util.h"
 
@@ -100,6 +101,15 @@ TEST(MemoryPlan, ModelsSharingADeviceShowTheirSharesInOnePlan) {
   }
   RecordProperty("table", table);
   std::cout << table << "\n";
+}
+
+// Before any weight is read or uploaded: the request already names the limit.
+TEST(MemoryPlan, AShapeTheKernelsDoNotTakeIsRefusedAtTheRequest) {
+  LlamaConfig c = llama_preset("tiny");
+  c.head_dim = 320;
+  const LlamaModel model(c, LlamaWeights{});
+  EXPECT_ERROR(model.memory_request({.device = Device::cuda}),
+               "LlamaForCausalLM on the GPU supports head_dim from 1 to 256, got 320");
 }
 
 TEST(MemoryPlan, OneKvPoolPerDevice) {

@@ -101,7 +101,7 @@ TEST(Ops, PagedAttentionOnTheGpuNamesItsHeadDimLimit) {
                "paged_attention on the GPU supports head_dim from 1 to 256, got 320");
   EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 0), "head_dim from 1 to 256, got 0");
   EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", kernels::kMaxWarpAttentionHeads + 1, 64),
-               "paged_attention on the GPU supports up to 262140 query heads, got 262141");
+               "paged_attention on the GPU supports 1 to 262140 query heads, got 262141");
   for (int64_t head_dim : {1, 64, 72, 80, 100, 256}) {
     EXPECT_NO_THROW(ops::expect_gpu_attention_shape("paged_attention", 32, head_dim)) << head_dim;
   }

@@ -8,6 +8,7 @@
 
 #include "runtime/backend/device_runtime.h"
 #include "runtime/backend/diffusion_ops.h"
+#include "runtime/backend/gpu_limits.h"
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
@@ -100,6 +101,9 @@ MemoryRequest DitModel::memory_request(const DitDeviceOptions& o) const {
   GENRT_CHECK(o.dtype == DType::bf16 || o.dtype == DType::f16, "--dtype {}: the GPU runs models in bf16 or f16",
               dtype_name(o.dtype));
   GENRT_CHECK(o.max_batch > 0, "DiT on the GPU: max batch {} must be positive", o.max_batch);
+  // A shape the kernels do not take fails here, before any weight is uploaded.
+  ops::expect_gpu_attention_shape("the DiT", config_.num_attention_heads, config_.attention_head_dim);
+  ops::expect_gpu_norm_dim("the DiT", config_.inner_dim());
   DitWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
   ArenaFootprint persistent, uploads;
   DitWorkspace sizing;
