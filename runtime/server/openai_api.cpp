@@ -64,8 +64,37 @@ CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint e
 }
 
 namespace {
+
+// OpenAI fields genrt does not implement yet. A request that uses one (with anything but
+// the value that asks for nothing) is refused, naming it, rather than answered as if it
+// had not asked.
+void refuse_unimplemented(const nlohmann::json& body) {
+  const auto asks = [&](const char* name, auto&& asks_for_nothing) {
+    const auto it = body.find(name);
+    if (it != body.end() && !it->is_null() && !asks_for_nothing(*it)) {
+      bad(name, fmt::format("'{}' is not supported by genrt yet", name));
+    }
+  };
+  const auto empty = [](const nlohmann::json& v) { return (v.is_object() || v.is_array()) && v.empty(); };
+  asks("logit_bias", empty);
+  asks("tools", empty);
+  asks("functions", empty);
+  asks("tool_choice", [](const nlohmann::json& v) { return v == "none" || v == "auto"; });
+  asks("function_call", [](const nlohmann::json& v) { return v == "none" || v == "auto"; });
+  asks("response_format", [](const nlohmann::json& v) { return v.is_object() && v.value("type", "") == "text"; });
+  asks("echo", [](const nlohmann::json& v) { return v == false; });
+  asks("best_of", [](const nlohmann::json& v) { return v == 1; });
+  asks("suffix", [](const nlohmann::json& v) { return v == ""; });
+  asks("presence_penalty", [](const nlohmann::json& v) { return v.is_number() && v.get<double>() == 0.0; });
+  asks("frequency_penalty", [](const nlohmann::json& v) { return v.is_number() && v.get<double>() == 0.0; });
+}
+
+// OpenAI's limit on stop sequences.
+constexpr size_t kMaxStopStrings = 4;
+
 CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
   if (!body.is_object()) bad("", "the request body must be a JSON object");
+  refuse_unimplemented(body);
   CompletionParams p;
   p.endpoint = endpoint;
   if (const auto model = field<std::string>(body, "model"); model && *model != ctx.model_name) {
@@ -121,12 +150,17 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   }
 
   const int64_t room = ctx.context_length - prompt_tokens;
-  std::optional<int64_t> max_tokens = field<int64_t>(body, "max_tokens");
-  if (const auto mct = field<int64_t>(body, "max_completion_tokens")) max_tokens = mct;
-  // OpenAI's defaults: 16 for completions, what the context leaves for chat.
-  p.max_tokens = max_tokens.value_or(endpoint == Endpoint::chat ? room : 16);
-  if (p.max_tokens < 0) bad("max_tokens", "'max_tokens' must be >= 0");
-  p.max_tokens = std::min(p.max_tokens, room);
+  const char* max_name = body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  const std::optional<int64_t> max_tokens = field<int64_t>(body, max_name);
+  if (max_tokens && *max_tokens < 0) bad(max_name, fmt::format("'{}' must be >= 0", max_name));
+  // A limit the context cannot honour is refused, as OpenAI and vLLM do; the defaults
+  // (OpenAI's: 16 for completions, what the context leaves for chat) fit themselves to it.
+  if (max_tokens && *max_tokens > room) {
+    bad(max_name, fmt::format("'{}' is {}, but the prompt's {} tokens leave room for {} more in this model's context "
+                              "of {} tokens",
+                              max_name, *max_tokens, prompt_tokens, room, ctx.context_length));
+  }
+  p.max_tokens = max_tokens.value_or(endpoint == Endpoint::chat ? room : std::min<int64_t>(16, room));
 
   p.sampling.temperature = static_cast<float>(field<double>(body, "temperature").value_or(1.0));
   if (p.sampling.temperature < 0 || p.sampling.temperature > 2) bad("temperature", "'temperature' must be in [0, 2]");
@@ -139,9 +173,6 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   if (p.sampling.min_p < 0 || p.sampling.min_p > 1) bad("min_p", "'min_p' must be in [0, 1]");
   p.sampling.repetition_penalty = static_cast<float>(field<double>(body, "repetition_penalty").value_or(1.0));
   if (!(p.sampling.repetition_penalty > 0)) bad("repetition_penalty", "'repetition_penalty' must be > 0");
-  for (const char* unsupported : {"presence_penalty", "frequency_penalty"}) {
-    if (field<double>(body, unsupported).value_or(0.0) != 0.0) bad(unsupported, fmt::format("'{}' is not supported", unsupported));
-  }
   if (const auto seed = field<int64_t>(body, "seed")) p.seed = static_cast<uint64_t>(*seed);
 
   if (const auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
@@ -151,6 +182,9 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
       p.stop = stop->get<std::vector<std::string>>();
     } else {
       bad("stop", "'stop' must be a string or a list of strings");
+    }
+    if (p.stop.size() > kMaxStopStrings) {
+      bad("stop", fmt::format("at most {} stop strings, got {}", kMaxStopStrings, p.stop.size()));
     }
   }
   p.n = field<int64_t>(body, "n").value_or(1);

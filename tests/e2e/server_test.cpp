@@ -288,14 +288,51 @@ TEST_F(Server, NChoicesLogprobsAndModels) {
 
 TEST_F(Server, ContextLimitIsMaxModelLenMinusOne) {
   const int64_t context = server_->engine().model().spec().context_length;
-  json ok = {{"prompt", std::vector<int32_t>(static_cast<size_t>(context - 1), 5)}, {"max_tokens", 4}, {"ignore_eos", true}};
+  json ok = {{"prompt", std::vector<int32_t>(static_cast<size_t>(context - 1), 5)}, {"ignore_eos", true}};
   const json accepted = post("/v1/completions", ok);
-  EXPECT_EQ(accepted["usage"]["completion_tokens"], 1);  // only one position was left
+  EXPECT_EQ(accepted["usage"]["completion_tokens"], 1);  // the default 16 fits itself to the one position left
   EXPECT_EQ(accepted["choices"][0]["finish_reason"], "length");
+  // An explicit limit the context cannot honour is refused, as OpenAI and vLLM do.
+  ok["max_tokens"] = 4;
+  const json over = post("/v1/completions", ok, 400);
+  EXPECT_EQ(over["error"]["message"], "'max_tokens' is 4, but the prompt's 511 tokens leave room for 1 more in this "
+                                      "model's context of 512 tokens");
+  EXPECT_EQ(over["error"]["param"], "max_tokens");
   json too_long = {{"prompt", std::vector<int32_t>(static_cast<size_t>(context), 5)}};
   const json refused = post("/v1/completions", too_long, 400);
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("at most 511 prompt tokens"), std::string::npos);
   EXPECT_EQ(refused["error"]["param"], "prompt");
+}
+
+// Fields genrt does not implement are refused, naming them, never silently ignored; the
+// value that asks for nothing is accepted.
+TEST_F(Server, UnimplementedFieldsAreRefusedByName) {
+  const std::vector<std::pair<std::string, json>> asking = {
+      {"logit_bias", {{"5", 10}}},
+      {"tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
+      {"functions", json::array({{{"name", "f"}}})},
+      {"tool_choice", "required"},
+      {"function_call", {{"name", "f"}}},
+      {"response_format", {{"type", "json_object"}}},
+      {"echo", true},
+      {"best_of", 3},
+      {"suffix", " the end"},
+      {"presence_penalty", 0.5},
+      {"frequency_penalty", -1},
+  };
+  for (const auto& [field, value] : asking) {
+    const json refused = post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {field, value}}, 400);
+    EXPECT_EQ(refused["error"]["message"], "'" + field + "' is not supported by genrt yet") << field;
+    EXPECT_EQ(refused["error"]["param"], field);
+  }
+  const json harmless = {{"prompt", "x"},          {"max_tokens", 1},       {"logit_bias", json::object()},
+                         {"tools", json::array()}, {"tool_choice", "none"}, {"response_format", {{"type", "text"}}},
+                         {"echo", false},          {"best_of", 1},          {"suffix", ""},
+                         {"presence_penalty", 0}};
+  EXPECT_EQ(post("/v1/completions", harmless)["usage"]["completion_tokens"], 1);
+  const json stops = post("/v1/completions", {{"prompt", "x"}, {"stop", {"a", "b", "c", "d", "e"}}}, 400);
+  EXPECT_EQ(stops["error"]["message"], "at most 4 stop strings, got 5");
+  EXPECT_EQ(stops["error"]["param"], "stop");
 }
 
 TEST_F(Server, BadRequestsGetOpenAiShapedErrors) {
