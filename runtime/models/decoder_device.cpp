@@ -6,9 +6,14 @@
 
 namespace genrt {
 
-DecoderDevice::DecoderDevice(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options,
-                             const ModelSpec& spec)
-    : runtime_(std::move(runtime)), options_(resolve(options, spec)) {}
+void DecoderDevice::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options,
+                             const ModelSpec& spec, const MemoryRequest& request, const NamedWeights& weights) {
+  GENRT_CHECK(runtime_ == nullptr, "{} is already on the GPU", spec.architecture);
+  runtime->expect_planned(request);
+  options_ = resolve(options, spec);
+  place_weights(*runtime, weights, options_.dtype, spec.architecture);
+  runtime_ = std::move(runtime);
+}
 
 DeviceOptions DecoderDevice::resolve(const DeviceOptions& options, const ModelSpec& spec) {
   GENRT_CHECK(options.dtype == DType::bf16 || options.dtype == DType::f16,

@@ -12,6 +12,7 @@
 #include "runtime/backend/sampling_ops.h"
 #include "runtime/memory/device_arena.h"
 #include "runtime/models/causal_lm.h"
+#include "runtime/models/named_weights.h"
 
 namespace genrt {
 
@@ -51,8 +52,11 @@ class DecoderDevice {
   static constexpr int64_t kBlockSize = 16;
 
   DecoderDevice() = default;  // the CPU
-  // The GPU: `runtime` planned this model's request for `options`.
-  DecoderDevice(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options, const ModelSpec& spec);
+
+  // Moves `weights` into `runtime`, which must have planned `request` (the model's
+  // memory_request(options)); the model runs there from then on.
+  void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options, const ModelSpec& spec,
+                const MemoryRequest& request, const NamedWeights& weights);
 
   DeviceRuntime* runtime() const { return runtime_.get(); }
   // Activations: the device dtype on the GPU, f32 on the CPU.

@@ -65,11 +65,7 @@ MemoryRequest Gpt2Model::memory_request(const DeviceOptions& options) const {
 }
 
 void Gpt2Model::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
-  GENRT_CHECK(device_.runtime() == nullptr, "{} is already on the GPU", spec_.architecture);
-  runtime->expect_planned(memory_request(options));
-  const DeviceOptions o = DecoderDevice::resolve(options, spec_);
-  place_weights(*runtime, gpt2_named_weights(config_, weights_), o.dtype, spec_.architecture);
-  device_ = DecoderDevice(std::move(runtime), o, spec_);
+  device_.place_on(std::move(runtime), options, spec_, memory_request(options), gpt2_named_weights(config_, weights_));
 }
 
 KvCache Gpt2Model::make_kv_cache(int64_t blocks, int64_t block_size) const {

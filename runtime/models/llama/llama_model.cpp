@@ -77,13 +77,9 @@ MemoryRequest LlamaModel::memory_request(const DeviceOptions& options) const {
 }
 
 void LlamaModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
-  GENRT_CHECK(device_.runtime() == nullptr, "{} is already on the GPU", spec_.architecture);
-  runtime->expect_planned(memory_request(options));
-  const DeviceOptions o = DecoderDevice::resolve(options, spec_);
-  place_weights(*runtime, llama_named_weights(config_, weights_), o.dtype, spec_.architecture);
+  device_.place_on(std::move(runtime), options, spec_, memory_request(options), llama_named_weights(config_, weights_));
   if (weights_.lm_head_tied) weights_.lm_head = {weights_.embed_tokens, Tensor()};
-  inv_freq_ = runtime->upload_weight(inv_freq_, DType::f32);
-  device_ = DecoderDevice(std::move(runtime), o, spec_);
+  inv_freq_ = device_.runtime()->upload_weight(inv_freq_, DType::f32);
 }
 
 KvCache LlamaModel::make_kv_cache(int64_t blocks, int64_t block_size) const {
