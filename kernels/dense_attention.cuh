@@ -1,6 +1,7 @@
 #pragma once
-// Non-causal attention within each sequence of a batch of equal-length sequences on the
-// GPU (see kernels/ref/dense_attention.h): DiT blocks, CLIP-style encoders.
+// Non-causal attention within each sequence of a batch on the GPU (see
+// kernels/ref/dense_attention.h): DiT blocks, CLIP-style encoders, and cross-attention,
+// where each sequence's keys (kv_tokens of them) are not its queries.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -13,11 +14,12 @@ namespace genrt::kernels {
 template <class T>
 struct DenseAttentionLaunch {
   const T* q = nullptr;  // [batch, tokens, q_heads, head_dim]
-  const T* k = nullptr;  // [batch, tokens, kv_heads, head_dim]
-  const T* v = nullptr;  // [batch, tokens, kv_heads, head_dim]
+  const T* k = nullptr;  // [batch, kv_tokens, kv_heads, head_dim]
+  const T* v = nullptr;  // [batch, kv_tokens, kv_heads, head_dim]
   T* out = nullptr;      // [batch, tokens, q_heads, head_dim]
   int64_t batch = 0;
   int64_t tokens = 0;
+  int64_t kv_tokens = 0;
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
   int64_t head_dim = 0;  // up to 256

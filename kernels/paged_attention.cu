@@ -1,5 +1,9 @@
 #include "kernels/paged_attention.cuh"
 
+#include <type_traits>
+
+#include "kernels/attention_kernels.h"
+#include "kernels/flash_attention.cuh"
 #include "kernels/warp_attention.cuh"
 
 namespace genrt::kernels {
@@ -7,8 +11,8 @@ namespace genrt::kernels {
 namespace {
 
 // The baseline kernel: one warp per (query token, head), the keys visited in position
-// order (warp_attend). Exact and simple; the flash kernels of the attention issue replace
-// it for speed.
+// order (warp_attend). Exact and simple: the fallback for fp32 and for head dims the
+// tensor-core kernels lack, and the bench's baseline row.
 template <class T, int kPerLane>
 __global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kernel(PagedAttentionLaunch<T> a) {
   const int64_t token = blockIdx.x;
@@ -36,11 +40,8 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kern
                            a.out + q_offset);
 }
 
-}  // namespace
-
 template <class T>
-cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
-  if (a.tokens == 0) return cudaSuccess;
+cudaError_t launch_warp_attention(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim ||
       a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0 ||
       head_blocks(a.q_heads) == 0) {
@@ -51,6 +52,34 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
     paged_attention_kernel<T, kPerLane><<<grid, kWarpAttentionWarps * 32, 0, stream>>>(a);
   });
   return cudaGetLastError();
+}
+
+}  // namespace
+
+template <class T>
+cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
+  if (a.tokens == 0) return cudaSuccess;
+  AttentionShape shape{.tensor_core_dtype = !std::is_same_v<T, float>,
+                       .head_dim = a.head_dim,
+                       .q_heads = a.q_heads,
+                       .kv_heads = a.kv_heads,
+                       .paged = true,
+                       .max_query_len = a.max_query_len};
+  if (select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
+  DeviceFacts device;
+  if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;
+  shape.compute_capability = device.compute_capability;
+  switch (select_attention_kernel(shape)) {
+    case AttentionKernel::warp: return launch_warp_attention(a, stream);
+    case AttentionKernel::flash_prefill:
+      if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill(a, stream);
+      break;
+    case AttentionKernel::flash_decode:
+      if constexpr (!std::is_same_v<T, float>) return launch_flash_decode(a, device.multiprocessors, stream);
+      break;
+    case AttentionKernel::unsupported: break;
+  }
+  return cudaErrorInvalidValue;
 }
 
 template cudaError_t launch_paged_attention<float>(const PagedAttentionLaunch<float>&, cudaStream_t);

@@ -3,8 +3,10 @@
 // of new query tokens: a whole prompt (prefill), a chunk of one, or a single token
 // (decode), in one launch. Same semantics as kernels/ref/attention.h per sequence.
 //
-// This launch interface is the one the tuned flash kernels (prefill tiles, split-K
-// decode) implement too: callers fill PagedAttentionLaunch and pick nothing else.
+// The launcher picks the kernel (select_attention_kernel, kernels/attention_kernels.h):
+// query tiles on tensor cores, split-KV decode when every sequence has a few new tokens,
+// the warp kernel for fp32 and head dims the tensor-core kernels lack. Callers fill
+// PagedAttentionLaunch and pick nothing else.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -31,7 +33,20 @@ struct PagedAttentionLaunch {
   int64_t block_size = 0;
   int64_t max_blocks_per_seq = 0;
   float scale = 0.0f;
+  // Host-side facts about the batch that choose the kernel: the most new tokens of one
+  // sequence (0 if unknown: no split-KV decode) and the longest context (sizes the splits).
+  int64_t max_query_len = 0;
+  int64_t max_context_len = 0;
+  // Device memory for the split-KV decode's partial results; with too little for two
+  // splits the decode runs unsplit. See split_workspace_bytes().
+  void* split_workspace = nullptr;
+  int64_t split_workspace_bytes = 0;
 };
+
+// The split workspace that lets a decode of `tokens` new tokens split `splits` ways.
+inline int64_t split_workspace_bytes(int64_t splits, int64_t tokens, int64_t q_heads, int64_t head_dim) {
+  return splits * tokens * q_heads * (head_dim + 1) * static_cast<int64_t>(sizeof(float));
+}
 
 // T is float, __half or __nv_bfloat16; head_dim up to 256. The new tokens of sequence s
 // sit at positions context_lens[s] - n_new ... context_lens[s] - 1; each attends to every

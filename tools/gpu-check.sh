@@ -102,6 +102,24 @@ for key, stage in stages.items():
     assert stage["status"] == "skipped" and stage["reason"] == reason, f"{key}: {stage}"
 print(f"gpu-check selftest: no device ({reason}); every stage skipped for that reason")
 PY
+  # The sanitizer stage picks tests by name: a renamed test must not drop out of it unseen.
+  python3 - "$copy/bundle" <<'PY' || exit 1
+import fnmatch, pathlib, subprocess, sys
+bundle = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(bundle / "scripts"))
+import gpu_check_run as check
+listing = subprocess.run([str(bundle / "bin" / "genrt_gpu_tests"), "--gtest_list_tests"], capture_output=True,
+                         text=True, check=True).stdout
+names, suite = [], ""
+for line in listing.splitlines():
+    if not line.startswith(" "):
+        suite = line.strip()
+    else:
+        names.append(suite + line.split("#")[0].strip())
+stale = [c for c in check.MEMCHECK_CASES + check.RACE_CASES if not fnmatch.filter(names, c)]
+assert not stale, f"sanitizer cases that name no test: {stale}"
+print(f"gpu-check selftest: every sanitizer case names one of the {len(names)} GPU tests")
+PY
   rm -rf "$copy" "$out"
 }
 

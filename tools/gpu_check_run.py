@@ -11,7 +11,8 @@ its name and the first lines of its failure (largest error and where, as the tes
 them).
 
 Stages (seconds):
-  S0 sanity      15  device, driver, clocks, memory; every library the binaries need resolves
+  S0 sanity      15  device, driver, clocks, memory; every library the binaries need resolves;
+                     the hardware-primitive tests (mma.sync, ldmatrix, cp.async layouts)
   S1 gpu-tests  100  every test of genrt_gpu_tests (or --filter), gtest JSON
   S2 sanitizers 150  memcheck (GENRT_NO_POOL=1) on one case per kernel and dtype with the
                      awkward shapes, and the stories260K greedy test; racecheck and synccheck
@@ -46,19 +47,27 @@ NO_POOL_EXCLUDED = ["LlamaGpu.DecodeAllocatesNoDeviceMemory", "LlamaGpu.SampledD
                     "DitGpuErrors.*", "BenchPeers*"]
 # One case per kernel and dtype, awkward shapes first. Norm cases are named
 # dtype_width_groupsxrows_variant; the other tables go by index into their
-# INSTANTIATE_TEST_SUITE_P (last parameter fastest): PagedAttention Shapes is dtype (bf16,
-# f16, f32) x head dim (64, 80, 128, 256) x KV heads (6, 3, 1) for 6 query heads, so 4 =
-# bf16 d80 GQA 2:1, 11 = bf16 d256 MQA, 18 = f16 d128 MHA, 25 = f32 d64 GQA; DenseAttention
-# is dtype (bf16, f32) x batch (1, 3) x tokens (16, 77, 256) x head dim (64, 72, 80, 128) x
-# heads (4, 2), so 13 = bf16 batch 1, 77 tokens, d80, GQA and 82 = f32 batch 3, 77 tokens,
-# d72; Activation 2/22/44 and Embedding 11 are the widest rows (16903, 4097); Sampling 5 and
-# 9 are vocabularies of 513 and 32017.
+# INSTANTIATE_TEST_SUITE_P (last parameter fastest). PagedAttention: MixedBatch is dtype
+# (bf16, f16, f32) x head dim (64, 80, 96, 128, 256) x KV heads (6, 3, 1) for 6 query heads,
+# then two bf16 GQA 4:1 cases with the query length untold (45, 46), so 4 = bf16 d80 GQA
+# 2:1 (tensor cores), 14 = bf16 d256 MQA, 24 = f16 d128 MHA, 31 = f32 d64 GQA (warp kernel);
+# Prompts 3 = chunks over cached prefixes, d96, pages of 32; Decode 7 = f16 d128 batch of 5
+# split over keys, 9 = f16 d256, 10 = unsplit (no workspace), 12 = several new tokens per
+# sequence. DenseAttention Shapes is dtype (bf16, f32) x batch (1, 3) x tokens (16, 77, 256) x
+# head dim (64, 72, 80, 128) x heads (4, 2), so 13 = bf16 batch 1, 77 tokens, d80, GQA and
+# 82 = f32 batch 3, 77 tokens, d72; Cross is dtype (f16, bf16) x tokens (5, 1000) x head dim
+# (64, 96, 256) x keys (77, 1000), so 8 = f16 1000 queries d96 over 77 keys and 17 = bf16 5
+# queries d256 over 1000. Activation 2/22/44 and Embedding 11 are the widest rows (16903,
+# 4097); Sampling 5 and 9 are vocabularies of 513 and 32017.
 MEMCHECK_CASES = [
-    "Shapes/NormGpu.MatchesReference/bf16_1000_3x17_*", "Shapes/NormGpu.MatchesReference/f16_80_1x1_*",
+    "Shapes/NormGpu.MatchesReference/bf16_1003_3x17_*", "Shapes/NormGpu.MatchesReference/f16_80_1x1_*",
     "Shapes/NormGpu.MatchesReference/f32_1152_3x17_*",
-    "Shapes/PagedAttentionGpu.*/4", "Shapes/PagedAttentionGpu.*/11", "Shapes/PagedAttentionGpu.*/18",
-    "Shapes/PagedAttentionGpu.*/25", "Gqa4/PagedAttentionGpu.*/0",
+    "MixedBatch/PagedAttentionGpu.*/4", "MixedBatch/PagedAttentionGpu.*/14", "MixedBatch/PagedAttentionGpu.*/24",
+    "MixedBatch/PagedAttentionGpu.*/31", "MixedBatch/PagedAttentionGpu.*/45", "Prompts/PagedAttentionGpu.*/3",
+    "Decode/PagedAttentionGpu.*/7", "Decode/PagedAttentionGpu.*/9", "Decode/PagedAttentionGpu.*/10",
+    "Decode/PagedAttentionGpu.*/12",
     "Shapes/DenseAttentionGpu.*/13", "Shapes/DenseAttentionGpu.*/46", "Shapes/DenseAttentionGpu.*/82",
+    "Cross/DenseAttentionGpu.*/8", "Cross/DenseAttentionGpu.*/17",
     "Shapes/RopeKvWriteGpu.*/0", "Shapes/RopeKvWriteGpu.*/26", "Shapes/RopeKvWriteGpu.*/53", "RopeKvWriteGpuPlain.*",
     "Shapes/ActivationGpu.*/2", "Shapes/ActivationGpu.*/22", "Shapes/ActivationGpu.*/44",
     "Shapes/EmbeddingGpu.*/1", "Shapes/EmbeddingGpu.*/11", "Shapes/CublasLtGemmGpu.*/1",
@@ -70,9 +79,11 @@ MEMCHECK_CASES = [
 ]
 # Kernels that share data through shared memory or wait at barriers.
 RACE_CASES = [
-    "Shapes/NormGpu.MatchesReference/bf16_1000_3x17_rms", "Shapes/NormGpu.MatchesReference/bf16_1152_1x17_rms",
+    "Shapes/NormGpu.MatchesReference/bf16_1003_3x17_rms", "Shapes/NormGpu.MatchesReference/bf16_1152_1x17_rms",
     "Shapes/NormGpu.MatchesReference/f32_64_1x1_layer_add_bias",
-    "Shapes/PagedAttentionGpu.*/4", "Shapes/PagedAttentionGpu.*/11", "Shapes/DenseAttentionGpu.*/13",
+    "MixedBatch/PagedAttentionGpu.*/4", "MixedBatch/PagedAttentionGpu.*/14", "Prompts/PagedAttentionGpu.*/3",
+    "Decode/PagedAttentionGpu.*/7", "Decode/PagedAttentionGpu.*/12", "Shapes/DenseAttentionGpu.*/13",
+    "Cross/DenseAttentionGpu.*/17", "MmaPrimitivesGpu.*",
     "Vocabularies/SamplingGpu.*/5", "PenaltiesGpu.*", "TokenLogprobsGpu.*",
     "DenoiseStepGpu.CountsNanAndInfinity",
 ]
@@ -178,15 +189,21 @@ class Check:
                               "; no .carry/ beside the bundle to build from source (tools/gpu-check.sh prepare)")
                 return result
             result["rebuilt_from_source"] = rebuilt
-        # The CUDA runtime's own word on the device: a GPU test that skips says why.
-        rc, out = self.run("device probe", [str(self.tests), "--gtest_filter=DeviceMemory.*"],
+        # The CUDA runtime's own word on the device (a GPU test that skips says why), and the
+        # hardware primitives the tensor-core kernels are built from: a wrong fragment layout
+        # is named here, before any kernel test fails because of it.
+        rc, out = self.run("device probe", [str(self.tests), "--gtest_filter=DeviceMemory.*:MmaPrimitivesGpu.*"],
                            deadline - time.monotonic())
         skipped = [line for line in out.splitlines() if "GPU test skipped:" in line]
+        failed = sorted({line.split("]", 1)[1].strip().split(" ")[0] for line in out.splitlines()
+                         if line.startswith("[  FAILED  ]") and "," not in line})
+        for name in failed:
+            self.summary["failures"].append({"test": name, "first_failure": "see logs.txt (S0 device probe)"})
         if skipped:
             self.no_device = skipped[0].split("GPU test skipped:", 1)[1].strip()
             result.update(status="skipped", reason=self.no_device)
         elif rc != 0:
-            result.update(status="failed", reason=f"the device probe test failed (rc {rc})")
+            result.update(status="failed", reason="failed in the device probe: " + (", ".join(failed) or f"rc {rc}"))
         return result
 
     def build_from_source(self, deadline):

@@ -24,13 +24,15 @@ size_t add_paged_inputs(const PagedLayout& l, std::vector<InputSpec>& inputs) {
   return first;
 }
 
-PagedBatch paged_batch(const std::vector<Tensor>& t, size_t first) {
+PagedBatch paged_batch(const std::vector<Tensor>& t, size_t first, const PagedLayout& layout) {
   return {.positions = t[first],
           .slots = t[first + 1],
           .query_start = t[first + 2],
           .context_lens = t[first + 3],
           .block_tables = t[first + 4],
-          .block_size = kBenchBlockSize};
+          .block_size = kBenchBlockSize,
+          .max_query_len = layout.new_tokens,
+          .max_context_len = layout.context};
 }
 
 }  // namespace genrt::bench

@@ -27,7 +27,7 @@ struct PagedLayout {
 // block_tables) to `inputs`; returns the index of the first.
 size_t add_paged_inputs(const PagedLayout& layout, std::vector<InputSpec>& inputs);
 
-// The PagedBatch over tensors[first..first + 4].
-PagedBatch paged_batch(const std::vector<Tensor>& tensors, size_t first);
+// The PagedBatch of `layout` over tensors[first..first + 4].
+PagedBatch paged_batch(const std::vector<Tensor>& tensors, size_t first, const PagedLayout& layout);
 
 }  // namespace genrt::bench

@@ -50,8 +50,8 @@ std::vector<nlohmann::json> run_rope_suite(BenchRun& run) {
              .small = tokens * heads * head_dim <= (int64_t{1} << 22),
              .tolerance = rounding_tolerance(run.dtype())};
     const size_t meta = add_paged_inputs(layout, c.inputs);
-    c.run = [meta](std::vector<Tensor>& t) {
-      ops::rope_kv_write(t[0], t[1], t[2], paged_batch(t, meta), t[3], ref::RopeLayout::rotate_half, t[4], t[5]);
+    c.run = [meta, layout](std::vector<Tensor>& t) {
+      ops::rope_kv_write(t[0], t[1], t[2], paged_batch(t, meta, layout), t[3], ref::RopeLayout::rotate_half, t[4], t[5]);
     };
     lines.push_back(run.run_case("rope", c));
   }

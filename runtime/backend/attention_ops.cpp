@@ -49,7 +49,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
   GENRT_CHECK(q.rank() == 4 && k.rank() == 4, "{}: q {} and k {} must be [batch, tokens, heads, head_dim]", op,
               shape_string(q.shape()), shape_string(k.shape()));
   const int64_t n_heads = q.dim(2), n_kv_heads = k.dim(2);
-  expect_shape(k, {q.dim(0), q.dim(1), n_kv_heads, q.dim(3)}, op, "k");
+  expect_shape(k, {q.dim(0), k.dim(1), n_kv_heads, q.dim(3)}, op, "k");
   expect_shape(v, k.shape(), op, "v");
   expect_shape(out, q.shape(), op, "out");
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
@@ -61,6 +61,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                         .out = out.data<float>(),
                         .batch = q.dim(0),
                         .tokens = q.dim(1),
+                        .kv_tokens = k.dim(1),
                         .n_heads = n_heads,
                         .n_kv_heads = n_kv_heads,
                         .head_dim = q.dim(3),

@@ -12,7 +12,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                      float scale, Tensor& out);
 
 // Non-causal attention within each sequence: q, out [batch, tokens, heads, head_dim];
-// k, v [batch, tokens, kv_heads, head_dim].
+// k, v [batch, kv_tokens, kv_heads, head_dim] (kv_tokens differs from tokens in
+// cross-attention).
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
 
 }  // namespace genrt::ops

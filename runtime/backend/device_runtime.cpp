@@ -9,6 +9,7 @@
 #ifdef GENRT_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
+#include "kernels/attention_kernels.h"
 #include "runtime/backend/cuda/cublaslt_gemm.h"
 #include "runtime/backend/cuda/cuda_context.h"
 #endif
@@ -83,7 +84,8 @@ DeviceMemoryInfo query_device_memory() {
 }
 
 DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_memory) {
-  plan_ = plan_device_memory(query_device_memory(), gpu_memory, models, CublasLtGemm::kWorkspaceBytes);
+  plan_ = plan_device_memory(query_device_memory(), gpu_memory, models,
+                             CublasLtGemm::kWorkspaceBytes + kernels::kSplitWorkspaceBytes);
   spdlog::info("{}", plan_.table());
   weights_ = std::make_unique<DeviceArena>("weights", plan_.weight_bytes, Device::cuda);
   persistent_ = std::make_unique<DeviceArena>("persistent buffers", plan_.persistent_bytes, Device::cuda);
@@ -95,9 +97,14 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
   check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
   const Tensor gemm_workspace =
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
+  const Tensor attention_workspace =
+      workspace_->allocate({kernels::kSplitWorkspaceBytes / static_cast<int64_t>(sizeof(float))}, DType::f32);
   workspace_fixed_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
-  impl_->context = {.stream = impl_->stream, .gemm = impl_->gemm.get()};
+  impl_->context = {.stream = impl_->stream,
+                    .gemm = impl_->gemm.get(),
+                    .attention_workspace = attention_workspace.raw(),
+                    .attention_workspace_bytes = static_cast<size_t>(kernels::kSplitWorkspaceBytes)};
 }
 
 DeviceRuntime::~DeviceRuntime() = default;

@@ -17,6 +17,10 @@ struct PagedBatch {
   Tensor context_lens;  // [seqs]: positions cached once this step's tokens are written
   Tensor block_tables;  // [seqs, max_blocks]: each sequence's blocks, zero-padded
   int64_t block_size = 0;
+  // Host-side summaries that choose the attention kernel (0 if unknown): the most new tokens
+  // of one sequence (a decode step has 1) and the longest context.
+  int64_t max_query_len = 0;
+  int64_t max_context_len = 0;
 
   int64_t tokens() const { return positions.numel(); }
   int64_t seqs() const { return context_lens.numel(); }

@@ -28,7 +28,7 @@ std::string MemoryPlan::table() const {
   for (const MemoryRequest& m : models) {
     out += row(m.name, m.weight_bytes, m.persistent_bytes, m.workspace_bytes, m.kv_bytes_per_block > 0 ? kv_bytes : 0);
   }
-  if (runtime_workspace_bytes > 0) out += row("GEMM library", 0, 0, runtime_workspace_bytes, 0);
+  if (runtime_workspace_bytes > 0) out += row("GEMM + attention", 0, 0, runtime_workspace_bytes, 0);
   out += row("total", weight_bytes, persistent_bytes, workspace_bytes, kv_bytes);
   out += fmt::format("  = {}", format_bytes(total_bytes()));
   if (models.size() > 1) out += "\n  (models run one step at a time and share the largest step's workspace)";

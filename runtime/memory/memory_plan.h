@@ -58,7 +58,7 @@ struct MemoryPlan {
 };
 
 // The plan for `models` within `fraction` (0, 1] of the device; `runtime_workspace_bytes`
-// (the GEMM library's workspace) joins the shared step workspace. At most one model may
+// (the GEMM library's and the split-KV attention's workspaces) joins the shared step workspace. At most one model may
 // ask for a KV pool. Errors, before anything is allocated, say how much is needed and how
 // much is free.
 MemoryPlan plan_device_memory(const DeviceMemoryInfo& device, double fraction, std::span<const MemoryRequest> models,

@@ -45,6 +45,8 @@ PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64
     covered += seq.n_tokens;
     p.query_start.data<int32_t>()[s + 1] = static_cast<int32_t>(covered);
     p.context_lens.data<int32_t>()[s] = static_cast<int32_t>(end);
+    p.max_query_len = std::max(p.max_query_len, seq.n_tokens);
+    p.max_context_len = std::max(p.max_context_len, end);
   }
   GENRT_CHECK(covered == n_tokens, "forward: sequences cover {} of {} tokens", covered, n_tokens);
   return p;

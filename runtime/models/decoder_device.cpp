@@ -79,6 +79,8 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
                           {&host.logit_rows, &device.logit_rows}}) {
     runtime_->upload(*from, *to);
   }
+  device.paged.max_query_len = host.paged.max_query_len;
+  device.paged.max_context_len = host.paged.max_context_len;
   return device;
 }
 

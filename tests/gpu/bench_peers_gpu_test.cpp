@@ -63,7 +63,7 @@ TEST_F(BenchPeersGpu, CudnnSdpaMatchesTheCpuAttentionOnGenrtsDenseLayout) {
   sdpa.run(dq.get<void>(), dk.get<void>(), dv.get<void>(), dout.get<void>());
   std::vector<float> expected(q.size());
   ref::dense_attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = expected.data(), .batch = b, .tokens = s,
-                        .n_heads = h, .n_kv_heads = kv, .head_dim = d, .scale = scale});
+                        .kv_tokens = s, .n_heads = h, .n_kv_heads = kv, .head_dim = d, .scale = scale});
   const std::vector<float> got = dout.read();
   EXPECT_LE(max_rel_diff(got.data(), expected.data(), expected.size()), 2e-2);
 }

@@ -1,5 +1,7 @@
-// Non-causal attention within equal-length sequences on the GPU against the CPU reference.
-// Skips without a device.
+// Non-causal attention on the GPU against the CPU reference: self-attention within
+// equal-length sequences and cross-attention over keys of another length, through the
+// tensor-core kernel (bf16, f16) and the warp kernel (f32, head dim 72). Skips without a
+// device.
 
 #include <gtest/gtest.h>
 
@@ -20,28 +22,29 @@ namespace {
 using test::DeviceBuffer;
 using test::pattern;
 
-using Case = std::tuple<DType, int64_t /*batch*/, int64_t /*tokens*/, int64_t /*head_dim*/, int64_t /*kv_heads*/>;
+using Case = std::tuple<DType, int64_t /*batch*/, int64_t /*tokens*/, int64_t /*head_dim*/, int64_t /*kv_heads*/,
+                        int64_t /*kv_tokens, 0 for self-attention*/>;
 
 class DenseAttentionGpu : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 
   template <class T>
-  void run(DType dtype, int64_t batch, int64_t tokens, int64_t head_dim, int64_t kv_heads) {
-    const int64_t q_heads = 4, q_n = batch * tokens * q_heads * head_dim, kv_n = batch * tokens * kv_heads * head_dim;
+  void run(DType dtype, int64_t batch, int64_t tokens, int64_t head_dim, int64_t kv_heads, int64_t kv_tokens) {
+    const int64_t q_heads = 4, q_n = batch * tokens * q_heads * head_dim, kv_n = batch * kv_tokens * kv_heads * head_dim;
     const std::vector<float> q = pattern(q_n, 1.0f, 1, dtype), k = pattern(kv_n, 1.0f, 2, dtype),
                              v = pattern(kv_n, 1.0f, 3, dtype);
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     DeviceBuffer d_q(q, dtype), d_k(k, dtype), d_v(v, dtype), d_out(std::vector<float>(q_n), dtype);
     const kernels::DenseAttentionLaunch<T> launch{.q = d_q.get<T>(), .k = d_k.get<T>(), .v = d_v.get<T>(),
                                                   .out = d_out.get<T>(), .batch = batch, .tokens = tokens,
-                                                  .q_heads = q_heads, .kv_heads = kv_heads, .head_dim = head_dim,
+                                                  .kv_tokens = kv_tokens, .q_heads = q_heads, .kv_heads = kv_heads, .head_dim = head_dim,
                                                   .scale = scale};
     ASSERT_EQ(kernels::launch_dense_attention(launch, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<float> expected(q_n);
     ref::dense_attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = expected.data(), .batch = batch,
-                          .tokens = tokens, .n_heads = q_heads, .n_kv_heads = kv_heads, .head_dim = head_dim,
+                          .tokens = tokens, .kv_tokens = kv_tokens, .n_heads = q_heads, .n_kv_heads = kv_heads, .head_dim = head_dim,
                           .scale = scale});
     // As paged attention: convex combinations of V, fp32 accumulation, one rounding.
     const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
@@ -51,17 +54,24 @@ class DenseAttentionGpu : public ::testing::TestWithParam<Case> {
 };
 
 TEST_P(DenseAttentionGpu, MatchesReference) {
-  const auto [dtype, batch, tokens, head_dim, kv_heads] = GetParam();
-  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, batch, tokens, head_dim, kv_heads); });
+  const auto [dtype, batch, tokens, head_dim, kv_heads, kv_tokens] = GetParam();
+  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, batch, tokens, head_dim, kv_heads, kv_tokens ? kv_tokens : tokens); });
 }
 
 // DiT-like token counts (16 = 4x4 patches, 256 = 16x16) and a ragged 77 (CLIP), batch 1
-// and 3, head dims 64/72 (DiT-XL)/80/128, MHA and GQA.
+// and 3, head dims 64/72 (DiT-XL, warp kernel)/80/128, MHA and GQA.
 INSTANTIATE_TEST_SUITE_P(Shapes, DenseAttentionGpu,
                          ::testing::Combine(::testing::Values(DType::bf16, DType::f32), ::testing::Values<int64_t>(1, 3),
                                             ::testing::Values<int64_t>(16, 77, 256),
                                             ::testing::Values<int64_t>(64, 72, 80, 128),
-                                            ::testing::Values<int64_t>(4, 2)));
+                                            ::testing::Values<int64_t>(4, 2), ::testing::Values<int64_t>(0)));
+// Cross-attention: queries over 77 text tokens (as in a UNet) and fewer queries than keys,
+// head dims 64, 96 and 256.
+INSTANTIATE_TEST_SUITE_P(Cross, DenseAttentionGpu,
+                         ::testing::Combine(::testing::Values(DType::f16, DType::bf16), ::testing::Values<int64_t>(2),
+                                            ::testing::Values<int64_t>(5, 1000),
+                                            ::testing::Values<int64_t>(64, 96, 256), ::testing::Values<int64_t>(4),
+                                            ::testing::Values<int64_t>(77, 1000)));
 
 // Beyond the kernel's head dims the op entry names the limit before any launch.
 TEST(DenseAttentionGpuEntry, NamesTheHeadDimLimit) {

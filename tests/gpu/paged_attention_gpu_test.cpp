@@ -1,12 +1,18 @@
-// Paged causal attention for a mixed batch (a one-token context, a decode step, a prefill
-// chunk) in one launch, against the CPU reference run per sequence. Skips without a device.
+// Paged causal attention on the GPU against the CPU reference run per sequence, through
+// every kernel the launcher picks: the tensor-core query tiles (fp16, bf16; mixed batches,
+// whole prompts, chunks over a cached prefix), the split-KV decode (a few new tokens per
+// sequence, with and without a split workspace) and the warp kernel (fp32). Lengths 1, 17,
+// 127, 1000 and 4097, head dims 64 to 256, GQA 1 to 8, pages of 16 and 32, blocks
+// shuffled in the pool. Skips without a device.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <tuple>
+#include <random>
 #include <vector>
 
+#include "kernels/attention_kernels.h"
 #include "kernels/paged_attention.cuh"
 #include "kernels/ref/attention.h"
 #include "runtime/backend/cuda/storage_type.h"
@@ -20,96 +26,163 @@ namespace {
 using test::DeviceBuffer;
 using test::pattern;
 
-using Case = std::tuple<DType, int64_t /*head_dim*/, int64_t /*q_heads*/, int64_t /*kv_heads*/>;
-
 struct Sequence {
   int64_t n_new;
   int64_t context;  // positions cached after the step, the new ones included
-  std::vector<int32_t> blocks;
 };
 
-class PagedAttentionGpu : public ::testing::TestWithParam<Case> {
+struct PagedCase {
+  DType dtype;
+  int64_t head_dim, q_heads, kv_heads;
+  std::vector<Sequence> seqs;
+  int64_t block_size = 16;
+  bool tell_max_query_len = true;  // false: the launcher cannot pick the decode kernel
+  int64_t split_workspace_bytes = kernels::kSplitWorkspaceBytes;
+};
+
+std::ostream& operator<<(std::ostream& os, const PagedCase& c) {
+  os << dtype_name(c.dtype) << " d" << c.head_dim << " " << c.q_heads << "/" << c.kv_heads << " heads, pages of "
+     << c.block_size << ", (new, context):";
+  for (const Sequence& s : c.seqs) os << " (" << s.n_new << ", " << s.context << ")";
+  return os << (c.tell_max_query_len ? "" : ", max query length untold")
+            << (c.split_workspace_bytes > 0 ? "" : ", no split workspace");
+}
+
+class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 
   template <class T>
-  void run(DType dtype, int64_t head_dim, int64_t q_heads, int64_t kv_heads) {
-    constexpr int64_t kBlockSize = 16, kBlocks = 12, kMaxBlocks = 4;
-    // The first token of a sequence (batch of one position), a decode step at position 36,
-    // and a 20-token prefill chunk at positions 13..32 (not a multiple of the block size).
-    const std::vector<Sequence> seqs = {{1, 1, {9}}, {1, 37, {3, 11, 0}}, {20, 33, {5, 1, 7}}};
-    std::vector<int32_t> query_start = {0}, context_lens, tables(seqs.size() * kMaxBlocks, 0);
-    for (size_t s = 0; s < seqs.size(); ++s) {
-      query_start.push_back(query_start.back() + static_cast<int32_t>(seqs[s].n_new));
-      context_lens.push_back(static_cast<int32_t>(seqs[s].context));
-      std::copy(seqs[s].blocks.begin(), seqs[s].blocks.end(), tables.begin() + s * kMaxBlocks);
+  void run(const PagedCase& c) {
+    std::vector<int32_t> query_start = {0}, context_lens;
+    int64_t max_blocks = 1, blocks = 0, max_query_len = 0, max_context_len = 0;
+    for (const Sequence& s : c.seqs) {
+      query_start.push_back(query_start.back() + static_cast<int32_t>(s.n_new));
+      context_lens.push_back(static_cast<int32_t>(s.context));
+      max_blocks = std::max(max_blocks, (s.context + c.block_size - 1) / c.block_size);
+      blocks += (s.context + c.block_size - 1) / c.block_size;
+      max_query_len = std::max(max_query_len, s.n_new);
+      max_context_len = std::max(max_context_len, s.context);
     }
-    const int64_t tokens = query_start.back(), kv_row = kv_heads * head_dim, q_row = q_heads * head_dim;
-    const std::vector<float> q = pattern(tokens * q_row, 1.0f, 1, dtype);
-    const std::vector<float> k_cache = pattern(kBlocks * kBlockSize * kv_row, 1.0f, 2, dtype);
-    const std::vector<float> v_cache = pattern(kBlocks * kBlockSize * kv_row, 1.0f, 3, dtype);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    DeviceBuffer d_q(q, dtype), d_out(std::vector<float>(tokens * q_row), dtype), d_k(k_cache, dtype),
-        d_v(v_cache, dtype), d_tables(tables.data(), tables.size() * 4),
-        d_start(query_start.data(), query_start.size() * 4), d_lens(context_lens.data(), context_lens.size() * 4);
-    const kernels::PagedAttentionLaunch<T> launch{.q = d_q.get<T>(),
-                                                  .out = d_out.get<T>(),
-                                                  .k_cache = d_k.get<T>(),
-                                                  .v_cache = d_v.get<T>(),
-                                                  .block_tables = d_tables.get<int32_t>(),
-                                                  .query_start = d_start.get<int32_t>(),
-                                                  .context_lens = d_lens.get<int32_t>(),
-                                                  .seqs = static_cast<int64_t>(seqs.size()),
-                                                  .tokens = tokens,
-                                                  .q_heads = q_heads,
-                                                  .kv_heads = kv_heads,
-                                                  .head_dim = head_dim,
-                                                  .block_size = kBlockSize,
-                                                  .max_blocks_per_seq = kMaxBlocks,
-                                                  .scale = scale};
+    // Blocks shuffled over a pool with one spare, so no sequence's pages are in order.
+    std::vector<int32_t> pool(static_cast<size_t>(blocks + 1)), tables(c.seqs.size() * max_blocks, 0);
+    for (size_t b = 0; b < pool.size(); ++b) pool[b] = static_cast<int32_t>(b);
+    std::shuffle(pool.begin(), pool.end(), std::mt19937(11));
+    size_t next = 0;
+    for (size_t s = 0; s < c.seqs.size(); ++s) {
+      for (int64_t b = 0; b < (c.seqs[s].context + c.block_size - 1) / c.block_size; ++b) {
+        tables[s * max_blocks + b] = pool[next++];
+      }
+    }
+    const int64_t tokens = query_start.back(), kv_row = c.kv_heads * c.head_dim, q_row = c.q_heads * c.head_dim;
+    const int64_t pool_slots = static_cast<int64_t>(pool.size()) * c.block_size;
+    const std::vector<float> q = pattern(tokens * q_row, 1.0f, 1, c.dtype);
+    const std::vector<float> k_cache = pattern(pool_slots * kv_row, 1.0f, 2, c.dtype);
+    const std::vector<float> v_cache = pattern(pool_slots * kv_row, 1.0f, 3, c.dtype);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    DeviceBuffer d_q(q, c.dtype), d_out(std::vector<float>(tokens * q_row, NAN), c.dtype), d_k(k_cache, c.dtype),
+        d_v(v_cache, c.dtype), d_tables(tables.data(), tables.size() * 4),
+        d_start(query_start.data(), query_start.size() * 4), d_lens(context_lens.data(), context_lens.size() * 4),
+        d_workspace(std::vector<float>(c.split_workspace_bytes / 4, NAN), DType::f32);
+    const kernels::PagedAttentionLaunch<T> launch{
+        .q = d_q.get<T>(),
+        .out = d_out.get<T>(),
+        .k_cache = d_k.get<T>(),
+        .v_cache = d_v.get<T>(),
+        .block_tables = d_tables.get<int32_t>(),
+        .query_start = d_start.get<int32_t>(),
+        .context_lens = d_lens.get<int32_t>(),
+        .seqs = static_cast<int64_t>(c.seqs.size()),
+        .tokens = tokens,
+        .q_heads = c.q_heads,
+        .kv_heads = c.kv_heads,
+        .head_dim = c.head_dim,
+        .block_size = c.block_size,
+        .max_blocks_per_seq = max_blocks,
+        .scale = scale,
+        .max_query_len = c.tell_max_query_len ? max_query_len : 0,
+        .max_context_len = max_context_len,
+        .split_workspace = c.split_workspace_bytes > 0 ? d_workspace.get<void>() : nullptr,
+        .split_workspace_bytes = c.split_workspace_bytes};
     ASSERT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
     std::vector<float> expected(tokens * q_row);
-    for (size_t s = 0; s < seqs.size(); ++s) {
+    for (size_t s = 0; s < c.seqs.size(); ++s) {
       ref::attention({.q = q.data() + query_start[s] * q_row,
                       .k_cache = k_cache.data(),
                       .v_cache = v_cache.data(),
-                      .block_table = seqs[s].blocks.data(),
+                      .block_table = tables.data() + s * max_blocks,
                       .out = expected.data() + query_start[s] * q_row,
-                      .tokens = seqs[s].n_new,
-                      .q_start = seqs[s].context - seqs[s].n_new,
-                      .n_heads = q_heads,
-                      .n_kv_heads = kv_heads,
-                      .head_dim = head_dim,
-                      .block_size = kBlockSize,
+                      .tokens = c.seqs[s].n_new,
+                      .q_start = c.seqs[s].context - c.seqs[s].n_new,
+                      .n_heads = c.q_heads,
+                      .n_kv_heads = c.kv_heads,
+                      .head_dim = c.head_dim,
+                      .block_size = c.block_size,
                       .scale = scale});
     }
-    // Outputs are convex combinations of V rows (|v| <= 1.3): fp32 accumulation, __expf
-    // (2 ulp), then one rounding to T.
-    const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
+    // Outputs are convex combinations of V rows (|v| <= 1.3): fp32 accumulation, then one
+    // rounding to T, and on tensor cores the probabilities rounded to T before P V.
+    const double tol = c.dtype == DType::f32 ? 1e-5 : c.dtype == DType::f16 ? 2e-3 : 1e-2;
     const std::vector<float> got = d_out.read();
     for (size_t i = 0; i < expected.size(); ++i) {
-      ASSERT_NEAR(got[i], expected[i], tol * (1 + std::abs(expected[i]))) << "element " << i << " (token "
-                                                                          << i / q_row << ")";
+      ASSERT_LE(std::abs(got[i] - expected[i]), tol * (1 + std::abs(expected[i])))
+          << "element " << i << " (token " << i / q_row << ", head " << i % q_row / c.head_dim << "): got " << got[i]
+          << ", want " << expected[i];
     }
   }
 };
 
-TEST_P(PagedAttentionGpu, MixedBatchMatchesReference) {
-  const auto [dtype, head_dim, q_heads, kv_heads] = GetParam();
-  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, head_dim, q_heads, kv_heads); });
+TEST_P(PagedAttentionGpu, MatchesReference) {
+  const PagedCase& c = GetParam();
+  with_storage_type(c.dtype, [&]<class T>() { run<T>(c); });
 }
 
-// Head dims 64/80/128/256; 6 query heads (not a multiple of the 4 warps of a block) over
-// 6, 3 or 1 KV heads (MHA, GQA 2:1, MQA), and 8 over 2 (GQA 4:1).
-INSTANTIATE_TEST_SUITE_P(Shapes, PagedAttentionGpu,
-                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
-                                            ::testing::Values<int64_t>(64, 80, 128, 256),
-                                            ::testing::Values<int64_t>(6), ::testing::Values<int64_t>(6, 3, 1)));
-INSTANTIATE_TEST_SUITE_P(Gqa4, PagedAttentionGpu,
-                         ::testing::Combine(::testing::Values(DType::bf16), ::testing::Values<int64_t>(64, 128),
-                                            ::testing::Values<int64_t>(8), ::testing::Values<int64_t>(2)));
+std::vector<PagedCase> mixed_batches() {
+  // The first token of a sequence (batch of one position), a decode step at position 36,
+  // and a 20-token prefill chunk at positions 13..32 (not a multiple of the block size):
+  // head dims 64/80/96/128/256; 6 query heads (not a multiple of the 4 warps of the warp
+  // kernel's blocks) over 6, 3 or 1 KV heads (MHA, GQA 2:1, MQA), and 8 over 2 (GQA 4:1).
+  std::vector<PagedCase> cases;
+  const std::vector<Sequence> mixed = {{1, 1}, {1, 37}, {20, 33}};
+  for (DType dtype : {DType::bf16, DType::f16, DType::f32}) {
+    for (int64_t d : {64, 80, 96, 128, 256}) {
+      for (int64_t kv : {6, 3, 1}) cases.push_back({dtype, d, 6, kv, mixed});
+    }
+  }
+  for (int64_t d : {64, 128}) cases.push_back({DType::bf16, d, 8, 2, mixed, 32, false});
+  return cases;
+}
+INSTANTIATE_TEST_SUITE_P(MixedBatch, PagedAttentionGpu, ::testing::ValuesIn(mixed_batches()));
+
+std::vector<PagedCase> prompts() {
+  // Whole prompts and chunks over a cached prefix, one sequence and several, long enough to
+  // cross many query and key tiles.
+  return {{DType::bf16, 64, 4, 1, {{4097, 4097}}, 32},
+          {DType::bf16, 128, 8, 2, {{1000, 1000}}},
+          {DType::f16, 80, 4, 4, {{127, 127}, {17, 17}, {1, 1}}},
+          {DType::bf16, 96, 8, 1, {{100, 1000}, {64, 64}, {65, 300}}, 32},
+          {DType::f16, 256, 4, 1, {{130, 227}, {3, 9}}}};
+}
+INSTANTIATE_TEST_SUITE_P(Prompts, PagedAttentionGpu, ::testing::ValuesIn(prompts()));
+
+std::vector<PagedCase> decodes() {
+  // One new token per sequence (and a few, for speculative steps), contexts 1 to 4097; split
+  // over the keys (a workspace given) and unsplit (none).
+  std::vector<PagedCase> cases;
+  const std::vector<Sequence> one = {{1, 1000}}, batch = {{1, 127}, {1, 1}, {1, 4097}, {1, 64}, {1, 17}};
+  for (int64_t d : {64, 80, 96, 128, 256}) {
+    cases.push_back({DType::bf16, d, 32, 8, one});
+    cases.push_back({DType::f16, d, 8, 1, batch, 32});
+  }
+  cases.push_back({DType::bf16, 128, 8, 8, batch, 16, true, 0});
+  cases.push_back({DType::bf16, 128, 32, 8, {{1, 1}}});
+  cases.push_back({DType::bf16, 128, 16, 4, {{4, 200}, {2, 33}, {1, 5}}});  // 4 tokens x 4 heads: one tile
+  cases.push_back({DType::f16, 64, 16, 1, {{1, 4097}}, 32});                // 16 heads of one group
+  return cases;
+}
+INSTANTIATE_TEST_SUITE_P(Decode, PagedAttentionGpu, ::testing::ValuesIn(decodes()));
 
 TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   kernels::PagedAttentionLaunch<float> launch{.seqs = 1, .tokens = 1, .q_heads = 6, .kv_heads = 4, .head_dim = 64,

@@ -96,7 +96,7 @@ TEST(MemoryPlan, ModelsSharingADeviceShowTheirSharesInOnePlan) {
   EXPECT_LE(plan.total_bytes(), plan.budget_bytes);
   EXPECT_LT(plan.budget_bytes - plan.total_bytes(), text.kv_bytes_per_block);  // the KV pool takes the rest
   const std::string table = plan.table();
-  for (const char* row : {"LlamaForCausalLM", "DiT", "GEMM library", "total", "share the largest step's workspace"}) {
+  for (const char* row : {"LlamaForCausalLM", "DiT", "GEMM + attention", "total", "share the largest step's workspace"}) {
     EXPECT_NE(table.find(row), std::string::npos) << row << " missing from\n" << table;
   }
   RecordProperty("table", table);

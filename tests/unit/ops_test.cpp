@@ -113,6 +113,17 @@ TEST(Ops, DenseAttentionOnTheGpuNamesItsHeadDimLimit) {
   EXPECT_NO_THROW(ops::expect_gpu_attention_shape("dense_attention", 16, 72));
 }
 
+TEST(Ops, DenseAttentionTakesKeysOfAnotherLength) {
+  // Cross-attention: 2 queries over 3 keys, each key with its own value; one head.
+  Tensor q = Tensor::zeros({1, 2, 1, 2}, DType::f32), k = Tensor::zeros({1, 3, 1, 2}, DType::f32);
+  Tensor v = Tensor::zeros({1, 3, 1, 2}, DType::f32), out = Tensor::zeros({1, 2, 1, 2}, DType::f32);
+  for (int i = 0; i < 6; ++i) v.data<float>()[i] = static_cast<float>(i);
+  ops::dense_attention(q, k, v, 1.0f, out);  // equal scores: the mean of the values
+  EXPECT_EQ(std::vector<float>(out.data<float>(), out.data<float>() + 4), (std::vector<float>{2, 3, 2, 3}));
+  Tensor short_v = Tensor::zeros({1, 2, 1, 2}, DType::f32);
+  EXPECT_ERROR(ops::dense_attention(q, k, short_v, 1.0f, out), "dense_attention: v has shape [1, 2, 1, 2], expected [1, 3, 1, 2]");
+}
+
 TEST(Ops, NormsOnTheGpuNameTheirRowWidthLimit) {
   EXPECT_ERROR(ops::expect_gpu_norm_dim("add_rmsnorm", 8200),
                "add_rmsnorm on the GPU supports rows of up to 8192 values, got 8200");

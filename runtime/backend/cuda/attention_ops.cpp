@@ -13,6 +13,7 @@ using ops::data_or_null;
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
                      float scale, Tensor& out) {
   ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
+  const CudaContext& context = current_cuda_context();
   with_storage_type(q.dtype(), [&]<class T>() {
     const kernels::PagedAttentionLaunch<T> launch{.q = data_or_null<T>(q),
                                                   .out = data_or_null<T>(out),
@@ -28,8 +29,13 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .head_dim = q.dim(2),
                                                   .block_size = batch.block_size,
                                                   .max_blocks_per_seq = batch.block_tables.dim(1),
-                                                  .scale = scale};
-    check_cuda(kernels::launch_paged_attention(launch, current_stream()), "paged attention kernel");
+                                                  .scale = scale,
+                                                  .max_query_len = batch.max_query_len,
+                                                  .max_context_len = batch.max_context_len,
+                                                  .split_workspace = context.attention_workspace,
+                                                  .split_workspace_bytes =
+                                                      static_cast<int64_t>(context.attention_workspace_bytes)};
+    check_cuda(kernels::launch_paged_attention(launch, context.stream), "paged attention kernel");
   });
 }
 
@@ -42,6 +48,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                                                   .out = data_or_null<T>(out),
                                                   .batch = q.dim(0),
                                                   .tokens = q.dim(1),
+                                                  .kv_tokens = k.dim(1),
                                                   .q_heads = q.dim(2),
                                                   .kv_heads = k.dim(2),
                                                   .head_dim = q.dim(3),

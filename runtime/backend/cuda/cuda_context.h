@@ -12,6 +12,10 @@ class CublasLtGemm;
 struct CudaContext {
   cudaStream_t stream = nullptr;
   CublasLtGemm* gemm = nullptr;
+  // The split-KV decode's partial results (kernels::kSplitWorkspaceBytes, planned); none
+  // means an unsplit decode.
+  void* attention_workspace = nullptr;
+  size_t attention_workspace_bytes = 0;
 };
 
 class CudaScope {

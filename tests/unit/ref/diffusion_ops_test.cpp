@@ -19,7 +19,7 @@ TEST(RefDenseAttention, EveryQuerySeesEveryKeyOfItsOwnSequenceOnly) {
   // Batch 2, 2 tokens, 1 head, head_dim 1. Zero queries: uniform weights, the mean of V.
   const float q[4] = {0, 0, 0, 0}, k[4] = {1, 2, 3, 4}, v[4] = {10, 20, 100, 300};
   float out[4];
-  dense_attention({.q = q, .k = k, .v = v, .out = out, .batch = 2, .tokens = 2, .n_heads = 1, .n_kv_heads = 1,
+  dense_attention({.q = q, .k = k, .v = v, .out = out, .batch = 2, .tokens = 2, .kv_tokens = 2, .n_heads = 1, .n_kv_heads = 1,
                    .head_dim = 1, .scale = 1.0f});
   EXPECT_FLOAT_EQ(out[0], 15.0f);
   EXPECT_FLOAT_EQ(out[1], 15.0f);  // non-causal: the first token sees the second
@@ -27,7 +27,7 @@ TEST(RefDenseAttention, EveryQuerySeesEveryKeyOfItsOwnSequenceOnly) {
   // A large query picks the key it aligns with.
   const float q2[2] = {50, -50}, k2[2] = {1, -1}, v2[2] = {7, 9};
   float out2[2];
-  dense_attention({.q = q2, .k = k2, .v = v2, .out = out2, .batch = 1, .tokens = 2, .n_heads = 1, .n_kv_heads = 1,
+  dense_attention({.q = q2, .k = k2, .v = v2, .out = out2, .batch = 1, .tokens = 2, .kv_tokens = 2, .n_heads = 1, .n_kv_heads = 1,
                    .head_dim = 1, .scale = 1.0f});
   EXPECT_NEAR(out2[0], 7.0f, 1e-4f);
   EXPECT_NEAR(out2[1], 9.0f, 1e-4f);

@@ -1,0 +1,33 @@
+#include "kernels/attention_kernels.h"
+
+#include "kernels/limits.h"
+
+namespace genrt::kernels {
+
+AttentionKernel select_attention_kernel(const AttentionShape& s) {
+  if (s.head_dim < 1 || s.head_dim > kMaxWarpAttentionHeadDim || s.q_heads < 1 || s.kv_heads < 1 ||
+      s.q_heads % s.kv_heads != 0) {
+    return AttentionKernel::unsupported;
+  }
+  const bool tensor_cores = s.tensor_core_dtype && s.compute_capability >= 80 && flash_prefill_tile(s.head_dim).head_dim != 0;
+  if (!tensor_cores) {
+    return s.q_heads <= kMaxWarpAttentionHeads ? AttentionKernel::warp : AttentionKernel::unsupported;
+  }
+  // The prefill grid puts query heads on its y axis.
+  if (s.q_heads > 65535) return AttentionKernel::unsupported;
+  const int64_t group = s.q_heads / s.kv_heads;
+  if (s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) return AttentionKernel::flash_decode;
+  return AttentionKernel::flash_prefill;
+}
+
+const char* attention_kernel_name(AttentionKernel kernel) {
+  switch (kernel) {
+    case AttentionKernel::unsupported: return "unsupported";
+    case AttentionKernel::warp: return "warp";
+    case AttentionKernel::flash_prefill: return "flash-prefill";
+    case AttentionKernel::flash_decode: return "flash-decode";
+  }
+  return "?";
+}
+
+}  // namespace genrt::kernels

@@ -1,0 +1,89 @@
+#pragma once
+// Which attention kernel runs a shape, and the tile shapes of the tensor-core ones, in plain
+// C++ so that the op entries, the bench and the CPU schedule model read the same numbers the
+// kernels are compiled with.
+//
+// Tile choices (see kernels/attention_notes.md for registers, spills and shared memory per
+// instantiation): 4 warps of 16 query rows each (64 rows a block, FlashAttention-2's shape
+// for sm_80/sm_90 mma.sync); 64 keys a tile up to head dim 128, 32 at 256 so that two K/V
+// stages still fit beside the Q tile; Q kept in registers up to 128 (32 registers a thread
+// at 128), re-read from shared memory at 256, where it would take 64 more registers beside
+// the 128 of the output accumulator. Shared-memory rows are padded by 8 elements (16 bytes):
+// the 8 row addresses of an ldmatrix then fall 4 banks apart, conflict-free for every head
+// dim here, without a swizzle to get wrong.
+
+#include <cstdint>
+
+#include "kernels/ref/host_device.h"
+
+namespace genrt::kernels {
+
+struct FlashTile {
+  int64_t head_dim = 0;
+  int query_rows = 0;      // a block's query tile (prefill)
+  int key_rows = 0;        // a K/V tile
+  int warps = 0;
+  bool q_in_registers = false;
+
+  GENRT_HOST_DEVICE constexpr int64_t smem_row() const { return head_dim + 8; }  // elements, padded
+  // Q tile plus two stages of K and V tiles.
+  GENRT_HOST_DEVICE constexpr int64_t prefill_smem_bytes() const { return (query_rows + 4 * key_rows) * smem_row() * 2; }
+};
+
+// Prefill (and any query tile of many rows): the tile for each supported head dim.
+GENRT_HOST_DEVICE constexpr FlashTile flash_prefill_tile(int64_t head_dim) {
+  switch (head_dim) {
+    case 64: return {64, 64, 64, 4, true};
+    case 80: return {80, 64, 64, 4, true};
+    case 96: return {96, 64, 64, 4, true};
+    case 128: return {128, 64, 64, 4, true};
+    case 256: return {256, 64, 32, 4, false};
+    default: return {};
+  }
+}
+
+// Split-KV decode: one 16-row tile (the query heads of a GQA group, times the new tokens)
+// and each warp a 16-key slice of every K/V tile; two warps at 256 to keep two stages of
+// 32-key tiles within 70 KB.
+inline constexpr int kDecodeRows = 16;
+GENRT_HOST_DEVICE constexpr FlashTile flash_decode_tile(int64_t head_dim) {
+  FlashTile tile = flash_prefill_tile(head_dim);
+  if (tile.head_dim == 0) return tile;
+  tile.query_rows = kDecodeRows;
+  tile.warps = head_dim == 256 ? 2 : 4;
+  tile.key_rows = 16 * tile.warps;
+  tile.q_in_registers = true;
+  return tile;
+}
+
+// At most this many splits of one sequence's keys; a couple of waves of blocks per SM.
+inline constexpr int64_t kMaxDecodeSplits = 64;
+inline constexpr int64_t kDecodeBlocksPerSm = 2;
+// The split-KV partial results a runtime reserves (kernels::split_workspace_bytes): splits
+// are only chosen while (sequence, KV head) pairs number fewer than the target blocks, so
+// splits x pairs stays under twice the target, 528 on an H200, and each pair's 16 rows of
+// head dim 256 take 16 KiB: 8.3 MiB at most. A smaller reserve would only mean fewer splits.
+inline constexpr int64_t kSplitWorkspaceBytes = int64_t{16} << 20;
+
+enum class AttentionKernel {
+  unsupported,    // no kernel takes the shape: the op entry says why
+  warp,           // the CUDA-core baseline (fp32, head dims the tensor-core kernels lack)
+  flash_prefill,  // mma.sync query tiles
+  flash_decode,   // split-KV over the paged cache, a GQA group per block
+};
+
+struct AttentionShape {
+  bool tensor_core_dtype = false;  // fp16 or bf16 (fp32 has no mma.sync path)
+  int compute_capability = 0;      // major * 10 + minor of the device, 0 if unknown
+  int64_t head_dim = 0;
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  bool paged = false;           // causal over the paged cache, else dense (non-causal)
+  int64_t max_query_len = 0;    // paged: the most new tokens of one sequence, 0 if unknown
+};
+
+// The one answer to "is this shape supported?" and "which kernel runs it?".
+AttentionKernel select_attention_kernel(const AttentionShape& shape);
+const char* attention_kernel_name(AttentionKernel kernel);
+
+}  // namespace genrt::kernels

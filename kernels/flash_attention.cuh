@@ -1,0 +1,39 @@
+#pragma once
+// The tensor-core attention kernels behind launch_paged_attention and launch_dense_attention,
+// which pick among them with select_attention_kernel (kernels/attention_kernels.h); callers
+// use those two launchers, not these.
+
+#include "kernels/dense_attention.cuh"
+#include "kernels/paged_attention.cuh"
+
+namespace genrt::kernels {
+
+// What the kernel choice needs to know of the current device.
+struct DeviceFacts {
+  int compute_capability = 0;  // major * 10 + minor
+  int multiprocessors = 0;
+};
+
+inline cudaError_t query_current_device(DeviceFacts& facts) {
+  int device = 0, major = 0, minor = 0;
+  cudaError_t status = cudaGetDevice(&device);
+  if (status == cudaSuccess) status = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  if (status == cudaSuccess) status = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+  if (status == cudaSuccess) {
+    status = cudaDeviceGetAttribute(&facts.multiprocessors, cudaDevAttrMultiProcessorCount, device);
+  }
+  facts.compute_capability = major * 10 + minor;
+  return status;
+}
+
+// Query tiles of 64 rows, causal over the paged cache (prompts, chunks, mixed batches).
+template <class T>
+cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& args, cudaStream_t stream);
+// The same, non-causal over dense K/V (key length may differ from the query length).
+template <class T>
+cudaError_t launch_flash_prefill(const DenseAttentionLaunch<T>& args, cudaStream_t stream);
+// Split-KV decode: every sequence has at most 16 / group new tokens.
+template <class T>
+cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& args, int multiprocessors, cudaStream_t stream);
+
+}  // namespace genrt::kernels

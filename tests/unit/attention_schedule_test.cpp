@@ -1,0 +1,475 @@
+// The CPU model of the tensor-core attention kernels' schedule: the same decomposition as
+// kernels/flash_prefill.cu and kernels/flash_decode.cu, executed tile by tile in fp32 with
+// the schedule functions they call (kernels/attention_schedule.h) and their tile shapes
+// (kernels/attention_kernels.h): the query tile a block owns (the device's warp scan,
+// emulated lane by lane), the key tiles it visits and skips, which tiles are masked, the
+// zero-filled rows, page walking through the block table, GQA grouping, the decode's key
+// splits, warp slices and both log-sum-exp merges. Compared with ref::attention and
+// ref::dense_attention over awkward shapes, it proves the algorithm and its indexing here;
+// a GPU run then only has the plumbing (fragments, copies, barriers) left to prove.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "kernels/attention_kernels.h"
+#include "kernels/attention_schedule.h"
+#include "kernels/ref/attention.h"
+#include "kernels/ref/dense_attention.h"
+
+namespace genrt {
+namespace {
+
+using kernels::FlashTile;
+using kernels::TileSpan;
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+std::vector<float> random_values(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// One warp's 16 rows: the online-softmax state of flash_tile.cuh in plain fp32.
+struct ModelRows {
+  int64_t head_dim;
+  std::vector<float> o, max, sum;
+  explicit ModelRows(int64_t d) : head_dim(d), o(16 * d, 0.0f), max(16, -INFINITY), sum(16, 0.0f) {}
+
+  // Folds keys [0, n) of a slice in: q(r) the row's query (null for a padding row), key(c)
+  // and value(c) the slice's rows as loaded (zeros where the kernel zero-fills), visible(r,
+  // c) the mask, applied only when `masked`.
+  template <class Q, class K, class V, class Visible>
+  void fold(int n, Q q, K key, V value, bool masked, Visible visible, float scale_log2) {
+    for (int r = 0; r < 16; ++r) {
+      std::vector<float> s(static_cast<size_t>(n));
+      const float* qr = q(r);
+      float tile_max = -INFINITY;
+      for (int c = 0; c < n; ++c) {
+        float dot = 0.0f;
+        const float* kc = key(c);
+        for (int64_t i = 0; i < head_dim; ++i) dot += (qr != nullptr ? qr[i] : 0.0f) * kc[i];
+        s[c] = masked && !visible(r, c) ? -INFINITY : dot;
+        tile_max = std::max(tile_max, s[c]);
+      }
+      const float new_max = std::max(max[r], tile_max * scale_log2);
+      const float base = new_max == -INFINITY ? 0.0f : new_max;
+      const float correction = std::exp2(max[r] - base);
+      max[r] = new_max;
+      float tile_sum = 0.0f;
+      for (int c = 0; c < n; ++c) {
+        s[c] = std::exp2(s[c] * scale_log2 - base);
+        tile_sum += s[c];
+      }
+      sum[r] = sum[r] * correction + tile_sum;
+      for (int64_t i = 0; i < head_dim; ++i) {
+        float acc = o[r * head_dim + i] * correction;
+        for (int c = 0; c < n; ++c) acc += s[c] * value(c)[i];
+        o[r * head_dim + i] = acc;
+      }
+    }
+  }
+};
+
+// The device's find_query_tile, lane by lane: a 32-wide inclusive scan of the tile counts,
+// a ballot of the lanes whose running total passes `index`, the lowest of them the owner.
+std::pair<int64_t, int64_t> find_query_tile(const std::vector<int32_t>& query_start, int64_t index, int rows) {
+  const int64_t seqs = static_cast<int64_t>(query_start.size()) - 1;
+  int64_t before = 0;
+  for (int64_t first = 0; first < seqs; first += 32) {
+    int64_t tiles[32], inclusive[32];
+    for (int lane = 0; lane < 32; ++lane) {
+      const int64_t s = first + lane;
+      tiles[lane] = s < seqs ? kernels::query_tiles(query_start[s + 1] - query_start[s], rows) : 0;
+      inclusive[lane] = tiles[lane];
+    }
+    for (int d = 1; d < 32; d *= 2) {
+      int64_t up[32];
+      for (int lane = 0; lane < 32; ++lane) up[lane] = inclusive[lane >= d ? lane - d : lane];
+      for (int lane = d; lane < 32; ++lane) inclusive[lane] += up[lane];
+    }
+    for (int lane = 0; lane < 32; ++lane) {
+      if (before + inclusive[lane] > index) return {first + lane, index - before - (inclusive[lane] - tiles[lane])};
+    }
+    before += inclusive[31];
+  }
+  return {-1, 0};
+}
+
+struct Sequence {
+  int64_t n_new;
+  int64_t context;  // positions cached, the new ones included
+};
+
+// A paged batch: sequences with shuffled blocks in one pool, q and the caches random.
+struct PagedCase {
+  std::vector<Sequence> seqs;
+  int64_t q_heads, kv_heads, head_dim, block_size, window = 0;
+
+  std::vector<int32_t> query_start, context_lens, block_tables;
+  int64_t max_blocks = 0, tokens = 0;
+  std::vector<float> q, k_cache, v_cache;
+
+  void build() {
+    query_start = {0};
+    int64_t blocks = 0;
+    for (const Sequence& s : seqs) {
+      query_start.push_back(query_start.back() + static_cast<int32_t>(s.n_new));
+      context_lens.push_back(static_cast<int32_t>(s.context));
+      max_blocks = std::max(max_blocks, (s.context + block_size - 1) / block_size);
+      blocks += (s.context + block_size - 1) / block_size;
+    }
+    tokens = query_start.back();
+    std::vector<int32_t> pool(static_cast<size_t>(blocks));
+    for (int64_t b = 0; b < blocks; ++b) pool[b] = static_cast<int32_t>(b);
+    std::shuffle(pool.begin(), pool.end(), std::mt19937(7));
+    block_tables.assign(seqs.size() * max_blocks, 0);
+    size_t next = 0;
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      for (int64_t b = 0; b < (seqs[s].context + block_size - 1) / block_size; ++b) {
+        block_tables[s * max_blocks + b] = pool[next++];
+      }
+    }
+    q = random_values(tokens * q_heads * head_dim, 1);
+    k_cache = random_values(blocks * block_size * kv_heads * head_dim, 2);
+    v_cache = random_values(blocks * block_size * kv_heads * head_dim, 3);
+  }
+
+  float scale() const { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
+
+  std::vector<float> reference() const {
+    std::vector<float> out(q.size());
+    const int64_t row = q_heads * head_dim;
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      ref::attention({.q = q.data() + query_start[s] * row,
+                      .k_cache = k_cache.data(),
+                      .v_cache = v_cache.data(),
+                      .block_table = block_tables.data() + s * max_blocks,
+                      .out = out.data() + query_start[s] * row,
+                      .tokens = seqs[s].n_new,
+                      .q_start = seqs[s].context - seqs[s].n_new,
+                      .n_heads = q_heads,
+                      .n_kv_heads = kv_heads,
+                      .head_dim = head_dim,
+                      .block_size = block_size,
+                      .scale = scale()});
+    }
+    return out;
+  }
+
+  // The key row `key` of sequence s for KV head h as the kernel loads it: through the block
+  // table, or zeros outside [first_key, kv_len).
+  const float* kv_row(const std::vector<float>& cache, size_t s, int64_t h, int64_t key, int64_t first_key,
+                      const std::vector<float>& zeros) const {
+    if (key < first_key || key >= context_lens[s]) return zeros.data();
+    const int64_t slot = int64_t{block_tables[s * max_blocks + key / block_size]} * block_size + key % block_size;
+    return cache.data() + (slot * kv_heads + h) * head_dim;
+  }
+};
+
+// flash_prefill_kernel<kPaged = true>, block by block.
+std::vector<float> model_paged_prefill(const PagedCase& c) {
+  const FlashTile tile = kernels::flash_prefill_tile(c.head_dim);
+  const int rows = tile.query_rows, keys = tile.key_rows;
+  const std::vector<float> zeros(c.head_dim, 0.0f);
+  std::vector<float> out(c.q.size(), NAN);
+  std::map<std::pair<int64_t, int64_t>, int> owned;  // (seq, tile) -> blocks that took it
+  const int64_t grid = kernels::query_tile_grid(c.tokens, static_cast<int64_t>(c.seqs.size()), rows);
+  for (int64_t block = 0; block < grid; ++block) {
+    const auto [s, t] = find_query_tile(c.query_start, block, rows);
+    if (s < 0) continue;
+    ++owned[{s, t}];
+    const int64_t first_token = c.query_start[s], queries = c.seqs[s].n_new, kv_len = c.context_lens[s];
+    const int64_t first_row = t * rows, n_rows = std::min<int64_t>(rows, queries - first_row);
+    const int64_t first_pos = kv_len - queries + first_row, last_pos = first_pos + n_rows - 1;
+    const TileSpan span = kernels::key_tiles(first_pos, last_pos, kv_len, true, c.window, keys);
+    const int64_t first_key = kernels::visible_keys(first_pos, kv_len, true, c.window).begin;
+    for (int64_t head = 0; head < c.q_heads; ++head) {
+      const int64_t kv_head = head / (c.q_heads / c.kv_heads);
+      for (int warp = 0; warp < tile.warps; ++warp) {
+        ModelRows state(c.head_dim);
+        const int64_t warp_row = first_row + warp * 16, warp_pos = first_pos + warp * 16;
+        auto q_row = [&](int r) -> const float* {
+          return warp_row + r < queries ? c.q.data() + ((first_token + warp_row + r) * c.q_heads + head) * c.head_dim
+                                        : nullptr;
+        };
+        for (int64_t j = span.first; j < span.last; ++j) {
+          const bool masked = kernels::tile_needs_mask(j, first_pos, last_pos, kv_len, true, c.window, keys);
+          auto visible = [&](int r, int col) {
+            return kernels::key_visible(j * keys + col, warp_pos + r, kv_len, true, c.window);
+          };
+          if (!masked) {  // the schedule's claim: every real row sees every key of the tile
+            for (int r = 0; r < 16 && warp_row + r < queries; ++r) {
+              for (int col = 0; col < keys; ++col) EXPECT_TRUE(visible(r, col)) << "tile " << j << " row " << r;
+            }
+          }
+          state.fold(
+              keys, q_row, [&](int col) { return c.kv_row(c.k_cache, s, kv_head, j * keys + col, first_key, zeros); },
+              [&](int col) { return c.kv_row(c.v_cache, s, kv_head, j * keys + col, first_key, zeros); }, masked,
+              visible, c.scale() * kLog2e);
+        }
+        for (int r = 0; r < 16 && warp_row + r < queries; ++r) {
+          float* o = out.data() + ((first_token + warp_row + r) * c.q_heads + head) * c.head_dim;
+          for (int64_t i = 0; i < c.head_dim; ++i) o[i] = state.sum[r] > 0 ? state.o[r * c.head_dim + i] / state.sum[r] : 0;
+        }
+      }
+    }
+  }
+  for (size_t s = 0; s < c.seqs.size(); ++s) {
+    for (int64_t t = 0; t < kernels::query_tiles(c.seqs[s].n_new, rows); ++t) {
+      EXPECT_EQ((owned[{static_cast<int64_t>(s), t}]), 1) << "query tile " << t << " of sequence " << s;
+    }
+  }
+  return out;
+}
+
+// flash_decode_kernel and merge_splits_kernel, block by block, with `splits` splits.
+std::vector<float> model_paged_decode(const PagedCase& c, int64_t splits) {
+  const FlashTile tile = kernels::flash_decode_tile(c.head_dim);
+  const int keys = tile.key_rows;
+  const int64_t group = c.q_heads / c.kv_heads;
+  const std::vector<float> zeros(c.head_dim, 0.0f);
+  const int64_t rows_total = c.tokens * c.q_heads;
+  std::vector<float> partial_out(splits * rows_total * c.head_dim, NAN), partial_lse(splits * rows_total, NAN);
+  for (size_t s = 0; s < c.seqs.size(); ++s) {
+    const int64_t first_token = c.query_start[s], queries = c.seqs[s].n_new, kv_len = c.context_lens[s];
+    const int64_t first_pos = kv_len - queries, last_pos = kv_len - 1, rows = queries * group;
+    EXPECT_LE(rows, kernels::kDecodeRows);
+    const int64_t first_key = kernels::visible_keys(first_pos, kv_len, true, c.window).begin;
+    const TileSpan all = kernels::key_tiles(first_pos, last_pos, kv_len, true, c.window, keys);
+    for (int64_t kv_head = 0; kv_head < c.kv_heads; ++kv_head) {
+      auto row_index = [&](int64_t r) { return (first_token + r / group) * c.q_heads + kv_head * group + r % group; };
+      for (int64_t split = 0; split < splits; ++split) {
+        const TileSpan mine = kernels::split_tiles(all, split, splits);
+        std::vector<ModelRows> warps(tile.warps, ModelRows(c.head_dim));
+        for (int64_t j = mine.first; j < mine.last; ++j) {
+          const bool masked = kernels::tile_needs_mask(j, first_pos, last_pos, kv_len, true, c.window, keys);
+          for (int w = 0; w < tile.warps; ++w) {
+            const int64_t slice = j * keys + w * 16;
+            warps[w].fold(
+                16, [&](int r) { return r < rows ? c.q.data() + row_index(r) * c.head_dim : nullptr; },
+                [&](int col) { return c.kv_row(c.k_cache, s, kv_head, slice + col, first_key, zeros); },
+                [&](int col) { return c.kv_row(c.v_cache, s, kv_head, slice + col, first_key, zeros); }, masked,
+                [&](int r, int col) {
+                  return kernels::key_visible(slice + col, first_pos + r / group, kv_len, true, c.window);
+                },
+                c.scale() * kLog2e);
+          }
+        }
+        for (int64_t r = 0; r < rows; ++r) {  // the warps' merge
+          float row_max = -INFINITY;
+          for (const ModelRows& w : warps) row_max = std::max(row_max, w.max[r]);
+          const float base = row_max == -INFINITY ? 0.0f : row_max;
+          float sum = 0.0f;
+          for (const ModelRows& w : warps) sum += std::exp2(w.max[r] - base) * w.sum[r];
+          for (int64_t i = 0; i < c.head_dim; ++i) {
+            float acc = 0.0f;
+            for (const ModelRows& w : warps) acc += std::exp2(w.max[r] - base) * w.o[r * c.head_dim + i];
+            partial_out[(split * rows_total + row_index(r)) * c.head_dim + i] = sum > 0 ? acc / sum : 0.0f;
+          }
+          partial_lse[split * rows_total + row_index(r)] = sum > 0 ? base + std::log2(sum) : -INFINITY;
+        }
+      }
+    }
+  }
+  std::vector<float> out(c.q.size());
+  for (int64_t row = 0; row < rows_total; ++row) {  // the splits' merge
+    float lse_max = -INFINITY;
+    for (int64_t s = 0; s < splits; ++s) lse_max = std::max(lse_max, partial_lse[s * rows_total + row]);
+    const float base = lse_max == -INFINITY ? 0.0f : lse_max;
+    float total = 0.0f;
+    for (int64_t s = 0; s < splits; ++s) total += std::exp2(partial_lse[s * rows_total + row] - base);
+    for (int64_t i = 0; i < c.head_dim; ++i) {
+      float acc = 0.0f;
+      for (int64_t s = 0; s < splits; ++s) {
+        acc += std::exp2(partial_lse[s * rows_total + row] - base) * partial_out[(s * rows_total + row) * c.head_dim + i];
+      }
+      out[row * c.head_dim + i] = total > 0 ? acc / total : 0.0f;
+    }
+  }
+  return out;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, const char* what) {
+  ASSERT_EQ(got.size(), want.size());
+  // fp32 throughout; base-2 exponentials and a different summation order than the reference.
+  constexpr float kTolerance = 2e-5f;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_LE(std::abs(got[i] - want[i]), kTolerance * (1 + std::abs(want[i]))) << what << ", element " << i;
+  }
+}
+
+struct PrefillShape {
+  std::vector<Sequence> seqs;
+  int64_t head_dim, q_heads, kv_heads, block_size;
+};
+
+std::ostream& operator<<(std::ostream& os, const PrefillShape& s) {
+  os << "d" << s.head_dim << " " << s.q_heads << "/" << s.kv_heads << " heads, pages of " << s.block_size
+     << ", (new, context):";
+  for (const Sequence& seq : s.seqs) os << " (" << seq.n_new << ", " << seq.context << ")";
+  return os;
+}
+
+class AttentionScheduleModel : public ::testing::TestWithParam<PrefillShape> {};
+
+TEST_P(AttentionScheduleModel, PrefillTilesMatchReference) {
+  const PrefillShape& shape = GetParam();
+  PagedCase c{.seqs = shape.seqs, .q_heads = shape.q_heads, .kv_heads = shape.kv_heads, .head_dim = shape.head_dim,
+              .block_size = shape.block_size};
+  c.build();
+  expect_close(model_paged_prefill(c), c.reference(), "prefill");
+}
+
+// Lengths 1, 17, 127, 1000 and 4097 (off every tile and page size), chunks over a cached
+// prefix (new tokens fewer than the context), head dims 64 to 256, GQA 1, 4 and 8, pages of
+// 16 and 32, one sequence and many of mixed lengths.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionScheduleModel,
+    ::testing::Values(PrefillShape{{{1, 1}}, 64, 1, 1, 16}, PrefillShape{{{17, 17}}, 80, 4, 1, 16},
+                      PrefillShape{{{127, 127}}, 96, 8, 1, 32}, PrefillShape{{{1000, 1000}}, 128, 2, 2, 16},
+                      PrefillShape{{{4097, 4097}}, 64, 1, 1, 32}, PrefillShape{{{100, 227}}, 256, 4, 1, 16},
+                      PrefillShape{{{1, 1}, {17, 40}, {1, 1000}, {127, 127}, {64, 64}, {65, 300}}, 128, 8, 1, 16},
+                      PrefillShape{std::vector<Sequence>(40, Sequence{3, 9}), 64, 4, 4, 32}));
+
+class DecodeScheduleModel : public ::testing::TestWithParam<PrefillShape> {};
+
+TEST_P(DecodeScheduleModel, SplitsMatchReference) {
+  const PrefillShape& shape = GetParam();
+  PagedCase c{.seqs = shape.seqs, .q_heads = shape.q_heads, .kv_heads = shape.kv_heads, .head_dim = shape.head_dim,
+              .block_size = shape.block_size};
+  c.build();
+  const std::vector<float> want = c.reference();
+  int64_t longest = 0;
+  for (const Sequence& s : c.seqs) longest = std::max(longest, s.context);
+  const int64_t tiles = (longest + kernels::flash_decode_tile(c.head_dim).key_rows - 1) /
+                        kernels::flash_decode_tile(c.head_dim).key_rows;
+  // The split count an H200 (132 SMs) would choose, and the extremes around it.
+  const int64_t chosen = kernels::decode_splits(static_cast<int64_t>(c.seqs.size()), c.kv_heads, tiles,
+                                                kernels::kDecodeBlocksPerSm * 132, kernels::kMaxDecodeSplits, 1 << 20);
+  for (int64_t splits : {int64_t{1}, int64_t{3}, chosen, kernels::kMaxDecodeSplits}) {
+    SCOPED_TRACE(testing::Message() << splits << " splits");
+    expect_close(model_paged_decode(c, splits), want, "decode");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, DecodeScheduleModel,
+    ::testing::Values(PrefillShape{{{1, 1}}, 64, 1, 1, 16}, PrefillShape{{{1, 17}}, 80, 4, 1, 16},
+                      PrefillShape{{{1, 4097}}, 128, 8, 1, 32}, PrefillShape{{{1, 1000}}, 256, 4, 1, 16},
+                      PrefillShape{{{1, 127}, {1, 1}, {1, 1000}, {1, 64}}, 128, 32, 8, 16},
+                      PrefillShape{{{2, 130}, {4, 33}, {1, 1}}, 96, 4, 1, 32}));
+
+TEST(AttentionScheduleModel, DenseTilesMatchReferenceWithOtherKeyLengths) {
+  // Non-causal: self-attention of 77 tokens, cross-attention of 100 queries over 77 keys and
+  // of 5 over 1000, and no keys at all (zeros, never NaN).
+  for (const auto& [tokens, kv_tokens] : std::vector<std::pair<int64_t, int64_t>>{{77, 77}, {100, 77}, {5, 1000}, {3, 0}}) {
+    SCOPED_TRACE(testing::Message() << tokens << " queries over " << kv_tokens << " keys");
+    const int64_t batch = 2, q_heads = 4, kv_heads = 2, d = 80;
+    const FlashTile tile = kernels::flash_prefill_tile(d);
+    const std::vector<float> q = random_values(batch * tokens * q_heads * d, 4);
+    const std::vector<float> k = random_values(batch * kv_tokens * kv_heads * d, 5);
+    const std::vector<float> v = random_values(batch * kv_tokens * kv_heads * d, 6);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+    std::vector<float> want(q.size()), got(q.size(), NAN);
+    ref::dense_attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = want.data(), .batch = batch,
+                          .tokens = tokens, .kv_tokens = kv_tokens, .n_heads = q_heads, .n_kv_heads = kv_heads,
+                          .head_dim = d, .scale = scale});
+    const std::vector<float> zeros(d, 0.0f);
+    const int64_t tiles_per_seq = kernels::query_tiles(tokens, tile.query_rows);
+    for (int64_t block = 0; block < batch * tiles_per_seq; ++block) {
+      const int64_t seq = block / tiles_per_seq, first_row = (block % tiles_per_seq) * tile.query_rows;
+      const TileSpan span = kernels::key_tiles(0, 0, kv_tokens, false, 0, tile.key_rows);
+      for (int64_t head = 0; head < q_heads; ++head) {
+        const int64_t kv_head = head / (q_heads / kv_heads);
+        auto kv = [&](const std::vector<float>& x, int64_t key) {
+          return key < kv_tokens ? x.data() + ((seq * kv_tokens + key) * kv_heads + kv_head) * d : zeros.data();
+        };
+        for (int warp = 0; warp < tile.warps; ++warp) {
+          const int64_t warp_row = first_row + warp * 16;
+          ModelRows state(d);
+          for (int64_t j = span.first; j < span.last; ++j) {
+            state.fold(
+                tile.key_rows,
+                [&](int r) {
+                  return warp_row + r < tokens ? q.data() + ((seq * tokens + warp_row + r) * q_heads + head) * d : nullptr;
+                },
+                [&](int col) { return kv(k, j * tile.key_rows + col); },
+                [&](int col) { return kv(v, j * tile.key_rows + col); },
+                kernels::tile_needs_mask(j, 0, 0, kv_tokens, false, 0, tile.key_rows),
+                [&](int, int col) { return kernels::key_visible(j * tile.key_rows + col, 0, kv_tokens, false, 0); },
+                scale * kLog2e);
+          }
+          for (int r = 0; r < 16 && warp_row + r < tokens; ++r) {
+            for (int64_t i = 0; i < d; ++i) {
+              got[((seq * tokens + warp_row + r) * q_heads + head) * d + i] =
+                  state.sum[r] > 0 ? state.o[r * d + i] / state.sum[r] : 0.0f;
+            }
+          }
+        }
+      }
+    }
+    expect_close(got, want, "dense");
+  }
+}
+
+TEST(AttentionSchedule, SplitsCoverEveryTileOnce) {
+  for (const TileSpan all : {TileSpan{0, 1}, TileSpan{0, 17}, TileSpan{3, 64}, TileSpan{5, 5}}) {
+    for (int64_t splits : {1, 2, 3, 16, 64}) {
+      std::vector<int> seen(static_cast<size_t>(all.last), 0);
+      for (int64_t s = 0; s < splits; ++s) {
+        const TileSpan mine = kernels::split_tiles(all, s, splits);
+        ASSERT_LE(mine.first, mine.last);
+        for (int64_t t = mine.first; t < mine.last; ++t) ++seen[t];
+      }
+      for (int64_t t = 0; t < all.last; ++t) EXPECT_EQ(seen[t], t >= all.first ? 1 : 0) << "tile " << t;
+    }
+  }
+}
+
+TEST(AttentionSchedule, DecodeSplitsFillTheGpuWithinLimits) {
+  // Batch 1, 8 KV heads, a 1k context (16 tiles of 64): 16 splits, 128 blocks.
+  EXPECT_EQ(kernels::decode_splits(1, 8, 16, 264, 64, 1 << 20), 16);
+  // Enough (sequence, head) pairs for the GPU already: no split.
+  EXPECT_EQ(kernels::decode_splits(64, 8, 1000, 264, 64, 1 << 20), 1);
+  // Capped by the workspace and by the maximum.
+  EXPECT_EQ(kernels::decode_splits(1, 1, 1000, 264, 64, 5), 5);
+  EXPECT_EQ(kernels::decode_splits(1, 1, 1000, 264, 64, 1 << 20), 64);
+  EXPECT_EQ(kernels::decode_splits(1, 1, 1000, 264, 64, 0), 1);
+}
+
+TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
+  using kernels::AttentionKernel;
+  const kernels::AttentionShape base{.tensor_core_dtype = true, .compute_capability = 90, .head_dim = 128,
+                                     .q_heads = 32, .kv_heads = 8, .paged = true, .max_query_len = 1};
+  EXPECT_EQ(kernels::select_attention_kernel(base), AttentionKernel::flash_decode);
+  auto with = [&](auto change) {
+    kernels::AttentionShape s = base;
+    change(s);
+    return kernels::select_attention_kernel(s);
+  };
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 5; }), AttentionKernel::flash_prefill);  // 5 x 4 rows > 16
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 4; }), AttentionKernel::flash_decode);
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 0; }), AttentionKernel::flash_prefill);  // unknown
+  EXPECT_EQ(with([](auto& s) { s.paged = false; }), AttentionKernel::flash_prefill);
+  EXPECT_EQ(with([](auto& s) { s.tensor_core_dtype = false; }), AttentionKernel::warp);
+  EXPECT_EQ(with([](auto& s) { s.compute_capability = 75; }), AttentionKernel::warp);
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 72; }), AttentionKernel::warp);
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 512; }), AttentionKernel::unsupported);
+  EXPECT_EQ(with([](auto& s) { s.kv_heads = 5; }), AttentionKernel::unsupported);
+  EXPECT_EQ(with([](auto& s) { s.q_heads = 8, s.kv_heads = 8; }), AttentionKernel::flash_decode);
+  EXPECT_EQ(with([](auto& s) { s.q_heads = 64, s.kv_heads = 2; }), AttentionKernel::flash_prefill);  // group 32
+}
+
+}  // namespace
+}  // namespace genrt
