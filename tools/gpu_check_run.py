@@ -12,7 +12,8 @@ them).
 
 Stages (seconds):
   S0 sanity      15  device, driver, clocks, memory; every library the binaries need resolves;
-                     the hardware-primitive tests (mma.sync, ldmatrix, cp.async layouts)
+                     the hardware-primitive tests (mma.sync, ldmatrix, cp.async; mbarrier,
+                     TMA, wgmma)
   S1 gpu-tests  100  every test of genrt_gpu_tests (or --filter), gtest JSON
   S2 sanitizers 150  memcheck (GENRT_NO_POOL=1) on one case per kernel and dtype with the
                      awkward shapes, and the stories260K greedy test; racecheck and synccheck
@@ -192,7 +193,7 @@ class Check:
         # The CUDA runtime's own word on the device (a GPU test that skips says why), and the
         # hardware primitives the tensor-core kernels are built from: a wrong fragment layout
         # is named here, before any kernel test fails because of it.
-        rc, out = self.run("device probe", [str(self.tests), "--gtest_filter=DeviceMemory.*:MmaPrimitivesGpu.*"],
+        rc, out = self.run("device probe", [str(self.tests), "--gtest_filter=DeviceMemory.*:MmaPrimitivesGpu.*:Sm90PrimitivesGpu.*"],
                            deadline - time.monotonic())
         skipped = [line for line in out.splitlines() if "GPU test skipped:" in line]
         failed = sorted({line.split("]", 1)[1].strip().split(" ")[0] for line in out.splitlines()

@@ -1,0 +1,132 @@
+#pragma once
+// The Hopper (sm_90a) primitives a FlashAttention-3-style kernel is built from, each a thin
+// wrapper over PTX with its layout written down once: mbarriers (a transaction count that
+// TMA copies complete), TMA 2-D tile loads into 128-byte-swizzled shared memory, and
+// warpgroup MMAs (wgmma) reading both operands through shared-memory descriptors. Each
+// has a GPU test on a tiny input (tests/gpu/sm90_primitives_gpu_test.cpp). Outside an
+// sm_90a compilation the device functions trap.
+//
+// Layouts:
+//  - 128-byte swizzle (TMA CU_TENSOR_MAP_SWIZZLE_128B, wgmma layout type 1): rows of 128
+//    bytes in atoms of 8 rows (1024 bytes, 1024-aligned); the 16-byte chunk c of row r sits
+//    at chunk c ^ (r % 8).
+//  - wgmma m64nNk16 with A (64 x 16) and B (N x 16) both K-major in that layout: the
+//    descriptor's stride byte offset is one atom (1024 bytes), the leading byte offset is
+//    unused (1), and the k16 step within a 128-byte row advances the start address by 32
+//    bytes.
+//  - wgmma's fp32 accumulator, 128 threads: warp w holds rows 16w..16w+15 like an m16n8 mma
+//    tile per n8 chunk j: d[4j + 0..1] = D[16w + g][8j + c..c+1], d[4j + 2..3] = D[16w + g +
+//    8][8j + c..c+1], with g = lane / 4 and c = 2 (lane % 4).
+
+#include <cstdint>
+
+namespace genrt::kernels::sm90 {
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define GENRT_SM90(body) body
+#else
+#define GENRT_SM90(body) __trap();
+#endif
+
+__device__ __forceinline__ uint32_t shared_address(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// --- mbarrier ---------------------------------------------------------------------------
+
+__device__ __forceinline__ void mbarrier_init(uint64_t* bar, uint32_t arrivals) {
+  GENRT_SM90(asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(arrivals));)
+}
+
+// Makes initialized barriers visible to the async proxy (TMA) before any copy names them.
+__device__ __forceinline__ void fence_barrier_init() {
+  GENRT_SM90(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");)
+}
+
+// One arrival that also expects `bytes` more to be completed by copies in this phase.
+__device__ __forceinline__ void mbarrier_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+  GENRT_SM90(asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
+                          "r"(bytes)
+                          : "memory");)
+}
+
+__device__ __forceinline__ void mbarrier_arrive(uint64_t* bar) {
+  GENRT_SM90(
+      asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(shared_address(bar)) : "memory");)
+}
+
+// Whether the phase with parity `phase` (0, 1, 0, ...) has completed, after waiting a
+// while for it (the hardware's time limit).
+__device__ __forceinline__ bool mbarrier_try_wait(uint64_t* bar, uint32_t phase) {
+  uint32_t done = 0;
+  GENRT_SM90(asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+      "selp.u32 %0, 1, 0, p;\n"
+      "}\n"
+      : "=r"(done)
+      : "r"(shared_address(bar)), "r"(phase)
+      : "memory");)
+  return done != 0;
+}
+
+__device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t phase) {
+  while (!mbarrier_try_wait(bar, phase)) {
+  }
+}
+
+// --- TMA --------------------------------------------------------------------------------
+
+// The box at element (x, y) of the 2-D tensor `map` describes (x along the contiguous
+// dimension) into `dst`, completing its bytes on `bar`. Out-of-bounds elements read as zero.
+__device__ __forceinline__ void tma_load_2d(void* dst, const void* map, uint64_t* bar, int32_t x, int32_t y) {
+  GENRT_SM90(asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n" ::
+          "r"(shared_address(dst)),
+      "l"(map), "r"(shared_address(bar)), "r"(x), "r"(y)
+      : "memory");)
+}
+
+// --- wgmma ------------------------------------------------------------------------------
+
+// The descriptor of a K-major operand in 128-byte-swizzled shared memory at `tile` (an
+// atom-aligned start plus the k16 step's 32-byte offset).
+__device__ __forceinline__ uint64_t swizzle128_descriptor(const void* tile) {
+  const uint64_t start = (shared_address(tile) & 0x3FFFF) >> 4;
+  constexpr uint64_t kLeading = 1, kStride = 1024 >> 4, kSwizzle128 = 1;
+  return start | kLeading << 16 | kStride << 32 | kSwizzle128 << 62;
+}
+
+__device__ __forceinline__ void wgmma_fence() { GENRT_SM90(asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");) }
+__device__ __forceinline__ void wgmma_commit() {
+  GENRT_SM90(asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");)
+}
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+  GENRT_SM90(asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");)
+}
+
+// d (64 x 64 fp32, 32 registers a thread) = A B^T (+ d when `accumulate`), A 64 x 16 and
+// B 64 x 16, both bf16 K-major behind descriptors. Issue between wgmma_fence() and
+// wgmma_commit(); the result is there after wgmma_wait().
+__device__ __forceinline__ void wgmma_m64n64k16_bf16(float (&d)[32], uint64_t a, uint64_t b, bool accumulate) {
+  GENRT_SM90(asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "%32, %33, p, 1, 1, 0, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(a), "l"(b), "r"(static_cast<int>(accumulate)));)
+}
+
+#undef GENRT_SM90
+
+}  // namespace genrt::kernels::sm90

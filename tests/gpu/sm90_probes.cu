@@ -1,0 +1,151 @@
+// Device sides of the Hopper primitive tests (sm90_primitives_gpu_test.cpp): an mbarrier
+// through two phases, a TMA 2-D load into 128-byte-swizzled shared memory, and a wgmma
+// m64n64k16 chain over TMA-loaded operands. Waits are bounded, so a wrong primitive is a
+// failed test, not a hung GPU check.
+
+#include "tests/gpu/sm90_probes.h"
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
+#include "kernels/sm90.cuh"
+
+namespace genrt::test {
+
+namespace {
+
+using namespace kernels::sm90;
+
+constexpr int kTries = 1 << 20;
+
+__device__ bool bounded_wait(uint64_t* bar, uint32_t phase) {
+  for (int i = 0; i < kTries; ++i) {
+    if (mbarrier_try_wait(bar, phase)) return true;
+  }
+  return false;
+}
+
+// 64 threads arrive twice; done[t] counts the phases thread t saw complete.
+__global__ void mbarrier_probe_kernel(int* done) {
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) mbarrier_init(&bar, blockDim.x);
+  fence_barrier_init();
+  __syncthreads();
+  int seen = 0;
+  for (uint32_t phase = 0; phase < 2; ++phase) {
+    mbarrier_arrive(&bar);
+    seen += bounded_wait(&bar, phase) ? 1 : 0;
+  }
+  done[threadIdx.x] = seen;
+}
+
+// 1024-byte-aligned shared memory for swizzled tiles, from dynamic shared memory.
+__device__ uint8_t* aligned_tiles(uint8_t* raw) {
+  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(raw));
+  return raw + ((1024 - address % 1024) % 1024);
+}
+
+// The 64 x 64 box at (x, y) of `map`, copied out byte for byte (still swizzled).
+__global__ void tma_probe_kernel(const __grid_constant__ CUtensorMap map, int x, int y, uint8_t* out, int* ok) {
+  extern __shared__ uint8_t raw[];
+  uint8_t* tile = aligned_tiles(raw);
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) mbarrier_init(&bar, 1);
+  fence_barrier_init();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    mbarrier_arrive_expect_tx(&bar, 64 * 64 * 2);
+    tma_load_2d(tile, &map, &bar, x, y);
+  }
+  const bool arrived = bounded_wait(&bar, 0);
+  if (threadIdx.x == 0) *ok = arrived ? 1 : 0;
+  for (int i = threadIdx.x; i < 64 * 64 * 2; i += blockDim.x) out[i] = tile[i];
+}
+
+// d = a b^T for 64 x 64 bf16 a and b loaded by TMA (swizzled), by four wgmma k16 steps
+// with descriptors advanced 32 bytes a step; d written out row-major by its fragment layout.
+__global__ void wgmma_probe_kernel(const __grid_constant__ CUtensorMap a_map, const __grid_constant__ CUtensorMap b_map,
+                                   float* d, int* ok) {
+  extern __shared__ uint8_t raw[];
+  uint8_t* a_tile = aligned_tiles(raw);
+  uint8_t* b_tile = a_tile + 64 * 128;
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) mbarrier_init(&bar, 1);
+  fence_barrier_init();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    mbarrier_arrive_expect_tx(&bar, 2 * 64 * 64 * 2);
+    tma_load_2d(a_tile, &a_map, &bar, 0, 0);
+    tma_load_2d(b_tile, &b_map, &bar, 0, 0);
+  }
+  const bool arrived = bounded_wait(&bar, 0);
+  if (threadIdx.x == 0) *ok = arrived ? 1 : 0;
+  if (!__syncthreads_and(arrived)) return;
+  float acc[32];
+  for (float& v : acc) v = 0.0f;
+  wgmma_fence();
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    wgmma_m64n64k16_bf16(acc, swizzle128_descriptor(a_tile + 32 * k), swizzle128_descriptor(b_tile + 32 * k), k > 0);
+  }
+  wgmma_commit();
+  wgmma_wait<0>();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, c = 2 * (lane % 4);
+  for (int j = 0; j < 8; ++j) {
+    const int row = 16 * warp + g, col = 8 * j + c;
+    d[row * 64 + col] = acc[4 * j];
+    d[row * 64 + col + 1] = acc[4 * j + 1];
+    d[(row + 8) * 64 + col] = acc[4 * j + 2];
+    d[(row + 8) * 64 + col + 1] = acc[4 * j + 3];
+  }
+}
+
+// A bf16 [rows, cols] row-major tensor's map with 64 x 64 boxes and the 128-byte swizzle;
+// out-of-bounds elements read as zero.
+cudaError_t encode_map(CUtensorMap& map, const void* data, int rows, int cols) {
+  void* entry = nullptr;
+  cudaDriverEntryPointQueryResult found{};
+  cudaError_t status = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &entry, 12000, cudaEnableDefault,
+                                                        &found);
+  if (status != cudaSuccess) return status;
+  if (found != cudaDriverEntryPointSuccess || entry == nullptr) return cudaErrorNotSupported;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(cols), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols) * 2};
+  const cuuint32_t box[2] = {64, 64}, element_strides[2] = {1, 1};
+  const CUresult encoded = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(entry)(
+      &map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(data), dims, strides, box, element_strides,
+      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE,
+      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  return encoded == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
+}
+
+cudaError_t finish() {
+  const cudaError_t launched = cudaGetLastError();
+  return launched != cudaSuccess ? launched : cudaDeviceSynchronize();
+}
+
+constexpr int kTileSmem = 2 * 64 * 128 + 1024;  // two swizzled 64 x 64 bf16 tiles, aligned
+
+}  // namespace
+
+cudaError_t run_mbarrier_probe(int* done) {
+  mbarrier_probe_kernel<<<1, 64>>>(done);
+  return finish();
+}
+
+cudaError_t run_tma_probe(const void* data, int rows, int cols, int x, int y, uint8_t* out, int* ok) {
+  CUtensorMap map;
+  if (const cudaError_t status = encode_map(map, data, rows, cols); status != cudaSuccess) return status;
+  tma_probe_kernel<<<1, 128, kTileSmem>>>(map, x, y, out, ok);
+  return finish();
+}
+
+cudaError_t run_wgmma_probe(const void* a, const void* b, float* d, int* ok) {
+  CUtensorMap a_map, b_map;
+  if (const cudaError_t status = encode_map(a_map, a, 64, 64); status != cudaSuccess) return status;
+  if (const cudaError_t status = encode_map(b_map, b, 64, 64); status != cudaSuccess) return status;
+  wgmma_probe_kernel<<<1, 128, kTileSmem>>>(a_map, b_map, d, ok);
+  return finish();
+}
+
+}  // namespace genrt::test
