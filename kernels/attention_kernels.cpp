@@ -9,12 +9,13 @@ AttentionKernel select_attention_kernel(const AttentionShape& s) {
       s.q_heads % s.kv_heads != 0) {
     return AttentionKernel::unsupported;
   }
-  const bool tensor_cores = s.tensor_core_dtype && s.compute_capability >= 80 && flash_prefill_tile(s.head_dim).head_dim != 0;
+  // The prefill grid puts query heads on its y axis; cp.async and the output stores move 16
+  // bytes at a time.
+  const bool tensor_cores = s.tensor_core_dtype && s.compute_capability >= 80 && s.vectors_aligned &&
+                            flash_prefill_tile(s.head_dim).head_dim != 0 && s.q_heads <= 65535;
   if (!tensor_cores) {
     return s.q_heads <= kMaxWarpAttentionHeads ? AttentionKernel::warp : AttentionKernel::unsupported;
   }
-  // The prefill grid puts query heads on its y axis.
-  if (s.q_heads > 65535) return AttentionKernel::unsupported;
   const int64_t group = s.q_heads / s.kv_heads;
   if (s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) return AttentionKernel::flash_decode;
   return AttentionKernel::flash_prefill;

@@ -44,7 +44,7 @@ GENRT_HOST_DEVICE constexpr FlashTile flash_prefill_tile(int64_t head_dim) {
 
 // Split-KV decode: one 16-row tile (the query heads of a GQA group, times the new tokens)
 // and each warp a 16-key slice of every K/V tile; two warps at 256 to keep two stages of
-// 32-key tiles within 70 KB.
+// 32-key tiles within 75 KB.
 inline constexpr int kDecodeRows = 16;
 GENRT_HOST_DEVICE constexpr FlashTile flash_decode_tile(int64_t head_dim) {
   FlashTile tile = flash_prefill_tile(head_dim);
@@ -78,6 +78,7 @@ struct AttentionShape {
   int64_t head_dim = 0;
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
+  bool vectors_aligned = true;  // q, out, K and V 16-byte aligned
   bool paged = false;           // causal over the paged cache, else dense (non-causal)
   int64_t max_query_len = 0;    // paged: the most new tokens of one sequence, 0 if unknown
 };

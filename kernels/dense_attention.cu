@@ -44,7 +44,8 @@ cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_
   AttentionShape shape{.tensor_core_dtype = !std::is_same_v<T, float>,
                        .head_dim = a.head_dim,
                        .q_heads = a.q_heads,
-                       .kv_heads = a.kv_heads};
+                       .kv_heads = a.kv_heads,
+                       .vectors_aligned = vectors_aligned(a.q, a.out, a.k, a.v)};
   if (a.kv_tokens < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
   DeviceFacts device;
   if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;

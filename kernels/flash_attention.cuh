@@ -3,6 +3,8 @@
 // which pick among them with select_attention_kernel (kernels/attention_kernels.h); callers
 // use those two launchers, not these.
 
+#include <cstdint>
+
 #include "kernels/dense_attention.cuh"
 #include "kernels/paged_attention.cuh"
 
@@ -14,6 +16,19 @@ struct DeviceFacts {
   int multiprocessors = 0;
 };
 
+// Whether every pointer is 16-byte aligned (the tensor-core kernels' vector width).
+template <class... P>
+bool vectors_aligned(const P*... pointers) {
+  return ((reinterpret_cast<uintptr_t>(pointers) % 16 == 0) && ...);
+}
+
+// A failed runtime call leaves its error latched for the next cudaGetLastError(); clear it
+// so a later launch is not blamed for it, and return it.
+inline cudaError_t cleared(cudaError_t status) {
+  if (status != cudaSuccess) (void)cudaGetLastError();
+  return status;
+}
+
 inline cudaError_t query_current_device(DeviceFacts& facts) {
   int device = 0, major = 0, minor = 0;
   cudaError_t status = cudaGetDevice(&device);
@@ -23,7 +38,7 @@ inline cudaError_t query_current_device(DeviceFacts& facts) {
     status = cudaDeviceGetAttribute(&facts.multiprocessors, cudaDevAttrMultiProcessorCount, device);
   }
   facts.compute_capability = major * 10 + minor;
-  return status;
+  return cleared(status);
 }
 
 // Query tiles of 64 rows, causal over the paged cache (prompts, chunks, mixed batches).

@@ -61,7 +61,11 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
   const int64_t queries = p.query_start[seq + 1] - first_token;
   const int64_t kv_len = p.context_lens[seq];
   const int64_t first_position = kv_len - queries, last_position = kv_len - 1;
-  const int64_t rows = queries * group;  // row r: token r / group, query head kv_head * group + r % group
+  // Row r: token r / group, query head kv_head * group + r % group. The launcher checked
+  // the longest sequence against kDecodeRows; the bound keeps a lie in the metadata inside
+  // the tile.
+  const int64_t rows = queries * group < kDecodeRows ? queries * group : kDecodeRows;
+  if (rows <= 0) return;  // uniform: a sequence without new tokens
   const TileSpan tiles =
       split_tiles(key_tiles(first_position, last_position, kv_len, true, p.window, kKeys), split, p.splits);
   const int64_t first_key = visible_keys(first_position, kv_len, true, p.window).begin;
@@ -103,26 +107,30 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
     float s[2][4];
     flash::compute_scores<T, kHeadDim, 16, true>(s, q_fragments, q_tile, k_tiles + (stage * kKeys + slice) * kStride,
                                                  kStride);
+    flash::scale_scores<16>(s, p.scale_log2);
     if (tile_needs_mask(j, first_position, last_position, kv_len, true, p.window, kKeys)) {
       flash::mask_scores<16>(s, [&](int r, int c) {
         return key_visible(j * kKeys + slice + c, first_position + r / group, kv_len, true, p.window);
       });
     }
-    flash::online_softmax<kHeadDim, 16>(state, s, p.scale_log2);
+    flash::online_softmax<kHeadDim, 16>(state, s);
     flash::accumulate_values<T, kHeadDim, 16>(state, s, v_tiles + (stage * kKeys + slice) * kStride, kStride);
   }
   sm80::cp_async_wait<0>();
   __syncthreads();  // every warp is done with the K/V stages, which now hold the warps' results
 
   // The warps' unnormalized outputs, maxima and sums, merged by log-sum-exp.
-  float* warp_out = reinterpret_cast<float*>(k_tiles);           // [kWarps][16][kHeadDim]
-  float* warp_max = warp_out + kWarps * kDecodeRows * kHeadDim;  // [kWarps][16]
-  float* warp_sum = warp_max + kWarps * kDecodeRows;              // [kWarps][16]
+  // Rows padded by 4 floats: a head dim's worth of floats is a multiple of 32 banks, which
+  // would put a lane group's 8 rows in one bank.
+  constexpr int kMergeRow = kHeadDim + 4;
+  float* warp_out = reinterpret_cast<float*>(k_tiles);            // [kWarps][16][kMergeRow]
+  float* warp_max = warp_out + kWarps * kDecodeRows * kMergeRow;  // [kWarps][16]
+  float* warp_sum = warp_max + kWarps * kDecodeRows;               // [kWarps][16]
   flash::reduce_sums(state);
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     const int r = flash::fragment_row(lane, half);
-    float* out_row = warp_out + (warp * kDecodeRows + r) * kHeadDim + flash::fragment_col(lane);
+    float* out_row = warp_out + (warp * kDecodeRows + r) * kMergeRow + flash::fragment_col(lane);
 #pragma unroll
     for (int t = 0; t < kHeadDim / 8; ++t) {
       out_row[t * 8] = state.o[t][2 * half];
@@ -145,7 +153,7 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
     for (int w = 0; w < kWarps; ++w) {
       const float weight = exp2f(warp_max[w * kDecodeRows + r] - base);
       sum += weight * warp_sum[w * kDecodeRows + r];
-      acc += weight * warp_out[(w * kDecodeRows + r) * kHeadDim + d];
+      acc += weight * warp_out[(w * kDecodeRows + r) * kMergeRow + d];
     }
     const float value = sum > 0.0f ? acc / sum : 0.0f;
     if (p.splits == 1) {
@@ -182,7 +190,7 @@ __global__ void __launch_bounds__(128) merge_splits_kernel(const DecodeProblem<T
 
 constexpr int64_t decode_smem_bytes(const FlashTile& tile) {
   const int64_t tiles = (kDecodeRows + 4 * tile.key_rows) * tile.smem_row() * 2;
-  const int64_t merge = (static_cast<int64_t>(tile.warps) * kDecodeRows * (tile.head_dim + 2)) * 4 +
+  const int64_t merge = (static_cast<int64_t>(tile.warps) * kDecodeRows * (tile.head_dim + 6)) * 4 +
                         kDecodeRows * tile.smem_row() * 2;
   return tiles > merge ? tiles : merge;
 }
@@ -194,7 +202,8 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
   if (a.tokens == 0) return cudaSuccess;
   const FlashTile tile = flash_decode_tile(a.head_dim);
   if (tile.head_dim == 0 || a.seqs <= 0 || a.seqs > 65535 || a.kv_heads <= 0 || a.kv_heads > 65535 ||
-      a.q_heads % a.kv_heads != 0 || a.max_query_len * (a.q_heads / a.kv_heads) > kDecodeRows || a.block_size <= 0 ||
+      a.q_heads % a.kv_heads != 0 || a.max_query_len < 1 || a.max_query_len * (a.q_heads / a.kv_heads) > kDecodeRows ||
+      a.block_size <= 0 ||
       a.block_size > 0x7fffffff) {
     return cudaErrorInvalidValue;
   }
@@ -226,7 +235,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
     constexpr FlashTile kTile = flash_decode_tile(kHeadDim);
     const auto kernel = flash_decode_kernel<T, kHeadDim>;
     const int smem = static_cast<int>(decode_smem_bytes(kTile));
-    status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    status = cleared(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     if (status != cudaSuccess) return;
     const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.seqs));
     kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);

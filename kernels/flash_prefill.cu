@@ -94,9 +94,11 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
     const QueryTile found = find_query_tile(p.query_start, p.seqs, blockIdx.x, kRows);
     if (found.seq < 0) return;  // uniform: every warp found the same
     seq = found.seq;
-    tile = found.tile;
     first_token = p.query_start[seq];
     queries = p.query_start[seq + 1] - first_token;
+    // A sequence's last query tiles see the most keys: they go to the first blocks, so the
+    // last wave is of light tiles (FlashAttention-2's order).
+    tile = query_tiles(queries, kRows) - 1 - found.tile;
     kv_len = p.context_lens[seq];
     first_position = kv_len - queries;
   } else {
@@ -162,12 +164,13 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
     float s[kKeys / 8][4];
     flash::compute_scores<T, kHeadDim, kKeys, kTile.q_in_registers>(s, q_fragments, warp_rows,
                                                                     k_tiles + stage * kKeys * kStride, kStride);
+    flash::scale_scores<kKeys>(s, p.scale_log2);
     if (tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, p.window, kKeys)) {
       flash::mask_scores<kKeys>(s, [&](int r, int c) {
         return key_visible(j * kKeys + c, warp_first_position + r, kv_len, kPaged, p.window);
       });
     }
-    flash::online_softmax<kHeadDim, kKeys>(state, s, p.scale_log2);
+    flash::online_softmax<kHeadDim, kKeys>(state, s);
     flash::accumulate_values<T, kHeadDim, kKeys>(state, s, v_tiles + stage * kKeys * kStride, kStride);
   }
   // With no key tile, no barrier has made the Q copies of other threads complete before
@@ -194,7 +197,7 @@ cudaError_t launch(const PrefillProblem<T>& p, int64_t head_dim, int64_t query_t
     constexpr FlashTile kTile = flash_prefill_tile(kHeadDim);
     const auto kernel = flash_prefill_kernel<T, kHeadDim, kPaged>;
     const int smem = static_cast<int>(kTile.prefill_smem_bytes());
-    status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    status = cleared(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     if (status != cudaSuccess) return;
     const dim3 grid(static_cast<unsigned>(query_tile_blocks), static_cast<unsigned>(p.q_heads));
     kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);

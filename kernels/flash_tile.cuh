@@ -81,6 +81,17 @@ __device__ __forceinline__ void compute_scores(float (&s)[kKeys / 8][4], const u
   }
 }
 
+// Multiplies the scores by the softmax scale times log2(e), before any mask: a masked -inf
+// must not meet a zero or negative scale.
+template <int kKeys>
+__device__ __forceinline__ void scale_scores(float (&s)[kKeys / 8][4], float scale_log2) {
+#pragma unroll
+  for (int t = 0; t < kKeys / 8; ++t) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) s[t][i] *= scale_log2;
+  }
+}
+
 // Sets to -inf the scores whose key the row does not see: visible(row, key) with the row
 // in 0..15 of the warp's rows and the key in 0..kKeys-1 of the slice.
 template <int kKeys, class Visible>
@@ -95,12 +106,12 @@ __device__ __forceinline__ void mask_scores(float (&s)[kKeys / 8][4], Visible vi
   }
 }
 
-// Folds the scores of one key slice into the rows' softmax: new maxima (over the 4 lanes
-// that share a row), the accumulator and sums rescaled by 2^(old max - new max), and s
-// replaced by the unnormalized probabilities 2^(scale_log2 * s - max). A row that has seen
-// no key yet keeps max -inf, and its probabilities are 2^-inf = 0, never NaN.
+// Folds the scaled scores of one key slice into the rows' softmax: new maxima (over the 4
+// lanes that share a row), the accumulator and sums rescaled by 2^(old max - new max), and
+// s replaced by the unnormalized probabilities 2^(s - max). A row that has seen no key yet
+// keeps max -inf, and its probabilities are 2^-inf = 0, never NaN.
 template <int kHeadDim, int kKeys>
-__device__ __forceinline__ void online_softmax(RowState<kHeadDim>& rows, float (&s)[kKeys / 8][4], float scale_log2) {
+__device__ __forceinline__ void online_softmax(RowState<kHeadDim>& rows, float (&s)[kKeys / 8][4]) {
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     float tile_max = -INFINITY;
@@ -108,7 +119,7 @@ __device__ __forceinline__ void online_softmax(RowState<kHeadDim>& rows, float (
     for (int t = 0; t < kKeys / 8; ++t) tile_max = fmaxf(tile_max, fmaxf(s[t][2 * half], s[t][2 * half + 1]));
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-    const float new_max = fmaxf(rows.max[half], tile_max * scale_log2);
+    const float new_max = fmaxf(rows.max[half], tile_max);
     const float base = new_max == -INFINITY ? 0.0f : new_max;
     const float correction = exp2f(rows.max[half] - base);
     rows.max[half] = new_max;
@@ -117,7 +128,7 @@ __device__ __forceinline__ void online_softmax(RowState<kHeadDim>& rows, float (
     for (int t = 0; t < kKeys / 8; ++t) {
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
-        const float p = exp2f(fmaf(s[t][2 * half + c], scale_log2, -base));
+        const float p = exp2f(s[t][2 * half + c] - base);
         s[t][2 * half + c] = p;
         tile_sum += p;
       }

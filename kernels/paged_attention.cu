@@ -63,6 +63,7 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
                        .head_dim = a.head_dim,
                        .q_heads = a.q_heads,
                        .kv_heads = a.kv_heads,
+                       .vectors_aligned = vectors_aligned(a.q, a.out, a.k_cache, a.v_cache),
                        .paged = true,
                        .max_query_len = a.max_query_len};
   if (select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;

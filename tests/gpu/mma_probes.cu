@@ -19,7 +19,9 @@ __global__ void mma_probe_kernel(const T* a, const T* b, float* d) {
   const int lane = threadIdx.x, g = lane / 4, c = 2 * (lane % 4);
   auto pair = [](T lo, T hi) {
     const T both[2] = {lo, hi};
-    return *reinterpret_cast<const uint32_t*>(both);
+    uint32_t packed;
+    memcpy(&packed, both, sizeof(packed));
+    return packed;
   };
   const uint32_t fa[4] = {pair(a[g * 16 + c], a[g * 16 + c + 1]), pair(a[(g + 8) * 16 + c], a[(g + 8) * 16 + c + 1]),
                           pair(a[g * 16 + c + 8], a[g * 16 + c + 9]),

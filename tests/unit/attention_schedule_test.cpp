@@ -59,16 +59,16 @@ struct ModelRows {
         float dot = 0.0f;
         const float* kc = key(c);
         for (int64_t i = 0; i < head_dim; ++i) dot += (qr != nullptr ? qr[i] : 0.0f) * kc[i];
-        s[c] = masked && !visible(r, c) ? -INFINITY : dot;
+        s[c] = masked && !visible(r, c) ? -INFINITY : dot * scale_log2;
         tile_max = std::max(tile_max, s[c]);
       }
-      const float new_max = std::max(max[r], tile_max * scale_log2);
+      const float new_max = std::max(max[r], tile_max);
       const float base = new_max == -INFINITY ? 0.0f : new_max;
       const float correction = std::exp2(max[r] - base);
       max[r] = new_max;
       float tile_sum = 0.0f;
       for (int c = 0; c < n; ++c) {
-        s[c] = std::exp2(s[c] * scale_log2 - base);
+        s[c] = std::exp2(s[c] - base);
         tile_sum += s[c];
       }
       sum[r] = sum[r] * correction + tile_sum;
@@ -186,8 +186,9 @@ std::vector<float> model_paged_prefill(const PagedCase& c) {
   std::map<std::pair<int64_t, int64_t>, int> owned;  // (seq, tile) -> blocks that took it
   const int64_t grid = kernels::query_tile_grid(c.tokens, static_cast<int64_t>(c.seqs.size()), rows);
   for (int64_t block = 0; block < grid; ++block) {
-    const auto [s, t] = find_query_tile(c.query_start, block, rows);
+    const auto [s, found] = find_query_tile(c.query_start, block, rows);
     if (s < 0) continue;
+    const int64_t t = kernels::query_tiles(c.seqs[s].n_new, rows) - 1 - found;  // heaviest first
     ++owned[{s, t}];
     const int64_t first_token = c.query_start[s], queries = c.seqs[s].n_new, kv_len = c.context_lens[s];
     const int64_t first_row = t * rows, n_rows = std::min<int64_t>(rows, queries - first_row);
@@ -465,6 +466,9 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(with([](auto& s) { s.tensor_core_dtype = false; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.compute_capability = 75; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.head_dim = 72; }), AttentionKernel::warp);
+  EXPECT_EQ(with([](auto& s) { s.vectors_aligned = false; }), AttentionKernel::warp);  // a view 2 bytes in
+  EXPECT_EQ(with([](auto& s) { s.q_heads = s.kv_heads = 70000; }), AttentionKernel::warp);  // past the grid's y
+  EXPECT_EQ(with([](auto& s) { s.q_heads = s.kv_heads = 300000; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.head_dim = 512; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.kv_heads = 5; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.q_heads = 8, s.kv_heads = 8; }), AttentionKernel::flash_decode);
