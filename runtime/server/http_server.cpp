@@ -21,7 +21,7 @@ constexpr int kListenBacklog = 1024;
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(dump_json(body), "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message, const std::string& type,
@@ -132,12 +132,7 @@ void HttpServer::install_routes() {
       int status = 200;
       try {
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
-        nlohmann::json body;
-        try {
-          body = nlohmann::json::parse(req.body);
-        } catch (const nlohmann::json::exception& e) {
-          throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
-        }
+        const nlohmann::json body = parse_request_body(req.body);
         const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name,
                              engine->model().spec().context_length};
         const CompletionParams params = parse_completion_request(body, endpoint, ctx);

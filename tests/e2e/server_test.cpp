@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -189,29 +190,40 @@ TEST_F(Server, ContextLimitIsMaxModelLenMinusOne) {
 // Fields genrt does not implement are refused, naming them, never silently ignored; the
 // value that asks for nothing is accepted.
 TEST_F(Server, UnimplementedFieldsAreRefusedByName) {
-  const std::vector<std::pair<std::string, json>> asking = {
-      {"logit_bias", {{"5", 10}}},
-      {"tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
-      {"functions", json::array({{{"name", "f"}}})},
-      {"tool_choice", "required"},
-      {"function_call", {{"name", "f"}}},
-      {"response_format", {{"type", "json_object"}}},
-      {"echo", true},
-      {"best_of", 3},
-      {"suffix", " the end"},
-      {"presence_penalty", 0.5},
-      {"frequency_penalty", -1},
+  const std::vector<std::tuple<std::string, std::string, json>> asking = {
+      {"/v1/completions", "logit_bias", {{"5", 10}}},
+      {"/v1/completions", "echo", true},
+      {"/v1/completions", "best_of", 3},
+      {"/v1/completions", "suffix", " the end"},
+      {"/v1/completions", "presence_penalty", 0.5},
+      {"/v1/completions", "frequency_penalty", -1},
+      {"/v1/chat/completions", "tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
+      {"/v1/chat/completions", "functions", json::array({{{"name", "f"}}})},
+      {"/v1/chat/completions", "tool_choice", "required"},
+      {"/v1/chat/completions", "function_call", {{"name", "f"}}},
+      {"/v1/chat/completions", "response_format", {{"type", "json_object"}}},
+      {"/v1/chat/completions", "modalities", {"text", "audio"}},
+      {"/v1/chat/completions", "audio", {{"voice", "alloy"}}},
+      {"/v1/chat/completions", "reasoning_effort", "high"},
   };
-  for (const auto& [field, value] : asking) {
-    const json refused = post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {field, value}}, 400);
+  for (const auto& [path, field, value] : asking) {
+    json request = {{"max_tokens", 1}, {field, value}};
+    if (path == "/v1/completions") {
+      request["prompt"] = "x";
+    } else {
+      request["messages"] = {{{"role", "user"}, {"content", "x"}}};
+    }
+    const json refused = post(path, request, 400);
     EXPECT_EQ(refused["error"]["message"], "'" + field + "' is not supported by genrt yet") << field;
     EXPECT_EQ(refused["error"]["param"], field);
   }
-  const json harmless = {{"prompt", "x"},          {"max_tokens", 1},       {"logit_bias", json::object()},
-                         {"tools", json::array()}, {"tool_choice", "none"}, {"response_format", {{"type", "text"}}},
-                         {"echo", false},          {"best_of", 1},          {"suffix", ""},
-                         {"presence_penalty", 0}};
+  const json harmless = {{"prompt", "x"},     {"max_tokens", 1},  {"logit_bias", json::object()}, {"echo", false},
+                         {"best_of", 1},      {"suffix", ""},     {"presence_penalty", 0}};
   EXPECT_EQ(post("/v1/completions", harmless)["usage"]["completion_tokens"], 1);
+  const json harmless_chat = {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 1},
+                              {"tools", json::array()}, {"tool_choice", "none"}, {"response_format", {{"type", "text"}}},
+                              {"modalities", {"text"}}};
+  EXPECT_EQ(post("/v1/chat/completions", harmless_chat)["usage"]["completion_tokens"], 1);
   const json stops = post("/v1/completions", {{"prompt", "x"}, {"stop", {"a", "b", "c", "d", "e"}}}, 400);
   EXPECT_EQ(stops["error"]["message"], "at most 4 stop strings, got 5");
   EXPECT_EQ(stops["error"]["param"], "stop");
