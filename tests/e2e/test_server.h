@@ -29,7 +29,6 @@ class TestServer {
       : server_([&] {
           options.port = 0;
           options.model_name = "tiny";
-          options.http_threads = 200;
           return options;
         }()) {
     start(model_dir, engine_options, load);
