@@ -45,7 +45,7 @@ seed() {  # seed NAME FILES...: copies seed inputs into the target's corpus
 seed fuzz_safetensors tests/data/tiny_qwen2/model-0000[245]-of-00005.safetensors
 seed fuzz_config_json tests/data/tiny_*/config.json
 seed fuzz_tokenizer_json tests/data/tokenizers/*/tokenizer.json
-for dir in tests/fuzz/regressions/*/; do
+for dir in tests/fuzz/regressions/*/ tests/fuzz/corpus/*/; do
   seed "$(basename "$dir")" "$dir"*
 done
 python3 - "$fuzz/corpus" <<'PY'

@@ -33,14 +33,17 @@ Utf8Sequence utf8_next(std::string_view s) {
   return {Utf8Sequence::valid, length, code_point};
 }
 
-bool is_valid_utf8(std::string_view s) {
-  while (!s.empty()) {
-    const Utf8Sequence seq = utf8_next(s);
-    if (seq.kind != Utf8Sequence::valid) return false;
-    s.remove_prefix(seq.length);
+size_t valid_utf8_prefix(std::string_view s) {
+  size_t offset = 0;
+  while (offset < s.size()) {
+    const Utf8Sequence seq = utf8_next(s.substr(offset));
+    if (seq.kind != Utf8Sequence::valid) break;
+    offset += seq.length;
   }
-  return true;
+  return offset;
 }
+
+bool is_valid_utf8(std::string_view s) { return valid_utf8_prefix(s) == s.size(); }
 
 std::string utf8_lossy(std::string_view s) {
   std::string out;

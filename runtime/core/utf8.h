@@ -23,6 +23,8 @@ struct Utf8Sequence {
 Utf8Sequence utf8_next(std::string_view s);
 
 bool is_valid_utf8(std::string_view s);
+// Bytes before the first invalid or unfinished sequence: s.size() when `s` is valid.
+size_t valid_utf8_prefix(std::string_view s);
 // `s` with each invalid subpart (and an unfinished character at the end) as U+FFFD.
 std::string utf8_lossy(std::string_view s);
 void append_utf8(std::string& out, char32_t code_point);

@@ -3,7 +3,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -11,6 +13,8 @@
 #include <random>
 
 #include "runtime/server/completion_job.h"
+#include "runtime/server/connection_stream.h"
+#include "runtime/server/connection_threads.h"
 #include "runtime/server/sse_stream.h"
 
 namespace genrt {
@@ -18,10 +22,12 @@ namespace genrt {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+// Threads beyond the connection cap, for the connections being refused.
+constexpr size_t kRefusalThreads = 32;
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(dump_json(body), "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message, const std::string& type,
@@ -38,12 +44,59 @@ int64_t unix_time() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The endpoint a request is counted under in /metrics: a route, or "other" (a client's
+// made-up paths must not grow the metrics).
+std::string metrics_endpoint(const std::string& path) {
+  for (const char* route : {"/v1/completions", "/v1/chat/completions", "/v1/models"}) {
+    if (path == route) return path;
+  }
+  return "other";
+}
+
+std::string body_too_large(const ConnectionLimits& limits) {
+  return fmt::format("the request body is larger than {} bytes", limits.max_body_bytes);
+}
+
+// A message for the errors httplib answers itself, before any handler runs.
+std::string http_error_message(const httplib::Request& req, int status, const ConnectionLimits& limits) {
+  switch (status) {
+    case 400: return "malformed HTTP request";
+    case 413: return body_too_large(limits);
+    case 414: return "the request line is too long";
+    default: return fmt::format("no route for {} {}", req.method, req.path);
+  }
+}
+
 }  // namespace
 
+// httplib's server with genrt's connection handling in place of its own.
+class HttpServer::Listener : public httplib::Server {
+ public:
+  explicit Listener(HttpServer& owner) : owner_(owner) {}
+
+  // One request of a connection; false: close the connection.
+  bool serve_request(httplib::Stream& stream, bool last, bool& client_closes) {
+    return process_request(stream, last, client_closes, nullptr);
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    owner_.serve_connection(sock);
+    return true;
+  }
+
+  HttpServer& owner_;
+};
+
 HttpServer::HttpServer(ServerOptions options)
-    : options_(std::move(options)), server_(std::make_unique<httplib::Server>()), metrics_(std::make_shared<ServerMetrics>()) {
-  const int threads = options_.http_threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    : options_(std::move(options)),
+      server_(std::make_unique<Listener>(*this)),
+      metrics_(std::make_shared<ServerMetrics>()),
+      connections_(options_.limits.max_connections, options_.limits.max_connections_per_client) {
+  GENRT_CHECK(::pipe2(stop_pipe_, O_CLOEXEC) == 0, "pipe() failed: {}", std::strerror(errno));
+  const size_t threads = options_.limits.max_connections + kRefusalThreads;
+  server_->new_task_queue = [threads] { return new ConnectionThreads(threads); };
+  server_->set_payload_max_length(options_.limits.max_body_bytes);
   // Stream chunks are small writes: without TCP_NODELAY, Nagle's algorithm holds each one
   // until the client's delayed ACK (~40 ms), which would show up as inter-token latency.
   server_->set_tcp_nodelay(true);
@@ -54,7 +107,11 @@ HttpServer::HttpServer(ServerOptions options)
   install_routes();
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+  ::close(stop_pipe_[0]);
+  ::close(stop_pipe_[1]);
+}
 
 int HttpServer::bind() {
   const int port = options_.port == 0 ? server_->bind_to_any_port(options_.host)
@@ -69,7 +126,68 @@ int HttpServer::bind() {
 void HttpServer::listen() { server_->listen_after_bind(); }
 
 void HttpServer::stop() {
-  if (server_->is_running()) server_->stop();
+  if (!server_->is_running()) return;
+  stopping_ = true;
+  const char byte = 0;
+  GENRT_CHECK(::write(stop_pipe_[1], &byte, 1) == 1, "cannot signal the connections to stop: {}", std::strerror(errno));
+  server_->stop();
+}
+
+void HttpServer::serve_connection(int socket) {
+  ConnectionStream stream(socket, options_.limits, stop_pipe_[0]);
+  const auto refuse = [&](int status, const std::string& message, const char* type, bool retry_later) {
+    stream.refuse(status, dump_json(error_body(message, type, "")), retry_later);
+  };
+  const std::string client = stream.remote_ip();
+  std::optional<ConnectionCounter::Ticket> ticket;
+  switch (connections_.admit(client, ticket)) {
+    case ConnectionCounter::Admission::admitted: break;
+    case ConnectionCounter::Admission::server_full:
+      refuse(503, fmt::format("the server has its maximum of {} connections open; retry later", options_.limits.max_connections),
+             "service_unavailable", true);
+      break;
+    case ConnectionCounter::Admission::client_full:
+      refuse(503, fmt::format("{} has its maximum of {} connections open; retry later", client,
+                              options_.limits.max_connections_per_client),
+             "service_unavailable", true);
+      break;
+  }
+  for (bool open = ticket.has_value(); open;) {
+    switch (stream.next_request()) {
+      case ConnectionStream::Arrival::request: {
+        bool client_closes = false;
+        open = server_->serve_request(stream, stopping_, client_closes) && !client_closes && !stopping_;
+        if (stream.body_failure() == ConnectionStream::BodyFailure::timed_out) {
+          refuse(408, fmt::format("the request body did not arrive within {} ms", options_.limits.request_timeout.count()),
+                 "invalid_request_error", false);
+          open = false;
+        } else if (stream.body_failure() == ConnectionStream::BodyFailure::too_large) {
+          refuse(413, body_too_large(options_.limits), "invalid_request_error", false);
+          open = false;
+        }
+        break;
+      }
+      case ConnectionStream::Arrival::timed_out:
+        refuse(408, fmt::format("the request headers did not arrive within {} ms", options_.limits.request_timeout.count()),
+               "invalid_request_error", false);
+        open = false;
+        break;
+      case ConnectionStream::Arrival::headers_too_large:
+        refuse(431, fmt::format("the request line and headers are larger than {} bytes", options_.limits.max_header_bytes),
+               "invalid_request_error", false);
+        open = false;
+        break;
+      case ConnectionStream::Arrival::too_many_headers:
+        refuse(431, fmt::format("the request has more than {} header fields", options_.limits.max_headers),
+               "invalid_request_error", false);
+        open = false;
+        break;
+      case ConnectionStream::Arrival::closed:
+      case ConnectionStream::Arrival::stopping: open = false; break;
+    }
+  }
+  ::shutdown(socket, SHUT_RDWR);
+  ::close(socket);
 }
 
 void HttpServer::set_engine(ServingEngine* engine, const ChatTemplate* chat) {
@@ -87,7 +205,7 @@ void HttpServer::install_routes() {
     }
     send_json(res, 401, {{"error", {{"message", "Incorrect or missing API key: send 'Authorization: Bearer <key>'"},
                                     {"type", "invalid_request_error"}, {"param", nullptr}, {"code", "invalid_api_key"}}}});
-    metrics_->request_finished(req.path, 401);
+    metrics_->request_finished(metrics_endpoint(req.path), 401);
     return httplib::Server::HandlerResponse::Handled;
   });
   s.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
@@ -100,10 +218,10 @@ void HttpServer::install_routes() {
     }
     spdlog::error("{} {}: {}", req.method, req.path, what);
     send_error(res, 500, "internal error: " + what, "internal_error");
-    metrics_->request_finished(req.path, 500);
+    metrics_->request_finished(metrics_endpoint(req.path), 500);
   });
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) send_error(res, res.status, fmt::format("no route for {} {}", req.method, req.path), "invalid_request_error");
+  s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) send_error(res, res.status, http_error_message(req, res.status, options_.limits), "invalid_request_error");
   });
 
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
@@ -132,12 +250,7 @@ void HttpServer::install_routes() {
       int status = 200;
       try {
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
-        nlohmann::json body;
-        try {
-          body = nlohmann::json::parse(req.body);
-        } catch (const nlohmann::json::exception& e) {
-          throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
-        }
+        const nlohmann::json body = parse_request_body(req.body);
         const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name,
                              engine->model().spec().context_length};
         const CompletionParams params = parse_completion_request(body, endpoint, ctx);

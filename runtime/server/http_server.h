@@ -2,19 +2,17 @@
 // The OpenAI-compatible HTTP server (cpp-httplib):
 //   POST /v1/completions, POST /v1/chat/completions   (stream: true -> Server-Sent Events)
 //   GET  /v1/models, GET /health (503 while loading), GET /metrics (Prometheus)
-// Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500.
+// Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500. Each
+// connection has a thread of its own, held to ConnectionLimits (connection_limits.h).
 
 #include <atomic>
 #include <memory>
 #include <string>
 
+#include "runtime/server/connection_limits.h"
 #include "runtime/server/metrics.h"
 #include "runtime/server/serving_engine.h"
 #include "runtime/tokenizer/chat_template.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace genrt {
 
@@ -23,7 +21,7 @@ struct ServerOptions {
   int port = 8080;            // 0: any free port (see bind())
   std::string api_key;        // empty: no authentication
   std::string model_name = "genrt";
-  int http_threads = 128;     // concurrent connections served; streams hold one each
+  ConnectionLimits limits;
 };
 
 class HttpServer {
@@ -36,6 +34,9 @@ class HttpServer {
   // Serves until stop(); call bind() first.
   void listen();
   void stop();
+  // Serves one accepted connection until it closes, and closes it: what each connection's
+  // thread runs, and how the request fuzzer feeds bytes in (after bind()).
+  void serve_connection(int socket);
 
   // The model is loaded: from now on the API answers (until then it is 503). `chat` may
   // be null (chat completions refused); both must outlive the server.
@@ -43,11 +44,15 @@ class HttpServer {
   ServerMetrics& metrics() { return *metrics_; }
 
  private:
+  class Listener;
   void install_routes();
 
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Listener> server_;
   std::shared_ptr<ServerMetrics> metrics_;
+  ConnectionCounter connections_;
+  std::atomic<bool> stopping_{false};
+  int stop_pipe_[2] = {-1, -1};  // a byte in it ends every connection's waits
   int listen_socket_ = -1;
   std::atomic<ServingEngine*> engine_{nullptr};
   std::atomic<const ChatTemplate*> chat_{nullptr};

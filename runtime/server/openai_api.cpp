@@ -1,5 +1,11 @@
 #include "runtime/server/openai_api.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
 #include "runtime/core/utf8.h"
 
 namespace genrt {
@@ -10,6 +16,22 @@ nlohmann::json error_body(const std::string& message, const std::string& type, c
             {"type", type},
             {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
             {"code", nullptr}}}};
+}
+
+std::string dump_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json parse_request_body(std::string_view body) {
+  if (const size_t valid = valid_utf8_prefix(body); valid < body.size()) {
+    throw ApiError(400, fmt::format("the request body is not valid UTF-8: byte 0x{:02X} at offset {}",
+                                    static_cast<unsigned char>(body[valid]), valid));
+  }
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
+  }
 }
 
 namespace {
@@ -35,18 +57,62 @@ std::optional<T> field(const nlohmann::json& body, const char* name) {
   return it->get<T>();
 }
 
+const char* endpoint_path(Endpoint endpoint) {
+  return endpoint == Endpoint::chat ? "/v1/chat/completions" : "/v1/completions";
+}
+
+// What a content part that is not text holds, for the message that refuses it.
+constexpr std::pair<std::string_view, std::string_view> kMediaParts[] = {
+    {"image_url", "an image"}, {"input_audio", "audio"}, {"file", "a file"}};
+
+// The text of a message's content: a string, or a list of parts whose text parts are
+// joined. genrt serves text models, so any other part is refused, saying what it is.
 std::string message_text(const nlohmann::json& content, size_t index) {
   if (content.is_string()) return content.get<std::string>();
-  // [{"type": "text", "text": "..."}, ...]: the text parts, concatenated.
   if (!content.is_array()) bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
   std::string text;
-  for (const auto& part : content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
-      bad("messages", fmt::format("messages[{}].content: only text parts are supported", index));
+  for (size_t j = 0; j < content.size(); ++j) {
+    const nlohmann::json& part = content[j];
+    const std::string where = fmt::format("messages[{}].content[{}]", index, j);
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string()) {
+      bad("messages", where + " must be an object with a string 'type'");
     }
-    text += part["text"].get<std::string>();
+    const std::string type = part["type"].get<std::string>();
+    if (type == "text") {
+      if (!part.contains("text") || !part["text"].is_string()) bad("messages", where + ".text must be a string");
+      text += part["text"].get<std::string>();
+      continue;
+    }
+    for (const auto& [media, what] : kMediaParts) {
+      if (type == media) bad("messages", fmt::format("{} is {} ({}), but this model reads only text", where, what, type));
+    }
+    bad("messages", fmt::format("{} has type '{}'; a part is text, image_url, input_audio or file", where, type));
   }
   return text;
+}
+
+// OpenAI's roles. A developer message is OpenAI's newer name for a system message, and
+// is rendered as one.
+constexpr std::string_view kRoles[] = {"system", "user", "assistant", "tool", "developer"};
+
+ChatMessage chat_message(const nlohmann::json& m, size_t index) {
+  if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) {
+    bad("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", index));
+  }
+  const std::string role = m["role"].get<std::string>();
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
+    bad("messages", fmt::format("messages[{}].role is '{}'; a role is system, user, assistant, tool or developer", index, role));
+  }
+  for (const auto& [key, value] : m.items()) {
+    if (key == "role" || key == "content" || key == "tool_call_id") continue;  // a tool result's id changes no text
+    if (key != "name" && key != "tool_calls") {
+      bad("messages", fmt::format("messages[{}] has a field '{}' OpenAI does not define", index, key));
+    }
+    if (!value.is_null() && value != nlohmann::json::array()) {
+      bad("messages", fmt::format("messages[{}].{} is not supported by genrt yet", index, key));
+    }
+  }
+  return {role == "developer" ? "system" : role, message_text(m["content"], index)};
 }
 
 }  // namespace
@@ -65,28 +131,92 @@ CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint e
 
 namespace {
 
-// OpenAI fields genrt does not implement yet. A request that uses one (with anything but
-// the value that asks for nothing) is refused, naming it, rather than answered as if it
-// had not asked.
-void refuse_unimplemented(const nlohmann::json& body) {
-  const auto asks = [&](const char* name, auto&& asks_for_nothing) {
-    const auto it = body.find(name);
-    if (it != body.end() && !it->is_null() && !asks_for_nothing(*it)) {
+// Every top-level field a request may carry, and what genrt does with it.
+enum class Use {
+  implemented,
+  ignored,        // OpenAI's, and changes nothing genrt computes
+  unimplemented,  // OpenAI's, and would change the output: refused unless its value asks for nothing
+};
+enum Endpoints : unsigned { kCompletions = 1, kChat = 2, kBoth = 3 };
+
+struct FieldRule {
+  std::string_view name;
+  unsigned endpoints;
+  Use use;
+  bool (*asks_for_nothing)(const nlohmann::json&) = nullptr;  // unimplemented: the values accepted
+};
+
+bool is_empty(const nlohmann::json& v) { return (v.is_object() || v.is_array()) && v.empty(); }
+bool is_none_or_auto(const nlohmann::json& v) { return v == "none" || v == "auto"; }
+bool is_zero(const nlohmann::json& v) { return v.is_number() && v.get<double>() == 0.0; }
+
+constexpr FieldRule kFields[] = {
+    {"model", kBoth, Use::implemented},
+    {"prompt", kCompletions, Use::implemented},
+    {"messages", kChat, Use::implemented},
+    {"max_tokens", kBoth, Use::implemented},
+    {"max_completion_tokens", kChat, Use::implemented},
+    {"temperature", kBoth, Use::implemented},
+    {"top_p", kBoth, Use::implemented},
+    {"seed", kBoth, Use::implemented},
+    {"stop", kBoth, Use::implemented},
+    {"n", kBoth, Use::implemented},
+    {"stream", kBoth, Use::implemented},
+    {"stream_options", kBoth, Use::implemented},
+    {"logprobs", kBoth, Use::implemented},
+    {"top_logprobs", kChat, Use::implemented},
+    // genrt's extensions, named as vLLM names them.
+    {"top_k", kBoth, Use::implemented},
+    {"min_p", kBoth, Use::implemented},
+    {"repetition_penalty", kBoth, Use::implemented},
+    {"ignore_eos", kBoth, Use::implemented},
+    {"user", kBoth, Use::ignored},
+    {"metadata", kChat, Use::ignored},
+    {"store", kChat, Use::ignored},
+    {"service_tier", kChat, Use::ignored},
+    {"prompt_cache_key", kChat, Use::ignored},
+    {"safety_identifier", kChat, Use::ignored},
+    {"parallel_tool_calls", kChat, Use::ignored},  // means nothing without tools
+    {"prediction", kChat, Use::ignored},           // a latency hint; the output is the same
+    {"logit_bias", kBoth, Use::unimplemented, is_empty},
+    {"presence_penalty", kBoth, Use::unimplemented, is_zero},
+    {"frequency_penalty", kBoth, Use::unimplemented, is_zero},
+    {"echo", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == false; }},
+    {"best_of", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == 1; }},
+    {"suffix", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == ""; }},
+    {"tools", kChat, Use::unimplemented, is_empty},
+    {"functions", kChat, Use::unimplemented, is_empty},
+    {"tool_choice", kChat, Use::unimplemented, is_none_or_auto},
+    {"function_call", kChat, Use::unimplemented, is_none_or_auto},
+    {"response_format", kChat, Use::unimplemented,
+     [](const nlohmann::json& v) { return v.is_object() && v.value("type", "") == "text"; }},
+    {"modalities", kChat, Use::unimplemented, [](const nlohmann::json& v) { return v == nlohmann::json::array({"text"}); }},
+    {"verbosity", kChat, Use::unimplemented, [](const nlohmann::json& v) { return v == "medium"; }},
+    {"audio", kChat, Use::unimplemented},
+    {"reasoning_effort", kChat, Use::unimplemented},
+    {"web_search_options", kChat, Use::unimplemented},
+};
+
+// A field OpenAI's endpoint does not have (and no genrt extension) is refused, naming it,
+// as is one genrt does not implement, unless its value asks for nothing: a client can
+// never be answered as if it had not asked.
+void check_fields(const nlohmann::json& body, Endpoint endpoint) {
+  const unsigned here = endpoint == Endpoint::chat ? kChat : kCompletions;
+  for (const auto& [name, value] : body.items()) {
+    const auto* rule = std::find_if(std::begin(kFields), std::end(kFields), [&](const FieldRule& r) { return r.name == name; });
+    if (rule == std::end(kFields)) {
+      bad(name, fmt::format("'{}' is not a field of {} (neither OpenAI's nor a genrt extension)", name, endpoint_path(endpoint)));
+    }
+    if ((rule->endpoints & here) == 0) {
+      bad(name, fmt::format("'{}' is a field of {}, not of {}", name,
+                            endpoint_path(endpoint == Endpoint::chat ? Endpoint::completions : Endpoint::chat),
+                            endpoint_path(endpoint)));
+    }
+    if (rule->use == Use::unimplemented && !value.is_null() &&
+        (rule->asks_for_nothing == nullptr || !rule->asks_for_nothing(value))) {
       bad(name, fmt::format("'{}' is not supported by genrt yet", name));
     }
-  };
-  const auto empty = [](const nlohmann::json& v) { return (v.is_object() || v.is_array()) && v.empty(); };
-  asks("logit_bias", empty);
-  asks("tools", empty);
-  asks("functions", empty);
-  asks("tool_choice", [](const nlohmann::json& v) { return v == "none" || v == "auto"; });
-  asks("function_call", [](const nlohmann::json& v) { return v == "none" || v == "auto"; });
-  asks("response_format", [](const nlohmann::json& v) { return v.is_object() && v.value("type", "") == "text"; });
-  asks("echo", [](const nlohmann::json& v) { return v == false; });
-  asks("best_of", [](const nlohmann::json& v) { return v == 1; });
-  asks("suffix", [](const nlohmann::json& v) { return v == ""; });
-  asks("presence_penalty", [](const nlohmann::json& v) { return v.is_number() && v.get<double>() == 0.0; });
-  asks("frequency_penalty", [](const nlohmann::json& v) { return v.is_number() && v.get<double>() == 0.0; });
+  }
 }
 
 // OpenAI's limit on stop sequences.
@@ -94,7 +224,7 @@ constexpr size_t kMaxStopStrings = 4;
 
 CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
   if (!body.is_object()) bad("", "the request body must be a JSON object");
-  refuse_unimplemented(body);
+  check_fields(body, endpoint);
   CompletionParams p;
   p.endpoint = endpoint;
   if (const auto model = field<std::string>(body, "model"); model && *model != ctx.model_name) {
@@ -109,13 +239,7 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
     const auto messages = body.find("messages");
     if (messages == body.end() || !messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty list");
     std::vector<ChatMessage> chat;
-    for (size_t i = 0; i < messages->size(); ++i) {
-      const auto& m = (*messages)[i];
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) {
-        bad("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", i));
-      }
-      chat.push_back({m["role"].get<std::string>(), message_text(m["content"], i)});
-    }
+    for (size_t i = 0; i < messages->size(); ++i) chat.push_back(chat_message((*messages)[i], i));
     try {
       p.prompt = ctx.tokenizer->encode(ctx.chat_template->render(chat, true), /*add_special=*/false);
     } catch (const ApiError&) {
@@ -191,7 +315,14 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   if (p.n < 1 || p.n > 16) bad("n", "'n' must be between 1 and 16");
   p.stream = field<bool>(body, "stream").value_or(false);
   p.ignore_eos = field<bool>(body, "ignore_eos").value_or(false);
-  if (const auto options = body.find("stream_options"); options != body.end() && options->is_object()) {
+  if (const auto options = body.find("stream_options"); options != body.end() && !options->is_null()) {
+    if (!options->is_object()) bad("stream_options", "'stream_options' must be an object");
+    for (const auto& [key, value] : options->items()) {
+      // include_obfuscation pads chunks against a network observer; genrt's have no padding to leave out.
+      if (key != "include_usage" && key != "include_obfuscation") {
+        bad("stream_options", fmt::format("'stream_options.{}' is not a field of OpenAI's stream options", key));
+      }
+    }
     p.include_usage = field<bool>(*options, "include_usage").value_or(false);
   }
 

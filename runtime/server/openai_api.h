@@ -29,6 +29,14 @@ class ApiError : public Error {
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
 
+// JSON text with any invalid UTF-8 (a client's bytes echoed in a message) as U+FFFD, so
+// that no input can make a response fail to serialize.
+std::string dump_json(const nlohmann::json& value);
+
+// The JSON of a request body. Throws ApiError (400) naming the byte offset of the first
+// invalid UTF-8, or saying where the JSON is malformed.
+nlohmann::json parse_request_body(std::string_view body);
+
 enum class Endpoint { completions, chat };
 
 struct ApiContext {
@@ -53,8 +61,9 @@ struct CompletionParams {
   bool ignore_eos = false;     // vLLM's extension: generate max_tokens whatever the model says
 };
 
-// Throws ApiError (400) naming the field for wrong types, out-of-range values and prompts
-// that do not fit the context.
+// Throws ApiError (400) naming the field for wrong types, out-of-range values, prompts
+// that do not fit the context, fields OpenAI's API does not have (but for genrt's
+// extensions) and fields genrt does not implement.
 CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx);
 
 // One token's logprobs in the endpoint's shape; `text` is how the token reads.

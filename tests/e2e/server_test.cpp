@@ -7,138 +7,21 @@
 
 #include <atomic>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/models/llama/llama_init.h"
-#include "runtime/models/load_model.h"
-#include "runtime/server/http_server.h"
-#include "runtime/tokenizer/load_tokenizer.h"
+#include "tests/e2e/test_server.h"
 #include "tests/test_util.h"
 
 namespace genrt {
 namespace {
 
 using nlohmann::json;
-
-// A server on an ephemeral port, with its own engine.
-class TestServer {
- public:
-  TestServer(const std::filesystem::path& model_dir, EngineOptions engine_options, ServerOptions options = {},
-             bool load = true)
-      : server_([&] {
-          options.port = 0;
-          options.model_name = "tiny";
-          options.http_threads = 200;
-          return options;
-        }()) {
-    port_ = server_.bind();
-    listener_ = std::thread([this] { server_.listen(); });
-    if (load) {
-      auto model = load_causal_lm(model_dir);
-      auto tokenizer = open_tokenizer(*find_tokenizer(model_dir), model->spec().vocab_size);
-      chat_ = ChatTemplate{.format = ChatFormat::llama3, .bos_token = "<|begin_of_text|>", .eos_token = "<|end_of_text|>", .default_system = {}};
-      engine_ = std::make_unique<ServingEngine>(std::move(model), std::move(tokenizer), engine_options);
-      server_.set_engine(engine_.get(), &chat_);
-    }
-  }
-  ~TestServer() {
-    server_.stop();
-    listener_.join();
-  }
-  httplib::Client client() const {  // a new connection each time
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
-  ServingEngine& engine() { return *engine_; }
-
-  // KV blocks in use, once the engine has settled (counts update after each step).
-  int64_t kv_blocks_used_when_idle() {
-    for (int i = 0; i < 200; ++i) {
-      const EngineCounts c = engine_->counts();
-      if (c.running == 0 && c.waiting == 0 && c.kv_blocks_free == c.kv_blocks_total) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    const EngineCounts c = engine_->counts();
-    return c.kv_blocks_total - c.kv_blocks_free;
-  }
-
- private:
-  HttpServer server_;
-  int port_ = 0;
-  std::thread listener_;
-  ChatTemplate chat_;
-  std::unique_ptr<ServingEngine> engine_;
-};
-
-class Server : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new test::TempDir();
-    write_random_llama(llama_preset("tiny"), 7, DType::bf16, dir_->path());
-    server_ = new TestServer(dir_->path(), {.scheduler = {.max_batch_tokens = 256, .max_running = 64}, .kv_cache_tokens = 16384});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-  }
-
-  static json post(const std::string& path, const json& body, int expected_status = 200) {
-    auto res = server_->client().Post(path, body.dump(), "application/json");
-    EXPECT_TRUE(res) << "no response";
-    if (!res) return {};
-    EXPECT_EQ(res->status, expected_status) << res->body;
-    return json::parse(res->body);
-  }
-
-  struct Streamed {
-    std::string text;
-    std::vector<json> chunks;
-    bool done = false;
-  };
-  // Streams a request; `stop_after` > 0 drops the connection after that many chunks.
-  static Streamed stream(const std::string& path, json body, int stop_after = 0) {
-    body["stream"] = true;
-    httplib::Request req;
-    req.method = "POST";
-    req.path = path;
-    req.body = body.dump();
-    req.set_header("Content-Type", "application/json");
-    Streamed out;
-    std::string buffer;
-    req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
-      buffer.append(data, size);
-      for (size_t end; (end = buffer.find("\n\n")) != std::string::npos; buffer.erase(0, end + 2)) {
-        const std::string event = buffer.substr(0, end);
-        if (event.rfind("data: ", 0) != 0) continue;
-        const std::string payload = event.substr(6);
-        if (payload == "[DONE]") {
-          out.done = true;
-          continue;
-        }
-        out.chunks.push_back(json::parse(payload));
-        for (const auto& choice : out.chunks.back()["choices"]) {
-          if (choice.contains("text")) out.text += choice["text"].get<std::string>();
-          if (choice.contains("delta") && choice["delta"].contains("content")) out.text += choice["delta"]["content"].get<std::string>();
-        }
-        if (stop_after > 0 && static_cast<int>(out.chunks.size()) >= stop_after) return false;
-      }
-      return true;
-    };
-    server_->client().send(req);
-    return out;
-  }
-
-  static test::TempDir* dir_;
-  static TestServer* server_;
-};
-test::TempDir* Server::dir_ = nullptr;
-TestServer* Server::server_ = nullptr;
-
-json completion(const std::string& prompt, int max_tokens) {
-  return {{"model", "tiny"}, {"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0}, {"ignore_eos", true}};
-}
+using test::completion;
+using test::Server;
+using test::TestServer;
 
 TEST_F(Server, StreamedTextEqualsTheNonStreamedResult) {
   const json request = completion("Once upon a time", 24);
@@ -307,29 +190,40 @@ TEST_F(Server, ContextLimitIsMaxModelLenMinusOne) {
 // Fields genrt does not implement are refused, naming them, never silently ignored; the
 // value that asks for nothing is accepted.
 TEST_F(Server, UnimplementedFieldsAreRefusedByName) {
-  const std::vector<std::pair<std::string, json>> asking = {
-      {"logit_bias", {{"5", 10}}},
-      {"tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
-      {"functions", json::array({{{"name", "f"}}})},
-      {"tool_choice", "required"},
-      {"function_call", {{"name", "f"}}},
-      {"response_format", {{"type", "json_object"}}},
-      {"echo", true},
-      {"best_of", 3},
-      {"suffix", " the end"},
-      {"presence_penalty", 0.5},
-      {"frequency_penalty", -1},
+  const std::vector<std::tuple<std::string, std::string, json>> asking = {
+      {"/v1/completions", "logit_bias", {{"5", 10}}},
+      {"/v1/completions", "echo", true},
+      {"/v1/completions", "best_of", 3},
+      {"/v1/completions", "suffix", " the end"},
+      {"/v1/completions", "presence_penalty", 0.5},
+      {"/v1/completions", "frequency_penalty", -1},
+      {"/v1/chat/completions", "tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
+      {"/v1/chat/completions", "functions", json::array({{{"name", "f"}}})},
+      {"/v1/chat/completions", "tool_choice", "required"},
+      {"/v1/chat/completions", "function_call", {{"name", "f"}}},
+      {"/v1/chat/completions", "response_format", {{"type", "json_object"}}},
+      {"/v1/chat/completions", "modalities", {"text", "audio"}},
+      {"/v1/chat/completions", "audio", {{"voice", "alloy"}}},
+      {"/v1/chat/completions", "reasoning_effort", "high"},
   };
-  for (const auto& [field, value] : asking) {
-    const json refused = post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {field, value}}, 400);
+  for (const auto& [path, field, value] : asking) {
+    json request = {{"max_tokens", 1}, {field, value}};
+    if (path == "/v1/completions") {
+      request["prompt"] = "x";
+    } else {
+      request["messages"] = {{{"role", "user"}, {"content", "x"}}};
+    }
+    const json refused = post(path, request, 400);
     EXPECT_EQ(refused["error"]["message"], "'" + field + "' is not supported by genrt yet") << field;
     EXPECT_EQ(refused["error"]["param"], field);
   }
-  const json harmless = {{"prompt", "x"},          {"max_tokens", 1},       {"logit_bias", json::object()},
-                         {"tools", json::array()}, {"tool_choice", "none"}, {"response_format", {{"type", "text"}}},
-                         {"echo", false},          {"best_of", 1},          {"suffix", ""},
-                         {"presence_penalty", 0}};
+  const json harmless = {{"prompt", "x"},     {"max_tokens", 1},  {"logit_bias", json::object()}, {"echo", false},
+                         {"best_of", 1},      {"suffix", ""},     {"presence_penalty", 0}};
   EXPECT_EQ(post("/v1/completions", harmless)["usage"]["completion_tokens"], 1);
+  const json harmless_chat = {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 1},
+                              {"tools", json::array()}, {"tool_choice", "none"}, {"response_format", {{"type", "text"}}},
+                              {"modalities", {"text"}}};
+  EXPECT_EQ(post("/v1/chat/completions", harmless_chat)["usage"]["completion_tokens"], 1);
   const json stops = post("/v1/completions", {{"prompt", "x"}, {"stop", {"a", "b", "c", "d", "e"}}}, 400);
   EXPECT_EQ(stops["error"]["message"], "at most 4 stop strings, got 5");
   EXPECT_EQ(stops["error"]["param"], "stop");

@@ -1,8 +1,10 @@
 """Soak test for genrt serve: 64 concurrent clients for a bounded time, mixing normal
 streamed and non-streamed requests, clients that hang up mid-stream, prompts over the
-context, malformed JSON and fields of the wrong type. The server must answer every
-request with a well-formed response, stay up, and return to its baseline: KV blocks all
-free and resident memory back near where it was after warm-up.
+context, malformed JSON, fields of the wrong type, bodies that are not UTF-8, slow readers
+(a byte a second) and half-open connections (headers never finished). The server must
+answer every request with a well-formed response (a 408 for the half-open ones), stay
+up, and return to its baseline: KV blocks all free and resident memory back near where
+it was after warm-up.
 
 Usage: python tests/e2e/soak_test.py GENRT_BINARY [--seconds 30]
 """
@@ -12,6 +14,7 @@ import http.client
 import json
 import random
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from serve_process import GenrtServer  # noqa: E402
 
 CONTEXT = 512  # the tiny preset's
+REQUEST_TIMEOUT = 2  # seconds, the server's --request-timeout: half-open clients wait this long for their 408
 
 
 def rss_kib(pid):
@@ -48,9 +52,26 @@ def check_json_error(status, body, expected_status):
         raise Failure(f"error response without an OpenAI error object: {body[:200]!r}")
 
 
+def half_open(port):
+    """Headers that never end: the server must answer 408 once its request timeout passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT + 30) as sock:
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\n")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    status, _, rest = reply.partition(b"\r\n")
+    if not status.startswith(b"HTTP/1.1 408 "):
+        raise Failure(f"half-open connection: expected 408, got {reply[:200]!r}")
+    check_json_error(408, rest.partition(b"\r\n\r\n")[2], 408)
+    return "half_open"
+
+
 def one(port, rng):
     """One random request; raises Failure if the response is not what it must be."""
-    kind = rng.choice(["stream", "stream", "whole", "hangup", "oversized", "malformed", "wrong_type"])
+    kind = rng.choice(["stream", "stream", "whole", "hangup", "oversized", "malformed", "wrong_type", "bad_utf8",
+                       "slow_reader", "half_open"])
+    if kind == "half_open":
+        return half_open(port)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"Content-Type": "application/json"}
     body = {"prompt": "soak " * rng.randint(1, 40), "max_tokens": rng.randint(1, 48), "temperature": 0.7}
@@ -59,11 +80,16 @@ def one(port, rng):
     if kind == "wrong_type":
         body[rng.choice(["max_tokens", "temperature", "n", "stop"])] = {"not": "right"}
     payload = "{\"prompt\": [1, 2" if kind == "malformed" else json.dumps(
-        dict(body, stream=kind in ("stream", "hangup")))
+        dict(body, stream=kind in ("stream", "hangup", "slow_reader")))
+    if kind == "bad_utf8":
+        payload = payload.encode().replace(b"soak", b"so\xffak", 1)
     conn.request("POST", "/v1/completions", payload, headers)
     response = conn.getresponse()
-    if kind in ("oversized", "malformed", "wrong_type"):
-        check_json_error(response.status, response.read(), 400)
+    if kind in ("oversized", "malformed", "wrong_type", "bad_utf8"):
+        error = response.read()
+        check_json_error(response.status, error, 400)
+        if kind == "bad_utf8" and b"byte 0xFF at offset 14" not in error:
+            raise Failure(f"invalid UTF-8 not located: {error[:200]!r}")
         return kind
     if response.status == 429:  # capacity: a well-formed refusal is a valid answer
         check_json_error(response.status, response.read(), 429)
@@ -74,6 +100,13 @@ def one(port, rng):
         result = json.loads(response.read())
         if result["usage"]["completion_tokens"] > body["max_tokens"] or "text" not in result["choices"][0]:
             raise Failure(f"bad completion: {result}")
+        return kind
+    if kind == "slow_reader":  # a byte a second for a few seconds, then gone
+        for _ in range(3):
+            if not response.read(1):
+                break
+            time.sleep(1)
+        conn.close()
         return kind
     chunks = 0
     for raw in response:
@@ -105,7 +138,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "tiny"
         subprocess.run([args.genrt, "init-model", "--preset", "tiny", "--out", str(model)], check=True, capture_output=True)
-        with GenrtServer(args.genrt, model, "--max-queue", "48", "--kv-cache-tokens", "4096") as server:
+        with GenrtServer(args.genrt, model, "--max-queue", "48", "--kv-cache-tokens", "4096",
+                         "--request-timeout", str(REQUEST_TIMEOUT)) as server:
             counts, failures, lock = {}, [], threading.Lock()
 
             def client(seed, until):

@@ -13,6 +13,7 @@ constexpr Target kTargets[] = {
     {"fuzz_tokenizer_json", &tokenizer_json},
     {"fuzz_tokenize", &tokenize},
     {"fuzz_http_body", &http_body},
+    {"fuzz_http_request", &http_request},
 };
 }  // namespace
 

@@ -16,6 +16,7 @@ void config_json(const uint8_t* data, size_t size);     // fuzz_config_json.cpp
 void tokenizer_json(const uint8_t* data, size_t size);  // fuzz_tokenizer_json.cpp
 void tokenize(const uint8_t* data, size_t size);        // fuzz_tokenize.cpp
 void http_body(const uint8_t* data, size_t size);       // fuzz_http_body.cpp
+void http_request(const uint8_t* data, size_t size);    // fuzz_http_request.cpp
 
 struct Target {
   std::string_view name;  // the libFuzzer program's, and its regressions folder's: fuzz_safetensors

@@ -1,6 +1,8 @@
 // Every input a fuzzer once crashed on, replayed through its target as the fuzzer ran it:
-// tests/fuzz/regressions/<target>/<file>, one test per file. genrt::Error is a clean
-// refusal; any other exception fails the test, and an abort or a crash fails the run.
+// tests/fuzz/regressions/<target>/<file>, one test per file; and the seed inputs committed
+// for a target (tests/fuzz/corpus/<target>/), so every target runs in every build.
+// genrt::Error is a clean refusal; any other exception fails the test, and an abort or a
+// crash fails the run.
 
 #include <gtest/gtest.h>
 
@@ -22,9 +24,10 @@ struct Regression {
   std::filesystem::path file;
 };
 
-std::vector<Regression> regressions() {
+// The files of `root`/<target>/.
+std::vector<Regression> inputs(const std::filesystem::path& root) {
   std::vector<Regression> all;
-  for (const auto& folder : std::filesystem::directory_iterator(GENRT_FUZZ_REGRESSIONS)) {
+  for (const auto& folder : std::filesystem::directory_iterator(root)) {
     if (!folder.is_directory()) {
       all.push_back({"", folder.path()});  // fails below: not in a target's folder
       continue;
@@ -54,11 +57,14 @@ TEST_P(FuzzRegression, RunsCleanlyThroughItsTarget) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Committed, FuzzRegression, ::testing::ValuesIn(regressions()), [](const auto& info) {
+std::string test_name(const ::testing::TestParamInfo<Regression>& info) {
   std::string name = info.param.folder + "_" + info.param.file.filename().string();
   std::replace_if(name.begin(), name.end(), [](unsigned char c) { return !std::isalnum(c); }, '_');
   return name;
-});
+}
+
+INSTANTIATE_TEST_SUITE_P(Committed, FuzzRegression, ::testing::ValuesIn(inputs(GENRT_FUZZ_REGRESSIONS)), test_name);
+INSTANTIATE_TEST_SUITE_P(Seeds, FuzzRegression, ::testing::ValuesIn(inputs(GENRT_FUZZ_CORPUS)), test_name);
 
 }  // namespace
 }  // namespace genrt

@@ -18,6 +18,13 @@ TEST(Utf8, ValidatesSequences) {
   EXPECT_EQ(utf8_next("\xE2\x82\xAC").code_point, U'\u20AC');
 }
 
+TEST(Utf8, ValidPrefixEndsAtTheFirstBadByte) {
+  EXPECT_EQ(valid_utf8_prefix("caf\xC3\xA9"), 5u);
+  EXPECT_EQ(valid_utf8_prefix("ab\xFF\xFE cd"), 2u);
+  EXPECT_EQ(valid_utf8_prefix("\xC3\xA9\xE2\x82"), 2u);  // an unfinished character at the end
+  EXPECT_EQ(valid_utf8_prefix(""), 0u);
+}
+
 TEST(Utf8, LossyReplacesMaximalSubpartsLikePython) {
   // b"...".decode("utf-8", errors="replace") gives these.
   EXPECT_EQ(utf8_lossy("a\xF0\x9F\x98 b"), "a\xEF\xBF\xBD b");           // one U+FFFD for F0 9F 98

@@ -1,5 +1,8 @@
 // genrt serve: the OpenAI-compatible HTTP server.
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <string>
@@ -25,6 +28,56 @@ struct ServeOptions {
   EngineOptions engine;
 };
 
+// Milliseconds options, given in seconds on the command line.
+void add_seconds_option(CLI::App* cmd, const std::string& name, std::chrono::milliseconds& value, const std::string& help) {
+  cmd->add_option_function<double>(
+         name, [&value](double seconds) { value = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); },
+         fmt::format("{} (default {})", help, std::chrono::duration<double>(value).count()))
+      ->check(CLI::PositiveNumber)
+      ->type_name("SECONDS");
+}
+
+void add_connection_options(CLI::App* cmd, ConnectionLimits& limits) {
+  add_seconds_option(cmd, "--request-timeout", limits.request_timeout,
+                     "Time a request's headers and body may take to arrive, from its first byte; slower is a 408");
+  add_seconds_option(cmd, "--keep-alive-timeout", limits.keep_alive_timeout,
+                     "Time an idle connection is kept open between requests");
+  add_seconds_option(cmd, "--write-timeout", limits.write_timeout,
+                     "Time a write may wait for a client that reads nothing before its connection is dropped");
+  cmd->add_option("--max-connections", limits.max_connections,
+                  "Connections open at once in all (each has a thread); beyond, 503 with Retry-After")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", limits.max_connections_per_client,
+                  "Connections open at once from one client address; beyond, 503 with Retry-After")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", limits.max_body_bytes, "Largest request body (as sent); beyond, 413")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-header-bytes", limits.max_header_bytes, "Largest request line and headers; beyond, 431")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-headers", limits.max_headers, "Most header fields in a request; beyond, 431")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+// Each connection takes a descriptor; the soft limit (often 1,024) is raised to the hard
+// one, and a cap the limit cannot honour is reported.
+void raise_open_file_limit(const ConnectionLimits& limits) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  files.rlim_cur = files.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &files);
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  constexpr rlim_t kOtherFiles = 64;  // model files, logs, the listening socket
+  if (files.rlim_cur < limits.max_connections + kOtherFiles) {
+    spdlog::warn("--max-connections {} needs more open files than this process may have ({}); raise `ulimit -n`",
+                 limits.max_connections, files.rlim_cur);
+  }
+}
+
 void run_serve(const ServeOptions& o) {
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -33,6 +86,7 @@ void run_serve(const ServeOptions& o) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  raise_open_file_limit(o.server.limits);
   HttpServer server(o.server);
   const int port = server.bind();
   std::thread listener([&] { server.listen(); });
@@ -88,8 +142,7 @@ Command add_serve_command(CLI::App& app) {
   o->engine.kv_cache_tokens = 16384;
   cmd->add_option("--kv-cache-tokens", o->engine.kv_cache_tokens, "Token slots in the KV cache (at least one context)")
       ->capture_default_str();
-  cmd->add_option("--http-threads", o->server.http_threads, "Connections served at once (each stream holds one)")
-      ->capture_default_str();
+  add_connection_options(cmd, o->server.limits);
   add_device_options(cmd, o->device);
   return {cmd, [o] { run_serve(*o); }};
 }
