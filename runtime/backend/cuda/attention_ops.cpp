@@ -11,7 +11,7 @@ namespace genrt::cuda_ops {
 using ops::data_or_null;
 
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, Tensor& out) {
+                     float scale, int64_t window, Tensor& out) {
   ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
   with_storage_type(q.dtype(), [&]<class T>() {
     const kernels::PagedAttentionLaunch<T> launch{.q = data_or_null<T>(q),
@@ -28,7 +28,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .head_dim = q.dim(2),
                                                   .block_size = batch.block_size,
                                                   .max_blocks_per_seq = batch.block_tables.dim(1),
-                                                  .scale = scale};
+                                                  .scale = scale,
+                                                  .window = window};
     check_cuda(kernels::launch_paged_attention(launch, current_stream()), "paged attention kernel");
   });
 }
