@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/ref/attention.h"
 #include "kernels/ref/host_device.h"
 
 namespace genrt::kernels {
@@ -24,7 +25,7 @@ struct KeySpan {
 GENRT_HOST_DEVICE inline KeySpan visible_keys(int64_t position, int64_t kv_len, bool causal, int64_t window) {
   if (!causal) return {0, kv_len};
   const int64_t end = position + 1 < kv_len ? position + 1 : kv_len;
-  const int64_t begin = window > 0 && position - window + 1 > 0 ? position - window + 1 : 0;
+  const int64_t begin = ref::first_attended_position(position, window);
   return {begin, end > begin ? end : begin};
 }
 

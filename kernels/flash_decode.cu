@@ -203,7 +203,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
   const FlashTile tile = flash_decode_tile(a.head_dim);
   if (tile.head_dim == 0 || a.seqs <= 0 || a.seqs > 65535 || a.kv_heads <= 0 || a.kv_heads > 65535 ||
       a.q_heads % a.kv_heads != 0 || a.max_query_len < 1 || a.max_query_len * (a.q_heads / a.kv_heads) > kDecodeRows ||
-      a.block_size <= 0 ||
+      a.block_size <= 0 || a.window < 0 ||
       a.block_size > 0x7fffffff) {
     return cudaErrorInvalidValue;
   }
@@ -226,7 +226,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
                            .block_size = static_cast<int32_t>(a.block_size),
                            .max_blocks_per_seq = a.max_blocks_per_seq,
                            .scale_log2 = a.scale * kLog2e,
-                           .window = 0,
+                           .window = a.window,
                            .splits = splits,
                            .partial_out = partial_out,
                            .partial_lse = splits > 1 ? partial_out + splits * a.tokens * a.q_heads * a.head_dim : nullptr};

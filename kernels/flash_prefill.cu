@@ -220,7 +220,7 @@ template <class T>
 cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
   if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.block_size <= 0 || a.block_size > 0x7fffffff || a.kv_heads <= 0 ||
-      a.q_heads % a.kv_heads != 0) {
+      a.q_heads % a.kv_heads != 0 || a.window < 0) {
     return cudaErrorInvalidValue;
   }
   const PrefillProblem<T> p{.q = a.q,
@@ -230,7 +230,7 @@ cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& a, cudaStream_t 
                             .q_heads = a.q_heads,
                             .kv_heads = a.kv_heads,
                             .scale_log2 = a.scale * kLog2e,
-                            .window = 0,
+                            .window = a.window,
                             .block_tables = a.block_tables,
                             .query_start = a.query_start,
                             .context_lens = a.context_lens,

@@ -4,6 +4,7 @@
 
 #include "kernels/attention_kernels.h"
 #include "kernels/flash_attention.cuh"
+#include "kernels/ref/attention.h"
 #include "kernels/warp_attention.cuh"
 
 namespace genrt::kernels {
@@ -31,19 +32,21 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kern
   const int32_t* blocks = a.block_tables + seq * a.max_blocks_per_seq;
   const int64_t kv_offset = (head / (a.q_heads / a.kv_heads)) * a.head_dim;
   const int64_t kv_row = a.kv_heads * a.head_dim;
-  auto key_row = [&](int64_t p) {
+  const int64_t first = ref::first_attended_position(position, a.window);
+  auto key_row = [&](int64_t i) {  // the i-th key of the window
+    const int64_t p = first + i;
     const int64_t slot = static_cast<int64_t>(blocks[p / a.block_size]) * a.block_size + p % a.block_size;
     return slot * kv_row + kv_offset;
   };
   const int64_t q_offset = (token * a.q_heads + head) * a.head_dim;
-  warp_attend<T, kPerLane>(a.q + q_offset, a.k_cache, a.v_cache, position + 1, key_row, a.head_dim, a.scale,
-                           a.out + q_offset);
+  warp_attend<T, kPerLane>(a.q + q_offset, a.k_cache, a.v_cache, position + 1 - first, key_row, a.head_dim,
+                           a.scale, a.out + q_offset);
 }
 
 template <class T>
 cudaError_t launch_warp_attention(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim ||
-      a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0 ||
+      a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0 || a.window < 0 ||
       head_blocks(a.q_heads) == 0) {
     return cudaErrorInvalidValue;
   }
@@ -66,7 +69,7 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
                        .vectors_aligned = vectors_aligned(a.q, a.out, a.k_cache, a.v_cache),
                        .paged = true,
                        .max_query_len = a.max_query_len};
-  if (select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
+  if (a.window < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
   DeviceFacts device;
   if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;
   shape.compute_capability = device.compute_capability;

@@ -33,6 +33,11 @@ struct PagedAttentionLaunch {
   int64_t block_size = 0;
   int64_t max_blocks_per_seq = 0;
   float scale = 0.0f;
+  // Sliding window (HF transformers' sliding_window): with W > 0 the query at position i
+  // attends the keys at positions j with i - W < j <= i, and block-table entries of blocks
+  // wholly before that are never read (they may name blocks back in the pool); 0: no
+  // window, every j <= i.
+  int64_t window = 0;
   // Host-side facts about the batch that choose the kernel: the most new tokens of one
   // sequence (0 if unknown: no split-KV decode) and the longest context (sizes the splits).
   int64_t max_query_len = 0;
@@ -50,7 +55,7 @@ inline int64_t split_workspace_bytes(int64_t splits, int64_t tokens, int64_t q_h
 
 // T is float, __half or __nv_bfloat16; head_dim up to 256. The new tokens of sequence s
 // sit at positions context_lens[s] - n_new ... context_lens[s] - 1; each attends to every
-// position up to its own. Query head h reads KV head h / (q_heads / kv_heads).
+// position up to its own, within `window` of it. Query head h reads KV head h / (q_heads / kv_heads).
 template <class T>
 cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& args, cudaStream_t stream);
 

@@ -58,7 +58,10 @@ NO_POOL_EXCLUDED = ["LlamaGpu.DecodeAllocatesNoDeviceMemory", "LlamaGpu.SampledD
 # head dim (64, 72, 80, 128) x heads (4, 2), so 13 = bf16 batch 1, 77 tokens, d80, GQA and
 # 82 = f32 batch 3, 77 tokens, d72; Cross is dtype (f16, bf16) x tokens (5, 1000) x head dim
 # (64, 96, 256) x keys (77, 1000), so 8 = f16 1000 queries d96 over 77 keys and 17 = bf16 5
-# queries d256 over 1000. Activation 2/22/44 and Embedding 11 are the widest rows (16903,
+# queries d256 over 1000. PagedAttention Windows is dtype (bf16, f32) x head dim (64, 128)
+# x window (1, 5, 16, 17, 40) over the mixed batch, so 1 = bf16 d64 window 5 (two released
+# blocks before the decode step's window), then 20 = prompts with window 100 and 21 = split
+# decodes with window 1000. Activation 2/22/44 and Embedding 11 are the widest rows (16903,
 # 4097); Sampling 5 and 9 are vocabularies of 513 and 32017.
 MEMCHECK_CASES = [
     "Shapes/NormGpu.MatchesReference/bf16_1003_3x17_*", "Shapes/NormGpu.MatchesReference/f16_80_1x1_*",
@@ -66,7 +69,7 @@ MEMCHECK_CASES = [
     "MixedBatch/PagedAttentionGpu.*/4", "MixedBatch/PagedAttentionGpu.*/14", "MixedBatch/PagedAttentionGpu.*/24",
     "MixedBatch/PagedAttentionGpu.*/31", "MixedBatch/PagedAttentionGpu.*/45", "Prompts/PagedAttentionGpu.*/3",
     "Decode/PagedAttentionGpu.*/7", "Decode/PagedAttentionGpu.*/9", "Decode/PagedAttentionGpu.*/10",
-    "Decode/PagedAttentionGpu.*/12",
+    "Decode/PagedAttentionGpu.*/12", "Windows/PagedAttentionGpu.*/1", "Windows/PagedAttentionGpu.*/21",
     "Shapes/DenseAttentionGpu.*/13", "Shapes/DenseAttentionGpu.*/46", "Shapes/DenseAttentionGpu.*/82",
     "Cross/DenseAttentionGpu.*/8", "Cross/DenseAttentionGpu.*/17",
     "Shapes/RopeKvWriteGpu.*/0", "Shapes/RopeKvWriteGpu.*/26", "Shapes/RopeKvWriteGpu.*/53", "RopeKvWriteGpuPlain.*",
@@ -83,7 +86,8 @@ RACE_CASES = [
     "Shapes/NormGpu.MatchesReference/bf16_1003_3x17_rms", "Shapes/NormGpu.MatchesReference/bf16_1152_1x17_rms",
     "Shapes/NormGpu.MatchesReference/f32_64_1x1_layer_add_bias",
     "MixedBatch/PagedAttentionGpu.*/4", "MixedBatch/PagedAttentionGpu.*/14", "Prompts/PagedAttentionGpu.*/3",
-    "Decode/PagedAttentionGpu.*/7", "Decode/PagedAttentionGpu.*/12", "Shapes/DenseAttentionGpu.*/13",
+    "Decode/PagedAttentionGpu.*/7", "Decode/PagedAttentionGpu.*/12", "Windows/PagedAttentionGpu.*/21",
+    "Shapes/DenseAttentionGpu.*/13",
     "Cross/DenseAttentionGpu.*/17", "MmaPrimitivesGpu.*",
     "Vocabularies/SamplingGpu.*/5", "PenaltiesGpu.*", "TokenLogprobsGpu.*",
     "DenoiseStepGpu.CountsNanAndInfinity",

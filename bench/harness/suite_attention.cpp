@@ -103,7 +103,7 @@ std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
                     {.shape = {layout.tokens(), heads, head_dim}}};
         const size_t meta = add_paged_inputs(layout, c.inputs);
         c.run = [meta, scale, layout](std::vector<Tensor>& t) {
-          ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta, layout), scale, t[3]);
+          ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta, layout), scale, /*window=*/0, t[3]);
         };
         // Each sequence's blocks follow one another: its keys are a [seq, kv_heads, d] run.
         add_cudnn_peer(run, c, layout.blocks_per_seq() * kBenchBlockSize * kv_heads * head_dim, true);
@@ -147,8 +147,8 @@ std::vector<nlohmann::json> run_attention_decode_suite(BenchRun& run) {
     const size_t meta = add_paged_inputs(layout, c.inputs);
     const float scale = softmax_scale(head_dim);
     c.run = [meta, scale, layout](std::vector<Tensor>& t) {
-          ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta, layout), scale, t[3]);
-        };
+      ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta, layout), scale, /*window=*/0, t[3]);
+    };
     lines.push_back(run.run_case("attention-decode", c));
   }
   return lines;

@@ -15,12 +15,12 @@ void attention(const AttentionArgs& a) {
   };
   std::vector<float> scores(static_cast<size_t>(a.q_start + a.tokens));
   for (int64_t t = 0; t < a.tokens; ++t) {
-    const int64_t n_keys = a.q_start + t + 1;
+    const int64_t position = a.q_start + t, first = first_attended_position(position, a.window);
     for (int64_t h = 0; h < a.n_heads; ++h) {
       const float* q = a.q + (t * a.n_heads + h) * a.head_dim;
       const int64_t kv_head = h / group;
       float max_score = -INFINITY;
-      for (int64_t p = 0; p < n_keys; ++p) {
+      for (int64_t p = first; p <= position; ++p) {
         const float* k = slot(a.k_cache, p, kv_head);
         float dot = 0.0f;
         for (int64_t i = 0; i < a.head_dim; ++i) dot += q[i] * k[i];
@@ -28,13 +28,13 @@ void attention(const AttentionArgs& a) {
         max_score = std::max(max_score, scores[p]);
       }
       float denom = 0.0f;
-      for (int64_t p = 0; p < n_keys; ++p) {
+      for (int64_t p = first; p <= position; ++p) {
         scores[p] = std::exp(scores[p] - max_score);
         denom += scores[p];
       }
       float* out = a.out + (t * a.n_heads + h) * a.head_dim;
       for (int64_t i = 0; i < a.head_dim; ++i) out[i] = 0.0f;
-      for (int64_t p = 0; p < n_keys; ++p) {
+      for (int64_t p = first; p <= position; ++p) {
         const float* v = slot(a.v_cache, p, kv_head);
         const float weight = scores[p] / denom;
         for (int64_t i = 0; i < a.head_dim; ++i) out[i] += weight * v[i];

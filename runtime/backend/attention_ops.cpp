@@ -8,8 +8,9 @@
 namespace genrt::ops {
 
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, Tensor& out) {
+                     float scale, int64_t window, Tensor& out) {
   const char* op = "paged_attention";
+  GENRT_CHECK(window >= 0, "{}: sliding window {} must be >= 0 (0: no window)", op, window);
   const Placement where = placement_of(q, op, "q");
   expect_on(out, where, op, "out");
   expect_kv_cache(k_cache, v_cache, where, op);
@@ -19,8 +20,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
   GENRT_CHECK(k_cache.dim(3) == head_dim, "{}: cache head_dim {} != q head_dim {}", op, k_cache.dim(3), head_dim);
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
               op, n_heads, n_kv_heads);
-  expect_paged_batch(batch, k_cache, q.dim(0), where.device, op);
-  GENRT_ON_CUDA(where, cuda_ops::paged_attention(q, k_cache, v_cache, batch, scale, out));
+  expect_paged_batch(batch, k_cache, q.dim(0), where.device, op, window);
+  GENRT_ON_CUDA(where, cuda_ops::paged_attention(q, k_cache, v_cache, batch, scale, window, out));
   const int32_t* start = batch.query_start.data<int32_t>();
   const int64_t row = n_heads * head_dim;
   for (int64_t s = 0; s < batch.seqs(); ++s) {
@@ -36,7 +37,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                     .n_kv_heads = n_kv_heads,
                     .head_dim = head_dim,
                     .block_size = batch.block_size,
-                    .scale = scale});
+                    .scale = scale,
+                    .window = window});
   }
 }
 

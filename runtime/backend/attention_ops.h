@@ -7,9 +7,11 @@
 namespace genrt::ops {
 
 // Causal GQA attention of every sequence's new queries q [tokens, heads, head_dim] over its
-// cached keys and values (see kernels/paged_attention.cuh). out like q.
+// cached keys and values (see kernels/paged_attention.cuh). With a sliding window W > 0
+// (a layer's, HF transformers' sliding_window) the query at position i attends only the
+// positions j with i - W < j <= i; 0 means no window. out like q.
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, Tensor& out);
+                     float scale, int64_t window, Tensor& out);
 
 // Non-causal attention within each sequence: q, out [batch, tokens, heads, head_dim];
 // k, v [batch, kv_tokens, kv_heads, head_dim] (kv_tokens differs from tokens in

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "kernels/ref/attention.h"
+
 namespace genrt::ops {
 
 void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const Placement& where, const char* op) {
@@ -11,7 +13,8 @@ void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const Placeme
   expect_shape(v_cache, k_cache.shape(), op, "v_cache");
 }
 
-void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t tokens, Device device, const char* op) {
+void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t tokens, Device device, const char* op,
+                        int64_t window) {
   for (const auto& [t, name] : {std::pair{&b.positions, "positions"}, std::pair{&b.slots, "slots"},
                                 std::pair{&b.query_start, "query_start"}, std::pair{&b.context_lens, "context_lens"},
                                 std::pair{&b.block_tables, "block_tables"}}) {
@@ -38,7 +41,8 @@ void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t toke
     GENRT_CHECK(context <= b.block_tables.dim(1) * b.block_size,
                 "{}: positions up to {} are not covered by the {} blocks of the block table", op, context,
                 b.block_tables.dim(1));
-    for (int64_t i = 0; i < (context + b.block_size - 1) / b.block_size; ++i) {
+    const int64_t first_read = ref::first_attended_position(context - n_new, window);
+    for (int64_t i = first_read / b.block_size; i < (context + b.block_size - 1) / b.block_size; ++i) {
       const int32_t block = b.block_tables.data<int32_t>()[s * b.block_tables.dim(1) + i];
       GENRT_CHECK(block >= 0 && block < k_cache.dim(0), "{}: block id {} outside the pool of {}", op, block,
                   k_cache.dim(0));

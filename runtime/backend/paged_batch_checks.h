@@ -13,10 +13,11 @@ namespace genrt::ops {
 void expect_kv_cache(const Tensor& k_cache, const Tensor& v_cache, const Placement& where, const char* op);
 
 // The step's metadata against the cache: i32 tensors on the op's device with matching
-// lengths; on the CPU also their values (slots inside the pool, block tables naming pool
-// blocks and covering every context). Device metadata is checked on the host before its
-// upload (make_paged_batch).
+// lengths; on the CPU also their values (slots inside the pool, block tables covering every
+// context and naming pool blocks wherever a new token reads: within `window` positions of
+// it, or everywhere for 0; blocks older than that may have gone back to the pool). Device
+// metadata is checked on the host before its upload (make_paged_batch).
 void expect_paged_batch(const PagedBatch& batch, const Tensor& k_cache, int64_t tokens, Device device,
-                        const char* op);
+                        const char* op, int64_t window);
 
 }  // namespace genrt::ops

@@ -16,7 +16,7 @@ Placement expect_kv_rows(const Tensor& k, const Tensor& v, const PagedBatch& bat
   expect_kv_cache(k_cache, v_cache, where, op);
   expect_shape(k, {k.dim(0), k_cache.dim(2), k_cache.dim(3)}, op, "k");
   expect_shape(v, k.shape(), op, "v");
-  expect_paged_batch(batch, k_cache, k.dim(0), where.device, op);
+  expect_paged_batch(batch, k_cache, k.dim(0), where.device, op, /*window=*/1);  // writes touch only their own slots
   return where;
 }
 

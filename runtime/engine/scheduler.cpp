@@ -191,7 +191,13 @@ void BatchScheduler::step() {
   const std::vector<SampledToken> sampled = sample_step(logits, rows, model_.device_runtime());
   // Only once the step has succeeded: one that throws leaves every sequence as it was, to be
   // planned again, rather than computed but never sampled.
-  for (auto& [seq, n] : plan) seq->computed += n;
+  const int64_t window = model_.spec().attention_window;
+  for (auto& [seq, n] : plan) {
+    seq->computed += n;
+    // Later queries sit at positions >= computed, so no layer reads a key before
+    // computed - window + 1 again: blocks wholly before it go back to the pool.
+    if (window > 0) cache_.release_before(seq->blocks, seq->computed - window + 1);
+  }
   for (size_t row = 0; row < plan.size(); ++row) {
     if (plan[row].first->pending() == 0) deliver(*plan[row].first, sampled[row]);
   }

@@ -8,7 +8,8 @@
 // served) only when the pool has blocks for its prompt. When a running sequence needs a
 // block and none is free, the most recently admitted sequence is preempted: its blocks
 // are freed and it goes back to the front of the queue, to recompute its context later.
-// The oldest sequence therefore always makes progress.
+// The oldest sequence therefore always makes progress. When every layer of the model has a
+// sliding window, blocks that fall wholly out of it go back to the pool after each step.
 //
 // Single-threaded: the serving engine drives it from one thread.
 

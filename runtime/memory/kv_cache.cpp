@@ -1,5 +1,6 @@
 #include "runtime/memory/kv_cache.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "runtime/memory/device_arena.h"
@@ -57,9 +58,18 @@ bool KvCache::reserve(BlockTable& table, int64_t tokens) {
   return true;
 }
 
+void KvCache::release_before(BlockTable& table, int64_t position) {
+  const int64_t end = std::min(position / shape_.block_size, table.used);
+  for (; table.released < end; ++table.released) {
+    int32_t& id = table.ids.data<int32_t>()[table.released];
+    free_.push_back(id);
+    id = kReleasedBlock;
+  }
+}
+
 void KvCache::release(BlockTable& table) {
-  for (int64_t i = table.used; i-- > 0;) free_.push_back(table.ids.data<int32_t>()[i]);
-  table.used = 0;
+  for (int64_t i = table.used; i-- > table.released;) free_.push_back(table.ids.data<int32_t>()[i]);
+  table.used = table.released = 0;
 }
 
 }  // namespace genrt

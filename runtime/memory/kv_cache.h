@@ -20,10 +20,15 @@ struct KvCacheShape {
   int64_t bytes_per_token(DType dtype) const;  // K and V over all layers
 };
 
-// A sequence's blocks, in position order.
+// The id a block table keeps for a block it gave back early (KvCache::release_before).
+inline constexpr int32_t kReleasedBlock = -1;
+
+// A sequence's blocks, in position order: entry b holds positions [b * block_size,
+// (b + 1) * block_size).
 struct BlockTable {
-  Tensor ids;               // [capacity] i32; the first `used` entries are live
+  Tensor ids;               // [capacity] i32; entries [released, used) are live
   int64_t used = 0;
+  int64_t released = 0;     // leading entries back in the pool, now kReleasedBlock
 };
 
 class DeviceArena;
@@ -44,7 +49,10 @@ class KvCache {
   // Grows `table` to cover `tokens` positions. Returns false, taking nothing, when the
   // pool has too few free blocks.
   bool reserve(BlockTable& table, int64_t tokens);
-  // Returns all of the table's blocks to the pool.
+  // Returns the table's blocks that hold only positions before `position` to the pool,
+  // for a sequence whose attention (a sliding window) never reads them again.
+  void release_before(BlockTable& table, int64_t position);
+  // Returns all of the table's live blocks to the pool.
   void release(BlockTable& table);
 
  private:

@@ -42,6 +42,10 @@ struct ModelSpec {
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // generation stops at any of these
   bool random_weights = false;         // made by `genrt init-model`: output is gibberish
+  // > 0: no layer attends further back than this many positions (every layer has a sliding
+  // window), so KV blocks wholly older than that go back to the pool; 0: some layer attends
+  // the whole context.
+  int64_t attention_window = 0;
 
   KvCacheShape kv_cache_shape(int64_t blocks, int64_t block_size) const;
 };

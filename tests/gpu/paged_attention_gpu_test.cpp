@@ -3,7 +3,8 @@
 // whole prompts, chunks over a cached prefix), the split-KV decode (a few new tokens per
 // sequence, with and without a split workspace) and the warp kernel (fp32). Lengths 1, 17,
 // 127, 1000 and 4097, head dims 64 to 256, GQA 1 to 8, pages of 16 and 32, blocks
-// shuffled in the pool. Skips without a device.
+// shuffled in the pool, sliding windows whose released blocks hold NaN (any read of them
+// fails). Skips without a device.
 
 #include <gtest/gtest.h>
 
@@ -38,6 +39,7 @@ struct PagedCase {
   int64_t block_size = 16;
   bool tell_max_query_len = true;  // false: the launcher cannot pick the decode kernel
   int64_t split_workspace_bytes = kernels::kSplitWorkspaceBytes;
+  int64_t window = 0;
 };
 
 std::ostream& operator<<(std::ostream& os, const PagedCase& c) {
@@ -45,7 +47,7 @@ std::ostream& operator<<(std::ostream& os, const PagedCase& c) {
      << c.block_size << ", (new, context):";
   for (const Sequence& s : c.seqs) os << " (" << s.n_new << ", " << s.context << ")";
   return os << (c.tell_max_query_len ? "" : ", max query length untold")
-            << (c.split_workspace_bytes > 0 ? "" : ", no split workspace");
+            << (c.split_workspace_bytes > 0 ? "" : ", no split workspace") << ", window " << c.window;
 }
 
 class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
@@ -64,21 +66,27 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
       max_query_len = std::max(max_query_len, s.n_new);
       max_context_len = std::max(max_context_len, s.context);
     }
-    // Blocks shuffled over a pool with one spare, so no sequence's pages are in order.
+    // Blocks shuffled over a pool with one spare, so no sequence's pages are in order; the
+    // last block holds NaN and stands for every block a window has given back.
     std::vector<int32_t> pool(static_cast<size_t>(blocks + 1)), tables(c.seqs.size() * max_blocks, 0);
     for (size_t b = 0; b < pool.size(); ++b) pool[b] = static_cast<int32_t>(b);
     std::shuffle(pool.begin(), pool.end(), std::mt19937(11));
+    const int32_t released = static_cast<int32_t>(pool.size());
     size_t next = 0;
     for (size_t s = 0; s < c.seqs.size(); ++s) {
+      const int64_t first_read = ref::first_attended_position(c.seqs[s].context - c.seqs[s].n_new, c.window);
       for (int64_t b = 0; b < (c.seqs[s].context + c.block_size - 1) / c.block_size; ++b) {
-        tables[s * max_blocks + b] = pool[next++];
+        tables[s * max_blocks + b] = (b + 1) * c.block_size <= first_read ? released : pool[next];
+        ++next;
       }
     }
     const int64_t tokens = query_start.back(), kv_row = c.kv_heads * c.head_dim, q_row = c.q_heads * c.head_dim;
-    const int64_t pool_slots = static_cast<int64_t>(pool.size()) * c.block_size;
+    const int64_t pool_slots = static_cast<int64_t>(pool.size() + 1) * c.block_size;
     const std::vector<float> q = pattern(tokens * q_row, 1.0f, 1, c.dtype);
-    const std::vector<float> k_cache = pattern(pool_slots * kv_row, 1.0f, 2, c.dtype);
-    const std::vector<float> v_cache = pattern(pool_slots * kv_row, 1.0f, 3, c.dtype);
+    std::vector<float> k_cache = pattern(pool_slots * kv_row, 1.0f, 2, c.dtype);
+    std::vector<float> v_cache = pattern(pool_slots * kv_row, 1.0f, 3, c.dtype);
+    std::fill(k_cache.begin() + released * c.block_size * kv_row, k_cache.end(), NAN);
+    std::fill(v_cache.begin() + released * c.block_size * kv_row, v_cache.end(), NAN);
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     DeviceBuffer d_q(q, c.dtype), d_out(std::vector<float>(tokens * q_row, NAN), c.dtype), d_k(k_cache, c.dtype),
         d_v(v_cache, c.dtype), d_tables(tables.data(), tables.size() * 4),
@@ -100,6 +108,7 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
         .block_size = c.block_size,
         .max_blocks_per_seq = max_blocks,
         .scale = scale,
+        .window = c.window,
         .max_query_len = c.tell_max_query_len ? max_query_len : 0,
         .max_context_len = max_context_len,
         .split_workspace = c.split_workspace_bytes > 0 ? d_workspace.get<void>() : nullptr,
@@ -120,7 +129,8 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
                       .n_kv_heads = c.kv_heads,
                       .head_dim = c.head_dim,
                       .block_size = c.block_size,
-                      .scale = scale});
+                      .scale = scale,
+                      .window = c.window});
     }
     // Outputs are convex combinations of V rows (|v| <= 1.3): fp32 accumulation, then one
     // rounding to T, and on tensor cores the probabilities rounded to T before P V.
@@ -184,6 +194,25 @@ std::vector<PagedCase> decodes() {
 }
 INSTANTIATE_TEST_SUITE_P(Decode, PagedAttentionGpu, ::testing::ValuesIn(decodes()));
 
+std::vector<PagedCase> windows() {
+  // Sliding windows over the mixed batch: 1 (each query sees only itself), 5 (the decode
+  // step's window starts exactly at its block 2, blocks 0 and 1 released), 16 and 17
+  // (starting mid-block) and 40 (wider than every context); then long prompts and decodes
+  // whose windows skip whole key tiles and splits.
+  std::vector<PagedCase> cases;
+  const std::vector<Sequence> mixed = {{1, 1}, {1, 37}, {20, 33}};
+  for (DType dtype : {DType::bf16, DType::f32}) {
+    for (int64_t d : {64, 128}) {
+      for (int64_t window : {1, 5, 16, 17, 40}) cases.push_back({dtype, d, 8, 2, mixed, 16, true, kernels::kSplitWorkspaceBytes, window});
+    }
+  }
+  cases.push_back({DType::bf16, 64, 4, 1, {{1000, 1000}, {300, 4097}}, 32, true, kernels::kSplitWorkspaceBytes, 100});
+  cases.push_back({DType::f16, 128, 32, 8, {{1, 4097}, {1, 700}, {1, 3}}, 16, true, kernels::kSplitWorkspaceBytes, 1000});
+  cases.push_back({DType::bf16, 256, 8, 1, {{1, 2000}}, 16, true, kernels::kSplitWorkspaceBytes, 65});
+  return cases;
+}
+INSTANTIATE_TEST_SUITE_P(Windows, PagedAttentionGpu, ::testing::ValuesIn(windows()));
+
 TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   kernels::PagedAttentionLaunch<float> launch{.seqs = 1, .tokens = 1, .q_heads = 6, .kv_heads = 4, .head_dim = 64,
                                               .block_size = 16};
@@ -193,6 +222,9 @@ TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
   launch.head_dim = 64;
   launch.q_heads = launch.kv_heads = 4 * 65536;  // more head blocks than the grid's y axis holds
+  EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
+  launch.q_heads = launch.kv_heads = 4;
+  launch.window = -1;
   EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
 }
 
@@ -209,7 +241,7 @@ TEST(PagedAttentionGpuEntry, NamesTheHeadDimLimit) {
                          .context_lens = Tensor::zeros({1}, DType::i32, Device::cuda),
                          .block_tables = Tensor::zeros({1, 1}, DType::i32, Device::cuda),
                          .block_size = 16};
-  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, out),
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, 0, out),
                "paged_attention on the GPU supports head_dim from 1 to 256, got 320");
 }
 

@@ -136,8 +136,11 @@ struct PagedCase {
     block_tables.assign(seqs.size() * max_blocks, 0);
     size_t next = 0;
     for (size_t s = 0; s < seqs.size(); ++s) {
+      // Blocks wholly before every query's window are back in the pool: -1, never to be read.
+      const int64_t first_read = ref::first_attended_position(seqs[s].context - seqs[s].n_new, window);
       for (int64_t b = 0; b < (seqs[s].context + block_size - 1) / block_size; ++b) {
-        block_tables[s * max_blocks + b] = pool[next++];
+        block_tables[s * max_blocks + b] = (b + 1) * block_size <= first_read ? -1 : pool[next];
+        ++next;
       }
     }
     q = random_values(tokens * q_heads * head_dim, 1);
@@ -162,7 +165,8 @@ struct PagedCase {
                       .n_kv_heads = kv_heads,
                       .head_dim = head_dim,
                       .block_size = block_size,
-                      .scale = scale()});
+                      .scale = scale(),
+                      .window = window});
     }
     return out;
   }
@@ -172,7 +176,9 @@ struct PagedCase {
   const float* kv_row(const std::vector<float>& cache, size_t s, int64_t h, int64_t key, int64_t first_key,
                       const std::vector<float>& zeros) const {
     if (key < first_key || key >= context_lens[s]) return zeros.data();
-    const int64_t slot = int64_t{block_tables[s * max_blocks + key / block_size]} * block_size + key % block_size;
+    const int32_t block = block_tables[s * max_blocks + key / block_size];
+    EXPECT_GE(block, 0) << "key " << key << " of sequence " << s << " is in a released block";
+    const int64_t slot = int64_t{block} * block_size + key % block_size;
     return cache.data() + (slot * kv_heads + h) * head_dim;
   }
 };
@@ -312,12 +318,12 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
 
 struct PrefillShape {
   std::vector<Sequence> seqs;
-  int64_t head_dim, q_heads, kv_heads, block_size;
+  int64_t head_dim, q_heads, kv_heads, block_size, window = 0;
 };
 
 std::ostream& operator<<(std::ostream& os, const PrefillShape& s) {
   os << "d" << s.head_dim << " " << s.q_heads << "/" << s.kv_heads << " heads, pages of " << s.block_size
-     << ", (new, context):";
+     << ", window " << s.window << ", (new, context):";
   for (const Sequence& seq : s.seqs) os << " (" << seq.n_new << ", " << seq.context << ")";
   return os;
 }
@@ -327,7 +333,7 @@ class AttentionScheduleModel : public ::testing::TestWithParam<PrefillShape> {};
 TEST_P(AttentionScheduleModel, PrefillTilesMatchReference) {
   const PrefillShape& shape = GetParam();
   PagedCase c{.seqs = shape.seqs, .q_heads = shape.q_heads, .kv_heads = shape.kv_heads, .head_dim = shape.head_dim,
-              .block_size = shape.block_size};
+              .block_size = shape.block_size, .window = shape.window};
   c.build();
   expect_close(model_paged_prefill(c), c.reference(), "prefill");
 }
@@ -341,14 +347,19 @@ INSTANTIATE_TEST_SUITE_P(
                       PrefillShape{{{127, 127}}, 96, 8, 1, 32}, PrefillShape{{{1000, 1000}}, 128, 2, 2, 16},
                       PrefillShape{{{4097, 4097}}, 64, 1, 1, 32}, PrefillShape{{{100, 227}}, 256, 4, 1, 16},
                       PrefillShape{{{1, 1}, {17, 40}, {1, 1000}, {127, 127}, {64, 64}, {65, 300}}, 128, 8, 1, 16},
-                      PrefillShape{std::vector<Sequence>(40, Sequence{3, 9}), 64, 4, 4, 32}));
+                      PrefillShape{std::vector<Sequence>(40, Sequence{3, 9}), 64, 4, 4, 32},
+                      // Sliding windows: of one key, mid-tile, a tile and one, and wider than the context.
+                      PrefillShape{{{127, 127}, {17, 40}}, 64, 4, 1, 16, 1},
+                      PrefillShape{{{1000, 1000}}, 128, 2, 1, 16, 100},
+                      PrefillShape{{{300, 4097}, {1, 70}}, 80, 4, 2, 32, 65},
+                      PrefillShape{{{64, 64}}, 96, 2, 2, 16, 1000}));
 
 class DecodeScheduleModel : public ::testing::TestWithParam<PrefillShape> {};
 
 TEST_P(DecodeScheduleModel, SplitsMatchReference) {
   const PrefillShape& shape = GetParam();
   PagedCase c{.seqs = shape.seqs, .q_heads = shape.q_heads, .kv_heads = shape.kv_heads, .head_dim = shape.head_dim,
-              .block_size = shape.block_size};
+              .block_size = shape.block_size, .window = shape.window};
   c.build();
   const std::vector<float> want = c.reference();
   int64_t longest = 0;
@@ -369,7 +380,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(PrefillShape{{{1, 1}}, 64, 1, 1, 16}, PrefillShape{{{1, 17}}, 80, 4, 1, 16},
                       PrefillShape{{{1, 4097}}, 128, 8, 1, 32}, PrefillShape{{{1, 1000}}, 256, 4, 1, 16},
                       PrefillShape{{{1, 127}, {1, 1}, {1, 1000}, {1, 64}}, 128, 32, 8, 16},
-                      PrefillShape{{{2, 130}, {4, 33}, {1, 1}}, 96, 4, 1, 32}));
+                      PrefillShape{{{2, 130}, {4, 33}, {1, 1}}, 96, 4, 1, 32},
+                      PrefillShape{{{1, 4097}, {1, 700}, {1, 3}}, 128, 32, 8, 16, 1000},
+                      PrefillShape{{{1, 2000}, {3, 90}}, 64, 4, 1, 32, 65},
+                      PrefillShape{{{1, 500}}, 256, 8, 1, 16, 1}));
 
 TEST(AttentionScheduleModel, DenseTilesMatchReferenceWithOtherKeyLengths) {
   // Non-causal: self-attention of 77 tokens, cross-attention of 100 queries over 77 keys and

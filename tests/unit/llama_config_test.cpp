@@ -48,11 +48,52 @@ TEST(LlamaConfig, Qwen2HasQkvBiasAndTransformers5RopeParameters) {
   EXPECT_EQ(c.max_position_embeddings, 256);
 }
 
-TEST(LlamaConfig, MistralSlidingWindowCapsTheContext) {
+TEST(LlamaConfig, MistralWindowsEveryLayerAndKeepsItsContext) {
   nlohmann::json j = base_config();
   j["architectures"] = {"MistralForCausalLM"};
   j["sliding_window"] = 128;
-  EXPECT_EQ(llama_config_from_hf(j, "config.json").max_position_embeddings, 128);
+  j["layer_types"] = {"full_attention", "full_attention"};  // transformers' Mistral ignores them
+  LlamaConfig c = llama_config_from_hf(j, "config.json");
+  EXPECT_EQ(c.max_position_embeddings, 256);
+  EXPECT_EQ(c.layer_windows, (std::vector<int64_t>{128, 128}));
+  EXPECT_EQ(c.spec().attention_window, 128);
+  j.erase("sliding_window");  // MistralConfig's default
+  EXPECT_EQ(llama_config_from_hf(j, "config.json").layer_windows, (std::vector<int64_t>{4096, 4096}));
+  j["sliding_window"] = nullptr;  // no window
+  c = llama_config_from_hf(j, "config.json");
+  EXPECT_EQ(c.layer_windows, (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(c.spec().attention_window, 0);
+}
+
+TEST(LlamaConfig, Qwen2WindowsTheLayersTransformersDoes) {
+  nlohmann::json j = base_config();
+  j["architectures"] = {"Qwen2ForCausalLM"};
+  j["num_hidden_layers"] = 3;
+  j["sliding_window"] = 32;
+  j["max_window_layers"] = 1;
+  EXPECT_EQ(llama_config_from_hf(j, "config.json").layer_windows, (std::vector<int64_t>{0, 0, 0}))
+      << "use_sliding_window is false";
+  j["use_sliding_window"] = true;
+  const LlamaConfig c = llama_config_from_hf(j, "config.json");
+  EXPECT_EQ(c.layer_windows, (std::vector<int64_t>{0, 32, 32}));  // layers from max_window_layers on
+  EXPECT_EQ(c.layer_window(1), 32);
+  EXPECT_EQ(c.spec().attention_window, 0);  // layer 0 reads the whole context
+  j["layer_types"] = {"sliding_attention", "full_attention", "sliding_attention"};  // overrides max_window_layers
+  EXPECT_EQ(llama_config_from_hf(j, "config.json").layer_windows, (std::vector<int64_t>{32, 0, 32}));
+  j["layer_types"] = {"sliding_attention", "sliding_attention", "sliding_attention"};
+  EXPECT_EQ(llama_config_from_hf(j, "config.json").spec().attention_window, 32);
+  j.erase("layer_types");
+  j.erase("max_window_layers");  // Qwen2Config's default 28: no layer of 3
+  EXPECT_EQ(llama_config_from_hf(j, "config.json").layer_windows, (std::vector<int64_t>{0, 0, 0}));
+}
+
+TEST(LlamaConfig, ValidateChecksLayerWindows) {
+  LlamaConfig c = llama_config_from_hf(base_config(), "config.json");
+  EXPECT_EQ(c.layer_windows, (std::vector<int64_t>{0, 0}));  // Llama has no window
+  c.layer_windows = {16, -1};
+  EXPECT_ERROR(c.validate("model"), "model: sliding window -1 must be >= 0 (0: full attention)");
+  c.layer_windows = {16};
+  EXPECT_ERROR(c.validate("model"), "model: 1 layer windows for 2 layers");
 }
 
 TEST(LlamaConfig, Llama3RopeScalingMatchesTransformers) {
@@ -110,7 +151,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"UnknownRopeScaling", {{"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}}},
                   "rope type 'yarn' is not supported"},
         BadConfig{"BadActivation", {{"hidden_act", "gelu"}}, "hidden_act 'gelu' is not supported"},
-        BadConfig{"BadEos", {{"eos_token_id", "two"}}, "eos_token_id must be a token id"}),
+        BadConfig{"BadEos", {{"eos_token_id", "two"}}, "eos_token_id must be a token id"},
+        BadConfig{"NegativeWindow", {{"architectures", {"MistralForCausalLM"}}, {"sliding_window", -8}},
+                  "dir/config.json: sliding_window = -8 must be positive (null: no window)"},
+        BadConfig{"ZeroWindow", {{"architectures", {"MistralForCausalLM"}}, {"sliding_window", 0}},
+                  "sliding_window = 0 must be positive"},
+        BadConfig{"TextWindow", {{"architectures", {"MistralForCausalLM"}}, {"sliding_window", "8"}},
+                  "field 'sliding_window' has the wrong type"},
+        BadConfig{"ShortLayerTypes",
+                  {{"architectures", {"Qwen2ForCausalLM"}}, {"use_sliding_window", true},
+                   {"layer_types", {"sliding_attention"}}},
+                  "layer_types must list the type of each of the 2 layers"},
+        BadConfig{"UnknownLayerType",
+                  {{"architectures", {"Qwen2ForCausalLM"}}, {"use_sliding_window", true},
+                   {"layer_types", {"sliding_attention", "chunked_attention"}}},
+                  "layer_types[1] = \"chunked_attention\" is not supported"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

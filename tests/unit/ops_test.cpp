@@ -7,6 +7,7 @@
 #include "kernels/limits.h"
 #include "runtime/backend/gpu_limits.h"
 #include "runtime/backend/ops.h"
+#include "runtime/memory/kv_cache.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -78,20 +79,34 @@ TEST(Ops, PagedAttentionChecksGqaAndBlockTable) {
   Tensor q = Tensor::zeros({1, 3, 4}, DType::f32);
   Tensor cache = Tensor::zeros({2, 4, 2, 4}, DType::f32);
   Tensor out = Tensor::zeros({1, 3, 4}, DType::f32);
-  EXPECT_ERROR(ops::paged_attention(q, cache, cache, one_sequence(1, 1, {0}, 4), 1.0f, out),
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, one_sequence(1, 1, {0}, 4), 1.0f, 0, out),
                "3 query heads are not a multiple of 2 KV heads");
   Tensor q4 = Tensor::zeros({1, 4, 4}, DType::f32);
   Tensor out4 = Tensor::zeros({1, 4, 4}, DType::f32);
-  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 5, {0}, 4), 1.0f, out4),
+  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 5, {0}, 4), 1.0f, 0, out4),
                "positions up to 5 are not covered by the 1 blocks");
-  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 1, {2}, 4), 1.0f, out4),
+  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 1, {2}, 4), 1.0f, 0, out4),
                "block id 2 outside the pool of 2");
-  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 1, {0}, 8), 1.0f, out4),
+  EXPECT_ERROR(ops::paged_attention(q4, cache, cache, one_sequence(1, 1, {0}, 8), 1.0f, 0, out4),
                "batch block size 8 != cache block size 4");
   PagedBatch bad_slot = one_sequence(1, 1, {0}, 4);
   bad_slot.slots.data<int32_t>()[0] = 8;
   Tensor k = Tensor::zeros({1, 2, 4}, DType::f32);
   EXPECT_ERROR(ops::kv_cache_write(k, k, bad_slot, cache, cache), "cache slot 8 outside the pool of 8");
+}
+
+TEST(Ops, PagedAttentionWindowSkipsReleasedBlocks) {
+  // One new token at position 8 (block_size 4) whose first block went back to the pool.
+  Tensor q = Tensor::zeros({1, 2, 4}, DType::f32), out = Tensor::zeros({1, 2, 4}, DType::f32);
+  Tensor cache = Tensor::zeros({2, 4, 2, 4}, DType::f32);
+  const PagedBatch batch = one_sequence(1, 9, {kReleasedBlock, 0, 1}, 4);
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, 0, out), "block id -1 outside the pool of 2");
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, 6, out), "block id -1 outside the pool of 2");
+  ops::paged_attention(q, cache, cache, batch, 1.0f, 5, out);  // positions 4..8
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, -1, out),
+               "paged_attention: sliding window -1 must be >= 0 (0: no window)");
+  Tensor k = Tensor::zeros({1, 2, 4}, DType::f32);
+  ops::kv_cache_write(k, k, batch, cache, cache);  // a write reads no block table entry
 }
 
 // The CUDA kernels' shape limits, checked by the op entries before a launch: pure functions

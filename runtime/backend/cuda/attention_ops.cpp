@@ -11,7 +11,7 @@ namespace genrt::cuda_ops {
 using ops::data_or_null;
 
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, Tensor& out) {
+                     float scale, int64_t window, Tensor& out) {
   ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
   const CudaContext& context = current_cuda_context();
   with_storage_type(q.dtype(), [&]<class T>() {
@@ -30,6 +30,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .block_size = batch.block_size,
                                                   .max_blocks_per_seq = batch.block_tables.dim(1),
                                                   .scale = scale,
+                                                  .window = window,
                                                   .max_query_len = batch.max_query_len,
                                                   .max_context_len = batch.max_context_len,
                                                   .split_workspace = context.attention_workspace,

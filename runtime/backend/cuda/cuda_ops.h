@@ -37,7 +37,7 @@ void rope_kv_write(Tensor* q, const Tensor& k, const Tensor& v, const PagedBatch
 
 // attention_ops.cpp
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, Tensor& out);
+                     float scale, int64_t window, Tensor& out);
 // q, out [batch, tokens, heads, head_dim]; k, v [batch, tokens, kv_heads, head_dim].
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
 

@@ -35,7 +35,7 @@ void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h
   } else {
     ops::kv_cache_write(buf.k, buf.v, batch, cache.keys, cache.values);
   }
-  ops::paged_attention(buf.q, cache.keys, cache.values, batch, attention_scale(h), buf.attn);
+  ops::paged_attention(buf.q, cache.keys, cache.values, batch, attention_scale(h), cache.window, buf.attn);
   project_out(w, buf, out);
 }
 

@@ -44,15 +44,17 @@ struct Rotary {
   ref::RopeLayout layout;
 };
 
-// The KV-cache pools of one layer.
+// The KV-cache pools of one layer, and how far back the layer reads them.
 struct LayerCache {
   Tensor& keys;
   Tensor& values;
+  int64_t window = 0;  // sliding window (see ops::paged_attention); 0: none
 };
 
 // out = out_proj(attention) of x [tokens, hidden]: the new tokens' keys and values (rotated
 // when `rotary` is given, as are the queries) are written into the layer's cache, then
-// every sequence's queries attend causally over its cached positions.
+// every sequence's queries attend causally over its cached positions (the last
+// cache.window of them, when the layer has a window).
 void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
                           const Tensor& x, const PagedBatch& batch, LayerCache cache, AttentionBuffers& buf,
                           Tensor& out);

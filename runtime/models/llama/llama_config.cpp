@@ -1,5 +1,7 @@
 #include "runtime/models/llama/llama_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
@@ -29,6 +31,11 @@ void LlamaConfig::validate(const std::string& where) const {
   GENRT_CHECK(rope_theta > 0, "{}: rope_theta {} must be positive", where, rope_theta);
   GENRT_CHECK(vocab_size <= std::numeric_limits<int32_t>::max(), "{}: vocab_size {} is too large",
               where, vocab_size);
+  GENRT_CHECK(layer_windows.empty() || static_cast<int64_t>(layer_windows.size()) == num_hidden_layers,
+              "{}: {} layer windows for {} layers", where, layer_windows.size(), num_hidden_layers);
+  for (int64_t window : layer_windows) {
+    GENRT_CHECK(window >= 0, "{}: sliding window {} must be >= 0 (0: full attention)", where, window);
+  }
 }
 
 int64_t LlamaConfig::parameter_count() const {
@@ -39,6 +46,16 @@ int64_t LlamaConfig::parameter_count() const {
   const int64_t embeddings = vocab_size * hidden_size * (tie_word_embeddings ? 1 : 2);
   return num_hidden_layers * per_layer + embeddings + hidden_size;
 }
+
+namespace {
+
+// How far back any layer attends: the largest window when every layer has one, else 0.
+int64_t attention_window(const std::vector<int64_t>& layer_windows) {
+  if (layer_windows.empty() || std::ranges::find(layer_windows, 0) != layer_windows.end()) return 0;
+  return std::ranges::max(layer_windows);
+}
+
+}  // namespace
 
 ModelSpec LlamaConfig::spec() const {
   return {.architecture = architecture,
@@ -51,7 +68,8 @@ ModelSpec LlamaConfig::spec() const {
           .parameter_count = parameter_count(),
           .bos_token_id = bos_token_id,
           .eos_token_ids = eos_token_ids,
-          .random_weights = random_weights};
+          .random_weights = random_weights,
+          .attention_window = attention_window(layer_windows)};
 }
 
 namespace {
@@ -111,6 +129,50 @@ std::vector<int32_t> parse_token_ids(const nlohmann::json& config, const char* f
     ids.push_back(id.get<int32_t>());
   }
   return ids;
+}
+
+// The window of the sliding-window layers as transformers reads it: a missing field takes
+// the config class's default (4096 in MistralConfig and Qwen2Config), null means none (0).
+int64_t parse_sliding_window(const nlohmann::json& config, const std::string& where) {
+  const auto it = config.find("sliding_window");
+  if (it == config.end()) return 4096;
+  if (it->is_null()) return 0;
+  const auto window = json_required<int64_t>(config, "sliding_window", where);
+  GENRT_CHECK(window > 0, "{}: sliding_window = {} must be positive (null: no window)", where, window);
+  return window;
+}
+
+// Each layer's window, as transformers assigns them: MistralForCausalLM windows every layer
+// (it ignores layer_types); Qwen2ForCausalLM only with use_sliding_window, the layers that
+// layer_types marks "sliding_attention" or, without layer_types, those from
+// max_window_layers on. Llama has no window.
+std::vector<int64_t> parse_layer_windows(const nlohmann::json& config, const std::string& where,
+                                         const LlamaConfig& c) {
+  const auto n = static_cast<size_t>(c.num_hidden_layers);
+  if (c.architecture == "MistralForCausalLM") return std::vector<int64_t>(n, parse_sliding_window(config, where));
+  std::vector<int64_t> windows(n, 0);
+  if (c.architecture != "Qwen2ForCausalLM" || !json_optional<bool>(config, "use_sliding_window", false, where)) {
+    return windows;
+  }
+  const int64_t window = parse_sliding_window(config, where);
+  const auto types = config.find("layer_types");
+  if (types == config.end() || types->is_null()) {
+    const int64_t first = json_optional<int64_t>(config, "max_window_layers", 28, where);
+    for (size_t l = static_cast<size_t>(std::clamp<int64_t>(first, 0, c.num_hidden_layers)); l < n; ++l) {
+      windows[l] = window;
+    }
+    return windows;
+  }
+  GENRT_CHECK(types->is_array() && types->size() == n, "{}: layer_types must list the type of each of the {} layers",
+              where, n);
+  for (size_t l = 0; l < n; ++l) {
+    const nlohmann::json& type = (*types)[l];
+    GENRT_CHECK(type == "sliding_attention" || type == "full_attention",
+                "{}: layer_types[{}] = {} is not supported (genrt supports sliding_attention and full_attention)",
+                where, l, type.dump());
+    if (type == "sliding_attention") windows[l] = window;
+  }
+  return windows;
 }
 
 }  // namespace
@@ -179,18 +241,12 @@ LlamaConfig parse_llama_config(const nlohmann::json& config, const std::string& 
   GENRT_CHECK(act == "silu", "{}: hidden_act '{}' is not supported (Llama models use silu)", where,
               act);
 
-  // A sliding window only changes attention once the context outgrows it; until genrt
-  // has windowed attention, cap the context there rather than compute the wrong thing.
-  const bool windowed = is_qwen2 ? json_optional<bool>(config, "use_sliding_window", false, where)
-                                 : c.architecture == "MistralForCausalLM";
-  const int64_t window = windowed ? json_optional<int64_t>(config, "sliding_window", 0, where) : 0;
-  if (window > 0 && window < c.max_position_embeddings) c.max_position_embeddings = window;
-
   const auto bos = parse_token_ids(config, "bos_token_id", where);
   if (!bos.empty()) c.bos_token_id = bos.front();
   c.eos_token_ids = parse_token_ids(config, "eos_token_id", where);
   c.random_weights = json_optional<bool>(config, "genrt_random_weights", false, where);
   c.validate(where);
+  c.layer_windows = parse_layer_windows(config, where, c);
   return c;
 }
 }  // namespace

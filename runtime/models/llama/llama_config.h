@@ -44,11 +44,15 @@ struct LlamaConfig {
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // generation stops at any of these
   bool random_weights = false;         // written by `genrt init-model`: output is gibberish
+  // [num_hidden_layers] each layer's sliding window (ops::paged_attention), 0 for full
+  // attention; empty: no layer has one.
+  std::vector<int64_t> layer_windows;
 
   // Checks that the dimensions are positive and consistent; errors name `where`.
   void validate(const std::string& where) const;
   int64_t q_dim() const { return num_attention_heads * head_dim; }
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
+  int64_t layer_window(int64_t layer) const { return layer_windows.empty() ? 0 : layer_windows[layer]; }
   int64_t parameter_count() const;
   ModelSpec spec() const;
 };

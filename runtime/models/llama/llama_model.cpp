@@ -109,7 +109,8 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
     }
     const LlamaAttentionWeights& attn = w.self_attn;
     blocks::paged_self_attention({attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj}, heads, &rotary, a.h,
-                                 in.paged, {cache.keys(l), cache.values(l)}, a.attention, a.block_out);
+                                 in.paged, {cache.keys(l), cache.values(l), c.layer_window(l)}, a.attention,
+                                 a.block_out);
     ops::add_rmsnorm(a.block_out, a.residual, w.post_attention_layernorm.weight, eps, a.h);
     blocks::swiglu_mlp(w.mlp.gate_proj, w.mlp.up_proj, w.mlp.down_proj, a.h, a.gate, a.up, a.block_out);
   }
