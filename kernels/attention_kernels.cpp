@@ -18,6 +18,11 @@ AttentionKernel select_attention_kernel(const AttentionShape& s) {
   }
   const int64_t group = s.q_heads / s.kv_heads;
   if (s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) return AttentionKernel::flash_decode;
+  // wgmma and TMA exist on sm_90 (the build's sm_90a image) only, not on later majors.
+  const Sm90Tile hopper = sm90_prefill_tile(s.head_dim);
+  const bool pages_fit = !s.paged || (s.cache_extent_known && s.block_size > 0 && s.block_size <= 256 &&
+                                      hopper.key_rows % s.block_size == 0);
+  if (s.compute_capability == 90 && hopper.head_dim != 0 && pages_fit) return AttentionKernel::flash_prefill_sm90;
   return AttentionKernel::flash_prefill;
 }
 
@@ -26,6 +31,7 @@ const char* attention_kernel_name(AttentionKernel kernel) {
     case AttentionKernel::unsupported: return "unsupported";
     case AttentionKernel::warp: return "warp";
     case AttentionKernel::flash_prefill: return "flash-prefill";
+    case AttentionKernel::flash_prefill_sm90: return "flash-prefill-sm90";
     case AttentionKernel::flash_decode: return "flash-decode";
   }
   return "?";

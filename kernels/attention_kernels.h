@@ -56,6 +56,31 @@ GENRT_HOST_DEVICE constexpr FlashTile flash_decode_tile(int64_t head_dim) {
   return tile;
 }
 
+// Query tiles on Hopper (flash_prefill_sm90.cu): two warpgroups of 64 rows, K/V tiles of
+// 128 keys (64 at head dim 256, where the output takes 128 registers a thread), all tiles in
+// 64-column panels of 128-byte rows for TMA's and wgmma's 128-byte swizzle: head dims that
+// are multiples of 64 only.
+inline constexpr int kSm90Threads = 256;
+struct Sm90Tile {
+  int64_t head_dim = 0;
+  int query_rows = 0;
+  int key_rows = 0;
+
+  // Q plus two stages of K and V, and slack to align the tiles to 1024-byte swizzle atoms.
+  GENRT_HOST_DEVICE constexpr int64_t smem_bytes() const {
+    return head_dim / 64 * (query_rows + 4 * key_rows) * 128 + 1024;
+  }
+};
+
+GENRT_HOST_DEVICE constexpr Sm90Tile sm90_prefill_tile(int64_t head_dim) {
+  switch (head_dim) {
+    case 64: return {64, 128, 128};
+    case 128: return {128, 128, 128};
+    case 256: return {256, 128, 64};
+    default: return {};
+  }
+}
+
 // At most this many splits of one sequence's keys; a couple of waves of blocks per SM.
 inline constexpr int64_t kMaxDecodeSplits = 64;
 inline constexpr int64_t kDecodeBlocksPerSm = 2;
@@ -69,6 +94,7 @@ enum class AttentionKernel {
   unsupported,    // no kernel takes the shape: the op entry says why
   warp,           // the CUDA-core baseline (fp32, head dims the tensor-core kernels lack)
   flash_prefill,  // mma.sync query tiles
+  flash_prefill_sm90,  // wgmma + TMA query tiles (Hopper)
   flash_decode,   // split-KV over the paged cache, a GQA group per block
 };
 
@@ -81,6 +107,8 @@ struct AttentionShape {
   bool vectors_aligned = true;  // q, out, K and V 16-byte aligned
   bool paged = false;           // causal over the paged cache, else dense (non-causal)
   int64_t max_query_len = 0;    // paged: the most new tokens of one sequence, 0 if unknown
+  int64_t block_size = 0;       // paged: tokens a cache block
+  bool cache_extent_known = false;  // paged: the pool's size, which a TMA descriptor needs
 };
 
 // The one answer to "is this shape supported?" and "which kernel runs it?".

@@ -49,11 +49,17 @@ cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_
   if (a.kv_tokens < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
   DeviceFacts device;
   if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;
-  shape.compute_capability = device.compute_capability;
+  shape.compute_capability = capped(device.compute_capability, a.max_compute_capability);
   switch (select_attention_kernel(shape)) {
     case AttentionKernel::warp: return launch_warp_attention(a, stream);
     case AttentionKernel::flash_prefill:
       if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill(a, stream);
+      break;
+    case AttentionKernel::flash_prefill_sm90:
+      // Without keys there is nothing for TMA to describe; the sm_80 kernel writes the zeros.
+      if constexpr (!std::is_same_v<T, float>) {
+        return a.kv_tokens > 0 ? launch_flash_prefill_sm90(a, stream) : launch_flash_prefill(a, stream);
+      }
       break;
     default: break;
   }

@@ -24,6 +24,9 @@ struct DenseAttentionLaunch {
   int64_t kv_heads = 0;
   int64_t head_dim = 0;  // up to 256
   float scale = 0.0f;
+  // Kernels for at most this compute capability (0: the device's), as in
+  // PagedAttentionLaunch.
+  int max_compute_capability = 0;
 };
 
 template <class T>

@@ -29,6 +29,11 @@ inline cudaError_t cleared(cudaError_t status) {
   return status;
 }
 
+// The compute capability the kernel choice uses: the device's, or less when a caller caps it.
+inline int capped(int compute_capability, int cap) {
+  return cap > 0 && cap < compute_capability ? cap : compute_capability;
+}
+
 inline cudaError_t query_current_device(DeviceFacts& facts) {
   int device = 0, major = 0, minor = 0;
   cudaError_t status = cudaGetDevice(&device);
@@ -47,6 +52,11 @@ cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& args, cudaStream
 // The same, non-causal over dense K/V (key length may differ from the query length).
 template <class T>
 cudaError_t launch_flash_prefill(const DenseAttentionLaunch<T>& args, cudaStream_t stream);
+// The same on Hopper with wgmma and TMA (head dims 64, 128, 256).
+template <class T>
+cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& args, cudaStream_t stream);
+template <class T>
+cudaError_t launch_flash_prefill_sm90(const DenseAttentionLaunch<T>& args, cudaStream_t stream);
 // Split-KV decode: every sequence has at most 16 / group new tokens.
 template <class T>
 cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& args, int multiprocessors, cudaStream_t stream);

@@ -44,39 +44,6 @@ struct PrefillProblem {
   int64_t kv_tokens = 0;
 };
 
-// The sequence of a variable-length batch that owns query tile `index` (tiles numbered
-// sequence after sequence), and the tile's number within it; seq -1 past the last tile.
-// Every lane of the calling warp takes part: a warp-wide scan of the tile counts, 32
-// sequences at a time.
-struct QueryTile {
-  int64_t seq = -1;
-  int64_t tile = 0;
-};
-
-__device__ QueryTile find_query_tile(const int32_t* query_start, int64_t seqs, int64_t index, int rows) {
-  constexpr unsigned kAll = 0xffffffffu;
-  const int lane = threadIdx.x % 32;
-  int64_t before = 0;  // tiles of the sequences already passed
-  for (int64_t first = 0; first < seqs; first += 32) {
-    const int64_t s = first + lane;
-    const int64_t tiles = s < seqs ? query_tiles(query_start[s + 1] - query_start[s], rows) : 0;
-    int64_t inclusive = tiles;
-#pragma unroll
-    for (int d = 1; d < 32; d *= 2) {
-      const int64_t up = __shfl_up_sync(kAll, inclusive, d);
-      if (lane >= d) inclusive += up;
-    }
-    const unsigned owners = __ballot_sync(kAll, before + inclusive > index);
-    if (owners != 0) {
-      const int owner = __ffs(static_cast<int>(owners)) - 1;
-      const int64_t tiles_before_owner = __shfl_sync(kAll, inclusive - tiles, owner);
-      return {first + owner, index - before - tiles_before_owner};
-    }
-    before += __shfl_sync(kAll, inclusive, 31);
-  }
-  return {};
-}
-
 template <class T, int kHeadDim, bool kPaged>
 __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
     flash_prefill_kernel(const PrefillProblem<T> p) {
@@ -91,7 +58,7 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   // The sequence and query rows of this block; positions of the queries among the keys.
   int64_t seq, tile, first_token, queries, kv_len, first_position;
   if constexpr (kPaged) {
-    const QueryTile found = find_query_tile(p.query_start, p.seqs, blockIdx.x, kRows);
+    const flash::QueryTile found = flash::find_query_tile(p.query_start, p.seqs, blockIdx.x, kRows);
     if (found.seq < 0) return;  // uniform: every warp found the same
     seq = found.seq;
     first_token = p.query_start[seq];

@@ -11,6 +11,7 @@
 #include <cfloat>
 #include <cstdint>
 
+#include "kernels/attention_schedule.h"
 #include "kernels/mma.cuh"
 
 namespace genrt::kernels::flash {
@@ -238,6 +239,39 @@ __device__ __forceinline__ void load_kv_async(T* k_dst, T* v_dst, int stride, in
     sm80::cp_async_16(k_dst + r * stride + chunk * kPerChunk, k + src, at >= 0);
     sm80::cp_async_16(v_dst + r * stride + chunk * kPerChunk, v + src, at >= 0);
   }
+}
+
+// The sequence of a variable-length batch that owns query tile `index` (tiles numbered
+// sequence after sequence), and the tile's number within it; seq -1 past the last tile.
+// Every lane of the calling warp takes part: a warp-wide scan of the tile counts, 32
+// sequences at a time.
+struct QueryTile {
+  int64_t seq = -1;
+  int64_t tile = 0;
+};
+
+__device__ __forceinline__ QueryTile find_query_tile(const int32_t* query_start, int64_t seqs, int64_t index, int rows) {
+  constexpr unsigned kAll = 0xffffffffu;
+  const int lane = threadIdx.x % 32;
+  int64_t before = 0;  // tiles of the sequences already passed
+  for (int64_t first = 0; first < seqs; first += 32) {
+    const int64_t s = first + lane;
+    const int64_t tiles = s < seqs ? query_tiles(query_start[s + 1] - query_start[s], rows) : 0;
+    int64_t inclusive = tiles;
+#pragma unroll
+    for (int d = 1; d < 32; d *= 2) {
+      const int64_t up = __shfl_up_sync(kAll, inclusive, d);
+      if (lane >= d) inclusive += up;
+    }
+    const unsigned owners = __ballot_sync(kAll, before + inclusive > index);
+    if (owners != 0) {
+      const int owner = __ffs(static_cast<int>(owners)) - 1;
+      const int64_t tiles_before_owner = __shfl_sync(kAll, inclusive - tiles, owner);
+      return {first + owner, index - before - tiles_before_owner};
+    }
+    before += __shfl_sync(kAll, inclusive, 31);
+  }
+  return {};
 }
 
 }  // namespace genrt::kernels::flash

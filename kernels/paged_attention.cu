@@ -68,15 +68,20 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
                        .kv_heads = a.kv_heads,
                        .vectors_aligned = vectors_aligned(a.q, a.out, a.k_cache, a.v_cache),
                        .paged = true,
-                       .max_query_len = a.max_query_len};
+                       .max_query_len = a.max_query_len,
+                       .block_size = a.block_size,
+                       .cache_extent_known = a.cache_blocks > 0};
   if (a.window < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
   DeviceFacts device;
   if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;
-  shape.compute_capability = device.compute_capability;
+  shape.compute_capability = capped(device.compute_capability, a.max_compute_capability);
   switch (select_attention_kernel(shape)) {
     case AttentionKernel::warp: return launch_warp_attention(a, stream);
     case AttentionKernel::flash_prefill:
       if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill(a, stream);
+      break;
+    case AttentionKernel::flash_prefill_sm90:
+      if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill_sm90(a, stream);
       break;
     case AttentionKernel::flash_decode:
       if constexpr (!std::is_same_v<T, float>) return launch_flash_decode(a, device.multiprocessors, stream);

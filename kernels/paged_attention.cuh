@@ -46,6 +46,12 @@ struct PagedAttentionLaunch {
   // splits the decode runs unsplit. See split_workspace_bytes().
   void* split_workspace = nullptr;
   int64_t split_workspace_bytes = 0;
+  // Blocks in the caches' pool (their first dimension): the Hopper kernel's TMA descriptors
+  // need the extent; 0 keeps it off.
+  int64_t cache_blocks = 0;
+  // Kernels for at most this compute capability (0: the device's): tests and the bench
+  // lower it to run the sm_80 kernels on a Hopper.
+  int max_compute_capability = 0;
 };
 
 // The split workspace that lets a decode of `tokens` new tokens split `splits` ways.

@@ -10,15 +10,19 @@
 //  - 128-byte swizzle (TMA CU_TENSOR_MAP_SWIZZLE_128B, wgmma layout type 1): rows of 128
 //    bytes in atoms of 8 rows (1024 bytes, 1024-aligned); the 16-byte chunk c of row r sits
 //    at chunk c ^ (r % 8).
-//  - wgmma m64nNk16 with A (64 x 16) and B (N x 16) both K-major in that layout: the
-//    descriptor's stride byte offset is one atom (1024 bytes), the leading byte offset is
-//    unused (1), and the k16 step within a 128-byte row advances the start address by 32
-//    bytes.
+//  - wgmma m64n64k16 on one 64-column panel: the descriptor's stride byte offset is one
+//    atom (1024 bytes). K-major operands (A 64 x 16, B^T 64 x 16): the k16 step advances the
+//    start address by 32 bytes within the 128-byte rows. An MN-major B (16 x 64, rows of K):
+//    the k16 step advances it by 16 rows, 2048 bytes.
 //  - wgmma's fp32 accumulator, 128 threads: warp w holds rows 16w..16w+15 like an m16n8 mma
 //    tile per n8 chunk j: d[4j + 0..1] = D[16w + g][8j + c..c+1], d[4j + 2..3] = D[16w + g +
 //    8][8j + c..c+1], with g = lane / 4 and c = 2 (lane % 4).
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <cstdint>
+#include <type_traits>
 
 namespace genrt::kernels::sm90 {
 
@@ -90,12 +94,16 @@ __device__ __forceinline__ void tma_load_2d(void* dst, const void* map, uint64_t
 
 // --- wgmma ------------------------------------------------------------------------------
 
-// The descriptor of a K-major operand in 128-byte-swizzled shared memory at `tile` (an
-// atom-aligned start plus the k16 step's 32-byte offset).
-__device__ __forceinline__ uint64_t swizzle128_descriptor(const void* tile) {
+// The descriptor of an operand in 128-byte-swizzled shared memory at `tile`, one panel of
+// 64 16-bit columns wide, its 8-row atoms 1024 bytes apart (the stride byte offset). K-major
+// (Q, K): the k16 step moves the start 32 bytes along a row. MN-major (V): the k16 step
+// moves it 16 rows (2048 bytes). The leading byte offset (the next 64-column panel) is never
+// used by an m64n64k16 on one panel; it is given as the panel's size anyway.
+__device__ __forceinline__ uint64_t swizzle128_descriptor(const void* tile, uint32_t panel_bytes = 16) {
   const uint64_t start = (shared_address(tile) & 0x3FFFF) >> 4;
-  constexpr uint64_t kLeading = 1, kStride = 1024 >> 4, kSwizzle128 = 1;
-  return start | kLeading << 16 | kStride << 32 | kSwizzle128 << 62;
+  const uint64_t leading = (panel_bytes >> 4) & 0x3FFF;
+  constexpr uint64_t kStride = 1024 >> 4, kSwizzle128 = 1;
+  return start | leading << 16 | kStride << 32 | kSwizzle128 << 62;
 }
 
 __device__ __forceinline__ void wgmma_fence() { GENRT_SM90(asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");) }
@@ -107,24 +115,64 @@ __device__ __forceinline__ void wgmma_wait() {
   GENRT_SM90(asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");)
 }
 
-// d (64 x 64 fp32, 32 registers a thread) = A B^T (+ d when `accumulate`), A 64 x 16 and
-// B 64 x 16, both bf16 K-major behind descriptors. Issue between wgmma_fence() and
-// wgmma_commit(); the result is there after wgmma_wait().
-__device__ __forceinline__ void wgmma_m64n64k16_bf16(float (&d)[32], uint64_t a, uint64_t b, bool accumulate) {
-  GENRT_SM90(asm volatile(
-      "{\n"
-      ".reg .pred p;\n"
-      "setp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "%32, %33, p, 1, 1, 0, 0;\n"
-      "}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
-        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
-        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
-        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(a), "l"(b), "r"(static_cast<int>(accumulate)));)
+// The 32 accumulator registers of an m64n64 fp32 result, as asm operands %0..%31.
+#define GENRT_WGMMA_D                                                                                         \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
+  "%23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define GENRT_WGMMA_D_OPERANDS                                                                               \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
+      "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),   \
+      "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),  \
+      "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+
+// Both operands from shared memory, K-major: a is 64 x 16 of A, b is 64 x 16 of B^T.
+#define GENRT_WGMMA_SS(type)                                                                               \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                             \
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32." type "." type " " GENRT_WGMMA_D               \
+               ", %32, %33, p, 1, 1, 0, 0;\n}\n"                                                          \
+               : GENRT_WGMMA_D_OPERANDS                                                                  \
+               : "l"(a), "l"(b), "r"(static_cast<int>(accumulate)))
+// A from registers (the m16n8k16 A-fragment layout per warp, warp w holding rows 16w..),
+// B from shared memory MN-major (transposed: 16 rows of K, 64 contiguous columns of N).
+#define GENRT_WGMMA_RS(type)                                                                               \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                             \
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32." type "." type " " GENRT_WGMMA_D               \
+               ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"                                           \
+               : GENRT_WGMMA_D_OPERANDS                                                                  \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(static_cast<int>(accumulate)))
+
+// d (64 x 64 fp32, 32 registers a thread) = A B (+ d when `accumulate`) for 16 of K, with T
+// __half or __nv_bfloat16. Issue between wgmma_fence() and wgmma_commit(); the result is
+// there after wgmma_wait(). _ss: A (64 x 16) and B^T (64 x 16) both K-major behind
+// descriptors; _rs: A in registers, B (16 x 64) MN-major behind a descriptor.
+template <class T>
+__device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[32], uint64_t a, uint64_t b, bool accumulate) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    GENRT_SM90(GENRT_WGMMA_SS("bf16");)
+  } else {
+    GENRT_SM90(GENRT_WGMMA_SS("f16");)
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void wgmma_m64n64k16_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t b,
+                                                   bool accumulate) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    GENRT_SM90(GENRT_WGMMA_RS("bf16");)
+  } else {
+    GENRT_SM90(GENRT_WGMMA_RS("f16");)
+  }
+}
+
+#undef GENRT_WGMMA_SS
+#undef GENRT_WGMMA_RS
+#undef GENRT_WGMMA_D
+#undef GENRT_WGMMA_D_OPERANDS
+
+// Orders this thread's generic-proxy writes to shared memory before later async-proxy
+// reads of it (a wgmma operand zeroed by ordinary stores).
+__device__ __forceinline__ void fence_proxy_async() {
+  GENRT_SM90(asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");)
 }
 
 #undef GENRT_SM90

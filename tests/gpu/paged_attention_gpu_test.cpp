@@ -92,30 +92,6 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
         d_v(v_cache, c.dtype), d_tables(tables.data(), tables.size() * 4),
         d_start(query_start.data(), query_start.size() * 4), d_lens(context_lens.data(), context_lens.size() * 4),
         d_workspace(std::vector<float>(c.split_workspace_bytes / 4, NAN), DType::f32);
-    const kernels::PagedAttentionLaunch<T> launch{
-        .q = d_q.get<T>(),
-        .out = d_out.get<T>(),
-        .k_cache = d_k.get<T>(),
-        .v_cache = d_v.get<T>(),
-        .block_tables = d_tables.get<int32_t>(),
-        .query_start = d_start.get<int32_t>(),
-        .context_lens = d_lens.get<int32_t>(),
-        .seqs = static_cast<int64_t>(c.seqs.size()),
-        .tokens = tokens,
-        .q_heads = c.q_heads,
-        .kv_heads = c.kv_heads,
-        .head_dim = c.head_dim,
-        .block_size = c.block_size,
-        .max_blocks_per_seq = max_blocks,
-        .scale = scale,
-        .window = c.window,
-        .max_query_len = c.tell_max_query_len ? max_query_len : 0,
-        .max_context_len = max_context_len,
-        .split_workspace = c.split_workspace_bytes > 0 ? d_workspace.get<void>() : nullptr,
-        .split_workspace_bytes = c.split_workspace_bytes};
-    ASSERT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaSuccess);
-    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-
     std::vector<float> expected(tokens * q_row);
     for (size_t s = 0; s < c.seqs.size(); ++s) {
       ref::attention({.q = q.data() + query_start[s] * q_row,
@@ -135,11 +111,43 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
     // Outputs are convex combinations of V rows (|v| <= 1.3): fp32 accumulation, then one
     // rounding to T, and on tensor cores the probabilities rounded to T before P V.
     const double tol = c.dtype == DType::f32 ? 1e-5 : c.dtype == DType::f16 ? 2e-3 : 1e-2;
-    const std::vector<float> got = d_out.read();
-    for (size_t i = 0; i < expected.size(); ++i) {
-      ASSERT_LE(std::abs(got[i] - expected[i]), tol * (1 + std::abs(expected[i])))
-          << "element " << i << " (token " << i / q_row << ", head " << i % q_row / c.head_dim << "): got " << got[i]
-          << ", want " << expected[i];
+    kernels::PagedAttentionLaunch<T> launch{
+        .q = d_q.get<T>(),
+        .out = d_out.get<T>(),
+        .k_cache = d_k.get<T>(),
+        .v_cache = d_v.get<T>(),
+        .block_tables = d_tables.get<int32_t>(),
+        .query_start = d_start.get<int32_t>(),
+        .context_lens = d_lens.get<int32_t>(),
+        .seqs = static_cast<int64_t>(c.seqs.size()),
+        .tokens = tokens,
+        .q_heads = c.q_heads,
+        .kv_heads = c.kv_heads,
+        .head_dim = c.head_dim,
+        .block_size = c.block_size,
+        .max_blocks_per_seq = max_blocks,
+        .scale = scale,
+        .window = c.window,
+        .max_query_len = c.tell_max_query_len ? max_query_len : 0,
+        .max_context_len = max_context_len,
+        .split_workspace = c.split_workspace_bytes > 0 ? d_workspace.get<void>() : nullptr,
+        .split_workspace_bytes = c.split_workspace_bytes,
+        .cache_blocks = static_cast<int64_t>(pool.size() + 1)};
+
+    // Every kernel the device has for the case: on a Hopper, the wgmma kernel and, capped at
+    // compute capability 8.0, the mma.sync one.
+    for (int cap : {0, 80}) {
+      SCOPED_TRACE(cap == 0 ? "kernels of the device" : "kernels of compute capability 8.0");
+      launch.max_compute_capability = cap;
+      ASSERT_EQ(cudaMemset(d_out.get<void>(), 0xff, tokens * q_row * dtype_size(c.dtype)), cudaSuccess);  // NaN
+      ASSERT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaSuccess);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      const std::vector<float> got = d_out.read();
+      for (size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_LE(std::abs(got[i] - expected[i]), tol * (1 + std::abs(expected[i])))
+            << "element " << i << " (token " << i / q_row << ", head " << i % q_row / c.head_dim << "): got "
+            << got[i] << ", want " << expected[i];
+      }
     }
   }
 };

@@ -92,5 +92,24 @@ TEST_F(Sm90PrimitivesGpu, WgmmaM64n64k16MatchesTheProduct) {
   }
 }
 
+TEST_F(Sm90PrimitivesGpu, WgmmaWithRegisterAAndMnMajorBMatchesTheProduct) {
+  std::vector<float> a(64 * 64), b(64 * 128);
+  std::vector<uint16_t> a_bits(a.size()), b_bits(b.size());
+  for (size_t i = 0; i < a.size(); ++i) a_bits[i] = bf16_bits(a[i] = static_cast<float>(static_cast<int>(i * 7 % 9) - 4) * 0.25f);
+  for (size_t i = 0; i < b.size(); ++i) b_bits[i] = bf16_bits(b[i] = static_cast<float>(static_cast<int>(i * 5 % 11) - 5) * 0.5f);
+  DeviceBuffer d_a(a_bits.data(), a_bits.size() * 2), d_b(b_bits.data(), b_bits.size() * 2),
+      d(std::vector<float>(64 * 128).data(), 64 * 128 * sizeof(float)), ok(std::vector<int>(1).data(), sizeof(int));
+  ASSERT_EQ(test::run_wgmma_rs_probe(d_a.get<void>(), d_b.get<void>(), d.get<float>(), ok.get<int>()), cudaSuccess);
+  ASSERT_EQ(copy_back<int>(ok, 1)[0], 1) << "the mbarrier never saw the copies' bytes";
+  const std::vector<float> got = copy_back<float>(d, 64 * 128);
+  for (int m = 0; m < 64; ++m) {
+    for (int n = 0; n < 128; ++n) {
+      float want = 0.0f;  // small multiples of 1/8: exact in fp32
+      for (int k = 0; k < 64; ++k) want += a[m * 64 + k] * b[k * 128 + n];
+      ASSERT_EQ(got[m * 128 + n], want) << "D[" << m << "][" << n << "]";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace genrt

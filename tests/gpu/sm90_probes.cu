@@ -5,10 +5,8 @@
 
 #include "tests/gpu/sm90_probes.h"
 
-#include <cuda.h>
-#include <cudaTypedefs.h>
-
 #include "kernels/sm90.cuh"
+#include "kernels/tensor_map.cuh"
 
 namespace genrt::test {
 
@@ -86,7 +84,8 @@ __global__ void wgmma_probe_kernel(const __grid_constant__ CUtensorMap a_map, co
   wgmma_fence();
 #pragma unroll
   for (int k = 0; k < 4; ++k) {
-    wgmma_m64n64k16_bf16(acc, swizzle128_descriptor(a_tile + 32 * k), swizzle128_descriptor(b_tile + 32 * k), k > 0);
+    wgmma_m64n64k16_ss<__nv_bfloat16>(acc, swizzle128_descriptor(a_tile + 32 * k),
+                                      swizzle128_descriptor(b_tile + 32 * k), k > 0);
   }
   wgmma_commit();
   wgmma_wait<0>();
@@ -100,23 +99,63 @@ __global__ void wgmma_probe_kernel(const __grid_constant__ CUtensorMap a_map, co
   }
 }
 
-// A bf16 [rows, cols] row-major tensor's map with 64 x 64 boxes and the 128-byte swizzle;
-// out-of-bounds elements read as zero.
+// d = a b for bf16 a [64 x 64] (row-major, K contiguous) taken into registers in the A
+// fragment layout, and b [64 x 128] (row-major: N contiguous, MN-major) loaded by TMA as two
+// 64-column panels; per k16 step one wgmma per panel, the MN-major descriptor advanced 16
+// rows (2048 bytes) a step. d is [64 x 128].
+__global__ void wgmma_rs_probe_kernel(const __nv_bfloat16* a, const __grid_constant__ CUtensorMap b_map, float* d,
+                                      int* ok) {
+  extern __shared__ uint8_t raw[];
+  uint8_t* b_tile = aligned_tiles(raw);  // panel p at p * 8192
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) mbarrier_init(&bar, 1);
+  fence_barrier_init();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    mbarrier_arrive_expect_tx(&bar, 2 * 64 * 64 * 2);
+    tma_load_2d(b_tile, &b_map, &bar, 0, 0);
+    tma_load_2d(b_tile + 8192, &b_map, &bar, 64, 0);
+  }
+  const bool arrived = bounded_wait(&bar, 0);
+  if (threadIdx.x == 0) *ok = arrived ? 1 : 0;
+  if (!__syncthreads_and(arrived)) return;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, c = 2 * (lane % 4);
+  auto pair = [&](int row, int col) {
+    uint32_t packed;
+    memcpy(&packed, a + row * 64 + col, sizeof(packed));
+    return packed;
+  };
+  float acc[2][32];
+  for (auto& panel : acc) {
+    for (float& v : panel) v = 0.0f;
+  }
+  wgmma_fence();
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int row = 16 * warp + g, col = 16 * k + c;
+    const uint32_t fragment[4] = {pair(row, col), pair(row + 8, col), pair(row, col + 8), pair(row + 8, col + 8)};
+#pragma unroll
+    for (int panel = 0; panel < 2; ++panel) {
+      wgmma_m64n64k16_rs<__nv_bfloat16>(acc[panel], fragment, swizzle128_descriptor(b_tile + panel * 8192 + 2048 * k, 8192),
+                                        true);
+    }
+  }
+  wgmma_commit();
+  wgmma_wait<0>();
+  for (int panel = 0; panel < 2; ++panel) {
+    for (int j = 0; j < 8; ++j) {
+      const int row = 16 * warp + g, col = 64 * panel + 8 * j + c;
+      d[row * 128 + col] = acc[panel][4 * j];
+      d[row * 128 + col + 1] = acc[panel][4 * j + 1];
+      d[(row + 8) * 128 + col] = acc[panel][4 * j + 2];
+      d[(row + 8) * 128 + col + 1] = acc[panel][4 * j + 3];
+    }
+  }
+}
+
+// A bf16 [rows, cols] row-major tensor's map with 64 x 64 boxes and the 128-byte swizzle.
 cudaError_t encode_map(CUtensorMap& map, const void* data, int rows, int cols) {
-  void* entry = nullptr;
-  cudaDriverEntryPointQueryResult found{};
-  cudaError_t status = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &entry, 12000, cudaEnableDefault,
-                                                        &found);
-  if (status != cudaSuccess) return status;
-  if (found != cudaDriverEntryPointSuccess || entry == nullptr) return cudaErrorNotSupported;
-  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(cols), static_cast<cuuint64_t>(rows)};
-  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols) * 2};
-  const cuuint32_t box[2] = {64, 64}, element_strides[2] = {1, 1};
-  const CUresult encoded = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(entry)(
-      &map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(data), dims, strides, box, element_strides,
-      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE,
-      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  return encoded == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
+  return kernels::make_swizzled_tensor_map(map, data, true, rows, cols, cols, 64);
 }
 
 cudaError_t finish() {
@@ -145,6 +184,13 @@ cudaError_t run_wgmma_probe(const void* a, const void* b, float* d, int* ok) {
   if (const cudaError_t status = encode_map(a_map, a, 64, 64); status != cudaSuccess) return status;
   if (const cudaError_t status = encode_map(b_map, b, 64, 64); status != cudaSuccess) return status;
   wgmma_probe_kernel<<<1, 128, kTileSmem>>>(a_map, b_map, d, ok);
+  return finish();
+}
+
+cudaError_t run_wgmma_rs_probe(const void* a, const void* b, float* d, int* ok) {
+  CUtensorMap b_map;
+  if (const cudaError_t status = encode_map(b_map, b, 64, 128); status != cudaSuccess) return status;
+  wgmma_rs_probe_kernel<<<1, 128, kTileSmem>>>(static_cast<const __nv_bfloat16*>(a), b_map, d, ok);
   return finish();
 }
 

@@ -19,4 +19,8 @@ cudaError_t run_tma_probe(const void* data, int rows, int cols, int x, int y, ui
 // d[64 x 64] = a b^T for bf16 a, b [64 x 64], through TMA and four wgmma m64n64k16 steps.
 cudaError_t run_wgmma_probe(const void* a, const void* b, float* d, int* ok);
 
+// d[64 x 128] = a b for bf16 a [64 x 64] in registers and b [64 x 128] MN-major through TMA
+// and wgmma m64n64k16 with A from registers.
+cudaError_t run_wgmma_rs_probe(const void* a, const void* b, float* d, int* ok);
+
 }  // namespace genrt::test

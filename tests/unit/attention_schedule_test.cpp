@@ -476,7 +476,22 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 5; }), AttentionKernel::flash_prefill);  // 5 x 4 rows > 16
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 4; }), AttentionKernel::flash_decode);
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 0; }), AttentionKernel::flash_prefill);  // unknown
-  EXPECT_EQ(with([](auto& s) { s.paged = false; }), AttentionKernel::flash_prefill);
+  EXPECT_EQ(with([](auto& s) { s.paged = false, s.compute_capability = 80; }), AttentionKernel::flash_prefill);
+  // Hopper: wgmma for prompts when the pages tile its 128 keys and the pool's extent is known.
+  auto hopper = [&](auto change) {
+    return with([&](auto& s) {
+      s.compute_capability = 90, s.max_query_len = 100, s.block_size = 16, s.cache_extent_known = true;
+      change(s);
+    });
+  };
+  EXPECT_EQ(hopper([](auto&) {}), AttentionKernel::flash_prefill_sm90);
+  EXPECT_EQ(hopper([](auto& s) { s.paged = false, s.block_size = 0, s.cache_extent_known = false; }),
+            AttentionKernel::flash_prefill_sm90);
+  EXPECT_EQ(hopper([](auto& s) { s.max_query_len = 1; }), AttentionKernel::flash_decode);
+  EXPECT_EQ(hopper([](auto& s) { s.cache_extent_known = false; }), AttentionKernel::flash_prefill);
+  EXPECT_EQ(hopper([](auto& s) { s.block_size = 48; }), AttentionKernel::flash_prefill);  // 128 % 48
+  EXPECT_EQ(hopper([](auto& s) { s.head_dim = 96; }), AttentionKernel::flash_prefill);    // not 64-column panels
+  EXPECT_EQ(hopper([](auto& s) { s.compute_capability = 100; }), AttentionKernel::flash_prefill);  // no wgmma
   EXPECT_EQ(with([](auto& s) { s.tensor_core_dtype = false; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.compute_capability = 75; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.head_dim = 72; }), AttentionKernel::warp);

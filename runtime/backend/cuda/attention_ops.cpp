@@ -35,7 +35,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .max_context_len = batch.max_context_len,
                                                   .split_workspace = context.attention_workspace,
                                                   .split_workspace_bytes =
-                                                      static_cast<int64_t>(context.attention_workspace_bytes)};
+                                                      static_cast<int64_t>(context.attention_workspace_bytes),
+                                                  .cache_blocks = k_cache.dim(0)};
     check_cuda(kernels::launch_paged_attention(launch, context.stream), "paged attention kernel");
   });
 }
