@@ -18,11 +18,14 @@ AttentionKernel select_attention_kernel(const AttentionShape& s) {
   }
   const int64_t group = s.q_heads / s.kv_heads;
   if (s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) return AttentionKernel::flash_decode;
-  // wgmma and TMA exist on sm_90 (the build's sm_90a image) only, not on later majors.
+  // wgmma and TMA exist on sm_90 (the build's sm_90a image) only, not on later majors. A
+  // page lands in shared memory as whole 1024-byte swizzle atoms of 8 rows.
   const Sm90Tile hopper = sm90_prefill_tile(s.head_dim);
-  const bool pages_fit = !s.paged || (s.cache_extent_known && s.block_size > 0 && s.block_size <= 256 &&
-                                      hopper.key_rows % s.block_size == 0);
-  if (s.compute_capability == 90 && hopper.head_dim != 0 && pages_fit) return AttentionKernel::flash_prefill_sm90;
+  const bool pages_fit = !s.paged || (s.cache_extent_known && s.block_size >= 8 && s.block_size % 8 == 0 &&
+                                      s.block_size <= 256 && hopper.key_rows % s.block_size == 0);
+  if (s.compute_capability == 90 && s.sm90a_built && hopper.head_dim != 0 && pages_fit) {
+    return AttentionKernel::flash_prefill_sm90;
+  }
   return AttentionKernel::flash_prefill;
 }
 

@@ -81,9 +81,9 @@ GENRT_HOST_DEVICE constexpr Sm90Tile sm90_prefill_tile(int64_t head_dim) {
   }
 }
 
-// At most this many splits of one sequence's keys; a couple of waves of blocks per SM.
+// At most this many splits of one sequence's keys (the launcher aims at one wave of blocks
+// at the kernel's occupancy).
 inline constexpr int64_t kMaxDecodeSplits = 64;
-inline constexpr int64_t kDecodeBlocksPerSm = 2;
 // The split-KV partial results a runtime reserves (kernels::split_workspace_bytes): splits
 // are only chosen while (sequence, KV head) pairs number fewer than the target blocks, so
 // splits x pairs stays under twice the target, 528 on an H200, and each pair's 16 rows of
@@ -109,6 +109,7 @@ struct AttentionShape {
   int64_t max_query_len = 0;    // paged: the most new tokens of one sequence, 0 if unknown
   int64_t block_size = 0;       // paged: tokens a cache block
   bool cache_extent_known = false;  // paged: the pool's size, which a TMA descriptor needs
+  bool sm90a_built = false;         // the build has an sm_90a image (wgmma, TMA)
 };
 
 // The one answer to "is this shape supported?" and "which kernel runs it?".

@@ -45,7 +45,8 @@ cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_
                        .head_dim = a.head_dim,
                        .q_heads = a.q_heads,
                        .kv_heads = a.kv_heads,
-                       .vectors_aligned = vectors_aligned(a.q, a.out, a.k, a.v)};
+                       .vectors_aligned = vectors_aligned(a.q, a.out, a.k, a.v),
+                       .sm90a_built = kSm90aBuilt};
   if (a.kv_tokens < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
   DeviceFacts device;
   if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;

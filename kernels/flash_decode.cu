@@ -208,37 +208,46 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
     return cudaErrorInvalidValue;
   }
   const int64_t per_split = split_workspace_bytes(1, a.tokens, a.q_heads, a.head_dim);
-  const int64_t splits =
-      decode_splits(a.seqs, a.kv_heads, (a.max_context_len + tile.key_rows - 1) / tile.key_rows,
-                    kDecodeBlocksPerSm * multiprocessors, kMaxDecodeSplits,
-                    a.split_workspace != nullptr ? a.split_workspace_bytes / per_split : 0);
-  auto* partial_out = static_cast<float*>(a.split_workspace);
-  const DecodeProblem<T> p{.q = a.q,
-                           .out = a.out,
-                           .k = a.k_cache,
-                           .v = a.v_cache,
-                           .block_tables = a.block_tables,
-                           .query_start = a.query_start,
-                           .context_lens = a.context_lens,
-                           .tokens = a.tokens,
-                           .q_heads = a.q_heads,
-                           .kv_heads = a.kv_heads,
-                           .block_size = static_cast<int32_t>(a.block_size),
-                           .max_blocks_per_seq = a.max_blocks_per_seq,
-                           .scale_log2 = a.scale * kLog2e,
-                           .window = a.window,
-                           .splits = splits,
-                           .partial_out = partial_out,
-                           .partial_lse = splits > 1 ? partial_out + splits * a.tokens * a.q_heads * a.head_dim : nullptr};
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
     constexpr FlashTile kTile = flash_decode_tile(kHeadDim);
-    const auto kernel = flash_decode_kernel<T, kHeadDim>;
+    constexpr auto kKernel = flash_decode_kernel<T, kHeadDim>;
     const int smem = static_cast<int>(decode_smem_bytes(kTile));
-    status = cleared(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    if (status != cudaSuccess) return;
+    const KernelSetup setup = set_up_kernel<kKernel>(kTile.warps * 32, smem);
+    if ((status = setup.status) != cudaSuccess) return;
+    // One wave of blocks over the SMs, at the occupancy this instantiation reaches.
+    const int64_t splits =
+        decode_splits(a.seqs, a.kv_heads, (a.max_context_len + kTile.key_rows - 1) / kTile.key_rows,
+                      int64_t{setup.blocks_per_sm} * multiprocessors, kMaxDecodeSplits,
+                      a.split_workspace != nullptr ? a.split_workspace_bytes / per_split : 0);
+    auto* partial_out = static_cast<float*>(a.split_workspace);
+    const DecodeProblem<T> p{
+        .q = a.q,
+        .out = a.out,
+        .k = a.k_cache,
+        .v = a.v_cache,
+        .block_tables = a.block_tables,
+        .query_start = a.query_start,
+        .context_lens = a.context_lens,
+        .tokens = a.tokens,
+        .q_heads = a.q_heads,
+        .kv_heads = a.kv_heads,
+        .block_size = static_cast<int32_t>(a.block_size),
+        .max_blocks_per_seq = a.max_blocks_per_seq,
+        .scale_log2 = a.scale * kLog2e,
+        .window = a.window,
+        .splits = splits,
+        .partial_out = partial_out,
+        .partial_lse = splits > 1 ? partial_out + splits * a.tokens * a.q_heads * kHeadDim : nullptr};
     const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.seqs));
-    kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
+    kKernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
+    if ((status = cudaGetLastError()) != cudaSuccess || splits == 1) return;
+    const int64_t merge_blocks = (a.tokens * a.q_heads + 3) / 4;
+    if (merge_blocks > 0x7fffffff) {
+      status = cudaErrorInvalidValue;
+      return;
+    }
+    merge_splits_kernel<T><<<static_cast<unsigned>(merge_blocks), 128, 0, stream>>>(p, kHeadDim);
     status = cudaGetLastError();
   };
   switch (a.head_dim) {
@@ -249,11 +258,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
     case 256: run.template operator()<256>(); break;
     default: break;
   }
-  if (status != cudaSuccess || splits == 1) return status;
-  const int64_t merge_blocks = (a.tokens * a.q_heads + 3) / 4;
-  if (merge_blocks > 0x7fffffff) return cudaErrorInvalidValue;
-  merge_splits_kernel<T><<<static_cast<unsigned>(merge_blocks), 128, 0, stream>>>(p, a.head_dim);
-  return cudaGetLastError();
+  return status;
 }
 
 template cudaError_t launch_flash_decode<__half>(const PagedAttentionLaunch<__half>&, int, cudaStream_t);

@@ -162,10 +162,9 @@ cudaError_t launch(const PrefillProblem<T>& p, int64_t head_dim, int64_t query_t
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
     constexpr FlashTile kTile = flash_prefill_tile(kHeadDim);
-    const auto kernel = flash_prefill_kernel<T, kHeadDim, kPaged>;
+    constexpr auto kernel = flash_prefill_kernel<T, kHeadDim, kPaged>;
     const int smem = static_cast<int>(kTile.prefill_smem_bytes());
-    status = cleared(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    if (status != cudaSuccess) return;
+    if ((status = set_up_kernel<kernel>(kTile.warps * 32, smem).status) != cudaSuccess) return;
     const dim3 grid(static_cast<unsigned>(query_tile_blocks), static_cast<unsigned>(p.q_heads));
     kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
     status = cudaGetLastError();

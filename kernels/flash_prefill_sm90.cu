@@ -39,6 +39,7 @@ struct Sm90Problem {
   int64_t seqs = 0;
   int32_t block_size = 0;
   int64_t max_blocks_per_seq = 0;
+  int64_t cache_blocks = 0;
   // Dense (non-causal): K/V boxes are a whole tile of keys.
   int64_t q_tokens = 0;
   int64_t kv_tokens = 0;
@@ -106,9 +107,12 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
       if constexpr (kPaged) {
         for (int page = 0; page < kKeys / p.block_size; ++page) {
           const int64_t key = j * kKeys + static_cast<int64_t>(page) * p.block_size;
-          const bool live = key + p.block_size > first_key && key < kv_len;
-          const int32_t row =
-              live ? p.block_tables[seq * p.max_blocks_per_seq + key / p.block_size] * p.block_size : -p.block_size;
+          // A table entry outside the pool is read as a skipped page, never as a wrapped row.
+          const int64_t block = key + p.block_size > first_key && key < kv_len
+                                    ? p.block_tables[seq * p.max_blocks_per_seq + key / p.block_size]
+                                    : -1;
+          const auto row = static_cast<int32_t>(block >= 0 && block < p.cache_blocks ? block * p.block_size
+                                                                                     : -p.block_size);
           sm90::tma_load_2d(k_panel + page * p.block_size * 128, &k_map, &tile_loaded[stage], column, row);
           sm90::tma_load_2d(v_panel + page * p.block_size * 128, &v_map, &tile_loaded[stage], column, row);
         }
@@ -162,6 +166,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
       }
     }
 
+    __syncwarp();  // thread 0's copies and the zeroing loop diverged; wgmma is .sync.aligned
     sm90::wgmma_fence();
 #pragma unroll
     for (int n = 0; n < kKeys / 64; ++n) {
@@ -175,6 +180,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     }
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
+    for (auto& chunk : s) sm90::fence_registers(chunk);  // no read of s moves above the wait
 
     const bool masked = tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, p.window, kKeys);
 #pragma unroll
@@ -237,6 +243,9 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
 #pragma unroll
       for (int i = 0; i < 4; ++i) p_fragments[kc][i] = sm80::pack2<T>(pn[2 * i], pn[2 * i + 1]);
     }
+    // No write of o or of the fragments moves below the fence, no read of o above the wait.
+    for (auto& panel : o) sm90::fence_registers(panel);
+    for (auto& fragment : p_fragments) sm90::fence_registers(fragment);
     sm90::wgmma_fence();
 #pragma unroll
     for (int kc = 0; kc < kKeys / 16; ++kc) {
@@ -249,6 +258,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     }
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
+    for (auto& panel : o) sm90::fence_registers(panel);
   }
 
 #pragma unroll
@@ -276,10 +286,9 @@ cudaError_t launch(const CUtensorMap& q_map, const CUtensorMap& k_map, const CUt
   if (blocks > 0x7fffffff || p.q_heads > 65535) return cudaErrorInvalidValue;
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
-    const auto kernel = flash_prefill_sm90<T, kHeadDim, kPaged>;
+    constexpr auto kernel = flash_prefill_sm90<T, kHeadDim, kPaged>;
     const int smem = static_cast<int>(sm90_prefill_tile(kHeadDim).smem_bytes());
-    status = cleared(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    if (status != cudaSuccess) return;
+    if ((status = set_up_kernel<kernel>(kSm90Threads, smem).status) != cudaSuccess) return;
     const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.q_heads));
     kernel<<<grid, kSm90Threads, smem, stream>>>(q_map, k_map, v_map, p);
     status = cudaGetLastError();
@@ -300,7 +309,8 @@ cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& a, cudaStre
   if (a.tokens == 0) return cudaSuccess;
   const Sm90Tile tile = sm90_prefill_tile(a.head_dim);
   if (tile.head_dim == 0 || a.tokens > 0x7fffffff || a.seqs <= 0 || a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 ||
-      a.window < 0 || a.block_size <= 0 || tile.key_rows % a.block_size != 0 || a.cache_blocks <= 0 ||
+      a.window < 0 || a.block_size < 8 || a.block_size % 8 != 0 || tile.key_rows % a.block_size != 0 ||
+      a.cache_blocks <= 0 ||
       a.cache_blocks * a.block_size > 0x7fffffff) {
     return cudaErrorInvalidValue;
   }
@@ -324,7 +334,8 @@ cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& a, cudaStre
                          .context_lens = a.context_lens,
                          .seqs = a.seqs,
                          .block_size = static_cast<int32_t>(a.block_size),
-                         .max_blocks_per_seq = a.max_blocks_per_seq};
+                         .max_blocks_per_seq = a.max_blocks_per_seq,
+                         .cache_blocks = a.cache_blocks};
   return launch<T, true>(q_map, k_map, v_map, p, a.head_dim, query_tile_grid(a.tokens, a.seqs, tile.query_rows), stream);
 }
 

@@ -70,7 +70,8 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
                        .paged = true,
                        .max_query_len = a.max_query_len,
                        .block_size = a.block_size,
-                       .cache_extent_known = a.cache_blocks > 0};
+                       .cache_extent_known = a.cache_blocks > 0,
+                       .sm90a_built = kSm90aBuilt};
   if (a.window < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
   DeviceFacts device;
   if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;

@@ -75,8 +75,12 @@ __device__ __forceinline__ bool mbarrier_try_wait(uint64_t* bar, uint32_t phase)
   return done != 0;
 }
 
+// Waits for the phase; traps after about a second (a lost copy or a wrong byte count), so a
+// bad barrier is a launch failure, never a hung GPU.
 __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t phase) {
+  const long long deadline = clock64() + (1ll << 31);
   while (!mbarrier_try_wait(bar, phase)) {
+    if (clock64() > deadline) __trap();
   }
 }
 
@@ -168,6 +172,19 @@ __device__ __forceinline__ void wgmma_m64n64k16_rs(float (&d)[32], const uint32_
 #undef GENRT_WGMMA_RS
 #undef GENRT_WGMMA_D
 #undef GENRT_WGMMA_D_OPERANDS
+
+// Keeps the compiler from moving reads or writes of these registers across a wgmma fence or
+// wait (CUTLASS's warpgroup_fence_operand).
+template <int kN>
+__device__ __forceinline__ void fence_registers(float (&r)[kN]) {
+#pragma unroll
+  for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+template <int kN>
+__device__ __forceinline__ void fence_registers(uint32_t (&r)[kN]) {
+#pragma unroll
+  for (int i = 0; i < kN; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
 
 // Orders this thread's generic-proxy writes to shared memory before later async-proxy
 // reads of it (a wgmma operand zeroed by ordinary stores).

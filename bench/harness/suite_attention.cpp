@@ -8,6 +8,9 @@
 #include "bench/harness/suites.h"
 #include "runtime/backend/ops.h"
 
+#ifdef GENRT_HAVE_CUDA
+#include "runtime/backend/cuda/cuda_context.h"
+#endif
 #ifdef GENRT_HAVE_CUDNN_SDPA
 #include <memory>
 
@@ -52,6 +55,28 @@ std::vector<std::vector<int64_t>> gpu_decode_shapes() {
 const std::vector<std::vector<int64_t>> kCpuDecodeShapes = {{1, 64, 4, 2, 64}, {4, 100, 4, 4, 64}};
 
 float softmax_scale(int64_t head_dim) { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
+
+// genrt's older attention kernels beside the ones the device gets, as peers: the sm_80
+// tensor-core kernels (what a Hopper ran before its wgmma kernel) and the CUDA-core warp
+// kernel, the baseline the tensor-core kernels replaced (left out past 200 GFLOP a run,
+// where at ~1% of the peak it would take seconds per case).
+void add_older_kernel_peers([[maybe_unused]] BenchRun& run, [[maybe_unused]] OpCase& c) {
+#ifdef GENRT_HAVE_CUDA
+  if (run.device().device() != Device::cuda) return;
+  for (const auto& [name, cap] : {std::pair{"genrt mma.sync kernels", 80}, std::pair{"genrt warp kernel", 75}}) {
+    if (cap < 80 && c.flops > 2e11) {
+      c.missing_peers[name] = "too slow at this size (the CUDA-core baseline)";
+      continue;
+    }
+    c.peers[name] = [op = c.run, cap](std::vector<Tensor>& t) {
+      CudaContext capped = current_cuda_context();
+      capped.attention_compute_capability = cap;
+      const CudaScope scope(capped);
+      op(t);
+    };
+  }
+#endif
+}
 
 // cuDNN's fused SDPA on the case's own tensors (q, k, v, out = t[0..3]) when this build has
 // the peer and cuDNN takes the shape; otherwise the line says why it is missing.
@@ -107,11 +132,13 @@ std::vector<nlohmann::json> run_attention_prefill_suite(BenchRun& run) {
         };
         // Each sequence's blocks follow one another: its keys are a [seq, kv_heads, d] run.
         add_cudnn_peer(run, c, layout.blocks_per_seq() * kBenchBlockSize * kv_heads * head_dim, true);
+        add_older_kernel_peers(run, c);
       } else {
         c.inputs = {{.shape = {batch, seq, heads, head_dim}}, {.shape = {batch, seq, kv_heads, head_dim}},
                     {.shape = {batch, seq, kv_heads, head_dim}}, {.shape = {batch, seq, heads, head_dim}}};
         c.run = [scale](std::vector<Tensor>& t) { ops::dense_attention(t[0], t[1], t[2], scale, t[3]); };
         add_cudnn_peer(run, c, seq * kv_heads * head_dim, false);
+        add_older_kernel_peers(run, c);
       }
       c.outputs = {3};
       lines.push_back(run.run_case("attention-prefill", c));
@@ -149,6 +176,7 @@ std::vector<nlohmann::json> run_attention_decode_suite(BenchRun& run) {
     c.run = [meta, scale, layout](std::vector<Tensor>& t) {
       ops::paged_attention(t[0], t[1], t[2], paged_batch(t, meta, layout), scale, /*window=*/0, t[3]);
     };
+    add_older_kernel_peers(run, c);
     lines.push_back(run.run_case("attention-decode", c));
   }
   return lines;

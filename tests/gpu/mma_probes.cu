@@ -4,6 +4,7 @@
 
 #include "tests/gpu/mma_probes.h"
 
+#include "kernels/flash_tile.cuh"
 #include "kernels/mma.cuh"
 
 namespace genrt::test {
@@ -11,6 +12,7 @@ namespace genrt::test {
 namespace {
 
 using namespace kernels::sm80;
+namespace flash = kernels::flash;
 
 // The fragments built element by element from the documented layouts (not with ldmatrix),
 // so this checks mma.sync's A, B and C layouts alone.
@@ -67,6 +69,40 @@ __global__ void cp_async_probe_kernel(const uint4* src, uint4* out) {
   if (lane < 4) out[lane] = staged[lane];
 }
 
+// One warp's flash steps on 16 rows of q, 32 keys and head dim 32, all staged in padded
+// shared memory as the kernels stage them: s = q k^T (compute_scores), then, with the
+// scores as probabilities as they are (online_softmax left out), o = s v
+// (accumulate_values). Writes s [16 x 32] and o [16 x 32] row-major.
+template <class T>
+__global__ void warp_tile_probe_kernel(const T* q, const T* k, const T* v, float* s_out, float* o_out) {
+  constexpr int kDim = 32, kKeys = 32, kStride = kDim + 8;
+  __shared__ __align__(16) T q_rows[16 * kStride], k_rows[kKeys * kStride], v_rows[kKeys * kStride];
+  const int lane = threadIdx.x;
+  for (int i = lane; i < 16 * kDim; i += 32) q_rows[i / kDim * kStride + i % kDim] = q[i];
+  for (int i = lane; i < kKeys * kDim; i += 32) {
+    k_rows[i / kDim * kStride + i % kDim] = k[i];
+    v_rows[i / kDim * kStride + i % kDim] = v[i];
+  }
+  __syncwarp();
+  uint32_t q_fragments[kDim / 16][4];
+  flash::load_a_fragments<kDim>(q_fragments, q_rows, kStride);
+  float s[kKeys / 8][4];
+  flash::compute_scores<T, kDim, kKeys, true>(s, q_fragments, q_rows, k_rows, kStride);
+  for (int t = 0; t < kKeys / 8; ++t) {
+    for (int i = 0; i < 4; ++i) {
+      s_out[flash::fragment_row(lane, i / 2) * kKeys + t * 8 + flash::fragment_col(lane) + i % 2] = s[t][i];
+    }
+  }
+  flash::RowState<kDim> state;
+  state.init();
+  flash::accumulate_values<T, kDim, kKeys>(state, s, v_rows, kStride);
+  for (int t = 0; t < kDim / 8; ++t) {
+    for (int i = 0; i < 4; ++i) {
+      o_out[flash::fragment_row(lane, i / 2) * kDim + t * 8 + flash::fragment_col(lane) + i % 2] = state.o[t][i];
+    }
+  }
+}
+
 cudaError_t finish() {
   const cudaError_t launched = cudaGetLastError();
   return launched != cudaSuccess ? launched : cudaDeviceSynchronize();
@@ -94,6 +130,15 @@ cudaError_t run_cp_async_probe(const void* src, void* out) {
   return finish();
 }
 
+template <class T>
+cudaError_t run_warp_tile_probe(const T* q, const T* k, const T* v, float* s, float* o) {
+  warp_tile_probe_kernel<T><<<1, 32>>>(q, k, v, s, o);
+  return finish();
+}
+
+template cudaError_t run_warp_tile_probe<__half>(const __half*, const __half*, const __half*, float*, float*);
+template cudaError_t run_warp_tile_probe<__nv_bfloat16>(const __nv_bfloat16*, const __nv_bfloat16*,
+                                                        const __nv_bfloat16*, float*, float*);
 template cudaError_t run_mma_probe<__half>(const __half*, const __half*, float*);
 template cudaError_t run_mma_probe<__nv_bfloat16>(const __nv_bfloat16*, const __nv_bfloat16*, float*);
 

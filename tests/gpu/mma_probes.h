@@ -22,4 +22,10 @@ cudaError_t run_ldmatrix_probe(const uint16_t* matrix, bool trans, uint32_t* out
 // 64 bytes of src through cp_async_16, the 2nd and 4th 16-byte chunks marked invalid.
 cudaError_t run_cp_async_probe(const void* src, void* out);
 
+// The flash kernels' warp steps (kernels/flash_tile.cuh) on q [16 x 32], k and v [32 x 32]
+// (row-major, T): s = q k^T [16 x 32] through compute_scores and o = s v [16 x 32] through
+// accumulate_values (s rounded to T as the kernels round probabilities).
+template <class T>
+cudaError_t run_warp_tile_probe(const T* q, const T* k, const T* v, float* s, float* o);
+
 }  // namespace genrt::test

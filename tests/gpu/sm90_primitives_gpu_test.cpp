@@ -31,7 +31,8 @@ class Sm90PrimitivesGpu : public ::testing::Test {
     GENRT_REQUIRE_GPU();
     int major = 0;
     ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
-    if (major < 9) GTEST_SKIP() << "GPU test skipped: the Hopper primitives need compute capability 9.0";
+    // The sm_90a image runs on compute capability 9.0 only.
+    if (major != 9) GTEST_SKIP() << "GPU test skipped: the Hopper primitives need compute capability 9.0";
   }
 };
 
@@ -67,6 +68,19 @@ TEST_F(Sm90PrimitivesGpu, TmaLoadsASwizzledTileAndZeroFillsPastTheEdge) {
       ASSERT_EQ(got, want) << "box element (" << r << ", " << k << ")";
     }
   }
+}
+
+// The Hopper kernel loads the pages it must not read from rows before the tensor: the box
+// must come back all zeros and still complete its bytes on the barrier.
+TEST_F(Sm90PrimitivesGpu, TmaBoxWhollyOutOfBoundsIsZerosAndCompletes) {
+  const int rows = 100, cols = 80;
+  std::vector<uint16_t> data(rows * cols, 0x3f80);  // bf16 1.0 everywhere
+  DeviceBuffer d_data(data.data(), data.size() * 2), out(std::vector<uint8_t>(8192, 0xff).data(), 8192),
+      ok(std::vector<int>(1).data(), sizeof(int));
+  ASSERT_EQ(test::run_tma_probe(d_data.get<void>(), rows, cols, 0, -64, out.get<uint8_t>(), ok.get<int>()), cudaSuccess);
+  ASSERT_EQ(copy_back<int>(ok, 1)[0], 1) << "an out-of-bounds box did not complete its bytes";
+  const std::vector<uint8_t> bytes = copy_back<uint8_t>(out, 8192);
+  for (int i = 0; i < 8192; ++i) ASSERT_EQ(bytes[i], 0) << "byte " << i;
 }
 
 TEST_F(Sm90PrimitivesGpu, WgmmaM64n64k16MatchesTheProduct) {

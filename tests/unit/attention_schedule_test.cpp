@@ -171,11 +171,26 @@ struct PagedCase {
     return out;
   }
 
-  // The key row `key` of sequence s for KV head h as the kernel loads it: through the block
-  // table, or zeros outside [first_key, kv_len).
+  // The key row `key` of sequence s for KV head h as the sm_80 kernels load it: through the
+  // block table, or zeros outside [first_key, kv_len).
   const float* kv_row(const std::vector<float>& cache, size_t s, int64_t h, int64_t key, int64_t first_key,
                       const std::vector<float>& zeros) const {
     if (key < first_key || key >= context_lens[s]) return zeros.data();
+    return cached_row(cache, s, h, key);
+  }
+
+  // As the Hopper kernel loads it: a whole page or none. Pages outside [first_key, kv_len)
+  // arrive as zeros (out-of-bounds TMA boxes); in a live page, rows past the context hold
+  // whatever the cache held (NaN here) for K, and zeros for V, which the kernel clears.
+  const float* kv_page_row(bool values, size_t s, int64_t h, int64_t key, int64_t first_key,
+                           const std::vector<float>& zeros, const std::vector<float>& stale) const {
+    const int64_t page = key / block_size * block_size;
+    if (page + block_size <= first_key || page >= context_lens[s]) return zeros.data();
+    if (key >= context_lens[s]) return values ? zeros.data() : stale.data();
+    return cached_row(values ? v_cache : k_cache, s, h, key);
+  }
+
+  const float* cached_row(const std::vector<float>& cache, size_t s, int64_t h, int64_t key) const {
     const int32_t block = block_tables[s * max_blocks + key / block_size];
     EXPECT_GE(block, 0) << "key " << key << " of sequence " << s << " is in a released block";
     const int64_t slot = int64_t{block} * block_size + key % block_size;
@@ -183,11 +198,23 @@ struct PagedCase {
   }
 };
 
-// flash_prefill_kernel<kPaged = true>, block by block.
-std::vector<float> model_paged_prefill(const PagedCase& c) {
-  const FlashTile tile = kernels::flash_prefill_tile(c.head_dim);
-  const int rows = tile.query_rows, keys = tile.key_rows;
-  const std::vector<float> zeros(c.head_dim, 0.0f);
+// The paged prefill kernels, block by block: flash_prefill_kernel (sm_80: 64-row tiles, K/V
+// rows loaded one by one) or flash_prefill_sm90 (128-row tiles of two warpgroups, K/V
+// loaded a page at a time).
+enum class PrefillKernel { sm80, sm90 };
+
+std::vector<float> model_paged_prefill(const PagedCase& c, PrefillKernel kernel = PrefillKernel::sm80) {
+  const bool hopper = kernel == PrefillKernel::sm90;
+  const int rows = hopper ? kernels::sm90_prefill_tile(c.head_dim).query_rows
+                          : kernels::flash_prefill_tile(c.head_dim).query_rows;
+  const int keys = hopper ? kernels::sm90_prefill_tile(c.head_dim).key_rows
+                          : kernels::flash_prefill_tile(c.head_dim).key_rows;
+  const int warps = rows / 16;
+  const std::vector<float> zeros(c.head_dim, 0.0f), stale(c.head_dim, NAN);
+  auto load = [&](bool values, size_t s, int64_t h, int64_t key, int64_t first_key) {
+    return hopper ? c.kv_page_row(values, s, h, key, first_key, zeros, stale)
+                  : c.kv_row(values ? c.v_cache : c.k_cache, s, h, key, first_key, zeros);
+  };
   std::vector<float> out(c.q.size(), NAN);
   std::map<std::pair<int64_t, int64_t>, int> owned;  // (seq, tile) -> blocks that took it
   const int64_t grid = kernels::query_tile_grid(c.tokens, static_cast<int64_t>(c.seqs.size()), rows);
@@ -203,7 +230,7 @@ std::vector<float> model_paged_prefill(const PagedCase& c) {
     const int64_t first_key = kernels::visible_keys(first_pos, kv_len, true, c.window).begin;
     for (int64_t head = 0; head < c.q_heads; ++head) {
       const int64_t kv_head = head / (c.q_heads / c.kv_heads);
-      for (int warp = 0; warp < tile.warps; ++warp) {
+      for (int warp = 0; warp < warps; ++warp) {
         ModelRows state(c.head_dim);
         const int64_t warp_row = first_row + warp * 16, warp_pos = first_pos + warp * 16;
         auto q_row = [&](int r) -> const float* {
@@ -221,8 +248,8 @@ std::vector<float> model_paged_prefill(const PagedCase& c) {
             }
           }
           state.fold(
-              keys, q_row, [&](int col) { return c.kv_row(c.k_cache, s, kv_head, j * keys + col, first_key, zeros); },
-              [&](int col) { return c.kv_row(c.v_cache, s, kv_head, j * keys + col, first_key, zeros); }, masked,
+              keys, q_row, [&](int col) { return load(false, s, kv_head, j * keys + col, first_key); },
+              [&](int col) { return load(true, s, kv_head, j * keys + col, first_key); }, masked,
               visible, c.scale() * kLog2e);
         }
         for (int r = 0; r < 16 && warp_row + r < queries; ++r) {
@@ -335,7 +362,13 @@ TEST_P(AttentionScheduleModel, PrefillTilesMatchReference) {
   PagedCase c{.seqs = shape.seqs, .q_heads = shape.q_heads, .kv_heads = shape.kv_heads, .head_dim = shape.head_dim,
               .block_size = shape.block_size, .window = shape.window};
   c.build();
-  expect_close(model_paged_prefill(c), c.reference(), "prefill");
+  const std::vector<float> want = c.reference();
+  expect_close(model_paged_prefill(c), want, "sm_80 prefill");
+  // The Hopper kernel's tiles need pages that tile its key tiles, and head dims of 64-column panels.
+  if (kernels::sm90_prefill_tile(c.head_dim).head_dim != 0 &&
+      kernels::sm90_prefill_tile(c.head_dim).key_rows % c.block_size == 0) {
+    expect_close(model_paged_prefill(c, PrefillKernel::sm90), want, "sm_90 prefill");
+  }
 }
 
 // Lengths 1, 17, 127, 1000 and 4097 (off every tile and page size), chunks over a cached
@@ -366,9 +399,10 @@ TEST_P(DecodeScheduleModel, SplitsMatchReference) {
   for (const Sequence& s : c.seqs) longest = std::max(longest, s.context);
   const int64_t tiles = (longest + kernels::flash_decode_tile(c.head_dim).key_rows - 1) /
                         kernels::flash_decode_tile(c.head_dim).key_rows;
-  // The split count an H200 (132 SMs) would choose, and the extremes around it.
-  const int64_t chosen = kernels::decode_splits(static_cast<int64_t>(c.seqs.size()), c.kv_heads, tiles,
-                                                kernels::kDecodeBlocksPerSm * 132, kernels::kMaxDecodeSplits, 1 << 20);
+  // The split count an H200 (132 SMs, 3 blocks an SM at head dim 128) would choose, and the
+  // extremes around it.
+  const int64_t chosen = kernels::decode_splits(static_cast<int64_t>(c.seqs.size()), c.kv_heads, tiles, 3 * 132,
+                                                kernels::kMaxDecodeSplits, 1 << 20);
   for (int64_t splits : {int64_t{1}, int64_t{3}, chosen, kernels::kMaxDecodeSplits}) {
     SCOPED_TRACE(testing::Message() << splits << " splits");
     expect_close(model_paged_decode(c, splits), want, "decode");
@@ -480,7 +514,8 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   // Hopper: wgmma for prompts when the pages tile its 128 keys and the pool's extent is known.
   auto hopper = [&](auto change) {
     return with([&](auto& s) {
-      s.compute_capability = 90, s.max_query_len = 100, s.block_size = 16, s.cache_extent_known = true;
+      s.compute_capability = 90, s.max_query_len = 100, s.block_size = 16, s.cache_extent_known = true,
+      s.sm90a_built = true;
       change(s);
     });
   };
@@ -490,6 +525,8 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(hopper([](auto& s) { s.max_query_len = 1; }), AttentionKernel::flash_decode);
   EXPECT_EQ(hopper([](auto& s) { s.cache_extent_known = false; }), AttentionKernel::flash_prefill);
   EXPECT_EQ(hopper([](auto& s) { s.block_size = 48; }), AttentionKernel::flash_prefill);  // 128 % 48
+  EXPECT_EQ(hopper([](auto& s) { s.block_size = 4; }), AttentionKernel::flash_prefill);   // under a swizzle atom
+  EXPECT_EQ(hopper([](auto& s) { s.sm90a_built = false; }), AttentionKernel::flash_prefill);
   EXPECT_EQ(hopper([](auto& s) { s.head_dim = 96; }), AttentionKernel::flash_prefill);    // not 64-column panels
   EXPECT_EQ(hopper([](auto& s) { s.compute_capability = 100; }), AttentionKernel::flash_prefill);  // no wgmma
   EXPECT_EQ(with([](auto& s) { s.tensor_core_dtype = false; }), AttentionKernel::warp);

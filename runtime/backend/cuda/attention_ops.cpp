@@ -36,13 +36,15 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .split_workspace = context.attention_workspace,
                                                   .split_workspace_bytes =
                                                       static_cast<int64_t>(context.attention_workspace_bytes),
-                                                  .cache_blocks = k_cache.dim(0)};
+                                                  .cache_blocks = k_cache.dim(0),
+                                                  .max_compute_capability = context.attention_compute_capability};
     check_cuda(kernels::launch_paged_attention(launch, context.stream), "paged attention kernel");
   });
 }
 
 void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
   ops::expect_gpu_attention_shape("dense_attention", q.dim(2), q.dim(3));
+  const CudaContext& context = current_cuda_context();
   with_storage_type(q.dtype(), [&]<class T>() {
     const kernels::DenseAttentionLaunch<T> launch{.q = data_or_null<T>(q),
                                                   .k = data_or_null<T>(k),
@@ -54,8 +56,9 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                                                   .q_heads = q.dim(2),
                                                   .kv_heads = k.dim(2),
                                                   .head_dim = q.dim(3),
-                                                  .scale = scale};
-    check_cuda(kernels::launch_dense_attention(launch, current_stream()), "dense attention kernel");
+                                                  .scale = scale,
+                                                  .max_compute_capability = context.attention_compute_capability};
+    check_cuda(kernels::launch_dense_attention(launch, context.stream), "dense attention kernel");
   });
 }
 

@@ -16,6 +16,9 @@ struct CudaContext {
   // means an unsplit decode.
   void* attention_workspace = nullptr;
   size_t attention_workspace_bytes = 0;
+  // Attention kernels of at most this compute capability (0: the device's): the bench runs
+  // the older kernels beside the ones the device gets.
+  int attention_compute_capability = 0;
 };
 
 class CudaScope {
