@@ -43,6 +43,8 @@ struct GoldenCase {
   const char* left_out;  // a file of the folder not to read
 };
 
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
+
 class ClipTokenizerGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(ClipTokenizerGolden, EveryStringGetsTransformersIds) {
