@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iterator>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kWordEnd = "</w>";
+constexpr std::string_view kWordEnd = "</w>";
 
 // What transformers' CLIPTokenizer puts around the BPE model, whatever the files say: NFC,
 // whitespace runs to one space, lower case; CLIP's split regex (its special tokens, English
@@ -38,15 +38,16 @@ const nlohmann::json& clip_pipeline_json() {
   return j;
 }
 
-// The special tokens of CLIPTokenizer, with its defaults.
+// The special tokens of CLIPTokenizer, with its defaults, indexed by Special.
 struct SpecialField {
   const char* field;
   const char* fallback;
 };
-constexpr SpecialField kSpecialFields[] = {{"bos_token", "<|startoftext|>"},
-                                           {"eos_token", "<|endoftext|>"},
-                                           {"unk_token", "<|endoftext|>"},
-                                           {"pad_token", "<|endoftext|>"}};
+enum Special { kBos, kEos, kUnk, kPad, kSpecials };
+constexpr SpecialField kSpecialFields[kSpecials] = {{"bos_token", "<|startoftext|>"},
+                                                    {"eos_token", "<|endoftext|>"},
+                                                    {"unk_token", "<|endoftext|>"},
+                                                    {"pad_token", "<|endoftext|>"}};
 
 // A special token's text: a string, or {"content": ...} (AddedToken), in the first of the
 // `sources` that names it; else the fallback.
@@ -90,8 +91,7 @@ std::string right_of(const nlohmann::json& merge) {
 void expect_word_end_merges(const nlohmann::json& merges, const std::string& where) {
   GENRT_CHECK(merges.is_array(), "{}: the merges must be a list", where);
   for (const auto& merge : merges) {
-    const std::string right = right_of(merge);
-    if (right.size() >= 4 && right.compare(right.size() - 4, 4, kWordEnd) == 0) return;
+    if (right_of(merge).ends_with(kWordEnd)) return;
   }
   fail("{}: no merge makes a word end ('{}'): not a CLIP vocabulary (is it GPT-2's?)", where, kWordEnd);
 }
@@ -120,6 +120,10 @@ ClipTokenizer ClipTokenizer::parse(const fs::path& dir) {
   const fs::path map_path = dir / "special_tokens_map.json";
   const nlohmann::json map = fs::is_regular_file(map_path) ? read_json_file(map_path) : nlohmann::json::object();
   GENRT_CHECK(map.is_object(), "{}: expected a JSON object", map_path.string());
+  const auto max_length = json_required<int64_t>(config, "model_max_length", config_path.string());
+  GENRT_CHECK(max_length >= 3 && max_length <= 65536,
+              "{}: model_max_length {} must be between 3 (BOS, a token, EOS) and 65536 (CLIP's is 77)",
+              config_path.string(), max_length);
 
   nlohmann::json vocab, merges, added = nlohmann::json::array();
   std::string where;
@@ -144,8 +148,8 @@ ClipTokenizer ClipTokenizer::parse(const fs::path& dir) {
   expect_word_end_merges(merges, where);
 
   // The special tokens are matched whole in the text, as transformers adds them.
-  std::string names[std::size(kSpecialFields)];
-  for (size_t i = 0; i < std::size(kSpecialFields); ++i) {
+  std::string names[kSpecials];
+  for (int i = 0; i < kSpecials; ++i) {
     names[i] = special_token({&map, &config}, kSpecialFields[i], config_path.string());
     const auto id = vocab.find(names[i]);
     GENRT_CHECK(id != vocab.end(), "{}: {} '{}' is not in the vocabulary", config_path.string(),
@@ -156,17 +160,12 @@ ClipTokenizer ClipTokenizer::parse(const fs::path& dir) {
   }
   nlohmann::json tokenizer = clip_pipeline_json();
   tokenizer["model"] = {{"type", "BPE"},         {"vocab", std::move(vocab)},
-                        {"merges", std::move(merges)}, {"unk_token", names[2]},
-                        {"end_of_word_suffix", kWordEnd}};
+                        {"merges", std::move(merges)}, {"unk_token", names[kUnk]},
+                        {"end_of_word_suffix", std::string(kWordEnd)}};
   tokenizer["added_tokens"] = std::move(added);
   HfTokenizer hf = HfTokenizer::from_json(tokenizer, nlohmann::json(), where);
-
-  const auto max_length = json_required<int64_t>(config, "model_max_length", config_path.string());
-  GENRT_CHECK(max_length >= 3 && max_length <= 65536,
-              "{}: model_max_length {} must be between 3 (BOS, a token, EOS) and 65536 (CLIP's is 77)",
-              config_path.string(), max_length);
-  auto id_of = [&](const std::string& name) { return *hf.token_id(name); };
-  return ClipTokenizer(std::move(hf), max_length, id_of(names[0]), id_of(names[1]), id_of(names[3]));
+  auto id_of = [&](Special s) { return *hf.token_id(names[s]); };
+  return ClipTokenizer(std::move(hf), max_length, id_of(kBos), id_of(kEos), id_of(kPad));
 }
 
 ClipTokens ClipTokenizer::encode(std::string_view prompt) const {

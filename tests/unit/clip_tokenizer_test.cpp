@@ -147,6 +147,9 @@ TEST(ClipTokenizer, BrokenFoldersAreClearErrors) {
     config.erase("model_max_length");
     test::write_file(dir / "tokenizer_config.json", config.dump());
     EXPECT_ERROR(ClipTokenizer::open(dir), "missing required field 'model_max_length'");
+    config["model_max_length"] = 2;
+    test::write_file(dir / "tokenizer_config.json", config.dump());
+    EXPECT_ERROR(ClipTokenizer::open(dir), "model_max_length 2 must be between 3 (BOS, a token, EOS) and 65536");
   }
 }
 
