@@ -48,6 +48,8 @@ struct GpuCase {
   DType dtype;
 };
 
+void PrintTo(const GpuCase& c, std::ostream* os) { *os << c.variant << " " << dtype_name(c.dtype); }
+
 class ClipTextGpu : public ::testing::TestWithParam<GpuCase> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
