@@ -15,6 +15,7 @@ enum class Activation : uint8_t {
   silu,       // out = x * sigmoid(x) = x / (1 + exp(-x))
   gelu_erf,   // exact: 0.5 x (1 + erf(x / sqrt 2))                (PyTorch approximate="none")
   gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (GPT-2's gelu_new)
+  gelu_quick, // x sigmoid(1.702 x)                                (CLIP's quick_gelu)
   add,        // out = x + up
 };
 
@@ -39,6 +40,8 @@ GENRT_HOST_DEVICE inline float gelu_tanh_value(float x) {
   return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
 }
 
+GENRT_HOST_DEVICE inline float gelu_quick_value(float x) { return x / (1.0f + expf(-1.702f * x)); }
+
 // One element in fp32; unary ops ignore `up`.
 GENRT_HOST_DEVICE inline float activation_value(Activation op, float x, float up) {
   switch (op) {
@@ -46,6 +49,7 @@ GENRT_HOST_DEVICE inline float activation_value(Activation op, float x, float up
     case Activation::silu: return silu_value(x);
     case Activation::gelu_erf: return gelu_erf_value(x);
     case Activation::gelu_tanh: return gelu_tanh_value(x);
+    case Activation::gelu_quick: return gelu_quick_value(x);
     case Activation::add: return x + up;
   }
   return x;

@@ -29,7 +29,8 @@ void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
 }
 
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu) {
-  GENRT_CHECK(gelu == ref::Activation::gelu_erf || gelu == ref::Activation::gelu_tanh,
+  GENRT_CHECK(gelu == ref::Activation::gelu_erf || gelu == ref::Activation::gelu_tanh ||
+                  gelu == ref::Activation::gelu_quick,
               "gelu: activation {} is not a GELU", static_cast<int>(gelu));
   elementwise("gelu", gelu, x, "x", Tensor(), "", out);
 }

@@ -9,7 +9,7 @@ namespace genrt::ops {
 
 // out = silu(gate) * up
 void swiglu(const Tensor& gate, const Tensor& up, Tensor& out);
-// out = gelu(x); `gelu` is Activation::gelu_erf or gelu_tanh.
+// out = gelu(x); `gelu` is Activation::gelu_erf, gelu_tanh or gelu_quick.
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu);
 void silu(const Tensor& x, Tensor& out);
 // out = a + b; out may alias a or b.

@@ -18,16 +18,21 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& whe
   GENRT_CHECK(model.is_object(), "{} must be an object", where);
   const std::string type = model.value("type", "BPE");
   GENRT_CHECK(type == "BPE", "{}: type '{}' is not supported (genrt reads BPE tokenizers)", where, type);
-  for (const char* field : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    const auto it = model.find(field);
-    GENRT_CHECK(it == model.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty()),
-                "{}: '{}' is not supported", where, field);
-  }
+  const auto prefix = model.find("continuing_subword_prefix");
+  GENRT_CHECK(prefix == model.end() || prefix->is_null() || (prefix->is_string() && prefix->get<std::string>().empty()),
+              "{}: 'continuing_subword_prefix' is not supported", where);
   const auto dropout = model.find("dropout");
   GENRT_CHECK(dropout == model.end() || dropout->is_null(), "{}: BPE dropout is not supported", where);
 
   BpeModel bpe;
   bpe.byte_fallback_ = model.value("byte_fallback", false);
+  const auto suffix = model.find("end_of_word_suffix");
+  if (suffix != model.end() && !suffix->is_null()) {
+    GENRT_CHECK(suffix->is_string(), "{}: end_of_word_suffix must be a string", where);
+    bpe.end_of_word_suffix_ = suffix->get<std::string>();
+  }
+  GENRT_CHECK(bpe.end_of_word_suffix_.empty() || !bpe.byte_fallback_,
+              "{}: end_of_word_suffix with byte_fallback is not supported", where);
   bpe.fuse_unk_ = model.value("fuse_unk", false);
   bpe.ignore_merges_ = model.value("ignore_merges", false);
   bpe.byte_ids_.fill(-1);
@@ -110,10 +115,15 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
   }
   std::vector<int32_t> symbols;
   bool last_was_unk = false;
+  std::string last_char;  // the word's last character with the end-of-word suffix
   for (size_t i = 0; i < word.size();) {
     const size_t length = utf8_next(word.substr(i)).length;
-    const std::string_view ch = word.substr(i, length);
+    std::string_view ch = word.substr(i, length);
     i += length;
+    if (i == word.size() && !end_of_word_suffix_.empty()) {
+      last_char = std::string(ch) + end_of_word_suffix_;
+      ch = last_char;
+    }
     if (const auto id = token_id(ch)) {
       symbols.push_back(*id);
       last_was_unk = false;

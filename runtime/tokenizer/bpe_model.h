@@ -1,7 +1,9 @@
 #pragma once
 // The BPE model of a Hugging Face tokenizer.json ("model": {"type": "BPE", ...}): a
 // vocabulary, merges ranked by their order in the file, and what to do with characters
-// outside the vocabulary (byte fallback to <0xNN> tokens, or the unknown token).
+// outside the vocabulary (byte fallback to <0xNN> tokens, or the unknown token). With an
+// end_of_word_suffix (CLIP's "</w>"), a word's last character is looked up with the
+// suffix appended, so merges can tell word ends from word middles.
 
 #include <array>
 #include <cstdint>
@@ -52,6 +54,7 @@ class BpeModel {
   bool byte_fallback_ = false;
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;
+  std::string end_of_word_suffix_;
 };
 
 }  // namespace genrt

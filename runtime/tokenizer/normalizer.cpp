@@ -3,11 +3,14 @@
 #include <utf8proc.h>
 
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
+#include "runtime/core/utf8.h"
+#include "runtime/tokenizer/regex.h"
 #include "runtime/tokenizer/token_text.h"
 
 namespace genrt {
@@ -27,13 +30,47 @@ Normalizer unicode_form(utf8proc_option_t options) {
   };
 }
 
-// The pattern of a Replace normalizer or decoder: {"String": s} (a {"Regex": r} is refused).
-std::string string_pattern(const nlohmann::json& spec, const std::string& where) {
+// Each character's lowercase, as tokenizers' Lowercase (Rust's char::to_lowercase) has it:
+// not case folding, which would also turn "ß" into "ss" and "ς" into "σ". U+0130 (İ) is
+// the one character whose lowercase is two (i and a combining dot above).
+std::string lowercase(std::string text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::string_view rest = text; !rest.empty();) {
+    const Utf8Sequence seq = utf8_next(rest);
+    if (seq.kind != Utf8Sequence::valid) {
+      out.append(rest.substr(0, seq.length));
+    } else if (seq.code_point == U'\u0130') {
+      out.append("i\u0307");
+    } else {
+      append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(seq.code_point))));
+    }
+    rest.remove_prefix(seq.length);
+  }
+  return out;
+}
+
+// Replace: every match of the pattern, {"String": s} or {"Regex": r}, becomes `content`.
+Normalizer replace(const nlohmann::json& spec, const std::string& where) {
   const auto pattern = spec.find("pattern");
   GENRT_CHECK(pattern != spec.end() && pattern->is_object(), "{}: Replace needs a 'pattern' object", where);
+  const std::string to = spec.at("content").get<std::string>();
+  if (pattern->contains("Regex")) {
+    const auto regex = std::make_shared<Regex>((*pattern)["Regex"].get<std::string>(), where);
+    return [regex, to](std::string text) {
+      std::string out;
+      size_t cursor = 0;
+      for (const auto& [begin, end] : regex->find_all(text)) {
+        out.append(text, cursor, begin - cursor).append(to);
+        cursor = end;
+      }
+      return out.append(text, cursor);
+    };
+  }
   GENRT_CHECK(pattern->contains("String") && (*pattern)["String"].is_string(),
-              "{}: Replace with a regex pattern is not supported", where);
-  return (*pattern)["String"].get<std::string>();
+              "{}: Replace pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}", where);
+  const std::string from = (*pattern)["String"].get<std::string>();
+  return [from, to](std::string text) { return replace_all(text, from, to); };
 }
 
 }  // namespace
@@ -55,15 +92,12 @@ Normalizer make_normalizer(const nlohmann::json& spec, const std::string& where)
     const std::string prefix = spec.at("prepend").get<std::string>();
     return [prefix](std::string text) { return text.empty() ? text : prefix + text; };
   }
-  if (type == "Replace") {
-    const std::string from = string_pattern(spec, at), to = spec.at("content").get<std::string>();
-    return [from, to](std::string text) { return replace_all(text, from, to); };
-  }
+  if (type == "Replace") return replace(spec, at);
   if (type == "NFC") return unicode_form(UTF8PROC_COMPOSE);
   if (type == "NFD") return unicode_form(UTF8PROC_DECOMPOSE);
   if (type == "NFKC") return unicode_form(static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
   if (type == "NFKD") return unicode_form(static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT));
-  if (type == "Lowercase") return unicode_form(UTF8PROC_CASEFOLD);
+  if (type == "Lowercase") return lowercase;
   if (type == "Strip") {
     const bool left = spec.value("strip_left", true), right = spec.value("strip_right", true);
     return [left, right](std::string text) {

@@ -1,6 +1,6 @@
 #pragma once
 // tokenizer.json "normalizer": the text rewrite applied before pre-tokenization.
-// Supported: Sequence, Prepend, Replace (string patterns), NFC, NFD, NFKC, NFKD,
+// Supported: Sequence, Prepend, Replace (string or regex patterns), NFC, NFD, NFKC, NFKD,
 // Lowercase, Strip. Any other type is an error that names it.
 
 #include <functional>

@@ -49,4 +49,33 @@ void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h
   project_out(w, buf, out);
 }
 
+PagedBatch samples_as_blocks(int64_t samples, int64_t tokens) {
+  PagedBatch batch{.positions = Tensor::zeros({samples * tokens}, DType::i32),
+                   .slots = Tensor::zeros({samples * tokens}, DType::i32),
+                   .query_start = Tensor::zeros({samples + 1}, DType::i32),
+                   .context_lens = Tensor::zeros({samples}, DType::i32),
+                   .block_tables = Tensor::zeros({samples, 1}, DType::i32),
+                   .block_size = tokens,
+                   .max_query_len = tokens,
+                   .max_context_len = tokens};
+  for (int64_t s = 0; s < samples; ++s) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      batch.positions.data<int32_t>()[s * tokens + t] = static_cast<int32_t>(t);
+      batch.slots.data<int32_t>()[s * tokens + t] = static_cast<int32_t>(s * tokens + t);
+    }
+    batch.query_start.data<int32_t>()[s + 1] = static_cast<int32_t>((s + 1) * tokens);
+    batch.context_lens.data<int32_t>()[s] = static_cast<int32_t>(tokens);
+    batch.block_tables.data<int32_t>()[s] = static_cast<int32_t>(s);
+  }
+  return batch;
+}
+
+void causal_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
+                           const PagedBatch& batch, AttentionBuffers& buf, Tensor& out) {
+  project_qkv(w, x, buf);
+  auto as_blocks = [&](const Tensor& t) { return t.reshape({batch.seqs(), batch.block_size, t.dim(1), t.dim(2)}); };
+  ops::paged_attention(buf.q, as_blocks(buf.k), as_blocks(buf.v), batch, attention_scale(h), 0, buf.attn);
+  project_out(w, buf, out);
+}
+
 }  // namespace genrt::blocks

@@ -2,7 +2,8 @@
 // The attention block shared by the model graphs: q, k and v projections of the input,
 // attention, and the output projection. Decoders attend causally over the paged KV cache
 // (with rotary positions, or positions already added to the input); the DiT attends
-// within each sample, non-causally. Biases come with the projections (Linear::bias).
+// within each sample, non-causally; CLIP's text encoder within each sample, causally.
+// Biases come with the projections (Linear::bias).
 
 #include <cstdint>
 
@@ -63,5 +64,18 @@ void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h
 // to all of that sample's tokens.
 void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
                           AttentionBuffers& buf, Tensor& out);
+
+// The host tensors of a PagedBatch that makes each of `samples` sequences of `tokens` one
+// block of its own: sequence s's keys and values are rows [s * tokens, (s + 1) * tokens) of
+// the k and v buffers, which then are a paged cache of blocks of `tokens` slots as the
+// projections write them. Positions run 0..tokens-1 in every sequence.
+PagedBatch samples_as_blocks(int64_t samples, int64_t tokens);
+
+// out = out_proj(attention) of x [samples * tokens, hidden], each sample's tokens attending
+// causally to that sample's tokens (CLIP's text encoder): paged attention over the step's
+// own keys and values, `batch` being samples_as_blocks(samples, tokens) on x's device, so no
+// cache is written and the GPU runs the paged attention kernels as they are.
+void causal_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
+                           const PagedBatch& batch, AttentionBuffers& buf, Tensor& out);
 
 }  // namespace genrt::blocks

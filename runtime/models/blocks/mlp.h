@@ -11,8 +11,8 @@ namespace genrt::blocks {
 void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& down_proj, const Tensor& x,
                 Tensor& gate, Tensor& up, Tensor& out);
 
-// GELU MLP (GPT-2, DiT): out = fc_out(gelu(fc_in(x))), `gelu` Activation::gelu_erf or
-// gelu_tanh; inner is a [tokens, intermediate] buffer.
+// GELU MLP (GPT-2, DiT, CLIP): out = fc_out(gelu(fc_in(x))), `gelu` Activation::gelu_erf,
+// gelu_tanh or gelu_quick; inner is a [tokens, intermediate] buffer.
 void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::Activation gelu, const Tensor& x, Tensor& inner,
               Tensor& out);
 

@@ -17,18 +17,23 @@ TEST(RefSwiGlu, SiluTimesUp) {
   EXPECT_NEAR(out[2], -2.0f / (1 + std::exp(2.0f)), 1e-6f);
 }
 
-TEST(RefGelu, ErfAndTanhMatchPyTorchValues) {
-  // torch.nn.functional.gelu(torch.tensor([-1., 0.5, 2.]), approximate=...)
+TEST(RefGelu, ErfTanhAndQuickMatchPyTorchValues) {
+  // torch.nn.functional.gelu(torch.tensor([-1., 0.5, 2.]), approximate=...), and
+  // transformers' quick_gelu, x * torch.sigmoid(1.702 * x), in float64
   const float x[3] = {-1.0f, 0.5f, 2.0f};
-  float erf_out[3], tanh_out[3];
+  float erf_out[3], tanh_out[3], quick_out[3];
   genrt::ref::activation({.op = Activation::gelu_erf, .x = x, .out = erf_out, .n = 3});
   genrt::ref::activation({.op = Activation::gelu_tanh, .x = x, .out = tanh_out, .n = 3});
+  genrt::ref::activation({.op = Activation::gelu_quick, .x = x, .out = quick_out, .n = 3});
   EXPECT_NEAR(erf_out[0], -0.15865526f, 1e-6f);
   EXPECT_NEAR(erf_out[1], 0.34573123f, 1e-6f);
   EXPECT_NEAR(erf_out[2], 1.95449972f, 1e-6f);
   EXPECT_NEAR(tanh_out[0], -0.15880801f, 1e-6f);
   EXPECT_NEAR(tanh_out[1], 0.34571401f, 1e-6f);
   EXPECT_NEAR(tanh_out[2], 1.95459771f, 1e-6f);
+  EXPECT_NEAR(quick_out[0], -0.15420423f, 1e-6f);
+  EXPECT_NEAR(quick_out[1], 0.35038844f, 1e-6f);
+  EXPECT_NEAR(quick_out[2], 1.93565862f, 1e-6f);
 }
 
 TEST(RefSoftmax, RowsSumToOneWithoutOverflow) {

@@ -1,0 +1,179 @@
+#include "runtime/models/clip/clip_text_model.h"
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/backend/device_runtime.h"
+#include "runtime/backend/gpu_limits.h"
+#include "runtime/backend/ops.h"
+#include "runtime/io/json_file.h"
+#include "runtime/io/weight_store.h"
+#include "runtime/memory/device_arena.h"
+#include "runtime/models/blocks/attention.h"
+#include "runtime/models/blocks/mlp.h"
+
+namespace genrt {
+
+namespace {
+
+// The buffers of a workspace for max_batch prompts, each from alloc(shape, dtype): one
+// function for allocating them and for sizing the plan.
+template <class Alloc>
+void allocate_activations(const ClipTextConfig& c, int64_t max_batch, DType dtype, Alloc& alloc,
+                          ClipTextWorkspace& ws) {
+  const int64_t rows = max_batch * c.max_position_embeddings, d = c.hidden_size;
+  for (Tensor* t : {&ws.residual, &ws.normed, &ws.branch, &ws.hidden_state}) *t = alloc({rows, d}, dtype);
+  for (Tensor* t : {&ws.q, &ws.k, &ws.v, &ws.attn}) *t = alloc({rows, c.num_attention_heads, c.head_dim()}, dtype);
+  ws.fc = alloc({rows, c.intermediate_size}, dtype);
+}
+
+// Each forward's uploads: the ids, and the PagedBatch of samples_as_blocks (positions,
+// slots, query starts, context lengths, block table).
+template <class Alloc>
+void allocate_uploads(const ClipTextConfig& c, int64_t max_batch, Alloc& alloc) {
+  const int64_t rows = max_batch * c.max_position_embeddings;
+  for (const Shape& shape : {Shape{rows}, Shape{rows}, Shape{rows}, Shape{max_batch + 1}, Shape{max_batch},
+                             Shape{max_batch, 1}}) {
+    alloc(shape, DType::i32);
+  }
+}
+
+}  // namespace
+
+NamedWeights clip_text_named_weights(const ClipTextConfig& c, ClipTextWeights& w) {
+  const int64_t d = c.hidden_size, f = c.intermediate_size;
+  NamedWeights list = {{"embeddings.token_embedding.weight", {c.vocab_size, d}, &w.embeddings_token_embedding},
+                       {"embeddings.position_embedding.weight", {c.max_position_embeddings, d},
+                        &w.embeddings_position_embedding}};
+  w.encoder_layers.resize(static_cast<size_t>(c.num_hidden_layers));
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "encoder.layers." + std::to_string(l) + ".";
+    ClipEncoderLayerWeights& L = w.encoder_layers[l];
+    L.layer_norm1.name_weights(list, p + "layer_norm1", d);
+    L.self_attn.q_proj.name_weights(list, p + "self_attn.q_proj", d, d, true);
+    L.self_attn.k_proj.name_weights(list, p + "self_attn.k_proj", d, d, true);
+    L.self_attn.v_proj.name_weights(list, p + "self_attn.v_proj", d, d, true);
+    L.self_attn.out_proj.name_weights(list, p + "self_attn.out_proj", d, d, true);
+    L.layer_norm2.name_weights(list, p + "layer_norm2", d);
+    L.mlp.fc1.name_weights(list, p + "mlp.fc1", d, f, true);
+    L.mlp.fc2.name_weights(list, p + "mlp.fc2", f, d, true);
+  }
+  w.final_layer_norm.name_weights(list, "final_layer_norm", d);
+  return list;
+}
+
+ClipTextModel::ClipTextModel(ClipTextConfig config, ClipTextWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {}
+
+ClipTextModel::~ClipTextModel() = default;
+ClipTextModel::ClipTextModel(ClipTextModel&&) noexcept = default;
+
+MemoryRequest ClipTextModel::memory_request(const ClipTextDeviceOptions& o) const {
+  GENRT_CHECK(o.dtype == DType::bf16 || o.dtype == DType::f16, "--dtype {}: the GPU runs models in bf16 or f16",
+              dtype_name(o.dtype));
+  GENRT_CHECK(o.max_batch > 0, "CLIP text encoder on the GPU: max batch {} must be positive", o.max_batch);
+  // A shape the kernels do not take fails here, before any weight is uploaded.
+  ops::expect_gpu_attention_shape("the CLIP text encoder", config_.num_attention_heads, config_.head_dim());
+  ops::expect_gpu_norm_dim("the CLIP text encoder", config_.hidden_size);
+  ClipTextWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
+  ArenaFootprint persistent, uploads;
+  ClipTextWorkspace sizing;
+  allocate_activations(config_, o.max_batch, o.dtype, persistent, sizing);
+  allocate_uploads(config_, o.max_batch, uploads);
+  return {.name = "CLIP text encoder",
+          .weight_bytes = weight_footprint(clip_text_named_weights(config_, listed), o.dtype),
+          .persistent_bytes = persistent.bytes,
+          .workspace_bytes = uploads.bytes,
+          .step_upload_bytes = uploads.bytes};
+}
+
+void ClipTextModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const ClipTextDeviceOptions& o) {
+  GENRT_CHECK(!runtime_, "the CLIP text encoder is already on the GPU");
+  runtime->expect_planned(memory_request(o));
+  place_weights(*runtime, clip_text_named_weights(config_, weights_), o.dtype, "CLIP text encoder");
+  dtype_ = o.dtype;
+  runtime_ = std::move(runtime);
+}
+
+ClipTextWorkspace ClipTextModel::make_workspace(int64_t max_batch) const {
+  GENRT_CHECK(max_batch > 0, "CLIP text encoder workspace: batch {} must be positive", max_batch);
+  ClipTextWorkspace ws;
+  ws.max_batch = max_batch;
+  auto allocate = [&](const Shape& shape, DType dtype) {
+    return runtime_ ? runtime_->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
+  };
+  allocate_activations(config_, max_batch, dtype_, allocate, ws);
+  return ws;
+}
+
+Tensor ClipTextModel::forward(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const {
+  const ClipTextConfig& c = config_;
+  GENRT_CHECK(input_ids.rank() == 2 && input_ids.dtype() == DType::i32 && input_ids.device() == Device::cpu,
+              "CLIP text encoder: input_ids must be [batch, tokens] i32 on the host, got {} {}",
+              shape_string(input_ids.shape()), dtype_name(input_ids.dtype()));
+  const int64_t batch = input_ids.dim(0), tokens = input_ids.dim(1), rows = batch * tokens;
+  GENRT_CHECK(batch > 0 && batch <= ws.max_batch, "CLIP text encoder: batch {} outside the workspace's 1..{}", batch,
+              ws.max_batch);
+  GENRT_CHECK(tokens > 0 && tokens <= c.max_position_embeddings,
+              "CLIP text encoder: {} tokens, but the model has {} positions", tokens, c.max_position_embeddings);
+  GENRT_CHECK(clip_skip >= 0 && clip_skip < c.num_hidden_layers,
+              "CLIP text encoder: clip skip {} must leave at least one of its {} layers", clip_skip,
+              c.num_hidden_layers);
+  for (int32_t id : input_ids.span<int32_t>()) {
+    GENRT_CHECK(id >= 0 && id < c.vocab_size, "CLIP text encoder: token id {} is outside its vocabulary of {}", id,
+                c.vocab_size);
+  }
+  const Tensor host_ids = input_ids.reshape({rows});
+  const PagedBatch host_batch = blocks::samples_as_blocks(batch, tokens);
+  auto on_device = [&](const Tensor& host) { return runtime_ ? runtime_->upload(host) : host; };
+  const Tensor ids = on_device(host_ids);
+  const PagedBatch paged{.positions = on_device(host_batch.positions),
+                         .slots = on_device(host_batch.slots),
+                         .query_start = on_device(host_batch.query_start),
+                         .context_lens = on_device(host_batch.context_lens),
+                         .block_tables = on_device(host_batch.block_tables),
+                         .block_size = host_batch.block_size,
+                         .max_query_len = host_batch.max_query_len,
+                         .max_context_len = host_batch.max_context_len};
+
+  const blocks::AttentionHeads heads{
+      .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()};
+  blocks::AttentionBuffers attention{
+      .q = ws.q.slice(0, rows), .k = ws.k.slice(0, rows), .v = ws.v.slice(0, rows), .attn = ws.attn.slice(0, rows)};
+  Tensor residual = ws.residual.slice(0, rows), normed = ws.normed.slice(0, rows), branch = ws.branch.slice(0, rows);
+  Tensor fc = ws.fc.slice(0, rows), hidden_state = ws.hidden_state.slice(0, rows);
+  const auto eps = static_cast<float>(c.layer_norm_eps);
+
+  // residual = token + position embeddings, added by the first fused add+norm.
+  ops::embedding(weights_.embeddings_token_embedding, ids, residual);
+  ops::embedding(weights_.embeddings_position_embedding, paged.positions, branch);
+  for (int64_t l = 0; l < c.num_hidden_layers - clip_skip; ++l) {
+    const ClipEncoderLayerWeights& w = weights_.encoder_layers[l];
+    ops::add_layernorm(branch, residual, w.layer_norm1.weight, w.layer_norm1.bias, eps, normed);
+    blocks::causal_self_attention({w.self_attn.q_proj, w.self_attn.k_proj, w.self_attn.v_proj, w.self_attn.out_proj},
+                                  heads, normed, paged, attention, branch);
+    ops::add_layernorm(branch, residual, w.layer_norm2.weight, w.layer_norm2.bias, eps, normed);
+    blocks::gelu_mlp(w.mlp.fc1, w.mlp.fc2, c.hidden_act, normed, fc, branch);
+  }
+  ops::add_layernorm(branch, residual, weights_.final_layer_norm.weight, weights_.final_layer_norm.bias, eps,
+                     hidden_state);
+  return hidden_state.reshape({batch, tokens, c.hidden_size});
+}
+
+ClipTextModel load_clip_text_model(const std::filesystem::path& model_dir) {
+  const auto sub = model_dir / "text_encoder";
+  const auto dir = std::filesystem::exists(sub / "config.json") ? sub : model_dir;
+  const auto config_path = dir / "config.json";
+  GENRT_CHECK(std::filesystem::exists(config_path),
+              "{}: no config.json (nor text_encoder/config.json): not a CLIP text encoder folder", model_dir.string());
+  const ClipTextConfig c = clip_text_config_from_json(read_json_file(config_path), config_path.string());
+  const WeightStore store = WeightStore::open_dir(dir);
+  ClipTextWeights w;
+  const char* prefix = store.contains("text_model.embeddings.token_embedding.weight") ? "text_model." : "";
+  load_named_weights(store, clip_text_named_weights(c, w), prefix);
+  spdlog::info("loaded CLIP text encoder from {}: {} layers, width {}, {} heads, {} positions, {:.1f}M parameters",
+               dir.string(), c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.max_position_embeddings,
+               c.parameter_count() / 1e6);
+  return ClipTextModel(c, std::move(w));
+}
+
+}  // namespace genrt
