@@ -22,6 +22,7 @@ struct BatchScheduler::Sequence {
   int64_t computed = 0;  // leading context tokens whose keys and values are in the cache
   BlockTable blocks;
   std::optional<FinishReason> finished;
+  bool admitted = false;  // at least once
 
   explicit Sequence(SequenceRequest r) : request(std::move(r)), context(request.prompt) {}
   int64_t pending() const { return static_cast<int64_t>(context.size()) - computed; }
@@ -72,7 +73,10 @@ void BatchScheduler::submit(SequenceRequest r) {
 }
 
 SchedulerCounts BatchScheduler::counts() const {
-  return {static_cast<int64_t>(running_.size()), static_cast<int64_t>(waiting_.size()), preemptions_};
+  SchedulerCounts c = totals_;
+  c.running = static_cast<int64_t>(running_.size());
+  c.waiting = static_cast<int64_t>(waiting_.size());
+  return c;
 }
 
 void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
@@ -85,7 +89,7 @@ void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
 void BatchScheduler::preempt(std::unique_ptr<Sequence>& seq) {
   cache_.release(seq->blocks);
   seq->computed = 0;  // its whole context is read again when it is readmitted
-  ++preemptions_;
+  ++totals_.preemptions;
   spdlog::debug("preempted a sequence of {} tokens: the KV cache is full", seq->context.size());
   waiting_.push_front(std::move(seq));
 }
@@ -103,6 +107,42 @@ bool BatchScheduler::ensure_blocks(size_t index, int64_t tokens) {
     }
     preempt(running_[victim]);  // leaves a null slot, compacted after the step
   }
+  return true;
+}
+
+bool BatchScheduler::being_computed(uint64_t block_key) const {
+  for (const auto& seq : running_) {
+    if (!seq) continue;
+    const std::vector<uint64_t>& keys = seq->blocks.hashes;  // beyond `offered`: reserved, not computed yet
+    if (std::find(keys.begin() + std::min<int64_t>(seq->blocks.offered, std::ssize(keys)), keys.end(), block_key) !=
+        keys.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool BatchScheduler::admit(Sequence& seq) {
+  const auto length = static_cast<int64_t>(seq.context.size());
+  int64_t shared = 0;
+  if (config_.prefix_caching) {
+    shared = cache_.share_cached_prefix(seq.blocks, std::span(seq.context).first(length - 1));
+    if (shared < std::ssize(seq.blocks.hashes) && being_computed(seq.blocks.hashes[shared])) {
+      cache_.release(seq.blocks);
+      return false;
+    }
+  }
+  if (!cache_.reserve(seq.blocks, length + 1)) {
+    cache_.release(seq.blocks);
+    return false;
+  }
+  seq.computed = shared * cache_.shape().block_size;
+  if (config_.prefix_caching) {
+    totals_.prefix_cache_queries += length;
+    totals_.prefix_cache_hits += seq.computed;
+  }
+  if (!seq.admitted && seq.request.on_admitted) seq.request.on_admitted(seq.computed);
+  seq.admitted = true;
   return true;
 }
 
@@ -141,6 +181,7 @@ void BatchScheduler::step() {
   // Plan the step: (sequence, tokens to feed) in batch order.
   std::vector<std::pair<Sequence*, int64_t>> plan;
   int64_t budget = config_.max_batch_tokens;
+  int64_t prefill = 0;  // tokens of prompt chunks (the rest are decodes)
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // decodes first
     if (!running_[i] || running_[i]->pending() != 1) continue;
     if (!ensure_blocks(i, static_cast<int64_t>(running_[i]->context.size()))) continue;
@@ -151,16 +192,16 @@ void BatchScheduler::step() {
     if (!running_[i] || running_[i]->pending() <= 1) continue;
     plan.emplace_back(running_[i].get(), std::min(running_[i]->pending(), budget));
     budget -= plan.back().second;
+    prefill += plan.back().second;
   }
   while (budget > 0 && !waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.max_running) {
     Sequence& seq = *waiting_.front();
-    // Admit only with blocks for the whole context and the first new token.
-    if (cache_.blocks_for(static_cast<int64_t>(seq.context.size()) + 1) > cache_.free_blocks()) break;
-    GENRT_CHECK(cache_.reserve(seq.blocks, static_cast<int64_t>(seq.context.size()) + 1), "KV admission");
+    if (!admit(seq)) break;
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
     plan.emplace_back(&seq, std::min(seq.pending(), budget));
     budget -= plan.back().second;
+    prefill += plan.back().second;
   }
   std::erase_if(plan, [](const auto& p) { return p.first->finished.has_value(); });
   if (plan.empty()) {
@@ -191,9 +232,11 @@ void BatchScheduler::step() {
   const std::vector<SampledToken> sampled = sample_step(logits, rows, model_.device_runtime());
   // Only once the step has succeeded: one that throws leaves every sequence as it was, to be
   // planned again, rather than computed but never sampled.
+  totals_.prefill_tokens += prefill;
   const int64_t window = model_.spec().attention_window;
   for (auto& [seq, n] : plan) {
     seq->computed += n;
+    if (config_.prefix_caching) cache_.cache_computed(seq->blocks, seq->context, seq->computed);
     // Later queries sit at positions >= computed, so no layer reads a key before
     // computed - window + 1 again: blocks wholly before it go back to the pool.
     if (window > 0) cache_.release_before(seq->blocks, seq->computed - window + 1);

@@ -35,6 +35,7 @@ struct CompletionJob::Shared {
   std::condition_variable ready;
   std::deque<ChoiceEvent> events;
   size_t finished = 0;
+  int64_t cached_tokens = 0;  // the first choice's, as usage reports them for the one prompt
 
   Shared(const Tokenizer& t, std::shared_ptr<ServerMetrics> m) : tokenizer(t), metrics(std::move(m)) {}
 
@@ -110,6 +111,12 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
                             .top_logprobs = p.top_logprobs,
                             .on_token = [shared, index](const GeneratedToken& t) { return shared->on_token(index, t); },
                             .on_finish = [shared, index](FinishReason r) { shared->on_finish(index, r); },
+                            .on_admitted =
+                                [shared, index](int64_t cached) {
+                                  if (index != 0) return;
+                                  std::lock_guard lock(shared->mutex);
+                                  shared->cached_tokens = cached;
+                                },
                             .cancelled = shared_->cancelled};
     try {
       engine.submit(std::move(request));
@@ -124,6 +131,11 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
 }
 
 CompletionJob::~CompletionJob() { cancel(); }
+
+int64_t CompletionJob::cached_prompt_tokens() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->cached_tokens;
+}
 
 void CompletionJob::cancel() { *shared_->cancelled = true; }
 

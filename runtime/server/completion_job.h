@@ -41,6 +41,8 @@ class CompletionJob {
   void cancel();
   // Runs to completion and gathers each choice's text, logprobs and finish reason.
   std::vector<ChoiceResult> collect();
+  // The prompt tokens the first choice found in the prefix cache (final once done()).
+  int64_t cached_prompt_tokens() const;
 
  private:
   struct Shared;

@@ -259,7 +259,8 @@ void HttpServer::install_routes() {
                                   .created = unix_time(),
                                   .model = options_.model_name};
         if (!params.stream) {
-          send_json(res, 200, response_json(params, identity, job->collect()));
+          std::vector<ChoiceResult> choices = job->collect();
+          send_json(res, 200, response_json(params, identity, choices, job->cached_prompt_tokens()));
         } else {
           auto stream = std::make_shared<SseStream>(job, params, std::move(identity));
           res.set_header("Cache-Control", "no-cache");

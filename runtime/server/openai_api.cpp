@@ -368,14 +368,17 @@ nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEn
 }
 
 namespace {
-nlohmann::json usage_json(const CompletionParams& p, int64_t completion_tokens) {
+nlohmann::json usage_json(const CompletionParams& p, int64_t completion_tokens, int64_t cached_tokens) {
   const auto prompt_tokens = static_cast<int64_t>(p.prompt.size());
-  return {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}, {"total_tokens", prompt_tokens + completion_tokens}};
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
 }
 }  // namespace
 
 nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
-                             const std::vector<ChoiceResult>& choices) {
+                             const std::vector<ChoiceResult>& choices, int64_t cached_tokens) {
   const bool chat = p.endpoint == Endpoint::chat;
   nlohmann::json out = {{"id", identity.id}, {"object", chat ? "chat.completion" : "text_completion"},
                         {"created", identity.created}, {"model", identity.model}};
@@ -392,7 +395,7 @@ nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& 
     }
     out["choices"].push_back(choice);
   }
-  out["usage"] = usage_json(p, completion_tokens);
+  out["usage"] = usage_json(p, completion_tokens, cached_tokens);
   return out;
 }
 
@@ -422,9 +425,10 @@ nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& ide
   return chunk_envelope(p, identity, nlohmann::json::array({choice}));
 }
 
-nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens) {
+nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
+                                int64_t cached_tokens) {
   nlohmann::json chunk = chunk_envelope(p, identity, nlohmann::json::array());
-  chunk["usage"] = usage_json(p, completion_tokens);
+  chunk["usage"] = usage_json(p, completion_tokens, cached_tokens);
   return chunk;
 }
 

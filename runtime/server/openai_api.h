@@ -98,11 +98,14 @@ struct ChunkChoice {
 };
 
 nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries);
+// `cached_tokens`: the prompt tokens served from the prefix cache (usage's
+// prompt_tokens_details.cached_tokens).
 nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
-                             const std::vector<ChoiceResult>& choices);
+                             const std::vector<ChoiceResult>& choices, int64_t cached_tokens);
 nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& choice);
 // A stream's last chunk when the request asked for usage (stream_options.include_usage):
 // no choices, the token counts.
-nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens);
+nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
+                                int64_t cached_tokens);
 
 }  // namespace genrt

@@ -58,7 +58,7 @@ bool SseStream::send(httplib::DataSink& sink, const nlohmann::json& chunk) {
 void SseStream::finish(httplib::DataSink& sink) {
   if (params_.include_usage) {
     const int64_t total = std::accumulate(completion_tokens_.begin(), completion_tokens_.end(), int64_t{0});
-    send(sink, usage_chunk_json(params_, identity_, total));
+    send(sink, usage_chunk_json(params_, identity_, total, job_->cached_prompt_tokens()));
   }
   const std::string done = "data: [DONE]\n\n";
   sink.write(done.data(), done.size());

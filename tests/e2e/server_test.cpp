@@ -20,6 +20,7 @@ namespace {
 
 using nlohmann::json;
 using test::completion;
+using test::metric;
 using test::Server;
 using test::TestServer;
 
@@ -91,13 +92,6 @@ TEST_F(Server, SixtyFourConcurrentStreamsFinishWithExactCountsAndFreeTheCache) {
     EXPECT_EQ(results[i].chunks.back()["usage"]["completion_tokens"], 10 + i % 7) << "client " << i;
   }
   EXPECT_EQ(server_->kv_blocks_used_when_idle(), 0);
-}
-
-// A counter or gauge of /metrics.
-double metric(const TestServer& server, const std::string& name) {
-  const auto res = server.client().Get("/metrics");
-  const size_t at = res->body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(res->body.substr(at + name.size() + 2));
 }
 
 TEST_F(Server, CancelledStreamsFreeTheirBlocksAndTheRestComplete) {

@@ -142,6 +142,9 @@ Command add_serve_command(CLI::App& app) {
   o->engine.kv_cache_tokens = 16384;
   cmd->add_option("--kv-cache-tokens", o->engine.kv_cache_tokens, "Token slots in the KV cache (at least one context)")
       ->capture_default_str();
+  cmd->add_flag_callback(
+      "--no-prefix-caching", [o] { o->engine.scheduler.prefix_caching = false; },
+      "Compute every prompt in full instead of sharing the KV blocks of prefixes computed before");
   add_connection_options(cmd, o->server.limits);
   add_device_options(cmd, o->device);
   return {cmd, [o] { run_serve(*o); }};
