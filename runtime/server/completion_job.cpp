@@ -5,7 +5,6 @@
 #include <mutex>
 #include <random>
 
-#include "runtime/core/utf8.h"
 #include "runtime/engine/stop_strings.h"
 #include "runtime/tokenizer/stream_decoder.h"
 
@@ -48,8 +47,8 @@ struct CompletionJob::Shared {
     ready.notify_all();
   }
 
-  std::string token_text(int32_t id) const {
-    return utf8_lossy(tokenizer.decode(std::vector<int32_t>{id}, /*skip_special=*/false));
+  LogprobToken logprob_token(int32_t id, float logprob) const {
+    return {id, tokenizer.decode(std::vector<int32_t>{id}, /*skip_special=*/false), logprob};
   }
 
   // Engine thread: one generated token of choice `index`. False stops the sequence.
@@ -66,8 +65,8 @@ struct CompletionJob::Shared {
     const StopStringMatcher::Result r = c.stops.push(c.decoder.push(token.id));
     ChoiceEvent event{.index = index, .text = r.text, .logprobs = {}, .finish_reason = {}, .tokens = c.tokens};
     if (token.logprobs != nullptr) {
-      TokenLogprobEntry entry{token_text(token.id), c.text_offset, token.logprobs->logprob, {}};
-      for (const auto& [id, lp] : token.logprobs->top) entry.top.emplace_back(token_text(id), lp);
+      TokenLogprobEntry entry{logprob_token(token.id, token.logprobs->logprob), c.text_offset, {}};
+      for (const auto& [id, lp] : token.logprobs->top) entry.top.push_back(logprob_token(id, lp));
       event.logprobs.push_back(std::move(entry));
     }
     c.text_offset += r.text.size();

@@ -25,7 +25,8 @@ constexpr int kListenBacklog = 1024;
 // Threads beyond the connection cap, for the connections being refused.
 constexpr size_t kRefusalThreads = 32;
 
-void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+template <class Json = nlohmann::json>  // a braced list is a nlohmann::json
+void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_content(dump_json(body), "application/json");
 }

@@ -22,6 +22,10 @@ std::string dump_json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string dump_json(const ResponseJson& value) {
+  return value.dump(-1, ' ', false, ResponseJson::error_handler_t::replace);
+}
+
 nlohmann::json parse_request_body(std::string_view body) {
   if (const size_t valid = valid_utf8_prefix(body); valid < body.size()) {
     throw ApiError(400, fmt::format("the request body is not valid UTF-8: byte 0x{:02X} at offset {}",
@@ -337,70 +341,98 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
 }
 }  // namespace
 
-nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries) {
-  auto bytes = [](const std::string& s) {
-    std::vector<int> out;
-    for (unsigned char c : s) out.push_back(c);
-    return out;
-  };
+namespace {
+
+std::vector<int> byte_values(const std::string& bytes) {
+  std::vector<int> out;
+  for (unsigned char c : bytes) out.push_back(c);
+  return out;
+}
+
+// A completion token's text: its bytes when they are UTF-8, else as OpenAI writes such a
+// token, "bytes:" and each byte as \xNN.
+std::string completion_token_text(const std::string& bytes) {
+  if (is_valid_utf8(bytes)) return bytes;
+  std::string out = "bytes:";
+  for (unsigned char c : bytes) out += fmt::format("\\x{:02x}", c);
+  return out;
+}
+
+ResponseJson chat_token_json(const LogprobToken& t) {
+  return {{"token", utf8_lossy(t.bytes)}, {"logprob", t.logprob}, {"bytes", byte_values(t.bytes)}};
+}
+
+}  // namespace
+
+ResponseJson logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries) {
   if (endpoint == Endpoint::chat) {
-    nlohmann::json content = nlohmann::json::array();
+    ResponseJson content = ResponseJson::array();
     for (const auto& e : entries) {
-      nlohmann::json top = nlohmann::json::array();
-      for (const auto& [text, lp] : e.top) top.push_back({{"token", text}, {"logprob", lp}, {"bytes", bytes(text)}});
-      content.push_back({{"token", e.text}, {"logprob", e.logprob}, {"bytes", bytes(e.text)}, {"top_logprobs", top}});
+      ResponseJson top = ResponseJson::array();
+      for (const LogprobToken& t : e.top) top.push_back(chat_token_json(t));
+      ResponseJson token = chat_token_json(e.token);
+      token["top_logprobs"] = std::move(top);
+      content.push_back(std::move(token));
     }
-    return {{"content", content}};
+    return {{"content", std::move(content)}};
   }
-  nlohmann::json out = {{"tokens", nlohmann::json::array()},
-                        {"token_logprobs", nlohmann::json::array()},
-                        {"top_logprobs", nlohmann::json::array()},
-                        {"text_offset", nlohmann::json::array()}};
+  ResponseJson out = {{"tokens", ResponseJson::array()},
+                      {"token_logprobs", ResponseJson::array()},
+                      {"top_logprobs", ResponseJson::array()},
+                      {"text_offset", ResponseJson::array()}};
   for (const auto& e : entries) {
-    out["tokens"].push_back(e.text);
-    out["token_logprobs"].push_back(e.logprob);
-    nlohmann::json top = nlohmann::json::object();
-    for (const auto& [text, lp] : e.top) top[text] = lp;
-    out["top_logprobs"].push_back(top);
+    out["tokens"].push_back(completion_token_text(e.token.bytes));
+    out["token_logprobs"].push_back(e.token.logprob);
+    ResponseJson top = ResponseJson::object();
+    for (const LogprobToken& t : e.top) {
+      const std::string text = completion_token_text(t.bytes);
+      top[top.contains(text) ? fmt::format("token_id:{}", t.id) : text] = t.logprob;
+    }
+    out["top_logprobs"].push_back(std::move(top));
     out["text_offset"].push_back(e.text_offset);
   }
   return out;
 }
 
 namespace {
-nlohmann::json usage_json(const CompletionParams& p, int64_t completion_tokens, int64_t cached_tokens) {
+ResponseJson usage_json(const CompletionParams& p, int64_t completion_tokens, int64_t cached_tokens) {
   const auto prompt_tokens = static_cast<int64_t>(p.prompt.size());
   return {{"prompt_tokens", prompt_tokens},
           {"completion_tokens", completion_tokens},
           {"total_tokens", prompt_tokens + completion_tokens},
           {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
 }
+
+ResponseJson no_logprobs() { return ResponseJson(nullptr); }
 }  // namespace
 
-nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
-                             const std::vector<ChoiceResult>& choices, int64_t cached_tokens) {
+ResponseJson response_json(const CompletionParams& p, const ResponseIdentity& identity,
+                           const std::vector<ChoiceResult>& choices, int64_t cached_tokens) {
   const bool chat = p.endpoint == Endpoint::chat;
-  nlohmann::json out = {{"id", identity.id}, {"object", chat ? "chat.completion" : "text_completion"},
-                        {"created", identity.created}, {"model", identity.model}};
+  ResponseJson out = {{"id", identity.id}, {"object", chat ? "chat.completion" : "text_completion"},
+                      {"created", identity.created}, {"model", identity.model}, {"choices", ResponseJson::array()}};
   int64_t completion_tokens = 0;
   for (size_t i = 0; i < choices.size(); ++i) {
     const ChoiceResult& c = choices[i];
     completion_tokens += c.tokens;
-    nlohmann::json choice = {{"index", i}, {"finish_reason", c.finish_reason}};
-    choice["logprobs"] = p.top_logprobs >= 0 ? logprobs_json(p.endpoint, c.logprobs) : nlohmann::json(nullptr);
+    ResponseJson choice = ResponseJson::object();
     if (chat) {
+      choice["index"] = i;
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
     } else {
       choice["text"] = c.text;
+      choice["index"] = i;
     }
-    out["choices"].push_back(choice);
+    choice["logprobs"] = p.top_logprobs >= 0 ? logprobs_json(p.endpoint, c.logprobs) : no_logprobs();
+    choice["finish_reason"] = c.finish_reason;
+    out["choices"].push_back(std::move(choice));
   }
   out["usage"] = usage_json(p, completion_tokens, cached_tokens);
   return out;
 }
 
 namespace {
-nlohmann::json chunk_envelope(const CompletionParams& p, const ResponseIdentity& identity, nlohmann::json choices) {
+ResponseJson chunk_envelope(const CompletionParams& p, const ResponseIdentity& identity, ResponseJson choices) {
   return {{"id", identity.id},
           {"object", p.endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion"},
           {"created", identity.created},
@@ -409,25 +441,26 @@ nlohmann::json chunk_envelope(const CompletionParams& p, const ResponseIdentity&
 }
 }  // namespace
 
-nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& c) {
-  nlohmann::json choice = {{"index", c.index}};
-  choice["finish_reason"] = c.finish_reason ? nlohmann::json(*c.finish_reason) : nlohmann::json(nullptr);
-  choice["logprobs"] = p.top_logprobs >= 0 && !c.logprobs.empty() ? logprobs_json(p.endpoint, c.logprobs)
-                                                                  : nlohmann::json(nullptr);
+ResponseJson chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& c) {
+  ResponseJson choice = ResponseJson::object();
   if (p.endpoint == Endpoint::chat) {
-    nlohmann::json delta = nlohmann::json::object();
+    ResponseJson delta = ResponseJson::object();
     if (c.role) delta["role"] = "assistant";
     if (c.text) delta["content"] = *c.text;
-    choice["delta"] = delta;
+    choice["index"] = c.index;
+    choice["delta"] = std::move(delta);
   } else {
     choice["text"] = c.text.value_or("");
+    choice["index"] = c.index;
   }
-  return chunk_envelope(p, identity, nlohmann::json::array({choice}));
+  choice["logprobs"] = p.top_logprobs >= 0 && !c.logprobs.empty() ? logprobs_json(p.endpoint, c.logprobs) : no_logprobs();
+  choice["finish_reason"] = c.finish_reason ? ResponseJson(*c.finish_reason) : ResponseJson(nullptr);
+  return chunk_envelope(p, identity, ResponseJson::array({std::move(choice)}));
 }
 
-nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
-                                int64_t cached_tokens) {
-  nlohmann::json chunk = chunk_envelope(p, identity, nlohmann::json::array());
+ResponseJson usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
+                              int64_t cached_tokens) {
+  ResponseJson chunk = chunk_envelope(p, identity, ResponseJson::array());
   chunk["usage"] = usage_json(p, completion_tokens, cached_tokens);
   return chunk;
 }

@@ -29,9 +29,14 @@ class ApiError : public Error {
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
 
+// A response body: keys stay in the order they are written (OpenAI's field order; a
+// completion's top logprobs most likely first).
+using ResponseJson = nlohmann::ordered_json;
+
 // JSON text with any invalid UTF-8 (a client's bytes echoed in a message) as U+FFFD, so
 // that no input can make a response fail to serialize.
 std::string dump_json(const nlohmann::json& value);
+std::string dump_json(const ResponseJson& value);
 
 // The JSON of a request body. Throws ApiError (400) naming the byte offset of the first
 // invalid UTF-8, or saying where the JSON is malformed.
@@ -66,12 +71,19 @@ struct CompletionParams {
 // extensions) and fields genrt does not implement.
 CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx);
 
-// One token's logprobs in the endpoint's shape; `text` is how the token reads.
-struct TokenLogprobEntry {
-  std::string text;
-  size_t text_offset = 0;  // where the token's text starts in the choice's text
+// A token in logprobs: its raw bytes, which need not be UTF-8 by themselves (a
+// byte-fallback token's one byte, part of a character).
+struct LogprobToken {
+  int32_t id = 0;
+  std::string bytes;
   float logprob = 0;
-  std::vector<std::pair<std::string, float>> top;
+};
+
+// One generated token's logprobs, written in the endpoint's shape by logprobs_json.
+struct TokenLogprobEntry {
+  LogprobToken token;             // the chosen one
+  size_t text_offset = 0;         // where the token's text starts in the choice's text
+  std::vector<LogprobToken> top;  // the most likely, most likely first
 };
 
 struct ChoiceResult {
@@ -97,15 +109,21 @@ struct ChunkChoice {
   std::optional<std::string> finish_reason;  // on the choice's last chunk: stop, length
 };
 
-nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries);
+// Chat: OpenAI's `content` list; a token's `token` is its text (U+FFFD where its bytes are
+// not UTF-8) and `bytes` its raw bytes. Completions: OpenAI's legacy `tokens`,
+// `token_logprobs`, `top_logprobs` (per token a dict from token to logprob, most likely
+// first) and `text_offset`; a token whose bytes are not UTF-8 is written as OpenAI writes
+// one, `bytes:\xNN...`, and a token whose text another top token already has as
+// `token_id:N`, so that every dict holds exactly the top tokens asked for.
+ResponseJson logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries);
 // `cached_tokens`: the prompt tokens served from the prefix cache (usage's
 // prompt_tokens_details.cached_tokens).
-nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
+ResponseJson response_json(const CompletionParams& p, const ResponseIdentity& identity,
                              const std::vector<ChoiceResult>& choices, int64_t cached_tokens);
-nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& choice);
+ResponseJson chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& choice);
 // A stream's last chunk when the request asked for usage (stream_options.include_usage):
 // no choices, the token counts.
-nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
+ResponseJson usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
                                 int64_t cached_tokens);
 
 }  // namespace genrt

@@ -48,7 +48,7 @@ bool SseStream::write_next(httplib::DataSink& sink) {
 }
 
 // One event; a failed write means the client went away, so generating for it stops.
-bool SseStream::send(httplib::DataSink& sink, const nlohmann::json& chunk) {
+bool SseStream::send(httplib::DataSink& sink, const ResponseJson& chunk) {
   const std::string line = "data: " + dump_json(chunk) + "\n\n";
   if (sink.write(line.data(), line.size())) return true;
   job_->cancel();

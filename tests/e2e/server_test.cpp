@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/utf8.h"
 #include "runtime/models/llama/llama_init.h"
 #include "tests/e2e/test_server.h"
 #include "tests/test_util.h"
@@ -146,13 +147,30 @@ TEST_F(Server, NChoicesLogprobsAndModels) {
   EXPECT_EQ(r["usage"]["completion_tokens"], 15);
   const json& lp = r["choices"][0]["logprobs"];
   EXPECT_EQ(lp["tokens"].size(), 5u);
-  EXPECT_EQ(lp["top_logprobs"][0].size(), 2u);
   EXPECT_LE(lp["token_logprobs"][0].get<double>(), 0.0);
+  // Each token's top logprobs: a dict of exactly the 5 asked for, most likely first.
+  request["logprobs"] = 5;
+  auto raw = server_->client().Post("/v1/completions", request.dump(), "application/json");
+  ASSERT_TRUE(raw);
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(raw->body);
+  for (const auto& top : ordered["choices"][0]["logprobs"]["top_logprobs"]) {
+    ASSERT_EQ(top.size(), 5u) << top.dump();
+    double previous = 0;
+    for (const auto& [token, logprob] : top.items()) {
+      EXPECT_LE(logprob.get<double>(), previous) << top.dump();
+      previous = logprob.get<double>();
+    }
+  }
 
   json chat = {{"messages", {{{"role", "user"}, {"content", "Hi"}}}}, {"max_tokens", 3}, {"logprobs", true}, {"top_logprobs", 2}, {"ignore_eos", true}};
   const json c = post("/v1/chat/completions", chat);
-  EXPECT_EQ(c["choices"][0]["logprobs"]["content"].size(), 3u);
-  EXPECT_EQ(c["choices"][0]["logprobs"]["content"][0]["top_logprobs"].size(), 2u);
+  ASSERT_EQ(c["choices"][0]["logprobs"]["content"].size(), 3u);
+  for (const json& token : c["choices"][0]["logprobs"]["content"]) {
+    EXPECT_EQ(token["top_logprobs"].size(), 2u);
+    std::string bytes;
+    for (int b : token["bytes"]) bytes += static_cast<char>(b);
+    EXPECT_EQ(utf8_lossy(bytes), token["token"]);
+  }
 
   auto res = server_->client().Get("/v1/models");
   ASSERT_TRUE(res);
