@@ -51,6 +51,9 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
   }
   GENRT_CHECK(r.max_new_tokens >= 0, "max tokens must be >= 0, got {}", r.max_new_tokens);
   r.sampling.validate();
+  for (const auto& [id, bias] : r.sampling.logit_bias) {
+    GENRT_CHECK(id < spec.vocab_size, "logit bias token id {} is outside the vocabulary [0, {})", id, spec.vocab_size);
+  }
   GENRT_CHECK(r.top_logprobs >= -1 && r.top_logprobs <= kMaxTopLogprobs,
               "top logprobs must be in [0, {}] (or -1: none), got {}", kMaxTopLogprobs, r.top_logprobs);
   const int64_t max_new = std::min(r.max_new_tokens, spec.context_length - prompt_tokens);
