@@ -22,6 +22,7 @@ struct CompletionJob::Shared {
     int64_t tokens = 0;
     bool stopped_by_string = false;
     Clock::time_point last_token;
+    int64_t cached_tokens = 0;  // prompt tokens found in the prefix cache
   };
 
   const Tokenizer& tokenizer;
@@ -34,7 +35,6 @@ struct CompletionJob::Shared {
   std::condition_variable ready;
   std::deque<ChoiceEvent> events;
   size_t finished = 0;
-  int64_t cached_tokens = 0;  // the first choice's, as usage reports them for the one prompt
 
   Shared(const Tokenizer& t, std::shared_ptr<ServerMetrics> m) : tokenizer(t), metrics(std::move(m)) {}
 
@@ -92,19 +92,28 @@ struct CompletionJob::Shared {
 };
 
 CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, std::shared_ptr<ServerMetrics> metrics)
-    : shared_(std::make_shared<Shared>(engine.tokenizer(), std::move(metrics))) {
-  for (int64_t i = 0; i < p.n; ++i) {
-    shared_->choices.push_back({StreamDecoder(engine.tokenizer(), p.prompt), StopStringMatcher(p.stop), 0, 0, false, {}});
+    : shared_(std::make_shared<Shared>(engine.tokenizer(), std::move(metrics))), n_(p.n) {
+  // Choice i completes prompt i / n: each prompt's n choices follow one another.
+  std::vector<const Prompt*> prompt_of;
+  for (const Prompt& prompt : p.prompts) {
+    for (int64_t j = 0; j < p.n; ++j) {
+      prompt_of.push_back(&prompt);
+      shared_->choices.push_back({StreamDecoder(engine.tokenizer(), prompt.ids), StopStringMatcher(p.stop), 0, 0,
+                                  false, {}, 0});
+    }
+    shared_->metrics->prompt_tokens(static_cast<int64_t>(prompt.ids.size()));
   }
-  shared_->metrics->prompt_tokens(static_cast<int64_t>(p.prompt.size()));
-  for (int64_t i = 0; i < p.n; ++i) {
+  for (size_t index = 0; index < prompt_of.size(); ++index) {
+    if (p.echo) {
+      shared_->choices[index].text_offset = prompt_of[index]->text.size();
+      shared_->push({.index = index, .text = prompt_of[index]->text, .logprobs = {}, .finish_reason = {}, .tokens = 0});
+    }
     SamplingParams sampling = p.sampling;
-    sampling.seed = p.seed ? *p.seed + static_cast<uint64_t>(i) : std::random_device{}();
-    const auto index = static_cast<size_t>(i);
+    sampling.seed = p.seed ? *p.seed + index : std::random_device{}();
     std::shared_ptr<Shared> shared = shared_;
-    SequenceRequest request{.prompt = p.prompt,
+    SequenceRequest request{.prompt = prompt_of[index]->ids,
                             .max_new_tokens = p.max_tokens,
-                            .sampling = sampling,
+                            .sampling = std::move(sampling),
                             .ignore_eos = p.ignore_eos,
                             .stop_token_ids = p.stop_token_ids,
                             .top_logprobs = p.top_logprobs,
@@ -112,9 +121,8 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
                             .on_finish = [shared, index](FinishReason r) { shared->on_finish(index, r); },
                             .on_admitted =
                                 [shared, index](int64_t cached) {
-                                  if (index != 0) return;
                                   std::lock_guard lock(shared->mutex);
-                                  shared->cached_tokens = cached;
+                                  shared->choices[index].cached_tokens = cached;
                                 },
                             .cancelled = shared_->cancelled};
     try {
@@ -133,7 +141,9 @@ CompletionJob::~CompletionJob() { cancel(); }
 
 int64_t CompletionJob::cached_prompt_tokens() const {
   std::lock_guard lock(shared_->mutex);
-  return shared_->cached_tokens;
+  int64_t cached = 0;  // each prompt counted once in usage: its first choice's
+  for (size_t i = 0; i < shared_->choices.size(); i += static_cast<size_t>(n_)) cached += shared_->choices[i].cached_tokens;
+  return cached;
 }
 
 void CompletionJob::cancel() { *shared_->cancelled = true; }

@@ -252,8 +252,9 @@ void HttpServer::install_routes() {
       try {
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
         const nlohmann::json body = parse_request_body(req.body);
-        const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name,
-                             engine->model().spec().context_length};
+        const ModelSpec& spec = engine->model().spec();
+        const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name, spec.context_length,
+                             spec.vocab_size};
         const CompletionParams params = parse_completion_request(body, endpoint, ctx);
         auto job = std::make_shared<CompletionJob>(*engine, params, metrics_);
         ResponseIdentity identity{.id = random_id(endpoint == Endpoint::chat ? "chatcmpl" : "cmpl"),

@@ -12,6 +12,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/engine/sampling_params.h"
+#include "runtime/server/completion_prompts.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
@@ -49,11 +50,12 @@ struct ApiContext {
   const ChatTemplate* chat_template = nullptr;  // null: chat completions are refused
   std::string model_name;
   int64_t context_length = 0;
+  int64_t vocab_size = 0;  // the model's: logit_bias ids must be inside it
 };
 
 struct CompletionParams {
   Endpoint endpoint = Endpoint::completions;
-  std::vector<int32_t> prompt;
+  std::vector<Prompt> prompts;  // chat: one; completions: one or more, each with n choices
   int64_t max_tokens = 16;
   SamplingParams sampling;
   std::optional<uint64_t> seed;
@@ -64,6 +66,7 @@ struct CompletionParams {
   bool include_usage = false;  // stream_options.include_usage
   int64_t top_logprobs = -1;   // -1: no logprobs
   bool ignore_eos = false;     // vLLM's extension: generate max_tokens whatever the model says
+  bool echo = false;           // completions: each choice's text starts with its prompt's
 };
 
 // Throws ApiError (400) naming the field for wrong types, out-of-range values, prompts

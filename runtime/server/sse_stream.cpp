@@ -17,13 +17,13 @@ SseStream::SseStream(std::shared_ptr<CompletionJob> job, CompletionParams params
       params_(std::move(params)),
       identity_(std::move(identity)),
       opened_(params_.endpoint != Endpoint::chat),
-      completion_tokens_(static_cast<size_t>(params_.n), 0) {}
+      completion_tokens_(params_.prompts.size() * static_cast<size_t>(params_.n), 0) {}
 
 bool SseStream::write_next(httplib::DataSink& sink) {
   if (!opened_) {
     ChunkChoice opening;
     opening.role = true;
-    for (opening.index = 0; opening.index < static_cast<size_t>(params_.n); ++opening.index) {
+    for (opening.index = 0; opening.index < completion_tokens_.size(); ++opening.index) {
       if (!send(sink, chunk_json(params_, identity_, opening))) return false;
     }
     opened_ = true;
