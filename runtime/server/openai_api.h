@@ -1,7 +1,7 @@
 #pragma once
 // The OpenAI request and response shapes for /v1/completions and /v1/chat/completions:
-// parsing and validating a request body into generation parameters, and building the
-// response objects and stream chunks.
+// parsing and validating a request body into generation parameters (openai_api.cpp), and
+// building the response objects and stream chunks (openai_response.cpp).
 
 #include <cstdint>
 #include <optional>
