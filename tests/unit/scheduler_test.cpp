@@ -257,11 +257,12 @@ TEST_F(Scheduler, CachedBlocksAreEvictedLeastRecentlyUsedFirstBeforeAnyPreemptio
 }
 
 // A cancelled sequence gives back only its references: the blocks it shared keep serving
-// the sequence still running and a later one.
+// the sequence still running and a later one, even while a long prompt takes every block
+// the pool can give.
 TEST_F(Scheduler, ACancelledSequencesSharedBlocksStayValidForTheOthers) {
   KvCache cache(model_->spec().kv_cache_shape(32, 16), Device::cpu);
   BatchScheduler s(*model_, cache, {});
-  Outcome first, second, third;
+  Outcome first, second, third, filler;
   auto flag = std::make_shared<std::atomic<bool>>(false);
   SequenceRequest r = greedy(with_prefix(48, 60, 1), 30, first);
   r.cancelled = flag;
@@ -276,10 +277,13 @@ TEST_F(Scheduler, ACancelledSequencesSharedBlocksStayValidForTheOthers) {
   SequenceRequest later = greedy(with_prefix(48, 60, 3), 30, third);
   later.on_admitted = [&cached](int64_t c) { cached = c; };
   s.submit(std::move(later));
+  // Every block the second sequence does not hold: were a shared one free, it would be overwritten.
+  s.submit(greedy(prompt_of(static_cast<int>(cache.free_blocks() * 16 - 32), 9), 4, filler));
   while (!s.idle()) s.step();
   EXPECT_EQ(cached, 48);
   EXPECT_EQ(second.tokens, alone(with_prefix(48, 60, 2), 30));
   EXPECT_EQ(third.tokens, alone(with_prefix(48, 60, 3), 30));
+  EXPECT_EQ(filler.tokens.size(), 4u);
   EXPECT_EQ(cache.free_blocks(), 32);
 }
 
