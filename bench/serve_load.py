@@ -53,8 +53,10 @@ def post(url, path, body, api_key):
 def one_request(url, model, prompt, max_tokens, api_key, system=None):
     """Streams one completion (a chat when there is a system prompt); returns (ttft,
     [inter-token gaps], usage)."""
-    body = {"model": model, "max_tokens": max_tokens, "stream": True, "temperature": 0.8, "ignore_eos": True,
+    body = {"max_tokens": max_tokens, "stream": True, "temperature": 0.8, "ignore_eos": True,
             "stream_options": {"include_usage": True}}
+    if model:
+        body["model"] = model
     if system is None:
         path, body["prompt"] = "/v1/completions", prompt
     else:
@@ -85,7 +87,10 @@ def one_request(url, model, prompt, max_tokens, api_key, system=None):
 
 def prompt_tokens(url, model, text, api_key):
     """The tokens of `text` as a completion prompt (max_tokens 0: nothing is computed)."""
-    conn, response = post(url, "/v1/completions", {"model": model, "prompt": text, "max_tokens": 0}, api_key)
+    body = {"prompt": text, "max_tokens": 0}
+    if model:
+        body["model"] = model
+    conn, response = post(url, "/v1/completions", body, api_key)
     tokens = json.loads(response.read())["usage"]["prompt_tokens"]
     conn.close()
     return tokens
@@ -181,7 +186,7 @@ def main():
     ap.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8080")
     ap.add_argument("--genrt", help="genrt binary: start `genrt serve` for the run")
     ap.add_argument("--model", help="model directory for --genrt")
-    ap.add_argument("--served-model-name", default="genrt")
+    ap.add_argument("--served-model-name", help="the name requests send (default: none, which genrt accepts)")
     ap.add_argument("--api-key", default="")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     ap.add_argument("--requests", type=int, default=128, help="requests per concurrency level")
@@ -197,8 +202,8 @@ def main():
 
     server = None
     if not args.url:
-        server = GenrtServer(args.genrt, args.model, "--served-model-name", args.served_model_name,
-                             *args.server_args.split())
+        name = ["--served-model-name", args.served_model_name] if args.served_model_name else []
+        server = GenrtServer(args.genrt, args.model, *name, *args.server_args.split())
         args.url = server.url
     try:
         system = None
