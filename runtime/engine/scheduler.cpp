@@ -184,7 +184,6 @@ void BatchScheduler::step() {
   // Plan the step: (sequence, tokens to feed) in batch order.
   std::vector<std::pair<Sequence*, int64_t>> plan;
   int64_t budget = config_.max_batch_tokens;
-  int64_t prefill = 0;  // tokens of prompt chunks (the rest are decodes)
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // decodes first
     if (!running_[i] || running_[i]->pending() != 1) continue;
     if (!ensure_blocks(i, static_cast<int64_t>(running_[i]->context.size()))) continue;
@@ -195,7 +194,6 @@ void BatchScheduler::step() {
     if (!running_[i] || running_[i]->pending() <= 1) continue;
     plan.emplace_back(running_[i].get(), std::min(running_[i]->pending(), budget));
     budget -= plan.back().second;
-    prefill += plan.back().second;
   }
   while (budget > 0 && !waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.max_running) {
     Sequence& seq = *waiting_.front();
@@ -204,13 +202,14 @@ void BatchScheduler::step() {
     waiting_.pop_front();
     plan.emplace_back(&seq, std::min(seq.pending(), budget));
     budget -= plan.back().second;
-    prefill += plan.back().second;
   }
   std::erase_if(plan, [](const auto& p) { return p.first->finished.has_value(); });
   if (plan.empty()) {
     remove_finished();
     return;
   }
+  int64_t prefill = 0;  // all but the decodes: a generated token's first and only pass
+  for (const auto& [seq, n] : plan) prefill += seq->pending() == 1 && seq->generated > 0 ? 0 : n;
 
   ForwardBatch batch;
   for (const auto& [seq, n] : plan) {

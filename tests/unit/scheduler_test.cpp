@@ -223,6 +223,7 @@ TEST_F(Scheduler, ASharedPrefixIsComputedOnceAndChangesNoOutput) {
     }
     EXPECT_EQ(s.counts().prefix_cache_hits, caching ? 48 * (kSequences - 1) : 0);
     EXPECT_EQ(s.counts().prefix_cache_queries, caching ? 70 * kSequences : 0);
+    EXPECT_EQ(s.counts().prefill_tokens, caching ? 70 + (70 - 48) * (kSequences - 1) : 70 * kSequences);
     EXPECT_EQ(cache.free_blocks(), 64);  // every block back; the cached ones kept for later
     EXPECT_EQ(cache.cached_free_blocks() > 0, caching);
   }
