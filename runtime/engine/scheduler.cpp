@@ -213,6 +213,10 @@ void BatchScheduler::step() {
 
   ForwardBatch batch;
   for (const auto& [seq, n] : plan) {
+    // Shared blocks are full and computed: the positions a step writes are never in one.
+    GENRT_CHECK(cache_.writable(seq->blocks, seq->computed, seq->computed + n),
+                "scheduler: a step would write positions [{}, {}) into a KV block it does not hold alone",
+                seq->computed, seq->computed + n);
     batch.sequences.push_back({.first_token = static_cast<int64_t>(batch.tokens.size()),
                                .n_tokens = n,
                                .start_pos = seq->computed,

@@ -39,6 +39,9 @@ class BlockPool {
   // One table less holds `block`; at zero it is free again, or kept if it is cached.
   void release(int32_t block);
 
+  // Only one table holds `block` and the cache does not: writing it changes no one else's.
+  bool exclusive(int32_t block) const { return entries_[block].refs == 1 && !entries_[block].hash; }
+
   // The cached block of `tokens` under key `hash`, if any.
   std::optional<int32_t> find(uint64_t hash, std::span<const int32_t> tokens) const;
   // `block`, held and now full of computed `tokens`, enters the cache under `hash`, unless

@@ -76,6 +76,13 @@ void KvCache::release(BlockTable& table) {
   table.used = table.released = table.offered = 0;
 }
 
+bool KvCache::writable(const BlockTable& table, int64_t begin, int64_t end) const {
+  for (int64_t b = begin / shape_.block_size; b * shape_.block_size < end; ++b) {
+    if (b < table.released || b >= table.used || !pool_.exclusive(table.ids.data<int32_t>()[b])) return false;
+  }
+  return true;
+}
+
 namespace {
 // Extends `hashes` to the full blocks of `tokens`.
 void hash_full_blocks(std::vector<uint64_t>& hashes, std::span<const int32_t> tokens, int64_t block_size) {

@@ -67,6 +67,10 @@ class KvCache {
   // Returns all of the table's live blocks to the pool (shared ones stay with the others).
   void release(BlockTable& table);
 
+  // Whether the table's blocks that hold positions [begin, end) are its alone and not
+  // cached, so that writing their keys and values changes no other sequence's.
+  bool writable(const BlockTable& table, int64_t begin, int64_t end) const;
+
   // Prefix caching. Hashes the full blocks of `tokens` into the empty `table`, starts it
   // with the cached blocks that hold the leading ones, as far as they are found, and
   // returns how many.

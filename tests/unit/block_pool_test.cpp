@@ -94,6 +94,8 @@ TEST_F(SharedKvCache, ATableSharesTheComputedFullBlocksOfItsPrefix) {
   ASSERT_TRUE(cache_.reserve(a, 11));
   cache_.cache_computed(a, prompt, 5);  // only block 0 is full and computed
   EXPECT_EQ(a.offered, 1);
+  EXPECT_FALSE(cache_.writable(a, 0, 4));  // cached: held by a alone, but any table may share it
+  EXPECT_TRUE(cache_.writable(a, 5, 11));
   BlockTable b;
   EXPECT_EQ(cache_.share_cached_prefix(b, prompt), 1);
   EXPECT_EQ(id(b, 0), id(a, 0));
@@ -105,6 +107,10 @@ TEST_F(SharedKvCache, ATableSharesTheComputedFullBlocksOfItsPrefix) {
   ASSERT_TRUE(cache_.reserve(b, 11));  // its own third block
   EXPECT_NE(id(b, 2), id(a, 2));
   EXPECT_EQ(cache_.free_blocks(), 2);
+  // Only a block a table holds alone, uncached, may be written.
+  EXPECT_TRUE(cache_.writable(b, 8, 11));
+  EXPECT_FALSE(cache_.writable(b, 7, 9));   // position 7 is in shared block 1
+  EXPECT_FALSE(cache_.writable(b, 8, 13));  // past the table
 
   auto other = prompt;
   other[5] = 99;  // differs in block 1: only block 0 is shared
