@@ -13,12 +13,12 @@ __global__ void __launch_bounds__(kThreads) penalties_kernel(ref::PenaltyArgs a)
   const float* in = a.logits + row * a.vocab;
   float* out = a.out + row * a.vocab;
   for (int64_t i = threadIdx.x; i < a.vocab; i += kThreads) out[i] = in[i];
-  __syncthreads();  // a seen token's copy is written before its penalized value
+  __syncthreads();  // a token's copy is written before its penalized value
   const ref::PenaltyRow p = a.params[row];
   const int64_t begin = p.begin > 0 ? p.begin : 0, end = p.end < a.n_tokens ? p.end : a.n_tokens;
   for (int64_t e = begin + threadIdx.x; e < end; e += kThreads) {
-    const int32_t id = a.tokens[e];
-    if (id >= 0 && id < a.vocab) out[id] = ref::repetition_penalized(in[id], p.repetition);
+    const ref::PenaltyToken t = a.tokens[e];
+    if (t.id >= 0 && t.id < a.vocab) out[t.id] = ref::penalized(in[t.id], p, t);
   }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Penalties on seen tokens' logits on the GPU (see kernels/ref/penalties.h): one block per
-// row copies the row, then penalizes its seen tokens.
+// Penalties and biases on the logits of the tokens a row names, on the GPU (see
+// kernels/ref/penalties.h): one block per row copies the row, then penalizes its tokens.
 
 #include <cuda_runtime_api.h>
 

@@ -10,7 +10,7 @@ void apply_penalties(const PenaltyArgs& a) {
     const PenaltyRow& p = a.params[r];
     const float* in = a.logits + r * a.vocab;
     float* out = a.out + r * a.vocab;
-    for (int32_t e = p.begin; e < p.end; ++e) out[a.tokens[e]] = repetition_penalized(in[a.tokens[e]], p.repetition);
+    for (int32_t e = p.begin; e < p.end; ++e) out[a.tokens[e].id] = penalized(in[a.tokens[e].id], p, a.tokens[e]);
   }
 }
 

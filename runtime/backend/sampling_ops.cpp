@@ -48,8 +48,26 @@ void check_sampling_row(const SamplingRow& p, size_t row) {
 void check_penalty_row(const PenaltyRow& p, size_t row, int64_t tokens) {
   GENRT_CHECK(std::isfinite(p.repetition) && p.repetition > 0.0f,
               "apply_penalties: row {}: the repetition penalty must be > 0, got {}", row, p.repetition);
+  GENRT_CHECK(std::isfinite(p.presence) && std::isfinite(p.frequency),
+              "apply_penalties: row {}: presence and frequency penalties must be finite, got {} and {}", row,
+              p.presence, p.frequency);
   GENRT_CHECK(0 <= p.begin && p.begin <= p.end && p.end <= tokens,
-              "apply_penalties: row {}: seen tokens [{}, {}) are not inside the {} listed", row, p.begin, p.end, tokens);
+              "apply_penalties: row {}: tokens [{}, {}) are not inside the {} listed", row, p.begin, p.end, tokens);
+}
+
+// Each row's tokens: in the vocabulary, in increasing id order (so each once: the kernel
+// writes them in parallel), with a count and a finite bias.
+void check_penalty_tokens(std::span<const PenaltyRow> rows, std::span<const PenaltyToken> tokens, int64_t vocab) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (int32_t e = rows[r].begin; e < rows[r].end; ++e) {
+      const PenaltyToken& t = tokens[static_cast<size_t>(e)];
+      GENRT_CHECK(t.id >= 0 && t.id < vocab, "apply_penalties: token {} is outside the vocabulary [0, {})", t.id, vocab);
+      GENRT_CHECK(e == rows[r].begin || tokens[static_cast<size_t>(e - 1)].id < t.id,
+                  "apply_penalties: row {}: token {} is out of increasing id order", r, t.id);
+      GENRT_CHECK(t.generated >= 0 && std::isfinite(t.bias),
+                  "apply_penalties: row {}: token {} has count {} and bias {}", r, t.id, t.generated, t.bias);
+    }
+  }
 }
 
 // rows: [rows, words] i32 on the logits' device, one per logits row.
@@ -76,14 +94,10 @@ Tensor sampling_rows(std::span<const SamplingRow> rows) {
   return pack_rows(rows);
 }
 
-PenaltyTable penalty_table(std::span<const PenaltyRow> rows, std::span<const int32_t> tokens, int64_t vocab) {
+PenaltyTable penalty_table(std::span<const PenaltyRow> rows, std::span<const PenaltyToken> tokens, int64_t vocab) {
   for (size_t r = 0; r < rows.size(); ++r) check_penalty_row(rows[r], r, static_cast<int64_t>(tokens.size()));
-  for (int32_t id : tokens) {
-    GENRT_CHECK(id >= 0 && id < vocab, "apply_penalties: seen token {} is outside the vocabulary [0, {})", id, vocab);
-  }
-  Tensor token_tensor = Tensor::zeros({static_cast<int64_t>(tokens.size())}, DType::i32);
-  std::copy(tokens.begin(), tokens.end(), token_tensor.data<int32_t>());
-  return {pack_rows(rows), std::move(token_tensor)};
+  check_penalty_tokens(rows, tokens, vocab);
+  return {pack_rows(rows), pack_rows(tokens)};
 }
 
 void apply_penalties(const Tensor& logits, const Tensor& rows, const Tensor& tokens, Tensor& out) {
@@ -91,24 +105,25 @@ void apply_penalties(const Tensor& logits, const Tensor& rows, const Tensor& tok
   const Device device = expect_logits(logits, op);
   expect_rows<PenaltyRow>(rows, device, logits.dim(0), op);
   expect_on(tokens, {device, DType::i32}, op, "tokens");
-  GENRT_CHECK(tokens.rank() == 1, "{}: tokens must be [n], got {}", op, shape_string(tokens.shape()));
+  GENRT_CHECK(tokens.rank() == 2 && tokens.dim(1) == kWords<PenaltyToken>, "{}: tokens must be [n, {}], got {}", op,
+              kWords<PenaltyToken>, shape_string(tokens.shape()));
   expect_on(out, {device, DType::f32}, op, "out");
   expect_shape(out, logits.shape(), op, "out");
   GENRT_CHECK(out.raw() != logits.raw(), "{}: out must not alias logits (penalties read the original logits)", op);
   ref::PenaltyArgs args{.logits = static_cast<const float*>(logits.raw()),
                         .out = static_cast<float*>(out.raw()),
                         .params = static_cast<const PenaltyRow*>(rows.raw()),
-                        .tokens = static_cast<const int32_t*>(tokens.raw()),
+                        .tokens = static_cast<const PenaltyToken*>(tokens.raw()),
                         .rows = logits.dim(0),
                         .vocab = logits.dim(1),
-                        .n_tokens = tokens.numel()};
+                        .n_tokens = tokens.dim(0)};
   GENRT_ON_CUDA(Placement{device}, cuda_ops::apply_penalties(args));
   const std::vector<PenaltyRow> params = unpack_rows<PenaltyRow>(rows);
   for (size_t r = 0; r < params.size(); ++r) check_penalty_row(params[r], r, args.n_tokens);
-  for (int32_t id : tokens.span<int32_t>()) {
-    GENRT_CHECK(id >= 0 && id < args.vocab, "{}: seen token {} is outside the vocabulary [0, {})", op, id, args.vocab);
-  }
+  const std::vector<PenaltyToken> listed = unpack_rows<PenaltyToken>(tokens);
+  check_penalty_tokens(params, listed, args.vocab);
   args.params = params.data();
+  args.tokens = listed.data();
   ref::apply_penalties(args);
 }
 
@@ -175,9 +190,9 @@ void token_logprobs(const Tensor& logits, const Tensor& chosen, const Tensor& ro
 
 uint64_t sampling_upload_bytes(int64_t rows, int64_t vocab, int64_t context_length) {
   const auto bytes = [](const Shape& shape, DType dtype) { return DeviceArena::footprint(shape, dtype); };
-  const int64_t seen_per_row = std::min(context_length, vocab);
+  const int64_t tokens_per_row = std::min(context_length + kMaxLogitBias, vocab);  // context and biased tokens
   return bytes({rows, kWords<SamplingRow>}, DType::i32) + bytes({rows, kWords<PenaltyRow>}, DType::i32) +
-         bytes({rows * seen_per_row}, DType::i32) + bytes({rows}, DType::i32);
+         bytes({rows * tokens_per_row, kWords<PenaltyToken>}, DType::i32) + bytes({rows}, DType::i32);
 }
 
 uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length) {

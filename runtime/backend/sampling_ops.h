@@ -20,24 +20,28 @@ namespace genrt::ops {
 
 using SamplingRow = ref::SamplingRow;
 using PenaltyRow = ref::PenaltyRow;
+using PenaltyToken = ref::PenaltyToken;
 
 using ref::kMaxTopLogprobs;
+
+// The most logit biases a row may carry (OpenAI's limit), for the workspace bound.
+constexpr int64_t kMaxLogitBias = 300;
 
 // The rows as a host tensor [rows, words] i32; throws naming the first row and parameter
 // out of range.
 Tensor sampling_rows(std::span<const SamplingRow> rows);
 
-// Each row's seen tokens as a range of one token list, as host tensors.
+// Each row's tokens as a range of one token list, as host tensors.
 struct PenaltyTable {
   Tensor rows;    // [rows, words] i32: PenaltyRow
-  Tensor tokens;  // [n] i32
+  Tensor tokens;  // [n, words] i32: PenaltyToken
 };
-// Throws naming the first row whose penalty or range is out of bounds, or a token outside
-// the vocabulary.
-PenaltyTable penalty_table(std::span<const PenaltyRow> rows, std::span<const int32_t> tokens, int64_t vocab);
+// Throws naming the first row whose penalty or range is out of bounds, or token outside
+// the vocabulary, out of increasing id order in its row or with a bad count or bias.
+PenaltyTable penalty_table(std::span<const PenaltyRow> rows, std::span<const PenaltyToken> tokens, int64_t vocab);
 
-// out = logits [rows, vocab] with each row's seen tokens penalized; out must not alias
-// logits. rows and tokens: a PenaltyTable on the logits' device.
+// out = logits [rows, vocab] with each row's tokens penalized and biased; out must not
+// alias logits. rows and tokens: a PenaltyTable on the logits' device.
 void apply_penalties(const Tensor& logits, const Tensor& rows, const Tensor& tokens, Tensor& out);
 
 // ids [rows] (i32) = one token drawn from each row of logits [rows, vocab] under its
@@ -53,7 +57,8 @@ void token_logprobs(const Tensor& logits, const Tensor& chosen, const Tensor& ro
 
 // The most one step's sampling takes from a device workspace, for up to `rows` rows of
 // `vocab` logits of sequences up to `context_length` tokens: its uploaded parameters
-// (sampling rows, a penalty table listing every row's distinct seen tokens, the logprob
+// (sampling rows, a penalty table listing every row's distinct context tokens and biased
+// ones, the logprob
 // requests) and its outputs (penalized logits, ids, logprobs of every row with
 // kMaxTopLogprobs top tokens).
 uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length);

@@ -22,6 +22,7 @@ struct BatchScheduler::Sequence {
   int64_t computed = 0;  // leading context tokens whose keys and values are in the cache
   BlockTable blocks;
   std::optional<FinishReason> finished;
+  bool admitted = false;  // at least once
 
   explicit Sequence(SequenceRequest r) : request(std::move(r)), context(request.prompt) {}
   int64_t pending() const { return static_cast<int64_t>(context.size()) - computed; }
@@ -50,6 +51,9 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
   }
   GENRT_CHECK(r.max_new_tokens >= 0, "max tokens must be >= 0, got {}", r.max_new_tokens);
   r.sampling.validate();
+  for (const auto& [id, bias] : r.sampling.logit_bias) {
+    GENRT_CHECK(id < spec.vocab_size, "logit bias token id {} is outside the vocabulary [0, {})", id, spec.vocab_size);
+  }
   GENRT_CHECK(r.top_logprobs >= -1 && r.top_logprobs <= kMaxTopLogprobs,
               "top logprobs must be in [0, {}] (or -1: none), got {}", kMaxTopLogprobs, r.top_logprobs);
   const int64_t max_new = std::min(r.max_new_tokens, spec.context_length - prompt_tokens);
@@ -72,7 +76,10 @@ void BatchScheduler::submit(SequenceRequest r) {
 }
 
 SchedulerCounts BatchScheduler::counts() const {
-  return {static_cast<int64_t>(running_.size()), static_cast<int64_t>(waiting_.size()), preemptions_};
+  SchedulerCounts c = totals_;
+  c.running = static_cast<int64_t>(running_.size());
+  c.waiting = static_cast<int64_t>(waiting_.size());
+  return c;
 }
 
 void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
@@ -85,7 +92,7 @@ void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
 void BatchScheduler::preempt(std::unique_ptr<Sequence>& seq) {
   cache_.release(seq->blocks);
   seq->computed = 0;  // its whole context is read again when it is readmitted
-  ++preemptions_;
+  ++totals_.preemptions;
   spdlog::debug("preempted a sequence of {} tokens: the KV cache is full", seq->context.size());
   waiting_.push_front(std::move(seq));
 }
@@ -103,6 +110,42 @@ bool BatchScheduler::ensure_blocks(size_t index, int64_t tokens) {
     }
     preempt(running_[victim]);  // leaves a null slot, compacted after the step
   }
+  return true;
+}
+
+bool BatchScheduler::being_computed(uint64_t block_key) const {
+  for (const auto& seq : running_) {
+    if (!seq) continue;
+    const std::vector<uint64_t>& keys = seq->blocks.hashes;  // beyond `offered`: reserved, not computed yet
+    if (std::find(keys.begin() + std::min<int64_t>(seq->blocks.offered, std::ssize(keys)), keys.end(), block_key) !=
+        keys.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool BatchScheduler::admit(Sequence& seq) {
+  const auto length = static_cast<int64_t>(seq.context.size());
+  int64_t shared = 0;
+  if (config_.prefix_caching) {
+    shared = cache_.share_cached_prefix(seq.blocks, std::span(seq.context).first(length - 1));
+    if (shared < std::ssize(seq.blocks.hashes) && being_computed(seq.blocks.hashes[shared])) {
+      cache_.release(seq.blocks);
+      return false;
+    }
+  }
+  if (!cache_.reserve(seq.blocks, length + 1)) {
+    cache_.release(seq.blocks);
+    return false;
+  }
+  seq.computed = shared * cache_.shape().block_size;
+  if (config_.prefix_caching) {
+    totals_.prefix_cache_queries += length;
+    totals_.prefix_cache_hits += seq.computed;
+  }
+  if (!seq.admitted && seq.request.on_admitted) seq.request.on_admitted(seq.computed);
+  seq.admitted = true;
   return true;
 }
 
@@ -154,9 +197,7 @@ void BatchScheduler::step() {
   }
   while (budget > 0 && !waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.max_running) {
     Sequence& seq = *waiting_.front();
-    // Admit only with blocks for the whole context and the first new token.
-    if (cache_.blocks_for(static_cast<int64_t>(seq.context.size()) + 1) > cache_.free_blocks()) break;
-    GENRT_CHECK(cache_.reserve(seq.blocks, static_cast<int64_t>(seq.context.size()) + 1), "KV admission");
+    if (!admit(seq)) break;
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
     plan.emplace_back(&seq, std::min(seq.pending(), budget));
@@ -167,9 +208,15 @@ void BatchScheduler::step() {
     remove_finished();
     return;
   }
+  int64_t prefill = 0;  // all but the decodes: a generated token's first and only pass
+  for (const auto& [seq, n] : plan) prefill += seq->pending() == 1 && seq->generated > 0 ? 0 : n;
 
   ForwardBatch batch;
   for (const auto& [seq, n] : plan) {
+    // Shared blocks are full and computed: the positions a step writes are never in one.
+    GENRT_CHECK(cache_.writable(seq->blocks, seq->computed, seq->computed + n),
+                "scheduler: a step would write positions [{}, {}) into a KV block it does not hold alone",
+                seq->computed, seq->computed + n);
     batch.sequences.push_back({.first_token = static_cast<int64_t>(batch.tokens.size()),
                                .n_tokens = n,
                                .start_pos = seq->computed,
@@ -191,9 +238,11 @@ void BatchScheduler::step() {
   const std::vector<SampledToken> sampled = sample_step(logits, rows, model_.device_runtime());
   // Only once the step has succeeded: one that throws leaves every sequence as it was, to be
   // planned again, rather than computed but never sampled.
+  totals_.prefill_tokens += prefill;
   const int64_t window = model_.spec().attention_window;
   for (auto& [seq, n] : plan) {
     seq->computed += n;
+    if (config_.prefix_caching) cache_.cache_computed(seq->blocks, seq->context, seq->computed);
     // Later queries sit at positions >= computed, so no layer reads a key before
     // computed - window + 1 again: blocks wholly before it go back to the pool.
     if (window > 0) cache_.release_before(seq->blocks, seq->computed - window + 1);

@@ -11,6 +11,14 @@
 // The oldest sequence therefore always makes progress. When every layer of the model has a
 // sliding window, blocks that fall wholly out of it go back to the pool after each step.
 //
+// Prefix caching: each full block a sequence computes is offered to the KV cache's prefix
+// cache (runtime/memory/block_pool.h). At admission a sequence shares the cached blocks of
+// its context's leading full blocks (never the block of its last token, whose logits it
+// needs) and computes only the rest. A sequence whose next prefix block another running
+// sequence is computing right now waits for it rather than compute it twice, and keeps
+// later arrivals waiting behind it. Cached blocks no sequence holds are evicted, least
+// recently used first, before anything is preempted.
+//
 // Single-threaded: the serving engine drives it from one thread.
 
 #include <atomic>
@@ -48,6 +56,9 @@ struct SequenceRequest {
   // (finish reason `cancelled`); on_finish is called exactly once.
   std::function<bool(const GeneratedToken&)> on_token;
   std::function<void(FinishReason)> on_finish;
+  // Called once, when the sequence is first admitted: its prompt tokens found in the prefix
+  // cache, whose keys and values it did not compute.
+  std::function<void(int64_t cached_tokens)> on_admitted;
   // Set from any thread to stop the sequence at the next step.
   std::shared_ptr<std::atomic<bool>> cancelled;
 };
@@ -55,12 +66,19 @@ struct SequenceRequest {
 struct SchedulerConfig {
   int64_t max_batch_tokens = 512;  // tokens per forward pass: decodes plus prefill chunks
   int64_t max_running = 256;       // sequences in the running set at once
+  bool prefix_caching = true;      // share computed blocks of common prefixes
 };
 
 struct SchedulerCounts {
   int64_t running = 0;
   int64_t waiting = 0;
   int64_t preemptions = 0;  // since start
+  // Since start, over admissions: context tokens looked up in the prefix cache, and found.
+  int64_t prefix_cache_queries = 0;
+  int64_t prefix_cache_hits = 0;
+  // Since start: context tokens computed outside decodes (prompt chunks, and contexts
+  // recomputed after a preemption).
+  int64_t prefill_tokens = 0;
 };
 
 class BatchScheduler {
@@ -88,6 +106,11 @@ class BatchScheduler {
   // Grows running_[index]'s block table to `tokens` positions, preempting newer
   // sequences as needed; false when it had to preempt running_[index] itself.
   bool ensure_blocks(size_t index, int64_t tokens);
+  // Gives `seq` blocks for its context and first new token, sharing its cached prefix;
+  // false, holding nothing, when the pool is short or a running sequence is computing the
+  // next block of its prefix.
+  bool admit(Sequence& seq);
+  bool being_computed(uint64_t block_key) const;
   void preempt(std::unique_ptr<Sequence>& seq);
   void finish(Sequence& seq, FinishReason reason);
   void remove_finished();
@@ -98,7 +121,7 @@ class BatchScheduler {
   SchedulerConfig config_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
   std::deque<std::unique_ptr<Sequence>> waiting_;
-  int64_t preemptions_ = 0;
+  SchedulerCounts totals_;  // the counters since start
 };
 
 }  // namespace genrt

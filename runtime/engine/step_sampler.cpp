@@ -9,6 +9,7 @@
 namespace genrt {
 
 static_assert(kMaxTopLogprobs == ops::kMaxTopLogprobs);
+static_assert(kMaxLogitBias == ops::kMaxLogitBias);
 
 namespace {
 
@@ -22,23 +23,49 @@ ops::SamplingRow sampling_row(const RowSampling& row) {
           .step = row.draws};
 }
 
-// Each penalized row's distinct context tokens, as one list; empty when no row has a
-// penalty.
+// The tokens a row's penalties and biases touch, by increasing id, each once.
+std::vector<ops::PenaltyToken> penalty_tokens(const RowSampling& row) {
+  const SamplingParams& p = row.params;
+  std::vector<ops::PenaltyToken> listed;  // one entry per occurrence, merged below
+  if (p.repetition_penalty != 1.0f) {
+    for (int32_t id : row.context) listed.push_back({.id = id, .in_context = 1});
+  }
+  if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+    for (int32_t id : row.context.last(static_cast<size_t>(row.draws))) listed.push_back({.id = id, .generated = 1});
+  }
+  for (const auto& [id, bias] : p.logit_bias) listed.push_back({.id = id, .bias = bias});
+  std::sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::vector<ops::PenaltyToken> merged;
+  for (const ops::PenaltyToken& t : listed) {
+    if (merged.empty() || merged.back().id != t.id) {
+      merged.push_back(t);
+      continue;
+    }
+    ops::PenaltyToken& m = merged.back();
+    m.in_context |= t.in_context;
+    m.generated += t.generated;
+    m.bias += t.bias;  // an id has one bias (SamplingParams::validate): only one entry has it
+  }
+  return merged;
+}
+
+// Each row's tokens as a range of one list; empty when no row has a penalty or a bias.
 ops::PenaltyTable penalties(std::span<const RowSampling> rows, int64_t vocab) {
   std::vector<ops::PenaltyRow> table(rows.size());
-  std::vector<int32_t> seen;
+  std::vector<ops::PenaltyToken> tokens;
   for (size_t r = 0; r < rows.size(); ++r) {
-    if (rows[r].params.repetition_penalty == 1.0f) continue;
-    const auto begin = static_cast<int64_t>(seen.size());
-    seen.insert(seen.end(), rows[r].context.begin(), rows[r].context.end());
-    std::sort(seen.begin() + begin, seen.end());
-    seen.erase(std::unique(seen.begin() + begin, seen.end()), seen.end());
-    table[r] = {.repetition = rows[r].params.repetition_penalty,
-                .begin = static_cast<int32_t>(begin),
-                .end = static_cast<int32_t>(seen.size())};
+    const std::vector<ops::PenaltyToken> row_tokens = penalty_tokens(rows[r]);
+    if (row_tokens.empty()) continue;
+    const SamplingParams& p = rows[r].params;
+    table[r] = {.repetition = p.repetition_penalty,
+                .presence = p.presence_penalty,
+                .frequency = p.frequency_penalty,
+                .begin = static_cast<int32_t>(tokens.size()),
+                .end = static_cast<int32_t>(tokens.size() + row_tokens.size())};
+    tokens.insert(tokens.end(), row_tokens.begin(), row_tokens.end());
   }
-  if (seen.empty()) return {};
-  return ops::penalty_table(table, seen, vocab);
+  if (tokens.empty()) return {};
+  return ops::penalty_table(table, tokens, vocab);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
-// One forward step's sampling, on the model's device: each row's repetition penalty, its
-// draw and the logprobs its request asked for run as op entries on the logits where the
+// One forward step's sampling, on the model's device: each row's penalties and logit
+// biases, its draw and the logprobs its request asked for run as op entries on the logits where the
 // forward left them (runtime/backend/sampling_ops.h). On the GPU the logits stay there:
 // only the chosen ids and the requested logprobs come back to the host.
 
@@ -31,7 +31,9 @@ constexpr int64_t kMaxTopLogprobs = 20;
 struct RowSampling {
   SamplingParams params;
   uint64_t draws = 0;                // tokens its sequence drew before: this draw's Philox step
-  std::span<const int32_t> context;  // its sequence's tokens, which the repetition penalty discourages
+  // Its sequence's tokens, which the repetition penalty discourages; the last `draws` of
+  // them are the generated ones, which the presence and frequency penalties count.
+  std::span<const int32_t> context;
   int64_t top_logprobs = -1;         // -1: none; k in [0, kMaxTopLogprobs]: the chosen token's and the top k
 };
 

@@ -1,12 +1,16 @@
 #pragma once
-// The paged KV cache: per layer one K and one V pool of fixed-size token blocks, and a
-// free list of block ids shared by all layers. A sequence owns a block table; block b of
-// every layer holds the same token positions, so one table serves the whole model.
+// The paged KV cache: per layer one K and one V pool of fixed-size token blocks, and one
+// pool of block ids shared by all layers (block_pool.h: reference counts and the prefix
+// cache). A sequence owns a block table; block b of every layer holds the same token
+// positions, so one table serves the whole model. Tables may share full blocks of a
+// common prefix.
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "runtime/core/tensor.h"
+#include "runtime/memory/block_pool.h"
 
 namespace genrt {
 
@@ -29,6 +33,10 @@ struct BlockTable {
   Tensor ids;               // [capacity] i32; entries [released, used) are live
   int64_t used = 0;
   int64_t released = 0;     // leading entries back in the pool, now kReleasedBlock
+  // Prefix caching: the keys (block_hash) of the sequence's full blocks hashed so far, and
+  // how many leading blocks have been offered to the cache (shared or computed).
+  std::vector<uint64_t> hashes;
+  int64_t offered = 0;
 };
 
 class DeviceArena;
@@ -43,26 +51,42 @@ class KvCache {
   const KvCacheShape& shape() const { return shape_; }
   Tensor& keys(int64_t layer) { return keys_[layer]; }     // [blocks, block_size, kv_heads, head_dim]
   Tensor& values(int64_t layer) { return values_[layer]; }
-  int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }
+  // Blocks reserve() can take: free ones and cached ones that no table holds.
+  int64_t free_blocks() const { return pool_.available(); }
+  // Cached blocks that no table holds (counted in free_blocks()).
+  int64_t cached_free_blocks() const { return pool_.cached_unreferenced(); }
   int64_t blocks_for(int64_t tokens) const;
 
-  // Grows `table` to cover `tokens` positions. Returns false, taking nothing, when the
-  // pool has too few free blocks.
+  // Grows `table` to cover `tokens` positions, evicting unheld cached blocks when no block
+  // is free. Returns false, taking nothing, when the pool has too few.
   bool reserve(BlockTable& table, int64_t tokens);
   // Returns the table's blocks that hold only positions before `position` to the pool,
-  // for a sequence whose attention (a sliding window) never reads them again.
+  // for a sequence whose attention (a sliding window) never reads them again. A block
+  // other tables share stays theirs.
   void release_before(BlockTable& table, int64_t position);
-  // Returns all of the table's live blocks to the pool.
+  // Returns all of the table's live blocks to the pool (shared ones stay with the others).
   void release(BlockTable& table);
+
+  // Whether the table's blocks that hold positions [begin, end) are its alone and not
+  // cached, so that writing their keys and values changes no other sequence's.
+  bool writable(const BlockTable& table, int64_t begin, int64_t end) const;
+
+  // Prefix caching. Hashes the full blocks of `tokens` into the empty `table`, starts it
+  // with the cached blocks that hold the leading ones, as far as they are found, and
+  // returns how many.
+  int64_t share_cached_prefix(BlockTable& table, std::span<const int32_t> tokens);
+  // Offers the table's full blocks among the first `computed` of `tokens` (their keys and
+  // values written) to the cache.
+  void cache_computed(BlockTable& table, std::span<const int32_t> tokens, int64_t computed);
 
  private:
   KvCacheShape shape_;
   std::vector<Tensor> keys_;
   std::vector<Tensor> values_;
-  std::vector<int32_t> free_;  // a stack: the most recently freed block is reused first
+  BlockPool pool_;
 
   template <class Allocate>
-  void init(const KvCacheShape& shape, Allocate&& allocate);
+  void init(Allocate&& allocate);
 };
 
 }  // namespace genrt

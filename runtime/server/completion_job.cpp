@@ -5,7 +5,6 @@
 #include <mutex>
 #include <random>
 
-#include "runtime/core/utf8.h"
 #include "runtime/engine/stop_strings.h"
 #include "runtime/tokenizer/stream_decoder.h"
 
@@ -23,6 +22,7 @@ struct CompletionJob::Shared {
     int64_t tokens = 0;
     bool stopped_by_string = false;
     Clock::time_point last_token;
+    int64_t cached_tokens = 0;  // prompt tokens found in the prefix cache
   };
 
   const Tokenizer& tokenizer;
@@ -47,8 +47,8 @@ struct CompletionJob::Shared {
     ready.notify_all();
   }
 
-  std::string token_text(int32_t id) const {
-    return utf8_lossy(tokenizer.decode(std::vector<int32_t>{id}, /*skip_special=*/false));
+  LogprobToken logprob_token(int32_t id, float logprob) const {
+    return {id, tokenizer.decode(std::vector<int32_t>{id}, /*skip_special=*/false), logprob};
   }
 
   // Engine thread: one generated token of choice `index`. False stops the sequence.
@@ -65,8 +65,8 @@ struct CompletionJob::Shared {
     const StopStringMatcher::Result r = c.stops.push(c.decoder.push(token.id));
     ChoiceEvent event{.index = index, .text = r.text, .logprobs = {}, .finish_reason = {}, .tokens = c.tokens};
     if (token.logprobs != nullptr) {
-      TokenLogprobEntry entry{token_text(token.id), c.text_offset, token.logprobs->logprob, {}};
-      for (const auto& [id, lp] : token.logprobs->top) entry.top.emplace_back(token_text(id), lp);
+      TokenLogprobEntry entry{logprob_token(token.id, token.logprobs->logprob), c.text_offset, {}};
+      for (const auto& [id, lp] : token.logprobs->top) entry.top.push_back(logprob_token(id, lp));
       event.logprobs.push_back(std::move(entry));
     }
     c.text_offset += r.text.size();
@@ -92,24 +92,38 @@ struct CompletionJob::Shared {
 };
 
 CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, std::shared_ptr<ServerMetrics> metrics)
-    : shared_(std::make_shared<Shared>(engine.tokenizer(), std::move(metrics))) {
-  for (int64_t i = 0; i < p.n; ++i) {
-    shared_->choices.push_back({StreamDecoder(engine.tokenizer(), p.prompt), StopStringMatcher(p.stop), 0, 0, false, {}});
+    : shared_(std::make_shared<Shared>(engine.tokenizer(), std::move(metrics))), n_(p.n) {
+  // Choice i completes prompt i / n: each prompt's n choices follow one another.
+  std::vector<const Prompt*> prompt_of;
+  for (const Prompt& prompt : p.prompts) {
+    for (int64_t j = 0; j < p.n; ++j) {
+      prompt_of.push_back(&prompt);
+      shared_->choices.push_back({StreamDecoder(engine.tokenizer(), prompt.ids), StopStringMatcher(p.stop), 0, 0,
+                                  false, {}, 0});
+    }
+    shared_->metrics->prompt_tokens(static_cast<int64_t>(prompt.ids.size()));
   }
-  shared_->metrics->prompt_tokens(static_cast<int64_t>(p.prompt.size()));
-  for (int64_t i = 0; i < p.n; ++i) {
+  for (size_t index = 0; index < prompt_of.size(); ++index) {
+    if (p.echo) {
+      shared_->choices[index].text_offset = prompt_of[index]->text.size();
+      shared_->push({.index = index, .text = prompt_of[index]->text, .logprobs = {}, .finish_reason = {}, .tokens = 0});
+    }
     SamplingParams sampling = p.sampling;
-    sampling.seed = p.seed ? *p.seed + static_cast<uint64_t>(i) : std::random_device{}();
-    const auto index = static_cast<size_t>(i);
+    sampling.seed = p.seed ? *p.seed + index : std::random_device{}();
     std::shared_ptr<Shared> shared = shared_;
-    SequenceRequest request{.prompt = p.prompt,
+    SequenceRequest request{.prompt = prompt_of[index]->ids,
                             .max_new_tokens = p.max_tokens,
-                            .sampling = sampling,
+                            .sampling = std::move(sampling),
                             .ignore_eos = p.ignore_eos,
                             .stop_token_ids = p.stop_token_ids,
                             .top_logprobs = p.top_logprobs,
                             .on_token = [shared, index](const GeneratedToken& t) { return shared->on_token(index, t); },
                             .on_finish = [shared, index](FinishReason r) { shared->on_finish(index, r); },
+                            .on_admitted =
+                                [shared, index](int64_t cached) {
+                                  std::lock_guard lock(shared->mutex);
+                                  shared->choices[index].cached_tokens = cached;
+                                },
                             .cancelled = shared_->cancelled};
     try {
       engine.submit(std::move(request));
@@ -124,6 +138,13 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
 }
 
 CompletionJob::~CompletionJob() { cancel(); }
+
+int64_t CompletionJob::cached_prompt_tokens() const {
+  std::lock_guard lock(shared_->mutex);
+  int64_t cached = 0;  // each prompt counted once in usage: its first choice's
+  for (size_t i = 0; i < shared_->choices.size(); i += static_cast<size_t>(n_)) cached += shared_->choices[i].cached_tokens;
+  return cached;
+}
 
 void CompletionJob::cancel() { *shared_->cancelled = true; }
 

@@ -1,5 +1,5 @@
 #pragma once
-// One OpenAI completion request in flight: its n sequences in the engine, turned into
+// One OpenAI completion request in flight: n sequences of each prompt in the engine, turned into
 // text events (streaming detokenization, stop strings, logprobs) on the engine thread
 // and handed to the HTTP thread through a queue.
 
@@ -26,7 +26,8 @@ struct ChoiceEvent {
 
 class CompletionJob {
  public:
-  // Submits the n sequences. Throws ApiError: 400 for a request the engine refuses,
+  // Submits n sequences of each prompt (an echoed prompt is each choice's first event).
+  // Throws ApiError: 400 for a request the engine refuses,
   // 429 when the queue is full.
   CompletionJob(ServingEngine& engine, const CompletionParams& params, std::shared_ptr<ServerMetrics> metrics);
   ~CompletionJob();  // cancels whatever is still generating
@@ -41,10 +42,14 @@ class CompletionJob {
   void cancel();
   // Runs to completion and gathers each choice's text, logprobs and finish reason.
   std::vector<ChoiceResult> collect();
+  // The prompt tokens found in the prefix cache, each prompt's counted once (by its first
+  // choice), as usage reports them; final once done().
+  int64_t cached_prompt_tokens() const;
 
  private:
   struct Shared;
   std::shared_ptr<Shared> shared_;  // also held by the engine callbacks
+  int64_t n_;                       // choices per prompt
 };
 
 }  // namespace genrt

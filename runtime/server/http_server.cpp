@@ -25,7 +25,8 @@ constexpr int kListenBacklog = 1024;
 // Threads beyond the connection cap, for the connections being refused.
 constexpr size_t kRefusalThreads = 32;
 
-void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+template <class Json = nlohmann::json>  // a braced list is a nlohmann::json
+void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_content(dump_json(body), "application/json");
 }
@@ -251,15 +252,17 @@ void HttpServer::install_routes() {
       try {
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
         const nlohmann::json body = parse_request_body(req.body);
-        const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name,
-                             engine->model().spec().context_length};
+        const ModelSpec& spec = engine->model().spec();
+        const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name, spec.context_length,
+                             spec.vocab_size};
         const CompletionParams params = parse_completion_request(body, endpoint, ctx);
         auto job = std::make_shared<CompletionJob>(*engine, params, metrics_);
         ResponseIdentity identity{.id = random_id(endpoint == Endpoint::chat ? "chatcmpl" : "cmpl"),
                                   .created = unix_time(),
                                   .model = options_.model_name};
         if (!params.stream) {
-          send_json(res, 200, response_json(params, identity, job->collect()));
+          std::vector<ChoiceResult> choices = job->collect();
+          send_json(res, 200, response_json(params, identity, choices, job->cached_prompt_tokens()));
         } else {
           auto stream = std::make_shared<SseStream>(job, params, std::move(identity));
           res.set_header("Cache-Control", "no-cache");

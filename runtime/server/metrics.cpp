@@ -84,9 +84,18 @@ std::string ServerMetrics::render(const EngineCounts& engine) const {
   gauge("genrt_requests_running", "Sequences in the running batch.", static_cast<double>(engine.running));
   gauge("genrt_requests_waiting", "Sequences waiting for admission.", static_cast<double>(engine.waiting));
   gauge("genrt_kv_blocks_used", "KV cache blocks in use.", static_cast<double>(engine.kv_blocks_total - engine.kv_blocks_free));
-  gauge("genrt_kv_blocks_free", "KV cache blocks free.", static_cast<double>(engine.kv_blocks_free));
+  gauge("genrt_kv_blocks_free", "KV cache blocks free (cached ones no sequence holds included).",
+        static_cast<double>(engine.kv_blocks_free));
+  gauge("genrt_kv_blocks_cached", "Free KV cache blocks the prefix cache keeps until they are needed.",
+        static_cast<double>(engine.kv_blocks_cached));
   counter("genrt_preemptions_total", "Sequences preempted for lack of KV blocks.", static_cast<uint64_t>(engine.preemptions));
+  counter("genrt_prefix_cache_queries_total", "Context tokens looked up in the prefix cache at admission.",
+          static_cast<uint64_t>(engine.prefix_cache_queries));
+  counter("genrt_prefix_cache_hits_total", "Context tokens found in the prefix cache at admission (not computed).",
+          static_cast<uint64_t>(engine.prefix_cache_hits));
   counter("genrt_prompt_tokens_total", "Prompt tokens received.", prompt_);
+  counter("genrt_prefill_tokens_total", "Context tokens computed outside decodes: prompts past their cached prefix, "
+          "and contexts recomputed after a preemption.", static_cast<uint64_t>(engine.prefill_tokens));
   counter("genrt_generation_tokens_total", "Tokens generated.", generated_);
   counter("genrt_sequences_cancelled_total", "Sequences stopped because their client went away.", cancelled_);
   const auto now = Clock::now();

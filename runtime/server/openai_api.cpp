@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 #include <string_view>
 
@@ -21,6 +22,7 @@ nlohmann::json error_body(const std::string& message, const std::string& type, c
 std::string dump_json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
 
 nlohmann::json parse_request_body(std::string_view body) {
   if (const size_t valid = valid_utf8_prefix(body); valid < body.size()) {
@@ -148,7 +150,6 @@ struct FieldRule {
 
 bool is_empty(const nlohmann::json& v) { return (v.is_object() || v.is_array()) && v.empty(); }
 bool is_none_or_auto(const nlohmann::json& v) { return v == "none" || v == "auto"; }
-bool is_zero(const nlohmann::json& v) { return v.is_number() && v.get<double>() == 0.0; }
 
 constexpr FieldRule kFields[] = {
     {"model", kBoth, Use::implemented},
@@ -165,6 +166,10 @@ constexpr FieldRule kFields[] = {
     {"stream_options", kBoth, Use::implemented},
     {"logprobs", kBoth, Use::implemented},
     {"top_logprobs", kChat, Use::implemented},
+    {"presence_penalty", kBoth, Use::implemented},
+    {"frequency_penalty", kBoth, Use::implemented},
+    {"logit_bias", kBoth, Use::implemented},
+    {"echo", kCompletions, Use::implemented},
     // genrt's extensions, named as vLLM names them.
     {"top_k", kBoth, Use::implemented},
     {"min_p", kBoth, Use::implemented},
@@ -178,10 +183,6 @@ constexpr FieldRule kFields[] = {
     {"safety_identifier", kChat, Use::ignored},
     {"parallel_tool_calls", kChat, Use::ignored},  // means nothing without tools
     {"prediction", kChat, Use::ignored},           // a latency hint; the output is the same
-    {"logit_bias", kBoth, Use::unimplemented, is_empty},
-    {"presence_penalty", kBoth, Use::unimplemented, is_zero},
-    {"frequency_penalty", kBoth, Use::unimplemented, is_zero},
-    {"echo", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == false; }},
     {"best_of", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == 1; }},
     {"suffix", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == ""; }},
     {"tools", kChat, Use::unimplemented, is_empty},
@@ -219,6 +220,42 @@ void check_fields(const nlohmann::json& body, Endpoint endpoint) {
   }
 }
 
+// presence_penalty or frequency_penalty: OpenAI's range, 0 when absent.
+float openai_penalty(const nlohmann::json& body, const char* name) {
+  const auto penalty = field<double>(body, name).value_or(0.0);
+  if (!(penalty >= -2 && penalty <= 2)) bad(name, fmt::format("'{}' must be in [-2, 2]", name));
+  return static_cast<float>(penalty);
+}
+
+// OpenAI's logit_bias: an object from token ids (as strings) to biases in [-100, 100].
+std::vector<std::pair<int32_t, float>> logit_bias(const nlohmann::json& body, int64_t vocab) {
+  const auto it = body.find("logit_bias");
+  if (it == body.end() || it->is_null()) return {};
+  if (!it->is_object()) bad("logit_bias", "'logit_bias' must be an object from token ids to biases");
+  if (static_cast<int64_t>(it->size()) > kMaxLogitBias) {
+    bad("logit_bias", fmt::format("'logit_bias' has {} entries; at most {}", it->size(), kMaxLogitBias));
+  }
+  std::vector<std::pair<int32_t, float>> biases;
+  for (const auto& [key, value] : it->items()) {
+    int64_t id = -1;
+    const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (error != std::errc() || end != key.data() + key.size() || id < 0) {
+      bad("logit_bias", fmt::format("'logit_bias' key '{}' is not a token id", key));
+    }
+    if (id >= vocab) {
+      bad("logit_bias", fmt::format("'logit_bias' token id {} is outside the vocabulary [0, {})", id, vocab));
+    }
+    if (std::any_of(biases.begin(), biases.end(), [&](const auto& b) { return b.first == id; })) {
+      bad("logit_bias", fmt::format("'logit_bias' names token {} twice", id));
+    }
+    if (!value.is_number() || !(value.get<double>() >= -100 && value.get<double>() <= 100)) {
+      bad("logit_bias", fmt::format("'logit_bias' of token {} is {}; a bias is a number in [-100, 100]", id, value.dump()));
+    }
+    biases.emplace_back(static_cast<int32_t>(id), value.get<float>());
+  }
+  return biases;
+}
+
 // OpenAI's limit on stop sequences.
 constexpr size_t kMaxStopStrings = 4;
 
@@ -232,6 +269,7 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
                    "invalid_request_error", "model");
   }
 
+  const char* prompt_param = endpoint == Endpoint::chat ? "messages" : "prompt";
   if (endpoint == Endpoint::chat) {
     if (ctx.chat_template == nullptr) {
       bad("messages", "this model has no chat template genrt knows; restart the server with --chat-template NAME");
@@ -241,7 +279,7 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
     std::vector<ChatMessage> chat;
     for (size_t i = 0; i < messages->size(); ++i) chat.push_back(chat_message((*messages)[i], i));
     try {
-      p.prompt = ctx.tokenizer->encode(ctx.chat_template->render(chat, true), /*add_special=*/false);
+      p.prompts = {{ctx.tokenizer->encode(ctx.chat_template->render(chat, true), /*add_special=*/false), ""}};
     } catch (const ApiError&) {
       throw;
     } catch (const Error& e) {  // the template refuses the conversation (roles)
@@ -253,24 +291,18 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   } else {
     const auto prompt = body.find("prompt");
     if (prompt == body.end() || prompt->is_null()) bad("prompt", "'prompt' is required");
-    if (prompt->is_string()) {
-      p.prompt = ctx.tokenizer->encode(prompt->get<std::string>(), /*add_special=*/true);
-    } else if (prompt->is_array() && !prompt->empty() && std::all_of(prompt->begin(), prompt->end(), [](const auto& v) {
-                 return v.is_number_integer() && v.template get<int64_t>() >= 0 &&
-                        v.template get<int64_t>() <= std::numeric_limits<int32_t>::max();
-               })) {
-      p.prompt = prompt->get<std::vector<int32_t>>();
-    } else {
-      bad("prompt", "'prompt' must be a string or a list of token ids (non-negative 32-bit integers; one prompt "
-                    "per request, use n for several completions)");
-    }
+    p.prompts = completion_prompts(*prompt, *ctx.tokenizer);
   }
-  if (p.prompt.empty()) bad(endpoint == Endpoint::chat ? "messages" : "prompt", "the prompt is empty");
-  const auto prompt_tokens = static_cast<int64_t>(p.prompt.size());
-  if (prompt_tokens >= ctx.context_length) {
-    bad(endpoint == Endpoint::chat ? "messages" : "prompt",
-        fmt::format("the prompt has {} tokens, but this model's context is {} tokens (at most {} prompt tokens)",
-                    prompt_tokens, ctx.context_length, ctx.context_length - 1));
+  int64_t prompt_tokens = 0;  // the longest prompt's, which bounds max_tokens
+  for (size_t i = 0; i < p.prompts.size(); ++i) {
+    const auto tokens = static_cast<int64_t>(p.prompts[i].ids.size());
+    const std::string which = p.prompts.size() > 1 ? fmt::format("prompt[{}]", i) : "the prompt";
+    if (tokens == 0) bad(prompt_param, which + " is empty");
+    if (tokens >= ctx.context_length) {
+      bad(prompt_param, fmt::format("{} has {} tokens, but this model's context is {} tokens (at most {} prompt tokens)",
+                                    which, tokens, ctx.context_length, ctx.context_length - 1));
+    }
+    prompt_tokens = std::max(prompt_tokens, tokens);
   }
 
   const int64_t room = ctx.context_length - prompt_tokens;
@@ -280,9 +312,9 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   // A limit the context cannot honour is refused, as OpenAI and vLLM do; the defaults
   // (OpenAI's: 16 for completions, what the context leaves for chat) fit themselves to it.
   if (max_tokens && *max_tokens > room) {
-    bad(max_name, fmt::format("'{}' is {}, but the prompt's {} tokens leave room for {} more in this model's context "
-                              "of {} tokens",
-                              max_name, *max_tokens, prompt_tokens, room, ctx.context_length));
+    bad(max_name, fmt::format("'{}' is {}, but {} {} tokens leave room for {} more in this model's context of {} tokens",
+                              max_name, *max_tokens, p.prompts.size() > 1 ? "the longest prompt's" : "the prompt's",
+                              prompt_tokens, room, ctx.context_length));
   }
   p.max_tokens = max_tokens.value_or(endpoint == Endpoint::chat ? room : std::min<int64_t>(16, room));
 
@@ -297,6 +329,9 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   if (p.sampling.min_p < 0 || p.sampling.min_p > 1) bad("min_p", "'min_p' must be in [0, 1]");
   p.sampling.repetition_penalty = static_cast<float>(field<double>(body, "repetition_penalty").value_or(1.0));
   if (!(p.sampling.repetition_penalty > 0)) bad("repetition_penalty", "'repetition_penalty' must be > 0");
+  p.sampling.presence_penalty = openai_penalty(body, "presence_penalty");
+  p.sampling.frequency_penalty = openai_penalty(body, "frequency_penalty");
+  p.sampling.logit_bias = logit_bias(body, ctx.vocab_size);
   if (const auto seed = field<int64_t>(body, "seed")) p.seed = static_cast<uint64_t>(*seed);
 
   if (const auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
@@ -333,99 +368,12 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   }
   if (p.top_logprobs > 20) bad("top_logprobs", "at most 20 top logprobs can be requested");
   if (p.top_logprobs < -1) bad("logprobs", "'logprobs' must be >= 0");
+  p.echo = field<bool>(body, "echo").value_or(false);
+  if (p.echo && p.top_logprobs >= 0) {
+    bad("echo", "'echo' with 'logprobs' is not supported by genrt yet (it would need the prompt tokens' logprobs)");
+  }
   return p;
 }
 }  // namespace
-
-nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries) {
-  auto bytes = [](const std::string& s) {
-    std::vector<int> out;
-    for (unsigned char c : s) out.push_back(c);
-    return out;
-  };
-  if (endpoint == Endpoint::chat) {
-    nlohmann::json content = nlohmann::json::array();
-    for (const auto& e : entries) {
-      nlohmann::json top = nlohmann::json::array();
-      for (const auto& [text, lp] : e.top) top.push_back({{"token", text}, {"logprob", lp}, {"bytes", bytes(text)}});
-      content.push_back({{"token", e.text}, {"logprob", e.logprob}, {"bytes", bytes(e.text)}, {"top_logprobs", top}});
-    }
-    return {{"content", content}};
-  }
-  nlohmann::json out = {{"tokens", nlohmann::json::array()},
-                        {"token_logprobs", nlohmann::json::array()},
-                        {"top_logprobs", nlohmann::json::array()},
-                        {"text_offset", nlohmann::json::array()}};
-  for (const auto& e : entries) {
-    out["tokens"].push_back(e.text);
-    out["token_logprobs"].push_back(e.logprob);
-    nlohmann::json top = nlohmann::json::object();
-    for (const auto& [text, lp] : e.top) top[text] = lp;
-    out["top_logprobs"].push_back(top);
-    out["text_offset"].push_back(e.text_offset);
-  }
-  return out;
-}
-
-namespace {
-nlohmann::json usage_json(const CompletionParams& p, int64_t completion_tokens) {
-  const auto prompt_tokens = static_cast<int64_t>(p.prompt.size());
-  return {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}, {"total_tokens", prompt_tokens + completion_tokens}};
-}
-}  // namespace
-
-nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
-                             const std::vector<ChoiceResult>& choices) {
-  const bool chat = p.endpoint == Endpoint::chat;
-  nlohmann::json out = {{"id", identity.id}, {"object", chat ? "chat.completion" : "text_completion"},
-                        {"created", identity.created}, {"model", identity.model}};
-  int64_t completion_tokens = 0;
-  for (size_t i = 0; i < choices.size(); ++i) {
-    const ChoiceResult& c = choices[i];
-    completion_tokens += c.tokens;
-    nlohmann::json choice = {{"index", i}, {"finish_reason", c.finish_reason}};
-    choice["logprobs"] = p.top_logprobs >= 0 ? logprobs_json(p.endpoint, c.logprobs) : nlohmann::json(nullptr);
-    if (chat) {
-      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
-    } else {
-      choice["text"] = c.text;
-    }
-    out["choices"].push_back(choice);
-  }
-  out["usage"] = usage_json(p, completion_tokens);
-  return out;
-}
-
-namespace {
-nlohmann::json chunk_envelope(const CompletionParams& p, const ResponseIdentity& identity, nlohmann::json choices) {
-  return {{"id", identity.id},
-          {"object", p.endpoint == Endpoint::chat ? "chat.completion.chunk" : "text_completion"},
-          {"created", identity.created},
-          {"model", identity.model},
-          {"choices", std::move(choices)}};
-}
-}  // namespace
-
-nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& c) {
-  nlohmann::json choice = {{"index", c.index}};
-  choice["finish_reason"] = c.finish_reason ? nlohmann::json(*c.finish_reason) : nlohmann::json(nullptr);
-  choice["logprobs"] = p.top_logprobs >= 0 && !c.logprobs.empty() ? logprobs_json(p.endpoint, c.logprobs)
-                                                                  : nlohmann::json(nullptr);
-  if (p.endpoint == Endpoint::chat) {
-    nlohmann::json delta = nlohmann::json::object();
-    if (c.role) delta["role"] = "assistant";
-    if (c.text) delta["content"] = *c.text;
-    choice["delta"] = delta;
-  } else {
-    choice["text"] = c.text.value_or("");
-  }
-  return chunk_envelope(p, identity, nlohmann::json::array({choice}));
-}
-
-nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens) {
-  nlohmann::json chunk = chunk_envelope(p, identity, nlohmann::json::array());
-  chunk["usage"] = usage_json(p, completion_tokens);
-  return chunk;
-}
 
 }  // namespace genrt

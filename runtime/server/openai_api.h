@@ -1,7 +1,7 @@
 #pragma once
 // The OpenAI request and response shapes for /v1/completions and /v1/chat/completions:
-// parsing and validating a request body into generation parameters, and building the
-// response objects and stream chunks.
+// parsing and validating a request body into generation parameters (openai_api.cpp), and
+// building the response objects and stream chunks (openai_response.cpp).
 
 #include <cstdint>
 #include <optional>
@@ -12,6 +12,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/engine/sampling_params.h"
+#include "runtime/server/completion_prompts.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
@@ -29,9 +30,14 @@ class ApiError : public Error {
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
 
+// A response body: keys stay in the order they are written (OpenAI's field order; a
+// completion's top logprobs most likely first).
+using ResponseJson = nlohmann::ordered_json;
+
 // JSON text with any invalid UTF-8 (a client's bytes echoed in a message) as U+FFFD, so
 // that no input can make a response fail to serialize.
 std::string dump_json(const nlohmann::json& value);
+std::string dump_json(const ResponseJson& value);
 
 // The JSON of a request body. Throws ApiError (400) naming the byte offset of the first
 // invalid UTF-8, or saying where the JSON is malformed.
@@ -44,11 +50,12 @@ struct ApiContext {
   const ChatTemplate* chat_template = nullptr;  // null: chat completions are refused
   std::string model_name;
   int64_t context_length = 0;
+  int64_t vocab_size = 0;  // the model's: logit_bias ids must be inside it
 };
 
 struct CompletionParams {
   Endpoint endpoint = Endpoint::completions;
-  std::vector<int32_t> prompt;
+  std::vector<Prompt> prompts;  // chat: one; completions: one or more, each with n choices
   int64_t max_tokens = 16;
   SamplingParams sampling;
   std::optional<uint64_t> seed;
@@ -59,6 +66,7 @@ struct CompletionParams {
   bool include_usage = false;  // stream_options.include_usage
   int64_t top_logprobs = -1;   // -1: no logprobs
   bool ignore_eos = false;     // vLLM's extension: generate max_tokens whatever the model says
+  bool echo = false;           // completions: each choice's text starts with its prompt's
 };
 
 // Throws ApiError (400) naming the field for wrong types, out-of-range values, prompts
@@ -66,12 +74,19 @@ struct CompletionParams {
 // extensions) and fields genrt does not implement.
 CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx);
 
-// One token's logprobs in the endpoint's shape; `text` is how the token reads.
-struct TokenLogprobEntry {
-  std::string text;
-  size_t text_offset = 0;  // where the token's text starts in the choice's text
+// A token in logprobs: its raw bytes, which need not be UTF-8 by themselves (a
+// byte-fallback token's one byte, part of a character).
+struct LogprobToken {
+  int32_t id = 0;
+  std::string bytes;
   float logprob = 0;
-  std::vector<std::pair<std::string, float>> top;
+};
+
+// One generated token's logprobs, written in the endpoint's shape by logprobs_json.
+struct TokenLogprobEntry {
+  LogprobToken token;             // the chosen one
+  size_t text_offset = 0;         // where the token's text starts in the choice's text
+  std::vector<LogprobToken> top;  // the most likely, most likely first
 };
 
 struct ChoiceResult {
@@ -97,12 +112,21 @@ struct ChunkChoice {
   std::optional<std::string> finish_reason;  // on the choice's last chunk: stop, length
 };
 
-nlohmann::json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries);
-nlohmann::json response_json(const CompletionParams& p, const ResponseIdentity& identity,
-                             const std::vector<ChoiceResult>& choices);
-nlohmann::json chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& choice);
+// Chat: OpenAI's `content` list; a token's `token` is its text (U+FFFD where its bytes are
+// not UTF-8) and `bytes` its raw bytes. Completions: OpenAI's legacy `tokens`,
+// `token_logprobs`, `top_logprobs` (per token a dict from token to logprob, most likely
+// first) and `text_offset`; a token whose bytes are not UTF-8 is written as OpenAI writes
+// one, `bytes:\xNN...`, and a token whose text another top token already has as
+// `token_id:N`, so that every dict holds exactly the top tokens asked for.
+ResponseJson logprobs_json(Endpoint endpoint, const std::vector<TokenLogprobEntry>& entries);
+// `cached_tokens`: the prompt tokens served from the prefix cache (usage's
+// prompt_tokens_details.cached_tokens).
+ResponseJson response_json(const CompletionParams& p, const ResponseIdentity& identity,
+                             const std::vector<ChoiceResult>& choices, int64_t cached_tokens);
+ResponseJson chunk_json(const CompletionParams& p, const ResponseIdentity& identity, const ChunkChoice& choice);
 // A stream's last chunk when the request asked for usage (stream_options.include_usage):
 // no choices, the token counts.
-nlohmann::json usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens);
+ResponseJson usage_chunk_json(const CompletionParams& p, const ResponseIdentity& identity, int64_t completion_tokens,
+                                int64_t cached_tokens);
 
 }  // namespace genrt

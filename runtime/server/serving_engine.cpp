@@ -20,10 +20,11 @@ ServingEngine::ServingEngine(std::unique_ptr<CausalLM> model, std::unique_ptr<To
       scheduler_(*model_, cache_, options.scheduler) {
   const KvCacheShape& shape = cache_.shape();
   const DType kv_dtype = cache_.keys(0).dtype();
-  spdlog::info("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB ({}, {})", shape.blocks, shape.block_size,
-               shape.blocks * shape.block_size,
+  spdlog::info("KV cache: {} blocks x {} tokens = {} tokens, {:.1f} MiB ({}, {}), prefix caching {}", shape.blocks,
+               shape.block_size, shape.blocks * shape.block_size,
                static_cast<double>(shape.blocks * shape.block_size * shape.bytes_per_token(kv_dtype)) / (1 << 20),
-               dtype_name(kv_dtype), device_name(cache_.keys(0).device()));
+               dtype_name(kv_dtype), device_name(cache_.keys(0).device()),
+               options.scheduler.prefix_caching ? "on" : "off");
   counts_.kv_blocks_total = counts_.kv_blocks_free = shape.blocks;
   thread_ = std::thread([this] { loop(); });
 }
@@ -84,7 +85,11 @@ void ServingEngine::loop() {
     counts_.running = c.running;
     counts_.waiting = c.waiting;
     counts_.preemptions = c.preemptions;
+    counts_.prefix_cache_queries = c.prefix_cache_queries;
+    counts_.prefix_cache_hits = c.prefix_cache_hits;
+    counts_.prefill_tokens = c.prefill_tokens;
     counts_.kv_blocks_free = cache_.free_blocks();
+    counts_.kv_blocks_cached = cache_.cached_free_blocks();
   }
 }
 

@@ -30,8 +30,12 @@ struct EngineCounts {
   int64_t running = 0;
   int64_t waiting = 0;
   int64_t kv_blocks_total = 0;
-  int64_t kv_blocks_free = 0;
+  int64_t kv_blocks_free = 0;    // free, or cached with no sequence holding them
+  int64_t kv_blocks_cached = 0;  // of the free ones, those the prefix cache keeps
   int64_t preemptions = 0;
+  int64_t prefix_cache_queries = 0;  // context tokens looked up at admission, since start
+  int64_t prefix_cache_hits = 0;     // of those, found in the prefix cache
+  int64_t prefill_tokens = 0;        // context tokens computed outside decodes, since start
 };
 
 // Thrown by submit() when the waiting queue is full.

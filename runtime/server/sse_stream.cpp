@@ -17,13 +17,13 @@ SseStream::SseStream(std::shared_ptr<CompletionJob> job, CompletionParams params
       params_(std::move(params)),
       identity_(std::move(identity)),
       opened_(params_.endpoint != Endpoint::chat),
-      completion_tokens_(static_cast<size_t>(params_.n), 0) {}
+      completion_tokens_(params_.prompts.size() * static_cast<size_t>(params_.n), 0) {}
 
 bool SseStream::write_next(httplib::DataSink& sink) {
   if (!opened_) {
     ChunkChoice opening;
     opening.role = true;
-    for (opening.index = 0; opening.index < static_cast<size_t>(params_.n); ++opening.index) {
+    for (opening.index = 0; opening.index < completion_tokens_.size(); ++opening.index) {
       if (!send(sink, chunk_json(params_, identity_, opening))) return false;
     }
     opened_ = true;
@@ -48,7 +48,7 @@ bool SseStream::write_next(httplib::DataSink& sink) {
 }
 
 // One event; a failed write means the client went away, so generating for it stops.
-bool SseStream::send(httplib::DataSink& sink, const nlohmann::json& chunk) {
+bool SseStream::send(httplib::DataSink& sink, const ResponseJson& chunk) {
   const std::string line = "data: " + dump_json(chunk) + "\n\n";
   if (sink.write(line.data(), line.size())) return true;
   job_->cancel();
@@ -58,7 +58,7 @@ bool SseStream::send(httplib::DataSink& sink, const nlohmann::json& chunk) {
 void SseStream::finish(httplib::DataSink& sink) {
   if (params_.include_usage) {
     const int64_t total = std::accumulate(completion_tokens_.begin(), completion_tokens_.end(), int64_t{0});
-    send(sink, usage_chunk_json(params_, identity_, total));
+    send(sink, usage_chunk_json(params_, identity_, total, job_->cached_prompt_tokens()));
   }
   const std::string done = "data: [DONE]\n\n";
   sink.write(done.data(), done.size());

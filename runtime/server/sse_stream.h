@@ -28,7 +28,7 @@ class SseStream {
   bool write_next(httplib::DataSink& sink);
 
  private:
-  bool send(httplib::DataSink& sink, const nlohmann::json& chunk);
+  bool send(httplib::DataSink& sink, const ResponseJson& chunk);
   void finish(httplib::DataSink& sink);
 
   std::shared_ptr<CompletionJob> job_;

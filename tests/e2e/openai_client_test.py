@@ -25,7 +25,8 @@ def main():
         model = Path(tmp) / "tiny"
         subprocess.run([genrt, "init-model", "--preset", "tiny", "--seed", "3", "--out", str(model)], check=True,
                        capture_output=True)
-        with GenrtServer(genrt, model, "--served-model-name", "tiny", "--api-key", "test-key") as server:
+        # No --served-model-name: the model is served under its directory's name.
+        with GenrtServer(genrt, str(model) + "/", "--api-key", "test-key") as server:
             client = openai.OpenAI(base_url=server.url + "/v1", api_key="test-key")
 
             models = client.models.list()
@@ -55,6 +56,18 @@ def main():
                 if chunk.usage:
                     assert chunk.usage.completion_tokens == 8
             assert "".join(pieces) == chat.choices[0].message.content
+
+            # The same conversation again finds its prompt's full blocks in the prefix cache.
+            usages = [client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "Hi!" * 20}],
+                                                     max_tokens=1).usage for _ in range(2)]
+            assert usages[1].prompt_tokens_details.cached_tokens >= 16, usages
+
+            # The sampling fields, as the client sends them.
+            biased = client.completions.create(model="tiny", prompt=["Once upon a time", "The robot"], max_tokens=3,
+                                               temperature=0, logit_bias={"7": 100}, presence_penalty=0.5,
+                                               frequency_penalty=0.5, echo=True, extra_body={"ignore_eos": True})
+            assert len(biased.choices) == 2 and biased.choices[0].text.startswith("Once upon a time"), biased
+            assert biased.usage.completion_tokens == 6, biased.usage
 
             try:
                 client.completions.create(model="tiny", prompt=[5] * 512, max_tokens=1)

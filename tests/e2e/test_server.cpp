@@ -39,6 +39,12 @@ int64_t TestServer::kv_blocks_used_when_idle() {
   return c.kv_blocks_total - c.kv_blocks_free;
 }
 
+double metric(const TestServer& server, const std::string& name) {
+  const auto res = server.client().Get("/metrics");
+  const size_t at = res->body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(res->body.substr(at + name.size() + 2));
+}
+
 TempDir* Server::dir_ = nullptr;
 TestServer* Server::server_ = nullptr;
 

@@ -85,6 +85,9 @@ class Server : public ::testing::Test {
   static TestServer* server_;
 };
 
+// A counter or gauge of the server's /metrics (-1 if absent).
+double metric(const TestServer& server, const std::string& name);
+
 // A greedy completion that generates exactly `max_tokens`.
 nlohmann::json completion(const std::string& prompt, int max_tokens);
 

@@ -2,6 +2,7 @@
 // either accepted or refused with ApiError (which the server turns into a 4xx).
 #include "tests/fuzz/fuzz_targets.h"
 
+#include <algorithm>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -21,11 +22,13 @@ void genrt::fuzz::http_body(const uint8_t* data, size_t size) {
   if (body.is_discarded()) return;
   static const genrt::ChatTemplate chat{.format = genrt::ChatFormat::llama3, .bos_token = "<|begin_of_text|>",
                                         .eos_token = "<|end_of_text|>", .default_system = {}};
-  const genrt::ApiContext ctx{&tokenizer(), &chat, "tiny", 512};
+  const genrt::ApiContext ctx{&tokenizer(), &chat, "tiny", 512, 512};
   for (auto endpoint : {genrt::Endpoint::completions, genrt::Endpoint::chat}) {
     try {
       const genrt::CompletionParams p = genrt::parse_completion_request(body, endpoint, ctx);
-      if (p.prompt.empty() || p.max_tokens < 0 || p.n < 1) std::abort();  // accepted means usable
+      const bool empty_prompt =
+          p.prompts.empty() || std::any_of(p.prompts.begin(), p.prompts.end(), [](const auto& q) { return q.ids.empty(); });
+      if (empty_prompt || p.max_tokens < 0 || p.n < 1) std::abort();  // accepted means usable
       p.sampling.validate();
     } catch (const genrt::ApiError& e) {
       if (e.status < 400 || e.status > 499) std::abort();

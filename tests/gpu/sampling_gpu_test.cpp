@@ -142,24 +142,34 @@ TEST(SamplingGpuEdges, LaunchersRejectBadShapes) {
 
 TEST(PenaltiesGpu, MatchTheReferenceBitForBit) {
   GENRT_REQUIRE_GPU();
-  const int64_t vocab = 1000 + 17, rows = 5;
+  const int64_t vocab = 1000 + 17, rows = 6;
   const std::vector<float> logits = test::pattern(static_cast<size_t>(rows * vocab), 4.0f, 2, DType::f32);
-  // Row 0: three tokens, one listed twice; row 1: none; row 2: penalty 1 (off); row 3: the
-  // first and last tokens; row 4: many, with penalty < 1 (encouraging).
-  std::vector<int32_t> tokens = {5, 900, 5, 17, 0, static_cast<int32_t>(vocab - 1)};
+  // Row 0: three context tokens; row 1: none; row 2: penalty 1 (off); row 3: the first and
+  // last tokens; row 4: many, with penalty < 1 (encouraging); row 5: every kind at once —
+  // presence and frequency penalties over generated counts, biases of +-100, and tokens
+  // only biased — where a fused multiply-add would round differently from the reference.
+  std::vector<ref::PenaltyToken> tokens = {{.id = 5, .in_context = 1}, {.id = 17, .in_context = 1},
+                                           {.id = 900, .in_context = 1}, {.id = 17, .in_context = 1},
+                                           {.id = 0, .in_context = 1}, {.id = static_cast<int32_t>(vocab - 1), .in_context = 1}};
   const auto many = static_cast<int32_t>(tokens.size());
-  for (int32_t t = 3; t < vocab; t += 11) tokens.push_back(t);
-  const std::vector<ref::PenaltyRow> params = {{.repetition = 1.3f, .begin = 0, .end = 3},
-                                               {.repetition = 2.0f, .begin = 3, .end = 3},
-                                               {.repetition = 1.0f, .begin = 3, .end = 4},
-                                               {.repetition = 1.7f, .begin = 4, .end = 6},
-                                               {.repetition = 0.8f, .begin = many, .end = static_cast<int32_t>(tokens.size())}};
+  for (int32_t t = 3; t < vocab; t += 11) tokens.push_back({.id = t, .in_context = 1});
+  const auto mixed = static_cast<int32_t>(tokens.size());
+  for (int32_t t = 1; t < vocab; t += 7) {
+    tokens.push_back({.id = t, .in_context = t % 3 == 0, .generated = t % 5, .bias = (t % 4 == 0) ? 100.0f : -0.3f * (t % 9)});
+  }
+  const std::vector<ref::PenaltyRow> params = {
+      {.repetition = 1.3f, .begin = 0, .end = 3},
+      {.repetition = 2.0f, .begin = 3, .end = 3},
+      {.repetition = 1.0f, .begin = 3, .end = 4},
+      {.repetition = 1.7f, .begin = 4, .end = 6},
+      {.repetition = 0.8f, .begin = many, .end = mixed},
+      {.repetition = 1.1f, .presence = 0.7f, .frequency = -1.3f, .begin = mixed, .end = static_cast<int32_t>(tokens.size())}};
   DeviceBuffer d_logits(logits, DType::f32), d_out(std::vector<float>(logits.size(), -1.0f), DType::f32);
   DeviceBuffer d_params = on_device(params), d_tokens = on_device(tokens);
   ASSERT_EQ(kernels::launch_apply_penalties({.logits = d_logits.get<float>(),
                                              .out = d_out.get<float>(),
                                              .params = d_params.get<ref::PenaltyRow>(),
-                                             .tokens = d_tokens.get<int32_t>(),
+                                             .tokens = d_tokens.get<ref::PenaltyToken>(),
                                              .rows = rows,
                                              .vocab = vocab,
                                              .n_tokens = static_cast<int64_t>(tokens.size())},

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "runtime/backend/sampling_ops.h"
@@ -24,11 +25,19 @@ TEST(SamplingOps, RejectMismatchedTensorsAndParameters) {
   EXPECT_ERROR(ops::sample(Tensor::zeros({2, 5}, DType::i32), rows, ids), "sample: logits is i32");
 
   const std::vector<ops::PenaltyRow> penalties = {{.repetition = 2.0f, .begin = 0, .end = 1}, {}};
-  EXPECT_ERROR(ops::penalty_table(penalties, std::vector<int32_t>{5}, 5),
-               "apply_penalties: seen token 5 is outside the vocabulary [0, 5)");
-  EXPECT_ERROR(ops::penalty_table(penalties, std::vector<int32_t>{}, 5),
-               "apply_penalties: row 0: seen tokens [0, 1) are not inside the 0 listed");
-  const ops::PenaltyTable table = ops::penalty_table(penalties, std::vector<int32_t>{3}, 5);
+  using Tokens = std::vector<ops::PenaltyToken>;
+  EXPECT_ERROR(ops::penalty_table(penalties, Tokens{{.id = 5}}, 5),
+               "apply_penalties: token 5 is outside the vocabulary [0, 5)");
+  EXPECT_ERROR(ops::penalty_table(penalties, Tokens{}, 5),
+               "apply_penalties: row 0: tokens [0, 1) are not inside the 0 listed");
+  const std::vector<ops::PenaltyRow> pair = {{.begin = 0, .end = 2}, {}};
+  EXPECT_ERROR(ops::penalty_table(pair, Tokens{{.id = 3}, {.id = 3}}, 5),
+               "apply_penalties: row 0: token 3 is out of increasing id order");
+  EXPECT_ERROR(ops::penalty_table(pair, Tokens{{.id = 1}, {.id = 3, .generated = -1}}, 5),
+               "apply_penalties: row 0: token 3 has count -1");
+  EXPECT_ERROR(ops::penalty_table(std::vector<ops::PenaltyRow>{{.presence = NAN}, {}}, Tokens{}, 5),
+               "apply_penalties: row 0: presence and frequency penalties must be finite");
+  const ops::PenaltyTable table = ops::penalty_table(penalties, Tokens{{.id = 3}}, 5);
   Tensor same = logits;
   EXPECT_ERROR(ops::apply_penalties(logits, table.rows, table.tokens, same), "out must not alias logits");
 

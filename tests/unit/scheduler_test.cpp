@@ -53,6 +53,14 @@ class Scheduler : public ::testing::Test {
     return p;
   }
 
+  // A prompt of `length` tokens whose first `prefix` are the same for every salt.
+  static std::vector<int32_t> with_prefix(int prefix, int length, int salt) {
+    std::vector<int32_t> p = prompt_of(prefix, 0);
+    const std::vector<int32_t> tail = prompt_of(length - prefix + 1, salt);
+    p.insert(p.end(), tail.begin() + 1, tail.end());
+    return p;
+  }
+
   static LlamaModel* model_;
 };
 LlamaModel* Scheduler::model_ = nullptr;
@@ -189,6 +197,95 @@ TEST_F(Scheduler, LogprobsOfTheChosenTokenAndTheTopK) {
     EXPECT_GE(seen[i].top[0].second, seen[i].top[1].second);
     EXPECT_LE(seen[i].top[0].second, 0.0f);
   }
+}
+
+// Eight prompts of 70 tokens share their first 50 (three full blocks), submitted at once:
+// the first computes the prefix, the others wait a step for it (rather than take the rest
+// of its step's token budget) and share it, and every output is what the sequence gives
+// alone and without the cache.
+TEST_F(Scheduler, ASharedPrefixIsComputedOnceAndChangesNoOutput) {
+  constexpr int kSequences = 8;
+  std::vector<std::vector<int32_t>> outputs[2];
+  for (const bool caching : {false, true}) {
+    KvCache cache(model_->spec().kv_cache_shape(64, 16), Device::cpu);
+    BatchScheduler s(*model_, cache, {.max_batch_tokens = 128, .prefix_caching = caching});
+    Outcome outs[kSequences];
+    int64_t cached[kSequences];
+    for (int i = 0; i < kSequences; ++i) {
+      SequenceRequest r = greedy(with_prefix(50, 70, i + 1), 12, outs[i]);
+      r.on_admitted = [&cached, i](int64_t n) { cached[i] = n; };
+      s.submit(std::move(r));
+    }
+    while (!s.idle()) s.step();
+    for (int i = 0; i < kSequences; ++i) {
+      outputs[caching].push_back(outs[i].tokens);
+      EXPECT_EQ(cached[i], caching && i > 0 ? 48 : 0) << "sequence " << i;
+    }
+    EXPECT_EQ(s.counts().prefix_cache_hits, caching ? 48 * (kSequences - 1) : 0);
+    EXPECT_EQ(s.counts().prefix_cache_queries, caching ? 70 * kSequences : 0);
+    EXPECT_EQ(s.counts().prefill_tokens, caching ? 70 + (70 - 48) * (kSequences - 1) : 70 * kSequences);
+    EXPECT_EQ(cache.free_blocks(), 64);  // every block back; the cached ones kept for later
+    EXPECT_EQ(cache.cached_free_blocks() > 0, caching);
+  }
+  EXPECT_EQ(outputs[1], outputs[0]);
+  for (int i = 0; i < kSequences; ++i) EXPECT_EQ(outputs[1][i], alone(with_prefix(50, 70, i + 1), 12)) << i;
+}
+
+// A full pool evicts cached blocks, least recently used first, and preempts no one.
+TEST_F(Scheduler, CachedBlocksAreEvictedLeastRecentlyUsedFirstBeforeAnyPreemption) {
+  KvCache cache(model_->spec().kv_cache_shape(8, 16), Device::cpu);
+  BatchScheduler s(*model_, cache, {});
+  const auto run = [&](const std::vector<int32_t>& prompt, int64_t n, int64_t& cached) {
+    Outcome out;
+    SequenceRequest r = greedy(prompt, n, out);
+    r.on_admitted = [&cached](int64_t c) { cached = c; };
+    s.submit(std::move(r));
+    while (!s.idle()) s.step();
+    return out.tokens;
+  };
+  int64_t cached = -1;
+  // Three 40-token prompts, each leaving its two full prompt blocks cached: 6 of 8 blocks.
+  for (int salt = 1; salt <= 3; ++salt) run(prompt_of(40, salt), 8, cached);
+  EXPECT_EQ(cache.cached_free_blocks(), 6);
+  // 60 tokens need 4 blocks: the 2 free ones and the 2 of the least recently used prompt.
+  EXPECT_EQ(run(prompt_of(60, 4), 4, cached), alone(prompt_of(60, 4), 4));
+  EXPECT_EQ(s.counts().preemptions, 0);
+  EXPECT_EQ(run(prompt_of(40, 3), 8, cached), alone(prompt_of(40, 3), 8));
+  EXPECT_EQ(cached, 32);  // the most recent prompt was kept
+  EXPECT_EQ(run(prompt_of(40, 1), 8, cached), alone(prompt_of(40, 1), 8));
+  EXPECT_EQ(cached, 0);  // the oldest was evicted
+  EXPECT_EQ(cache.free_blocks(), 8);
+}
+
+// A cancelled sequence gives back only its references: the blocks it shared keep serving
+// the sequence still running and a later one, even while a long prompt takes every block
+// the pool can give.
+TEST_F(Scheduler, ACancelledSequencesSharedBlocksStayValidForTheOthers) {
+  KvCache cache(model_->spec().kv_cache_shape(32, 16), Device::cpu);
+  BatchScheduler s(*model_, cache, {});
+  Outcome first, second, third, filler;
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  SequenceRequest r = greedy(with_prefix(48, 60, 1), 30, first);
+  r.cancelled = flag;
+  s.submit(std::move(r));
+  s.submit(greedy(with_prefix(48, 60, 2), 30, second));
+  for (int step = 0; step < 5; ++step) s.step();
+  ASSERT_FALSE(second.tokens.empty());
+  *flag = true;
+  s.step();
+  ASSERT_EQ(first.reason, FinishReason::cancelled);
+  int64_t cached = -1;
+  SequenceRequest later = greedy(with_prefix(48, 60, 3), 30, third);
+  later.on_admitted = [&cached](int64_t c) { cached = c; };
+  s.submit(std::move(later));
+  // Every block the second sequence does not hold: were a shared one free, it would be overwritten.
+  s.submit(greedy(prompt_of(static_cast<int>(cache.free_blocks() * 16 - 32), 9), 4, filler));
+  while (!s.idle()) s.step();
+  EXPECT_EQ(cached, 48);
+  EXPECT_EQ(second.tokens, alone(with_prefix(48, 60, 2), 30));
+  EXPECT_EQ(third.tokens, alone(with_prefix(48, 60, 3), 30));
+  EXPECT_EQ(filler.tokens.size(), 4u);
+  EXPECT_EQ(cache.free_blocks(), 32);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -78,7 +79,17 @@ void raise_open_file_limit(const ConnectionLimits& limits) {
   }
 }
 
-void run_serve(const ServeOptions& o) {
+// The name clients send as `model` when --served-model-name is not given: the model
+// directory's name (a llama2c file's name without its extension), as vLLM names a model by
+// its path.
+std::string default_model_name(const std::string& model) {
+  const std::filesystem::path path = std::filesystem::absolute(model).lexically_normal();
+  const std::filesystem::path named = path.has_filename() ? path : path.parent_path();  // "dir/" names dir
+  return std::filesystem::is_directory(named) ? named.filename().string() : named.stem().string();
+}
+
+void run_serve(ServeOptions o) {
+  if (o.server.model_name.empty()) o.server.model_name = default_model_name(o.model);
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -131,7 +142,9 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--host", o->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port to listen on (0: any free port, logged)")->capture_default_str();
   cmd->add_option("--api-key", o->server.api_key, "Require 'Authorization: Bearer KEY' on /v1 endpoints");
-  cmd->add_option("--served-model-name", o->server.model_name, "Model name in the API")->capture_default_str();
+  o->server.model_name.clear();
+  cmd->add_option("--served-model-name", o->server.model_name,
+                  "Model name in the API (default: the model directory's name)");
   cmd->add_option("--chat-template", o->chat_template,
                   fmt::format("Chat format instead of the model's template: {}", fmt::join(chat_format_names(), ", ")));
   cmd->add_option("--max-queue", o->engine.max_queue, "Waiting requests beyond this get 429")->capture_default_str();
@@ -142,6 +155,9 @@ Command add_serve_command(CLI::App& app) {
   o->engine.kv_cache_tokens = 16384;
   cmd->add_option("--kv-cache-tokens", o->engine.kv_cache_tokens, "Token slots in the KV cache (at least one context)")
       ->capture_default_str();
+  cmd->add_flag_callback(
+      "--no-prefix-caching", [o] { o->engine.scheduler.prefix_caching = false; },
+      "Compute every prompt in full instead of sharing the KV blocks of prefixes computed before");
   add_connection_options(cmd, o->server.limits);
   add_device_options(cmd, o->device);
   return {cmd, [o] { run_serve(*o); }};
