@@ -1,9 +1,9 @@
 #pragma once
-// Hugging Face tokenizer.json (+ tokenizer_config.json): BPE with its normalizer,
-// pre-tokenizer, decoder and post-processor, and added tokens matched before the model
-// ever sees the text. Covers the byte-level family (GPT-2, Llama 3, Qwen2) and the
-// SentencePiece-style family (Llama 2, TinyLlama, Mistral) and reproduces the
-// `tokenizers` library's ids for them.
+// Hugging Face tokenizer.json (+ tokenizer_config.json): BPE or WordPiece with its
+// normalizer, pre-tokenizer, decoder and post-processor, and added tokens matched before
+// the model ever sees the text. Covers the byte-level family (GPT-2, Llama 3, Qwen2), the
+// SentencePiece-style family (Llama 2, TinyLlama, Mistral) and BERT's WordPiece, and
+// reproduces the `tokenizers` library's ids for them.
 
 #include <array>
 #include <filesystem>
@@ -14,7 +14,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/tokenizer/bpe_model.h"
+#include "runtime/tokenizer/subword_model.h"
 #include "runtime/tokenizer/decoder.h"
 #include "runtime/tokenizer/normalizer.h"
 #include "runtime/tokenizer/pre_tokenizer.h"
@@ -63,7 +63,7 @@ class HfTokenizer final : public Tokenizer {
   void read_post_processor(const nlohmann::json& spec, const std::string& where);
   void read_config(const nlohmann::json& config, const std::string& where);
 
-  BpeModel model_;
+  SubwordModel model_;
   Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;
   Decoder decoder_;

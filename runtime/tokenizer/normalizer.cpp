@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
+#include "runtime/tokenizer/bert_text.h"
 #include "runtime/tokenizer/token_text.h"
 
 namespace genrt {
@@ -51,6 +52,7 @@ Normalizer make_normalizer(const nlohmann::json& spec, const std::string& where)
       return text;
     };
   }
+  if (type == "BertNormalizer") return make_bert_normalizer(spec);
   if (type == "Prepend") {
     const std::string prefix = spec.at("prepend").get<std::string>();
     return [prefix](std::string text) { return text.empty() ? text : prefix + text; };

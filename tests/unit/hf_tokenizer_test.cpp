@@ -146,10 +146,12 @@ INSTANTIATE_TEST_SUITE_P(
                      "special token '<s>' has id 99, outside the vocabulary of 5"},
         BadTokenizer{"UnknownUnkToken", [](auto& j) { j["model"]["unk_token"] = "<unk>"; },
                      "unk_token '<unk>' is not in the vocabulary"},
-        BadTokenizer{"WordPieceModel", [](auto& j) { j["model"]["type"] = "WordPiece"; },
-                     "type 'WordPiece' is not supported"},
-        BadTokenizer{"UnknownPreTokenizer", [](auto& j) { j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}}; },
-                     "pre_tokenizer type 'BertPreTokenizer' is not supported"},
+        BadTokenizer{"WordPieceWithoutUnk", [](auto& j) { j["model"]["type"] = "WordPiece"; },
+                     "the unknown token '[UNK]' is not in the vocabulary"},
+        BadTokenizer{"UnigramModel", [](auto& j) { j["model"]["type"] = "Unigram"; },
+                     "type 'Unigram' is not supported"},
+        BadTokenizer{"UnknownPreTokenizer", [](auto& j) { j["pre_tokenizer"] = {{"type", "UnicodeScripts"}}; },
+                     "pre_tokenizer type 'UnicodeScripts' is not supported"},
         BadTokenizer{"BadRegex",
                      [](auto& j) {
                        j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
@@ -157,8 +159,8 @@ INSTANTIATE_TEST_SUITE_P(
                      "regex does not compile"},
         BadTokenizer{"UnknownNormalizer", [](auto& j) { j["normalizer"] = {{"type", "Precompiled"}}; },
                      "normalizer type 'Precompiled' is not supported"},
-        BadTokenizer{"UnknownDecoder", [](auto& j) { j["decoder"] = {{"type", "WordPiece"}}; },
-                     "decoder type 'WordPiece' is not supported"},
+        BadTokenizer{"UnknownDecoder", [](auto& j) { j["decoder"] = {{"type", "CTC"}}; },
+                     "decoder type 'CTC' is not supported"},
         BadTokenizer{"NoModel", [](auto& j) { j.erase("model"); }, "not a tokenizer.json (no 'model')"}),
     [](const auto& info) { return std::string(info.param.name); });
 
