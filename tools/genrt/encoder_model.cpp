@@ -1,10 +1,12 @@
 #include "tools/genrt/encoder_model.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
 #include "runtime/core/error.h"
+#include "runtime/io/json_file.h"
 
 namespace genrt::cli {
 
@@ -18,6 +20,11 @@ LoadedEncoder load_encoder(const std::string& model_dir, const DeviceFlags& flag
   spdlog::info("loaded {} ({}, {} layers, hidden {}, context {}) in {:.0f} ms", model_dir, c.architecture,
                c.num_hidden_layers, c.hidden_size, c.context_length(), took.count() * 1e3);
   return loaded;
+}
+
+bool is_encoder(const std::string& model) {
+  const auto config = std::filesystem::path(model) / "config.json";
+  return std::filesystem::is_regular_file(config) && is_bert_encoder(read_json_file(config));
 }
 
 std::vector<int32_t> encode_for(const LoadedEncoder& encoder, const std::string& text) {

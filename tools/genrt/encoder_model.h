@@ -17,6 +17,9 @@ struct LoadedEncoder {
 
 LoadedEncoder load_encoder(const std::string& model_dir, const DeviceFlags& device);
 
+// Whether `model` is a folder whose config.json names a BERT or RoBERTa encoder.
+bool is_encoder(const std::string& model);
+
 // The text's ids with the tokenizer's special tokens ([CLS] ... [SEP]), within the context.
 std::vector<int32_t> encode_for(const LoadedEncoder& encoder, const std::string& text);
 
