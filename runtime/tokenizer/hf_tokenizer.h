@@ -1,8 +1,9 @@
 #pragma once
-// Hugging Face tokenizer.json (+ tokenizer_config.json): BPE or WordPiece with its
+// Hugging Face tokenizer.json (+ tokenizer_config.json): BPE, WordPiece or Unigram with its
 // normalizer, pre-tokenizer, decoder and post-processor, and added tokens matched before
 // the model ever sees the text. Covers the byte-level family (GPT-2, Llama 3, Qwen2), the
-// SentencePiece-style family (Llama 2, TinyLlama, Mistral) and BERT's WordPiece, and
+// SentencePiece-style family (Llama 2, TinyLlama, Mistral), BERT's WordPiece and
+// SentencePiece Unigram (T5, XLM-R; without the Precompiled normalizer), and
 // reproduces the `tokenizers` library's ids for them.
 
 #include <array>

@@ -6,8 +6,11 @@ namespace genrt {
 
 SubwordModel SubwordModel::from_json(const nlohmann::json& model, const std::string& where) {
   SubwordModel m;
-  if (model.is_object() && model.value("type", "") == "WordPiece") {
+  const std::string type = model.is_object() ? model.value("type", "") : "";
+  if (type == "WordPiece") {
     m.model_ = WordPieceModel::from_json(model, where);
+  } else if (type == "Unigram") {
+    m.model_ = UnigramModel::from_json(model, where);
   } else {
     m.model_ = BpeModel::from_json(model, where);
   }

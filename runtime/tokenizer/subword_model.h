@@ -1,5 +1,5 @@
 #pragma once
-// The "model" of a tokenizer.json, whichever it is (BPE or WordPiece), behind the four
+// The "model" of a tokenizer.json, whichever it is (BPE, WordPiece or Unigram), behind the four
 // calls the tokenizer makes of it.
 
 #include <cstdint>
@@ -12,13 +12,14 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "runtime/tokenizer/bpe_model.h"
+#include "runtime/tokenizer/unigram_model.h"
 #include "runtime/tokenizer/wordpiece_model.h"
 
 namespace genrt {
 
 class SubwordModel {
  public:
-  // By "type": WordPiece, else BPE (which names any other type it is given).
+  // By "type": WordPiece, Unigram, else BPE (which names any other type it is given).
   static SubwordModel from_json(const nlohmann::json& model, const std::string& where);
 
   void encode_word(std::string_view word, std::vector<int32_t>& out) const {
@@ -35,7 +36,7 @@ class SubwordModel {
   }
 
  private:
-  std::variant<BpeModel, WordPieceModel> model_;
+  std::variant<BpeModel, WordPieceModel, UnigramModel> model_;
 };
 
 }  // namespace genrt
