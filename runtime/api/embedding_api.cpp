@@ -46,7 +46,7 @@ std::vector<std::vector<float>> EmbeddingModel::embed(const std::vector<std::str
                   "text {} has {} tokens, but the model's context is {} tokens", i, ids.back().size(), context);
     }
     std::vector<std::vector<float>> out;
-    for (const auto& sequence : ids) out.push_back(pool(impl_->model.encode(sequence), impl_->pooling));
+    for (const Tensor& hidden : impl_->model.encode_batch(ids)) out.push_back(pool(hidden, impl_->pooling));
     return out;
   });
 }

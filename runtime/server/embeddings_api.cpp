@@ -80,9 +80,13 @@ nlohmann::json EmbeddingService::respond(const nlohmann::json& body, const std::
   const std::vector<std::vector<int32_t>> inputs = parse_inputs(body);
   nlohmann::json data = nlohmann::json::array();
   int64_t tokens = 0;
-  std::lock_guard lock(mutex_);
+  std::vector<Tensor> hidden;
+  {
+    std::lock_guard lock(mutex_);
+    hidden = model_.encode_batch(inputs);
+  }
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::vector<float> embedding = pool(model_.encode(inputs[i]), pooling_);
+    const std::vector<float> embedding = pool(hidden[i], pooling_);
     tokens += static_cast<int64_t>(inputs[i].size());
     data.push_back({{"object", "embedding"},
                     {"index", i},

@@ -7,7 +7,8 @@
 // Texts get the tokenizer's special tokens ([CLS] ... [SEP]); token-id lists are taken
 // verbatim. Base64 is the little-endian float32 bytes, as OpenAI sends them. An input over
 // the model's context, an empty input or a malformed field is a 400 (ApiError) naming the
-// input. Each input is encoded as its own batch of one, one request at a time.
+// input. A request's inputs of equal length run as one batch (BertModel::encode_batch);
+// requests take turns.
 
 #include <mutex>
 #include <string>

@@ -145,6 +145,8 @@ TEST_F(DeviceRuntimeGpu, BertEncodesOnTheGpuThroughItsNamedWeights) {
   const BertModel gpu = load_bert(test::data_dir() / "tiny_bert", kGpu);
   expect_close_logits(gpu.encode(ids), cpu.encode(ids));
   expect_close_logits(gpu.mlm_logits(ids), cpu.mlm_logits(ids));
+  const std::vector<std::vector<int32_t>> batch = {ids, {2, 50, 3}, ids};  // the two 7-token ones in one forward
+  expect_close_logits(gpu.encode_batch(batch)[2], cpu.encode(ids));
 }
 
 }  // namespace

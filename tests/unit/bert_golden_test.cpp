@@ -66,6 +66,29 @@ TEST_P(EncoderGolden, HiddenStatesLogitsAndEmbeddingsMatchTransformers) {
 
 INSTANTIATE_TEST_SUITE_P(Encoders, EncoderGolden, ::testing::Values("tiny_bert", "tiny_roberta"));
 
+TEST(Encoder, BatchesOfEqualLengthsEqualEachSequenceAlone) {
+  const BertModel model = load_bert(test::data_dir() / "tiny_bert");
+  ASSERT_EQ(model.step_tokens(), 40);  // on the CPU, a context: five 11-token inputs take two forwards
+  std::vector<std::vector<int32_t>> inputs;
+  for (const auto& input : read_json_file(test::data_dir() / "tiny_bert" / "golden.json").at("inputs")) {
+    inputs.push_back(input.at("ids").get<std::vector<int32_t>>());  // 11, 11 and 13 tokens
+  }
+  inputs.push_back({2, 50, 60, 3});
+  inputs.push_back(inputs[0]);
+  inputs.push_back({2, 70, 80, 3});
+  inputs.push_back(inputs[1]);
+  inputs.push_back(inputs[1]);
+  const std::vector<Tensor> batched = model.encode_batch(inputs);
+  ASSERT_EQ(batched.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor alone = model.encode(inputs[i]);
+    ASSERT_EQ(batched[i].shape(), alone.shape()) << "input " << i;
+    EXPECT_LE(test::max_abs_diff(batched[i].data<float>(), alone.data<float>(), alone.numel()), 1e-5f)
+        << "input " << i;
+  }
+  EXPECT_ERROR(model.encode_batch(std::vector<std::vector<int32_t>>{{2, 3}, {}}), "input 1 is empty");
+}
+
 TEST(Encoder, TextThroughTheTokenizerIsTheGoldenInput) {
   const auto dir = test::data_dir() / "tiny_bert";
   const HfTokenizer tok = HfTokenizer::open(dir);

@@ -26,12 +26,14 @@ struct EmbedOptions {
 void run_embed(const EmbedOptions& o) {
   const LoadedEncoder encoder = load_encoder(o.model, o.device);
   const Pooling pooling = read_pooling(o.model);
+  std::vector<std::vector<int32_t>> ids;
+  for (const std::string& text : o.texts) ids.push_back(encode_for(encoder, text));
+  const std::vector<Tensor> hidden = encoder.model.encode_batch(ids);
   nlohmann::json out = nlohmann::json::array();
-  for (const std::string& text : o.texts) {
-    const std::vector<int32_t> ids = encode_for(encoder, text);
-    const std::vector<float> embedding = pool(encoder.model.encode(ids), pooling);
+  for (size_t t = 0; t < o.texts.size(); ++t) {
+    const std::vector<float> embedding = pool(hidden[t], pooling);
     if (o.json) {
-      out.push_back({{"text", text}, {"tokens", ids.size()}, {"embedding", embedding}});
+      out.push_back({{"text", o.texts[t]}, {"tokens", ids[t].size()}, {"embedding", embedding}});
       continue;
     }
     for (size_t i = 0; i < embedding.size(); ++i) std::printf(i == 0 ? "%.7g" : " %.7g", embedding[i]);

@@ -1,5 +1,7 @@
 #include "runtime/models/bert/bert_model.h"
 
+#include <algorithm>
+
 #include "runtime/backend/device_runtime.h"
 #include "runtime/backend/gpu_limits.h"
 #include "runtime/backend/ops.h"
@@ -49,7 +51,7 @@ struct BertModel::Activations {
   Tensor x, y, block_out;        // [tokens, hidden]: the hidden states alternate between x and y
   blocks::AttentionBuffers attention;
   Tensor inner;                  // [tokens, intermediate]
-  Tensor logits;                 // [tokens, vocab] f32, with the MLM head
+  Tensor logits;                 // [tokens, vocab] f32, with the MLM head (one sequence: at most a context)
 };
 
 template <class Alloc>
@@ -65,7 +67,7 @@ BertModel::Activations BertModel::allocate_activations(int64_t t, bool head, DTy
               t, {.heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()},
               dtype, alloc),
           .inner = alloc({t, c.intermediate_size}, dtype),
-          .logits = head ? alloc({t, c.vocab_size}, DType::f32) : Tensor()};
+          .logits = head ? alloc({std::min(t, c.context_length()), c.vocab_size}, DType::f32) : Tensor()};
 }
 
 BertModel::BertModel(BertConfig config, BertWeights weights, std::string encoder_prefix)
@@ -74,10 +76,12 @@ BertModel::BertModel(BertConfig config, BertWeights weights, std::string encoder
 BertModel::~BertModel() = default;
 BertModel::BertModel(BertModel&&) noexcept = default;
 
-int64_t BertModel::max_tokens(const DeviceOptions& options) const {
-  return options.max_step_tokens > 0 ? std::min(options.max_step_tokens, config_.context_length())
-                                     : config_.context_length();
+int64_t BertModel::step_tokens(const DeviceOptions& options) const {
+  const int64_t tokens = options.max_step_tokens > 0 ? options.max_step_tokens : kDefaultStepTokens;
+  return std::max(tokens, config_.context_length());
 }
+
+int64_t BertModel::step_tokens() const { return runtime_ ? step_tokens(options_) : config_.context_length(); }
 
 MemoryRequest BertModel::memory_request(const DeviceOptions& o) const {
   GENRT_CHECK(o.dtype == DType::bf16 || o.dtype == DType::f16, "--dtype {}: the GPU runs models in bf16 or f16",
@@ -86,7 +90,7 @@ MemoryRequest BertModel::memory_request(const DeviceOptions& o) const {
   ops::expect_gpu_norm_dim(config_.architecture.c_str(), config_.hidden_size);
   BertWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
   ArenaFootprint workspace;
-  const int64_t tokens = max_tokens(o);
+  const int64_t tokens = step_tokens(o);
   allocate_activations(tokens, config_.has_mlm_head(), o.dtype, workspace);
   return {.name = config_.architecture,
           .weight_bytes = weight_footprint(bert_named_weights(config_, listed, encoder_prefix_), o.dtype),
@@ -103,28 +107,58 @@ void BertModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOpt
   options_ = options;
 }
 
-Tensor BertModel::encode(std::span<const int32_t> ids) const { return forward(ids, false); }
+Tensor BertModel::encode(std::span<const int32_t> ids) const { return forward(ids, 1, false); }
+
+std::vector<Tensor> BertModel::encode_batch(std::span<const std::vector<int32_t>> sequences) const {
+  // Indices by length; each run of one length goes in batches of at most step_tokens().
+  std::vector<size_t> order(sequences.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sequences[a].size() < sequences[b].size(); });
+  std::vector<Tensor> out(sequences.size());
+  std::vector<int32_t> ids;
+  for (size_t first = 0; first < order.size();) {
+    const auto length = static_cast<int64_t>(sequences[order[first]].size());
+    GENRT_CHECK(length > 0, "{}: input {} is empty", config_.architecture, order[first]);
+    const int64_t fits = std::max<int64_t>(1, step_tokens() / length);
+    size_t last = first;
+    ids.clear();
+    while (last < order.size() && static_cast<int64_t>(sequences[order[last]].size()) == length &&
+           static_cast<int64_t>(last - first) < fits) {
+      ids.insert(ids.end(), sequences[order[last]].begin(), sequences[order[last]].end());
+      ++last;
+    }
+    const Tensor hidden = forward(ids, static_cast<int64_t>(last - first), false);
+    for (size_t i = first; i < last; ++i) {
+      const auto row = static_cast<int64_t>(i - first) * length;
+      out[order[i]] = hidden.slice(row, row + length);
+    }
+    first = last;
+  }
+  return out;
+}
 
 Tensor BertModel::mlm_logits(std::span<const int32_t> ids) const {
   GENRT_CHECK(config_.has_mlm_head(), "{} has no masked-LM head (fill-mask needs a *ForMaskedLM checkpoint)",
               config_.architecture);
-  return forward(ids, true);
+  return forward(ids, 1, true);
 }
 
-Tensor BertModel::forward(std::span<const int32_t> ids, bool head) const {
+Tensor BertModel::forward(std::span<const int32_t> ids, int64_t batch, bool head) const {
   const BertConfig& c = config_;
   const auto t = static_cast<int64_t>(ids.size());
+  const int64_t length = t / batch;
   GENRT_CHECK(t > 0, "{}: the input is empty", c.architecture);
-  GENRT_CHECK(t <= c.context_length(), "the input has {} tokens, but the model's context is {} tokens", t,
+  GENRT_CHECK(length <= c.context_length(), "the input has {} tokens, but the model's context is {} tokens", length,
               c.context_length());
-  const int64_t limit = runtime_ ? max_tokens(options_) : t;
-  GENRT_CHECK(t <= limit, "the input has {} tokens, over the {} the GPU workspace was planned for", t, limit);
+  GENRT_CHECK(t <= step_tokens(), "{} tokens in one forward, over the {} its workspace was planned for", t,
+              step_tokens());
   Tensor host_ids = Tensor::zeros({t}, DType::i32), host_positions = Tensor::zeros({t}, DType::i32);
   for (int64_t i = 0; i < t; ++i) {
     GENRT_CHECK(ids[i] >= 0 && ids[i] < c.vocab_size, "token id {} is outside the vocabulary [0, {})", ids[i],
                 c.vocab_size);
     host_ids.data<int32_t>()[i] = ids[i];
-    host_positions.data<int32_t>()[i] = static_cast<int32_t>(c.position_offset + i);
+    host_positions.data<int32_t>()[i] = static_cast<int32_t>(c.position_offset + i % length);
   }
   const Tensor host_types = Tensor::zeros({t}, DType::i32);
 
@@ -156,8 +190,8 @@ Tensor BertModel::forward(std::span<const int32_t> ids, bool head) const {
   ops::add_layernorm(a.block_out, a.y, emb.LayerNorm.weight, emb.LayerNorm.bias, eps, a.x);
   for (const BertLayerWeights& w : weights_.layer) {
     const BertSelfAttention& s = w.attention.self;
-    blocks::dense_self_attention({s.query, s.key, s.value, w.attention.output.dense}, heads, a.x, 1, a.attention,
-                                 a.block_out);
+    blocks::dense_self_attention({s.query, s.key, s.value, w.attention.output.dense}, heads, a.x, batch,
+                                 a.attention, a.block_out);
     const blocks::LayerNorm& ln1 = w.attention.output.LayerNorm;
     ops::add_layernorm(a.block_out, a.x, ln1.weight, ln1.bias, eps, a.y);  // y = LN(x + attention)
     blocks::gelu_mlp(w.intermediate_dense, w.output.dense, c.hidden_act, a.y, a.inner, a.block_out);

@@ -2,8 +2,8 @@
 // BERT and RoBERTa encoders on genrt's op entries: word + position + token-type
 // embeddings and a LayerNorm, then post-LayerNorm blocks of non-causal attention and a
 // GELU MLP; the masked-LM head (dense, GELU, LayerNorm, the tied word embedding and a
-// bias) when the checkpoint has one. A forward encodes one sequence: texts of different
-// lengths are each their own batch of one, so no padding mask is needed.
+// bias) when the checkpoint has one. A forward encodes sequences of one length together
+// (encode_batch groups them), so no padding mask is needed.
 
 #include <filesystem>
 #include <memory>
@@ -72,8 +72,12 @@ class BertModel {
 
   const BertConfig& config() const { return config_; }
 
+  // Tokens one forward takes: options.max_step_tokens on the GPU (0: kDefaultStepTokens,
+  // at least a context), a context on the CPU.
+  static constexpr int64_t kDefaultStepTokens = 8192;
+
   // What the model asks of a GPU's DeviceRuntime with `options`: its weights and the
-  // workspace of one sequence of options.max_step_tokens tokens (0: the whole context).
+  // workspace of a forward of step_tokens() tokens.
   MemoryRequest memory_request(const DeviceOptions& options) const;
   // Moves the weights into `runtime`, which planned memory_request(options).
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options);
@@ -82,6 +86,10 @@ class BertModel {
   // The last hidden states [tokens, hidden] (host f32) of one sequence of token ids, every
   // token of type 0.
   Tensor encode(std::span<const int32_t> ids) const;
+  // The same for several sequences, in order: those of equal length run as one batch of
+  // at most step_tokens() tokens.
+  std::vector<Tensor> encode_batch(std::span<const std::vector<int32_t>> sequences) const;
+  int64_t step_tokens() const;
   // The masked-LM logits [tokens, vocab] (host f32) of one sequence; needs the MLM head.
   Tensor mlm_logits(std::span<const int32_t> ids) const;
 
@@ -89,8 +97,10 @@ class BertModel {
   struct Activations;
   template <class Alloc>
   Activations allocate_activations(int64_t tokens, bool head, DType dtype, Alloc& alloc) const;
-  Tensor forward(std::span<const int32_t> ids, bool head) const;
-  int64_t max_tokens(const DeviceOptions& options) const;
+  // ids: `batch` sequences of equal length, one after another; the hidden states (or the
+  // logits) of all their tokens.
+  Tensor forward(std::span<const int32_t> ids, int64_t batch, bool head) const;
+  int64_t step_tokens(const DeviceOptions& options) const;
 
   BertConfig config_;
   BertWeights weights_;
