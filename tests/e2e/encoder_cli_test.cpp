@@ -1,4 +1,4 @@
-// `genrt embed` and `genrt fill-mask` as a user runs them, on the tiny BERT of
+// `genrt embed`, `genrt fill-mask` and `genrt info` as a user runs them, on the tiny BERT of
 // tools/golden/bert.py: the embedding printed is transformers' pooled embedding, and the
 // fill-mask candidates are the masked-LM logits' softmax, best first.
 
@@ -62,6 +62,17 @@ TEST(EncoderCli, EmbedPrintsTransformersPooledEmbeddingPerText) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].at("tokens"), inputs[0].at("ids").size());
   EXPECT_EQ(out[0].at("embedding").size(), 32u);
+}
+
+TEST(EncoderCli, InfoDescribesTheEncoder) {
+  const CliOutput run = run_genrt("info --json --model " + bert());
+  ASSERT_EQ(run.exit_code, 0);
+  const auto out = nlohmann::json::parse(run.output);
+  EXPECT_EQ(out.at("architecture"), "BertForMaskedLM");
+  EXPECT_EQ(out.at("parameters"), 24896);  // transformers' num_parameters() of the same folder
+  EXPECT_EQ(out.at("context"), 40);
+  EXPECT_EQ(out.at("pooling"), "mean");
+  EXPECT_EQ(out.at("normalized"), true);
 }
 
 TEST(EncoderCli, FillMaskRanksTheMaskedLmLogits) {
