@@ -11,7 +11,8 @@ install(TARGETS genrt_shared genrt genrt_cli EXPORT genrtTargets
 if(TARGET genrt_plot)
   install(TARGETS genrt_plot RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
-install(FILES include/genrt/genrt.h include/genrt/genrt.hpp include/genrt/diffusion.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/genrt)
+install(FILES include/genrt/genrt.h include/genrt/genrt.hpp include/genrt/diffusion.hpp include/genrt/embedding.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/genrt)
 install(EXPORT genrtTargets NAMESPACE genrt:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/genrt)
 
 configure_package_config_file(cmake/genrtConfig.cmake.in ${PROJECT_BINARY_DIR}/genrtConfig.cmake

@@ -1,4 +1,4 @@
-/* genrt C API: load a model, tokenize, generate with a streaming callback.
+/* genrt C API: load a model, tokenize, generate with a streaming callback; embed texts with an encoder.
  *
  * Conventions
  * - Every function returns a genrt_status; on failure, genrt_last_error() gives a
@@ -168,6 +168,25 @@ GENRT_C_API genrt_status genrt_diffusion_latent_count(const genrt_diffusion_mode
 GENRT_C_API genrt_status genrt_diffuse(const genrt_diffusion_model* model, const genrt_diffusion_options* options,
                                        genrt_diffusion_callback callback, void* user_data, float* latents,
                                        size_t capacity, genrt_diffusion_result* result);
+
+/* ---- Embeddings: sentence vectors from a BERT or RoBERTa encoder ------------------- */
+
+typedef struct genrt_embedding_model genrt_embedding_model;
+
+/* path: a folder with config.json, safetensors and tokenizer.json (and sentence-transformers'
+ * modules.json, whose pooling is used; else the mean of the tokens). options may be NULL. */
+GENRT_C_API genrt_status genrt_embedding_model_load(const char* path, const genrt_load_options* options,
+                                                    genrt_embedding_model** model);
+/* Frees the model. NULL is a no-op; a handle freed already is reported, not freed twice. */
+GENRT_C_API genrt_status genrt_embedding_model_free(genrt_embedding_model* model);
+/* Floats per embedding. */
+GENRT_C_API genrt_status genrt_embedding_dimensions(const genrt_embedding_model* model, size_t* dimensions);
+
+/* Embeds n_texts texts (UTF-8; text_lens may be NULL for NUL-terminated texts) into the
+ * row-major matrix embeddings[n_texts][dimensions], which holds capacity floats. A text
+ * over the model's context is GENRT_ERROR_INVALID_ARGUMENT naming it. */
+GENRT_C_API genrt_status genrt_embed(const genrt_embedding_model* model, const char* const* texts,
+                                     const size_t* text_lens, size_t n_texts, float* embeddings, size_t capacity);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@ enum class Activation : uint8_t {
   gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (GPT-2's gelu_new)
   gelu_quick, // x sigmoid(1.702 x)                                (CLIP's quick_gelu)
   add,        // out = x + up
+  relu,       // out = max(x, 0); NaN stays NaN, as in PyTorch   (OPT)
 };
 
 // Whether `op` reads the second operand `up`.
@@ -51,6 +52,7 @@ GENRT_HOST_DEVICE inline float activation_value(Activation op, float x, float up
     case Activation::gelu_tanh: return gelu_tanh_value(x);
     case Activation::gelu_quick: return gelu_quick_value(x);
     case Activation::add: return x + up;
+    case Activation::relu: return x < 0.0f ? 0.0f : x;  // a comparison, not fmaxf, to keep NaN
   }
   return x;
 }

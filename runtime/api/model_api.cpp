@@ -3,6 +3,7 @@
 #include <new>
 
 #include "genrt/genrt.hpp"
+#include "runtime/api/device_options.h"
 #include "runtime/api/translate_errors.h"
 #include "runtime/core/error.h"
 #include "runtime/engine/generator.h"
@@ -36,18 +37,7 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
-  if (options.device == Device::cuda && genrt::cuda_device_count() == 0) {
-    throw Error(Error::Kind::unsupported, "device cuda: " + genrt::cuda_unavailable_reason());
-  }
-  if (!(options.gpu_memory > 0 && options.gpu_memory <= 1)) {
-    throw Error(Error::Kind::invalid_argument, "gpu_memory must be in (0, 1]");
-  }
-  if (options.device == Device::cuda && options.dtype == DType::f32) {
-    throw Error(Error::Kind::unsupported, "device cuda runs models in bf16 or f16, not f32");
-  }
-  const DeviceOptions device{.device = options.device == Device::cuda ? genrt::Device::cuda : genrt::Device::cpu,
-                             .dtype = options.dtype == DType::f16 ? genrt::DType::f16 : genrt::DType::bf16,
-                             .gpu_memory = options.gpu_memory};
+  const genrt::DeviceOptions device = to_device_options(options);
   return translate(Error::Kind::model, [&] {
     auto impl = std::make_unique<Impl>();
     impl->model = load_causal_lm(path, device);

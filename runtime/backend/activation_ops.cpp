@@ -37,6 +37,8 @@ void gelu(const Tensor& x, Tensor& out, ref::Activation gelu) {
 
 void silu(const Tensor& x, Tensor& out) { elementwise("silu", ref::Activation::silu, x, "x", Tensor(), "", out); }
 
+void relu(const Tensor& x, Tensor& out) { elementwise("relu", ref::Activation::relu, x, "x", Tensor(), "", out); }
+
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
   elementwise("add", ref::Activation::add, a, "a", b, "b", out);
 }

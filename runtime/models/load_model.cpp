@@ -4,20 +4,34 @@
 
 #include "runtime/io/json_file.h"
 #include "runtime/io/llama2c_checkpoint.h"
+#include "runtime/models/bert/bert_config.h"
 #include "runtime/models/gpt2/gpt2_model.h"
 #include "runtime/models/llama/llama_loader.h"
 #include "runtime/models/model_files.h"
+#include "runtime/models/opt/opt_model.h"
 
 namespace genrt {
 
 namespace {
 
-bool is_gpt2(const nlohmann::json& config) {
-  const auto archs = config.find("architectures");
-  if (archs != config.end() && archs->is_array() && !archs->empty() && (*archs)[0].is_string()) {
-    return (*archs)[0].get<std::string>() == "GPT2LMHeadModel";
+enum class HfFamily { llama, gpt2, opt };
+
+// The family of a config.json: its first `architectures` entry, else its model_type; the
+// Llama loader takes the rest (and names what it cannot run). An encoder is refused here.
+HfFamily hf_family(const nlohmann::json& config, const std::string& where) {
+  if (is_bert_encoder(config)) {
+    fail("{}: {} is an encoder: it embeds and fills masks (genrt embed, genrt fill-mask), it does not generate",
+         where, bert_config_from_hf(config, where).architecture);
   }
-  return config.value("model_type", "") == "gpt2";
+  const auto archs = config.find("architectures");
+  std::string arch;
+  if (archs != config.end() && archs->is_array() && !archs->empty() && (*archs)[0].is_string()) {
+    arch = (*archs)[0].get<std::string>();
+  }
+  const std::string type = config.is_object() ? config.value("model_type", "") : "";
+  if (arch == "GPT2LMHeadModel" || (arch.empty() && type == "gpt2")) return HfFamily::gpt2;
+  if (arch == "OPTForCausalLM" || (arch.empty() && type == "opt")) return HfFamily::opt;
+  return HfFamily::llama;
 }
 
 }  // namespace
@@ -26,8 +40,11 @@ std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model, con
   if (detect_model_format(model) == ModelFormat::llama2c) {
     return std::make_unique<LlamaModel>(load_llama2c(model, device));
   }
-  if (is_gpt2(read_json_file(model / "config.json"))) {
-    return std::make_unique<Gpt2Model>(load_gpt2(model, device));
+  const auto path = model / "config.json";
+  switch (hf_family(read_json_file(path), path.string())) {
+    case HfFamily::gpt2: return std::make_unique<Gpt2Model>(load_gpt2(model, device));
+    case HfFamily::opt: return std::make_unique<OptModel>(load_opt(model, device));
+    case HfFamily::llama: break;
   }
   return std::make_unique<LlamaModel>(load_llama_hf(model, device));
 }
@@ -38,7 +55,11 @@ ModelSpec read_model_spec(const std::filesystem::path& model) {
   }
   const auto path = model / "config.json";
   const nlohmann::json config = read_json_file(path);
-  if (is_gpt2(config)) return gpt2_config_from_hf(config, path.string()).spec();
+  switch (hf_family(config, path.string())) {
+    case HfFamily::gpt2: return gpt2_config_from_hf(config, path.string()).spec();
+    case HfFamily::opt: return opt_config_from_hf(config, path.string()).spec();
+    case HfFamily::llama: break;
+  }
   return llama_config_from_hf(config, path.string()).spec();
 }
 

@@ -9,7 +9,7 @@
 namespace genrt {
 
 // A Hugging Face directory (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-// GPT2LMHeadModel) or a llama2.c checkpoint, on `device`.
+// GPT2LMHeadModel, OPTForCausalLM) or a llama2.c checkpoint, on `device`.
 std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model, const DeviceOptions& device = {});
 
 // The model's spec from its config or header alone, without reading weights.

@@ -48,7 +48,7 @@ int64_t unix_time() {
 // The endpoint a request is counted under in /metrics: a route, or "other" (a client's
 // made-up paths must not grow the metrics).
 std::string metrics_endpoint(const std::string& path) {
-  for (const char* route : {"/v1/completions", "/v1/chat/completions", "/v1/models"}) {
+  for (const char* route : {"/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/models"}) {
     if (path == route) return path;
   }
   return "other";
@@ -196,6 +196,8 @@ void HttpServer::set_engine(ServingEngine* engine, const ChatTemplate* chat) {
   engine_ = engine;
 }
 
+void HttpServer::set_embedder(EmbeddingService* embedder) { embedder_ = embedder; }
+
 void HttpServer::install_routes() {
   httplib::Server& s = *server_;
 
@@ -226,7 +228,7 @@ void HttpServer::install_routes() {
   });
 
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    if (engine_ == nullptr) {
+    if (engine_ == nullptr && embedder_ == nullptr) {
       send_json(res, 503, {{"status", "loading"}});
     } else {
       send_json(res, 200, {{"status", "ok"}});
@@ -238,10 +240,15 @@ void HttpServer::install_routes() {
   });
   s.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
     ServingEngine* engine = engine_;
-    if (engine == nullptr) return send_error(res, 503, "the model is still loading", "service_unavailable");
+    EmbeddingService* embedder = embedder_;
+    if (engine == nullptr && embedder == nullptr) {
+      return send_error(res, 503, "the model is still loading", "service_unavailable");
+    }
+    const int64_t context =
+        engine ? engine->model().spec().context_length : embedder->model().config().context_length();
     send_json(res, 200, {{"object", "list"},
                          {"data", {{{"id", options_.model_name}, {"object", "model"}, {"created", unix_time()},
-                                    {"owned_by", "genrt"}, {"max_model_len", engine->model().spec().context_length}}}}});
+                                    {"owned_by", "genrt"}, {"max_model_len", context}}}}});
     metrics_->request_finished(req.path, 200);
   });
 
@@ -250,6 +257,9 @@ void HttpServer::install_routes() {
       ServingEngine* engine = engine_;
       int status = 200;
       try {
+        if (engine == nullptr && embedder_ != nullptr) {
+          throw ApiError(400, "the served model is an encoder: it answers /v1/embeddings, not completions");
+        }
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
         const nlohmann::json body = parse_request_body(req.body);
         const ModelSpec& spec = engine->model().spec();
@@ -281,6 +291,21 @@ void HttpServer::install_routes() {
   };
   s.Post("/v1/completions", completion(Endpoint::completions));
   s.Post("/v1/chat/completions", completion(Endpoint::chat));
+  s.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) {
+    EmbeddingService* embedder = embedder_;
+    int status = 200;
+    try {
+      if (embedder == nullptr && engine_ != nullptr) {
+        throw ApiError(400, "the served model is a decoder: /v1/embeddings needs an encoder (BERT, RoBERTa)");
+      }
+      if (embedder == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
+      send_json(res, 200, embedder->respond(parse_request_body(req.body), options_.model_name));
+    } catch (const ApiError& e) {
+      status = e.status;
+      send_error(res, e.status, e.what(), e.type, e.param);
+    }
+    metrics_->request_finished(req.path, status);
+  });
 }
 
 }  // namespace genrt

@@ -1,6 +1,7 @@
 #pragma once
 // The OpenAI-compatible HTTP server (cpp-httplib):
 //   POST /v1/completions, POST /v1/chat/completions   (stream: true -> Server-Sent Events)
+//   POST /v1/embeddings                                (an encoder's; embeddings_api.h)
 //   GET  /v1/models, GET /health (503 while loading), GET /metrics (Prometheus)
 // Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500. Each
 // connection has a thread of its own, held to ConnectionLimits (connection_limits.h).
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "runtime/server/connection_limits.h"
+#include "runtime/server/embeddings_api.h"
 #include "runtime/server/metrics.h"
 #include "runtime/server/serving_engine.h"
 #include "runtime/tokenizer/chat_template.h"
@@ -41,6 +43,8 @@ class HttpServer {
   // The model is loaded: from now on the API answers (until then it is 503). `chat` may
   // be null (chat completions refused); both must outlive the server.
   void set_engine(ServingEngine* engine, const ChatTemplate* chat);
+  // An encoder is loaded instead: /v1/embeddings answers (it must outlive the server).
+  void set_embedder(EmbeddingService* embedder);
   ServerMetrics& metrics() { return *metrics_; }
 
  private:
@@ -56,6 +60,7 @@ class HttpServer {
   int listen_socket_ = -1;
   std::atomic<ServingEngine*> engine_{nullptr};
   std::atomic<const ChatTemplate*> chat_{nullptr};
+  std::atomic<EmbeddingService*> embedder_{nullptr};
 };
 
 }  // namespace genrt

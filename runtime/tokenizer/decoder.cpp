@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
+#include "runtime/tokenizer/bert_text.h"
 #include "runtime/core/utf8.h"
 #include "runtime/tokenizer/byte_level.h"
 #include "runtime/tokenizer/token_text.h"
@@ -21,6 +22,7 @@ Decoder make_decoder(const nlohmann::json& spec, const std::string& where) {
       for (const auto& step : steps) step(tokens);
     };
   }
+  if (type == "WordPiece") return make_wordpiece_decoder(spec);
   if (type == "ByteLevel") {
     // Every character of the map becomes its byte; others (in added tokens) stay as they are.
     return [](std::vector<std::string>& tokens) {

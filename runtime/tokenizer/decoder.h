@@ -1,6 +1,7 @@
 #pragma once
 // tokenizer.json "decoder": turns token strings back into text bytes. Supported:
-// Sequence, ByteLevel, Replace (string patterns), ByteFallback, Fuse, Strip, Metaspace.
+// Sequence, ByteLevel, Replace (string patterns), ByteFallback, Fuse, Strip, Metaspace,
+// WordPiece (bert_text.h).
 // Any other type is an error that names it. The result is raw bytes: invalid UTF-8 is
 // left for the caller (utf8_lossy, or Utf8Stream when streaming).
 

@@ -49,7 +49,7 @@ HfTokenizer HfTokenizer::from_json(const nlohmann::json& j, const nlohmann::json
 HfTokenizer HfTokenizer::parse_json(const nlohmann::json& j, const nlohmann::json& config, const std::string& where) {
   GENRT_CHECK(j.is_object() && j.contains("model"), "{}: not a tokenizer.json (no 'model')", where);
   HfTokenizer t;
-  t.model_ = BpeModel::from_json(j["model"], where);
+  t.model_ = SubwordModel::from_json(j["model"], where);
   t.normalizer_ = make_normalizer(j.value("normalizer", nlohmann::json()), where);
   t.pre_tokenizer_ = make_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()), where);
   t.decoder_ = make_decoder(j.value("decoder", nlohmann::json()), where);

@@ -1,9 +1,10 @@
 #pragma once
-// Hugging Face tokenizer.json (+ tokenizer_config.json): BPE with its normalizer,
-// pre-tokenizer, decoder and post-processor, and added tokens matched before the model
-// ever sees the text. Covers the byte-level family (GPT-2, Llama 3, Qwen2) and the
-// SentencePiece-style family (Llama 2, TinyLlama, Mistral) and reproduces the
-// `tokenizers` library's ids for them.
+// Hugging Face tokenizer.json (+ tokenizer_config.json): BPE, WordPiece or Unigram with its
+// normalizer, pre-tokenizer, decoder and post-processor, and added tokens matched before
+// the model ever sees the text. Covers the byte-level family (GPT-2, Llama 3, Qwen2), the
+// SentencePiece-style family (Llama 2, TinyLlama, Mistral), BERT's WordPiece and
+// SentencePiece Unigram (T5, XLM-R; without the Precompiled normalizer), and
+// reproduces the `tokenizers` library's ids for them.
 
 #include <array>
 #include <filesystem>
@@ -14,7 +15,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/tokenizer/bpe_model.h"
+#include "runtime/tokenizer/subword_model.h"
 #include "runtime/tokenizer/decoder.h"
 #include "runtime/tokenizer/normalizer.h"
 #include "runtime/tokenizer/pre_tokenizer.h"
@@ -63,7 +64,7 @@ class HfTokenizer final : public Tokenizer {
   void read_post_processor(const nlohmann::json& spec, const std::string& where);
   void read_config(const nlohmann::json& config, const std::string& where);
 
-  BpeModel model_;
+  SubwordModel model_;
   Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;
   Decoder decoder_;

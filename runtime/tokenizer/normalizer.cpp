@@ -10,6 +10,8 @@
 
 #include "runtime/core/error.h"
 #include "runtime/core/utf8.h"
+#include "runtime/tokenizer/bert_text.h"
+#include "runtime/tokenizer/lowercase.h"
 #include "runtime/tokenizer/regex.h"
 #include "runtime/tokenizer/token_text.h"
 
@@ -30,9 +32,7 @@ Normalizer unicode_form(utf8proc_option_t options) {
   };
 }
 
-// Each character's lowercase, as tokenizers' Lowercase (Rust's char::to_lowercase) has it:
-// not case folding, which would also turn "ß" into "ss" and "ς" into "σ". U+0130 (İ) is
-// the one character whose lowercase is two (i and a combining dot above).
+// Each character's lowercase (lowercase.h); bytes that are not UTF-8 pass through.
 std::string lowercase(std::string text) {
   std::string out;
   out.reserve(text.size());
@@ -40,10 +40,8 @@ std::string lowercase(std::string text) {
     const Utf8Sequence seq = utf8_next(rest);
     if (seq.kind != Utf8Sequence::valid) {
       out.append(rest.substr(0, seq.length));
-    } else if (seq.code_point == U'\u0130') {
-      out.append("i\u0307");
     } else {
-      append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(seq.code_point))));
+      append_lowercase(seq.code_point, [&](char32_t lower) { append_utf8(out, lower); });
     }
     rest.remove_prefix(seq.length);
   }
@@ -88,6 +86,7 @@ Normalizer make_normalizer(const nlohmann::json& spec, const std::string& where)
       return text;
     };
   }
+  if (type == "BertNormalizer") return make_bert_normalizer(spec);
   if (type == "Prepend") {
     const std::string prefix = spec.at("prepend").get<std::string>();
     return [prefix](std::string text) { return text.empty() ? text : prefix + text; };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
+#include "runtime/tokenizer/bert_text.h"
 #include "runtime/tokenizer/byte_level.h"
 #include "runtime/tokenizer/regex.h"
 
@@ -88,6 +89,7 @@ PreTokenizer make_pre_tokenizer(const nlohmann::json& spec, const std::string& w
       for (const auto& step : steps) step(pieces, first);
     };
   }
+  if (type == "BertPreTokenizer") return make_bert_pre_tokenizer();
   if (type == "Split") {
     const auto& pattern = spec.at("pattern");
     std::string regex;

@@ -2,7 +2,7 @@
 // tokenizer.json "pre_tokenizer": cuts normalized text into words before BPE. Supported:
 // Sequence, Split (regex or string, Isolated / Removed / MergedWithPrevious /
 // MergedWithNext, invert), ByteLevel (GPT-2's regex and byte-to-unicode spelling),
-// Metaspace, Digits. Any other type is an error that names it.
+// Metaspace, Digits, BertPreTokenizer (bert_text.h). Any other type is an error that names it.
 
 #include <functional>
 #include <string>

@@ -236,7 +236,8 @@ TEST(Cli, BenchWithoutAGpuSaysSo) {
 
 TEST(Cli, HelpForEveryCommand) {
   for (const char* command :
-       {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model ", "bench ", "bench report "}) {
+       {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model ", "bench ", "bench report ", "embed ",
+        "fill-mask "}) {
     const CliRun run = run_cli(std::string(command) + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.output.find("Usage"), std::string::npos) << command;
@@ -303,7 +304,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"chat --model STORIES", "chat needs the model's tokenizer.json"},
         BadInvocation{"chat --model DATA/tiny_llama", "chat needs the model's tokenizer.json"},
         BadInvocation{"chat --model DATA/tiny_llama --tokenizer DATA/tokenizers/gpt2_golden.json", "not a tokenizer.json"},
-        BadInvocation{"generate --model DATA/tiny_gpt2 --prompt hi", "--prompt needs a tokenizer"}));
+        BadInvocation{"generate --model DATA/tiny_gpt2 --prompt hi", "--prompt needs a tokenizer"},
+        BadInvocation{"generate --model DATA/tiny_bert --prompt hi", "BertForMaskedLM is an encoder"},
+        BadInvocation{"embed --model DATA/tiny_bert", "--text is required"},
+        BadInvocation{"embed --model DATA/tiny_gpt2 --text hi", "architecture 'GPT2LMHeadModel' is not a supported encoder"},
+        BadInvocation{"fill-mask --model DATA/tiny_bert --text 'no mask here'", "the text has no [MASK] token to fill"},
+        BadInvocation{"fill-mask --model DATA/tiny_bert --text '[MASK]' --top-k 0", "--top-k 0 must be positive"},
+        BadInvocation{"fill-mask --model DATA/tiny_roberta --text hi", "no tokenizer.json"}));
 
 }  // namespace
 }  // namespace genrt

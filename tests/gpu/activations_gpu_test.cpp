@@ -53,7 +53,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,
                                                               ref::Activation::gelu_erf,
                                                               ref::Activation::gelu_tanh,
                                                               ref::Activation::gelu_quick,
-                                                              ref::Activation::add),
+                                                              ref::Activation::add, ref::Activation::relu),
                                             ::testing::Values<int64_t>(1, 1000, 5632 * 3 + 7)));
 
 TEST(ActivationGpuLaunch, BinaryOpsNeedUpAndOnlyThey) {

@@ -1,6 +1,6 @@
 // One DeviceRuntime shared by two models (a text model and a DiT, as a text-to-image
-// pipeline will hold them), and GPT-2 placed on the GPU through its named weights: each
-// against the CPU reference. Skip, saying why, without a device.
+// pipeline will hold them), and GPT-2, OPT and BERT placed on the GPU through their named
+// weights: each against the CPU reference. Skip, saying why, without a device.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 
 #include "runtime/backend/device_runtime.h"
 #include "runtime/memory/device_arena.h"
+#include "runtime/models/bert/bert_model.h"
 #include "runtime/models/dit/dit_model.h"
 #include "runtime/models/load_model.h"
 #include "tests/gpu/gpu_test_util.h"
@@ -127,6 +128,25 @@ TEST_F(DeviceRuntimeGpu, Gpt2RunsOnTheGpuThroughItsNamedWeights) {
   const Tensor want = test::prefill_logits(*load_causal_lm(test::data_dir() / "tiny_gpt2"), kPrompt);
   const Tensor got = test::prefill_logits(*load_causal_lm(test::data_dir() / "tiny_gpt2", kGpu), kPrompt);
   expect_close_logits(got, want);
+}
+
+TEST_F(DeviceRuntimeGpu, OptRunsOnTheGpuWithLayerNormBeforeAndAfter) {
+  const std::vector<int32_t> prompt = {2, 7, 42, 99, 3, 120, 11};  // the tiny OPTs' vocabulary is 128
+  for (const char* name : {"tiny_opt", "tiny_opt_post_ln"}) {
+    const Tensor want = test::prefill_logits(*load_causal_lm(test::data_dir() / name), prompt);
+    const Tensor got = test::prefill_logits(*load_causal_lm(test::data_dir() / name, kGpu), prompt);
+    expect_close_logits(got, want);
+  }
+}
+
+TEST_F(DeviceRuntimeGpu, BertEncodesOnTheGpuThroughItsNamedWeights) {
+  const std::vector<int32_t> ids = {2, 72, 122, 157, 100, 4, 3};
+  const BertModel cpu = load_bert(test::data_dir() / "tiny_bert");
+  const BertModel gpu = load_bert(test::data_dir() / "tiny_bert", kGpu);
+  expect_close_logits(gpu.encode(ids), cpu.encode(ids));
+  expect_close_logits(gpu.mlm_logits(ids), cpu.mlm_logits(ids));
+  const std::vector<std::vector<int32_t>> batch = {ids, {2, 50, 3}, ids};  // the two 7-token ones in one forward
+  expect_close_logits(gpu.encode_batch(batch)[2], cpu.encode(ids));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // tokenizer.json against the Hugging Face `tokenizers` library
-// (tools/golden/tokenizers_golden.py): identical ids for every golden string, the same
+// (tools/golden/tokenizers_golden.py; BPE and Unigram): identical ids for every golden string, the same
 // decoded text, streaming equal to whole decoding, and the malformed-file errors.
 
 #include <gtest/gtest.h>
@@ -32,7 +32,8 @@ std::vector<GoldenSet> golden_sets() {
   const auto dir = test::data_dir() / "tokenizers";
   return {{"gpt2", test::shared_dir() / "tokenizers" / "gpt2", dir / "gpt2_golden.json"},
           {"bytelevel", dir / "bytelevel", dir / "bytelevel" / "golden.json"},
-          {"sentencepiece", dir / "sentencepiece" / "tokenizer.json", dir / "sentencepiece" / "golden.json"}};
+          {"sentencepiece", dir / "sentencepiece" / "tokenizer.json", dir / "sentencepiece" / "golden.json"},
+          {"unigram", dir / "unigram", dir / "unigram" / "golden.json"}};
 }
 
 class HfTokenizerGolden : public ::testing::TestWithParam<GoldenSet> {};
@@ -146,10 +147,14 @@ INSTANTIATE_TEST_SUITE_P(
                      "special token '<s>' has id 99, outside the vocabulary of 5"},
         BadTokenizer{"UnknownUnkToken", [](auto& j) { j["model"]["unk_token"] = "<unk>"; },
                      "unk_token '<unk>' is not in the vocabulary"},
-        BadTokenizer{"WordPieceModel", [](auto& j) { j["model"]["type"] = "WordPiece"; },
-                     "type 'WordPiece' is not supported"},
-        BadTokenizer{"UnknownPreTokenizer", [](auto& j) { j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}}; },
-                     "pre_tokenizer type 'BertPreTokenizer' is not supported"},
+        BadTokenizer{"WordPieceWithoutUnk", [](auto& j) { j["model"]["type"] = "WordPiece"; },
+                     "the unknown token '[UNK]' is not in the vocabulary"},
+        BadTokenizer{"UnigramWithBpeVocab", [](auto& j) { j["model"]["type"] = "Unigram"; },
+                     "missing 'vocab' list of [piece, score]"},
+        BadTokenizer{"UnknownModelType", [](auto& j) { j["model"]["type"] = "CharLevel"; },
+                     "type 'CharLevel' is not supported"},
+        BadTokenizer{"UnknownPreTokenizer", [](auto& j) { j["pre_tokenizer"] = {{"type", "UnicodeScripts"}}; },
+                     "pre_tokenizer type 'UnicodeScripts' is not supported"},
         BadTokenizer{"BadRegex",
                      [](auto& j) {
                        j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
@@ -157,8 +162,8 @@ INSTANTIATE_TEST_SUITE_P(
                      "regex does not compile"},
         BadTokenizer{"UnknownNormalizer", [](auto& j) { j["normalizer"] = {{"type", "Precompiled"}}; },
                      "normalizer type 'Precompiled' is not supported"},
-        BadTokenizer{"UnknownDecoder", [](auto& j) { j["decoder"] = {{"type", "WordPiece"}}; },
-                     "decoder type 'WordPiece' is not supported"},
+        BadTokenizer{"UnknownDecoder", [](auto& j) { j["decoder"] = {{"type", "CTC"}}; },
+                     "decoder type 'CTC' is not supported"},
         BadTokenizer{"NoModel", [](auto& j) { j.erase("model"); }, "not a tokenizer.json (no 'model')"}),
     [](const auto& info) { return std::string(info.param.name); });
 

@@ -1,5 +1,5 @@
 // The model graphs and the generator against Hugging Face transformers goldens
-// (tools/golden/llama.py, gpt2.py, stories260k.py).
+// (tools/golden/llama.py, gpt2.py, opt.py, stories260k.py).
 
 #include <gtest/gtest.h>
 
@@ -72,7 +72,9 @@ TEST_P(HfGolden, LogitsAndGreedyMatchTransformers) {
             golden.greedy);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, HfGolden, ::testing::Values("tiny_llama", "tiny_qwen2", "tiny_gpt2"));
+INSTANTIATE_TEST_SUITE_P(Models, HfGolden,
+                         ::testing::Values("tiny_llama", "tiny_qwen2", "tiny_gpt2", "tiny_opt", "tiny_opt_post_ln",
+                                           "tiny_opt_proj"));
 
 TEST(HfGolden, Gpt2ConfigErrors) {
   const auto config = read_json_file(test::data_dir() / "tiny_gpt2" / "config.json");

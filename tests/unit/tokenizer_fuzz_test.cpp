@@ -91,5 +91,37 @@ INSTANTIATE_TEST_SUITE_P(
                       FuzzCase{"sentencepiece", test::data_dir() / "tokenizers" / "sentencepiece", false, false}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// WordPiece and Unigram drop what their vocabularies lack (into unknown tokens, and BERT
+// lower-cases), so no round trip holds for them: random bytes and text must still encode
+// to ids inside the vocabulary that decode without error.
+struct LossyCase {
+  const char* name;
+  std::filesystem::path path;
+};
+
+class LossyTokenizerFuzz : public ::testing::TestWithParam<LossyCase> {};
+
+TEST_P(LossyTokenizerFuzz, EncodesInsideTheVocabularyForABoundedTime) {
+  const HfTokenizer tok = HfTokenizer::open(GetParam().path);
+  std::mt19937 rng(4321);
+  const auto deadline = std::chrono::steady_clock::now() + kBudgetPerTokenizer;
+  int iterations = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const std::string& input : {random_bytes(rng), random_text(rng, {})}) {
+      const std::vector<int32_t> ids = tok.encode(input, true);
+      for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < tok.vocab_size()) << testing::PrintToString(input);
+      EXPECT_NO_THROW(tok.decode(ids, false)) << testing::PrintToString(input);
+    }
+    ++iterations;
+  }
+  EXPECT_GT(iterations, 100);
+  RecordProperty("iterations", iterations);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokenizers, LossyTokenizerFuzz,
+                         ::testing::Values(LossyCase{"wordpiece", test::data_dir() / "tiny_bert"},
+                                           LossyCase{"unigram", test::data_dir() / "tokenizers" / "unigram"}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace genrt

@@ -8,10 +8,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/bert/bert_model.h"
+#include "runtime/models/bert/pooling.h"
 #include "runtime/models/load_model.h"
 #include "runtime/models/model_files.h"
 #include "tools/genrt/commands.h"
+#include "tools/genrt/encoder_model.h"
 
 namespace genrt::cli {
 
@@ -32,7 +36,44 @@ std::string human_bytes(double bytes) {
   return fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
+// An encoder folder: its shape, its parameters (the tensors it lists) and its pooling.
+void run_encoder_info(const InfoOptions& o) {
+  const auto config_path = std::filesystem::path(o.model) / "config.json";
+  const BertConfig c = bert_config_from_hf(read_json_file(config_path), config_path.string());
+  BertWeights listed;
+  int64_t params = 0;
+  for (const NamedWeight& w : bert_named_weights(c, listed, "")) params += shape_numel(w.shape);
+  const Pooling pooling = read_pooling(o.model);
+  const char* mode = pooling.mode == PoolingMode::cls ? "cls" : pooling.mode == PoolingMode::mean ? "mean" : "last";
+  const WeightStore store = WeightStore::open_dir(o.model);
+  if (o.json) {
+    const nlohmann::json out = {
+        {"architecture", c.architecture},     {"parameters", params},
+        {"stored_dtypes", store.dtype_counts()}, {"stored_bytes", store.total_bytes()},
+        {"hidden_size", c.hidden_size},       {"layers", c.num_hidden_layers},
+        {"heads", c.num_attention_heads},     {"vocab_size", c.vocab_size},
+        {"context", c.context_length()},      {"pooling", mode},
+        {"normalized", pooling.normalize},    {"weights_bytes_f32", params * 4},
+        {"weights_bytes_bf16", params * 2},
+    };
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("model          %s\n", o.model.c_str());
+  std::printf("architecture   %s (an encoder: genrt embed, genrt fill-mask, /v1/embeddings)\n",
+              c.architecture.c_str());
+  std::printf("parameters     %.2fM\n", params / 1e6);
+  std::printf("shape          hidden %lld, %lld layers, %lld heads, vocab %lld, context %lld\n",
+              static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_hidden_layers),
+              static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.vocab_size),
+              static_cast<long long>(c.context_length()));
+  std::printf("pooling        %s%s\n", mode, pooling.normalize ? ", normalized" : "");
+  std::printf("memory         weights %s in fp32 (CPU backend), %s in bf16 (GPU)\n", human_bytes(params * 4.0).c_str(),
+              human_bytes(params * 2.0).c_str());
+}
+
 void run_info(const InfoOptions& o) {
+  if (is_encoder(o.model)) return run_encoder_info(o);
   const ModelSpec spec = read_model_spec(o.model);
   std::map<std::string, int> stored_dtypes;  // file dtype -> tensor count
   int64_t stored_bytes = 0;

@@ -12,9 +12,11 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "runtime/models/bert/pooling.h"
 #include "runtime/server/http_server.h"
 #include "tools/genrt/commands.h"
 #include "tools/genrt/common.h"
+#include "tools/genrt/encoder_model.h"
 
 namespace genrt::cli {
 
@@ -104,25 +106,38 @@ void run_serve(ServeOptions o) {
   spdlog::info("listening on http://{}:{} (health 503 until the model is loaded)", o.server.host, port);
 
   std::unique_ptr<ServingEngine> engine;
+  std::unique_ptr<EmbeddingService> embedder;
   std::optional<ChatTemplate> chat;
   try {
-    LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
-    GENRT_CHECK(loaded.tokenizer != nullptr, "serving needs the model's tokenizer (tokenizer.json), or --tokenizer PATH");
-    auto choice = model_chat_template(*loaded.tokenizer, o.chat_template);
-    if (auto* found = std::get_if<ChatTemplate>(&choice)) {
-      chat = std::move(*found);
+    if (is_encoder(o.model)) {
+      LoadedEncoder encoder = load_encoder(o.model, o.device);
+      embedder = std::make_unique<EmbeddingService>(std::move(encoder.model), std::move(encoder.tokenizer),
+                                                    read_pooling(o.model));
     } else {
-      spdlog::warn("/v1/chat/completions is off: {}", std::get<std::string>(choice));
+      LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
+      GENRT_CHECK(loaded.tokenizer != nullptr,
+                  "serving needs the model's tokenizer (tokenizer.json), or --tokenizer PATH");
+      auto choice = model_chat_template(*loaded.tokenizer, o.chat_template);
+      if (auto* found = std::get_if<ChatTemplate>(&choice)) {
+        chat = std::move(*found);
+      } else {
+        spdlog::warn("/v1/chat/completions is off: {}", std::get<std::string>(choice));
+      }
+      engine = std::make_unique<ServingEngine>(std::move(loaded.model), std::move(loaded.tokenizer), o.engine);
     }
-    engine = std::make_unique<ServingEngine>(std::move(loaded.model), std::move(loaded.tokenizer), o.engine);
   } catch (...) {
     server.stop();
     listener.join();
     throw;
   }
-  server.set_engine(engine.get(), chat ? &*chat : nullptr);
-  spdlog::info("serving '{}' at http://{}:{}/v1 ({})", o.server.model_name, o.server.host, port,
-               chat ? fmt::format("chat format {}", chat_format_name(chat->format)) : std::string("no chat"));
+  if (embedder) {
+    server.set_embedder(embedder.get());
+    spdlog::info("serving encoder '{}' at http://{}:{}/v1/embeddings", o.server.model_name, o.server.host, port);
+  } else {
+    server.set_engine(engine.get(), chat ? &*chat : nullptr);
+    spdlog::info("serving '{}' at http://{}:{}/v1 ({})", o.server.model_name, o.server.host, port,
+                 chat ? fmt::format("chat format {}", chat_format_name(chat->format)) : std::string("no chat"));
+  }
 
   int signal = 0;
   sigwait(&signals, &signal);

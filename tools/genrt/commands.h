@@ -16,6 +16,8 @@ struct Command {
 Command add_bench_command(CLI::App& app);
 Command add_chat_command(CLI::App& app);
 Command add_diffuse_command(CLI::App& app);
+Command add_embed_command(CLI::App& app);
+Command add_fill_mask_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_init_model_command(CLI::App& app);

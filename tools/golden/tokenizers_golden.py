@@ -9,6 +9,8 @@ UTF-8) with the ids `tokenizers` gives them, with and without special tokens.
   sentencepiece/ trained here: SentencePiece-style BPE (Prepend + Replace normalizer,
                byte_fallback, <unk>), Llama 2's decoder chain, add_bos_token in
                tokenizer_config.json
+  unigram/     trained here: SentencePiece Unigram as T5 and XLM-R use it (NFKC, Metaspace,
+               <unk> fused, </s> appended by the post-processor)
 
 Invalid UTF-8 is encoded as `tokenizers` sees it after Python's lossy decoding
 (errors="replace", one U+FFFD per maximal invalid subpart), which genrt reproduces.
@@ -106,6 +108,19 @@ def train_sentencepiece():
                  "add_eos_token": False}
 
 
+def train_unigram():
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(vocab_size=300, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+                                      show_progress=False)
+    tok.train_from_iterator([TRAINING_TEXT], trainer)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", tok.token_to_id("</s>"))])
+    return tok, {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
+
+
 def cases(tok, special_tokens):
     out = []
     texts = [s.encode() for s in STRINGS + with_specials(special_tokens)] + INVALID_UTF8
@@ -138,6 +153,7 @@ def main():
                 "cases": cases(gpt2, ["<|endoftext|>"])})
     save("bytelevel", *train_bytelevel())
     save("sentencepiece", *train_sentencepiece())
+    save("unigram", *train_unigram())
 
 
 if __name__ == "__main__":

@@ -17,4 +17,10 @@ void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::Activation gelu, c
   fc_out(inner, out);
 }
 
+void relu_mlp(const Linear& fc_in, const Linear& fc_out, const Tensor& x, Tensor& inner, Tensor& out) {
+  fc_in(x, inner);
+  ops::relu(inner, inner);
+  fc_out(inner, out);
+}
+
 }  // namespace genrt::blocks

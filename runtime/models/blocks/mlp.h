@@ -16,4 +16,7 @@ void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& do
 void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::Activation gelu, const Tensor& x, Tensor& inner,
               Tensor& out);
 
+// ReLU MLP (OPT): out = fc_out(relu(fc_in(x))); inner is a [tokens, intermediate] buffer.
+void relu_mlp(const Linear& fc_in, const Linear& fc_out, const Tensor& x, Tensor& inner, Tensor& out);
+
 }  // namespace genrt::blocks

@@ -36,6 +36,16 @@ TEST(RefGelu, ErfTanhAndQuickMatchPyTorchValues) {
   EXPECT_NEAR(quick_out[2], 1.93565862f, 1e-6f);
 }
 
+TEST(RefRelu, ZeroBelowZeroAndNanKept) {
+  const float x[4] = {-1.5f, 0.0f, 2.25f, NAN};
+  float out[4];
+  genrt::ref::activation({.op = Activation::relu, .x = x, .out = out, .n = 4});
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_EQ(out[2], 2.25f);
+  EXPECT_TRUE(std::isnan(out[3]));
+}
+
 TEST(RefSoftmax, RowsSumToOneWithoutOverflow) {
   float x[2 * 3] = {1000, 1000, 1000, 0, std::log(2.0f), std::log(5.0f)};
   genrt::ref::softmax(x, 2, 3);

@@ -1,0 +1,117 @@
+#include "runtime/server/embeddings_api.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/server/openai_api.h"
+
+namespace genrt {
+
+EmbeddingService::EmbeddingService(BertModel model, HfTokenizer tokenizer, Pooling pooling)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), pooling_(pooling) {}
+
+std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const nlohmann::json& body) const {
+  const auto input = body.find("input");
+  if (input == body.end()) throw ApiError(400, "'input' is required", "invalid_request_error", "input");
+  const BertConfig& c = model_.config();
+  std::vector<std::vector<int32_t>> out;
+  auto add_text = [&](const nlohmann::json& text) {
+    if (text.get_ref<const std::string&>().empty()) {
+      throw ApiError(400, "'input' must not contain an empty string", "invalid_request_error", "input");
+    }
+    out.push_back(tokenizer_.encode(text.get<std::string>(), true));
+  };
+  auto add_ids = [&](const nlohmann::json& ids) {
+    std::vector<int32_t> tokens;
+    for (const auto& id : ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= c.vocab_size) {
+        throw ApiError(400, fmt::format("'input' token {} is not an id in [0, {})", id.dump(), c.vocab_size),
+                       "invalid_request_error", "input");
+      }
+      tokens.push_back(id.get<int32_t>());
+    }
+    if (tokens.empty()) throw ApiError(400, "'input' must not contain an empty token list", "invalid_request_error", "input");
+    out.push_back(std::move(tokens));
+  };
+  if (input->is_string()) {
+    add_text(*input);
+  } else if (input->is_array() && !input->empty() && (*input)[0].is_number()) {
+    add_ids(*input);
+  } else if (input->is_array() && !input->empty()) {
+    for (const auto& item : *input) {
+      if (item.is_string()) {
+        add_text(item);
+      } else if (item.is_array()) {
+        add_ids(item);
+      } else {
+        throw ApiError(400, "'input' must be a string, a list of strings, or token-id lists", "invalid_request_error",
+                       "input");
+      }
+    }
+  } else {
+    throw ApiError(400, "'input' must be a non-empty string, list of strings, or token-id lists",
+                   "invalid_request_error", "input");
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (static_cast<int64_t>(out[i].size()) > c.context_length()) {
+      throw ApiError(400,
+                     fmt::format("input {} has {} tokens, but the model's context is {} tokens", i, out[i].size(),
+                                 c.context_length()),
+                     "invalid_request_error", "input");
+    }
+  }
+  return out;
+}
+
+nlohmann::json EmbeddingService::respond(const nlohmann::json& body, const std::string& model_name) {
+  if (!body.is_object()) throw ApiError(400, "the body must be a JSON object");
+  const std::string format = body.value("encoding_format", std::string("float"));
+  if (format != "float" && format != "base64") {
+    throw ApiError(400, "'encoding_format' must be 'float' or 'base64'", "invalid_request_error", "encoding_format");
+  }
+  if (body.contains("dimensions")) {
+    throw ApiError(400, "'dimensions' is not supported: the model's embeddings have one size", "invalid_request_error",
+                   "dimensions");
+  }
+  const std::vector<std::vector<int32_t>> inputs = parse_inputs(body);
+  nlohmann::json data = nlohmann::json::array();
+  int64_t tokens = 0;
+  std::vector<Tensor> hidden;
+  {
+    std::lock_guard lock(mutex_);
+    hidden = model_.encode_batch(inputs);
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<float> embedding = pool(hidden[i], pooling_);
+    tokens += static_cast<int64_t>(inputs[i].size());
+    data.push_back({{"object", "embedding"},
+                    {"index", i},
+                    {"embedding", format == "base64" ? nlohmann::json(base64_floats(embedding)) : nlohmann::json(embedding)}});
+  }
+  return {{"object", "list"},
+          {"data", std::move(data)},
+          {"model", model_name},
+          {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
+}
+
+std::string base64_floats(const std::vector<float>& values) {
+  static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32");
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(values.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    uint32_t chunk = 0;
+    for (size_t j = 0; j < 3; ++j) chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(bytes[i + j]) : 0u);
+    for (size_t j = 0; j < 4; ++j) out.push_back(j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 63] : '=');
+  }
+  return out;
+}
+
+}  // namespace genrt
