@@ -19,8 +19,6 @@ namespace genrt::kernels {
 
 namespace {
 
-constexpr float kLog2e = 1.4426950408889634f;
-
 template <class T>
 struct DecodeProblem {
   const T* q = nullptr;
@@ -234,7 +232,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
         .kv_heads = a.kv_heads,
         .block_size = static_cast<int32_t>(a.block_size),
         .max_blocks_per_seq = a.max_blocks_per_seq,
-        .scale_log2 = a.scale * kLog2e,
+        .scale_log2 = a.scale * flash::kLog2e,
         .window = a.window,
         .splits = splits,
         .partial_out = partial_out,

@@ -20,28 +20,13 @@ namespace genrt::kernels {
 
 namespace {
 
-constexpr float kLog2e = 1.4426950408889634f;
-
 template <class T>
 struct PrefillProblem {
   const T* q = nullptr;
   T* out = nullptr;
   const T* k = nullptr;
   const T* v = nullptr;
-  int64_t q_heads = 0;
-  int64_t kv_heads = 0;
-  float scale_log2 = 0.0f;  // softmax scale times log2(e): the kernel exponentiates in base 2
-  int64_t window = 0;
-  // Paged (causal).
-  const int32_t* block_tables = nullptr;
-  const int32_t* query_start = nullptr;
-  const int32_t* context_lens = nullptr;
-  int64_t seqs = 0;
-  int32_t block_size = 0;
-  int64_t max_blocks_per_seq = 0;
-  // Dense (non-causal).
-  int64_t q_tokens = 0;
-  int64_t kv_tokens = 0;
+  flash::PrefillBatch batch;
 };
 
 template <class T, int kHeadDim, bool kPaged>
@@ -55,36 +40,19 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   T* k_tiles = q_tile + kRows * kStride;    // two stages
   T* v_tiles = k_tiles + 2 * kKeys * kStride;
 
-  // The sequence and query rows of this block; positions of the queries among the keys.
-  int64_t seq, tile, first_token, queries, kv_len, first_position;
-  if constexpr (kPaged) {
-    const flash::QueryTile found = flash::find_query_tile(p.query_start, p.seqs, blockIdx.x, kRows);
-    if (found.seq < 0) return;  // uniform: every warp found the same
-    seq = found.seq;
-    first_token = p.query_start[seq];
-    queries = p.query_start[seq + 1] - first_token;
-    // A sequence's last query tiles see the most keys: they go to the first blocks, so the
-    // last wave is of light tiles (FlashAttention-2's order).
-    tile = query_tiles(queries, kRows) - 1 - found.tile;
-    kv_len = p.context_lens[seq];
-    first_position = kv_len - queries;
-  } else {
-    const int64_t tiles_per_seq = query_tiles(p.q_tokens, kRows);
-    seq = blockIdx.x / tiles_per_seq;
-    tile = blockIdx.x % tiles_per_seq;
-    first_token = seq * p.q_tokens;
-    queries = p.q_tokens;
-    kv_len = p.kv_tokens;
-    first_position = 0;
-  }
+  const flash::PrefillBatch& b = p.batch;
+  const flash::QueryTilePlace place = flash::place_query_tile<kPaged>(b, kRows);
+  if (!place.valid) return;  // uniform: every warp found the same
+  const int64_t seq = place.seq, tile = place.tile, first_token = place.first_token, queries = place.queries,
+                kv_len = place.kv_len, first_position = place.first_position;
   const int64_t head = blockIdx.y;
-  const int64_t kv_head = head / (p.q_heads / p.kv_heads);
+  const int64_t kv_head = head / (b.q_heads / b.kv_heads);
   const int64_t first_row = tile * kRows;
   const int64_t rows = queries - first_row < kRows ? queries - first_row : kRows;
   const int64_t tile_first_position = first_position + first_row;
   const int64_t tile_last_position = tile_first_position + rows - 1;
-  const TileSpan tiles = key_tiles(tile_first_position, tile_last_position, kv_len, kPaged, p.window, kKeys);
-  const int64_t first_key = visible_keys(tile_first_position, kv_len, kPaged, p.window).begin;
+  const TileSpan tiles = key_tiles(tile_first_position, tile_last_position, kv_len, kPaged, b.window, kKeys);
+  const int64_t first_key = visible_keys(tile_first_position, kv_len, kPaged, b.window).begin;
 
   // Keys before the tile's first visible one (out of every row's window) and past the end
   // are zero-filled, never read: their cache blocks may have been released.
@@ -94,12 +62,12 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
     int64_t slot;
     if constexpr (kPaged) {
       const int32_t k32 = static_cast<int32_t>(key);
-      slot = static_cast<int64_t>(p.block_tables[seq * p.max_blocks_per_seq + k32 / p.block_size]) * p.block_size +
-             k32 % p.block_size;
+      slot = static_cast<int64_t>(b.block_tables[seq * b.max_blocks_per_seq + k32 / b.block_size]) * b.block_size +
+             k32 % b.block_size;
     } else {
-      slot = seq * p.kv_tokens + key;
+      slot = seq * b.kv_tokens + key;
     }
-    return (slot * p.kv_heads + kv_head) * kHeadDim;
+    return (slot * b.kv_heads + kv_head) * kHeadDim;
   };
   auto load_kv_tile = [&](int64_t key_tile, int stage) {
     flash::load_kv_async<T, kHeadDim, kThreads>(k_tiles + stage * kKeys * kStride, v_tiles + stage * kKeys * kStride,
@@ -108,7 +76,7 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   };
 
   flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kRows, p.q, [&](int r) -> const T* {
-    return r < rows ? p.q + ((first_token + first_row + r) * p.q_heads + head) * kHeadDim : nullptr;
+    return r < rows ? p.q + ((first_token + first_row + r) * b.q_heads + head) * kHeadDim : nullptr;
   });
   if (tiles.first < tiles.last) load_kv_tile(tiles.first, 0);
   sm80::cp_async_commit();
@@ -131,10 +99,10 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
     float s[kKeys / 8][4];
     flash::compute_scores<T, kHeadDim, kKeys, kTile.q_in_registers>(s, q_fragments, warp_rows,
                                                                     k_tiles + stage * kKeys * kStride, kStride);
-    flash::scale_scores<kKeys>(s, p.scale_log2);
-    if (tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, p.window, kKeys)) {
+    flash::scale_scores<kKeys>(s, b.scale_log2);
+    if (tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, b.window, kKeys)) {
       flash::mask_scores<kKeys>(s, [&](int r, int c) {
-        return key_visible(j * kKeys + c, warp_first_position + r, kv_len, kPaged, p.window);
+        return key_visible(j * kKeys + c, warp_first_position + r, kv_len, kPaged, b.window);
       });
     }
     flash::online_softmax<kHeadDim, kKeys>(state, s);
@@ -151,21 +119,21 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   const int64_t warp_first_row = first_row + warp * 16;
   flash::copy_rows_out<T, kHeadDim>(warp_rows, kStride, 16, threadIdx.x % 32, 32, [&](int r) -> T* {
     const int64_t row = warp_first_row + r;
-    return row < queries ? p.out + ((first_token + row) * p.q_heads + head) * kHeadDim : nullptr;
+    return row < queries ? p.out + ((first_token + row) * b.q_heads + head) * kHeadDim : nullptr;
   });
 }
 
 // Launches the instantiation for p's head dim: grid (query tiles, query heads).
 template <class T, bool kPaged>
 cudaError_t launch(const PrefillProblem<T>& p, int64_t head_dim, int64_t query_tile_blocks, cudaStream_t stream) {
-  if (query_tile_blocks > 0x7fffffff || p.q_heads > 65535) return cudaErrorInvalidValue;
+  if (query_tile_blocks > 0x7fffffff || p.batch.q_heads > 65535) return cudaErrorInvalidValue;
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
     constexpr FlashTile kTile = flash_prefill_tile(kHeadDim);
     constexpr auto kernel = flash_prefill_kernel<T, kHeadDim, kPaged>;
     const int smem = static_cast<int>(kTile.prefill_smem_bytes());
     if ((status = set_up_kernel<kernel>(kTile.warps * 32, smem).status) != cudaSuccess) return;
-    const dim3 grid(static_cast<unsigned>(query_tile_blocks), static_cast<unsigned>(p.q_heads));
+    const dim3 grid(static_cast<unsigned>(query_tile_blocks), static_cast<unsigned>(p.batch.q_heads));
     kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
     status = cudaGetLastError();
   };
@@ -189,20 +157,7 @@ cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& a, cudaStream_t 
       a.q_heads % a.kv_heads != 0 || a.window < 0) {
     return cudaErrorInvalidValue;
   }
-  const PrefillProblem<T> p{.q = a.q,
-                            .out = a.out,
-                            .k = a.k_cache,
-                            .v = a.v_cache,
-                            .q_heads = a.q_heads,
-                            .kv_heads = a.kv_heads,
-                            .scale_log2 = a.scale * kLog2e,
-                            .window = a.window,
-                            .block_tables = a.block_tables,
-                            .query_start = a.query_start,
-                            .context_lens = a.context_lens,
-                            .seqs = a.seqs,
-                            .block_size = static_cast<int32_t>(a.block_size),
-                            .max_blocks_per_seq = a.max_blocks_per_seq};
+  const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k_cache, .v = a.v_cache, .batch = flash::prefill_batch(a)};
   const int64_t rows = flash_prefill_tile(a.head_dim).query_rows;
   return launch<T, true>(p, a.head_dim, rows > 0 ? query_tile_grid(a.tokens, a.seqs, rows) : 0, stream);
 }
@@ -211,15 +166,7 @@ template <class T>
 cudaError_t launch_flash_prefill(const DenseAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
   if (a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.kv_tokens < 0) return cudaErrorInvalidValue;
-  const PrefillProblem<T> p{.q = a.q,
-                            .out = a.out,
-                            .k = a.k,
-                            .v = a.v,
-                            .q_heads = a.q_heads,
-                            .kv_heads = a.kv_heads,
-                            .scale_log2 = a.scale * kLog2e,
-                            .q_tokens = a.tokens,
-                            .kv_tokens = a.kv_tokens};
+  const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k, .v = a.v, .batch = flash::prefill_batch(a)};
   const int64_t rows = flash_prefill_tile(a.head_dim).query_rows;
   return launch<T, false>(p, a.head_dim, rows > 0 ? a.batch * query_tiles(a.tokens, rows) : 0, stream);
 }

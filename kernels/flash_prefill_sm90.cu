@@ -23,26 +23,10 @@ namespace genrt::kernels {
 
 namespace {
 
-constexpr float kLog2e = 1.4426950408889634f;
-
 template <class T>
 struct Sm90Problem {
   T* out = nullptr;
-  int64_t q_heads = 0;
-  int64_t kv_heads = 0;
-  float scale_log2 = 0.0f;
-  int64_t window = 0;
-  // Paged (causal): K/V boxes are one page of block_size rows each.
-  const int32_t* block_tables = nullptr;
-  const int32_t* query_start = nullptr;
-  const int32_t* context_lens = nullptr;
-  int64_t seqs = 0;
-  int32_t block_size = 0;
-  int64_t max_blocks_per_seq = 0;
-  int64_t cache_blocks = 0;
-  // Dense (non-causal): K/V boxes are a whole tile of keys.
-  int64_t q_tokens = 0;
-  int64_t kv_tokens = 0;
+  flash::PrefillBatch batch;  // paged: K/V boxes are one page each; dense: a whole tile of keys
 };
 
 // T is the element type; the maps describe q [rows, q_heads * d] and K/V [rows, kv_heads * d].
@@ -60,32 +44,18 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   uint8_t* v_tiles = k_tiles + 2 * kKvBytes;
   __shared__ uint64_t tile_loaded[2];
 
-  int64_t seq, tile, first_token, queries, kv_len, first_position;
-  if constexpr (kPaged) {
-    const flash::QueryTile found = flash::find_query_tile(p.query_start, p.seqs, blockIdx.x, kRows);
-    if (found.seq < 0) return;  // uniform: every warp found the same
-    seq = found.seq;
-    first_token = p.query_start[seq];
-    queries = p.query_start[seq + 1] - first_token;
-    tile = query_tiles(queries, kRows) - 1 - found.tile;  // heaviest causal tiles first
-    kv_len = p.context_lens[seq];
-    first_position = kv_len - queries;
-  } else {
-    const int64_t tiles_per_seq = query_tiles(p.q_tokens, kRows);
-    seq = blockIdx.x / tiles_per_seq;
-    tile = blockIdx.x % tiles_per_seq;
-    first_token = seq * p.q_tokens;
-    queries = p.q_tokens;
-    kv_len = p.kv_tokens;
-    first_position = 0;
-  }
-  const int64_t head = blockIdx.y, kv_head = head / (p.q_heads / p.kv_heads);
+  const flash::PrefillBatch& b = p.batch;
+  const flash::QueryTilePlace place = flash::place_query_tile<kPaged>(b, kRows);
+  if (!place.valid) return;  // uniform: every warp found the same
+  const int64_t seq = place.seq, tile = place.tile, first_token = place.first_token, queries = place.queries,
+                kv_len = place.kv_len, first_position = place.first_position;
+  const int64_t head = blockIdx.y, kv_head = head / (b.q_heads / b.kv_heads);
   const int64_t first_row = tile * kRows;
   const int64_t rows = queries - first_row < kRows ? queries - first_row : kRows;
   const int64_t tile_first_position = first_position + first_row;
   const int64_t tile_last_position = tile_first_position + rows - 1;
-  const TileSpan tiles = key_tiles(tile_first_position, tile_last_position, kv_len, kPaged, p.window, kKeys);
-  const int64_t first_key = visible_keys(tile_first_position, kv_len, kPaged, p.window).begin;
+  const TileSpan tiles = key_tiles(tile_first_position, tile_last_position, kv_len, kPaged, b.window, kKeys);
+  const int64_t first_key = visible_keys(tile_first_position, kv_len, kPaged, b.window).begin;
 
   const int thread = threadIdx.x, warpgroup = thread / 128, warp = thread % 128 / 32, lane = thread % 32;
   if (thread == 0) {
@@ -105,19 +75,19 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
       uint8_t* k_panel = k_tiles + stage * kKvBytes + panel * kKeys * 128;
       uint8_t* v_panel = v_tiles + stage * kKvBytes + panel * kKeys * 128;
       if constexpr (kPaged) {
-        for (int page = 0; page < kKeys / p.block_size; ++page) {
-          const int64_t key = j * kKeys + static_cast<int64_t>(page) * p.block_size;
+        for (int page = 0; page < kKeys / b.block_size; ++page) {
+          const int64_t key = j * kKeys + static_cast<int64_t>(page) * b.block_size;
           // A table entry outside the pool is read as a skipped page, never as a wrapped row.
-          const int64_t block = key + p.block_size > first_key && key < kv_len
-                                    ? p.block_tables[seq * p.max_blocks_per_seq + key / p.block_size]
+          const int64_t block = key + b.block_size > first_key && key < kv_len
+                                    ? b.block_tables[seq * b.max_blocks_per_seq + key / b.block_size]
                                     : -1;
-          const auto row = static_cast<int32_t>(block >= 0 && block < p.cache_blocks ? block * p.block_size
-                                                                                     : -p.block_size);
-          sm90::tma_load_2d(k_panel + page * p.block_size * 128, &k_map, &tile_loaded[stage], column, row);
-          sm90::tma_load_2d(v_panel + page * p.block_size * 128, &v_map, &tile_loaded[stage], column, row);
+          const auto row = static_cast<int32_t>(block >= 0 && block < b.cache_blocks ? block * b.block_size
+                                                                                     : -b.block_size);
+          sm90::tma_load_2d(k_panel + page * b.block_size * 128, &k_map, &tile_loaded[stage], column, row);
+          sm90::tma_load_2d(v_panel + page * b.block_size * 128, &v_map, &tile_loaded[stage], column, row);
         }
       } else {
-        const auto row = static_cast<int32_t>(seq * p.kv_tokens + j * kKeys);
+        const auto row = static_cast<int32_t>(seq * b.kv_tokens + j * kKeys);
         sm90::tma_load_2d(k_panel, &k_map, &tile_loaded[stage], column, row);
         sm90::tma_load_2d(v_panel, &v_map, &tile_loaded[stage], column, row);
       }
@@ -182,14 +152,14 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     sm90::wgmma_wait<0>();
     for (auto& chunk : s) sm90::fence_registers(chunk);  // no read of s moves above the wait
 
-    const bool masked = tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, p.window, kKeys);
+    const bool masked = tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, b.window, kKeys);
 #pragma unroll
     for (int n = 0; n < kKeys / 64; ++n) {
 #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        s[n][i] *= p.scale_log2;
+        s[n][i] *= b.scale_log2;
         const int r = flash::fragment_row(lane, i % 4 / 2), key = n * 64 + i / 4 * 8 + flash::fragment_col(lane) + i % 2;
-        if (masked && !key_visible(j * kKeys + key, warp_first_position + r, kv_len, kPaged, p.window)) {
+        if (masked && !key_visible(j * kKeys + key, warp_first_position + r, kv_len, kPaged, b.window)) {
           s[n][i] = -INFINITY;
         }
       }
@@ -268,7 +238,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     const float inv = row_sum[half] > 0.0f ? 1.0f / row_sum[half] : 0.0f;
     const int64_t row = first_row + warpgroup * 64 + warp * 16 + flash::fragment_row(lane, half);
     if (row >= queries) continue;
-    T* out = p.out + ((first_token + row) * p.q_heads + head) * kHeadDim + flash::fragment_col(lane);
+    T* out = p.out + ((first_token + row) * b.q_heads + head) * kHeadDim + flash::fragment_col(lane);
 #pragma unroll
     for (int panel = 0; panel < kPanels; ++panel) {
 #pragma unroll
@@ -283,13 +253,13 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
 template <class T, bool kPaged>
 cudaError_t launch(const CUtensorMap& q_map, const CUtensorMap& k_map, const CUtensorMap& v_map,
                    const Sm90Problem<T>& p, int64_t head_dim, int64_t blocks, cudaStream_t stream) {
-  if (blocks > 0x7fffffff || p.q_heads > 65535) return cudaErrorInvalidValue;
+  if (blocks > 0x7fffffff || p.batch.q_heads > 65535) return cudaErrorInvalidValue;
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
     constexpr auto kernel = flash_prefill_sm90<T, kHeadDim, kPaged>;
     const int smem = static_cast<int>(sm90_prefill_tile(kHeadDim).smem_bytes());
     if ((status = set_up_kernel<kernel>(kSm90Threads, smem).status) != cudaSuccess) return;
-    const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.q_heads));
+    const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.batch.q_heads));
     kernel<<<grid, kSm90Threads, smem, stream>>>(q_map, k_map, v_map, p);
     status = cudaGetLastError();
   };
@@ -324,18 +294,7 @@ cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& a, cudaStre
         make_swizzled_tensor_map(v_map, a.v_cache, kBf16, slots, kv_row, kv_row, static_cast<uint32_t>(a.block_size))}) {
     if (status != cudaSuccess) return status;
   }
-  const Sm90Problem<T> p{.out = a.out,
-                         .q_heads = a.q_heads,
-                         .kv_heads = a.kv_heads,
-                         .scale_log2 = a.scale * kLog2e,
-                         .window = a.window,
-                         .block_tables = a.block_tables,
-                         .query_start = a.query_start,
-                         .context_lens = a.context_lens,
-                         .seqs = a.seqs,
-                         .block_size = static_cast<int32_t>(a.block_size),
-                         .max_blocks_per_seq = a.max_blocks_per_seq,
-                         .cache_blocks = a.cache_blocks};
+  const Sm90Problem<T> p{.out = a.out, .batch = flash::prefill_batch(a)};
   return launch<T, true>(q_map, k_map, v_map, p, a.head_dim, query_tile_grid(a.tokens, a.seqs, tile.query_rows), stream);
 }
 
@@ -358,12 +317,7 @@ cudaError_t launch_flash_prefill_sm90(const DenseAttentionLaunch<T>& a, cudaStre
         make_swizzled_tensor_map(v_map, a.v, kBf16, keys, kv_row, kv_row, key_box)}) {
     if (status != cudaSuccess) return status;
   }
-  const Sm90Problem<T> p{.out = a.out,
-                         .q_heads = a.q_heads,
-                         .kv_heads = a.kv_heads,
-                         .scale_log2 = a.scale * kLog2e,
-                         .q_tokens = a.tokens,
-                         .kv_tokens = a.kv_tokens};
+  const Sm90Problem<T> p{.out = a.out, .batch = flash::prefill_batch(a)};
   return launch<T, false>(q_map, k_map, v_map, p, a.head_dim, a.batch * query_tiles(a.tokens, tile.query_rows), stream);
 }
 

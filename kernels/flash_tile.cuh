@@ -12,7 +12,9 @@
 #include <cstdint>
 
 #include "kernels/attention_schedule.h"
+#include "kernels/dense_attention.cuh"
 #include "kernels/mma.cuh"
+#include "kernels/paged_attention.cuh"
 
 namespace genrt::kernels::flash {
 
@@ -272,6 +274,87 @@ __device__ __forceinline__ QueryTile find_query_tile(const int32_t* query_start,
     before += __shfl_sync(kAll, inclusive, 31);
   }
   return {};
+}
+
+
+// Softmax scales are carried times log2(e): the kernels exponentiate in base 2.
+inline constexpr float kLog2e = 1.4426950408889634f;
+
+// The batch a prefill kernel's query tiles come from, for both prefill kernels.
+struct PrefillBatch {
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  float scale_log2 = 0.0f;  // softmax scale times log2(e)
+  int64_t window = 0;
+  // Paged (causal).
+  const int32_t* block_tables = nullptr;
+  const int32_t* query_start = nullptr;
+  const int32_t* context_lens = nullptr;
+  int64_t seqs = 0;
+  int32_t block_size = 0;
+  int64_t max_blocks_per_seq = 0;
+  int64_t cache_blocks = 0;  // the pool's blocks, where a kernel bounds-checks table entries
+  // Dense (non-causal).
+  int64_t q_tokens = 0;
+  int64_t kv_tokens = 0;
+};
+
+// The query tile a block computes (tiles of `rows` rows), and where its queries sit among
+// the keys. Paged: a variable-length batch, each sequence's tiles heaviest first (its last
+// tiles see the most keys, so the last wave is of light tiles, FlashAttention-2's order).
+// Dense: batch x tiles in order.
+struct QueryTilePlace {
+  bool valid = false;  // false past the batch's last tile (the same for every warp)
+  int64_t seq = 0, tile = 0, first_token = 0, queries = 0, kv_len = 0, first_position = 0;
+};
+
+template <bool kPaged>
+__device__ __forceinline__ QueryTilePlace place_query_tile(const PrefillBatch& b, int rows) {
+  QueryTilePlace place;
+  if constexpr (kPaged) {
+    const QueryTile found = find_query_tile(b.query_start, b.seqs, blockIdx.x, rows);
+    if (found.seq < 0) return place;
+    place.seq = found.seq;
+    place.first_token = b.query_start[found.seq];
+    place.queries = b.query_start[found.seq + 1] - place.first_token;
+    place.tile = query_tiles(place.queries, rows) - 1 - found.tile;
+    place.kv_len = b.context_lens[found.seq];
+    place.first_position = place.kv_len - place.queries;
+  } else {
+    const int64_t tiles_per_seq = query_tiles(b.q_tokens, rows);
+    place.seq = blockIdx.x / tiles_per_seq;
+    place.tile = blockIdx.x % tiles_per_seq;
+    place.first_token = place.seq * b.q_tokens;
+    place.queries = b.q_tokens;
+    place.kv_len = b.kv_tokens;
+  }
+  place.valid = true;
+  return place;
+}
+
+// The batches of the two launchers.
+template <class T>
+PrefillBatch prefill_batch(const PagedAttentionLaunch<T>& a) {
+  return {.q_heads = a.q_heads,
+          .kv_heads = a.kv_heads,
+          .scale_log2 = a.scale * kLog2e,
+          .window = a.window,
+          .block_tables = a.block_tables,
+          .query_start = a.query_start,
+          .context_lens = a.context_lens,
+          .seqs = a.seqs,
+          .block_size = static_cast<int32_t>(a.block_size),
+          .max_blocks_per_seq = a.max_blocks_per_seq,
+          .cache_blocks = a.cache_blocks};
+}
+
+template <class T>
+PrefillBatch prefill_batch(const DenseAttentionLaunch<T>& a) {
+  return {.q_heads = a.q_heads,
+          .kv_heads = a.kv_heads,
+          .scale_log2 = a.scale * kLog2e,
+          .q_tokens = a.tokens,
+          .kv_tokens = a.kv_tokens};
 }
 
 }  // namespace genrt::kernels::flash
