@@ -203,7 +203,10 @@ constexpr FieldRule kFields[] = {
 // never be answered as if it had not asked.
 void check_fields(const nlohmann::json& body, Endpoint endpoint) {
   const unsigned here = endpoint == Endpoint::chat ? kChat : kCompletions;
-  for (const auto& [name, value] : body.items()) {
+  for (const auto& item : body.items()) {
+    // A named copy: clang (the sanitizer build) refuses lambdas capturing a structured binding.
+    const std::string& name = item.key();
+    const nlohmann::json& value = item.value();
     const auto* rule = std::find_if(std::begin(kFields), std::end(kFields), [&](const FieldRule& r) { return r.name == name; });
     if (rule == std::end(kFields)) {
       bad(name, fmt::format("'{}' is not a field of {} (neither OpenAI's nor a genrt extension)", name, endpoint_path(endpoint)));

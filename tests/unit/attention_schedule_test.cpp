@@ -219,7 +219,8 @@ std::vector<float> model_paged_prefill(const PagedCase& c, PrefillKernel kernel 
   std::map<std::pair<int64_t, int64_t>, int> owned;  // (seq, tile) -> blocks that took it
   const int64_t grid = kernels::query_tile_grid(c.tokens, static_cast<int64_t>(c.seqs.size()), rows);
   for (int64_t block = 0; block < grid; ++block) {
-    const auto [s, found] = find_query_tile(c.query_start, block, rows);
+    const std::pair<int64_t, int64_t> owner = find_query_tile(c.query_start, block, rows);
+    const int64_t s = owner.first, found = owner.second;  // named: lambdas below capture them
     if (s < 0) continue;
     const int64_t t = kernels::query_tiles(c.seqs[s].n_new, rows) - 1 - found;  // heaviest first
     ++owned[{s, t}];
@@ -422,7 +423,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(AttentionScheduleModel, DenseTilesMatchReferenceWithOtherKeyLengths) {
   // Non-causal: self-attention of 77 tokens, cross-attention of 100 queries over 77 keys and
   // of 5 over 1000, and no keys at all (zeros, never NaN).
-  for (const auto& [tokens, kv_tokens] : std::vector<std::pair<int64_t, int64_t>>{{77, 77}, {100, 77}, {5, 1000}, {3, 0}}) {
+  for (const auto& lengths : std::vector<std::pair<int64_t, int64_t>>{{77, 77}, {100, 77}, {5, 1000}, {3, 0}}) {
+    const int64_t tokens = lengths.first, kv_tokens = lengths.second;  // named: lambdas below capture them
     SCOPED_TRACE(testing::Message() << tokens << " queries over " << kv_tokens << " keys");
     const int64_t batch = 2, q_heads = 4, kv_heads = 2, d = 80;
     const FlashTile tile = kernels::flash_prefill_tile(d);
