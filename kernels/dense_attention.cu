@@ -41,17 +41,20 @@ cudaError_t launch_warp_attention(const DenseAttentionLaunch<T>& a, cudaStream_t
 template <class T>
 cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
-  AttentionShape shape{.tensor_core_dtype = !std::is_same_v<T, float>,
+  const AttentionShape shape{.tensor_core_dtype = !std::is_same_v<T, float>,
                        .head_dim = a.head_dim,
                        .q_heads = a.q_heads,
                        .kv_heads = a.kv_heads,
                        .vectors_aligned = vectors_aligned(a.q, a.out, a.k, a.v),
                        .sm90a_built = kSm90aBuilt};
-  if (a.kv_tokens < 0 || select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
+  if (a.kv_tokens < 0) return cudaErrorInvalidValue;
+  AttentionKernel kernel = AttentionKernel::unsupported;
   DeviceFacts device;
-  if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;
-  shape.compute_capability = capped(device.compute_capability, a.max_compute_capability);
-  switch (select_attention_kernel(shape)) {
+  if (const cudaError_t status = choose_attention_kernel(shape, a.max_compute_capability, kernel, device);
+      status != cudaSuccess) {
+    return status;
+  }
+  switch (kernel) {
     case AttentionKernel::warp: return launch_warp_attention(a, stream);
     case AttentionKernel::flash_prefill:
       if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill(a, stream);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "kernels/attention_kernels.h"
 #include "kernels/dense_attention.cuh"
 #include "kernels/paged_attention.cuh"
 
@@ -39,11 +40,6 @@ inline cudaError_t cleared(cudaError_t status) {
   return status;
 }
 
-// The compute capability the kernel choice uses: the device's, or less when a caller caps it.
-inline int capped(int compute_capability, int cap) {
-  return cap > 0 && cap < compute_capability ? cap : compute_capability;
-}
-
 // A kernel instantiation made ready on the current device, once per device: its dynamic
 // shared-memory limit raised to what it needs (a per-device attribute), and how many of its
 // blocks an SM holds (what sizes a decode's splits). kKernel is the kernel itself, so each
@@ -72,16 +68,53 @@ KernelSetup set_up_kernel(int threads, int smem_bytes) {
   return setup;
 }
 
+// The current device's facts, asked of the runtime once per device: the attention
+// launchers run for every layer of every step.
 inline cudaError_t query_current_device(DeviceFacts& facts) {
-  int device = 0, major = 0, minor = 0;
-  cudaError_t status = cudaGetDevice(&device);
-  if (status == cudaSuccess) status = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  static std::array<std::atomic<int>, 16> known_capability{}, known_multiprocessors{};  // 0: not asked yet
+  int device = 0;
+  if (const cudaError_t status = cleared(cudaGetDevice(&device)); status != cudaSuccess) return status;
+  const bool recorded = device >= 0 && device < static_cast<int>(known_capability.size());
+  if (recorded && known_capability[device].load(std::memory_order_acquire) > 0) {
+    facts = {known_capability[device].load(std::memory_order_relaxed),
+             known_multiprocessors[device].load(std::memory_order_relaxed)};
+    return cudaSuccess;
+  }
+  int major = 0, minor = 0;
+  cudaError_t status = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
   if (status == cudaSuccess) status = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
   if (status == cudaSuccess) {
     status = cudaDeviceGetAttribute(&facts.multiprocessors, cudaDevAttrMultiProcessorCount, device);
   }
+  if (status != cudaSuccess) return cleared(status);
   facts.compute_capability = major * 10 + minor;
-  return cleared(status);
+  if (recorded) {
+    known_multiprocessors[device].store(facts.multiprocessors, std::memory_order_relaxed);
+    known_capability[device].store(facts.compute_capability, std::memory_order_release);
+  }
+  return cudaSuccess;
+}
+
+// The kernel both launchers run for `shape`: unsupported shapes are refused before the
+// device is asked anything (so a machine without one still gets cudaErrorInvalidValue),
+// then the choice is made for the device's compute capability, or less when a caller caps
+// it at `max_compute_capability` (tests and the bench run older kernels that way).
+inline cudaError_t choose_attention_kernel(AttentionShape shape, int max_compute_capability, AttentionKernel& kernel,
+                                           DeviceFacts& device) {
+  if (select_attention_kernel(shape) == AttentionKernel::unsupported) return cudaErrorInvalidValue;
+  if (const cudaError_t status = query_current_device(device); status != cudaSuccess) return status;
+  shape.compute_capability = max_compute_capability > 0 && max_compute_capability < device.compute_capability
+                                 ? max_compute_capability
+                                 : device.compute_capability;
+  kernel = select_attention_kernel(shape);
+  return cudaSuccess;
+}
+
+// Calls run.template operator()<kHeadDim>() for the instantiated head dim equal to
+// `head_dim`; false when none is.
+template <int... kHeadDims, class Run>
+bool with_head_dim(int64_t head_dim, Run&& run) {
+  return ((head_dim == kHeadDims ? (run.template operator()<kHeadDims>(), true) : false) || ...);
 }
 
 // Query tiles of 64 rows, causal over the paged cache (prompts, chunks, mixed batches).

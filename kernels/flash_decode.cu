@@ -25,16 +25,8 @@ struct DecodeProblem {
   T* out = nullptr;
   const T* k = nullptr;
   const T* v = nullptr;
-  const int32_t* block_tables = nullptr;
-  const int32_t* query_start = nullptr;
-  const int32_t* context_lens = nullptr;
+  flash::AttentionBatch batch;  // paged
   int64_t tokens = 0;
-  int64_t q_heads = 0;
-  int64_t kv_heads = 0;
-  int32_t block_size = 0;
-  int64_t max_blocks_per_seq = 0;
-  float scale_log2 = 0.0f;
-  int64_t window = 0;
   int64_t splits = 1;
   // With splits > 1: each split's output, normalized, [splits, tokens, q_heads, head_dim],
   // and its log2-sum-exp of scaled scores [splits, tokens, q_heads] (-inf without keys).
@@ -53,11 +45,12 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
   T* k_tiles = q_tile + kDecodeRows * kStride;  // two stages
   T* v_tiles = k_tiles + 2 * kKeys * kStride;
 
+  const flash::AttentionBatch& b = p.batch;
   const int64_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
-  const int64_t group = p.q_heads / p.kv_heads;
-  const int64_t first_token = p.query_start[seq];
-  const int64_t queries = p.query_start[seq + 1] - first_token;
-  const int64_t kv_len = p.context_lens[seq];
+  const int64_t group = b.q_heads / b.kv_heads;
+  const int64_t first_token = b.query_start[seq];
+  const int64_t queries = b.query_start[seq + 1] - first_token;
+  const int64_t kv_len = b.context_lens[seq];
   const int64_t first_position = kv_len - queries, last_position = kv_len - 1;
   // Row r: token r / group, query head kv_head * group + r % group. The launcher checked
   // the longest sequence against kDecodeRows; the bound keeps a lie in the metadata inside
@@ -65,10 +58,10 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
   const int64_t rows = queries * group < kDecodeRows ? queries * group : kDecodeRows;
   if (rows <= 0) return;  // uniform: a sequence without new tokens
   const TileSpan tiles =
-      split_tiles(key_tiles(first_position, last_position, kv_len, true, p.window, kKeys), split, p.splits);
-  const int64_t first_key = visible_keys(first_position, kv_len, true, p.window).begin;
+      split_tiles(key_tiles(first_position, last_position, kv_len, true, b.window, kKeys), split, p.splits);
+  const int64_t first_key = visible_keys(first_position, kv_len, true, b.window).begin;
   auto row_offset = [&](int64_t r) {  // of row r's query (and output) among [tokens, q_heads, head_dim]
-    return ((first_token + r / group) * p.q_heads + kv_head * group + r % group) * kHeadDim;
+    return ((first_token + r / group) * b.q_heads + kv_head * group + r % group) * kHeadDim;
   };
 
   auto load_kv_tile = [&](int64_t key_tile, int stage) {
@@ -79,9 +72,9 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
           if (key < first_key || key >= kv_len) return -1;
           const int32_t k32 = static_cast<int32_t>(key);
           const int64_t slot =
-              static_cast<int64_t>(p.block_tables[seq * p.max_blocks_per_seq + k32 / p.block_size]) * p.block_size +
-              k32 % p.block_size;
-          return (slot * p.kv_heads + kv_head) * kHeadDim;
+              static_cast<int64_t>(b.block_tables[seq * b.max_blocks_per_seq + k32 / b.block_size]) * b.block_size +
+              k32 % b.block_size;
+          return (slot * b.kv_heads + kv_head) * kHeadDim;
         });
   };
   flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kDecodeRows, p.q, [&](int r) -> const T* {
@@ -105,10 +98,10 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
     float s[2][4];
     flash::compute_scores<T, kHeadDim, 16, true>(s, q_fragments, q_tile, k_tiles + (stage * kKeys + slice) * kStride,
                                                  kStride);
-    flash::scale_scores<16>(s, p.scale_log2);
-    if (tile_needs_mask(j, first_position, last_position, kv_len, true, p.window, kKeys)) {
+    flash::scale_scores<16>(s, b.scale_log2);
+    if (tile_needs_mask(j, first_position, last_position, kv_len, true, b.window, kKeys)) {
       flash::mask_scores<16>(s, [&](int r, int c) {
-        return key_visible(j * kKeys + slice + c, first_position + r / group, kv_len, true, p.window);
+        return key_visible(j * kKeys + slice + c, first_position + r / group, kv_len, true, b.window);
       });
     }
     flash::online_softmax<kHeadDim, 16>(state, s);
@@ -159,8 +152,8 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
     } else {
       // Partials are laid out like the output with a leading split axis.
       const int64_t row = row_offset(r) / kHeadDim;
-      p.partial_out[(split * p.tokens * p.q_heads + row) * kHeadDim + d] = value;
-      if (d == 0) p.partial_lse[split * p.tokens * p.q_heads + row] = sum > 0.0f ? base + log2f(sum) : -INFINITY;
+      p.partial_out[(split * p.tokens * b.q_heads + row) * kHeadDim + d] = value;
+      if (d == 0) p.partial_lse[split * p.tokens * b.q_heads + row] = sum > 0.0f ? base + log2f(sum) : -INFINITY;
     }
   }
 }
@@ -168,7 +161,7 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
 // One warp per (token, query head): the splits' outputs weighted by 2^(lse - max lse).
 template <class T>
 __global__ void __launch_bounds__(128) merge_splits_kernel(const DecodeProblem<T> p, int64_t head_dim) {
-  const int64_t rows = p.tokens * p.q_heads;
+  const int64_t rows = p.tokens * p.batch.q_heads;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * 4 + threadIdx.x / 32;
   if (row >= rows) return;
   const int lane = threadIdx.x % 32;
@@ -224,16 +217,8 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
         .out = a.out,
         .k = a.k_cache,
         .v = a.v_cache,
-        .block_tables = a.block_tables,
-        .query_start = a.query_start,
-        .context_lens = a.context_lens,
+        .batch = flash::attention_batch(a),
         .tokens = a.tokens,
-        .q_heads = a.q_heads,
-        .kv_heads = a.kv_heads,
-        .block_size = static_cast<int32_t>(a.block_size),
-        .max_blocks_per_seq = a.max_blocks_per_seq,
-        .scale_log2 = a.scale * flash::kLog2e,
-        .window = a.window,
         .splits = splits,
         .partial_out = partial_out,
         .partial_lse = splits > 1 ? partial_out + splits * a.tokens * a.q_heads * kHeadDim : nullptr};
@@ -248,14 +233,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
     merge_splits_kernel<T><<<static_cast<unsigned>(merge_blocks), 128, 0, stream>>>(p, kHeadDim);
     status = cudaGetLastError();
   };
-  switch (a.head_dim) {
-    case 64: run.template operator()<64>(); break;
-    case 80: run.template operator()<80>(); break;
-    case 96: run.template operator()<96>(); break;
-    case 128: run.template operator()<128>(); break;
-    case 256: run.template operator()<256>(); break;
-    default: break;
-  }
+  with_head_dim<64, 80, 96, 128, 256>(a.head_dim, run);
   return status;
 }
 

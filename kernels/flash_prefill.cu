@@ -26,7 +26,7 @@ struct PrefillProblem {
   T* out = nullptr;
   const T* k = nullptr;
   const T* v = nullptr;
-  flash::PrefillBatch batch;
+  flash::AttentionBatch batch;
 };
 
 template <class T, int kHeadDim, bool kPaged>
@@ -40,7 +40,7 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   T* k_tiles = q_tile + kRows * kStride;    // two stages
   T* v_tiles = k_tiles + 2 * kKeys * kStride;
 
-  const flash::PrefillBatch& b = p.batch;
+  const flash::AttentionBatch& b = p.batch;
   const flash::QueryTilePlace place = flash::place_query_tile<kPaged>(b, kRows);
   if (!place.valid) return;  // uniform: every warp found the same
   const int64_t seq = place.seq, tile = place.tile, first_token = place.first_token, queries = place.queries,
@@ -137,14 +137,7 @@ cudaError_t launch(const PrefillProblem<T>& p, int64_t head_dim, int64_t query_t
     kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
     status = cudaGetLastError();
   };
-  switch (head_dim) {
-    case 64: run.template operator()<64>(); break;
-    case 80: run.template operator()<80>(); break;
-    case 96: run.template operator()<96>(); break;
-    case 128: run.template operator()<128>(); break;
-    case 256: run.template operator()<256>(); break;
-    default: break;
-  }
+  with_head_dim<64, 80, 96, 128, 256>(head_dim, run);
   return status;
 }
 
@@ -157,7 +150,7 @@ cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& a, cudaStream_t 
       a.q_heads % a.kv_heads != 0 || a.window < 0) {
     return cudaErrorInvalidValue;
   }
-  const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k_cache, .v = a.v_cache, .batch = flash::prefill_batch(a)};
+  const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k_cache, .v = a.v_cache, .batch = flash::attention_batch(a)};
   const int64_t rows = flash_prefill_tile(a.head_dim).query_rows;
   return launch<T, true>(p, a.head_dim, rows > 0 ? query_tile_grid(a.tokens, a.seqs, rows) : 0, stream);
 }
@@ -166,7 +159,7 @@ template <class T>
 cudaError_t launch_flash_prefill(const DenseAttentionLaunch<T>& a, cudaStream_t stream) {
   if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
   if (a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.kv_tokens < 0) return cudaErrorInvalidValue;
-  const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k, .v = a.v, .batch = flash::prefill_batch(a)};
+  const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k, .v = a.v, .batch = flash::attention_batch(a)};
   const int64_t rows = flash_prefill_tile(a.head_dim).query_rows;
   return launch<T, false>(p, a.head_dim, rows > 0 ? a.batch * query_tiles(a.tokens, rows) : 0, stream);
 }

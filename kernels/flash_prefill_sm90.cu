@@ -26,7 +26,7 @@ namespace {
 template <class T>
 struct Sm90Problem {
   T* out = nullptr;
-  flash::PrefillBatch batch;  // paged: K/V boxes are one page each; dense: a whole tile of keys
+  flash::AttentionBatch batch;  // paged: K/V boxes are one page each; dense: a whole tile of keys
 };
 
 // T is the element type; the maps describe q [rows, q_heads * d] and K/V [rows, kv_heads * d].
@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   uint8_t* v_tiles = k_tiles + 2 * kKvBytes;
   __shared__ uint64_t tile_loaded[2];
 
-  const flash::PrefillBatch& b = p.batch;
+  const flash::AttentionBatch& b = p.batch;
   const flash::QueryTilePlace place = flash::place_query_tile<kPaged>(b, kRows);
   if (!place.valid) return;  // uniform: every warp found the same
   const int64_t seq = place.seq, tile = place.tile, first_token = place.first_token, queries = place.queries,
@@ -263,12 +263,7 @@ cudaError_t launch(const CUtensorMap& q_map, const CUtensorMap& k_map, const CUt
     kernel<<<grid, kSm90Threads, smem, stream>>>(q_map, k_map, v_map, p);
     status = cudaGetLastError();
   };
-  switch (head_dim) {
-    case 64: run.template operator()<64>(); break;
-    case 128: run.template operator()<128>(); break;
-    case 256: run.template operator()<256>(); break;
-    default: break;
-  }
+  with_head_dim<64, 128, 256>(head_dim, run);
   return status;
 }
 
@@ -294,7 +289,7 @@ cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& a, cudaStre
         make_swizzled_tensor_map(v_map, a.v_cache, kBf16, slots, kv_row, kv_row, static_cast<uint32_t>(a.block_size))}) {
     if (status != cudaSuccess) return status;
   }
-  const Sm90Problem<T> p{.out = a.out, .batch = flash::prefill_batch(a)};
+  const Sm90Problem<T> p{.out = a.out, .batch = flash::attention_batch(a)};
   return launch<T, true>(q_map, k_map, v_map, p, a.head_dim, query_tile_grid(a.tokens, a.seqs, tile.query_rows), stream);
 }
 
@@ -317,7 +312,7 @@ cudaError_t launch_flash_prefill_sm90(const DenseAttentionLaunch<T>& a, cudaStre
         make_swizzled_tensor_map(v_map, a.v, kBf16, keys, kv_row, kv_row, key_box)}) {
     if (status != cudaSuccess) return status;
   }
-  const Sm90Problem<T> p{.out = a.out, .batch = flash::prefill_batch(a)};
+  const Sm90Problem<T> p{.out = a.out, .batch = flash::attention_batch(a)};
   return launch<T, false>(q_map, k_map, v_map, p, a.head_dim, a.batch * query_tiles(a.tokens, tile.query_rows), stream);
 }
 

@@ -280,8 +280,8 @@ __device__ __forceinline__ QueryTile find_query_tile(const int32_t* query_start,
 // Softmax scales are carried times log2(e): the kernels exponentiate in base 2.
 inline constexpr float kLog2e = 1.4426950408889634f;
 
-// The batch a prefill kernel's query tiles come from, for both prefill kernels.
-struct PrefillBatch {
+// The batch the tensor-core kernels' queries and keys come from (both prefills, the decode).
+struct AttentionBatch {
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
   float scale_log2 = 0.0f;  // softmax scale times log2(e)
@@ -309,7 +309,7 @@ struct QueryTilePlace {
 };
 
 template <bool kPaged>
-__device__ __forceinline__ QueryTilePlace place_query_tile(const PrefillBatch& b, int rows) {
+__device__ __forceinline__ QueryTilePlace place_query_tile(const AttentionBatch& b, int rows) {
   QueryTilePlace place;
   if constexpr (kPaged) {
     const QueryTile found = find_query_tile(b.query_start, b.seqs, blockIdx.x, rows);
@@ -334,7 +334,7 @@ __device__ __forceinline__ QueryTilePlace place_query_tile(const PrefillBatch& b
 
 // The batches of the two launchers.
 template <class T>
-PrefillBatch prefill_batch(const PagedAttentionLaunch<T>& a) {
+AttentionBatch attention_batch(const PagedAttentionLaunch<T>& a) {
   return {.q_heads = a.q_heads,
           .kv_heads = a.kv_heads,
           .scale_log2 = a.scale * kLog2e,
@@ -349,7 +349,7 @@ PrefillBatch prefill_batch(const PagedAttentionLaunch<T>& a) {
 }
 
 template <class T>
-PrefillBatch prefill_batch(const DenseAttentionLaunch<T>& a) {
+AttentionBatch attention_batch(const DenseAttentionLaunch<T>& a) {
   return {.q_heads = a.q_heads,
           .kv_heads = a.kv_heads,
           .scale_log2 = a.scale * kLog2e,
