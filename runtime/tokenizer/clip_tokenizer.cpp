@@ -164,8 +164,10 @@ ClipTokenizer ClipTokenizer::parse(const fs::path& dir) {
                         {"end_of_word_suffix", std::string(kWordEnd)}};
   tokenizer["added_tokens"] = std::move(added);
   HfTokenizer hf = HfTokenizer::from_json(tokenizer, nlohmann::json(), where);
-  auto id_of = [&](Special s) { return *hf.token_id(names[s]); };
-  return ClipTokenizer(std::move(hf), max_length, id_of(kBos), id_of(kEos), id_of(kPad));
+  // The ids before hf is moved: argument evaluation order is unspecified (clang goes left
+  // to right and would read them from a moved-from tokenizer).
+  const int32_t bos = *hf.token_id(names[kBos]), eos = *hf.token_id(names[kEos]), pad = *hf.token_id(names[kPad]);
+  return ClipTokenizer(std::move(hf), max_length, bos, eos, pad);
 }
 
 ClipTokens ClipTokenizer::encode(std::string_view prompt) const {

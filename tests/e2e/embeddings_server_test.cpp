@@ -126,9 +126,11 @@ TEST_F(EmbeddingsServer, InputsTheModelCannotTakeAre400sNamingTheInput) {
     nlohmann::json body;
     const char* message;
   };
+  std::string long_text(60, 'a');
+  for (int i = 0; i < 30; ++i) long_text += " b";  // (std::string(" b", 30) would read 30 bytes of a 3-byte literal)
   const Case cases[] = {
       {{{"input", std::vector<int>(41, 5)}}, "input 0 has 41 tokens, but the model's context is 40 tokens"},
-      {{{"input", {"fine", std::string(60, 'a') + std::string(" b", 30)}}}, "input 1 has"},
+      {{{"input", {"fine", long_text}}}, "input 1 has"},
       {{{"input", ""}}, "'input' must not contain an empty string"},
       {{{"input", nlohmann::json::array()}}, "'input' must be a non-empty string"},
       {{{"input", {1, 2, 1000}}}, "'input' token 1000 is not an id in [0, 160)"},

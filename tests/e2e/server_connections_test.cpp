@@ -85,7 +85,9 @@ TEST_F(ServerConnections, HalfOpenAndIdleFloodDoesNotDelayACompletion) {
   std::printf("completion alone %.3f s, with 600 connections held %.3f s; resident memory %+.1f MB\n", alone, flooded,
               static_cast<double>(during - baseline) / 1e6);
   EXPECT_LT(flooded, alone + 1.0);
+#ifndef GENRT_SANITIZE  // ASan's shadow memory and quarantine are not the server's
   EXPECT_LT(during - baseline, 50'000'000);
+#endif
   // The server held them all (none was refused, none timed out yet).
   for (const auto& c : half_open) ASSERT_FALSE(c->has_reply());
 }

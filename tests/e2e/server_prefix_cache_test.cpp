@@ -56,6 +56,10 @@ std::vector<Answer> sixty_four_chats(const TestServer& server, const std::string
 }
 
 TEST_F(Server, SixtyFourChatsShareTheirSystemPromptAndAnswerAsWithoutTheCache) {
+#ifdef GENRT_SANITIZE
+  GTEST_SKIP() << "64 uncached 400-token prefills outlast the clients' 60 s timeout under ASan; the sharing itself "
+                  "runs under ASan in the Scheduler and BlockPool unit tests";
+#endif
   const std::string system = system_prompt(*server_, 400);
   TestServer uncached(dir_->path(), {.scheduler = {.max_batch_tokens = 256, .max_running = 64, .prefix_caching = false},
                                      .kv_cache_tokens = 16384});

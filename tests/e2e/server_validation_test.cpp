@@ -16,7 +16,11 @@ using test::Server;
 
 const json kUser = {{"role", "user"}, {"content", "Hi"}};
 
-json chat(json messages) { return {{"messages", std::move(messages)}, {"max_tokens", 1}}; }
+// A list, also of one message: brace-initializing a json from {m} copies m under clang
+// (CWG 2137) where gcc makes an array.
+json chat(std::initializer_list<json> messages) {
+  return {{"messages", json(std::vector<json>(messages))}, {"max_tokens", 1}};
+}
 
 json with(json request, const std::string& field, json value) {
   request[field] = std::move(value);

@@ -70,7 +70,8 @@ TEST(Encoder, BatchesOfEqualLengthsEqualEachSequenceAlone) {
   const BertModel model = load_bert(test::data_dir() / "tiny_bert");
   ASSERT_EQ(model.step_tokens(), 40);  // on the CPU, a context: five 11-token inputs take two forwards
   std::vector<std::vector<int32_t>> inputs;
-  for (const auto& input : read_json_file(test::data_dir() / "tiny_bert" / "golden.json").at("inputs")) {
+  const nlohmann::json golden = read_json_file(test::data_dir() / "tiny_bert" / "golden.json");
+  for (const auto& input : golden.at("inputs")) {  // a range over a temporary's member would dangle
     inputs.push_back(input.at("ids").get<std::vector<int32_t>>());  // 11, 11 and 13 tokens
   }
   inputs.push_back({2, 50, 60, 3});
@@ -92,7 +93,8 @@ TEST(Encoder, BatchesOfEqualLengthsEqualEachSequenceAlone) {
 TEST(Encoder, TextThroughTheTokenizerIsTheGoldenInput) {
   const auto dir = test::data_dir() / "tiny_bert";
   const HfTokenizer tok = HfTokenizer::open(dir);
-  for (const auto& input : read_json_file(dir / "golden.json").at("inputs")) {
+  const nlohmann::json golden = read_json_file(dir / "golden.json");
+  for (const auto& input : golden.at("inputs")) {
     EXPECT_EQ(tok.encode(input.at("text").get<std::string>(), true), input.at("ids").get<std::vector<int32_t>>());
   }
 }
