@@ -8,8 +8,7 @@ namespace {
 
 constexpr int kThreads = 128;
 
-// Rotates pair `i` of the head at `src` by (cos_a, sin_a) and writes it at `dst` (which
-// may be src).
+// Rotates pair `i` of the head at `src` by (cos_a, sin_a) and writes it at `dst`.
 template <class T>
 __device__ void rotate_pair(const T* src, T* dst, int64_t i, int64_t half, ref::RopeLayout layout, float cos_a,
                             float sin_a) {
@@ -20,34 +19,38 @@ __device__ void rotate_pair(const T* src, T* dst, int64_t i, int64_t half, ref::
   dst[i1] = from_float<T>(x0 * sin_a + x1 * cos_a);
 }
 
-// One block per token: threads stride over the (head, pair) rotations of q and k, then
-// over the value row.
+// One block per token: threads stride over the (head, pair) rotations of q and k (or
+// the copies of their features), then over the value row.
 template <class T>
 __global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T> a) {
   const int64_t t = blockIdx.x;
   const int64_t half = a.head_dim / 2;
-  const float position = a.inv_freq != nullptr ? static_cast<float>(a.positions[t]) : 0.0f;
-  const int64_t kv_row = a.kv_heads * a.head_dim;
+  const int64_t q_row = a.q_heads * a.head_dim, kv_row = a.kv_heads * a.head_dim;
+  const T* q_src = a.qkv + t * (q_row + 2 * kv_row);
+  const T* k_src = q_src + q_row;
+  const T* v_src = k_src + kv_row;
+  T* q_dst = a.q + t * q_row;
   T* k_dst = a.k_cache + static_cast<int64_t>(a.slots[t]) * kv_row;
   T* v_dst = a.v_cache + static_cast<int64_t>(a.slots[t]) * kv_row;
-  const int64_t q_pairs = a.q != nullptr && a.inv_freq != nullptr ? a.q_heads * half : 0;
-  if (a.inv_freq == nullptr) {  // no rotation: keys are copied like values
-    for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) k_dst[j] = a.k[t * kv_row + j];
-  }
-  const int64_t pairs = a.inv_freq != nullptr ? q_pairs + a.kv_heads * half : 0;
-  for (int64_t p = threadIdx.x; p < pairs; p += kThreads) {
-    const bool is_q = p < q_pairs;
-    const int64_t head = (is_q ? p : p - q_pairs) / half, i = (is_q ? p : p - q_pairs) % half;
-    float sin_a, cos_a;
-    sincosf(position * a.inv_freq[i], &sin_a, &cos_a);  // accurate: angles reach 1e5 rad
-    if (is_q) {
-      T* q = a.q + (t * a.q_heads + head) * a.head_dim;
-      rotate_pair(q, q, i, half, a.layout, cos_a, sin_a);
-    } else {
-      rotate_pair(a.k + t * kv_row + head * a.head_dim, k_dst + head * a.head_dim, i, half, a.layout, cos_a, sin_a);
+  if (a.inv_freq == nullptr) {
+    for (int64_t j = threadIdx.x; j < q_row; j += kThreads) q_dst[j] = q_src[j];
+    for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) k_dst[j] = k_src[j];
+  } else {
+    const auto position = static_cast<float>(a.positions[t]);
+    const int64_t q_pairs = a.q_heads * half, pairs = q_pairs + a.kv_heads * half;
+    for (int64_t p = threadIdx.x; p < pairs; p += kThreads) {
+      const bool is_q = p < q_pairs;
+      const int64_t pair = is_q ? p : p - q_pairs, offset = pair / half * a.head_dim, i = pair % half;
+      float sin_a, cos_a;
+      sincosf(position * a.inv_freq[i], &sin_a, &cos_a);  // accurate: angles reach 1e5 rad
+      if (is_q) {
+        rotate_pair(q_src + offset, q_dst + offset, i, half, a.layout, cos_a, sin_a);
+      } else {
+        rotate_pair(k_src + offset, k_dst + offset, i, half, a.layout, cos_a, sin_a);
+      }
     }
   }
-  for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) v_dst[j] = a.v[t * kv_row + j];
+  for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) v_dst[j] = v_src[j];
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ template <class T>
 cudaError_t launch_rope_kv_write(const RopeKvLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
   if (a.tokens > 0x7fffffff || a.head_dim <= 0 || (a.inv_freq != nullptr && a.head_dim % 2 != 0) || a.q_heads <= 0 ||
-      a.kv_heads <= 0) {
+      a.kv_heads <= 0 || a.qkv == nullptr || a.q == nullptr) {
     return cudaErrorInvalidValue;
   }
   rope_kv_write_kernel<T><<<static_cast<unsigned>(a.tokens), kThreads, 0, stream>>>(a);

@@ -1,8 +1,9 @@
 #pragma once
 // Rotary embedding fused with the KV-cache write (see kernels/ref/rope.h and
-// kv_cache_write.h): queries are rotated in place; keys are rotated on their way into
-// their cache slots and values copied beside them, so K never makes a second trip
-// through memory.
+// kv_cache_write.h), reading the output of one fused q/k/v projection: queries are rotated
+// into their own buffer, keys are rotated on their way into their cache slots and values
+// copied beside them, so the projection's output is read once and K never makes a second
+// trip through memory.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -16,14 +17,14 @@ namespace genrt::kernels {
 
 template <class T>
 struct RopeKvLaunch {
-  T* q = nullptr;                  // [tokens, q_heads, head_dim], rotated in place; or nullptr
-  const T* k = nullptr;            // [tokens, kv_heads, head_dim]
-  const T* v = nullptr;            // [tokens, kv_heads, head_dim]
+  // [tokens, (q_heads + 2 kv_heads) * head_dim]: each token's query heads, key heads, value heads
+  const T* qkv = nullptr;
+  T* q = nullptr;                  // [tokens, q_heads, head_dim]: the queries, rotated
   T* k_cache = nullptr;            // [blocks, block_size, kv_heads, head_dim]
   T* v_cache = nullptr;            // [blocks, block_size, kv_heads, head_dim]
   const int32_t* positions = nullptr;  // [tokens]
   const int32_t* slots = nullptr;  // [tokens]: block * block_size + offset in the cache
-  const float* inv_freq = nullptr; // [head_dim / 2], or nullptr: no rotation (a plain cache write)
+  const float* inv_freq = nullptr; // [head_dim / 2], or nullptr: no rotation (queries and keys copied)
   int64_t tokens = 0;
   int64_t q_heads = 0;
   int64_t kv_heads = 0;

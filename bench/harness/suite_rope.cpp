@@ -1,5 +1,6 @@
 // The rope suite: rotary embedding of q and k fused with the write of k and v into the
-// paged cache (one prompt of TOKENS tokens), memory-bound.
+// paged cache, from the output of one fused q/k/v projection (one prompt of TOKENS
+// tokens), memory-bound.
 
 #include <cmath>
 
@@ -33,25 +34,24 @@ std::vector<nlohmann::json> run_rope_suite(BenchRun& run) {
     const int64_t tokens = shape[0], heads = shape[1], kv_heads = shape[2], head_dim = shape[3];
     const PagedLayout layout{.seqs = 1, .new_tokens = tokens, .context = tokens};
     const double q = static_cast<double>(tokens * heads * head_dim), kv = static_cast<double>(tokens * kv_heads * head_dim);
-    OpCase c{.op = "rope_kv_write",
+    OpCase c{.op = "qkv_cache_write",
              .shape = {{"tokens", tokens}, {"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", head_dim}},
              .x = static_cast<double>(tokens),
              .x_name = "tokens",
              .series = std::to_string(heads) + "/" + std::to_string(kv_heads) + " heads, d" + std::to_string(head_dim),
-             // q read and written; k and v read, then written to the cache; positions and slots.
+             // q, k and v read; q written to its buffer, k and v to the cache; positions and slots.
              .bytes = (2 * q + 4 * kv) * e + 8.0 * static_cast<double>(tokens),
-             .inputs = {{.shape = {tokens, heads, head_dim}},
-                        {.shape = {tokens, kv_heads, head_dim}},
-                        {.shape = {tokens, kv_heads, head_dim}},
+             .inputs = {{.shape = {tokens, (heads + 2 * kv_heads) * head_dim}},
+                        {.shape = {tokens, heads, head_dim}},
                         {.shape = {head_dim / 2}, .kind = InputSpec::Kind::f32, .values = inverse_frequencies(head_dim)},
                         {.shape = {layout.blocks(), kBenchBlockSize, kv_heads, head_dim}},
                         {.shape = {layout.blocks(), kBenchBlockSize, kv_heads, head_dim}}},
-             .outputs = {0, 4, 5},
+             .outputs = {1, 3, 4},
              .small = tokens * heads * head_dim <= (int64_t{1} << 22),
              .tolerance = rounding_tolerance(run.dtype())};
     const size_t meta = add_paged_inputs(layout, c.inputs);
     c.run = [meta, layout](std::vector<Tensor>& t) {
-      ops::rope_kv_write(t[0], t[1], t[2], paged_batch(t, meta, layout), t[3], ref::RopeLayout::rotate_half, t[4], t[5]);
+      ops::qkv_cache_write(t[0], paged_batch(t, meta, layout), t[2], ref::RopeLayout::rotate_half, t[1], t[3], t[4]);
     };
     lines.push_back(run.run_case("rope", c));
   }

@@ -8,10 +8,11 @@ namespace genrt::ref {
 
 // The elementwise activations, one op for all: the CPU reference below and the CUDA kernel
 // (kernels/activations.cuh) take the same arguments and evaluate activation_value for every
-// element. SwiGLU fuses the gate's SiLU with the product with the up projection; the plain
-// sum rides along, being the same one pass over two inputs.
+// element. SwiGLU fuses the gate's SiLU with the product with the up projection, reading
+// both from the output of one fused gate/up projection; the plain sum rides along, being
+// the same one pass over two inputs.
 enum class Activation : uint8_t {
-  swiglu,     // out = silu(x) * up
+  swiglu,     // out[r, c] = silu(x[r, c]) * x[r, cols + c]: x is [rows, 2 cols] gate | up
   silu,       // out = x * sigmoid(x) = x / (1 + exp(-x))
   gelu_erf,   // exact: 0.5 x (1 + erf(x / sqrt 2))                (PyTorch approximate="none")
   gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (GPT-2's gelu_new)
@@ -21,17 +22,29 @@ enum class Activation : uint8_t {
 };
 
 // Whether `op` reads the second operand `up`.
-GENRT_HOST_DEVICE constexpr bool takes_up(Activation op) { return op == Activation::swiglu || op == Activation::add; }
+GENRT_HOST_DEVICE constexpr bool takes_up(Activation op) { return op == Activation::add; }
 
 // T is float for the CPU reference; float, __half or __nv_bfloat16 for the kernel.
 template <class T>
 struct ActivationArgs {
   Activation op = Activation::swiglu;
-  const T* x = nullptr;   // [n] (the gate for swiglu)
+  const T* x = nullptr;   // [n]; for swiglu [n / cols, 2 cols]
   const T* up = nullptr;  // [n] when takes_up(op), else nullptr
-  T* out = nullptr;       // [n]; may alias x or up
+  T* out = nullptr;       // [n]; may alias x or up, except for swiglu
   int64_t n = 0;
+  int64_t cols = 0;       // swiglu: out's row width (x's rows are twice as wide); n is a multiple
 };
+
+// Where element i of out finds its operands: x[x] and up[up], or for swiglu the gate and
+// up halves of x's row, x[x] and x[up].
+struct OperandIndex {
+  int64_t x = 0, up = 0;
+};
+GENRT_HOST_DEVICE inline OperandIndex operand_index(Activation op, int64_t cols, int64_t i) {
+  if (op != Activation::swiglu) return {i, i};
+  const int64_t gate = i / cols * 2 * cols + i % cols;
+  return {gate, gate + cols};
+}
 
 GENRT_HOST_DEVICE inline float silu_value(float x) { return x / (1.0f + expf(-x)); }
 

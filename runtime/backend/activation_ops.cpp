@@ -1,5 +1,7 @@
 #include "runtime/backend/activation_ops.h"
 
+#include <cstdint>
+
 #include "runtime/backend/cuda_dispatch.h"
 #include "runtime/backend/kernel_args.h"
 #include "runtime/backend/op_checks.h"
@@ -24,8 +26,18 @@ void elementwise(const char* op_name, ref::Activation op, const Tensor& x, const
 
 }  // namespace
 
-void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
-  elementwise("swiglu", ref::Activation::swiglu, gate, "gate", up, "up", out);
+void swiglu(const Tensor& gate_up, Tensor& out) {
+  const char* op = "swiglu";
+  const Placement where = placement_of(gate_up, op, "gate_up");
+  GENRT_CHECK(gate_up.rank() == 2 && gate_up.dim(1) % 2 == 0, "{}: gate_up must be [rows, 2 * cols], got {}", op,
+              shape_string(gate_up.shape()));
+  expect_on(out, where, op, "out");
+  expect_shape(out, {gate_up.dim(0), gate_up.dim(1) / 2}, op, "out");
+  const auto in_begin = reinterpret_cast<uintptr_t>(gate_up.raw()), out_begin = reinterpret_cast<uintptr_t>(out.raw());
+  GENRT_CHECK(out_begin + out.nbytes() <= in_begin || in_begin + gate_up.nbytes() <= out_begin,
+              "{}: out must not overlap gate_up", op);
+  GENRT_ON_CUDA(where, cuda_ops::activation(ref::Activation::swiglu, gate_up, Tensor(), out));
+  ref::activation(activation_args<float>(ref::Activation::swiglu, gate_up, Tensor(), out));
 }
 
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu) {

@@ -1,14 +1,15 @@
 #pragma once
 // Op entries of the elementwise activations (see kernels/ref/activations.h), over tensors
-// of equal shapes.
+// of equal shapes, and SwiGLU over one fused gate/up projection.
 
 #include "kernels/ref/activations.h"
 #include "runtime/core/tensor.h"
 
 namespace genrt::ops {
 
-// out = silu(gate) * up
-void swiglu(const Tensor& gate, const Tensor& up, Tensor& out);
+// out [rows, cols] = silu(gate) * up, where gate_up [rows, 2 cols] is the output of one
+// fused projection: its first cols columns the gate, the rest up. out must not overlap it.
+void swiglu(const Tensor& gate_up, Tensor& out);
 // out = gelu(x); `gelu` is Activation::gelu_erf, gelu_tanh or gelu_quick.
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu);
 void silu(const Tensor& x, Tensor& out);

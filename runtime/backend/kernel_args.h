@@ -18,9 +18,15 @@ T* data_or_null(const Tensor& t) {
   return t.defined() ? static_cast<T*>(t.raw()) : nullptr;
 }
 
+// x, up and out as the op reads them: for swiglu x is [rows, 2 cols] and out [rows, cols].
 template <class T>
 ref::ActivationArgs<T> activation_args(ref::Activation op, const Tensor& x, const Tensor& up, const Tensor& out) {
-  return {.op = op, .x = data_or_null<T>(x), .up = data_or_null<T>(up), .out = data_or_null<T>(out), .n = x.numel()};
+  return {.op = op,
+          .x = data_or_null<T>(x),
+          .up = data_or_null<T>(up),
+          .out = data_or_null<T>(out),
+          .n = out.numel(),
+          .cols = op == ref::Activation::swiglu ? out.dim(-1) : 0};
 }
 
 // The tensors of ref::NormArgs; nullptr or an undefined tensor is an absent operand.

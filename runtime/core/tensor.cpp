@@ -1,5 +1,6 @@
 #include "runtime/core/tensor.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -117,6 +118,26 @@ Tensor Tensor::transposed_f32() const {
   float* dst = out.data<float>();
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = in[r * cols + c];
+  }
+  return out;
+}
+
+Tensor concat_rows(std::span<const Tensor> parts) {
+  GENRT_CHECK(!parts.empty() && parts[0].rank() >= 1, "concat_rows: expected tensors of rank >= 1");
+  Shape shape = parts[0].shape();
+  shape[0] = 0;
+  for (const Tensor& part : parts) {
+    GENRT_CHECK(part.rank() == parts[0].rank() &&
+                    std::equal(part.shape().begin() + 1, part.shape().end(), parts[0].shape().begin() + 1),
+                "concat_rows: {} does not match {} past the first dimension", shape_string(part.shape()),
+                shape_string(parts[0].shape()));
+    shape[0] += part.dim(0);
+  }
+  Tensor out = Tensor::zeros(shape, DType::f32);
+  float* dst = out.data<float>();
+  for (const Tensor& part : parts) {
+    const Tensor f32 = part.to_f32();
+    dst = std::copy_n(f32.data<float>(), f32.numel(), dst);
   }
   return out;
 }

@@ -82,4 +82,8 @@ class Tensor {
   Device device_ = Device::cpu;
 };
 
+// A contiguous fp32 CPU tensor of the rows of `parts` one after another (their shapes
+// equal but for the first dimension): the weight of a fused projection.
+Tensor concat_rows(std::span<const Tensor> parts);
+
 }  // namespace genrt

@@ -11,16 +11,48 @@
 
 namespace genrt {
 
+Shape NamedWeight::tensor_shape() const {
+  Shape whole = shape;
+  if (fused_rows > 0) whole[0] = fused_rows;
+  return whole;
+}
+
+Tensor NamedWeight::rows_of(const Tensor& whole) const {
+  return fused_rows > 0 ? whole.slice(first_row, first_row + shape[0]) : whole;
+}
+
+void name_fused_rows(NamedWeights& list, const std::vector<FusedPart>& parts, const Shape& row_shape,
+                     Tensor* tensor) {
+  int64_t total = 0;
+  for (const FusedPart& part : parts) total += part.rows;
+  int64_t first = 0;
+  for (const FusedPart& part : parts) {
+    Shape shape{part.rows};
+    shape.insert(shape.end(), row_shape.begin(), row_shape.end());
+    list.push_back({.name = part.name, .shape = shape, .tensor = tensor, .fused_rows = total, .first_row = first});
+    first += part.rows;
+  }
+}
+
 void load_named_weights(const WeightStore& store, const NamedWeights& weights, const std::string& prefix) {
   for (const NamedWeight& w : weights) {
     const Tensor stored = store.get(prefix + w.name, w.shape).to_f32();
-    *w.tensor = w.transposed ? stored.transposed_f32() : stored;
+    if (w.fused_rows == 0) {
+      *w.tensor = w.transposed ? stored.transposed_f32() : stored;
+      continue;
+    }
+    GENRT_CHECK(!w.transposed, "{}: a transposed checkpoint tensor cannot be a fused part", w.name);
+    if (w.owns_tensor()) *w.tensor = Tensor::zeros(w.tensor_shape(), DType::f32);
+    const Tensor rows = w.rows_of(*w.tensor);
+    std::copy_n(stored.data<float>(), stored.numel(), rows.data<float>());
   }
 }
 
 uint64_t weight_footprint(const NamedWeights& weights, DType dtype) {
   uint64_t bytes = 0;
-  for (const NamedWeight& w : weights) bytes += DeviceArena::footprint(w.shape, dtype);
+  for (const NamedWeight& w : weights) {
+    if (w.owns_tensor()) bytes += DeviceArena::footprint(w.tensor_shape(), dtype);
+  }
   return bytes;
 }
 
@@ -28,7 +60,7 @@ void place_weights(DeviceRuntime& runtime, const NamedWeights& weights, DType dt
   const auto start = std::chrono::steady_clock::now();
   for (const NamedWeight& w : weights) {
     GENRT_CHECK(w.tensor->defined(), "{}: weight '{}' was never loaded", model, w.name);
-    *w.tensor = runtime.upload_weight(*w.tensor, dtype);
+    if (w.owns_tensor()) *w.tensor = runtime.upload_weight(*w.tensor, dtype);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t bytes = weight_footprint(weights, dtype);

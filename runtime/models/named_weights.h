@@ -2,7 +2,8 @@
 // A model's weights by checkpoint name: the one list through which weights are loaded,
 // sized for the memory plan, written as random checkpoints and moved to a device. Every
 // model lists its tensors with named_weights(); quantized storage, adapters and
-// tensor-parallel sharding attach here.
+// tensor-parallel sharding attach here. Projections that run as one GEMM (q, k and v;
+// gate and up) are fused here too: each checkpoint tensor fills its rows of one tensor.
 
 #include <cstdint>
 #include <string>
@@ -22,9 +23,29 @@ struct NamedWeight {
   Tensor* tensor;    // where the model keeps it
   // Stored [in, out] (GPT-2's Conv1D); the model keeps the [out, in] transpose.
   bool transposed = false;
+  // > 0: the checkpoint tensor is rows [first_row, first_row + shape[0]) of *tensor, whose
+  // first dimension is fused_rows; the part with first_row 0 stands for the whole tensor
+  // (it is allocated, sized and moved once). 0: *tensor is the checkpoint tensor alone.
+  int64_t fused_rows = 0;
+  int64_t first_row = 0;
+
+  // The shape of *tensor: `shape` with fused_rows rows when fused.
+  Shape tensor_shape() const;
+  // Whether this entry stands for *tensor as a whole (it is not a later part of a fused one).
+  bool owns_tensor() const { return first_row == 0; }
+  // The rows of *tensor that hold this checkpoint tensor (all of it unless fused).
+  Tensor rows_of(const Tensor& tensor) const;
 };
 
 using NamedWeights = std::vector<NamedWeight>;
+
+// Lists `parts` (checkpoint names and their rows, in order) as the rows of one tensor.
+struct FusedPart {
+  std::string name;
+  int64_t rows = 0;
+};
+void name_fused_rows(NamedWeights& list, const std::vector<FusedPart>& parts, const Shape& row_shape,
+                     Tensor* tensor);
 
 // Fills every tensor from `store` (name prefixed by `prefix`) as f32, checking its shape.
 void load_named_weights(const WeightStore& store, const NamedWeights& weights, const std::string& prefix = "");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 #include <vector>
@@ -25,15 +26,28 @@ class ActivationGpu : public ::testing::TestWithParam<Case> {
 
   template <class T>
   void run(DType dtype, ref::Activation op, int64_t n) {
-    const std::vector<float> x = pattern(n, 6.0f, 1, dtype), up = pattern(n, 2.0f, 2, dtype);
+    // swiglu reads rows of 2 * cols: n / cols rows of a fused gate | up projection.
+    const bool fused = op == ref::Activation::swiglu;
+    const int64_t cols = fused ? std::min<int64_t>(n, 5632) : 0, rows = fused ? (n + cols - 1) / cols : 1;
+    if (fused) n = rows * cols;
+    const std::vector<float> x = pattern(fused ? 2 * n : n, 6.0f, 1, dtype), up = pattern(n, 2.0f, 2, dtype);
     const bool binary = ref::takes_up(op);
     DeviceBuffer d_x(x, dtype), d_up(up, dtype), d_out(std::vector<float>(n), dtype);
-    const ref::ActivationArgs<T> args{
-        .op = op, .x = d_x.get<T>(), .up = binary ? d_up.get<T>() : nullptr, .out = d_out.get<T>(), .n = n};
+    const ref::ActivationArgs<T> args{.op = op,
+                                      .x = d_x.get<T>(),
+                                      .up = binary ? d_up.get<T>() : nullptr,
+                                      .out = d_out.get<T>(),
+                                      .n = n,
+                                      .cols = cols};
     ASSERT_EQ(kernels::launch_activation(args, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<float> expected(n);
-    ref::activation({.op = op, .x = x.data(), .up = binary ? up.data() : nullptr, .out = expected.data(), .n = n});
+    ref::activation({.op = op,
+                     .x = x.data(),
+                     .up = binary ? up.data() : nullptr,
+                     .out = expected.data(),
+                     .n = n,
+                     .cols = cols});
     // The same fp32 formula; device expf / erff / tanhf within a few ulp of libm's, one
     // rounding to T.
     const double tol = dtype == DType::f32 ? 1e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
@@ -58,9 +72,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,
 
 TEST(ActivationGpuLaunch, BinaryOpsNeedUpAndOnlyThey) {
   float dummy = 0;
-  EXPECT_EQ(kernels::launch_activation<float>({.op = ref::Activation::swiglu, .x = &dummy, .out = &dummy, .n = 1},
-                                              nullptr),
+  EXPECT_EQ(kernels::launch_activation<float>(
+                {.op = ref::Activation::swiglu, .x = &dummy, .up = &dummy, .out = &dummy, .n = 1, .cols = 1}, nullptr),
             cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::launch_activation<float>({.op = ref::Activation::swiglu, .x = &dummy, .out = &dummy, .n = 3,
+                                               .cols = 2},
+                                              nullptr),
+            cudaErrorInvalidValue);  // n not a whole number of rows
   EXPECT_EQ(kernels::launch_activation<float>(
                 {.op = ref::Activation::silu, .x = &dummy, .up = &dummy, .out = &dummy, .n = 1}, nullptr),
             cudaErrorInvalidValue);

@@ -1,5 +1,6 @@
-// Rotary embedding fused with the paged KV-cache write, against the CPU references of
-// rope and kv_cache_write. Skips, saying why, without a device.
+// Rotary embedding fused with the paged KV-cache write of a fused q/k/v projection's rows,
+// against the CPU references of rope and kv_cache_write on the split rows. Skips, saying
+// why, without a device.
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,21 @@ namespace {
 using test::DeviceBuffer;
 using test::pattern;
 
+// The rows of a fused projection qkv [tokens, q_row + 2 kv_row] split into q, k, v.
+struct SplitRows {
+  std::vector<float> q, k, v;
+};
+SplitRows split_rows(const std::vector<float>& qkv, int64_t tokens, int64_t q_row, int64_t kv_row) {
+  SplitRows parts;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const auto row = qkv.begin() + t * (q_row + 2 * kv_row);
+    parts.q.insert(parts.q.end(), row, row + q_row);
+    parts.k.insert(parts.k.end(), row + q_row, row + q_row + kv_row);
+    parts.v.insert(parts.v.end(), row + q_row + kv_row, row + q_row + 2 * kv_row);
+  }
+  return parts;
+}
+
 using Case = std::tuple<DType, int64_t /*head_dim*/, int64_t /*q_heads*/, int64_t /*kv_heads*/, ref::RopeLayout>;
 
 class RopeKvWriteGpu : public ::testing::TestWithParam<Case> {
@@ -43,14 +59,13 @@ class RopeKvWriteGpu : public ::testing::TestWithParam<Case> {
     std::vector<float> inv_freq(head_dim / 2);
     for (int64_t i = 0; i < head_dim / 2; ++i) inv_freq[i] = std::pow(10000.0f, -2.0f * i / head_dim);
 
-    std::vector<float> q = pattern(tokens * q_row, 1.0f, 1, dtype), k = pattern(tokens * kv_row, 1.0f, 2, dtype);
-    const std::vector<float> v = pattern(tokens * kv_row, 1.0f, 3, dtype);
-    DeviceBuffer d_q(q, dtype), d_k(k, dtype), d_v(v, dtype), d_kc(std::vector<float>(cache_n), dtype),
-        d_vc(std::vector<float>(cache_n), dtype), d_pos(positions.data(), positions.size() * 4),
-        d_slots(slots.data(), slots.size() * 4), d_freq(inv_freq, DType::f32);
-    const kernels::RopeKvLaunch<T> launch{.q = d_q.get<T>(),
-                                          .k = d_k.get<T>(),
-                                          .v = d_v.get<T>(),
+    const std::vector<float> qkv = pattern(tokens * (q_row + 2 * kv_row), 1.0f, 1, dtype);
+    DeviceBuffer d_qkv(qkv, dtype), d_q(std::vector<float>(tokens * q_row), dtype),
+        d_kc(std::vector<float>(cache_n), dtype), d_vc(std::vector<float>(cache_n), dtype),
+        d_pos(positions.data(), positions.size() * 4), d_slots(slots.data(), slots.size() * 4),
+        d_freq(inv_freq, DType::f32);
+    const kernels::RopeKvLaunch<T> launch{.qkv = d_qkv.get<T>(),
+                                          .q = d_q.get<T>(),
                                           .k_cache = d_kc.get<T>(),
                                           .v_cache = d_vc.get<T>(),
                                           .positions = d_pos.get<int32_t>(),
@@ -64,15 +79,18 @@ class RopeKvWriteGpu : public ::testing::TestWithParam<Case> {
     ASSERT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
-    ref::rope(q.data(), positions.data(), inv_freq.data(), tokens, q_heads, head_dim, layout);
-    ref::rope(k.data(), positions.data(), inv_freq.data(), tokens, kv_heads, head_dim, layout);
+    SplitRows want = split_rows(qkv, tokens, q_row, kv_row);
+    ref::rope(want.q.data(), positions.data(), inv_freq.data(), tokens, q_heads, head_dim, layout);
+    ref::rope(want.k.data(), positions.data(), inv_freq.data(), tokens, kv_heads, head_dim, layout);
     std::vector<float> k_cache(cache_n), v_cache(cache_n);
-    ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots.data(), .k_cache = k_cache.data(),
+    ref::kv_cache_write({.k = want.k.data(), .v = want.v.data(), .slots = slots.data(), .k_cache = k_cache.data(),
                          .v_cache = v_cache.data(), .tokens = tokens, .row = kv_row});
     // One rounding of an fp32 rotation of exact inputs; sincosf within 2 ulp of libm's.
     const double tol = dtype == DType::f32 ? 2e-5 : dtype == DType::f16 ? 2e-3 : 1e-2;
     const std::vector<float> got_q = d_q.read(), got_k = d_kc.read(), got_v = d_vc.read();
-    for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(got_q[i], q[i], tol * (1 + std::abs(q[i]))) << "q " << i;
+    for (size_t i = 0; i < want.q.size(); ++i) {
+      ASSERT_NEAR(got_q[i], want.q[i], tol * (1 + std::abs(want.q[i]))) << "q " << i;
+    }
     for (int64_t i = 0; i < cache_n; ++i) {
       ASSERT_NEAR(got_k[i], k_cache[i], tol * (1 + std::abs(k_cache[i]))) << "k cache " << i;
       ASSERT_EQ(got_v[i], v_cache[i]) << "v cache " << i;  // a copy
@@ -93,52 +111,59 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RopeKvWriteGpu,
                                             ::testing::Values(ref::RopeLayout::rotate_half,
                                                               ref::RopeLayout::interleaved)));
 
-// Without inv_freq the kernel is a plain cache write (GPT-2): keys copied like values.
-TEST(RopeKvWriteGpuPlain, CopiesKeysAndValuesIntoTheirSlots) {
+// Without inv_freq the kernel splits the rows as they are (GPT-2): queries copied to q,
+// keys and values into their slots.
+TEST(RopeKvWriteGpuPlain, CopiesQueriesKeysAndValues) {
   GENRT_REQUIRE_GPU();
-  const int64_t tokens = 3, row = 2 * 64, cache_n = 4 * 16 * row;
+  const int64_t tokens = 3, q_row = 4 * 64, kv_row = 2 * 64, cache_n = 4 * 16 * kv_row;
   const std::vector<int32_t> slots = {17, 3, 40};
-  const std::vector<float> k = pattern(tokens * row, 1.0f, 1, DType::bf16), v = pattern(tokens * row, 1.0f, 2, DType::bf16);
-  DeviceBuffer d_k(k, DType::bf16), d_v(v, DType::bf16), d_kc(std::vector<float>(cache_n), DType::bf16),
-      d_vc(std::vector<float>(cache_n), DType::bf16), d_slots(slots.data(), slots.size() * 4);
-  const kernels::RopeKvLaunch<__nv_bfloat16> launch{.k = d_k.get<__nv_bfloat16>(),
-                                                    .v = d_v.get<__nv_bfloat16>(),
+  const std::vector<float> qkv = pattern(tokens * (q_row + 2 * kv_row), 1.0f, 1, DType::bf16);
+  DeviceBuffer d_qkv(qkv, DType::bf16), d_q(std::vector<float>(tokens * q_row), DType::bf16),
+      d_kc(std::vector<float>(cache_n), DType::bf16), d_vc(std::vector<float>(cache_n), DType::bf16),
+      d_slots(slots.data(), slots.size() * 4);
+  const kernels::RopeKvLaunch<__nv_bfloat16> launch{.qkv = d_qkv.get<__nv_bfloat16>(),
+                                                    .q = d_q.get<__nv_bfloat16>(),
                                                     .k_cache = d_kc.get<__nv_bfloat16>(),
                                                     .v_cache = d_vc.get<__nv_bfloat16>(),
                                                     .slots = d_slots.get<int32_t>(),
                                                     .tokens = tokens,
-                                                    .q_heads = 2,
+                                                    .q_heads = 4,
                                                     .kv_heads = 2,
                                                     .head_dim = 64};
   ASSERT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaSuccess);
+  const SplitRows want = split_rows(qkv, tokens, q_row, kv_row);
   std::vector<float> k_cache(cache_n), v_cache(cache_n);
-  ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots.data(), .k_cache = k_cache.data(),
-                       .v_cache = v_cache.data(), .tokens = tokens, .row = row});
+  ref::kv_cache_write({.k = want.k.data(), .v = want.v.data(), .slots = slots.data(), .k_cache = k_cache.data(),
+                       .v_cache = v_cache.data(), .tokens = tokens, .row = kv_row});
+  EXPECT_EQ(d_q.read(), want.q);
   EXPECT_EQ(d_kc.read(), k_cache);
   EXPECT_EQ(d_vc.read(), v_cache);
 }
 
-TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDimWhenRotating) {
-  const float inv_freq = 1.0f;
-  const kernels::RopeKvLaunch<float> launch{
-      .inv_freq = &inv_freq, .tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 65};
-  EXPECT_EQ(kernels::launch_rope_kv_write(launch, nullptr), cudaErrorInvalidValue);
+TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDimWhenRotatingAndMissingBuffers) {
+  float dummy = 1.0f;
+  const kernels::RopeKvLaunch<float> odd{.qkv = &dummy, .q = &dummy, .inv_freq = &dummy, .tokens = 1, .q_heads = 1,
+                                         .kv_heads = 1, .head_dim = 65};
+  EXPECT_EQ(kernels::launch_rope_kv_write(odd, nullptr), cudaErrorInvalidValue);
+  const kernels::RopeKvLaunch<float> no_q{.qkv = &dummy, .tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 64};
+  EXPECT_EQ(kernels::launch_rope_kv_write(no_q, nullptr), cudaErrorInvalidValue);
 }
 
-// Through the op entries: the fused rotation names its even head dim before any launch; the
-// plain cache write takes an odd one.
+// Through the op entry: the fused rotation names its even head dim before any launch; the
+// plain split takes an odd one.
 TEST(RopeKvWriteGpuEntry, OddHeadDimIsAClearErrorOnlyWhenRotating) {
   GENRT_REQUIRE_GPU();
-  const int64_t head_dim = 65, row = 2 * head_dim, cache_n = 4 * row;
-  const std::vector<float> k = pattern(row, 1.0f, 1, DType::bf16), v = pattern(row, 1.0f, 2, DType::bf16);
+  const int64_t head_dim = 65, q_row = 2 * head_dim, kv_row = 2 * head_dim, cache_n = 4 * kv_row;
+  const std::vector<float> qkv = pattern(q_row + 2 * kv_row, 1.0f, 1, DType::bf16);
   const int32_t positions[1] = {2}, slots[1] = {2}, query_start[2] = {0, 1}, context_lens[1] = {3}, table[1] = {0};
-  DeviceBuffer d_k(k, DType::bf16), d_v(v, DType::bf16), d_kc(std::vector<float>(cache_n), DType::bf16),
-      d_vc(std::vector<float>(cache_n), DType::bf16), d_pos(positions, 4), d_slots(slots, 4), d_start(query_start, 8),
-      d_lens(context_lens, 4), d_table(table, 4);
+  DeviceBuffer d_qkv(qkv, DType::bf16), d_q(std::vector<float>(q_row), DType::bf16),
+      d_kc(std::vector<float>(cache_n), DType::bf16), d_vc(std::vector<float>(cache_n), DType::bf16),
+      d_pos(positions, 4), d_slots(slots, 4), d_start(query_start, 8), d_lens(context_lens, 4), d_table(table, 4);
   const auto view = [](const DeviceBuffer& b, Shape shape, DType dtype) {
     return Tensor::view_of(b.get<void>(), std::move(shape), dtype, nullptr, Device::cuda);
   };
-  Tensor tk = view(d_k, {1, 2, head_dim}, DType::bf16), tv = view(d_v, {1, 2, head_dim}, DType::bf16);
+  const Tensor t_qkv = view(d_qkv, {1, q_row + 2 * kv_row}, DType::bf16);
+  Tensor t_q = view(d_q, {1, 2, head_dim}, DType::bf16);
   Tensor k_cache = view(d_kc, {1, 4, 2, head_dim}, DType::bf16), v_cache = view(d_vc, {1, 4, 2, head_dim}, DType::bf16);
   const PagedBatch batch{.positions = view(d_pos, {1}, DType::i32),
                          .slots = view(d_slots, {1}, DType::i32),
@@ -146,17 +171,18 @@ TEST(RopeKvWriteGpuEntry, OddHeadDimIsAClearErrorOnlyWhenRotating) {
                          .context_lens = view(d_lens, {1}, DType::i32),
                          .block_tables = view(d_table, {1, 1}, DType::i32),
                          .block_size = 4};
-  Tensor q = Tensor::zeros({1, 2, head_dim}, DType::bf16, Device::cuda);
   const Tensor inv_freq = Tensor::zeros({head_dim / 2}, DType::f32, Device::cuda);
-  EXPECT_ERROR(ops::rope_kv_write(q, tk, tv, batch, inv_freq, ref::RopeLayout::rotate_half, k_cache, v_cache),
-               "rope_kv_write: head_dim 65 must be even");
+  EXPECT_ERROR(ops::qkv_cache_write(t_qkv, batch, inv_freq, ref::RopeLayout::rotate_half, t_q, k_cache, v_cache),
+               "qkv_cache_write: head_dim 65 must be even");
 
   const CudaContext context{};
   const CudaScope scope(context);
-  ops::kv_cache_write(tk, tv, batch, k_cache, v_cache);
+  ops::qkv_cache_write(t_qkv, batch, Tensor(), ref::RopeLayout::rotate_half, t_q, k_cache, v_cache);
+  const SplitRows want = split_rows(qkv, 1, q_row, kv_row);
   std::vector<float> expected_k(cache_n), expected_v(cache_n);
-  ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots, .k_cache = expected_k.data(),
-                       .v_cache = expected_v.data(), .tokens = 1, .row = row});
+  ref::kv_cache_write({.k = want.k.data(), .v = want.v.data(), .slots = slots, .k_cache = expected_k.data(),
+                       .v_cache = expected_v.data(), .tokens = 1, .row = kv_row});
+  EXPECT_EQ(d_q.read(), want.q);
   EXPECT_EQ(d_kc.read(), expected_k);
   EXPECT_EQ(d_vc.read(), expected_v);
 }

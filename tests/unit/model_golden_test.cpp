@@ -94,7 +94,7 @@ TEST(HfGolden, TiedQwen2SharesTheEmbedding) {
   const LlamaModel model = load_llama_hf(test::data_dir() / "tiny_qwen2");
   EXPECT_TRUE(model.config().tie_word_embeddings);
   EXPECT_EQ(model.weights().lm_head.weight.raw(), model.weights().embed_tokens.raw());
-  EXPECT_TRUE(model.weights().layers[0].self_attn.q_proj.bias.defined());
+  EXPECT_TRUE(model.weights().layers[0].self_attn.qkv_proj.bias.defined());
 }
 
 class Stories260K : public ::testing::Test {

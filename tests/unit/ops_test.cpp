@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/limits.h"
@@ -91,8 +93,9 @@ TEST(Ops, PagedAttentionChecksGqaAndBlockTable) {
                "batch block size 8 != cache block size 4");
   PagedBatch bad_slot = one_sequence(1, 1, {0}, 4);
   bad_slot.slots.data<int32_t>()[0] = 8;
-  Tensor k = Tensor::zeros({1, 2, 4}, DType::f32);
-  EXPECT_ERROR(ops::kv_cache_write(k, k, bad_slot, cache, cache), "cache slot 8 outside the pool of 8");
+  Tensor qkv = Tensor::zeros({1, (4 + 2 * 2) * 4}, DType::f32);
+  EXPECT_ERROR(ops::qkv_cache_write(qkv, bad_slot, Tensor(), ref::RopeLayout::rotate_half, q4, cache, cache),
+               "cache slot 8 outside the pool of 8");
 }
 
 TEST(Ops, PagedAttentionWindowSkipsReleasedBlocks) {
@@ -105,8 +108,8 @@ TEST(Ops, PagedAttentionWindowSkipsReleasedBlocks) {
   ops::paged_attention(q, cache, cache, batch, 1.0f, 5, out);  // positions 4..8
   EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, -1, out),
                "paged_attention: sliding window -1 must be >= 0 (0: no window)");
-  Tensor k = Tensor::zeros({1, 2, 4}, DType::f32);
-  ops::kv_cache_write(k, k, batch, cache, cache);  // a write reads no block table entry
+  Tensor qkv = Tensor::zeros({1, (2 + 2 * 2) * 4}, DType::f32);
+  ops::qkv_cache_write(qkv, batch, Tensor(), ref::RopeLayout::rotate_half, q, cache, cache);  // a write reads no block table entry
 }
 
 // The CUDA kernels' shape limits, checked by the op entries before a launch: pure functions
@@ -146,13 +149,76 @@ TEST(Ops, NormsOnTheGpuNameTheirRowWidthLimit) {
 }
 
 // The fused rotation takes pairs of features on every device; the plain cache write does not.
-TEST(Ops, RopeKvWriteNeedsAnEvenHeadDim) {
-  Tensor q = Tensor::zeros({1, 2, 5}, DType::f32), k = Tensor::zeros({1, 2, 5}, DType::f32);
+TEST(Ops, QkvCacheWriteNeedsAnEvenHeadDimOnlyToRotate) {
+  Tensor qkv = Tensor::zeros({1, (2 + 2 * 2) * 5}, DType::f32), q = Tensor::zeros({1, 2, 5}, DType::f32);
   Tensor cache = Tensor::zeros({1, 4, 2, 5}, DType::f32), inv_freq = Tensor::zeros({2}, DType::f32);
-  EXPECT_ERROR(ops::rope_kv_write(q, k, k, one_sequence(1, 1, {0}, 4), inv_freq, ref::RopeLayout::rotate_half,
-                                  cache, cache),
-               "rope_kv_write: head_dim 5 must be even");
-  EXPECT_NO_THROW(ops::kv_cache_write(k, k, one_sequence(1, 1, {0}, 4), cache, cache));
+  EXPECT_ERROR(ops::qkv_cache_write(qkv, one_sequence(1, 1, {0}, 4), inv_freq, ref::RopeLayout::rotate_half, q,
+                                    cache, cache),
+               "qkv_cache_write: head_dim 5 must be even");
+  EXPECT_NO_THROW(
+      ops::qkv_cache_write(qkv, one_sequence(1, 1, {0}, 4), Tensor(), ref::RopeLayout::rotate_half, q, cache, cache));
+  Tensor narrow = Tensor::zeros({1, 2 * 2 * 5}, DType::f32);
+  EXPECT_ERROR(ops::qkv_cache_write(narrow, one_sequence(1, 1, {0}, 4), Tensor(), ref::RopeLayout::rotate_half, q,
+                                    cache, cache),
+               "qkv_cache_write: qkv has shape [1, 20], expected [1, 30]");
+}
+
+// The split of a fused projection's rows: queries (rotated) to q, keys (rotated) and
+// values to their slots, against the rope reference on the separate parts.
+TEST(Ops, QkvCacheWriteSplitsRotatesAndWritesTheFusedRows) {
+  const int64_t tokens = 2, heads = 2, kv_heads = 1, head_dim = 4, q_row = heads * head_dim, kv_row = kv_heads * head_dim;
+  const int64_t row = q_row + 2 * kv_row;
+  Tensor qkv = Tensor::zeros({tokens, row}, DType::f32);
+  for (int64_t i = 0; i < qkv.numel(); ++i) qkv.data<float>()[i] = static_cast<float>(i % 7) - 3.0f;
+  Tensor inv_freq = Tensor::zeros({head_dim / 2}, DType::f32);
+  inv_freq.data<float>()[0] = 1.0f;
+  inv_freq.data<float>()[1] = 0.1f;
+  PagedBatch batch = one_sequence(tokens, 7, {1, 0}, 4);  // positions 5, 6: block 0, slots 1 and 2
+  batch.positions.data<int32_t>()[0] = 5;
+  batch.positions.data<int32_t>()[1] = 6;
+  batch.slots.data<int32_t>()[0] = 1;
+  batch.slots.data<int32_t>()[1] = 2;
+  Tensor q = Tensor::zeros({tokens, heads, head_dim}, DType::f32);
+  Tensor k_cache = Tensor::zeros({2, 4, kv_heads, head_dim}, DType::f32), v_cache = Tensor::zeros(k_cache.shape(), DType::f32);
+  ops::qkv_cache_write(qkv, batch, inv_freq, ref::RopeLayout::rotate_half, q, k_cache, v_cache);
+
+  std::vector<float> want_q, want_k;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* r = qkv.data<float>() + t * row;
+    want_q.insert(want_q.end(), r, r + q_row);
+    want_k.insert(want_k.end(), r + q_row, r + q_row + kv_row);
+  }
+  const int32_t* positions = batch.positions.data<int32_t>();
+  ref::rope(want_q.data(), positions, inv_freq.data<float>(), tokens, heads, head_dim, ref::RopeLayout::rotate_half);
+  ref::rope(want_k.data(), positions, inv_freq.data<float>(), tokens, kv_heads, head_dim, ref::RopeLayout::rotate_half);
+  EXPECT_EQ(std::vector<float>(q.data<float>(), q.data<float>() + q.numel()), want_q);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const int64_t slot = batch.slots.data<int32_t>()[t];
+    const float* r = qkv.data<float>() + t * row;
+    for (int64_t j = 0; j < kv_row; ++j) {
+      EXPECT_EQ(k_cache.data<float>()[slot * kv_row + j], want_k[t * kv_row + j]) << t << " " << j;
+      EXPECT_EQ(v_cache.data<float>()[slot * kv_row + j], r[q_row + kv_row + j]) << t << " " << j;
+    }
+  }
+  EXPECT_EQ(k_cache.data<float>()[0], 0.0f);  // slot 0 untouched
+}
+
+TEST(Ops, SwigluReadsTheGateAndUpHalvesOfOneFusedRow) {
+  Tensor gate_up = Tensor::zeros({2, 4}, DType::f32), out = Tensor::zeros({2, 2}, DType::f32);
+  const float values[8] = {1, -1, 3, 5, 0, 2, 7, -2};  // rows: gate (1, -1) up (3, 5); gate (0, 2) up (7, -2)
+  std::copy(values, values + 8, gate_up.data<float>());
+  ops::swiglu(gate_up, out);
+  const auto silu = [](float x) { return x / (1 + std::exp(-x)); };
+  EXPECT_FLOAT_EQ(out.data<float>()[0], silu(1) * 3);
+  EXPECT_FLOAT_EQ(out.data<float>()[1], silu(-1) * 5);
+  EXPECT_FLOAT_EQ(out.data<float>()[2], 0.0f);
+  EXPECT_FLOAT_EQ(out.data<float>()[3], silu(2) * -2);
+  Tensor wide = Tensor::zeros({2, 4}, DType::f32);
+  EXPECT_ERROR(ops::swiglu(gate_up, wide), "swiglu: out has shape [2, 4], expected [2, 2]");
+  Tensor odd = Tensor::zeros({2, 3}, DType::f32);
+  EXPECT_ERROR(ops::swiglu(odd, out), "swiglu: gate_up must be [rows, 2 * cols], got [2, 3]");
+  Tensor halves = gate_up.reshape({4, 2}).slice(0, 2);  // the same memory as out would be
+  EXPECT_ERROR(ops::swiglu(gate_up, halves), "swiglu: out must not overlap gate_up");
 }
 
 TEST(Ops, MixedDevicesAreAClearError) {

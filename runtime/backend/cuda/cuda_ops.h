@@ -24,16 +24,16 @@ void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
 // errors.
 void norm(const char* op, const ops::NormOperands& operands);
 
-// activation_ops.cpp: up undefined except for swiglu and add.
+// activation_ops.cpp: up undefined except for add; swiglu's x is [rows, 2 cols] gate | up.
 void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
 
 // linear_ops.cpp: out = x @ weight^T + bias (bias may be undefined); out may be f32 for
 // bf16/f16 operands.
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 
-// rope_ops.cpp: inv_freq undefined: no rotation (q untouched, keys copied).
-void rope_kv_write(Tensor* q, const Tensor& k, const Tensor& v, const PagedBatch& batch, const Tensor& inv_freq,
-                   ref::RopeLayout layout, Tensor& k_cache, Tensor& v_cache);
+// rope_ops.cpp: inv_freq undefined: no rotation (queries and keys copied).
+void qkv_cache_write(const Tensor& qkv, const PagedBatch& batch, const Tensor& inv_freq, ref::RopeLayout layout,
+                     Tensor& q, Tensor& k_cache, Tensor& v_cache);
 
 // attention_ops.cpp
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,

@@ -19,24 +19,22 @@ void project_qkv(const AttentionProjections& w, const Tensor& x, AttentionBuffer
   w.v(x, v);
 }
 
-void project_out(const AttentionProjections& w, const AttentionBuffers& buf, Tensor& out) {
-  const int64_t tokens = buf.attn.dim(0);
-  w.out(buf.attn.reshape({tokens, buf.attn.dim(1) * buf.attn.dim(2)}), out);
+// The output projection of attn [tokens, heads, head_dim].
+void project_out(const Linear& out_proj, const Tensor& attn, Tensor& out) {
+  out_proj(attn.reshape({attn.dim(0), attn.dim(1) * attn.dim(2)}), out);
 }
 
 }  // namespace
 
-void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
-                          const Tensor& x, const PagedBatch& batch, LayerCache cache, AttentionBuffers& buf,
+void paged_self_attention(const FusedAttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
+                          const Tensor& x, const PagedBatch& batch, LayerCache cache, PagedAttentionBuffers& buf,
                           Tensor& out) {
-  project_qkv(w, x, buf);
-  if (rotary != nullptr) {
-    ops::rope_kv_write(buf.q, buf.k, buf.v, batch, rotary->inv_freq, rotary->layout, cache.keys, cache.values);
-  } else {
-    ops::kv_cache_write(buf.k, buf.v, batch, cache.keys, cache.values);
-  }
+  w.qkv(x, buf.qkv);
+  ops::qkv_cache_write(buf.qkv, batch, rotary != nullptr ? rotary->inv_freq : Tensor(),
+                       rotary != nullptr ? rotary->layout : ref::RopeLayout::rotate_half, buf.q, cache.keys,
+                       cache.values);
   ops::paged_attention(buf.q, cache.keys, cache.values, batch, attention_scale(h), cache.window, buf.attn);
-  project_out(w, buf, out);
+  project_out(w.out, buf.attn, out);
 }
 
 void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
@@ -46,7 +44,7 @@ void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h
   auto per_sample = [&](const Tensor& t) { return t.reshape({batch, tokens, t.dim(1), t.dim(2)}); };
   Tensor attn = per_sample(buf.attn);
   ops::dense_attention(per_sample(buf.q), per_sample(buf.k), per_sample(buf.v), attention_scale(h), attn);
-  project_out(w, buf, out);
+  project_out(w.out, buf.attn, out);
 }
 
 PagedBatch samples_as_blocks(int64_t samples, int64_t tokens) {
@@ -75,7 +73,7 @@ void causal_self_attention(const AttentionProjections& w, const AttentionHeads& 
   project_qkv(w, x, buf);
   auto as_blocks = [&](const Tensor& t) { return t.reshape({batch.seqs(), batch.block_size, t.dim(1), t.dim(2)}); };
   ops::paged_attention(buf.q, as_blocks(buf.k), as_blocks(buf.v), batch, attention_scale(h), 0, buf.attn);
-  project_out(w, buf, out);
+  project_out(w.out, buf.attn, out);
 }
 
 }  // namespace genrt::blocks

@@ -1,9 +1,10 @@
 #pragma once
 // The attention block shared by the model graphs: q, k and v projections of the input,
 // attention, and the output projection. Decoders attend causally over the paged KV cache
-// (with rotary positions, or positions already added to the input); the DiT attends
-// within each sample, non-causally; CLIP's text encoder within each sample, causally.
-// Biases come with the projections (Linear::bias).
+// (with rotary positions, or positions already added to the input), their q, k and v
+// projections fused into one GEMM; the DiT attends within each sample, non-causally;
+// CLIP's text encoder within each sample, causally. Biases come with the projections
+// (Linear::bias).
 
 #include <cstdint>
 
@@ -26,7 +27,8 @@ struct AttentionHeads {
   int64_t head_dim = 0;
 };
 
-// A step's buffers: q and attn [tokens, heads, head_dim], k and v [tokens, kv_heads, head_dim].
+// A step's buffers of attention within the step: q and attn [tokens, heads, head_dim], k
+// and v [tokens, kv_heads, head_dim].
 struct AttentionBuffers {
   Tensor q, k, v, attn;
 };
@@ -38,6 +40,28 @@ AttentionBuffers allocate_attention_buffers(int64_t tokens, const AttentionHeads
           .v = alloc({tokens, h.kv_heads, h.head_dim}, dtype),
           .attn = alloc({tokens, h.heads, h.head_dim}, dtype)};
 }
+
+// A step's buffers of attention over the paged cache: qkv [tokens, (heads + 2 kv_heads) *
+// head_dim] as the fused projection writes it, q and attn [tokens, heads, head_dim] (keys
+// and values go straight from qkv into the cache).
+struct PagedAttentionBuffers {
+  Tensor qkv, q, attn;
+};
+
+template <class Alloc>
+PagedAttentionBuffers allocate_paged_attention_buffers(int64_t tokens, const AttentionHeads& h, DType dtype,
+                                                       Alloc& alloc) {
+  return {.qkv = alloc({tokens, (h.heads + 2 * h.kv_heads) * h.head_dim}, dtype),
+          .q = alloc({tokens, h.heads, h.head_dim}, dtype),
+          .attn = alloc({tokens, h.heads, h.head_dim}, dtype)};
+}
+
+// The q, k and v projections as one layer (qkv: their output features one after another,
+// see Linear::name_fused_weights) and the output projection.
+struct FusedAttentionProjections {
+  const Linear& qkv;
+  const Linear& out;
+};
 
 // Rotary positions: inverse frequencies [head_dim / 2] (f32) and how dimensions pair.
 struct Rotary {
@@ -56,8 +80,8 @@ struct LayerCache {
 // when `rotary` is given, as are the queries) are written into the layer's cache, then
 // every sequence's queries attend causally over its cached positions (the last
 // cache.window of them, when the layer has a window).
-void paged_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
-                          const Tensor& x, const PagedBatch& batch, LayerCache cache, AttentionBuffers& buf,
+void paged_self_attention(const FusedAttentionProjections& w, const AttentionHeads& h, const Rotary* rotary,
+                          const Tensor& x, const PagedBatch& batch, LayerCache cache, PagedAttentionBuffers& buf,
                           Tensor& out);
 
 // out = out_proj(attention) of x [batch * tokens, hidden], each sample's tokens attending

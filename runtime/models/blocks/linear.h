@@ -1,8 +1,11 @@
 #pragma once
 // A dense layer as checkpoints store it: <name>.weight [out, in] and, optionally,
-// <name>.bias [out].
+// <name>.bias [out]; or several such layers over the same input fused into one, whose
+// output features are theirs one after another (q, k and v; gate and up), so they run as
+// one GEMM.
 
 #include <string>
+#include <vector>
 
 #include "runtime/backend/ops.h"
 #include "runtime/models/named_weights.h"
@@ -25,6 +28,18 @@ struct Linear {
     const bool conv1d = layout == WeightLayout::in_out;
     list.push_back({name + ".weight", conv1d ? Shape{in, out} : Shape{out, in}, &weight, conv1d});
     if (has_bias) list.push_back({name + ".bias", {out}, &bias});
+  }
+
+  // Lists the parts of a fused layer from `in` features: <part.name>.weight (and .bias)
+  // fill rows [part's first, + part.rows) of weight (and bias), parts in order.
+  void name_fused_weights(NamedWeights& list, const std::vector<FusedPart>& parts, int64_t in, bool has_bias) {
+    std::vector<FusedPart> weights, biases;
+    for (const FusedPart& part : parts) {
+      weights.push_back({part.name + ".weight", part.rows});
+      biases.push_back({part.name + ".bias", part.rows});
+    }
+    name_fused_rows(list, weights, {in}, &weight);
+    if (has_bias) name_fused_rows(list, biases, {}, &bias);
   }
 
   // y = x W^T + b.

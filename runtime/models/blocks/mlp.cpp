@@ -2,12 +2,11 @@
 
 namespace genrt::blocks {
 
-void swiglu_mlp(const Linear& gate_proj, const Linear& up_proj, const Linear& down_proj, const Tensor& x,
-                Tensor& gate, Tensor& up, Tensor& out) {
-  gate_proj(x, gate);
-  up_proj(x, up);
-  ops::swiglu(gate, up, gate);
-  down_proj(gate, out);
+void swiglu_mlp(const Linear& gate_up_proj, const Linear& down_proj, const Tensor& x, Tensor& gate_up, Tensor& act,
+                Tensor& out) {
+  gate_up_proj(x, gate_up);
+  ops::swiglu(gate_up, act);
+  down_proj(act, out);
 }
 
 void gelu_mlp(const Linear& fc_in, const Linear& fc_out, ref::Activation gelu, const Tensor& x, Tensor& inner,

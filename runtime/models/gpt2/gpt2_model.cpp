@@ -30,7 +30,7 @@ NamedWeights gpt2_named_weights(const Gpt2Config& c, Gpt2Weights& w) {
 // The buffers of one forward step, allocated once per step and reused by every layer.
 struct Gpt2Model::Activations {
   Tensor residual, h, block_out;  // [tokens, n_embd]
-  blocks::AttentionBuffers attention;
+  blocks::PagedAttentionBuffers attention;
   Tensor fc;          // [tokens, n_inner]
   Tensor final_rows;  // [logit rows, n_embd]
   Tensor logits;      // [logit rows, vocab] f32
@@ -43,7 +43,7 @@ Gpt2Model::Activations Gpt2Model::allocate_activations(const StepDims& step, DTy
   return {.residual = alloc({t, c.n_embd}, dtype),
           .h = alloc({t, c.n_embd}, dtype),
           .block_out = alloc({t, c.n_embd}, dtype),
-          .attention = blocks::allocate_attention_buffers(
+          .attention = blocks::allocate_paged_attention_buffers(
               t, {.heads = c.n_head, .kv_heads = c.n_head, .head_dim = c.head_dim()}, dtype, alloc),
           .fc = alloc({t, c.n_inner}, dtype),
           .final_rows = alloc({step.logit_rows, c.n_embd}, dtype),
@@ -90,9 +90,7 @@ Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor w
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const Gpt2LayerWeights& w = weights_.h[l];
     ops::add_layernorm(a.block_out, a.residual, w.ln_1.weight, w.ln_1.bias, eps, a.h);
-    const blocks::Linear q = w.attn.c_attn.rows(0, n), k = w.attn.c_attn.rows(n, 2 * n);
-    const blocks::Linear v = w.attn.c_attn.rows(2 * n, 3 * n);
-    blocks::paged_self_attention({q, k, v, w.attn.c_proj}, heads, nullptr, a.h, in.paged,
+    blocks::paged_self_attention({w.attn.c_attn, w.attn.c_proj}, heads, nullptr, a.h, in.paged,
                                  {cache.keys(l), cache.values(l)}, a.attention, a.block_out);
     ops::add_layernorm(a.block_out, a.residual, w.ln_2.weight, w.ln_2.bias, eps, a.h);
     blocks::gelu_mlp(w.mlp.c_fc, w.mlp.c_proj, c.gelu, a.h, a.fc, a.block_out);

@@ -111,8 +111,9 @@ LlamaModel random_llama_model(const LlamaConfig& c, uint64_t seed, const DeviceO
   LlamaWeights w{.lm_head_tied = c.tie_word_embeddings};
   uint64_t index = 0;
   for (const NamedWeight& n : llama_named_weights(c, w)) {
-    *n.tensor = Tensor::zeros(n.shape, dtype);
-    fill_random_weight(n.name, seed, index++, *n.tensor);
+    if (n.owns_tensor()) *n.tensor = Tensor::zeros(n.tensor_shape(), dtype);
+    Tensor rows = n.rows_of(*n.tensor);
+    fill_random_weight(n.name, seed, index++, rows);
   }
   LlamaModel model(c, std::move(w));
   if (device.device == Device::cuda) place_alone(model, device);

@@ -1,5 +1,7 @@
 #include "runtime/models/llama/llama_loader.h"
 
+#include <array>
+
 #include <spdlog/spdlog.h>
 
 #include "runtime/io/json_file.h"
@@ -52,14 +54,11 @@ LlamaModel load_llama2c(const std::filesystem::path& file, const DeviceOptions& 
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     LlamaLayerWeights& L = w.layers.emplace_back();
     L.input_layernorm.weight = src.rms_att_weight.select(l);
-    L.self_attn.q_proj.weight = src.wq.select(l);
-    L.self_attn.k_proj.weight = src.wk.select(l);
-    L.self_attn.v_proj.weight = src.wv.select(l);
+    L.self_attn.qkv_proj.weight = concat_rows(std::array{src.wq.select(l), src.wk.select(l), src.wv.select(l)});
     L.self_attn.o_proj.weight = src.wo.select(l);
     L.post_attention_layernorm.weight = src.rms_ffn_weight.select(l);
-    L.mlp.gate_proj.weight = src.w1.select(l);
+    L.mlp.gate_up_proj.weight = concat_rows(std::array{src.w1.select(l), src.w3.select(l)});
     L.mlp.down_proj.weight = src.w2.select(l);
-    L.mlp.up_proj.weight = src.w3.select(l);
   }
   w.norm.weight = src.rms_final_weight;
   if (!w.lm_head_tied) w.lm_head.weight = src.wcls;

@@ -17,13 +17,15 @@ NamedWeights llama_named_weights(const LlamaConfig& c, LlamaWeights& w) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     LlamaLayerWeights& L = w.layers[l];
     L.input_layernorm.name_weights(list, p + "input_layernorm", hidden);
-    L.self_attn.q_proj.name_weights(list, p + "self_attn.q_proj", hidden, c.q_dim(), c.qkv_bias);
-    L.self_attn.k_proj.name_weights(list, p + "self_attn.k_proj", hidden, c.kv_dim(), c.qkv_bias);
-    L.self_attn.v_proj.name_weights(list, p + "self_attn.v_proj", hidden, c.kv_dim(), c.qkv_bias);
+    L.self_attn.qkv_proj.name_fused_weights(list,
+                                            {{p + "self_attn.q_proj", c.q_dim()},
+                                             {p + "self_attn.k_proj", c.kv_dim()},
+                                             {p + "self_attn.v_proj", c.kv_dim()}},
+                                            hidden, c.qkv_bias);
     L.self_attn.o_proj.name_weights(list, p + "self_attn.o_proj", c.q_dim(), hidden, c.o_bias);
     L.post_attention_layernorm.name_weights(list, p + "post_attention_layernorm", hidden);
-    L.mlp.gate_proj.name_weights(list, p + "mlp.gate_proj", hidden, inter, false);
-    L.mlp.up_proj.name_weights(list, p + "mlp.up_proj", hidden, inter, false);
+    L.mlp.gate_up_proj.name_fused_weights(list, {{p + "mlp.gate_proj", inter}, {p + "mlp.up_proj", inter}}, hidden,
+                                          false);
     L.mlp.down_proj.name_weights(list, p + "mlp.down_proj", inter, hidden, false);
   }
   w.norm.name_weights(list, "model.norm", hidden);
@@ -34,8 +36,9 @@ NamedWeights llama_named_weights(const LlamaConfig& c, LlamaWeights& w) {
 // The buffers of one forward step, allocated once per step and reused by every layer.
 struct LlamaModel::Activations {
   Tensor residual, h, block_out;  // [tokens, hidden]; residual is the stream the fused add+norms update
-  blocks::AttentionBuffers attention;
-  Tensor gate, up;                // [tokens, intermediate]
+  blocks::PagedAttentionBuffers attention;
+  Tensor gate_up;                 // [tokens, 2 intermediate]
+  Tensor act;                     // [tokens, intermediate]
   Tensor final_rows;              // [logit rows, hidden]
   Tensor logits;                  // [logit rows, vocab] f32
 };
@@ -47,11 +50,11 @@ LlamaModel::Activations LlamaModel::allocate_activations(const StepDims& step, D
   return {.residual = alloc({t, c.hidden_size}, dtype),
           .h = alloc({t, c.hidden_size}, dtype),
           .block_out = alloc({t, c.hidden_size}, dtype),
-          .attention = blocks::allocate_attention_buffers(
+          .attention = blocks::allocate_paged_attention_buffers(
               t, {.heads = c.num_attention_heads, .kv_heads = c.num_key_value_heads, .head_dim = c.head_dim}, dtype,
               alloc),
-          .gate = alloc({t, c.intermediate_size}, dtype),
-          .up = alloc({t, c.intermediate_size}, dtype),
+          .gate_up = alloc({t, 2 * c.intermediate_size}, dtype),
+          .act = alloc({t, c.intermediate_size}, dtype),
           .final_rows = alloc({step.logit_rows, c.hidden_size}, dtype),
           .logits = alloc({step.logit_rows, c.vocab_size}, DType::f32)};
 }
@@ -108,11 +111,10 @@ Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor 
       ops::add_rmsnorm(a.block_out, a.residual, w.input_layernorm.weight, eps, a.h);
     }
     const LlamaAttentionWeights& attn = w.self_attn;
-    blocks::paged_self_attention({attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj}, heads, &rotary, a.h,
-                                 in.paged, {cache.keys(l), cache.values(l), c.layer_window(l)}, a.attention,
-                                 a.block_out);
+    blocks::paged_self_attention({attn.qkv_proj, attn.o_proj}, heads, &rotary, a.h, in.paged,
+                                 {cache.keys(l), cache.values(l), c.layer_window(l)}, a.attention, a.block_out);
     ops::add_rmsnorm(a.block_out, a.residual, w.post_attention_layernorm.weight, eps, a.h);
-    blocks::swiglu_mlp(w.mlp.gate_proj, w.mlp.up_proj, w.mlp.down_proj, a.h, a.gate, a.up, a.block_out);
+    blocks::swiglu_mlp(w.mlp.gate_up_proj, w.mlp.down_proj, a.h, a.gate_up, a.act, a.block_out);
   }
   ops::add_rmsnorm(a.block_out, a.residual, weights_.norm.weight, eps, a.h);
   ops::embedding(a.h, in.logit_rows, a.final_rows);

@@ -16,14 +16,16 @@
 namespace genrt {
 
 // Members are named like the Hugging Face checkpoint's modules (model.layers.N.<name>).
+// q_proj, k_proj and v_proj are loaded as the rows of one fused qkv_proj, gate_proj and
+// up_proj as those of gate_up_proj, so each runs as one GEMM.
 struct LlamaAttentionWeights {
-  blocks::Linear q_proj, k_proj, v_proj;  // [q_dim | kv_dim, hidden], biases with config.qkv_bias
-  blocks::Linear o_proj;                  // [hidden, q_dim], bias with config.o_bias
+  blocks::Linear qkv_proj;  // [q_dim + 2 kv_dim, hidden], biases with config.qkv_bias
+  blocks::Linear o_proj;    // [hidden, q_dim], bias with config.o_bias
 };
 
 struct LlamaMlpWeights {
-  blocks::Linear gate_proj, up_proj;  // [intermediate, hidden]
-  blocks::Linear down_proj;           // [hidden, intermediate]
+  blocks::Linear gate_up_proj;  // [2 intermediate, hidden]
+  blocks::Linear down_proj;     // [hidden, intermediate]
 };
 
 struct LlamaLayerWeights {

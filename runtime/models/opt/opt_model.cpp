@@ -21,9 +21,8 @@ NamedWeights opt_named_weights(const OptConfig& c, OptWeights& w) {
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
     OptLayerWeights& L = w.layers[l];
-    L.self_attn.q_proj.name_weights(list, p + "self_attn.q_proj", h, h, true);
-    L.self_attn.k_proj.name_weights(list, p + "self_attn.k_proj", h, h, true);
-    L.self_attn.v_proj.name_weights(list, p + "self_attn.v_proj", h, h, true);
+    L.self_attn.qkv_proj.name_fused_weights(
+        list, {{p + "self_attn.q_proj", h}, {p + "self_attn.k_proj", h}, {p + "self_attn.v_proj", h}}, h, true);
     L.self_attn.out_proj.name_weights(list, p + "self_attn.out_proj", h, h, true);
     L.self_attn_layer_norm.name_weights(list, p + "self_attn_layer_norm", h);
     L.fc1.name_weights(list, p + "fc1", h, c.ffn_dim, true);
@@ -38,7 +37,7 @@ NamedWeights opt_named_weights(const OptConfig& c, OptWeights& w) {
 struct OptModel::Activations {
   Tensor word;                    // [tokens, word_embed_proj_dim]: the token embeddings before project_in
   Tensor residual, h, block_out;  // [tokens, hidden]
-  blocks::AttentionBuffers attention;
+  blocks::PagedAttentionBuffers attention;
   Tensor fc;                      // [tokens, ffn_dim]
   Tensor final_rows;              // [logit rows, hidden]
   Tensor projected_rows;          // [logit rows, word_embed_proj_dim]: final_rows after project_out
@@ -54,7 +53,7 @@ OptModel::Activations OptModel::allocate_activations(const StepDims& step, DType
           .residual = alloc({t, c.hidden_size}, dtype),
           .h = alloc({t, c.hidden_size}, dtype),
           .block_out = alloc({t, c.hidden_size}, dtype),
-          .attention = blocks::allocate_attention_buffers(
+          .attention = blocks::allocate_paged_attention_buffers(
               t, {.heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()},
               dtype, alloc),
           .fc = alloc({t, c.ffn_dim}, dtype),
@@ -116,7 +115,7 @@ Tensor OptModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor wh
       const OptLayerWeights& w = weights_.layers[l];
       ops::add_layernorm(a.block_out, a.residual, w.self_attn_layer_norm.weight, w.self_attn_layer_norm.bias, eps,
                          a.h);
-      blocks::paged_self_attention({w.self_attn.q_proj, w.self_attn.k_proj, w.self_attn.v_proj, w.self_attn.out_proj},
+      blocks::paged_self_attention({w.self_attn.qkv_proj, w.self_attn.out_proj},
                                    heads, nullptr, a.h, in.paged, {cache.keys(l), cache.values(l)}, a.attention,
                                    a.block_out);
       ops::add_layernorm(a.block_out, a.residual, w.final_layer_norm.weight, w.final_layer_norm.bias, eps, a.h);
@@ -135,7 +134,7 @@ Tensor OptModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor wh
     ops::add(a.block_out, a.residual, a.residual);
     for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
       const OptLayerWeights& w = weights_.layers[l];
-      blocks::paged_self_attention({w.self_attn.q_proj, w.self_attn.k_proj, w.self_attn.v_proj, w.self_attn.out_proj},
+      blocks::paged_self_attention({w.self_attn.qkv_proj, w.self_attn.out_proj},
                                    heads, nullptr, a.residual, in.paged, {cache.keys(l), cache.values(l)},
                                    a.attention, a.block_out);
       ops::add_layernorm(a.block_out, a.residual, w.self_attn_layer_norm.weight, w.self_attn_layer_norm.bias, eps,

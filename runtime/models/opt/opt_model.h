@@ -17,8 +17,10 @@
 namespace genrt {
 
 // Members are named like the checkpoint's modules (model.decoder.layers.N.<name>).
+// q_proj, k_proj and v_proj are loaded as the rows of one fused qkv_proj (one GEMM).
 struct OptAttentionWeights {
-  blocks::Linear q_proj, k_proj, v_proj, out_proj;  // [hidden, hidden]
+  blocks::Linear qkv_proj;  // [3 hidden, hidden]
+  blocks::Linear out_proj;  // [hidden, hidden]
 };
 
 struct OptLayerWeights {

@@ -8,13 +8,18 @@
 
 using genrt::ref::Activation;
 
-TEST(RefSwiGlu, SiluTimesUp) {
-  const float gate[3] = {0, 1, -2}, up[3] = {5, 2, 1};
-  float out[3];
-  genrt::ref::activation({.op = Activation::swiglu, .x = gate, .up = up, .out = out, .n = 3});
+TEST(RefSwiGlu, SiluOfTheGateHalfTimesTheUpHalf) {
+  // Two rows of a fused [2, 2 * 3] gate | up projection.
+  const float gate_up[12] = {0, 1, -2, 5, 2, 1,  //
+                             3, 0, 0, -1, 7, 7};
+  float out[6];
+  genrt::ref::activation({.op = Activation::swiglu, .x = gate_up, .out = out, .n = 6, .cols = 3});
   EXPECT_EQ(out[0], 0.0f);
   EXPECT_NEAR(out[1], 2.0f / (1 + std::exp(-1.0f)), 1e-6f);
   EXPECT_NEAR(out[2], -2.0f / (1 + std::exp(2.0f)), 1e-6f);
+  EXPECT_NEAR(out[3], -3.0f / (1 + std::exp(-3.0f)), 1e-6f);
+  EXPECT_EQ(out[4], 0.0f);
+  EXPECT_EQ(out[5], 0.0f);
 }
 
 TEST(RefGelu, ErfTanhAndQuickMatchPyTorchValues) {
