@@ -39,6 +39,7 @@ struct LoadOptions {
   Device device = Device::cpu;
   DType dtype = DType::f32;      // compute dtype (the CPU backend computes in fp32)
   double gpu_memory = 0.9;       // fraction of device memory genrt may plan for (CUDA)
+  bool cuda_graphs = true;       // CUDA decode steps replay graphs; false launches each kernel
   std::string tokenizer;         // empty: the model's own tokenizer.json / tokenizer.bin
 };
 

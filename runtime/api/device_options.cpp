@@ -16,7 +16,8 @@ genrt::DeviceOptions to_device_options(const LoadOptions& options) {
   }
   return {.device = options.device == Device::cuda ? genrt::Device::cuda : genrt::Device::cpu,
           .dtype = options.dtype == DType::f16 ? genrt::DType::f16 : genrt::DType::bf16,
-          .gpu_memory = options.gpu_memory};
+          .gpu_memory = options.gpu_memory,
+          .cuda_graphs = options.cuda_graphs};
 }
 
 }  // namespace genrt::api

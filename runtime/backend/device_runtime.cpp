@@ -175,6 +175,80 @@ DeviceRuntime::Step::~Step() { runtime_.step_open_ = false; }
 
 Tensor DeviceRuntime::scratch(const Shape& shape, DType dtype) { return workspace_->allocate(shape, dtype); }
 
+uint64_t DeviceRuntime::workspace_mark() const { return workspace_->used(); }
+
+void DeviceRuntime::restore_workspace(uint64_t mark) {
+  GENRT_CHECK(step_open_ && mark >= workspace_fixed_, "restore_workspace: needs an open step and a mark of one");
+  if (mark <= workspace_->used()) {
+    workspace_->reset_to(mark);
+  } else {
+    workspace_->claim_until(mark);
+  }
+}
+
+class DeviceRuntime::Graph {
+ public:
+  Graph(cudaGraphExec_t exec, size_t nodes) : exec_(exec), nodes_(nodes) {}
+  ~Graph() { cudaGraphExecDestroy(exec_); }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  cudaGraphExec_t exec() const { return exec_; }
+  size_t nodes() const { return nodes_; }
+
+ private:
+  cudaGraphExec_t exec_;
+  size_t nodes_;
+};
+
+std::shared_ptr<const DeviceRuntime::Graph> DeviceRuntime::capture_graph(const std::function<void()>& enqueue,
+                                                                         const std::string& what) {
+  GENRT_CHECK(step_open_, "capture_graph: {} must be captured inside an open step", what);
+  cudaStream_t stream = impl_->stream;
+  // What the stream still runs is not part of the graph; waiting for it also lets the
+  // driver's free memory below measure the graph alone.
+  check_cuda(cudaStreamSynchronize(stream), "before capturing a CUDA graph");
+  size_t free_before = 0, free_after = 0, total = 0;
+  check_cuda(cudaMemGetInfo(&free_before, &total), "querying device memory");
+  // Thread-local: another thread's CUDA calls (a second model's loading) do not invalidate it.
+  check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "beginning a CUDA graph capture");
+  cudaGraph_t graph = nullptr;
+  try {
+    enqueue();
+  } catch (...) {
+    // Leave the stream out of capture mode, and the failed capture's errors behind.
+    cudaStreamEndCapture(stream, &graph);
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  const std::string context = "the CUDA graph of " + what;
+  check_cuda(cudaStreamEndCapture(stream, &graph), context.c_str());
+  size_t nodes = 0;
+  cudaGraphGetNodes(graph, nullptr, &nodes);
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t instantiated = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  check_cuda(instantiated, context.c_str());
+  auto captured = std::make_shared<const Graph>(exec, nodes);
+  check_cuda(cudaGraphUpload(exec, stream), context.c_str());
+  check_cuda(cudaStreamSynchronize(stream), context.c_str());
+  check_cuda(cudaMemGetInfo(&free_after, &total), "querying device memory");
+  const uint64_t bytes = free_before > free_after ? free_before - free_after : 0;
+  graph_bytes_ += bytes;
+  spdlog::info("captured {} as a CUDA graph: {} nodes, {} of device memory ({} for all graphs, {} planned)", what,
+               nodes, format_bytes(bytes), format_bytes(graph_bytes_), format_bytes(plan_.graph_bytes));
+  if (graph_bytes_ > plan_.graph_bytes) {
+    spdlog::warn("the CUDA graphs take {}, more than the {} planned for them", format_bytes(graph_bytes_),
+                 format_bytes(plan_.graph_bytes));
+  }
+  return captured;
+}
+
+void DeviceRuntime::launch_graph(const Graph& graph) {
+  GENRT_CHECK(step_open_, "launch_graph: a CUDA graph replays inside an open step");
+  check_cuda(cudaGraphLaunch(graph.exec(), impl_->stream), "replaying a CUDA graph");
+}
+
 Tensor DeviceRuntime::upload(const Tensor& host) { return upload(host, host.dtype()); }
 
 Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
@@ -260,6 +334,14 @@ DeviceRuntime::PersistentScope::~PersistentScope() = default;
 DeviceRuntime::Step::Step(DeviceRuntime& runtime) : runtime_(runtime) {}
 DeviceRuntime::Step::~Step() = default;
 Tensor DeviceRuntime::scratch(const Shape&, DType) { fail("no CUDA backend"); }
+uint64_t DeviceRuntime::workspace_mark() const { fail("no CUDA backend"); }
+void DeviceRuntime::restore_workspace(uint64_t) { fail("no CUDA backend"); }
+class DeviceRuntime::Graph {};
+std::shared_ptr<const DeviceRuntime::Graph> DeviceRuntime::capture_graph(const std::function<void()>&,
+                                                                         const std::string&) {
+  fail("no CUDA backend");
+}
+void DeviceRuntime::launch_graph(const Graph&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::upload(const Tensor&, const Tensor&) { fail("no CUDA backend"); }

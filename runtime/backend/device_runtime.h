@@ -10,8 +10,10 @@
 // In a build without the CUDA backend constructing one is an error.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "runtime/core/tensor.h"
@@ -83,6 +85,23 @@ class DeviceRuntime {
 
   // Step-lifetime tensors from the workspace.
   Tensor scratch(const Shape& shape, DType dtype);
+  // How far the open step has carved the workspace, and a return to such a mark: the same
+  // allocations from the same mark get the same addresses, which is what lets a CUDA graph
+  // captured from one step's buffers be replayed in another (restoring the mark where its
+  // buffers end keeps later scratch() clear of them).
+  uint64_t workspace_mark() const;
+  void restore_workspace(uint64_t mark);
+
+  // CUDA graphs of work on this runtime's stream (a decode step of one batch size).
+  // capture_graph runs `enqueue` with the stream capturing, inside an open Step: what it
+  // launches is recorded, not run, so it must not synchronize, allocate device memory or
+  // copy from pageable memory. The graph keeps the addresses it was captured with; replays
+  // run in stream order. What the driver allocated for it is measured and logged.
+  class Graph;
+  std::shared_ptr<const Graph> capture_graph(const std::function<void()>& enqueue, const std::string& what);
+  void launch_graph(const Graph& graph);
+  // Device memory the driver took for the graphs captured so far.
+  uint64_t graph_bytes() const { return graph_bytes_; }
   // A host tensor copied into the workspace (asynchronously, in stream order), converted
   // from f32 when `dtype` differs from the host's.
   Tensor upload(const Tensor& host);
@@ -119,6 +138,7 @@ class DeviceRuntime {
   MemoryPlan plan_;
   std::unique_ptr<DeviceArena> weights_, persistent_, workspace_, kv_;
   uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
+  uint64_t graph_bytes_ = 0;
   std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began
   bool step_open_ = false;
 };

@@ -58,9 +58,9 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
               "top logprobs must be in [0, {}] (or -1: none), got {}", kMaxTopLogprobs, r.top_logprobs);
   const int64_t max_new = std::min(r.max_new_tokens, spec.context_length - prompt_tokens);
   const int64_t blocks = cache_.blocks_for(prompt_tokens + max_new);
-  GENRT_CHECK(blocks <= cache_.shape().blocks,
+  GENRT_CHECK(blocks <= cache_.usable_blocks(),
               "{} prompt + {} new tokens need {} KV blocks of {} tokens, but the cache holds only {}", prompt_tokens,
-              max_new, blocks, cache_.shape().block_size, cache_.shape().blocks);
+              max_new, blocks, cache_.shape().block_size, cache_.usable_blocks());
 }
 
 void BatchScheduler::submit(SequenceRequest r) {

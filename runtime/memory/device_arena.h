@@ -27,6 +27,9 @@ class DeviceArena {
   // per-step workspace resets to what outlives steps. Tensors from the freed range must
   // no longer be used.
   void reset_to(uint64_t used_bytes);
+  // Takes everything up to `used_bytes` (at least used()) as allocated: the range of
+  // tensors allocated in an earlier step at the same addresses (a CUDA graph's buffers).
+  void claim_until(uint64_t used_bytes);
   bool pooled() const { return base_ != nullptr; }
 
   // Sub-allocations are aligned to this (cuBLASLt and 16-byte vector loads want 256).

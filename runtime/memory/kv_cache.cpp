@@ -46,6 +46,13 @@ int64_t KvCache::blocks_for(int64_t tokens) const {
   return (tokens + shape_.block_size - 1) / shape_.block_size;
 }
 
+const BlockTable& KvCache::padding_table() {
+  if (padding_.used == 0) {
+    GENRT_CHECK(reserve(padding_, 1), "the KV cache has no free block to set aside for padding rows");
+  }
+  return padding_;
+}
+
 bool KvCache::reserve(BlockTable& table, int64_t tokens) {
   const int64_t needed = blocks_for(tokens) - table.used;
   if (needed <= 0) return true;

@@ -56,6 +56,13 @@ class KvCache {
   // Cached blocks that no table holds (counted in free_blocks()).
   int64_t cached_free_blocks() const { return pool_.cached_unreferenced(); }
   int64_t blocks_for(int64_t tokens) const;
+  // The most blocks one sequence can ever hold: the pool, less the padding block.
+  int64_t usable_blocks() const { return shape_.blocks - (padding_.used > 0 ? 1 : 0); }
+  // A table of one block set aside from the pool for good (the pool hands out one block
+  // fewer from then on): the padding rows of a fixed-size step (a CUDA graph's batch
+  // bucket) write and read its first slot, which no sequence reads. The first call sets it
+  // aside, and fails when no block is free.
+  const BlockTable& padding_table();
 
   // Grows `table` to cover `tokens` positions, evicting unheld cached blocks when no block
   // is free. Returns false, taking nothing, when the pool has too few.
@@ -84,6 +91,7 @@ class KvCache {
   std::vector<Tensor> keys_;
   std::vector<Tensor> values_;
   BlockPool pool_;
+  BlockTable padding_;  // see padding_table()
 
   template <class Allocate>
   void init(Allocate&& allocate);

@@ -33,6 +33,7 @@ std::string MemoryPlan::table() const {
   out += fmt::format("  = {}", format_bytes(total_bytes()));
   if (models.size() > 1) out += "\n  (models run one step at a time and share the largest step's workspace)";
   if (kv_blocks > 0) out += fmt::format("\n  KV cache: {} blocks, {} tokens", kv_blocks, kv_tokens);
+  if (graph_bytes > 0) out += fmt::format("\n  CUDA graphs: {} left free for the driver", format_bytes(graph_bytes));
   if (step_staging_bytes > 0) out += fmt::format("\n  host staging for a step's uploads: {} pinned", format_bytes(step_staging_bytes));
   return out;
 }
@@ -55,6 +56,7 @@ MemoryPlan plan_device_memory(const DeviceMemoryInfo& device, double fraction, s
     plan.persistent_bytes += m.persistent_bytes;
     largest_step = std::max(largest_step, m.workspace_bytes);
     plan.step_staging_bytes = std::max(plan.step_staging_bytes, m.step_upload_bytes);
+    plan.graph_bytes += m.graph_bytes;
     if (m.kv_bytes_per_block == 0) continue;
     GENRT_CHECK(kv_model == nullptr, "memory plan: {} and {} both ask for a KV cache; one device plans one KV pool",
                 kv_model->name, m.name);
@@ -62,16 +64,17 @@ MemoryPlan plan_device_memory(const DeviceMemoryInfo& device, double fraction, s
     kv_model = &m;
   }
   plan.workspace_bytes = largest_step + runtime_workspace_bytes;
-  const uint64_t fixed = plan.weight_bytes + plan.persistent_bytes + plan.workspace_bytes;
+  const uint64_t fixed = plan.weight_bytes + plan.persistent_bytes + plan.workspace_bytes + plan.graph_bytes;
   const uint64_t min_kv = kv_model ? static_cast<uint64_t>(kv_model->min_blocks) * kv_model->kv_bytes_per_block : 0;
   const uint64_t needed = fixed + min_kv;
   GENRT_CHECK(needed <= plan.budget_bytes,
-              "{}: {} {} (weights {}{}, workspace {}{}), but {} is available ({} free of {}, less {} kept for CUDA "
+              "{}: {} {} (weights {}{}, workspace {}{}{}), but {} is available ({} free of {}, less {} kept for CUDA "
               "libraries, --gpu-memory {})",
               models.size() == 1 ? "the model does not fit" : fmt::format("the {} models do not fit", models.size()),
               models.size() == 1 ? "it needs" : "they need", format_bytes(needed), format_bytes(plan.weight_bytes),
               plan.persistent_bytes > 0 ? ", persistent buffers " + format_bytes(plan.persistent_bytes) : std::string(),
               format_bytes(plan.workspace_bytes),
+              plan.graph_bytes > 0 ? ", CUDA graphs " + format_bytes(plan.graph_bytes) : std::string(),
               kv_model ? ", KV cache for one full context " + format_bytes(min_kv) : std::string(),
               format_bytes(plan.budget_bytes), format_bytes(device.free_bytes), format_bytes(device.total_bytes),
               format_bytes(kUnplannedReserveBytes), fraction);

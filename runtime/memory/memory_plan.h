@@ -4,8 +4,9 @@
 // cut into four regions: the weights of all models, their persistent buffers (a
 // denoising loop's latents), one per-step workspace (models run one step at a time on one
 // stream, so they share the largest step's), and a paged KV-cache block pool that takes
-// everything left (a plan without a KV cache takes only what is asked). Nothing is
-// allocated after the plan, so a decode or denoising step never calls cudaMalloc.
+// everything left (a plan without a KV cache takes only what is asked); what the driver
+// needs for the models' CUDA graphs is left out of the pool. Nothing is allocated after
+// the plan, so a decode or denoising step never calls cudaMalloc.
 
 #include <cstdint>
 #include <span>
@@ -29,6 +30,9 @@ struct MemoryRequest {
   int64_t block_size = 16;          // tokens per block
   int64_t min_blocks = 1;           // at least one full context must fit
   uint64_t step_upload_bytes = 0;   // host bytes its largest step uploads (pinned staging, host memory)
+  // Device memory the driver takes for the model's CUDA graphs (their kernel parameters and
+  // launch state): planned, so that the KV pool leaves it free, but not allocated by genrt.
+  uint64_t graph_bytes = 0;
 
   bool operator==(const MemoryRequest&) const = default;
 };
@@ -48,6 +52,7 @@ struct MemoryPlan {
   uint64_t kv_bytes = 0;
   int64_t kv_tokens = 0;  // kv_blocks * block_size
   uint64_t step_staging_bytes = 0;  // pinned host memory for a step's uploads: the largest model's
+  uint64_t graph_bytes = 0;  // left free for the models' CUDA graphs
   std::vector<MemoryRequest> models;  // each model's share, in the order declared
   uint64_t runtime_workspace_bytes = 0;
 

@@ -1,9 +1,12 @@
 #include "runtime/models/causal_lm.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 namespace genrt {
 
@@ -11,7 +14,8 @@ KvCacheShape ModelSpec::kv_cache_shape(int64_t blocks, int64_t block_size) const
   return {.layers = num_layers, .blocks = blocks, .block_size = block_size, .kv_heads = num_kv_heads, .head_dim = head_dim};
 }
 
-PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length) {
+PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length,
+                            int64_t table_width) {
   const auto n_tokens = static_cast<int64_t>(batch.tokens.size());
   const auto n_seqs = static_cast<int64_t>(batch.sequences.size());
   GENRT_CHECK(n_tokens > 0 && n_seqs > 0, "forward: empty batch");
@@ -19,6 +23,11 @@ PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64
   for (const SequenceChunk& seq : batch.sequences) {
     GENRT_CHECK(seq.blocks != nullptr, "forward: a sequence without a block table");
     max_blocks = std::max(max_blocks, seq.blocks->used);
+  }
+  if (table_width > 0) {
+    GENRT_CHECK(max_blocks <= table_width, "forward: a block table of {} blocks is wider than the step's {}",
+                max_blocks, table_width);
+    max_blocks = table_width;
   }
   PagedBatch p{.positions = Tensor::zeros({n_tokens}, DType::i32),
                .slots = Tensor::zeros({n_tokens}, DType::i32),
@@ -52,6 +61,24 @@ PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64
   return p;
 }
 
+ForwardBatch pad_decode_batch(const ForwardBatch& batch, int64_t rows, const BlockTable& padding) {
+  GENRT_CHECK(is_decode_step(batch) && std::ssize(batch.sequences) <= rows,
+              "pad_decode_batch: {} tokens of {} sequences are not a decode step of at most {} rows",
+              batch.tokens.size(), batch.sequences.size(), rows);
+  GENRT_CHECK(padding.used > 0, "pad_decode_batch: the padding table has no block");
+  ForwardBatch padded = batch;
+  for (auto row = std::ssize(batch.sequences); row < rows; ++row) {
+    padded.tokens.push_back(0);
+    padded.sequences.push_back({.first_token = row, .n_tokens = 1, .start_pos = 0, .blocks = &padding});
+  }
+  return padded;
+}
+
+bool is_decode_step(const ForwardBatch& batch) {
+  return batch.tokens.size() == batch.sequences.size() &&
+         std::all_of(batch.sequences.begin(), batch.sequences.end(), [](const SequenceChunk& s) { return s.n_tokens == 1; });
+}
+
 Tensor batch_token_ids(const ForwardBatch& batch) {
   Tensor ids = Tensor::zeros({static_cast<int64_t>(batch.tokens.size())}, DType::i32);
   std::copy(batch.tokens.begin(), batch.tokens.end(), ids.data<int32_t>());
@@ -75,6 +102,19 @@ void check_token_ids(const ForwardBatch& batch, int64_t vocab_size) {
   for (int32_t id : batch.tokens) {
     GENRT_CHECK(id >= 0 && id < vocab_size, "token id {} is outside the vocabulary [0, {})", id, vocab_size);
   }
+}
+
+void capture_decode_graphs(const CausalLM& model, KvCache& cache) {
+  const std::vector<int64_t> sizes = model.graph_batch_sizes();
+  if (sizes.empty()) return;
+  const auto start = std::chrono::steady_clock::now();
+  for (const int64_t rows : sizes) {
+    // A step of padding rows only: it writes nothing but the padding block.
+    model.forward(pad_decode_batch({}, rows, cache.padding_table()), cache, LogitsFor::last_token);
+  }
+  spdlog::info("{}: {} decode CUDA graphs (batch {} to {}) ready in {:.2f} s", model.spec().architecture,
+               model.captured_graphs(), sizes.front(), sizes.back(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace genrt

@@ -27,6 +27,9 @@ struct DeviceOptions {
   double gpu_memory = 0.9;       // fraction of the device the plan may use
   int64_t max_step_tokens = 0;   // tokens per forward step the workspace holds; 0: max(context, 512)
   int64_t max_step_seqs = 256;   // sequences (and logit rows) per forward step
+  // GPU decode steps replay a CUDA graph per batch-size bucket; false runs every step's
+  // kernels one launch at a time (--no-cuda-graphs: debugging, and the bench's comparison).
+  bool cuda_graphs = true;
 };
 
 // The facts about a model that code outside it needs.
@@ -79,6 +82,11 @@ class CausalLM {
   // A KV cache for this model on its device: on the CPU `blocks` blocks in fp32; a model on
   // the GPU hands out the pool its memory plan sized (a new cache invalidates the last).
   virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const = 0;
+  // The batch sizes whose decode steps replay a CUDA graph (captured the first time each
+  // runs, or ahead by capture_decode_graphs); empty on the CPU or without graphs.
+  virtual std::vector<int64_t> graph_batch_sizes() const { return {}; }
+  // CUDA graphs captured so far.
+  virtual int64_t captured_graphs() const { return 0; }
 
   // What the model asks of a GPU's DeviceRuntime to run there with `options`: its weights,
   // the workspace of its largest step (measured by the code that allocates it) and its KV
@@ -93,7 +101,17 @@ class CausalLM {
 
 // The step's paged-attention metadata (positions, cache slots, block tables); checks that
 // the sequences tile the token list, stay inside the context and have their blocks.
-PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length);
+// `table_width` > 0 fixes the block tables' width (a CUDA graph's), which must hold every
+// table; 0 makes it the longest table's.
+PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64_t context_length,
+                            int64_t table_width = 0);
+// A decode step (one new token per sequence) grown to `rows` sequences, as a CUDA graph of
+// that batch size runs it: each padding row feeds token 0 at position 0 of `padding` (a
+// table whose block no sequence holds, KvCache::padding_table), so it writes and reads
+// only that block and changes no sequence's keys, values or logits.
+ForwardBatch pad_decode_batch(const ForwardBatch& batch, int64_t rows, const BlockTable& padding);
+// Whether every sequence of the batch brings exactly one new token (true of no sequence).
+bool is_decode_step(const ForwardBatch& batch);
 // The ids of the batch as a tensor [tokens] (i32).
 Tensor batch_token_ids(const ForwardBatch& batch);
 // Indices [rows] (i32) of the tokens that logits are wanted for: each sequence's last
@@ -102,4 +120,9 @@ Tensor logit_rows(const ForwardBatch& batch, LogitsFor which);
 // Every token of the batch must be inside the vocabulary (checked on the host, before
 // ids go to a device).
 void check_token_ids(const ForwardBatch& batch, int64_t vocab_size);
+
+// Captures the CUDA graph of every decode batch size of `model` on `cache` ahead of the
+// first request, by running a step of padding rows at each; logs what it took. Nothing
+// happens for a model without graphs.
+void capture_decode_graphs(const CausalLM& model, KvCache& cache);
 }  // namespace genrt

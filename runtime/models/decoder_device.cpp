@@ -1,10 +1,33 @@
 #include "runtime/models/decoder_device.h"
 
 #include <algorithm>
+#include <map>
+
+#include <spdlog/spdlog.h>
 
 #include "runtime/backend/gpu_limits.h"
 
 namespace genrt {
+
+// The CUDA graphs of one model's decode steps, by batch bucket, and the fixed buffers
+// their inputs are written into before each replay.
+struct DecoderDevice::Graphs {
+  std::vector<int64_t> buckets;  // ascending
+  StepInputs inputs;             // the largest bucket's; a bucket's graph reads their first rows
+  const void* cache = nullptr;   // the KV pools the graphs write (layer 0's keys): another cache recaptures
+  struct Captured {
+    std::shared_ptr<const DeviceRuntime::Graph> graph;
+    Tensor logits;                // where the replay leaves them: [bucket, vocab]
+    uint64_t workspace_end = 0;   // the workspace mark past the graph's buffers
+  };
+  std::map<int64_t, Captured> captured;
+  bool failed = false;  // a capture failed: every step runs without graphs
+};
+
+DecoderDevice::DecoderDevice() = default;
+DecoderDevice::~DecoderDevice() = default;
+DecoderDevice::DecoderDevice(DecoderDevice&&) noexcept = default;
+DecoderDevice& DecoderDevice::operator=(DecoderDevice&&) noexcept = default;
 
 void DecoderDevice::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options,
                              const ModelSpec& spec, const MemoryRequest& request, const NamedWeights& weights) {
@@ -12,8 +35,28 @@ void DecoderDevice::place_on(std::shared_ptr<DeviceRuntime> runtime, const Devic
   runtime->expect_planned(request);
   options_ = resolve(options, spec);
   place_weights(*runtime, weights, options_.dtype, spec.architecture);
+  if (options_.cuda_graphs) {
+    auto persistent = [&](const Shape& shape, DType dtype) { return runtime->persistent(shape, dtype); };
+    graphs_ = std::make_unique<Graphs>();
+    graphs_->buckets = graph_buckets(options_);
+    graphs_->inputs = allocate_graph_inputs(options_, spec, persistent);
+  }
   runtime_ = std::move(runtime);
 }
+
+std::vector<int64_t> DecoderDevice::graph_buckets(const DeviceOptions& options) {
+  const int64_t limit = std::min(options.max_step_seqs, options.max_step_tokens);
+  std::vector<int64_t> buckets;
+  for (int64_t rows = 1; rows < limit; rows *= 2) buckets.push_back(rows);
+  buckets.push_back(limit);
+  return buckets;
+}
+
+std::vector<int64_t> DecoderDevice::graph_batch_sizes() const {
+  return graphs_ && !graphs_->failed ? graphs_->buckets : std::vector<int64_t>{};
+}
+
+int64_t DecoderDevice::captured_graphs() const { return graphs_ ? std::ssize(graphs_->captured) : 0; }
 
 DeviceOptions DecoderDevice::resolve(const DeviceOptions& options, const ModelSpec& spec) {
   GENRT_CHECK(options.dtype == DType::bf16 || options.dtype == DType::f16,
@@ -42,6 +85,80 @@ uint64_t DecoderDevice::kv_bytes_per_block(const ModelSpec& spec, DType dtype) {
 
 Tensor DecoderDevice::scratch(const Shape& shape, DType dtype) const {
   return runtime_ ? runtime_->scratch(shape, dtype) : Tensor::zeros(shape, dtype);
+}
+
+Tensor DecoderDevice::forward(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, KvCache& cache,
+                              const StepBody& body) const {
+  const auto step = begin_step();
+  if (graphs_ && !graphs_->failed && which == LogitsFor::last_token && !batch.sequences.empty() &&
+      is_decode_step(batch) && std::ssize(batch.sequences) <= graphs_->buckets.back()) {
+    return run_graph(batch, spec, cache, body);
+  }
+  return body(inputs(batch, which, spec, cache.shape().block_size));
+}
+
+Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec, KvCache& cache,
+                                const StepBody& body) const {
+  Graphs& g = *graphs_;
+  const auto seqs = std::ssize(batch.sequences);
+  const int64_t rows = *std::lower_bound(g.buckets.begin(), g.buckets.end(), seqs);
+  if (g.cache != cache.keys(0).raw()) {  // graphs write the pools they were captured with
+    g.captured.clear();
+    g.cache = cache.keys(0).raw();
+  }
+  check_token_ids(batch, spec.vocab_size);
+  const ForwardBatch padded = pad_decode_batch(batch, rows, cache.padding_table());
+  const int64_t width = g.inputs.paged.block_tables.dim(1);
+  const StepInputs host{.paged = make_paged_batch(padded, kBlockSize, spec.context_length, width),
+                        .ids = batch_token_ids(padded),
+                        .logit_rows = logit_rows(padded, LogitsFor::last_token)};
+  // The bucket's inputs: the first rows of the fixed buffers, written before the replay.
+  // The kernels are chosen for any context up to the model's (a graph's launches are fixed).
+  StepInputs in{.paged = {.positions = g.inputs.paged.positions.slice(0, rows),
+                          .slots = g.inputs.paged.slots.slice(0, rows),
+                          .query_start = g.inputs.paged.query_start.slice(0, rows + 1),
+                          .context_lens = g.inputs.paged.context_lens.slice(0, rows),
+                          .block_tables = g.inputs.paged.block_tables.slice(0, rows),
+                          .block_size = kBlockSize,
+                          .max_query_len = 1,
+                          .max_context_len = spec.context_length},
+                .ids = g.inputs.ids.slice(0, rows),
+                .logit_rows = g.inputs.logit_rows.slice(0, rows)};
+  for (auto [from, to] : {std::pair{&host.paged.positions, &in.paged.positions},
+                          {&host.paged.slots, &in.paged.slots},
+                          {&host.paged.query_start, &in.paged.query_start},
+                          {&host.paged.context_lens, &in.paged.context_lens},
+                          {&host.paged.block_tables, &in.paged.block_tables},
+                          {&host.ids, &in.ids},
+                          {&host.logit_rows, &in.logit_rows}}) {
+    runtime_->upload(*from, *to);
+  }
+  if (const auto it = g.captured.find(rows); it != g.captured.end()) {
+    runtime_->restore_workspace(it->second.workspace_end);
+    runtime_->launch_graph(*it->second.graph);
+    return it->second.logits.slice(0, seqs);
+  }
+  // The bucket's first step runs the body (which also makes every GEMM plan and kernel
+  // setup the capture must not), then captures it from the same workspace mark: the same
+  // allocations get the same addresses, so the graph's buffers are this step's.
+  const uint64_t mark = runtime_->workspace_mark();
+  const Tensor logits = body(in);
+  const uint64_t end = runtime_->workspace_mark();
+  runtime_->restore_workspace(mark);
+  try {
+    Tensor captured_logits;
+    auto graph = runtime_->capture_graph([&] { captured_logits = body(in); },
+                                         fmt::format("the {} decode step of batch {}", spec.architecture, rows));
+    GENRT_CHECK(captured_logits.raw() == logits.raw() && runtime_->workspace_mark() == end,
+                "the captured decode step allocated its buffers differently from the step it was captured from");
+    g.captured[rows] = {.graph = std::move(graph), .logits = captured_logits, .workspace_end = end};
+  } catch (const Error& e) {
+    spdlog::warn("{}: decode steps run without CUDA graphs from now on: {}", spec.architecture, e.what());
+    g.failed = true;
+    g.captured.clear();
+  }
+  runtime_->restore_workspace(end);
+  return logits.slice(0, seqs);
 }
 
 std::optional<DeviceRuntime::Step> DecoderDevice::begin_step() const {
@@ -98,7 +215,9 @@ KvCache DecoderDevice::make_kv_cache(const ModelSpec& spec, int64_t blocks, int6
                                 arena.capacity()) {
     --pool_blocks;
   }
-  return KvCache(spec.kv_cache_shape(pool_blocks, kBlockSize), arena, options_.dtype);
+  KvCache cache(spec.kv_cache_shape(pool_blocks, kBlockSize), arena, options_.dtype);
+  if (graphs_) cache.padding_table();  // set aside now, while every block is free
+  return cache;
 }
 
 }  // namespace genrt

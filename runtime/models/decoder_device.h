@@ -1,11 +1,14 @@
 #pragma once
-// What the decoder LMs (Llama, GPT-2) share to run a forward step on either device: the
-// step's inputs and their buffers, and, on the GPU, the runtime the model was placed on,
-// the step limits its workspace was planned for and the KV pool the plan sized.
+// What the decoder LMs (Llama, GPT-2, OPT) share to run a forward step on either device:
+// the step's inputs and their buffers, and, on the GPU, the runtime the model was placed
+// on, the step limits its workspace was planned for, the KV pool the plan sized and the
+// CUDA graphs of its decode steps.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "runtime/backend/device_runtime.h"
 #include "runtime/backend/paged_batch.h"
@@ -46,12 +49,24 @@ StepInputs allocate_step_inputs(const StepDims& d, int64_t block_size, Alloc& al
           .logit_rows = alloc({d.logit_rows}, DType::i32)};
 }
 
+// The body of a decoder's forward step, the same on both devices: the layers, the final
+// norm and the LM head over the step's inputs, allocating from scratch() only, returning
+// the logits. On the GPU it may be captured into a CUDA graph: it must not synchronize or
+// copy from the host.
+using StepBody = std::function<Tensor(const StepInputs&)>;
+
 class DecoderDevice {
  public:
   // Tokens per KV-cache block on the GPU.
   static constexpr int64_t kBlockSize = 16;
+  // Device memory planned for the driver's side of one captured decode graph (a few
+  // hundred kernel nodes' parameters); the measured size is logged at capture.
+  static constexpr uint64_t kGraphBytes = uint64_t{4} << 20;
 
-  DecoderDevice() = default;  // the CPU
+  DecoderDevice();  // the CPU
+  ~DecoderDevice();
+  DecoderDevice(DecoderDevice&&) noexcept;
+  DecoderDevice& operator=(DecoderDevice&&) noexcept;
 
   // Moves `weights` into `runtime`, which must have planned `request` (the model's
   // memory_request(options)); the model runs there from then on.
@@ -75,39 +90,72 @@ class DecoderDevice {
   static MemoryRequest memory_request(const ModelSpec& spec, const DeviceOptions& options, uint64_t weight_bytes,
                                       AllocateActivations&& allocate);
 
+  // The batch sizes whose decode steps are CUDA graphs with these resolved options:
+  // powers of two up to the step's sequence limit, and the limit itself.
+  static std::vector<int64_t> graph_buckets(const DeviceOptions& options);
+
   // The step's buffers: the runtime's workspace on the GPU, fresh host tensors on the CPU.
   Tensor scratch(const Shape& shape, DType dtype) const;
-  // Opens the step on the GPU (the workspace is reset; call before any scratch()).
-  std::optional<DeviceRuntime::Step> begin_step() const;
-  // The inputs of `batch`, checked against the spec and the planned step; on the GPU
-  // staged into the step's workspace.
-  StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;
+  // One forward step of `body` over `batch`. On the GPU with graphs, a decode step (one new
+  // token per sequence, logits of each) of at most the largest bucket's sequences is padded
+  // to its bucket (pad_decode_batch) and replays that bucket's CUDA graph; the first step of
+  // a bucket on a KV cache runs `body` and captures it. Every other step runs `body` on its
+  // own inputs. The logits are `body`'s rows of the batch's sequences.
+  Tensor forward(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, KvCache& cache,
+                 const StepBody& body) const;
+  // The batch sizes forward() runs as graphs, and how many it has captured.
+  std::vector<int64_t> graph_batch_sizes() const;
+  int64_t captured_graphs() const;
   // The planned KV pool on the GPU (a new cache invalidates the previous one); the CPU
   // makes `blocks` fp32 blocks.
   KvCache make_kv_cache(const ModelSpec& spec, int64_t blocks, int64_t block_size) const;
 
  private:
+  struct Graphs;
+  // Opens the step on the GPU (the workspace is reset; call before any scratch()).
+  std::optional<DeviceRuntime::Step> begin_step() const;
+  // The inputs of `batch`, checked against the spec and the planned step; on the GPU
+  // staged into the step's workspace.
+  StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;
+  // The decode step through its bucket's graph (see forward()).
+  Tensor run_graph(const ForwardBatch& batch, const ModelSpec& spec, KvCache& cache, const StepBody& body) const;
+  // The largest graph step's inputs, in the persistent region, for the plan to size.
+  template <class Alloc>
+  static StepInputs allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec, Alloc& alloc);
+
   std::shared_ptr<DeviceRuntime> runtime_;
   DeviceOptions options_;
+  std::unique_ptr<Graphs> graphs_;  // on the GPU with options_.cuda_graphs
 };
+
+template <class Alloc>
+StepInputs DecoderDevice::allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec, Alloc& alloc) {
+  const int64_t rows = graph_buckets(options).back();
+  return allocate_step_inputs(
+      {.tokens = rows, .seqs = rows, .logit_rows = rows, .table_width = max_step(options, spec).table_width},
+      kBlockSize, alloc);
+}
 
 template <class AllocateActivations>
 MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceOptions& options, uint64_t weight_bytes,
                                             AllocateActivations&& allocate) {
   const DeviceOptions o = resolve(options, spec);
   const StepDims step = max_step(o, spec);
-  ArenaFootprint inputs, workspace;
+  ArenaFootprint inputs, workspace, graph_inputs;
   allocate_step_inputs(step, kBlockSize, inputs);
   allocate(step, o.dtype, workspace);
+  if (o.cuda_graphs) allocate_graph_inputs(o, spec, graph_inputs);
   return {.name = spec.architecture,
           .weight_bytes = weight_bytes,
+          .persistent_bytes = graph_inputs.bytes,
           .workspace_bytes = inputs.bytes + workspace.bytes +
                              ops::sampling_workspace_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
           .kv_bytes_per_block = kv_bytes_per_block(spec, o.dtype),
           .block_size = kBlockSize,
           .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize,
           .step_upload_bytes =
-              inputs.bytes + ops::sampling_upload_bytes(step.logit_rows, spec.vocab_size, spec.context_length)};
+              inputs.bytes + ops::sampling_upload_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
+          .graph_bytes = o.cuda_graphs ? kGraphBytes * graph_buckets(o).size() : 0};
 }
 
 }  // namespace genrt

@@ -25,7 +25,9 @@ ServingEngine::ServingEngine(std::unique_ptr<CausalLM> model, std::unique_ptr<To
                static_cast<double>(shape.blocks * shape.block_size * shape.bytes_per_token(kv_dtype)) / (1 << 20),
                dtype_name(kv_dtype), device_name(cache_.keys(0).device()),
                options.scheduler.prefix_caching ? "on" : "off");
-  counts_.kv_blocks_total = counts_.kv_blocks_free = shape.blocks;
+  counts_.kv_blocks_total = counts_.kv_blocks_free = cache_.usable_blocks();
+  // Every decode batch size's CUDA graph before the first request, not during it.
+  capture_decode_graphs(*model_, cache_);
   thread_ = std::thread([this] { loop(); });
 }
 

@@ -33,6 +33,19 @@ TEST(MemoryPlan, KvPoolTakesWhatTheWeightsAndWorkspaceLeave) {
   EXPECT_NE(plan.table().find(std::to_string(plan.kv_tokens) + " tokens"), std::string::npos);
 }
 
+TEST(MemoryPlan, CudaGraphMemoryIsLeftOutOfTheKvPool) {
+  const DeviceMemoryInfo h100{.free_bytes = 79 * GiB, .total_bytes = 80 * GiB};
+  const MemoryPlan plan = plan_device_memory(
+      h100, 0.9, {.weight_bytes = 16 * GiB, .workspace_bytes = 512 * MiB, .kv_bytes_per_block = 2 * MiB,
+                  .block_size = 16, .min_blocks = 512, .graph_bytes = 72 * MiB});
+  EXPECT_EQ(plan.graph_bytes, 72 * MiB);
+  EXPECT_EQ(plan.kv_blocks, static_cast<int64_t>((72 * GiB - 16 * GiB - 512 * MiB - 72 * MiB) / (2 * MiB)));
+  EXPECT_NE(plan.table().find("CUDA graphs: 72.0 MiB left free for the driver"), std::string::npos) << plan.table();
+  const DeviceMemoryInfo small{.free_bytes = 7 * GiB, .total_bytes = 8 * GiB};
+  EXPECT_ERROR(plan_device_memory(small, 0.9, {.weight_bytes = 6 * GiB, .graph_bytes = 64 * MiB}),
+               "(weights 6.00 GiB, workspace 0 B, CUDA graphs 64.0 MiB)");
+}
+
 TEST(MemoryPlan, OtherProcessesMemoryIsNotTaken) {
   const DeviceMemoryInfo busy{.free_bytes = 10 * GiB, .total_bytes = 80 * GiB};
   const MemoryPlan plan = plan_device_memory(busy, 0.9, {.weight_bytes = 2 * GiB, .kv_bytes_per_block = MiB});
@@ -90,11 +103,14 @@ TEST(MemoryPlan, ModelsSharingADeviceShowTheirSharesInOnePlan) {
   const DeviceMemoryInfo h200{.free_bytes = 140 * GiB, .total_bytes = 141 * GiB};
   const MemoryPlan plan = plan_device_memory(h200, 0.9, requests, 32 * MiB);
   EXPECT_EQ(plan.weight_bytes, text.weight_bytes + image.weight_bytes);
-  EXPECT_EQ(plan.persistent_bytes, image.persistent_bytes);
+  EXPECT_EQ(plan.persistent_bytes, text.persistent_bytes + image.persistent_bytes);  // the text model's: graph inputs
+  EXPECT_EQ(plan.graph_bytes, text.graph_bytes);
+  EXPECT_GT(text.graph_bytes, 0u);
   EXPECT_EQ(plan.workspace_bytes, std::max(text.workspace_bytes, image.workspace_bytes) + 32 * MiB);
   EXPECT_EQ(plan.kv_bytes, static_cast<uint64_t>(plan.kv_blocks) * text.kv_bytes_per_block);
   EXPECT_LE(plan.total_bytes(), plan.budget_bytes);
-  EXPECT_LT(plan.budget_bytes - plan.total_bytes(), text.kv_bytes_per_block);  // the KV pool takes the rest
+  // The KV pool takes the rest, less what the CUDA graphs need.
+  EXPECT_LT(plan.budget_bytes - plan.total_bytes() - plan.graph_bytes, text.kv_bytes_per_block);
   const std::string table = plan.table();
   for (const char* row : {"LlamaForCausalLM", "DiT", "GEMM + attention", "total", "share the largest step's workspace"}) {
     EXPECT_NE(table.find(row), std::string::npos) << row << " missing from\n" << table;

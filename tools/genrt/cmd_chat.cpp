@@ -94,6 +94,7 @@ Command add_chat_command(CLI::App& app) {
                   fmt::format("Chat format to use instead of the model's template: {}", fmt::join(chat_format_names(), ", ")));
   add_sampling_options(cmd, o->sampling);
   add_device_options(cmd, o->device);
+  add_cuda_graph_option(cmd, o->device);
   return {cmd, [o] { run_chat(*o); }};
 }
 

@@ -107,6 +107,7 @@ Command add_generate_command(CLI::App& app) {
   ids->excludes(prompt);
   add_sampling_options(cmd, o->sampling);
   add_device_options(cmd, o->device);
+  add_cuda_graph_option(cmd, o->device);
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (token_ids, text, prompt_tokens, generated_tokens, ttft_ms, "

@@ -175,6 +175,7 @@ Command add_serve_command(CLI::App& app) {
       "Compute every prompt in full instead of sharing the KV blocks of prefixes computed before");
   add_connection_options(cmd, o->server.limits);
   add_device_options(cmd, o->device);
+  add_cuda_graph_option(cmd, o->device);
   return {cmd, [o] { run_serve(*o); }};
 }
 

@@ -36,6 +36,12 @@ void add_device_options(CLI::App* cmd, DeviceFlags& f) {
       ->capture_default_str();
 }
 
+void add_cuda_graph_option(CLI::App* cmd, DeviceFlags& f) {
+  cmd->add_flag("--no-cuda-graphs", f.no_cuda_graphs,
+                "Launch every kernel of a CUDA decode step one by one instead of replaying the step's CUDA graph "
+                "(debugging; the graph of each batch size is captured on its first step)");
+}
+
 SamplingParams resolve_sampling(const SamplingOptions& o) {
   SamplingParams params = o.params;
   params.seed = o.seed.value_or(std::random_device{}());
@@ -50,8 +56,10 @@ DType parse_gpu_dtype(const std::string& name) {
 }
 
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const DeviceFlags& flags) {
-  const DeviceOptions device{
-      .device = parse_device(flags.device), .dtype = parse_gpu_dtype(flags.dtype), .gpu_memory = flags.gpu_memory};
+  const DeviceOptions device{.device = parse_device(flags.device),
+                             .dtype = parse_gpu_dtype(flags.dtype),
+                             .gpu_memory = flags.gpu_memory,
+                             .cuda_graphs = !flags.no_cuda_graphs};
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
   loaded.model = load_causal_lm(model_path, device);

@@ -27,13 +27,16 @@ struct SamplingOptions {
 // --max-tokens, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed.
 void add_sampling_options(CLI::App* cmd, SamplingOptions& options);
 
-// Where the model runs: --device, --dtype, --gpu-memory.
+// Where the model runs: --device, --dtype, --gpu-memory; for text generation also
+// --no-cuda-graphs.
 struct DeviceFlags {
   std::string device = "cpu";
   std::string dtype = "bf16";
   double gpu_memory = 0.9;
+  bool no_cuda_graphs = false;
 };
 void add_device_options(CLI::App* cmd, DeviceFlags& flags);
+void add_cuda_graph_option(CLI::App* cmd, DeviceFlags& flags);
 // --dtype: bf16 or fp16 (f16).
 DType parse_gpu_dtype(const std::string& name);
 // The parameters with a seed: the given one, or a random one that is logged.

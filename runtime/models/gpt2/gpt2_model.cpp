@@ -73,10 +73,11 @@ KvCache Gpt2Model::make_kv_cache(int64_t blocks, int64_t block_size) const {
 }
 
 Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
+  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache); });
+}
+
+Tensor Gpt2Model::forward_step(const StepInputs& in, KvCache& cache) const {
   const Gpt2Config& c = config_;
-  const int64_t n = c.n_embd;
-  const auto step = device_.begin_step();
-  const StepInputs in = device_.inputs(batch, which, spec_, cache.shape().block_size);
   auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
   Activations a = allocate_activations(
       {.tokens = in.paged.tokens(), .seqs = in.paged.seqs(), .logit_rows = in.logit_rows.numel()},

@@ -85,9 +85,11 @@ KvCache OptModel::make_kv_cache(int64_t blocks, int64_t block_size) const {
 }
 
 Tensor OptModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
+  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache); });
+}
+
+Tensor OptModel::forward_step(const StepInputs& in, KvCache& cache) const {
   const OptConfig& c = config_;
-  const auto step = device_.begin_step();
-  const StepInputs in = device_.inputs(batch, which, spec_, cache.shape().block_size);
   auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
   Activations a = allocate_activations(
       {.tokens = in.paged.tokens(), .seqs = in.paged.seqs(), .logit_rows = in.logit_rows.numel()},

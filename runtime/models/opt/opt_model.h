@@ -55,11 +55,15 @@ class OptModel final : public CausalLM {
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
   DeviceRuntime* device_runtime() const override { return device_.runtime(); }
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
+  std::vector<int64_t> graph_batch_sizes() const override { return device_.graph_batch_sizes(); }
+  int64_t captured_graphs() const override { return device_.captured_graphs(); }
   MemoryRequest memory_request(const DeviceOptions& options) const override;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
 
  private:
   struct Activations;  // one step's buffers
+  // The layers, the final norm and the LM head over one step's inputs (DecoderDevice's StepBody).
+  Tensor forward_step(const StepInputs& in, KvCache& cache) const;
   template <class Alloc>
   Activations allocate_activations(const StepDims& step, DType dtype, Alloc& alloc) const;
 

@@ -1,0 +1,110 @@
+// What the CUDA graphs of decode steps rest on, checked on the CPU: the batch buckets, the
+// padding rows that fill a step to its bucket (they must change no sequence's logits,
+// keys or values), the KV block they write, and block tables of a fixed width.
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "runtime/core/max_rel_diff.h"
+#include "runtime/models/decoder_device.h"
+#include "runtime/models/llama/llama_init.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+TEST(DecodeGraphs, BucketsArePowersOfTwoUpToTheStepLimit) {
+  EXPECT_EQ(DecoderDevice::graph_buckets({.max_step_tokens = 512, .max_step_seqs = 256}),
+            (std::vector<int64_t>{1, 2, 4, 8, 16, 32, 64, 128, 256}));
+  EXPECT_EQ(DecoderDevice::graph_buckets({.max_step_tokens = 512, .max_step_seqs = 100}),
+            (std::vector<int64_t>{1, 2, 4, 8, 16, 32, 64, 100}));
+  EXPECT_EQ(DecoderDevice::graph_buckets({.max_step_tokens = 48, .max_step_seqs = 256}),
+            (std::vector<int64_t>{1, 2, 4, 8, 16, 32, 48}));
+  EXPECT_EQ(DecoderDevice::graph_buckets({.max_step_tokens = 512, .max_step_seqs = 1}), (std::vector<int64_t>{1}));
+}
+
+TEST(DecodeGraphs, ThePaddingBlockLeavesThePoolForGood) {
+  KvCache cache({.layers = 1, .blocks = 4, .block_size = 16, .kv_heads = 1, .head_dim = 8}, Device::cpu);
+  EXPECT_EQ(cache.usable_blocks(), 4);
+  const BlockTable& padding = cache.padding_table();
+  EXPECT_EQ(padding.used, 1);
+  EXPECT_EQ(&cache.padding_table(), &padding);  // set aside once
+  EXPECT_EQ(cache.usable_blocks(), 3);
+  EXPECT_EQ(cache.free_blocks(), 3);
+  BlockTable all;
+  EXPECT_FALSE(cache.reserve(all, 4 * 16));
+  EXPECT_TRUE(cache.reserve(all, 3 * 16));
+  for (int64_t b = 0; b < all.used; ++b) EXPECT_NE(all.ids.data<int32_t>()[b], padding.ids.data<int32_t>()[0]);
+  KvCache full({.layers = 1, .blocks = 1, .block_size = 16, .kv_heads = 1, .head_dim = 8}, Device::cpu);
+  BlockTable taken;
+  ASSERT_TRUE(full.reserve(taken, 1));
+  EXPECT_ERROR(full.padding_table(), "the KV cache has no free block to set aside for padding rows");
+}
+
+TEST(DecodeGraphs, PaddingRowsFeedTokenZeroAtTheStartOfThePaddingBlock) {
+  KvCache cache({.layers = 1, .blocks = 4, .block_size = 4, .kv_heads = 1, .head_dim = 8}, Device::cpu);
+  BlockTable table;
+  ASSERT_TRUE(cache.reserve(table, 6));
+  const ForwardBatch decode{.tokens = {7}, .sequences = {{.first_token = 0, .n_tokens = 1, .start_pos = 5, .blocks = &table}}};
+  const ForwardBatch padded = pad_decode_batch(decode, 4, cache.padding_table());
+  ASSERT_EQ(padded.sequences.size(), 4u);
+  EXPECT_EQ(padded.tokens, (std::vector<int32_t>{7, 0, 0, 0}));
+  EXPECT_EQ(padded.sequences[2].first_token, 2);
+  EXPECT_EQ(padded.sequences[2].start_pos, 0);
+  const PagedBatch paged = make_paged_batch(padded, 4, 64, /*table_width=*/16);
+  EXPECT_EQ(paged.block_tables.shape(), (Shape{4, 16}));
+  const int32_t pad_block = cache.padding_table().ids.data<int32_t>()[0];
+  for (int64_t row = 1; row < 4; ++row) {
+    EXPECT_EQ(paged.slots.data<int32_t>()[row], pad_block * 4);
+    EXPECT_EQ(paged.context_lens.data<int32_t>()[row], 1);
+    EXPECT_EQ(paged.block_tables.data<int32_t>()[row * 16], pad_block);
+  }
+  EXPECT_EQ(paged.context_lens.data<int32_t>()[0], 6);
+  EXPECT_ERROR(make_paged_batch(padded, 4, 64, /*table_width=*/1), "a block table of 2 blocks is wider than the step's 1");
+  const ForwardBatch prefill{.tokens = {1, 2}, .sequences = {{.first_token = 0, .n_tokens = 2, .start_pos = 0, .blocks = &table}}};
+  EXPECT_FALSE(is_decode_step(prefill));
+  EXPECT_ERROR(pad_decode_batch(prefill, 4, cache.padding_table()), "are not a decode step of at most 4 rows");
+  EXPECT_ERROR(pad_decode_batch(decode, 0, cache.padding_table()), "are not a decode step of at most 0 rows");
+}
+
+// Two sequences decode three steps, once as they are and once padded to 8 rows per step
+// (as their bucket's graph runs them): every step's logits of the real rows agree, so the
+// padding rows changed neither the sequences' keys and values nor their attention.
+TEST(DecodeGraphs, PaddedDecodeStepsGiveTheSequencesTheSameLogits) {
+  const LlamaModel model = random_llama_model(llama_preset("stories260k"), 3);
+  const std::vector<std::vector<int32_t>> prompts = {{1, 5, 9, 12, 40}, {1, 77, 3, 3, 8, 100, 21, 2, 9}};
+  std::vector<std::vector<float>> plain, padded;
+  for (const bool pad : {false, true}) {
+    KvCache cache = model.make_kv_cache(16, 16);
+    std::vector<BlockTable> tables(prompts.size());
+    std::vector<std::vector<int32_t>> contexts = prompts;
+    ForwardBatch prefill;
+    for (size_t s = 0; s < prompts.size(); ++s) {
+      ASSERT_TRUE(cache.reserve(tables[s], std::ssize(prompts[s]) + 3));
+      prefill.sequences.push_back({.first_token = std::ssize(prefill.tokens), .n_tokens = std::ssize(prompts[s]),
+                                   .start_pos = 0, .blocks = &tables[s]});
+      prefill.tokens.insert(prefill.tokens.end(), prompts[s].begin(), prompts[s].end());
+    }
+    model.forward(prefill, cache, LogitsFor::last_token);
+    for (int step = 0; step < 3; ++step) {
+      ForwardBatch decode;
+      for (size_t s = 0; s < prompts.size(); ++s) {
+        contexts[s].push_back(static_cast<int32_t>(10 * step + s + 1));
+        decode.sequences.push_back({.first_token = static_cast<int64_t>(s), .n_tokens = 1,
+                                    .start_pos = std::ssize(contexts[s]) - 1, .blocks = &tables[s]});
+        decode.tokens.push_back(contexts[s].back());
+      }
+      const Tensor logits = model.forward(pad ? pad_decode_batch(decode, 8, cache.padding_table()) : decode, cache,
+                                          LogitsFor::last_token);
+      ASSERT_EQ(logits.dim(0), pad ? 8 : 2);
+      (pad ? padded : plain).emplace_back(logits.data<float>(), logits.data<float>() + 2 * logits.dim(1));
+    }
+  }
+  for (size_t step = 0; step < plain.size(); ++step) {
+    EXPECT_LE(max_rel_diff(padded[step].data(), plain[step].data(), plain[step].size()), 1e-6) << "step " << step;
+  }
+}
+
+}  // namespace
+}  // namespace genrt
