@@ -7,6 +7,8 @@ namespace genrt::kernels {
 namespace {
 
 constexpr int kThreads = 128;
+// Rotations per head a block takes: head dims up to 512.
+constexpr int64_t kMaxRotaryPairs = 256;
 
 // Rotates pair `i` of the head at `src` by (cos_a, sin_a) and writes it at `dst`.
 template <class T>
@@ -19,8 +21,9 @@ __device__ void rotate_pair(const T* src, T* dst, int64_t i, int64_t half, ref::
   dst[i1] = from_float<T>(x0 * sin_a + x1 * cos_a);
 }
 
-// One block per token: threads stride over the (head, pair) rotations of q and k (or
-// the copies of their features), then over the value row.
+// One block per token: the token's angles are computed once (every head rotates by the
+// same ones), then threads stride over the (head, pair) rotations of q and k (or the
+// copies of their features), then over the value row.
 template <class T>
 __global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T> a) {
   const int64_t t = blockIdx.x;
@@ -36,17 +39,20 @@ __global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T>
     for (int64_t j = threadIdx.x; j < q_row; j += kThreads) q_dst[j] = q_src[j];
     for (int64_t j = threadIdx.x; j < kv_row; j += kThreads) k_dst[j] = k_src[j];
   } else {
+    __shared__ float cos_of[kMaxRotaryPairs], sin_of[kMaxRotaryPairs];
     const auto position = static_cast<float>(a.positions[t]);
+    for (int64_t i = threadIdx.x; i < half; i += kThreads) {
+      sincosf(position * a.inv_freq[i], &sin_of[i], &cos_of[i]);  // accurate: angles reach 1e5 rad
+    }
+    __syncthreads();  // uniform: inv_freq is the launch's
     const int64_t q_pairs = a.q_heads * half, pairs = q_pairs + a.kv_heads * half;
     for (int64_t p = threadIdx.x; p < pairs; p += kThreads) {
       const bool is_q = p < q_pairs;
       const int64_t pair = is_q ? p : p - q_pairs, offset = pair / half * a.head_dim, i = pair % half;
-      float sin_a, cos_a;
-      sincosf(position * a.inv_freq[i], &sin_a, &cos_a);  // accurate: angles reach 1e5 rad
       if (is_q) {
-        rotate_pair(q_src + offset, q_dst + offset, i, half, a.layout, cos_a, sin_a);
+        rotate_pair(q_src + offset, q_dst + offset, i, half, a.layout, cos_of[i], sin_of[i]);
       } else {
-        rotate_pair(k_src + offset, k_dst + offset, i, half, a.layout, cos_a, sin_a);
+        rotate_pair(k_src + offset, k_dst + offset, i, half, a.layout, cos_of[i], sin_of[i]);
       }
     }
   }
@@ -58,7 +64,8 @@ __global__ void __launch_bounds__(kThreads) rope_kv_write_kernel(RopeKvLaunch<T>
 template <class T>
 cudaError_t launch_rope_kv_write(const RopeKvLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
-  if (a.tokens > 0x7fffffff || a.head_dim <= 0 || (a.inv_freq != nullptr && a.head_dim % 2 != 0) || a.q_heads <= 0 ||
+  if (a.tokens > 0x7fffffff || a.head_dim <= 0 ||
+      (a.inv_freq != nullptr && (a.head_dim % 2 != 0 || a.head_dim / 2 > kMaxRotaryPairs)) || a.q_heads <= 0 ||
       a.kv_heads <= 0 || a.qkv == nullptr || a.q == nullptr) {
     return cudaErrorInvalidValue;
   }

@@ -32,7 +32,7 @@ struct RopeKvLaunch {
   ref::RopeLayout layout = ref::RopeLayout::rotate_half;
 };
 
-// T is float, __half or __nv_bfloat16; head_dim even when rotating. Angles are fp32
+// T is float, __half or __nv_bfloat16; head_dim even, and at most 512, when rotating. Angles are fp32
 // position * inv_freq like transformers; the rotation is computed in fp32 and rounded once.
 template <class T>
 cudaError_t launch_rope_kv_write(const RopeKvLaunch<T>& args, cudaStream_t stream);

@@ -1,7 +1,8 @@
 // The end-to-end suites: whole decode and denoising loops of random-weight models made from
 // presets. Decode is reported in tokens/s next to its bandwidth roofline (every step reads
-// every weight once: tokens/s <= batch x copy bandwidth / weight bytes); denoising in ms
-// per step and the TFLOP/s of its GEMMs and attention.
+// every weight once, and each sequence's cached keys and values: tokens/s <= batch x copy
+// bandwidth / (weight bytes + KV bytes read per step)), on the GPU with and without CUDA
+// graphs; denoising in ms per step and the TFLOP/s of its GEMMs and attention.
 
 #include <unistd.h>
 
@@ -40,18 +41,20 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> by_preset(const std::v
   return groups;
 }
 
+constexpr int64_t kPromptTokens = 16;
+
 // Decode throughput of one batch: median over runs of the generator's decode tokens/s.
 double decode_tokens_per_s(const CausalLM& model, int64_t batch, int64_t new_tokens, int runs) {
   std::vector<GenerationRequest> requests;
   for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int32_t> prompt(16);
+    std::vector<int32_t> prompt(kPromptTokens);
     std::iota(prompt.begin(), prompt.end(), static_cast<int32_t>(1 + b));
     requests.push_back({.prompt = prompt, .max_new_tokens = new_tokens, .sampling = {.temperature = 0}, .ignore_eos = true});
   }
   KvCache cache = model.make_kv_cache(kv_blocks_needed(requests, 16), 16);
   Generator generator(model, cache);
   std::vector<double> rates;
-  for (int r = 0; r <= runs; ++r) {  // the first run warms up
+  for (int r = 0; r <= runs; ++r) {  // the first run warms up (and captures the batch's CUDA graph)
     GenerationStats stats;
     generator.generate(requests, [](size_t, int32_t) { return true; }, &stats);
     if (r > 0) rates.push_back(stats.tokens_per_s);
@@ -78,27 +81,46 @@ std::vector<nlohmann::json> run_e2e_decode_suite(BenchRun& run) {
     const LlamaConfig config = llama_preset(preset);
     const int64_t max_batch = *std::max_element(batches.begin(), batches.end());
     spdlog::info("e2e-decode: building {} with random weights on {}", preset, device_name(run.device().device()));
-    const LlamaModel model =
+    LlamaModel model =
         random_llama_model(config, 0, {.device = run.device().device(), .dtype = run.options().dtype,
                                        .max_step_seqs = std::max<int64_t>(max_batch, 256)});
     const double weight_bytes = static_cast<double>(config.parameter_count()) * dtype_size(run.dtype());
+    // Each step reads every sequence's keys and values: on average over the decode, a
+    // context of the prompt and half the new tokens.
+    const double kv_bytes_per_token = static_cast<double>(
+        model.spec().kv_cache_shape(1, 16).bytes_per_token(gpu ? run.options().dtype : DType::f32));
     for (const int64_t batch : batches) {
-      const double tokens_per_s = decode_tokens_per_s(model, batch, new_tokens, 3);
-      const double roofline = batch * copy_gbps * 1e9 / weight_bytes;
-      nlohmann::json line = run.base_line("e2e-decode", "decode", {{"preset", preset}, {"batch", batch}});
-      line["x"] = batch;
-      line["x_name"] = "batch";
-      line["series"] = preset;
-      line["median_ms"] = 1e3 * static_cast<double>(batch) / tokens_per_s;  // one decode step
-      line["metric"] = "tokens/s";
-      line["value"] = tokens_per_s;
-      line["weight_bytes"] = weight_bytes;
-      line["roofline_tokens_per_s"] = roofline;
-      line["fraction_of_peak"] = tokens_per_s / roofline;
-      line["peak"] = {{"copy_gbps", copy_gbps}};
-      line["check"] = {{"skipped", "random weights: the Llama goldens and GPU tests check the model's numerics"}};
-      set_best_peer(line);
-      lines.push_back(std::move(line));
+      const double kv_bytes = static_cast<double>(batch) * (kPromptTokens + new_tokens / 2.0) * kv_bytes_per_token;
+      const double roofline = batch * copy_gbps * 1e9 / (weight_bytes + kv_bytes);
+      // On the GPU each case runs with CUDA graphs and again launching every kernel.
+      for (const bool graphs : gpu ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
+        model.set_cuda_graphs(graphs);
+        const double tokens_per_s = decode_tokens_per_s(model, batch, new_tokens, 3);
+        nlohmann::json line = run.base_line("e2e-decode", "decode",
+                                            {{"preset", preset}, {"batch", batch}, {"cuda_graphs", graphs}});
+        line["model"] = {{"hidden", config.hidden_size},       {"intermediate", config.intermediate_size},
+                         {"layers", config.num_hidden_layers}, {"heads", config.num_attention_heads},
+                         {"kv_heads", config.num_key_value_heads}, {"head_dim", config.head_dim},
+                         {"vocab", config.vocab_size},         {"context", config.max_position_embeddings},
+                         {"rope_theta", config.rope_theta},    {"rms_norm_eps", config.rms_norm_eps}};
+        line["prompt_tokens"] = kPromptTokens;
+        line["new_tokens"] = new_tokens;
+        line["cuda_graphs"] = graphs;
+        line["x"] = batch;
+        line["x_name"] = "batch";
+        line["series"] = gpu && !graphs ? preset + ", no CUDA graphs" : preset;
+        line["median_ms"] = 1e3 * static_cast<double>(batch) / tokens_per_s;  // one decode step
+        line["metric"] = "tokens/s";
+        line["value"] = tokens_per_s;
+        line["weight_bytes"] = weight_bytes;
+        line["kv_bytes_per_step"] = kv_bytes;
+        line["roofline_tokens_per_s"] = roofline;
+        line["fraction_of_peak"] = tokens_per_s / roofline;
+        line["peak"] = {{"copy_gbps", copy_gbps}};
+        line["check"] = {{"skipped", "random weights: the Llama goldens and GPU tests check the model's numerics"}};
+        set_best_peer(line);
+        lines.push_back(std::move(line));
+      }
     }
   }
   return lines;

@@ -8,13 +8,20 @@ lines, so the peer runs in the same session, on the same machine, with the same 
 
 Peers: F.rms_norm / F.layer_norm (the adaLN modulation and residual adds as the eager ops
 a PyTorch model runs), F.scaled_dot_product_attention (the flash backend on CUDA where it
-takes the case; GQA through enable_gqa), F.linear, softmax + top-k + top-p sampling, and
-diffusers' DiTTransformer2DModel for a DiT step. Timing matches genrt's: warm-up, then
-CUDA events (perf_counter on the CPU) until 1 s or 200 runs, the L2 cache flushed before
-each run of a memory-bound op.
+takes the case; GQA through enable_gqa), F.linear, softmax + top-k + top-p sampling,
+diffusers' DiTTransformer2DModel for a DiT step, and for e2e-decode transformers'
+LlamaForCausalLM (random weights) decoding with a static KV cache, its one-token step
+compiled with torch.compile(mode="reduce-overhead", fullgraph=True) on CUDA (gpt-fast's
+approach; eager on the CPU). Timing matches genrt's: warm-up, then CUDA events
+(perf_counter on the CPU) until 1 s or 200 runs, the L2 cache flushed before each run of a
+memory-bound op; a decode step is timed at each position of a real generation instead
+(prompt, then new_tokens steps, the first few of them warm-up), since each advances the cache.
 """
 
 import argparse
+import contextlib
+import gc
+import inspect
 import json
 import math
 import statistics
@@ -155,6 +162,136 @@ def dit_case(s, model, dtype, device):
     return step, f"diffusers {diffusers.__version__} DiT"
 
 
+DECODE_WARMUP = {"cuda": 5, "cpu": 2}  # CUDA: compile, cudagraph warm-up run, recording, then replays
+
+
+@contextlib.contextmanager
+def default_dtype(dtype):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def llama_config(model):
+    from transformers import LlamaConfig
+    if model["hidden"] != model["heads"] * model["head_dim"] and "head_dim" not in inspect.signature(
+            LlamaConfig.__init__).parameters:
+        raise Skip("this transformers' LlamaConfig has no head_dim (hidden != heads x head_dim)")
+    return LlamaConfig(
+        hidden_size=model["hidden"], intermediate_size=model["intermediate"], num_hidden_layers=model["layers"],
+        num_attention_heads=model["heads"], num_key_value_heads=model["kv_heads"], head_dim=model["head_dim"],
+        vocab_size=model["vocab"], max_position_embeddings=model["context"], rope_theta=model["rope_theta"],
+        rms_norm_eps=model["rms_norm_eps"], tie_word_embeddings=False)
+
+
+def static_cache(config, batch, max_len, dtype, device):
+    try:
+        from transformers import StaticCache
+    except ImportError as e:
+        raise Skip(f"this transformers has no StaticCache: {e}")
+    # Up to 4.55 the cache is allocated up front, so it takes the batch (`batch_size` in
+    # 4.45-4.50, `max_batch_size` before and after), device and dtype; 4.54-4.55 take them
+    # through **kwargs. From 4.56 it takes config and max_cache_len, allocates on the prefill's
+    # first update with the batch, device and dtype of the keys it sees, and ignores **kwargs.
+    params = inspect.signature(StaticCache.__init__).parameters
+    any_kwargs = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs = {"config": config, "max_cache_len": max_len}
+    kwargs["batch_size" if "batch_size" in params else "max_batch_size"] = batch
+    kwargs.update(device=device, dtype=dtype)
+    kwargs = {k: v for k, v in kwargs.items() if k in params or any_kwargs}
+    return StaticCache(**kwargs)
+
+
+def decode_timing(case, compiled):
+    """Greedy decode of a random-weight Llama with a static KV cache: prefill the prompt
+    (eager: it allocates the cache and must not be compiled), then one step per new token.
+    Returns (median, p10, p90) of the steps after the warm-up and the peer's name."""
+    try:
+        import transformers
+        from transformers import LlamaForCausalLM
+    except ImportError as e:
+        raise Skip(f"transformers is not installed: {e}")
+    m, device, dtype = case["model"], case["device"], DTYPES[case["dtype"]]
+    batch, prompt, new = case["shape"]["batch"], case["prompt_tokens"], case["new_tokens"]
+    warmup = DECODE_WARMUP[device]
+    if new <= warmup:
+        raise Skip(f"needs more than {warmup} new tokens (the warm-up steps)")
+    config = llama_config(m)
+    with torch.device(device), default_dtype(dtype):  # random init in place: 8B in fp32 on the host is 32 GB
+        model = LlamaForCausalLM(config).eval()
+    cache = static_cache(config, batch, prompt + new, dtype, device)
+    # The argument is `past_key_values` (`cache` from about 5.2x), and the write position comes
+    # in as cache_position until 5.x drops it (by 5.10) for the position the cache keeps itself.
+    params = inspect.signature(model.forward).parameters
+    cache_kw = "cache" if "cache" in params else "past_key_values"
+    with_position = "cache_position" in params
+
+    def forward(tokens, position):
+        kwargs = {cache_kw: cache, "use_cache": True}
+        if with_position:
+            kwargs["cache_position"] = position
+        return model(input_ids=tokens, **kwargs).logits[:, -1].argmax(-1, keepdim=True)
+
+    step = torch.compile(forward, mode="reduce-overhead", fullgraph=True) if compiled else forward
+    mark_step = getattr(torch.compiler, "cudagraph_mark_step_begin", None) if compiled else None
+
+    def decode(tokens, position):
+        if not compiled:
+            return forward(tokens, position)
+        if mark_step is not None:
+            mark_step()
+        try:
+            # clone: the next replay of the CUDA graph overwrites its output, which is this step's input
+            return step(tokens, position).clone()
+        except Exception as e:  # compiling, recording or recompiling: not every one is a RuntimeError
+            lines = str(e).strip().splitlines() or [""]
+            raise Skip(f"torch.compile failed: {type(e).__name__}: {lines[0]}")
+
+    with torch.no_grad():
+        prompt_ids = torch.randint(0, m["vocab"], (batch, prompt), device=device)
+        tokens = forward(prompt_ids, torch.arange(prompt, device=device))
+        position = torch.tensor([prompt], device=device)
+        for _ in range(warmup):  # compiled: the first calls compile, warm up and record the CUDA graph
+            tokens = decode(tokens, position)
+            position += 1
+        samples = []
+        for _ in range(new - warmup):
+            if device == "cuda":
+                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                begin.record()
+                tokens = decode(tokens, position)
+                end.record()
+                end.synchronize()
+                samples.append(begin.elapsed_time(end))
+            else:
+                t0 = time.perf_counter()
+                tokens = decode(tokens, position)
+                samples.append(1e3 * (time.perf_counter() - t0))
+            position += 1
+    samples.sort()
+    kind = "static cache + torch.compile" if compiled else "static cache (eager)"
+    name = f"transformers {transformers.__version__} {kind}"
+    return (statistics.median(samples), percentile(samples, 0.1), percentile(samples, 0.9)), name
+
+
+def decode_case(case):
+    try:
+        return decode_timing(case, compiled=case["device"] == "cuda")
+    finally:
+        if case["device"] == "cuda":
+            torch.compiler.reset()  # compiled code and its CUDA-graph pool hold the weights
+
+
+def release():
+    """Frees what the case left (an 8B-shaped model is 16 GB) before the next one allocates."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def peer_for(case):
     suite, op, s = case["suite"], case["op"], case["shape"]
     dtype, device = DTYPES[case["dtype"]], case["device"]
@@ -171,6 +308,20 @@ def peer_for(case):
     raise Skip(f"no PyTorch peer for the {suite} suite")
 
 
+_decode_results = {}  # genrt times each decode case with and without CUDA graphs: one peer run serves both
+
+
+def run_case(case):
+    if case["suite"] == "e2e-decode":  # each step advances the cache: timed where it runs
+        key = json.dumps([case["model"], case["shape"]["batch"], case["prompt_tokens"], case["new_tokens"],
+                          case["dtype"], case["device"]], sort_keys=True)
+        if key not in _decode_results:
+            _decode_results[key] = decode_case(case)
+        return _decode_results[key]
+    fn, name = peer_for(case)
+    return time_op(fn, case["device"], case["suite"] in MEMORY_BOUND), name
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", required=True)
@@ -180,8 +331,7 @@ def main():
     with open(args.out, "w") as out:
         for case in cases:
             try:
-                fn, name = peer_for(case)
-                median, p10, p90 = time_op(fn, case["device"], case["suite"] in MEMORY_BOUND)
+                (median, p10, p90), name = run_case(case)
                 line = {"id": case["id"], "peer": f"{name} (torch {torch.__version__})", "median_ms": median,
                         "p10_ms": p10, "p90_ms": p90}
             except Skip as e:
@@ -190,6 +340,7 @@ def main():
                 line = {"id": case["id"], "skipped": f"PyTorch failed: {str(e).splitlines()[0]}"}
             out.write(json.dumps(line) + "\n")
             print(json.dumps(line), file=sys.stderr)
+            release()
 
 
 if __name__ == "__main__":

@@ -64,6 +64,15 @@ struct DeviceRuntime::Impl {
   // staging buffer, so reuse is safe whether or not the last step ended with a download.
   cudaEvent_t staging_copied = nullptr;
 
+  // `bytes` of the step's pinned staging, 256-aligned after what the step staged before.
+  char* stage(size_t bytes) {
+    const size_t offset = (step_staging_used + 255) / 256 * 256;
+    GENRT_CHECK(offset + bytes <= step_staging->size(), "upload: {} of step metadata exceed the {} staging",
+                format_bytes(offset + bytes), format_bytes(step_staging->size()));
+    step_staging_used = offset + bytes;
+    return step_staging->data() + offset;
+  }
+
   ~Impl() {
     gemm.reset();
     if (staging_copied != nullptr) cudaEventDestroy(staging_copied);
@@ -267,17 +276,29 @@ void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
   GENRT_CHECK(device.device() == Device::cuda && device.is_contiguous() && device.shape() == host.shape(),
               "upload: target {} does not match the host tensor {}", shape_string(device.shape()),
               shape_string(host.shape()));
-  const size_t bytes = device.nbytes(), offset = (impl_->step_staging_used + 255) / 256 * 256;
-  GENRT_CHECK(offset + bytes <= impl_->step_staging->size(), "upload: {} of step metadata exceed the {} staging",
-              format_bytes(offset + bytes), format_bytes(impl_->step_staging->size()));
+  char* staged = impl_->stage(device.nbytes());
   if (dtype == host.dtype()) {
-    std::memcpy(impl_->step_staging->data() + offset, host.raw(), bytes);
+    std::memcpy(staged, host.raw(), device.nbytes());
   } else {
-    convert_from_f32(host.data<float>(), impl_->step_staging->data() + offset, dtype, static_cast<size_t>(host.numel()));
+    convert_from_f32(host.data<float>(), staged, dtype, static_cast<size_t>(host.numel()));
   }
-  impl_->step_staging_used = offset + bytes;
-  check_cuda(cudaMemcpyAsync(device.raw(), impl_->step_staging->data() + offset, bytes, cudaMemcpyHostToDevice,
-                             impl_->stream),
+  check_cuda(cudaMemcpyAsync(device.raw(), staged, device.nbytes(), cudaMemcpyHostToDevice, impl_->stream),
+             "metadata upload");
+  check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
+}
+
+void DeviceRuntime::upload_columns(const Tensor& host, const Tensor& device) {
+  GENRT_CHECK(host.device() == Device::cpu && host.is_contiguous() && host.rank() == 2,
+              "upload_columns: expected a contiguous 2-D host tensor");
+  GENRT_CHECK(device.device() == Device::cuda && device.is_contiguous() && device.rank() == 2 &&
+                  device.dtype() == host.dtype() && device.dim(0) == host.dim(0) && device.dim(1) >= host.dim(1),
+              "upload_columns: target {} {} cannot take the columns of {} {}", dtype_name(device.dtype()),
+              shape_string(device.shape()), dtype_name(host.dtype()), shape_string(host.shape()));
+  char* staged = impl_->stage(host.nbytes());
+  std::memcpy(staged, host.raw(), host.nbytes());
+  const size_t row = static_cast<size_t>(host.dim(1)) * dtype_size(host.dtype());
+  check_cuda(cudaMemcpy2DAsync(device.raw(), static_cast<size_t>(device.dim(1)) * dtype_size(device.dtype()), staged,
+                               row, row, static_cast<size_t>(host.dim(0)), cudaMemcpyHostToDevice, impl_->stream),
              "metadata upload");
   check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
 }
@@ -345,6 +366,7 @@ void DeviceRuntime::launch_graph(const Graph&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::upload(const Tensor&, DType) { fail("no CUDA backend"); }
 void DeviceRuntime::upload(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
+void DeviceRuntime::upload_columns(const Tensor&, const Tensor&) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::download_f32(const Tensor&) { fail("no CUDA backend"); }
 struct DeviceRuntime::ContextScope::Scope {};
 DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime) : runtime_(runtime) {}

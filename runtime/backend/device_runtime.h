@@ -109,6 +109,9 @@ class DeviceRuntime {
   // The same into `device`, a tensor of the same shape (from scratch()). Unlike copy_in it
   // is asynchronous and goes through the step's staging, so it is for a step's inputs.
   void upload(const Tensor& host, const Tensor& device);
+  // The same into the first columns of each row of `device` [rows, >= columns], for a host
+  // [rows, columns] tensor of its dtype (a step's block tables into a fixed-width buffer).
+  void upload_columns(const Tensor& host, const Tensor& device);
   // A device tensor copied back to a new host f32 tensor; waits for the stream.
   Tensor download_f32(const Tensor& device);
 

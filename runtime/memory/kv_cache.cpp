@@ -46,10 +46,14 @@ int64_t KvCache::blocks_for(int64_t tokens) const {
   return (tokens + shape_.block_size - 1) / shape_.block_size;
 }
 
-const BlockTable& KvCache::padding_table() {
+void KvCache::set_aside_padding_block() {
   if (padding_.used == 0) {
     GENRT_CHECK(reserve(padding_, 1), "the KV cache has no free block to set aside for padding rows");
   }
+}
+
+const BlockTable& KvCache::padding_table() const {
+  GENRT_CHECK(padding_.used > 0, "the KV cache has no padding block (set_aside_padding_block)");
   return padding_;
 }
 

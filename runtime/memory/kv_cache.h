@@ -58,11 +58,14 @@ class KvCache {
   int64_t blocks_for(int64_t tokens) const;
   // The most blocks one sequence can ever hold: the pool, less the padding block.
   int64_t usable_blocks() const { return shape_.blocks - (padding_.used > 0 ? 1 : 0); }
-  // A table of one block set aside from the pool for good (the pool hands out one block
-  // fewer from then on): the padding rows of a fixed-size step (a CUDA graph's batch
-  // bucket) write and read its first slot, which no sequence reads. The first call sets it
-  // aside, and fails when no block is free.
-  const BlockTable& padding_table();
+  // Sets one block aside from the pool for good (the pool hands out one block fewer from
+  // then on), for the padding rows of fixed-size steps (a CUDA graph's batch bucket): they
+  // write and read its first slot, which no sequence reads. Fails when no block is free;
+  // a second call does nothing. The padding rows of one step all write the same keys and
+  // values there (one input row), so their race is benign.
+  void set_aside_padding_block();
+  // The table of that block; fails unless it was set aside.
+  const BlockTable& padding_table() const;
 
   // Grows `table` to cover `tokens` positions, evicting unheld cached blocks when no block
   // is free. Returns false, taking nothing, when the pool has too few.

@@ -87,6 +87,9 @@ class CausalLM {
   virtual std::vector<int64_t> graph_batch_sizes() const { return {}; }
   // CUDA graphs captured so far.
   virtual int64_t captured_graphs() const { return 0; }
+  // Turns graph replay off, or back on for a model placed with graphs (the bench times
+  // both); captured graphs are kept.
+  virtual void set_cuda_graphs(bool enabled) { (void)enabled; }
 
   // What the model asks of a GPU's DeviceRuntime to run there with `options`: its weights,
   // the workspace of its largest step (measured by the code that allocates it) and its KV

@@ -14,14 +14,18 @@ namespace genrt {
 struct DecoderDevice::Graphs {
   std::vector<int64_t> buckets;  // ascending
   StepInputs inputs;             // the largest bucket's; a bucket's graph reads their first rows
-  const void* cache = nullptr;   // the KV pools the graphs write (layer 0's keys): another cache recaptures
+  // The KV pools the graphs write (layer 0's keys). make_kv_cache carves every cache from
+  // the planned arena at the same addresses, so graphs outlive caches; a cache elsewhere
+  // recaptures.
+  const void* cache = nullptr;
   struct Captured {
     std::shared_ptr<const DeviceRuntime::Graph> graph;
     Tensor logits;                // where the replay leaves them: [bucket, vocab]
     uint64_t workspace_end = 0;   // the workspace mark past the graph's buffers
   };
   std::map<int64_t, Captured> captured;
-  bool failed = false;  // a capture failed: every step runs without graphs
+  bool failed = false;   // a capture failed: every step runs without graphs
+  bool enabled = true;   // set_cuda_graphs
 };
 
 DecoderDevice::DecoderDevice() = default;
@@ -35,7 +39,11 @@ void DecoderDevice::place_on(std::shared_ptr<DeviceRuntime> runtime, const Devic
   runtime->expect_planned(request);
   options_ = resolve(options, spec);
   place_weights(*runtime, weights, options_.dtype, spec.architecture);
-  if (options_.cuda_graphs) {
+  if (options_.cuda_graphs && pooling_disabled()) {
+    // Unpooled scratch buffers are cudaMalloc'd per step, which no capture may do.
+    spdlog::warn("{}: GENRT_NO_POOL=1 leaves the workspace unpooled: decode steps run without CUDA graphs",
+                 spec.architecture);
+  } else if (options_.cuda_graphs) {
     auto persistent = [&](const Shape& shape, DType dtype) { return runtime->persistent(shape, dtype); };
     graphs_ = std::make_unique<Graphs>();
     graphs_->buckets = graph_buckets(options_);
@@ -53,7 +61,11 @@ std::vector<int64_t> DecoderDevice::graph_buckets(const DeviceOptions& options) 
 }
 
 std::vector<int64_t> DecoderDevice::graph_batch_sizes() const {
-  return graphs_ && !graphs_->failed ? graphs_->buckets : std::vector<int64_t>{};
+  return graphs_ && graphs_->enabled && !graphs_->failed ? graphs_->buckets : std::vector<int64_t>{};
+}
+
+void DecoderDevice::set_cuda_graphs(bool enabled) {
+  if (graphs_) graphs_->enabled = enabled;
 }
 
 int64_t DecoderDevice::captured_graphs() const { return graphs_ ? std::ssize(graphs_->captured) : 0; }
@@ -90,7 +102,7 @@ Tensor DecoderDevice::scratch(const Shape& shape, DType dtype) const {
 Tensor DecoderDevice::forward(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, KvCache& cache,
                               const StepBody& body) const {
   const auto step = begin_step();
-  if (graphs_ && !graphs_->failed && which == LogitsFor::last_token && !batch.sequences.empty() &&
+  if (graphs_ && graphs_->enabled && !graphs_->failed && which == LogitsFor::last_token && !batch.sequences.empty() &&
       is_decode_step(batch) && std::ssize(batch.sequences) <= graphs_->buckets.back()) {
     return run_graph(batch, spec, cache, body);
   }
@@ -108,8 +120,9 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   }
   check_token_ids(batch, spec.vocab_size);
   const ForwardBatch padded = pad_decode_batch(batch, rows, cache.padding_table());
-  const int64_t width = g.inputs.paged.block_tables.dim(1);
-  const StepInputs host{.paged = make_paged_batch(padded, kBlockSize, spec.context_length, width),
+  // Block tables only as wide as this step's longest: the rest of each fixed row is never
+  // read (context_lens bound every read), and uploading it would cost more than it saves.
+  const StepInputs host{.paged = make_paged_batch(padded, kBlockSize, spec.context_length),
                         .ids = batch_token_ids(padded),
                         .logit_rows = logit_rows(padded, LogitsFor::last_token)};
   // The bucket's inputs: the first rows of the fixed buffers, written before the replay.
@@ -128,11 +141,14 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
                           {&host.paged.slots, &in.paged.slots},
                           {&host.paged.query_start, &in.paged.query_start},
                           {&host.paged.context_lens, &in.paged.context_lens},
-                          {&host.paged.block_tables, &in.paged.block_tables},
                           {&host.ids, &in.ids},
                           {&host.logit_rows, &in.logit_rows}}) {
     runtime_->upload(*from, *to);
   }
+  runtime_->upload_columns(host.paged.block_tables, in.paged.block_tables);
+  // Every bucket's graph uses the workspace from the same mark, and what runs after it in
+  // the step (sampling) carves from where its buffers end: safe because everything runs
+  // in order on one stream and no graph buffer holds state from one step to the next.
   if (const auto it = g.captured.find(rows); it != g.captured.end()) {
     runtime_->restore_workspace(it->second.workspace_end);
     runtime_->launch_graph(*it->second.graph);
@@ -143,6 +159,8 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   // allocations get the same addresses, so the graph's buffers are this step's.
   const uint64_t mark = runtime_->workspace_mark();
   const Tensor logits = body(in);
+  // A fault of the step's own kernels is theirs, not the capture's: the step runs first.
+  runtime_->wait("the decode step");
   const uint64_t end = runtime_->workspace_mark();
   runtime_->restore_workspace(mark);
   try {
@@ -152,7 +170,7 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
     GENRT_CHECK(captured_logits.raw() == logits.raw() && runtime_->workspace_mark() == end,
                 "the captured decode step allocated its buffers differently from the step it was captured from");
     g.captured[rows] = {.graph = std::move(graph), .logits = captured_logits, .workspace_end = end};
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     spdlog::warn("{}: decode steps run without CUDA graphs from now on: {}", spec.architecture, e.what());
     g.failed = true;
     g.captured.clear();
@@ -216,7 +234,7 @@ KvCache DecoderDevice::make_kv_cache(const ModelSpec& spec, int64_t blocks, int6
     --pool_blocks;
   }
   KvCache cache(spec.kv_cache_shape(pool_blocks, kBlockSize), arena, options_.dtype);
-  if (graphs_) cache.padding_table();  // set aside now, while every block is free
+  if (graphs_) cache.set_aside_padding_block();  // now, while every block is free
   return cache;
 }
 

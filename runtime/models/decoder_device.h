@@ -106,6 +106,7 @@ class DecoderDevice {
   // The batch sizes forward() runs as graphs, and how many it has captured.
   std::vector<int64_t> graph_batch_sizes() const;
   int64_t captured_graphs() const;
+  void set_cuda_graphs(bool enabled);
   // The planned KV pool on the GPU (a new cache invalidates the previous one); the CPU
   // makes `blocks` fp32 blocks.
   KvCache make_kv_cache(const ModelSpec& spec, int64_t blocks, int64_t block_size) const;
@@ -152,7 +153,8 @@ MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceO
                              ops::sampling_workspace_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
           .kv_bytes_per_block = kv_bytes_per_block(spec, o.dtype),
           .block_size = kBlockSize,
-          .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize,
+          // One full context, and the padding rows' block of the CUDA graphs.
+          .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize + (o.cuda_graphs ? 1 : 0),
           .step_upload_bytes =
               inputs.bytes + ops::sampling_upload_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
           .graph_bytes = o.cuda_graphs ? kGraphBytes * graph_buckets(o).size() : 0};

@@ -57,6 +57,7 @@ class OptModel final : public CausalLM {
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   std::vector<int64_t> graph_batch_sizes() const override { return device_.graph_batch_sizes(); }
   int64_t captured_graphs() const override { return device_.captured_graphs(); }
+  void set_cuda_graphs(bool enabled) override { device_.set_cuda_graphs(enabled); }
   MemoryRequest memory_request(const DeviceOptions& options) const override;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
 
