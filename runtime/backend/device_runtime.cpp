@@ -50,6 +50,8 @@ class PinnedBuffer {
 // least 16 MiB.
 constexpr size_t kWeightStagingBytes = size_t{64} << 20;
 constexpr size_t kStepStagingBytes = size_t{16} << 20;
+// A step's sampled ids and logprobs: 256 rows with 20 top logprobs each take 42 KiB.
+constexpr size_t kReadBackBytes = size_t{1} << 20;
 
 }  // namespace
 
@@ -63,6 +65,8 @@ struct DeviceRuntime::Impl {
   // Recorded after each metadata upload: a step waits on it before it overwrites the
   // staging buffer, so reuse is safe whether or not the last step ended with a download.
   cudaEvent_t staging_copied = nullptr;
+  PinnedBuffer read_back{kReadBackBytes};
+  cudaEvent_t read_back_done = nullptr;
 
   // `bytes` of the step's pinned staging, 256-aligned after what the step staged before.
   char* stage(size_t bytes) {
@@ -76,6 +80,7 @@ struct DeviceRuntime::Impl {
   ~Impl() {
     gemm.reset();
     if (staging_copied != nullptr) cudaEventDestroy(staging_copied);
+    if (read_back_done != nullptr) cudaEventDestroy(read_back_done);
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
 };
@@ -104,6 +109,7 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
   impl_->step_staging = std::make_unique<PinnedBuffer>(std::max<size_t>(kStepStagingBytes, plan_.step_staging_bytes));
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
   check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
+  check_cuda(cudaEventCreateWithFlags(&impl_->read_back_done, cudaEventDisableTiming), "creating an event");
   const Tensor gemm_workspace =
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
   const Tensor attention_workspace =
@@ -175,7 +181,11 @@ DeviceRuntime::Step::Step(DeviceRuntime& runtime) : runtime_(runtime) {
               "step at a time");
   scope_ = std::make_unique<Scope>(runtime.impl_->context);
   runtime.workspace_->reset_to(runtime.workspace_fixed_);
-  check_cuda(cudaEventSynchronize(runtime.impl_->staging_copied), "the previous step's uploads");
+  // Done already when the previous step ended with a read-back, as a decode step does.
+  if (cudaEventQuery(runtime.impl_->staging_copied) != cudaSuccess) {
+    ++runtime.host_syncs_;
+    check_cuda(cudaEventSynchronize(runtime.impl_->staging_copied), "the previous step's uploads");
+  }
   runtime.impl_->step_staging_used = 0;
   runtime.step_open_ = true;  // last: a constructor that throws leaves no step open
 }
@@ -266,7 +276,31 @@ Tensor DeviceRuntime::upload(const Tensor& host, DType dtype) {
   return device;
 }
 
-void DeviceRuntime::wait(const char* what) { check_cuda(cudaStreamSynchronize(impl_->stream), what); }
+void DeviceRuntime::wait(const char* what) {
+  ++host_syncs_;
+  check_cuda(cudaStreamSynchronize(impl_->stream), what);
+}
+
+std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor> tensors, const char* what) {
+  std::vector<Tensor> host(tensors.size());
+  size_t used = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (!t.defined()) continue;
+    GENRT_CHECK(t.device() == Device::cuda && t.is_contiguous(), "read_back: expected contiguous device tensors");
+    const size_t offset = (used + 255) / 256 * 256;
+    GENRT_CHECK(offset + t.nbytes() <= impl_->read_back.size(), "read_back: {} exceed the {} read-back buffer",
+                format_bytes(offset + t.nbytes()), format_bytes(impl_->read_back.size()));
+    char* target = impl_->read_back.data() + offset;
+    check_cuda(cudaMemcpyAsync(target, t.raw(), t.nbytes(), cudaMemcpyDeviceToHost, impl_->stream), what);
+    host[i] = Tensor::view_of(target, t.shape(), t.dtype(), nullptr);
+    used = offset + t.nbytes();
+  }
+  check_cuda(cudaEventRecord(impl_->read_back_done, impl_->stream), what);
+  ++host_syncs_;
+  check_cuda(cudaEventSynchronize(impl_->read_back_done), what);
+  return host;
+}
 
 void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
   const DType dtype = device.dtype();
@@ -309,6 +343,7 @@ Tensor DeviceRuntime::download_f32(const Tensor& device) {
   // Straight into pageable memory: logits are small next to a step's compute.
   check_cuda(cudaMemcpyAsync(host.raw(), device.raw(), host.nbytes(), cudaMemcpyDeviceToHost, impl_->stream),
              "logits download");
+  ++host_syncs_;
   check_cuda(cudaStreamSynchronize(impl_->stream), "forward step");
   return host;
 }
@@ -334,6 +369,7 @@ Tensor DeviceRuntime::download(const Tensor& device) {
   Tensor host = Tensor::zeros(device.shape(), device.dtype());
   check_cuda(cudaMemcpyAsync(host.raw(), device.raw(), host.nbytes(), cudaMemcpyDeviceToHost, impl_->stream),
              "download");
+  ++host_syncs_;
   check_cuda(cudaStreamSynchronize(impl_->stream), "download");
   return host;
 }
@@ -373,6 +409,7 @@ DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime) : runtime_(run
 DeviceRuntime::ContextScope::~ContextScope() = default;
 Tensor DeviceRuntime::download(const Tensor&) { fail("no CUDA backend"); }
 void DeviceRuntime::wait(const char*) { fail("no CUDA backend"); }
+std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor>, const char*) { fail("no CUDA backend"); }
 
 #endif
 

@@ -132,8 +132,17 @@ class DeviceRuntime {
   };
   // A device tensor copied back to a new host tensor of its dtype; waits for the stream.
   Tensor download(const Tensor& device);
+  // Device tensors (contiguous; undefined ones give undefined results) copied back into the
+  // runtime's pinned read-back buffer in stream order, then one wait on an event for them
+  // all: a decode step's only synchronization (its sampled ids and logprobs). The host
+  // tensors view that buffer and stay valid until the next read_back. A kernel's fault is
+  // reported as `what`'s.
+  std::vector<Tensor> read_back(std::span<const Tensor> tensors, const char* what);
   // Waits for the stream; a kernel's fault is reported as `what`'s.
   void wait(const char* what);
+  // Times the host has blocked on the device so far (waits, downloads, read-backs, a step
+  // waiting for its previous step's uploads): what a step costs in synchronizations.
+  uint64_t host_syncs() const { return host_syncs_; }
 
  private:
   struct Impl;
@@ -142,6 +151,7 @@ class DeviceRuntime {
   std::unique_ptr<DeviceArena> weights_, persistent_, workspace_, kv_;
   uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
   uint64_t graph_bytes_ = 0;
+  uint64_t host_syncs_ = 0;
   std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began
   bool step_open_ = false;
 };

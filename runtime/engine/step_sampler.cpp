@@ -1,6 +1,7 @@
 #include "runtime/engine/step_sampler.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "runtime/backend/device_runtime.h"
@@ -82,7 +83,6 @@ std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowS
   const auto scratch = [&](const Shape& shape, DType dtype) {
     return runtime != nullptr ? runtime->scratch(shape, dtype) : Tensor::zeros(shape, dtype);
   };
-  const auto to_host = [&](const Tensor& t) { return runtime != nullptr ? runtime->download(t) : t; };
 
   std::vector<ops::SamplingRow> params;
   for (const RowSampling& row : rows) params.push_back(sampling_row(row));
@@ -119,13 +119,13 @@ std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowS
   }
 
   std::vector<SampledToken> out(rows.size());
-  if (runtime != nullptr) runtime->wait("the sampling ops");  // a kernel's fault named as theirs
-  const Tensor host_ids = to_host(ids);
+  // On the GPU the step's one synchronization: ids and logprobs back through pinned memory.
+  const std::array<Tensor, 4> results{ids, logprob, top_ids, top_logprobs};
+  const std::vector<Tensor> host = runtime != nullptr ? runtime->read_back(results, "the sampling ops")
+                                                      : std::vector<Tensor>(results.begin(), results.end());
+  const Tensor &host_ids = host[0], &host_logprob = host[1], &host_top_ids = host[2], &host_top_logprobs = host[3];
   for (int64_t r = 0; r < n; ++r) out[r].id = host_ids.data<int32_t>()[r];
   if (m == 0) return out;
-  const Tensor host_logprob = to_host(logprob);
-  const Tensor host_top_ids = top_n > 0 ? to_host(top_ids) : Tensor();
-  const Tensor host_top_logprobs = top_n > 0 ? to_host(top_logprobs) : Tensor();
   for (int64_t i = 0; i < m; ++i) {
     TokenLogprobs& lp = out[asking[i]].logprobs.emplace();
     lp.logprob = host_logprob.data<float>()[i];

@@ -11,8 +11,12 @@
 #include <algorithm>
 #include <vector>
 
+#include <cuda_runtime_api.h>
+
+#include "runtime/backend/device_runtime.h"
 #include "runtime/core/max_rel_diff.h"
 #include "runtime/engine/generator.h"
+#include "runtime/engine/step_sampler.h"
 #include "runtime/models/llama/llama_init.h"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -122,6 +126,45 @@ TEST(DecodeGraphsGpu, PaddedBucketsMatchTheSamePaddedStepLaunchedKernelByKernel)
   KvCache other = model.make_kv_cache(128, 16);
   EXPECT_EQ(worst_difference(decode_logits(model, other, 2, 2, 5, 2), decode_logits(eager, eager_cache, 2, 2, 5, 2)), 0.0);
   EXPECT_EQ(model.captured_graphs(), 4);
+}
+
+// At steady state a decode step blocks the host once (its sampled ids) and allocates no
+// device memory, with graphs and without.
+TEST(DecodeGraphsGpu, AStepSynchronizesOnceAndAllocatesNothing) {
+  GENRT_REQUIRE_GPU();
+  for (const bool graphs : {true, false}) {
+    const LlamaModel model = random_llama_model(graph_test_config(), 9,
+                                                {.device = Device::cuda, .max_step_seqs = 8, .cuda_graphs = graphs});
+    KvCache cache = model.make_kv_cache(64, 16);
+    DeviceRuntime& runtime = *model.device_runtime();
+    constexpr int64_t kSequences = 4, kSteps = 12;
+    std::vector<BlockTable> tables(kSequences);
+    ForwardBatch batch;
+    for (int64_t s = 0; s < kSequences; ++s) {
+      ASSERT_TRUE(cache.reserve(tables[s], 4 + kSteps));
+      batch.sequences.push_back({.first_token = 4 * s, .n_tokens = 4, .start_pos = 0, .blocks = &tables[s]});
+      batch.tokens.insert(batch.tokens.end(), {1, static_cast<int32_t>(5 + s), 6, 7});
+    }
+    const std::vector<RowSampling> rows(kSequences, RowSampling{.params = {.temperature = 0}});
+    std::vector<SampledToken> sampled = sample_step(model.forward(batch, cache, LogitsFor::last_token), rows, &runtime);
+    uint64_t syncs = 0;
+    size_t free_before = 0, free_after = 0, total = 0;
+    for (int64_t step = 0; step < kSteps; ++step) {
+      if (step == 2) {  // past the first decode step of the bucket (its capture)
+        syncs = runtime.host_syncs();
+        ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+      }
+      ForwardBatch decode;
+      for (int64_t s = 0; s < kSequences; ++s) {
+        decode.sequences.push_back({.first_token = s, .n_tokens = 1, .start_pos = 4 + step, .blocks = &tables[s]});
+        decode.tokens.push_back(sampled[s].id);
+      }
+      sampled = sample_step(model.forward(decode, cache, LogitsFor::last_token), rows, &runtime);
+    }
+    ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+    EXPECT_EQ(runtime.host_syncs() - syncs, static_cast<uint64_t>(kSteps - 2)) << "graphs " << graphs;
+    EXPECT_EQ(free_after, free_before) << "graphs " << graphs;
+  }
 }
 
 }  // namespace
