@@ -65,8 +65,8 @@ struct DeviceRuntime::Impl {
   // Recorded after each metadata upload: a step waits on it before it overwrites the
   // staging buffer, so reuse is safe whether or not the last step ended with a download.
   cudaEvent_t staging_copied = nullptr;
-  PinnedBuffer read_back{kReadBackBytes};
-  cudaEvent_t read_back_done = nullptr;
+  PinnedBuffer read_back[2] = {PinnedBuffer(kReadBackBytes), PinnedBuffer(kReadBackBytes)};
+  cudaEvent_t read_back_done[2] = {nullptr, nullptr};
 
   // `bytes` of the step's pinned staging, 256-aligned after what the step staged before.
   char* stage(size_t bytes) {
@@ -80,7 +80,9 @@ struct DeviceRuntime::Impl {
   ~Impl() {
     gemm.reset();
     if (staging_copied != nullptr) cudaEventDestroy(staging_copied);
-    if (read_back_done != nullptr) cudaEventDestroy(read_back_done);
+    for (cudaEvent_t event : read_back_done) {
+      if (event != nullptr) cudaEventDestroy(event);
+    }
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
 };
@@ -98,8 +100,9 @@ DeviceMemoryInfo query_device_memory() {
 }
 
 DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_memory) {
+  const uint64_t sampled_ids_bytes = 2 * DeviceArena::footprint(Shape{kMaxSampledRows}, DType::i32);
   plan_ = plan_device_memory(query_device_memory(), gpu_memory, models,
-                             CublasLtGemm::kWorkspaceBytes + kernels::kSplitWorkspaceBytes);
+                             CublasLtGemm::kWorkspaceBytes + kernels::kSplitWorkspaceBytes + sampled_ids_bytes);
   spdlog::info("{}", plan_.table());
   weights_ = std::make_unique<DeviceArena>("weights", plan_.weight_bytes, Device::cuda);
   persistent_ = std::make_unique<DeviceArena>("persistent buffers", plan_.persistent_bytes, Device::cuda);
@@ -109,11 +112,14 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
   impl_->step_staging = std::make_unique<PinnedBuffer>(std::max<size_t>(kStepStagingBytes, plan_.step_staging_bytes));
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
   check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
-  check_cuda(cudaEventCreateWithFlags(&impl_->read_back_done, cudaEventDisableTiming), "creating an event");
+  for (cudaEvent_t& event : impl_->read_back_done) {
+    check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "creating an event");
+  }
   const Tensor gemm_workspace =
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
   const Tensor attention_workspace =
       workspace_->allocate({kernels::kSplitWorkspaceBytes / static_cast<int64_t>(sizeof(float))}, DType::f32);
+  for (Tensor& ids : sampled_ids_) ids = workspace_->allocate({kMaxSampledRows}, DType::i32);
   workspace_fixed_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
   impl_->context = {.stream = impl_->stream,
@@ -281,25 +287,43 @@ void DeviceRuntime::wait(const char* what) {
   check_cuda(cudaStreamSynchronize(impl_->stream), what);
 }
 
-std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor> tensors, const char* what) {
-  std::vector<Tensor> host(tensors.size());
+DeviceRuntime::ReadBack DeviceRuntime::read_back_async(std::span<const Tensor> tensors, const char* what) {
+  ReadBack result{.host = std::vector<Tensor>(tensors.size()), .buffer = next_read_back_};
+  next_read_back_ = 1 - next_read_back_;
+  PinnedBuffer& buffer = impl_->read_back[result.buffer];
   size_t used = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
     if (!t.defined()) continue;
     GENRT_CHECK(t.device() == Device::cuda && t.is_contiguous(), "read_back: expected contiguous device tensors");
     const size_t offset = (used + 255) / 256 * 256;
-    GENRT_CHECK(offset + t.nbytes() <= impl_->read_back.size(), "read_back: {} exceed the {} read-back buffer",
-                format_bytes(offset + t.nbytes()), format_bytes(impl_->read_back.size()));
-    char* target = impl_->read_back.data() + offset;
+    GENRT_CHECK(offset + t.nbytes() <= buffer.size(), "read_back: {} exceed the {} read-back buffer",
+                format_bytes(offset + t.nbytes()), format_bytes(buffer.size()));
+    char* target = buffer.data() + offset;
     check_cuda(cudaMemcpyAsync(target, t.raw(), t.nbytes(), cudaMemcpyDeviceToHost, impl_->stream), what);
-    host[i] = Tensor::view_of(target, t.shape(), t.dtype(), nullptr);
+    result.host[i] = Tensor::view_of(target, t.shape(), t.dtype(), nullptr);
     used = offset + t.nbytes();
   }
-  check_cuda(cudaEventRecord(impl_->read_back_done, impl_->stream), what);
+  check_cuda(cudaEventRecord(impl_->read_back_done[result.buffer], impl_->stream), what);
+  return result;
+}
+
+void DeviceRuntime::wait(const ReadBack& read_back, const char* what) {
   ++host_syncs_;
-  check_cuda(cudaEventSynchronize(impl_->read_back_done), what);
-  return host;
+  check_cuda(cudaEventSynchronize(impl_->read_back_done[read_back.buffer]), what);
+}
+
+std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor> tensors, const char* what) {
+  ReadBack result = read_back_async(tensors, what);
+  wait(result, what);
+  return std::move(result.host);
+}
+
+Tensor DeviceRuntime::sampled_ids(int64_t rows) {
+  GENRT_CHECK(rows >= 0 && rows <= kMaxSampledRows, "sampled_ids: {} rows, at most {}", rows, kMaxSampledRows);
+  const Tensor& ids = sampled_ids_[next_sampled_ids_];
+  next_sampled_ids_ = 1 - next_sampled_ids_;
+  return ids.slice(0, rows);
 }
 
 void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
@@ -409,7 +433,12 @@ DeviceRuntime::ContextScope::ContextScope(DeviceRuntime& runtime) : runtime_(run
 DeviceRuntime::ContextScope::~ContextScope() = default;
 Tensor DeviceRuntime::download(const Tensor&) { fail("no CUDA backend"); }
 void DeviceRuntime::wait(const char*) { fail("no CUDA backend"); }
+DeviceRuntime::ReadBack DeviceRuntime::read_back_async(std::span<const Tensor>, const char*) {
+  fail("no CUDA backend");
+}
+void DeviceRuntime::wait(const ReadBack&, const char*) { fail("no CUDA backend"); }
 std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor>, const char*) { fail("no CUDA backend"); }
+Tensor DeviceRuntime::sampled_ids(int64_t) { fail("no CUDA backend"); }
 
 #endif
 

@@ -132,12 +132,24 @@ class DeviceRuntime {
   };
   // A device tensor copied back to a new host tensor of its dtype; waits for the stream.
   Tensor download(const Tensor& device);
-  // Device tensors (contiguous; undefined ones give undefined results) copied back into the
-  // runtime's pinned read-back buffer in stream order, then one wait on an event for them
-  // all: a decode step's only synchronization (its sampled ids and logprobs). The host
-  // tensors view that buffer and stay valid until the next read_back. A kernel's fault is
-  // reported as `what`'s.
+  // Device tensors (contiguous; undefined ones give undefined results) copied back into
+  // one of the runtime's two pinned read-back buffers, in stream order, then one wait on an
+  // event for them all: a decode step's only synchronization (its sampled ids and
+  // logprobs). read_back_async only enqueues the copies, so the host can queue the next
+  // step before it waits; the host tensors view the buffer and stay valid until the
+  // read-back after next. A kernel's fault is reported as `what`'s.
+  struct ReadBack {
+    std::vector<Tensor> host;
+    int buffer = 0;
+  };
+  ReadBack read_back_async(std::span<const Tensor> tensors, const char* what);
+  void wait(const ReadBack& read_back, const char* what);
   std::vector<Tensor> read_back(std::span<const Tensor> tensors, const char* what);
+  // Where a step's sampled ids go: two fixed buffers of up to kMaxSampledRows ids in turn,
+  // so the ids one step samples are still there for the next step to take (asynchronous
+  // scheduling) while the following step fills the other.
+  static constexpr int64_t kMaxSampledRows = 65536;
+  Tensor sampled_ids(int64_t rows);
   // Waits for the stream; a kernel's fault is reported as `what`'s.
   void wait(const char* what);
   // Times the host has blocked on the device so far (waits, downloads, read-backs, a step
@@ -152,6 +164,9 @@ class DeviceRuntime {
   uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
   uint64_t graph_bytes_ = 0;
   uint64_t host_syncs_ = 0;
+  int next_read_back_ = 0;
+  int next_sampled_ids_ = 0;
+  Tensor sampled_ids_[2];
   std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began
   bool step_open_ = false;
 };

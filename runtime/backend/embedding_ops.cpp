@@ -1,6 +1,7 @@
 #include "runtime/backend/embedding_ops.h"
 
 #include "kernels/ref/embedding.h"
+#include "kernels/ref/sampled_ids.h"
 #include "runtime/backend/cuda_dispatch.h"
 #include "runtime/backend/op_checks.h"
 
@@ -20,6 +21,21 @@ void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
     GENRT_CHECK(id >= 0 && id < vocab, "token id {} is outside the vocabulary [0, {})", id, vocab);
   }
   ref::embedding(table.data<float>(), ids.data<int32_t>(), out.data<float>(), ids.numel(), dim);
+}
+
+void take_sampled_ids(const Tensor& sampled, const Tensor& from, Tensor& ids) {
+  const char* op = "take_sampled_ids";
+  const Placement where{ids.device(), DType::i32};
+  for (const auto& [t, name] : {std::pair{&sampled, "sampled"}, {&from, "from"}, {&ids, "ids"}}) {
+    expect_on(*t, where, op, name);
+  }
+  expect_shape(from, ids.shape(), op, "from");
+  GENRT_CHECK(sampled.rank() == 1 && ids.rank() == 1, "{}: sampled and ids must be vectors", op);
+  GENRT_ON_CUDA(where, cuda_ops::take_sampled_ids(sampled, from, ids));
+  for (int32_t row : from.span<int32_t>()) {
+    GENRT_CHECK(row >= -1 && row < sampled.numel(), "{}: row {} outside the {} sampled ids", op, row, sampled.numel());
+  }
+  ref::take_sampled_ids(sampled.data<int32_t>(), from.data<int32_t>(), ids.data<int32_t>(), ids.numel());
 }
 
 }  // namespace genrt::ops

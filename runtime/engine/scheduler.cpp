@@ -17,15 +17,39 @@ const char* finish_reason_name(FinishReason reason) {
 
 struct BatchScheduler::Sequence {
   SequenceRequest request;
-  std::vector<int32_t> context;  // prompt + generated tokens
+  std::vector<int32_t> context;  // prompt + generated tokens the host has
   int64_t generated = 0;
   int64_t computed = 0;  // leading context tokens whose keys and values are in the cache
+  // Tokens launched steps sample for it that the host does not have yet (0, 1, or 2 when
+  // a step is launched before the previous one is collected); the latest is row
+  // `sampled_row` of the latest launched step's sampled ids.
+  int64_t in_flight = 0;
+  int64_t sampled_row = -1;
+  int64_t preemptions = 0;  // a launched step's blocks are no longer its after one
   BlockTable blocks;
   std::optional<FinishReason> finished;
   bool admitted = false;  // at least once
 
   explicit Sequence(SequenceRequest r) : request(std::move(r)), context(request.prompt) {}
-  int64_t pending() const { return static_cast<int64_t>(context.size()) - computed; }
+  int64_t length() const { return std::ssize(context) + in_flight; }
+  int64_t pending() const { return length() - computed; }
+  // Its sampling reads its context on the host (the penalties over it).
+  bool samples_from_context() const {
+    const SamplingParams& p = request.sampling;
+    return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+  }
+};
+
+// A launched step: its rows' sequences, what each computed, and its sampling on the way.
+struct BatchScheduler::Launched {
+  struct Row {
+    Sequence* seq;
+    int64_t computed;     // the sequence's computed tokens once this step's are written
+    int64_t preemptions;  // the sequence's preemptions when launched
+    bool samples;         // its token is the sequence's next
+  };
+  std::vector<Row> rows;
+  LaunchedSampling sampling;
 };
 
 BatchScheduler::BatchScheduler(const CausalLM& model, KvCache& cache, SchedulerConfig config)
@@ -35,7 +59,16 @@ BatchScheduler::BatchScheduler(const CausalLM& model, KvCache& cache, SchedulerC
 }
 
 BatchScheduler::~BatchScheduler() {
-  for (auto& seq : running_) finish(*seq, FinishReason::cancelled);
+  if (launched_) {
+    try {
+      collect_sampling(launched_->sampling);  // the device is done with what it writes
+    } catch (const std::exception& e) {
+      spdlog::error("scheduler: the last step failed: {}", e.what());
+    }
+  }
+  for (auto& seq : running_) {
+    if (seq) finish(*seq, FinishReason::cancelled);
+  }
   for (auto& seq : waiting_) finish(*seq, FinishReason::cancelled);
 }
 
@@ -92,6 +125,7 @@ void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
 void BatchScheduler::preempt(std::unique_ptr<Sequence>& seq) {
   cache_.release(seq->blocks);
   seq->computed = 0;  // its whole context is read again when it is readmitted
+  ++seq->preemptions;
   ++totals_.preemptions;
   spdlog::debug("preempted a sequence of {} tokens: the KV cache is full", seq->context.size());
   waiting_.push_front(std::move(seq));
@@ -115,7 +149,7 @@ bool BatchScheduler::ensure_blocks(size_t index, int64_t tokens) {
 
 bool BatchScheduler::being_computed(uint64_t block_key) const {
   for (const auto& seq : running_) {
-    if (!seq) continue;
+    if (!seq || seq->finished) continue;  // a finished one waiting for its last step holds no blocks
     const std::vector<uint64_t>& keys = seq->blocks.hashes;  // beyond `offered`: reserved, not computed yet
     if (std::find(keys.begin() + std::min<int64_t>(seq->blocks.offered, std::ssize(keys)), keys.end(), block_key) !=
         keys.end()) {
@@ -126,7 +160,7 @@ bool BatchScheduler::being_computed(uint64_t block_key) const {
 }
 
 bool BatchScheduler::admit(Sequence& seq) {
-  const auto length = static_cast<int64_t>(seq.context.size());
+  const int64_t length = seq.length();
   int64_t shared = 0;
   if (config_.prefix_caching) {
     shared = cache_.share_cached_prefix(seq.blocks, std::span(seq.context).first(length - 1));
@@ -150,8 +184,9 @@ bool BatchScheduler::admit(Sequence& seq) {
 }
 
 void BatchScheduler::remove_finished() {
-  std::erase_if(running_, [](const auto& s) { return !s || s->finished; });
-  std::erase_if(waiting_, [](const auto& s) { return s->finished.has_value(); });
+  // A finished sequence with a token in flight stays until the launched step is collected.
+  std::erase_if(running_, [](const auto& s) { return !s || (s->finished && s->in_flight == 0); });
+  std::erase_if(waiting_, [](const auto& s) { return s->finished && s->in_flight == 0; });
 }
 
 void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
@@ -172,47 +207,48 @@ void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
   }
 }
 
-void BatchScheduler::step() {
-  for (auto& seq : running_) {
-    if (seq->request.cancelled && *seq->request.cancelled) finish(*seq, FinishReason::cancelled);
-  }
-  for (auto& seq : waiting_) {
-    if (seq->request.cancelled && *seq->request.cancelled) finish(*seq, FinishReason::cancelled);
-  }
-  remove_finished();
+bool BatchScheduler::can_pipeline() const {
+  if (!config_.async_scheduling || !model_.takes_sampled_ids()) return false;
+  return std::none_of(launched_->rows.begin(), launched_->rows.end(), [](const Launched::Row& row) {
+    return row.samples && !row.seq->finished && row.seq->samples_from_context();
+  });
+}
 
-  // Plan the step: (sequence, tokens to feed) in batch order.
-  std::vector<std::pair<Sequence*, int64_t>> plan;
+BatchScheduler::Plan BatchScheduler::plan_step() {
+  Plan plan;
   int64_t budget = config_.max_batch_tokens;
+  // A sequence whose token in flight is its last is done once that token arrives.
+  const auto has_next = [](const Sequence& s) { return s.generated + s.in_flight < s.request.max_new_tokens; };
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // decodes first
-    if (!running_[i] || running_[i]->pending() != 1) continue;
-    if (!ensure_blocks(i, static_cast<int64_t>(running_[i]->context.size()))) continue;
-    plan.emplace_back(running_[i].get(), 1);
+    Sequence* seq = running_[i].get();
+    if (!seq || seq->finished || seq->pending() != 1 || !has_next(*seq)) continue;
+    if (!ensure_blocks(i, seq->length())) continue;
+    plan.emplace_back(seq, 1);
     --budget;
   }
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // prompts being read
-    if (!running_[i] || running_[i]->pending() <= 1) continue;
-    plan.emplace_back(running_[i].get(), std::min(running_[i]->pending(), budget));
+    Sequence* seq = running_[i].get();
+    if (!seq || seq->finished || seq->pending() <= 1) continue;
+    plan.emplace_back(seq, std::min(seq->pending(), budget));
     budget -= plan.back().second;
   }
   while (budget > 0 && !waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.max_running) {
     Sequence& seq = *waiting_.front();
-    if (!admit(seq)) break;
+    if (seq.in_flight > 0 || !admit(seq)) break;  // a preempted sequence's last token first comes back
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
     plan.emplace_back(&seq, std::min(seq.pending(), budget));
     budget -= plan.back().second;
   }
   std::erase_if(plan, [](const auto& p) { return p.first->finished.has_value(); });
-  if (plan.empty()) {
-    remove_finished();
-    return;
-  }
-  int64_t prefill = 0;  // all but the decodes: a generated token's first and only pass
-  for (const auto& [seq, n] : plan) prefill += seq->pending() == 1 && seq->generated > 0 ? 0 : n;
+  return plan;
+}
 
+std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& plan, const Launched* previous) {
+  int64_t prefill = 0;  // all but the decodes: a generated token's first and only pass
   ForwardBatch batch;
   for (const auto& [seq, n] : plan) {
+    prefill += seq->pending() == 1 && seq->generated + seq->in_flight > 0 ? 0 : n;
     // Shared blocks are full and computed: the positions a step writes are never in one.
     GENRT_CHECK(cache_.writable(seq->blocks, seq->computed, seq->computed + n),
                 "scheduler: a step would write positions [{}, {}) into a KV block it does not hold alone",
@@ -221,8 +257,18 @@ void BatchScheduler::step() {
                                .n_tokens = n,
                                .start_pos = seq->computed,
                                .blocks = &seq->blocks});
+    if (seq->in_flight > 0) {  // a decode of the token the launched step samples for it
+      batch.from_sampled.resize(batch.tokens.size(), -1);
+      batch.from_sampled.push_back(static_cast<int32_t>(seq->sampled_row));
+      batch.tokens.push_back(0);
+      continue;
+    }
     batch.tokens.insert(batch.tokens.end(), seq->context.begin() + seq->computed,
                         seq->context.begin() + seq->computed + n);
+  }
+  if (!batch.from_sampled.empty()) {
+    batch.from_sampled.resize(batch.tokens.size(), -1);
+    batch.sampled = previous->sampling.ids;
   }
   const Tensor logits = model_.forward(batch, cache_, LogitsFor::last_token);
   RowSampling still_reading;  // a row whose prompt goes on next step: the cheapest draw, discarded
@@ -231,25 +277,65 @@ void BatchScheduler::step() {
   for (const auto& [seq, n] : plan) {
     rows.push_back(seq->pending() > n ? still_reading
                                       : RowSampling{.params = seq->request.sampling,
-                                                    .draws = static_cast<uint64_t>(seq->generated),
+                                                    // its tokens before this one, delivered or in flight
+                                                    .draws = static_cast<uint64_t>(seq->generated + seq->in_flight),
                                                     .context = seq->context,
                                                     .top_logprobs = seq->request.top_logprobs});
   }
-  const std::vector<SampledToken> sampled = sample_step(logits, rows, model_.device_runtime());
-  // Only once the step has succeeded: one that throws leaves every sequence as it was, to be
+  auto launched = std::make_unique<Launched>(Launched{.sampling = launch_sampling(logits, rows, model_.device_runtime())});
+  // Only once the step is launched: one that throws leaves every sequence as it was, to be
   // planned again, rather than computed but never sampled.
   totals_.prefill_tokens += prefill;
+  for (size_t row = 0; row < plan.size(); ++row) {
+    Sequence& seq = *plan[row].first;
+    const bool samples = seq.pending() == plan[row].second;
+    seq.computed += plan[row].second;
+    if (samples) {
+      ++seq.in_flight;
+      seq.sampled_row = static_cast<int64_t>(row);
+    }
+    launched->rows.push_back({.seq = &seq, .computed = seq.computed, .preemptions = seq.preemptions, .samples = samples});
+  }
+  return launched;
+}
+
+void BatchScheduler::collect() {
+  const std::unique_ptr<Launched> launched = std::move(launched_);
+  const std::vector<SampledToken> sampled = collect_sampling(launched->sampling);
   const int64_t window = model_.spec().attention_window;
-  for (auto& [seq, n] : plan) {
-    seq->computed += n;
-    if (config_.prefix_caching) cache_.cache_computed(seq->blocks, seq->context, seq->computed);
+  for (size_t i = 0; i < launched->rows.size(); ++i) {
+    const Launched::Row& row = launched->rows[i];
+    Sequence& seq = *row.seq;
+    if (row.samples) {
+      if (--seq.in_flight == 0) seq.sampled_row = -1;
+      if (!seq.finished) deliver(seq, sampled[i]);
+    }
+    // Not after a finish or a preemption: the blocks the step wrote are no longer the sequence's.
+    if (seq.finished || seq.preemptions != row.preemptions) continue;
+    if (config_.prefix_caching) cache_.cache_computed(seq.blocks, seq.context, row.computed);
     // Later queries sit at positions >= computed, so no layer reads a key before
     // computed - window + 1 again: blocks wholly before it go back to the pool.
-    if (window > 0) cache_.release_before(seq->blocks, seq->computed - window + 1);
+    if (window > 0) cache_.release_before(seq.blocks, row.computed - window + 1);
   }
-  for (size_t row = 0; row < plan.size(); ++row) {
-    if (plan[row].first->pending() == 0) deliver(*plan[row].first, sampled[row]);
+}
+
+void BatchScheduler::step() {
+  for (auto& seq : running_) {
+    if (seq && seq->request.cancelled && *seq->request.cancelled) finish(*seq, FinishReason::cancelled);
   }
+  for (auto& seq : waiting_) {
+    if (seq->request.cancelled && *seq->request.cancelled) finish(*seq, FinishReason::cancelled);
+  }
+  // Synchronously, the launched step's tokens come back before the next step is planned;
+  // asynchronously, the next step is launched first (its decodes taking the launched step's
+  // sampled ids) and the host waits for the launched step's tokens while the device runs it.
+  if (launched_ && !can_pipeline()) collect();
+  remove_finished();
+  const Plan plan = plan_step();
+  std::unique_ptr<Launched> next = plan.empty() ? nullptr : launch(plan, launched_.get());
+  if (launched_) collect();
+  launched_ = std::move(next);
+  if (launched_ && !(config_.async_scheduling && model_.takes_sampled_ids())) collect();
   remove_finished();
 }
 

@@ -11,6 +11,15 @@
 // The oldest sequence therefore always makes progress. When every layer of the model has a
 // sliding window, blocks that fall wholly out of it go back to the pool after each step.
 //
+// Asynchronous scheduling: a step is planned and launched before the previous step's
+// tokens reach the host, its decode rows taking their input ids from that step's sampled
+// ids on the device; then the host waits for the previous step's tokens and delivers them
+// while the device runs the new step. A sequence that finished (its end token, a stop,
+// a cancel) at step n has one wasted row in step n + 1, whose token is never delivered; a
+// sequence whose sampling needs its context on the host (repetition, presence or frequency
+// penalties) makes the step wait for the previous one first. Each sequence's tokens are
+// those of synchronous scheduling: only when steps run, not what they compute, changes.
+//
 // Prefix caching: each full block a sequence computes is offered to the KV cache's prefix
 // cache (runtime/memory/block_pool.h). At admission a sequence shares the cached blocks of
 // its context's leading full blocks (never the block of its last token, whose logits it
@@ -67,6 +76,9 @@ struct SchedulerConfig {
   int64_t max_batch_tokens = 512;  // tokens per forward pass: decodes plus prefill chunks
   int64_t max_running = 256;       // sequences in the running set at once
   bool prefix_caching = true;      // share computed blocks of common prefixes
+  // Plan and launch each step before the previous one's tokens are back (for models that
+  // take sampled ids; see above).
+  bool async_scheduling = true;
 };
 
 struct SchedulerCounts {
@@ -96,13 +108,25 @@ class BatchScheduler {
   // may call it while another steps the scheduler.
   void validate(const SequenceRequest& request) const;
 
-  bool idle() const { return running_.empty() && waiting_.empty(); }
-  // Runs one forward pass (if there is work) and delivers its tokens.
+  bool idle() const { return running_.empty() && waiting_.empty() && !launched_; }
+  // Runs one forward pass (if there is work) and delivers the tokens of the last one that
+  // has not delivered them: its own, or with asynchronous scheduling the previous step's.
   void step();
   SchedulerCounts counts() const;
 
  private:
   struct Sequence;
+  struct Launched;
+  // (sequence, new tokens) in batch order.
+  using Plan = std::vector<std::pair<Sequence*, int64_t>>;
+  Plan plan_step();
+  // Runs `plan`'s forward pass, its decodes of tokens still in flight taking `previous`'s
+  // sampled ids, and launches its sampling; on success the sequences count what it computes.
+  std::unique_ptr<Launched> launch(const Plan& plan, const Launched* previous);
+  // Waits for the launched step's tokens and delivers them.
+  void collect();
+  // Whether the next step may be launched before the launched one is collected.
+  bool can_pipeline() const;
   // Grows running_[index]'s block table to `tokens` positions, preempting newer
   // sequences as needed; false when it had to preempt running_[index] itself.
   bool ensure_blocks(size_t index, int64_t tokens);
@@ -121,6 +145,7 @@ class BatchScheduler {
   SchedulerConfig config_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
   std::deque<std::unique_ptr<Sequence>> waiting_;
+  std::unique_ptr<Launched> launched_;  // the step whose tokens are not delivered yet
   SchedulerCounts totals_;  // the counters since start
 };
 

@@ -71,8 +71,7 @@ ops::PenaltyTable penalties(std::span<const RowSampling> rows, int64_t vocab) {
 
 }  // namespace
 
-std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowSampling> rows,
-                                      DeviceRuntime* runtime) {
+LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime) {
   GENRT_CHECK(logits.rank() == 2 && logits.dim(0) == static_cast<int64_t>(rows.size()),
               "sample_step: logits {} for {} rows", shape_string(logits.shape()), rows.size());
   const int64_t n = logits.dim(0), vocab = logits.dim(1);
@@ -93,7 +92,7 @@ std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowS
     penalized = scratch(logits.shape(), DType::f32);
     ops::apply_penalties(logits, on_device(table.rows), on_device(table.tokens), penalized);
   }
-  Tensor ids = scratch({n}, DType::i32);
+  Tensor ids = runtime != nullptr ? runtime->sampled_ids(n) : Tensor::zeros({n}, DType::i32);
   ops::sample(penalized, sampling, ids);
 
   std::vector<int32_t> asking;
@@ -118,23 +117,39 @@ std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowS
     ops::token_logprobs(logits, ids, on_device(requests), logprob, top_ids, top_logprobs);
   }
 
-  std::vector<SampledToken> out(rows.size());
-  // On the GPU the step's one synchronization: ids and logprobs back through pinned memory.
+  LaunchedSampling launched{.ids = ids, .runtime = runtime, .asking = asking, .top_n = top_n};
+  for (const int32_t r : asking) launched.top_logprobs.push_back(rows[r].top_logprobs);
   const std::array<Tensor, 4> results{ids, logprob, top_ids, top_logprobs};
-  const std::vector<Tensor> host = runtime != nullptr ? runtime->read_back(results, "the sampling ops")
-                                                      : std::vector<Tensor>(results.begin(), results.end());
+  if (runtime != nullptr) {
+    launched.read_back = runtime->read_back_async(results, "the sampling ops");
+  } else {
+    launched.host.assign(results.begin(), results.end());
+  }
+  return launched;
+}
+
+std::vector<SampledToken> collect_sampling(const LaunchedSampling& launched) {
+  // On the GPU the step's one synchronization: ids and logprobs back through pinned memory.
+  if (launched.runtime != nullptr) launched.runtime->wait(launched.read_back, "the sampling ops");
+  const std::vector<Tensor>& host = launched.runtime != nullptr ? launched.read_back.host : launched.host;
   const Tensor &host_ids = host[0], &host_logprob = host[1], &host_top_ids = host[2], &host_top_logprobs = host[3];
-  for (int64_t r = 0; r < n; ++r) out[r].id = host_ids.data<int32_t>()[r];
-  if (m == 0) return out;
-  for (int64_t i = 0; i < m; ++i) {
-    TokenLogprobs& lp = out[asking[i]].logprobs.emplace();
+  std::vector<SampledToken> out(static_cast<size_t>(host_ids.numel()));
+  for (size_t r = 0; r < out.size(); ++r) out[r].id = host_ids.data<int32_t>()[r];
+  const int64_t top_n = launched.top_n;
+  for (size_t i = 0; i < launched.asking.size(); ++i) {
+    TokenLogprobs& lp = out[launched.asking[i]].logprobs.emplace();
     lp.logprob = host_logprob.data<float>()[i];
-    for (int64_t k = 0; k < rows[asking[i]].top_logprobs; ++k) {
-      const int32_t id = host_top_ids.data<int32_t>()[i * top_n + k];
-      if (id >= 0) lp.top.emplace_back(id, host_top_logprobs.data<float>()[i * top_n + k]);
+    for (int64_t k = 0; k < launched.top_logprobs[i]; ++k) {
+      const int32_t id = host_top_ids.data<int32_t>()[static_cast<int64_t>(i) * top_n + k];
+      if (id >= 0) lp.top.emplace_back(id, host_top_logprobs.data<float>()[static_cast<int64_t>(i) * top_n + k]);
     }
   }
   return out;
+}
+
+std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowSampling> rows,
+                                      DeviceRuntime* runtime) {
+  return collect_sampling(launch_sampling(logits, rows, runtime));
 }
 
 }  // namespace genrt

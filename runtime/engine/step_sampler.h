@@ -10,12 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/core/tensor.h"
 #include "runtime/engine/sampling_params.h"
 
 namespace genrt {
-
-class DeviceRuntime;
 
 // Log-probabilities for OpenAI-style `logprobs`, from the model's raw distribution (before
 // penalties, temperature and filters, as OpenAI and vLLM report them).
@@ -42,8 +41,26 @@ struct SampledToken {
   std::optional<TokenLogprobs> logprobs;  // when the row asked for them
 };
 
-// A token for each row of logits [rows, vocab] (f32, as the model's forward returned them:
-// on the device of `runtime`, the model's DeviceRuntime, or on the host when it is null).
+// A step's sampling, launched: its ids on the model's device (`ids`, which the next step
+// may take as its input ids before they reach the host) and its results on their way to
+// the host.
+struct LaunchedSampling {
+  Tensor ids;  // [rows] i32
+  DeviceRuntime* runtime = nullptr;
+  DeviceRuntime::ReadBack read_back;  // on the GPU: ids, logprob, top ids, top logprobs
+  std::vector<Tensor> host;           // on the CPU: the same tensors
+  std::vector<int32_t> asking;        // the rows that asked for logprobs
+  std::vector<int64_t> top_logprobs;  // each asking row's k
+  int64_t top_n = 0;
+};
+
+// Launches the sampling of a token for each row of logits [rows, vocab] (f32, as the model's
+// forward returned them: on the device of `runtime`, the model's DeviceRuntime, or on the
+// host when it is null). On the GPU the ids go to the runtime's sampled-ids buffers.
+LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime);
+// Waits for a launched sampling's results (the step's one synchronization on the GPU).
+std::vector<SampledToken> collect_sampling(const LaunchedSampling& launched);
+// Both at once.
 std::vector<SampledToken> sample_step(const Tensor& logits, std::span<const RowSampling> rows,
                                       DeviceRuntime* runtime);
 

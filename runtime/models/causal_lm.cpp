@@ -70,6 +70,7 @@ ForwardBatch pad_decode_batch(const ForwardBatch& batch, int64_t rows, const Blo
   for (auto row = std::ssize(batch.sequences); row < rows; ++row) {
     padded.tokens.push_back(0);
     padded.sequences.push_back({.first_token = row, .n_tokens = 1, .start_pos = 0, .blocks = &padding});
+    if (!batch.from_sampled.empty()) padded.from_sampled.push_back(-1);
   }
   return padded;
 }
@@ -101,6 +102,14 @@ Tensor logit_rows(const ForwardBatch& batch, LogitsFor which) {
 void check_token_ids(const ForwardBatch& batch, int64_t vocab_size) {
   for (int32_t id : batch.tokens) {
     GENRT_CHECK(id >= 0 && id < vocab_size, "token id {} is outside the vocabulary [0, {})", id, vocab_size);
+  }
+  if (batch.from_sampled.empty()) return;
+  GENRT_CHECK(batch.from_sampled.size() == batch.tokens.size() && batch.sampled.defined(),
+              "forward: {} sampled-id sources for {} tokens{}", batch.from_sampled.size(), batch.tokens.size(),
+              batch.sampled.defined() ? "" : " and no sampled ids");
+  for (int32_t row : batch.from_sampled) {
+    GENRT_CHECK(row >= -1 && row < batch.sampled.numel(), "forward: token from sampled row {} of {}", row,
+                batch.sampled.numel());
   }
 }
 

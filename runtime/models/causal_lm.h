@@ -64,6 +64,12 @@ struct SequenceChunk {
 struct ForwardBatch {
   std::vector<int32_t> tokens;  // [total new tokens], sequence after sequence
   std::vector<SequenceChunk> sequences;
+  // Asynchronous scheduling plans a step before its previous step's tokens reach the host:
+  // from_sampled[t] >= 0 makes token t the id that step sampled for that row of `sampled`
+  // (its ids, on the model's device), tokens[t] being a placeholder. Empty: every token is
+  // in `tokens`. Only for a model whose takes_sampled_ids().
+  std::vector<int32_t> from_sampled;
+  Tensor sampled;
 };
 
 enum class LogitsFor { last_token, all_tokens };
@@ -82,6 +88,9 @@ class CausalLM {
   // A KV cache for this model on its device: on the CPU `blocks` blocks in fp32; a model on
   // the GPU hands out the pool its memory plan sized (a new cache invalidates the last).
   virtual KvCache make_kv_cache(int64_t blocks, int64_t block_size) const = 0;
+  // Whether forward() takes tokens from the previous step's sampled ids
+  // (ForwardBatch::from_sampled), which asynchronous scheduling needs.
+  virtual bool takes_sampled_ids() const { return false; }
   // The batch sizes whose decode steps replay a CUDA graph (captured the first time each
   // runs, or ahead by capture_decode_graphs); empty on the CPU or without graphs.
   virtual std::vector<int64_t> graph_batch_sizes() const { return {}; }
@@ -121,7 +130,7 @@ Tensor batch_token_ids(const ForwardBatch& batch);
 // token, or all of them; a gather (ops::embedding) picks those rows of the hidden states.
 Tensor logit_rows(const ForwardBatch& batch, LogitsFor which);
 // Every token of the batch must be inside the vocabulary (checked on the host, before
-// ids go to a device).
+// ids go to a device), and every token taken from sampled ids must name one of its rows.
 void check_token_ids(const ForwardBatch& batch, int64_t vocab_size);
 
 // Captures the CUDA graph of every decode batch size of `model` on `cache` ahead of the

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/backend/gpu_limits.h"
+#include "runtime/backend/ops.h"
 
 namespace genrt {
 
@@ -146,6 +147,7 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
     runtime_->upload(*from, *to);
   }
   runtime_->upload_columns(host.paged.block_tables, in.paged.block_tables);
+  take_sampled_ids(padded, in.ids);
   // Every bucket's graph uses the workspace from the same mark, and what runs after it in
   // the step (sampling) carves from where its buffers end: safe because everything runs
   // in order on one stream and no graph buffer holds state from one step to the next.
@@ -179,6 +181,13 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   return logits.slice(0, seqs);
 }
 
+void DecoderDevice::take_sampled_ids(const ForwardBatch& batch, Tensor& ids) const {
+  if (batch.from_sampled.empty()) return;
+  Tensor from = Tensor::zeros({std::ssize(batch.from_sampled)}, DType::i32);
+  std::copy(batch.from_sampled.begin(), batch.from_sampled.end(), from.data<int32_t>());
+  ops::take_sampled_ids(batch.sampled, runtime_ ? runtime_->upload(from) : from, ids);
+}
+
 std::optional<DeviceRuntime::Step> DecoderDevice::begin_step() const {
   if (!runtime_) return std::nullopt;
   return std::optional<DeviceRuntime::Step>(std::in_place, *runtime_);
@@ -189,7 +198,11 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   StepInputs host{.paged = make_paged_batch(batch, block_size, spec.context_length),
                   .ids = batch_token_ids(batch),
                   .logit_rows = logit_rows(batch, which)};
-  if (!runtime_) return host;
+  if (!runtime_) {
+    if (!batch.from_sampled.empty()) check_token_ids(batch, spec.vocab_size);
+    take_sampled_ids(batch, host.ids);
+    return host;
+  }
   const StepDims planned = max_step(options_, spec);
   const StepDims step{.tokens = host.paged.tokens(),
                       .seqs = host.paged.seqs(),
@@ -214,6 +227,7 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
                           {&host.logit_rows, &device.logit_rows}}) {
     runtime_->upload(*from, *to);
   }
+  take_sampled_ids(batch, device.ids);
   device.paged.max_query_len = host.paged.max_query_len;
   device.paged.max_context_len = host.paged.max_context_len;
   return device;

@@ -118,6 +118,9 @@ class DecoderDevice {
   // The inputs of `batch`, checked against the spec and the planned step; on the GPU
   // staged into the step's workspace.
   StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;
+  // The tokens of `batch` that its previous step sampled, into `ids` (the step's input ids
+  // on the model's device, already holding the batch's own tokens).
+  void take_sampled_ids(const ForwardBatch& batch, Tensor& ids) const;
   // The decode step through its bucket's graph (see forward()).
   Tensor run_graph(const ForwardBatch& batch, const ModelSpec& spec, KvCache& cache, const StepBody& body) const;
   // The largest graph step's inputs, in the persistent region, for the plan to size.

@@ -8,10 +8,13 @@
 
 #include "kernels/embedding.cuh"
 #include "kernels/ref/embedding.h"
+#include "kernels/ref/sampled_ids.h"
+#include "kernels/sampled_ids.cuh"
 #include "runtime/core/device.h"
 #include "runtime/core/dtype.h"
 #include "runtime/core/error.h"
 #include "runtime/core/tensor.h"
+#include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
 namespace {
@@ -76,6 +79,29 @@ TEST(DeviceMemory, OutOfMemoryIsAClearErrorAndRecoverable) {
   const Tensor small = Tensor::zeros({1024}, DType::f32, Device::cuda);
   EXPECT_EQ(small.device(), Device::cuda);
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // the failed cudaMalloc left no sticky error
+}
+
+// Asynchronous scheduling's input ids: the previous step's sampled ids where a token
+// says so, its own id elsewhere; exact, over more tokens than one block of threads.
+TEST(SampledIdsGpu, TakesThePreviousStepsIdsWhereTold) {
+  GENRT_REQUIRE_GPU();
+  const int64_t n = 1000, rows = 300;
+  std::vector<int32_t> sampled(rows), from(n), ids(n);
+  for (int64_t r = 0; r < rows; ++r) sampled[r] = static_cast<int32_t>(5000 + 7 * r);
+  for (int64_t t = 0; t < n; ++t) {
+    from[t] = t % 3 == 0 ? static_cast<int32_t>((t * 13) % rows) : -1;
+    ids[t] = static_cast<int32_t>(t);
+  }
+  test::DeviceBuffer d_sampled(sampled.data(), rows * 4), d_from(from.data(), n * 4), d_ids(ids.data(), n * 4);
+  ASSERT_EQ(kernels::launch_take_sampled_ids(d_sampled.get<int32_t>(), d_from.get<int32_t>(), d_ids.get<int32_t>(), n,
+                                             nullptr),
+            cudaSuccess);
+  ref::take_sampled_ids(sampled.data(), from.data(), ids.data(), n);
+  std::vector<int32_t> got(n);
+  ASSERT_EQ(cudaMemcpy(got.data(), d_ids.get<int32_t>(), n * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(got, ids);
+  EXPECT_EQ(kernels::launch_take_sampled_ids(nullptr, d_from.get<int32_t>(), d_ids.get<int32_t>(), n, nullptr),
+            cudaErrorInvalidValue);
 }
 
 }  // namespace

@@ -203,6 +203,21 @@ TEST(Ops, QkvCacheWriteSplitsRotatesAndWritesTheFusedRows) {
   EXPECT_EQ(k_cache.data<float>()[0], 0.0f);  // slot 0 untouched
 }
 
+TEST(Ops, TakeSampledIdsFillsOnlyTheTokensThatSaySo) {
+  Tensor sampled = Tensor::zeros({3}, DType::i32), from = Tensor::zeros({4}, DType::i32);
+  Tensor ids = Tensor::zeros({4}, DType::i32);
+  const int32_t sampled_ids[3] = {70, 71, 72}, sources[4] = {-1, 2, 0, -1}, own[4] = {5, 0, 0, 8};
+  std::copy(sampled_ids, sampled_ids + 3, sampled.data<int32_t>());
+  std::copy(sources, sources + 4, from.data<int32_t>());
+  std::copy(own, own + 4, ids.data<int32_t>());
+  ops::take_sampled_ids(sampled, from, ids);
+  EXPECT_EQ(std::vector<int32_t>(ids.data<int32_t>(), ids.data<int32_t>() + 4), (std::vector<int32_t>{5, 72, 70, 8}));
+  from.data<int32_t>()[1] = 3;
+  EXPECT_ERROR(ops::take_sampled_ids(sampled, from, ids), "take_sampled_ids: row 3 outside the 3 sampled ids");
+  Tensor short_from = Tensor::zeros({2}, DType::i32);
+  EXPECT_ERROR(ops::take_sampled_ids(sampled, short_from, ids), "take_sampled_ids: from has shape [2], expected [4]");
+}
+
 TEST(Ops, SwigluReadsTheGateAndUpHalvesOfOneFusedRow) {
   Tensor gate_up = Tensor::zeros({2, 4}, DType::f32), out = Tensor::zeros({2, 2}, DType::f32);
   const float values[8] = {1, -1, 3, 5, 0, 2, 7, -2};  // rows: gate (1, -1) up (3, 5); gate (0, 2) up (7, -2)

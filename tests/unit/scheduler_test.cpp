@@ -66,24 +66,29 @@ class Scheduler : public ::testing::Test {
 LlamaModel* Scheduler::model_ = nullptr;
 
 TEST_F(Scheduler, ChunkedPrefillNeverStallsRunningDecodes) {
-  KvCache cache(model_->spec().kv_cache_shape(64, 16), Device::cpu);
-  BatchScheduler s(*model_, cache, {.max_batch_tokens = 8});
-  Outcome short_out, long_out;
-  s.submit(greedy(prompt_of(3, 1), 40, short_out));
-  s.step();  // reads the short prompt, samples its first token
-  ASSERT_EQ(short_out.tokens.size(), 1u);
-  s.submit(greedy(prompt_of(100, 2), 10, long_out));
-  // While the 100-token prompt is read 7 tokens at a time, the short sequence still gets
-  // a token every step.
-  for (int step = 0; step < 10; ++step) {
-    s.step();
-    EXPECT_EQ(short_out.tokens.size(), static_cast<size_t>(step + 2));
+  // Asynchronously a step's tokens are delivered by the next step() call: one step behind.
+  for (const bool async : {false, true}) {
+    SCOPED_TRACE(async ? "asynchronous scheduling" : "synchronous scheduling");
+    const size_t lag = async ? 1 : 0;
+    KvCache cache(model_->spec().kv_cache_shape(64, 16), Device::cpu);
+    BatchScheduler s(*model_, cache, {.max_batch_tokens = 8, .async_scheduling = async});
+    Outcome short_out, long_out;
+    s.submit(greedy(prompt_of(3, 1), 40, short_out));
+    s.step();  // reads the short prompt, samples its first token
+    ASSERT_EQ(short_out.tokens.size(), 1u - lag);
+    s.submit(greedy(prompt_of(100, 2), 10, long_out));
+    // While the 100-token prompt is read 7 tokens at a time, the short sequence still gets
+    // a token every step.
+    for (int step = 0; step < 10; ++step) {
+      s.step();
+      EXPECT_EQ(short_out.tokens.size(), static_cast<size_t>(step + 2) - lag);
+    }
+    EXPECT_TRUE(long_out.tokens.empty());
+    while (!s.idle()) s.step();
+    EXPECT_EQ(short_out.tokens, alone(prompt_of(3, 1), 40));
+    EXPECT_EQ(long_out.tokens, alone(prompt_of(100, 2), 10));
+    EXPECT_EQ(cache.free_blocks(), 64);
   }
-  EXPECT_TRUE(long_out.tokens.empty());
-  while (!s.idle()) s.step();
-  EXPECT_EQ(short_out.tokens, alone(prompt_of(3, 1), 40));
-  EXPECT_EQ(long_out.tokens, alone(prompt_of(100, 2), 10));
-  EXPECT_EQ(cache.free_blocks(), 64);
 }
 
 TEST_F(Scheduler, PreemptionRecomputesAndKeepsGreedyOutputs) {
@@ -120,6 +125,72 @@ TEST_F(Scheduler, SeededSamplingIsTheSameInABatchAndAfterPreemption) {
   EXPECT_GT(s.counts().preemptions, 0);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(outs[i].tokens, alone(prompt_of(20, i), 40, params(i))) << "sequence " << i;
   EXPECT_NE(outs[0].tokens, alone(prompt_of(20, 0), 40)) << "sampled like greedy";
+}
+
+// Asynchronous scheduling launches each step before the previous step's tokens are back:
+// under preemption, with sampled and penalized sequences (the penalties make a step wait for
+// its tokens), logprobs, a stop token and a cancel, every sequence gets the tokens, logprobs
+// and finish of synchronous scheduling, and the pool is whole again afterwards.
+TEST_F(Scheduler, AsynchronousSchedulingGivesTheSynchronousTokens) {
+  struct Run {
+    std::vector<Outcome> outs;
+    std::vector<std::vector<float>> logprobs;
+  };
+  const int32_t stop_token = alone(prompt_of(12, 4), 30)[6];
+  const auto run = [&](bool async) {
+    KvCache cache(model_->spec().kv_cache_shape(7, 16), Device::cpu);
+    BatchScheduler s(*model_, cache, {.max_batch_tokens = 24, .async_scheduling = async});
+    Run r{.outs = std::vector<Outcome>(6), .logprobs = std::vector<std::vector<float>>(6)};
+    const SamplingParams params[6] = {{.temperature = 0},
+                                      {.temperature = 0.8f, .top_p = 0.9f, .seed = 7},
+                                      {.temperature = 0.7f, .repetition_penalty = 1.3f, .seed = 8},
+                                      {.temperature = 0},
+                                      {.temperature = 0},
+                                      {.temperature = 1.0f, .top_k = 20, .seed = 9}};
+    for (int i = 0; i < 6; ++i) {
+      SequenceRequest req = sampled(prompt_of(12 + 3 * i, i), 30, r.outs[i], params[i]);
+      if (i == 1) {
+        req.top_logprobs = 3;
+        req.on_token = [&r](const GeneratedToken& t) {
+          r.outs[1].tokens.push_back(t.id);
+          r.logprobs[1].push_back(t.logprobs->logprob);
+          return true;
+        };
+      }
+      if (i == 3) {  // the same prompt as the stop token's run: it ends at that token
+        req.prompt = prompt_of(12, 4);
+        req.ignore_eos = false;
+        req.stop_token_ids = {stop_token};
+      }
+      if (i == 4) {
+        req.on_token = [&r](const GeneratedToken& t) {
+          r.outs[4].tokens.push_back(t.id);
+          return r.outs[4].tokens.size() < 7;  // cancelled at its 7th token
+        };
+      }
+      s.submit(std::move(req));
+    }
+    int steps = 0;
+    while (!s.idle()) {
+      s.step();
+      EXPECT_LT(++steps, 2000);
+      if (steps >= 2000) break;
+    }
+    EXPECT_GT(s.counts().preemptions, 0);
+    EXPECT_EQ(cache.free_blocks(), 7);
+    return r;
+  };
+  const Run sync = run(false), async = run(true);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(async.outs[i].tokens, sync.outs[i].tokens) << "sequence " << i;
+    EXPECT_EQ(async.outs[i].reason, sync.outs[i].reason) << "sequence " << i;
+  }
+  EXPECT_EQ(async.logprobs[1], sync.logprobs[1]);
+  EXPECT_EQ(sync.outs[3].reason, FinishReason::stop);
+  EXPECT_EQ(sync.outs[3].tokens.size(), 7u);
+  EXPECT_EQ(sync.outs[4].reason, FinishReason::cancelled);
+  EXPECT_EQ(sync.outs[4].tokens.size(), 7u);
+  EXPECT_EQ(sync.outs[0].reason, FinishReason::length);
 }
 
 TEST_F(Scheduler, ArrivalOrderDoesNotChangeGreedyOutputs) {

@@ -19,6 +19,7 @@ namespace genrt::cuda_ops {
 
 // embedding_ops.cpp
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
+void take_sampled_ids(const Tensor& sampled, const Tensor& from, Tensor& ids);
 
 // norm_ops.cpp: any row normalization (see kernels/ref/norm.h); `op` names the entry in
 // errors.
