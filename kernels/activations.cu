@@ -12,7 +12,8 @@ __global__ void __launch_bounds__(kElementwiseThreads) activation_kernel(ref::Ac
   const T* up = a.op == ref::Activation::swiglu ? a.x : a.up;
   for_each_element(a.n, [&](int64_t i) {
     const ref::OperandIndex at = ref::operand_index(a.op, a.cols, i);
-    a.out[i] = from_float<T>(ref::activation_value(a.op, to_float(a.x[at.x]), up != nullptr ? to_float(up[at.up]) : 0.0f));
+    const float second = up != nullptr ? to_float(up[at.up]) : 0.0f;
+    a.out[i] = from_float<T>(ref::activation_value(a.op, to_float(a.x[at.x]), second));
   });
 }
 

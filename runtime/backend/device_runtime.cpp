@@ -60,26 +60,33 @@ struct DeviceRuntime::Impl {
   std::unique_ptr<CublasLtGemm> gemm;
   CudaContext context;
   PinnedBuffer weight_staging{kWeightStagingBytes};
-  std::unique_ptr<PinnedBuffer> step_staging;  // the plan's largest step's uploads, at least kStepStagingBytes
+  // Two of the plan's largest step's uploads (at least kStepStagingBytes each), one per
+  // step in turn: a step launched before the previous one ran (asynchronous scheduling)
+  // stages into the buffer whose copies, the step before's, are long done.
+  std::unique_ptr<PinnedBuffer> step_staging[2];
+  int staging = 0;  // the open step's
   size_t step_staging_used = 0;
-  // Recorded after each metadata upload: a step waits on it before it overwrites the
-  // staging buffer, so reuse is safe whether or not the last step ended with a download.
-  cudaEvent_t staging_copied = nullptr;
+  // Recorded after each metadata upload from a staging buffer: a step waits on its buffer's
+  // before overwriting it, so reuse is safe however the step before last ended.
+  cudaEvent_t staging_copied[2] = {nullptr, nullptr};
   PinnedBuffer read_back[2] = {PinnedBuffer(kReadBackBytes), PinnedBuffer(kReadBackBytes)};
   cudaEvent_t read_back_done[2] = {nullptr, nullptr};
 
   // `bytes` of the step's pinned staging, 256-aligned after what the step staged before.
   char* stage(size_t bytes) {
     const size_t offset = (step_staging_used + 255) / 256 * 256;
-    GENRT_CHECK(offset + bytes <= step_staging->size(), "upload: {} of step metadata exceed the {} staging",
-                format_bytes(offset + bytes), format_bytes(step_staging->size()));
+    PinnedBuffer& buffer = *step_staging[staging];
+    GENRT_CHECK(offset + bytes <= buffer.size(), "upload: {} of step metadata exceed the {} staging",
+                format_bytes(offset + bytes), format_bytes(buffer.size()));
     step_staging_used = offset + bytes;
-    return step_staging->data() + offset;
+    return buffer.data() + offset;
   }
 
   ~Impl() {
     gemm.reset();
-    if (staging_copied != nullptr) cudaEventDestroy(staging_copied);
+    for (cudaEvent_t event : staging_copied) {
+      if (event != nullptr) cudaEventDestroy(event);
+    }
     for (cudaEvent_t event : read_back_done) {
       if (event != nullptr) cudaEventDestroy(event);
     }
@@ -109,9 +116,13 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
   workspace_ = std::make_unique<DeviceArena>("workspace", plan_.workspace_bytes, Device::cuda);
   kv_ = std::make_unique<DeviceArena>("KV cache", plan_.kv_bytes, Device::cuda);
   impl_ = std::make_unique<Impl>();
-  impl_->step_staging = std::make_unique<PinnedBuffer>(std::max<size_t>(kStepStagingBytes, plan_.step_staging_bytes));
+  for (auto& staging : impl_->step_staging) {
+    staging = std::make_unique<PinnedBuffer>(std::max<size_t>(kStepStagingBytes, plan_.step_staging_bytes));
+  }
   check_cuda(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "creating a stream");
-  check_cuda(cudaEventCreateWithFlags(&impl_->staging_copied, cudaEventDisableTiming), "creating an event");
+  for (cudaEvent_t& event : impl_->staging_copied) {
+    check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "creating an event");
+  }
   for (cudaEvent_t& event : impl_->read_back_done) {
     check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "creating an event");
   }
@@ -187,12 +198,15 @@ DeviceRuntime::Step::Step(DeviceRuntime& runtime) : runtime_(runtime) {
               "step at a time");
   scope_ = std::make_unique<Scope>(runtime.impl_->context);
   runtime.workspace_->reset_to(runtime.workspace_fixed_);
-  // Done already when the previous step ended with a read-back, as a decode step does.
-  if (cudaEventQuery(runtime.impl_->staging_copied) != cudaSuccess) {
+  // This step's staging buffer was the step before last's: done with, once any step since
+  // ended with a read-back, as every decode step does.
+  Impl& impl = *runtime.impl_;
+  impl.staging = 1 - impl.staging;
+  if (cudaEventQuery(impl.staging_copied[impl.staging]) != cudaSuccess) {
     ++runtime.host_syncs_;
-    check_cuda(cudaEventSynchronize(runtime.impl_->staging_copied), "the previous step's uploads");
+    check_cuda(cudaEventSynchronize(impl.staging_copied[impl.staging]), "the uploads of the step before last");
   }
-  runtime.impl_->step_staging_used = 0;
+  impl.step_staging_used = 0;
   runtime.step_open_ = true;  // last: a constructor that throws leaves no step open
 }
 
@@ -288,21 +302,26 @@ void DeviceRuntime::wait(const char* what) {
 }
 
 DeviceRuntime::ReadBack DeviceRuntime::read_back_async(std::span<const Tensor> tensors, const char* what) {
-  ReadBack result{.host = std::vector<Tensor>(tensors.size()), .buffer = next_read_back_};
-  next_read_back_ = 1 - next_read_back_;
-  PinnedBuffer& buffer = impl_->read_back[result.buffer];
+  // The layout first: a refused read-back leaves the buffers' turn as it was.
+  std::vector<size_t> offsets(tensors.size());
   size_t used = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
     if (!t.defined()) continue;
     GENRT_CHECK(t.device() == Device::cuda && t.is_contiguous(), "read_back: expected contiguous device tensors");
-    const size_t offset = (used + 255) / 256 * 256;
-    GENRT_CHECK(offset + t.nbytes() <= buffer.size(), "read_back: {} exceed the {} read-back buffer",
-                format_bytes(offset + t.nbytes()), format_bytes(buffer.size()));
-    char* target = buffer.data() + offset;
-    check_cuda(cudaMemcpyAsync(target, t.raw(), t.nbytes(), cudaMemcpyDeviceToHost, impl_->stream), what);
-    result.host[i] = Tensor::view_of(target, t.shape(), t.dtype(), nullptr);
-    used = offset + t.nbytes();
+    offsets[i] = (used + 255) / 256 * 256;
+    used = offsets[i] + t.nbytes();
+  }
+  GENRT_CHECK(used <= kReadBackBytes, "read_back: {} exceed the {} read-back buffer", format_bytes(used),
+              format_bytes(kReadBackBytes));
+  ReadBack result{.host = std::vector<Tensor>(tensors.size()), .buffer = next_read_back_};
+  next_read_back_ = 1 - next_read_back_;
+  char* buffer = impl_->read_back[result.buffer].data();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (!t.defined()) continue;
+    check_cuda(cudaMemcpyAsync(buffer + offsets[i], t.raw(), t.nbytes(), cudaMemcpyDeviceToHost, impl_->stream), what);
+    result.host[i] = Tensor::view_of(buffer + offsets[i], t.shape(), t.dtype(), nullptr);
   }
   check_cuda(cudaEventRecord(impl_->read_back_done[result.buffer], impl_->stream), what);
   return result;
@@ -342,7 +361,7 @@ void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
   }
   check_cuda(cudaMemcpyAsync(device.raw(), staged, device.nbytes(), cudaMemcpyHostToDevice, impl_->stream),
              "metadata upload");
-  check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
+  check_cuda(cudaEventRecord(impl_->staging_copied[impl_->staging], impl_->stream), "metadata upload");
 }
 
 void DeviceRuntime::upload_columns(const Tensor& host, const Tensor& device) {
@@ -358,7 +377,7 @@ void DeviceRuntime::upload_columns(const Tensor& host, const Tensor& device) {
   check_cuda(cudaMemcpy2DAsync(device.raw(), static_cast<size_t>(device.dim(1)) * dtype_size(device.dtype()), staged,
                                row, row, static_cast<size_t>(host.dim(0)), cudaMemcpyHostToDevice, impl_->stream),
              "metadata upload");
-  check_cuda(cudaEventRecord(impl_->staging_copied, impl_->stream), "metadata upload");
+  check_cuda(cudaEventRecord(impl_->staging_copied[impl_->staging], impl_->stream), "metadata upload");
 }
 
 Tensor DeviceRuntime::download_f32(const Tensor& device) {

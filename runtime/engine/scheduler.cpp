@@ -25,7 +25,8 @@ struct BatchScheduler::Sequence {
   // `sampled_row` of the latest launched step's sampled ids.
   int64_t in_flight = 0;
   int64_t sampled_row = -1;
-  int64_t preemptions = 0;  // a launched step's blocks are no longer its after one
+  int64_t launched_rows = 0;  // rows of launched steps not collected yet: it must outlive them
+  int64_t preemptions = 0;    // a launched step's blocks are no longer its after one
   BlockTable blocks;
   std::optional<FinishReason> finished;
   bool admitted = false;  // at least once
@@ -65,6 +66,7 @@ BatchScheduler::~BatchScheduler() {
     } catch (const std::exception& e) {
       spdlog::error("scheduler: the last step failed: {}", e.what());
     }
+    for (const Launched::Row& row : launched_->rows) --row.seq->launched_rows;
   }
   for (auto& seq : running_) {
     if (seq) finish(*seq, FinishReason::cancelled);
@@ -136,7 +138,7 @@ bool BatchScheduler::ensure_blocks(size_t index, int64_t tokens) {
   while (!cache_.reserve(seq.blocks, tokens)) {
     // Preempt the newest sequence admitted after this one; those are not planned yet.
     size_t victim = running_.size();
-    while (victim-- > index + 1 && !running_[victim]) {
+    while (victim-- > index + 1 && (!running_[victim] || running_[victim]->finished)) {
     }
     if (victim <= index) {
       preempt(running_[index]);  // nothing newer to evict: this one waits instead
@@ -184,9 +186,9 @@ bool BatchScheduler::admit(Sequence& seq) {
 }
 
 void BatchScheduler::remove_finished() {
-  // A finished sequence with a token in flight stays until the launched step is collected.
-  std::erase_if(running_, [](const auto& s) { return !s || (s->finished && s->in_flight == 0); });
-  std::erase_if(waiting_, [](const auto& s) { return s->finished && s->in_flight == 0; });
+  // A finished sequence with a row in a launched step stays until that step is collected.
+  std::erase_if(running_, [](const auto& s) { return !s || (s->finished && s->launched_rows == 0); });
+  std::erase_if(waiting_, [](const auto& s) { return s->finished && s->launched_rows == 0; });
 }
 
 void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
@@ -258,6 +260,7 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
                                .start_pos = seq->computed,
                                .blocks = &seq->blocks});
     if (seq->in_flight > 0) {  // a decode of the token the launched step samples for it
+      GENRT_CHECK(previous != nullptr && n == 1, "scheduler: a token in flight without its launched step");
       batch.from_sampled.resize(batch.tokens.size(), -1);
       batch.from_sampled.push_back(static_cast<int32_t>(seq->sampled_row));
       batch.tokens.push_back(0);
@@ -282,7 +285,8 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
                                                     .context = seq->context,
                                                     .top_logprobs = seq->request.top_logprobs});
   }
-  auto launched = std::make_unique<Launched>(Launched{.sampling = launch_sampling(logits, rows, model_.device_runtime())});
+  auto launched =
+      std::make_unique<Launched>(Launched{.sampling = launch_sampling(logits, rows, model_.device_runtime())});
   // Only once the step is launched: one that throws leaves every sequence as it was, to be
   // planned again, rather than computed but never sampled.
   totals_.prefill_tokens += prefill;
@@ -290,25 +294,37 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
     Sequence& seq = *plan[row].first;
     const bool samples = seq.pending() == plan[row].second;
     seq.computed += plan[row].second;
+    ++seq.launched_rows;
     if (samples) {
       ++seq.in_flight;
       seq.sampled_row = static_cast<int64_t>(row);
     }
-    launched->rows.push_back({.seq = &seq, .computed = seq.computed, .preemptions = seq.preemptions, .samples = samples});
+    launched->rows.push_back(
+        {.seq = &seq, .computed = seq.computed, .preemptions = seq.preemptions, .samples = samples});
   }
+  if (previous != nullptr) ++totals_.overlapped_steps;
   return launched;
 }
 
-void BatchScheduler::collect() {
-  const std::unique_ptr<Launched> launched = std::move(launched_);
+void BatchScheduler::collect(std::unique_ptr<Launched> launched) {
+  // The rows let go of their sequences first, so whatever happens below leaves the counts
+  // right; a failed wait fails the step (the device is gone).
+  for (const Launched::Row& row : launched->rows) {
+    --row.seq->launched_rows;
+    if (row.samples && --row.seq->in_flight == 0) row.seq->sampled_row = -1;
+  }
   const std::vector<SampledToken> sampled = collect_sampling(launched->sampling);
   const int64_t window = model_.spec().attention_window;
   for (size_t i = 0; i < launched->rows.size(); ++i) {
     const Launched::Row& row = launched->rows[i];
     Sequence& seq = *row.seq;
-    if (row.samples) {
-      if (--seq.in_flight == 0) seq.sampled_row = -1;
-      if (!seq.finished) deliver(seq, sampled[i]);
+    if (row.samples && !seq.finished) {
+      try {
+        deliver(seq, sampled[i]);
+      } catch (const std::exception& e) {  // a callback's failure ends its own request only
+        spdlog::error("scheduler: delivering a token failed: {}", e.what());
+        finish(seq, FinishReason::cancelled);
+      }
     }
     // Not after a finish or a preemption: the blocks the step wrote are no longer the sequence's.
     if (seq.finished || seq.preemptions != row.preemptions) continue;
@@ -329,13 +345,18 @@ void BatchScheduler::step() {
   // Synchronously, the launched step's tokens come back before the next step is planned;
   // asynchronously, the next step is launched first (its decodes taking the launched step's
   // sampled ids) and the host waits for the launched step's tokens while the device runs it.
-  if (launched_ && !can_pipeline()) collect();
+  if (launched_ && !can_pipeline()) collect(std::move(launched_));
   remove_finished();
   const Plan plan = plan_step();
-  std::unique_ptr<Launched> next = plan.empty() ? nullptr : launch(plan, launched_.get());
-  if (launched_) collect();
-  launched_ = std::move(next);
-  if (launched_ && !(config_.async_scheduling && model_.takes_sampled_ids())) collect();
+  std::unique_ptr<Launched> previous = std::move(launched_);
+  try {
+    if (!plan.empty()) launched_ = launch(plan, previous.get());
+  } catch (...) {
+    if (previous) collect(std::move(previous));  // what the previous step sampled is delivered first
+    throw;
+  }
+  if (previous) collect(std::move(previous));
+  if (launched_ && !(config_.async_scheduling && model_.takes_sampled_ids())) collect(std::move(launched_));
   remove_finished();
 }
 

@@ -18,7 +18,9 @@
 // a cancel) at step n has one wasted row in step n + 1, whose token is never delivered; a
 // sequence whose sampling needs its context on the host (repetition, presence or frequency
 // penalties) makes the step wait for the previous one first. Each sequence's tokens are
-// those of synchronous scheduling: only when steps run, not what they compute, changes.
+// those of synchronous scheduling: only when steps run, not what they compute, changes
+// (but for a sequence cancelled from another thread, whose last token in flight is
+// dropped).
 //
 // Prefix caching: each full block a sequence computes is offered to the KV cache's prefix
 // cache (runtime/memory/block_pool.h). At admission a sequence shares the cached blocks of
@@ -91,6 +93,8 @@ struct SchedulerCounts {
   // Since start: context tokens computed outside decodes (prompt chunks, and contexts
   // recomputed after a preemption).
   int64_t prefill_tokens = 0;
+  // Since start: steps launched before the previous step's tokens were back.
+  int64_t overlapped_steps = 0;
 };
 
 class BatchScheduler {
@@ -123,8 +127,8 @@ class BatchScheduler {
   // Runs `plan`'s forward pass, its decodes of tokens still in flight taking `previous`'s
   // sampled ids, and launches its sampling; on success the sequences count what it computes.
   std::unique_ptr<Launched> launch(const Plan& plan, const Launched* previous);
-  // Waits for the launched step's tokens and delivers them.
-  void collect();
+  // Waits for a launched step's tokens and delivers them.
+  void collect(std::unique_ptr<Launched> launched);
   // Whether the next step may be launched before the launched one is collected.
   bool can_pipeline() const;
   // Grows running_[index]'s block table to `tokens` positions, preempting newer

@@ -35,8 +35,8 @@ void DeviceArena::reset_to(uint64_t used_bytes) {
 }
 
 void DeviceArena::claim_until(uint64_t used_bytes) {
-  GENRT_CHECK(used_bytes >= used_ && used_bytes <= capacity_, "{} arena: cannot claim up to {} bytes ({} in use, {} in all)",
-              name_, used_bytes, used_, capacity_);
+  GENRT_CHECK(used_bytes >= used_ && used_bytes <= capacity_,
+              "{} arena: cannot claim up to {} bytes ({} in use, {} in all)", name_, used_bytes, used_, capacity_);
   used_ = used_bytes;
 }
 

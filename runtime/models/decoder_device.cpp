@@ -121,8 +121,8 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   }
   check_token_ids(batch, spec.vocab_size);
   const ForwardBatch padded = pad_decode_batch(batch, rows, cache.padding_table());
-  // Block tables only as wide as this step's longest: the rest of each fixed row is never
-  // read (context_lens bound every read), and uploading it would cost more than it saves.
+  // Block tables as wide as this step's longest (upload_inputs writes them into the
+  // graph's wider rows): a full-context width per row would cost more than graphs save.
   const StepInputs host{.paged = make_paged_batch(padded, kBlockSize, spec.context_length),
                         .ids = batch_token_ids(padded),
                         .logit_rows = logit_rows(padded, LogitsFor::last_token)};
@@ -137,17 +137,9 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
                           .max_query_len = 1,
                           .max_context_len = spec.context_length},
                 .ids = g.inputs.ids.slice(0, rows),
-                .logit_rows = g.inputs.logit_rows.slice(0, rows)};
-  for (auto [from, to] : {std::pair{&host.paged.positions, &in.paged.positions},
-                          {&host.paged.slots, &in.paged.slots},
-                          {&host.paged.query_start, &in.paged.query_start},
-                          {&host.paged.context_lens, &in.paged.context_lens},
-                          {&host.ids, &in.ids},
-                          {&host.logit_rows, &in.logit_rows}}) {
-    runtime_->upload(*from, *to);
-  }
-  runtime_->upload_columns(host.paged.block_tables, in.paged.block_tables);
-  take_sampled_ids(padded, in.ids);
+                .logit_rows = g.inputs.logit_rows.slice(0, rows),
+                .from_sampled = g.inputs.from_sampled.slice(0, rows)};
+  upload_inputs(padded, host, in);
   // Every bucket's graph uses the workspace from the same mark, and what runs after it in
   // the step (sampling) carves from where its buffers end: safe because everything runs
   // in order on one stream and no graph buffer holds state from one step to the next.
@@ -181,11 +173,31 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   return logits.slice(0, seqs);
 }
 
-void DecoderDevice::take_sampled_ids(const ForwardBatch& batch, Tensor& ids) const {
+void DecoderDevice::upload_inputs(const ForwardBatch& batch, const StepInputs& host, StepInputs& device) const {
+  for (auto [from, to] : {std::pair{&host.paged.positions, &device.paged.positions},
+                          {&host.paged.slots, &device.paged.slots},
+                          {&host.paged.query_start, &device.paged.query_start},
+                          {&host.paged.context_lens, &device.paged.context_lens},
+                          {&host.ids, &device.ids},
+                          {&host.logit_rows, &device.logit_rows}}) {
+    runtime_->upload(*from, *to);
+  }
+  // Block tables only as wide as the step's longest: the rest of a wider (fixed, a graph's)
+  // row is never read, context_lens bounding every read.
+  runtime_->upload_columns(host.paged.block_tables, device.paged.block_tables);
+  take_sampled_ids(batch, device.from_sampled, device.ids);
+}
+
+void DecoderDevice::take_sampled_ids(const ForwardBatch& batch, const Tensor& from, Tensor& ids) const {
   if (batch.from_sampled.empty()) return;
-  Tensor from = Tensor::zeros({std::ssize(batch.from_sampled)}, DType::i32);
-  std::copy(batch.from_sampled.begin(), batch.from_sampled.end(), from.data<int32_t>());
-  ops::take_sampled_ids(batch.sampled, runtime_ ? runtime_->upload(from) : from, ids);
+  Tensor host = Tensor::zeros({std::ssize(batch.from_sampled)}, DType::i32);
+  std::copy(batch.from_sampled.begin(), batch.from_sampled.end(), host.data<int32_t>());
+  if (!runtime_) {
+    ops::take_sampled_ids(batch.sampled, host, ids);
+    return;
+  }
+  runtime_->upload(host, from);
+  ops::take_sampled_ids(batch.sampled, from, ids);
 }
 
 std::optional<DeviceRuntime::Step> DecoderDevice::begin_step() const {
@@ -200,7 +212,7 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
                   .logit_rows = logit_rows(batch, which)};
   if (!runtime_) {
     if (!batch.from_sampled.empty()) check_token_ids(batch, spec.vocab_size);
-    take_sampled_ids(batch, host.ids);
+    take_sampled_ids(batch, Tensor(), host.ids);
     return host;
   }
   const StepDims planned = max_step(options_, spec);
@@ -218,16 +230,7 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   check_token_ids(batch, spec.vocab_size);
   auto scratch = [&](const Shape& shape, DType dtype) { return runtime_->scratch(shape, dtype); };
   StepInputs device = allocate_step_inputs(step, block_size, scratch);
-  for (auto [from, to] : {std::pair{&host.paged.positions, &device.paged.positions},
-                          {&host.paged.slots, &device.paged.slots},
-                          {&host.paged.query_start, &device.paged.query_start},
-                          {&host.paged.context_lens, &device.paged.context_lens},
-                          {&host.paged.block_tables, &device.paged.block_tables},
-                          {&host.ids, &device.ids},
-                          {&host.logit_rows, &device.logit_rows}}) {
-    runtime_->upload(*from, *to);
-  }
-  take_sampled_ids(batch, device.ids);
+  upload_inputs(batch, host, device);
   device.paged.max_query_len = host.paged.max_query_len;
   device.paged.max_context_len = host.paged.max_context_len;
   return device;

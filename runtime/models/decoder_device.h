@@ -28,11 +28,13 @@ struct StepDims {
 };
 
 // A step's inputs on the model's device: where the tokens go in the KV cache, their ids,
-// and the rows of the hidden states that logits are wanted for.
+// and the rows of the hidden states that logits are wanted for; on the GPU also where each
+// token's id comes from when the previous step sampled it (ForwardBatch::from_sampled).
 struct StepInputs {
   PagedBatch paged;
   Tensor ids;
   Tensor logit_rows;
+  Tensor from_sampled;
 };
 
 // The buffers of StepInputs from alloc(shape, dtype): the same code allocates them for a
@@ -46,7 +48,8 @@ StepInputs allocate_step_inputs(const StepDims& d, int64_t block_size, Alloc& al
                     .block_tables = alloc({d.seqs, d.table_width}, DType::i32),
                     .block_size = block_size},
           .ids = alloc({d.tokens}, DType::i32),
-          .logit_rows = alloc({d.logit_rows}, DType::i32)};
+          .logit_rows = alloc({d.logit_rows}, DType::i32),
+          .from_sampled = alloc({d.tokens}, DType::i32)};
 }
 
 // The body of a decoder's forward step, the same on both devices: the layers, the final
@@ -118,9 +121,13 @@ class DecoderDevice {
   // The inputs of `batch`, checked against the spec and the planned step; on the GPU
   // staged into the step's workspace.
   StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;
+  // `host` (the inputs of `batch`) into `device`'s buffers on the GPU, in stream order, and
+  // the tokens the previous step sampled into its ids.
+  void upload_inputs(const ForwardBatch& batch, const StepInputs& host, StepInputs& device) const;
   // The tokens of `batch` that its previous step sampled, into `ids` (the step's input ids
-  // on the model's device, already holding the batch's own tokens).
-  void take_sampled_ids(const ForwardBatch& batch, Tensor& ids) const;
+  // on the model's device, already holding the batch's own tokens); on the GPU their
+  // sources are uploaded into `from` (StepInputs::from_sampled).
+  void take_sampled_ids(const ForwardBatch& batch, const Tensor& from, Tensor& ids) const;
   // The decode step through its bucket's graph (see forward()).
   Tensor run_graph(const ForwardBatch& batch, const ModelSpec& spec, KvCache& cache, const StepBody& body) const;
   // The largest graph step's inputs, in the persistent region, for the plan to size.

@@ -16,6 +16,7 @@
 #include "runtime/backend/device_runtime.h"
 #include "runtime/core/max_rel_diff.h"
 #include "runtime/engine/generator.h"
+#include "runtime/engine/scheduler.h"
 #include "runtime/engine/step_sampler.h"
 #include "runtime/models/llama/llama_init.h"
 #include "tests/gpu/gpu_test_util.h"
@@ -101,7 +102,8 @@ double worst_difference(const std::vector<std::vector<float>>& got, const std::v
   double worst = 0;
   for (size_t step = 0; step < got.size() && step < want.size(); ++step) {
     EXPECT_EQ(got[step].size(), want[step].size());
-    worst = std::max(worst, max_rel_diff(got[step].data(), want[step].data(), std::min(got[step].size(), want[step].size())));
+    const size_t n = std::min(got[step].size(), want[step].size());
+    worst = std::max(worst, max_rel_diff(got[step].data(), want[step].data(), n));
   }
   return worst;
 }
@@ -116,15 +118,20 @@ TEST(DecodeGraphsGpu, PaddedBucketsMatchTheSamePaddedStepLaunchedKernelByKernel)
   capture_decode_graphs(model, cache);
   EXPECT_EQ(model.captured_graphs(), 4);  // 1, 2, 4, 8
   // Three sequences replay the graph of 4. Contexts inside one key tile: bitwise equal.
-  EXPECT_EQ(worst_difference(decode_logits(model, cache, 3, 4, 5, 5), decode_logits(eager, eager_cache, 3, 4, 5, 5)), 0.0);
+  const auto graphed = [&](KvCache& c, int64_t sequences, int64_t rows, int64_t prompt, int steps) {
+    return decode_logits(model, c, sequences, rows, prompt, steps);
+  };
+  const auto launched = [&](int64_t sequences, int64_t rows, int64_t prompt, int steps) {
+    return decode_logits(eager, eager_cache, sequences, rows, prompt, steps);
+  };
+  EXPECT_EQ(worst_difference(graphed(cache, 3, 4, 5, 5), launched(3, 4, 5, 5)), 0.0);
   // Contexts of ~300 keys: the graph's decode splits (chosen for the whole context) cut the
   // keys differently from the launched step's, so fp32 sums differ in order: bf16 rounding.
-  EXPECT_LE(worst_difference(decode_logits(model, cache, 3, 4, 300, 4), decode_logits(eager, eager_cache, 3, 4, 300, 4)),
-            1e-2);
+  EXPECT_LE(worst_difference(graphed(cache, 3, 4, 300, 4), launched(3, 4, 300, 4)), 1e-2);
   EXPECT_EQ(model.captured_graphs(), 4);  // nothing recaptured
   // A remade cache lies at the same addresses: the graphs replay on it, still right.
   KvCache other = model.make_kv_cache(128, 16);
-  EXPECT_EQ(worst_difference(decode_logits(model, other, 2, 2, 5, 2), decode_logits(eager, eager_cache, 2, 2, 5, 2)), 0.0);
+  EXPECT_EQ(worst_difference(graphed(other, 2, 2, 5, 2), launched(2, 2, 5, 2)), 0.0);
   EXPECT_EQ(model.captured_graphs(), 4);
 }
 
@@ -165,6 +172,40 @@ TEST(DecodeGraphsGpu, AStepSynchronizesOnceAndAllocatesNothing) {
     EXPECT_EQ(runtime.host_syncs() - syncs, static_cast<uint64_t>(kSteps - 2)) << "graphs " << graphs;
     EXPECT_EQ(free_after, free_before) << "graphs " << graphs;
   }
+}
+
+// Asynchronous scheduling on the GPU: the tokens of synchronous scheduling (the same steps'
+// shapes, launched earlier), with the device's sampled ids feeding the next step; and at
+// steady state one host synchronization per step, the read-back of the step before.
+TEST(DecodeGraphsGpu, AsynchronousSchedulingMatchesSynchronousAndBlocksOncePerStep) {
+  GENRT_REQUIRE_GPU();
+  const LlamaModel model = random_llama_model(graph_test_config(), 13, {.device = Device::cuda, .max_step_seqs = 8});
+  std::vector<std::vector<int32_t>> tokens[2];
+  for (const bool async : {false, true}) {
+    KvCache cache = model.make_kv_cache(64, 16);
+    BatchScheduler s(model, cache, {.async_scheduling = async});
+    std::vector<std::vector<int32_t>>& out = tokens[async ? 1 : 0];
+    out.resize(4);
+    for (int32_t i = 0; i < 4; ++i) {
+      s.submit({.prompt = {1, 20 + i, 7, 9},
+                .max_new_tokens = 24,
+                .sampling = {.temperature = 0},
+                .ignore_eos = true,
+                .on_token = [&out, i](const GeneratedToken& t) {
+                  out[i].push_back(t.id);
+                  return true;
+                }});
+    }
+    DeviceRuntime& runtime = *model.device_runtime();
+    uint64_t syncs = 0;
+    for (int step = 0; !s.idle(); ++step) {
+      if (step == 4) syncs = runtime.host_syncs();  // past the prompts and the bucket's capture
+      if (step == 14) EXPECT_EQ(runtime.host_syncs() - syncs, 10u) << (async ? "asynchronous" : "synchronous");
+      s.step();
+    }
+    if (async) EXPECT_GT(s.counts().overlapped_steps, 15);
+  }
+  EXPECT_EQ(tokens[1], tokens[0]);
 }
 
 }  // namespace

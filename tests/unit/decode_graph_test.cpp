@@ -49,7 +49,8 @@ TEST(DecodeGraphs, PaddingRowsFeedTokenZeroAtTheStartOfThePaddingBlock) {
   BlockTable table;
   ASSERT_TRUE(cache.reserve(table, 6));
   cache.set_aside_padding_block();
-  const ForwardBatch decode{.tokens = {7}, .sequences = {{.first_token = 0, .n_tokens = 1, .start_pos = 5, .blocks = &table}}};
+  const ForwardBatch decode{.tokens = {7},
+                            .sequences = {{.first_token = 0, .n_tokens = 1, .start_pos = 5, .blocks = &table}}};
   const ForwardBatch padded = pad_decode_batch(decode, 4, cache.padding_table());
   ASSERT_EQ(padded.sequences.size(), 4u);
   EXPECT_EQ(padded.tokens, (std::vector<int32_t>{7, 0, 0, 0}));
@@ -64,8 +65,10 @@ TEST(DecodeGraphs, PaddingRowsFeedTokenZeroAtTheStartOfThePaddingBlock) {
     EXPECT_EQ(paged.block_tables.data<int32_t>()[row * 16], pad_block);
   }
   EXPECT_EQ(paged.context_lens.data<int32_t>()[0], 6);
-  EXPECT_ERROR(make_paged_batch(padded, 4, 64, /*table_width=*/1), "a block table of 2 blocks is wider than the step's 1");
-  const ForwardBatch prefill{.tokens = {1, 2}, .sequences = {{.first_token = 0, .n_tokens = 2, .start_pos = 0, .blocks = &table}}};
+  EXPECT_ERROR(make_paged_batch(padded, 4, 64, /*table_width=*/1),
+               "a block table of 2 blocks is wider than the step's 1");
+  const ForwardBatch prefill{.tokens = {1, 2},
+                             .sequences = {{.first_token = 0, .n_tokens = 2, .start_pos = 0, .blocks = &table}}};
   EXPECT_FALSE(is_decode_step(prefill));
   EXPECT_ERROR(pad_decode_batch(prefill, 4, cache.padding_table()), "are not a decode step of at most 4 rows");
   EXPECT_ERROR(pad_decode_batch(decode, 0, cache.padding_table()), "are not a decode step of at most 0 rows");

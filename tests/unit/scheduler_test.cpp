@@ -177,6 +177,12 @@ TEST_F(Scheduler, AsynchronousSchedulingGivesTheSynchronousTokens) {
       if (steps >= 2000) break;
     }
     EXPECT_GT(s.counts().preemptions, 0);
+    // Steps overlap only asynchronously, and only while no penalized token is in flight.
+    if (async) {
+      EXPECT_GT(s.counts().overlapped_steps, 0);
+    } else {
+      EXPECT_EQ(s.counts().overlapped_steps, 0);
+    }
     EXPECT_EQ(cache.free_blocks(), 7);
     return r;
   };
@@ -191,6 +197,28 @@ TEST_F(Scheduler, AsynchronousSchedulingGivesTheSynchronousTokens) {
   EXPECT_EQ(sync.outs[4].reason, FinishReason::cancelled);
   EXPECT_EQ(sync.outs[4].tokens.size(), 7u);
   EXPECT_EQ(sync.outs[0].reason, FinishReason::length);
+}
+
+// A sequence cancelled from another thread while a chunk of its prompt is in a launched
+// step: it is finished at once but kept until that step is collected (its row refers to
+// it), and the pool is whole again afterwards; its neighbour is unaffected.
+TEST_F(Scheduler, CancellingWhileAPromptChunkIsInFlightKeepsTheSequenceUntilItsStepIsBack) {
+  KvCache cache(model_->spec().kv_cache_shape(16, 16), Device::cpu);
+  BatchScheduler s(*model_, cache, {.max_batch_tokens = 8});
+  Outcome long_out, short_out;
+  SequenceRequest long_request = greedy(prompt_of(40, 3), 10, long_out);
+  long_request.cancelled = std::make_shared<std::atomic<bool>>(false);
+  const auto flag = long_request.cancelled;
+  s.submit(greedy(prompt_of(3, 1), 12, short_out));
+  s.submit(std::move(long_request));
+  s.step();  // launches the short prompt and the long prompt's first chunk
+  *flag = true;
+  for (int step = 0; step < 200 && !s.idle(); ++step) s.step();
+  EXPECT_TRUE(s.idle());
+  EXPECT_EQ(long_out.reason, FinishReason::cancelled);
+  EXPECT_TRUE(long_out.tokens.empty());
+  EXPECT_EQ(short_out.tokens, alone(prompt_of(3, 1), 12));
+  EXPECT_EQ(cache.free_blocks(), 16);
 }
 
 TEST_F(Scheduler, ArrivalOrderDoesNotChangeGreedyOutputs) {
