@@ -318,20 +318,22 @@ void BatchScheduler::collect(std::unique_ptr<Launched> launched) {
   for (size_t i = 0; i < launched->rows.size(); ++i) {
     const Launched::Row& row = launched->rows[i];
     Sequence& seq = *row.seq;
-    if (row.samples && !seq.finished) {
-      try {
-        deliver(seq, sampled[i]);
-      } catch (const std::exception& e) {  // a callback's failure ends its own request only
-        spdlog::error("scheduler: delivering a token failed: {}", e.what());
-        finish(seq, FinishReason::cancelled);
-      }
+    if (seq.finished) continue;  // before this step came back: its blocks are no longer its
+    // The blocks the step computed first, so that a sequence its token finishes leaves
+    // them cached; not after a preemption, which gave them back.
+    if (seq.preemptions == row.preemptions) {
+      if (config_.prefix_caching) cache_.cache_computed(seq.blocks, seq.context, row.computed);
+      // Later queries sit at positions >= computed, so no layer reads a key before
+      // computed - window + 1 again: blocks wholly before it go back to the pool.
+      if (window > 0) cache_.release_before(seq.blocks, row.computed - window + 1);
     }
-    // Not after a finish or a preemption: the blocks the step wrote are no longer the sequence's.
-    if (seq.finished || seq.preemptions != row.preemptions) continue;
-    if (config_.prefix_caching) cache_.cache_computed(seq.blocks, seq.context, row.computed);
-    // Later queries sit at positions >= computed, so no layer reads a key before
-    // computed - window + 1 again: blocks wholly before it go back to the pool.
-    if (window > 0) cache_.release_before(seq.blocks, row.computed - window + 1);
+    if (!row.samples) continue;
+    try {
+      deliver(seq, sampled[i]);
+    } catch (const std::exception& e) {  // a callback's failure ends its own request only
+      spdlog::error("scheduler: delivering a token failed: {}", e.what());
+      finish(seq, FinishReason::cancelled);
+    }
   }
 }
 

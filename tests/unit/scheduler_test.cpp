@@ -221,6 +221,25 @@ TEST_F(Scheduler, CancellingWhileAPromptChunkIsInFlightKeepsTheSequenceUntilItsS
   EXPECT_EQ(cache.free_blocks(), 16);
 }
 
+// A sequence that ends with the step that computed its prompt (one new token) still leaves
+// its full blocks cached for the next request with that prompt, both ways of scheduling.
+TEST_F(Scheduler, ASequenceOfOneTokenLeavesItsPromptCached) {
+  for (const bool async : {false, true}) {
+    KvCache cache(model_->spec().kv_cache_shape(16, 16), Device::cpu);
+    BatchScheduler s(*model_, cache, {.async_scheduling = async});
+    Outcome first, second;
+    int64_t cached = -1;
+    s.submit(greedy(prompt_of(40, 5), 1, first));
+    while (!s.idle()) s.step();
+    SequenceRequest again = greedy(prompt_of(40, 5), 1, second);
+    again.on_admitted = [&](int64_t tokens) { cached = tokens; };
+    s.submit(std::move(again));
+    while (!s.idle()) s.step();
+    EXPECT_EQ(cached, 32) << (async ? "asynchronous" : "synchronous");  // two full blocks of 16
+    EXPECT_EQ(second.tokens, first.tokens);
+  }
+}
+
 TEST_F(Scheduler, ArrivalOrderDoesNotChangeGreedyOutputs) {
   std::vector<std::vector<int32_t>> prompts = {prompt_of(5, 1), prompt_of(17, 2), prompt_of(33, 3), prompt_of(1, 4)};
   for (const auto& order : {std::vector<int>{0, 1, 2, 3}, std::vector<int>{3, 1, 0, 2}}) {
