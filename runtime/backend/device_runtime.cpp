@@ -107,7 +107,7 @@ DeviceMemoryInfo query_device_memory() {
 }
 
 DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_memory) {
-  const uint64_t sampled_ids_bytes = 2 * DeviceArena::footprint(Shape{kMaxSampledRows}, DType::i32);
+  const uint64_t sampled_ids_bytes = DeviceArena::footprint(Shape{kMaxSampledRows}, DType::i32);
   plan_ = plan_device_memory(query_device_memory(), gpu_memory, models,
                              CublasLtGemm::kWorkspaceBytes + kernels::kSplitWorkspaceBytes + sampled_ids_bytes);
   spdlog::info("{}", plan_.table());
@@ -130,7 +130,7 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
   const Tensor attention_workspace =
       workspace_->allocate({kernels::kSplitWorkspaceBytes / static_cast<int64_t>(sizeof(float))}, DType::f32);
-  for (Tensor& ids : sampled_ids_) ids = workspace_->allocate({kMaxSampledRows}, DType::i32);
+  sampled_ids_ = workspace_->allocate({kMaxSampledRows}, DType::i32);
   workspace_fixed_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
   impl_->context = {.stream = impl_->stream,
@@ -332,17 +332,9 @@ void DeviceRuntime::wait(const ReadBack& read_back, const char* what) {
   check_cuda(cudaEventSynchronize(impl_->read_back_done[read_back.buffer]), what);
 }
 
-std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor> tensors, const char* what) {
-  ReadBack result = read_back_async(tensors, what);
-  wait(result, what);
-  return std::move(result.host);
-}
-
 Tensor DeviceRuntime::sampled_ids(int64_t rows) {
   GENRT_CHECK(rows >= 0 && rows <= kMaxSampledRows, "sampled_ids: {} rows, at most {}", rows, kMaxSampledRows);
-  const Tensor& ids = sampled_ids_[next_sampled_ids_];
-  next_sampled_ids_ = 1 - next_sampled_ids_;
-  return ids.slice(0, rows);
+  return sampled_ids_.slice(0, rows);
 }
 
 void DeviceRuntime::upload(const Tensor& host, const Tensor& device) {
@@ -456,7 +448,6 @@ DeviceRuntime::ReadBack DeviceRuntime::read_back_async(std::span<const Tensor>, 
   fail("no CUDA backend");
 }
 void DeviceRuntime::wait(const ReadBack&, const char*) { fail("no CUDA backend"); }
-std::vector<Tensor> DeviceRuntime::read_back(std::span<const Tensor>, const char*) { fail("no CUDA backend"); }
 Tensor DeviceRuntime::sampled_ids(int64_t) { fail("no CUDA backend"); }
 
 #endif

@@ -100,8 +100,6 @@ class DeviceRuntime {
   class Graph;
   std::shared_ptr<const Graph> capture_graph(const std::function<void()>& enqueue, const std::string& what);
   void launch_graph(const Graph& graph);
-  // Device memory the driver took for the graphs captured so far.
-  uint64_t graph_bytes() const { return graph_bytes_; }
   // A host tensor copied into the workspace (asynchronously, in stream order), converted
   // from f32 when `dtype` differs from the host's.
   Tensor upload(const Tensor& host);
@@ -144,10 +142,10 @@ class DeviceRuntime {
   };
   ReadBack read_back_async(std::span<const Tensor> tensors, const char* what);
   void wait(const ReadBack& read_back, const char* what);
-  std::vector<Tensor> read_back(std::span<const Tensor> tensors, const char* what);
-  // Where a step's sampled ids go: two fixed buffers of up to kMaxSampledRows ids in turn,
-  // so the ids one step samples are still there for the next step to take (asynchronous
-  // scheduling) while the following step fills the other.
+  // Where a step's sampled ids go: a fixed buffer of up to kMaxSampledRows ids outside the
+  // workspace, so the next step, whose reset workspace and uploads would overwrite them,
+  // can still take them (asynchronous scheduling). One buffer serves every step: on the one
+  // stream the next step takes them before its own sampling writes there.
   static constexpr int64_t kMaxSampledRows = 65536;
   Tensor sampled_ids(int64_t rows);
   // Waits for the stream; a kernel's fault is reported as `what`'s.
@@ -165,8 +163,7 @@ class DeviceRuntime {
   uint64_t graph_bytes_ = 0;
   uint64_t host_syncs_ = 0;
   int next_read_back_ = 0;
-  int next_sampled_ids_ = 0;
-  Tensor sampled_ids_[2];
+  Tensor sampled_ids_;
   std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began
   bool step_open_ = false;
 };

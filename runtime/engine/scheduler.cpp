@@ -209,8 +209,10 @@ void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
   }
 }
 
+bool BatchScheduler::asynchronous() const { return config_.async_scheduling && model_.takes_sampled_ids(); }
+
 bool BatchScheduler::can_pipeline() const {
-  if (!config_.async_scheduling || !model_.takes_sampled_ids()) return false;
+  if (!asynchronous()) return false;
   return std::none_of(launched_->rows.begin(), launched_->rows.end(), [](const Launched::Row& row) {
     return row.samples && !row.seq->finished && row.seq->samples_from_context();
   });
@@ -358,7 +360,7 @@ void BatchScheduler::step() {
     throw;
   }
   if (previous) collect(std::move(previous));
-  if (launched_ && !(config_.async_scheduling && model_.takes_sampled_ids())) collect(std::move(launched_));
+  if (launched_ && !asynchronous()) collect(std::move(launched_));
   remove_finished();
 }
 

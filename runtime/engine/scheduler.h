@@ -129,7 +129,9 @@ class BatchScheduler {
   std::unique_ptr<Launched> launch(const Plan& plan, const Launched* previous);
   // Waits for a launched step's tokens and delivers them.
   void collect(std::unique_ptr<Launched> launched);
-  // Whether the next step may be launched before the launched one is collected.
+  // Whether steps are launched before the previous one is collected (the config asks and
+  // the model takes sampled ids), and whether the next one may be now.
+  bool asynchronous() const;
   bool can_pipeline() const;
   // Grows running_[index]'s block table to `tokens` positions, preempting newer
   // sequences as needed; false when it had to preempt running_[index] itself.

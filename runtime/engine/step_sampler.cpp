@@ -123,7 +123,7 @@ LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampli
   if (runtime != nullptr) {
     launched.read_back = runtime->read_back_async(results, "the sampling ops");
   } else {
-    launched.host.assign(results.begin(), results.end());
+    launched.read_back.host.assign(results.begin(), results.end());
   }
   return launched;
 }
@@ -131,7 +131,7 @@ LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampli
 std::vector<SampledToken> collect_sampling(const LaunchedSampling& launched) {
   // On the GPU the step's one synchronization: ids and logprobs back through pinned memory.
   if (launched.runtime != nullptr) launched.runtime->wait(launched.read_back, "the sampling ops");
-  const std::vector<Tensor>& host = launched.runtime != nullptr ? launched.read_back.host : launched.host;
+  const std::vector<Tensor>& host = launched.read_back.host;
   const Tensor &host_ids = host[0], &host_logprob = host[1], &host_top_ids = host[2], &host_top_logprobs = host[3];
   std::vector<SampledToken> out(static_cast<size_t>(host_ids.numel()));
   for (size_t r = 0; r < out.size(); ++r) out[r].id = host_ids.data<int32_t>()[r];

@@ -47,8 +47,9 @@ struct SampledToken {
 struct LaunchedSampling {
   Tensor ids;  // [rows] i32
   DeviceRuntime* runtime = nullptr;
-  DeviceRuntime::ReadBack read_back;  // on the GPU: ids, logprob, top ids, top logprobs
-  std::vector<Tensor> host;           // on the CPU: the same tensors
+  // ids, logprob, top ids, top logprobs: on the GPU on their way to pinned memory, on the
+  // CPU the tensors themselves
+  DeviceRuntime::ReadBack read_back;
   std::vector<int32_t> asking;        // the rows that asked for logprobs
   std::vector<int64_t> top_logprobs;  // each asking row's k
   int64_t top_n = 0;
