@@ -57,7 +57,7 @@ struct LaunchedSampling {
 
 // Launches the sampling of a token for each row of logits [rows, vocab] (f32, as the model's
 // forward returned them: on the device of `runtime`, the model's DeviceRuntime, or on the
-// host when it is null). On the GPU the ids go to the runtime's sampled-ids buffers.
+// host when it is null). On the GPU the ids go to the runtime's sampled-ids buffer.
 LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime);
 // Waits for a launched sampling's results (the step's one synchronization on the GPU).
 std::vector<SampledToken> collect_sampling(const LaunchedSampling& launched);
