@@ -102,6 +102,12 @@ std::vector<double> spaced_timesteps(const NoiseSchedulerConfig& c, int64_t step
       break;
     case TimestepSpacing::leading: {
       const int64_t ratio = c.num_train_timesteps / steps;
+      const int64_t first = (steps - 1) * ratio + c.steps_offset;
+      // diffusers indexes past its tables here (an IndexError, or a clamped sigma).
+      GENRT_CHECK(first < c.num_train_timesteps,
+                  "{} steps of leading spacing with steps_offset {} start at timestep {}, past the {} training "
+                  "timesteps: use fewer steps",
+                  steps, c.steps_offset, first, c.num_train_timesteps);
       for (int64_t i = steps - 1; i >= 0; --i) t.push_back(static_cast<double>(i * ratio + c.steps_offset));
       break;
     }
