@@ -31,7 +31,7 @@ find_package(OpenMP)
 find_package(Threads REQUIRED)
 
 # Compiled libraries found through pkg-config: PCRE2 (tokenizer pre-split regexes),
-# utf8proc (Unicode normalization), cpp-httplib, libpng (the CLI's preview PNGs) and cairo
+# utf8proc (Unicode normalization), cpp-httplib, libpng (generated images) and cairo
 # (genrt-plot's benchmark plots). With carried dependencies their headers and shared
 # libraries are in GENRT_DEPS_DIR too, except cairo's: a GPU machine's build makes reports
 # without plots (no genrt-plot).
@@ -56,7 +56,7 @@ else()
   pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
-  pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)  # the CLI's preview PNGs
+  pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)  # generated images
   # genrt-plot's plots, and only those: without cairo genrt builds and runs, minus genrt-plot.
   pkg_check_modules(CAIRO IMPORTED_TARGET cairo)
   if(NOT CAIRO_FOUND)

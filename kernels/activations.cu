@@ -9,7 +9,7 @@ namespace {
 
 template <class T>
 __global__ void __launch_bounds__(kElementwiseThreads) activation_kernel(ref::ActivationArgs<T> a) {
-  const T* up = a.op == ref::Activation::swiglu ? a.x : a.up;
+  const T* up = ref::is_gated(a.op) ? a.x : a.up;
   for_each_element(a.n, [&](int64_t i) {
     const ref::OperandIndex at = ref::operand_index(a.op, a.cols, i);
     const float second = up != nullptr ? to_float(up[at.up]) : 0.0f;
@@ -23,7 +23,7 @@ template <class T>
 cudaError_t launch_activation(const ref::ActivationArgs<T>& a, cudaStream_t stream) {
   if (a.n == 0) return cudaSuccess;
   if (a.n < 0 || a.x == nullptr || a.out == nullptr || ref::takes_up(a.op) != (a.up != nullptr) ||
-      (a.op == ref::Activation::swiglu && (a.cols <= 0 || a.n % a.cols != 0))) {
+      (ref::is_gated(a.op) && (a.cols <= 0 || a.n % a.cols != 0))) {
     return cudaErrorInvalidValue;
   }
   activation_kernel<T><<<elementwise_blocks(a.n), kElementwiseThreads, 0, stream>>>(a);

@@ -1,31 +1,21 @@
 #include "bench/harness/cudnn_sdpa_peer.h"
 
 #include <cudnn_frontend.h>
-#include <dlfcn.h>
 
 #include <unordered_map>
 
 #include "runtime/backend/cuda/cuda_context.h"
+#include "runtime/backend/cuda/cudnn_conv.h"
 #include "runtime/core/error.h"
 
-// With NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING the frontend calls cuDNN through this handle,
-// which the program opens.
-namespace cudnn_frontend {
-void* cudnn_dlhandle = nullptr;
-}  // namespace cudnn_frontend
+// With NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING the frontend calls cuDNN through
+// cudnn_frontend::cudnn_dlhandle, which the runtime defines and opens (load_cudnn).
 
 namespace genrt::bench {
 
 namespace fe = cudnn_frontend;
 
 namespace {
-
-void open_cudnn() {
-  if (fe::cudnn_dlhandle != nullptr) return;
-  fe::cudnn_dlhandle = ::dlopen("libcudnn.so.9", RTLD_NOW | RTLD_GLOBAL);
-  GENRT_CHECK(fe::cudnn_dlhandle != nullptr, "cuDNN SDPA peer: cannot load libcudnn.so.9 ({}); put cuDNN 9 on "
-              "LD_LIBRARY_PATH (PyTorch's wheels carry one in site-packages/nvidia/cudnn/lib)", ::dlerror());
-}
 
 enum Uid : int64_t { kQ = 1, kK, kV, kO };
 
@@ -58,7 +48,7 @@ struct CudnnSdpa::Impl {
 CudnnSdpa::CudnnSdpa(const SdpaShape& s, DType dtype) : impl_(std::make_unique<Impl>()) {
   GENRT_CHECK(dtype == DType::bf16 || dtype == DType::f16, "cuDNN SDPA peer: {} is not a 16-bit dtype",
               dtype_name(dtype));
-  open_cudnn();
+  load_cudnn();
   GENRT_CHECK(fe::detail::create_handle(&impl_->cudnn.handle) == CUDNN_STATUS_SUCCESS,
               "cuDNN SDPA peer: cudnnCreate failed (no GPU, or a cuDNN that does not match the driver)");
   fe::graph::Graph& g = impl_->graph;

@@ -24,21 +24,25 @@ void elementwise(const char* op_name, ref::Activation op, const Tensor& x, const
   ref::activation(activation_args<float>(op, x, up, out));
 }
 
+// out [rows, cols] = op over the halves of x [rows, 2 cols], which out must not overlap.
+void gated(const char* op_name, ref::Activation op, const Tensor& x, const char* x_name, Tensor& out) {
+  const Placement where = placement_of(x, op_name, x_name);
+  GENRT_CHECK(x.rank() == 2 && x.dim(1) % 2 == 0, "{}: {} must be [rows, 2 * cols], got {}", op_name, x_name,
+              shape_string(x.shape()));
+  expect_on(out, where, op_name, "out");
+  expect_shape(out, {x.dim(0), x.dim(1) / 2}, op_name, "out");
+  const auto in_begin = reinterpret_cast<uintptr_t>(x.raw()), out_begin = reinterpret_cast<uintptr_t>(out.raw());
+  GENRT_CHECK(out_begin + out.nbytes() <= in_begin || in_begin + x.nbytes() <= out_begin,
+              "{}: out must not overlap {}", op_name, x_name);
+  GENRT_ON_CUDA(where, cuda_ops::activation(op, x, Tensor(), out));
+  ref::activation(activation_args<float>(op, x, Tensor(), out));
+}
+
 }  // namespace
 
-void swiglu(const Tensor& gate_up, Tensor& out) {
-  const char* op = "swiglu";
-  const Placement where = placement_of(gate_up, op, "gate_up");
-  GENRT_CHECK(gate_up.rank() == 2 && gate_up.dim(1) % 2 == 0, "{}: gate_up must be [rows, 2 * cols], got {}", op,
-              shape_string(gate_up.shape()));
-  expect_on(out, where, op, "out");
-  expect_shape(out, {gate_up.dim(0), gate_up.dim(1) / 2}, op, "out");
-  const auto in_begin = reinterpret_cast<uintptr_t>(gate_up.raw()), out_begin = reinterpret_cast<uintptr_t>(out.raw());
-  GENRT_CHECK(out_begin + out.nbytes() <= in_begin || in_begin + gate_up.nbytes() <= out_begin,
-              "{}: out must not overlap gate_up", op);
-  GENRT_ON_CUDA(where, cuda_ops::activation(ref::Activation::swiglu, gate_up, Tensor(), out));
-  ref::activation(activation_args<float>(ref::Activation::swiglu, gate_up, Tensor(), out));
-}
+void swiglu(const Tensor& gate_up, Tensor& out) { gated("swiglu", ref::Activation::swiglu, gate_up, "gate_up", out); }
+
+void geglu(const Tensor& x, Tensor& out) { gated("geglu", ref::Activation::geglu, x, "x", out); }
 
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu) {
   GENRT_CHECK(gelu == ref::Activation::gelu_erf || gelu == ref::Activation::gelu_tanh ||

@@ -10,8 +10,10 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/attention_kernels.h"
+#include "kernels/group_norm.cuh"
 #include "runtime/backend/cuda/cublaslt_gemm.h"
 #include "runtime/backend/cuda/cuda_context.h"
+#include "runtime/backend/cuda/cudnn_conv.h"
 #endif
 
 namespace genrt {
@@ -58,6 +60,7 @@ constexpr size_t kReadBackBytes = size_t{1} << 20;
 struct DeviceRuntime::Impl {
   cudaStream_t stream = nullptr;
   std::unique_ptr<CublasLtGemm> gemm;
+  std::unique_ptr<CudnnConv> conv;
   CudaContext context;
   PinnedBuffer weight_staging{kWeightStagingBytes};
   // Two of the plan's largest step's uploads (at least kStepStagingBytes each), one per
@@ -83,6 +86,7 @@ struct DeviceRuntime::Impl {
   }
 
   ~Impl() {
+    conv.reset();
     gemm.reset();
     for (cudaEvent_t event : staging_copied) {
       if (event != nullptr) cudaEventDestroy(event);
@@ -109,7 +113,8 @@ DeviceMemoryInfo query_device_memory() {
 DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_memory) {
   const uint64_t sampled_ids_bytes = DeviceArena::footprint(Shape{kMaxSampledRows}, DType::i32);
   plan_ = plan_device_memory(query_device_memory(), gpu_memory, models,
-                             CublasLtGemm::kWorkspaceBytes + kernels::kSplitWorkspaceBytes + sampled_ids_bytes);
+                             CublasLtGemm::kWorkspaceBytes + kernels::kSplitWorkspaceBytes +
+                                 kernels::kGroupNormWorkspaceBytes + sampled_ids_bytes);
   spdlog::info("{}", plan_.table());
   weights_ = std::make_unique<DeviceArena>("weights", plan_.weight_bytes, Device::cuda);
   persistent_ = std::make_unique<DeviceArena>("persistent buffers", plan_.persistent_bytes, Device::cuda);
@@ -130,13 +135,20 @@ DeviceRuntime::DeviceRuntime(std::span<const MemoryRequest> models, double gpu_m
       workspace_->allocate({static_cast<int64_t>(CublasLtGemm::kWorkspaceBytes / sizeof(float))}, DType::f32);
   const Tensor attention_workspace =
       workspace_->allocate({kernels::kSplitWorkspaceBytes / static_cast<int64_t>(sizeof(float))}, DType::f32);
+  const Tensor group_norm_workspace = workspace_->allocate(
+      {static_cast<int64_t>(kernels::kGroupNormWorkspaceBytes / sizeof(float))}, DType::f32);
   sampled_ids_ = workspace_->allocate({kMaxSampledRows}, DType::i32);
   workspace_fixed_ = workspace_->used();
   impl_->gemm = std::make_unique<CublasLtGemm>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
+  // Opens cuDNN at the first convolution, not here.
+  impl_->conv = std::make_unique<CudnnConv>(gemm_workspace.raw(), CublasLtGemm::kWorkspaceBytes);
   impl_->context = {.stream = impl_->stream,
                     .gemm = impl_->gemm.get(),
+                    .conv = impl_->conv.get(),
                     .attention_workspace = attention_workspace.raw(),
-                    .attention_workspace_bytes = static_cast<size_t>(kernels::kSplitWorkspaceBytes)};
+                    .attention_workspace_bytes = static_cast<size_t>(kernels::kSplitWorkspaceBytes),
+                    .group_norm_workspace = group_norm_workspace.raw(),
+                    .group_norm_workspace_bytes = kernels::kGroupNormWorkspaceBytes};
 }
 
 DeviceRuntime::~DeviceRuntime() = default;

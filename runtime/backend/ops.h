@@ -8,6 +8,7 @@
 #include "runtime/backend/activation_ops.h"
 #include "runtime/backend/attention_ops.h"
 #include "runtime/backend/embedding_ops.h"
+#include "runtime/backend/image_ops.h"
 #include "runtime/backend/linear_ops.h"
 #include "runtime/backend/norm_ops.h"
 #include "runtime/backend/rope_ops.h"

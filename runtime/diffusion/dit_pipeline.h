@@ -12,19 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/tensor.h"
+#include "runtime/diffusion/denoising_loop.h"
 #include "runtime/diffusion/noise_scheduler_config.h"
 #include "runtime/models/dit/dit_model.h"
 
 namespace genrt {
-
-// Where a pipeline runs: the CPU reference, or the GPU with memory planned at load for up
-// to max_images images per run (twice as many denoiser samples with guidance).
-struct DiffusionDevice {
-  Device device = Device::cpu;
-  DType dtype = DType::bf16;  // the GPU's weights and activations; latents stay f32
-  double gpu_memory = 0.9;
-  int64_t max_images = 8;
-};
 
 struct DiffusionRequest {
   std::vector<int32_t> class_labels;  // one per image
@@ -34,17 +26,6 @@ struct DiffusionRequest {
   Tensor init_noise{};                // [batch, channels, size, size] standard normal, or undefined
   std::optional<NoiseSchedulerConfig> scheduler{};  // replaces the pipeline's for this run
 };
-
-struct DiffusionProgress {
-  int64_t step = 0;  // 1-based: steps done
-  int64_t steps = 0;
-  double timestep = 0.0;
-  double step_seconds = 0.0;
-  double elapsed_seconds = 0.0;
-};
-
-// Called after every step; returning false stops the loop (the result says cancelled).
-using DiffusionCallback = std::function<bool(const DiffusionProgress&)>;
 
 struct DiffusionResult {
   Tensor latents;  // [batch, channels, size, size]

@@ -1,5 +1,6 @@
 // Euler's method on the probability-flow ODE in sigma (Karras et al., 2022), as diffusers'
-// EulerDiscreteScheduler without churn.
+// EulerDiscreteScheduler without churn; and its ancestral variant (EulerAncestralDiscrete-
+// Scheduler), which steps down to a lower sigma and adds fresh noise back up to the next.
 
 #include <algorithm>
 #include <cmath>
@@ -40,17 +41,23 @@ class EulerScheduler final : public NoiseScheduler {
   }
 
   ref::StepCoefficients step(int64_t i) const override {
-    const double sigma = sigmas_[i], dt = sigmas_[i + 1] - sigma;
+    const double sigma = sigmas_[i], next = sigmas_[i + 1];
+    // Ancestral: down to sigma_down, then noise of sigma_up, with sigma_down^2 + sigma_up^2 = next^2.
+    const bool ancestral = config_.kind == SchedulerKind::euler_ancestral;
+    const double sigma_up =
+        ancestral ? std::sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma)) : 0.0;
+    const double dt = std::sqrt(next * next - sigma_up * sigma_up) - sigma;
     // Euler's sample is x = x_t / sqrt(alpha_cumprod) with sigma^2 = (1 - alpha_cumprod) /
     // alpha_cumprod, so x0 is the usual prediction with its sample term scaled back.
     const double alpha_prod = 1.0 / (sigma * sigma + 1.0);
     SampleOutputMix x0 = predicted_x0(config_.prediction_type, alpha_prod);
     x0.sample *= std::sqrt(alpha_prod);
-    // next = x + (x - x0) / sigma * dt
+    // next = x + (x - x0) / sigma * dt (+ noise * sigma_up)
     return {.x0_from_sample = static_cast<float>(x0.sample),
             .x0_from_output = static_cast<float>(x0.output),
             .next_from_x0 = static_cast<float>(-dt / sigma),
-            .next_from_sample = static_cast<float>(1.0 + dt / sigma)};
+            .next_from_sample = static_cast<float>(1.0 + dt / sigma),
+            .next_from_noise = static_cast<float>(sigma_up)};
   }
 
  private:

@@ -4,17 +4,11 @@
 // fixed 4x3 matrix fitted for that VAE. DiT-XL-2 denoises in the same latent space.
 
 #include <cstdint>
-#include <vector>
 
 #include "runtime/core/tensor.h"
+#include "runtime/io/png_image.h"
 
 namespace genrt {
-
-struct RgbImage {
-  int64_t width = 0;
-  int64_t height = 0;
-  std::vector<uint8_t> pixels;  // row-major RGB, 3 bytes per pixel
-};
 
 // latents [batch, 4, h, w] -> one image with the batch side by side, each latent pixel
 // drawn as an upscale x upscale block (8 matches the VAE's downsampling).

@@ -34,7 +34,8 @@ std::unique_ptr<NoiseScheduler> make_scheduler(const NoiseSchedulerConfig& confi
   switch (config.kind) {
     case SchedulerKind::ddpm: return make_ddpm_scheduler(config, steps);
     case SchedulerKind::ddim: return make_ddim_scheduler(config, steps);
-    case SchedulerKind::euler: return make_euler_scheduler(config, steps);
+    case SchedulerKind::euler:
+    case SchedulerKind::euler_ancestral: return make_euler_scheduler(config, steps);
     case SchedulerKind::dpm_solver: return make_dpm_solver_scheduler(config, steps);
     case SchedulerKind::flow_euler: return make_flow_euler_scheduler(config, steps);
   }

@@ -19,10 +19,11 @@ struct NamedScheduler {
   SchedulerKind kind;
 };
 
-constexpr std::array<NamedScheduler, 6> kSchedulers = {{
+constexpr std::array<NamedScheduler, 7> kSchedulers = {{
     {"ddpm", "DDPMScheduler", SchedulerKind::ddpm},
     {"ddim", "DDIMScheduler", SchedulerKind::ddim},
     {"euler", "EulerDiscreteScheduler", SchedulerKind::euler},
+    {"euler-a", "EulerAncestralDiscreteScheduler", SchedulerKind::euler_ancestral},
     {"dpm++2m", "DPMSolverMultistepScheduler", SchedulerKind::dpm_solver},
     {"dpm++2m-karras", "", SchedulerKind::dpm_solver},
     {"flow-euler", "FlowMatchEulerDiscreteScheduler", SchedulerKind::flow_euler},
@@ -161,6 +162,7 @@ NoiseSchedulerConfig scheduler_defaults(std::string_view name) {
       case SchedulerKind::ddim:
         break;  // leading spacing, clip_sample on: NoiseSchedulerConfig's own defaults
       case SchedulerKind::euler:
+      case SchedulerKind::euler_ancestral:
       case SchedulerKind::dpm_solver:
       case SchedulerKind::flow_euler:
         c.timestep_spacing = TimestepSpacing::linspace;

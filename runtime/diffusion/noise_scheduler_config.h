@@ -16,6 +16,7 @@ enum class SchedulerKind : uint8_t {
   ddpm,        // DDPMScheduler
   ddim,        // DDIMScheduler
   euler,       // EulerDiscreteScheduler
+  euler_ancestral,  // EulerAncestralDiscreteScheduler
   dpm_solver,  // DPMSolverMultistepScheduler, algorithm dpmsolver++ (DPM++ 2M at order 2)
   flow_euler,  // FlowMatchEulerDiscreteScheduler
 };
@@ -49,7 +50,7 @@ struct NoiseSchedulerConfig {
   double shift = 1.0;              // flow matching: timestep shift
 };
 
-// genrt's scheduler names, as --scheduler takes them: ddpm, ddim, euler, dpm++2m,
+// genrt's scheduler names, as --scheduler takes them: ddpm, ddim, euler, euler-a, dpm++2m,
 // dpm++2m-karras, flow-euler.
 std::vector<std::string> scheduler_names();
 std::string_view scheduler_name(SchedulerKind kind);

@@ -34,14 +34,40 @@ void name_fused_rows(NamedWeights& list, const std::vector<FusedPart>& parts, co
   }
 }
 
+namespace {
+
+// [out, in, kh, kw] -> [out, kh, kw, in], as f32 on the host.
+Tensor channels_last_filter(const Tensor& stored) {
+  const int64_t out = stored.dim(0), in = stored.dim(1), taps = stored.dim(2) * stored.dim(3);
+  Tensor filter = Tensor::zeros({out, stored.dim(2), stored.dim(3), in}, DType::f32);
+  const float* from = stored.data<float>();
+  float* to = filter.data<float>();
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t i = 0; i < in; ++i) {
+      for (int64_t t = 0; t < taps; ++t) to[(o * taps + t) * in + i] = from[(o * in + i) * taps + t];
+    }
+  }
+  return filter;
+}
+
+}  // namespace
+
+Shape NamedWeight::kept_shape() const {
+  const Shape whole = tensor_shape();
+  if (transposed) return {whole[1], whole[0]};
+  if (channels_first) return {whole[0], whole[2], whole[3], whole[1]};
+  return whole;
+}
+
 void load_named_weights(const WeightStore& store, const NamedWeights& weights, const std::string& prefix) {
   for (const NamedWeight& w : weights) {
     const Tensor stored = store.get(prefix + w.name, w.shape).to_f32();
     if (w.fused_rows == 0) {
-      *w.tensor = w.transposed ? stored.transposed_f32() : stored;
+      *w.tensor = w.transposed ? stored.transposed_f32() : w.channels_first ? channels_last_filter(stored) : stored;
       continue;
     }
-    GENRT_CHECK(!w.transposed, "{}: a transposed checkpoint tensor cannot be a fused part", w.name);
+    GENRT_CHECK(!w.transposed && !w.channels_first, "{}: a transposed checkpoint tensor cannot be a fused part",
+                w.name);
     if (w.owns_tensor()) *w.tensor = Tensor::zeros(w.tensor_shape(), DType::f32);
     const Tensor rows = w.rows_of(*w.tensor);
     std::copy_n(stored.data<float>(), stored.numel(), rows.data<float>());
@@ -51,7 +77,7 @@ void load_named_weights(const WeightStore& store, const NamedWeights& weights, c
 uint64_t weight_footprint(const NamedWeights& weights, DType dtype) {
   uint64_t bytes = 0;
   for (const NamedWeight& w : weights) {
-    if (w.owns_tensor()) bytes += DeviceArena::footprint(w.tensor_shape(), dtype);
+    if (w.owns_tensor()) bytes += DeviceArena::footprint(w.kept_shape(), dtype);
   }
   return bytes;
 }

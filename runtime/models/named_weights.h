@@ -23,14 +23,19 @@ struct NamedWeight {
   Tensor* tensor;    // where the model keeps it
   // Stored [in, out] (GPT-2's Conv1D); the model keeps the [out, in] transpose.
   bool transposed = false;
+  // Stored [out, in, kh, kw] (PyTorch's Conv2d); the model keeps [out, kh, kw, in], the
+  // filter layout of convolutions over NHWC images (see ops::conv2d).
+  bool channels_first = false;
   // > 0: the checkpoint tensor is rows [first_row, first_row + shape[0]) of *tensor, whose
   // first dimension is fused_rows; the part with first_row 0 stands for the whole tensor
   // (it is allocated, sized and moved once). 0: *tensor is the checkpoint tensor alone.
   int64_t fused_rows = 0;
   int64_t first_row = 0;
 
-  // The shape of *tensor: `shape` with fused_rows rows when fused.
+  // The shape of the checkpoint tensor(s) behind *tensor: `shape` with fused_rows rows when fused.
   Shape tensor_shape() const;
+  // The shape of *tensor as the model keeps it (transposed or channels last).
+  Shape kept_shape() const;
   // Whether this entry stands for *tensor as a whole (it is not a later part of a fused one).
   bool owns_tensor() const { return first_row == 0; }
   // The rows of *tensor that hold this checkpoint tensor (all of it unless fused).

@@ -156,6 +156,15 @@ ssize_t ConnectionStream::write(const char* ptr, size_t size) {
 
 bool ConnectionStream::is_readable() const { return consumed_ < buffer_.size() || wait(POLLIN, deadline_) == Wait::ready; }
 
+bool ConnectionStream::peer_closed() const {
+  if (consumed_ < buffer_.size()) return false;
+  pollfd stop{.fd = stop_fd_, .events = POLLIN, .revents = 0};
+  if (::poll(&stop, 1, 0) > 0) return true;
+  char byte = 0;
+  const ssize_t n = ::recv(socket_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 bool ConnectionStream::is_writable() const {
   return body_failure_ == BodyFailure::none && wait(POLLOUT, Clock::now() + limits_.write_timeout) == Wait::ready;
 }

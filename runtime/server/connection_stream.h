@@ -45,6 +45,10 @@ class ConnectionStream : public httplib::Stream {
   // has read the response.
   void refuse(int status, std::string_view json_body, bool retry_later);
   std::string remote_ip() const;
+  // Whether the client has closed its side (or reset) or the server is stopping: for a
+  // long request (an image job) to give up between steps. Data the client already sent
+  // (a pipelined request) counts as open.
+  bool peer_closed() const;
 
   bool is_readable() const override;
   bool is_writable() const override;

@@ -100,9 +100,11 @@ nlohmann::json EmbeddingService::respond(const nlohmann::json& body, const std::
 
 std::string base64_floats(const std::vector<float>& values) {
   static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32");
+  return base64_encode({reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)});
+}
+
+std::string base64_encode(std::string_view bytes) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string bytes(values.size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   for (size_t i = 0; i < bytes.size(); i += 3) {

@@ -12,6 +12,7 @@
 
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -40,5 +41,7 @@ class EmbeddingService {
 
 // The little-endian bytes of `values` in base64 (RFC 4648, with padding).
 std::string base64_floats(const std::vector<float>& values);
+// `bytes` in base64 (RFC 4648, with padding).
+std::string base64_encode(std::string_view bytes);
 
 }  // namespace genrt

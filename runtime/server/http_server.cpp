@@ -48,7 +48,8 @@ int64_t unix_time() {
 // The endpoint a request is counted under in /metrics: a route, or "other" (a client's
 // made-up paths must not grow the metrics).
 std::string metrics_endpoint(const std::string& path) {
-  for (const char* route : {"/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/models"}) {
+  for (const char* route :
+       {"/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/images/generations", "/v1/models"}) {
     if (path == route) return path;
   }
   return "other";
@@ -67,6 +68,10 @@ std::string http_error_message(const httplib::Request& req, int status, const Co
     default: return fmt::format("no route for {} {}", req.method, req.path);
   }
 }
+
+// The connection whose request this thread is serving (each connection has a thread), so
+// that a long handler can tell when its client has gone.
+thread_local const ConnectionStream* current_connection = nullptr;
 
 }  // namespace
 
@@ -157,7 +162,9 @@ void HttpServer::serve_connection(int socket) {
     switch (stream.next_request()) {
       case ConnectionStream::Arrival::request: {
         bool client_closes = false;
+        current_connection = &stream;
         open = server_->serve_request(stream, stopping_, client_closes) && !client_closes && !stopping_;
+        current_connection = nullptr;
         if (stream.body_failure() == ConnectionStream::BodyFailure::timed_out) {
           refuse(408, fmt::format("the request body did not arrive within {} ms", options_.limits.request_timeout.count()),
                  "invalid_request_error", false);
@@ -198,6 +205,8 @@ void HttpServer::set_engine(ServingEngine* engine, const ChatTemplate* chat) {
 
 void HttpServer::set_embedder(EmbeddingService* embedder) { embedder_ = embedder; }
 
+void HttpServer::set_image_service(ImageService* images) { images_ = images; }
+
 void HttpServer::install_routes() {
   httplib::Server& s = *server_;
 
@@ -228,7 +237,7 @@ void HttpServer::install_routes() {
   });
 
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    if (engine_ == nullptr && embedder_ == nullptr) {
+    if (engine_ == nullptr && embedder_ == nullptr && images_ == nullptr) {
       send_json(res, 503, {{"status", "loading"}});
     } else {
       send_json(res, 200, {{"status", "ok"}});
@@ -241,14 +250,14 @@ void HttpServer::install_routes() {
   s.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
     ServingEngine* engine = engine_;
     EmbeddingService* embedder = embedder_;
-    if (engine == nullptr && embedder == nullptr) {
+    if (engine == nullptr && embedder == nullptr && images_ == nullptr) {
       return send_error(res, 503, "the model is still loading", "service_unavailable");
     }
-    const int64_t context =
-        engine ? engine->model().spec().context_length : embedder->model().config().context_length();
-    send_json(res, 200, {{"object", "list"},
-                         {"data", {{{"id", options_.model_name}, {"object", "model"}, {"created", unix_time()},
-                                    {"owned_by", "genrt"}, {"max_model_len", context}}}}});
+    nlohmann::json model = {{"id", options_.model_name}, {"object", "model"}, {"created", unix_time()}, {"owned_by", "genrt"}};
+    if (engine != nullptr || embedder != nullptr) {
+      model["max_model_len"] = engine ? engine->model().spec().context_length : embedder->model().config().context_length();
+    }
+    send_json(res, 200, {{"object", "list"}, {"data", {std::move(model)}}});
     metrics_->request_finished(req.path, 200);
   });
 
@@ -259,6 +268,10 @@ void HttpServer::install_routes() {
       try {
         if (engine == nullptr && embedder_ != nullptr) {
           throw ApiError(400, "the served model is an encoder: it answers /v1/embeddings, not completions");
+        }
+        if (engine == nullptr && images_ != nullptr) {
+          throw ApiError(400, "the served model is a diffusion pipeline: it answers /v1/images/generations, not "
+                              "completions");
         }
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
         const nlohmann::json body = parse_request_body(req.body);
@@ -298,8 +311,29 @@ void HttpServer::install_routes() {
       if (embedder == nullptr && engine_ != nullptr) {
         throw ApiError(400, "the served model is a decoder: /v1/embeddings needs an encoder (BERT, RoBERTa)");
       }
+      if (embedder == nullptr && images_ != nullptr) {
+        throw ApiError(400, "the served model is a diffusion pipeline: /v1/embeddings needs an encoder (BERT, RoBERTa)");
+      }
       if (embedder == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
       send_json(res, 200, embedder->respond(parse_request_body(req.body), options_.model_name));
+    } catch (const ApiError& e) {
+      status = e.status;
+      send_error(res, e.status, e.what(), e.type, e.param);
+    }
+    metrics_->request_finished(req.path, status);
+  });
+  s.Post("/v1/images/generations", [this](const httplib::Request& req, httplib::Response& res) {
+    ImageService* images = images_;
+    int status = 200;
+    try {
+      if (images == nullptr && (engine_ != nullptr || embedder_ != nullptr)) {
+        throw ApiError(400, "the served model is not a diffusion pipeline: /v1/images/generations needs one "
+                            "(a Stable Diffusion folder)");
+      }
+      if (images == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
+      const ConnectionStream* connection = current_connection;
+      const auto client_gone = [connection] { return connection != nullptr && connection->peer_closed(); };
+      send_json(res, 200, images->respond(parse_request_body(req.body), options_.model_name, client_gone, *metrics_));
     } catch (const ApiError& e) {
       status = e.status;
       send_error(res, e.status, e.what(), e.type, e.param);

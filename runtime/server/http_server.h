@@ -2,6 +2,7 @@
 // The OpenAI-compatible HTTP server (cpp-httplib):
 //   POST /v1/completions, POST /v1/chat/completions   (stream: true -> Server-Sent Events)
 //   POST /v1/embeddings                                (an encoder's; embeddings_api.h)
+//   POST /v1/images/generations                        (a diffusion pipeline's; images_api.h)
 //   GET  /v1/models, GET /health (503 while loading), GET /metrics (Prometheus)
 // Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500. Each
 // connection has a thread of its own, held to ConnectionLimits (connection_limits.h).
@@ -12,6 +13,7 @@
 
 #include "runtime/server/connection_limits.h"
 #include "runtime/server/embeddings_api.h"
+#include "runtime/server/images_api.h"
 #include "runtime/server/metrics.h"
 #include "runtime/server/serving_engine.h"
 #include "runtime/tokenizer/chat_template.h"
@@ -45,6 +47,8 @@ class HttpServer {
   void set_engine(ServingEngine* engine, const ChatTemplate* chat);
   // An encoder is loaded instead: /v1/embeddings answers (it must outlive the server).
   void set_embedder(EmbeddingService* embedder);
+  // A Stable Diffusion pipeline is loaded instead: /v1/images/generations answers.
+  void set_image_service(ImageService* images);
   ServerMetrics& metrics() { return *metrics_; }
 
  private:
@@ -61,6 +65,7 @@ class HttpServer {
   std::atomic<ServingEngine*> engine_{nullptr};
   std::atomic<const ChatTemplate*> chat_{nullptr};
   std::atomic<EmbeddingService*> embedder_{nullptr};
+  std::atomic<ImageService*> images_{nullptr};
 };
 
 }  // namespace genrt

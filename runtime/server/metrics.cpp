@@ -31,7 +31,8 @@ void Histogram::write(std::string& out, const std::string& name, const std::stri
 
 ServerMetrics::ServerMetrics()
     : ttft_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
-      itl_({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}) {}
+      itl_({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
+      diffusion_step_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {}
 
 void ServerMetrics::request_finished(const std::string& endpoint, int status) {
   std::lock_guard lock(mutex_);
@@ -70,6 +71,21 @@ void ServerMetrics::time_to_first_token(double seconds) {
 void ServerMetrics::inter_token_latency(double seconds) {
   std::lock_guard lock(mutex_);
   itl_.observe(seconds);
+}
+
+void ServerMetrics::images_generated(int64_t n) {
+  std::lock_guard lock(mutex_);
+  images_ += static_cast<uint64_t>(n);
+}
+
+void ServerMetrics::images_cancelled(int64_t n) {
+  std::lock_guard lock(mutex_);
+  images_cancelled_ += static_cast<uint64_t>(n);
+}
+
+void ServerMetrics::diffusion_step(double seconds) {
+  std::lock_guard lock(mutex_);
+  diffusion_step_.observe(seconds);
 }
 
 std::string ServerMetrics::render(const EngineCounts& engine) const {
@@ -111,6 +127,9 @@ std::string ServerMetrics::render(const EngineCounts& engine) const {
   }
   ttft_.write(out, "genrt_time_to_first_token_seconds", "Time from request to first token.");
   itl_.write(out, "genrt_inter_token_latency_seconds", "Time between consecutive tokens of a sequence.");
+  counter("genrt_images_generated_total", "Images generated (/v1/images/generations).", images_);
+  counter("genrt_images_cancelled_total", "Images stopped because their client went away.", images_cancelled_);
+  diffusion_step_.write(out, "genrt_diffusion_step_seconds", "Time of one denoising step (the whole batch).");
   return out;
 }
 

@@ -35,6 +35,9 @@ class ServerMetrics {
   void prompt_tokens(int64_t n);
   void time_to_first_token(double seconds);
   void inter_token_latency(double seconds);
+  void images_generated(int64_t n);
+  void images_cancelled(int64_t n);  // their client went away mid-denoising
+  void diffusion_step(double seconds);
   std::string render(const EngineCounts& engine) const;
 
  private:
@@ -45,8 +48,11 @@ class ServerMetrics {
   uint64_t prompt_ = 0;
   uint64_t cancelled_ = 0;
   std::deque<std::pair<Clock::time_point, int64_t>> recent_tokens_;  // for the tokens/s gauge
+  uint64_t images_ = 0;
+  uint64_t images_cancelled_ = 0;
   Histogram ttft_;
   Histogram itl_;
+  Histogram diffusion_step_;
 };
 
 }  // namespace genrt

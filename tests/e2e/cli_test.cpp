@@ -173,6 +173,47 @@ TEST(Cli, InitModelDitThenDiffuseWithEveryScheduler) {
   }
 }
 
+// The command line on diffusers' golden: the same final latents as
+// StableDiffusionPipeline from the same noise (tolerance as in SdGolden), and a PNG.
+TEST(Cli, Txt2imgReproducesTheDiffusersPipeline) {
+  test::TempDir dir;
+  const auto sd1 = test::data_dir() / "tiny_sd" / "sd1";
+  const CliRun run = run_cli("txt2img --model " + sd1.string() +
+                             " --prompt 'a photo of a cat' --negative-prompt blurry --steps 4 --guidance 7.5 "
+                             "--scheduler euler --width 16 --height 16 --init-noise " +
+                             (sd1 / "init_noise.npy").string() + " --out " + (dir / "cat.png").string() +
+                             " --out-latents " + (dir / "cat.npy").string());
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.errors.find("4/4"), std::string::npos) << run.errors;  // the progress bar
+  EXPECT_NE(run.errors.find("it/s"), std::string::npos) << run.errors;
+  EXPECT_NE(run.output.find("wrote " + (dir / "cat.png").string() + ": 16x16"), std::string::npos) << run.output;
+  std::ifstream png(dir / "cat.png", std::ios::binary);
+  std::string signature(8, '\0');
+  png.read(signature.data(), 8);
+  EXPECT_EQ(signature, "\x89PNG\r\n\x1a\n");
+  const Tensor latents = read_npy(dir / "cat.npy"), want = read_npy(sd1 / "pipe_euler_latents.npy");
+  ASSERT_EQ(latents.shape(), want.shape());
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    ASSERT_NEAR(latents.data<float>()[i], want.data<float>()[i], 1e-3 * (1 + std::abs(want.data<float>()[i]))) << i;
+  }
+}
+
+TEST(Cli, InitModelSdThenTxt2imgWritesABatch) {
+  test::TempDir dir;
+  const std::string model = (dir / "sd").string();
+  const CliRun init = run_cli("init-model --arch sd --preset tiny --out " + model);
+  ASSERT_EQ(init.exit_code, 0) << init.errors;
+  EXPECT_NE(init.output.find("RANDOM WEIGHTS"), std::string::npos);
+  const CliRun run = run_cli("txt2img --model " + model + " --prompt 'a red cube' --steps 2 --scheduler euler-a " +
+                             "--seed 5 --batch 2 --out " + (dir / "cube.png").string());
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.errors.find("RANDOM WEIGHTS"), std::string::npos);
+  for (const char* name : {"cube-0.png", "cube-1.png"}) {
+    EXPECT_NE(run.output.find("wrote " + (dir / name).string() + ": 64x64"), std::string::npos) << run.output;
+    EXPECT_TRUE(std::filesystem::exists(dir / name)) << name;
+  }
+}
+
 TEST(Cli, CudaWithoutADeviceNamesTheCudaError) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present: the GPU tests cover --device cuda";
   for (const std::string& command : {"generate --model " + stories() + " --prompt-ids 1 --device cuda",
@@ -236,7 +277,7 @@ TEST(Cli, BenchWithoutAGpuSaysSo) {
 
 TEST(Cli, HelpForEveryCommand) {
   for (const char* command :
-       {"", "generate ", "chat ", "diffuse ", "tokenize ", "info ", "init-model ", "bench ", "bench report ", "embed ",
+       {"", "generate ", "chat ", "diffuse ", "txt2img ", "tokenize ", "info ", "init-model ", "bench ", "bench report ", "embed ",
         "fill-mask "}) {
     const CliRun run = run_cli(std::string(command) + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
@@ -278,7 +319,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"generate --model STORIES --prompt-ids 1 --log-level loud", "unknown log level 'loud'"},
         BadInvocation{"info --model /nonexistent", "does not exist"},
         BadInvocation{"init-model --preset huge --out /tmp/genrt_never", "unknown preset 'huge'"},
-        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama and dit"},
+        BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama, dit and sd"},
+        BadInvocation{"init-model --arch sd --preset huge --out /tmp/genrt_never",
+                      "unknown Stable Diffusion preset 'huge': expected one of sd15, sd21, tiny"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1", "--prompt is required"},
+        BadInvocation{"txt2img --model DATA/tiny_dit --prompt hi", "no tokenizer/ folder: not a Stable Diffusion"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --width 18", "image size 18x16"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --scheduler lms", "unknown scheduler 'lms'"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --batch 0", "--batch 0: generate at least one"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-image x.png",
+                      "image-to-image needs the VAE's encoder"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --vae-tiling", "tiled VAE decoding is not implemented"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-noise DATA/dit_init_noise.npy",
+                      "initial noise [2, 4, 8, 8] does not match the latents [1, 4, 8, 8]"},
         BadInvocation{"init-model --arch dit --preset huge --out /tmp/genrt_never", "unknown DiT preset 'huge'"},
         BadInvocation{"diffuse --model DATA/tiny_dit", "--class-label is required"},
         BadInvocation{"diffuse --model DATA/tiny_dit --class-label 1000", "class label 1000 is outside the model's 1000 classes"},

@@ -14,6 +14,7 @@
 
 #include "runtime/io/json_file.h"
 #include "runtime/server/http_server.h"
+#include "tests/e2e/test_server.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -25,54 +26,24 @@ class EmbeddingsServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     service_ = new EmbeddingService(load_bert(bert_dir()), HfTokenizer::open(bert_dir()), read_pooling(bert_dir()));
-    server_ = new HttpServer({.port = 0, .model_name = "tiny-bert"});
-    port_ = server_->bind();
-    listener_ = new std::thread([] { server_->listen(); });
-    server_->set_embedder(service_);
+    server_ = new test::LoopbackServer("tiny-bert");
+    server_->server().set_embedder(service_);
   }
   static void TearDownTestSuite() {
-    server_->stop();
-    listener_->join();
-    delete listener_;
     delete server_;
     delete service_;
   }
 
   static nlohmann::json post(const std::string& path, const nlohmann::json& body, int expected_status) {
-    httplib::Client client("127.0.0.1", port_);
-    client.set_read_timeout(60, 0);
-    const auto res = client.Post(path, body.dump(), "application/json");
-    EXPECT_TRUE(res) << "no response";
-    if (!res) return {};
-    EXPECT_EQ(res->status, expected_status) << res->body;
-    return nlohmann::json::parse(res->body);
+    return server_->post(path, body, expected_status);
   }
 
   static nlohmann::json golden_input(size_t i) { return read_json_file(bert_dir() / "golden.json").at("inputs")[i]; }
 
   static inline EmbeddingService* service_ = nullptr;
-  static inline HttpServer* server_ = nullptr;
-  static inline std::thread* listener_ = nullptr;
-  static inline int port_ = 0;
+  static inline test::LoopbackServer* server_ = nullptr;
 };
 
-// RFC 4648 base64 with padding, decoded the plain way (the server's encoder is under test).
-std::string base64_decode(const std::string& text) {
-  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t bits = 0;
-  int have = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    bits = (bits << 6) | static_cast<uint32_t>(alphabet.find(c));
-    have += 6;
-    if (have >= 8) {
-      have -= 8;
-      out.push_back(static_cast<char>((bits >> have) & 0xFF));
-    }
-  }
-  return out;
-}
 
 void expect_embedding(const nlohmann::json& got, const nlohmann::json& want) {
   const auto g = got.get<std::vector<float>>(), w = want.get<std::vector<float>>();
@@ -113,7 +84,7 @@ TEST_F(EmbeddingsServer, Base64IsTheLittleEndianFloats) {
   const auto b64 = post("/v1/embeddings", {{"input", input.at("text")}, {"encoding_format", "base64"}}, 200);
   const std::string encoded = b64.at("data")[0].at("embedding");
   EXPECT_EQ(encoded.size() % 4, 0u);
-  const std::string bytes = base64_decode(encoded);
+  const std::string bytes = test::base64_decode(encoded);
   const auto want = floats.at("data")[0].at("embedding").get<std::vector<float>>();
   ASSERT_EQ(bytes.size(), want.size() * sizeof(float));
   std::vector<float> got(want.size());
@@ -151,7 +122,7 @@ TEST_F(EmbeddingsServer, InputsTheModelCannotTakeAre400sNamingTheInput) {
 TEST_F(EmbeddingsServer, TheOtherEndpointsKnowTheModelIsAnEncoder) {
   const auto completion = post("/v1/completions", {{"prompt", "hi"}}, 400);
   EXPECT_NE(completion.dump().find("the served model is an encoder"), std::string::npos);
-  httplib::Client client("127.0.0.1", port_);
+  httplib::Client client = server_->client();
   const auto models = client.Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_EQ(nlohmann::json::parse(models->body).at("data")[0].at("max_model_len"), 40);

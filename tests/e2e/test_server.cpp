@@ -39,10 +39,53 @@ int64_t TestServer::kv_blocks_used_when_idle() {
   return c.kv_blocks_total - c.kv_blocks_free;
 }
 
-double metric(const TestServer& server, const std::string& name) {
-  const auto res = server.client().Get("/metrics");
+namespace {
+
+double metric_of(httplib::Client client, const std::string& name) {
+  const auto res = client.Get("/metrics");
   const size_t at = res->body.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::stod(res->body.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+double metric(const TestServer& server, const std::string& name) { return metric_of(server.client(), name); }
+
+LoopbackServer::LoopbackServer(const std::string& model_name)
+    : server_({.port = 0, .model_name = model_name}), port_(server_.bind()), listener_([this] { server_.listen(); }) {}
+
+LoopbackServer::~LoopbackServer() {
+  server_.stop();
+  listener_.join();
+}
+
+httplib::Client LoopbackServer::client() const {
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(120, 0);
+  return c;
+}
+
+json LoopbackServer::post(const std::string& path, const json& body, int expected_status) const {
+  const auto res = client().Post(path, body.dump(), "application/json");
+  EXPECT_TRUE(res) << "no response";
+  if (!res) return {};
+  EXPECT_EQ(res->status, expected_status) << res->body;
+  return json::parse(res->body);
+}
+
+double LoopbackServer::metric(const std::string& name) const { return metric_of(client(), name); }
+
+std::string base64_decode(const std::string& text) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t bits = 0;
+  int have = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    bits = (bits << 6) | static_cast<uint32_t>(kAlphabet.find(c));
+    if ((have += 6) >= 8) out.push_back(static_cast<char>((bits >> (have -= 8)) & 0xFF));
+  }
+  return out;
 }
 
 TempDir* Server::dir_ = nullptr;

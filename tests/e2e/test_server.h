@@ -85,6 +85,32 @@ class Server : public ::testing::Test {
   static TestServer* server_;
 };
 
+// An HttpServer on an ephemeral loopback port, listening on a thread of its own until
+// destroyed; the test tells it what to serve (set_embedder, set_image_service).
+class LoopbackServer {
+ public:
+  explicit LoopbackServer(const std::string& model_name);
+  ~LoopbackServer();
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+
+  HttpServer& server() { return server_; }
+  int port() const { return port_; }
+  httplib::Client client() const;  // a new connection, 120 s read timeout
+  // Posts `body` and expects `expected_status`; the response's JSON.
+  nlohmann::json post(const std::string& path, const nlohmann::json& body, int expected_status) const;
+  // A counter or gauge of /metrics (-1 if absent).
+  double metric(const std::string& name) const;
+
+ private:
+  HttpServer server_;
+  int port_ = 0;
+  std::thread listener_;
+};
+
+// RFC 4648 base64 with padding, decoded the plain way (the server's encoders are under test).
+std::string base64_decode(const std::string& text);
+
 // A counter or gauge of the server's /metrics (-1 if absent).
 double metric(const TestServer& server, const std::string& name);
 

@@ -26,8 +26,8 @@ class ActivationGpu : public ::testing::TestWithParam<Case> {
 
   template <class T>
   void run(DType dtype, ref::Activation op, int64_t n) {
-    // swiglu reads rows of 2 * cols: n / cols rows of a fused gate | up projection.
-    const bool fused = op == ref::Activation::swiglu;
+    // The gated ops read rows of 2 * cols: n / cols rows of a fused projection.
+    const bool fused = ref::is_gated(op);
     const int64_t cols = fused ? std::min<int64_t>(n, 5632) : 0, rows = fused ? (n + cols - 1) / cols : 1;
     if (fused) n = rows * cols;
     const std::vector<float> x = pattern(fused ? 2 * n : n, 6.0f, 1, dtype), up = pattern(n, 2.0f, 2, dtype);
@@ -67,7 +67,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ActivationGpu,
                                                               ref::Activation::gelu_erf,
                                                               ref::Activation::gelu_tanh,
                                                               ref::Activation::gelu_quick,
-                                                              ref::Activation::add, ref::Activation::relu),
+                                                              ref::Activation::add, ref::Activation::relu,
+                                                              ref::Activation::geglu),
                                             ::testing::Values<int64_t>(1, 1000, 5632 * 3 + 7)));
 
 TEST(ActivationGpuLaunch, BinaryOpsNeedUpAndOnlyThey) {

@@ -29,16 +29,8 @@ Tensor tensor_of(const std::vector<float>& values) {
 // leading spacing), so 2e-5 leaves 2x headroom.
 constexpr double kStepTolerance = 2e-5;
 
-class SchedulerGolden : public ::testing::TestWithParam<size_t> {
- protected:
-  static const nlohmann::json& cases() {
-    static const nlohmann::json golden = read_json_file(test::data_dir() / "scheduler_golden.json");
-    return golden.at("cases");
-  }
-};
-
-TEST_P(SchedulerGolden, MatchesDiffusersStepByStep) {
-  const nlohmann::json& g = cases().at(GetParam());
+// One case of a scheduler golden file: its timesteps, scales and the sample after every step.
+void expect_matches_diffusers(const nlohmann::json& g) {
   SCOPED_TRACE(g.at("name").get<std::string>());
   nlohmann::json config = g.at("config");
   NoiseSchedulerConfig sc = scheduler_config_from_json(config, "golden", g.at("scheduler").get<std::string>());
@@ -67,7 +59,23 @@ TEST_P(SchedulerGolden, MatchesDiffusersStepByStep) {
     ASSERT_LE(err, kStepTolerance) << "after step " << i << " of " << steps;
     worst = std::max(worst, err);
   }
-  RecordProperty("max_rel_diff", std::to_string(worst));
+  ::testing::Test::RecordProperty("max_rel_diff", std::to_string(worst));
+}
+
+class SchedulerGolden : public ::testing::TestWithParam<size_t> {
+ protected:
+  static const nlohmann::json& cases() {
+    static const nlohmann::json golden = read_json_file(test::data_dir() / "scheduler_golden.json");
+    return golden.at("cases");
+  }
+};
+
+TEST_P(SchedulerGolden, MatchesDiffusersStepByStep) { expect_matches_diffusers(cases().at(GetParam())); }
+
+// Euler ancestral with SD 1.5's settings, from tools/golden/sd.py (its noise given per step).
+TEST(SchedulerGoldenSd, EulerAncestralMatchesDiffusersStepByStep) {
+  const nlohmann::json golden = read_json_file(test::data_dir() / "tiny_sd" / "golden.json");
+  expect_matches_diffusers(golden.at("euler_ancestral"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Diffusers, SchedulerGolden, ::testing::Range<size_t>(0, 13),

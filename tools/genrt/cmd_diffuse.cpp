@@ -11,9 +11,9 @@
 #include "runtime/diffusion/dit_pipeline.h"
 #include "runtime/diffusion/latent_preview.h"
 #include "runtime/io/npy.h"
+#include "runtime/io/png_image.h"
 #include "tools/genrt/commands.h"
 #include "tools/genrt/common.h"
-#include "tools/genrt/png_file.h"
 
 namespace genrt::cli {
 
@@ -32,18 +32,6 @@ struct DiffuseOptions {
   std::string preview;
   DeviceFlags device;
 };
-
-// One status line per step: redrawn in place on a terminal, appended otherwise.
-void print_progress(const DiffusionProgress& p, bool tty) {
-  constexpr int kWidth = 30;
-  const int done = static_cast<int>(kWidth * p.step / p.steps);
-  const double eta = p.elapsed_seconds / static_cast<double>(p.step) * static_cast<double>(p.steps - p.step);
-  std::fprintf(stderr, "%s[%s%s] %lld/%lld  t=%-7.1f %.2f ms/step  %.1f s elapsed, %.1f s left%s",
-               tty ? "\r" : "", std::string(static_cast<size_t>(done), '#').c_str(),
-               std::string(static_cast<size_t>(kWidth - done), '.').c_str(), static_cast<long long>(p.step),
-               static_cast<long long>(p.steps), p.timestep, 1e3 * p.step_seconds, p.elapsed_seconds, eta,
-               tty && p.step < p.steps ? "" : "\n");
-}
 
 void run_diffuse(const DiffuseOptions& o) {
   std::vector<int32_t> labels = parse_int_list(o.class_labels, "--class-label", "class label");
@@ -73,7 +61,7 @@ void run_diffuse(const DiffuseOptions& o) {
                std::string(scheduler_name(pipeline.scheduler_config().kind)).c_str(), o.guidance,
                o.guidance > 1.0 ? " (conditional and unconditional halves in one batch)" : " (unguided)");
   const DiffusionResult result = pipeline.run(request, [&](const DiffusionProgress& p) {
-    print_progress(p, tty);
+    print_diffusion_progress(p, tty);
     return true;
   });
   std::fprintf(stderr, "[genrt] %lld steps in %.2f s (%.3f s/step, setup %.3f s) on %s\n",

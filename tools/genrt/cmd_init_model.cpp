@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/core/error.h"
+#include "runtime/diffusion/sd_init.h"
 #include "runtime/models/dit/dit_init.h"
 #include "runtime/models/llama/llama_init.h"
 #include "tools/genrt/commands.h"
@@ -25,13 +26,20 @@ struct InitModelOptions {
 };
 
 void run_init_model(const InitModelOptions& o) {
-  GENRT_CHECK(o.arch == "llama" || o.arch == "dit", "--arch {}: init-model supports llama and dit", o.arch);
+  GENRT_CHECK(o.arch == "llama" || o.arch == "dit" || o.arch == "sd", "--arch {}: init-model supports llama, dit and sd",
+              o.arch);
   const auto dtype = parse_dtype(o.dtype);
   GENRT_CHECK(dtype && *dtype != DType::i32, "--dtype {}: expected f32, f16 or bf16", o.dtype);
   const std::filesystem::path dir = o.out;
   for (const char* marker : {"config.json", "model_index.json"}) {
     GENRT_CHECK(o.force || !std::filesystem::exists(dir / marker),
                 "{} already holds a model ({}); pass --force to overwrite it", dir.string(), marker);
+  }
+  if (o.arch == "sd") {
+    const int64_t parameters = write_random_sd(o.preset, o.seed, *dtype, dir);
+    std::printf("wrote %s: Stable Diffusion %s preset, %.1fM parameters, seed %llu -- RANDOM WEIGHTS, images are noise\n",
+                dir.string().c_str(), o.preset.c_str(), parameters / 1e6, static_cast<unsigned long long>(o.seed));
+    return;
   }
   if (o.arch == "dit") {
     const DitConfig config = dit_preset(o.preset);
@@ -56,11 +64,12 @@ Command add_init_model_command(CLI::App& app) {
       "init-model",
       "Write a model directory with seeded random weights of a real model's shape, for running, chatting, "
       "denoising and benchmarking without a download: llama (config.json, model.safetensors, tokenizer.json, "
-      "tokenizer_config.json) or dit (a diffusers DiTPipeline folder)");
-  cmd->add_option("--arch", o->arch, "Architecture: llama or dit")->capture_default_str();
+      "tokenizer_config.json), dit (a diffusers DiTPipeline folder) or sd (a diffusers StableDiffusionPipeline "
+      "folder)");
+  cmd->add_option("--arch", o->arch, "Architecture: llama, dit or sd")->capture_default_str();
   cmd->add_option("--preset", o->preset,
-                  fmt::format("Shape: llama {}; dit {}", fmt::join(llama_preset_names(), ", "),
-                              fmt::join(dit_preset_names(), ", ")))
+                  fmt::format("Shape: llama {}; dit {}; sd {}", fmt::join(llama_preset_names(), ", "),
+                              fmt::join(dit_preset_names(), ", "), fmt::join(sd_preset_names(), ", ")))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the random weights")->capture_default_str();
   cmd->add_option("--out", o->out, "Output directory (created if missing)")->required();

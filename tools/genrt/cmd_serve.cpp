@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "runtime/diffusion/sd_pipeline.h"
 #include "runtime/models/bert/pooling.h"
 #include "runtime/server/http_server.h"
 #include "tools/genrt/commands.h"
@@ -29,7 +30,14 @@ struct ServeOptions {
   DeviceFlags device;
   ServerOptions server;
   EngineOptions engine;
+  int64_t max_images = 4;
 };
+
+// A diffusers Stable Diffusion folder (served at /v1/images/generations).
+bool is_diffusion_pipeline(const std::string& model) {
+  return std::filesystem::exists(std::filesystem::path(model) / "model_index.json") &&
+         std::filesystem::is_directory(std::filesystem::path(model) / "unet");
+}
 
 // Milliseconds options, given in seconds on the command line.
 void add_seconds_option(CLI::App* cmd, const std::string& name, std::chrono::milliseconds& value, const std::string& help) {
@@ -107,9 +115,18 @@ void run_serve(ServeOptions o) {
 
   std::unique_ptr<ServingEngine> engine;
   std::unique_ptr<EmbeddingService> embedder;
+  std::unique_ptr<ImageService> images;
   std::optional<ChatTemplate> chat;
   try {
-    if (is_encoder(o.model)) {
+    if (is_diffusion_pipeline(o.model)) {
+      GENRT_CHECK(o.max_images > 0, "--max-images {} must be positive", o.max_images);
+      images = std::make_unique<ImageService>(SdPipeline::load(o.model, std::nullopt,
+                                                               {.device = parse_device(o.device.device),
+                                                                .dtype = parse_gpu_dtype(o.device.dtype),
+                                                                .gpu_memory = o.device.gpu_memory,
+                                                                .max_images = o.max_images}),
+                                              o.max_images);
+    } else if (is_encoder(o.model)) {
       LoadedEncoder encoder = load_encoder(o.model, o.device);
       embedder = std::make_unique<EmbeddingService>(std::move(encoder.model), std::move(encoder.tokenizer),
                                                     read_pooling(o.model));
@@ -130,7 +147,13 @@ void run_serve(ServeOptions o) {
     listener.join();
     throw;
   }
-  if (embedder) {
+  if (images) {
+    server.set_image_service(images.get());
+    const ImageSize size = images->pipeline().default_size();
+    spdlog::info("serving Stable Diffusion pipeline '{}' at http://{}:{}/v1/images/generations ({}x{} by default, up "
+                 "to {} images per request)",
+                 o.server.model_name, o.server.host, port, size.width, size.height, o.max_images);
+  } else if (embedder) {
     server.set_embedder(embedder.get());
     spdlog::info("serving encoder '{}' at http://{}:{}/v1/embeddings", o.server.model_name, o.server.host, port);
   } else {
@@ -151,7 +174,10 @@ void run_serve(ServeOptions o) {
 Command add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API (continuous batching)");
-  cmd->add_option("--model", o->model, "Hugging Face model directory (with tokenizer.json) or llama2.c .bin")->required();
+  cmd->add_option("--model", o->model,
+                  "Hugging Face model directory (with tokenizer.json), llama2.c .bin, or a Stable Diffusion pipeline "
+                  "folder (diffusers' layout: served at /v1/images/generations)")
+      ->required();
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json or tokenizer.bin (default: the model's)")
       ->check(CLI::ExistingPath);
   cmd->add_option("--host", o->server.host, "Address to listen on")->capture_default_str();
@@ -173,6 +199,10 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_flag_callback(
       "--no-prefix-caching", [o] { o->engine.scheduler.prefix_caching = false; },
       "Compute every prompt in full instead of sharing the KV blocks of prefixes computed before");
+  cmd->add_option("--max-images", o->max_images,
+                  "Images one /v1/images/generations request may ask for (a pipeline on the GPU plans memory for "
+                  "this many of its default size)")
+      ->capture_default_str();
   add_connection_options(cmd, o->server.limits);
   add_device_options(cmd, o->device);
   add_cuda_graph_option(cmd, o->device);

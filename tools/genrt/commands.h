@@ -23,5 +23,6 @@ Command add_info_command(CLI::App& app);
 Command add_init_model_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
+Command add_txt2img_command(CLI::App& app);
 
 }  // namespace genrt::cli

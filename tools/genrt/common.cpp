@@ -4,6 +4,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -120,6 +121,17 @@ std::vector<int32_t> parse_int_list(const std::string& text, std::string_view op
     pos = comma + 1;
   }
   return ids;
+}
+
+void print_diffusion_progress(const DiffusionProgress& p, bool tty) {
+  constexpr int kWidth = 30;
+  const int done = static_cast<int>(kWidth * p.step / p.steps);
+  const double eta = p.elapsed_seconds / static_cast<double>(p.step) * static_cast<double>(p.steps - p.step);
+  std::fprintf(stderr, "%s[%s%s] %lld/%lld  t=%-7.1f %.2f it/s  %.1f s elapsed, %.1f s left%s", tty ? "\r" : "",
+               std::string(static_cast<size_t>(done), '#').c_str(),
+               std::string(static_cast<size_t>(kWidth - done), '.').c_str(), static_cast<long long>(p.step),
+               static_cast<long long>(p.steps), p.timestep, 1.0 / std::max(p.step_seconds, 1e-9), p.elapsed_seconds,
+               eta, tty && p.step < p.steps ? "" : "\n");
 }
 
 }  // namespace genrt::cli

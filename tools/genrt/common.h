@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "runtime/diffusion/denoising_loop.h"
 #include "runtime/engine/generator.h"
 #include "runtime/models/causal_lm.h"
 #include "runtime/tokenizer/chat_template.h"
@@ -56,6 +57,10 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
 std::variant<ChatTemplate, std::string> model_chat_template(const Tokenizer& tokenizer, const std::string& format_name);
 
 // "[genrt] prompt N tokens, generated M tokens (reason), TTFT x ms, y tokens/s on cpu" on stderr.
+// One status line per denoising step on stderr: redrawn in place on a terminal (`tty`),
+// appended otherwise.
+void print_diffusion_progress(const DiffusionProgress& progress, bool tty);
+
 // Comma-separated non-negative integers ("1,2,3"); errors name the option and what an item is.
 std::vector<int32_t> parse_int_list(const std::string& text, std::string_view option, std::string_view what);
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       genrt::cli::add_generate_command(app),
       genrt::cli::add_chat_command(app),
       genrt::cli::add_diffuse_command(app),
+      genrt::cli::add_txt2img_command(app),
       genrt::cli::add_embed_command(app),
       genrt::cli::add_fill_mask_command(app),
       genrt::cli::add_serve_command(app),

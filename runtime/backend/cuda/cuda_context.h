@@ -8,14 +8,19 @@
 namespace genrt {
 
 class CublasLtGemm;
+class CudnnConv;
 
 struct CudaContext {
   cudaStream_t stream = nullptr;
   CublasLtGemm* gemm = nullptr;
+  CudnnConv* conv = nullptr;  // shares the GEMM's workspace: both run on `stream`
   // The split-KV decode's partial results (kernels::kSplitWorkspaceBytes, planned); none
   // means an unsplit decode.
   void* attention_workspace = nullptr;
   size_t attention_workspace_bytes = 0;
+  // The two-phase GroupNorm's partial statistics (kernels::kGroupNormWorkspaceBytes, planned).
+  void* group_norm_workspace = nullptr;
+  size_t group_norm_workspace_bytes = 0;
   // Attention kernels of at most this compute capability (0: the device's): the bench runs
   // the older kernels beside the ones the device gets.
   int attention_compute_capability = 0;

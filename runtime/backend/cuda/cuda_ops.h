@@ -7,10 +7,12 @@
 
 #include <cstdint>
 
+#include "kernels/ref/conv2d.h"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
 #include "kernels/ref/rope.h"
 #include "kernels/ref/scheduler_step.h"
+#include "kernels/ref/upsample.h"
 #include "runtime/backend/kernel_args.h"
 #include "runtime/backend/paged_batch.h"
 #include "runtime/core/tensor.h"
@@ -25,7 +27,7 @@ void take_sampled_ids(const Tensor& sampled, const Tensor& from, Tensor& ids);
 // errors.
 void norm(const char* op, const ops::NormOperands& operands);
 
-// activation_ops.cpp: up undefined except for add; swiglu's x is [rows, 2 cols] gate | up.
+// activation_ops.cpp: up undefined except for add; a gated op's x is [rows, 2 cols].
 void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& out);
 
 // linear_ops.cpp: out = x @ weight^T + bias (bias may be undefined); out may be f32 for
@@ -53,5 +55,13 @@ void scheduler_step(const ref::SchedulerStepArgs& args);
 void gaussian_noise(uint64_t seed, uint64_t stream_id, Tensor& out);
 // Waits for the stream: the count is needed on the host. counter: one i32 of scratch.
 int64_t count_nonfinite(const Tensor& x, Tensor& counter);
+
+// image_ops.cpp: the convolutional models' ops over NHWC images (see
+// runtime/backend/image_ops.h); conv2d runs through cuDNN (cudnn_conv.cpp), the rest
+// through genrt's kernels and stream-ordered copies.
+void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ref::Conv2dShape& shape, Tensor& out);
+void group_norm(const ops::GroupNormOperands& operands);
+void upsample_nearest2x(const Tensor& x, const ref::UpsampleShape& shape, Tensor& out);
+void concat_channels(const Tensor& a, const Tensor& b, Tensor& out);
 
 }  // namespace genrt::cuda_ops

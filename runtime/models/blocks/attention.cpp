@@ -8,15 +8,17 @@ namespace {
 
 float attention_scale(const AttentionHeads& h) { return 1.0f / std::sqrt(static_cast<float>(h.head_dim)); }
 
-// The projections write [tokens, heads * head_dim] views of the [tokens, heads, head_dim] buffers.
-void project_qkv(const AttentionProjections& w, const Tensor& x, AttentionBuffers& buf) {
-  const int64_t tokens = x.dim(0);
-  Tensor q = buf.q.reshape({tokens, buf.q.dim(1) * buf.q.dim(2)});
-  Tensor k = buf.k.reshape({tokens, buf.k.dim(1) * buf.k.dim(2)});
-  Tensor v = buf.v.reshape({tokens, buf.v.dim(1) * buf.v.dim(2)});
+// The projections write [rows, heads * head_dim] views of the [rows, heads, head_dim]
+// buffers: queries from x, keys and values from context.
+void project_qkv(const AttentionProjections& w, const Tensor& x, const Tensor& context, AttentionBuffers& buf) {
+  const auto rows = [](const Tensor& t) { return t.reshape({t.dim(0), t.dim(1) * t.dim(2)}); };
+  Tensor q = rows(buf.q), k = rows(buf.k), v = rows(buf.v);
+  GENRT_CHECK(q.dim(0) == x.dim(0) && k.dim(0) == context.dim(0) && v.dim(0) == context.dim(0),
+              "attention: buffers of {} query and {} key rows for {} and {} rows", q.dim(0), k.dim(0), x.dim(0),
+              context.dim(0));
   w.q(x, q);
-  w.k(x, k);
-  w.v(x, v);
+  w.k(context, k);
+  w.v(context, v);
 }
 
 // The output projection of attn [tokens, heads, head_dim].
@@ -39,9 +41,13 @@ void paged_self_attention(const FusedAttentionProjections& w, const AttentionHea
 
 void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
                           AttentionBuffers& buf, Tensor& out) {
-  project_qkv(w, x, buf);
-  const int64_t tokens = x.dim(0) / batch;
-  auto per_sample = [&](const Tensor& t) { return t.reshape({batch, tokens, t.dim(1), t.dim(2)}); };
+  dense_cross_attention(w, h, x, x, batch, buf, out);
+}
+
+void dense_cross_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
+                           const Tensor& context, int64_t batch, AttentionBuffers& buf, Tensor& out) {
+  project_qkv(w, x, context, buf);
+  auto per_sample = [&](const Tensor& t) { return t.reshape({batch, t.dim(0) / batch, t.dim(1), t.dim(2)}); };
   Tensor attn = per_sample(buf.attn);
   ops::dense_attention(per_sample(buf.q), per_sample(buf.k), per_sample(buf.v), attention_scale(h), attn);
   project_out(w.out, buf.attn, out);
@@ -70,7 +76,7 @@ PagedBatch samples_as_blocks(int64_t samples, int64_t tokens) {
 
 void causal_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
                            const PagedBatch& batch, AttentionBuffers& buf, Tensor& out) {
-  project_qkv(w, x, buf);
+  project_qkv(w, x, x, buf);
   auto as_blocks = [&](const Tensor& t) { return t.reshape({batch.seqs(), batch.block_size, t.dim(1), t.dim(2)}); };
   ops::paged_attention(buf.q, as_blocks(buf.k), as_blocks(buf.v), batch, attention_scale(h), 0, buf.attn);
   project_out(w.out, buf.attn, out);

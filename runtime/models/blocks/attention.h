@@ -89,6 +89,12 @@ void paged_self_attention(const FusedAttentionProjections& w, const AttentionHea
 void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
                           AttentionBuffers& buf, Tensor& out);
 
+// The same with keys and values projected from context [batch * context_tokens,
+// context_dim] (the UNet's cross-attention to the text), buf.k and buf.v holding
+// [batch * context_tokens, kv_heads, head_dim].
+void dense_cross_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
+                           const Tensor& context, int64_t batch, AttentionBuffers& buf, Tensor& out);
+
 // The host tensors of a PagedBatch that makes each of `samples` sequences of `tokens` one
 // block of its own: sequence s's keys and values are rows [s * tokens, (s + 1) * tokens) of
 // the k and v buffers, which then are a paged cache of blocks of `tokens` slots as the

@@ -14,6 +14,7 @@
 #include "runtime/io/weight_store.h"
 #include "runtime/models/blocks/attention.h"
 #include "runtime/models/blocks/mlp.h"
+#include "runtime/models/blocks/timestep_features.h"
 #include "runtime/models/dit/dit_embeddings.h"
 
 namespace genrt {
@@ -181,7 +182,8 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
                 c.num_classes - 1);
   }
   std::copy(class_labels.begin(), class_labels.end(), ws.host_class_ids.data<int32_t>());
-  timestep_features(timesteps, kDitTimestepChannels, ws.host_timestep_features.data<float>());
+  blocks::timestep_features(timesteps, kDitTimestepChannels, {.flip_sin_to_cos = true, .downscale_freq_shift = 1},
+                            ws.host_timestep_features.data<float>());
   const Tensor host_features = ws.host_timestep_features.slice(0, batch);
   const Tensor host_ids = ws.host_class_ids.slice(0, batch);
   const Tensor features = runtime_ ? runtime_->upload(host_features, dtype_) : host_features;

@@ -22,6 +22,17 @@ TEST(RefSwiGlu, SiluOfTheGateHalfTimesTheUpHalf) {
   EXPECT_EQ(out[5], 0.0f);
 }
 
+TEST(RefGeGlu, ValueHalfTimesGeluOfTheGateHalf) {
+  // One row of a fused [1, 2 * 3] value | gate projection, as diffusers' GEGLU chunks it;
+  // gelu_erf(-1, 0.5, 2) from torch.nn.functional.gelu in float64.
+  const float x[6] = {2, -3, 0.5f, -1, 0.5f, 2};
+  float out[3];
+  genrt::ref::activation({.op = Activation::geglu, .x = x, .out = out, .n = 3, .cols = 3});
+  EXPECT_NEAR(out[0], 2 * -0.15865526f, 1e-6f);
+  EXPECT_NEAR(out[1], -3 * 0.34573123f, 1e-6f);
+  EXPECT_NEAR(out[2], 0.5f * 1.95449972f, 1e-6f);
+}
+
 TEST(RefGelu, ErfTanhAndQuickMatchPyTorchValues) {
   // torch.nn.functional.gelu(torch.tensor([-1., 0.5, 2.]), approximate=...), and
   // transformers' quick_gelu, x * torch.sigmoid(1.702 * x), in float64

@@ -1,0 +1,82 @@
+#include "runtime/diffusion/denoising_loop.h"
+
+#include <chrono>
+#include <optional>
+
+#include "runtime/backend/device_runtime.h"
+#include "runtime/backend/diffusion_ops.h"
+
+namespace genrt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Philox stream of the initial noise; step i draws its noise from stream i + 1.
+constexpr uint64_t kInitNoiseStream = 0;
+
+}  // namespace
+
+MemoryRequest loop_memory_request(const Shape& latent_shape, int64_t out_channels) {
+  ArenaFootprint footprint;
+  allocate_loop_buffers(latent_shape, out_channels, true, true, footprint);
+  return {.name = "denoising loop", .persistent_bytes = footprint.bytes};
+}
+
+void start_latents(const LoopSettings& s, const Tensor& init_noise, LoopBuffers& b) {
+  Tensor noise = b.noise;
+  if (init_noise.defined()) {
+    GENRT_CHECK(init_noise.shape() == b.latents.shape(), "initial noise {} does not match the latents {} of {} images",
+                shape_string(init_noise.shape()), shape_string(b.latents.shape()), b.latents.dim(0));
+    if (s.runtime != nullptr) {
+      s.runtime->copy_in(init_noise, b.noise);
+    } else {
+      noise = init_noise.to_f32();
+    }
+  }
+  // On the GPU every group of ops runs inside a step of the runtime (its stream and GEMM handle).
+  std::optional<DeviceRuntime::Step> step;
+  if (s.runtime != nullptr) step.emplace(*s.runtime);
+  if (!init_noise.defined()) ops::gaussian_noise(s.seed, kInitNoiseStream, b.noise);
+  ops::guidance_input(noise, static_cast<float>(s.scheduler.init_noise_sigma()), b.latents);
+}
+
+LoopResult denoise(const LoopSettings& s, const DenoiserCall& denoiser, LoopBuffers& b,
+                   const DiffusionCallback& on_step) {
+  LoopResult result;
+  const auto loop_start = Clock::now();
+  for (int64_t i = 0; i < s.scheduler.steps(); ++i) {
+    const auto step_start = Clock::now();
+    const double t = s.scheduler.timesteps()[i];
+    int64_t bad = 0;
+    {
+      std::optional<DeviceRuntime::Step> step;
+      if (s.runtime != nullptr) step.emplace(*s.runtime);
+      ops::guidance_input(b.latents, static_cast<float>(s.scheduler.input_scale(i)), b.model_input);
+      denoiser(b.model_input, static_cast<float>(t), b.model_output);
+      ops::guidance_combine(b.model_output, s.guided, static_cast<float>(s.guidance), b.eps);
+      const ref::StepCoefficients coefficients = s.scheduler.step(i);
+      if (coefficients.next_from_noise != 0.0f) ops::gaussian_noise(s.seed, static_cast<uint64_t>(i) + 1, b.noise);
+      ops::scheduler_step(coefficients, b.eps, b.latents, b.x0_history, b.noise);
+      bad = ops::count_nonfinite(b.latents, b.nonfinite_counter);
+    }
+    GENRT_CHECK(bad == 0, "diffusion diverged: {} NaN or infinite latent values after step {} of {} (timestep {})",
+                bad, i + 1, s.scheduler.steps(), t);
+    result.steps_done = i + 1;
+    const DiffusionProgress progress{.step = i + 1,
+                                     .steps = s.scheduler.steps(),
+                                     .timestep = t,
+                                     .step_seconds = seconds_since(step_start),
+                                     .elapsed_seconds = seconds_since(loop_start)};
+    if (on_step && !on_step(progress)) {
+      result.cancelled = true;
+      break;
+    }
+  }
+  result.seconds = seconds_since(loop_start);
+  return result;
+}
+
+}  // namespace genrt

@@ -1,0 +1,294 @@
+#include "runtime/diffusion/sd_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "runtime/backend/device_runtime.h"
+#include "runtime/backend/diffusion_ops.h"
+#include "runtime/io/json_file.h"
+
+namespace genrt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+void expect_folder(const std::filesystem::path& dir) {
+  for (const char* part : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}) {
+    GENRT_CHECK(std::filesystem::is_directory(dir / part),
+                "{}: no {}/ folder: not a Stable Diffusion pipeline folder (diffusers' layout: model_index.json, "
+                "text_encoder/, tokenizer/, unet/, vae/, scheduler/)",
+                dir.string(), part);
+  }
+}
+
+// The parts of a folder must fit together: checked from their configs, before any weight
+// is read.
+void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer& tokenizer) {
+  auto config = [&](const char* part) {
+    const auto path = dir / part / "config.json";
+    GENRT_CHECK(std::filesystem::exists(path), "{}: no config.json", (dir / part).string());
+    return std::pair{read_json_file(path), path.string()};
+  };
+  const auto [text_json, text_where] = config("text_encoder");
+  const auto [unet_json, unet_where] = config("unet");
+  const auto [vae_json, vae_where] = config("vae");
+  const ClipTextConfig t = clip_text_config_from_json(text_json, text_where);
+  const UnetConfig u = unet_config_from_json(unet_json, unet_where);
+  const VaeConfig v = vae_config_from_json(vae_json, vae_where);
+  GENRT_CHECK(t.hidden_size == u.cross_attention_dim,
+              "the text encoder's width {} is not the UNet's cross_attention_dim {}: text_encoder/ and unet/ come from "
+              "different models",
+              t.hidden_size, u.cross_attention_dim);
+  GENRT_CHECK(u.in_channels == v.latent_channels && u.out_channels == v.latent_channels,
+              "the UNet's {} input and {} output channels are not the VAE's {} latent channels: unet/ and vae/ come "
+              "from different models",
+              u.in_channels, u.out_channels, v.latent_channels);
+  GENRT_CHECK(tokenizer.max_length() <= t.max_position_embeddings,
+              "the tokenizer's {} tokens per prompt exceed the text encoder's {} positions", tokenizer.max_length(),
+              t.max_position_embeddings);
+  GENRT_CHECK(tokenizer.vocab_size() <= t.vocab_size,
+              "the tokenizer's vocabulary of {} is larger than the text encoder's {}: tokenizer/ and text_encoder/ "
+              "come from different models",
+              tokenizer.vocab_size(), t.vocab_size);
+}
+
+// The latent size of an image size: a whole number of latents that the UNet halves at
+// each level.
+struct LatentSize {
+  int64_t height = 0, width = 0;
+};
+
+LatentSize latent_size(const UnetConfig& u, const VaeConfig& v, ImageSize size) {
+  const int64_t multiple = v.scale_factor() * u.downscale();
+  GENRT_CHECK(size.width > 0 && size.height > 0 && size.width % multiple == 0 && size.height % multiple == 0,
+              "image size {}x{}: width and height must be positive multiples of {} (the VAE's scale factor {} times "
+              "the UNet's downscale {})",
+              size.width, size.height, multiple, v.scale_factor(), u.downscale());
+  return {.height = size.height / v.scale_factor(), .width = size.width / v.scale_factor()};
+}
+
+}  // namespace
+
+SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeDecoder vae,
+                       NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
+    : tokenizer_(std::move(tokenizer)),
+      text_encoder_(std::move(text_encoder)),
+      unet_(std::move(unet)),
+      vae_(std::move(vae)),
+      scheduler_(std::move(scheduler)),
+      scheduler_file_(std::move(scheduler_file)) {}
+
+SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler,
+                            const DiffusionDevice& device, ImageSize max_size) {
+  expect_folder(dir);
+  ClipTokenizer tokenizer = ClipTokenizer::open(dir / "tokenizer");
+  expect_parts_match(dir, tokenizer);
+  ClipTextModel text_encoder = load_clip_text_model(dir / "text_encoder");
+  UnetModel unet = load_unet(dir / "unet");
+  VaeDecoder vae = load_vae_decoder(dir / "vae");
+
+  const auto config_path = dir / "scheduler" / "scheduler_config.json";
+  GENRT_CHECK(std::filesystem::exists(config_path), "{}: no scheduler_config.json", (dir / "scheduler").string());
+  nlohmann::json file = read_json_file(config_path);
+  NoiseSchedulerConfig config = scheduler ? scheduler_config_from_json(file, config_path.string(), *scheduler)
+                                          : scheduler_config_from_json(file, config_path.string());
+  spdlog::info("scheduler: {} ({})", scheduler_name(config.kind), config_path.string());
+  SdPipeline pipeline(std::move(tokenizer), std::move(text_encoder), std::move(unet), std::move(vae), config,
+                      std::move(file));
+  if (max_size.width == 0) max_size.width = pipeline.default_size().width;
+  if (max_size.height == 0) max_size.height = pipeline.default_size().height;
+  pipeline.max_size_ = max_size;
+  if (device.device == Device::cuda) {
+    GENRT_CHECK(device.max_images > 0, "text to image on the GPU: max images {} must be positive", device.max_images);
+    const LatentSize latents = latent_size(pipeline.unet_.config(), pipeline.vae_.config(), max_size);
+    const int64_t samples = 2 * device.max_images, tokens = pipeline.tokenizer_.max_length();
+    const ClipTextDeviceOptions text_options{
+        .dtype = device.dtype, .gpu_memory = device.gpu_memory, .max_batch = samples};
+    const UnetDeviceOptions unet_options{
+        .dtype = device.dtype,
+        .extent = {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens}};
+    // The VAE decodes one image at a time: its full-resolution activations are the largest.
+    const VaeDeviceOptions vae_options{.dtype = device.dtype,
+                                       .extent = {.batch = 1, .height = latents.height, .width = latents.width}};
+    const int64_t channels = pipeline.vae_.config().latent_channels;
+    const int64_t out_channels = pipeline.vae_.config().out_channels;
+    ArenaFootprint decode;  // a run's decode buffers: one image's scaled latents and pixels
+    decode(Shape{1, channels, latents.height, latents.width}, DType::f32);
+    decode(Shape{1, out_channels, max_size.height, max_size.width}, DType::f32);
+    const MemoryRequest requests[] = {
+        pipeline.text_encoder_.memory_request(text_options), pipeline.unet_.memory_request(unet_options),
+        pipeline.vae_.memory_request(vae_options),
+        loop_memory_request({device.max_images, channels, latents.height, latents.width}, channels),
+        {.name = "VAE decode buffers", .persistent_bytes = decode.bytes}};
+    auto runtime = std::make_shared<DeviceRuntime>(requests, device.gpu_memory);
+    pipeline.text_encoder_.place_on(runtime, text_options);
+    pipeline.unet_.place_on(runtime, unet_options);
+    pipeline.vae_.place_on(runtime, vae_options);
+    pipeline.max_images_ = device.max_images;
+  }
+  return pipeline;
+}
+
+NoiseSchedulerConfig SdPipeline::scheduler_config(std::string_view name) const {
+  return scheduler_config_from_json(scheduler_file_, "scheduler_config.json", name);
+}
+
+std::optional<uint64_t> SdPipeline::planned_device_bytes() const {
+  const DeviceRuntime* runtime = unet_.device_runtime();
+  if (runtime == nullptr) return std::nullopt;
+  return runtime->plan().total_bytes();
+}
+
+ImageSize SdPipeline::default_size() const {
+  const int64_t side = unet_.config().sample_size * vae_.config().scale_factor();
+  return {.width = side, .height = side};
+}
+
+ImageSize SdPipeline::size_of(const TextToImageRequest& request) const {
+  return {.width = request.width > 0 ? request.width : default_size().width,
+          .height = request.height > 0 ? request.height : default_size().height};
+}
+
+void SdPipeline::check(const TextToImageRequest& request) const {
+  const ImageSize size = size_of(request);
+  const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
+  GENRT_CHECK(request.images > 0, "text to image: {} images: ask for at least one", request.images);
+  GENRT_CHECK(std::isfinite(request.guidance), "text to image: guidance {} is not a finite number", request.guidance);
+  const int64_t layers = text_encoder_.config().num_hidden_layers;
+  GENRT_CHECK(request.clip_skip >= 0 && request.clip_skip < layers,
+              "text to image: clip skip {} must leave at least one of the text encoder's {} layers", request.clip_skip,
+              layers);
+  make_scheduler(request.scheduler.value_or(scheduler_), request.steps);  // throws for a step count it cannot take
+  const Shape latent_shape{request.images, vae_.config().latent_channels, latents.height, latents.width};
+  GENRT_CHECK(!request.init_noise.defined() || request.init_noise.shape() == latent_shape,
+              "initial noise {} does not match the latents {} of {} images", shape_string(request.init_noise.shape()),
+              shape_string(latent_shape), request.images);
+  if (unet_.device_runtime() != nullptr) {
+    GENRT_CHECK(request.images <= max_images_,
+                "text to image: {} images, but the GPU memory was planned for at most {} per run", request.images,
+                max_images_);
+    GENRT_CHECK(size.width <= max_size_.width && size.height <= max_size_.height,
+                "text to image: {}x{} images, but the GPU memory was planned for at most {}x{}", size.width,
+                size.height, max_size_.width, max_size_.height);
+  }
+}
+
+PngText SdPipeline::png_text(const TextToImageRequest& r, std::string_view model) const {
+  const ImageSize size = size_of(r);
+  std::string text = r.prompt;
+  if (!r.negative_prompt.empty()) text += "\nNegative prompt: " + r.negative_prompt;
+  text += fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}", r.steps,
+                      scheduler_name(r.scheduler.value_or(scheduler_).kind), r.guidance, r.seed, size.width,
+                      size.height, model);
+  if (r.clip_skip > 0) text += fmt::format(", Clip skip: {}", r.clip_skip + 1);
+  return {{"parameters", text}, {"Software", std::string("genrt ") + GENRT_VERSION}};
+}
+
+TextToImageResult SdPipeline::run(const TextToImageRequest& request, const DiffusionCallback& on_step) const {
+  const auto setup_start = Clock::now();
+  check(request);
+  const ImageSize size = size_of(request);
+  const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
+  const int64_t images = request.images;
+  DeviceRuntime* runtime = unet_.device_runtime();
+  const bool guided = request.guidance > 1.0;
+  const int64_t samples = guided ? 2 * images : images;
+  const std::unique_ptr<NoiseScheduler> scheduler = make_scheduler(request.scheduler.value_or(scheduler_), request.steps);
+
+  // The denoiser's batch: the prompt for every image, then (guided) the negative prompt.
+  TextToImageResult result;
+  const ClipTokens prompt = tokenizer_.encode(request.prompt);
+  const ClipTokens negative = tokenizer_.encode(request.negative_prompt);
+  result.prompt_truncated = prompt.truncated || (guided && negative.truncated);
+  const int64_t tokens = tokenizer_.max_length();
+  Tensor ids = Tensor::zeros({samples, tokens}, DType::i32);
+  for (int64_t s = 0; s < samples; ++s) {
+    const std::vector<int32_t>& row = s < images ? prompt.ids : negative.ids;
+    std::copy(row.begin(), row.end(), ids.data<int32_t>() + s * tokens);
+  }
+
+  // Every buffer of the run, planned up front: the loop allocates nothing. On the GPU they
+  // are persistent buffers of the pipeline's runtime, sized at load.
+  std::optional<DeviceRuntime::PersistentScope> run_buffers;  // freed however the run ends
+  if (runtime != nullptr) run_buffers.emplace(*runtime);
+  auto allocate = [&](const Shape& shape, DType dtype) {
+    return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
+  };
+  ClipTextWorkspace text_workspace = text_encoder_.make_workspace(samples);
+  Tensor text;
+  {
+    std::optional<DeviceRuntime::Step> step;
+    if (runtime != nullptr) step.emplace(*runtime);
+    text = text_encoder_.forward(ids, request.clip_skip, text_workspace);  // persistent: valid across steps
+  }
+  UnetWorkspace unet_workspace = unet_.make_workspace(
+      {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens});
+  const int64_t channels = vae_.config().latent_channels;
+  LoopBuffers b = allocate_loop_buffers({images, channels, latents.height, latents.width}, channels, guided,
+                                        scheduler->uses_x0_history(), allocate);
+  const LoopSettings settings{
+      .scheduler = *scheduler, .guidance = request.guidance, .guided = guided, .seed = request.seed, .runtime = runtime};
+  start_latents(settings, request.init_noise, b);
+  result.setup_seconds = seconds_since(setup_start);
+
+  std::vector<float> timesteps(static_cast<size_t>(samples));
+  const LoopResult loop = denoise(
+      settings,
+      [&](const Tensor& model_input, float t, Tensor& model_output) {
+        std::fill(timesteps.begin(), timesteps.end(), t);
+        unet_.forward(model_input, timesteps, text, unet_workspace, model_output);
+      },
+      b, on_step);
+  result.steps_done = loop.steps_done;
+  result.cancelled = loop.cancelled;
+  result.seconds = loop.seconds;
+  result.latents = runtime != nullptr ? runtime->download_f32(b.latents) : b.latents;
+  if (result.cancelled) return result;
+
+  // One image at a time through the VAE: latents / scaling_factor, decoded, then
+  // (x / 2 + 0.5) clamped to [0, 1] as diffusers' image processor does.
+  const auto decode_start = Clock::now();
+  VaeWorkspace vae_workspace = vae_.make_workspace({.batch = 1, .height = latents.height, .width = latents.width});
+  Tensor scaled = allocate({1, channels, latents.height, latents.width}, DType::f32);
+  Tensor pixels = allocate({1, vae_.config().out_channels, size.height, size.width}, DType::f32);
+  result.images = Tensor::zeros({images, vae_.config().out_channels, size.height, size.width}, DType::f32);
+  const auto inverse_scale = static_cast<float>(1.0 / vae_.config().scaling_factor);
+  for (int64_t i = 0; i < images; ++i) {
+    {
+      std::optional<DeviceRuntime::Step> step;
+      if (runtime != nullptr) step.emplace(*runtime);
+      ops::guidance_input(b.latents.slice(i, i + 1), inverse_scale, scaled);
+      vae_.decode(scaled, vae_workspace, pixels);
+    }
+    const Tensor host = runtime != nullptr ? runtime->download_f32(pixels) : pixels;
+    const std::span<const float> from = host.span<float>();
+    float* to = result.images.data<float>() + i * host.numel();
+    std::transform(from.begin(), from.end(), to, [](float v) { return std::clamp(v * 0.5f + 0.5f, 0.0f, 1.0f); });
+  }
+  result.decode_seconds = seconds_since(decode_start);
+  return result;
+}
+
+std::vector<uint8_t> to_rgb8(const Tensor& images, int64_t index) {
+  GENRT_CHECK(images.rank() == 4 && images.dim(1) == 3 && index >= 0 && index < images.dim(0),
+              "to_rgb8: image {} of {}: expected [images, 3, height, width]", index, shape_string(images.shape()));
+  const int64_t pixels = images.dim(2) * images.dim(3);
+  const float* planes = images.data<float>() + index * 3 * pixels;
+  std::vector<uint8_t> rgb(static_cast<size_t>(3 * pixels));
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t c = 0; c < 3; ++c) {
+      const float v = std::clamp(planes[c * pixels + p], 0.0f, 1.0f);
+      rgb[static_cast<size_t>(3 * p + c)] = static_cast<uint8_t>(std::lround(v * 255.0f));
+    }
+  }
+  return rgb;
+}
+
+}  // namespace genrt

@@ -1,0 +1,107 @@
+#pragma once
+// Text to image with Stable Diffusion (SD 1.x and 2.x in diffusers' StableDiffusionPipeline
+// layout): the CLIP tokenizer and text encoder turn the prompt and the negative prompt into
+// the states the UNet cross-attends to, the denoising loop runs with classifier-free
+// guidance, and the VAE decodes the final latents into pixels. The three models share one
+// device runtime and one memory plan, made at load for the largest run the pipeline takes.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/tensor.h"
+#include "runtime/diffusion/denoising_loop.h"
+#include "runtime/diffusion/noise_scheduler_config.h"
+#include "runtime/io/png_image.h"
+#include "runtime/models/clip/clip_text_model.h"
+#include "runtime/models/unet/unet_model.h"
+#include "runtime/models/vae/vae_model.h"
+#include "runtime/tokenizer/clip_tokenizer.h"
+
+namespace genrt {
+
+// The largest image a pipeline on the GPU plans for; 0 takes the UNet's sample_size times
+// the VAE's scale factor, as diffusers' default size.
+struct ImageSize {
+  int64_t width = 0, height = 0;
+};
+
+struct TextToImageRequest {
+  std::string prompt;
+  std::string negative_prompt;  // the unconditional half of guidance (empty by default)
+  int64_t steps = 30;
+  double guidance = 7.5;  // classifier-free guidance scale; <= 1 runs unguided
+  uint64_t seed = 0;      // initial noise (unless init_noise) and step noise
+  int64_t width = 0, height = 0;  // 0: the pipeline's default size
+  int64_t images = 1;
+  int64_t clip_skip = 0;  // stop the text encoder this many layers before its last
+  Tensor init_noise{};    // [images, latent channels, height / f, width / f] standard normal, or undefined
+  std::optional<NoiseSchedulerConfig> scheduler{};  // replaces the pipeline's for this run
+};
+
+struct TextToImageResult {
+  Tensor latents;  // [images, channels, h, w] f32 on the host: the loop's output, before the VAE
+  Tensor images;   // [images, 3, height, width] f32 on the host, in [0, 1]; undefined when cancelled
+  int64_t steps_done = 0;
+  bool cancelled = false;
+  bool prompt_truncated = false;  // the prompt (or negative prompt) lost tokens past the encoder's length
+  double setup_seconds = 0.0;     // tokenizing, the text encoder, buffers and the initial noise
+  double seconds = 0.0;           // the denoising loop
+  double decode_seconds = 0.0;    // the VAE
+};
+
+class SdPipeline {
+ public:
+  // A diffusers Stable Diffusion folder: model_index.json, text_encoder/, tokenizer/, unet/,
+  // vae/, scheduler/. `scheduler` (a genrt scheduler name) replaces the folder's scheduler
+  // class, keeping its shared settings. On the GPU, memory is planned for device.max_images
+  // images of up to `max_size`. A folder whose parts do not fit together (the text
+  // encoder's width against the UNet's cross-attention, the UNet's channels against the
+  // VAE's latents) is an error naming both.
+  static SdPipeline load(const std::filesystem::path& dir, std::optional<std::string> scheduler = std::nullopt,
+                         const DiffusionDevice& device = {}, ImageSize max_size = {});
+
+  const NoiseSchedulerConfig& scheduler_config() const { return scheduler_; }
+  // The settings of the scheduler called `name` for this folder (see DitPipeline).
+  NoiseSchedulerConfig scheduler_config(std::string_view name) const;
+  const UnetConfig& unet_config() const { return unet_.config(); }
+  const VaeConfig& vae_config() const { return vae_.config(); }
+  // diffusers' default image size: the UNet's sample_size times the VAE's scale factor.
+  ImageSize default_size() const;
+  Device device() const { return unet_.device(); }
+  // On the GPU, the device memory planned at load, which no run exceeds: every buffer is
+  // allocated from the plan.
+  std::optional<uint64_t> planned_device_bytes() const;
+
+  // Throws genrt::Error naming what is wrong with a request (its size, image count, step
+  // count, guidance, clip skip, noise shape), before anything runs; run() checks the same.
+  void check(const TextToImageRequest& request) const;
+  TextToImageResult run(const TextToImageRequest& request, const DiffusionCallback& on_step = {}) const;
+  // The size a request gets: its own, or the default.
+  ImageSize size_of(const TextToImageRequest& request) const;
+  // The generation parameters of a request as PNG text chunks: "parameters" in the layout
+  // other Stable Diffusion tools write and read, and "Software".
+  PngText png_text(const TextToImageRequest& request, std::string_view model) const;
+
+ private:
+  SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeDecoder vae,
+             NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file);
+
+  ClipTokenizer tokenizer_;
+  ClipTextModel text_encoder_;
+  UnetModel unet_;
+  VaeDecoder vae_;
+  NoiseSchedulerConfig scheduler_;
+  nlohmann::json scheduler_file_;
+  int64_t max_images_ = 0;  // on the GPU: what memory was planned for
+  ImageSize max_size_;
+};
+
+// pixels [images, 3, h, w] in [0, 1] as 8-bit RGB, rounded like diffusers' numpy_to_pil.
+std::vector<uint8_t> to_rgb8(const Tensor& images, int64_t index);
+
+}  // namespace genrt

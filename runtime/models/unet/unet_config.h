@@ -1,0 +1,46 @@
+#pragma once
+// The shape of a Stable Diffusion denoiser in diffusers' UNet2DConditionModel layout (SD 1.x
+// and 2.x): a convolutional encoder-decoder over the latents with skip connections, ResNet
+// blocks conditioned on the timestep, and transformer blocks that cross-attend to the text.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace genrt {
+
+// One level of the UNet: its down block and the up block that mirrors it.
+struct UnetLevel {
+  int64_t channels = 0;            // block_out_channels[i]
+  int64_t layers = 0;              // ResNet layers of the down block (the up block has one more)
+  bool down_attention = false;     // CrossAttnDownBlock2D (else DownBlock2D)
+  bool up_attention = false;       // CrossAttnUpBlock2D (else UpBlock2D), the up block at this level
+  int64_t heads = 0;               // attention heads of its transformer blocks
+  int64_t transformer_layers = 1;  // transformer blocks in each Transformer2DModel
+};
+
+struct UnetConfig {
+  int64_t in_channels = 4, out_channels = 4;
+  int64_t sample_size = 64;       // the latent size it was trained at
+  std::vector<UnetLevel> levels;  // down_blocks[i] and up_blocks[levels - 1 - i]
+  int64_t cross_attention_dim = 768;
+  int64_t norm_num_groups = 32;
+  double norm_eps = 1e-5;
+  bool use_linear_projection = false;
+  bool flip_sin_to_cos = true;
+  double freq_shift = 0;
+  bool random_weights = false;  // written by genrt init-model
+
+  int64_t time_embed_dim() const { return 4 * levels.front().channels; }
+  // How much smaller the innermost level is than the latents: latent sizes must divide by it.
+  int64_t downscale() const { return int64_t{1} << (levels.size() - 1); }
+};
+
+// Parses a diffusers config.json of a UNet2DConditionModel; errors name `where` and the
+// field, and settings genrt does not run (SDXL's added embeddings, class embeddings, a
+// time-scale-shift norm, other block types) are refused by name.
+UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where);
+
+}  // namespace genrt

@@ -1,0 +1,207 @@
+// Stable Diffusion's models against diffusers (tools/golden/sd.py): the UNet's prediction
+// for fixed latents, timesteps and text states, and the VAE's decoding, in an SD 1.x
+// pipeline folder (1x1-convolution projections, fp16 weights, one head count for every
+// block) and an SD 2.x one (linear projections, head counts per block, v-prediction).
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/max_rel_diff.h"
+#include "runtime/diffusion/sd_pipeline.h"
+#include "runtime/io/json_file.h"
+#include "runtime/io/npy.h"
+#include "runtime/models/unet/unet_model.h"
+#include "runtime/models/vae/vae_model.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+const nlohmann::json& golden() {
+  static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "golden.json");
+  return j;
+}
+
+Tensor golden_npy(const nlohmann::json& name) { return read_npy(test::data_dir() / "tiny_sd" / name.get<std::string>()); }
+
+double max_rel_diff(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  return genrt::max_rel_diff(got.data<float>(), want.data<float>(), static_cast<size_t>(want.numel()));
+}
+
+// One forward pass in fp32 on both sides, outputs O(1), summed in different orders.
+// Measured worst: 1e-6 (UNet), 2e-6 (VAE), so 1e-5 leaves 5x headroom.
+constexpr double kForwardTolerance = 1e-5;
+
+class SdGolden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SdGolden, UnetMatchesDiffusers) {
+  const auto& g = golden().at(GetParam()).at("unet");
+  const UnetModel unet = load_unet(test::data_dir() / "tiny_sd" / GetParam());
+  const Tensor sample = golden_npy(g.at("sample")), text = golden_npy(g.at("encoder_hidden_states"));
+  const Tensor want = golden_npy(g.at("output"));
+  const auto timesteps = g.at("timesteps").get<std::vector<float>>();
+  // A workspace larger than the input in every dimension: views of it must still line up.
+  UnetWorkspace ws = unet.make_workspace({.batch = sample.dim(0) + 1,
+                                          .height = sample.dim(2) * 2,
+                                          .width = sample.dim(3) + unet.config().downscale(),
+                                          .text_tokens = text.dim(1) + 3});
+  Tensor out = Tensor::zeros(want.shape(), DType::f32);
+  unet.forward(sample, timesteps, text, ws, out);
+  const double err = max_rel_diff(out, want);
+  EXPECT_LE(err, kForwardTolerance);
+  RecordProperty("unet_max_rel_diff", std::to_string(err));
+}
+
+TEST_P(SdGolden, VaeDecoderMatchesDiffusers) {
+  const auto& g = golden().at(GetParam()).at("vae");
+  const VaeDecoder vae = load_vae_decoder(test::data_dir() / "tiny_sd" / GetParam());
+  EXPECT_EQ(vae.config().scale_factor(), 2);
+  const Tensor latents = golden_npy(g.at("latents")), want = golden_npy(g.at("decoded"));
+  VaeWorkspace ws = vae.make_workspace({.batch = 2, .height = latents.dim(2) + 2, .width = latents.dim(3)});
+  Tensor image = Tensor::zeros(want.shape(), DType::f32);
+  vae.decode(latents, ws, image);
+  const double err = max_rel_diff(image, want);
+  EXPECT_LE(err, kForwardTolerance);
+  RecordProperty("vae_max_rel_diff", std::to_string(err));
+}
+
+// Four guided steps from saved noise, each step amplifying the differences of the last
+// (guidance 7.5 scales the model's difference by 7.5; SD 1.x's latents reach 16).
+// Measured worst: 2.5e-5 relative on the latents, 3e-6 on the pixels.
+constexpr double kPipelineTolerance = 1e-3;
+constexpr double kPixelTolerance = 2.0 / 255;
+
+TEST_P(SdGolden, PipelineMatchesDiffusersUnderEachScheduler) {
+  const auto& g = golden().at(GetParam()).at("pipeline");
+  const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / GetParam());
+  EXPECT_EQ(pipeline.default_size().width, 16);
+  for (const auto& [name, scheduler] : {std::pair{"ddim", "ddim"}, {"euler", "euler"}, {"dpmpp2m", "dpm++2m"}}) {
+    SCOPED_TRACE(name);
+    const auto& s = g.at("schedulers").at(name);
+    const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                                                   .negative_prompt = g.at("negative_prompt").get<std::string>(),
+                                                   .steps = g.at("num_inference_steps").get<int64_t>(),
+                                                   .guidance = g.at("guidance_scale").get<double>(),
+                                                   .width = g.at("width").get<int64_t>(),
+                                                   .height = g.at("height").get<int64_t>(),
+                                                   .init_noise = golden_npy(g.at("init_noise")),
+                                                   .scheduler = pipeline.scheduler_config(scheduler)});
+    ASSERT_EQ(result.steps_done, g.at("num_inference_steps").get<int64_t>());
+    const double err = max_rel_diff(result.latents, golden_npy(s.at("latents")));
+    EXPECT_LE(err, kPipelineTolerance);
+    // diffusers' images are [1, h, w, 3]; genrt's [1, 3, h, w].
+    const Tensor want = golden_npy(s.at("image"));
+    const int64_t h = want.dim(1), w = want.dim(2);
+    ASSERT_EQ(result.images.shape(), Shape({1, 3, h, w}));
+    double worst = 0;
+    for (int64_t c = 0; c < 3; ++c) {
+      for (int64_t p = 0; p < h * w; ++p) {
+        const double got = result.images.data<float>()[c * h * w + p], expected = want.data<float>()[p * 3 + c];
+        ASSERT_NEAR(got, expected, kPixelTolerance) << "channel " << c << " pixel " << p;
+        worst = std::max(worst, std::abs(got - expected));
+      }
+    }
+    RecordProperty(std::string(name) + "_latents_max_rel_diff", std::to_string(err));
+    RecordProperty(std::string(name) + "_pixels_max_abs_diff", std::to_string(worst));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipelines, SdGolden, ::testing::Values("sd1", "sd2"));
+
+// A copy of the sd1 folder to break.
+std::filesystem::path copy_of_sd1(const test::TempDir& tmp) {
+  const auto dir = tmp / "sd";
+  std::filesystem::copy(test::data_dir() / "tiny_sd" / "sd1", dir, std::filesystem::copy_options::recursive);
+  return dir;
+}
+
+void edit_json(const std::filesystem::path& path, const char* field, const nlohmann::json& value) {
+  nlohmann::json j = read_json_file(path);
+  j[field] = value;
+  test::write_file(path, j.dump());
+}
+
+TEST(SdPipelineFiles, HostileFoldersAreClearErrors) {
+  {
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    std::filesystem::remove_all(dir / "unet");
+    EXPECT_ERROR(SdPipeline::load(dir), "no unet/ folder: not a Stable Diffusion pipeline folder");
+  }
+  {
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    edit_json(dir / "unet" / "config.json", "cross_attention_dim", 48);
+    EXPECT_ERROR(SdPipeline::load(dir), "the text encoder's width 32 is not the UNet's cross_attention_dim 48");
+  }
+  {
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    edit_json(dir / "vae" / "config.json", "latent_channels", 8);
+    EXPECT_ERROR(SdPipeline::load(dir), "the UNet's 4 input and 4 output channels are not the VAE's 8 latent channels");
+  }
+  {
+    // A vocabulary without CLIP's end-of-word merges (a GPT-2 style one).
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    test::write_file(dir / "tokenizer" / "merges.txt", "#version: 0.2\na b\n");
+    EXPECT_ERROR(SdPipeline::load(dir), "no merge makes a word end ('</w>'): not a CLIP vocabulary");
+  }
+  {
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    edit_json(dir / "unet" / "config.json", "addition_embed_type", "text_time");
+    EXPECT_ERROR(SdPipeline::load(dir), "addition_embed_type = \"text_time\" is not supported (SDXL's added text and "
+                                        "time embeddings are not run yet)");
+  }
+  {
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    edit_json(dir / "unet" / "config.json", "attention_head_dim", nlohmann::json::array({8, 8, 8}));
+    EXPECT_ERROR(SdPipeline::load(dir), "attention_head_dim must be a number or a list of 2 (one per block)");
+  }
+}
+
+TEST(SdPipeline, BadRequestsAreClearErrors) {
+  const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / "sd1");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .width = 18}),
+               "image size 18x16: width and height must be positive multiples of 4");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .images = 0}), "0 images: ask for at least one");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .guidance = NAN}), "guidance nan is not a finite number");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 0}), "0 steps");
+  // SD's schedulers offset leading timesteps by one: 1000 steps would start past the table.
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 1000}),
+               "1000 steps of leading spacing with steps_offset 1 start at timestep 1000, past the 1000 training");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .clip_skip = 3}), "clip skip 3 must leave at least one");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .images = 2,
+                             .init_noise = Tensor::zeros({1, 4, 8, 8}, DType::f32)}),
+               "initial noise [1, 4, 8, 8] does not match the latents [2, 4, 8, 8] of 2 images");
+}
+
+TEST(SdPipeline, SeededRunsRepeatUnguidedRunsDifferAndTheCallbackCancels) {
+  const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / "sd2", "euler-a");
+  const TextToImageRequest request{.prompt = "a cat", .steps = 3, .seed = 7, .width = 8, .height = 8, .images = 2};
+  const TextToImageResult a = pipeline.run(request), b = pipeline.run(request);
+  EXPECT_EQ(test::max_abs_diff(a.images.data<float>(), b.images.data<float>(), a.images.numel()), 0.0f);
+  // The two images of a batch start from different noise.
+  EXPECT_GT(test::max_abs_diff(a.latents.data<float>(), a.latents.data<float>() + a.latents.numel() / 2,
+                               a.latents.numel() / 2),
+            0.0f);
+  TextToImageRequest unguided = request;
+  unguided.guidance = 1.0;
+  const TextToImageResult c = pipeline.run(unguided);
+  EXPECT_GT(test::max_abs_diff(a.latents.data<float>(), c.latents.data<float>(), a.latents.numel()), 0.0f);
+  int calls = 0;
+  const TextToImageResult cancelled = pipeline.run(request, [&](const DiffusionProgress&) { return ++calls < 2; });
+  EXPECT_TRUE(cancelled.cancelled);
+  EXPECT_EQ(cancelled.steps_done, 2);
+  EXPECT_FALSE(cancelled.images.defined());
+}
+
+}  // namespace
+}  // namespace genrt
