@@ -19,7 +19,7 @@ Stages (seconds):
                      awkward shapes, and the stories260K greedy test; racecheck and synccheck
                      on the kernels with shared memory or barriers; initcheck on the kernels
   S3 models      60  stories260K greedy ids, 256 tokens, GPU (bf16, fp16) against CPU; tiny
-                     DiT 3 steps against CPU
+                     DiT and tiny SD 1.x/2.x txt2img, 3 steps each, against CPU
   S4 bench      180  one or two headline shapes per `genrt bench` suite
 Without a device every stage is marked skipped with the reason the CUDA runtime gives.
 """
@@ -313,7 +313,7 @@ class Check:
     # -- S3 ------------------------------------------------------------------------------
     def models(self, deadline):
         """Greedy ids of the trained stories260K, 256 tokens, GPU (bf16 and fp16) against the
-        CPU (fp32), and the tiny DiT's CLI run against the CPU. The ids are data, not the
+        CPU (fp32), and the tiny DiT's and tiny SD pipelines' CLI runs against the CPU. The ids are data, not the
         verdict: stories260K's first token is a near-tie (CPU logits 9.489 against 9.381)
         that bf16 rounding flips, so the verdict on the model is S1's teacher-forced
         LlamaGpu.Stories260KMatchesItsBf16Emulation; here a run must succeed."""
@@ -336,26 +336,40 @@ class Check:
                                                         if a != b), None),
                               "tokens_per_s": (runs[dtype] or {}).get("tokens_per_s")}
         result = {"stories260k": stories}
-        dit = self.bundle / "data" / "tests" / "tiny_dit"
-        latents = {}
-        for device in ("cuda", "cpu"):
-            path = pathlib.Path(tempfile.gettempdir()) / f"genrt_dit_{device}.npy"
-            rc, _ = self.run(f"tiny DiT on {device}",
-                             [str(self.genrt), "diffuse", "--model", str(dit), "--class-label", "1,2", "--steps",
-                              "3", "--device", device, "--out", str(path)], deadline - time.monotonic())
-            latents[device] = path if rc == 0 and path.exists() else None
-        if latents["cuda"] and latents["cpu"]:
-            import numpy as np
-            gpu_l, cpu_l = np.load(latents["cuda"]), np.load(latents["cpu"])
-            rel = float(np.linalg.norm(gpu_l - cpu_l) / max(np.linalg.norm(cpu_l), 1e-30))
-            # 3 steps at guidance 4 in bf16 (the DitGpu tests bound this loop's rounding from
-            # its measured sensitivity; 3.5e-2 on the H200): a wrong op gives O(1).
-            result["tiny_dit"] = {"relative_l2_vs_cpu": rel, "ok": bool(rel <= 0.1)}
-        else:
-            result["tiny_dit"] = {"ok": False, "reason": "a run failed; see logs.txt"}
-        if not (ok and result["tiny_dit"]["ok"]):
+        result["tiny_dit"] = self.compare_latents(
+            "tiny DiT", deadline,
+            ["diffuse", "--model", str(self.bundle / "data" / "tests" / "tiny_dit"), "--class-label", "1,2",
+             "--steps", "3"], "--out")
+        # The tiny SD 1.x and 2.x pipelines (CLIP, UNet with cuDNN convolutions, VAE): the same
+        # seed on both devices, 3 Euler ancestral steps at guidance 3.
+        for variant in ("sd1", "sd2"):
+            result[f"tiny_{variant}"] = self.compare_latents(
+                f"tiny {variant} txt2img", deadline,
+                ["txt2img", "--model", str(self.bundle / "data" / "tests" / "tiny_sd" / variant), "--prompt",
+                 "a photo of a cat", "--negative-prompt", "blurry", "--steps", "3", "--guidance", "3", "--scheduler",
+                 "euler-a", "--seed", "1", "--out", str(pathlib.Path(tempfile.gettempdir()) / f"genrt_{variant}.png")],
+                "--out-latents")
+        if not (ok and all(result[k]["ok"] for k in ("tiny_dit", "tiny_sd1", "tiny_sd2"))):
             result["status"] = "failed"
         return result
+
+    def compare_latents(self, what, deadline, args, out_flag):
+        """Runs a genrt command on the GPU (bf16) and the CPU, writing latents with out_flag,
+        and compares them: a few denoising steps in bf16 stay within 0.1 relative L2 of the
+        CPU (the DitGpu tests bound the DiT loop's rounding at 3.5e-2 on the H200), while a
+        wrong op gives O(1)."""
+        latents = {}
+        for device in ("cuda", "cpu"):
+            path = pathlib.Path(tempfile.gettempdir()) / f"genrt_{what.replace(' ', '_')}_{device}.npy"
+            rc, _ = self.run(f"{what} on {device}", [str(self.genrt), *args, "--device", device, out_flag, str(path)],
+                             deadline - time.monotonic())
+            latents[device] = path if rc == 0 and path.exists() else None
+        if not (latents["cuda"] and latents["cpu"]):
+            return {"ok": False, "reason": "a run failed; see logs.txt"}
+        import numpy as np
+        gpu_l, cpu_l = np.load(latents["cuda"]), np.load(latents["cpu"])
+        rel = float(np.linalg.norm(gpu_l - cpu_l) / max(np.linalg.norm(cpu_l), 1e-30))
+        return {"relative_l2_vs_cpu": rel, "ok": bool(rel <= 0.1)}
 
     # -- S4 ------------------------------------------------------------------------------
     def bench(self, deadline):
