@@ -3,8 +3,9 @@
 #
 #   tools/gpu-check.sh bundle    here, where nvcc is: a Release build of genrt and
 #                                genrt_gpu_tests for sm_90a, packed with the libraries the
-#                                GPU machine lacks, the test data and these scripts into
-#                                .gpu-bundle/ (git-ignored, under 40 MiB)
+#                                GPU machine lacks, ../shared's model and these scripts into
+#                                .gpu-bundle/ (git-ignored, under 40 MiB; tests/data is read
+#                                from the working tree, which travels with it)
 #   tools/gpu-check.sh run [--stages S0,S1,S2,S3,S4] [--filter GTEST_FILTER]
 #                                on the GPU machine (device tool, carry [".gpu-bundle"]):
 #                                the staged check of tools/gpu_check_run.py, ending within
@@ -55,7 +56,7 @@ bundle() {
   for lib in "$out"/lib/*; do
     patchelf --set-rpath '$ORIGIN' "$lib" || exit 1
   done
-  cp -r tests/data "$out/data/tests"
+  # The tests' data travels with the working tree (the run reads it there), not twice.
   mkdir -p "$out/data/shared" && cp -r ../shared/models ../shared/tokenizers "$out/data/shared/"
   cp tools/gpu-check.sh tools/gpu_check_run.py bench/peers/torch_peer.py "$out/scripts/"
   git rev-parse HEAD >"$out/commit" 2>/dev/null || echo unknown >"$out/commit"

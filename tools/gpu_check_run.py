@@ -116,6 +116,8 @@ BENCH = [  # (suite, shapes, torch peer)
 class Check:
     def __init__(self, bundle, out):
         self.bundle, self.out = bundle, out
+        # tests/data of the source tree the run comes with (the bundle does not copy it).
+        self.data = pathlib.Path(os.environ.get("GENRT_SOURCE_TREE", bundle.parent)) / "tests" / "data"
         self.bin = bundle / "bin"
         self.tests = self.bin / "genrt_gpu_tests"
         self.genrt = self.bin / "genrt"
@@ -124,7 +126,7 @@ class Check:
         self.logs = []
         self.env = dict(os.environ)
         self.env.update({
-            "GENRT_TEST_DATA": str(bundle / "data" / "tests"),
+            "GENRT_TEST_DATA": str(self.data),
             "GENRT_SHARED_DIR": str(bundle / "data" / "shared"),
             "GENRT_TORCH_PEER_SCRIPT": str(bundle / "scripts" / "torch_peer.py"),
             "GENRT_COMMIT": self.summary["commit"],
@@ -338,14 +340,14 @@ class Check:
         result = {"stories260k": stories}
         result["tiny_dit"] = self.compare_latents(
             "tiny DiT", deadline,
-            ["diffuse", "--model", str(self.bundle / "data" / "tests" / "tiny_dit"), "--class-label", "1,2",
+            ["diffuse", "--model", str(self.data / "tiny_dit"), "--class-label", "1,2",
              "--steps", "3"], "--out")
         # The tiny SD 1.x and 2.x pipelines (CLIP, UNet with cuDNN convolutions, VAE): the same
         # seed on both devices, 3 Euler ancestral steps at guidance 3.
         for variant in ("sd1", "sd2"):
             result[f"tiny_{variant}"] = self.compare_latents(
                 f"tiny {variant} txt2img", deadline,
-                ["txt2img", "--model", str(self.bundle / "data" / "tests" / "tiny_sd" / variant), "--prompt",
+                ["txt2img", "--model", str(self.data / "tiny_sd" / variant), "--prompt",
                  "a photo of a cat", "--negative-prompt", "blurry", "--steps", "3", "--guidance", "3", "--scheduler",
                  "euler-a", "--seed", "1", "--out", str(pathlib.Path(tempfile.gettempdir()) / f"genrt_{variant}.png")],
                 "--out-latents")

@@ -1,5 +1,6 @@
-// genrt C++ API for diffusion: load a class-conditional DiT pipeline and denoise latents
-// with classifier-free guidance, with a per-step progress callback that can cancel.
+// genrt C++ API for diffusion: load a class-conditional DiT pipeline and denoise latents, or
+// a Stable Diffusion pipeline and make images from text, with classifier-free guidance and
+// a per-step progress callback that can cancel.
 //
 // Self-contained like genrt.hpp (which it includes for Error, LoadOptions, MemoryUsage).
 #pragma once
@@ -43,12 +44,35 @@ struct DiffusionResult {
   double seconds = 0;  // the denoising loop
 };
 
+// Text to image with a Stable Diffusion pipeline (txt2img below).
+struct TextToImageOptions {
+  std::string prompt;
+  std::string negative_prompt;  // the unconditional half of guidance
+  int64_t steps = 30;
+  double guidance = 7.5;        // <= 1: unguided
+  uint64_t seed = 0;            // initial and step noise (Philox)
+  int64_t width = 0, height = 0;  // 0: the pipeline's default (sample_size x the VAE's factor)
+  int64_t images = 1;
+  int64_t clip_skip = 0;
+  std::string scheduler;        // as DiffusionOptions::scheduler, plus euler-a
+  std::vector<float> init_noise;  // empty: seeded; else [images, 4, height / 8, width / 8]
+};
+
+struct ImageResult {
+  std::vector<uint8_t> rgb;  // [images, height, width, 3], 8-bit RGB
+  int64_t images = 0, width = 0, height = 0;
+  int64_t steps_done = 0;
+  bool cancelled = false;   // then rgb is empty
+  double seconds = 0;       // the whole run: text encoder, loop and VAE
+};
+
 struct DiffusionModelInfo {
-  std::string architecture;  // "DiTTransformer2DModel"
+  std::string architecture;  // "DiTTransformer2DModel" or "StableDiffusionPipeline"
   int64_t parameters = 0;
-  int64_t num_classes = 0;
+  int64_t num_classes = 0;       // 0 for a text-to-image pipeline
   int64_t latent_channels = 0;
-  int64_t latent_size = 0;
+  int64_t latent_size = 0;       // the denoiser's sample_size
+  int64_t image_size = 0;        // a text-to-image pipeline's default image side; else 0
   bool has_null_class = false;  // classifier-free guidance possible
   bool random_weights = false;  // made by `genrt init-model`
   std::string scheduler;        // the pipeline's default scheduler
@@ -56,7 +80,9 @@ struct DiffusionModelInfo {
 
 class GENRT_API DiffusionModel {
  public:
-  // A diffusers DiT pipeline folder (transformer/, scheduler/) or its transformer folder.
+  // A diffusers DiT pipeline folder (transformer/, scheduler/) or its transformer folder, or
+  // a Stable Diffusion folder (model_index.json, text_encoder/, tokenizer/, unet/, vae/,
+  // scheduler/).
   static DiffusionModel load(const std::string& path, const LoadOptions& options = {});
   ~DiffusionModel();
   DiffusionModel(DiffusionModel&&) noexcept;
@@ -64,7 +90,10 @@ class GENRT_API DiffusionModel {
 
   DiffusionModelInfo info() const;
   MemoryUsage memory() const;  // weights; kv_cache_bytes_per_token is 0
+  // Class-conditional latents (a DiT pipeline).
   DiffusionResult generate(const DiffusionOptions& options, const DiffusionCallback& on_step = {}) const;
+  // Images from text (a Stable Diffusion pipeline).
+  ImageResult txt2img(const TextToImageOptions& options, const DiffusionCallback& on_step = {}) const;
 
  private:
   struct Impl;

@@ -152,7 +152,8 @@ typedef int (*genrt_diffusion_callback)(void* user_data, int64_t step, int64_t s
 GENRT_C_API void genrt_diffusion_options_init(genrt_diffusion_options* options);
 
 /* path: a diffusers DiT pipeline folder (transformer/, scheduler/) or its transformer
- * folder. options may be NULL; the tokenizer field is ignored. */
+ * folder, or a Stable Diffusion folder (see genrt_txt2img). options may be NULL; the
+ * tokenizer field is ignored. */
 GENRT_C_API genrt_status genrt_diffusion_model_load(const char* path, const genrt_load_options* options,
                                                     genrt_diffusion_model** model);
 /* Frees the model. NULL is a no-op; a handle freed already is reported, not freed twice. */
@@ -168,6 +169,45 @@ GENRT_C_API genrt_status genrt_diffusion_latent_count(const genrt_diffusion_mode
 GENRT_C_API genrt_status genrt_diffuse(const genrt_diffusion_model* model, const genrt_diffusion_options* options,
                                        genrt_diffusion_callback callback, void* user_data, float* latents,
                                        size_t capacity, genrt_diffusion_result* result);
+
+/* ---- Text to image: a Stable Diffusion pipeline (loaded with genrt_diffusion_model_load) */
+
+typedef struct genrt_txt2img_options {
+  size_t struct_size;
+  const char* prompt;
+  const char* negative_prompt; /* NULL or "": none (the unconditional half is the empty prompt) */
+  int64_t steps;               /* default 30 */
+  float guidance;              /* default 7.5; <= 1 runs unguided */
+  uint64_t seed;               /* default 0: initial and step noise (Philox) */
+  int64_t width, height;       /* default 0: the pipeline's size (UNet sample_size x VAE factor) */
+  size_t n_images;             /* default 1 */
+  int64_t clip_skip;           /* default 0: the text encoder's last layer */
+  const char* scheduler;       /* NULL: the pipeline's; or ddpm, ddim, euler, euler-a, dpm++2m,
+                                  dpm++2m-karras */
+  const float* init_noise;     /* NULL: seeded noise; else [n_images, 4, height/f, width/f] floats */
+  size_t init_noise_count;     /* how many floats init_noise holds */
+} genrt_txt2img_options;
+
+typedef struct genrt_image_result {
+  size_t struct_size;
+  int64_t n_images, width, height; /* of the RGB bytes written */
+  int64_t steps_done;
+  int32_t cancelled;               /* then no bytes were written */
+  double seconds;                  /* text encoder, denoising loop and VAE */
+} genrt_image_result;
+
+GENRT_C_API void genrt_txt2img_options_init(genrt_txt2img_options* options);
+
+/* How many bytes the images of `options` take: n_images * height * width * 3. */
+GENRT_C_API genrt_status genrt_txt2img_image_bytes(const genrt_diffusion_model* model,
+                                                   const genrt_txt2img_options* options, size_t* bytes);
+
+/* Generates options->n_images images into rgb[0..capacity) as 8-bit RGB, image after image,
+ * row-major; rgb must hold genrt_txt2img_image_bytes. The callback (may be NULL) follows each
+ * denoising step and may cancel; result may be NULL. */
+GENRT_C_API genrt_status genrt_txt2img(const genrt_diffusion_model* model, const genrt_txt2img_options* options,
+                                       genrt_diffusion_callback callback, void* user_data, uint8_t* rgb,
+                                       size_t capacity, genrt_image_result* result);
 
 /* ---- Embeddings: sentence vectors from a BERT or RoBERTa encoder ------------------- */
 

@@ -82,6 +82,28 @@ _lib.genrt_diffusion_latent_count.argtypes = [ctypes.c_void_p, ctypes.c_size_t, 
 _lib.genrt_diffuse.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DiffusionOptions), _StepCallback, ctypes.c_void_p,
                                ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(_DiffusionResult)]
 
+
+
+class _Txt2ImgOptions(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("prompt", ctypes.c_char_p), ("negative_prompt", ctypes.c_char_p),
+                ("steps", ctypes.c_int64), ("guidance", ctypes.c_float), ("seed", ctypes.c_uint64),
+                ("width", ctypes.c_int64), ("height", ctypes.c_int64), ("n_images", ctypes.c_size_t),
+                ("clip_skip", ctypes.c_int64), ("scheduler", ctypes.c_char_p),
+                ("init_noise", ctypes.POINTER(ctypes.c_float)), ("init_noise_count", ctypes.c_size_t)]
+
+
+class _ImageResult(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("n_images", ctypes.c_int64), ("width", ctypes.c_int64),
+                ("height", ctypes.c_int64), ("steps_done", ctypes.c_int64), ("cancelled", ctypes.c_int32),
+                ("seconds", ctypes.c_double)]
+
+
+_lib.genrt_txt2img_options_init.argtypes = [ctypes.POINTER(_Txt2ImgOptions)]
+_lib.genrt_txt2img_image_bytes.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Txt2ImgOptions),
+                                           ctypes.POINTER(ctypes.c_size_t)]
+_lib.genrt_txt2img.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Txt2ImgOptions), _StepCallback, ctypes.c_void_p,
+                               ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(_ImageResult)]
+
 _OK, _BUFFER_TOO_SMALL = 0, 5
 _FINISH = {0: "stop", 1: "length", 2: "cancelled"}
 
@@ -191,8 +213,19 @@ class DiffusionResult:
     seconds: float
 
 
+@dataclass
+class ImageResult:
+    images: list   # one bytes object per image: height * width * 3 RGB bytes, row-major
+    width: int
+    height: int
+    steps_done: int
+    cancelled: bool  # then `images` is empty
+    seconds: float
+
+
 class DiffusionModel:
-    """A class-conditional DiT pipeline folder (diffusers layout)."""
+    """A diffusers pipeline folder: a class-conditional DiT (diffuse) or Stable Diffusion
+    (txt2img)."""
 
     def __init__(self, path):
         handle = ctypes.c_void_p()
@@ -242,3 +275,35 @@ class DiffusionModel:
                                   ctypes.byref(result)))
         return DiffusionResult(list(latents), list(result.shape), result.steps_done, bool(result.cancelled),
                                result.seconds)
+
+    def txt2img(self, prompt, negative_prompt="", steps=30, guidance=7.5, scheduler=None, seed=0, width=0, height=0,
+                n_images=1, clip_skip=0, init_noise=None, on_step=None):
+        """Images from text (a Stable Diffusion folder). `on_step(step, steps, timestep, seconds)`
+        may return True to stop. `init_noise`: a flat list of n_images * 4 * (height/8) * (width/8)
+        standard normal values. Width and height 0 take the pipeline's default size."""
+        options = _Txt2ImgOptions()
+        _lib.genrt_txt2img_options_init(ctypes.byref(options))
+        options.prompt, options.negative_prompt = prompt.encode(), negative_prompt.encode()
+        options.steps, options.guidance, options.seed = steps, guidance, seed
+        options.width, options.height, options.n_images, options.clip_skip = width, height, n_images, clip_skip
+        if scheduler is not None:
+            options.scheduler = scheduler.encode()
+        if init_noise is not None:
+            noise = (ctypes.c_float * len(init_noise))(*init_noise)
+            options.init_noise, options.init_noise_count = noise, len(init_noise)
+        count = ctypes.c_size_t()
+        _check(_lib.genrt_txt2img_image_bytes(self._handle, ctypes.byref(options), ctypes.byref(count)))
+
+        def callback(_user, step, total, timestep, seconds):
+            return 1 if on_step is not None and on_step(step, total, timestep, seconds) else 0
+
+        c_callback = _StepCallback(callback)  # kept alive for the call
+        rgb = (ctypes.c_uint8 * count.value)()
+        result = _ImageResult(struct_size=ctypes.sizeof(_ImageResult))
+        _check(_lib.genrt_txt2img(self._handle, ctypes.byref(options), c_callback, None, rgb, count.value,
+                                  ctypes.byref(result)))
+        size = result.width * result.height * 3
+        data = bytes(rgb)
+        images = [] if result.cancelled else [data[i * size:(i + 1) * size] for i in range(result.n_images)]
+        return ImageResult(images, result.width, result.height, result.steps_done, bool(result.cancelled),
+                           result.seconds)

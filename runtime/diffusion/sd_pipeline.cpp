@@ -140,6 +140,20 @@ NoiseSchedulerConfig SdPipeline::scheduler_config(std::string_view name) const {
   return scheduler_config_from_json(scheduler_file_, "scheduler_config.json", name);
 }
 
+int64_t SdPipeline::parameter_count() const {
+  // The weights' lists give the shapes; fresh weight structs only receive their names.
+  ClipTextWeights text;
+  UnetWeights unet;
+  VaeDecoderWeights vae;
+  int64_t parameters = 0;
+  for (const NamedWeights& list : {clip_text_named_weights(text_encoder_.config(), text),
+                                   unet_named_weights(unet_.config(), unet),
+                                   vae_decoder_named_weights(vae_.config(), vae)}) {
+    for (const NamedWeight& w : list) parameters += shape_numel(w.shape);
+  }
+  return parameters;
+}
+
 std::optional<uint64_t> SdPipeline::planned_device_bytes() const {
   const DeviceRuntime* runtime = unet_.device_runtime();
   if (runtime == nullptr) return std::nullopt;

@@ -73,6 +73,8 @@ class SdPipeline {
   // diffusers' default image size: the UNet's sample_size times the VAE's scale factor.
   ImageSize default_size() const;
   Device device() const { return unet_.device(); }
+  // Of the text encoder, the UNet and the VAE decoder.
+  int64_t parameter_count() const;
   // On the GPU, the device memory planned at load, which no run exceeds: every buffer is
   // allocated from the plan.
   std::optional<uint64_t> planned_device_bytes() const;

@@ -64,6 +64,28 @@ def main():
                 raise AssertionError("class 1000 was accepted")
             except genrt.GenrtError as e:
                 assert e.status == 1 and "class label 1000" in str(e), e
+    # A Stable Diffusion pipeline: images as RGB bytes, cancellation, errors with messages.
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([genrt_bin, "init-model", "--arch", "sd", "--preset", "tiny", "--out", tmp, "--log-level",
+                        "error"], check=True, capture_output=True)
+        with genrt.DiffusionModel(tmp) as sd:
+            out = sd.txt2img("a red cube", steps=2, scheduler="euler-a", seed=3, n_images=2, width=32, height=16)
+            assert (out.width, out.height, out.steps_done) == (32, 16, 2) and len(out.images) == 2, out
+            assert all(len(image) == 32 * 16 * 3 for image in out.images) and out.images[0] != out.images[1]
+            again = sd.txt2img("a red cube", steps=2, scheduler="euler-a", seed=3, n_images=2, width=32, height=16)
+            assert again.images == out.images, "the same seed gave other images"
+            cut = sd.txt2img("a red cube", steps=5, on_step=lambda step, total, t, s: step >= 1)
+            assert cut.cancelled and cut.steps_done == 1 and cut.images == [], cut
+            try:
+                sd.txt2img("a red cube", width=30)
+                raise AssertionError("width 30 was accepted")
+            except genrt.GenrtError as e:
+                assert "image size 30x64" in str(e), e
+            try:
+                sd.diffuse([1], steps=2)
+                raise AssertionError("diffuse ran on a text-to-image pipeline")
+            except genrt.GenrtError as e:
+                assert "use txt2img" in str(e), e
     print("python binding: all checks passed")
 
 

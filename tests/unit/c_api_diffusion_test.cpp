@@ -137,3 +137,82 @@ TEST(CApiDiffusionLoad, ErrorsAndDoubleFree) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string tiny_sd1() { return (genrt::test::data_dir() / "tiny_sd" / "sd1").string(); }
+
+// diffusers' pixels of the golden run (float [1, h, w, 3] in [0, 1]) against the C API's
+// bytes: the pipeline matches them within 3e-6 before rounding to 8 bits, so a byte may
+// differ by one where a value sits on a rounding boundary.
+TEST(CApiTxt2img, ReproducesTheDiffusersPipelineGoldenAsRgbBytes) {
+  genrt_diffusion_model* model = nullptr;
+  ASSERT_EQ(genrt_diffusion_model_load(tiny_sd1().c_str(), nullptr, &model), GENRT_OK) << last_error();
+  const nlohmann::json golden =
+      genrt::read_json_file(genrt::test::data_dir() / "tiny_sd" / "golden.json").at("sd1").at("pipeline");
+  const genrt::Tensor noise = genrt::read_npy(genrt::test::data_dir() / "tiny_sd" / "sd1" / "init_noise.npy");
+  const genrt::Tensor want = genrt::read_npy(genrt::test::data_dir() / "tiny_sd" / "sd1" / "pipe_euler_image.npy");
+  genrt_txt2img_options options;
+  genrt_txt2img_options_init(&options);
+  const std::string prompt = golden.at("prompt"), negative = golden.at("negative_prompt");
+  options.prompt = prompt.c_str();
+  options.negative_prompt = negative.c_str();
+  options.steps = 4;
+  options.scheduler = "euler";
+  options.init_noise = noise.data<float>();
+  options.init_noise_count = static_cast<size_t>(noise.numel());
+  size_t bytes = 0;
+  ASSERT_EQ(genrt_txt2img_image_bytes(model, &options, &bytes), GENRT_OK) << last_error();
+  ASSERT_EQ(bytes, 16u * 16 * 3);  // the pipeline's default size
+  std::vector<uint8_t> rgb(bytes);
+  genrt_image_result result{sizeof(genrt_image_result)};
+  int64_t calls = 0;
+  auto on_step = [](void* user, int64_t, int64_t, double, double) {
+    ++*static_cast<int64_t*>(user);
+    return 0;
+  };
+  ASSERT_EQ(genrt_txt2img(model, &options, on_step, &calls, rgb.data(), rgb.size(), &result), GENRT_OK)
+      << last_error();
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(result.n_images, 1);
+  EXPECT_EQ(result.width, 16);
+  EXPECT_EQ(result.height, 16);
+  EXPECT_EQ(result.cancelled, 0);
+  for (size_t i = 0; i < rgb.size(); ++i) {
+    ASSERT_NEAR(rgb[i], std::lround(want.data<float>()[i] * 255.0f), 1) << i;
+  }
+
+  // Misuse: a DiT entry on this model, a small buffer, bad options; each a status with a message.
+  std::vector<float> latents(4 * 8 * 8);
+  genrt_diffusion_options dit;
+  genrt_diffusion_options_init(&dit);
+  const int32_t label = 1;
+  dit.class_labels = &label;
+  dit.n_images = 1;
+  EXPECT_NE(genrt_diffuse(model, &dit, nullptr, nullptr, latents.data(), latents.size(), nullptr), GENRT_OK);
+  EXPECT_NE(last_error().find("a Stable Diffusion text-to-image pipeline: use txt2img"), std::string::npos)
+      << last_error();
+  EXPECT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size() - 1, nullptr),
+            GENRT_ERROR_BUFFER_TOO_SMALL);
+  EXPECT_NE(last_error().find("needed"), std::string::npos);
+  options.init_noise = nullptr;
+  options.init_noise_count = 0;
+  options.width = 18;
+  EXPECT_NE(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size() * 2, nullptr), GENRT_OK);
+  EXPECT_NE(last_error().find("image size 18x16"), std::string::npos) << last_error();
+  options.width = 0;
+  options.prompt = nullptr;
+  EXPECT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), nullptr),
+            GENRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("prompt is NULL"), std::string::npos);
+  EXPECT_EQ(genrt_diffusion_model_free(model), GENRT_OK);
+
+  genrt_diffusion_model* dit_model = nullptr;
+  ASSERT_EQ(genrt_diffusion_model_load(tiny_dit().c_str(), nullptr, &dit_model), GENRT_OK);
+  options.prompt = "a cat";
+  EXPECT_NE(genrt_txt2img_image_bytes(dit_model, &options, &bytes), GENRT_OK);
+  EXPECT_NE(last_error().find("not a text-to-image pipeline"), std::string::npos) << last_error();
+  EXPECT_EQ(genrt_diffusion_model_free(dit_model), GENRT_OK);
+}
+
+}  // namespace
