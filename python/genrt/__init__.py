@@ -223,6 +223,13 @@ class ImageResult:
     seconds: float
 
 
+def _step_callback(on_step):
+    """A C step callback calling on_step(step, steps, timestep, seconds), which stops the run
+    by returning True."""
+    return _StepCallback(lambda _user, step, total, timestep, seconds:
+                         1 if on_step is not None and on_step(step, total, timestep, seconds) else 0)
+
+
 class DiffusionModel:
     """A diffusers pipeline folder: a class-conditional DiT (diffuse) or Stable Diffusion
     (txt2img)."""
@@ -264,11 +271,7 @@ class DiffusionModel:
                 raise ValueError(f"init_noise has {len(init_noise)} values, {count.value} needed")
             noise = (ctypes.c_float * count.value)(*init_noise)
             options.init_noise = noise
-
-        def callback(_user, step, total, timestep, seconds):
-            return 1 if on_step is not None and on_step(step, total, timestep, seconds) else 0
-
-        c_callback = _StepCallback(callback)  # kept alive for the call
+        c_callback = _step_callback(on_step)  # kept alive for the call
         latents = (ctypes.c_float * count.value)()
         result = _DiffusionResult(struct_size=ctypes.sizeof(_DiffusionResult))
         _check(_lib.genrt_diffuse(self._handle, ctypes.byref(options), c_callback, None, latents, count.value,
@@ -293,11 +296,7 @@ class DiffusionModel:
             options.init_noise, options.init_noise_count = noise, len(init_noise)
         count = ctypes.c_size_t()
         _check(_lib.genrt_txt2img_image_bytes(self._handle, ctypes.byref(options), ctypes.byref(count)))
-
-        def callback(_user, step, total, timestep, seconds):
-            return 1 if on_step is not None and on_step(step, total, timestep, seconds) else 0
-
-        c_callback = _StepCallback(callback)  # kept alive for the call
+        c_callback = _step_callback(on_step)  # kept alive for the call
         rgb = (ctypes.c_uint8 * count.value)()
         result = _ImageResult(struct_size=ctypes.sizeof(_ImageResult))
         _check(_lib.genrt_txt2img(self._handle, ctypes.byref(options), c_callback, None, rgb, count.value,
