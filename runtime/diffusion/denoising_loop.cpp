@@ -10,14 +10,14 @@ namespace genrt {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 // Philox stream of the initial noise; step i draws its noise from stream i + 1.
 constexpr uint64_t kInitNoiseStream = 0;
 
 }  // namespace
+
+double seconds_since(LoopClock::time_point start) {
+  return std::chrono::duration<double>(LoopClock::now() - start).count();
+}
 
 MemoryRequest loop_memory_request(const Shape& latent_shape, int64_t out_channels) {
   ArenaFootprint footprint;
@@ -46,9 +46,9 @@ void start_latents(const LoopSettings& s, const Tensor& init_noise, LoopBuffers&
 LoopResult denoise(const LoopSettings& s, const DenoiserCall& denoiser, LoopBuffers& b,
                    const DiffusionCallback& on_step) {
   LoopResult result;
-  const auto loop_start = Clock::now();
+  const auto loop_start = LoopClock::now();
   for (int64_t i = 0; i < s.scheduler.steps(); ++i) {
-    const auto step_start = Clock::now();
+    const auto step_start = LoopClock::now();
     const double t = s.scheduler.timesteps()[i];
     int64_t bad = 0;
     {

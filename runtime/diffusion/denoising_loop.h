@@ -5,6 +5,7 @@
 // and a NaN check, with progress reported after each step. Pipelines (dit_pipeline.h,
 // sd_pipeline.h) supply the denoiser call and the conditioning it closes over.
 
+#include <chrono>
 #include <functional>
 #include <span>
 
@@ -24,6 +25,10 @@ struct DiffusionDevice {
   double gpu_memory = 0.9;
   int64_t max_images = 8;
 };
+
+// The clock of the loop's and the pipelines' timings.
+using LoopClock = std::chrono::steady_clock;
+double seconds_since(LoopClock::time_point start);
 
 struct DiffusionProgress {
   int64_t step = 0;  // 1-based: steps done

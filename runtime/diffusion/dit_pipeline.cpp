@@ -15,12 +15,6 @@ namespace genrt {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // Without a scheduler_config.json: DiT-XL-2-256's, DDIM without sample clipping.
 nlohmann::json dit_default_scheduler_file() {
   return {{"_class_name", "DDIMScheduler"}, {"clip_sample", false}};
@@ -63,7 +57,7 @@ DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<st
 }
 
 DiffusionResult DitPipeline::run(const DiffusionRequest& request, const DiffusionCallback& on_step) const {
-  const auto setup_start = Clock::now();
+  const auto setup_start = LoopClock::now();
   const DitConfig& c = model_.config();
   const auto batch = static_cast<int64_t>(request.class_labels.size());
   GENRT_CHECK(batch > 0, "diffusion: no class labels: give one per image");

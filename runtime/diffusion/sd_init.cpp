@@ -141,10 +141,9 @@ void write_tokenizer(const std::filesystem::path& dir, const std::string& pad_to
 int64_t write_weights(const std::filesystem::path& path, const NamedWeights& weights, uint64_t seed, DType dtype) {
   std::vector<TensorSpec> specs;
   std::vector<float> stddevs;  // 0: ones
-  int64_t parameters = 0;
+  const int64_t parameters = parameter_count(weights);
   for (const NamedWeight& w : weights) {
     specs.push_back({w.name, w.shape, dtype});
-    parameters += shape_numel(w.shape);
     const bool vector = w.shape.size() == 1, norm = w.name.find("norm") != std::string::npos;
     const bool embedding = w.name.find("embedding.weight") != std::string::npos;
     if (vector) {

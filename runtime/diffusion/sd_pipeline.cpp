@@ -15,10 +15,6 @@ namespace genrt {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 void expect_folder(const std::filesystem::path& dir) {
   for (const char* part : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}) {
     GENRT_CHECK(std::filesystem::is_directory(dir / part),
@@ -145,13 +141,9 @@ int64_t SdPipeline::parameter_count() const {
   ClipTextWeights text;
   UnetWeights unet;
   VaeDecoderWeights vae;
-  int64_t parameters = 0;
-  for (const NamedWeights& list : {clip_text_named_weights(text_encoder_.config(), text),
-                                   unet_named_weights(unet_.config(), unet),
-                                   vae_decoder_named_weights(vae_.config(), vae)}) {
-    for (const NamedWeight& w : list) parameters += shape_numel(w.shape);
-  }
-  return parameters;
+  return genrt::parameter_count(clip_text_named_weights(text_encoder_.config(), text)) +
+         genrt::parameter_count(unet_named_weights(unet_.config(), unet)) +
+         genrt::parameter_count(vae_decoder_named_weights(vae_.config(), vae));
 }
 
 std::optional<uint64_t> SdPipeline::planned_device_bytes() const {
@@ -170,7 +162,9 @@ ImageSize SdPipeline::size_of(const TextToImageRequest& request) const {
           .height = request.height > 0 ? request.height : default_size().height};
 }
 
-void SdPipeline::check(const TextToImageRequest& request) const {
+void SdPipeline::check(const TextToImageRequest& request) const { checked_scheduler(request); }
+
+std::unique_ptr<NoiseScheduler> SdPipeline::checked_scheduler(const TextToImageRequest& request) const {
   const ImageSize size = size_of(request);
   const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
   GENRT_CHECK(request.images > 0, "text to image: {} images: ask for at least one", request.images);
@@ -179,7 +173,8 @@ void SdPipeline::check(const TextToImageRequest& request) const {
   GENRT_CHECK(request.clip_skip >= 0 && request.clip_skip < layers,
               "text to image: clip skip {} must leave at least one of the text encoder's {} layers", request.clip_skip,
               layers);
-  make_scheduler(request.scheduler.value_or(scheduler_), request.steps);  // throws for a step count it cannot take
+  // Throws for a step count it cannot take.
+  std::unique_ptr<NoiseScheduler> scheduler = make_scheduler(request.scheduler.value_or(scheduler_), request.steps);
   const Shape latent_shape{request.images, vae_.config().latent_channels, latents.height, latents.width};
   GENRT_CHECK(!request.init_noise.defined() || request.init_noise.shape() == latent_shape,
               "initial noise {} does not match the latents {} of {} images", shape_string(request.init_noise.shape()),
@@ -192,6 +187,7 @@ void SdPipeline::check(const TextToImageRequest& request) const {
                 "text to image: {}x{} images, but the GPU memory was planned for at most {}x{}", size.width,
                 size.height, max_size_.width, max_size_.height);
   }
+  return scheduler;
 }
 
 PngText SdPipeline::png_text(const TextToImageRequest& r, std::string_view model) const {
@@ -206,15 +202,14 @@ PngText SdPipeline::png_text(const TextToImageRequest& r, std::string_view model
 }
 
 TextToImageResult SdPipeline::run(const TextToImageRequest& request, const DiffusionCallback& on_step) const {
-  const auto setup_start = Clock::now();
-  check(request);
+  const auto setup_start = LoopClock::now();
+  const std::unique_ptr<NoiseScheduler> scheduler = checked_scheduler(request);
   const ImageSize size = size_of(request);
   const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
   const int64_t images = request.images;
   DeviceRuntime* runtime = unet_.device_runtime();
   const bool guided = request.guidance > 1.0;
   const int64_t samples = guided ? 2 * images : images;
-  const std::unique_ptr<NoiseScheduler> scheduler = make_scheduler(request.scheduler.value_or(scheduler_), request.steps);
 
   // The denoiser's batch: the prompt for every image, then (guided) the negative prompt.
   TextToImageResult result;
@@ -268,7 +263,7 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
 
   // One image at a time through the VAE: latents / scaling_factor, decoded, then
   // (x / 2 + 0.5) clamped to [0, 1] as diffusers' image processor does.
-  const auto decode_start = Clock::now();
+  const auto decode_start = LoopClock::now();
   VaeWorkspace vae_workspace = vae_.make_workspace({.batch = 1, .height = latents.height, .width = latents.width});
   Tensor scaled = allocate({1, channels, latents.height, latents.width}, DType::f32);
   Tensor pixels = allocate({1, vae_.config().out_channels, size.height, size.width}, DType::f32);

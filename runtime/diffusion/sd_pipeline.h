@@ -6,6 +6,7 @@
 // device runtime and one memory plan, made at load for the largest run the pipeline takes.
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "runtime/core/tensor.h"
 #include "runtime/diffusion/denoising_loop.h"
+#include "runtime/diffusion/noise_scheduler.h"
 #include "runtime/diffusion/noise_scheduler_config.h"
 #include "runtime/io/png_image.h"
 #include "runtime/models/clip/clip_text_model.h"
@@ -92,6 +94,8 @@ class SdPipeline {
  private:
   SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeDecoder vae,
              NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file);
+  // check(), giving the request's scheduler it built on the way.
+  std::unique_ptr<NoiseScheduler> checked_scheduler(const TextToImageRequest& request) const;
 
   ClipTokenizer tokenizer_;
   ClipTextModel text_encoder_;

@@ -19,4 +19,9 @@ ModelFormat detect_model_format(const std::filesystem::path& model) {
   return ModelFormat::llama2c;
 }
 
+std::filesystem::path pipeline_part_dir(const std::filesystem::path& dir, const char* part) {
+  const auto sub = dir / part;
+  return std::filesystem::exists(sub / "config.json") ? sub : dir;
+}
+
 }  // namespace genrt

@@ -74,6 +74,12 @@ void load_named_weights(const WeightStore& store, const NamedWeights& weights, c
   }
 }
 
+int64_t parameter_count(const NamedWeights& weights) {
+  int64_t parameters = 0;
+  for (const NamedWeight& w : weights) parameters += shape_numel(w.shape);
+  return parameters;
+}
+
 uint64_t weight_footprint(const NamedWeights& weights, DType dtype) {
   uint64_t bytes = 0;
   for (const NamedWeight& w : weights) {

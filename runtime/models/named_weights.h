@@ -55,6 +55,9 @@ void name_fused_rows(NamedWeights& list, const std::vector<FusedPart>& parts, co
 // Fills every tensor from `store` (name prefixed by `prefix`) as f32, checking its shape.
 void load_named_weights(const WeightStore& store, const NamedWeights& weights, const std::string& prefix = "");
 
+// Values in the checkpoint tensors of `weights`.
+int64_t parameter_count(const NamedWeights& weights);
+
 // Bytes the weights take in a device's weights region in `dtype`.
 uint64_t weight_footprint(const NamedWeights& weights, DType dtype);
 

@@ -21,10 +21,6 @@ namespace {
 
 constexpr std::string_view kPath = "/v1/images/generations";
 
-[[noreturn]] void bad(const std::string& param, const std::string& message) {
-  throw ApiError(400, message, "invalid_request_error", param);
-}
-
 // OpenAI's fields that genrt takes, and its own extensions (diffusers' names).
 constexpr std::array<std::string_view, 11> kFields = {"prompt",  "model",          "n",     "size",
                                                       "response_format", "user", "negative_prompt", "steps",
@@ -40,27 +36,9 @@ ImageSize parse_size(const std::string& text) {
   };
   if (x == std::string::npos || !number(std::string_view(text).substr(0, x), size.width) ||
       !number(std::string_view(text).substr(x + 1), size.height)) {
-    bad("size", fmt::format("'size' must be WIDTHxHEIGHT in pixels, like \"512x512\", not \"{}\"", text));
+    bad_request("size", fmt::format("'size' must be WIDTHxHEIGHT in pixels, like \"512x512\", not \"{}\"", text));
   }
   return size;
-}
-
-template <class T>
-std::optional<T> field(const nlohmann::json& body, const char* name, const char* what) {
-  const auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  try {
-    if constexpr (std::is_same_v<T, std::string>) {
-      if (!it->is_string()) throw nlohmann::json::type_error::create(302, "not a string", nullptr);
-    } else if constexpr (std::is_integral_v<T>) {
-      if (!it->is_number_integer()) throw nlohmann::json::type_error::create(302, "not an integer", nullptr);
-    } else {
-      if (!it->is_number()) throw nlohmann::json::type_error::create(302, "not a number", nullptr);
-    }
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    bad(name, fmt::format("'{}' must be {}, not {}", name, what, it->dump()));
-  }
 }
 
 }  // namespace
@@ -70,54 +48,54 @@ ImageService::ImageService(SdPipeline pipeline, int64_t max_images)
 
 nlohmann::json ImageService::respond(const nlohmann::json& body, const std::string& model_name,
                                      const std::function<bool()>& client_gone, ServerMetrics& metrics) {
-  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  if (!body.is_object()) bad_request("", "the request body must be a JSON object");
   for (const auto& item : body.items()) {
     const std::string& name = item.key();
     if (std::find(kFields.begin(), kFields.end(), name) == kFields.end()) {
-      bad(name, fmt::format("'{}' is not a field of {} that genrt takes (neither OpenAI's nor a genrt extension)",
+      bad_request(name, fmt::format("'{}' is not a field of {} that genrt takes (neither OpenAI's nor a genrt extension)",
                             name, kPath));
     }
   }
-  if (const auto model = field<std::string>(body, "model", "a string"); model && *model != model_name) {
+  if (const auto model = request_field<std::string>(body, "model", "a string"); model && *model != model_name) {
     throw ApiError(404, fmt::format("model '{}' does not exist; this server serves '{}'", *model, model_name),
                    "invalid_request_error", "model");
   }
-  const auto format = field<std::string>(body, "response_format", "a string").value_or("b64_json");
+  const auto format = request_field<std::string>(body, "response_format", "a string").value_or("b64_json");
   if (format == "url") {
-    bad("response_format", "response_format 'url' is not supported: genrt keeps no image store to link to; ask for "
+    bad_request("response_format", "response_format 'url' is not supported: genrt keeps no image store to link to; ask for "
                            "'b64_json'");
   }
-  if (format != "b64_json") bad("response_format", fmt::format("response_format '{}' is not 'b64_json'", format));
+  if (format != "b64_json") bad_request("response_format", fmt::format("response_format '{}' is not 'b64_json'", format));
 
   TextToImageRequest request;
-  request.prompt = field<std::string>(body, "prompt", "a string").value_or("");
-  if (request.prompt.empty()) bad("prompt", "'prompt' is required: a non-empty string");
-  request.negative_prompt = field<std::string>(body, "negative_prompt", "a string").value_or("");
-  request.images = field<int64_t>(body, "n", "an integer").value_or(1);
+  request.prompt = request_field<std::string>(body, "prompt", "a string").value_or("");
+  if (request.prompt.empty()) bad_request("prompt", "'prompt' is required: a non-empty string");
+  request.negative_prompt = request_field<std::string>(body, "negative_prompt", "a string").value_or("");
+  request.images = request_field<int64_t>(body, "n", "an integer").value_or(1);
   if (request.images < 1 || request.images > max_images_) {
-    bad("n", fmt::format("'n' must be between 1 and {} (the images this server runs at once)", max_images_));
+    bad_request("n", fmt::format("'n' must be between 1 and {} (the images this server runs at once)", max_images_));
   }
-  if (const auto size = field<std::string>(body, "size", "a string like \"512x512\"")) {
+  if (const auto size = request_field<std::string>(body, "size", "a string like \"512x512\"")) {
     const ImageSize parsed = parse_size(*size);
     request.width = parsed.width;
     request.height = parsed.height;
   }
-  request.steps = field<int64_t>(body, "steps", "an integer").value_or(request.steps);
-  request.guidance = field<double>(body, "guidance_scale", "a number").value_or(request.guidance);
-  const auto seed = field<int64_t>(body, "seed", "a non-negative integer");
-  if (seed && *seed < 0) bad("seed", "'seed' must be a non-negative integer");
+  request.steps = request_field<int64_t>(body, "steps", "an integer").value_or(request.steps);
+  request.guidance = request_field<double>(body, "guidance_scale", "a number").value_or(request.guidance);
+  const auto seed = request_field<int64_t>(body, "seed", "a non-negative integer");
+  if (seed && *seed < 0) bad_request("seed", "'seed' must be a non-negative integer");
   request.seed = seed ? static_cast<uint64_t>(*seed) : std::random_device{}();
-  if (const auto scheduler = field<std::string>(body, "scheduler", "a scheduler name")) {
+  if (const auto scheduler = request_field<std::string>(body, "scheduler", "a scheduler name")) {
     try {
       request.scheduler = pipeline_.scheduler_config(*scheduler);
     } catch (const Error& e) {
-      bad("scheduler", e.what());
+      bad_request("scheduler", e.what());
     }
   }
   try {
     pipeline_.check(request);
   } catch (const Error& e) {
-    bad("", e.what());
+    bad_request("", e.what());
   }
 
   std::lock_guard lock(mutex_);  // requests take turns on the pipeline

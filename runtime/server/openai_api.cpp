@@ -11,6 +11,10 @@
 
 namespace genrt {
 
+void bad_request(const std::string& param, const std::string& message) {
+  throw ApiError(400, message, "invalid_request_error", param);
+}
+
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param) {
   return {{"error",
            {{"message", message},
@@ -38,26 +42,6 @@ nlohmann::json parse_request_body(std::string_view body) {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError(400, message, "invalid_request_error", param); }
-
-// Reads an optional field of a given JSON kind; a present field of the wrong type is a 400.
-template <class T>
-std::optional<T> field(const nlohmann::json& body, const char* name) {
-  const auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  bool ok;
-  if constexpr (std::is_same_v<T, bool>) {
-    ok = it->is_boolean();
-  } else if constexpr (std::is_integral_v<T>) {
-    ok = it->is_number_integer();
-  } else if constexpr (std::is_floating_point_v<T>) {
-    ok = it->is_number();
-  } else {
-    ok = it->is_string();
-  }
-  if (!ok) bad(name, fmt::format("'{}' has the wrong type: {}", name, it->dump()));
-  return it->get<T>();
-}
 
 const char* endpoint_path(Endpoint endpoint) {
   return endpoint == Endpoint::chat ? "/v1/chat/completions" : "/v1/completions";
@@ -71,24 +55,24 @@ constexpr std::pair<std::string_view, std::string_view> kMediaParts[] = {
 // joined. genrt serves text models, so any other part is refused, saying what it is.
 std::string message_text(const nlohmann::json& content, size_t index) {
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
+  if (!content.is_array()) bad_request("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
   std::string text;
   for (size_t j = 0; j < content.size(); ++j) {
     const nlohmann::json& part = content[j];
     const std::string where = fmt::format("messages[{}].content[{}]", index, j);
     if (!part.is_object() || !part.contains("type") || !part["type"].is_string()) {
-      bad("messages", where + " must be an object with a string 'type'");
+      bad_request("messages", where + " must be an object with a string 'type'");
     }
     const std::string type = part["type"].get<std::string>();
     if (type == "text") {
-      if (!part.contains("text") || !part["text"].is_string()) bad("messages", where + ".text must be a string");
+      if (!part.contains("text") || !part["text"].is_string()) bad_request("messages", where + ".text must be a string");
       text += part["text"].get<std::string>();
       continue;
     }
     for (const auto& [media, what] : kMediaParts) {
-      if (type == media) bad("messages", fmt::format("{} is {} ({}), but this model reads only text", where, what, type));
+      if (type == media) bad_request("messages", fmt::format("{} is {} ({}), but this model reads only text", where, what, type));
     }
-    bad("messages", fmt::format("{} has type '{}'; a part is text, image_url, input_audio or file", where, type));
+    bad_request("messages", fmt::format("{} has type '{}'; a part is text, image_url, input_audio or file", where, type));
   }
   return text;
 }
@@ -99,19 +83,19 @@ constexpr std::string_view kRoles[] = {"system", "user", "assistant", "tool", "d
 
 ChatMessage chat_message(const nlohmann::json& m, size_t index) {
   if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) {
-    bad("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", index));
+    bad_request("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", index));
   }
   const std::string role = m["role"].get<std::string>();
   if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
-    bad("messages", fmt::format("messages[{}].role is '{}'; a role is system, user, assistant, tool or developer", index, role));
+    bad_request("messages", fmt::format("messages[{}].role is '{}'; a role is system, user, assistant, tool or developer", index, role));
   }
   for (const auto& [key, value] : m.items()) {
     if (key == "role" || key == "content" || key == "tool_call_id") continue;  // a tool result's id changes no text
     if (key != "name" && key != "tool_calls") {
-      bad("messages", fmt::format("messages[{}] has a field '{}' OpenAI does not define", index, key));
+      bad_request("messages", fmt::format("messages[{}] has a field '{}' OpenAI does not define", index, key));
     }
     if (!value.is_null() && value != nlohmann::json::array()) {
-      bad("messages", fmt::format("messages[{}].{} is not supported by genrt yet", index, key));
+      bad_request("messages", fmt::format("messages[{}].{} is not supported by genrt yet", index, key));
     }
   }
   return {role == "developer" ? "system" : role, message_text(m["content"], index)};
@@ -209,24 +193,24 @@ void check_fields(const nlohmann::json& body, Endpoint endpoint) {
     const nlohmann::json& value = item.value();
     const auto* rule = std::find_if(std::begin(kFields), std::end(kFields), [&](const FieldRule& r) { return r.name == name; });
     if (rule == std::end(kFields)) {
-      bad(name, fmt::format("'{}' is not a field of {} (neither OpenAI's nor a genrt extension)", name, endpoint_path(endpoint)));
+      bad_request(name, fmt::format("'{}' is not a field of {} (neither OpenAI's nor a genrt extension)", name, endpoint_path(endpoint)));
     }
     if ((rule->endpoints & here) == 0) {
-      bad(name, fmt::format("'{}' is a field of {}, not of {}", name,
+      bad_request(name, fmt::format("'{}' is a field of {}, not of {}", name,
                             endpoint_path(endpoint == Endpoint::chat ? Endpoint::completions : Endpoint::chat),
                             endpoint_path(endpoint)));
     }
     if (rule->use == Use::unimplemented && !value.is_null() &&
         (rule->asks_for_nothing == nullptr || !rule->asks_for_nothing(value))) {
-      bad(name, fmt::format("'{}' is not supported by genrt yet", name));
+      bad_request(name, fmt::format("'{}' is not supported by genrt yet", name));
     }
   }
 }
 
 // presence_penalty or frequency_penalty: OpenAI's range, 0 when absent.
 float openai_penalty(const nlohmann::json& body, const char* name) {
-  const auto penalty = field<double>(body, name).value_or(0.0);
-  if (!(penalty >= -2 && penalty <= 2)) bad(name, fmt::format("'{}' must be in [-2, 2]", name));
+  const auto penalty = request_field<double>(body, name).value_or(0.0);
+  if (!(penalty >= -2 && penalty <= 2)) bad_request(name, fmt::format("'{}' must be in [-2, 2]", name));
   return static_cast<float>(penalty);
 }
 
@@ -234,25 +218,25 @@ float openai_penalty(const nlohmann::json& body, const char* name) {
 std::vector<std::pair<int32_t, float>> logit_bias(const nlohmann::json& body, int64_t vocab) {
   const auto it = body.find("logit_bias");
   if (it == body.end() || it->is_null()) return {};
-  if (!it->is_object()) bad("logit_bias", "'logit_bias' must be an object from token ids to biases");
+  if (!it->is_object()) bad_request("logit_bias", "'logit_bias' must be an object from token ids to biases");
   if (static_cast<int64_t>(it->size()) > kMaxLogitBias) {
-    bad("logit_bias", fmt::format("'logit_bias' has {} entries; at most {}", it->size(), kMaxLogitBias));
+    bad_request("logit_bias", fmt::format("'logit_bias' has {} entries; at most {}", it->size(), kMaxLogitBias));
   }
   std::vector<std::pair<int32_t, float>> biases;
   for (const auto& [key, value] : it->items()) {
     int64_t id = -1;
     const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), id);
     if (error != std::errc() || end != key.data() + key.size() || id < 0) {
-      bad("logit_bias", fmt::format("'logit_bias' key '{}' is not a token id", key));
+      bad_request("logit_bias", fmt::format("'logit_bias' key '{}' is not a token id", key));
     }
     if (id >= vocab) {
-      bad("logit_bias", fmt::format("'logit_bias' token id {} is outside the vocabulary [0, {})", id, vocab));
+      bad_request("logit_bias", fmt::format("'logit_bias' token id {} is outside the vocabulary [0, {})", id, vocab));
     }
     if (std::any_of(biases.begin(), biases.end(), [&](const auto& b) { return b.first == id; })) {
-      bad("logit_bias", fmt::format("'logit_bias' names token {} twice", id));
+      bad_request("logit_bias", fmt::format("'logit_bias' names token {} twice", id));
     }
     if (!value.is_number() || !(value.get<double>() >= -100 && value.get<double>() <= 100)) {
-      bad("logit_bias", fmt::format("'logit_bias' of token {} is {}; a bias is a number in [-100, 100]", id, value.dump()));
+      bad_request("logit_bias", fmt::format("'logit_bias' of token {} is {}; a bias is a number in [-100, 100]", id, value.dump()));
     }
     biases.emplace_back(static_cast<int32_t>(id), value.get<float>());
   }
@@ -263,11 +247,11 @@ std::vector<std::pair<int32_t, float>> logit_bias(const nlohmann::json& body, in
 constexpr size_t kMaxStopStrings = 4;
 
 CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
-  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  if (!body.is_object()) bad_request("", "the request body must be a JSON object");
   check_fields(body, endpoint);
   CompletionParams p;
   p.endpoint = endpoint;
-  if (const auto model = field<std::string>(body, "model"); model && *model != ctx.model_name) {
+  if (const auto model = request_field<std::string>(body, "model"); model && *model != ctx.model_name) {
     throw ApiError(404, fmt::format("model '{}' does not exist; this server serves '{}'", *model, ctx.model_name),
                    "invalid_request_error", "model");
   }
@@ -275,10 +259,10 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   const char* prompt_param = endpoint == Endpoint::chat ? "messages" : "prompt";
   if (endpoint == Endpoint::chat) {
     if (ctx.chat_template == nullptr) {
-      bad("messages", "this model has no chat template genrt knows; restart the server with --chat-template NAME");
+      bad_request("messages", "this model has no chat template genrt knows; restart the server with --chat-template NAME");
     }
     const auto messages = body.find("messages");
-    if (messages == body.end() || !messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty list");
+    if (messages == body.end() || !messages->is_array() || messages->empty()) bad_request("messages", "'messages' must be a non-empty list");
     std::vector<ChatMessage> chat;
     for (size_t i = 0; i < messages->size(); ++i) chat.push_back(chat_message((*messages)[i], i));
     try {
@@ -286,23 +270,23 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
     } catch (const ApiError&) {
       throw;
     } catch (const Error& e) {  // the template refuses the conversation (roles)
-      bad("messages", e.what());
+      bad_request("messages", e.what());
     }
     if (const auto end = ctx.tokenizer->encode(ctx.chat_template->end_of_turn(), false); end.size() == 1) {
       p.stop_token_ids.push_back(end[0]);
     }
   } else {
     const auto prompt = body.find("prompt");
-    if (prompt == body.end() || prompt->is_null()) bad("prompt", "'prompt' is required");
+    if (prompt == body.end() || prompt->is_null()) bad_request("prompt", "'prompt' is required");
     p.prompts = completion_prompts(*prompt, *ctx.tokenizer);
   }
   int64_t prompt_tokens = 0;  // the longest prompt's, which bounds max_tokens
   for (size_t i = 0; i < p.prompts.size(); ++i) {
     const auto tokens = static_cast<int64_t>(p.prompts[i].ids.size());
     const std::string which = p.prompts.size() > 1 ? fmt::format("prompt[{}]", i) : "the prompt";
-    if (tokens == 0) bad(prompt_param, which + " is empty");
+    if (tokens == 0) bad_request(prompt_param, which + " is empty");
     if (tokens >= ctx.context_length) {
-      bad(prompt_param, fmt::format("{} has {} tokens, but this model's context is {} tokens (at most {} prompt tokens)",
+      bad_request(prompt_param, fmt::format("{} has {} tokens, but this model's context is {} tokens (at most {} prompt tokens)",
                                     which, tokens, ctx.context_length, ctx.context_length - 1));
     }
     prompt_tokens = std::max(prompt_tokens, tokens);
@@ -310,32 +294,32 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
 
   const int64_t room = ctx.context_length - prompt_tokens;
   const char* max_name = body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-  const std::optional<int64_t> max_tokens = field<int64_t>(body, max_name);
-  if (max_tokens && *max_tokens < 0) bad(max_name, fmt::format("'{}' must be >= 0", max_name));
+  const std::optional<int64_t> max_tokens = request_field<int64_t>(body, max_name);
+  if (max_tokens && *max_tokens < 0) bad_request(max_name, fmt::format("'{}' must be >= 0", max_name));
   // A limit the context cannot honour is refused, as OpenAI and vLLM do; the defaults
   // (OpenAI's: 16 for completions, what the context leaves for chat) fit themselves to it.
   if (max_tokens && *max_tokens > room) {
-    bad(max_name, fmt::format("'{}' is {}, but {} {} tokens leave room for {} more in this model's context of {} tokens",
+    bad_request(max_name, fmt::format("'{}' is {}, but {} {} tokens leave room for {} more in this model's context of {} tokens",
                               max_name, *max_tokens, p.prompts.size() > 1 ? "the longest prompt's" : "the prompt's",
                               prompt_tokens, room, ctx.context_length));
   }
   p.max_tokens = max_tokens.value_or(endpoint == Endpoint::chat ? room : std::min<int64_t>(16, room));
 
-  p.sampling.temperature = static_cast<float>(field<double>(body, "temperature").value_or(1.0));
-  if (p.sampling.temperature < 0 || p.sampling.temperature > 2) bad("temperature", "'temperature' must be in [0, 2]");
-  p.sampling.top_p = static_cast<float>(field<double>(body, "top_p").value_or(1.0));
-  if (!(p.sampling.top_p > 0 && p.sampling.top_p <= 1)) bad("top_p", "'top_p' must be in (0, 1]");
-  const int64_t top_k = field<int64_t>(body, "top_k").value_or(0);
-  if (top_k < -1) bad("top_k", "'top_k' must be -1, 0 (both: disabled) or positive");
+  p.sampling.temperature = static_cast<float>(request_field<double>(body, "temperature").value_or(1.0));
+  if (p.sampling.temperature < 0 || p.sampling.temperature > 2) bad_request("temperature", "'temperature' must be in [0, 2]");
+  p.sampling.top_p = static_cast<float>(request_field<double>(body, "top_p").value_or(1.0));
+  if (!(p.sampling.top_p > 0 && p.sampling.top_p <= 1)) bad_request("top_p", "'top_p' must be in (0, 1]");
+  const int64_t top_k = request_field<int64_t>(body, "top_k").value_or(0);
+  if (top_k < -1) bad_request("top_k", "'top_k' must be -1, 0 (both: disabled) or positive");
   p.sampling.top_k = std::max<int64_t>(top_k, 0);
-  p.sampling.min_p = static_cast<float>(field<double>(body, "min_p").value_or(0.0));
-  if (p.sampling.min_p < 0 || p.sampling.min_p > 1) bad("min_p", "'min_p' must be in [0, 1]");
-  p.sampling.repetition_penalty = static_cast<float>(field<double>(body, "repetition_penalty").value_or(1.0));
-  if (!(p.sampling.repetition_penalty > 0)) bad("repetition_penalty", "'repetition_penalty' must be > 0");
+  p.sampling.min_p = static_cast<float>(request_field<double>(body, "min_p").value_or(0.0));
+  if (p.sampling.min_p < 0 || p.sampling.min_p > 1) bad_request("min_p", "'min_p' must be in [0, 1]");
+  p.sampling.repetition_penalty = static_cast<float>(request_field<double>(body, "repetition_penalty").value_or(1.0));
+  if (!(p.sampling.repetition_penalty > 0)) bad_request("repetition_penalty", "'repetition_penalty' must be > 0");
   p.sampling.presence_penalty = openai_penalty(body, "presence_penalty");
   p.sampling.frequency_penalty = openai_penalty(body, "frequency_penalty");
   p.sampling.logit_bias = logit_bias(body, ctx.vocab_size);
-  if (const auto seed = field<int64_t>(body, "seed")) p.seed = static_cast<uint64_t>(*seed);
+  if (const auto seed = request_field<int64_t>(body, "seed")) p.seed = static_cast<uint64_t>(*seed);
 
   if (const auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
     if (stop->is_string()) {
@@ -343,37 +327,37 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
     } else if (stop->is_array() && std::all_of(stop->begin(), stop->end(), [](const auto& s) { return s.is_string(); })) {
       p.stop = stop->get<std::vector<std::string>>();
     } else {
-      bad("stop", "'stop' must be a string or a list of strings");
+      bad_request("stop", "'stop' must be a string or a list of strings");
     }
     if (p.stop.size() > kMaxStopStrings) {
-      bad("stop", fmt::format("at most {} stop strings, got {}", kMaxStopStrings, p.stop.size()));
+      bad_request("stop", fmt::format("at most {} stop strings, got {}", kMaxStopStrings, p.stop.size()));
     }
   }
-  p.n = field<int64_t>(body, "n").value_or(1);
-  if (p.n < 1 || p.n > 16) bad("n", "'n' must be between 1 and 16");
-  p.stream = field<bool>(body, "stream").value_or(false);
-  p.ignore_eos = field<bool>(body, "ignore_eos").value_or(false);
+  p.n = request_field<int64_t>(body, "n").value_or(1);
+  if (p.n < 1 || p.n > 16) bad_request("n", "'n' must be between 1 and 16");
+  p.stream = request_field<bool>(body, "stream").value_or(false);
+  p.ignore_eos = request_field<bool>(body, "ignore_eos").value_or(false);
   if (const auto options = body.find("stream_options"); options != body.end() && !options->is_null()) {
-    if (!options->is_object()) bad("stream_options", "'stream_options' must be an object");
+    if (!options->is_object()) bad_request("stream_options", "'stream_options' must be an object");
     for (const auto& [key, value] : options->items()) {
       // include_obfuscation pads chunks against a network observer; genrt's have no padding to leave out.
       if (key != "include_usage" && key != "include_obfuscation") {
-        bad("stream_options", fmt::format("'stream_options.{}' is not a field of OpenAI's stream options", key));
+        bad_request("stream_options", fmt::format("'stream_options.{}' is not a field of OpenAI's stream options", key));
       }
     }
-    p.include_usage = field<bool>(*options, "include_usage").value_or(false);
+    p.include_usage = request_field<bool>(*options, "include_usage").value_or(false);
   }
 
   if (endpoint == Endpoint::chat) {
-    if (field<bool>(body, "logprobs").value_or(false)) p.top_logprobs = field<int64_t>(body, "top_logprobs").value_or(0);
-  } else if (const auto logprobs = field<int64_t>(body, "logprobs")) {
+    if (request_field<bool>(body, "logprobs").value_or(false)) p.top_logprobs = request_field<int64_t>(body, "top_logprobs").value_or(0);
+  } else if (const auto logprobs = request_field<int64_t>(body, "logprobs")) {
     p.top_logprobs = *logprobs;
   }
-  if (p.top_logprobs > 20) bad("top_logprobs", "at most 20 top logprobs can be requested");
-  if (p.top_logprobs < -1) bad("logprobs", "'logprobs' must be >= 0");
-  p.echo = field<bool>(body, "echo").value_or(false);
+  if (p.top_logprobs > 20) bad_request("top_logprobs", "at most 20 top logprobs can be requested");
+  if (p.top_logprobs < -1) bad_request("logprobs", "'logprobs' must be >= 0");
+  p.echo = request_field<bool>(body, "echo").value_or(false);
   if (p.echo && p.top_logprobs >= 0) {
-    bad("echo", "'echo' with 'logprobs' is not supported by genrt yet (it would need the prompt tokens' logprobs)");
+    bad_request("echo", "'echo' with 'logprobs' is not supported by genrt yet (it would need the prompt tokens' logprobs)");
   }
   return p;
 }

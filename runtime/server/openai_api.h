@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,33 @@ class ApiError : public Error {
 };
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
+
+// A 400 naming the request field `param`.
+[[noreturn]] void bad_request(const std::string& param, const std::string& message);
+
+// An optional request field of JSON kind T (bool, an integer, a floating-point type or
+// std::string); present with another kind, a 400 naming it: "'name' must be EXPECTED, not
+// VALUE" when `expected` says what it must be, else "'name' has the wrong type: VALUE".
+template <class T>
+std::optional<T> request_field(const nlohmann::json& body, const char* name, const char* expected = nullptr) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  bool ok;
+  if constexpr (std::is_same_v<T, bool>) {
+    ok = it->is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    ok = it->is_number_integer();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    ok = it->is_number();
+  } else {
+    ok = it->is_string();
+  }
+  if (!ok) {
+    bad_request(name, expected != nullptr ? "'" + std::string(name) + "' must be " + expected + ", not " + it->dump()
+                                          : "'" + std::string(name) + "' has the wrong type: " + it->dump());
+  }
+  return it->get<T>();
+}
 
 // A response body: keys stay in the order they are written (OpenAI's field order; a
 // completion's top logprobs most likely first).

@@ -6,6 +6,7 @@
 //   h = conv2(silu(norm2(h + time_emb_proj(silu(temb)))))     (the UNet's blocks have temb)
 //   out = conv_shortcut(x) + h                                   (the shortcut when in != out)
 
+#include <array>
 #include <string>
 
 #include "runtime/models/blocks/conv2d.h"
@@ -42,5 +43,18 @@ struct ResnetBlock2D {
 
 // The first numel values of a flat buffer, viewed as `shape`.
 Tensor view_of(const Tensor& flat, const Shape& shape);
+
+// The two flat buffers a forward passes its running image between: next() views the one
+// the previous next() did not (the first call gives `first`), so a block writes its output
+// beside its input.
+class PingPong {
+ public:
+  PingPong(const Tensor& first, const Tensor& second) : buffers_{&first, &second} {}
+  Tensor next(const Shape& shape) { return view_of(*buffers_[calls_++ % 2], shape); }
+
+ private:
+  std::array<const Tensor*, 2> buffers_;
+  size_t calls_ = 0;
+};
 
 }  // namespace genrt::blocks

@@ -7,6 +7,7 @@
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/model_files.h"
 #include "runtime/memory/device_arena.h"
 #include "runtime/models/blocks/attention.h"
 #include "runtime/models/blocks/mlp.h"
@@ -160,8 +161,7 @@ Tensor ClipTextModel::forward(const Tensor& input_ids, int64_t clip_skip, ClipTe
 }
 
 ClipTextModel load_clip_text_model(const std::filesystem::path& model_dir) {
-  const auto sub = model_dir / "text_encoder";
-  const auto dir = std::filesystem::exists(sub / "config.json") ? sub : model_dir;
+  const auto dir = pipeline_part_dir(model_dir, "text_encoder");
   const auto config_path = dir / "config.json";
   GENRT_CHECK(std::filesystem::exists(config_path),
               "{}: no config.json (nor text_encoder/config.json): not a CLIP text encoder folder", model_dir.string());

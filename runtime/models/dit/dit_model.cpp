@@ -12,6 +12,7 @@
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/model_files.h"
 #include "runtime/models/blocks/attention.h"
 #include "runtime/models/blocks/mlp.h"
 #include "runtime/models/blocks/timestep_features.h"
@@ -237,13 +238,8 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
   ops::unpatchify(out_tokens, c.patch_size, output);
 }
 
-std::filesystem::path dit_transformer_dir(const std::filesystem::path& dir) {
-  const auto sub = dir / "transformer";
-  return std::filesystem::exists(sub / "config.json") ? sub : dir;
-}
-
 DitModel load_dit(const std::filesystem::path& model_dir) {
-  const auto dir = dit_transformer_dir(model_dir);
+  const auto dir = pipeline_part_dir(model_dir, "transformer");
   const auto config_path = dir / "config.json";
   GENRT_CHECK(std::filesystem::exists(config_path),
               "{}: no config.json (nor transformer/config.json): not a diffusers DiT folder",

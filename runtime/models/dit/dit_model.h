@@ -132,7 +132,4 @@ class DitModel {
 // itself, holding config.json and diffusion_pytorch_model.safetensors (or model.safetensors).
 DitModel load_dit(const std::filesystem::path& dir);
 
-// The transformer folder of a DiT pipeline folder, or `dir` itself when it is one.
-std::filesystem::path dit_transformer_dir(const std::filesystem::path& dir);
-
 }  // namespace genrt

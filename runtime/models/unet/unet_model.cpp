@@ -10,6 +10,7 @@
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/model_files.h"
 #include "runtime/models/blocks/timestep_features.h"
 
 namespace genrt {
@@ -268,17 +269,13 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
   Tensor input = view_of(ws.input, {batch, height * width, c.in_channels});
   ops::patchify(latents, 1, input);  // NCHW f32 -> NHWC in the model's dtype
 
-  // The running image sits in `current` or a skip buffer; `other` takes each block's output
-  // that is not a skip connection, and the two swap.
+  // The running image sits in a skip buffer or in one of the pair `images`, whose other
+  // buffer takes each block's output that is not a skip connection.
   std::vector<Tensor> skips;
+  skips.reserve(ws.skips.size());
   size_t next_skip = 0;
   auto save_skip = [&](const Shape& shape) { return skips.emplace_back(view_of(ws.skips.at(next_skip++), shape)); };
-  Tensor* spare = &ws.current;
-  Tensor* held = &ws.other;
-  auto into_spare = [&](const Shape& shape) {
-    std::swap(spare, held);
-    return view_of(*held, shape);
-  };
+  blocks::PingPong images(ws.current, ws.other);
 
   Tensor h = save_skip(level_image(extent, 0, level_channels(c, 0)));
   weights_.conv_in(input.reshape({batch, height, width, c.in_channels}), h);
@@ -291,7 +288,7 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
         block.resnets[j](h, temb_silu, ws.resnet, out);
         h = out;
       } else {
-        Tensor mid = into_spare(shape);
+        Tensor mid = images.next(shape);
         block.resnets[j](h, temb_silu, ws.resnet, mid);
         h = save_skip(shape);
         block.attentions[j](mid, context, ws.transformer, h);
@@ -306,11 +303,11 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
 
   const int64_t n = level_count(c);
   const Shape inner = level_image(extent, n - 1, level_channels(c, n - 1));
-  Tensor a = into_spare(inner);
+  Tensor a = images.next(inner);
   weights_.mid_resnets[0](h, temb_silu, ws.resnet, a);
-  Tensor b = into_spare(inner);
+  Tensor b = images.next(inner);
   weights_.mid_attention(a, context, ws.transformer, b);
-  h = into_spare(inner);
+  h = images.next(inner);
   weights_.mid_resnets[1](b, temb_silu, ws.resnet, h);
 
   for (int64_t k = 0; k < n; ++k) {
@@ -324,20 +321,20 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
       joined_shape.back() += skip.dim(-1);
       Tensor joined = view_of(ws.joined, joined_shape);
       ops::concat_channels(h, skip, joined);
-      Tensor out = into_spare(shape);
+      Tensor out = images.next(shape);
       block.resnets[j](joined, temb_silu, ws.resnet, out);
       h = out;
       if (!block.attentions.empty()) {
-        Tensor attended = into_spare(shape);
+        Tensor attended = images.next(shape);
         block.attentions[j](h, context, ws.transformer, attended);
         h = attended;
       }
     }
     if (i > 0) {
       const Shape outer = level_image(extent, i - 1, c.levels[i].channels);
-      Tensor upsampled = into_spare(outer);
+      Tensor upsampled = images.next(outer);
       ops::upsample_nearest2x(h, upsampled);
-      h = into_spare(outer);
+      h = images.next(outer);
       block.upsampler(upsampled, h);
     }
   }
@@ -351,8 +348,7 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
 }
 
 UnetModel load_unet(const std::filesystem::path& model_dir) {
-  const auto sub = model_dir / "unet";
-  const auto dir = std::filesystem::exists(sub / "config.json") ? sub : model_dir;
+  const auto dir = pipeline_part_dir(model_dir, "unet");
   const auto config_path = dir / "config.json";
   GENRT_CHECK(std::filesystem::exists(config_path), "{}: no config.json (nor unet/config.json): not a diffusers UNet folder",
               model_dir.string());
@@ -361,8 +357,7 @@ UnetModel load_unet(const std::filesystem::path& model_dir) {
   UnetWeights w;
   const NamedWeights named = unet_named_weights(c, w);
   load_named_weights(store, named);
-  int64_t parameters = 0;
-  for (const NamedWeight& weight : named) parameters += shape_numel(weight.shape);
+  const int64_t parameters = parameter_count(named);
   spdlog::info("loaded UNet from {}: {} levels of {} channels, cross-attention to {} features, {:.1f}M parameters",
                dir.string(), c.levels.size(), c.levels.back().channels, c.cross_attention_dim, parameters / 1e6);
   return UnetModel(c, std::move(w));

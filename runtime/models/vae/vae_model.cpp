@@ -10,6 +10,7 @@
 #include "runtime/backend/ops.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/models/model_files.h"
 
 namespace genrt {
 
@@ -167,44 +168,39 @@ void VaeDecoder::decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) 
   Tensor input = view_of(ws.input, {extent.batch, latent_pixels, c.latent_channels});
   ops::patchify(latents, 1, input);
   Tensor z = input.reshape({extent.batch, extent.height, extent.width, c.latent_channels});
-  Tensor* spare = &ws.current;
-  Tensor* held = &ws.other;
-  auto into_spare = [&](const Shape& shape) {
-    std::swap(spare, held);
-    return view_of(*held, shape);
-  };
+  blocks::PingPong images(ws.current, ws.other);
   if (weights_.post_quant_conv.weight.defined()) {
-    Tensor quantized = into_spare(z.shape());
+    Tensor quantized = images.next(z.shape());
     weights_.post_quant_conv(z, quantized);
     z = quantized;
   }
   const Shape inner = decoder_image(extent, 0, decoder_channels(c, 0));
-  Tensor h = into_spare(inner);
+  Tensor h = images.next(inner);
   weights_.conv_in(z, h);
-  Tensor next = into_spare(inner);
+  Tensor next = images.next(inner);
   weights_.mid_resnets[0](h, Tensor(), ws.resnet, next);
   h = next;
   if (c.mid_block_attention) {
-    next = into_spare(inner);
+    next = images.next(inner);
     mid_attention(weights_.mid_attention, h, ws, next);
     h = next;
   }
-  next = into_spare(inner);
+  next = images.next(inner);
   weights_.mid_resnets[1](h, Tensor(), ws.resnet, next);
   h = next;
   for (int64_t k = 0; k < n; ++k) {
     const VaeUpBlock& block = weights_.up_blocks[k];
     const Shape shape = decoder_image(extent, k, decoder_channels(c, k));
     for (const blocks::ResnetBlock2D& resnet : block.resnets) {
-      next = into_spare(shape);
+      next = images.next(shape);
       resnet(h, Tensor(), ws.resnet, next);
       h = next;
     }
     if (k + 1 < n) {
       const Shape outer = decoder_image(extent, k + 1, decoder_channels(c, k));
-      Tensor upsampled = into_spare(outer);
+      Tensor upsampled = images.next(outer);
       ops::upsample_nearest2x(h, upsampled);
-      h = into_spare(outer);
+      h = images.next(outer);
       block.upsampler(upsampled, h);
     }
   }
@@ -216,8 +212,7 @@ void VaeDecoder::decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) 
 }
 
 VaeDecoder load_vae_decoder(const std::filesystem::path& model_dir) {
-  const auto sub = model_dir / "vae";
-  const auto dir = std::filesystem::exists(sub / "config.json") ? sub : model_dir;
+  const auto dir = pipeline_part_dir(model_dir, "vae");
   const auto config_path = dir / "config.json";
   GENRT_CHECK(std::filesystem::exists(config_path), "{}: no config.json (nor vae/config.json): not a diffusers VAE folder",
               model_dir.string());
@@ -226,8 +221,7 @@ VaeDecoder load_vae_decoder(const std::filesystem::path& model_dir) {
   VaeDecoderWeights w;
   const NamedWeights named = vae_decoder_named_weights(c, w);
   load_named_weights(store, named);
-  int64_t parameters = 0;
-  for (const NamedWeight& weight : named) parameters += shape_numel(weight.shape);
+  const int64_t parameters = parameter_count(named);
   spdlog::info("loaded VAE decoder from {}: {} levels up to {} channels, {} latent channels, {}x upscaling, {:.1f}M "
                "parameters",
                dir.string(), c.levels(), decoder_channels(c, 0), c.latent_channels, c.scale_factor(),
