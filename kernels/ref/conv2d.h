@@ -9,7 +9,10 @@ namespace genrt::ref {
 //   out[b, y, x, o] = bias[o] + sum over ky, kx, i of
 //                     in[b, y * stride + ky - padding, x * stride + kx - padding, i] * weight[o, ky, kx, i]
 //
-// with zeros outside the image (PyTorch's Conv2d with padding_mode "zeros").
+// with zeros outside the image (PyTorch's Conv2d with padding_mode "zeros"): `padding` rows
+// and columns on every side, and `extra_padding_end` more below the last row and right of
+// the last column (diffusers' Downsample2D pads (0, 1, 0, 1) before a convolution without
+// padding).
 struct Conv2dShape {
   int64_t batch = 0;
   int64_t height = 0, width = 0;  // of the input
@@ -17,9 +20,10 @@ struct Conv2dShape {
   int64_t kernel = 1;  // square
   int64_t stride = 1;
   int64_t padding = 0;
+  int64_t extra_padding_end = 0;
 
-  int64_t out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
-  int64_t out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
+  int64_t out_height() const { return (height + 2 * padding + extra_padding_end - kernel) / stride + 1; }
+  int64_t out_width() const { return (width + 2 * padding + extra_padding_end - kernel) / stride + 1; }
 };
 
 void conv2d(const Conv2dShape& shape, const float* in,  // [batch, height, width, in_channels]

@@ -30,8 +30,9 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
   GENRT_CHECK(weight.rank() == 4 && weight.dim(1) == weight.dim(2) && weight.dim(3) == x.dim(3),
               "{}: weight {} must be [out_channels, kernel, kernel, {}] for x {}", op, shape_string(weight.shape()),
               x.dim(3), shape_string(x.shape()));
-  GENRT_CHECK(p.stride > 0 && p.padding >= 0, "{}: stride {} and padding {} must be positive and non-negative", op,
-              p.stride, p.padding);
+  GENRT_CHECK(p.stride > 0 && p.padding >= 0 && p.extra_padding_end >= 0,
+              "{}: stride {} must be positive, padding {} and extra end padding {} non-negative", op, p.stride,
+              p.padding, p.extra_padding_end);
   const ref::Conv2dShape shape{.batch = x.dim(0),
                                .height = x.dim(1),
                                .width = x.dim(2),
@@ -39,16 +40,18 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
                                .out_channels = weight.dim(0),
                                .kernel = weight.dim(1),
                                .stride = p.stride,
-                               .padding = p.padding};
-  GENRT_CHECK(shape.out_height() > 0 && shape.out_width() > 0, "{}: a {}x{} kernel does not fit x {} with padding {}",
-              op, shape.kernel, shape.kernel, shape_string(x.shape()), p.padding);
+                               .padding = p.padding,
+                               .extra_padding_end = p.extra_padding_end};
+  GENRT_CHECK(shape.out_height() > 0 && shape.out_width() > 0,
+              "{}: a {}x{} kernel does not fit x {} with padding {} (and {} more at the end)", op, shape.kernel,
+              shape.kernel, shape_string(x.shape()), p.padding, p.extra_padding_end);
   expect_optional_vector(bias, shape.out_channels, where, op, "bias");
   expect_on(out, where, op, "out");
   expect_shape(out, {shape.batch, shape.out_height(), shape.out_width(), shape.out_channels}, op, "out");
   const auto x_begin = reinterpret_cast<uintptr_t>(x.raw()), out_begin = reinterpret_cast<uintptr_t>(out.raw());
   GENRT_CHECK(out_begin + out.nbytes() <= x_begin || x_begin + x.nbytes() <= out_begin, "{}: out must not overlap x",
               op);
-  if (shape.kernel == 1 && p.stride == 1 && p.padding == 0) {
+  if (shape.kernel == 1 && p.stride == 1 && p.padding == 0 && p.extra_padding_end == 0) {
     const int64_t pixels = shape.batch * shape.height * shape.width;
     Tensor rows = out.reshape({pixels, shape.out_channels});
     linear(x.reshape({pixels, shape.in_channels}), weight.reshape({shape.out_channels, shape.in_channels}), bias,

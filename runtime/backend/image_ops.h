@@ -14,6 +14,7 @@ namespace genrt::ops {
 struct Conv2dParams {
   int64_t stride = 1;
   int64_t padding = 0;
+  int64_t extra_padding_end = 0;  // more zeros after the last row and column (see ref::conv2d)
 };
 
 // out [batch, out_h, out_w, out_channels] = conv2d(x [batch, h, w, in_channels]) with weight

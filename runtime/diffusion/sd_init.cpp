@@ -193,9 +193,11 @@ int64_t write_random_sd(const std::string& name, uint64_t seed, DType dtype, con
                               unet_named_weights(unet, unet_weights), seed + 1, dtype);
   write_json(dir / "unet" / "config.json", p.unet);
   const VaeConfig vae = vae_config_from_json(p.vae, "preset " + name);
-  VaeDecoderWeights vae_weights;
-  parameters += write_weights(dir / "vae" / "diffusion_pytorch_model.safetensors",
-                              vae_decoder_named_weights(vae, vae_weights), seed + 2, dtype);
+  VaeDecoderWeights decoder_weights;
+  VaeEncoderWeights encoder_weights;
+  NamedWeights vae_weights = vae_decoder_named_weights(vae, decoder_weights);
+  for (NamedWeight& w : vae_encoder_named_weights(vae, encoder_weights)) vae_weights.push_back(std::move(w));
+  parameters += write_weights(dir / "vae" / "diffusion_pytorch_model.safetensors", vae_weights, seed + 2, dtype);
   write_json(dir / "vae" / "config.json", p.vae);
   write_json(dir / "scheduler" / "scheduler_config.json",
              {{"_class_name", "DDIMScheduler"}, {"beta_start", 0.00085}, {"beta_end", 0.012},

@@ -72,7 +72,7 @@ LatentSize latent_size(const UnetConfig& u, const VaeConfig& v, ImageSize size) 
 
 }  // namespace
 
-SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeDecoder vae,
+SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeModel vae,
                        NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
     : tokenizer_(std::move(tokenizer)),
       text_encoder_(std::move(text_encoder)),
@@ -88,7 +88,7 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
   expect_parts_match(dir, tokenizer);
   ClipTextModel text_encoder = load_clip_text_model(dir / "text_encoder");
   UnetModel unet = load_unet(dir / "unet");
-  VaeDecoder vae = load_vae_decoder(dir / "vae");
+  VaeModel vae = load_vae(dir / "vae");
 
   const auto config_path = dir / "scheduler" / "scheduler_config.json";
   GENRT_CHECK(std::filesystem::exists(config_path), "{}: no scheduler_config.json", (dir / "scheduler").string());
@@ -140,10 +140,8 @@ int64_t SdPipeline::parameter_count() const {
   // The weights' lists give the shapes; fresh weight structs only receive their names.
   ClipTextWeights text;
   UnetWeights unet;
-  VaeDecoderWeights vae;
   return genrt::parameter_count(clip_text_named_weights(text_encoder_.config(), text)) +
-         genrt::parameter_count(unet_named_weights(unet_.config(), unet)) +
-         genrt::parameter_count(vae_decoder_named_weights(vae_.config(), vae));
+         genrt::parameter_count(unet_named_weights(unet_.config(), unet)) + vae_.parameter_count();
 }
 
 std::optional<uint64_t> SdPipeline::planned_device_bytes() const {

@@ -92,7 +92,7 @@ class SdPipeline {
   PngText png_text(const TextToImageRequest& request, std::string_view model) const;
 
  private:
-  SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeDecoder vae,
+  SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeModel vae,
              NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file);
   // check(), giving the request's scheduler it built on the way.
   std::unique_ptr<NoiseScheduler> checked_scheduler(const TextToImageRequest& request) const;
@@ -100,7 +100,7 @@ class SdPipeline {
   ClipTokenizer tokenizer_;
   ClipTextModel text_encoder_;
   UnetModel unet_;
-  VaeDecoder vae_;
+  VaeModel vae_;
   NoiseSchedulerConfig scheduler_;
   nlohmann::json scheduler_file_;
   int64_t max_images_ = 0;  // on the GPU: what memory was planned for

@@ -469,15 +469,17 @@ INSTANTIATE_TEST_SUITE_P(ImageOps, ConcatChannelsGpu,
 struct ConvCase {
   int64_t batch, height, width, in_channels, out_channels, kernel, stride, padding;
   bool bias;
+  int64_t extra_padding_end = 0;
 };
 // The UNet's conv_in (4 latent channels) at stride 1 and 2 on an odd image, its 320-channel
 // 3x3, its conv_out (320 to 4), a downsampler without bias, the VAE's RGB conv_in and
-// 3-channel conv_out, and a 1x1 (a linear layer over the pixels: the op entry's GEMM, not
-// cuDNN).
+// 3-channel conv_out, a 1x1 (a linear layer over the pixels: the op entry's GEMM, not
+// cuDNN), and the VAE encoder's downsampler (no padding but one row and column of zeros at
+// the end, on an odd image).
 constexpr ConvCase kConvCases[] = {
     {1, 7, 9, 4, 32, 3, 1, 1, true},   {2, 7, 9, 4, 32, 3, 2, 1, true}, {2, 16, 16, 320, 320, 3, 1, 1, true},
     {2, 8, 8, 320, 4, 3, 1, 1, true},  {2, 9, 7, 32, 16, 3, 2, 1, false}, {1, 9, 7, 3, 16, 3, 1, 1, true},
-    {2, 8, 8, 128, 3, 3, 1, 1, true},  {2, 8, 8, 64, 32, 1, 1, 0, true},
+    {2, 8, 8, 128, 3, 3, 1, 1, true},  {2, 8, 8, 64, 32, 1, 1, 0, true},    {2, 9, 8, 32, 32, 3, 2, 0, true, 1},
 };
 
 using Conv2dCase = std::tuple<DType, int /*index into kConvCases*/>;
@@ -488,7 +490,7 @@ std::string conv_name(const ::testing::TestParamInfo<Conv2dCase>& info) {
   return std::string(dtype_name(dtype)) + "_" + std::to_string(c.batch) + "x" + std::to_string(c.height) + "x" +
          std::to_string(c.width) + "x" + std::to_string(c.in_channels) + "_to" + std::to_string(c.out_channels) +
          "_k" + std::to_string(c.kernel) + "s" + std::to_string(c.stride) + "p" + std::to_string(c.padding) +
-         (c.bias ? "_bias" : "");
+         (c.extra_padding_end > 0 ? "e" + std::to_string(c.extra_padding_end) : "") + (c.bias ? "_bias" : "");
 }
 
 class Conv2dGpu : public ::testing::TestWithParam<Conv2dCase> {
@@ -506,7 +508,8 @@ TEST_P(Conv2dGpu, MatchesReference) {
                            .out_channels = c.out_channels,
                            .kernel = c.kernel,
                            .stride = c.stride,
-                           .padding = c.padding};
+                           .padding = c.padding,
+                           .extra_padding_end = c.extra_padding_end};
   const int64_t patch = c.kernel * c.kernel * c.in_channels;
   const int64_t out_n = c.batch * s.out_height() * s.out_width() * c.out_channels;
   // x and the filters: waves about 0 of amplitude 1 / sqrt(patch), so each term |x w| <= 1 /
@@ -531,7 +534,8 @@ TEST_P(Conv2dGpu, MatchesReference) {
     const Tensor t_bias = c.bias ? on_device(d_bias, {c.out_channels}, dtype) : Tensor();
     Tensor out = on_device(d_out, {c.batch, s.out_height(), s.out_width(), c.out_channels}, dtype);
     for (int run = 0; run < 2; ++run) {
-      ops::conv2d(t_x, t_w, t_bias, {.stride = c.stride, .padding = c.padding}, out);
+      ops::conv2d(t_x, t_w, t_bias,
+                  {.stride = c.stride, .padding = c.padding, .extra_padding_end = c.extra_padding_end}, out);
     }
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     EXPECT_EQ(gpu.conv.cached_plans(), c.kernel == 1 ? 0u : 1u) << "the second call reuses the first's plan";

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -59,7 +60,7 @@ TEST_P(SdGolden, UnetMatchesDiffusers) {
 
 TEST_P(SdGolden, VaeDecoderMatchesDiffusers) {
   const auto& g = golden().at(GetParam()).at("vae");
-  const VaeDecoder vae = load_vae_decoder(test::data_dir() / "tiny_sd" / GetParam());
+  const VaeModel vae = load_vae(test::data_dir() / "tiny_sd" / GetParam());
   EXPECT_EQ(vae.config().scale_factor(), 2);
   const Tensor latents = golden_npy(g.at("latents")), want = golden_npy(g.at("decoded"));
   VaeWorkspace ws = vae.make_workspace({.batch = 2, .height = latents.dim(2) + 2, .width = latents.dim(3)});
@@ -68,6 +69,25 @@ TEST_P(SdGolden, VaeDecoderMatchesDiffusers) {
   const double err = max_rel_diff(image, want);
   EXPECT_LE(err, kForwardTolerance);
   RecordProperty("vae_max_rel_diff", std::to_string(err));
+}
+
+TEST_P(SdGolden, VaeEncoderMatchesDiffusers) {
+  const auto& g = golden().at(GetParam()).at("vae");
+  const VaeModel vae = load_vae(test::data_dir() / "tiny_sd" / GetParam());
+  ASSERT_TRUE(vae.has_encoder());
+  const Tensor image = golden_npy(g.at("image")), mean = golden_npy(g.at("mean"));
+  const Tensor logvar = golden_npy(g.at("logvar"));  // clamped to [-30, 20] by diffusers
+  const int64_t f = vae.config().scale_factor(), channels = vae.config().latent_channels;
+  VaeWorkspace ws = vae.make_workspace({.batch = 2, .height = image.dim(2) / f + 1, .width = image.dim(3) / f + 3});
+  Tensor moments = Tensor::zeros({1, 2 * channels, image.dim(2) / f, image.dim(3) / f}, DType::f32);
+  vae.encode(image, ws, moments);
+  const Tensor halves = moments.reshape({2, channels, moments.dim(2), moments.dim(3)});
+  for (float& v : halves.slice(1, 2).span<float>()) v = std::clamp(v, -30.0f, 20.0f);
+  const double mean_err = max_rel_diff(halves.slice(0, 1).reshape(mean.shape()), mean);
+  const double logvar_err = max_rel_diff(halves.slice(1, 2).reshape(logvar.shape()), logvar);
+  EXPECT_LE(mean_err, kForwardTolerance);
+  EXPECT_LE(logvar_err, kForwardTolerance);
+  RecordProperty("vae_encoder_max_rel_diff", std::to_string(std::max(mean_err, logvar_err)));
 }
 
 // Four guided steps from saved noise, each step amplifying the differences of the last

@@ -34,9 +34,10 @@ struct ConvOf {
 // "x [2, 7, 9, 4] bf16 by filters [32, 3, 3, 4], stride 2, padding 1, with bias"
 std::string describe(const ConvOf& c) {
   const ref::Conv2dShape& s = c.shape;
-  return fmt::format("x [{}, {}, {}, {}] {} by filters [{}, {}, {}, {}], stride {}, padding {}{}", s.batch, s.height,
+  const std::string extra = s.extra_padding_end > 0 ? fmt::format(" (+{} at the end)", s.extra_padding_end) : "";
+  return fmt::format("x [{}, {}, {}, {}] {} by filters [{}, {}, {}, {}], stride {}, padding {}{}{}", s.batch, s.height,
                      s.width, s.in_channels, dtype_name(c.dtype), s.out_channels, s.kernel, s.kernel, s.in_channels,
-                     s.stride, s.padding, c.bias ? ", with bias" : "");
+                     s.stride, s.padding, extra, c.bias ? ", with bias" : "");
 }
 
 }  // namespace
@@ -127,7 +128,8 @@ fe::error_t build_conv_graph(fe::graph::Graph& g, cudnnHandle_t handle, const re
                         tensor("w", kW, {k, c, r, r}, {r * r * c, 1, r * c, c}),
                         fe::graph::Conv_fprop_attributes()
                             .set_name("conv")
-                            .set_padding({s.padding, s.padding})
+                            .set_pre_padding({s.padding, s.padding})
+                            .set_post_padding({s.padding + s.extra_padding_end, s.padding + s.extra_padding_end})
                             .set_stride({s.stride, s.stride})
                             .set_dilation({1, 1}));
   if (bias) {
@@ -152,7 +154,7 @@ fe::error_t build_conv_graph(fe::graph::Graph& g, cudnnHandle_t handle, const re
 CudnnConv::Plan& CudnnConv::plan_for(const ref::Conv2dShape& s, DType dtype, bool bias, int64_t alignment,
                                      cudaStream_t stream) {
   const Key key{s.batch, s.height, s.width, s.in_channels, s.out_channels, s.kernel,
-                s.stride, s.padding, dtype, bias, alignment};
+                s.stride, s.padding, s.extra_padding_end, dtype, bias, alignment};
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
   const ConvOf conv{s, dtype, bias};
   // Planning may allocate and compile: it cannot be recorded into a CUDA graph.

@@ -48,7 +48,8 @@ class CudnnConv {
 
  private:
   struct Plan;
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, DType, bool, int64_t>;
+  using Key =
+      std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, DType, bool, int64_t>;
   Plan& plan_for(const ref::Conv2dShape& shape, DType dtype, bool bias, int64_t alignment, cudaStream_t stream);
 
   void* handle_ = nullptr;  // cudnnHandle_t, made at the first convolution

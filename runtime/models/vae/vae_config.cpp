@@ -31,6 +31,7 @@ VaeConfig parse_vae_config(const nlohmann::json& j, const std::string& where) {
   c.scaling_factor = json_optional<double>(j, "scaling_factor", 0.18215, where);
   c.mid_block_attention = json_optional<bool>(j, "mid_block_add_attention", true, where);
   c.use_post_quant_conv = json_optional<bool>(j, "use_post_quant_conv", true, where);
+  c.use_quant_conv = json_optional<bool>(j, "use_quant_conv", true, where);
   for (const auto& [name, value] : {std::pair{"in_channels", c.in_channels},
                                     {"out_channels", c.out_channels},
                                     {"latent_channels", c.latent_channels},

@@ -19,7 +19,8 @@ struct VaeConfig {
   int64_t sample_size = 512;
   double scaling_factor = 0.18215;  // latents = encoded * scaling_factor
   bool mid_block_attention = true;
-  bool use_post_quant_conv = true;
+  bool use_quant_conv = true;       // the encoder's 1x1 over the moments
+  bool use_post_quant_conv = true;  // the decoder's 1x1 over the latents
 
   int64_t levels() const { return static_cast<int64_t>(block_out_channels.size()); }
   // Pixels per latent along each side: 2^(levels - 1), 8 for SD's VAEs.

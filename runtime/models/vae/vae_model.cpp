@@ -26,30 +26,77 @@ int64_t decoder_channels(const VaeConfig& c, int64_t k) {
   return c.block_out_channels[static_cast<size_t>(c.levels() - 1 - std::clamp<int64_t>(k, 0, c.levels() - 1))];
 }
 
+// Channels of encoder level k (0: the outermost, at the image's size).
+int64_t encoder_channels(const VaeConfig& c, int64_t k) {
+  return c.block_out_channels[static_cast<size_t>(std::clamp<int64_t>(k, 0, c.levels() - 1))];
+}
+
 Shape decoder_image(const VaeExtent& e, int64_t k, int64_t channels) {
   return {e.batch, e.height << k, e.width << k, channels};
 }
 
+Shape encoder_image(const VaeExtent& e, int64_t levels, int64_t k, int64_t channels) {
+  return decoder_image(e, levels - 1 - k, channels);
+}
+
 template <class Alloc>
-void allocate_activations(const VaeConfig& c, const VaeExtent& e, DType dtype, Alloc& alloc, VaeWorkspace& ws) {
-  const int64_t latent_pixels = e.batch * e.height * e.width;
+void allocate_activations(const VaeConfig& c, const VaeExtent& e, bool encoder, DType dtype, Alloc& alloc,
+                          VaeWorkspace& ws) {
+  const int64_t latent_pixels = e.batch * e.height * e.width, n = c.levels();
+  const int64_t out_pixels = latent_pixels << (2 * (n - 1));
   int64_t image = 0;
-  for (int64_t k = 0; k < c.levels(); ++k) {
+  for (int64_t k = 0; k < n; ++k) {
     const int64_t pixels = latent_pixels << (2 * k);
     image = std::max(image, pixels * std::max({decoder_channels(c, k - 1), decoder_channels(c, k), c.out_channels}));
+    if (encoder) {
+      // Level j = n - 1 - k of the encoder runs at this size, from level j - 1's channels.
+      const int64_t j = n - 1 - k;
+      image = std::max(image, pixels * std::max({encoder_channels(c, j - 1), encoder_channels(c, j), c.in_channels}));
+    }
   }
-  auto flat = [&](int64_t n) { return alloc(Shape{n}, dtype); };
-  const int64_t out_pixels = latent_pixels << (2 * (c.levels() - 1));
-  ws.input = flat(latent_pixels * c.latent_channels);
-  ws.output = flat(out_pixels * c.out_channels);
+  if (encoder) image = std::max(image, latent_pixels * 2 * c.latent_channels);
+  int64_t input = latent_pixels * c.latent_channels, output = out_pixels * c.out_channels;
+  if (encoder) {
+    input = std::max(input, out_pixels * c.in_channels);
+    output = std::max(output, latent_pixels * 2 * c.latent_channels);
+  }
+  auto flat = [&](int64_t numel) { return alloc(Shape{numel}, dtype); };
+  ws.input = flat(input);
+  ws.output = flat(output);
   for (Tensor* t : {&ws.current, &ws.other, &ws.resnet.normed, &ws.resnet.hidden}) *t = flat(image);
   const int64_t tokens = latent_pixels * decoder_channels(c, 0);
-  for (Tensor* t : {&ws.attention_tokens, &ws.attention_normed, &ws.q, &ws.k, &ws.v, &ws.attn}) *t = flat(tokens);
+  for (Tensor* t : {&ws.attention_normed, &ws.q, &ws.k, &ws.v, &ws.attn}) *t = flat(tokens);
 }
 
 void expect_extent(const VaeExtent& e, const char* what) {
   GENRT_CHECK(e.batch > 0 && e.height > 0 && e.width > 0, "VAE {}: batch {} and latents {}x{} must be positive",
               what, e.batch, e.height, e.width);
+}
+
+void expect_within(const VaeExtent& e, const VaeWorkspace& ws, const char* what) {
+  expect_extent(e, what);
+  GENRT_CHECK(e.batch <= ws.extent.batch && e.height <= ws.extent.height && e.width <= ws.extent.width,
+              "VAE {}: {} images of {}x{} latents exceed the workspace's {} of {}x{}", what, e.batch, e.height,
+              e.width, ws.extent.batch, ws.extent.height, ws.extent.width);
+}
+
+blocks::ResnetShape resnet_shape(const VaeConfig& c, int64_t in, int64_t out) {
+  return {.in_channels = in, .out_channels = out, .groups = c.norm_num_groups, .eps = kVaeNormEps};
+}
+
+void name_mid_block(NamedWeights& list, const VaeConfig& c, const std::string& name, VaeMidBlock& w) {
+  const int64_t channels = c.block_out_channels.back();
+  w.resnets[0].name_weights(list, name + ".resnets.0", resnet_shape(c, channels, channels));
+  if (c.mid_block_attention) {
+    const std::string a = name + ".attentions.0";
+    VaeAttentionWeights& attention = w.attention;
+    attention.group_norm.name_weights(list, a + ".group_norm", channels, c.norm_num_groups, kVaeNormEps);
+    attention.to_q.name_weights(list, a + ".to_q", channels, channels, true);
+    attention.to_k.name_weights(list, a + ".to_k", channels, channels, true);
+    attention.to_v.name_weights(list, a + ".to_v", channels, channels, true);
+    attention.to_out_0.name_weights(list, a + ".to_out.0", channels, channels, true);
+  }
+  w.resnets[1].name_weights(list, name + ".resnets.1", resnet_shape(c, channels, channels));
 }
 
 // x + to_out(attention(group_norm(x))) over the pixels of x [batch, h, w, channels], one head.
@@ -66,29 +113,31 @@ void mid_attention(const VaeAttentionWeights& w, const Tensor& x, VaeWorkspace& 
   ops::add(out, x, out);
 }
 
+// The mid block over h, through the workspace's running images; returns its output.
+Tensor run_mid_block(const VaeMidBlock& w, bool attention, Tensor h, VaeWorkspace& ws, blocks::PingPong& images) {
+  Tensor next = images.next(h.shape());
+  w.resnets[0](h, Tensor(), ws.resnet, next);
+  h = next;
+  if (attention) {
+    next = images.next(h.shape());
+    mid_attention(w.attention, h, ws, next);
+    h = next;
+  }
+  next = images.next(h.shape());
+  w.resnets[1](h, Tensor(), ws.resnet, next);
+  return next;
+}
+
 }  // namespace
 
 NamedWeights vae_decoder_named_weights(const VaeConfig& c, VaeDecoderWeights& w) {
   NamedWeights list;
   const int64_t n = c.levels(), inner = decoder_channels(c, 0), groups = c.norm_num_groups;
-  auto resnet_shape = [&](int64_t in, int64_t out) {
-    return blocks::ResnetShape{.in_channels = in, .out_channels = out, .groups = groups, .eps = kVaeNormEps};
-  };
   if (c.use_post_quant_conv) {
     w.post_quant_conv.name_weights(list, "post_quant_conv", c.latent_channels, c.latent_channels, 1);
   }
   w.conv_in.name_weights(list, "decoder.conv_in", c.latent_channels, inner, 3, blocks::same_padding(3));
-  w.mid_resnets[0].name_weights(list, "decoder.mid_block.resnets.0", resnet_shape(inner, inner));
-  if (c.mid_block_attention) {
-    const std::string a = "decoder.mid_block.attentions.0";
-    VaeAttentionWeights& attention = w.mid_attention;
-    attention.group_norm.name_weights(list, a + ".group_norm", inner, groups, kVaeNormEps);
-    attention.to_q.name_weights(list, a + ".to_q", inner, inner, true);
-    attention.to_k.name_weights(list, a + ".to_k", inner, inner, true);
-    attention.to_v.name_weights(list, a + ".to_v", inner, inner, true);
-    attention.to_out_0.name_weights(list, a + ".to_out.0", inner, inner, true);
-  }
-  w.mid_resnets[1].name_weights(list, "decoder.mid_block.resnets.1", resnet_shape(inner, inner));
+  name_mid_block(list, c, "decoder.mid_block", w.mid_block);
   w.up_blocks.resize(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) {
     const std::string name = "decoder.up_blocks." + std::to_string(k);
@@ -97,7 +146,7 @@ NamedWeights vae_decoder_named_weights(const VaeConfig& c, VaeDecoderWeights& w)
     block.resnets.resize(static_cast<size_t>(c.layers_per_block + 1));
     for (size_t j = 0; j < block.resnets.size(); ++j) {
       block.resnets[j].name_weights(list, name + ".resnets." + std::to_string(j),
-                                    resnet_shape(j == 0 ? decoder_channels(c, k - 1) : channels, channels));
+                                    resnet_shape(c, j == 0 ? decoder_channels(c, k - 1) : channels, channels));
     }
     if (k + 1 < n) {
       block.upsampler.name_weights(list, name + ".upsamplers.0.conv", channels, channels, 3, blocks::same_padding(3));
@@ -109,56 +158,97 @@ NamedWeights vae_decoder_named_weights(const VaeConfig& c, VaeDecoderWeights& w)
   return list;
 }
 
-VaeDecoder::VaeDecoder(VaeConfig config, VaeDecoderWeights weights)
-    : config_(std::move(config)), weights_(std::move(weights)) {}
+NamedWeights vae_encoder_named_weights(const VaeConfig& c, VaeEncoderWeights& w) {
+  NamedWeights list;
+  const int64_t n = c.levels(), moments = 2 * c.latent_channels;
+  w.conv_in.name_weights(list, "encoder.conv_in", c.in_channels, encoder_channels(c, 0), 3, blocks::same_padding(3));
+  w.down_blocks.resize(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    const std::string name = "encoder.down_blocks." + std::to_string(k);
+    VaeDownBlock& block = w.down_blocks[k];
+    const int64_t channels = encoder_channels(c, k);
+    block.resnets.resize(static_cast<size_t>(c.layers_per_block));
+    for (size_t j = 0; j < block.resnets.size(); ++j) {
+      block.resnets[j].name_weights(list, name + ".resnets." + std::to_string(j),
+                                    resnet_shape(c, j == 0 ? encoder_channels(c, k - 1) : channels, channels));
+    }
+    if (k + 1 < n) {
+      // diffusers' Downsample2D with padding 0 pads (0, 1, 0, 1) itself: the last row and
+      // column of zeros only.
+      block.downsampler.name_weights(list, name + ".downsamplers.0.conv", channels, channels, 3,
+                                     {.stride = 2, .padding = 0, .extra_padding_end = 1});
+    }
+  }
+  name_mid_block(list, c, "encoder.mid_block", w.mid_block);
+  const int64_t inner = encoder_channels(c, n - 1);
+  w.conv_norm_out.name_weights(list, "encoder.conv_norm_out", inner, c.norm_num_groups, kVaeNormEps);
+  w.conv_out.name_weights(list, "encoder.conv_out", inner, moments, 3, blocks::same_padding(3));
+  if (c.use_quant_conv) w.quant_conv.name_weights(list, "quant_conv", moments, moments, 1);
+  return list;
+}
 
-VaeDecoder::~VaeDecoder() = default;
-VaeDecoder::VaeDecoder(VaeDecoder&&) noexcept = default;
+VaeModel::VaeModel(VaeConfig config, VaeDecoderWeights decoder, std::optional<VaeEncoderWeights> encoder)
+    : config_(std::move(config)), decoder_(std::move(decoder)), encoder_(std::move(encoder)) {}
 
-MemoryRequest VaeDecoder::memory_request(const VaeDeviceOptions& o) const {
+VaeModel::~VaeModel() = default;
+VaeModel::VaeModel(VaeModel&&) noexcept = default;
+
+int64_t VaeModel::parameter_count() const {
+  // Fresh weight structs only receive the names and shapes.
+  VaeDecoderWeights decoder;
+  VaeEncoderWeights encoder;
+  return genrt::parameter_count(vae_decoder_named_weights(config_, decoder)) +
+         (encoder_ ? genrt::parameter_count(vae_encoder_named_weights(config_, encoder)) : 0);
+}
+
+MemoryRequest VaeModel::memory_request(const VaeDeviceOptions& o) const {
   GENRT_CHECK(o.dtype == DType::bf16 || o.dtype == DType::f16, "--dtype {}: the GPU runs models in bf16 or f16",
               dtype_name(o.dtype));
   expect_extent(o.extent, "on the GPU");
+  GENRT_CHECK(!o.encoder || encoder_, "the VAE's checkpoint holds no encoder (encoder.*): image-to-image needs it");
   if (config_.mid_block_attention) ops::expect_gpu_attention_shape("the VAE", 1, decoder_channels(config_, 0));
-  VaeDecoderWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
+  VaeDecoderWeights decoder;  // fresh structs: only the names and shapes are read
+  VaeEncoderWeights encoder;
+  uint64_t weight_bytes = weight_footprint(vae_decoder_named_weights(config_, decoder), o.dtype);
+  if (o.encoder) weight_bytes += weight_footprint(vae_encoder_named_weights(config_, encoder), o.dtype);
   ArenaFootprint persistent;
   VaeWorkspace sizing;
-  allocate_activations(config_, o.extent, o.dtype, persistent, sizing);
-  return {.name = "VAE decoder",
-          .weight_bytes = weight_footprint(vae_decoder_named_weights(config_, listed), o.dtype),
-          .persistent_bytes = persistent.bytes};
+  allocate_activations(config_, o.extent, o.encoder, o.dtype, persistent, sizing);
+  return {.name = o.encoder ? "VAE" : "VAE decoder", .weight_bytes = weight_bytes, .persistent_bytes = persistent.bytes};
 }
 
-void VaeDecoder::place_on(std::shared_ptr<DeviceRuntime> runtime, const VaeDeviceOptions& o) {
-  GENRT_CHECK(!runtime_, "the VAE decoder is already on the GPU");
+void VaeModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const VaeDeviceOptions& o) {
+  GENRT_CHECK(!runtime_, "the VAE is already on the GPU");
   runtime->expect_planned(memory_request(o));
-  place_weights(*runtime, vae_decoder_named_weights(config_, weights_), o.dtype, "VAE decoder");
+  place_weights(*runtime, vae_decoder_named_weights(config_, decoder_), o.dtype, "VAE decoder");
+  if (o.encoder) {
+    place_weights(*runtime, vae_encoder_named_weights(config_, *encoder_), o.dtype, "VAE encoder");
+  } else {
+    encoder_.reset();  // not planned: the GPU cannot encode
+  }
   dtype_ = o.dtype;
   runtime_ = std::move(runtime);
 }
 
-VaeWorkspace VaeDecoder::make_workspace(const VaeExtent& extent) const {
+VaeWorkspace VaeModel::make_workspace(const VaeExtent& extent) const {
   expect_extent(extent, "workspace");
   VaeWorkspace ws;
   ws.extent = extent;
   auto allocate = [&](const Shape& shape, DType dtype) {
     return runtime_ ? runtime_->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
   };
-  allocate_activations(config_, extent, dtype_, allocate, ws);
+  allocate_activations(config_, extent, has_encoder(), dtype_, allocate, ws);
   return ws;
 }
 
-void VaeDecoder::decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) const {
+void VaeModel::decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) const {
   const VaeConfig& c = config_;
   GENRT_CHECK(latents.rank() == 4 && latents.dim(1) == c.latent_channels,
               "VAE: latents {} must be [batch, {}, height, width] (the UNet's out_channels must be the VAE's "
               "latent_channels)",
               shape_string(latents.shape()), c.latent_channels);
   const VaeExtent extent{.batch = latents.dim(0), .height = latents.dim(2), .width = latents.dim(3)};
-  expect_extent(extent, "decode");
-  GENRT_CHECK(extent.batch <= ws.extent.batch && extent.height <= ws.extent.height && extent.width <= ws.extent.width,
-              "VAE: {} latents of {}x{} exceed the workspace's {} of {}x{}", extent.batch, extent.height,
-              extent.width, ws.extent.batch, ws.extent.height, ws.extent.width);
+  expect_within(extent, ws, "decode");
   const int64_t f = c.scale_factor(), n = c.levels();
   GENRT_CHECK(image.shape() == Shape({extent.batch, c.out_channels, extent.height * f, extent.width * f}),
               "VAE: image {} must be [{}, {}, {}, {}]", shape_string(image.shape()), extent.batch, c.out_channels,
@@ -169,30 +259,19 @@ void VaeDecoder::decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) 
   ops::patchify(latents, 1, input);
   Tensor z = input.reshape({extent.batch, extent.height, extent.width, c.latent_channels});
   blocks::PingPong images(ws.current, ws.other);
-  if (weights_.post_quant_conv.weight.defined()) {
+  if (decoder_.post_quant_conv.weight.defined()) {
     Tensor quantized = images.next(z.shape());
-    weights_.post_quant_conv(z, quantized);
+    decoder_.post_quant_conv(z, quantized);
     z = quantized;
   }
-  const Shape inner = decoder_image(extent, 0, decoder_channels(c, 0));
-  Tensor h = images.next(inner);
-  weights_.conv_in(z, h);
-  Tensor next = images.next(inner);
-  weights_.mid_resnets[0](h, Tensor(), ws.resnet, next);
-  h = next;
-  if (c.mid_block_attention) {
-    next = images.next(inner);
-    mid_attention(weights_.mid_attention, h, ws, next);
-    h = next;
-  }
-  next = images.next(inner);
-  weights_.mid_resnets[1](h, Tensor(), ws.resnet, next);
-  h = next;
+  Tensor h = images.next(decoder_image(extent, 0, decoder_channels(c, 0)));
+  decoder_.conv_in(z, h);
+  h = run_mid_block(decoder_.mid_block, c.mid_block_attention, h, ws, images);
   for (int64_t k = 0; k < n; ++k) {
-    const VaeUpBlock& block = weights_.up_blocks[k];
+    const VaeUpBlock& block = decoder_.up_blocks[k];
     const Shape shape = decoder_image(extent, k, decoder_channels(c, k));
     for (const blocks::ResnetBlock2D& resnet : block.resnets) {
-      next = images.next(shape);
+      Tensor next = images.next(shape);
       resnet(h, Tensor(), ws.resnet, next);
       h = next;
     }
@@ -205,28 +284,80 @@ void VaeDecoder::decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) 
     }
   }
   Tensor normed = view_of(ws.resnet.normed, h.shape());
-  weights_.conv_norm_out(h, Tensor(), true, normed);
+  decoder_.conv_norm_out(h, Tensor(), true, normed);
   Tensor pixels = view_of(ws.output, {extent.batch, h.dim(1), h.dim(2), c.out_channels});
-  weights_.conv_out(normed, pixels);
+  decoder_.conv_out(normed, pixels);
   ops::unpatchify(pixels.reshape({extent.batch, h.dim(1) * h.dim(2), c.out_channels}), 1, image);
 }
 
-VaeDecoder load_vae_decoder(const std::filesystem::path& model_dir) {
+void VaeModel::encode(const Tensor& image, VaeWorkspace& ws, Tensor& moments) const {
+  const VaeConfig& c = config_;
+  GENRT_CHECK(encoder_, "the VAE's checkpoint holds no encoder (encoder.*): image-to-image needs it");
+  const int64_t f = c.scale_factor(), n = c.levels(), channels = 2 * c.latent_channels;
+  GENRT_CHECK(image.rank() == 4 && image.dim(1) == c.in_channels && image.dim(2) % f == 0 && image.dim(3) % f == 0,
+              "VAE: image {} must be [batch, {}, height, width] with height and width multiples of {}",
+              shape_string(image.shape()), c.in_channels, f);
+  const VaeExtent extent{.batch = image.dim(0), .height = image.dim(2) / f, .width = image.dim(3) / f};
+  expect_within(extent, ws, "encode");
+  GENRT_CHECK(moments.shape() == Shape({extent.batch, channels, extent.height, extent.width}),
+              "VAE: moments {} must be [{}, {}, {}, {}]", shape_string(moments.shape()), extent.batch, channels,
+              extent.height, extent.width);
+
+  const VaeEncoderWeights& w = *encoder_;
+  Tensor input = view_of(ws.input, {extent.batch, image.dim(2) * image.dim(3), c.in_channels});
+  ops::patchify(image, 1, input);
+  blocks::PingPong images(ws.current, ws.other);
+  Tensor h = images.next(encoder_image(extent, n, 0, encoder_channels(c, 0)));
+  w.conv_in(input.reshape({extent.batch, image.dim(2), image.dim(3), c.in_channels}), h);
+  for (int64_t k = 0; k < n; ++k) {
+    const VaeDownBlock& block = w.down_blocks[k];
+    const Shape shape = encoder_image(extent, n, k, encoder_channels(c, k));
+    for (const blocks::ResnetBlock2D& resnet : block.resnets) {
+      Tensor next = images.next(shape);
+      resnet(h, Tensor(), ws.resnet, next);
+      h = next;
+    }
+    if (k + 1 < n) {
+      Tensor next = images.next(encoder_image(extent, n, k + 1, encoder_channels(c, k)));
+      block.downsampler(h, next);
+      h = next;
+    }
+  }
+  h = run_mid_block(w.mid_block, c.mid_block_attention, h, ws, images);
+  Tensor normed = view_of(ws.resnet.normed, h.shape());
+  w.conv_norm_out(h, Tensor(), true, normed);
+  const Shape moments_nhwc{extent.batch, extent.height, extent.width, channels};
+  Tensor out = view_of(ws.output, moments_nhwc);
+  if (w.quant_conv.weight.defined()) {
+    Tensor unquantized = images.next(moments_nhwc);
+    w.conv_out(normed, unquantized);
+    w.quant_conv(unquantized, out);
+  } else {
+    w.conv_out(normed, out);
+  }
+  ops::unpatchify(out.reshape({extent.batch, extent.height * extent.width, channels}), 1, moments);
+}
+
+VaeModel load_vae(const std::filesystem::path& model_dir) {
   const auto dir = pipeline_part_dir(model_dir, "vae");
   const auto config_path = dir / "config.json";
   GENRT_CHECK(std::filesystem::exists(config_path), "{}: no config.json (nor vae/config.json): not a diffusers VAE folder",
               model_dir.string());
   const VaeConfig c = vae_config_from_json(read_json_file(config_path), config_path.string());
   const WeightStore store = WeightStore::open_dir(dir);
-  VaeDecoderWeights w;
-  const NamedWeights named = vae_decoder_named_weights(c, w);
-  load_named_weights(store, named);
-  const int64_t parameters = parameter_count(named);
-  spdlog::info("loaded VAE decoder from {}: {} levels up to {} channels, {} latent channels, {}x upscaling, {:.1f}M "
+  VaeDecoderWeights decoder;
+  load_named_weights(store, vae_decoder_named_weights(c, decoder));
+  std::optional<VaeEncoderWeights> encoder;
+  if (store.contains("encoder.conv_in.weight")) {
+    encoder.emplace();
+    load_named_weights(store, vae_encoder_named_weights(c, *encoder));
+  }
+  VaeModel vae(c, std::move(decoder), std::move(encoder));
+  spdlog::info("loaded VAE from {}: {} levels up to {} channels, {} latent channels, {}x scaling, {}, {:.1f}M "
                "parameters",
                dir.string(), c.levels(), decoder_channels(c, 0), c.latent_channels, c.scale_factor(),
-               parameters / 1e6);
-  return VaeDecoder(c, std::move(w));
+               vae.has_encoder() ? "encoder and decoder" : "decoder only", vae.parameter_count() / 1e6);
+  return vae;
 }
 
 }  // namespace genrt

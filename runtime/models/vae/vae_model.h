@@ -1,12 +1,14 @@
 #pragma once
-// Stable Diffusion's image decoder (the decoder half of diffusers' AutoencoderKL): latents
-// to pixels through a 1x1 post-quantization convolution, a mid block of ResNets around one
-// single-head attention over the pixels, and up blocks of ResNets and 2x upsamplers.
-// Activations run as NHWC images in the model's dtype; latents and images it takes and
-// gives are NCHW f32.
+// Stable Diffusion's image autoencoder (diffusers' AutoencoderKL): the decoder turns latents
+// into pixels through a 1x1 post-quantization convolution, a mid block of ResNets around
+// one single-head attention over the pixels, and up blocks of ResNets and 2x upsamplers;
+// the encoder (image-to-image) mirrors it with down blocks and stride-2 downsamplers into
+// the mean and log-variance of the latent distribution. Activations run as NHWC images in
+// the model's dtype; the latents, moments and images it takes and gives are NCHW f32.
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "runtime/core/tensor.h"
@@ -23,7 +25,8 @@ namespace genrt {
 
 class DeviceRuntime;
 
-// The largest decode a workspace is made for: images of batch latents of height x width.
+// The largest image a workspace is made for: batch images of height x width latents
+// (height * f x width * f pixels).
 struct VaeExtent {
   int64_t batch = 1;
   int64_t height = 0, width = 0;  // of the latents
@@ -32,6 +35,7 @@ struct VaeExtent {
 struct VaeDeviceOptions {
   DType dtype = DType::bf16;
   VaeExtent extent;
+  bool encoder = false;  // also place the encoder (image-to-image); else the GPU holds only the decoder
 };
 
 // The mid block's attention (diffusers' Attention with a GroupNorm and a residual).
@@ -40,45 +44,72 @@ struct VaeAttentionWeights {
   blocks::Linear to_q, to_k, to_v, to_out_0;  // [channels, channels] with biases
 };
 
+// ResNet, attention (when the config has it), ResNet: the same in the encoder and the decoder.
+struct VaeMidBlock {
+  blocks::ResnetBlock2D resnets[2];
+  VaeAttentionWeights attention;
+};
+
 struct VaeUpBlock {
   std::vector<blocks::ResnetBlock2D> resnets;
   blocks::Conv2d upsampler;  // absent in the last block
+};
+
+struct VaeDownBlock {
+  std::vector<blocks::ResnetBlock2D> resnets;
+  blocks::Conv2d downsampler;  // stride 2, absent in the last block
 };
 
 // Members are named like diffusers' modules under decoder.
 struct VaeDecoderWeights {
   blocks::Conv2d post_quant_conv;  // 1x1 over the latents (outside decoder.)
   blocks::Conv2d conv_in;
-  blocks::ResnetBlock2D mid_resnets[2];
-  VaeAttentionWeights mid_attention;
+  VaeMidBlock mid_block;
   std::vector<VaeUpBlock> up_blocks;  // up_blocks[0] is the innermost level
   blocks::GroupNorm conv_norm_out;
   blocks::Conv2d conv_out;
 };
 
+// Members are named like diffusers' modules under encoder.
+struct VaeEncoderWeights {
+  blocks::Conv2d conv_in;
+  std::vector<VaeDownBlock> down_blocks;  // down_blocks[0] is the outermost level
+  VaeMidBlock mid_block;
+  blocks::GroupNorm conv_norm_out;
+  blocks::Conv2d conv_out;    // to twice the latent channels: the mean, then the log-variance
+  blocks::Conv2d quant_conv;  // 1x1 over the moments (outside encoder.)
+};
+
 NamedWeights vae_decoder_named_weights(const VaeConfig& config, VaeDecoderWeights& weights);
+NamedWeights vae_encoder_named_weights(const VaeConfig& config, VaeEncoderWeights& weights);
 
 struct VaeWorkspace {
   VaeExtent extent;
-  Tensor input, output;  // NHWC latents in, pixels out
+  Tensor input, output;  // NHWC latents or pixels in, pixels or moments out
   Tensor current, other;
   blocks::ResnetBuffers resnet;
-  Tensor attention_tokens, attention_normed, q, k, v, attn;
+  Tensor attention_normed, q, k, v, attn;
 };
 
-class VaeDecoder {
+class VaeModel {
  public:
-  VaeDecoder(VaeConfig config, VaeDecoderWeights weights);
-  ~VaeDecoder();
-  VaeDecoder(VaeDecoder&&) noexcept;
+  VaeModel(VaeConfig config, VaeDecoderWeights decoder, std::optional<VaeEncoderWeights> encoder);
+  ~VaeModel();
+  VaeModel(VaeModel&&) noexcept;
 
   const VaeConfig& config() const { return config_; }
+  // Whether the model can encode: the checkpoint holds the encoder (and on the GPU, it was
+  // placed there).
+  bool has_encoder() const { return encoder_.has_value(); }
+  // Of the decoder, and of the encoder when the model has one.
+  int64_t parameter_count() const;
 
   MemoryRequest memory_request(const VaeDeviceOptions& options) const;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const VaeDeviceOptions& options);
   DeviceRuntime* device_runtime() const { return runtime_.get(); }
   Device device() const { return runtime_ ? Device::cuda : Device::cpu; }
 
+  // Buffers for decoding, and for encoding when the model has an encoder, up to `extent`.
   VaeWorkspace make_workspace(const VaeExtent& extent) const;
 
   // image [batch, out_channels, h * f, w * f] (f32, about -1..1) decoded from latents
@@ -87,15 +118,23 @@ class VaeDecoder {
   // DeviceRuntime::Step.
   void decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) const;
 
+  // moments [batch, 2 * latent_channels, h, w] (f32): the mean, then the log-variance (as the
+  // convolutions give it, before diffusers clamps it to [-30, 20]), of the latent
+  // distribution of image [batch, in_channels, h * f, w * f] (f32 in -1..1), both on the
+  // model's device. On the GPU, call it inside a DeviceRuntime::Step.
+  void encode(const Tensor& image, VaeWorkspace& ws, Tensor& moments) const;
+
  private:
   VaeConfig config_;
-  VaeDecoderWeights weights_;
+  VaeDecoderWeights decoder_;
+  std::optional<VaeEncoderWeights> encoder_;
   DType dtype_ = DType::f32;
   std::shared_ptr<DeviceRuntime> runtime_;
 };
 
-// Loads the decoder of a diffusers AutoencoderKL: a pipeline folder (with vae/) or the vae
-// folder itself, holding config.json and diffusion_pytorch_model.safetensors.
-VaeDecoder load_vae_decoder(const std::filesystem::path& dir);
+// Loads a diffusers AutoencoderKL: a pipeline folder (with vae/) or the vae folder itself,
+// holding config.json and diffusion_pytorch_model.safetensors. The encoder is loaded when
+// the checkpoint holds it: a decoder-only checkpoint still decodes.
+VaeModel load_vae(const std::filesystem::path& dir);
 
 }  // namespace genrt
