@@ -18,6 +18,10 @@ class DdimScheduler final : public NoiseScheduler {
     stride_ = config.num_train_timesteps / steps;
   }
 
+  NoiseLevel noise_level(int64_t i) const override {
+    return vp_noise_level(alphas_cumprod_[static_cast<size_t>(timesteps_[i])]);
+  }
+
   ref::StepCoefficients step(int64_t i) const override {
     const auto t = static_cast<int64_t>(timesteps_[i]);
     const int64_t prev_t = t - stride_;

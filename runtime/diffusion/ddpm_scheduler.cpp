@@ -17,6 +17,10 @@ class DdpmScheduler final : public NoiseScheduler {
     timesteps_ = spaced_timesteps(config, steps, /*rounding=*/true);
   }
 
+  NoiseLevel noise_level(int64_t i) const override {
+    return vp_noise_level(alphas_cumprod_[static_cast<size_t>(timesteps_[i])]);
+  }
+
   ref::StepCoefficients step(int64_t i) const override {
     const auto t = static_cast<int64_t>(timesteps_[i]);
     const bool last = i + 1 == steps();

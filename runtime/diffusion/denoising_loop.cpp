@@ -25,7 +25,12 @@ MemoryRequest loop_memory_request(const Shape& latent_shape, int64_t out_channel
   return {.name = "denoising loop", .persistent_bytes = footprint.bytes};
 }
 
-void start_latents(const LoopSettings& s, const Tensor& init_noise, LoopBuffers& b) {
+namespace {
+
+// Calls start(noise) inside a step of the loop's device with the run's initial noise:
+// `init_noise` on the latents' device, or the seeded Philox noise in b.noise.
+template <class Start>
+void with_initial_noise(const LoopSettings& s, const Tensor& init_noise, LoopBuffers& b, Start&& start) {
   Tensor noise = b.noise;
   if (init_noise.defined()) {
     GENRT_CHECK(init_noise.shape() == b.latents.shape(), "initial noise {} does not match the latents {} of {} images",
@@ -40,14 +45,35 @@ void start_latents(const LoopSettings& s, const Tensor& init_noise, LoopBuffers&
   std::optional<DeviceRuntime::Step> step;
   if (s.runtime != nullptr) step.emplace(*s.runtime);
   if (!init_noise.defined()) ops::gaussian_noise(s.seed, kInitNoiseStream, b.noise);
-  ops::guidance_input(noise, static_cast<float>(s.scheduler.init_noise_sigma()), b.latents);
+  start(noise);
+}
+
+}  // namespace
+
+void start_latents(const LoopSettings& s, const Tensor& init_noise, LoopBuffers& b) {
+  with_initial_noise(s, init_noise, b, [&](const Tensor& noise) {
+    ops::guidance_input(noise, static_cast<float>(s.scheduler.init_noise_sigma()), b.latents);
+  });
+}
+
+void noise_clean_latents(const LoopSettings& s, const Tensor& init_noise, LoopBuffers& b) {
+  const NoiseLevel level = s.scheduler.noise_level(s.scheduler.first_step());
+  with_initial_noise(s, init_noise, b, [&](const Tensor& noise) {
+    // x = signal * x0 + noise * eps as a scheduler step of the clean latents; its model
+    // output, which a zero coefficient leaves unused, is the latents too.
+    Tensor no_history;
+    ops::scheduler_step({.next_from_sample = static_cast<float>(level.signal),
+                         .next_from_noise = static_cast<float>(level.noise)},
+                        b.latents, b.latents, no_history, noise);
+  });
 }
 
 LoopResult denoise(const LoopSettings& s, const DenoiserCall& denoiser, LoopBuffers& b,
                    const DiffusionCallback& on_step) {
   LoopResult result;
   const auto loop_start = LoopClock::now();
-  for (int64_t i = 0; i < s.scheduler.steps(); ++i) {
+  const int64_t first = s.scheduler.first_step(), steps = s.scheduler.steps() - first;
+  for (int64_t i = first; i < s.scheduler.steps(); ++i) {
     const auto step_start = LoopClock::now();
     const double t = s.scheduler.timesteps()[i];
     int64_t bad = 0;
@@ -63,10 +89,10 @@ LoopResult denoise(const LoopSettings& s, const DenoiserCall& denoiser, LoopBuff
       bad = ops::count_nonfinite(b.latents, b.nonfinite_counter);
     }
     GENRT_CHECK(bad == 0, "diffusion diverged: {} NaN or infinite latent values after step {} of {} (timestep {})",
-                bad, i + 1, s.scheduler.steps(), t);
-    result.steps_done = i + 1;
-    const DiffusionProgress progress{.step = i + 1,
-                                     .steps = s.scheduler.steps(),
+                bad, i - first + 1, steps, t);
+    result.steps_done = i - first + 1;
+    const DiffusionProgress progress{.step = result.steps_done,
+                                     .steps = steps,
                                      .timestep = t,
                                      .step_seconds = seconds_since(step_start),
                                      .elapsed_seconds = seconds_since(loop_start)};

@@ -88,7 +88,12 @@ struct LoopResult {
 // the scheduler's initial sigma.
 void start_latents(const LoopSettings& settings, const Tensor& init_noise, LoopBuffers& b);
 
-// Runs the scheduler's steps on b.latents. A NaN or infinity in the latents stops the run
+// Image-to-image: b.latents holds clean latents; noises them to the level of the
+// scheduler's first step (signal * x0 + noise * eps, diffusers' add_noise), eps being
+// `init_noise` or the seeded noise as for start_latents.
+void noise_clean_latents(const LoopSettings& settings, const Tensor& init_noise, LoopBuffers& b);
+
+// Runs the scheduler's steps from its first_step() on b.latents. A NaN or infinity in the latents stops the run
 // with an error naming the step.
 LoopResult denoise(const LoopSettings& settings, const DenoiserCall& denoiser, LoopBuffers& b,
                    const DiffusionCallback& on_step);

@@ -48,6 +48,11 @@ class DpmSolverScheduler final : public NoiseScheduler {
 
   bool uses_x0_history() const override { return config_.solver_order == 2; }
 
+  NoiseLevel noise_level(int64_t i) const override {
+    const Point p = point(i);
+    return {.signal = p.alpha, .noise = p.sigma};
+  }
+
   ref::StepCoefficients step(int64_t i) const override {
     const Point s0 = point(i), t = point(i + 1);
     // x0 from the model output at the current noise level (alpha_t x0 + sigma_t eps = x).
@@ -62,7 +67,7 @@ class DpmSolverScheduler final : public NoiseScheduler {
     const bool lower_order_final =
         last && (config_.euler_at_final || (config_.lower_order_final && steps() < 15) ||
                  config_.final_sigma_zero);
-    if (config_.solver_order == 1 || i == 0 || lower_order_final) {
+    if (config_.solver_order == 1 || i == first_step() || lower_order_final) {
       // x_t = (sigma_t / sigma_s) x - alpha_t (e^-h - 1) x0
       c.next_from_sample = static_cast<float>(sample_coeff);
       c.next_from_x0 = static_cast<float>(-t.alpha * decay);

@@ -40,6 +40,9 @@ class EulerScheduler final : public NoiseScheduler {
     return 1.0 / std::sqrt(sigma * sigma + 1.0);
   }
 
+  // Euler's sample is the clean sample plus sigma noise (x_t / sqrt(alpha_cumprod)).
+  NoiseLevel noise_level(int64_t i) const override { return {.signal = 1.0, .noise = sigmas_[i]}; }
+
   ref::StepCoefficients step(int64_t i) const override {
     const double sigma = sigmas_[i], next = sigmas_[i + 1];
     // Ancestral: down to sigma_down, then noise of sigma_up, with sigma_down^2 + sigma_up^2 = next^2.

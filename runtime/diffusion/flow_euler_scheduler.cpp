@@ -27,6 +27,9 @@ class FlowEulerScheduler final : public NoiseScheduler {
     sigmas_.push_back(0.0f);
   }
 
+  // x_t = (1 - sigma) x0 + sigma noise (diffusers' scale_noise).
+  NoiseLevel noise_level(int64_t i) const override { return {.signal = 1.0 - sigmas_[i], .noise = sigmas_[i]}; }
+
   ref::StepCoefficients step(int64_t i) const override {
     // next = x + (sigma_next - sigma) * velocity
     return {.next_from_sample = 1.0f,

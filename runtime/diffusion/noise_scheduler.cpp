@@ -17,6 +17,10 @@ SampleOutputMix predicted_x0(PredictionType prediction, double alpha_prod) {
   return {};
 }
 
+NoiseLevel vp_noise_level(double alpha_prod) {
+  return {.signal = std::sqrt(alpha_prod), .noise = std::sqrt(1.0 - alpha_prod)};
+}
+
 SampleOutputMix predicted_noise(PredictionType prediction, double alpha_prod) {
   const double a = std::sqrt(alpha_prod), b = std::sqrt(1.0 - alpha_prod);
   switch (prediction) {
@@ -25,6 +29,11 @@ SampleOutputMix predicted_noise(PredictionType prediction, double alpha_prod) {
     case PredictionType::sample: return {1.0 / b, -a / b};
   }
   return {};
+}
+
+void NoiseScheduler::start_at(int64_t step) {
+  GENRT_CHECK(step >= 0 && step < steps(), "a run of {} steps cannot start at step {}", steps(), step);
+  first_step_ = step;
 }
 
 std::unique_ptr<NoiseScheduler> make_scheduler(const NoiseSchedulerConfig& config, int64_t steps) {

@@ -22,6 +22,8 @@ struct SampleOutputMix {
 // The predicted clean sample x0 and noise eps for a model trained with `prediction` at a
 // timestep whose alphas_cumprod is alpha_prod (x = sqrt(alpha_prod) x0 + sqrt(1 - alpha_prod) eps).
 SampleOutputMix predicted_x0(PredictionType prediction, double alpha_prod);
+// That sample's noise level: sqrt(alpha_prod) x0 + sqrt(1 - alpha_prod) eps.
+NoiseLevel vp_noise_level(double alpha_prod);
 SampleOutputMix predicted_noise(PredictionType prediction, double alpha_prod);
 
 }  // namespace genrt

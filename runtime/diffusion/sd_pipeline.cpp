@@ -110,19 +110,26 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
     const UnetDeviceOptions unet_options{
         .dtype = device.dtype,
         .extent = {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens}};
-    // The VAE decodes one image at a time: its full-resolution activations are the largest.
+    // The VAE encodes and decodes one image at a time: its full-resolution activations are
+    // the largest. The encoder goes to the GPU whenever the checkpoint has it.
+    const bool encoder = pipeline.vae_.has_encoder();
     const VaeDeviceOptions vae_options{.dtype = device.dtype,
-                                       .extent = {.batch = 1, .height = latents.height, .width = latents.width}};
-    const int64_t channels = pipeline.vae_.config().latent_channels;
-    const int64_t out_channels = pipeline.vae_.config().out_channels;
-    ArenaFootprint decode;  // a run's decode buffers: one image's scaled latents and pixels
-    decode(Shape{1, channels, latents.height, latents.width}, DType::f32);
-    decode(Shape{1, out_channels, max_size.height, max_size.width}, DType::f32);
+                                       .extent = {.batch = 1, .height = latents.height, .width = latents.width},
+                                       .encoder = encoder};
+    const VaeConfig& vae = pipeline.vae_.config();
+    ArenaFootprint decode;  // a run's VAE buffers: one image's latents and pixels each way
+    decode(Shape{1, vae.latent_channels, latents.height, latents.width}, DType::f32);
+    decode(Shape{1, vae.out_channels, max_size.height, max_size.width}, DType::f32);
+    if (encoder) {
+      decode(Shape{1, vae.in_channels, max_size.height, max_size.width}, DType::f32);
+      decode(Shape{1, 2 * vae.latent_channels, latents.height, latents.width}, DType::f32);
+    }
+    const int64_t channels = vae.latent_channels;
     const MemoryRequest requests[] = {
         pipeline.text_encoder_.memory_request(text_options), pipeline.unet_.memory_request(unet_options),
         pipeline.vae_.memory_request(vae_options),
         loop_memory_request({device.max_images, channels, latents.height, latents.width}, channels),
-        {.name = "VAE decode buffers", .persistent_bytes = decode.bytes}};
+        {.name = "VAE image buffers", .persistent_bytes = decode.bytes}};
     auto runtime = std::make_shared<DeviceRuntime>(requests, device.gpu_memory);
     pipeline.text_encoder_.place_on(runtime, text_options);
     pipeline.unet_.place_on(runtime, unet_options);
@@ -156,8 +163,11 @@ ImageSize SdPipeline::default_size() const {
 }
 
 ImageSize SdPipeline::size_of(const TextToImageRequest& request) const {
-  return {.width = request.width > 0 ? request.width : default_size().width,
-          .height = request.height > 0 ? request.height : default_size().height};
+  const ImageSize fallback = request.init_image.defined() && request.init_image.rank() == 4
+                                 ? ImageSize{.width = request.init_image.dim(3), .height = request.init_image.dim(2)}
+                                 : default_size();
+  return {.width = request.width > 0 ? request.width : fallback.width,
+          .height = request.height > 0 ? request.height : fallback.height};
 }
 
 void SdPipeline::check(const TextToImageRequest& request) const { checked_scheduler(request); }
@@ -173,6 +183,23 @@ std::unique_ptr<NoiseScheduler> SdPipeline::checked_scheduler(const TextToImageR
               layers);
   // Throws for a step count it cannot take.
   std::unique_ptr<NoiseScheduler> scheduler = make_scheduler(request.scheduler.value_or(scheduler_), request.steps);
+  if (request.init_image.defined()) {
+    GENRT_CHECK(vae_.has_encoder(),
+                "image to image: the pipeline's VAE checkpoint holds no encoder weights (encoder.*), which it needs");
+    const Tensor& image = request.init_image;
+    GENRT_CHECK(image.rank() == 4 && image.dim(0) == 1 && image.dim(1) == vae_.config().in_channels &&
+                    image.dim(2) == size.height && image.dim(3) == size.width,
+                "image to image: the init image {} must be [1, {}, {}, {}]: images are made at its size",
+                shape_string(image.shape()), vae_.config().in_channels, size.height, size.width);
+    GENRT_CHECK(request.strength > 0.0 && request.strength <= 1.0,
+                "image to image: strength {} must be in (0, 1]", request.strength);
+    // diffusers' get_timesteps: the last floor(steps * strength) steps.
+    const auto redrawn = std::min(static_cast<int64_t>(static_cast<double>(request.steps) * request.strength),
+                                  request.steps);
+    GENRT_CHECK(redrawn >= 1, "image to image: strength {} of {} steps runs no step (it runs floor(steps x strength)): "
+                "raise the strength or the steps", request.strength, request.steps);
+    scheduler->start_at(request.steps - redrawn);
+  }
   const Shape latent_shape{request.images, vae_.config().latent_channels, latents.height, latents.width};
   GENRT_CHECK(!request.init_noise.defined() || request.init_noise.shape() == latent_shape,
               "initial noise {} does not match the latents {} of {} images", shape_string(request.init_noise.shape()),
@@ -196,6 +223,7 @@ PngText SdPipeline::png_text(const TextToImageRequest& r, std::string_view model
                       scheduler_name(r.scheduler.value_or(scheduler_).kind), r.guidance, r.seed, size.width,
                       size.height, model);
   if (r.clip_skip > 0) text += fmt::format(", Clip skip: {}", r.clip_skip + 1);
+  if (r.init_image.defined()) text += fmt::format(", Denoising strength: {}", r.strength);
   return {{"parameters", text}, {"Software", std::string("genrt ") + GENRT_VERSION}};
 }
 
@@ -237,12 +265,37 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   }
   UnetWorkspace unet_workspace = unet_.make_workspace(
       {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens});
-  const int64_t channels = vae_.config().latent_channels;
+  const VaeConfig& vae = vae_.config();
+  const int64_t channels = vae.latent_channels;
   LoopBuffers b = allocate_loop_buffers({images, channels, latents.height, latents.width}, channels, guided,
                                         scheduler->uses_x0_history(), allocate);
+  VaeWorkspace vae_workspace = vae_.make_workspace({.batch = 1, .height = latents.height, .width = latents.width});
   const LoopSettings settings{
       .scheduler = *scheduler, .guidance = request.guidance, .guided = guided, .seed = request.seed, .runtime = runtime};
-  start_latents(settings, request.init_noise, b);
+  if (request.init_image.defined()) {
+    // The encoder's mean latents of the image in [-1, 1], scaled, for every image.
+    const Tensor given = request.init_image.to_f32();
+    Tensor pixels = Tensor::zeros(given.shape(), DType::f32);
+    std::transform(given.span<float>().begin(), given.span<float>().end(), pixels.span<float>().begin(),
+                   [](float v) { return 2.0f * v - 1.0f; });
+    if (runtime != nullptr) {
+      Tensor on_device = allocate(pixels.shape(), DType::f32);
+      runtime->copy_in(pixels, on_device);
+      pixels = on_device;
+    }
+    Tensor moments = allocate({1, 2 * channels, latents.height, latents.width}, DType::f32);
+    {
+      std::optional<DeviceRuntime::Step> step;
+      if (runtime != nullptr) step.emplace(*runtime);
+      vae_.encode(pixels, vae_workspace, moments);
+      const Tensor mean = moments.reshape({2, channels, latents.height, latents.width}).slice(0, 1);
+      ops::guidance_input(mean.reshape({1, channels, latents.height, latents.width}),
+                          static_cast<float>(vae.scaling_factor), b.latents);
+    }
+    noise_clean_latents(settings, request.init_noise, b);
+  } else {
+    start_latents(settings, request.init_noise, b);
+  }
   result.setup_seconds = seconds_since(setup_start);
 
   std::vector<float> timesteps(static_cast<size_t>(samples));
@@ -262,11 +315,10 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   // One image at a time through the VAE: latents / scaling_factor, decoded, then
   // (x / 2 + 0.5) clamped to [0, 1] as diffusers' image processor does.
   const auto decode_start = LoopClock::now();
-  VaeWorkspace vae_workspace = vae_.make_workspace({.batch = 1, .height = latents.height, .width = latents.width});
   Tensor scaled = allocate({1, channels, latents.height, latents.width}, DType::f32);
-  Tensor pixels = allocate({1, vae_.config().out_channels, size.height, size.width}, DType::f32);
-  result.images = Tensor::zeros({images, vae_.config().out_channels, size.height, size.width}, DType::f32);
-  const auto inverse_scale = static_cast<float>(1.0 / vae_.config().scaling_factor);
+  Tensor pixels = allocate({1, vae.out_channels, size.height, size.width}, DType::f32);
+  result.images = Tensor::zeros({images, vae.out_channels, size.height, size.width}, DType::f32);
+  const auto inverse_scale = static_cast<float>(1.0 / vae.scaling_factor);
   for (int64_t i = 0; i < images; ++i) {
     {
       std::optional<DeviceRuntime::Step> step;
@@ -296,6 +348,18 @@ std::vector<uint8_t> to_rgb8(const Tensor& images, int64_t index) {
     }
   }
   return rgb;
+}
+
+Tensor from_rgb8(const RgbImage& image) {
+  const int64_t pixels = image.width * image.height;
+  GENRT_CHECK(pixels > 0 && std::ssize(image.pixels) == 3 * pixels, "from_rgb8: a {}x{} RGB image needs {} bytes, got {}",
+              image.width, image.height, 3 * pixels, image.pixels.size());
+  Tensor planes = Tensor::zeros({1, 3, image.height, image.width}, DType::f32);
+  float* to = planes.data<float>();
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t c = 0; c < 3; ++c) to[c * pixels + p] = static_cast<float>(image.pixels[3 * p + c]) / 255.0f;
+  }
+  return planes;
 }
 
 }  // namespace genrt

@@ -2,7 +2,9 @@
 // Text to image with Stable Diffusion (SD 1.x and 2.x in diffusers' StableDiffusionPipeline
 // layout): the CLIP tokenizer and text encoder turn the prompt and the negative prompt into
 // the states the UNet cross-attends to, the denoising loop runs with classifier-free
-// guidance, and the VAE decodes the final latents into pixels. The three models share one
+// guidance, and the VAE decodes the final latents into pixels. Image to image
+// (StableDiffusionImg2ImgPipeline) starts the loop part way, from the VAE encoder's latents
+// of a given image noised to that step's level. The three models share one
 // device runtime and one memory plan, made at load for the largest run the pipeline takes.
 
 #include <filesystem>
@@ -38,10 +40,19 @@ struct TextToImageRequest {
   int64_t steps = 30;
   double guidance = 7.5;  // classifier-free guidance scale; <= 1 runs unguided
   uint64_t seed = 0;      // initial noise (unless init_noise) and step noise
-  int64_t width = 0, height = 0;  // 0: the pipeline's default size
+  int64_t width = 0, height = 0;  // 0: the init image's size, else the pipeline's default
   int64_t images = 1;
   int64_t clip_skip = 0;  // stop the text encoder this many layers before its last
-  Tensor init_noise{};    // [images, latent channels, height / f, width / f] standard normal, or undefined
+  // [images, latent channels, height / f, width / f] standard normal, or undefined: the
+  // initial noise, or with an init image the noise added to its latents.
+  Tensor init_noise{};
+  // Image to image: [1, 3, height, width] f32 in [0, 1] on the host (the size of the images
+  // made), or undefined. The encoder's mean latents (diffusers samples the distribution by
+  // default; its spread is tiny for trained VAEs) start every image of the run.
+  Tensor init_image{};
+  // With init_image, how much of it is redrawn: the run takes the last floor(steps *
+  // strength) of `steps` steps (diffusers' get_timesteps), from that step's noise level.
+  double strength = 0.75;
   std::optional<NoiseSchedulerConfig> scheduler{};  // replaces the pipeline's for this run
 };
 
@@ -85,8 +96,10 @@ class SdPipeline {
   // count, guidance, clip skip, noise shape), before anything runs; run() checks the same.
   void check(const TextToImageRequest& request) const;
   TextToImageResult run(const TextToImageRequest& request, const DiffusionCallback& on_step = {}) const;
-  // The size a request gets: its own, or the default.
+  // The size a request gets: its own, its init image's, or the default.
   ImageSize size_of(const TextToImageRequest& request) const;
+  // Whether the pipeline can start from an image: its VAE checkpoint holds the encoder.
+  bool can_encode_images() const { return vae_.has_encoder(); }
   // The generation parameters of a request as PNG text chunks: "parameters" in the layout
   // other Stable Diffusion tools write and read, and "Software".
   PngText png_text(const TextToImageRequest& request, std::string_view model) const;
@@ -109,5 +122,7 @@ class SdPipeline {
 
 // pixels [images, 3, h, w] in [0, 1] as 8-bit RGB, rounded like diffusers' numpy_to_pil.
 std::vector<uint8_t> to_rgb8(const Tensor& images, int64_t index);
+// An 8-bit RGB image as pixels [1, 3, h, w] in [0, 1], as diffusers' image processor reads one.
+Tensor from_rgb8(const RgbImage& image);
 
 }  // namespace genrt

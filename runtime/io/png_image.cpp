@@ -63,4 +63,27 @@ void write_png(const std::filesystem::path& path, const RgbImage& image, const P
   GENRT_CHECK(out.good(), "error writing {}", path.string());
 }
 
+RgbImage read_png(const std::filesystem::path& path) {
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  if (png_image_begin_read_from_file(&png, path.c_str()) == 0) {
+    const std::string why = png.message;
+    png_image_free(&png);
+    GENRT_CHECK(std::filesystem::exists(path), "{}: no such file", path.string());
+    fail("{}: not a readable PNG: {}", path.string(), why);
+  }
+  // Read as RGBA, then drop alpha: libpng's RGB output would composite alpha onto black.
+  png.format = PNG_FORMAT_RGBA;
+  std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(png));
+  if (png_image_finish_read(&png, nullptr, rgba.data(), 0, nullptr) == 0) {
+    const std::string why = png.message;
+    png_image_free(&png);
+    fail("{}: cannot decode the PNG: {}", path.string(), why);
+  }
+  RgbImage image{.width = png.width, .height = png.height};
+  image.pixels.reserve(static_cast<size_t>(3 * image.width * image.height));
+  for (size_t i = 0; i < rgba.size(); i += 4) image.pixels.insert(image.pixels.end(), &rgba[i], &rgba[i + 3]);
+  return image;
+}
+
 }  // namespace genrt

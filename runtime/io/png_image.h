@@ -24,4 +24,8 @@ using PngText = std::vector<std::pair<std::string, std::string>>;
 std::string encode_png(const RgbImage& image, const PngText& text = {});
 void write_png(const std::filesystem::path& path, const RgbImage& image, const PngText& text = {});
 
+// Any PNG (gray, palette, 16-bit, with or without alpha) as 8-bit RGB; alpha is dropped,
+// as PIL's convert("RGB") does. Errors name the file and libpng's reason.
+RgbImage read_png(const std::filesystem::path& path);
+
 }  // namespace genrt

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -198,6 +199,30 @@ TEST(Cli, Txt2imgReproducesTheDiffusersPipeline) {
   }
 }
 
+// Image to image on diffusers' golden (StableDiffusionImg2ImgPipeline, strength 0.75 of 4
+// steps from the saved noise): the same final latents, and the PNG says the strength.
+TEST(Cli, Txt2imgFromAnInitImageReproducesTheDiffusersPipeline) {
+  test::TempDir dir;
+  const auto sd1 = test::data_dir() / "tiny_sd" / "sd1";
+  const CliRun run = run_cli("txt2img --model " + sd1.string() +
+                             " --prompt 'a photo of a cat' --negative-prompt blurry --steps 4 --guidance 7.5 "
+                             "--scheduler dpm++2m --init-image " + (sd1 / "img2img_image.png").string() +
+                             " --strength 0.75 --init-noise " + (sd1 / "img2img_noise.npy").string() + " --out " +
+                             (dir / "cat.png").string() + " --out-latents " + (dir / "cat.npy").string());
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.errors.find("at strength 0.75"), std::string::npos) << run.errors;
+  EXPECT_NE(run.errors.find("3/3"), std::string::npos) << run.errors;  // the last 3 of 4 steps
+  EXPECT_NE(run.output.find("wrote " + (dir / "cat.png").string() + ": 16x16"), std::string::npos) << run.output;
+  const Tensor latents = read_npy(dir / "cat.npy"), want = read_npy(sd1 / "img2img_dpmpp2m_latents.npy");
+  ASSERT_EQ(latents.shape(), want.shape());
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    ASSERT_NEAR(latents.data<float>()[i], want.data<float>()[i], 1e-3 * (1 + std::abs(want.data<float>()[i]))) << i;
+  }
+  std::ifstream png(dir / "cat.png", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(png)), std::istreambuf_iterator<char>());
+  EXPECT_NE(bytes.find("Denoising strength: 0.75"), std::string::npos);
+}
+
 TEST(Cli, InitModelSdThenTxt2imgWritesABatch) {
   test::TempDir dir;
   const std::string model = (dir / "sd").string();
@@ -212,6 +237,11 @@ TEST(Cli, InitModelSdThenTxt2imgWritesABatch) {
     EXPECT_NE(run.output.find("wrote " + (dir / name).string() + ": 64x64"), std::string::npos) << run.output;
     EXPECT_TRUE(std::filesystem::exists(dir / name)) << name;
   }
+  // init-model writes the VAE's encoder too: an image of the batch starts another run.
+  const CliRun again = run_cli("txt2img --model " + model + " --prompt 'a blue cube' --steps 2 --seed 5 --init-image " +
+                               (dir / "cube-0.png").string() + " --strength 1 --out " + (dir / "again.png").string());
+  ASSERT_EQ(again.exit_code, 0) << again.errors;
+  EXPECT_NE(again.output.find("wrote " + (dir / "again.png").string() + ": 64x64"), std::string::npos) << again.output;
 }
 
 TEST(Cli, CudaWithoutADeviceNamesTheCudaError) {
@@ -327,8 +357,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --width 18", "image size 18x16"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --scheduler lms", "unknown scheduler 'lms'"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --batch 0", "--batch 0: generate at least one"},
-        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-image x.png",
-                      "image-to-image needs the VAE's encoder"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-image x.png", "x.png: no such file"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-image DATA/tiny_sd/sd1/model_index.json",
+                      "model_index.json: not a readable PNG"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --strength 0.5",
+                      "--strength: it says how much of --init-image to redraw"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-image DATA/tiny_sd/sd1/img2img_image.png "
+                      "--strength 0.1 --steps 4",
+                      "strength 0.1 of 4 steps runs no step"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --vae-tiling", "tiled VAE decoding is not implemented"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-noise DATA/dit_init_noise.npy",
                       "initial noise [2, 4, 8, 8] does not match the latents [1, 4, 8, 8]"},

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,9 @@
 #include "runtime/diffusion/sd_pipeline.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/npy.h"
+#include "runtime/io/png_image.h"
+#include "runtime/io/safetensors_writer.h"
+#include "runtime/io/weight_store.h"
 #include "runtime/models/unet/unet_model.h"
 #include "runtime/models/vae/vae_model.h"
 #include "tests/test_util.h"
@@ -39,6 +44,13 @@ double max_rel_diff(const Tensor& got, const Tensor& want) {
 constexpr double kForwardTolerance = 1e-5;
 
 class SdGolden : public ::testing::TestWithParam<const char*> {};
+
+// A copy of the sd1 folder to break.
+std::filesystem::path copy_of_sd1(const test::TempDir& tmp) {
+  const auto dir = tmp / "sd";
+  std::filesystem::copy(test::data_dir() / "tiny_sd" / "sd1", dir, std::filesystem::copy_options::recursive);
+  return dir;
+}
 
 TEST_P(SdGolden, UnetMatchesDiffusers) {
   const auto& g = golden().at(GetParam()).at("unet");
@@ -96,13 +108,35 @@ TEST_P(SdGolden, VaeEncoderMatchesDiffusers) {
 constexpr double kPipelineTolerance = 1e-3;
 constexpr double kPixelTolerance = 2.0 / 255;
 
+// A run's final latents and decoded image against diffusers' (`s`: one scheduler's files).
+void expect_run_matches(const TextToImageResult& result, const nlohmann::json& s, const std::string& name) {
+  const double err = max_rel_diff(result.latents, golden_npy(s.at("latents")));
+  EXPECT_LE(err, kPipelineTolerance);
+  // diffusers' images are [1, h, w, 3]; genrt's [1, 3, h, w].
+  const Tensor want = golden_npy(s.at("image"));
+  const int64_t h = want.dim(1), w = want.dim(2);
+  ASSERT_EQ(result.images.shape(), Shape({1, 3, h, w}));
+  double worst = 0;
+  for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t p = 0; p < h * w; ++p) {
+      const double got = result.images.data<float>()[c * h * w + p], expected = want.data<float>()[p * 3 + c];
+      ASSERT_NEAR(got, expected, kPixelTolerance) << "channel " << c << " pixel " << p;
+      worst = std::max(worst, std::abs(got - expected));
+    }
+  }
+  ::testing::Test::RecordProperty(name + "_latents_max_rel_diff", std::to_string(err));
+  ::testing::Test::RecordProperty(name + "_pixels_max_abs_diff", std::to_string(worst));
+}
+
+constexpr std::pair<const char*, const char*> kGoldenSchedulers[] = {
+    {"ddim", "ddim"}, {"euler", "euler"}, {"dpmpp2m", "dpm++2m"}};
+
 TEST_P(SdGolden, PipelineMatchesDiffusersUnderEachScheduler) {
   const auto& g = golden().at(GetParam()).at("pipeline");
   const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / GetParam());
   EXPECT_EQ(pipeline.default_size().width, 16);
-  for (const auto& [name, scheduler] : {std::pair{"ddim", "ddim"}, {"euler", "euler"}, {"dpmpp2m", "dpm++2m"}}) {
+  for (const auto& [name, scheduler] : kGoldenSchedulers) {
     SCOPED_TRACE(name);
-    const auto& s = g.at("schedulers").at(name);
     const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
                                                    .negative_prompt = g.at("negative_prompt").get<std::string>(),
                                                    .steps = g.at("num_inference_steps").get<int64_t>(),
@@ -112,33 +146,34 @@ TEST_P(SdGolden, PipelineMatchesDiffusersUnderEachScheduler) {
                                                    .init_noise = golden_npy(g.at("init_noise")),
                                                    .scheduler = pipeline.scheduler_config(scheduler)});
     ASSERT_EQ(result.steps_done, g.at("num_inference_steps").get<int64_t>());
-    const double err = max_rel_diff(result.latents, golden_npy(s.at("latents")));
-    EXPECT_LE(err, kPipelineTolerance);
-    // diffusers' images are [1, h, w, 3]; genrt's [1, 3, h, w].
-    const Tensor want = golden_npy(s.at("image"));
-    const int64_t h = want.dim(1), w = want.dim(2);
-    ASSERT_EQ(result.images.shape(), Shape({1, 3, h, w}));
-    double worst = 0;
-    for (int64_t c = 0; c < 3; ++c) {
-      for (int64_t p = 0; p < h * w; ++p) {
-        const double got = result.images.data<float>()[c * h * w + p], expected = want.data<float>()[p * 3 + c];
-        ASSERT_NEAR(got, expected, kPixelTolerance) << "channel " << c << " pixel " << p;
-        worst = std::max(worst, std::abs(got - expected));
-      }
-    }
-    RecordProperty(std::string(name) + "_latents_max_rel_diff", std::to_string(err));
-    RecordProperty(std::string(name) + "_pixels_max_abs_diff", std::to_string(worst));
+    expect_run_matches(result, g.at("schedulers").at(name), name);
+  }
+}
+
+// diffusers' StableDiffusionImg2ImgPipeline from an 8-bit PNG at strength 0.75 of 4 steps:
+// the encoder's mean latents, noised to the second step's level with saved noise, then the
+// last 3 steps (DPM++ 2M's first of them at first order).
+TEST_P(SdGolden, ImageToImageMatchesDiffusersUnderEachScheduler) {
+  const auto& g = golden().at(GetParam()).at("img2img");
+  const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / GetParam());
+  ASSERT_TRUE(pipeline.can_encode_images());
+  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
+  for (const auto& [name, scheduler] : kGoldenSchedulers) {
+    SCOPED_TRACE(name);
+    const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                                                   .negative_prompt = g.at("negative_prompt").get<std::string>(),
+                                                   .steps = g.at("num_inference_steps").get<int64_t>(),
+                                                   .guidance = g.at("guidance_scale").get<double>(),
+                                                   .init_noise = golden_npy(g.at("noise")),
+                                                   .init_image = image,
+                                                   .strength = g.at("strength").get<double>(),
+                                                   .scheduler = pipeline.scheduler_config(scheduler)});
+    EXPECT_EQ(result.steps_done, 3);
+    expect_run_matches(result, g.at("schedulers").at(name), std::string("img2img_") + name);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipelines, SdGolden, ::testing::Values("sd1", "sd2"));
-
-// A copy of the sd1 folder to break.
-std::filesystem::path copy_of_sd1(const test::TempDir& tmp) {
-  const auto dir = tmp / "sd";
-  std::filesystem::copy(test::data_dir() / "tiny_sd" / "sd1", dir, std::filesystem::copy_options::recursive);
-  return dir;
-}
 
 void edit_json(const std::filesystem::path& path, const char* field, const nlohmann::json& value) {
   nlohmann::json j = read_json_file(path);
@@ -201,6 +236,46 @@ TEST(SdPipeline, BadRequestsAreClearErrors) {
   EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .images = 2,
                              .init_noise = Tensor::zeros({1, 4, 8, 8}, DType::f32)}),
                "initial noise [1, 4, 8, 8] does not match the latents [2, 4, 8, 8] of 2 images");
+}
+
+TEST(SdPipeline, BadImageToImageRequestsAreClearErrors) {
+  const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / "sd1");
+  const Tensor image = Tensor::zeros({1, 3, 16, 12}, DType::f32);
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 4, .init_image = image, .strength = 0.0}),
+               "strength 0 must be in (0, 1]");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 4, .init_image = image, .strength = 1.5}),
+               "strength 1.5 must be in (0, 1]");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 4, .init_image = image, .strength = 0.2}),
+               "strength 0.2 of 4 steps runs no step");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 4, .width = 16, .init_image = image}),
+               "the init image [1, 3, 16, 12] must be [1, 3, 16, 16]: images are made at its size");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 4, .init_image = Tensor::zeros({1, 3, 14, 12}, DType::f32)}),
+               "image size 12x14: width and height must be positive multiples of 4");
+  // Without a width, the image's size is the output's.
+  EXPECT_EQ(pipeline.size_of({.init_image = image}).width, 12);
+
+  // A VAE checkpoint of the decoder alone still makes images from text, not from images.
+  test::TempDir tmp;
+  const auto dir = copy_of_sd1(tmp);
+  const auto weights = dir / "vae" / "diffusion_pytorch_model.safetensors";
+  std::vector<NamedTensor> decoder;
+  {
+    const WeightStore store = WeightStore::open_dir(dir / "vae");
+    for (const std::string& name : store.names()) {
+      if (!name.starts_with("encoder.") && name != "quant_conv.weight" && name != "quant_conv.bias") {
+        decoder.push_back({name, store.get(name)});
+      }
+    }
+  }
+  // The tensors map the old file: write beside it, then replace it.
+  write_safetensors(tmp / "decoder.safetensors", decoder);
+  decoder.clear();
+  std::filesystem::rename(tmp / "decoder.safetensors", weights);
+  const SdPipeline decoder_only = SdPipeline::load(dir);
+  EXPECT_FALSE(decoder_only.can_encode_images());
+  EXPECT_EQ(decoder_only.run({.prompt = "a cat", .steps = 1}).steps_done, 1);
+  EXPECT_ERROR(decoder_only.run({.prompt = "a cat", .steps = 4, .init_image = Tensor::zeros({1, 3, 16, 16}, DType::f32)}),
+               "the pipeline's VAE checkpoint holds no encoder weights (encoder.*), which it needs");
 }
 
 TEST(SdPipeline, SeededRunsRepeatUnguidedRunsDifferAndTheCallbackCancels) {

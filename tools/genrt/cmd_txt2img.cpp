@@ -50,17 +50,20 @@ std::filesystem::path batch_path(const std::filesystem::path& out, int64_t i) {
 }
 
 void run_txt2img(const Txt2ImgOptions& o) {
-  GENRT_CHECK(o.init_image.empty() && !o.strength,
-              "--init-image/--strength: image-to-image needs the VAE's encoder, which genrt does not run yet");
+  GENRT_CHECK(!o.strength || !o.init_image.empty(), "--strength: it says how much of --init-image to redraw; give one");
   GENRT_CHECK(!o.vae_tiling, "--vae-tiling: tiled VAE decoding is not implemented yet");
   GENRT_CHECK(o.batch > 0, "--batch {}: generate at least one image", o.batch);
   const Device device = parse_device(o.device.device);
+  // Read before loading: on the GPU, memory is planned for the image's size.
+  const Tensor init_image = o.init_image.empty() ? Tensor() : from_rgb8(read_png(o.init_image));
+  const ImageSize size{.width = o.width > 0 || !init_image.defined() ? o.width : init_image.dim(3),
+                       .height = o.height > 0 || !init_image.defined() ? o.height : init_image.dim(2)};
   const SdPipeline pipeline = SdPipeline::load(o.model, o.scheduler,
                                                {.device = device,
                                                 .dtype = parse_gpu_dtype(o.device.dtype),
                                                 .gpu_memory = o.device.gpu_memory,
                                                 .max_images = o.batch},
-                                               {.width = o.width, .height = o.height});
+                                               size);
   if (pipeline.unet_config().random_weights) {
     std::fprintf(stderr, "[genrt] note: %s has RANDOM WEIGHTS (genrt init-model): the images are noise\n",
                  o.model.c_str());
@@ -75,15 +78,20 @@ void run_txt2img(const Txt2ImgOptions& o) {
                              .width = o.width,
                              .height = o.height,
                              .images = o.batch,
-                             .clip_skip = o.clip_skip};
+                             .clip_skip = o.clip_skip,
+                             .init_image = init_image};
+  request.strength = o.strength.value_or(request.strength);
   if (!o.init_noise.empty()) request.init_noise = read_npy(o.init_noise);
   const auto [width, height] = pipeline.size_of(request);
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
-  std::fprintf(stderr, "[genrt] %lld image(s) of %lldx%lld, %lld %s steps, guidance %.2f%s\n",
+  std::string from;
+  if (request.init_image.defined()) from = fmt::format(", from {} at strength {}", o.init_image, request.strength);
+  std::fprintf(stderr, "[genrt] %lld image(s) of %lldx%lld, %lld %s steps, guidance %.2f%s%s\n",
                static_cast<long long>(o.batch), static_cast<long long>(width), static_cast<long long>(height),
                static_cast<long long>(o.steps), std::string(scheduler_name(pipeline.scheduler_config().kind)).c_str(),
-               o.guidance, o.guidance > 1.0 ? " (prompt and negative prompt in one batch)" : " (unguided)");
+               o.guidance, o.guidance > 1.0 ? " (prompt and negative prompt in one batch)" : " (unguided)",
+               from.c_str());
   const TextToImageResult result = pipeline.run(request, [&](const DiffusionProgress& p) {
     print_diffusion_progress(p, tty);
     return true;
@@ -135,16 +143,20 @@ Command add_txt2img_command(CLI::App& app) {
                               fmt::join(scheduler_names(), ", ")));
   cmd->add_option("--seed", o->seed, "Seed of the initial and step noise (Philox, the same on CPU and GPU); default "
                                      "random, logged");
-  cmd->add_option("--width", o->width, "Image width in pixels (default: the UNet's sample_size x the VAE's scale "
-                                       "factor: 512 for SD 1.5, 768 for SD 2.1)");
+  cmd->add_option("--width", o->width, "Image width in pixels (default: --init-image's, else the UNet's sample_size "
+                                       "x the VAE's scale factor: 512 for SD 1.5, 768 for SD 2.1)");
   cmd->add_option("--height", o->height, "Image height in pixels (default as --width)");
   cmd->add_option("--batch", o->batch, "Images to generate; written as <out stem>-0<ext> ... beside --out")
       ->capture_default_str();
   cmd->add_option("--init-noise", o->init_noise,
                   "Initial noise as .npy [batch, latent channels, height/f, width/f] (standard normal, scaled by the "
                   "scheduler's initial sigma as diffusers' latents= argument), to compare with other implementations");
-  cmd->add_option("--init-image", o->init_image, "Image-to-image from this PNG (not implemented yet: an error)");
-  cmd->add_option("--strength", o->strength, "Image-to-image strength, 0 to 1 (with --init-image)");
+  cmd->add_option("--init-image", o->init_image,
+                  "Image to image: start from this PNG (its size is the output's; width and height multiples of the "
+                  "VAE's scale factor times the UNet's downscale, 64 for SD), encoded by the VAE's encoder");
+  cmd->add_option("--strength", o->strength,
+                  "With --init-image: how much of it to redraw, in (0, 1]; runs the last floor(steps x strength) "
+                  "steps from that step's noise level, as diffusers (default 0.75)");
   cmd->add_option("--clip-skip", o->clip_skip,
                   "Take the text encoder's states this many layers before its last (0: the last, as diffusers)")
       ->capture_default_str();

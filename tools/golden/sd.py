@@ -22,6 +22,11 @@ random weights and beside them the .npy goldens computed from the folder as relo
            diffusers' own StableDiffusionPipeline with classifier-free guidance from that
            initial noise, for the DDIM, Euler and DPM++ 2M schedulers: the final latents and
            the decoded image (NHWC in [0, 1], as output_type="np" gives it)
+  <variant>/img2img_image.png, img2img_noise.npy, img2img_<scheduler>_latents.npy,
+  img2img_<scheduler>_image.npy
+           diffusers' StableDiffusionImg2ImgPipeline from that 8-bit image at strength 0.75,
+           taking the mean of the VAE encoder's distribution (sample_mode "argmax", where
+           diffusers samples it by default) and the saved noise for add_noise
   golden.json
            the file names and shapes, the inputs that are scalars or token ids, and an
            Euler ancestral scheduler case in scheduler_golden.json's format (sd1's config)
@@ -32,6 +37,7 @@ Usage: python tools/golden/sd.py   (needs torch, diffusers, transformers, safete
 import shutil
 
 import diffusers
+import diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img as img2img_module
 import numpy as np
 import torch
 import transformers
@@ -41,9 +47,11 @@ from diffusers import (
     DPMSolverMultistepScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
+    StableDiffusionImg2ImgPipeline,
     StableDiffusionPipeline,
     UNet2DConditionModel,
 )
+from PIL import Image
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from common import DATA_DIR, write_json
@@ -93,6 +101,9 @@ PIPELINE_SCHEDULERS = [
 UNET_TIMESTEPS = [999, 251]
 PIPELINE_ARGS = dict(prompt="a photo of a cat", negative_prompt="blurry", num_inference_steps=4,
                      guidance_scale=7.5, height=16, width=16)
+# Strength 0.75 of 4 steps runs the last 3 (diffusers' get_timesteps: t_start 1).
+IMG2IMG_ARGS = dict(prompt="a photo of a cat", negative_prompt="blurry", num_inference_steps=4,
+                    guidance_scale=7.5, strength=0.75)
 
 
 def flat(t):
@@ -205,12 +216,41 @@ def pipeline_golden(pipe, out, gen):
     return result
 
 
+@torch.no_grad()
+def img2img_golden(pipe, out, gen):
+    pixels = torch.randint(0, 256, (16, 16, 3), generator=gen, dtype=torch.uint8).numpy()
+    image_path = f"{out.name}/img2img_image.png"
+    Image.fromarray(pixels).save(OUT / image_path)
+    out.files[image_path] = list(pixels.shape)
+    noise = torch.randn((1, 4, 8, 8), generator=gen)
+    result = dict(IMG2IMG_ARGS, image=image_path, noise=out.save("img2img_noise", noise), schedulers={})
+    # The encoder's mean, not a sample of its distribution; the saved noise for add_noise.
+    sample_latents = img2img_module.retrieve_latents
+    img2img_module.retrieve_latents = lambda output, generator=None, sample_mode="sample": sample_latents(
+        output, generator, "argmax")
+    img2img_module.randn_tensor = lambda shape, **kwargs: noise.clone()
+    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+    img2img.set_progress_bar_config(disable=True)
+    config = pipe.scheduler.config
+    for name, cls in PIPELINE_SCHEDULERS:
+        img2img.scheduler = cls.from_config(config)
+        init = Image.open(OUT / image_path)
+        latents = img2img(**IMG2IMG_ARGS, image=init, output_type="latent").images
+        decoded = img2img(**IMG2IMG_ARGS, image=init, output_type="np").images
+        result["schedulers"][name] = dict(
+            latents=out.save(f"img2img_{name}_latents", latents),
+            image=out.save(f"img2img_{name}_image", torch.from_numpy(decoded)))
+    img2img_module.retrieve_latents = sample_latents
+    return result
+
+
 def variant(name, files, unet, unet_dtype, scheduler, seed):
     pipe = write_pipeline(name, unet, unet_dtype, scheduler, seed)
     out = Goldens(name, files)
     gen = torch.Generator().manual_seed(seed)
     return dict(unet_dtype=str(unet_dtype).removeprefix("torch."), unet=unet_golden(pipe, out, gen),
-                vae=vae_golden(pipe, out, gen), pipeline=pipeline_golden(pipe, out, gen))
+                vae=vae_golden(pipe, out, gen), pipeline=pipeline_golden(pipe, out, gen),
+                img2img=img2img_golden(pipe, out, gen))
 
 
 def euler_ancestral_case(scheduler_config, steps=4):
