@@ -24,6 +24,9 @@ struct DiffusionDevice {
   DType dtype = DType::bf16;  // the GPU's weights and activations; latents stay f32
   double gpu_memory = 0.9;
   int64_t max_images = 8;
+  // Stable Diffusion: decode the VAE in overlapping tiles of its sample_size (diffusers'
+  // enable_tiling), so that its activations are planned for one tile whatever the image.
+  bool vae_tiling = false;
 };
 
 // The clock of the loop's and the pipelines' timings.

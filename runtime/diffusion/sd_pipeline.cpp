@@ -10,6 +10,7 @@
 #include "runtime/backend/device_runtime.h"
 #include "runtime/backend/diffusion_ops.h"
 #include "runtime/io/json_file.h"
+#include "runtime/models/vae/vae_tiling.h"
 
 namespace genrt {
 
@@ -61,6 +62,12 @@ struct LatentSize {
   int64_t height = 0, width = 0;
 };
 
+// What one VAE call covers: one image, whole or (tiled) up to a tile.
+VaeExtent vae_extent(const VaeConfig& v, bool tiled, int64_t height, int64_t width) {
+  const int64_t tile = tiled ? VaeTiling::of(v).tile_latents : std::max(height, width);
+  return {.batch = 1, .height = std::min(height, tile), .width = std::min(width, tile)};
+}
+
 LatentSize latent_size(const UnetConfig& u, const VaeConfig& v, ImageSize size) {
   const int64_t multiple = v.scale_factor() * u.downscale();
   GENRT_CHECK(size.width > 0 && size.height > 0 && size.width % multiple == 0 && size.height % multiple == 0,
@@ -101,6 +108,12 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
   if (max_size.width == 0) max_size.width = pipeline.default_size().width;
   if (max_size.height == 0) max_size.height = pipeline.default_size().height;
   pipeline.max_size_ = max_size;
+  pipeline.vae_tiling_ = device.vae_tiling;
+  if (device.vae_tiling) {
+    const VaeTiling tiling = VaeTiling::of(pipeline.vae_.config());
+    spdlog::info("VAE tiling: tiles of {} latents ({} pixels), {} apart, blended over {} pixels", tiling.tile_latents,
+                 tiling.tile_latents * pipeline.vae_.config().scale_factor(), tiling.stride, tiling.blend);
+  }
   if (device.device == Device::cuda) {
     GENRT_CHECK(device.max_images > 0, "text to image on the GPU: max images {} must be positive", device.max_images);
     const LatentSize latents = latent_size(pipeline.unet_.config(), pipeline.vae_.config(), max_size);
@@ -110,16 +123,16 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
     const UnetDeviceOptions unet_options{
         .dtype = device.dtype,
         .extent = {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens}};
-    // The VAE encodes and decodes one image at a time: its full-resolution activations are
-    // the largest. The encoder goes to the GPU whenever the checkpoint has it.
+    // The VAE encodes and decodes one image (or tile) at a time: its full-resolution
+    // activations are the largest. The encoder goes to the GPU whenever the checkpoint has it.
     const bool encoder = pipeline.vae_.has_encoder();
-    const VaeDeviceOptions vae_options{.dtype = device.dtype,
-                                       .extent = {.batch = 1, .height = latents.height, .width = latents.width},
-                                       .encoder = encoder};
     const VaeConfig& vae = pipeline.vae_.config();
-    ArenaFootprint decode;  // a run's VAE buffers: one image's latents and pixels each way
-    decode(Shape{1, vae.latent_channels, latents.height, latents.width}, DType::f32);
-    decode(Shape{1, vae.out_channels, max_size.height, max_size.width}, DType::f32);
+    const VaeExtent extent = vae_extent(vae, device.vae_tiling, latents.height, latents.width);
+    const VaeDeviceOptions vae_options{.dtype = device.dtype, .extent = extent, .encoder = encoder};
+    ArenaFootprint decode;  // a run's VAE buffers: one image's (or tile's) latents and pixels each way
+    const int64_t f = vae.scale_factor();
+    decode(Shape{vae.latent_channels * extent.height * extent.width}, DType::f32);
+    decode(Shape{vae.out_channels * extent.height * f * extent.width * f}, DType::f32);
     if (encoder) {
       decode(Shape{1, vae.in_channels, max_size.height, max_size.width}, DType::f32);
       decode(Shape{1, 2 * vae.latent_channels, latents.height, latents.width}, DType::f32);
@@ -199,6 +212,11 @@ std::unique_ptr<NoiseScheduler> SdPipeline::checked_scheduler(const TextToImageR
     GENRT_CHECK(redrawn >= 1, "image to image: strength {} of {} steps runs no step (it runs floor(steps x strength)): "
                 "raise the strength or the steps", request.strength, request.steps);
     scheduler->start_at(request.steps - redrawn);
+    const VaeExtent tile = vae_extent(vae_.config(), vae_tiling_, latents.height, latents.width);
+    GENRT_CHECK(tile.height == latents.height && tile.width == latents.width,
+                "image to image: the encoder runs untiled, and VAE tiling plans for tiles of {}x{} latents: an init "
+                "image of {}x{} latents is too large (run without VAE tiling)",
+                tile.height, tile.width, latents.height, latents.width);
   }
   const Shape latent_shape{request.images, vae_.config().latent_channels, latents.height, latents.width};
   GENRT_CHECK(!request.init_noise.defined() || request.init_noise.shape() == latent_shape,
@@ -269,7 +287,8 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   const int64_t channels = vae.latent_channels;
   LoopBuffers b = allocate_loop_buffers({images, channels, latents.height, latents.width}, channels, guided,
                                         scheduler->uses_x0_history(), allocate);
-  VaeWorkspace vae_workspace = vae_.make_workspace({.batch = 1, .height = latents.height, .width = latents.width});
+  const VaeExtent vae_extent_of_run = vae_extent(vae, vae_tiling_, latents.height, latents.width);
+  VaeWorkspace vae_workspace = vae_.make_workspace(vae_extent_of_run);
   const LoopSettings settings{
       .scheduler = *scheduler, .guidance = request.guidance, .guided = guided, .seed = request.seed, .runtime = runtime};
   if (request.init_image.defined()) {
@@ -312,21 +331,37 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   result.latents = runtime != nullptr ? runtime->download_f32(b.latents) : b.latents;
   if (result.cancelled) return result;
 
-  // One image at a time through the VAE: latents / scaling_factor, decoded, then
-  // (x / 2 + 0.5) clamped to [0, 1] as diffusers' image processor does.
+  // One image at a time through the VAE: latents / scaling_factor, decoded (whole, or tile
+  // by tile from the host's latents), then (x / 2 + 0.5) clamped to [0, 1] as diffusers'
+  // image processor does.
   const auto decode_start = LoopClock::now();
-  Tensor scaled = allocate({1, channels, latents.height, latents.width}, DType::f32);
-  Tensor pixels = allocate({1, vae.out_channels, size.height, size.width}, DType::f32);
+  const int64_t f = vae.scale_factor();
+  const Tensor latent_buffer =
+      allocate({channels * vae_extent_of_run.height * vae_extent_of_run.width}, DType::f32);
+  const Tensor pixel_buffer =
+      allocate({vae.out_channels * vae_extent_of_run.height * f * vae_extent_of_run.width * f}, DType::f32);
+  const Shape image_shape{1, vae.out_channels, size.height, size.width};
   result.images = Tensor::zeros({images, vae.out_channels, size.height, size.width}, DType::f32);
   const auto inverse_scale = static_cast<float>(1.0 / vae.scaling_factor);
   for (int64_t i = 0; i < images; ++i) {
-    {
-      std::optional<DeviceRuntime::Step> step;
-      if (runtime != nullptr) step.emplace(*runtime);
-      ops::guidance_input(b.latents.slice(i, i + 1), inverse_scale, scaled);
-      vae_.decode(scaled, vae_workspace, pixels);
+    Tensor host;
+    if (vae_tiling_) {
+      Tensor scaled = Tensor::zeros({1, channels, latents.height, latents.width}, DType::f32);
+      const std::span<const float> from = result.latents.slice(i, i + 1).span<float>();
+      std::transform(from.begin(), from.end(), scaled.data<float>(), [&](float v) { return v * inverse_scale; });
+      host = Tensor::zeros(image_shape, DType::f32);
+      vae_.decode_tiled(scaled, vae_workspace, latent_buffer, pixel_buffer, host);
+    } else {
+      Tensor scaled = blocks::view_of(latent_buffer, {1, channels, latents.height, latents.width});
+      Tensor pixels = blocks::view_of(pixel_buffer, image_shape);
+      {
+        std::optional<DeviceRuntime::Step> step;
+        if (runtime != nullptr) step.emplace(*runtime);
+        ops::guidance_input(b.latents.slice(i, i + 1), inverse_scale, scaled);
+        vae_.decode(scaled, vae_workspace, pixels);
+      }
+      host = runtime != nullptr ? runtime->download_f32(pixels) : pixels;
     }
-    const Tensor host = runtime != nullptr ? runtime->download_f32(pixels) : pixels;
     const std::span<const float> from = host.span<float>();
     float* to = result.images.data<float>() + i * host.numel();
     std::transform(from.begin(), from.end(), to, [](float v) { return std::clamp(v * 0.5f + 0.5f, 0.0f, 1.0f); });

@@ -100,6 +100,8 @@ class SdPipeline {
   ImageSize size_of(const TextToImageRequest& request) const;
   // Whether the pipeline can start from an image: its VAE checkpoint holds the encoder.
   bool can_encode_images() const { return vae_.has_encoder(); }
+  // Whether it decodes in tiles (DiffusionDevice::vae_tiling).
+  bool vae_tiling() const { return vae_tiling_; }
   // The generation parameters of a request as PNG text chunks: "parameters" in the layout
   // other Stable Diffusion tools write and read, and "Software".
   PngText png_text(const TextToImageRequest& request, std::string_view model) const;
@@ -118,6 +120,7 @@ class SdPipeline {
   nlohmann::json scheduler_file_;
   int64_t max_images_ = 0;  // on the GPU: what memory was planned for
   ImageSize max_size_;
+  bool vae_tiling_ = false;
 };
 
 // pixels [images, 3, h, w] in [0, 1] as 8-bit RGB, rounded like diffusers' numpy_to_pil.

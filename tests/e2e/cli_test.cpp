@@ -365,7 +365,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-image DATA/tiny_sd/sd1/img2img_image.png "
                       "--strength 0.1 --steps 4",
                       "strength 0.1 of 4 steps runs no step"},
-        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --vae-tiling", "tiled VAE decoding is not implemented"},
+        BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --vae-tiling --width 32 --height 32 --init-image "
+                      "DATA/tiny_sd/sd1/img2img_image.png",
+                      "the init image [1, 3, 16, 16] must be [1, 3, 32, 32]"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --init-noise DATA/dit_init_noise.npy",
                       "initial noise [2, 4, 8, 8] does not match the latents [1, 4, 8, 8]"},
         BadInvocation{"init-model --arch dit --preset huge --out /tmp/genrt_never", "unknown DiT preset 'huge'"},

@@ -22,6 +22,7 @@
 #include "runtime/io/weight_store.h"
 #include "runtime/models/unet/unet_model.h"
 #include "runtime/models/vae/vae_model.h"
+#include "runtime/models/vae/vae_tiling.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -100,6 +101,22 @@ TEST_P(SdGolden, VaeEncoderMatchesDiffusers) {
   EXPECT_LE(mean_err, kForwardTolerance);
   EXPECT_LE(logvar_err, kForwardTolerance);
   RecordProperty("vae_encoder_max_rel_diff", std::to_string(std::max(mean_err, logvar_err)));
+}
+
+// diffusers' tiled_decode over 14x20 latents in tiles of 8 (3x4 tiles, the last row and
+// column 2 latents wide), through a workspace of one tile.
+TEST_P(SdGolden, TiledVaeDecodeMatchesDiffusers) {
+  const auto& g = golden().at(GetParam()).at("vae_tiling");
+  const VaeModel vae = load_vae(test::data_dir() / "tiny_sd" / GetParam());
+  const VaeTiling tiling = VaeTiling::of(vae.config());
+  EXPECT_EQ(tiling.tile_latents, g.at("tile_latent_min_size").get<int64_t>());
+  const Tensor latents = golden_npy(g.at("latents")), want = golden_npy(g.at("decoded"));
+  VaeWorkspace ws = vae.make_workspace({.batch = 1, .height = tiling.tile_latents, .width = tiling.tile_latents});
+  Tensor image = Tensor::zeros(want.shape(), DType::f32);
+  vae.decode_tiled(latents, ws, Tensor(), Tensor(), image);
+  const double err = max_rel_diff(image, want);
+  EXPECT_LE(err, kForwardTolerance);
+  RecordProperty("vae_tiled_max_rel_diff", std::to_string(err));
 }
 
 // Four guided steps from saved noise, each step amplifying the differences of the last
@@ -276,6 +293,34 @@ TEST(SdPipeline, BadImageToImageRequestsAreClearErrors) {
   EXPECT_EQ(decoder_only.run({.prompt = "a cat", .steps = 1}).steps_done, 1);
   EXPECT_ERROR(decoder_only.run({.prompt = "a cat", .steps = 4, .init_image = Tensor::zeros({1, 3, 16, 16}, DType::f32)}),
                "the pipeline's VAE checkpoint holds no encoder weights (encoder.*), which it needs");
+}
+
+TEST(VaeTiling, SdTilesAreDiffusersTiles) {
+  const VaeConfig sd{.block_out_channels = {128, 256, 512, 512}, .sample_size = 512};
+  const VaeTiling t = VaeTiling::of(sd);
+  EXPECT_EQ(t.tile_latents, 64);
+  EXPECT_EQ(t.stride, 48);
+  EXPECT_EQ(t.blend, 128);
+  EXPECT_EQ(t.keep, 384);
+  // 1024x768 pixels: 128x96 latents, tiles from 0, 48 and 96 down and 0 and 48 across.
+  const auto rows = latent_tiles(t, 96, 128);
+  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_EQ(rows[0].size(), 3u);
+  EXPECT_EQ(rows[1][2].y, 48);
+  EXPECT_EQ(rows[1][2].x, 96);
+  EXPECT_EQ(rows[1][2].height, 48);
+  EXPECT_EQ(rows[1][2].width, 32);
+}
+
+TEST(SdPipeline, VaeTilingDecodesImagesLargerThanATile) {
+  const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / "sd2", std::nullopt, {.vae_tiling = true});
+  EXPECT_TRUE(pipeline.vae_tiling());
+  // 20x12 latents: 3x2 tiles of 8.
+  const TextToImageResult result = pipeline.run({.prompt = "a cat", .steps = 2, .seed = 3, .width = 40, .height = 24});
+  ASSERT_EQ(result.images.shape(), Shape({1, 3, 24, 40}));
+  for (float v : result.images.span<float>()) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << v;  // fails on NaN
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .init_image = Tensor::zeros({1, 3, 24, 24}, DType::f32)}),
+               "the encoder runs untiled, and VAE tiling plans for tiles of 8x8 latents: an init image of 12x12");
 }
 
 TEST(SdPipeline, SeededRunsRepeatUnguidedRunsDifferAndTheCallbackCancels) {

@@ -51,7 +51,6 @@ std::filesystem::path batch_path(const std::filesystem::path& out, int64_t i) {
 
 void run_txt2img(const Txt2ImgOptions& o) {
   GENRT_CHECK(!o.strength || !o.init_image.empty(), "--strength: it says how much of --init-image to redraw; give one");
-  GENRT_CHECK(!o.vae_tiling, "--vae-tiling: tiled VAE decoding is not implemented yet");
   GENRT_CHECK(o.batch > 0, "--batch {}: generate at least one image", o.batch);
   const Device device = parse_device(o.device.device);
   // Read before loading: on the GPU, memory is planned for the image's size.
@@ -62,7 +61,8 @@ void run_txt2img(const Txt2ImgOptions& o) {
                                                {.device = device,
                                                 .dtype = parse_gpu_dtype(o.device.dtype),
                                                 .gpu_memory = o.device.gpu_memory,
-                                                .max_images = o.batch},
+                                                .max_images = o.batch,
+                                                .vae_tiling = o.vae_tiling},
                                                size);
   if (pipeline.unet_config().random_weights) {
     std::fprintf(stderr, "[genrt] note: %s has RANDOM WEIGHTS (genrt init-model): the images are noise\n",
@@ -160,7 +160,9 @@ Command add_txt2img_command(CLI::App& app) {
   cmd->add_option("--clip-skip", o->clip_skip,
                   "Take the text encoder's states this many layers before its last (0: the last, as diffusers)")
       ->capture_default_str();
-  cmd->add_flag("--vae-tiling", o->vae_tiling, "Decode in tiles to save memory (not implemented yet: an error)");
+  cmd->add_flag("--vae-tiling", o->vae_tiling,
+                "Decode the VAE in overlapping tiles of its sample_size (diffusers' enable_tiling): device memory for "
+                "one tile's activations whatever the image size (blended seams; --init-image only up to a tile)");
   cmd->add_option("--out", o->out, "Output PNG")->capture_default_str();
   cmd->add_option("--out-latents", o->out_latents, "Also write the final latents before the VAE (.npy, float32)");
   add_device_options(cmd, o->device);

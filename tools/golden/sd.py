@@ -27,6 +27,9 @@ random weights and beside them the .npy goldens computed from the folder as relo
            diffusers' StableDiffusionImg2ImgPipeline from that 8-bit image at strength 0.75,
            taking the mean of the VAE encoder's distribution (sample_mode "argmax", where
            diffusers samples it by default) and the saved noise for add_noise
+  <variant>/vae_tiled_latents.npy, vae_tiled_decoded.npy
+           the VAE decoder with tiling enabled (tiles of sample_size 16 pixels, 8 latents,
+           a quarter overlapping) over 14x20 latents: 3x4 tiles, edge tiles smaller
   golden.json
            the file names and shapes, the inputs that are scalars or token ids, and an
            Euler ancestral scheduler case in scheduler_golden.json's format (sd1's config)
@@ -244,13 +247,25 @@ def img2img_golden(pipe, out, gen):
     return result
 
 
+@torch.no_grad()
+def vae_tiling_golden(pipe, out, gen):
+    latents = torch.randn((1, 4, 14, 20), generator=gen)
+    pipe.vae.enable_tiling()
+    decoded = pipe.vae.decode(latents).sample
+    pipe.vae.disable_tiling()
+    return dict(latents=out.save("vae_tiled_latents", latents), decoded=out.save("vae_tiled_decoded", decoded),
+                tile_sample_min_size=pipe.vae.tile_sample_min_size,
+                tile_latent_min_size=pipe.vae.tile_latent_min_size,
+                tile_overlap_factor=pipe.vae.tile_overlap_factor)
+
+
 def variant(name, files, unet, unet_dtype, scheduler, seed):
     pipe = write_pipeline(name, unet, unet_dtype, scheduler, seed)
     out = Goldens(name, files)
     gen = torch.Generator().manual_seed(seed)
     return dict(unet_dtype=str(unet_dtype).removeprefix("torch."), unet=unet_golden(pipe, out, gen),
                 vae=vae_golden(pipe, out, gen), pipeline=pipeline_golden(pipe, out, gen),
-                img2img=img2img_golden(pipe, out, gen))
+                img2img=img2img_golden(pipe, out, gen), vae_tiling=vae_tiling_golden(pipe, out, gen))
 
 
 def euler_ancestral_case(scheduler_config, steps=4):

@@ -11,6 +11,7 @@
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
 #include "runtime/models/model_files.h"
+#include "runtime/models/vae/vae_tiling.h"
 
 namespace genrt {
 
@@ -336,6 +337,38 @@ void VaeModel::encode(const Tensor& image, VaeWorkspace& ws, Tensor& moments) co
     w.conv_out(normed, out);
   }
   ops::unpatchify(out.reshape({extent.batch, extent.height * extent.width, channels}), 1, moments);
+}
+
+void VaeModel::decode_tiled(const Tensor& latents, VaeWorkspace& ws, const Tensor& tile_latents,
+                            const Tensor& tile_pixels, Tensor& image) const {
+  const VaeConfig& c = config_;
+  GENRT_CHECK(latents.device() == Device::cpu && image.device() == Device::cpu && latents.rank() == 4,
+              "VAE tiled decode: latents and image must be [batch, channels, height, width] on the host");
+  const VaeTiling tiling = VaeTiling::of(c);
+  const int64_t f = c.scale_factor();
+  std::vector<std::vector<Tensor>> decoded;
+  for (const std::vector<LatentTile>& row : latent_tiles(tiling, latents.dim(2), latents.dim(3))) {
+    auto& out = decoded.emplace_back();
+    for (const LatentTile& tile : row) {
+      const Tensor z = crop_latents(latents, tile);
+      const Shape pixels{z.dim(0), c.out_channels, tile.height * f, tile.width * f};
+      if (runtime_ == nullptr) {
+        Tensor decoded_tile = Tensor::zeros(pixels, DType::f32);
+        decode(z, ws, decoded_tile);
+        out.push_back(std::move(decoded_tile));
+        continue;
+      }
+      const Tensor z_device = view_of(tile_latents, z.shape());
+      Tensor pixels_device = view_of(tile_pixels, pixels);
+      runtime_->copy_in(z, z_device);
+      {
+        DeviceRuntime::Step step(*runtime_);
+        decode(z_device, ws, pixels_device);
+      }
+      out.push_back(runtime_->download_f32(pixels_device));
+    }
+  }
+  blend_tiles(tiling, decoded, image);
 }
 
 VaeModel load_vae(const std::filesystem::path& model_dir) {

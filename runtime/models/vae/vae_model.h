@@ -118,6 +118,13 @@ class VaeModel {
   // DeviceRuntime::Step.
   void decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) const;
 
+  // decode() in overlapping tiles of the config's sample_size (diffusers' tiled_decode, see
+  // vae_tiling.h), so that ws needs only a tile's extent: latents and image on the host,
+  // each tile through the model's device in tile_latents and tile_pixels, flat f32 buffers
+  // there of at least a tile's latents and pixels.
+  void decode_tiled(const Tensor& latents, VaeWorkspace& ws, const Tensor& tile_latents, const Tensor& tile_pixels,
+                    Tensor& image) const;
+
   // moments [batch, 2 * latent_channels, h, w] (f32): the mean, then the log-variance (as the
   // convolutions give it, before diffusers clamps it to [-30, 20]), of the latent
   // distribution of image [batch, in_channels, h * f, w * f] (f32 in -1..1), both on the
