@@ -11,9 +11,10 @@ namespace genrt::kernels {
 inline constexpr int64_t kMaxNormDim = 8192;
 
 // The baseline attention kernels (warp_attention.cuh): one warp per (query, head) holding
-// up to 8 of the head's features per lane, kWarpAttentionWarps heads per block along the
-// grid's y axis (at most 65535 blocks).
-inline constexpr int64_t kMaxWarpAttentionHeadDim = 256;
+// up to 16 of the head's features per lane (512: the single head of Stable Diffusion's VAE
+// mid block), kWarpAttentionWarps heads per block along the grid's y axis (at most 65535
+// blocks).
+inline constexpr int64_t kMaxWarpAttentionHeadDim = 512;
 inline constexpr int kWarpAttentionWarps = 4;
 inline constexpr int64_t kMaxWarpAttentionHeads = int64_t{65535} * kWarpAttentionWarps;
 

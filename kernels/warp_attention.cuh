@@ -72,7 +72,9 @@ void with_per_lane_width(int64_t head_dim, Launch&& launch) {
     case 4: launch.template operator()<4>(); break;
     case 5:
     case 6: launch.template operator()<6>(); break;
-    default: launch.template operator()<8>(); break;
+    case 7:
+    case 8: launch.template operator()<8>(); break;
+    default: launch.template operator()<16>(); break;
   }
 }
 

@@ -1,7 +1,7 @@
 // Non-causal attention on the GPU against the CPU reference: self-attention within
 // equal-length sequences and cross-attention over keys of another length, through the
-// tensor-core kernel (bf16, f16) and the warp kernel (f32, head dim 72). Skips without a
-// device.
+// tensor-core kernel (bf16, f16) and the warp kernel (f32, head dims 72, 320 and 512).
+// Skips without a device.
 
 #include <gtest/gtest.h>
 
@@ -81,13 +81,20 @@ INSTANTIATE_TEST_SUITE_P(Cross, DenseAttentionGpu,
                                             ::testing::Values<int64_t>(64, 96, 256), ::testing::Values<int64_t>(4),
                                             ::testing::Values<int64_t>(77, 1000)));
 
+// The VAE mid block's single head of 512 features over its pixels (warp kernel: 16
+// features a lane), ragged and GQA.
+INSTANTIATE_TEST_SUITE_P(Wide, DenseAttentionGpu,
+                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16), ::testing::Values<int64_t>(1),
+                                            ::testing::Values<int64_t>(64, 77), ::testing::Values<int64_t>(320, 512),
+                                            ::testing::Values<int64_t>(4, 1), ::testing::Values<int64_t>(0)));
+
 // Beyond the kernel's head dims the op entry names the limit before any launch.
 TEST(DenseAttentionGpuEntry, NamesTheHeadDimLimit) {
   GENRT_REQUIRE_GPU();
-  const Tensor q = Tensor::zeros({1, 4, 2, 512}, DType::bf16, Device::cuda);
-  Tensor out = Tensor::zeros({1, 4, 2, 512}, DType::bf16, Device::cuda);
+  const Tensor q = Tensor::zeros({1, 4, 2, 520}, DType::bf16, Device::cuda);
+  Tensor out = Tensor::zeros({1, 4, 2, 520}, DType::bf16, Device::cuda);
   EXPECT_ERROR(ops::dense_attention(q, q, q, 1.0f, out),
-               "dense_attention on the GPU supports head_dim from 1 to 256, got 512");
+               "dense_attention on the GPU supports head_dim from 1 to 512, got 520");
 }
 
 }  // namespace

@@ -226,7 +226,7 @@ TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
                                               .block_size = 16};
   EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);  // 6 % 4
   launch.kv_heads = 2;
-  launch.head_dim = 512;
+  launch.head_dim = 544;
   EXPECT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaErrorInvalidValue);
   launch.head_dim = 64;
   launch.q_heads = launch.kv_heads = 4 * 65536;  // more head blocks than the grid's y axis holds
@@ -239,7 +239,7 @@ TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
 // Beyond the kernel's head dims the op entry names the limit before any launch.
 TEST(PagedAttentionGpuEntry, NamesTheHeadDimLimit) {
   GENRT_REQUIRE_GPU();
-  const int64_t head_dim = 320;
+  const int64_t head_dim = 544;
   const Tensor q = Tensor::zeros({1, 2, head_dim}, DType::bf16, Device::cuda);
   const Tensor cache = Tensor::zeros({1, 16, 2, head_dim}, DType::bf16, Device::cuda);
   Tensor out = Tensor::zeros({1, 2, head_dim}, DType::bf16, Device::cuda);
@@ -250,7 +250,7 @@ TEST(PagedAttentionGpuEntry, NamesTheHeadDimLimit) {
                          .block_tables = Tensor::zeros({1, 1}, DType::i32, Device::cuda),
                          .block_size = 16};
   EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, 0, out),
-               "paged_attention on the GPU supports head_dim from 1 to 256, got 320");
+               "paged_attention on the GPU supports head_dim from 1 to 512, got 544");
 }
 
 }  // namespace

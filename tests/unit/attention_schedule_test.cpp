@@ -537,7 +537,8 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(with([](auto& s) { s.vectors_aligned = false; }), AttentionKernel::warp);  // a view 2 bytes in
   EXPECT_EQ(with([](auto& s) { s.q_heads = s.kv_heads = 70000; }), AttentionKernel::warp);  // past the grid's y
   EXPECT_EQ(with([](auto& s) { s.q_heads = s.kv_heads = 300000; }), AttentionKernel::unsupported);
-  EXPECT_EQ(with([](auto& s) { s.head_dim = 512; }), AttentionKernel::unsupported);
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 512; }), AttentionKernel::warp);  // the VAE's single head
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 513; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.kv_heads = 5; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.q_heads = 8, s.kv_heads = 8; }), AttentionKernel::flash_decode);
   EXPECT_EQ(with([](auto& s) { s.q_heads = 64, s.kv_heads = 2; }), AttentionKernel::flash_prefill);  // group 32

@@ -178,8 +178,8 @@ TEST(ClipText, MemoryRequestCountsTheWeightsAndRefusesWhatTheGpuCannotRun) {
   EXPECT_ERROR(model.memory_request({.dtype = DType::f32}), "--dtype f32: the GPU runs models in bf16 or f16");
   ClipTextConfig wide = model.config();
   wide.num_attention_heads = 1;
-  wide.hidden_size = 512;
-  EXPECT_ERROR(ClipTextModel(wide, {}).memory_request({}), "supports head_dim from 1 to 256, got 512");
+  wide.hidden_size = 576;
+  EXPECT_ERROR(ClipTextModel(wide, {}).memory_request({}), "supports head_dim from 1 to 512, got 576");
 }
 
 }  // namespace

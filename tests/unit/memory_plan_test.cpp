@@ -122,10 +122,10 @@ TEST(MemoryPlan, ModelsSharingADeviceShowTheirSharesInOnePlan) {
 // Before any weight is read or uploaded: the request already names the limit.
 TEST(MemoryPlan, AShapeTheKernelsDoNotTakeIsRefusedAtTheRequest) {
   LlamaConfig c = llama_preset("tiny");
-  c.head_dim = 320;
+  c.head_dim = 544;
   const LlamaModel model(c, LlamaWeights{});
   EXPECT_ERROR(model.memory_request({.device = Device::cuda}),
-               "LlamaForCausalLM on the GPU supports head_dim from 1 to 256, got 320");
+               "LlamaForCausalLM on the GPU supports head_dim from 1 to 512, got 544");
 }
 
 TEST(MemoryPlan, OneKvPoolPerDevice) {

@@ -115,19 +115,20 @@ TEST(Ops, PagedAttentionWindowSkipsReleasedBlocks) {
 // The CUDA kernels' shape limits, checked by the op entries before a launch: pure functions
 // of the shape, run here without a device (tests/gpu asserts the same through the entries).
 TEST(Ops, PagedAttentionOnTheGpuNamesItsHeadDimLimit) {
-  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 320),
-               "paged_attention on the GPU supports head_dim from 1 to 256, got 320");
-  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 0), "head_dim from 1 to 256, got 0");
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 544),
+               "paged_attention on the GPU supports head_dim from 1 to 512, got 544");
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", 8, 0), "head_dim from 1 to 512, got 0");
   EXPECT_ERROR(ops::expect_gpu_attention_shape("paged_attention", kernels::kMaxWarpAttentionHeads + 1, 64),
                "paged_attention on the GPU supports 1 to 262140 query heads, got 262141");
-  for (int64_t head_dim : {1, 64, 72, 80, 100, 256}) {
+  for (int64_t head_dim : {1, 64, 72, 80, 100, 256, 512}) {
     EXPECT_NO_THROW(ops::expect_gpu_attention_shape("paged_attention", 32, head_dim)) << head_dim;
   }
 }
 
 TEST(Ops, DenseAttentionOnTheGpuNamesItsHeadDimLimit) {
-  EXPECT_ERROR(ops::expect_gpu_attention_shape("dense_attention", 16, 512),
-               "dense_attention on the GPU supports head_dim from 1 to 256, got 512");
+  EXPECT_ERROR(ops::expect_gpu_attention_shape("dense_attention", 16, 513),
+               "dense_attention on the GPU supports head_dim from 1 to 512, got 513");
+  EXPECT_NO_THROW(ops::expect_gpu_attention_shape("dense_attention", 1, 512));  // SD's VAE
   EXPECT_NO_THROW(ops::expect_gpu_attention_shape("dense_attention", 16, 72));
 }
 
