@@ -40,8 +40,12 @@ def genrt_step_seconds(genrt, model_dir, batch, steps, threads, device):
     run = subprocess.run(command, capture_output=True, text=True, env=env)
     if run.returncode != 0:
         raise RuntimeError(run.stderr.strip().splitlines()[-1])
-    step_ms = [float(ms) for ms in re.findall(r"([\d.]+) ms/step", run.stderr)]
-    return statistics.median(step_ms[1:]) / 1e3
+    # Progress lines ("[###...] 3/6  t=901.0  12.34 it/s ..."): one step's rate each.
+    step_s = [1.0 / float(rate) for rate in re.findall(r"\d+/\d+\s+t=\s*\S+\s+(\S+) it/s", run.stderr)]
+    if len(step_s) != steps + 1:
+        raise RuntimeError(f"found {len(step_s)} progress lines in genrt diffuse's output, expected {steps + 1}:\n"
+                           + run.stderr[-2000:])
+    return statistics.median(step_s[1:])
 
 
 @torch.no_grad()
