@@ -3,7 +3,8 @@
 //   POST /v1/completions, POST /v1/chat/completions   (stream: true -> Server-Sent Events)
 //   POST /v1/embeddings                                (an encoder's; embeddings_api.h)
 //   POST /v1/images/generations                        (a diffusion pipeline's; images_api.h)
-//   GET  /v1/models, GET /health (503 while loading), GET /metrics (Prometheus)
+//   GET  /v1/models (each model with the endpoints it answers), GET /health (503 while
+//        loading), GET /metrics (Prometheus)
 // Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500. Each
 // connection has a thread of its own, held to ConnectionLimits (connection_limits.h).
 
