@@ -16,6 +16,7 @@
 #include "runtime/server/connection_stream.h"
 #include "runtime/server/connection_threads.h"
 #include "runtime/server/sse_stream.h"
+#include "runtime/server/webui.h"
 
 namespace genrt {
 
@@ -236,6 +237,7 @@ void HttpServer::install_routes() {
     if (res.body.empty()) send_error(res, res.status, http_error_message(req, res.status, options_.limits), "invalid_request_error");
   });
 
+  if (options_.webui) install_webui_routes(s);
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     if (engine_ == nullptr && embedder_ == nullptr && images_ == nullptr) {
       send_json(res, 503, {{"status", "loading"}});
