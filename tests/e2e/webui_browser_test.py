@@ -1,13 +1,15 @@
 """The web playground in a real browser: Debian's headless Chromium, driven through
-chromedriver by selenium (PyPI), against `genrt serve` on small random-weight models over loopback.
+chromedriver by selenium (PyPI), against `genrt serve` on small random-weight models over
+loopback.
 
 It loads the page, sends a chat message and watches the streamed reply arrive piece by
-piece and end equal to the API's non-streamed answer at temperature 0, stops a long
-generation midway, shows a server error in the server's words, sees per-token logprobs in
-the completions view, unlocks a server started with --api-key, generates an image with
-the tiny Stable Diffusion pipeline and sees it in the gallery, checks the page at a phone's
-width, and saves a screenshot of each view into OUT_DIR. Exits 77 (CTest: skipped), saying
-why, when selenium, chromium or chromedriver is missing.
+piece and end equal to the API's non-streamed answer at temperature 0, regenerates it
+after a reload (the conversation kept in local storage), checks the page at a phone's
+width, stops a long generation midway, shows a server error in the server's words, sees
+per-token logprobs in the completions view, unlocks a server started with --api-key,
+generates an image with the tiny Stable Diffusion pipeline and sees it in the gallery, and
+saves a screenshot of each view into OUT_DIR. Exits 77 (CTest: skipped), saying why, when
+selenium, chromium or chromedriver is missing.
 
 Usage: webui_browser_test.py GENRT TEST_DATA_DIR OUT_DIR
 """
@@ -46,14 +48,11 @@ WAIT_S = 60
 CHAT_TOKENS = 48
 
 
-def api(url, path, body=None, key=None):
-    """The server's JSON answer and status, as any client gets it."""
-    headers = {"Content-Type": "application/json"}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    data = None if body is None else json.dumps(body).encode()
+def api(url, path, body):
+    """The server's status and JSON answer to a POST, as any client gets them."""
+    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(urllib.request.Request(url + path, data, headers)) as r:
+        with urllib.request.urlopen(request) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
@@ -155,9 +154,15 @@ def check_chat(page, url):
     print(f"chat: {len(want_text)} characters streamed in {len(seen)} visible steps")
     assert "tokens/s" in reply.find_element(By.CSS_SELECTOR, ".meta").text
 
-    # The conversation survives a reload (local storage).
+    # The conversation survives a reload (local storage), and Regenerate replaces the
+    # reply with the same one at temperature 0.
     page.open(url)
     assert len(page.find_all("#chat-log li.message")) == 2
+    page.find("#chat-regenerate").click()
+    reply = page.wait(lambda d: page.find("#chat-log li.assistant:last-child[data-finish]"), "the regenerated reply")
+    assert len(page.find_all("#chat-log li.message")) == 2
+    got = page.driver.execute_script("return arguments[0].textContent", reply.find_element(By.CSS_SELECTOR, ".content"))
+    assert got == want_text, (got, want_text)
     page.screenshot("chat")
 
 
