@@ -2,12 +2,18 @@
 # Installs what genrt needs to build (Debian/Ubuntu packages), then configures and
 # builds it into build/. Safe to re-run: installs only what is missing, rebuilds
 # incrementally. Environment: GENRT_CUDA=AUTO|ON|OFF (default AUTO), BUILD_DIR.
+#
+#   tools/setup.sh [--with-test-tools]    (also what the tests drive: headless Chromium
+#                                          and chromedriver, for the web playground's test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libspdlog-dev nlohmann-json3-dev libcli11-dev
           googletest libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libpng-dev libcairo2-dev
           libcpp-httplib-dev python3-venv patchelf)
+if [ "${1:-}" = --with-test-tools ]; then
+  packages+=(chromium chromium-driver)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,7 @@
 #include "runtime/server/connection_stream.h"
 #include "runtime/server/connection_threads.h"
 #include "runtime/server/sse_stream.h"
+#include "runtime/server/webui.h"
 
 namespace genrt {
 
@@ -236,6 +237,7 @@ void HttpServer::install_routes() {
     if (res.body.empty()) send_error(res, res.status, http_error_message(req, res.status, options_.limits), "invalid_request_error");
   });
 
+  if (options_.webui) install_webui_routes(s);
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     if (engine_ == nullptr && embedder_ == nullptr && images_ == nullptr) {
       send_json(res, 503, {{"status", "loading"}});
@@ -250,12 +252,23 @@ void HttpServer::install_routes() {
   s.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
     ServingEngine* engine = engine_;
     EmbeddingService* embedder = embedder_;
-    if (engine == nullptr && embedder == nullptr && images_ == nullptr) {
+    ImageService* images = images_;
+    if (engine == nullptr && embedder == nullptr && images == nullptr) {
       return send_error(res, 503, "the model is still loading", "service_unavailable");
     }
     nlohmann::json model = {{"id", options_.model_name}, {"object", "model"}, {"created", unix_time()}, {"owned_by", "genrt"}};
     if (engine != nullptr || embedder != nullptr) {
       model["max_model_len"] = engine ? engine->model().spec().context_length : embedder->model().config().context_length();
+    }
+    // What the model answers, so that a client (the playground among them) can tell.
+    if (engine != nullptr) {
+      model["endpoints"] = chat_ != nullptr ? nlohmann::json{"/v1/completions", "/v1/chat/completions"}
+                                            : nlohmann::json{"/v1/completions"};
+    } else if (embedder != nullptr) {
+      model["endpoints"] = {"/v1/embeddings"};
+    } else {
+      model["endpoints"] = {"/v1/images/generations"};
+      model["image_options"] = images->options();
     }
     send_json(res, 200, {{"object", "list"}, {"data", {std::move(model)}}});
     metrics_->request_finished(req.path, 200);

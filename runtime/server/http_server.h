@@ -3,7 +3,9 @@
 //   POST /v1/completions, POST /v1/chat/completions   (stream: true -> Server-Sent Events)
 //   POST /v1/embeddings                                (an encoder's; embeddings_api.h)
 //   POST /v1/images/generations                        (a diffusion pipeline's; images_api.h)
-//   GET  /v1/models, GET /health (503 while loading), GET /metrics (Prometheus)
+//   GET  /v1/models (each model with the endpoints it answers), GET /health (503 while
+//        loading), GET /metrics (Prometheus)
+//   GET  /  the web playground (webui.h), unless ServerOptions::webui is off
 // Every error is an OpenAI-shaped JSON body; bad input is a 4xx, never a 500. Each
 // connection has a thread of its own, held to ConnectionLimits (connection_limits.h).
 
@@ -25,6 +27,7 @@ struct ServerOptions {
   int port = 8080;            // 0: any free port (see bind())
   std::string api_key;        // empty: no authentication
   std::string model_name = "genrt";
+  bool webui = true;          // the playground page at / (genrt serve --no-webui turns it off)
   ConnectionLimits limits;
 };
 

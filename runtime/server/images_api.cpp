@@ -41,10 +41,33 @@ ImageSize parse_size(const std::string& text) {
   return size;
 }
 
+// A job's progress in /metrics from its start until it ends, however it ends.
+class JobProgress {
+ public:
+  JobProgress(ServerMetrics& metrics, int64_t steps) : metrics_(metrics) { metrics_.image_job_progress(0, steps); }
+  ~JobProgress() { metrics_.image_job_progress(0, 0); }
+  JobProgress(const JobProgress&) = delete;
+  JobProgress& operator=(const JobProgress&) = delete;
+
+ private:
+  ServerMetrics& metrics_;
+};
+
 }  // namespace
 
 ImageService::ImageService(SdPipeline pipeline, int64_t max_images)
     : pipeline_(std::move(pipeline)), max_images_(max_images) {}
+
+nlohmann::json ImageService::options() const {
+  const ImageSize size = pipeline_.default_size();
+  const TextToImageRequest defaults;
+  return {{"size", fmt::format("{}x{}", size.width, size.height)},
+          {"steps", defaults.steps},
+          {"guidance_scale", defaults.guidance},
+          {"scheduler", scheduler_name(pipeline_.scheduler_config().kind)},
+          {"schedulers", scheduler_names()},
+          {"max_n", max_images_}};
+}
 
 nlohmann::json ImageService::respond(const nlohmann::json& body, const std::string& model_name,
                                      const std::function<bool()>& client_gone, ServerMetrics& metrics) {
@@ -102,8 +125,10 @@ nlohmann::json ImageService::respond(const nlohmann::json& body, const std::stri
   const ImageSize size = pipeline_.size_of(request);
   spdlog::info("image job: {} image(s) of {}x{}, {} steps, guidance {}, seed {}", request.images, size.width,
                size.height, request.steps, request.guidance, request.seed);
+  const JobProgress progress(metrics, request.steps);
   const TextToImageResult result = pipeline_.run(request, [&](const DiffusionProgress& p) {
     metrics.diffusion_step(p.step_seconds);
+    metrics.image_job_progress(p.step, p.steps);
     if (p.step == p.steps || p.step % std::max<int64_t>(1, p.steps / 10) == 0) {
       spdlog::info("image job: step {}/{} ({:.2f} it/s)", p.step, p.steps, 1.0 / std::max(p.step_seconds, 1e-9));
     }

@@ -7,7 +7,9 @@
 // The PNGs carry the generation parameters in their "parameters" text chunk. Requests take
 // turns on the one loaded pipeline; a client that goes away cancels its job at the next
 // step. A malformed or unsupported field is a 400 (ApiError) naming it; "url" responses are
-// refused, genrt keeping no image store to link to.
+// refused, genrt keeping no image store to link to. While a job runs, /metrics shows its
+// step (genrt_image_job_step of genrt_image_job_steps), which the playground draws as its
+// progress.
 
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,10 @@ class ImageService {
   ImageService(SdPipeline pipeline, int64_t max_images);
 
   const SdPipeline& pipeline() const { return pipeline_; }
+  // What a request may ask for, listed under "image_options" in /v1/models: the default
+  // "size", "steps", "guidance_scale" and "scheduler", the "schedulers" there are, and
+  // "max_n".
+  nlohmann::json options() const;
   // The response body for a parsed request body; throws ApiError for a bad request, and
   // a 499-style ApiError when client_gone() turned true and the job was cancelled.
   nlohmann::json respond(const nlohmann::json& body, const std::string& model_name,

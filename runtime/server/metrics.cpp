@@ -88,6 +88,12 @@ void ServerMetrics::diffusion_step(double seconds) {
   diffusion_step_.observe(seconds);
 }
 
+void ServerMetrics::image_job_progress(int64_t step, int64_t steps) {
+  std::lock_guard lock(mutex_);
+  image_job_step_ = step;
+  image_job_steps_ = steps;
+}
+
 std::string ServerMetrics::render(const EngineCounts& engine) const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -129,6 +135,10 @@ std::string ServerMetrics::render(const EngineCounts& engine) const {
   itl_.write(out, "genrt_inter_token_latency_seconds", "Time between consecutive tokens of a sequence.");
   counter("genrt_images_generated_total", "Images generated (/v1/images/generations).", images_);
   counter("genrt_images_cancelled_total", "Images stopped because their client went away.", images_cancelled_);
+  gauge("genrt_image_job_step", "Denoising steps the running image job has done (0 when none runs).",
+        static_cast<double>(image_job_step_));
+  gauge("genrt_image_job_steps", "Denoising steps of the running image job (0 when none runs).",
+        static_cast<double>(image_job_steps_));
   diffusion_step_.write(out, "genrt_diffusion_step_seconds", "Time of one denoising step (the whole batch).");
   return out;
 }

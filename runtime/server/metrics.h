@@ -38,6 +38,8 @@ class ServerMetrics {
   void images_generated(int64_t n);
   void images_cancelled(int64_t n);  // their client went away mid-denoising
   void diffusion_step(double seconds);
+  // The running image job has done `step` of its `steps` denoising steps (0 of 0: none runs).
+  void image_job_progress(int64_t step, int64_t steps);
   std::string render(const EngineCounts& engine) const;
 
  private:
@@ -50,6 +52,8 @@ class ServerMetrics {
   std::deque<std::pair<Clock::time_point, int64_t>> recent_tokens_;  // for the tokens/s gauge
   uint64_t images_ = 0;
   uint64_t images_cancelled_ = 0;
+  int64_t image_job_step_ = 0;
+  int64_t image_job_steps_ = 0;
   Histogram ttft_;
   Histogram itl_;
   Histogram diffusion_step_;

@@ -126,6 +126,7 @@ TEST_F(EmbeddingsServer, TheOtherEndpointsKnowTheModelIsAnEncoder) {
   const auto models = client.Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_EQ(nlohmann::json::parse(models->body).at("data")[0].at("max_model_len"), 40);
+  EXPECT_EQ(nlohmann::json::parse(models->body).at("data")[0].at("endpoints"), nlohmann::json({"/v1/embeddings"}));
   const auto health = client.Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);

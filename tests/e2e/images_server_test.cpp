@@ -130,26 +130,46 @@ TEST_F(ImagesServer, OtherEndpointsSayWhatIsServed) {
   const auto models = client().Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_EQ(models->status, 200);
-  EXPECT_EQ(nlohmann::json::parse(models->body).at("data")[0].at("id"), "tiny-sd");
+  const nlohmann::json model = nlohmann::json::parse(models->body).at("data")[0];
+  EXPECT_EQ(model.at("id"), "tiny-sd");
+  EXPECT_EQ(model.at("endpoints"), nlohmann::json({"/v1/images/generations"}));
+  // What the playground's image view offers.
+  const nlohmann::json options = model.at("image_options");
+  const ImageSize size = service_->pipeline().default_size();
+  EXPECT_EQ(options.at("size"), fmt::format("{}x{}", size.width, size.height));
+  EXPECT_EQ(options.at("steps"), TextToImageRequest{}.steps);
+  EXPECT_EQ(options.at("guidance_scale"), TextToImageRequest{}.guidance);
+  EXPECT_EQ(options.at("scheduler"), scheduler_name(service_->pipeline().scheduler_config().kind));
+  EXPECT_EQ(options.at("schedulers"), nlohmann::json(scheduler_names()));
+  EXPECT_EQ(options.at("max_n"), 2);
   EXPECT_EQ(client().Get("/health")->status, 200);
 }
 
 // A client that goes away mid-job: the job stops at its next step and the pipeline is free
-// for the next request.
+// for the next request. While it runs, /metrics shows its step (the playground's progress).
 TEST_F(ImagesServer, AClientThatGoesAwayCancelsItsJob) {
   const double cancelled = metric("genrt_images_cancelled_total");
+  EXPECT_EQ(metric("genrt_image_job_steps"), 0);
   {
     test::RawClient raw(server_->port());
     const std::string body = nlohmann::json{{"prompt", "a cat"}, {"steps", 900}}.dump();
     raw.send(fmt::format("POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
                          kPath, body.size(), body));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (metric("genrt_image_job_step") < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(metric("genrt_image_job_steps"), 900);
+    EXPECT_GE(metric("genrt_image_job_step"), 2);
   }  // closed
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (metric("genrt_images_cancelled_total") < cancelled + 1 && std::chrono::steady_clock::now() < deadline) {
+  while ((metric("genrt_images_cancelled_total") < cancelled + 1 || metric("genrt_image_job_steps") != 0) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(metric("genrt_images_cancelled_total"), cancelled + 1);
+  EXPECT_EQ(metric("genrt_image_job_steps"), 0);
+  EXPECT_EQ(metric("genrt_image_job_step"), 0);
   EXPECT_EQ(post({{"prompt", "a cat"}, {"steps", 1}}, 200).at("data").size(), 1u);
 }
 

@@ -175,6 +175,7 @@ TEST_F(Server, NChoicesLogprobsAndModels) {
   auto res = server_->client().Get("/v1/models");
   ASSERT_TRUE(res);
   EXPECT_EQ(json::parse(res->body)["data"][0]["id"], "tiny");
+  EXPECT_EQ(json::parse(res->body)["data"][0]["endpoints"], json({"/v1/completions", "/v1/chat/completions"}));
   auto metrics = server_->client().Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("genrt_time_to_first_token_seconds_bucket"), std::string::npos);

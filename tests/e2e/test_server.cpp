@@ -51,8 +51,14 @@ double metric_of(httplib::Client client, const std::string& name) {
 
 double metric(const TestServer& server, const std::string& name) { return metric_of(server.client(), name); }
 
-LoopbackServer::LoopbackServer(const std::string& model_name)
-    : server_({.port = 0, .model_name = model_name}), port_(server_.bind()), listener_([this] { server_.listen(); }) {}
+LoopbackServer::LoopbackServer(const std::string& model_name, ServerOptions options)
+    : server_([&] {
+        options.port = 0;
+        options.model_name = model_name;
+        return options;
+      }()),
+      port_(server_.bind()),
+      listener_([this] { server_.listen(); }) {}
 
 LoopbackServer::~LoopbackServer() {
   server_.stop();

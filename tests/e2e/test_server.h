@@ -89,7 +89,7 @@ class Server : public ::testing::Test {
 // destroyed; the test tells it what to serve (set_embedder, set_image_service).
 class LoopbackServer {
  public:
-  explicit LoopbackServer(const std::string& model_name);
+  explicit LoopbackServer(const std::string& model_name, ServerOptions options = {});
   ~LoopbackServer();
   LoopbackServer(const LoopbackServer&) = delete;
   LoopbackServer& operator=(const LoopbackServer&) = delete;

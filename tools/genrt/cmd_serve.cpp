@@ -162,6 +162,8 @@ void run_serve(ServeOptions o) {
                  chat ? fmt::format("chat format {}", chat_format_name(chat->format)) : std::string("no chat"));
   }
 
+  if (o.server.webui) spdlog::info("web playground at http://{}:{}/ (--no-webui turns it off)", o.server.host, port);
+
   int signal = 0;
   sigwait(&signals, &signal);
   spdlog::info("signal {}: shutting down", signal);
@@ -173,7 +175,8 @@ void run_serve(ServeOptions o) {
 
 Command add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
-  CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API (continuous batching)");
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Serve a model over an OpenAI-compatible HTTP API (continuous batching), with a web playground at /");
   cmd->add_option("--model", o->model,
                   "Hugging Face model directory (with tokenizer.json), llama2.c .bin, or a Stable Diffusion pipeline "
                   "folder (diffusers' layout: served at /v1/images/generations)")
@@ -182,7 +185,11 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::ExistingPath);
   cmd->add_option("--host", o->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port to listen on (0: any free port, logged)")->capture_default_str();
-  cmd->add_option("--api-key", o->server.api_key, "Require 'Authorization: Bearer KEY' on /v1 endpoints");
+  cmd->add_option("--api-key", o->server.api_key,
+                  "Require 'Authorization: Bearer KEY' on /v1 endpoints (the playground page asks for it once)");
+  cmd->add_flag_callback(
+      "--no-webui", [o] { o->server.webui = false; },
+      "Serve no web playground at / (chat, completions, images and live metrics in a browser; / is then a 404)");
   o->server.model_name.clear();
   cmd->add_option("--served-model-name", o->server.model_name,
                   "Model name in the API (default: the model directory's name)");
