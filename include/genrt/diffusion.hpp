@@ -56,6 +56,12 @@ struct TextToImageOptions {
   int64_t clip_skip = 0;
   std::string scheduler;        // as DiffusionOptions::scheduler, plus euler-a
   std::vector<float> init_noise;  // empty: seeded; else [images, 4, height / 8, width / 8]
+  // Image to image: init_image_height x init_image_width 8-bit RGB, row-major (the images
+  // made take its size), or empty; strength: how much of it to redraw, in (0, 1] (the run
+  // takes the last floor(steps x strength) steps).
+  std::vector<uint8_t> init_image;
+  int64_t init_image_width = 0, init_image_height = 0;
+  double strength = 0.75;
 };
 
 struct ImageResult {

@@ -186,6 +186,11 @@ typedef struct genrt_txt2img_options {
                                   dpm++2m-karras */
   const float* init_noise;     /* NULL: seeded noise; else [n_images, 4, height/f, width/f] floats */
   size_t init_noise_count;     /* how many floats init_noise holds */
+  /* Image to image (read only when struct_size covers these: older callers' ends above). */
+  const uint8_t* init_image;   /* NULL: text to image; else init_image_height x init_image_width 8-bit RGB,
+                                  row-major; the images made take its size */
+  int64_t init_image_width, init_image_height;
+  float strength;              /* default 0.75: how much of init_image to redraw, in (0, 1] */
 } genrt_txt2img_options;
 
 typedef struct genrt_image_result {

@@ -89,7 +89,9 @@ class _Txt2ImgOptions(ctypes.Structure):
                 ("steps", ctypes.c_int64), ("guidance", ctypes.c_float), ("seed", ctypes.c_uint64),
                 ("width", ctypes.c_int64), ("height", ctypes.c_int64), ("n_images", ctypes.c_size_t),
                 ("clip_skip", ctypes.c_int64), ("scheduler", ctypes.c_char_p),
-                ("init_noise", ctypes.POINTER(ctypes.c_float)), ("init_noise_count", ctypes.c_size_t)]
+                ("init_noise", ctypes.POINTER(ctypes.c_float)), ("init_noise_count", ctypes.c_size_t),
+                ("init_image", ctypes.POINTER(ctypes.c_uint8)), ("init_image_width", ctypes.c_int64),
+                ("init_image_height", ctypes.c_int64), ("strength", ctypes.c_float)]
 
 
 class _ImageResult(ctypes.Structure):
@@ -280,10 +282,13 @@ class DiffusionModel:
                                result.seconds)
 
     def txt2img(self, prompt, negative_prompt="", steps=30, guidance=7.5, scheduler=None, seed=0, width=0, height=0,
-                n_images=1, clip_skip=0, init_noise=None, on_step=None):
+                n_images=1, clip_skip=0, init_noise=None, on_step=None, init_image=None, strength=0.75):
         """Images from text (a Stable Diffusion folder). `on_step(step, steps, timestep, seconds)`
         may return True to stop. `init_noise`: a flat list of n_images * 4 * (height/8) * (width/8)
-        standard normal values. Width and height 0 take the pipeline's default size."""
+        standard normal values. Width and height 0 take the pipeline's default size.
+        Image to image: `init_image` = (width, height, rgb bytes), 8-bit RGB row-major (a PIL
+        image gives them as (*image.size, image.convert("RGB").tobytes())); the images take
+        its size, and `strength` in (0, 1] says how much of it to redraw."""
         options = _Txt2ImgOptions()
         _lib.genrt_txt2img_options_init(ctypes.byref(options))
         options.prompt, options.negative_prompt = prompt.encode(), negative_prompt.encode()
@@ -294,6 +299,15 @@ class DiffusionModel:
         if init_noise is not None:
             noise = (ctypes.c_float * len(init_noise))(*init_noise)
             options.init_noise, options.init_noise_count = noise, len(init_noise)
+        if init_image is not None:
+            image_width, image_height, rgb_bytes = init_image
+            if len(rgb_bytes) != image_width * image_height * 3:
+                raise ValueError(f"init_image holds {len(rgb_bytes)} bytes; {image_width}x{image_height} RGB needs "
+                                 f"{image_width * image_height * 3}")
+            pixels = (ctypes.c_uint8 * len(rgb_bytes)).from_buffer_copy(rgb_bytes)
+            options.init_image = ctypes.cast(pixels, ctypes.POINTER(ctypes.c_uint8))
+            options.init_image_width, options.init_image_height = image_width, image_height
+        options.strength = strength
         count = ctypes.c_size_t()
         _check(_lib.genrt_txt2img_image_bytes(self._handle, ctypes.byref(options), ctypes.byref(count)))
         c_callback = _step_callback(on_step)  # kept alive for the call

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <string>
 
 #include "genrt/diffusion.hpp"
@@ -22,7 +23,9 @@ LiveHandles<genrt_diffusion_model> diffusion_models("genrt_diffusion_model");
 // The C options as the C++ API's, or a failed status naming what is wrong.
 genrt_status read_txt2img_options(const genrt_txt2img_options* options, const char* fn,
                                   genrt::api::TextToImageOptions& out) {
-  if (options == nullptr || options->struct_size < sizeof(genrt_txt2img_options)) {
+  // Callers built before image to image pass the struct up to init_noise_count.
+  constexpr size_t kTextOnlySize = offsetof(genrt_txt2img_options, init_image);
+  if (options == nullptr || options->struct_size < kTextOnlySize) {
     return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(fn) + ": options is NULL or its struct_size is too small: "
                                               "call genrt_txt2img_options_init first");
   }
@@ -43,13 +46,26 @@ genrt_status read_txt2img_options(const genrt_txt2img_options* options, const ch
   if (options->init_noise != nullptr) {
     out.init_noise.assign(options->init_noise, options->init_noise + options->init_noise_count);
   }
+  if (options->struct_size < sizeof(genrt_txt2img_options) || options->init_image == nullptr) return GENRT_OK;
+  if (options->init_image_width <= 0 || options->init_image_height <= 0) {
+    return fail(GENRT_ERROR_INVALID_ARGUMENT, std::string(fn) + ": init_image of " +
+                                                  std::to_string(options->init_image_width) + "x" +
+                                                  std::to_string(options->init_image_height) + " pixels");
+  }
+  const auto bytes = static_cast<size_t>(options->init_image_width * options->init_image_height * 3);
+  out.init_image.assign(options->init_image, options->init_image + bytes);
+  out.init_image_width = options->init_image_width;
+  out.init_image_height = options->init_image_height;
+  out.strength = options->strength;
   return GENRT_OK;
 }
 
-// Bytes of the images a request makes: its size, or the pipeline's default.
+// Bytes of the images a request makes: its size, its init image's, or the pipeline's default.
 size_t image_bytes(const genrt_diffusion_model* model, const genrt::api::TextToImageOptions& o) {
   const int64_t side = model->model.info().image_size;
-  const int64_t width = o.width > 0 ? o.width : side, height = o.height > 0 ? o.height : side;
+  const bool from_image = !o.init_image.empty();
+  const int64_t width = o.width > 0 ? o.width : from_image ? o.init_image_width : side;
+  const int64_t height = o.height > 0 ? o.height : from_image ? o.init_image_height : side;
   return static_cast<size_t>(std::max<int64_t>(o.images, 0) * width * height * 3);
 }
 
@@ -134,7 +150,8 @@ genrt_status genrt_diffuse(const genrt_diffusion_model* model, const genrt_diffu
 
 void genrt_txt2img_options_init(genrt_txt2img_options* o) {
   if (o == nullptr) return;
-  *o = {sizeof(genrt_txt2img_options), nullptr, nullptr, 30, 7.5f, 0, 0, 0, 1, 0, nullptr, nullptr, 0};
+  *o = {sizeof(genrt_txt2img_options), nullptr, nullptr, 30, 7.5f, 0, 0, 0, 1, 0, nullptr, nullptr, 0, nullptr, 0, 0,
+        0.75f};
 }
 
 genrt_status genrt_txt2img_image_bytes(const genrt_diffusion_model* model, const genrt_txt2img_options* options,

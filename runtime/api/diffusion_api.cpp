@@ -133,8 +133,13 @@ ImageResult DiffusionModel::txt2img(const TextToImageOptions& options, const Dif
                                .width = options.width,
                                .height = options.height,
                                .images = options.images,
-                               .clip_skip = options.clip_skip};
+                               .clip_skip = options.clip_skip,
+                               .strength = options.strength};
     if (!options.scheduler.empty()) request.scheduler = pipeline.scheduler_config(options.scheduler);
+    if (!options.init_image.empty()) {
+      request.init_image = from_rgb8(
+          {.width = options.init_image_width, .height = options.init_image_height, .pixels = options.init_image});
+    }
     const ImageSize size = pipeline.size_of(request);
     if (!options.init_noise.empty()) {
       const int64_t factor = pipeline.vae_config().scale_factor();

@@ -74,6 +74,13 @@ def main():
             assert all(len(image) == 32 * 16 * 3 for image in out.images) and out.images[0] != out.images[1]
             again = sd.txt2img("a red cube", steps=2, scheduler="euler-a", seed=3, n_images=2, width=32, height=16)
             assert again.images == out.images, "the same seed gave other images"
+            edited = sd.txt2img("a blue cube", steps=4, seed=3, init_image=(32, 16, out.images[0]), strength=0.5)
+            assert (edited.width, edited.height, edited.steps_done) == (32, 16, 2), edited
+            try:
+                sd.txt2img("a blue cube", init_image=(32, 16, out.images[0][:-3]))
+                raise AssertionError("a short init image was accepted")
+            except ValueError as e:
+                assert "32x16 RGB needs 1536" in str(e), e
             cut = sd.txt2img("a red cube", steps=5, on_step=lambda step, total, t, s: step >= 1)
             assert cut.cancelled and cut.steps_done == 1 and cut.images == [], cut
             try:

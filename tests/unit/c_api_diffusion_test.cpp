@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "genrt/genrt.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/npy.h"
+#include "runtime/io/png_image.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -181,6 +183,46 @@ TEST(CApiTxt2img, ReproducesTheDiffusersPipelineGoldenAsRgbBytes) {
   for (size_t i = 0; i < rgb.size(); ++i) {
     ASSERT_NEAR(rgb[i], std::lround(want.data<float>()[i] * 255.0f), 1) << i;
   }
+
+  // Image to image from the golden's PNG (StableDiffusionImg2ImgPipeline, strength 0.75),
+  // its size taken for the images.
+  const auto dir = genrt::test::data_dir() / "tiny_sd" / "sd1";
+  const genrt::RgbImage init = genrt::read_png(dir / "img2img_image.png");
+  const genrt::Tensor image_noise = genrt::read_npy(dir / "img2img_noise.npy");
+  const genrt::Tensor image_want = genrt::read_npy(dir / "img2img_euler_image.npy");
+  options.init_noise = image_noise.data<float>();
+  options.init_image = init.pixels.data();
+  options.init_image_width = init.width;
+  options.init_image_height = init.height;
+  ASSERT_EQ(genrt_txt2img_image_bytes(model, &options, &bytes), GENRT_OK) << last_error();
+  ASSERT_EQ(bytes, rgb.size());
+  ASSERT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), &result), GENRT_OK)
+      << last_error();
+  EXPECT_EQ(result.steps_done, 3);  // the last 3 of 4 steps
+  for (size_t i = 0; i < rgb.size(); ++i) {
+    ASSERT_NEAR(rgb[i], std::lround(image_want.data<float>()[i] * 255.0f), 1) << i;
+  }
+  options.strength = 0.1f;
+  EXPECT_NE(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), nullptr), GENRT_OK);
+  EXPECT_NE(last_error().find("runs no step"), std::string::npos) << last_error();
+  options.init_image_width = 0;
+  EXPECT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), nullptr),
+            GENRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("init_image of 0x16 pixels"), std::string::npos) << last_error();
+  // A caller built before image to image: its struct ends at init_noise_count, and the
+  // fields after it are not read.
+  options.struct_size = offsetof(genrt_txt2img_options, init_image);
+  options.init_noise = noise.data<float>();
+  ASSERT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), &result), GENRT_OK)
+      << last_error();
+  EXPECT_EQ(result.steps_done, 4);
+  options.struct_size = offsetof(genrt_txt2img_options, init_noise_count);
+  EXPECT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), nullptr),
+            GENRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("struct_size is too small"), std::string::npos) << last_error();
+  genrt_txt2img_options_init(&options);
+  options.prompt = prompt.c_str();
+  options.steps = 4;
 
   // Misuse: a DiT entry on this model, a small buffer, bad options; each a status with a message.
   std::vector<float> latents(4 * 8 * 8);
