@@ -30,10 +30,10 @@ cudaError_t launch_warp_attention(const DenseAttentionLaunch<T>& a, cudaStream_t
   const int64_t rows = a.batch * a.tokens;
   if (rows > 0x7fffffff || head_blocks(a.q_heads) == 0) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>(rows), head_blocks(a.q_heads));
-  with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
+  const bool launched = with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
     dense_attention_kernel<T, kPerLane><<<grid, kWarpAttentionWarps * 32, 0, stream>>>(a);
   });
-  return cudaGetLastError();
+  return launched ? cudaGetLastError() : cudaErrorInvalidValue;
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ struct DenseAttentionLaunch {
   int64_t kv_tokens = 0;
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
-  int64_t head_dim = 0;  // up to 256
+  int64_t head_dim = 0;  // up to 512 (kMaxWarpAttentionHeadDim)
   float scale = 0.0f;
   // Kernels for at most this compute capability (0: the device's), as in
   // PagedAttentionLaunch.

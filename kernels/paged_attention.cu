@@ -45,16 +45,15 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kern
 
 template <class T>
 cudaError_t launch_warp_attention(const PagedAttentionLaunch<T>& a, cudaStream_t stream) {
-  if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.head_dim <= 0 || a.head_dim > kMaxWarpAttentionHeadDim ||
-      a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.block_size <= 0 || a.window < 0 ||
-      head_blocks(a.q_heads) == 0) {
+  if (a.tokens > 0x7fffffff || a.seqs <= 0 || a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 ||
+      a.block_size <= 0 || a.window < 0 || head_blocks(a.q_heads) == 0) {
     return cudaErrorInvalidValue;
   }
   const dim3 grid(static_cast<unsigned>(a.tokens), head_blocks(a.q_heads));
-  with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
+  const bool launched = with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
     paged_attention_kernel<T, kPerLane><<<grid, kWarpAttentionWarps * 32, 0, stream>>>(a);
   });
-  return cudaGetLastError();
+  return launched ? cudaGetLastError() : cudaErrorInvalidValue;
 }
 
 }  // namespace

@@ -59,8 +59,8 @@ inline int64_t split_workspace_bytes(int64_t splits, int64_t tokens, int64_t q_h
   return splits * tokens * q_heads * (head_dim + 1) * static_cast<int64_t>(sizeof(float));
 }
 
-// T is float, __half or __nv_bfloat16; head_dim up to 256. The new tokens of sequence s
-// sit at positions context_lens[s] - n_new ... context_lens[s] - 1; each attends to every
+// T is float, __half or __nv_bfloat16; head_dim up to 512 (kMaxWarpAttentionHeadDim). The
+// new tokens of sequence s sit at positions context_lens[s] - n_new ... context_lens[s] - 1; each attends to every
 // position up to its own, within `window` of it. Query head h reads KV head h / (q_heads / kv_heads).
 template <class T>
 cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& args, cudaStream_t stream);

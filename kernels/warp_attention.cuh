@@ -23,7 +23,8 @@ template <class T, int kPerLane, class KeyRow>
 __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys, KeyRow key_row, int64_t head_dim,
                             float scale, T* out) {
   const int lane = threadIdx.x % 32;
-  float q[kPerLane], acc[kPerLane];
+  float q[kPerLane], acc[kPerLane];  // in registers: every loop over them is unrolled
+#pragma unroll
   for (int j = 0; j < kPerLane; ++j) {
     const int64_t d = lane + 32 * j;
     q[j] = d < head_dim ? to_float(q_row[d]) * scale : 0.0f;
@@ -33,6 +34,7 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
   for (int64_t p = 0; p < keys; ++p) {
     const int64_t row = key_row(p);
     float dot = 0.0f;
+#pragma unroll
     for (int j = 0; j < kPerLane; ++j) {
       const int64_t d = lane + 32 * j;
       if (d < head_dim) dot += q[j] * to_float(k[row + d]);
@@ -41,12 +43,14 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
     const float new_max = fmaxf(running_max, score);
     const float correction = __expf(running_max - new_max), weight = __expf(score - new_max);
     denominator = denominator * correction + weight;
+#pragma unroll
     for (int j = 0; j < kPerLane; ++j) {
       const int64_t d = lane + 32 * j;
       acc[j] = acc[j] * correction + (d < head_dim ? weight * to_float(v[row + d]) : 0.0f);
     }
     running_max = new_max;
   }
+#pragma unroll
   for (int j = 0; j < kPerLane; ++j) {
     const int64_t d = lane + 32 * j;
     // No keys (metadata the host did not check) gives zeros, not 0/0; NaN still propagates.
@@ -62,9 +66,11 @@ inline unsigned head_blocks(int64_t q_heads) {
              : 0u;
 }
 
-// Calls launch.template operator()<kPerLane>() with the per-lane width for head_dim.
+// Calls launch.template operator()<kPerLane>() with the per-lane width for head_dim;
+// false (and no call) past kMaxWarpAttentionHeadDim.
 template <class Launch>
-void with_per_lane_width(int64_t head_dim, Launch&& launch) {
+bool with_per_lane_width(int64_t head_dim, Launch&& launch) {
+  if (head_dim < 1 || head_dim > kMaxWarpAttentionHeadDim) return false;
   switch ((head_dim + 31) / 32) {
     case 1: launch.template operator()<1>(); break;
     case 2: launch.template operator()<2>(); break;
@@ -74,8 +80,9 @@ void with_per_lane_width(int64_t head_dim, Launch&& launch) {
     case 6: launch.template operator()<6>(); break;
     case 7:
     case 8: launch.template operator()<8>(); break;
-    default: launch.template operator()<16>(); break;
+    default: launch.template operator()<16>(); break;  // 9 to 16: up to 512
   }
+  return true;
 }
 
 }  // namespace genrt::kernels

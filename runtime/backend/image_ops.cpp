@@ -42,7 +42,8 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
                                .stride = p.stride,
                                .padding = p.padding,
                                .extra_padding_end = p.extra_padding_end};
-  GENRT_CHECK(shape.out_height() > 0 && shape.out_width() > 0,
+  GENRT_CHECK(shape.height + 2 * p.padding + p.extra_padding_end >= shape.kernel &&
+                  shape.width + 2 * p.padding + p.extra_padding_end >= shape.kernel,
               "{}: a {}x{} kernel does not fit x {} with padding {} (and {} more at the end)", op, shape.kernel,
               shape.kernel, shape_string(x.shape()), p.padding, p.extra_padding_end);
   expect_optional_vector(bias, shape.out_channels, where, op, "bias");

@@ -23,15 +23,16 @@ using test::DeviceBuffer;
 using test::pattern;
 
 using Case = std::tuple<DType, int64_t /*batch*/, int64_t /*tokens*/, int64_t /*head_dim*/, int64_t /*kv_heads*/,
-                        int64_t /*kv_tokens, 0 for self-attention*/>;
+                        int64_t /*kv_tokens, 0 for self-attention*/, int64_t /*q_heads*/>;
 
 class DenseAttentionGpu : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
 
   template <class T>
-  void run(DType dtype, int64_t batch, int64_t tokens, int64_t head_dim, int64_t kv_heads, int64_t kv_tokens) {
-    const int64_t q_heads = 4, q_n = batch * tokens * q_heads * head_dim, kv_n = batch * kv_tokens * kv_heads * head_dim;
+  void run(DType dtype, int64_t batch, int64_t tokens, int64_t head_dim, int64_t kv_heads, int64_t kv_tokens,
+           int64_t q_heads) {
+    const int64_t q_n = batch * tokens * q_heads * head_dim, kv_n = batch * kv_tokens * kv_heads * head_dim;
     const std::vector<float> q = pattern(q_n, 1.0f, 1, dtype), k = pattern(kv_n, 1.0f, 2, dtype),
                              v = pattern(kv_n, 1.0f, 3, dtype);
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -62,8 +63,10 @@ class DenseAttentionGpu : public ::testing::TestWithParam<Case> {
 };
 
 TEST_P(DenseAttentionGpu, MatchesReference) {
-  const auto [dtype, batch, tokens, head_dim, kv_heads, kv_tokens] = GetParam();
-  with_storage_type(dtype, [&]<class T>() { run<T>(dtype, batch, tokens, head_dim, kv_heads, kv_tokens ? kv_tokens : tokens); });
+  const auto [dtype, batch, tokens, head_dim, kv_heads, kv_tokens, q_heads] = GetParam();
+  with_storage_type(dtype, [&]<class T>() {
+    run<T>(dtype, batch, tokens, head_dim, kv_heads, kv_tokens ? kv_tokens : tokens, q_heads);
+  });
 }
 
 // DiT-like token counts (16 = 4x4 patches, 256 = 16x16) and a ragged 77 (CLIP), batch 1
@@ -72,21 +75,23 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DenseAttentionGpu,
                          ::testing::Combine(::testing::Values(DType::bf16, DType::f32), ::testing::Values<int64_t>(1, 3),
                                             ::testing::Values<int64_t>(16, 77, 256),
                                             ::testing::Values<int64_t>(64, 72, 80, 128),
-                                            ::testing::Values<int64_t>(4, 2), ::testing::Values<int64_t>(0)));
+                                            ::testing::Values<int64_t>(4, 2), ::testing::Values<int64_t>(0),
+                                            ::testing::Values<int64_t>(4)));
 // Cross-attention: queries over 77 text tokens (as in a UNet) and fewer queries than keys,
 // head dims 64, 96 and 256.
 INSTANTIATE_TEST_SUITE_P(Cross, DenseAttentionGpu,
                          ::testing::Combine(::testing::Values(DType::f16, DType::bf16), ::testing::Values<int64_t>(2),
                                             ::testing::Values<int64_t>(5, 1000),
                                             ::testing::Values<int64_t>(64, 96, 256), ::testing::Values<int64_t>(4),
-                                            ::testing::Values<int64_t>(77, 1000)));
+                                            ::testing::Values<int64_t>(77, 1000), ::testing::Values<int64_t>(4)));
 
-// The VAE mid block's single head of 512 features over its pixels (warp kernel: 16
-// features a lane), ragged and GQA.
+// The VAE mid block's single head of 512 features over its pixels (the warp kernel, 16
+// features a lane: one busy warp of a block's four), and 4 query heads over one; ragged.
 INSTANTIATE_TEST_SUITE_P(Wide, DenseAttentionGpu,
-                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16), ::testing::Values<int64_t>(1),
-                                            ::testing::Values<int64_t>(64, 77), ::testing::Values<int64_t>(320, 512),
-                                            ::testing::Values<int64_t>(4, 1), ::testing::Values<int64_t>(0)));
+                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16, DType::f32),
+                                            ::testing::Values<int64_t>(1), ::testing::Values<int64_t>(77, 1000),
+                                            ::testing::Values<int64_t>(320, 512), ::testing::Values<int64_t>(1),
+                                            ::testing::Values<int64_t>(0), ::testing::Values<int64_t>(1, 4)));
 
 // Beyond the kernel's head dims the op entry names the limit before any launch.
 TEST(DenseAttentionGpuEntry, NamesTheHeadDimLimit) {

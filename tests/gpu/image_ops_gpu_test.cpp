@@ -534,6 +534,7 @@ TEST_P(Conv2dGpu, MatchesReference) {
     const Tensor t_bias = c.bias ? on_device(d_bias, {c.out_channels}, dtype) : Tensor();
     Tensor out = on_device(d_out, {c.batch, s.out_height(), s.out_width(), c.out_channels}, dtype);
     for (int run = 0; run < 2; ++run) {
+      ASSERT_EQ(cudaMemset(d_out.get<void>(), 0xff, out_n * dtype_size(dtype)), cudaSuccess);  // NaN
       ops::conv2d(t_x, t_w, t_bias,
                   {.stride = c.stride, .padding = c.padding, .extra_padding_end = c.extra_padding_end}, out);
     }

@@ -221,6 +221,21 @@ std::vector<PagedCase> windows() {
 }
 INSTANTIATE_TEST_SUITE_P(Windows, PagedAttentionGpu, ::testing::ValuesIn(windows()));
 
+std::vector<PagedCase> wide_heads() {
+  // Head dims past the tensor-core tiles (320, and 512 at the warp kernel's 16 features a
+  // lane) in the mixed batch and a long decode, every dtype, 6 query heads over 3 or 1.
+  std::vector<PagedCase> cases;
+  const std::vector<Sequence> mixed = {{1, 1}, {1, 37}, {20, 33}};
+  for (DType dtype : {DType::bf16, DType::f16, DType::f32}) {
+    for (int64_t d : {320, 512}) {
+      for (int64_t kv : {3, 1}) cases.push_back({dtype, d, 6, kv, mixed});
+    }
+  }
+  cases.push_back({DType::bf16, 512, 8, 1, {{1, 1000}, {1, 4097}}, 32});
+  return cases;
+}
+INSTANTIATE_TEST_SUITE_P(WideHeads, PagedAttentionGpu, ::testing::ValuesIn(wide_heads()));
+
 TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   kernels::PagedAttentionLaunch<float> launch{.seqs = 1, .tokens = 1, .q_heads = 6, .kv_heads = 4, .head_dim = 64,
                                               .block_size = 16};

@@ -8,6 +8,7 @@
 
 #include "kernels/limits.h"
 #include "runtime/backend/gpu_limits.h"
+#include "runtime/backend/image_ops.h"
 #include "runtime/backend/ops.h"
 #include "runtime/memory/kv_cache.h"
 #include "tests/test_util.h"
@@ -130,6 +131,19 @@ TEST(Ops, DenseAttentionOnTheGpuNamesItsHeadDimLimit) {
                "dense_attention on the GPU supports head_dim from 1 to 512, got 513");
   EXPECT_NO_THROW(ops::expect_gpu_attention_shape("dense_attention", 1, 512));  // SD's VAE
   EXPECT_NO_THROW(ops::expect_gpu_attention_shape("dense_attention", 16, 72));
+}
+
+TEST(Ops, Conv2dNamesAKernelThatDoesNotFit) {
+  const Tensor x = Tensor::zeros({1, 2, 2, 1}, DType::f32), w = Tensor::zeros({1, 5, 5, 1}, DType::f32);
+  Tensor out = Tensor::zeros({1, 1, 1, 1}, DType::f32);
+  // (2 + 2 - 5) / 2 + 1 would round to one output row.
+  EXPECT_ERROR(ops::conv2d(x, w, Tensor(), {.stride = 2, .padding = 1}, out),
+               "a 5x5 kernel does not fit x [1, 2, 2, 1] with padding 1");
+  Tensor downsampled = Tensor::zeros({1, 2, 2, 1}, DType::f32);
+  const Tensor x4 = Tensor::zeros({1, 4, 4, 1}, DType::f32), w3 = Tensor::zeros({1, 3, 3, 1}, DType::f32);
+  ops::conv2d(x4, w3, Tensor(), {.stride = 2, .padding = 0, .extra_padding_end = 1}, downsampled);
+  EXPECT_ERROR(ops::conv2d(x4, w3, Tensor(), {.stride = 2, .padding = 0, .extra_padding_end = -1}, downsampled),
+               "extra end padding -1 non-negative");
 }
 
 TEST(Ops, DenseAttentionTakesKeysOfAnotherLength) {

@@ -346,27 +346,35 @@ void VaeModel::decode_tiled(const Tensor& latents, VaeWorkspace& ws, const Tenso
               "VAE tiled decode: latents and image must be [batch, channels, height, width] on the host");
   const VaeTiling tiling = VaeTiling::of(c);
   const int64_t f = c.scale_factor();
+  // Host latents of up to a tile to host pixels, through the device.
+  auto decode_tile = [&](const Tensor& z) {
+    const Shape pixels{z.dim(0), c.out_channels, z.dim(2) * f, z.dim(3) * f};
+    if (runtime_ == nullptr) {
+      Tensor decoded = Tensor::zeros(pixels, DType::f32);
+      decode(z, ws, decoded);
+      return decoded;
+    }
+    const Tensor z_device = view_of(tile_latents, z.shape());
+    Tensor pixels_device = view_of(tile_pixels, pixels);
+    runtime_->copy_in(z, z_device);
+    {
+      DeviceRuntime::Step step(*runtime_);
+      decode(z_device, ws, pixels_device);
+    }
+    return runtime_->download_f32(pixels_device);
+  };
+  // As diffusers: latents within one tile decode whole.
+  if (latents.dim(2) <= tiling.tile_latents && latents.dim(3) <= tiling.tile_latents) {
+    const Tensor decoded = decode_tile(latents);
+    GENRT_CHECK(decoded.shape() == image.shape(), "VAE tiled decode: image {} must be {}", shape_string(image.shape()),
+                shape_string(decoded.shape()));
+    std::copy(decoded.span<float>().begin(), decoded.span<float>().end(), image.data<float>());
+    return;
+  }
   std::vector<std::vector<Tensor>> decoded;
   for (const std::vector<LatentTile>& row : latent_tiles(tiling, latents.dim(2), latents.dim(3))) {
     auto& out = decoded.emplace_back();
-    for (const LatentTile& tile : row) {
-      const Tensor z = crop_latents(latents, tile);
-      const Shape pixels{z.dim(0), c.out_channels, tile.height * f, tile.width * f};
-      if (runtime_ == nullptr) {
-        Tensor decoded_tile = Tensor::zeros(pixels, DType::f32);
-        decode(z, ws, decoded_tile);
-        out.push_back(std::move(decoded_tile));
-        continue;
-      }
-      const Tensor z_device = view_of(tile_latents, z.shape());
-      Tensor pixels_device = view_of(tile_pixels, pixels);
-      runtime_->copy_in(z, z_device);
-      {
-        DeviceRuntime::Step step(*runtime_);
-        decode(z_device, ws, pixels_device);
-      }
-      out.push_back(runtime_->download_f32(pixels_device));
-    }
+    for (const LatentTile& tile : row) out.push_back(decode_tile(crop_latents(latents, tile)));
   }
   blend_tiles(tiling, decoded, image);
 }

@@ -119,7 +119,8 @@ class VaeModel {
   void decode(const Tensor& latents, VaeWorkspace& ws, Tensor& image) const;
 
   // decode() in overlapping tiles of the config's sample_size (diffusers' tiled_decode, see
-  // vae_tiling.h), so that ws needs only a tile's extent: latents and image on the host,
+  // vae_tiling.h; latents of one tile or less decode whole, as there), so that ws needs only
+  // a tile's extent: latents and image on the host,
   // each tile through the model's device in tile_latents and tile_pixels, flat f32 buffers
   // there of at least a tile's latents and pixels.
   void decode_tiled(const Tensor& latents, VaeWorkspace& ws, const Tensor& tile_latents, const Tensor& tile_pixels,
