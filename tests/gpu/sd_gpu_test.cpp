@@ -1,0 +1,84 @@
+// Stable Diffusion's GPU paths that only the pipeline reaches, against the CPU reference:
+// image to image (the VAE encoder, its asymmetric-padding downsamplers, the init image's
+// upload, the noised start) and tiled VAE decoding (tiles through the device one by one).
+// bf16 and fp16 weights and activations, fp32 latents. Skip without a device.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/diffusion/sd_pipeline.h"
+#include "runtime/io/json_file.h"
+#include "runtime/io/npy.h"
+#include "runtime/io/png_image.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+std::filesystem::path tiny_sd(const char* variant) { return test::data_dir() / "tiny_sd" / variant; }
+
+DiffusionDevice gpu(DType dtype, bool vae_tiling = false) {
+  return {.device = Device::cuda, .dtype = dtype, .gpu_memory = 0.5, .max_images = 1, .vae_tiling = vae_tiling};
+}
+
+// A few guided 16-bit steps stay within 0.1 relative L2 of the CPU (the bound the GPU
+// check's S3 stage holds the tiny pipelines to); a wrong op moves them by O(1).
+constexpr double kFollowsTheCpu = 0.1;
+
+double relative_l2(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  return test::relative_l2(got.data<float>(), want.data<float>(), want.numel());
+}
+
+class SdGpu : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override { GENRT_REQUIRE_GPU(); }
+};
+
+// diffusers' image-to-image golden request (strength 0.75 of 4 DPM++ 2M steps from the
+// saved noise), on both devices.
+TEST_P(SdGpu, ImageToImageFollowsTheCpu) {
+  const DType dtype = GetParam();
+  const auto& g = read_json_file(test::data_dir() / "tiny_sd" / "golden.json").at("sd1").at("img2img");
+  const TextToImageRequest request{
+      .prompt = g.at("prompt").get<std::string>(),
+      .negative_prompt = g.at("negative_prompt").get<std::string>(),
+      .steps = g.at("num_inference_steps").get<int64_t>(),
+      .guidance = g.at("guidance_scale").get<double>(),
+      .init_noise = read_npy(test::data_dir() / "tiny_sd" / g.at("noise").get<std::string>()),
+      .init_image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>())),
+      .strength = g.at("strength").get<double>()};
+  const TextToImageResult cpu = SdPipeline::load(tiny_sd("sd1"), "dpm++2m").run(request);
+  const SdPipeline pipeline = SdPipeline::load(tiny_sd("sd1"), "dpm++2m", gpu(dtype));
+  ASSERT_TRUE(pipeline.can_encode_images());
+  const TextToImageResult on_gpu = pipeline.run(request);
+  ASSERT_EQ(on_gpu.steps_done, 3);
+  const double latents = relative_l2(on_gpu.latents, cpu.latents), pixels = relative_l2(on_gpu.images, cpu.images);
+  EXPECT_LE(latents, kFollowsTheCpu) << dtype_name(dtype);
+  EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype);
+  RecordProperty("img2img_latents_rel_l2_" + std::string(dtype_name(dtype)), std::to_string(latents));
+  RecordProperty("img2img_pixels_rel_l2_" + std::string(dtype_name(dtype)), std::to_string(pixels));
+}
+
+// 20x12 latents in 3x2 tiles of 8, the same seeded run on both devices: the latents before
+// the VAE and the blended images.
+TEST_P(SdGpu, TiledDecodeFollowsTheCpu) {
+  const DType dtype = GetParam();
+  const TextToImageRequest request{.prompt = "a photo of a cat", .steps = 2, .seed = 5, .width = 40, .height = 24};
+  const TextToImageResult cpu = SdPipeline::load(tiny_sd("sd2"), "euler", {.vae_tiling = true}).run(request);
+  const TextToImageResult on_gpu = SdPipeline::load(tiny_sd("sd2"), "euler", gpu(dtype, true)).run(request);
+  const double latents = relative_l2(on_gpu.latents, cpu.latents), pixels = relative_l2(on_gpu.images, cpu.images);
+  EXPECT_LE(latents, kFollowsTheCpu) << dtype_name(dtype);
+  EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype);
+  RecordProperty("tiled_pixels_rel_l2_" + std::string(dtype_name(dtype)), std::to_string(pixels));
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, SdGpu, ::testing::Values(DType::bf16, DType::f16),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+}  // namespace
+}  // namespace genrt
