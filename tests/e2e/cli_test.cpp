@@ -352,6 +352,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama, dit and sd"},
         BadInvocation{"init-model --arch sd --preset huge --out /tmp/genrt_never",
                       "unknown Stable Diffusion preset 'huge': expected one of sd15, sd21, tiny"},
+        BadInvocation{"serve --model STORIES --vae-tiling", "is not a Stable Diffusion pipeline folder, whose VAE"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1", "--prompt is required"},
         BadInvocation{"txt2img --model DATA/tiny_dit --prompt hi", "no tokenizer/ folder: not a Stable Diffusion"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1 --prompt hi --width 18", "image size 18x16"},

@@ -31,6 +31,7 @@ struct ServeOptions {
   ServerOptions server;
   EngineOptions engine;
   int64_t max_images = 4;
+  bool vae_tiling = false;
 };
 
 // A diffusers Stable Diffusion folder (served at /v1/images/generations).
@@ -99,6 +100,8 @@ std::string default_model_name(const std::string& model) {
 }
 
 void run_serve(ServeOptions o) {
+  GENRT_CHECK(!o.vae_tiling || is_diffusion_pipeline(o.model),
+              "--vae-tiling: {} is not a Stable Diffusion pipeline folder, whose VAE the flag tiles", o.model);
   if (o.server.model_name.empty()) o.server.model_name = default_model_name(o.model);
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -124,7 +127,8 @@ void run_serve(ServeOptions o) {
                                                                {.device = parse_device(o.device.device),
                                                                 .dtype = parse_gpu_dtype(o.device.dtype),
                                                                 .gpu_memory = o.device.gpu_memory,
-                                                                .max_images = o.max_images}),
+                                                                .max_images = o.max_images,
+                                                                .vae_tiling = o.vae_tiling}),
                                               o.max_images);
     } else if (is_encoder(o.model)) {
       LoadedEncoder encoder = load_encoder(o.model, o.device);
@@ -210,6 +214,9 @@ Command add_serve_command(CLI::App& app) {
                   "Images one /v1/images/generations request may ask for (a pipeline on the GPU plans memory for "
                   "this many of its default size)")
       ->capture_default_str();
+  cmd->add_flag("--vae-tiling", o->vae_tiling,
+                "A pipeline's VAE decodes in overlapping tiles of its sample_size (as txt2img --vae-tiling): "
+                "device memory for one tile's activations");
   add_connection_options(cmd, o->server.limits);
   add_device_options(cmd, o->device);
   add_cuda_graph_option(cmd, o->device);
