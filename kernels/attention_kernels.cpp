@@ -12,12 +12,17 @@ AttentionKernel select_attention_kernel(const AttentionShape& s) {
   // The prefill grid puts query heads on its y axis; cp.async and the output stores move 16
   // bytes at a time.
   const bool tensor_cores = s.tensor_core_dtype && s.compute_capability >= 80 && s.vectors_aligned &&
-                            flash_prefill_tile(s.head_dim).head_dim != 0 && s.q_heads <= 65535;
+                            flash_tile_width(s.head_dim) != 0 && s.q_heads <= 65535;
   if (!tensor_cores) {
     return s.q_heads <= kMaxWarpAttentionHeads ? AttentionKernel::warp : AttentionKernel::unsupported;
   }
+  // The decode and Hopper kernels take head dims their tiles have exactly; the query-tile
+  // kernel also takes narrower ones, zero-padded.
   const int64_t group = s.q_heads / s.kv_heads;
-  if (s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) return AttentionKernel::flash_decode;
+  const bool exact = flash_tile_width(s.head_dim) == s.head_dim;
+  if (exact && s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) {
+    return AttentionKernel::flash_decode;
+  }
   // wgmma and TMA exist on sm_90 (the build's sm_90a image) only, not on later majors. A
   // page lands in shared memory as whole 1024-byte swizzle atoms of 8 rows.
   const Sm90Tile hopper = sm90_prefill_tile(s.head_dim);

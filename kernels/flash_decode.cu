@@ -66,7 +66,7 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
 
   auto load_kv_tile = [&](int64_t key_tile, int stage) {
     flash::load_kv_async<T, kHeadDim, kThreads>(
-        k_tiles + stage * kKeys * kStride, v_tiles + stage * kKeys * kStride, kStride, kKeys, p.k, p.v,
+        k_tiles + stage * kKeys * kStride, v_tiles + stage * kKeys * kStride, kStride, kKeys, kHeadDim, p.k, p.v,
         [&](int r) -> int64_t {
           const int64_t key = key_tile * kKeys + r;
           if (key < first_key || key >= kv_len) return -1;
@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
           return (slot * b.kv_heads + kv_head) * kHeadDim;
         });
   };
-  flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kDecodeRows, p.q, [&](int r) -> const T* {
+  flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kDecodeRows, kHeadDim, p.q, [&](int r) -> const T* {
     return r < rows ? p.q + row_offset(r) : nullptr;
   });
   if (tiles.first < tiles.last) load_kv_tile(tiles.first, 0);
@@ -233,7 +233,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
     merge_splits_kernel<T><<<static_cast<unsigned>(merge_blocks), 128, 0, stream>>>(p, kHeadDim);
     status = cudaGetLastError();
   };
-  with_head_dim<64, 80, 96, 128, 256>(a.head_dim, run);
+  with_head_dim<64, 80, 96, 128, 160, 256>(a.head_dim, run);
   return status;
 }
 

@@ -6,7 +6,8 @@
 // variable-length batch) is kernels/attention_schedule.h; the warp steps are
 // kernels/flash_tile.cuh.
 //
-// One kernel serves both key layouts: causal over the paged cache (a batch of sequences
+// kHeadDim is the tile's width: a narrower head dim (batch.head_dim) runs zero-padded to it
+// (flash_tile_width). One kernel serves both key layouts: causal over the paged cache (a batch of sequences
 // with any number of new tokens each, K/V read through the block tables, so a cached prefix
 // costs nothing to recompute) and non-causal over dense K/V (DiT blocks, encoders,
 // cross-attention with its own key length).
@@ -41,6 +42,7 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   T* v_tiles = k_tiles + 2 * kKeys * kStride;
 
   const flash::AttentionBatch& b = p.batch;
+  const int features = static_cast<int>(b.head_dim);  // of a row in global memory, <= kHeadDim
   const flash::QueryTilePlace place = flash::place_query_tile<kPaged>(b, kRows);
   if (!place.valid) return;  // uniform: every warp found the same
   const int64_t seq = place.seq, tile = place.tile, first_token = place.first_token, queries = place.queries,
@@ -67,16 +69,16 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
     } else {
       slot = seq * b.kv_tokens + key;
     }
-    return (slot * b.kv_heads + kv_head) * kHeadDim;
+    return (slot * b.kv_heads + kv_head) * b.head_dim;
   };
   auto load_kv_tile = [&](int64_t key_tile, int stage) {
     flash::load_kv_async<T, kHeadDim, kThreads>(k_tiles + stage * kKeys * kStride, v_tiles + stage * kKeys * kStride,
-                                                kStride, kKeys, p.k, p.v,
+                                                kStride, kKeys, features, p.k, p.v,
                                                 [&](int r) { return key_offset(key_tile, r); });
   };
 
-  flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kRows, p.q, [&](int r) -> const T* {
-    return r < rows ? p.q + ((first_token + first_row + r) * b.q_heads + head) * kHeadDim : nullptr;
+  flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kRows, features, p.q, [&](int r) -> const T* {
+    return r < rows ? p.q + ((first_token + first_row + r) * b.q_heads + head) * b.head_dim : nullptr;
   });
   if (tiles.first < tiles.last) load_kv_tile(tiles.first, 0);
   sm80::cp_async_commit();
@@ -117,13 +119,13 @@ __global__ void __launch_bounds__(flash_prefill_tile(kHeadDim).warps * 32)
   flash::store_normalized<T, kHeadDim>(state, warp_rows, kStride);
   __syncwarp();
   const int64_t warp_first_row = first_row + warp * 16;
-  flash::copy_rows_out<T, kHeadDim>(warp_rows, kStride, 16, threadIdx.x % 32, 32, [&](int r) -> T* {
+  flash::copy_rows_out<T, kHeadDim>(warp_rows, kStride, 16, features, threadIdx.x % 32, 32, [&](int r) -> T* {
     const int64_t row = warp_first_row + r;
-    return row < queries ? p.out + ((first_token + row) * b.q_heads + head) * kHeadDim : nullptr;
+    return row < queries ? p.out + ((first_token + row) * b.q_heads + head) * b.head_dim : nullptr;
   });
 }
 
-// Launches the instantiation for p's head dim: grid (query tiles, query heads).
+// Launches the instantiation for p's head dim (its tile width): grid (query tiles, query heads).
 template <class T, bool kPaged>
 cudaError_t launch(const PrefillProblem<T>& p, int64_t head_dim, int64_t query_tile_blocks, cudaStream_t stream) {
   if (query_tile_blocks > 0x7fffffff || p.batch.q_heads > 65535) return cudaErrorInvalidValue;
@@ -137,7 +139,7 @@ cudaError_t launch(const PrefillProblem<T>& p, int64_t head_dim, int64_t query_t
     kernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
     status = cudaGetLastError();
   };
-  with_head_dim<64, 80, 96, 128, 256>(head_dim, run);
+  with_head_dim<64, 80, 96, 128, 160, 256>(flash_tile_width(head_dim), run);
   return status;
 }
 
@@ -151,7 +153,7 @@ cudaError_t launch_flash_prefill(const PagedAttentionLaunch<T>& a, cudaStream_t 
     return cudaErrorInvalidValue;
   }
   const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k_cache, .v = a.v_cache, .batch = flash::attention_batch(a)};
-  const int64_t rows = flash_prefill_tile(a.head_dim).query_rows;
+  const int64_t rows = flash_prefill_tile(flash_tile_width(a.head_dim)).query_rows;
   return launch<T, true>(p, a.head_dim, rows > 0 ? query_tile_grid(a.tokens, a.seqs, rows) : 0, stream);
 }
 
@@ -160,7 +162,7 @@ cudaError_t launch_flash_prefill(const DenseAttentionLaunch<T>& a, cudaStream_t 
   if (a.batch == 0 || a.tokens == 0) return cudaSuccess;
   if (a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || a.kv_tokens < 0) return cudaErrorInvalidValue;
   const PrefillProblem<T> p{.q = a.q, .out = a.out, .k = a.k, .v = a.v, .batch = flash::attention_batch(a)};
-  const int64_t rows = flash_prefill_tile(a.head_dim).query_rows;
+  const int64_t rows = flash_prefill_tile(flash_tile_width(a.head_dim)).query_rows;
   return launch<T, false>(p, a.head_dim, rows > 0 ? a.batch * query_tiles(a.tokens, rows) : 0, stream);
 }
 

@@ -195,15 +195,16 @@ __device__ __forceinline__ void store_normalized(const RowState<kHeadDim>& rows,
   }
 }
 
-// Copies `rows` rows of kHeadDim T from shared memory (`stride` a row) to global memory in
-// 16-byte pieces, row r going to dst(r); the calling threads (`threads` of them, numbered
-// from `thread`) share the work.
+// Copies the first `features` columns (a multiple of 16 bytes, at most kHeadDim) of `rows`
+// rows from shared memory (`stride` a row) to global memory in 16-byte pieces, row r going
+// to dst(r); the calling threads (`threads` of them, numbered from `thread`) share the work.
 template <class T, int kHeadDim, class Dst>
-__device__ __forceinline__ void copy_rows_out(const T* src, int stride, int rows, int thread, int threads, Dst dst) {
-  constexpr int kChunks = kHeadDim * static_cast<int>(sizeof(T)) / 16;
+__device__ __forceinline__ void copy_rows_out(const T* src, int stride, int rows, int features, int thread,
+                                              int threads, Dst dst) {
   constexpr int kPerChunk = 16 / static_cast<int>(sizeof(T));
-  for (int i = thread; i < rows * kChunks; i += threads) {
-    const int r = i / kChunks, chunk = i % kChunks;
+  const int chunks = features / kPerChunk;
+  for (int i = thread; i < rows * chunks; i += threads) {
+    const int r = i / chunks, chunk = i % chunks;
     T* row = dst(r);
     if (row != nullptr) {
       *reinterpret_cast<uint4*>(row + chunk * kPerChunk) =
@@ -213,33 +214,37 @@ __device__ __forceinline__ void copy_rows_out(const T* src, int stride, int rows
 }
 
 // Starts the copy of `rows` rows of kHeadDim T into shared memory (`stride` a row) with
-// cp.async, row r from src(r); a null row is zero-filled. `fallback` is any valid global
-// address (a zero-filled copy reads nothing but still names one).
+// cp.async, row r from src(r), which holds `features` of them (a multiple of 16 bytes, at
+// most kHeadDim); a null row, and the columns past `features`, are zero-filled. `fallback`
+// is any valid global address (a zero-filled copy reads nothing but still names one).
 template <class T, int kHeadDim, int kThreads, class Src>
-__device__ __forceinline__ void load_rows_async(T* dst, int stride, int rows, const T* fallback, Src src) {
+__device__ __forceinline__ void load_rows_async(T* dst, int stride, int rows, int features, const T* fallback,
+                                                Src src) {
   constexpr int kChunks = kHeadDim * static_cast<int>(sizeof(T)) / 16;
   constexpr int kPerChunk = 16 / static_cast<int>(sizeof(T));
   for (int i = static_cast<int>(threadIdx.x); i < rows * kChunks; i += kThreads) {
     const int r = i / kChunks, chunk = i % kChunks;
     const T* row = src(r);
-    sm80::cp_async_16(dst + r * stride + chunk * kPerChunk, row != nullptr ? row + chunk * kPerChunk : fallback,
-                      row != nullptr);
+    const bool read = row != nullptr && chunk * kPerChunk < features;
+    sm80::cp_async_16(dst + r * stride + chunk * kPerChunk, read ? row + chunk * kPerChunk : fallback, read);
   }
 }
 
 // K and V rows of a tile together, since both sit at the same offset of their caches:
-// offset(r) is the element offset of key row r in either, or -1 for a row to zero-fill.
+// offset(r) is the element offset of key row r in either, or -1 for a row to zero-fill;
+// `features` as for load_rows_async.
 template <class T, int kHeadDim, int kThreads, class Offset>
-__device__ __forceinline__ void load_kv_async(T* k_dst, T* v_dst, int stride, int rows, const T* k, const T* v,
-                                              Offset offset) {
+__device__ __forceinline__ void load_kv_async(T* k_dst, T* v_dst, int stride, int rows, int features, const T* k,
+                                              const T* v, Offset offset) {
   constexpr int kChunks = kHeadDim * static_cast<int>(sizeof(T)) / 16;
   constexpr int kPerChunk = 16 / static_cast<int>(sizeof(T));
   for (int i = static_cast<int>(threadIdx.x); i < rows * kChunks; i += kThreads) {
     const int r = i / kChunks, chunk = i % kChunks;
     const int64_t at = offset(r);
-    const int64_t src = at >= 0 ? at + chunk * kPerChunk : 0;
-    sm80::cp_async_16(k_dst + r * stride + chunk * kPerChunk, k + src, at >= 0);
-    sm80::cp_async_16(v_dst + r * stride + chunk * kPerChunk, v + src, at >= 0);
+    const bool read = at >= 0 && chunk * kPerChunk < features;
+    const int64_t src = read ? at + chunk * kPerChunk : 0;
+    sm80::cp_async_16(k_dst + r * stride + chunk * kPerChunk, k + src, read);
+    sm80::cp_async_16(v_dst + r * stride + chunk * kPerChunk, v + src, read);
   }
 }
 
@@ -284,6 +289,7 @@ inline constexpr float kLog2e = 1.4426950408889634f;
 struct AttentionBatch {
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
+  int64_t head_dim = 0;     // features of a row in global memory (the tile may be wider)
   float scale_log2 = 0.0f;  // softmax scale times log2(e)
   int64_t window = 0;
   // Paged (causal).
@@ -337,6 +343,7 @@ template <class T>
 AttentionBatch attention_batch(const PagedAttentionLaunch<T>& a) {
   return {.q_heads = a.q_heads,
           .kv_heads = a.kv_heads,
+          .head_dim = a.head_dim,
           .scale_log2 = a.scale * kLog2e,
           .window = a.window,
           .block_tables = a.block_tables,
@@ -352,6 +359,7 @@ template <class T>
 AttentionBatch attention_batch(const DenseAttentionLaunch<T>& a) {
   return {.q_heads = a.q_heads,
           .kv_heads = a.kv_heads,
+          .head_dim = a.head_dim,
           .scale_log2 = a.scale * kLog2e,
           .q_tokens = a.tokens,
           .kv_tokens = a.kv_tokens};

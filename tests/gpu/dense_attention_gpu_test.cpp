@@ -1,6 +1,7 @@
 // Non-causal attention on the GPU against the CPU reference: self-attention within
 // equal-length sequences and cross-attention over keys of another length, through the
-// tensor-core kernel (bf16, f16) and the warp kernel (f32, head dims 72, 320 and 512).
+// tensor-core kernel (bf16, f16; head dims between its tiles zero-padded) and the warp kernel
+// (f32, and head dims 320 and 512).
 // Skips without a device.
 
 #include <gtest/gtest.h>
@@ -70,7 +71,7 @@ TEST_P(DenseAttentionGpu, MatchesReference) {
 }
 
 // DiT-like token counts (16 = 4x4 patches, 256 = 16x16) and a ragged 77 (CLIP), batch 1
-// and 3, head dims 64/72 (DiT-XL, warp kernel)/80/128, MHA and GQA.
+// and 3, head dims 64/72 (DiT-XL: the 80 tile zero-padded)/80/128, MHA and GQA.
 INSTANTIATE_TEST_SUITE_P(Shapes, DenseAttentionGpu,
                          ::testing::Combine(::testing::Values(DType::bf16, DType::f32), ::testing::Values<int64_t>(1, 3),
                                             ::testing::Values<int64_t>(16, 77, 256),
@@ -84,6 +85,15 @@ INSTANTIATE_TEST_SUITE_P(Cross, DenseAttentionGpu,
                                             ::testing::Values<int64_t>(5, 1000),
                                             ::testing::Values<int64_t>(64, 96, 256), ::testing::Values<int64_t>(4),
                                             ::testing::Values<int64_t>(77, 1000), ::testing::Values<int64_t>(4)));
+
+// Head dims between the tensor-core tiles, zero-padded to the next (40 at 64: SD 1.x's
+// outer UNet level; 160 exactly: its inner ones), self-attention and cross-attention over
+// 77 text tokens, ragged token counts.
+INSTANTIATE_TEST_SUITE_P(Padded, DenseAttentionGpu,
+                         ::testing::Combine(::testing::Values(DType::bf16, DType::f16), ::testing::Values<int64_t>(1, 2),
+                                            ::testing::Values<int64_t>(77, 1000), ::testing::Values<int64_t>(40, 160),
+                                            ::testing::Values<int64_t>(4), ::testing::Values<int64_t>(0, 77),
+                                            ::testing::Values<int64_t>(4)));
 
 // The VAE mid block's single head of 512 features over its pixels (the warp kernel, 16
 // features a lane: one busy warp of a block's four), and 4 query heads over one; ragged.

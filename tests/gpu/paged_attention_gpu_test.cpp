@@ -236,6 +236,21 @@ std::vector<PagedCase> wide_heads() {
 }
 INSTANTIATE_TEST_SUITE_P(WideHeads, PagedAttentionGpu, ::testing::ValuesIn(wide_heads()));
 
+std::vector<PagedCase> padded_heads() {
+  // Head dims between the tensor-core tiles: 40 and 72 zero-padded to 64 and 80 (query
+  // tiles, prompts and decodes alike), 160 exactly (its decode split over the keys).
+  std::vector<PagedCase> cases;
+  const std::vector<Sequence> mixed = {{1, 1}, {1, 37}, {20, 33}};
+  for (DType dtype : {DType::bf16, DType::f16}) {
+    for (int64_t d : {40, 72, 160}) cases.push_back({dtype, d, 8, 2, mixed});
+  }
+  cases.push_back({DType::bf16, 40, 8, 8, {{1000, 1000}, {70, 300}}, 32});
+  cases.push_back({DType::bf16, 40, 8, 1, {{1, 4097}, {1, 9}}, 16});
+  cases.push_back({DType::f16, 160, 32, 8, {{1, 1000}}});
+  return cases;
+}
+INSTANTIATE_TEST_SUITE_P(PaddedHeads, PagedAttentionGpu, ::testing::ValuesIn(padded_heads()));
+
 TEST(PagedAttentionGpuLaunch, RejectsImpossibleShapes) {
   kernels::PagedAttentionLaunch<float> launch{.seqs = 1, .tokens = 1, .q_heads = 6, .kv_heads = 4, .head_dim = 64,
                                               .block_size = 16};

@@ -499,6 +499,16 @@ TEST(AttentionSchedule, DecodeSplitsFillTheGpuWithinLimits) {
   EXPECT_EQ(kernels::decode_splits(1, 1, 1000, 264, 64, 0), 1);
 }
 
+TEST(AttentionKernelSelection, HeadDimsRunAtTheNextTileWidth) {
+  const std::pair<int64_t, int64_t> widths[] = {{8, 64},    {40, 64},   {64, 64},   {72, 80},  {80, 80},
+                                                {88, 96},   {112, 128}, {128, 128}, {136, 160}, {160, 160},
+                                                {168, 256}, {256, 256}, {264, 0},   {36, 0},   {0, 0}};
+  for (const auto& [head_dim, width] : widths) {
+    EXPECT_EQ(kernels::flash_tile_width(head_dim), width) << head_dim;
+    if (width != 0) EXPECT_EQ(kernels::flash_prefill_tile(width).head_dim, width) << width;
+  }
+}
+
 TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   using kernels::AttentionKernel;
   const kernels::AttentionShape base{.tensor_core_dtype = true, .compute_capability = 90, .head_dim = 128,
@@ -533,7 +543,12 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(hopper([](auto& s) { s.compute_capability = 100; }), AttentionKernel::flash_prefill);  // no wgmma
   EXPECT_EQ(with([](auto& s) { s.tensor_core_dtype = false; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.compute_capability = 75; }), AttentionKernel::warp);
-  EXPECT_EQ(with([](auto& s) { s.head_dim = 72; }), AttentionKernel::warp);
+  // Narrower head dims run zero-padded to the next tile (query tiles only); others exactly.
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 72; }), AttentionKernel::flash_prefill);  // DiT-XL, at 80
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 40; }), AttentionKernel::flash_prefill);  // SD 1.x, at 64
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 160; }), AttentionKernel::flash_decode);
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 36; }), AttentionKernel::warp);  // not 16-byte rows
+  EXPECT_EQ(with([](auto& s) { s.head_dim = 320; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.vectors_aligned = false; }), AttentionKernel::warp);  // a view 2 bytes in
   EXPECT_EQ(with([](auto& s) { s.q_heads = s.kv_heads = 70000; }), AttentionKernel::warp);  // past the grid's y
   EXPECT_EQ(with([](auto& s) { s.q_heads = s.kv_heads = 300000; }), AttentionKernel::unsupported);
