@@ -11,8 +11,9 @@
 // the 128 of the output accumulator. Shared-memory rows are padded by 8 elements (16 bytes):
 // the 8 row addresses of an ldmatrix then fall 4 banks apart, conflict-free for every head
 // dim here, without a swizzle to get wrong. At 160 (Stable Diffusion 1.x's inner UNet
-// levels) the output accumulator takes 80 registers a thread and Q is re-read from shared
-// memory as at 256: 167 registers, no spills (ptxas -v, sm_80); its speed is unmeasured.
+// levels) the output accumulator takes 80 registers a thread, Q is re-read from shared
+// memory and K/V tiles are of 32 keys as at 256, so that the tiles fit the 99 KiB of sm_86
+// and sm_89; its speed is unmeasured.
 
 #include <cstdint>
 
@@ -39,7 +40,7 @@ GENRT_HOST_DEVICE constexpr FlashTile flash_prefill_tile(int64_t head_dim) {
     case 80: return {80, 64, 64, 4, true};
     case 96: return {96, 64, 64, 4, true};
     case 128: return {128, 64, 64, 4, true};
-    case 160: return {160, 64, 64, 4, false};
+    case 160: return {160, 64, 32, 4, false};
     case 256: return {256, 64, 32, 4, false};
     default: return {};
   }

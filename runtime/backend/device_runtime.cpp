@@ -26,6 +26,11 @@ void DeviceRuntime::expect_planned(const MemoryRequest& request) const {
               format_bytes(request.workspace_bytes));
 }
 
+std::optional<DeviceRuntime::Step> step_on(DeviceRuntime* runtime) {
+  if (runtime == nullptr) return std::nullopt;
+  return std::optional<DeviceRuntime::Step>(std::in_place, *runtime);
+}
+
 #ifdef GENRT_HAVE_CUDA
 
 namespace {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -167,5 +168,9 @@ class DeviceRuntime {
   std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began
   bool step_open_ = false;
 };
+
+// A Step of `runtime`, or none when it is null (the CPU): for code that runs on either
+// device, `const auto step = step_on(runtime);` around a group of ops.
+std::optional<DeviceRuntime::Step> step_on(DeviceRuntime* runtime);
 
 }  // namespace genrt

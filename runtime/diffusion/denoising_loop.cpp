@@ -42,8 +42,7 @@ void with_initial_noise(const LoopSettings& s, const Tensor& init_noise, LoopBuf
     }
   }
   // On the GPU every group of ops runs inside a step of the runtime (its stream and GEMM handle).
-  std::optional<DeviceRuntime::Step> step;
-  if (s.runtime != nullptr) step.emplace(*s.runtime);
+  const auto step = step_on(s.runtime);
   if (!init_noise.defined()) ops::gaussian_noise(s.seed, kInitNoiseStream, b.noise);
   start(noise);
 }
@@ -78,8 +77,7 @@ LoopResult denoise(const LoopSettings& s, const DenoiserCall& denoiser, LoopBuff
     const double t = s.scheduler.timesteps()[i];
     int64_t bad = 0;
     {
-      std::optional<DeviceRuntime::Step> step;
-      if (s.runtime != nullptr) step.emplace(*s.runtime);
+      const auto step = step_on(s.runtime);
       ops::guidance_input(b.latents, static_cast<float>(s.scheduler.input_scale(i)), b.model_input);
       denoiser(b.model_input, static_cast<float>(t), b.model_output);
       ops::guidance_combine(b.model_output, s.guided, static_cast<float>(s.guidance), b.eps);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <optional>
+#include <span>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -245,11 +248,76 @@ PngText SdPipeline::png_text(const TextToImageRequest& r, std::string_view model
   return {{"parameters", text}, {"Software", std::string("genrt ") + GENRT_VERSION}};
 }
 
+namespace {
+
+// Where a run's buffers come from: the runtime's persistent region on the GPU.
+using Allocate = std::function<Tensor(const Shape&, DType)>;
+
+// Image to image's clean latents: the encoder's mean latents of `image` (in [0, 1], taken
+// to [-1, 1]), times the scaling factor, in `latents` for every image of the run.
+void encode_init_image(const VaeModel& vae, const Tensor& image, DeviceRuntime* runtime, const Allocate& allocate,
+                       VaeWorkspace& ws, Tensor& latents) {
+  const Tensor given = image.to_f32();
+  Tensor pixels = Tensor::zeros(given.shape(), DType::f32);
+  std::transform(given.span<float>().begin(), given.span<float>().end(), pixels.span<float>().begin(),
+                 [](float v) { return 2.0f * v - 1.0f; });
+  if (runtime != nullptr) {
+    Tensor on_device = allocate(pixels.shape(), DType::f32);
+    runtime->copy_in(pixels, on_device);
+    pixels = on_device;
+  }
+  const int64_t channels = vae.config().latent_channels, h = latents.dim(2), w = latents.dim(3);
+  Tensor moments = allocate({1, 2 * channels, h, w}, DType::f32);
+  const auto step = step_on(runtime);
+  vae.encode(pixels, ws, moments);
+  const Tensor mean = moments.reshape({2, channels, h, w}).slice(0, 1).reshape({1, channels, h, w});
+  ops::guidance_input(mean, static_cast<float>(vae.config().scaling_factor), latents);
+}
+
+// Each image's latents / scaling_factor through the VAE (whole on the device, or tile by
+// tile from the host's copy `host_latents`), then (x / 2 + 0.5) clamped to [0, 1] as
+// diffusers' image processor does: [images, channels, height, width] on the host.
+Tensor decode_images(const VaeModel& vae, bool tiled, const Tensor& latents, const Tensor& host_latents,
+                     DeviceRuntime* runtime, const Allocate& allocate, VaeWorkspace& ws) {
+  const VaeConfig& c = vae.config();
+  const int64_t images = latents.dim(0), f = c.scale_factor();
+  const Shape one_latent{1, c.latent_channels, latents.dim(2), latents.dim(3)};
+  const Shape one_image{1, c.out_channels, latents.dim(2) * f, latents.dim(3) * f};
+  const Tensor latent_buffer = allocate({c.latent_channels * ws.extent.height * ws.extent.width}, DType::f32);
+  const Tensor pixel_buffer = allocate({c.out_channels * ws.extent.height * f * ws.extent.width * f}, DType::f32);
+  Tensor out = Tensor::zeros({images, c.out_channels, one_image[2], one_image[3]}, DType::f32);
+  const auto inverse_scale = static_cast<float>(1.0 / c.scaling_factor);
+  for (int64_t i = 0; i < images; ++i) {
+    Tensor host;
+    if (tiled) {
+      Tensor scaled = Tensor::zeros(one_latent, DType::f32);
+      const std::span<const float> from = host_latents.slice(i, i + 1).span<float>();
+      std::transform(from.begin(), from.end(), scaled.data<float>(), [&](float v) { return v * inverse_scale; });
+      host = Tensor::zeros(one_image, DType::f32);
+      vae.decode_tiled(scaled, ws, latent_buffer, pixel_buffer, host);
+    } else {
+      Tensor scaled = blocks::view_of(latent_buffer, one_latent);
+      Tensor pixels = blocks::view_of(pixel_buffer, one_image);
+      {
+        const auto step = step_on(runtime);
+        ops::guidance_input(latents.slice(i, i + 1), inverse_scale, scaled);
+        vae.decode(scaled, ws, pixels);
+      }
+      host = runtime != nullptr ? runtime->download_f32(pixels) : pixels;
+    }
+    const std::span<const float> from = host.span<float>();
+    std::transform(from.begin(), from.end(), out.data<float>() + i * host.numel(),
+                   [](float v) { return std::clamp(v * 0.5f + 0.5f, 0.0f, 1.0f); });
+  }
+  return out;
+}
+
+}  // namespace
+
 TextToImageResult SdPipeline::run(const TextToImageRequest& request, const DiffusionCallback& on_step) const {
   const auto setup_start = LoopClock::now();
   const std::unique_ptr<NoiseScheduler> scheduler = checked_scheduler(request);
-  const ImageSize size = size_of(request);
-  const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
+  const LatentSize latents = latent_size(unet_.config(), vae_.config(), size_of(request));
   const int64_t images = request.images;
   DeviceRuntime* runtime = unet_.device_runtime();
   const bool guided = request.guidance > 1.0;
@@ -271,46 +339,25 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   // are persistent buffers of the pipeline's runtime, sized at load.
   std::optional<DeviceRuntime::PersistentScope> run_buffers;  // freed however the run ends
   if (runtime != nullptr) run_buffers.emplace(*runtime);
-  auto allocate = [&](const Shape& shape, DType dtype) {
+  Allocate allocate = [&](const Shape& shape, DType dtype) {
     return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
   };
   ClipTextWorkspace text_workspace = text_encoder_.make_workspace(samples);
   Tensor text;
   {
-    std::optional<DeviceRuntime::Step> step;
-    if (runtime != nullptr) step.emplace(*runtime);
+    const auto step = step_on(runtime);
     text = text_encoder_.forward(ids, request.clip_skip, text_workspace);  // persistent: valid across steps
   }
   UnetWorkspace unet_workspace = unet_.make_workspace(
       {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens});
-  const VaeConfig& vae = vae_.config();
-  const int64_t channels = vae.latent_channels;
+  const int64_t channels = vae_.config().latent_channels;
   LoopBuffers b = allocate_loop_buffers({images, channels, latents.height, latents.width}, channels, guided,
                                         scheduler->uses_x0_history(), allocate);
-  const VaeExtent vae_extent_of_run = vae_extent(vae, vae_tiling_, latents.height, latents.width);
-  VaeWorkspace vae_workspace = vae_.make_workspace(vae_extent_of_run);
+  VaeWorkspace vae_workspace = vae_.make_workspace(vae_extent(vae_.config(), vae_tiling_, latents.height, latents.width));
   const LoopSettings settings{
       .scheduler = *scheduler, .guidance = request.guidance, .guided = guided, .seed = request.seed, .runtime = runtime};
   if (request.init_image.defined()) {
-    // The encoder's mean latents of the image in [-1, 1], scaled, for every image.
-    const Tensor given = request.init_image.to_f32();
-    Tensor pixels = Tensor::zeros(given.shape(), DType::f32);
-    std::transform(given.span<float>().begin(), given.span<float>().end(), pixels.span<float>().begin(),
-                   [](float v) { return 2.0f * v - 1.0f; });
-    if (runtime != nullptr) {
-      Tensor on_device = allocate(pixels.shape(), DType::f32);
-      runtime->copy_in(pixels, on_device);
-      pixels = on_device;
-    }
-    Tensor moments = allocate({1, 2 * channels, latents.height, latents.width}, DType::f32);
-    {
-      std::optional<DeviceRuntime::Step> step;
-      if (runtime != nullptr) step.emplace(*runtime);
-      vae_.encode(pixels, vae_workspace, moments);
-      const Tensor mean = moments.reshape({2, channels, latents.height, latents.width}).slice(0, 1);
-      ops::guidance_input(mean.reshape({1, channels, latents.height, latents.width}),
-                          static_cast<float>(vae.scaling_factor), b.latents);
-    }
+    encode_init_image(vae_, request.init_image, runtime, allocate, vae_workspace, b.latents);
     noise_clean_latents(settings, request.init_noise, b);
   } else {
     start_latents(settings, request.init_noise, b);
@@ -331,41 +378,8 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   result.latents = runtime != nullptr ? runtime->download_f32(b.latents) : b.latents;
   if (result.cancelled) return result;
 
-  // One image at a time through the VAE: latents / scaling_factor, decoded (whole, or tile
-  // by tile from the host's latents), then (x / 2 + 0.5) clamped to [0, 1] as diffusers'
-  // image processor does.
   const auto decode_start = LoopClock::now();
-  const int64_t f = vae.scale_factor();
-  const Tensor latent_buffer =
-      allocate({channels * vae_extent_of_run.height * vae_extent_of_run.width}, DType::f32);
-  const Tensor pixel_buffer =
-      allocate({vae.out_channels * vae_extent_of_run.height * f * vae_extent_of_run.width * f}, DType::f32);
-  const Shape image_shape{1, vae.out_channels, size.height, size.width};
-  result.images = Tensor::zeros({images, vae.out_channels, size.height, size.width}, DType::f32);
-  const auto inverse_scale = static_cast<float>(1.0 / vae.scaling_factor);
-  for (int64_t i = 0; i < images; ++i) {
-    Tensor host;
-    if (vae_tiling_) {
-      Tensor scaled = Tensor::zeros({1, channels, latents.height, latents.width}, DType::f32);
-      const std::span<const float> from = result.latents.slice(i, i + 1).span<float>();
-      std::transform(from.begin(), from.end(), scaled.data<float>(), [&](float v) { return v * inverse_scale; });
-      host = Tensor::zeros(image_shape, DType::f32);
-      vae_.decode_tiled(scaled, vae_workspace, latent_buffer, pixel_buffer, host);
-    } else {
-      Tensor scaled = blocks::view_of(latent_buffer, {1, channels, latents.height, latents.width});
-      Tensor pixels = blocks::view_of(pixel_buffer, image_shape);
-      {
-        std::optional<DeviceRuntime::Step> step;
-        if (runtime != nullptr) step.emplace(*runtime);
-        ops::guidance_input(b.latents.slice(i, i + 1), inverse_scale, scaled);
-        vae_.decode(scaled, vae_workspace, pixels);
-      }
-      host = runtime != nullptr ? runtime->download_f32(pixels) : pixels;
-    }
-    const std::span<const float> from = host.span<float>();
-    float* to = result.images.data<float>() + i * host.numel();
-    std::transform(from.begin(), from.end(), to, [](float v) { return std::clamp(v * 0.5f + 0.5f, 0.0f, 1.0f); });
-  }
+  result.images = decode_images(vae_, vae_tiling_, b.latents, result.latents, runtime, allocate, vae_workspace);
   result.decode_seconds = seconds_since(decode_start);
   return result;
 }

@@ -102,7 +102,7 @@ Tensor DecoderDevice::scratch(const Shape& shape, DType dtype) const {
 
 Tensor DecoderDevice::forward(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, KvCache& cache,
                               const StepBody& body) const {
-  const auto step = begin_step();
+  const auto step = step_on(runtime_.get());  // on the GPU resets the workspace: before any scratch()
   if (graphs_ && graphs_->enabled && !graphs_->failed && which == LogitsFor::last_token && !batch.sequences.empty() &&
       is_decode_step(batch) && std::ssize(batch.sequences) <= graphs_->buckets.back()) {
     return run_graph(batch, spec, cache, body);
@@ -198,11 +198,6 @@ void DecoderDevice::take_sampled_ids(const ForwardBatch& batch, const Tensor& fr
   }
   runtime_->upload(host, from);
   ops::take_sampled_ids(batch.sampled, from, ids);
-}
-
-std::optional<DeviceRuntime::Step> DecoderDevice::begin_step() const {
-  if (!runtime_) return std::nullopt;
-  return std::optional<DeviceRuntime::Step>(std::in_place, *runtime_);
 }
 
 StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec,

@@ -116,8 +116,6 @@ class DecoderDevice {
 
  private:
   struct Graphs;
-  // Opens the step on the GPU (the workspace is reset; call before any scratch()).
-  std::optional<DeviceRuntime::Step> begin_step() const;
   // The inputs of `batch`, checked against the spec and the planned step; on the GPU
   // staged into the step's workspace.
   StepInputs inputs(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, int64_t block_size) const;

@@ -205,10 +205,10 @@ enum class PrefillKernel { sm80, sm90 };
 
 std::vector<float> model_paged_prefill(const PagedCase& c, PrefillKernel kernel = PrefillKernel::sm80) {
   const bool hopper = kernel == PrefillKernel::sm90;
-  const int rows = hopper ? kernels::sm90_prefill_tile(c.head_dim).query_rows
-                          : kernels::flash_prefill_tile(c.head_dim).query_rows;
-  const int keys = hopper ? kernels::sm90_prefill_tile(c.head_dim).key_rows
-                          : kernels::flash_prefill_tile(c.head_dim).key_rows;
+  // The sm_80 kernel runs a head dim at its tile width (zero-padded features add nothing).
+  const kernels::FlashTile tile = kernels::flash_prefill_tile(kernels::flash_tile_width(c.head_dim));
+  const int rows = hopper ? kernels::sm90_prefill_tile(c.head_dim).query_rows : tile.query_rows;
+  const int keys = hopper ? kernels::sm90_prefill_tile(c.head_dim).key_rows : tile.key_rows;
   const int warps = rows / 16;
   const std::vector<float> zeros(c.head_dim, 0.0f), stale(c.head_dim, NAN);
   auto load = [&](bool values, size_t s, int64_t h, int64_t key, int64_t first_key) {
@@ -386,7 +386,11 @@ INSTANTIATE_TEST_SUITE_P(
                       PrefillShape{{{127, 127}, {17, 40}}, 64, 4, 1, 16, 1},
                       PrefillShape{{{1000, 1000}}, 128, 2, 1, 16, 100},
                       PrefillShape{{{300, 4097}, {1, 70}}, 80, 4, 2, 32, 65},
-                      PrefillShape{{{64, 64}}, 96, 2, 2, 16, 1000}));
+                      PrefillShape{{{64, 64}}, 96, 2, 2, 16, 1000},
+                      // Between the tiles: 40 and 72 at widths 64 and 80; 160's own 32-key tiles.
+                      PrefillShape{{{1000, 1000}, {1, 33}}, 40, 8, 8, 16},
+                      PrefillShape{{{127, 300}}, 72, 4, 1, 32, 65},
+                      PrefillShape{{{257, 257}, {17, 40}}, 160, 4, 2, 16}));
 
 class DecodeScheduleModel : public ::testing::TestWithParam<PrefillShape> {};
 
@@ -418,6 +422,7 @@ INSTANTIATE_TEST_SUITE_P(
                       PrefillShape{{{2, 130}, {4, 33}, {1, 1}}, 96, 4, 1, 32},
                       PrefillShape{{{1, 4097}, {1, 700}, {1, 3}}, 128, 32, 8, 16, 1000},
                       PrefillShape{{{1, 2000}, {3, 90}}, 64, 4, 1, 32, 65},
+                      PrefillShape{{{1, 1000}, {2, 70}}, 160, 16, 4, 16},
                       PrefillShape{{{1, 500}}, 256, 8, 1, 16, 1}));
 
 TEST(AttentionScheduleModel, DenseTilesMatchReferenceWithOtherKeyLengths) {
@@ -499,6 +504,16 @@ TEST(AttentionSchedule, DecodeSplitsFillTheGpuWithinLimits) {
   EXPECT_EQ(kernels::decode_splits(1, 1, 1000, 264, 64, 0), 1);
 }
 
+// Every tile fits the 99 KiB a block may opt into on sm_86 and sm_89 (the sm_80 binary runs
+// there), the smallest of the GPUs the kernels are selected for.
+TEST(AttentionKernelSelection, EveryTileFitsTheSmallestSharedMemory) {
+  constexpr int64_t kSm86OptIn = 101376;
+  for (int64_t width : {64, 80, 96, 128, 160, 256}) {
+    EXPECT_LE(kernels::flash_prefill_tile(width).prefill_smem_bytes(), kSm86OptIn) << "prefill " << width;
+    EXPECT_LE(kernels::flash_decode_tile(width).prefill_smem_bytes(), kSm86OptIn) << "decode " << width;
+  }
+}
+
 TEST(AttentionKernelSelection, HeadDimsRunAtTheNextTileWidth) {
   const std::pair<int64_t, int64_t> widths[] = {{8, 64},    {40, 64},   {64, 64},   {72, 80},  {80, 80},
                                                 {88, 96},   {112, 128}, {128, 128}, {136, 160}, {160, 160},
@@ -541,6 +556,9 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(hopper([](auto& s) { s.sm90a_built = false; }), AttentionKernel::flash_prefill);
   EXPECT_EQ(hopper([](auto& s) { s.head_dim = 96; }), AttentionKernel::flash_prefill);    // not 64-column panels
   EXPECT_EQ(hopper([](auto& s) { s.compute_capability = 100; }), AttentionKernel::flash_prefill);  // no wgmma
+  for (int64_t d : {40, 72, 160}) {  // no Hopper tile of these widths: the sm_80 query tiles
+    EXPECT_EQ(hopper([d](auto& s) { s.head_dim = d; }), AttentionKernel::flash_prefill) << d;
+  }
   EXPECT_EQ(with([](auto& s) { s.tensor_core_dtype = false; }), AttentionKernel::warp);
   EXPECT_EQ(with([](auto& s) { s.compute_capability = 75; }), AttentionKernel::warp);
   // Narrower head dims run zero-padded to the next tile (query tiles only); others exactly.

@@ -162,8 +162,7 @@ Tensor BertModel::forward(std::span<const int32_t> ids, int64_t batch, bool head
   }
   const Tensor host_types = Tensor::zeros({t}, DType::i32);
 
-  std::optional<DeviceRuntime::Step> step;
-  if (runtime_) step.emplace(*runtime_);
+  const auto step = step_on(runtime_.get());
   auto alloc = [&](const Shape& shape, DType dtype) {
     return runtime_ ? runtime_->scratch(shape, dtype) : Tensor::zeros(shape, dtype);
   };
