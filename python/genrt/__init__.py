@@ -282,13 +282,13 @@ class DiffusionModel:
                                result.seconds)
 
     def txt2img(self, prompt, negative_prompt="", steps=30, guidance=7.5, scheduler=None, seed=0, width=0, height=0,
-                n_images=1, clip_skip=0, init_noise=None, on_step=None, init_image=None, strength=0.75):
+                n_images=1, clip_skip=0, init_noise=None, on_step=None, init_image=None, strength=None):
         """Images from text (a Stable Diffusion folder). `on_step(step, steps, timestep, seconds)`
         may return True to stop. `init_noise`: a flat list of n_images * 4 * (height/8) * (width/8)
         standard normal values. Width and height 0 take the pipeline's default size.
         Image to image: `init_image` = (width, height, rgb bytes), 8-bit RGB row-major (a PIL
         image gives them as (*image.size, image.convert("RGB").tobytes())); the images take
-        its size, and `strength` in (0, 1] says how much of it to redraw."""
+        its size, and `strength` in (0, 1] (default 0.75) says how much of it to redraw."""
         options = _Txt2ImgOptions()
         _lib.genrt_txt2img_options_init(ctypes.byref(options))
         options.prompt, options.negative_prompt = prompt.encode(), negative_prompt.encode()
@@ -307,7 +307,10 @@ class DiffusionModel:
             pixels = (ctypes.c_uint8 * len(rgb_bytes)).from_buffer_copy(rgb_bytes)
             options.init_image = ctypes.cast(pixels, ctypes.POINTER(ctypes.c_uint8))
             options.init_image_width, options.init_image_height = image_width, image_height
-        options.strength = strength
+            if strength is not None:
+                options.strength = strength
+        elif strength is not None:
+            raise ValueError("strength says how much of init_image to redraw; give init_image")
         count = ctypes.c_size_t()
         _check(_lib.genrt_txt2img_image_bytes(self._handle, ctypes.byref(options), ctypes.byref(count)))
         c_callback = _step_callback(on_step)  # kept alive for the call

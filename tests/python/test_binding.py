@@ -81,6 +81,11 @@ def main():
                 raise AssertionError("a short init image was accepted")
             except ValueError as e:
                 assert "32x16 RGB needs 1536" in str(e), e
+            try:
+                sd.txt2img("a blue cube", strength=0.5)
+                raise AssertionError("strength without an init image was accepted")
+            except ValueError as e:
+                assert "give init_image" in str(e), e
             cut = sd.txt2img("a red cube", steps=5, on_step=lambda step, total, t, s: step >= 1)
             assert cut.cancelled and cut.steps_done == 1 and cut.images == [], cut
             try:
