@@ -124,5 +124,50 @@ TEST(NoiseSchedulerConfig, BadSettingsAreClearErrors) {
   EXPECT_ERROR(make_scheduler(scheduler_defaults("euler"), 1001), "1001 steps");
 }
 
+// Image to image starts a run at a step's noise level. Each scheduler's level, checked
+// against the others': the VP schedulers keep signal^2 + noise^2 = 1; Euler's sample is
+// x0 + sigma eps, so at the same (integer, leading-spaced) timestep its noise / signal is
+// DDIM's and DDPM's; flow matching mixes (1 - sigma) x0 + sigma eps; noise falls step by step.
+TEST(NoiseScheduler, NoiseLevelsOfEverySchedulerAgree) {
+  constexpr int64_t kSteps = 10;
+  NoiseSchedulerConfig base = scheduler_defaults("ddim");
+  base.beta_schedule = BetaSchedule::scaled_linear;
+  base.beta_start = 0.00085, base.beta_end = 0.012, base.steps_offset = 1;
+  auto made = [&](const char* name) {
+    NoiseSchedulerConfig c = base;
+    c.kind = scheduler_defaults(name).kind;
+    return make_scheduler(c, kSteps);
+  };
+  const auto ddim = made("ddim"), ddpm = made("ddpm"), euler = made("euler"), dpm = made("dpm++2m");
+  const auto flow = make_scheduler(scheduler_defaults("flow-euler"), kSteps);
+  for (int64_t i = 0; i < kSteps; ++i) {
+    SCOPED_TRACE(testing::Message() << "step " << i);
+    for (const NoiseScheduler* vp : {ddim.get(), ddpm.get(), dpm.get()}) {
+      const NoiseLevel l = vp->noise_level(i);
+      EXPECT_NEAR(l.signal * l.signal + l.noise * l.noise, 1.0, 1e-6);
+    }
+    ASSERT_EQ(euler->timesteps()[i], ddim->timesteps()[i]);
+    const NoiseLevel e = euler->noise_level(i), d = ddim->noise_level(i), p = ddpm->noise_level(i);
+    EXPECT_EQ(e.signal, 1.0);
+    EXPECT_NEAR(e.noise, d.noise / d.signal, 1e-4 * e.noise);
+    EXPECT_NEAR(p.noise / p.signal, d.noise / d.signal, 1e-9);
+    const NoiseLevel f = flow->noise_level(i);
+    EXPECT_NEAR(f.signal + f.noise, 1.0, 1e-6);
+    if (i > 0) {
+      EXPECT_LT(d.noise, ddim->noise_level(i - 1).noise);
+      EXPECT_LT(f.noise, flow->noise_level(i - 1).noise);
+    }
+  }
+}
+
+TEST(NoiseScheduler, ARunStartsAtOneOfItsSteps) {
+  const auto scheduler = make_scheduler(scheduler_defaults("dpm++2m"), 4);
+  EXPECT_EQ(scheduler->first_step(), 0);
+  scheduler->start_at(3);
+  EXPECT_EQ(scheduler->first_step(), 3);
+  EXPECT_ERROR(scheduler->start_at(4), "a run of 4 steps cannot start at step 4");
+  EXPECT_ERROR(scheduler->start_at(-1), "cannot start at step -1");
+}
+
 }  // namespace
 }  // namespace genrt
