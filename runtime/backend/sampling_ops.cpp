@@ -127,6 +127,23 @@ void apply_penalties(const Tensor& logits, const Tensor& rows, const Tensor& tok
   ref::apply_penalties(args);
 }
 
+void mask_tokens(const Tensor& logits, const Tensor& allowed, Tensor& out) {
+  const char* op = "mask_tokens";
+  const Device device = expect_logits(logits, op);
+  expect_on(allowed, {device, DType::i32}, op, "allowed");
+  expect_shape(allowed, {logits.dim(0), token_mask_words(logits.dim(1))}, op, "allowed");
+  expect_on(out, {device, DType::f32}, op, "out");
+  expect_shape(out, logits.shape(), op, "out");
+  const ref::TokenMaskArgs args{.logits = static_cast<const float*>(logits.raw()),
+                                .allowed = static_cast<const uint32_t*>(allowed.raw()),
+                                .out = static_cast<float*>(out.raw()),
+                                .rows = logits.dim(0),
+                                .vocab = logits.dim(1),
+                                .words = allowed.dim(1)};
+  GENRT_ON_CUDA(Placement{device}, cuda_ops::mask_tokens(args));
+  ref::mask_tokens(args);
+}
+
 void sample(const Tensor& logits, const Tensor& rows, Tensor& ids) {
   const char* op = "sample";
   const Device device = expect_logits(logits, op);
@@ -192,7 +209,8 @@ uint64_t sampling_upload_bytes(int64_t rows, int64_t vocab, int64_t context_leng
   const auto bytes = [](const Shape& shape, DType dtype) { return DeviceArena::footprint(shape, dtype); };
   const int64_t tokens_per_row = std::min(context_length + kMaxLogitBias, vocab);  // context and biased tokens
   return bytes({rows, kWords<SamplingRow>}, DType::i32) + bytes({rows, kWords<PenaltyRow>}, DType::i32) +
-         bytes({rows * tokens_per_row, kWords<PenaltyToken>}, DType::i32) + bytes({rows}, DType::i32);
+         bytes({rows * tokens_per_row, kWords<PenaltyToken>}, DType::i32) +
+         bytes({rows, token_mask_words(vocab)}, DType::i32) + bytes({rows}, DType::i32);
 }
 
 uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length) {

@@ -14,6 +14,7 @@
 #include "kernels/ref/penalties.h"
 #include "kernels/ref/sampling.h"
 #include "kernels/ref/token_logprobs.h"
+#include "kernels/ref/token_mask.h"
 #include "runtime/core/tensor.h"
 
 namespace genrt::ops {
@@ -44,6 +45,14 @@ PenaltyTable penalty_table(std::span<const PenaltyRow> rows, std::span<const Pen
 // alias logits. rows and tokens: a PenaltyTable on the logits' device.
 void apply_penalties(const Tensor& logits, const Tensor& rows, const Tensor& tokens, Tensor& out);
 
+// The words of a row's token mask: a bit per token (kernels/ref/token_mask.h).
+constexpr int64_t token_mask_words(int64_t vocab) { return (vocab + 31) / 32; }
+
+// out = logits [rows, vocab] (f32) with the tokens a row's mask leaves out at -inf;
+// allowed: [rows, token_mask_words(vocab)] i32 holding the bits, on the logits' device;
+// out may be logits itself.
+void mask_tokens(const Tensor& logits, const Tensor& allowed, Tensor& out);
+
 // ids [rows] (i32) = one token drawn from each row of logits [rows, vocab] under its
 // parameters; rows: sampling_rows() on the logits' device.
 void sample(const Tensor& logits, const Tensor& rows, Tensor& ids);
@@ -58,8 +67,7 @@ void token_logprobs(const Tensor& logits, const Tensor& chosen, const Tensor& ro
 // The most one step's sampling takes from a device workspace, for up to `rows` rows of
 // `vocab` logits of sequences up to `context_length` tokens: its uploaded parameters
 // (sampling rows, a penalty table listing every row's distinct context tokens and biased
-// ones, the logprob
-// requests) and its outputs (penalized logits, ids, logprobs of every row with
+// ones, token masks, the logprob requests) and its outputs (penalized logits, ids, logprobs of every row with
 // kMaxTopLogprobs top tokens).
 uint64_t sampling_workspace_bytes(int64_t rows, int64_t vocab, int64_t context_length);
 // Of those, the uploaded parameters alone: what the step stages through pinned host memory.

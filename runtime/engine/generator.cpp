@@ -30,6 +30,7 @@ std::vector<GenerationResult> Generator::generate(std::span<const GenerationRequ
                         .sampling = r.sampling,
                         .ignore_eos = r.ignore_eos,
                         .stop_token_ids = r.stop_token_ids,
+                        .grammar = r.grammar,
                         .on_token =
                             [&, i](const GeneratedToken& token) {
                               if (!first_token) first_token = Clock::now();

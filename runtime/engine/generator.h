@@ -17,6 +17,7 @@ struct GenerationRequest {
   SamplingParams sampling;
   bool ignore_eos = false;              // keep going past the model's end-of-sequence tokens
   std::vector<int32_t> stop_token_ids{};  // more tokens that end this request (a chat turn's end)
+  std::shared_ptr<grammar::TokenGrammar> grammar{};  // constrained decoding (SequenceRequest::grammar)
 };
 
 struct GenerationResult {

@@ -30,14 +30,22 @@ struct BatchScheduler::Sequence {
   BlockTable blocks;
   std::optional<FinishReason> finished;
   bool admitted = false;  // at least once
+  std::optional<grammar::GrammarMatcher> grammar;  // where its text is in the request's grammar
 
-  explicit Sequence(SequenceRequest r) : request(std::move(r)), context(request.prompt) {}
+  Sequence(SequenceRequest r, const std::vector<int32_t>& eos) : request(std::move(r)), context(request.prompt) {
+    if (!request.grammar) return;
+    std::vector<int32_t> end_tokens = eos;
+    end_tokens.insert(end_tokens.end(), request.stop_token_ids.begin(), request.stop_token_ids.end());
+    grammar.emplace(request.grammar, std::move(end_tokens));
+  }
   int64_t length() const { return std::ssize(context) + in_flight; }
   int64_t pending() const { return length() - computed; }
-  // Its sampling reads its context on the host (the penalties over it).
+  // Its sampling reads its context on the host (the penalties over it, the grammar's mask
+  // after its last token).
   bool samples_from_context() const {
     const SamplingParams& p = request.sampling;
-    return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+    return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f ||
+           request.grammar != nullptr;
   }
 };
 
@@ -89,6 +97,12 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
   for (const auto& [id, bias] : r.sampling.logit_bias) {
     GENRT_CHECK(id < spec.vocab_size, "logit bias token id {} is outside the vocabulary [0, {})", id, spec.vocab_size);
   }
+  if (r.grammar) {
+    GENRT_CHECK(r.grammar->vocabulary().size() == spec.vocab_size,
+                "the grammar is over a vocabulary of {} tokens, but the model has {}", r.grammar->vocabulary().size(),
+                spec.vocab_size);
+    GENRT_CHECK(!r.ignore_eos, "ignore_eos cannot be combined with a grammar, which ends the text where it is complete");
+  }
   GENRT_CHECK(r.top_logprobs >= -1 && r.top_logprobs <= kMaxTopLogprobs,
               "top logprobs must be in [0, {}] (or -1: none), got {}", kMaxTopLogprobs, r.top_logprobs);
   const int64_t max_new = std::min(r.max_new_tokens, spec.context_length - prompt_tokens);
@@ -102,7 +116,7 @@ void BatchScheduler::submit(SequenceRequest r) {
   validate(r);
   // Past the context there is nothing to generate into: stop there (finish reason length).
   r.max_new_tokens = std::min(r.max_new_tokens, model_.spec().context_length - static_cast<int64_t>(r.prompt.size()));
-  auto seq = std::make_unique<Sequence>(std::move(r));
+  auto seq = std::make_unique<Sequence>(std::move(r), model_.spec().eos_token_ids);
   if (seq->request.max_new_tokens == 0) {
     finish(*seq, FinishReason::length);
     return;
@@ -193,6 +207,7 @@ void BatchScheduler::remove_finished() {
 
 void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
   const int32_t token = sampled.id;
+  if (seq.grammar) seq.grammar->accept(token);  // throws for a token it refuses: the request ends
   seq.context.push_back(token);
   ++seq.generated;
   const GeneratedToken event{token, sampled.logprobs ? &*sampled.logprobs : nullptr};
@@ -202,7 +217,7 @@ void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
                        std::find(stop.begin(), stop.end(), token) != stop.end();
   if (seq.request.on_token && !seq.request.on_token(event)) {
     finish(seq, FinishReason::cancelled);
-  } else if (is_stop && !seq.request.ignore_eos) {
+  } else if ((is_stop && !seq.request.ignore_eos) || (seq.grammar && seq.grammar->finished())) {
     finish(seq, FinishReason::stop);
   } else if (seq.generated >= seq.request.max_new_tokens) {
     finish(seq, FinishReason::length);
@@ -280,12 +295,18 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
   still_reading.params.temperature = 0.0f;
   std::vector<RowSampling> rows;
   for (const auto& [seq, n] : plan) {
-    rows.push_back(seq->pending() > n ? still_reading
-                                      : RowSampling{.params = seq->request.sampling,
-                                                    // its tokens before this one, delivered or in flight
-                                                    .draws = static_cast<uint64_t>(seq->generated + seq->in_flight),
-                                                    .context = seq->context,
-                                                    .top_logprobs = seq->request.top_logprobs});
+    if (seq->pending() > n) {
+      rows.push_back(still_reading);
+      continue;
+    }
+    // its tokens before this one, delivered or in flight
+    const int64_t drawn = seq->generated + seq->in_flight;
+    rows.push_back({.params = seq->request.sampling,
+                    .draws = static_cast<uint64_t>(drawn),
+                    .context = seq->context,
+                    .top_logprobs = seq->request.top_logprobs,
+                    .allowed_tokens = seq->grammar ? seq->grammar->allowed_tokens(seq->request.max_new_tokens - drawn)
+                                                   : std::span<const uint32_t>{}});
   }
   auto launched =
       std::make_unique<Launched>(Launched{.sampling = launch_sampling(logits, rows, model_.device_runtime())});

@@ -17,7 +17,7 @@
 // while the device runs the new step. A sequence that finished (its end token, a stop,
 // a cancel) at step n has one wasted row in step n + 1, whose token is never delivered; a
 // sequence whose sampling needs its context on the host (repetition, presence or frequency
-// penalties) makes the step wait for the previous one first. Each sequence's tokens are
+// penalties, a grammar's token mask) makes the step wait for the previous one first. Each sequence's tokens are
 // those of synchronous scheduling: only when steps run, not what they compute, changes
 // (but for a sequence cancelled from another thread, whose last token in flight is
 // dropped).
@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "runtime/engine/sampling_params.h"
+#include "runtime/grammar/token_grammar.h"
 #include "runtime/engine/step_sampler.h"
 #include "runtime/memory/kv_cache.h"
 #include "runtime/models/causal_lm.h"
@@ -63,6 +64,12 @@ struct SequenceRequest {
   bool ignore_eos = false;
   std::vector<int32_t> stop_token_ids;  // in addition to the model's EOS tokens
   int64_t top_logprobs = -1;            // -1: no logprobs; k in [0, 20]: the chosen token's and the top k
+  // Constrained decoding: the grammar the generated text follows, over the model's
+  // vocabulary; null: none. Each draw is masked to the tokens that keep the text a prefix
+  // of a sentence which the tokens left can finish (runtime/grammar/token_grammar.h); the
+  // model's EOS and the stop tokens are allowed where the text is a sentence, and the
+  // sequence stops (reason `stop`) once nothing may follow.
+  std::shared_ptr<grammar::TokenGrammar> grammar;
   // Called on the scheduler's thread. on_token returns false to stop the sequence
   // (finish reason `cancelled`); on_finish is called exactly once.
   std::function<bool(const GeneratedToken&)> on_token;

@@ -69,6 +69,28 @@ ops::PenaltyTable penalties(std::span<const RowSampling> rows, int64_t vocab) {
   return ops::penalty_table(table, tokens, vocab);
 }
 
+// Each row's token mask, every bit set for an unconstrained row; undefined when no row is
+// constrained.
+Tensor token_masks(std::span<const RowSampling> rows, int64_t vocab) {
+  const bool any = std::any_of(rows.begin(), rows.end(), [](const RowSampling& r) { return !r.allowed_tokens.empty(); });
+  if (!any) return {};
+  const int64_t words = ops::token_mask_words(vocab);
+  Tensor masks = Tensor::zeros({static_cast<int64_t>(rows.size()), words}, DType::i32);
+  auto* bits = static_cast<uint32_t*>(masks.raw());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    uint32_t* row = bits + static_cast<int64_t>(r) * words;
+    const std::span<const uint32_t> allowed = rows[r].allowed_tokens;
+    if (allowed.empty()) {
+      std::fill_n(row, words, ~uint32_t{0});
+      continue;
+    }
+    GENRT_CHECK(static_cast<int64_t>(allowed.size()) == words, "sample_step: row {}'s token mask has {} words for {} tokens",
+                r, allowed.size(), vocab);
+    std::copy(allowed.begin(), allowed.end(), row);
+  }
+  return masks;
+}
+
 }  // namespace
 
 LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime) {
@@ -86,11 +108,16 @@ LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampli
   std::vector<ops::SamplingRow> params;
   for (const RowSampling& row : rows) params.push_back(sampling_row(row));
   const Tensor sampling = on_device(ops::sampling_rows(params));
-  // Penalties go to a copy: the logprobs are the raw logits'.
+  // Penalties and masks go to a copy: the logprobs are the raw logits'.
   Tensor penalized = logits;
   if (const ops::PenaltyTable table = penalties(rows, vocab); table.rows.defined()) {
     penalized = scratch(logits.shape(), DType::f32);
     ops::apply_penalties(logits, on_device(table.rows), on_device(table.tokens), penalized);
+  }
+  if (const Tensor masks = token_masks(rows, vocab); masks.defined()) {
+    Tensor masked = penalized.raw() == logits.raw() ? scratch(logits.shape(), DType::f32) : penalized;
+    ops::mask_tokens(penalized, on_device(masks), masked);
+    penalized = masked;
   }
   Tensor ids = runtime != nullptr ? runtime->sampled_ids(n) : Tensor::zeros({n}, DType::i32);
   ops::sample(penalized, sampling, ids);

@@ -34,6 +34,10 @@ struct RowSampling {
   // them are the generated ones, which the presence and frequency penalties count.
   std::span<const int32_t> context;
   int64_t top_logprobs = -1;         // -1: none; k in [0, kMaxTopLogprobs]: the chosen token's and the top k
+  // Constrained decoding: the tokens it may draw, a bit per token (bit t % 32 of word
+  // t / 32; runtime/grammar/token_grammar.h); empty: every token. Applied after the
+  // penalties and biases, so no bias brings back a token the grammar leaves out.
+  std::span<const uint32_t> allowed_tokens;
 };
 
 struct SampledToken {

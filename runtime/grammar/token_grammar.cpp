@@ -94,7 +94,13 @@ std::span<const uint32_t> GrammarMatcher::allowed_tokens(int64_t tokens_left) {
     allowed_ = mask.bits;
     any = std::any_of(allowed_.begin(), allowed_.end(), [](uint32_t w) { return w != 0; });
   }
-  if (!any) return {};
+  if (!any) {
+    if (end_tokens_.empty()) {
+      allowed_.assign(allowed_.size(), ~uint32_t{0});
+    } else {
+      for (const int32_t t : end_tokens_) set_bit(allowed_, t);
+    }
+  }
   return allowed_;
 }
 

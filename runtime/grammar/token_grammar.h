@@ -65,8 +65,10 @@ class GrammarMatcher {
   GrammarMatcher(std::shared_ptr<TokenGrammar> grammar, std::vector<int32_t> end_tokens);
 
   // The tokens allowed next when `tokens_left` tokens (this one included) may still be
-  // generated; valid until the next call. Empty only if the vocabulary cannot spell any
-  // byte the grammar takes here (a grammar that asks for a byte no token has).
+  // generated; valid until the next call. Where the vocabulary cannot spell any byte the
+  // grammar takes (a grammar asking for a byte no token has), the end tokens, so that the
+  // sequence ends there, or without end tokens every token, and accept() then refuses
+  // the one drawn.
   std::span<const uint32_t> allowed_tokens(int64_t tokens_left);
   // Moves past a generated token; an end token changes nothing. Throws genrt::Error for a
   // token the grammar does not allow here.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/core/error.h"
+
 namespace genrt::grammar {
 
 namespace {
@@ -19,9 +21,10 @@ std::string mid_text_bytes(const Tokenizer& tokenizer, int32_t anchor, const std
 
 }  // namespace
 
-TokenVocabulary::TokenVocabulary(const Tokenizer& tokenizer) {
+TokenVocabulary::TokenVocabulary(const Tokenizer& tokenizer, int64_t size) {
   const int64_t vocab = tokenizer.vocab_size();
-  bytes_.resize(static_cast<size_t>(vocab));
+  GENRT_CHECK(size >= vocab, "grammar: the model's vocabulary of {} is smaller than its tokenizer's {}", size, vocab);
+  bytes_.resize(static_cast<size_t>(size));
   const std::vector<int32_t> anchor = tokenizer.encode("a", /*add_special=*/false);
   const std::string anchor_text = anchor.empty() ? "" : tokenizer.decode(std::span(anchor).last(1), true);
   for (int32_t id = 0; id < vocab; ++id) {

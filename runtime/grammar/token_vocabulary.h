@@ -18,7 +18,9 @@ namespace genrt::grammar {
 
 class TokenVocabulary {
  public:
-  explicit TokenVocabulary(const Tokenizer& tokenizer);
+  // `size`: the model's vocabulary, which may pad the tokenizer's (ids past the
+  // tokenizer's spell nothing).
+  TokenVocabulary(const Tokenizer& tokenizer, int64_t size);
 
   int64_t size() const { return static_cast<int64_t>(bytes_.size()); }
   // Empty for tokens no grammar allows: those that spell nothing in returned text

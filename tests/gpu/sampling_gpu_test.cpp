@@ -9,11 +9,13 @@
 #include <cuda_runtime_api.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/penalties.cuh"
 #include "kernels/sampling.cuh"
 #include "kernels/token_logprobs.cuh"
+#include "kernels/token_mask.cuh"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace genrt {
@@ -185,6 +187,42 @@ TEST(PenaltiesGpu, MatchTheReferenceBitForBit) {
                         .n_tokens = static_cast<int64_t>(tokens.size())});
   const std::vector<float> got = d_out.read();
   for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "row " << i / vocab << " token " << i % vocab;
+}
+
+// Constrained decoding's masks: every logit kept or -inf exactly as the reference, in place
+// and out of place, for vocabularies across word and block edges, rows allowing all,
+// none, one token at either end, or a pattern; NaN logits stay NaN where allowed.
+TEST(TokenMaskGpu, MatchTheReferenceBitForBit) {
+  GENRT_REQUIRE_GPU();
+  for (const int64_t vocab : {1, 31, 33, 256, 257, 32017}) {
+    const int64_t rows = 5, words = (vocab + 31) / 32;
+    std::vector<float> logits = test::pattern(static_cast<size_t>(rows * vocab), 4.0f, 3, DType::f32);
+    logits[static_cast<size_t>(vocab / 2)] = NAN;
+    std::vector<uint32_t> allowed(static_cast<size_t>(rows * words), 0);
+    const auto allow = [&](int64_t r, int64_t t) { allowed[static_cast<size_t>(r * words + t / 32)] |= 1u << (t % 32); };
+    for (int64_t t = 0; t < vocab; ++t) allow(0, t);
+    allow(2, 0);
+    allow(3, vocab - 1);
+    for (int64_t t = 0; t < vocab; t += 3) allow(4, t);  // row 1: none
+    std::vector<float> want(logits.size());
+    ref::mask_tokens({.logits = logits.data(), .allowed = allowed.data(), .out = want.data(), .rows = rows,
+                      .vocab = vocab, .words = words});
+    DeviceBuffer d_logits(logits, DType::f32), d_out(std::vector<float>(logits.size(), 7.0f), DType::f32);
+    DeviceBuffer d_allowed = on_device(allowed);
+    const ref::TokenMaskArgs args{.logits = d_logits.get<float>(), .allowed = d_allowed.get<uint32_t>(),
+                                  .out = d_out.get<float>(), .rows = rows, .vocab = vocab, .words = words};
+    ASSERT_EQ(kernels::launch_mask_tokens(args, nullptr), cudaSuccess);
+    ref::TokenMaskArgs in_place = args;
+    in_place.out = d_logits.get<float>();
+    ASSERT_EQ(kernels::launch_mask_tokens(in_place, nullptr), cudaSuccess);
+    for (const std::vector<float>& got : {d_out.read(), d_logits.read()}) {
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+            << "vocab " << vocab << " row " << i / vocab << " token " << i % vocab << ": " << got[i] << " vs " << want[i];
+      }
+    }
+  }
+  EXPECT_EQ(kernels::launch_mask_tokens({.rows = 1, .vocab = 64, .words = 1}, nullptr), cudaErrorInvalidValue);
 }
 
 // Token ids exactly; values to the rounding of log_z, whose fp64 sum the kernel adds in

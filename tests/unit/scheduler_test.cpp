@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "runtime/engine/scheduler.h"
+#include "runtime/grammar/gbnf.h"
+#include "runtime/grammar/json_schema_grammar.h"
 #include "runtime/models/llama/llama_loader.h"
 #include "tests/test_util.h"
 
@@ -404,6 +407,86 @@ TEST_F(Scheduler, ACancelledSequencesSharedBlocksStayValidForTheOthers) {
   EXPECT_EQ(third.tokens, alone(with_prefix(48, 60, 3), 30));
   EXPECT_EQ(filler.tokens.size(), 4u);
   EXPECT_EQ(cache.free_blocks(), 32);
+}
+
+// stories260K's vocabulary as llama2.c lays it out: ids 0-2 control tokens, 3-258 the
+// bytes, the rest (merges this test does not need) spelling nothing.
+class ByteTokenizer : public Tokenizer {
+ public:
+  int64_t vocab_size() const override { return 512; }
+  std::optional<int32_t> bos_id() const override { return 1; }
+  std::optional<int32_t> eos_id() const override { return 2; }
+  std::vector<int32_t> encode(std::string_view text, bool) const override {
+    std::vector<int32_t> ids;
+    for (const char c : text) ids.push_back(3 + static_cast<unsigned char>(c));
+    return ids;
+  }
+  std::string decode(std::span<const int32_t> ids, bool) const override {
+    std::string text;
+    for (const int32_t id : ids) {
+      if (id >= 3 && id < 259) text += static_cast<char>(id - 3);
+    }
+    return text;
+  }
+  std::string token_text(int32_t id) const override { return decode(std::span(&id, 1), false); }
+  bool is_special(int32_t id) const override { return id < 3; }
+};
+
+// Whatever the weights prefer, a constrained sequence's text is a document of its schema,
+// greedy or sampled, in a batch with unconstrained ones, and however tight max_tokens is
+// down to the shortest document: the budget is part of the mask.
+TEST_F(Scheduler, AGrammarShapesTheTextAndFinishesItWithinTheBudget) {
+  const ByteTokenizer tokenizer;
+  auto vocabulary = std::make_shared<const grammar::TokenVocabulary>(tokenizer, model_->spec().vocab_size);
+  const auto schema = nlohmann::ordered_json::parse(
+      R"({"type":"object","properties":{"id":{"type":"integer"},"tag":{"enum":["x","yy"]},"note":{"type":"string"}},
+          "required":["id","tag"]})");
+  auto grammar = std::make_shared<grammar::TokenGrammar>(
+      std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(grammar::json_schema_gbnf(schema))), vocabulary);
+  KvCache cache(model_->spec().kv_cache_shape(64, 16), Device::cpu);
+  BatchScheduler s(*model_, cache, {});
+  const int64_t shortest = std::string(R"({"id":0,"tag":"x"})").size();
+  std::vector<Outcome> outs(6);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const int64_t budget = i == 0 ? shortest : i == 1 ? shortest + 3 : 120;
+    SequenceRequest r = sampled(prompt_of(5 + static_cast<int>(i), static_cast<int>(i)), budget, outs[i],
+                                {.temperature = i % 2 == 0 ? 0.0f : 1.5f, .seed = i});
+    r.ignore_eos = false;
+    if (i < 5) r.grammar = grammar;  // the last is free
+    s.submit(std::move(r));
+  }
+  while (!s.idle()) s.step();
+  for (size_t i = 0; i < 5; ++i) {
+    const std::string text = tokenizer.decode(outs[i].tokens, true);
+    SCOPED_TRACE(text);
+    ASSERT_NO_THROW({
+      const auto doc = nlohmann::json::parse(text);
+      EXPECT_TRUE(doc.at("id").is_number());  // an integer, maybe past int64 (JSON's integers are unbounded)
+      EXPECT_TRUE(doc.at("tag") == "x" || doc.at("tag") == "yy");
+    });
+    EXPECT_LE(static_cast<int64_t>(outs[i].tokens.size()), i == 0 ? shortest : i == 1 ? shortest + 3 : 120);
+    EXPECT_TRUE(outs[i].reason == FinishReason::stop || outs[i].reason == FinishReason::length);
+  }
+  EXPECT_TRUE(outs[5].reason == FinishReason::stop || outs[5].tokens.size() == 120u);
+  EXPECT_EQ(cache.free_blocks(), 64);
+}
+
+TEST_F(Scheduler, AGrammarIsRefusedWithIgnoreEosOrAnotherVocabulary) {
+  const ByteTokenizer tokenizer;
+  const auto grammar_for = [&](int64_t vocab) {
+    return std::make_shared<grammar::TokenGrammar>(
+        std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(R"(root ::= "a")")),
+        std::make_shared<const grammar::TokenVocabulary>(tokenizer, vocab));
+  };
+  KvCache cache(model_->spec().kv_cache_shape(16, 16), Device::cpu);
+  BatchScheduler s(*model_, cache, {});
+  Outcome out;
+  SequenceRequest r = greedy({1, 5}, 4, out);
+  r.grammar = grammar_for(512);
+  EXPECT_ERROR(s.validate(r), "ignore_eos cannot be combined with a grammar");
+  r.ignore_eos = false;
+  r.grammar = grammar_for(600);
+  EXPECT_ERROR(s.validate(r), "the grammar is over a vocabulary of 600 tokens, but the model has 512");
 }
 
 }  // namespace

@@ -150,6 +150,31 @@ TEST(StepSampler, LogprobsComeFromTheRawLogits) {
   EXPECT_FALSE(sample_one(row, {.params = {.temperature = 0}}).logprobs);
 }
 
+// A token mask after the penalties: a bias of +100 does not bring back a token the mask
+// leaves out, sampling at any temperature draws only allowed tokens, and the logprobs stay
+// the raw distribution's. Rows without a mask in the same step are untouched.
+TEST(StepSampler, TokenMasksLeaveOnlyAllowedTokensWhateverTheBiases) {
+  std::vector<float> row(70);
+  for (size_t i = 0; i < row.size(); ++i) row[i] = static_cast<float>((i * 7) % 11);
+  std::vector<uint32_t> allowed(3, 0);                 // 70 tokens: 3 words
+  for (const int t : {4, 33, 40}) allowed[t / 32] |= 1u << (t % 32);  // logits 6, 0 and 5
+  SamplingParams biased{.temperature = 0};
+  biased.logit_bias = {{5, 100.0f}};
+  const SampledToken greedy = sample_one(row, {.params = biased, .top_logprobs = 0, .allowed_tokens = allowed});
+  EXPECT_EQ(greedy.id, 4);
+  EXPECT_NEAR(greedy.logprobs->logprob, log_softmax(row, 4), 1e-5);
+  for (uint64_t seed = 0; seed < 30; ++seed) {
+    const int32_t id = sample_one(row, {.params = {.temperature = 2.0f, .seed = seed}, .allowed_tokens = allowed}).id;
+    EXPECT_TRUE(id == 4 || id == 33 || id == 40) << id;
+  }
+  const std::vector<RowSampling> rows = {{.params = {.temperature = 0}, .allowed_tokens = allowed},
+                                         {.params = {.temperature = 0}}};
+  const std::vector<SampledToken> both = sample_step(logits_of({row, row}), rows, nullptr);
+  EXPECT_EQ(both[0].id, 4);
+  EXPECT_EQ(both[1].id, static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin()));
+  EXPECT_ERROR(sample_one(row, {.allowed_tokens = std::span(allowed).first(2)}), "row 0's token mask has 2 words for 70 tokens");
+}
+
 TEST(StepSampler, RejectsBadParameters) {
   EXPECT_ERROR(SamplingParams{.temperature = -1}.validate(), "temperature must be >= 0, got -1");
   EXPECT_ERROR(SamplingParams{.top_k = -2}.validate(), "top_k must be >= 0");

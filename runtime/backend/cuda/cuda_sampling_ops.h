@@ -6,11 +6,13 @@
 #include "kernels/ref/penalties.h"
 #include "kernels/ref/sampling.h"
 #include "kernels/ref/token_logprobs.h"
+#include "kernels/ref/token_mask.h"
 
 namespace genrt::cuda_ops {
 
 void apply_penalties(const ref::PenaltyArgs& args);
 void sample(const ref::SamplingArgs& args);
 void token_logprobs(const ref::TokenLogprobsArgs& args);
+void mask_tokens(const ref::TokenMaskArgs& args);
 
 }  // namespace genrt::cuda_ops
