@@ -103,6 +103,14 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
     }
     shared_->metrics->prompt_tokens(static_cast<int64_t>(prompt.ids.size()));
   }
+  std::shared_ptr<grammar::TokenGrammar> grammar;
+  if (!p.grammar.empty()) {
+    try {
+      grammar = engine.grammar(p.grammar);
+    } catch (const Error& e) {
+      throw ApiError(400, e.what(), "invalid_request_error", "response_format");
+    }
+  }
   for (size_t index = 0; index < prompt_of.size(); ++index) {
     if (p.echo) {
       shared_->choices[index].text_offset = prompt_of[index]->text.size();
@@ -117,6 +125,7 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
                             .ignore_eos = p.ignore_eos,
                             .stop_token_ids = p.stop_token_ids,
                             .top_logprobs = p.top_logprobs,
+                            .grammar = grammar,
                             .on_token = [shared, index](const GeneratedToken& t) { return shared->on_token(index, t); },
                             .on_finish = [shared, index](FinishReason r) { shared->on_finish(index, r); },
                             .on_admitted =

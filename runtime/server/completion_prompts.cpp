@@ -17,11 +17,11 @@ constexpr const char* kShapes =
 
 [[noreturn]] void bad(const std::string& message) { throw ApiError(400, message, "invalid_request_error", "prompt"); }
 
-bool is_token_id(const nlohmann::json& v) {
+bool is_token_id(const RequestJson& v) {
   return v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= std::numeric_limits<int32_t>::max();
 }
 
-bool is_id_list(const nlohmann::json& v) {
+bool is_id_list(const RequestJson& v) {
   return v.is_array() && !v.empty() && std::all_of(v.begin(), v.end(), is_token_id);
 }
 
@@ -29,7 +29,7 @@ Prompt of_text(const std::string& text, const Tokenizer& tokenizer) {
   return {tokenizer.encode(text, /*add_special=*/true), text};
 }
 
-Prompt of_ids(const nlohmann::json& ids, const Tokenizer& tokenizer) {
+Prompt of_ids(const RequestJson& ids, const Tokenizer& tokenizer) {
   Prompt p{ids.get<std::vector<int32_t>>(), ""};
   const auto vocab = tokenizer.vocab_size();
   // An id past the tokenizer's (the model's vocabulary may be larger) has no text to echo;
@@ -42,7 +42,7 @@ Prompt of_ids(const nlohmann::json& ids, const Tokenizer& tokenizer) {
 
 }  // namespace
 
-std::vector<Prompt> completion_prompts(const nlohmann::json& prompt, const Tokenizer& tokenizer) {
+std::vector<Prompt> completion_prompts(const RequestJson& prompt, const Tokenizer& tokenizer) {
   if (prompt.is_string()) return {of_text(prompt.get<std::string>(), tokenizer)};
   if (!prompt.is_array() || prompt.empty()) bad(kShapes);
   if (prompt[0].is_number()) {
@@ -52,7 +52,7 @@ std::vector<Prompt> completion_prompts(const nlohmann::json& prompt, const Token
   std::vector<Prompt> prompts;
   const bool strings = prompt[0].is_string();
   for (size_t i = 0; i < prompt.size(); ++i) {
-    const nlohmann::json& item = prompt[i];
+    const RequestJson& item = prompt[i];
     if (strings && item.is_string()) {
       prompts.push_back(of_text(item.get<std::string>(), tokenizer));
     } else if (!strings && is_id_list(item)) {

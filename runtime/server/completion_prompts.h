@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/server/request_json.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace genrt {
@@ -20,6 +21,6 @@ struct Prompt {
 
 // Throws ApiError (400, param "prompt") for any other shape, an empty prompt or an id that
 // is not a non-negative 32-bit integer.
-std::vector<Prompt> completion_prompts(const nlohmann::json& prompt, const Tokenizer& tokenizer);
+std::vector<Prompt> completion_prompts(const RequestJson& prompt, const Tokenizer& tokenizer);
 
 }  // namespace genrt

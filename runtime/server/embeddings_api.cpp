@@ -14,18 +14,18 @@ namespace genrt {
 EmbeddingService::EmbeddingService(BertModel model, HfTokenizer tokenizer, Pooling pooling)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), pooling_(pooling) {}
 
-std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const nlohmann::json& body) const {
+std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const RequestJson& body) const {
   const auto input = body.find("input");
   if (input == body.end()) throw ApiError(400, "'input' is required", "invalid_request_error", "input");
   const BertConfig& c = model_.config();
   std::vector<std::vector<int32_t>> out;
-  auto add_text = [&](const nlohmann::json& text) {
+  auto add_text = [&](const RequestJson& text) {
     if (text.get_ref<const std::string&>().empty()) {
       throw ApiError(400, "'input' must not contain an empty string", "invalid_request_error", "input");
     }
     out.push_back(tokenizer_.encode(text.get<std::string>(), true));
   };
-  auto add_ids = [&](const nlohmann::json& ids) {
+  auto add_ids = [&](const RequestJson& ids) {
     std::vector<int32_t> tokens;
     for (const auto& id : ids) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= c.vocab_size) {
@@ -67,7 +67,7 @@ std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const nlohmann:
   return out;
 }
 
-nlohmann::json EmbeddingService::respond(const nlohmann::json& body, const std::string& model_name) {
+nlohmann::json EmbeddingService::respond(const RequestJson& body, const std::string& model_name) {
   if (!body.is_object()) throw ApiError(400, "the body must be a JSON object");
   const std::string format = body.value("encoding_format", std::string("float"));
   if (format != "float" && format != "base64") {

@@ -17,6 +17,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "runtime/models/bert/bert_model.h"
+#include "runtime/server/request_json.h"
 #include "runtime/models/bert/pooling.h"
 #include "runtime/tokenizer/hf_tokenizer.h"
 
@@ -28,10 +29,10 @@ class EmbeddingService {
 
   const BertModel& model() const { return model_; }
   // The response body for a parsed request body; throws ApiError for a bad request.
-  nlohmann::json respond(const nlohmann::json& body, const std::string& model_name);
+  nlohmann::json respond(const RequestJson& body, const std::string& model_name);
 
  private:
-  std::vector<std::vector<int32_t>> parse_inputs(const nlohmann::json& body) const;
+  std::vector<std::vector<int32_t>> parse_inputs(const RequestJson& body) const;
 
   BertModel model_;
   HfTokenizer tokenizer_;

@@ -287,7 +287,7 @@ void HttpServer::install_routes() {
                               "completions");
         }
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
-        const nlohmann::json body = parse_request_body(req.body);
+        const RequestJson body = parse_request_body(req.body);
         const ModelSpec& spec = engine->model().spec();
         const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name, spec.context_length,
                              spec.vocab_size};

@@ -69,7 +69,7 @@ nlohmann::json ImageService::options() const {
           {"max_n", max_images_}};
 }
 
-nlohmann::json ImageService::respond(const nlohmann::json& body, const std::string& model_name,
+nlohmann::json ImageService::respond(const RequestJson& body, const std::string& model_name,
                                      const std::function<bool()>& client_gone, ServerMetrics& metrics) {
   if (!body.is_object()) bad_request("", "the request body must be a JSON object");
   for (const auto& item : body.items()) {

@@ -20,6 +20,7 @@
 
 #include "runtime/diffusion/sd_pipeline.h"
 #include "runtime/server/metrics.h"
+#include "runtime/server/request_json.h"
 
 namespace genrt {
 
@@ -36,7 +37,7 @@ class ImageService {
   nlohmann::json options() const;
   // The response body for a parsed request body; throws ApiError for a bad request, and
   // a 499-style ApiError when client_gone() turned true and the job was cancelled.
-  nlohmann::json respond(const nlohmann::json& body, const std::string& model_name,
+  nlohmann::json respond(const RequestJson& body, const std::string& model_name,
                          const std::function<bool()>& client_gone, ServerMetrics& metrics);
 
  private:

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <iterator>
 #include <string_view>
 
 #include "runtime/core/utf8.h"
+#include "runtime/grammar/json_schema_grammar.h"
 
 namespace genrt {
 
@@ -28,14 +30,14 @@ std::string dump_json(const nlohmann::json& value) {
 }
 
 
-nlohmann::json parse_request_body(std::string_view body) {
+RequestJson parse_request_body(std::string_view body) {
   if (const size_t valid = valid_utf8_prefix(body); valid < body.size()) {
     throw ApiError(400, fmt::format("the request body is not valid UTF-8: byte 0x{:02X} at offset {}",
                                     static_cast<unsigned char>(body[valid]), valid));
   }
   try {
-    return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception& e) {
+    return RequestJson::parse(body);
+  } catch (const RequestJson::exception& e) {
     throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
   }
 }
@@ -53,12 +55,12 @@ constexpr std::pair<std::string_view, std::string_view> kMediaParts[] = {
 
 // The text of a message's content: a string, or a list of parts whose text parts are
 // joined. genrt serves text models, so any other part is refused, saying what it is.
-std::string message_text(const nlohmann::json& content, size_t index) {
+std::string message_text(const RequestJson& content, size_t index) {
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array()) bad_request("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
   std::string text;
   for (size_t j = 0; j < content.size(); ++j) {
-    const nlohmann::json& part = content[j];
+    const RequestJson& part = content[j];
     const std::string where = fmt::format("messages[{}].content[{}]", index, j);
     if (!part.is_object() || !part.contains("type") || !part["type"].is_string()) {
       bad_request("messages", where + " must be an object with a string 'type'");
@@ -81,7 +83,7 @@ std::string message_text(const nlohmann::json& content, size_t index) {
 // is rendered as one.
 constexpr std::string_view kRoles[] = {"system", "user", "assistant", "tool", "developer"};
 
-ChatMessage chat_message(const nlohmann::json& m, size_t index) {
+ChatMessage chat_message(const RequestJson& m, size_t index) {
   if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) {
     bad_request("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", index));
   }
@@ -94,7 +96,7 @@ ChatMessage chat_message(const nlohmann::json& m, size_t index) {
     if (key != "name" && key != "tool_calls") {
       bad_request("messages", fmt::format("messages[{}] has a field '{}' OpenAI does not define", index, key));
     }
-    if (!value.is_null() && value != nlohmann::json::array()) {
+    if (!value.is_null() && value != RequestJson::array()) {
       bad_request("messages", fmt::format("messages[{}].{} is not supported by genrt yet", index, key));
     }
   }
@@ -104,13 +106,13 @@ ChatMessage chat_message(const nlohmann::json& m, size_t index) {
 }  // namespace
 
 namespace {
-CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx);
+CompletionParams parse_request(const RequestJson& body, Endpoint endpoint, const ApiContext& ctx);
 }
 
-CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
+CompletionParams parse_completion_request(const RequestJson& body, Endpoint endpoint, const ApiContext& ctx) {
   try {
     return parse_request(body, endpoint, ctx);
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const RequestJson::exception& e) {
     throw ApiError(400, std::string("malformed request: ") + e.what());
   }
 }
@@ -129,11 +131,11 @@ struct FieldRule {
   std::string_view name;
   unsigned endpoints;
   Use use;
-  bool (*asks_for_nothing)(const nlohmann::json&) = nullptr;  // unimplemented: the values accepted
+  bool (*asks_for_nothing)(const RequestJson&) = nullptr;  // unimplemented: the values accepted
 };
 
-bool is_empty(const nlohmann::json& v) { return (v.is_object() || v.is_array()) && v.empty(); }
-bool is_none_or_auto(const nlohmann::json& v) { return v == "none" || v == "auto"; }
+bool is_empty(const RequestJson& v) { return (v.is_object() || v.is_array()) && v.empty(); }
+bool is_none_or_auto(const RequestJson& v) { return v == "none" || v == "auto"; }
 
 constexpr FieldRule kFields[] = {
     {"model", kBoth, Use::implemented},
@@ -167,16 +169,15 @@ constexpr FieldRule kFields[] = {
     {"safety_identifier", kChat, Use::ignored},
     {"parallel_tool_calls", kChat, Use::ignored},  // means nothing without tools
     {"prediction", kChat, Use::ignored},           // a latency hint; the output is the same
-    {"best_of", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == 1; }},
-    {"suffix", kCompletions, Use::unimplemented, [](const nlohmann::json& v) { return v == ""; }},
+    {"best_of", kCompletions, Use::unimplemented, [](const RequestJson& v) { return v == 1; }},
+    {"suffix", kCompletions, Use::unimplemented, [](const RequestJson& v) { return v == ""; }},
     {"tools", kChat, Use::unimplemented, is_empty},
     {"functions", kChat, Use::unimplemented, is_empty},
     {"tool_choice", kChat, Use::unimplemented, is_none_or_auto},
     {"function_call", kChat, Use::unimplemented, is_none_or_auto},
-    {"response_format", kChat, Use::unimplemented,
-     [](const nlohmann::json& v) { return v.is_object() && v.value("type", "") == "text"; }},
-    {"modalities", kChat, Use::unimplemented, [](const nlohmann::json& v) { return v == nlohmann::json::array({"text"}); }},
-    {"verbosity", kChat, Use::unimplemented, [](const nlohmann::json& v) { return v == "medium"; }},
+    {"response_format", kChat, Use::implemented},
+    {"modalities", kChat, Use::unimplemented, [](const RequestJson& v) { return v == RequestJson::array({"text"}); }},
+    {"verbosity", kChat, Use::unimplemented, [](const RequestJson& v) { return v == "medium"; }},
     {"audio", kChat, Use::unimplemented},
     {"reasoning_effort", kChat, Use::unimplemented},
     {"web_search_options", kChat, Use::unimplemented},
@@ -185,12 +186,12 @@ constexpr FieldRule kFields[] = {
 // A field OpenAI's endpoint does not have (and no genrt extension) is refused, naming it,
 // as is one genrt does not implement, unless its value asks for nothing: a client can
 // never be answered as if it had not asked.
-void check_fields(const nlohmann::json& body, Endpoint endpoint) {
+void check_fields(const RequestJson& body, Endpoint endpoint) {
   const unsigned here = endpoint == Endpoint::chat ? kChat : kCompletions;
   for (const auto& item : body.items()) {
     // A named copy: clang (the sanitizer build) refuses lambdas capturing a structured binding.
     const std::string& name = item.key();
-    const nlohmann::json& value = item.value();
+    const RequestJson& value = item.value();
     const auto* rule = std::find_if(std::begin(kFields), std::end(kFields), [&](const FieldRule& r) { return r.name == name; });
     if (rule == std::end(kFields)) {
       bad_request(name, fmt::format("'{}' is not a field of {} (neither OpenAI's nor a genrt extension)", name, endpoint_path(endpoint)));
@@ -208,14 +209,14 @@ void check_fields(const nlohmann::json& body, Endpoint endpoint) {
 }
 
 // presence_penalty or frequency_penalty: OpenAI's range, 0 when absent.
-float openai_penalty(const nlohmann::json& body, const char* name) {
+float openai_penalty(const RequestJson& body, const char* name) {
   const auto penalty = request_field<double>(body, name).value_or(0.0);
   if (!(penalty >= -2 && penalty <= 2)) bad_request(name, fmt::format("'{}' must be in [-2, 2]", name));
   return static_cast<float>(penalty);
 }
 
 // OpenAI's logit_bias: an object from token ids (as strings) to biases in [-100, 100].
-std::vector<std::pair<int32_t, float>> logit_bias(const nlohmann::json& body, int64_t vocab) {
+std::vector<std::pair<int32_t, float>> logit_bias(const RequestJson& body, int64_t vocab) {
   const auto it = body.find("logit_bias");
   if (it == body.end() || it->is_null()) return {};
   if (!it->is_object()) bad_request("logit_bias", "'logit_bias' must be an object from token ids to biases");
@@ -243,10 +244,56 @@ std::vector<std::pair<int32_t, float>> logit_bias(const nlohmann::json& body, in
   return biases;
 }
 
+// OpenAI's response_format as a grammar: none for "text", any JSON object for
+// "json_object", the schema's documents for "json_schema" (runtime/grammar/
+// json_schema_grammar.h states the subset of JSON Schema; what is outside it is refused).
+std::string response_format_grammar(const RequestJson& body) {
+  const char* param = "response_format";
+  const auto format = body.find(param);
+  if (format == body.end() || format->is_null()) return {};
+  if (!format->is_object()) bad_request(param, "'response_format' must be an object with a 'type'");
+  for (const auto& item : format->items()) {
+    if (item.key() != "type" && item.key() != "json_schema") {
+      bad_request(param, fmt::format("'response_format.{}' is not a field of OpenAI's response format", item.key()));
+    }
+  }
+  const auto type = request_field<std::string>(*format, "type", "a string");
+  if (!type) bad_request(param, "'response_format.type' is required: text, json_object or json_schema");
+  if (*type == "text") return {};
+  if (*type == "json_object") return grammar::json_object_gbnf();
+  if (*type != "json_schema") {
+    bad_request(param, fmt::format("'response_format.type' is '{}', not one of text, json_object, json_schema", *type));
+  }
+  const auto spec = format->find("json_schema");
+  if (spec == format->end() || !spec->is_object()) {
+    bad_request(param, "'response_format.json_schema' must be an object with a 'name' and a 'schema'");
+  }
+  for (const auto& item : spec->items()) {
+    const std::string& key = item.key();
+    if (key != "name" && key != "schema" && key != "strict" && key != "description") {
+      bad_request(param, fmt::format("'response_format.json_schema.{}' is not a field of OpenAI's JSON schema format", key));
+    }
+  }
+  const auto name = request_field<std::string>(*spec, "name", "a string");
+  if (!name || name->empty() || name->size() > 64 ||
+      !std::all_of(name->begin(), name->end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; })) {
+    bad_request(param, "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'");
+  }
+  request_field<std::string>(*spec, "description", "a string");
+  request_field<bool>(*spec, "strict", "a boolean");  // genrt always enforces the schema
+  const auto schema = spec->find("schema");
+  if (schema == spec->end()) bad_request(param, "'response_format.json_schema.schema' is required");
+  try {
+    return grammar::json_schema_gbnf(*schema);
+  } catch (const Error& e) {
+    bad_request(param, fmt::format("'response_format.json_schema.schema': {}", e.what()));
+  }
+}
+
 // OpenAI's limit on stop sequences.
 constexpr size_t kMaxStopStrings = 4;
 
-CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx) {
+CompletionParams parse_request(const RequestJson& body, Endpoint endpoint, const ApiContext& ctx) {
   if (!body.is_object()) bad_request("", "the request body must be a JSON object");
   check_fields(body, endpoint);
   CompletionParams p;
@@ -355,6 +402,10 @@ CompletionParams parse_request(const nlohmann::json& body, Endpoint endpoint, co
   }
   if (p.top_logprobs > 20) bad_request("top_logprobs", "at most 20 top logprobs can be requested");
   if (p.top_logprobs < -1) bad_request("logprobs", "'logprobs' must be >= 0");
+  p.grammar = response_format_grammar(body);
+  if (!p.grammar.empty() && p.ignore_eos) {
+    bad_request("ignore_eos", "'ignore_eos' cannot be combined with 'response_format': the format ends the text where it is complete");
+  }
   p.echo = request_field<bool>(body, "echo").value_or(false);
   if (p.echo && p.top_logprobs >= 0) {
     bad_request("echo", "'echo' with 'logprobs' is not supported by genrt yet (it would need the prompt tokens' logprobs)");

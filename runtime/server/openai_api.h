@@ -14,6 +14,7 @@
 #include "runtime/core/error.h"
 #include "runtime/engine/sampling_params.h"
 #include "runtime/server/completion_prompts.h"
+#include "runtime/server/request_json.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
@@ -38,7 +39,7 @@ nlohmann::json error_body(const std::string& message, const std::string& type, c
 // std::string); present with another kind, a 400 naming it: "'name' must be EXPECTED, not
 // VALUE" when `expected` says what it must be, else "'name' has the wrong type: VALUE".
 template <class T>
-std::optional<T> request_field(const nlohmann::json& body, const char* name, const char* expected = nullptr) {
+std::optional<T> request_field(const RequestJson& body, const char* name, const char* expected = nullptr) {
   const auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::nullopt;
   bool ok;
@@ -69,7 +70,7 @@ std::string dump_json(const ResponseJson& value);
 
 // The JSON of a request body. Throws ApiError (400) naming the byte offset of the first
 // invalid UTF-8, or saying where the JSON is malformed.
-nlohmann::json parse_request_body(std::string_view body);
+RequestJson parse_request_body(std::string_view body);
 
 enum class Endpoint { completions, chat };
 
@@ -95,12 +96,15 @@ struct CompletionParams {
   int64_t top_logprobs = -1;   // -1: no logprobs
   bool ignore_eos = false;     // vLLM's extension: generate max_tokens whatever the model says
   bool echo = false;           // completions: each choice's text starts with its prompt's
+  // Structured output (chat's response_format): the GBNF grammar every choice's text
+  // follows (runtime/grammar/); empty: none.
+  std::string grammar;
 };
 
 // Throws ApiError (400) naming the field for wrong types, out-of-range values, prompts
 // that do not fit the context, fields OpenAI's API does not have (but for genrt's
 // extensions) and fields genrt does not implement.
-CompletionParams parse_completion_request(const nlohmann::json& body, Endpoint endpoint, const ApiContext& ctx);
+CompletionParams parse_completion_request(const RequestJson& body, Endpoint endpoint, const ApiContext& ctx);
 
 // A token in logprobs: its raw bytes, which need not be UTF-8 by themselves (a
 // byte-fallback token's one byte, part of a character).

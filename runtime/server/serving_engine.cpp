@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
+#include "runtime/grammar/gbnf.h"
+
 namespace genrt {
 
 namespace {
@@ -54,6 +58,25 @@ void ServingEngine::submit(SequenceRequest request) {
     inbox_.push_back(std::move(request));
   }
   wake_.notify_one();
+}
+
+std::shared_ptr<grammar::TokenGrammar> ServingEngine::grammar(const std::string& gbnf) {
+  std::lock_guard lock(grammars_mutex_);
+  const auto cached = std::find_if(grammars_.begin(), grammars_.end(), [&](const auto& g) { return g.first == gbnf; });
+  if (cached != grammars_.end()) {
+    grammars_.splice(grammars_.begin(), grammars_, cached);
+    return cached->second;
+  }
+  auto parsed = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
+  if (!vocabulary_) {
+    const auto start = std::chrono::steady_clock::now();
+    vocabulary_ = std::make_shared<const grammar::TokenVocabulary>(*tokenizer_, model_->spec().vocab_size);
+    spdlog::info("structured output: read the vocabulary's {} tokens in {:.0f} ms", vocabulary_->size(),
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  grammars_.emplace_front(gbnf, std::make_shared<grammar::TokenGrammar>(std::move(parsed), vocabulary_));
+  if (grammars_.size() > kCachedGrammars) grammars_.pop_back();
+  return grammars_.front().second;
 }
 
 EngineCounts ServingEngine::counts() const {

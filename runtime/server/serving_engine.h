@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "runtime/engine/scheduler.h"
+#include "runtime/grammar/token_grammar.h"
 #include "runtime/memory/kv_cache.h"
 #include "runtime/models/causal_lm.h"
 #include "runtime/tokenizer/tokenizer.h"
@@ -56,6 +58,12 @@ class ServingEngine {
 
   // Validates (throws genrt::Error with the reason, or QueueFull) and queues the request.
   void submit(SequenceRequest request);
+  // The GBNF grammar over this model's vocabulary, for SequenceRequest::grammar. The
+  // vocabulary is read once, at the first grammar; the last kCachedGrammars grammars are
+  // kept, so that requests with the same schema share its states and token masks. Throws
+  // genrt::Error for a grammar that does not parse. Any thread.
+  std::shared_ptr<grammar::TokenGrammar> grammar(const std::string& gbnf);
+  static constexpr size_t kCachedGrammars = 16;
   EngineCounts counts() const;
 
  private:
@@ -63,6 +71,9 @@ class ServingEngine {
 
   std::unique_ptr<CausalLM> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::mutex grammars_mutex_;
+  std::shared_ptr<const grammar::TokenVocabulary> vocabulary_;  // built at the first grammar
+  std::list<std::pair<std::string, std::shared_ptr<grammar::TokenGrammar>>> grammars_;  // most recent first
   EngineOptions options_;
   KvCache cache_;
   BatchScheduler scheduler_;  // engine thread only, except submit()'s validation

@@ -18,7 +18,7 @@ const genrt::HfTokenizer& tokenizer() {
 }  // namespace
 
 void genrt::fuzz::http_body(const uint8_t* data, size_t size) {
-  const nlohmann::json body = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  const genrt::RequestJson body = genrt::RequestJson::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return;
   static const genrt::ChatTemplate chat{.format = genrt::ChatFormat::llama3, .bos_token = "<|begin_of_text|>",
                                         .eos_token = "<|end_of_text|>", .default_system = {}};
