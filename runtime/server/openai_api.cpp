@@ -257,12 +257,22 @@ std::string response_format_grammar(const RequestJson& body) {
       bad_request(param, fmt::format("'response_format.{}' is not a field of OpenAI's response format", item.key()));
     }
   }
-  const auto type = request_field<std::string>(*format, "type", "a string");
-  if (!type) bad_request(param, "'response_format.type' is required: text, json_object or json_schema");
-  if (*type == "text") return {};
-  if (*type == "json_object") return grammar::json_object_gbnf();
-  if (*type != "json_schema") {
-    bad_request(param, fmt::format("'response_format.type' is '{}', not one of text, json_object, json_schema", *type));
+  // A nested field of the wrong kind is the response format's fault.
+  const auto nested = [&](const RequestJson& object, const char* key, const char* path, bool (RequestJson::*is_kind)() const,
+                          const char* kind) {
+    const auto it = object.find(key);
+    if (it == object.end()) return false;
+    if (!((*it).*is_kind)()) bad_request(param, fmt::format("'{}' must be {}, not {}", path, kind, it->dump()));
+    return true;
+  };
+  if (!nested(*format, "type", "response_format.type", &RequestJson::is_string, "a string")) {
+    bad_request(param, "'response_format.type' is required: text, json_object or json_schema");
+  }
+  const std::string type = format->at("type").get<std::string>();
+  if (type == "text") return {};
+  if (type == "json_object") return grammar::json_object_gbnf();
+  if (type != "json_schema") {
+    bad_request(param, fmt::format("'response_format.type' is '{}', not one of text, json_object, json_schema", type));
   }
   const auto spec = format->find("json_schema");
   if (spec == format->end() || !spec->is_object()) {
@@ -274,13 +284,15 @@ std::string response_format_grammar(const RequestJson& body) {
       bad_request(param, fmt::format("'response_format.json_schema.{}' is not a field of OpenAI's JSON schema format", key));
     }
   }
-  const auto name = request_field<std::string>(*spec, "name", "a string");
-  if (!name || name->empty() || name->size() > 64 ||
-      !std::all_of(name->begin(), name->end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; })) {
+  const bool named = nested(*spec, "name", "response_format.json_schema.name", &RequestJson::is_string, "a string");
+  const std::string name = named ? spec->at("name").get<std::string>() : "";
+  if (name.empty() || name.size() > 64 ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; })) {
     bad_request(param, "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'");
   }
-  request_field<std::string>(*spec, "description", "a string");
-  request_field<bool>(*spec, "strict", "a boolean");  // genrt always enforces the schema
+  nested(*spec, "description", "response_format.json_schema.description", &RequestJson::is_string, "a string");
+  // strict false asks for less than genrt does: the schema is always enforced.
+  nested(*spec, "strict", "response_format.json_schema.strict", &RequestJson::is_boolean, "a boolean");
   const auto schema = spec->find("schema");
   if (schema == spec->end()) bad_request(param, "'response_format.json_schema.schema' is required");
   try {

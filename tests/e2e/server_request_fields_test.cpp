@@ -1,6 +1,7 @@
 // The request fields that shape sampling and the prompt, through the server: logit_bias,
-// presence/frequency penalties, echo, several prompts in one completion request, and the
-// logprobs of a token that is not UTF-8 by itself; every bad value a 400 saying why.
+// presence/frequency penalties, echo, several prompts in one completion request, the
+// logprobs of a token that is not UTF-8 by itself, and structured output
+// (response_format); every bad value a 400 saying why.
 
 #include <gtest/gtest.h>
 
@@ -174,6 +175,84 @@ TEST_F(Server, BadSamplingAndPromptFieldsAre400sSayingWhy) {
     EXPECT_EQ(refused["error"]["message"], message) << prompt.dump().substr(0, 80);
     EXPECT_EQ(refused["error"]["param"], "prompt");
   }
+}
+
+json chat_with_format(const json& format, int64_t max_tokens) {
+  return {{"messages", {{{"role", "user"}, {"content", "Reply in JSON"}}}},
+          {"max_tokens", max_tokens},
+          {"temperature", 1.0},
+          {"seed", 11},
+          {"n", 3},
+          {"response_format", format}};
+}
+
+// The random-weight model's answers follow the schema, with properties in the schema's
+// order (not the alphabetical one a JSON object would sort them into); the Python test
+// (structured_output_test.py) validates many more schemas with jsonschema.
+TEST_F(Server, ResponseFormatJsonSchemaShapesEveryChoice) {
+  const std::string format = R"({"type":"json_schema","json_schema":{"name":"pet","strict":true,"schema":{
+      "type":"object","properties":{"name":{"type":"string","maxLength":12},"kind":{"enum":["cat","dog"]},
+      "age":{"type":"integer"}},"required":["name","kind","age"],"additionalProperties":false}}})";
+  for (const int64_t max_tokens : {200, 40}) {
+    // Sent as text: a json object here would sort the schema's properties.
+    std::string body = chat_with_format(nullptr, max_tokens).dump();
+    body.replace(body.find("null"), 4, format);
+    const auto raw = server_->client().Post("/v1/chat/completions", body, "application/json");
+    ASSERT_TRUE(raw && raw->status == 200) << (raw ? raw->body : "no response");
+    const json r = json::parse(raw->body);
+    for (const json& choice : r["choices"]) {
+      const std::string content = choice["message"]["content"];
+      SCOPED_TRACE(content);
+      const json doc = json::parse(content);  // throws (fails the test) unless it parses
+      EXPECT_TRUE(doc["name"].is_string() && utf8_lossy(doc["name"].get<std::string>()).size() <= 4 * 12);
+      EXPECT_TRUE(doc["kind"] == "cat" || doc["kind"] == "dog");
+      EXPECT_TRUE(doc["age"].is_number_integer());
+      EXPECT_LT(content.find("\"name\""), content.find("\"kind\""));
+      EXPECT_LT(content.find("\"kind\""), content.find("\"age\""));
+    }
+  }
+  const json object = post("/v1/chat/completions", chat_with_format({{"type", "json_object"}}, 60));
+  for (const json& choice : object["choices"]) {
+    EXPECT_TRUE(json::parse(choice["message"]["content"].get<std::string>()).is_object()) << choice.dump();
+  }
+  const json text = post("/v1/chat/completions", chat_with_format({{"type", "text"}}, 4));
+  EXPECT_EQ(text["usage"]["completion_tokens"], 12);  // no grammar: 3 choices of 4 tokens (or fewer at EOS)
+}
+
+TEST_F(Server, BadResponseFormatsAre400sSayingWhy) {
+  const json schema = {{"type", "object"}};
+  const std::vector<std::pair<json, std::string>> cases = {
+      {"json", "'response_format' must be an object with a 'type'"},
+      {json::object(), "'response_format.type' is required: text, json_object or json_schema"},
+      {{{"type", "yaml"}}, "'response_format.type' is 'yaml', not one of text, json_object, json_schema"},
+      {{{"type", "json_object"}, {"schema", schema}}, "'response_format.schema' is not a field of OpenAI's response format"},
+      {{{"type", "json_schema"}}, "'response_format.json_schema' must be an object with a 'name' and a 'schema'"},
+      {{{"type", "json_schema"}, {"json_schema", {{"schema", schema}}}},
+       "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'"},
+      {{{"type", "json_schema"}, {"json_schema", {{"name", "a b"}, {"schema", schema}}}},
+       "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'"},
+      {{{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}, "'response_format.json_schema.schema' is required"},
+      {{{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", schema}, {"format", 1}}}},
+       "'response_format.json_schema.format' is not a field of OpenAI's JSON schema format"},
+      {{{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"strict", "yes"}, {"schema", schema}}}},
+       "'response_format.json_schema.strict' must be a boolean, not \"yes\""},
+      {{{"type", "json_schema"},
+        {"json_schema", {{"name", "x"}, {"schema", {{"type", "string"}, {"format", "date-time"}}}}}},
+       "'response_format.json_schema.schema': JSON schema at #: 'format' is not supported"},
+  };
+  for (const auto& [format, message] : cases) {
+    const json refused = post("/v1/chat/completions", chat_with_format(format, 4), 400);
+    EXPECT_EQ(refused["error"]["message"].get<std::string>().substr(0, message.size()), message) << format.dump();
+    EXPECT_EQ(refused["error"]["param"], "response_format") << format.dump();
+  }
+  json ignoring = chat_with_format({{"type", "json_object"}}, 4);
+  ignoring["ignore_eos"] = true;
+  EXPECT_EQ(post("/v1/chat/completions", ignoring, 400)["error"]["message"],
+            "'ignore_eos' cannot be combined with 'response_format': the format ends the text where it is complete");
+  json completions = completion("x", 1);
+  completions["response_format"] = {{"type", "json_object"}};
+  EXPECT_EQ(post("/v1/completions", completions, 400)["error"]["message"],
+            "'response_format' is a field of /v1/chat/completions, not of /v1/completions");
 }
 
 }  // namespace

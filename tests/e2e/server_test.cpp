@@ -210,7 +210,6 @@ TEST_F(Server, UnimplementedFieldsAreRefusedByName) {
       {"/v1/chat/completions", "functions", json::array({{{"name", "f"}}})},
       {"/v1/chat/completions", "tool_choice", "required"},
       {"/v1/chat/completions", "function_call", {{"name", "f"}}},
-      {"/v1/chat/completions", "response_format", {{"type", "json_object"}}},
       {"/v1/chat/completions", "modalities", {"text", "audio"}},
       {"/v1/chat/completions", "audio", {{"voice", "alloy"}}},
       {"/v1/chat/completions", "reasoning_effort", "high"},
