@@ -22,6 +22,7 @@ struct BenchOptions {
   MeasureOptions measure{};
   std::string torch_peer{};         // Python interpreter for bench/peers/torch_peer.py; empty: no torch peer
   std::string torch_peer_script{};  // the script; empty: $GENRT_TORCH_PEER_SCRIPT or the source tree's
+  std::string tokenizer{};          // structured-output: the vocabulary its masks walk
 };
 
 // The denominators of fraction_of_peak, measured in the same run.

@@ -79,7 +79,9 @@ class SchemaCompiler {
 
   std::string grammar() {
     const std::string value = compile(root_, "#", "root-value", 0);
-    std::string out = fmt::format("root ::= ws {} ws\n", value);
+    // Blanks may lead (a SentencePiece token's space) but not trail: a document that is
+    // complete ends the text, with no end token needed.
+    std::string out = fmt::format("root ::= ws {}\n", value);
     for (const auto& [name, body] : rules_) out += fmt::format("{} ::= {}\n", name, body);
     return out + std::string(kJsonRules);
   }
@@ -310,6 +312,6 @@ class SchemaCompiler {
 
 std::string json_schema_gbnf(const nlohmann::ordered_json& schema) { return SchemaCompiler(schema).grammar(); }
 
-std::string json_object_gbnf() { return fmt::format("root ::= ws object ws\n{}", kJsonRules); }
+std::string json_object_gbnf() { return fmt::format("root ::= ws object\n{}", kJsonRules); }
 
 }  // namespace genrt::grammar

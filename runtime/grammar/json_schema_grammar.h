@@ -25,7 +25,7 @@
 
 namespace genrt::grammar {
 
-// The grammar of the JSON values `schema` accepts, with a little whitespace around.
+// The grammar of the JSON values `schema` accepts, a little whitespace before them.
 // Throws genrt::Error naming the unsupported keyword or malformed value and its place
 // ("#/properties/age: 'minimum' is not supported"). Ordered JSON: the properties are
 // written in the order the schema lists them, as OpenAI's strict mode writes them.

@@ -9,16 +9,30 @@
 
 namespace genrt {
 
-nlohmann::json read_json_file(const std::filesystem::path& path) {
+std::string read_text_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   GENRT_CHECK(in.good(), "cannot open {}", path.string());
   std::stringstream buffer;
   buffer << in.rdbuf();
+  return buffer.str();
+}
+
+namespace {
+template <class Json>
+Json parse_json_file(const std::filesystem::path& path) {
+  const std::string text = read_text_file(path);
   try {
-    return nlohmann::json::parse(buffer.str());
+    return Json::parse(text);
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for numbers like 1e999
     fail("{} is not valid JSON: {}", path.string(), e.what());
   }
+}
+}  // namespace
+
+nlohmann::json read_json_file(const std::filesystem::path& path) { return parse_json_file<nlohmann::json>(path); }
+
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path) {
+  return parse_json_file<nlohmann::ordered_json>(path);
 }
 
 namespace {

@@ -2,13 +2,18 @@
 // JSON documents read from disk, with errors that name the file and the field.
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace genrt {
 
+// The file's bytes; an error names it when it cannot be read.
+std::string read_text_file(const std::filesystem::path& path);
 nlohmann::json read_json_file(const std::filesystem::path& path);
+// Objects keep their keys in the file's order (a JSON schema's properties).
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path);
 
 // Typed access to a required / optional field of a JSON object; errors name `where`
 // (usually the file) and the field.

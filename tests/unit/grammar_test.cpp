@@ -169,7 +169,7 @@ TEST(JsonSchemaGrammar, AcceptsExactlyTheDocumentsOfTheSchema) {
   const SchemaCase cases[] = {
       {json::parse(R"({"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},
                       "required":["name","age"],"additionalProperties":false})"),
-       {R"({"name":"Ada","age":36})", R"( { "name" : "A\"\u00e9" , "age" : -0 } )", "{\n  \"name\": \"x\",\n  \"age\": 7\n}"},
+       {R"({"name":"Ada","age":36})", R"( { "name" : "A\"\u00e9" , "age" : -0 })", "{\n  \"name\": \"x\",\n  \"age\": 7\n}"},
        {R"({"age":36,"name":"Ada"})", R"({"name":"Ada"})", R"({"name":"Ada","age":3.5})", R"({"name":"Ada","age":36,"x":1})",
         R"({"name":"Ada","age":036})", R"({"name":"A
 ","age":1})"}},

@@ -34,6 +34,7 @@ struct BenchFlags {
   std::string json;
   bool check = false;
   std::string torch_peer;
+  std::string tokenizer;
   int min_reps = 10;
   double max_seconds = 2.0;
 };
@@ -60,7 +61,13 @@ void print_line(const nlohmann::json& l) {
 void run_bench(const BenchFlags& f) {
   std::vector<const bench::Suite*> chosen;
   if (f.suite == "all") {
-    for (const bench::Suite& s : bench::suites()) chosen.push_back(&s);
+    for (const bench::Suite& s : bench::suites()) {
+      if (s.name == "structured-output" && f.tokenizer.empty()) {
+        spdlog::warn("bench all: leaving out structured-output, which needs --tokenizer");
+        continue;
+      }
+      chosen.push_back(&s);
+    }
     GENRT_CHECK(f.shapes.empty(), "--shapes applies to one suite, not to all");
   } else {
     chosen.push_back(&bench::find_suite(f.suite));
@@ -71,7 +78,8 @@ void run_bench(const BenchFlags& f) {
                               .shapes = f.shapes,
                               .measure = {.min_reps = f.min_reps, .max_reps = std::max(f.min_reps, 500),
                                           .max_seconds = f.max_seconds},
-                              .torch_peer = f.torch_peer};
+                              .torch_peer = f.torch_peer,
+                              .tokenizer = f.tokenizer};
   const auto device = bench::open_bench_device(options.device);
   bench::BenchRun run(options, *device);
   spdlog::info("genrt bench on {} ({}), {}, commit {}", device->name(), f.device, dtype_name(run.dtype()),
@@ -174,6 +182,9 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_flag("--check", f->check, "Check the large cases against the CPU reference too (slow)");
   cmd->add_option("--torch-peer", f->torch_peer,
                   "Python with torch to run bench/peers/torch_peer.py, whose times join the same lines");
+  cmd->add_option("--tokenizer", f->tokenizer,
+                  "structured-output: a tokenizer.json (or a directory with one) whose vocabulary the masks walk")
+      ->check(CLI::ExistingPath);
   cmd->add_option("--min-reps", f->min_reps, "Timed runs at least, before the median may settle")
       ->capture_default_str();
   cmd->add_option("--max-seconds", f->max_seconds,

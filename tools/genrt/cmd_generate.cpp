@@ -8,6 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/grammar/gbnf.h"
+#include "runtime/grammar/json_schema_grammar.h"
+#include "runtime/grammar/token_grammar.h"
+#include "runtime/io/json_file.h"
 #include "runtime/tokenizer/stream_decoder.h"
 #include "tools/genrt/commands.h"
 #include "tools/genrt/common.h"
@@ -25,7 +29,27 @@ struct GenerateOptions {
   DeviceFlags device;
   bool json = false;
   bool ignore_eos = false;
+  std::string grammar;      // a GBNF file
+  std::string json_schema;  // a JSON Schema file
 };
+
+// The grammar the continuation follows (--grammar, or --json-schema compiled to one) over
+// the model's vocabulary; null without either.
+std::shared_ptr<grammar::TokenGrammar> constrained_decoding(const GenerateOptions& o, const LoadedModel& loaded) {
+  if (o.grammar.empty() && o.json_schema.empty()) return nullptr;
+  const char* option = o.grammar.empty() ? "--json-schema" : "--grammar";
+  GENRT_CHECK(loaded.tokenizer != nullptr, "{} needs the model's tokenizer (the grammar is over text)", option);
+  std::string gbnf;
+  try {
+    gbnf = o.grammar.empty() ? grammar::json_schema_gbnf(read_ordered_json_file(o.json_schema))
+                             : read_text_file(o.grammar);
+    return std::make_shared<grammar::TokenGrammar>(
+        std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf)),
+        std::make_shared<const grammar::TokenVocabulary>(*loaded.tokenizer, loaded.model->spec().vocab_size));
+  } catch (const Error& e) {
+    fail("{} {}: {}", option, o.grammar.empty() ? o.json_schema : o.grammar, e.what());
+  }
+}
 
 void run_generate(const GenerateOptions& o) {
   const LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
@@ -44,6 +68,7 @@ void run_generate(const GenerateOptions& o) {
   request.max_new_tokens = o.sampling.max_tokens;
   request.sampling = resolve_sampling(o.sampling);
   request.ignore_eos = o.ignore_eos;
+  request.grammar = constrained_decoding(o, loaded);
 
   const int64_t block_size = 16;
   KvCache cache = loaded.model->make_kv_cache(kv_blocks_needed({&request, 1}, block_size), block_size);
@@ -108,7 +133,18 @@ Command add_generate_command(CLI::App& app) {
   add_sampling_options(cmd, o->sampling);
   add_device_options(cmd, o->device);
   add_cuda_graph_option(cmd, o->device);
-  cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
+  auto* ignore_eos = cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
+  auto* grammar = cmd->add_option("--grammar", o->grammar,
+                                  "Constrain the continuation to a GBNF grammar (llama.cpp's notation; start rule "
+                                  "`root`); it ends where the grammar is complete and nothing may follow, and within "
+                                  "--max-tokens when the budget can hold a complete sentence")
+                      ->check(CLI::ExistingFile);
+  auto* schema = cmd->add_option("--json-schema", o->json_schema,
+                                 "Constrain the continuation to a JSON document of this JSON Schema (the subset "
+                                 "README.md's Structured output lists)")
+                     ->check(CLI::ExistingFile);
+  grammar->excludes(schema)->excludes(ignore_eos);
+  schema->excludes(ignore_eos);
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (token_ids, text, prompt_tokens, generated_tokens, ttft_ms, "
                 "tokens_per_s) instead of streaming");
