@@ -283,8 +283,8 @@ std::unique_ptr<NoiseScheduler> SdPipeline::checked_scheduler(const TextToImageR
   const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
   GENRT_CHECK(request.images > 0, "text to image: {} images: ask for at least one", request.images);
   GENRT_CHECK(std::isfinite(request.guidance), "text to image: guidance {} is not a finite number", request.guidance);
-  const int64_t layers = std::min(text_encoder_.config().num_hidden_layers,
-                                  sdxl_ ? sdxl_->model.config().num_hidden_layers : int64_t{1} << 30);
+  int64_t layers = text_encoder_.config().num_hidden_layers;
+  if (sdxl_) layers = std::min(layers, sdxl_->model.config().num_hidden_layers);
   GENRT_CHECK(request.clip_skip >= 0 && request.clip_skip < layers,
               "text to image: clip skip {} must leave at least one of the text encoder's {} layers", request.clip_skip,
               layers);
@@ -429,29 +429,21 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   Tensor text;  // persistent: valid across steps
   UnetAddedConditions added;
   std::vector<float> time_ids;
+  const PromptBatch prompts{.prompt = request.prompt,
+                            .negative_prompt = request.negative_prompt,
+                            .images = images,
+                            .guided = guided,
+                            .clip_skip = request.clip_skip};
   if (sdxl_) {
     text_workspace_2.emplace(sdxl_->model.make_workspace(samples));
-    const SdxlConditioning conditioning =
-        sdxl_conditioning({.prompt = request.prompt,
-                           .negative_prompt = request.negative_prompt,
-                           .images = images,
-                           .guided = guided,
-                           .clip_skip = request.clip_skip},
-                          tokenizer_, text_encoder_, *sdxl_, text_workspace, *text_workspace_2, allocate, runtime);
+    const SdxlConditioning conditioning = sdxl_conditioning(prompts, tokenizer_, text_encoder_, *sdxl_, text_workspace,
+                                                            *text_workspace_2, allocate, runtime);
     text = conditioning.text;
     result.prompt_truncated = conditioning.prompt_truncated;
     time_ids = sdxl_time_ids(size_of(request).height, size_of(request).width, samples);
     added = {.text_embeds = conditioning.pooled, .time_ids = time_ids};
   } else {
-    // The denoiser's batch: the prompt for every image, then (guided) the negative prompt.
-    const ClipTokens prompt = tokenizer_.encode(request.prompt);
-    const ClipTokens negative = tokenizer_.encode(request.negative_prompt);
-    result.prompt_truncated = prompt.truncated || (guided && negative.truncated);
-    Tensor ids = Tensor::zeros({samples, tokens}, DType::i32);
-    for (int64_t s = 0; s < samples; ++s) {
-      const std::vector<int32_t>& row = s < images ? prompt.ids : negative.ids;
-      std::copy(row.begin(), row.end(), ids.data<int32_t>() + s * tokens);
-    }
+    const Tensor ids = prompt_batch_ids(tokenizer_, prompts, result.prompt_truncated);
     const auto step = step_on(runtime);
     text = text_encoder_.forward(ids, request.clip_skip, text_workspace);
   }

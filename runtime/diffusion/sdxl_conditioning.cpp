@@ -10,21 +10,8 @@ namespace genrt {
 
 namespace {
 
-// ids [samples, max_length] of a tokenizer: the prompt's rows, then the negative prompt's.
-Tensor batch_ids(const ClipTokenizer& tokenizer, const SdxlPrompts& p, int64_t samples, bool& truncated) {
-  const ClipTokens prompt = tokenizer.encode(p.prompt);
-  const ClipTokens negative = tokenizer.encode(p.negative_prompt);
-  truncated = truncated || prompt.truncated || (p.guided && negative.truncated);
-  const int64_t tokens = tokenizer.max_length();
-  Tensor ids = Tensor::zeros({samples, tokens}, DType::i32);
-  for (int64_t s = 0; s < samples; ++s) {
-    const std::vector<int32_t>& row = s < p.images ? prompt.ids : negative.ids;
-    std::copy(row.begin(), row.end(), ids.data<int32_t>() + s * tokens);
-  }
-  return ids;
-}
-
-// Zeros into `rows` of a device (or host) tensor.
+// Zeros into `rows` of a device (or host) tensor; on the device in stream order, after the
+// encoders that wrote them.
 void zero(Tensor rows, DeviceRuntime* runtime) {
   if (runtime == nullptr) {
     std::fill(rows.data<float>(), rows.data<float>() + rows.numel(), 0.0f);
@@ -35,17 +22,27 @@ void zero(Tensor rows, DeviceRuntime* runtime) {
 
 }  // namespace
 
-SdxlConditioning sdxl_conditioning(const SdxlPrompts& p, const ClipTokenizer& tokenizer,
+Tensor prompt_batch_ids(const ClipTokenizer& tokenizer, const PromptBatch& p, bool& truncated) {
+  const ClipTokens prompt = tokenizer.encode(p.prompt);
+  const ClipTokens negative = tokenizer.encode(p.negative_prompt);
+  truncated = truncated || prompt.truncated || (p.guided && negative.truncated);
+  const int64_t tokens = tokenizer.max_length();
+  Tensor ids = Tensor::zeros({p.samples(), tokens}, DType::i32);
+  for (int64_t s = 0; s < p.samples(); ++s) {
+    const std::vector<int32_t>& row = s < p.images ? prompt.ids : negative.ids;
+    std::copy(row.begin(), row.end(), ids.data<int32_t>() + s * tokens);
+  }
+  return ids;
+}
+
+SdxlConditioning sdxl_conditioning(const PromptBatch& p, const ClipTokenizer& tokenizer,
                                    const ClipTextModel& text_encoder, const SdxlTextEncoder2& second,
                                    ClipTextWorkspace& workspace, ClipTextWorkspace& workspace_2,
                                    const std::function<Tensor(const Shape&, DType)>& allocate, DeviceRuntime* runtime) {
-  GENRT_CHECK(tokenizer.max_length() == second.tokenizer.max_length(),
-              "SDXL: tokenizer/ gives {} tokens per prompt and tokenizer_2/ {}: the two encoders' states must line up",
-              tokenizer.max_length(), second.tokenizer.max_length());
-  const int64_t samples = p.guided ? 2 * p.images : p.images;
+  const int64_t samples = p.samples();
   SdxlConditioning out;
-  const Tensor ids = batch_ids(tokenizer, p, samples, out.prompt_truncated);
-  const Tensor ids_2 = batch_ids(second.tokenizer, p, samples, out.prompt_truncated);
+  const Tensor ids = prompt_batch_ids(tokenizer, p, out.prompt_truncated);
+  const Tensor ids_2 = prompt_batch_ids(second.tokenizer, p, out.prompt_truncated);
   const int64_t tokens = ids.dim(1);
   const int64_t width = text_encoder.config().hidden_size + second.model.config().hidden_size;
   out.text = allocate({samples, tokens, width}, workspace_2.hidden_state.dtype());  // the models' dtype

@@ -2,7 +2,8 @@
 // What Stable Diffusion XL (diffusers' StableDiffusionXLPipeline) conditions its UNet on,
 // beyond SD's text states: two CLIP text encoders whose penultimate hidden states are
 // joined on the feature axis, the second one's pooled text embedding, and six "time ids"
-// (the image's original size, crop corner and target size) for the UNet's added embedding.
+// (the image's original size, crop corner and target size) for the UNet's added embedding;
+// and the prompt batch (prompt rows, then negative rows) that SD and SDXL both tokenize.
 
 #include <cstdint>
 #include <functional>
@@ -26,14 +27,20 @@ struct SdxlTextEncoder2 {
   bool force_zeros_for_empty_prompt = true;
 };
 
-// One run's prompts as the UNet's batch takes them: the prompt for each of `images`, then
-// (guided) the negative prompt for each.
-struct SdxlPrompts {
-  std::string prompt, negative_prompt;  // an empty negative prompt is diffusers' None
+// One run's prompts as the UNet's batch takes them (SD's and SDXL's): the prompt for each
+// of `images`, then (guided) the negative prompt for each.
+struct PromptBatch {
+  std::string prompt, negative_prompt;  // for SDXL an empty negative prompt is diffusers' None
   int64_t images = 1;
   bool guided = true;
   int64_t clip_skip = 0;
+
+  int64_t samples() const { return guided ? 2 * images : images; }
 };
+
+// The batch's token ids [samples, tokenizer.max_length()]; `truncated` is set when a prompt
+// the batch takes lost tokens.
+Tensor prompt_batch_ids(const ClipTokenizer& tokenizer, const PromptBatch& batch, bool& truncated);
 
 struct SdxlConditioning {
   Tensor text;                  // [samples, tokens, width 1 + width 2]: penultimate states, joined
@@ -41,11 +48,12 @@ struct SdxlConditioning {
   bool prompt_truncated = false;
 };
 
-// Encodes `prompts` with both encoders (workspaces for at least the run's samples) into
-// buffers from `allocate`; on the GPU, call it inside a DeviceRuntime::Step. Clip skip
+// Encodes `prompts` with both encoders (workspaces for at least the run's samples; the
+// tokenizers of the same length) into buffers from `allocate`; on the GPU it opens its own
+// DeviceRuntime::Step. Clip skip
 // applies to the prompt and the negative prompt alike (diffusers' pipeline skips layers for
 // the prompt only).
-SdxlConditioning sdxl_conditioning(const SdxlPrompts& prompts, const ClipTokenizer& tokenizer,
+SdxlConditioning sdxl_conditioning(const PromptBatch& prompts, const ClipTokenizer& tokenizer,
                                    const ClipTextModel& text_encoder, const SdxlTextEncoder2& second,
                                    ClipTextWorkspace& workspace, ClipTextWorkspace& workspace_2,
                                    const std::function<Tensor(const Shape&, DType)>& allocate, DeviceRuntime* runtime);
