@@ -342,16 +342,17 @@ class Check:
             "tiny DiT", deadline,
             ["diffuse", "--model", str(self.data / "tiny_dit"), "--class-label", "1,2",
              "--steps", "3"], "--out")
-        # The tiny SD 1.x and 2.x pipelines (CLIP, UNet with cuDNN convolutions, VAE): the same
-        # seed on both devices, 3 Euler ancestral steps at guidance 3.
-        for variant in ("sd1", "sd2"):
+        # The tiny SD 1.x, 2.x and XL pipelines (CLIP, UNet with cuDNN convolutions, VAE; SDXL's
+        # second encoder and added embedding): the same seed on both devices, 3 Euler
+        # ancestral steps at guidance 3.
+        for variant in ("sd1", "sd2", "sdxl"):
             result[f"tiny_{variant}"] = self.compare_latents(
                 f"tiny {variant} txt2img", deadline,
                 ["txt2img", "--model", str(self.data / "tiny_sd" / variant), "--prompt",
                  "a photo of a cat", "--negative-prompt", "blurry", "--steps", "3", "--guidance", "3", "--scheduler",
                  "euler-a", "--seed", "1", "--out", str(pathlib.Path(tempfile.gettempdir()) / f"genrt_{variant}.png")],
                 "--out-latents")
-        if not (ok and all(result[k]["ok"] for k in ("tiny_dit", "tiny_sd1", "tiny_sd2"))):
+        if not (ok and all(result[k]["ok"] for k in ("tiny_dit", "tiny_sd1", "tiny_sd2", "tiny_sdxl"))):
             result["status"] = "failed"
         return result
 

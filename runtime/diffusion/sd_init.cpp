@@ -26,6 +26,7 @@ struct SdPreset {
   json text_encoder, unet, vae;
   bool v_prediction = false;
   std::string pad_token;  // SD 1.x pads prompts with <|endoftext|>, SD 2.x with "!"
+  json text_encoder_2 = nullptr;  // SDXL's CLIPTextModelWithProjection (its tokenizer pads with "!")
 };
 
 json clip_config(int64_t vocab, int64_t width, int64_t layers, int64_t heads, const char* act) {
@@ -34,6 +35,14 @@ json clip_config(int64_t vocab, int64_t width, int64_t layers, int64_t heads, co
           {"num_attention_heads", heads},        {"max_position_embeddings", 77},  {"hidden_act", act},
           {"layer_norm_eps", 1e-5},              {"bos_token_id", 0},              {"eos_token_id", 2},
           {"pad_token_id", 1},                   {"projection_dim", width},        {"genrt_random_weights", true}};
+}
+
+// SDXL's second encoder: a CLIPTextModelWithProjection, GELU.
+json clip_with_projection_config(int64_t vocab, int64_t width, int64_t layers, int64_t heads, int64_t projection) {
+  json c = clip_config(vocab, width, layers, heads, "gelu");
+  c["architectures"] = {"CLIPTextModelWithProjection"};
+  c["projection_dim"] = projection;
+  return c;
 }
 
 json unet_config(json channels, int64_t layers, json heads, int64_t cross, int64_t groups, int64_t sample,
@@ -55,6 +64,16 @@ json unet_config(json channels, int64_t layers, json heads, int64_t cross, int64
           {"freq_shift", 0},
           {"act_fn", "silu"},
           {"genrt_random_weights", true}};
+}
+
+// SDXL's UNet additions to unet_config: transformer depths per block and the "text_time"
+// added embedding of `pooled` text features and six time ids of `time_dim` features each.
+json sdxl_unet_config(json base, json transformer_layers, int64_t time_dim, int64_t pooled) {
+  base["transformer_layers_per_block"] = std::move(transformer_layers);
+  base["addition_embed_type"] = "text_time";
+  base["addition_time_embed_dim"] = time_dim;
+  base["projection_class_embeddings_input_dim"] = pooled + 6 * time_dim;
+  return base;
 }
 
 json vae_config(json channels, int64_t layers, int64_t groups, int64_t sample) {
@@ -93,6 +112,25 @@ const std::map<std::string, SdPreset>& presets() {
                  .vae = vae_config({128, 256, 512, 512}, 2, 32, 768),
                  .v_prediction = true,
                  .pad_token = "!"};
+    // SDXL: a DownBlock2D first, and the VAE's scaling factor retrained.
+    const json xl_down = {"DownBlock2D", "CrossAttnDownBlock2D"};
+    const json xl_up = {"CrossAttnUpBlock2D", "UpBlock2D"};
+    t["tiny-xl"] = {.text_encoder = clip_config(1024, 32, 2, 2, "quick_gelu"),
+                    .unet = sdxl_unet_config(unet_config({32, 64}, 1, {2, 4}, 64, 8, 16, true, xl_down, xl_up), {1, 2},
+                                             8, 32),
+                    .vae = vae_config({16, 32, 32}, 1, 8, 64),
+                    .pad_token = "<|endoftext|>",
+                    .text_encoder_2 = clip_with_projection_config(1024, 32, 2, 2, 32)};
+    t["sdxl"] = {.text_encoder = clip_config(49408, 768, 12, 12, "quick_gelu"),
+                 .unet = sdxl_unet_config(
+                     unet_config({320, 640, 1280}, 2, {5, 10, 20}, 2048, 32, 128, true,
+                                 {"DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"},
+                                 {"CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"}),
+                     {1, 2, 10}, 256, 1280),
+                 .vae = vae_config({128, 256, 512, 512}, 2, 32, 1024),
+                 .pad_token = "<|endoftext|>",
+                 .text_encoder_2 = clip_with_projection_config(49408, 1280, 32, 20, 1280)};
+    for (const char* xl : {"tiny-xl", "sdxl"}) t[xl].vae["scaling_factor"] = 0.13025;
     return t;
   }();
   return table;
@@ -178,8 +216,10 @@ int64_t write_random_sd(const std::string& name, uint64_t seed, DType dtype, con
               fmt::join(sd_preset_names(), ", "));
   GENRT_CHECK(dtype != DType::i32, "init-model: weights must be f32, f16 or bf16");
   const SdPreset& p = it->second;
+  const bool sdxl = !p.text_encoder_2.is_null();
   for (const char* part : {"text_encoder", "unet", "vae", "scheduler"}) std::filesystem::create_directories(dir / part);
   write_tokenizer(dir / "tokenizer", p.pad_token);
+  if (sdxl) write_tokenizer(dir / "tokenizer_2", "!");
 
   int64_t parameters = 0;
   const ClipTextConfig text = clip_text_config_from_json(p.text_encoder, "preset " + name);
@@ -187,6 +227,18 @@ int64_t write_random_sd(const std::string& name, uint64_t seed, DType dtype, con
   parameters += write_weights(dir / "text_encoder" / "model.safetensors", clip_text_named_weights(text, text_weights),
                               seed, dtype);
   write_json(dir / "text_encoder" / "config.json", p.text_encoder);
+  if (sdxl) {
+    std::filesystem::create_directories(dir / "text_encoder_2");
+    const ClipTextConfig text_2 = clip_text_config_from_json(p.text_encoder_2, "preset " + name);
+    ClipTextWeights weights_2;
+    // transformers names a CLIPTextModelWithProjection's encoder text_model.*, its projection not.
+    NamedWeights named = clip_text_named_weights(text_2, weights_2);
+    for (NamedWeight& w : named) {
+      if (w.name != "text_projection.weight") w.name = "text_model." + w.name;
+    }
+    parameters += write_weights(dir / "text_encoder_2" / "model.safetensors", named, seed + 3, dtype);
+    write_json(dir / "text_encoder_2" / "config.json", p.text_encoder_2);
+  }
   const UnetConfig unet = unet_config_from_json(p.unet, "preset " + name);
   UnetWeights unet_weights;
   parameters += write_weights(dir / "unet" / "diffusion_pytorch_model.safetensors",
@@ -199,20 +251,34 @@ int64_t write_random_sd(const std::string& name, uint64_t seed, DType dtype, con
   for (NamedWeight& w : vae_encoder_named_weights(vae, encoder_weights)) vae_weights.push_back(std::move(w));
   parameters += write_weights(dir / "vae" / "diffusion_pytorch_model.safetensors", vae_weights, seed + 2, dtype);
   write_json(dir / "vae" / "config.json", p.vae);
-  write_json(dir / "scheduler" / "scheduler_config.json",
-             {{"_class_name", "DDIMScheduler"}, {"beta_start", 0.00085}, {"beta_end", 0.012},
-              {"beta_schedule", "scaled_linear"}, {"clip_sample", false}, {"num_train_timesteps", 1000},
-              {"set_alpha_to_one", false}, {"steps_offset", 1},
-              {"prediction_type", p.v_prediction ? "v_prediction" : "epsilon"}});
-  write_json(dir / "model_index.json", {{"_class_name", "StableDiffusionPipeline"},
-                                        {"text_encoder", {"transformers", "CLIPTextModel"}},
-                                        {"tokenizer", {"transformers", "CLIPTokenizer"}},
-                                        {"unet", {"diffusers", "UNet2DConditionModel"}},
-                                        {"vae", {"diffusers", "AutoencoderKL"}},
-                                        {"scheduler", {"diffusers", "DDIMScheduler"}},
-                                        {"safety_checker", {nullptr, nullptr}},
-                                        {"feature_extractor", {nullptr, nullptr}},
-                                        {"requires_safety_checker", false}});
+  // SD's betas; SDXL ships an Euler scheduler, SD 1.x and 2.x a DDIM one.
+  const char* scheduler = sdxl ? "EulerDiscreteScheduler" : "DDIMScheduler";
+  json scheduler_config = {{"_class_name", scheduler}, {"beta_start", 0.00085}, {"beta_end", 0.012},
+                           {"beta_schedule", "scaled_linear"}, {"num_train_timesteps", 1000}, {"steps_offset", 1},
+                           {"prediction_type", p.v_prediction ? "v_prediction" : "epsilon"}};
+  if (sdxl) {
+    scheduler_config.update({{"timestep_spacing", "leading"}, {"interpolation_type", "linear"},
+                             {"use_karras_sigmas", false}});
+  } else {
+    scheduler_config.update({{"clip_sample", false}, {"set_alpha_to_one", false}});
+  }
+  write_json(dir / "scheduler" / "scheduler_config.json", scheduler_config);
+  json index = {{"_class_name", sdxl ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline"},
+                {"text_encoder", {"transformers", "CLIPTextModel"}},
+                {"tokenizer", {"transformers", "CLIPTokenizer"}},
+                {"unet", {"diffusers", "UNet2DConditionModel"}},
+                {"vae", {"diffusers", "AutoencoderKL"}},
+                {"scheduler", {"diffusers", scheduler}}};
+  if (sdxl) {
+    index.update({{"text_encoder_2", {"transformers", "CLIPTextModelWithProjection"}},
+                  {"tokenizer_2", {"transformers", "CLIPTokenizer"}},
+                  {"force_zeros_for_empty_prompt", true}});
+  } else {
+    index.update({{"safety_checker", {nullptr, nullptr}},
+                  {"feature_extractor", {nullptr, nullptr}},
+                  {"requires_safety_checker", false}});
+  }
+  write_json(dir / "model_index.json", index);
   return parameters;
 }
 

@@ -19,18 +19,82 @@ namespace genrt {
 
 namespace {
 
-void expect_folder(const std::filesystem::path& dir) {
-  for (const char* part : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}) {
+constexpr const char* kSdxlPipeline = "StableDiffusionXLPipeline";
+
+// model_index.json's _class_name, "" without the file (SD folders work without it).
+std::string pipeline_class(const std::filesystem::path& dir) {
+  const auto path = dir / "model_index.json";
+  if (!std::filesystem::exists(path)) return "";
+  return json_optional<std::string>(read_json_file(path), "_class_name", "", path.string());
+}
+
+// Whether the folder is SDXL's, refusing the SDXL pipelines genrt does not run.
+bool is_sdxl_folder(const std::filesystem::path& dir) {
+  const std::string name = pipeline_class(dir);
+  GENRT_CHECK(name == kSdxlPipeline || !name.starts_with("StableDiffusionXL"),
+              "{}: model_index.json's _class_name {} is not supported (of the SDXL pipelines, {} runs)", dir.string(),
+              name, kSdxlPipeline);
+  return name == kSdxlPipeline;
+}
+
+void expect_folder(const std::filesystem::path& dir, bool sdxl) {
+  std::vector<const char*> parts{"tokenizer", "text_encoder", "unet", "vae", "scheduler"};
+  if (sdxl) parts.insert(parts.end(), {"tokenizer_2", "text_encoder_2"});
+  for (const char* part : parts) {
     GENRT_CHECK(std::filesystem::is_directory(dir / part),
-                "{}: no {}/ folder: not a Stable Diffusion pipeline folder (diffusers' layout: model_index.json, "
-                "text_encoder/, tokenizer/, unet/, vae/, scheduler/)",
-                dir.string(), part);
+                "{}: no {}/ folder: not a Stable Diffusion{} pipeline folder (diffusers' layout: model_index.json, "
+                "text_encoder/, tokenizer/,{} unet/, vae/, scheduler/)",
+                dir.string(), part, sdxl ? " XL" : "", sdxl ? " text_encoder_2/, tokenizer_2/," : "");
   }
+}
+
+bool force_zeros_for_empty_prompt(const std::filesystem::path& dir) {
+  const auto path = dir / "model_index.json";
+  return json_optional<bool>(read_json_file(path), "force_zeros_for_empty_prompt", true, path.string());
 }
 
 // The parts of a folder must fit together: checked from their configs, before any weight
 // is read.
-void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer& tokenizer) {
+void expect_tokenizer_fits(const ClipTokenizer& tokenizer, const ClipTextConfig& t, const char* tokenizer_dir,
+                           const char* encoder_dir) {
+  GENRT_CHECK(tokenizer.max_length() <= t.max_position_embeddings,
+              "the {} tokens per prompt of {} exceed the {} positions of {}", tokenizer.max_length(), tokenizer_dir,
+              t.max_position_embeddings, encoder_dir);
+  GENRT_CHECK(tokenizer.vocab_size() <= t.vocab_size,
+              "the vocabulary of {} ({}) is larger than that of {} ({}): {} and {} come from different models",
+              tokenizer_dir, tokenizer.vocab_size(), encoder_dir, t.vocab_size, tokenizer_dir, encoder_dir);
+}
+
+// SDXL's parts: the encoders' widths add up to the UNet's cross-attention width, and the
+// second one's projection is the pooled text its added embedding takes.
+void expect_sdxl_parts_match(const std::filesystem::path& dir, const ClipTextConfig& t, const UnetConfig& u,
+                             const ClipTokenizer& tokenizer, const ClipTokenizer& tokenizer_2) {
+  const auto path = dir / "text_encoder_2" / "config.json";
+  GENRT_CHECK(std::filesystem::exists(path), "{}: no config.json", (dir / "text_encoder_2").string());
+  const ClipTextConfig t2 = clip_text_config_from_json(read_json_file(path), path.string());
+  GENRT_CHECK(t2.with_projection(),
+              "{}: SDXL's second text encoder must be a CLIPTextModelWithProjection (its pooled, projected output "
+              "conditions the UNet)",
+              path.string());
+  GENRT_CHECK(u.text_time.has_value(),
+              "the UNet has no addition_embed_type \"text_time\": unet/ is not an SDXL UNet, which model_index.json "
+              "says the pipeline is");
+  GENRT_CHECK(t.hidden_size + t2.hidden_size == u.cross_attention_dim,
+              "the text encoders' widths {} + {} are not the UNet's cross_attention_dim {}: text_encoder/, "
+              "text_encoder_2/ and unet/ come from different models",
+              t.hidden_size, t2.hidden_size, u.cross_attention_dim);
+  GENRT_CHECK(t2.projection_dim == u.text_time->text_embeds_dim(),
+              "text_encoder_2/'s projection_dim {} is not the pooled text width {} of the UNet's added embedding "
+              "(projection_class_embeddings_input_dim {} less 6 x addition_time_embed_dim {})",
+              t2.projection_dim, u.text_time->text_embeds_dim(), u.text_time->input_dim, u.text_time->time_embed_dim);
+  GENRT_CHECK(tokenizer.max_length() == tokenizer_2.max_length(),
+              "tokenizer/ gives {} tokens per prompt and tokenizer_2/ {}: the two encoders' states must line up",
+              tokenizer.max_length(), tokenizer_2.max_length());
+  expect_tokenizer_fits(tokenizer_2, t2, "tokenizer_2/", "text_encoder_2/");
+}
+
+void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer& tokenizer,
+                        const ClipTokenizer* tokenizer_2) {
   auto config = [&](const char* part) {
     const auto path = dir / part / "config.json";
     GENRT_CHECK(std::filesystem::exists(path), "{}: no config.json", (dir / part).string());
@@ -42,21 +106,22 @@ void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer& t
   const ClipTextConfig t = clip_text_config_from_json(text_json, text_where);
   const UnetConfig u = unet_config_from_json(unet_json, unet_where);
   const VaeConfig v = vae_config_from_json(vae_json, vae_where);
-  GENRT_CHECK(t.hidden_size == u.cross_attention_dim,
-              "the text encoder's width {} is not the UNet's cross_attention_dim {}: text_encoder/ and unet/ come from "
-              "different models",
-              t.hidden_size, u.cross_attention_dim);
+  if (tokenizer_2 != nullptr) {
+    expect_sdxl_parts_match(dir, t, u, tokenizer, *tokenizer_2);
+  } else {
+    GENRT_CHECK(!u.text_time.has_value(),
+                "the UNet has SDXL's addition_embed_type \"text_time\", but model_index.json's _class_name is not {}",
+                kSdxlPipeline);
+    GENRT_CHECK(t.hidden_size == u.cross_attention_dim,
+                "the text encoder's width {} is not the UNet's cross_attention_dim {}: text_encoder/ and unet/ come "
+                "from different models",
+                t.hidden_size, u.cross_attention_dim);
+  }
   GENRT_CHECK(u.in_channels == v.latent_channels && u.out_channels == v.latent_channels,
               "the UNet's {} input and {} output channels are not the VAE's {} latent channels: unet/ and vae/ come "
               "from different models",
               u.in_channels, u.out_channels, v.latent_channels);
-  GENRT_CHECK(tokenizer.max_length() <= t.max_position_embeddings,
-              "the tokenizer's {} tokens per prompt exceed the text encoder's {} positions", tokenizer.max_length(),
-              t.max_position_embeddings);
-  GENRT_CHECK(tokenizer.vocab_size() <= t.vocab_size,
-              "the tokenizer's vocabulary of {} is larger than the text encoder's {}: tokenizer/ and text_encoder/ "
-              "come from different models",
-              tokenizer.vocab_size(), t.vocab_size);
+  expect_tokenizer_fits(tokenizer, t, "tokenizer/", "text_encoder/");
 }
 
 // The latent size of an image size: a whole number of latents that the UNet halves at
@@ -82,10 +147,11 @@ LatentSize latent_size(const UnetConfig& u, const VaeConfig& v, ImageSize size) 
 
 }  // namespace
 
-SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeModel vae,
-                       NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
+SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, std::optional<SdxlTextEncoder2> sdxl,
+                       UnetModel unet, VaeModel vae, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
     : tokenizer_(std::move(tokenizer)),
       text_encoder_(std::move(text_encoder)),
+      sdxl_(std::move(sdxl)),
       unet_(std::move(unet)),
       vae_(std::move(vae)),
       scheduler_(std::move(scheduler)),
@@ -93,10 +159,19 @@ SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, Unet
 
 SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler,
                             const DiffusionDevice& device, ImageSize max_size) {
-  expect_folder(dir);
+  const bool sdxl = is_sdxl_folder(dir);
+  expect_folder(dir, sdxl);
   ClipTokenizer tokenizer = ClipTokenizer::open(dir / "tokenizer");
-  expect_parts_match(dir, tokenizer);
+  std::optional<ClipTokenizer> tokenizer_2;
+  if (sdxl) tokenizer_2.emplace(ClipTokenizer::open(dir / "tokenizer_2"));
+  expect_parts_match(dir, tokenizer, tokenizer_2 ? &*tokenizer_2 : nullptr);
   ClipTextModel text_encoder = load_clip_text_model(dir / "text_encoder");
+  std::optional<SdxlTextEncoder2> second;
+  if (sdxl) {
+    second.emplace(SdxlTextEncoder2{.tokenizer = std::move(*tokenizer_2),
+                                    .model = load_clip_text_model(dir / "text_encoder_2"),
+                                    .force_zeros_for_empty_prompt = force_zeros_for_empty_prompt(dir)});
+  }
   UnetModel unet = load_unet(dir / "unet");
   VaeModel vae = load_vae(dir / "vae");
 
@@ -106,8 +181,8 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
   NoiseSchedulerConfig config = scheduler ? scheduler_config_from_json(file, config_path.string(), *scheduler)
                                           : scheduler_config_from_json(file, config_path.string());
   spdlog::info("scheduler: {} ({})", scheduler_name(config.kind), config_path.string());
-  SdPipeline pipeline(std::move(tokenizer), std::move(text_encoder), std::move(unet), std::move(vae), config,
-                      std::move(file));
+  SdPipeline pipeline(std::move(tokenizer), std::move(text_encoder), std::move(second), std::move(unet),
+                      std::move(vae), config, std::move(file));
   if (max_size.width == 0) max_size.width = pipeline.default_size().width;
   if (max_size.height == 0) max_size.height = pipeline.default_size().height;
   pipeline.max_size_ = max_size;
@@ -131,7 +206,12 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
     const bool encoder = pipeline.vae_.has_encoder();
     const VaeConfig& vae = pipeline.vae_.config();
     const VaeExtent extent = vae_extent(vae, device.vae_tiling, latents.height, latents.width);
-    const VaeDeviceOptions vae_options{.dtype = device.dtype, .extent = extent, .encoder = encoder};
+    // SDXL's pipeline runs a force_upcast VAE in f32 where the rest is f16 (its VAE
+    // overflows f16); bf16 has f32's range.
+    const bool upcast = pipeline.sdxl_ && device.dtype == DType::f16 && vae.force_upcast;
+    if (upcast) spdlog::info("the VAE asks for force_upcast: it runs in bf16 where the other models run in f16");
+    const VaeDeviceOptions vae_options{
+        .dtype = upcast ? DType::bf16 : device.dtype, .extent = extent, .encoder = encoder};
     ArenaFootprint decode;  // a run's VAE buffers: one image's (or tile's) latents and pixels each way
     const int64_t f = vae.scale_factor();
     decode(Shape{vae.latent_channels * extent.height * extent.width}, DType::f32);
@@ -141,13 +221,21 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
       decode(Shape{1, 2 * vae.latent_channels, latents.height, latents.width}, DType::f32);
     }
     const int64_t channels = vae.latent_channels;
-    const MemoryRequest requests[] = {
+    std::vector<MemoryRequest> requests = {
         pipeline.text_encoder_.memory_request(text_options), pipeline.unet_.memory_request(unet_options),
         pipeline.vae_.memory_request(vae_options),
         loop_memory_request({device.max_images, channels, latents.height, latents.width}, channels),
         {.name = "VAE image buffers", .persistent_bytes = decode.bytes}};
+    if (pipeline.sdxl_) {
+      ArenaFootprint text;  // the two encoders' states joined (sdxl_conditioning)
+      const int64_t width = pipeline.unet_.config().cross_attention_dim;
+      text(Shape{samples, tokens, width}, device.dtype);
+      requests.push_back(pipeline.sdxl_->model.memory_request(text_options));
+      requests.push_back({.name = "SDXL text states", .persistent_bytes = text.bytes});
+    }
     auto runtime = std::make_shared<DeviceRuntime>(requests, device.gpu_memory);
     pipeline.text_encoder_.place_on(runtime, text_options);
+    if (pipeline.sdxl_) pipeline.sdxl_->model.place_on(runtime, text_options);
     pipeline.unet_.place_on(runtime, unet_options);
     pipeline.vae_.place_on(runtime, vae_options);
     pipeline.max_images_ = device.max_images;
@@ -161,9 +249,11 @@ NoiseSchedulerConfig SdPipeline::scheduler_config(std::string_view name) const {
 
 int64_t SdPipeline::parameter_count() const {
   // The weights' lists give the shapes; fresh weight structs only receive their names.
-  ClipTextWeights text;
+  ClipTextWeights text, text_2;
   UnetWeights unet;
-  return genrt::parameter_count(clip_text_named_weights(text_encoder_.config(), text)) +
+  const int64_t second =
+      sdxl_ ? genrt::parameter_count(clip_text_named_weights(sdxl_->model.config(), text_2)) : 0;
+  return second + genrt::parameter_count(clip_text_named_weights(text_encoder_.config(), text)) +
          genrt::parameter_count(unet_named_weights(unet_.config(), unet)) + vae_.parameter_count();
 }
 
@@ -193,7 +283,8 @@ std::unique_ptr<NoiseScheduler> SdPipeline::checked_scheduler(const TextToImageR
   const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
   GENRT_CHECK(request.images > 0, "text to image: {} images: ask for at least one", request.images);
   GENRT_CHECK(std::isfinite(request.guidance), "text to image: guidance {} is not a finite number", request.guidance);
-  const int64_t layers = text_encoder_.config().num_hidden_layers;
+  int64_t layers = text_encoder_.config().num_hidden_layers;
+  if (sdxl_) layers = std::min(layers, sdxl_->model.config().num_hidden_layers);
   GENRT_CHECK(request.clip_skip >= 0 && request.clip_skip < layers,
               "text to image: clip skip {} must leave at least one of the text encoder's {} layers", request.clip_skip,
               layers);
@@ -323,17 +414,8 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   const bool guided = request.guidance > 1.0;
   const int64_t samples = guided ? 2 * images : images;
 
-  // The denoiser's batch: the prompt for every image, then (guided) the negative prompt.
   TextToImageResult result;
-  const ClipTokens prompt = tokenizer_.encode(request.prompt);
-  const ClipTokens negative = tokenizer_.encode(request.negative_prompt);
-  result.prompt_truncated = prompt.truncated || (guided && negative.truncated);
   const int64_t tokens = tokenizer_.max_length();
-  Tensor ids = Tensor::zeros({samples, tokens}, DType::i32);
-  for (int64_t s = 0; s < samples; ++s) {
-    const std::vector<int32_t>& row = s < images ? prompt.ids : negative.ids;
-    std::copy(row.begin(), row.end(), ids.data<int32_t>() + s * tokens);
-  }
 
   // Every buffer of the run, planned up front: the loop allocates nothing. On the GPU they
   // are persistent buffers of the pipeline's runtime, sized at load.
@@ -343,10 +425,27 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
     return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
   };
   ClipTextWorkspace text_workspace = text_encoder_.make_workspace(samples);
-  Tensor text;
-  {
+  std::optional<ClipTextWorkspace> text_workspace_2;
+  Tensor text;  // persistent: valid across steps
+  UnetAddedConditions added;
+  std::vector<float> time_ids;
+  const PromptBatch prompts{.prompt = request.prompt,
+                            .negative_prompt = request.negative_prompt,
+                            .images = images,
+                            .guided = guided,
+                            .clip_skip = request.clip_skip};
+  if (sdxl_) {
+    text_workspace_2.emplace(sdxl_->model.make_workspace(samples));
+    const SdxlConditioning conditioning = sdxl_conditioning(prompts, tokenizer_, text_encoder_, *sdxl_, text_workspace,
+                                                            *text_workspace_2, allocate, runtime);
+    text = conditioning.text;
+    result.prompt_truncated = conditioning.prompt_truncated;
+    time_ids = sdxl_time_ids(size_of(request).height, size_of(request).width, samples);
+    added = {.text_embeds = conditioning.pooled, .time_ids = time_ids};
+  } else {
+    const Tensor ids = prompt_batch_ids(tokenizer_, prompts, result.prompt_truncated);
     const auto step = step_on(runtime);
-    text = text_encoder_.forward(ids, request.clip_skip, text_workspace);  // persistent: valid across steps
+    text = text_encoder_.forward(ids, request.clip_skip, text_workspace);
   }
   UnetWorkspace unet_workspace = unet_.make_workspace(
       {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens});
@@ -369,7 +468,7 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
       settings,
       [&](const Tensor& model_input, float t, Tensor& model_output) {
         std::fill(timesteps.begin(), timesteps.end(), t);
-        unet_.forward(model_input, timesteps, text, unet_workspace, model_output);
+        unet_.forward(model_input, timesteps, text, unet_workspace, model_output, added);
       },
       b, on_step);
   result.steps_done = loop.steps_done;

@@ -1,6 +1,7 @@
 #pragma once
 // Text to image with Stable Diffusion (SD 1.x and 2.x in diffusers' StableDiffusionPipeline
-// layout): the CLIP tokenizer and text encoder turn the prompt and the negative prompt into
+// layout, SDXL in StableDiffusionXLPipeline's): the CLIP tokenizer and text encoder (SDXL:
+// both encoders, see sdxl_conditioning.h) turn the prompt and the negative prompt into
 // the states the UNet cross-attends to, the denoising loop runs with classifier-free
 // guidance, and the VAE decodes the final latents into pixels. Image to image
 // (StableDiffusionImg2ImgPipeline) starts the loop part way, from the VAE encoder's latents
@@ -20,6 +21,7 @@
 #include "runtime/diffusion/denoising_loop.h"
 #include "runtime/diffusion/noise_scheduler.h"
 #include "runtime/diffusion/noise_scheduler_config.h"
+#include "runtime/diffusion/sdxl_conditioning.h"
 #include "runtime/io/png_image.h"
 #include "runtime/models/clip/clip_text_model.h"
 #include "runtime/models/unet/unet_model.h"
@@ -70,8 +72,9 @@ struct TextToImageResult {
 class SdPipeline {
  public:
   // A diffusers Stable Diffusion folder: model_index.json, text_encoder/, tokenizer/, unet/,
-  // vae/, scheduler/. `scheduler` (a genrt scheduler name) replaces the folder's scheduler
-  // class, keeping its shared settings. On the GPU, memory is planned for device.max_images
+  // vae/, scheduler/; an SDXL folder (model_index.json's _class_name
+  // StableDiffusionXLPipeline) also text_encoder_2/ and tokenizer_2/. `scheduler` (a genrt
+  // scheduler name) replaces the folder's scheduler class, keeping its shared settings. On the GPU, memory is planned for device.max_images
   // images of up to `max_size`. A folder whose parts do not fit together (the text
   // encoder's width against the UNet's cross-attention, the UNet's channels against the
   // VAE's latents) is an error naming both.
@@ -82,11 +85,13 @@ class SdPipeline {
   // The settings of the scheduler called `name` for this folder (see DitPipeline).
   NoiseSchedulerConfig scheduler_config(std::string_view name) const;
   const UnetConfig& unet_config() const { return unet_.config(); }
+  // Whether the folder is an SDXL pipeline (two text encoders, the UNet's added embedding).
+  bool is_sdxl() const { return sdxl_.has_value(); }
   const VaeConfig& vae_config() const { return vae_.config(); }
   // diffusers' default image size: the UNet's sample_size times the VAE's scale factor.
   ImageSize default_size() const;
   Device device() const { return unet_.device(); }
-  // Of the text encoder, the UNet and the VAE decoder.
+  // Of the text encoder(s), the UNet and the VAE decoder.
   int64_t parameter_count() const;
   // On the GPU, the device memory planned at load, which no run exceeds: every buffer is
   // allocated from the plan.
@@ -107,13 +112,14 @@ class SdPipeline {
   PngText png_text(const TextToImageRequest& request, std::string_view model) const;
 
  private:
-  SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, UnetModel unet, VaeModel vae,
-             NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file);
+  SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, std::optional<SdxlTextEncoder2> sdxl, UnetModel unet,
+             VaeModel vae, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file);
   // check(), giving the request's scheduler it built on the way.
   std::unique_ptr<NoiseScheduler> checked_scheduler(const TextToImageRequest& request) const;
 
   ClipTokenizer tokenizer_;
   ClipTextModel text_encoder_;
+  std::optional<SdxlTextEncoder2> sdxl_;
   UnetModel unet_;
   VaeModel vae_;
   NoiseSchedulerConfig scheduler_;

@@ -244,6 +244,20 @@ TEST(Cli, InitModelSdThenTxt2imgWritesABatch) {
   EXPECT_NE(again.output.find("wrote " + (dir / "again.png").string() + ": 64x64"), std::string::npos) << again.output;
 }
 
+TEST(Cli, InitModelTinyXlThenTxt2imgMakesAnSdxlImage) {
+  test::TempDir dir;
+  const std::string model = (dir / "sdxl").string();
+  const CliRun init = run_cli("init-model --arch sd --preset tiny-xl --out " + model);
+  ASSERT_EQ(init.exit_code, 0) << init.errors;
+  for (const char* part : {"text_encoder_2/model.safetensors", "tokenizer_2/vocab.json", "model_index.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir / "sdxl" / part)) << part;
+  }
+  const CliRun run = run_cli("txt2img --model " + model + " --prompt 'a red cube' --steps 2 --seed 5 --out " +
+                             (dir / "cube.png").string());
+  ASSERT_EQ(run.exit_code, 0) << run.errors;
+  EXPECT_NE(run.output.find("wrote " + (dir / "cube.png").string() + ": 64x64"), std::string::npos) << run.output;
+}
+
 TEST(Cli, CudaWithoutADeviceNamesTheCudaError) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present: the GPU tests cover --device cuda";
   for (const std::string& command : {"generate --model " + stories() + " --prompt-ids 1 --device cuda",
@@ -351,7 +365,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"init-model --preset huge --out /tmp/genrt_never", "unknown preset 'huge'"},
         BadInvocation{"init-model --arch gpt2 --out /tmp/genrt_never", "init-model supports llama, dit and sd"},
         BadInvocation{"init-model --arch sd --preset huge --out /tmp/genrt_never",
-                      "unknown Stable Diffusion preset 'huge': expected one of sd15, sd21, tiny"},
+                      "unknown Stable Diffusion preset 'huge': expected one of sd15, sd21, sdxl, tiny, tiny-xl"},
         BadInvocation{"serve --model STORIES --vae-tiling", "is not a Stable Diffusion pipeline folder, whose VAE"},
         BadInvocation{"txt2img --model DATA/tiny_sd/sd1", "--prompt is required"},
         BadInvocation{"txt2img --model DATA/tiny_dit --prompt hi", "no tokenizer/ folder: not a Stable Diffusion"},

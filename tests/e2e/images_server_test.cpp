@@ -1,7 +1,8 @@
 // POST /v1/images/generations over loopback HTTP, served by the tiny SD 1.x pipeline of
 // tools/golden/sd.py: OpenAI's request shape, the PNGs it returns (decoded here and
 // compared with the pipeline's own run of the same request), the 400s of requests it
-// cannot take, a client that goes away cancelling its job, and /metrics.
+// cannot take, a client that goes away cancelling its job, and /metrics; and by the tiny
+// SDXL pipeline of tools/golden/sdxl.py, through the same service.
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -171,6 +172,25 @@ TEST_F(ImagesServer, AClientThatGoesAwayCancelsItsJob) {
   EXPECT_EQ(metric("genrt_image_job_steps"), 0);
   EXPECT_EQ(metric("genrt_image_job_step"), 0);
   EXPECT_EQ(post({{"prompt", "a cat"}, {"steps", 1}}, 200).at("data").size(), 1u);
+}
+
+// The same endpoint serving an SDXL folder: the service runs whatever pipeline it loads.
+TEST(SdxlImagesServer, ServesTheSdxlPipelinesImages) {
+  ImageService service(SdPipeline::load(test::data_dir() / "tiny_sd" / "sdxl"), 1);
+  ASSERT_TRUE(service.pipeline().is_sdxl());
+  test::LoopbackServer server("tiny-sdxl");
+  server.server().set_image_service(&service);
+  const nlohmann::json reply = server.post("/v1/images/generations",
+                                           {{"prompt", "a photo of a cat"}, {"size", "16x24"}, {"steps", 2},
+                                            {"seed", 9}, {"response_format", "b64_json"}},
+                                           200);
+  ASSERT_EQ(reply.at("data").size(), 1u);
+  const TextToImageResult want =
+      service.pipeline().run({.prompt = "a photo of a cat", .steps = 2, .seed = 9, .width = 16, .height = 24});
+  const RgbImage image = decode_png(test::base64_decode(reply["data"][0].at("b64_json").get<std::string>()));
+  EXPECT_EQ(image.width, 16);
+  EXPECT_EQ(image.height, 24);
+  EXPECT_EQ(image.pixels, to_rgb8(want.images, 0));
 }
 
 }  // namespace

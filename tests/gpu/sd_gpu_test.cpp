@@ -1,6 +1,7 @@
 // Stable Diffusion's GPU paths that only the pipeline reaches, against the CPU reference:
 // image to image (the VAE encoder, its asymmetric-padding downsamplers, the init image's
-// upload, the noised start) and tiled VAE decoding (tiles through the device one by one).
+// upload, the noised start), tiled VAE decoding (tiles through the device one by one) and
+// SDXL's conditioning.
 // bf16 and fp16 weights and activations, fp32 latents. Skip without a device.
 
 #include <gtest/gtest.h>
@@ -75,6 +76,25 @@ TEST_P(SdGpu, TiledDecodeFollowsTheCpu) {
   EXPECT_LE(latents, kFollowsTheCpu) << dtype_name(dtype);
   EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype);
   RecordProperty("tiled_pixels_rel_l2_" + std::string(dtype_name(dtype)), std::to_string(pixels));
+}
+
+// SDXL (tools/golden/sdxl.py's folder): both text encoders, the pooled embedding and time
+// ids through the UNet's added embedding, and the zeroed unconditional half without a
+// negative prompt; at f16 its force_upcast VAE runs in bf16.
+TEST_P(SdGpu, SdxlFollowsTheCpu) {
+  const DType dtype = GetParam();
+  const SdPipeline cpu = SdPipeline::load(tiny_sd("sdxl"));
+  const SdPipeline on_gpu = SdPipeline::load(tiny_sd("sdxl"), std::nullopt, gpu(dtype));
+  for (const char* negative : {"blurry", ""}) {
+    const TextToImageRequest request{
+        .prompt = "a photo of a cat", .negative_prompt = negative, .steps = 4, .guidance = 5.0, .seed = 5};
+    const TextToImageResult want = cpu.run(request), got = on_gpu.run(request);
+    const double latents = relative_l2(got.latents, want.latents), pixels = relative_l2(got.images, want.images);
+    EXPECT_LE(latents, kFollowsTheCpu) << dtype_name(dtype) << " negative '" << negative << "'";
+    EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype) << " negative '" << negative << "'";
+    RecordProperty("sdxl_pixels_rel_l2_" + std::string(dtype_name(dtype)) + (*negative ? "" : "_zeros"),
+                   std::to_string(pixels));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, SdGpu, ::testing::Values(DType::bf16, DType::f16),

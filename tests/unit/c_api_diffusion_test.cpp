@@ -257,4 +257,36 @@ TEST(CApiTxt2img, ReproducesTheDiffusersPipelineGoldenAsRgbBytes) {
   EXPECT_EQ(genrt_diffusion_model_free(dit_model), GENRT_OK);
 }
 
+// An SDXL folder through the same entry points: diffusers' StableDiffusionXLPipeline golden
+// (tools/golden/sdxl.py, Euler, guidance 5), within a byte as above.
+TEST(CApiTxt2img, ReproducesTheSdxlGoldenAsRgbBytes) {
+  const auto dir = genrt::test::data_dir() / "tiny_sd" / "sdxl";
+  genrt_diffusion_model* model = nullptr;
+  ASSERT_EQ(genrt_diffusion_model_load(dir.string().c_str(), nullptr, &model), GENRT_OK) << last_error();
+  const nlohmann::json golden =
+      genrt::read_json_file(genrt::test::data_dir() / "tiny_sd" / "sdxl_golden.json").at("pipeline");
+  const genrt::Tensor noise = genrt::read_npy(dir / "init_noise.npy");
+  const genrt::Tensor want = genrt::read_npy(dir / "pipe_euler_image.npy");
+  genrt_txt2img_options options;
+  genrt_txt2img_options_init(&options);
+  const std::string prompt = golden.at("prompt"), negative = golden.at("negative_prompt");
+  options.prompt = prompt.c_str();
+  options.negative_prompt = negative.c_str();
+  options.steps = 4;
+  options.guidance = golden.at("guidance_scale").get<float>();
+  options.scheduler = "euler";
+  options.init_noise = noise.data<float>();
+  options.init_noise_count = static_cast<size_t>(noise.numel());
+  std::vector<uint8_t> rgb(16 * 16 * 3);
+  genrt_image_result result{sizeof(genrt_image_result)};
+  ASSERT_EQ(genrt_txt2img(model, &options, nullptr, nullptr, rgb.data(), rgb.size(), &result), GENRT_OK)
+      << last_error();
+  EXPECT_EQ(result.width, 16);
+  EXPECT_EQ(result.height, 16);
+  for (size_t i = 0; i < rgb.size(); ++i) {
+    ASSERT_NEAR(rgb[i], std::lround(want.data<float>()[i] * 255.0f), 1) << i;
+  }
+  EXPECT_EQ(genrt_diffusion_model_free(model), GENRT_OK);
+}
+
 }  // namespace

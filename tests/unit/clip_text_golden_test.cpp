@@ -155,8 +155,15 @@ TEST(ClipText, BrokenEncoderFoldersAreClearErrors) {
   {
     test::TempDir tmp;
     const fs::path dir =
+        edited_encoder(tmp, "sd2", [](auto& c) { c["architectures"] = {"CLIPVisionModelWithProjection"}; });
+    EXPECT_ERROR(load_clip_text_model(dir), "architectures [\"CLIPVisionModelWithProjection\"] is not supported");
+  }
+  {
+    // A config that says CLIPTextModelWithProjection over a checkpoint without the projection.
+    test::TempDir tmp;
+    const fs::path dir =
         edited_encoder(tmp, "sd2", [](auto& c) { c["architectures"] = {"CLIPTextModelWithProjection"}; });
-    EXPECT_ERROR(load_clip_text_model(dir), "architectures [\"CLIPTextModelWithProjection\"] is not supported");
+    EXPECT_ERROR(load_clip_text_model(dir), "missing tensor 'text_projection.weight'");
   }
   {
     test::TempDir tmp;

@@ -233,9 +233,9 @@ TEST(SdPipelineFiles, HostileFoldersAreClearErrors) {
   {
     test::TempDir tmp;
     const auto dir = copy_of_sd1(tmp);
+    // SDXL's added embedding without its widths.
     edit_json(dir / "unet" / "config.json", "addition_embed_type", "text_time");
-    EXPECT_ERROR(SdPipeline::load(dir), "addition_embed_type = \"text_time\" is not supported (SDXL's added text and "
-                                        "time embeddings are not run yet)");
+    EXPECT_ERROR(SdPipeline::load(dir), "unet/config.json: missing required field 'addition_time_embed_dim'");
   }
   {
     test::TempDir tmp;

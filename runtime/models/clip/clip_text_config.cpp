@@ -14,7 +14,7 @@ int64_t ClipTextConfig::parameter_count() const {
   const int64_t layer = 4 * d                // layer_norm1, layer_norm2
                         + 4 * (d * d + d)    // q_proj, k_proj, v_proj, out_proj
                         + d * f + f + f * d + d;  // fc1, fc2
-  return vocab_size * d + max_position_embeddings * d + num_hidden_layers * layer + 2 * d;
+  return vocab_size * d + max_position_embeddings * d + num_hidden_layers * layer + 2 * d + projection_dim * d;
 }
 
 namespace {
@@ -24,12 +24,22 @@ ClipTextConfig parse_clip_text_config(const nlohmann::json& j, const std::string
   const auto model_type = json_optional<std::string>(j, "model_type", "clip_text_model", where);
   GENRT_CHECK(model_type == "clip_text_model", "{}: model_type '{}' is not a CLIP text encoder (clip_text_model)",
               where, model_type);
+  bool with_projection = false;
   if (j.contains("architectures")) {
     const auto& architectures = j["architectures"];
-    GENRT_CHECK(architectures.is_array() && architectures.size() == 1 && architectures[0] == "CLIPTextModel",
-                "{}: architectures {} is not supported (CLIPTextModel)", where, architectures.dump());
+    GENRT_CHECK(architectures.is_array() && architectures.size() == 1 &&
+                    (architectures[0] == "CLIPTextModel" || architectures[0] == "CLIPTextModelWithProjection"),
+                "{}: architectures {} is not supported (CLIPTextModel or CLIPTextModelWithProjection)", where,
+                architectures.dump());
+    with_projection = architectures[0] == "CLIPTextModelWithProjection";
   }
   ClipTextConfig c;
+  if (with_projection) {
+    c.projection_dim = json_required<int64_t>(j, "projection_dim", where);
+    GENRT_CHECK(c.projection_dim > 0, "{}: projection_dim = {} must be positive", where, c.projection_dim);
+  }
+  // transformers' CLIPTextConfig default.
+  c.eos_token_id = json_optional<int64_t>(j, "eos_token_id", 49407, where);
   c.vocab_size = json_required<int64_t>(j, "vocab_size", where);
   c.hidden_size = json_required<int64_t>(j, "hidden_size", where);
   c.intermediate_size = json_required<int64_t>(j, "intermediate_size", where);

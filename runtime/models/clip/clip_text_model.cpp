@@ -1,5 +1,7 @@
 #include "runtime/models/clip/clip_text_model.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "runtime/backend/device_runtime.h"
@@ -25,6 +27,8 @@ void allocate_activations(const ClipTextConfig& c, int64_t max_batch, DType dtyp
   for (Tensor* t : {&ws.residual, &ws.normed, &ws.branch, &ws.hidden_state}) *t = alloc({rows, d}, dtype);
   for (Tensor* t : {&ws.q, &ws.k, &ws.v, &ws.attn}) *t = alloc({rows, c.num_attention_heads, c.head_dim()}, dtype);
   ws.fc = alloc({rows, c.intermediate_size}, dtype);
+  ws.penultimate = alloc({rows, d}, dtype);
+  if (c.with_projection()) ws.pooled = alloc({max_batch, c.projection_dim}, dtype);
 }
 
 // Each forward's uploads: the ids, and the PagedBatch of samples_as_blocks (positions,
@@ -59,6 +63,7 @@ NamedWeights clip_text_named_weights(const ClipTextConfig& c, ClipTextWeights& w
     L.mlp.fc2.name_weights(list, p + "mlp.fc2", f, d, true);
   }
   w.final_layer_norm.name_weights(list, "final_layer_norm", d);
+  if (c.with_projection()) w.text_projection.name_weights(list, "text_projection", d, c.projection_dim, false);
   return list;
 }
 
@@ -106,7 +111,14 @@ ClipTextWorkspace ClipTextModel::make_workspace(int64_t max_batch) const {
   return ws;
 }
 
-Tensor ClipTextModel::forward(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const {
+struct ClipTextModel::Pass {
+  int64_t batch = 0, tokens = 0, rows = 0;
+  PagedBatch paged;
+  blocks::AttentionBuffers attention;
+  Tensor residual, normed, branch, fc, hidden_state;
+};
+
+ClipTextModel::Pass ClipTextModel::start(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const {
   const ClipTextConfig& c = config_;
   GENRT_CHECK(input_ids.rank() == 2 && input_ids.dtype() == DType::i32 && input_ids.device() == Device::cpu,
               "CLIP text encoder: input_ids must be [batch, tokens] i32 on the host, got {} {}",
@@ -127,37 +139,89 @@ Tensor ClipTextModel::forward(const Tensor& input_ids, int64_t clip_skip, ClipTe
   const PagedBatch host_batch = blocks::samples_as_blocks(batch, tokens);
   auto on_device = [&](const Tensor& host) { return runtime_ ? runtime_->upload(host) : host; };
   const Tensor ids = on_device(host_ids);
-  const PagedBatch paged{.positions = on_device(host_batch.positions),
-                         .slots = on_device(host_batch.slots),
-                         .query_start = on_device(host_batch.query_start),
-                         .context_lens = on_device(host_batch.context_lens),
-                         .block_tables = on_device(host_batch.block_tables),
-                         .block_size = host_batch.block_size,
-                         .max_query_len = host_batch.max_query_len,
-                         .max_context_len = host_batch.max_context_len};
+  Pass pass{.batch = batch,
+            .tokens = tokens,
+            .rows = rows,
+            .paged = {.positions = on_device(host_batch.positions),
+                      .slots = on_device(host_batch.slots),
+                      .query_start = on_device(host_batch.query_start),
+                      .context_lens = on_device(host_batch.context_lens),
+                      .block_tables = on_device(host_batch.block_tables),
+                      .block_size = host_batch.block_size,
+                      .max_query_len = host_batch.max_query_len,
+                      .max_context_len = host_batch.max_context_len},
+            .attention = {.q = ws.q.slice(0, rows),
+                          .k = ws.k.slice(0, rows),
+                          .v = ws.v.slice(0, rows),
+                          .attn = ws.attn.slice(0, rows)},
+            .residual = ws.residual.slice(0, rows),
+            .normed = ws.normed.slice(0, rows),
+            .branch = ws.branch.slice(0, rows),
+            .fc = ws.fc.slice(0, rows),
+            .hidden_state = ws.hidden_state.slice(0, rows)};
+  // residual = token + position embeddings, added by the first fused add+norm.
+  ops::embedding(weights_.embeddings_token_embedding, ids, pass.residual);
+  ops::embedding(weights_.embeddings_position_embedding, pass.paged.positions, pass.branch);
+  return pass;
+}
 
+void ClipTextModel::run_layers(Pass& p, int64_t from, int64_t to) const {
+  const ClipTextConfig& c = config_;
   const blocks::AttentionHeads heads{
       .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()};
-  blocks::AttentionBuffers attention{
-      .q = ws.q.slice(0, rows), .k = ws.k.slice(0, rows), .v = ws.v.slice(0, rows), .attn = ws.attn.slice(0, rows)};
-  Tensor residual = ws.residual.slice(0, rows), normed = ws.normed.slice(0, rows), branch = ws.branch.slice(0, rows);
-  Tensor fc = ws.fc.slice(0, rows), hidden_state = ws.hidden_state.slice(0, rows);
   const auto eps = static_cast<float>(c.layer_norm_eps);
-
-  // residual = token + position embeddings, added by the first fused add+norm.
-  ops::embedding(weights_.embeddings_token_embedding, ids, residual);
-  ops::embedding(weights_.embeddings_position_embedding, paged.positions, branch);
-  for (int64_t l = 0; l < c.num_hidden_layers - clip_skip; ++l) {
+  for (int64_t l = from; l < to; ++l) {
     const ClipEncoderLayerWeights& w = weights_.encoder_layers[l];
-    ops::add_layernorm(branch, residual, w.layer_norm1.weight, w.layer_norm1.bias, eps, normed);
+    ops::add_layernorm(p.branch, p.residual, w.layer_norm1.weight, w.layer_norm1.bias, eps, p.normed);
     blocks::causal_self_attention({w.self_attn.q_proj, w.self_attn.k_proj, w.self_attn.v_proj, w.self_attn.out_proj},
-                                  heads, normed, paged, attention, branch);
-    ops::add_layernorm(branch, residual, w.layer_norm2.weight, w.layer_norm2.bias, eps, normed);
-    blocks::gelu_mlp(w.mlp.fc1, w.mlp.fc2, c.hidden_act, normed, fc, branch);
+                                  heads, p.normed, p.paged, p.attention, p.branch);
+    ops::add_layernorm(p.branch, p.residual, w.layer_norm2.weight, w.layer_norm2.bias, eps, p.normed);
+    blocks::gelu_mlp(w.mlp.fc1, w.mlp.fc2, c.hidden_act, p.normed, p.fc, p.branch);
   }
-  ops::add_layernorm(branch, residual, weights_.final_layer_norm.weight, weights_.final_layer_norm.bias, eps,
-                     hidden_state);
-  return hidden_state.reshape({batch, tokens, c.hidden_size});
+}
+
+void ClipTextModel::final_norm(Pass& p) const {
+  ops::add_layernorm(p.branch, p.residual, weights_.final_layer_norm.weight, weights_.final_layer_norm.bias,
+                     static_cast<float>(config_.layer_norm_eps), p.hidden_state);
+}
+
+Tensor ClipTextModel::forward(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const {
+  Pass pass = start(input_ids, clip_skip, ws);
+  run_layers(pass, 0, config_.num_hidden_layers - clip_skip);
+  final_norm(pass);
+  return pass.hidden_state.reshape({pass.batch, pass.tokens, config_.hidden_size});
+}
+
+ClipSdxlConditioning ClipTextModel::sdxl_conditioning(const Tensor& input_ids, int64_t clip_skip,
+                                                      ClipTextWorkspace& ws) const {
+  const ClipTextConfig& c = config_;
+  Pass pass = start(input_ids, clip_skip, ws);
+  // hidden_states[-(2 + clip_skip)] of the num_hidden_layers + 1 is the state after
+  // num_hidden_layers - 1 - clip_skip layers: residual + the last layer's branch.
+  const int64_t layers = c.num_hidden_layers - 1 - clip_skip;
+  run_layers(pass, 0, layers);
+  Tensor penultimate = ws.penultimate.slice(0, pass.rows);
+  ops::add(pass.residual, pass.branch, penultimate);
+  ClipSdxlConditioning out{.hidden = penultimate.reshape({pass.batch, pass.tokens, c.hidden_size})};
+  if (!c.with_projection()) return out;
+
+  run_layers(pass, layers, c.num_hidden_layers);
+  final_norm(pass);
+  out.pooled = ws.pooled.slice(0, pass.batch);
+  for (int64_t b = 0; b < pass.batch; ++b) {
+    const int64_t row = b * pass.tokens +
+                        pooled_token_position(input_ids.slice(b, b + 1).span<int32_t>(), c.eos_token_id);
+    Tensor pooled = out.pooled.slice(b, b + 1);
+    weights_.text_projection(pass.hidden_state.slice(row, row + 1), pooled);
+  }
+  return out;
+}
+
+int64_t pooled_token_position(std::span<const int32_t> ids, int64_t eos_token_id) {
+  if (ids.empty()) return 0;
+  if (eos_token_id == 2) return std::max_element(ids.begin(), ids.end()) - ids.begin();
+  const auto eos = std::find(ids.begin(), ids.end(), eos_token_id);
+  return eos == ids.end() ? 0 : eos - ids.begin();
 }
 
 ClipTextModel load_clip_text_model(const std::filesystem::path& model_dir) {
@@ -169,7 +233,13 @@ ClipTextModel load_clip_text_model(const std::filesystem::path& model_dir) {
   const WeightStore store = WeightStore::open_dir(dir);
   ClipTextWeights w;
   const char* prefix = store.contains("text_model.embeddings.token_embedding.weight") ? "text_model." : "";
-  load_named_weights(store, clip_text_named_weights(c, w), prefix);
+  NamedWeights text_model = clip_text_named_weights(c, w), projection;
+  if (c.with_projection()) {  // a sibling of text_model in the checkpoint: never prefixed
+    projection.push_back(text_model.back());
+    text_model.pop_back();
+  }
+  load_named_weights(store, text_model, prefix);
+  load_named_weights(store, projection);
   spdlog::info("loaded CLIP text encoder from {}: {} layers, width {}, {} heads, {} positions, {:.1f}M parameters",
                dir.string(), c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.max_position_embeddings,
                c.parameter_count() / 1e6);

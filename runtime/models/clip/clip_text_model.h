@@ -1,10 +1,13 @@
 #pragma once
 // CLIP's text encoder (transformers' CLIPTextModel) as Stable Diffusion conditions on it:
 // token and learned position embeddings, pre-LayerNorm transformer layers whose
-// self-attention is causal, a quick-GELU or GELU MLP, and a final LayerNorm.
+// self-attention is causal, a quick-GELU or GELU MLP, and a final LayerNorm; and SDXL's
+// second encoder (CLIPTextModelWithProjection), which adds a projection of the final
+// state at each prompt's end-of-text token (the pooled text embedding).
 
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "runtime/core/tensor.h"
@@ -50,10 +53,11 @@ struct ClipTextWeights {
   Tensor embeddings_position_embedding;  // [max_position_embeddings, hidden]
   std::vector<ClipEncoderLayerWeights> encoder_layers;
   blocks::LayerNorm final_layer_norm;
+  blocks::Linear text_projection;  // [projection_dim, hidden], no bias; CLIPTextModelWithProjection only
 };
 
 // The weights of `config` by their checkpoint names without the "text_model." prefix,
-// sizing the layers to the config.
+// sizing the layers to the config; text_projection (never prefixed) comes last.
 NamedWeights clip_text_named_weights(const ClipTextConfig& config, ClipTextWeights& weights);
 
 // Every activation buffer of a forward pass over up to max_batch prompts, allocated once
@@ -65,7 +69,20 @@ struct ClipTextWorkspace {
   Tensor q, k, v, attn;             // [rows, heads, head_dim]
   Tensor fc;                        // [rows, intermediate]
   Tensor hidden_state;              // [rows, hidden]: the output
+  Tensor penultimate;               // [rows, hidden]: SDXL's hidden states (sdxl_conditioning)
+  Tensor pooled;                    // [max_batch, projection_dim], with a text_projection
 };
+
+// What SDXL conditions on from one encoder (views of the workspace, on the model's device).
+struct ClipSdxlConditioning {
+  Tensor hidden;  // [batch, tokens, hidden]: hidden_states[-(2 + clip_skip)], no final LayerNorm
+  Tensor pooled;  // [batch, projection_dim]; undefined without a text_projection
+};
+
+// The token of each prompt whose final state is pooled, as transformers' CLIPTextTransformer
+// picks it: with eos_token_id 2 (older configs) the largest id, else the first eos_token_id
+// (position 0 when there is none); the first such position either way.
+int64_t pooled_token_position(std::span<const int32_t> ids, int64_t eos_token_id);
 
 class ClipTextModel {
  public:
@@ -92,8 +109,21 @@ class ClipTextModel {
   // diffusers' encode_prompt takes them. clip_skip 0 gives the last hidden state; clip
   // skip k stops k layers before the last. On the GPU, call it inside a DeviceRuntime::Step.
   Tensor forward(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const;
+  // SDXL's conditioning from the same input_ids, as diffusers' StableDiffusionXLPipeline
+  // takes it (output_hidden_states=True): the hidden states clip_skip layers before the
+  // penultimate one as the layers leave them, and with a text_projection the pooled output
+  // of the whole encoder (text_embeds).
+  ClipSdxlConditioning sdxl_conditioning(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const;
 
  private:
+  struct Pass;  // one forward's inputs on the device and views of the workspace
+  // Checks input_ids, uploads them and embeds them into the residual stream.
+  Pass start(const Tensor& input_ids, int64_t clip_skip, ClipTextWorkspace& ws) const;
+  // Encoder layers [from, to): afterwards residual + branch is hidden_states[to].
+  void run_layers(Pass& pass, int64_t from, int64_t to) const;
+  // hidden_state = final_layer_norm(residual + branch).
+  void final_norm(Pass& pass) const;
+
   ClipTextConfig config_;
   ClipTextWeights weights_;
   DType dtype_ = DType::f32;  // of weights and activations

@@ -41,6 +41,24 @@ void expect_unset(const nlohmann::json& j, const char* field, const std::string&
               where, field, j.contains(field) ? j[field].dump() : "", what);
 }
 
+// addition_embed_type: none, or SDXL's "text_time" with its two widths.
+std::optional<UnetTextTimeEmbedding> parse_text_time(const nlohmann::json& j, const std::string& where) {
+  if (!j.contains("addition_embed_type") || j["addition_embed_type"].is_null()) return std::nullopt;
+  const nlohmann::json& type = j["addition_embed_type"];
+  GENRT_CHECK(type == "text_time", "{}: addition_embed_type {} is not supported (\"text_time\", SDXL's, or null)",
+              where, type.dump());
+  UnetTextTimeEmbedding e;
+  e.time_embed_dim = json_required<int64_t>(j, "addition_time_embed_dim", where);
+  e.input_dim = json_required<int64_t>(j, "projection_class_embeddings_input_dim", where);
+  GENRT_CHECK(e.time_embed_dim > 0, "{}: addition_time_embed_dim = {} must be positive", where, e.time_embed_dim);
+  GENRT_CHECK(e.text_embeds_dim() > 0,
+              "{}: projection_class_embeddings_input_dim = {} leaves no room for the pooled text embedding beside the "
+              "{} time ids of addition_time_embed_dim {} ({} features)",
+              where, e.input_dim, UnetTextTimeEmbedding::kTimeIds, e.time_embed_dim,
+              UnetTextTimeEmbedding::kTimeIds * e.time_embed_dim);
+  return e;
+}
+
 UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) {
   GENRT_CHECK(j.is_object(), "{}: expected a JSON object", where);
   const auto class_name = json_optional<std::string>(j, "_class_name", "UNet2DConditionModel", where);
@@ -76,6 +94,17 @@ UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) 
   const bool heads_given = j.contains("num_attention_heads") && !j["num_attention_heads"].is_null();
   const std::vector<int64_t> heads =
       per_block(j, heads_given ? "num_attention_heads" : "attention_head_dim", 8, n, where);
+  // SDXL's configs give one count per block (the up blocks take them mirrored, the mid block
+  // the last); diffusers' per-layer form (a list of lists, with
+  // reverse_transformer_layers_per_block for the up blocks) is refused by name.
+  if (j.contains("transformer_layers_per_block") && j["transformer_layers_per_block"].is_array()) {
+    for (const auto& v : j["transformer_layers_per_block"]) {
+      GENRT_CHECK(!v.is_array(),
+                  "{}: transformer_layers_per_block {} gives a depth per layer (a list of lists): not supported (one "
+                  "number per block)",
+                  where, j["transformer_layers_per_block"].dump());
+    }
+  }
   const std::vector<int64_t> transformer_layers = per_block(j, "transformer_layers_per_block", 1, n, where);
   const std::vector<std::string> down = block_types(j, "down_block_types", where);
   const std::vector<std::string> up = block_types(j, "up_block_types", where);
@@ -103,7 +132,10 @@ UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) 
   GENRT_CHECK(mid == "UNetMidBlock2DCrossAttn", "{}: mid_block_type '{}' is not supported (UNetMidBlock2DCrossAttn)",
               where, mid);
 
-  expect_unset(j, "addition_embed_type", where, "SDXL's added text and time embeddings are not run yet");
+  c.text_time = parse_text_time(j, where);
+  expect_unset(j, "num_class_embeds", where, "class embeddings");
+  expect_unset(j, "encoder_hid_dim_type", where, "a projection of the text states");
+  expect_unset(j, "time_embedding_act_fn", where, "an activation after the time embedding");
   expect_unset(j, "class_embed_type", where, "class embeddings");
   expect_unset(j, "encoder_hid_dim", where, "a projection of the text states");
   expect_unset(j, "dual_cross_attention", where, "dual cross-attention");

@@ -1,9 +1,11 @@
 #pragma once
-// The shape of a Stable Diffusion denoiser in diffusers' UNet2DConditionModel layout (SD 1.x
-// and 2.x): a convolutional encoder-decoder over the latents with skip connections, ResNet
-// blocks conditioned on the timestep, and transformer blocks that cross-attend to the text.
+// The shape of a Stable Diffusion denoiser in diffusers' UNet2DConditionModel layout (SD 1.x,
+// 2.x and XL): a convolutional encoder-decoder over the latents with skip connections, ResNet
+// blocks conditioned on the timestep (and SDXL's added text and size embedding), and
+// transformer blocks that cross-attend to the text.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,17 @@ struct UnetLevel {
   int64_t transformer_layers = 1;  // transformer blocks in each Transformer2DModel
 };
 
+// SDXL's addition_embed_type "text_time": an embedding added to the timestep's, made by
+// add_embedding (linear, SiLU, linear) from the pooled text embedding followed by the
+// sinusoidal features of six size-and-crop "time ids".
+struct UnetTextTimeEmbedding {
+  int64_t time_embed_dim = 0;  // addition_time_embed_dim: features per time id
+  int64_t input_dim = 0;       // projection_class_embeddings_input_dim: pooled text + 6 time ids
+
+  static constexpr int64_t kTimeIds = 6;  // original (h, w), crop top-left (y, x), target (h, w)
+  int64_t text_embeds_dim() const { return input_dim - kTimeIds * time_embed_dim; }
+};
+
 struct UnetConfig {
   int64_t in_channels = 4, out_channels = 4;
   int64_t sample_size = 64;       // the latent size it was trained at
@@ -32,6 +45,7 @@ struct UnetConfig {
   bool flip_sin_to_cos = true;
   double freq_shift = 0;
   bool random_weights = false;  // written by genrt init-model
+  std::optional<UnetTextTimeEmbedding> text_time;  // SDXL's added conditioning
 
   int64_t time_embed_dim() const { return 4 * levels.front().channels; }
   // How much smaller the innermost level is than the latents: latent sizes must divide by it.
@@ -39,8 +53,8 @@ struct UnetConfig {
 };
 
 // Parses a diffusers config.json of a UNet2DConditionModel; errors name `where` and the
-// field, and settings genrt does not run (SDXL's added embeddings, class embeddings, a
-// time-scale-shift norm, other block types) are refused by name.
+// field, and settings genrt does not run (added embeddings other than SDXL's "text_time",
+// class embeddings, a time-scale-shift norm, other block types) are refused by name.
 UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where);
 
 }  // namespace genrt

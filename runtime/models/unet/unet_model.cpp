@@ -79,12 +79,17 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
   ws.skips.clear();
   for (const Shape& shape : skip_shapes(c, e)) ws.skips.push_back(flat(shape_numel(shape)));
   for (Tensor* buffer : {&ws.timestep_hidden, &ws.temb, &ws.temb_silu}) *buffer = alloc({b, c.time_embed_dim()}, dtype);
+  if (c.text_time) {
+    ws.added_input = alloc({b, c.text_time->input_dim}, dtype);
+    for (Tensor* buffer : {&ws.added_hidden, &ws.added_temb}) *buffer = alloc({b, c.time_embed_dim()}, dtype);
+  }
 }
 
-// Each forward's upload: the timestep features.
+// Each forward's uploads: the timestep features, and SDXL's time id features.
 template <class Alloc>
 void allocate_uploads(const UnetConfig& c, const UnetExtent& e, DType dtype, Alloc& alloc) {
   alloc({e.batch, level_channels(c, 0)}, dtype);
+  if (c.text_time) alloc({e.batch, UnetTextTimeEmbedding::kTimeIds * c.text_time->time_embed_dim}, dtype);
 }
 
 void expect_extent(const UnetConfig& c, const UnetExtent& e, const char* what) {
@@ -119,6 +124,10 @@ NamedWeights unet_named_weights(const UnetConfig& c, UnetWeights& w) {
   w.conv_in.name_weights(list, "conv_in", c.in_channels, c0, 3, blocks::same_padding(3));
   w.time_embedding_linear_1.name_weights(list, "time_embedding.linear_1", c0, temb, true);
   w.time_embedding_linear_2.name_weights(list, "time_embedding.linear_2", temb, temb, true);
+  if (c.text_time) {
+    w.add_embedding_linear_1.name_weights(list, "add_embedding.linear_1", c.text_time->input_dim, temb, true);
+    w.add_embedding_linear_2.name_weights(list, "add_embedding.linear_2", temb, temb, true);
+  }
 
   w.down_blocks.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
@@ -222,10 +231,15 @@ UnetWorkspace UnetModel::make_workspace(const UnetExtent& extent) const {
   allocate_activations(config_, extent, dtype_, allocate, ws);
   ws.transformer.image = ws.resnet.normed;  // a transformer's GroupNorm runs between ResNets
   ws.host_timestep_features = Tensor::zeros({extent.batch, level_channels(config_, 0)}, DType::f32);
+  if (config_.text_time) {
+    ws.host_time_id_features = Tensor::zeros(
+        {extent.batch, UnetTextTimeEmbedding::kTimeIds * config_.text_time->time_embed_dim}, DType::f32);
+  }
   return ws;
 }
 
-void UnetModel::embed_timesteps(std::span<const float> timesteps, UnetWorkspace& ws, Tensor& temb_silu) const {
+void UnetModel::embed_timesteps(std::span<const float> timesteps, const UnetAddedConditions& added,
+                                UnetWorkspace& ws, Tensor& temb_silu) const {
   const auto batch = static_cast<int64_t>(timesteps.size());
   blocks::timestep_features(timesteps, level_channels(config_, 0),
                             {.flip_sin_to_cos = config_.flip_sin_to_cos,
@@ -237,11 +251,33 @@ void UnetModel::embed_timesteps(std::span<const float> timesteps, UnetWorkspace&
   weights_.time_embedding_linear_1(features, hidden);
   ops::silu(hidden, hidden);
   weights_.time_embedding_linear_2(hidden, temb);
+  if (config_.text_time) add_text_time_embedding(added, ws, temb);
   ops::silu(temb, temb_silu);  // every consumer (the ResNets' time projections) takes silu(temb)
 }
 
+void UnetModel::add_text_time_embedding(const UnetAddedConditions& added, UnetWorkspace& ws, Tensor& temb) const {
+  const UnetTextTimeEmbedding& e = *config_.text_time;
+  const int64_t batch = temb.dim(0), time_features = UnetTextTimeEmbedding::kTimeIds * e.time_embed_dim;
+  // diffusers' add_time_proj: the same sinusoidal features as the timestep's, of each id.
+  blocks::timestep_features(added.time_ids, e.time_embed_dim,
+                            {.flip_sin_to_cos = config_.flip_sin_to_cos,
+                             .downscale_freq_shift = static_cast<float>(config_.freq_shift)},
+                            ws.host_time_id_features.data<float>());
+  const Tensor host = ws.host_time_id_features.slice(0, batch);
+  const Tensor features = runtime_ ? runtime_->upload(host, dtype_) : host;
+  Tensor input = ws.added_input.slice(0, batch), hidden = ws.added_hidden.slice(0, batch);
+  Tensor added_temb = ws.added_temb.slice(0, batch);
+  GENRT_CHECK(features.dim(1) == time_features, "UNet: {} time id features, expected {}", features.dim(1),
+              time_features);
+  ops::concat_channels(added.text_embeds, features, input);
+  weights_.add_embedding_linear_1(input, hidden);
+  ops::silu(hidden, hidden);
+  weights_.add_embedding_linear_2(hidden, added_temb);
+  ops::add(temb, added_temb, temb);
+}
+
 void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps, const Tensor& text,
-                        UnetWorkspace& ws, Tensor& output) const {
+                        UnetWorkspace& ws, Tensor& output, const UnetAddedConditions& added) const {
   const UnetConfig& c = config_;
   const int64_t batch = latents.rank() == 4 ? latents.dim(0) : 0;
   GENRT_CHECK(latents.rank() == 4 && latents.dim(1) == c.in_channels,
@@ -263,8 +299,21 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
   GENRT_CHECK(output.shape() == Shape({batch, c.out_channels, height, width}), "UNet: output {} must be [{}, {}, {}, {}]",
               shape_string(output.shape()), batch, c.out_channels, height, width);
 
+  if (c.text_time) {
+    const int64_t dim = c.text_time->text_embeds_dim();
+    GENRT_CHECK(added.text_embeds.defined() && added.text_embeds.shape() == Shape({batch, dim}),
+                "UNet: its addition_embed_type \"text_time\" (SDXL) needs pooled text embeds [{}, {}], got {}", batch,
+                dim, added.text_embeds.defined() ? shape_string(added.text_embeds.shape()) : "none");
+    GENRT_CHECK(std::ssize(added.time_ids) == UnetTextTimeEmbedding::kTimeIds * batch,
+                "UNet: its addition_embed_type \"text_time\" (SDXL) needs {} time ids per sample, got {} for a batch "
+                "of {}",
+                UnetTextTimeEmbedding::kTimeIds, added.time_ids.size(), batch);
+  } else {
+    GENRT_CHECK(!added.text_embeds.defined() && added.time_ids.empty(),
+                "UNet: added text embeds and time ids given, but its config has no addition_embed_type");
+  }
   Tensor temb_silu = ws.temb_silu.slice(0, batch);
-  embed_timesteps(timesteps, ws, temb_silu);
+  embed_timesteps(timesteps, added, ws, temb_silu);
   const Tensor context = text.reshape({batch * extent.text_tokens, c.cross_attention_dim});
   Tensor input = view_of(ws.input, {batch, height * width, c.in_channels});
   ops::patchify(latents, 1, input);  // NCHW f32 -> NHWC in the model's dtype

@@ -1,7 +1,8 @@
 #pragma once
-// Stable Diffusion's denoiser (diffusers' UNet2DConditionModel, SD 1.x and 2.x): predicts
+// Stable Diffusion's denoiser (diffusers' UNet2DConditionModel, SD 1.x, 2.x and XL): predicts
 // the noise (or v) in noisy latents at a timestep, conditioned on text states through
-// cross-attention. Activations run as NHWC images in the model's dtype; the latents it
+// cross-attention (and for SDXL on the pooled text and the image's size and crop, through
+// an embedding added to the timestep's). Activations run as NHWC images in the model's dtype; the latents it
 // takes and gives are NCHW f32, as the denoising loop keeps them.
 
 #include <filesystem>
@@ -53,6 +54,7 @@ struct UnetUpBlock {
 struct UnetWeights {
   blocks::Conv2d conv_in;
   blocks::Linear time_embedding_linear_1, time_embedding_linear_2;
+  blocks::Linear add_embedding_linear_1, add_embedding_linear_2;  // SDXL's "text_time" only
   std::vector<UnetDownBlock> down_blocks;
   blocks::ResnetBlock2D mid_resnets[2];
   UnetTransformer2D mid_attention;
@@ -75,6 +77,16 @@ struct UnetWorkspace {
   std::vector<Tensor> skips;
   Tensor timestep_hidden, temb, temb_silu;  // [batch, time_embed_dim]
   Tensor host_timestep_features;            // [batch, block_out_channels[0]] f32 on the host
+  // "text_time" only: add_embedding's input [batch, input_dim] (pooled text | time id
+  // features), its hidden and output [batch, time_embed_dim], and the time id features
+  // [batch, 6 * addition_time_embed_dim] f32 on the host.
+  Tensor added_input, added_hidden, added_temb, host_time_id_features;
+};
+
+// SDXL's added conditions (the UNet's addition_embed_type "text_time"), per sample.
+struct UnetAddedConditions {
+  Tensor text_embeds;              // [batch, text_embeds_dim]: the pooled text, in the model's dtype and device
+  std::span<const float> time_ids;  // batch x 6 on the host: original (h, w), crop (y, x), target (h, w)
 };
 
 class UnetModel {
@@ -97,13 +109,18 @@ class UnetModel {
 
   // output [batch, out_channels, h, w] (f32) for latents [batch, in_channels, h, w] (f32) at
   // per-sample timesteps, attending to text [batch, text_tokens, cross_attention_dim] (in the
-  // model's dtype), all on the model's device. On the GPU, call it inside a DeviceRuntime::Step.
+  // model's dtype), all on the model's device; `added` is required by, and only taken by, a
+  // UNet with SDXL's "text_time" embedding. On the GPU, call it inside a DeviceRuntime::Step.
   void forward(const Tensor& latents, std::span<const float> timesteps, const Tensor& text, UnetWorkspace& ws,
-               Tensor& output) const;
+               Tensor& output, const UnetAddedConditions& added = {}) const;
 
  private:
-  // temb_silu = silu(time MLP(timestep features)) for the batch.
-  void embed_timesteps(std::span<const float> timesteps, UnetWorkspace& ws, Tensor& temb_silu) const;
+  // temb_silu = silu(time MLP(timestep features) [+ add_embedding(text_embeds | time id
+  // features)]) for the batch.
+  void embed_timesteps(std::span<const float> timesteps, const UnetAddedConditions& added, UnetWorkspace& ws,
+                       Tensor& temb_silu) const;
+  // temb += add_embedding(added.text_embeds | features of added.time_ids).
+  void add_text_time_embedding(const UnetAddedConditions& added, UnetWorkspace& ws, Tensor& temb) const;
 
   UnetConfig config_;
   UnetWeights weights_;

@@ -29,6 +29,7 @@ VaeConfig parse_vae_config(const nlohmann::json& j, const std::string& where) {
   c.norm_num_groups = json_optional<int64_t>(j, "norm_num_groups", 32, where);
   c.sample_size = json_optional<int64_t>(j, "sample_size", 512, where);
   c.scaling_factor = json_optional<double>(j, "scaling_factor", 0.18215, where);
+  c.force_upcast = json_optional<bool>(j, "force_upcast", true, where);
   c.mid_block_attention = json_optional<bool>(j, "mid_block_add_attention", true, where);
   c.use_post_quant_conv = json_optional<bool>(j, "use_post_quant_conv", true, where);
   c.use_quant_conv = json_optional<bool>(j, "use_quant_conv", true, where);

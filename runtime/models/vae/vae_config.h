@@ -18,6 +18,9 @@ struct VaeConfig {
   int64_t norm_num_groups = 32;
   int64_t sample_size = 512;
   double scaling_factor = 0.18215;  // latents = encoded * scaling_factor
+  // diffusers runs a VAE with force_upcast in f32 when the pipeline is in f16 (SDXL's
+  // overflows f16); on the GPU genrt runs it in bf16 then, whose range is f32's.
+  bool force_upcast = true;
   bool mid_block_attention = true;
   bool use_quant_conv = true;       // the encoder's 1x1 over the moments
   bool use_post_quant_conv = true;  // the decoder's 1x1 over the latents

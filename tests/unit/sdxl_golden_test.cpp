@@ -1,0 +1,306 @@
+// Stable Diffusion XL against diffusers (tools/golden/sdxl.py): the UNet with SDXL's added
+// text-and-time embedding, a DownBlock2D first and two transformer layers per block; the
+// two text encoders' prompt and pooled embeddings; the whole StableDiffusionXLPipeline
+// under Euler (SDXL's scheduler) and DDIM, and without a negative prompt (zeroed
+// unconditional embeddings); and the configs genrt refuses.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/max_rel_diff.h"
+#include "runtime/diffusion/sd_pipeline.h"
+#include "runtime/diffusion/sdxl_conditioning.h"
+#include "runtime/io/json_file.h"
+#include "runtime/io/npy.h"
+#include "runtime/models/clip/clip_text_model.h"
+#include "runtime/models/unet/unet_config.h"
+#include "runtime/models/unet/unet_model.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+std::filesystem::path sdxl_dir() { return test::data_dir() / "tiny_sd" / "sdxl"; }
+
+const nlohmann::json& golden() {
+  static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "sdxl_golden.json");
+  return j;
+}
+
+Tensor golden_npy(const nlohmann::json& name) {
+  return read_npy(test::data_dir() / "tiny_sd" / name.get<std::string>());
+}
+
+double max_rel_diff(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  return genrt::max_rel_diff(got.data<float>(), want.data<float>(), static_cast<size_t>(want.numel()));
+}
+
+// One forward pass in fp32 on both sides (weights stored in fp16, read as fp32), outputs
+// O(1), summed in different orders: sd_golden_test.cpp's tolerance.
+constexpr double kForwardTolerance = 1e-5;
+// Four guided steps amplify the differences of each (sd_golden_test.cpp's tolerances).
+constexpr double kPipelineTolerance = 1e-3;
+constexpr double kPixelTolerance = 2.0 / 255;
+
+TEST(SdxlGolden, UnetWithAddedTextTimeEmbeddingMatchesDiffusers) {
+  const auto& g = golden().at("unet");
+  const UnetModel unet = load_unet(sdxl_dir());
+  ASSERT_TRUE(unet.config().text_time.has_value());
+  EXPECT_FALSE(unet.config().levels[0].down_attention);
+  EXPECT_EQ(unet.config().levels[1].transformer_layers, 2);
+  const Tensor sample = golden_npy(g.at("sample")), text = golden_npy(g.at("encoder_hidden_states"));
+  const Tensor text_embeds = golden_npy(g.at("text_embeds")), want = golden_npy(g.at("output"));
+  const auto timesteps = g.at("timesteps").get<std::vector<float>>();
+  std::vector<float> time_ids;
+  for (const auto& row : g.at("time_ids")) {
+    for (const auto& v : row) time_ids.push_back(v.get<float>());
+  }
+  UnetWorkspace ws = unet.make_workspace({.batch = sample.dim(0) + 1,
+                                          .height = sample.dim(2),
+                                          .width = sample.dim(3) + unet.config().downscale(),
+                                          .text_tokens = text.dim(1) + 2});
+  Tensor out = Tensor::zeros(want.shape(), DType::f32);
+  unet.forward(sample, timesteps, text, ws, out, {.text_embeds = text_embeds, .time_ids = time_ids});
+  const double err = max_rel_diff(out, want);
+  EXPECT_LE(err, kForwardTolerance);
+  RecordProperty("sdxl_unet_max_rel_diff", std::to_string(err));
+
+  EXPECT_ERROR(unet.forward(sample, timesteps, text, ws, out),
+               "its addition_embed_type \"text_time\" (SDXL) needs pooled text embeds [2, 16], got none");
+  EXPECT_ERROR(unet.forward(sample, timesteps, text, ws, out,
+                            {.text_embeds = text_embeds, .time_ids = std::span(time_ids).first(6)}),
+               "needs 6 time ids per sample, got 6 for a batch of 2");
+}
+
+TEST(SdxlGolden, PromptAndPooledEmbeddingsMatchDiffusers) {
+  const auto& g = golden().at("pipeline");
+  const ClipTokenizer tokenizer = ClipTokenizer::open(sdxl_dir() / "tokenizer");
+  const ClipTextModel encoder = load_clip_text_model(sdxl_dir() / "text_encoder");
+  const SdxlTextEncoder2 second{.tokenizer = ClipTokenizer::open(sdxl_dir() / "tokenizer_2"),
+                                .model = load_clip_text_model(sdxl_dir() / "text_encoder_2")};
+  ASSERT_TRUE(second.model.config().with_projection());
+  EXPECT_EQ(tokenizer.encode(g.at("prompt").get<std::string>()).ids, g.at("prompt_ids").get<std::vector<int32_t>>());
+  EXPECT_EQ(second.tokenizer.encode(g.at("prompt").get<std::string>()).ids,
+            g.at("prompt_2_ids").get<std::vector<int32_t>>());
+  ClipTextWorkspace ws = encoder.make_workspace(2), ws_2 = second.model.make_workspace(3);
+  const SdxlConditioning c = sdxl_conditioning(
+      {.prompt = g.at("prompt").get<std::string>(), .negative_prompt = g.at("negative_prompt").get<std::string>()},
+      tokenizer, encoder, second, ws, ws_2, [](const Shape& s, DType d) { return Tensor::zeros(s, d); }, nullptr);
+  // The golden is [negative, prompt]; genrt's batch is [prompt, negative].
+  const Tensor embeds = golden_npy(g.at("prompt_embeds")), pooled = golden_npy(g.at("pooled_prompt_embeds"));
+  double worst = 0;
+  for (int64_t s = 0; s < 2; ++s) {
+    const int64_t golden_row = 1 - s;
+    worst = std::max(worst, max_rel_diff(c.text.slice(s, s + 1), embeds.slice(golden_row, golden_row + 1)));
+    worst = std::max(worst, max_rel_diff(c.pooled.slice(s, s + 1), pooled.slice(golden_row, golden_row + 1)));
+  }
+  EXPECT_LE(worst, kForwardTolerance);
+  RecordProperty("sdxl_prompt_embeds_max_rel_diff", std::to_string(worst));
+}
+
+TEST(SdxlConditioning, PooledTokenPositionFollowsTransformers) {
+  // eos_token_id 2 (SDXL's configs): the largest id, first of equals.
+  EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 723, 33, 33}, 2), 2);
+  EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 723, 723, 723}, 2), 1);
+  // Any other id: its first occurrence, or 0 when there is none.
+  EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 700, 723, 9}, 700), 2);
+  EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 9}, 700), 0);
+  EXPECT_EQ(sdxl_time_ids(768, 1024, 2), (std::vector<float>{768, 1024, 0, 0, 768, 1024, 768, 1024, 0, 0, 768, 1024}));
+}
+
+// A run's final latents and decoded image against diffusers' (`s`: one run's files).
+void expect_run_matches(const TextToImageResult& result, const nlohmann::json& s, const std::string& name) {
+  const double err = max_rel_diff(result.latents, golden_npy(s.at("latents")));
+  EXPECT_LE(err, kPipelineTolerance);
+  const Tensor want = golden_npy(s.at("image"));  // [1, h, w, 3]
+  const int64_t h = want.dim(1), w = want.dim(2);
+  ASSERT_EQ(result.images.shape(), Shape({1, 3, h, w}));
+  double worst = 0;
+  for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t p = 0; p < h * w; ++p) {
+      const double got = result.images.data<float>()[c * h * w + p], expected = want.data<float>()[p * 3 + c];
+      ASSERT_NEAR(got, expected, kPixelTolerance) << "channel " << c << " pixel " << p;
+      worst = std::max(worst, std::abs(got - expected));
+    }
+  }
+  ::testing::Test::RecordProperty(name + "_latents_max_rel_diff", std::to_string(err));
+  ::testing::Test::RecordProperty(name + "_pixels_max_abs_diff", std::to_string(worst));
+}
+
+TEST(SdxlGolden, PipelineMatchesDiffusersUnderEulerAndDdimAndWithZeroedNegatives) {
+  const auto& g = golden().at("pipeline");
+  const SdPipeline pipeline = SdPipeline::load(sdxl_dir());
+  ASSERT_TRUE(pipeline.is_sdxl());
+  EXPECT_EQ(pipeline.vae_config().scaling_factor, 0.13025);
+  EXPECT_EQ(scheduler_name(pipeline.scheduler_config().kind), std::string("euler"));
+  const std::pair<const char*, const char*> runs[] = {{"euler", "euler"}, {"ddim", "ddim"}, {"zeros_euler", "euler"}};
+  for (const auto& [name, scheduler] : runs) {
+    SCOPED_TRACE(name);
+    const auto& s = g.at("schedulers").at(name);
+    // diffusers' None is genrt's empty negative prompt.
+    const std::string negative = s.at("negative_prompt").is_null() ? "" : s.at("negative_prompt").get<std::string>();
+    const TextToImageResult result =
+        pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                      .negative_prompt = negative,
+                      .steps = g.at("num_inference_steps").get<int64_t>(),
+                      .guidance = g.at("guidance_scale").get<double>(),
+                      .width = g.at("width").get<int64_t>(),
+                      .height = g.at("height").get<int64_t>(),
+                      .init_noise = golden_npy(g.at("init_noise")),
+                      .scheduler = pipeline.scheduler_config(scheduler)});
+    ASSERT_EQ(result.steps_done, g.at("num_inference_steps").get<int64_t>());
+    expect_run_matches(result, s, std::string("sdxl_") + name);
+  }
+}
+
+// A copy of the sdxl folder to break.
+std::filesystem::path copy_of_sdxl(const test::TempDir& tmp) {
+  const auto dir = tmp / "sdxl";
+  std::filesystem::copy(sdxl_dir(), dir, std::filesystem::copy_options::recursive);
+  return dir;
+}
+
+void edit_json(const std::filesystem::path& path, const char* field, const nlohmann::json& value) {
+  nlohmann::json j = read_json_file(path);
+  j[field] = value;
+  test::write_file(path, j.dump());
+}
+
+TEST(SdxlPipelineFiles, HostileFoldersAreClearErrors) {
+  const struct {
+    const char* part;  // a config to edit, or "" to remove text_encoder_2/
+    const char* field;
+    nlohmann::json value;
+    const char* message;
+  } cases[] = {
+      {"", "", nullptr, "no text_encoder_2/ folder: not a Stable Diffusion XL pipeline folder"},
+      {"model_index.json", "_class_name", "StableDiffusionXLImg2ImgPipeline",
+       "_class_name StableDiffusionXLImg2ImgPipeline is not supported (of the SDXL pipelines, "
+       "StableDiffusionXLPipeline runs)"},
+      {"text_encoder_2/config.json", "architectures", nlohmann::json::array({"CLIPTextModel"}),
+       "SDXL's second text encoder must be a CLIPTextModelWithProjection"},
+      {"text_encoder_2/config.json", "hidden_size", 40,
+       "the text encoders' widths 16 + 40 are not the UNet's cross_attention_dim 48"},
+      {"text_encoder_2/config.json", "projection_dim", 24,
+       "text_encoder_2/'s projection_dim 24 is not the pooled text width 16 of the UNet's added embedding"},
+      {"unet/config.json", "addition_embed_type", nullptr,
+       "the UNet has no addition_embed_type \"text_time\": unet/ is not an SDXL UNet"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    test::TempDir tmp;
+    const auto dir = copy_of_sdxl(tmp);
+    if (std::string(c.part).empty()) {
+      std::filesystem::remove_all(dir / "text_encoder_2");
+    } else {
+      edit_json(dir / c.part, c.field, c.value);
+    }
+    EXPECT_ERROR(SdPipeline::load(dir), c.message);
+  }
+  // An SDXL UNet in a folder that model_index.json calls an SD 1.x pipeline.
+  test::TempDir tmp;
+  const auto dir = copy_of_sdxl(tmp);
+  edit_json(dir / "model_index.json", "_class_name", "StableDiffusionPipeline");
+  EXPECT_ERROR(SdPipeline::load(dir),
+               "the UNet has SDXL's addition_embed_type \"text_time\", but model_index.json's _class_name is not "
+               "StableDiffusionXLPipeline");
+}
+
+// model_index.json's force_zeros_for_empty_prompt false: no negative prompt encodes "",
+// which the golden run (zeros) must then not match.
+TEST(SdxlPipelineFiles, ForceZerosForEmptyPromptComesFromModelIndex) {
+  const auto& g = golden().at("pipeline");
+  test::TempDir tmp;
+  const auto dir = copy_of_sdxl(tmp);
+  edit_json(dir / "model_index.json", "force_zeros_for_empty_prompt", false);
+  const SdPipeline pipeline = SdPipeline::load(dir);
+  const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                                                 .steps = g.at("num_inference_steps").get<int64_t>(),
+                                                 .guidance = g.at("guidance_scale").get<double>(),
+                                                 .width = g.at("width").get<int64_t>(),
+                                                 .height = g.at("height").get<int64_t>(),
+                                                 .init_noise = golden_npy(g.at("init_noise"))});
+  const double err = max_rel_diff(result.latents, golden_npy(g.at("schedulers").at("zeros_euler").at("latents")));
+  EXPECT_GT(err, 100 * kPipelineTolerance);
+}
+
+TEST(SdxlUnetConfig, UnsupportedSettingsAreRefusedByName) {
+  const nlohmann::json base = read_json_file(sdxl_dir() / "unet" / "config.json");
+  const struct {
+    const char* field;
+    nlohmann::json value;
+    const char* message;
+  } cases[] = {
+      {"addition_embed_type", "text", "addition_embed_type \"text\" is not supported (\"text_time\", SDXL's, or null)"},
+      {"addition_embed_type", "image", "addition_embed_type \"image\" is not supported"},
+      {"addition_time_embed_dim", nullptr, "addition_time_embed_dim"},
+      {"addition_time_embed_dim", 0, "addition_time_embed_dim = 0 must be positive"},
+      {"projection_class_embeddings_input_dim", 48,
+       "projection_class_embeddings_input_dim = 48 leaves no room for the pooled text embedding beside the 6 time "
+       "ids of addition_time_embed_dim 8 (48 features)"},
+      {"transformer_layers_per_block",
+       nlohmann::json::array({nlohmann::json::array({1}), nlohmann::json::array({2, 2})}),
+       "transformer_layers_per_block [[1],[2,2]] gives a depth per layer (a list of lists): not supported"},
+      {"transformer_layers_per_block", nlohmann::json::array({1, 2, 3}),
+       "transformer_layers_per_block must be a number or a list of 2 (one per block)"},
+      {"reverse_transformer_layers_per_block", nlohmann::json::array({nlohmann::json::array({2, 2})}),
+       "reverse_transformer_layers_per_block = [[2,2]] is not supported"},
+      {"num_class_embeds", 10, "num_class_embeds = 10 is not supported (class embeddings)"},
+      {"time_embedding_act_fn", "silu", "time_embedding_act_fn = \"silu\" is not supported"},
+      {"encoder_hid_dim_type", "text_proj", "encoder_hid_dim_type = \"text_proj\" is not supported"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    nlohmann::json j = base;
+    j[c.field] = c.value;
+    EXPECT_ERROR(unet_config_from_json(j, "unet/config.json"), c.message);
+  }
+  // A single transformer depth for every block, as an int.
+  nlohmann::json j = base;
+  j["transformer_layers_per_block"] = 3;
+  const UnetConfig config = unet_config_from_json(j, "unet/config.json");
+  EXPECT_EQ(config.levels[0].transformer_layers, 3);
+  EXPECT_EQ(config.levels[1].transformer_layers, 3);
+  EXPECT_EQ(config.text_time->text_embeds_dim(), 16);
+}
+
+TEST(SdxlClipConfig, TextEncoderWithProjectionNeedsItsWidth) {
+  nlohmann::json j = read_json_file(sdxl_dir() / "text_encoder_2" / "config.json");
+  const ClipTextConfig config = clip_text_config_from_json(j, "text_encoder_2/config.json");
+  EXPECT_EQ(config.projection_dim, 16);
+  EXPECT_EQ(config.eos_token_id, 2);
+  j.erase("projection_dim");
+  EXPECT_ERROR(clip_text_config_from_json(j, "text_encoder_2/config.json"), "projection_dim");
+  j["projection_dim"] = 0;
+  EXPECT_ERROR(clip_text_config_from_json(j, "text_encoder_2/config.json"), "projection_dim = 0 must be positive");
+  j["architectures"] = nlohmann::json::array({"CLIPVisionModelWithProjection"});
+  EXPECT_ERROR(clip_text_config_from_json(j, "text_encoder_2/config.json"),
+               "architectures [\"CLIPVisionModelWithProjection\"] is not supported (CLIPTextModel or "
+               "CLIPTextModelWithProjection)");
+}
+
+TEST(SdxlPipeline, SeededRunsRepeatAndOddSizesWork) {
+  const SdPipeline pipeline = SdPipeline::load(sdxl_dir());
+  const TextToImageRequest request{.prompt = "a cat", .steps = 2, .seed = 5, .width = 24, .height = 8, .images = 2};
+  const TextToImageResult a = pipeline.run(request), b = pipeline.run(request);
+  ASSERT_EQ(a.images.shape(), Shape({2, 3, 8, 24}));
+  EXPECT_EQ(test::max_abs_diff(a.images.data<float>(), b.images.data<float>(), a.images.numel()), 0.0f);
+  for (float v : a.images.span<float>()) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << v;  // fails on NaN
+  // Unguided, the batch is the prompt alone.
+  TextToImageRequest unguided = request;
+  unguided.guidance = 1.0;
+  EXPECT_EQ(pipeline.run(unguided).steps_done, 2);
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2, .clip_skip = 2}), "clip skip 2 must leave at least one");
+  EXPECT_GT(pipeline.parameter_count(), 0);
+}
+
+}  // namespace
+}  // namespace genrt

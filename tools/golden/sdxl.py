@@ -1,0 +1,177 @@
+"""Golden data for genrt's Stable Diffusion XL pipeline (StableDiffusionXLPipeline), from
+Hugging Face diffusers on the CPU; sd.py's helpers and conventions.
+
+Writes tests/data/tiny_sd/sdxl/, a pipeline folder in diffusers' SDXL layout
+(model_index.json, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, unet/, vae/,
+scheduler/) with seeded random weights stored in fp16, and beside it the .npy goldens
+computed from the folder as reloaded in fp32:
+  text_encoder/    a CLIPTextModel (width 16, quick-GELU); tokenizer/ is tiny_clip/sd1's
+                   (pads with <|endoftext|>)
+  text_encoder_2/  a CLIPTextModelWithProjection (width 32, GELU, projection to 16) whose
+                   config says eos_token_id 2, as SDXL's does (transformers then pools at
+                   the largest id); tokenizer_2/ is tiny_clip/sd2's (pads with "!")
+  unet/            SDXL's shape in small: a DownBlock2D, then a CrossAttnDownBlock2D with
+                   two transformer layers (the mid block takes the last count), linear
+                   projections, head counts per block, cross-attention to 16 + 32 features,
+                   the "text_time" added embedding (pooled text 16 + 6 time ids x 8)
+  vae/             sd.py's tiny VAE with SDXL's scaling factor 0.13025 and force_upcast
+  scheduler/       EulerDiscreteScheduler, as SDXL ships (leading spacing, steps offset 1)
+  sdxl/unet_*.npy  the UNet's output for fixed latents, timesteps, text states, pooled
+                   text embeds and time ids
+  sdxl/prompt_embeds.npy, pooled_prompt_embeds.npy
+                   encode_prompt's embeddings, the negative prompt's first
+  sdxl/init_noise.npy, pipe_<scheduler>_latents.npy, pipe_<scheduler>_image.npy
+                   the pipeline with guidance from that noise, for Euler and DDIM; and
+                   pipe_zeros_euler_* without a negative prompt, where
+                   force_zeros_for_empty_prompt makes the unconditional embeddings zeros
+  sdxl_golden.json the file names and shapes, and the scalar inputs
+
+Usage: python tools/golden/sdxl.py   (needs torch, diffusers, transformers, safetensors, numpy;
+run tools/golden/clip.py first: the tokenizers are tiny_clip's)
+"""
+
+import shutil
+
+import diffusers
+import torch
+import transformers
+from diffusers import (
+    AutoencoderKL,
+    DDIMScheduler,
+    EulerDiscreteScheduler,
+    StableDiffusionXLPipeline,
+    UNet2DConditionModel,
+)
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+from common import DATA_DIR, write_json
+from sd import OUT, TINY_VAE, Goldens, pipeline_ids, randomize
+
+NAME = "sdxl"
+
+# stabilityai/stable-diffusion-xl-base-1.0's scheduler settings.
+SDXL_SCHEDULER = dict(
+    beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, num_train_timesteps=1000,
+    prediction_type="epsilon", steps_offset=1, timestep_spacing="leading", interpolation_type="linear",
+    use_karras_sigmas=False,
+)
+
+# SDXL's UNet in small: 8x8 latents halved once.
+TINY_SDXL_UNET = dict(
+    sample_size=8, in_channels=4, out_channels=4, block_out_channels=(8, 16), layers_per_block=1,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), transformer_layers_per_block=(1, 2),
+    attention_head_dim=(2, 4), cross_attention_dim=48, norm_num_groups=4, use_linear_projection=True,
+    addition_embed_type="text_time", addition_time_embed_dim=8, projection_class_embeddings_input_dim=16 + 6 * 8,
+)
+
+TINY_SDXL_VAE = dict(TINY_VAE, block_out_channels=(8, 16), norm_num_groups=4, scaling_factor=0.13025,
+                     force_upcast=True)
+
+
+def text_encoder_config(tokenizer, width, layers, heads, act, eos_token_id, **extra):
+    vocab = tokenizer.get_vocab()
+    return CLIPTextConfig(vocab_size=len(vocab), hidden_size=width, intermediate_size=2 * width,
+                          num_hidden_layers=layers, num_attention_heads=heads, max_position_embeddings=77,
+                          hidden_act=act, layer_norm_eps=1e-5, bos_token_id=vocab["<|startoftext|>"],
+                          eos_token_id=eos_token_id, pad_token_id=tokenizer.pad_token_id, **extra)
+
+
+UNET_TIMESTEPS = [999, 251]
+UNET_TIME_IDS = [[16, 16, 0, 0, 16, 16], [1024, 768, 32, 8, 1024, 1024]]
+UNET_TEXT_TOKENS = 7
+PIPELINE_ARGS = dict(prompt="a photo of a cat", negative_prompt="blurry", num_inference_steps=4,
+                     guidance_scale=5.0, height=16, width=16)
+PIPELINE_SCHEDULERS = [("euler", EulerDiscreteScheduler), ("ddim", DDIMScheduler)]
+
+
+def write_pipeline(seed):
+    root = OUT / NAME
+    if root.exists():
+        shutil.rmtree(root)
+    clip = DATA_DIR / "tiny_clip"
+    tokenizer = CLIPTokenizer.from_pretrained(clip / "sd1" / "tokenizer")
+    tokenizer_2 = CLIPTokenizer.from_pretrained(clip / "sd2" / "tokenizer")
+    text_encoder = CLIPTextModel(text_encoder_config(
+        tokenizer, 16, 2, 2, "quick_gelu", tokenizer.eos_token_id)).eval()
+    text_encoder_2 = CLIPTextModelWithProjection(text_encoder_config(
+        tokenizer_2, 32, 3, 4, "gelu", 2, projection_dim=16)).eval()
+    unet = UNet2DConditionModel(**TINY_SDXL_UNET)
+    vae = AutoencoderKL(**TINY_SDXL_VAE)
+    for i, model in enumerate((text_encoder, text_encoder_2, unet, vae)):
+        randomize(model, seed + 100 * i)
+    pipe = StableDiffusionXLPipeline(
+        vae=vae.half(), text_encoder=text_encoder.half(), text_encoder_2=text_encoder_2.half(),
+        tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=unet.half(),
+        scheduler=EulerDiscreteScheduler(**SDXL_SCHEDULER), force_zeros_for_empty_prompt=True,
+        add_watermarker=False)
+    pipe.save_pretrained(root)
+    for part, source in (("tokenizer", "sd1"), ("tokenizer_2", "sd2")):
+        shutil.rmtree(root / part)
+        shutil.copytree(clip / source / "tokenizer", root / part)
+    pipe = StableDiffusionXLPipeline.from_pretrained(root, dtype=torch.float32, add_watermarker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@torch.no_grad()
+def unet_golden(pipe, out, gen):
+    config = pipe.unet.config
+    batch = len(UNET_TIMESTEPS)
+    sample = torch.randn((batch, config.in_channels, config.sample_size, config.sample_size), generator=gen)
+    text = torch.randn((batch, UNET_TEXT_TOKENS, config.cross_attention_dim), generator=gen)
+    text_embeds = torch.randn((batch, pipe.text_encoder_2.config.projection_dim), generator=gen)
+    time_ids = torch.tensor(UNET_TIME_IDS, dtype=torch.float32)
+    output = pipe.unet(sample, torch.tensor(UNET_TIMESTEPS), encoder_hidden_states=text,
+                       added_cond_kwargs=dict(text_embeds=text_embeds, time_ids=time_ids)).sample
+    return dict(sample=out.save("unet_sample", sample), timesteps=UNET_TIMESTEPS,
+                encoder_hidden_states=out.save("unet_text", text),
+                text_embeds=out.save("unet_text_embeds", text_embeds),
+                time_ids=UNET_TIME_IDS, output=out.save("unet_out", output))
+
+
+@torch.no_grad()
+def pipeline_golden(pipe, out, gen):
+    args = PIPELINE_ARGS
+    positive, negative, pooled, negative_pooled = pipe.encode_prompt(
+        args["prompt"], device="cpu", num_images_per_prompt=1, do_classifier_free_guidance=True,
+        negative_prompt=args["negative_prompt"])
+    noise = torch.randn((1, 4, 8, 8), generator=gen)
+    result = dict(args, init_noise=out.save("init_noise", noise),
+                  prompt_ids=pipeline_ids(pipe.tokenizer, args["prompt"]),
+                  prompt_2_ids=pipeline_ids(pipe.tokenizer_2, args["prompt"]),
+                  prompt_embeds=out.save("prompt_embeds", torch.cat([negative, positive])),
+                  pooled_prompt_embeds=out.save("pooled_prompt_embeds", torch.cat([negative_pooled, pooled])),
+                  prompt_embeds_order=["negative_prompt", "prompt"], schedulers={})
+    config = pipe.scheduler.config
+    runs = [(name, cls, args) for name, cls in PIPELINE_SCHEDULERS]
+    # No negative prompt: force_zeros_for_empty_prompt zeroes the unconditional embeddings.
+    runs.append(("zeros_euler", EulerDiscreteScheduler, {k: v for k, v in args.items() if k != "negative_prompt"}))
+    for name, cls, run_args in runs:
+        pipe.scheduler = cls.from_config(config)
+        latents = pipe(**run_args, latents=noise, output_type="latent").images
+        image = pipe(**run_args, latents=noise, output_type="np").images
+        result["schedulers"][name] = dict(
+            negative_prompt=run_args.get("negative_prompt"),
+            timesteps=[float(t) for t in pipe.scheduler.timesteps],
+            latents=out.save(f"pipe_{name}_latents", latents),
+            image=out.save(f"pipe_{name}_image", torch.from_numpy(image)))
+    return result
+
+
+def main():
+    seed = 23
+    files = {}
+    pipe = write_pipeline(seed)
+    out = Goldens(NAME, files)
+    gen = torch.Generator().manual_seed(seed)
+    golden = {
+        "source": "tools/golden/sdxl.py", "diffusers_version": diffusers.__version__,
+        "transformers_version": transformers.__version__, "torch_version": torch.__version__,
+        "unet": unet_golden(pipe, out, gen), "pipeline": pipeline_golden(pipe, out, gen), "files": files,
+    }
+    write_json(OUT / "sdxl_golden.json", golden)
+
+
+if __name__ == "__main__":
+    main()
