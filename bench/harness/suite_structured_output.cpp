@@ -25,7 +25,10 @@ namespace {
 
 const std::vector<std::string> kGpuCases = {"stories15m:32", "tinyllama-1.1b:32"};
 const std::vector<std::string> kCpuCases = {"stories15m:32"};
-constexpr int64_t kPromptTokens = 16, kNewTokens = 48;
+// Each sequence stops after kNewTokens tokens of a budget of kMaxTokens: a request's
+// max_tokens is usually far above its document, and a budget that tight would have the
+// masks filtered for it at every step (tests/unit/grammar_test.cpp checks those).
+constexpr int64_t kPromptTokens = 16, kNewTokens = 48, kMaxTokens = 1024;
 
 // A schema whose documents run long: free text in strings and arrays, so masks are walked
 // inside strings, between keys and in numbers.
@@ -49,7 +52,7 @@ DecodeRun decode(const CausalLM& model, int64_t batch, const std::shared_ptr<gra
     std::vector<int32_t> prompt(kPromptTokens);
     std::iota(prompt.begin(), prompt.end(), static_cast<int32_t>(100 + b));
     requests.push_back({.prompt = prompt,
-                        .max_new_tokens = kNewTokens,
+                        .max_new_tokens = kMaxTokens,
                         .sampling = {.temperature = 1.0f, .seed = static_cast<uint64_t>(b)},
                         .ignore_eos = grammar == nullptr,
                         .grammar = grammar});
@@ -60,7 +63,9 @@ DecodeRun decode(const CausalLM& model, int64_t batch, const std::shared_ptr<gra
   std::vector<double> steps;
   for (int r = 0; r <= 3; ++r) {  // the first run warms up
     GenerationStats stats;
-    const auto results = generator.generate(requests, [](size_t, int32_t) { return true; }, &stats);
+    std::vector<int64_t> generated(static_cast<size_t>(batch));
+    const auto results = generator.generate(
+        requests, [&](size_t i, int32_t) { return ++generated[i] < kNewTokens; }, &stats);
     if (r == 0) {
       for (const auto& result : results) out.tokens.push_back(result.tokens);
       continue;
@@ -84,7 +89,7 @@ double mask_ms_per_step(const std::shared_ptr<grammar::TokenGrammar>& grammar,
   for (size_t step = 0; step < steps; ++step) {
     for (size_t b = 0; b < tokens.size(); ++b) {
       if (step >= tokens[b].size()) continue;
-      static_cast<void>(matchers[b].allowed_tokens(kNewTokens - static_cast<int64_t>(step)));
+      static_cast<void>(matchers[b].allowed_tokens(kMaxTokens - static_cast<int64_t>(step)));
       matchers[b].accept(tokens[b][step]);
     }
   }
@@ -103,7 +108,9 @@ std::vector<nlohmann::json> run_structured_output_suite(BenchRun& run) {
   std::vector<nlohmann::json> lines;
   for (const PresetBatch& c : cases) {
     LlamaConfig config = llama_preset(c.preset);
-    config.vocab_size = tokenizer->vocab_size();  // the tokenizer's vocabulary, random weights
+    config.vocab_size = tokenizer->vocab_size();  // the tokenizer's vocabulary and end token, random weights
+    config.eos_token_ids.clear();
+    if (const auto eos = tokenizer->eos_id()) config.eos_token_ids = {*eos};
     spdlog::info("structured-output: {} with a vocabulary of {} on {}", c.preset, config.vocab_size,
                  device_name(run.device().device()));
     LlamaModel model = random_llama_model(config, 0, {.device = run.device().device(), .dtype = run.options().dtype,
@@ -131,6 +138,8 @@ std::vector<nlohmann::json> run_structured_output_suite(BenchRun& run) {
     line["median_ms"] = constrained.step_ms;
     line["metric"] = "mask share of a decode step";
     line["value"] = warm_ms / plain.step_ms;
+    line["new_tokens"] = kNewTokens;
+    line["max_tokens"] = kMaxTokens;
     line["decode_step_ms"] = plain.step_ms;
     line["decode_step_with_grammar_ms"] = constrained.step_ms;
     line["mask_ms_per_step_warm"] = warm_ms;

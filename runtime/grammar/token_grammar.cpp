@@ -15,6 +15,10 @@ void set_bit(std::vector<uint32_t>& bits, int32_t token) {
   bits[static_cast<size_t>(token) / 32] |= uint32_t{1} << (token % 32);
 }
 
+void clear_bit(std::vector<uint32_t>& bits, int32_t token) {
+  bits[static_cast<size_t>(token) / 32] &= ~(uint32_t{1} << (token % 32));
+}
+
 }  // namespace
 
 TokenGrammar::TokenGrammar(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenVocabulary> vocabulary)
@@ -76,25 +80,21 @@ std::span<const uint32_t> GrammarMatcher::allowed_tokens(int64_t tokens_left) {
   GENRT_CHECK(tokens_left > 0, "grammar: no tokens are left to allow");
   std::lock_guard lock(grammar_->mutex_);
   const TokenGrammar::Mask& mask = grammar_->cached_mask(state_);
+  const auto none = [&] { return std::none_of(allowed_.begin(), allowed_.end(), [](uint32_t w) { return w != 0; }); };
   // After this token, tokens_left - 1 tokens, so as many bytes at one a token.
   const int64_t bytes_left = tokens_left - 1;
   if (mask.most_bytes_after <= bytes_left) {
     allowed_ = mask.bits;
   } else {
     grammar_->walk_vocabulary(state_, bytes_left, allowed_);
+    // Without a single-byte token for what the grammar needs the budget cannot be kept:
+    // the text then follows the grammar as far as the tokens go.
+    if (none() && !grammar_->states_.accepts(state_)) allowed_ = mask.bits;
   }
-  bool any = std::any_of(allowed_.begin(), allowed_.end(), [](uint32_t w) { return w != 0; });
-  if (grammar_->states_.accepts(state_)) {
-    for (const int32_t t : end_tokens_) set_bit(allowed_, t);
-    any = any || !end_tokens_.empty();
-  }
-  // Without a single-byte token for what the grammar needs the budget cannot be kept:
-  // the text then follows the grammar as far as the tokens go.
-  if (!any && mask.most_bytes_after > bytes_left) {
-    allowed_ = mask.bits;
-    any = std::any_of(allowed_.begin(), allowed_.end(), [](uint32_t w) { return w != 0; });
-  }
-  if (!any) {
+  // An end token ends the sequence whatever it spells: allowed where the text is complete.
+  const bool complete = grammar_->states_.accepts(state_);
+  for (const int32_t t : end_tokens_) complete ? set_bit(allowed_, t) : clear_bit(allowed_, t);
+  if (none()) {  // the vocabulary cannot spell what the grammar takes here
     if (end_tokens_.empty()) {
       allowed_.assign(allowed_.size(), ~uint32_t{0});
     } else {
