@@ -1,6 +1,6 @@
 #pragma once
 // Token masks on the logits, on the GPU (see kernels/ref/token_mask.h): a thread per
-// logit, a block row of the grid per logits row.
+// logit, a column of the grid's blocks per logits row.
 
 #include <cuda_runtime_api.h>
 

@@ -66,7 +66,12 @@ for i, text in enumerate(["Hello world", "caf\u00e9 na\u00efve \u4f60\u597d \U00
 bodies = [{"prompt": "Once upon a time", "max_tokens": 8, "temperature": 0.5, "stop": ["\n"], "n": 2, "logprobs": 3},
           {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
            "stream": True, "stream_options": {"include_usage": True}, "top_p": 0.9, "logprobs": True, "top_logprobs": 2},
-          {"prompt": [1, 2, 3], "seed": 7, "top_k": 5, "min_p": 0.1, "ignore_eos": True}]
+          {"prompt": [1, 2, 3], "seed": 7, "top_k": 5, "min_p": 0.1, "ignore_eos": True},
+          {"messages": [{"role": "user", "content": "JSON"}], "response_format": {"type": "json_schema", "json_schema": {
+              "name": "x", "schema": {"$defs": {"P": {"type": "object", "properties": {"v": {"anyOf": [
+                  {"type": "integer"}, {"$ref": "#/$defs/P"}]}}, "required": ["v"]}},
+                  "type": "array", "items": {"$ref": "#/$defs/P"}, "minItems": 1, "maxItems": 3}}}},
+          {"messages": [{"role": "user", "content": "JSON"}], "response_format": {"type": "json_object"}}]
 for i, body in enumerate(bodies):
     (root / "fuzz_http_body" / f"seed_{i}.json").write_text(json.dumps(body))
 PY

@@ -46,9 +46,15 @@ SdxlConditioning sdxl_conditioning(const PromptBatch& p, const ClipTokenizer& to
   const int64_t tokens = ids.dim(1);
   const int64_t width = text_encoder.config().hidden_size + second.model.config().hidden_size;
   out.text = allocate({samples, tokens, width}, workspace_2.hidden_state.dtype());  // the models' dtype
+  // A step of its own for each encoder: a step's workspace is planned for one model's
+  // uploads. What the first leaves (its penultimate states) is persistent.
+  ClipSdxlConditioning first;
   {
     const auto step = step_on(runtime);
-    const ClipSdxlConditioning first = text_encoder.sdxl_conditioning(ids, p.clip_skip, workspace);
+    first = text_encoder.sdxl_conditioning(ids, p.clip_skip, workspace);
+  }
+  {
+    const auto step = step_on(runtime);
     const ClipSdxlConditioning last = second.model.sdxl_conditioning(ids_2, p.clip_skip, workspace_2);
     GENRT_CHECK(last.pooled.defined(), "SDXL: text_encoder_2/ has no text_projection (a CLIPTextModelWithProjection)");
     ops::concat_channels(first.hidden, last.hidden, out.text);

@@ -87,6 +87,11 @@ Tensor token_masks(std::span<const RowSampling> rows, int64_t vocab) {
     GENRT_CHECK(static_cast<int64_t>(allowed.size()) == words, "sample_step: row {}'s token mask has {} words for {} tokens",
                 r, allowed.size(), vocab);
     std::copy(allowed.begin(), allowed.end(), row);
+    // Bits past the vocabulary mean nothing; a row that allows no token would be drawn
+    // from uniformly (every logit -inf ties with the maximum).
+    if (vocab % 32 != 0) row[words - 1] &= (uint32_t{1} << (vocab % 32)) - 1;
+    GENRT_CHECK(std::any_of(row, row + words, [](uint32_t w) { return w != 0; }),
+                "sample_step: row {}'s token mask allows no token", r);
   }
   return masks;
 }

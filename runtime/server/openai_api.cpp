@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "runtime/core/utf8.h"
+#include "runtime/grammar/gbnf.h"
 #include "runtime/grammar/json_schema_grammar.h"
 
 namespace genrt {
@@ -296,7 +297,9 @@ std::string response_format_grammar(const RequestJson& body) {
   const auto schema = spec->find("schema");
   if (schema == spec->end()) bad_request(param, "'response_format.json_schema.schema' is required");
   try {
-    return grammar::json_schema_gbnf(*schema);
+    std::string gbnf = grammar::json_schema_gbnf(*schema);
+    grammar::parse_gbnf(gbnf);  // its checks: a $ref that reaches itself before any text is left recursion
+    return gbnf;
   } catch (const Error& e) {
     bad_request(param, fmt::format("'response_format.json_schema.schema': {}", e.what()));
   }

@@ -239,6 +239,10 @@ TEST_F(Server, BadResponseFormatsAre400sSayingWhy) {
       {{{"type", "json_schema"},
         {"json_schema", {{"name", "x"}, {"schema", {{"type", "string"}, {"format", "date-time"}}}}}},
        "'response_format.json_schema.schema': JSON schema at #: 'format' is not supported"},
+      // A definition that is itself, before any text: no document, and a matcher would loop.
+      {{{"type", "json_schema"},
+        {"json_schema", {{"name", "x"}, {"schema", {{"$defs", {{"A", {{"$ref", "#/$defs/A"}}}}}, {"$ref", "#/$defs/A"}}}}}},
+       "'response_format.json_schema.schema': grammar: rule 'root' matches no finite text"},
   };
   for (const auto& [format, message] : cases) {
     const json refused = post("/v1/chat/completions", chat_with_format(format, 4), 400);

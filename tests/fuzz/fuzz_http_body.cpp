@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/grammar/gbnf.h"
 #include "runtime/server/openai_api.h"
 #include "runtime/tokenizer/hf_tokenizer.h"
 
@@ -30,6 +31,7 @@ void genrt::fuzz::http_body(const uint8_t* data, size_t size) {
           p.prompts.empty() || std::any_of(p.prompts.begin(), p.prompts.end(), [](const auto& q) { return q.ids.empty(); });
       if (empty_prompt || p.max_tokens < 0 || p.n < 1) std::abort();  // accepted means usable
       p.sampling.validate();
+      if (!p.grammar.empty()) genrt::grammar::parse_gbnf(p.grammar);  // an accepted format compiles
     } catch (const genrt::ApiError& e) {
       if (e.status < 400 || e.status > 499) std::abort();
     }

@@ -222,7 +222,12 @@ TEST(TokenMaskGpu, MatchTheReferenceBitForBit) {
       }
     }
   }
-  EXPECT_EQ(kernels::launch_mask_tokens({.rows = 1, .vocab = 64, .words = 1}, nullptr), cudaErrorInvalidValue);
+  // Too few words for the vocabulary, with every pointer valid (never dereferenced).
+  float logit = 0;
+  uint32_t word = 0;
+  EXPECT_EQ(kernels::launch_mask_tokens(
+                {.logits = &logit, .allowed = &word, .out = &logit, .rows = 1, .vocab = 64, .words = 1}, nullptr),
+            cudaErrorInvalidValue);
 }
 
 // Token ids exactly; values to the rounding of log_z, whose fp64 sum the kernel adds in

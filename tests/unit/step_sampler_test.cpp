@@ -173,6 +173,8 @@ TEST(StepSampler, TokenMasksLeaveOnlyAllowedTokensWhateverTheBiases) {
   EXPECT_EQ(both[0].id, 4);
   EXPECT_EQ(both[1].id, static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin()));
   EXPECT_ERROR(sample_one(row, {.allowed_tokens = std::span(allowed).first(2)}), "row 0's token mask has 2 words for 70 tokens");
+  const std::vector<uint32_t> past_the_end = {0, 0, 1u << 6};  // token 70: not in the vocabulary
+  EXPECT_ERROR(sample_one(row, {.allowed_tokens = past_the_end}), "row 0's token mask allows no token");
 }
 
 TEST(StepSampler, RejectsBadParameters) {

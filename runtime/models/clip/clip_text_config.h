@@ -27,7 +27,7 @@ struct ClipTextConfig {
   // Where the pooled output is taken: 2 (the value of configs older than transformers'
   // PR #24773, SDXL's among them) means at the largest token id of each prompt, any other
   // value at the first token of that id.
-  int64_t eos_token_id = 2;
+  int64_t eos_token_id = 49407;
 
   bool with_projection() const { return projection_dim > 0; }
 
