@@ -12,7 +12,10 @@
 namespace genrt {
 
 EmbeddingService::EmbeddingService(BertModel model, HfTokenizer tokenizer, Pooling pooling)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), pooling_(pooling) {}
+    : model_(std::move(model)),
+      tokenizer_(std::move(tokenizer)),
+      pooling_(pooling),
+      batcher_([this](const std::vector<std::vector<int32_t>>& inputs) { return model_.encode_batch(inputs); }) {}
 
 std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const RequestJson& body) const {
   const auto input = body.find("input");
@@ -80,11 +83,7 @@ nlohmann::json EmbeddingService::respond(const RequestJson& body, const std::str
   const std::vector<std::vector<int32_t>> inputs = parse_inputs(body);
   nlohmann::json data = nlohmann::json::array();
   int64_t tokens = 0;
-  std::vector<Tensor> hidden;
-  {
-    std::lock_guard lock(mutex_);
-    hidden = model_.encode_batch(inputs);
-  }
+  const std::vector<Tensor> hidden = batcher_.submit(inputs);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::vector<float> embedding = pool(hidden[i], pooling_);
     tokens += static_cast<int64_t>(inputs[i].size());

@@ -7,18 +7,19 @@
 // Texts get the tokenizer's special tokens ([CLS] ... [SEP]); token-id lists are taken
 // verbatim. Base64 is the little-endian float32 bytes, as OpenAI sends them. An input over
 // the model's context, an empty input or a malformed field is a 400 (ApiError) naming the
-// input. A request's inputs of equal length run as one batch (BertModel::encode_batch);
-// requests take turns.
+// input. Requests are batched together (request_batcher.h): those that arrive while the
+// model runs a batch make the next one, and inputs of equal length in a batch run as one
+// forward (BertModel::encode_batch).
 
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "runtime/models/bert/bert_model.h"
-#include "runtime/server/request_json.h"
 #include "runtime/models/bert/pooling.h"
+#include "runtime/server/request_batcher.h"
+#include "runtime/server/request_json.h"
 #include "runtime/tokenizer/hf_tokenizer.h"
 
 namespace genrt {
@@ -30,6 +31,9 @@ class EmbeddingService {
   const BertModel& model() const { return model_; }
   // The response body for a parsed request body; throws ApiError for a bad request.
   nlohmann::json respond(const RequestJson& body, const std::string& model_name);
+  // Forwards run and requests served, since start.
+  size_t batches() const { return batcher_.batches(); }
+  size_t requests() const { return batcher_.requests(); }
 
  private:
   std::vector<std::vector<int32_t>> parse_inputs(const RequestJson& body) const;
@@ -37,7 +41,8 @@ class EmbeddingService {
   BertModel model_;
   HfTokenizer tokenizer_;
   Pooling pooling_;
-  std::mutex mutex_;  // one forward at a time: a GPU model's steps do not nest
+  // One batch at a time (a GPU model's steps do not nest), of every request waiting.
+  RequestBatcher<std::vector<int32_t>, Tensor> batcher_;
 };
 
 // The little-endian bytes of `values` in base64 (RFC 4648, with padding).

@@ -78,6 +78,34 @@ TEST_F(EmbeddingsServer, ListsOfStringsAndOfTokenIdsKeepTheirOrder) {
   expect_embedding(ids.at("data")[0].at("embedding"), b.at("embedding"));
 }
 
+// Requests at once are batched together (the engine runs whatever is waiting as one batch)
+// and each gets the embeddings it would get alone.
+TEST_F(EmbeddingsServer, ConcurrentRequestsAreBatchedAndGetTheirOwnEmbeddings) {
+  const std::vector<std::string> texts = {golden_input(0).at("text"), golden_input(1).at("text"), "a third text",
+                                          "and a fourth, longer than the third"};
+  std::vector<nlohmann::json> alone;
+  for (const std::string& t : texts) alone.push_back(post("/v1/embeddings", {{"input", t}}, 200).at("data")[0]);
+  const size_t batches_before = service_->batches(), requests_before = service_->requests();
+  constexpr int kClients = 16;
+  std::vector<nlohmann::json> got(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", server_->port());
+      const auto r = client.Post("/v1/embeddings", nlohmann::json{{"input", texts[c % texts.size()]}}.dump(),
+                                 "application/json");
+      if (r && r->status == 200) got[c] = nlohmann::json::parse(r->body).at("data")[0];
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_FALSE(got[c].is_null()) << "client " << c;
+    expect_embedding(got[c].at("embedding"), alone[c % texts.size()].at("embedding"));
+  }
+  EXPECT_EQ(service_->requests() - requests_before, static_cast<size_t>(kClients));
+  EXPECT_LE(service_->batches() - batches_before, static_cast<size_t>(kClients));
+}
+
 TEST_F(EmbeddingsServer, Base64IsTheLittleEndianFloats) {
   const auto input = golden_input(2);
   const auto floats = post("/v1/embeddings", {{"input", input.at("text")}}, 200);
