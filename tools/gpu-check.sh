@@ -56,8 +56,9 @@ bundle() {
   for lib in "$out"/lib/*; do
     patchelf --set-rpath '$ORIGIN' "$lib" || exit 1
   done
-  # The tests' data travels with the working tree (the run reads it there), not twice.
-  mkdir -p "$out/data/shared" && cp -r ../shared/models ../shared/tokenizers "$out/data/shared/"
+  # The tests' data travels with the working tree (the run reads it there), not twice; of
+  # ../shared only the model the GPU tests read (its tokenizers are the CPU tests').
+  mkdir -p "$out/data/shared" && cp -r ../shared/models "$out/data/shared/"
   cp tools/gpu-check.sh tools/gpu_check_run.py bench/peers/torch_peer.py "$out/scripts/"
   git rev-parse HEAD >"$out/commit" 2>/dev/null || echo unknown >"$out/commit"
   if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then

@@ -24,25 +24,19 @@
 #include "runtime/models/vae/vae_model.h"
 #include "runtime/models/vae/vae_tiling.h"
 #include "tests/test_util.h"
+#include "tests/unit/sd_golden_util.h"
 
 namespace genrt {
 namespace {
+
+using test::expect_run_matches;
+using test::max_rel_diff;
+using test::sd_golden_npy;
 
 const nlohmann::json& golden() {
   static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "golden.json");
   return j;
 }
-
-Tensor golden_npy(const nlohmann::json& name) { return read_npy(test::data_dir() / "tiny_sd" / name.get<std::string>()); }
-
-double max_rel_diff(const Tensor& got, const Tensor& want) {
-  EXPECT_EQ(got.shape(), want.shape());
-  return genrt::max_rel_diff(got.data<float>(), want.data<float>(), static_cast<size_t>(want.numel()));
-}
-
-// One forward pass in fp32 on both sides, outputs O(1), summed in different orders.
-// Measured worst: 1e-6 (UNet), 2e-6 (VAE), so 1e-5 leaves 5x headroom.
-constexpr double kForwardTolerance = 1e-5;
 
 class SdGolden : public ::testing::TestWithParam<const char*> {};
 
@@ -56,8 +50,8 @@ std::filesystem::path copy_of_sd1(const test::TempDir& tmp) {
 TEST_P(SdGolden, UnetMatchesDiffusers) {
   const auto& g = golden().at(GetParam()).at("unet");
   const UnetModel unet = load_unet(test::data_dir() / "tiny_sd" / GetParam());
-  const Tensor sample = golden_npy(g.at("sample")), text = golden_npy(g.at("encoder_hidden_states"));
-  const Tensor want = golden_npy(g.at("output"));
+  const Tensor sample = sd_golden_npy(g.at("sample")), text = sd_golden_npy(g.at("encoder_hidden_states"));
+  const Tensor want = sd_golden_npy(g.at("output"));
   const auto timesteps = g.at("timesteps").get<std::vector<float>>();
   // A workspace larger than the input in every dimension: views of it must still line up.
   UnetWorkspace ws = unet.make_workspace({.batch = sample.dim(0) + 1,
@@ -67,7 +61,7 @@ TEST_P(SdGolden, UnetMatchesDiffusers) {
   Tensor out = Tensor::zeros(want.shape(), DType::f32);
   unet.forward(sample, timesteps, text, ws, out);
   const double err = max_rel_diff(out, want);
-  EXPECT_LE(err, kForwardTolerance);
+  EXPECT_LE(err, test::kSdForwardTolerance);
   RecordProperty("unet_max_rel_diff", std::to_string(err));
 }
 
@@ -75,12 +69,12 @@ TEST_P(SdGolden, VaeDecoderMatchesDiffusers) {
   const auto& g = golden().at(GetParam()).at("vae");
   const VaeModel vae = load_vae(test::data_dir() / "tiny_sd" / GetParam());
   EXPECT_EQ(vae.config().scale_factor(), 2);
-  const Tensor latents = golden_npy(g.at("latents")), want = golden_npy(g.at("decoded"));
+  const Tensor latents = sd_golden_npy(g.at("latents")), want = sd_golden_npy(g.at("decoded"));
   VaeWorkspace ws = vae.make_workspace({.batch = 2, .height = latents.dim(2) + 2, .width = latents.dim(3)});
   Tensor image = Tensor::zeros(want.shape(), DType::f32);
   vae.decode(latents, ws, image);
   const double err = max_rel_diff(image, want);
-  EXPECT_LE(err, kForwardTolerance);
+  EXPECT_LE(err, test::kSdForwardTolerance);
   RecordProperty("vae_max_rel_diff", std::to_string(err));
 }
 
@@ -88,8 +82,8 @@ TEST_P(SdGolden, VaeEncoderMatchesDiffusers) {
   const auto& g = golden().at(GetParam()).at("vae");
   const VaeModel vae = load_vae(test::data_dir() / "tiny_sd" / GetParam());
   ASSERT_TRUE(vae.has_encoder());
-  const Tensor image = golden_npy(g.at("image")), mean = golden_npy(g.at("mean"));
-  const Tensor logvar = golden_npy(g.at("logvar"));  // clamped to [-30, 20] by diffusers
+  const Tensor image = sd_golden_npy(g.at("image")), mean = sd_golden_npy(g.at("mean"));
+  const Tensor logvar = sd_golden_npy(g.at("logvar"));  // clamped to [-30, 20] by diffusers
   const int64_t f = vae.config().scale_factor(), channels = vae.config().latent_channels;
   VaeWorkspace ws = vae.make_workspace({.batch = 2, .height = image.dim(2) / f + 1, .width = image.dim(3) / f + 3});
   Tensor moments = Tensor::zeros({1, 2 * channels, image.dim(2) / f, image.dim(3) / f}, DType::f32);
@@ -98,8 +92,8 @@ TEST_P(SdGolden, VaeEncoderMatchesDiffusers) {
   for (float& v : halves.slice(1, 2).span<float>()) v = std::clamp(v, -30.0f, 20.0f);
   const double mean_err = max_rel_diff(halves.slice(0, 1).reshape(mean.shape()), mean);
   const double logvar_err = max_rel_diff(halves.slice(1, 2).reshape(logvar.shape()), logvar);
-  EXPECT_LE(mean_err, kForwardTolerance);
-  EXPECT_LE(logvar_err, kForwardTolerance);
+  EXPECT_LE(mean_err, test::kSdForwardTolerance);
+  EXPECT_LE(logvar_err, test::kSdForwardTolerance);
   RecordProperty("vae_encoder_max_rel_diff", std::to_string(std::max(mean_err, logvar_err)));
 }
 
@@ -110,45 +104,19 @@ TEST_P(SdGolden, TiledVaeDecodeMatchesDiffusers) {
   const VaeModel vae = load_vae(test::data_dir() / "tiny_sd" / GetParam());
   const VaeTiling tiling = VaeTiling::of(vae.config());
   EXPECT_EQ(tiling.tile_latents, g.at("tile_latent_min_size").get<int64_t>());
-  const Tensor latents = golden_npy(g.at("latents")), want = golden_npy(g.at("decoded"));
+  const Tensor latents = sd_golden_npy(g.at("latents")), want = sd_golden_npy(g.at("decoded"));
   VaeWorkspace ws = vae.make_workspace({.batch = 1, .height = tiling.tile_latents, .width = tiling.tile_latents});
   Tensor image = Tensor::zeros(want.shape(), DType::f32);
   vae.decode_tiled(latents, ws, Tensor(), Tensor(), image);
   const double err = max_rel_diff(image, want);
-  EXPECT_LE(err, kForwardTolerance);
+  EXPECT_LE(err, test::kSdForwardTolerance);
   RecordProperty("vae_tiled_max_rel_diff", std::to_string(err));
   // Latents of one tile decode whole, as diffusers does: the untiled golden.
-  const Tensor small = golden_npy(golden().at(GetParam()).at("vae").at("latents"));
-  const Tensor whole = golden_npy(golden().at(GetParam()).at("vae").at("decoded"));
+  const Tensor small = sd_golden_npy(golden().at(GetParam()).at("vae").at("latents"));
+  const Tensor whole = sd_golden_npy(golden().at(GetParam()).at("vae").at("decoded"));
   Tensor one_tile = Tensor::zeros(whole.shape(), DType::f32);
   vae.decode_tiled(small, ws, Tensor(), Tensor(), one_tile);
-  EXPECT_LE(max_rel_diff(one_tile, whole), kForwardTolerance);
-}
-
-// Four guided steps from saved noise, each step amplifying the differences of the last
-// (guidance 7.5 scales the model's difference by 7.5; SD 1.x's latents reach 16).
-// Measured worst: 2.5e-5 relative on the latents, 3e-6 on the pixels.
-constexpr double kPipelineTolerance = 1e-3;
-constexpr double kPixelTolerance = 2.0 / 255;
-
-// A run's final latents and decoded image against diffusers' (`s`: one scheduler's files).
-void expect_run_matches(const TextToImageResult& result, const nlohmann::json& s, const std::string& name) {
-  const double err = max_rel_diff(result.latents, golden_npy(s.at("latents")));
-  EXPECT_LE(err, kPipelineTolerance);
-  // diffusers' images are [1, h, w, 3]; genrt's [1, 3, h, w].
-  const Tensor want = golden_npy(s.at("image"));
-  const int64_t h = want.dim(1), w = want.dim(2);
-  ASSERT_EQ(result.images.shape(), Shape({1, 3, h, w}));
-  double worst = 0;
-  for (int64_t c = 0; c < 3; ++c) {
-    for (int64_t p = 0; p < h * w; ++p) {
-      const double got = result.images.data<float>()[c * h * w + p], expected = want.data<float>()[p * 3 + c];
-      ASSERT_NEAR(got, expected, kPixelTolerance) << "channel " << c << " pixel " << p;
-      worst = std::max(worst, std::abs(got - expected));
-    }
-  }
-  ::testing::Test::RecordProperty(name + "_latents_max_rel_diff", std::to_string(err));
-  ::testing::Test::RecordProperty(name + "_pixels_max_abs_diff", std::to_string(worst));
+  EXPECT_LE(max_rel_diff(one_tile, whole), test::kSdForwardTolerance);
 }
 
 constexpr std::pair<const char*, const char*> kGoldenSchedulers[] = {
@@ -166,7 +134,7 @@ TEST_P(SdGolden, PipelineMatchesDiffusersUnderEachScheduler) {
                                                    .guidance = g.at("guidance_scale").get<double>(),
                                                    .width = g.at("width").get<int64_t>(),
                                                    .height = g.at("height").get<int64_t>(),
-                                                   .init_noise = golden_npy(g.at("init_noise")),
+                                                   .init_noise = sd_golden_npy(g.at("init_noise")),
                                                    .scheduler = pipeline.scheduler_config(scheduler)});
     ASSERT_EQ(result.steps_done, g.at("num_inference_steps").get<int64_t>());
     expect_run_matches(result, g.at("schedulers").at(name), name);
@@ -187,7 +155,7 @@ TEST_P(SdGolden, ImageToImageMatchesDiffusersUnderEachScheduler) {
                                                    .negative_prompt = g.at("negative_prompt").get<std::string>(),
                                                    .steps = g.at("num_inference_steps").get<int64_t>(),
                                                    .guidance = g.at("guidance_scale").get<double>(),
-                                                   .init_noise = golden_npy(g.at("noise")),
+                                                   .init_noise = sd_golden_npy(g.at("noise")),
                                                    .init_image = image,
                                                    .strength = g.at("strength").get<double>(),
                                                    .scheduler = pipeline.scheduler_config(scheduler)});

@@ -23,9 +23,14 @@
 #include "runtime/models/unet/unet_config.h"
 #include "runtime/models/unet/unet_model.h"
 #include "tests/test_util.h"
+#include "tests/unit/sd_golden_util.h"
 
 namespace genrt {
 namespace {
+
+using test::expect_run_matches;
+using test::max_rel_diff;
+using test::sd_golden_npy;
 
 std::filesystem::path sdxl_dir() { return test::data_dir() / "tiny_sd" / "sdxl"; }
 
@@ -34,30 +39,14 @@ const nlohmann::json& golden() {
   return j;
 }
 
-Tensor golden_npy(const nlohmann::json& name) {
-  return read_npy(test::data_dir() / "tiny_sd" / name.get<std::string>());
-}
-
-double max_rel_diff(const Tensor& got, const Tensor& want) {
-  EXPECT_EQ(got.shape(), want.shape());
-  return genrt::max_rel_diff(got.data<float>(), want.data<float>(), static_cast<size_t>(want.numel()));
-}
-
-// One forward pass in fp32 on both sides (weights stored in fp16, read as fp32), outputs
-// O(1), summed in different orders: sd_golden_test.cpp's tolerance.
-constexpr double kForwardTolerance = 1e-5;
-// Four guided steps amplify the differences of each (sd_golden_test.cpp's tolerances).
-constexpr double kPipelineTolerance = 1e-3;
-constexpr double kPixelTolerance = 2.0 / 255;
-
 TEST(SdxlGolden, UnetWithAddedTextTimeEmbeddingMatchesDiffusers) {
   const auto& g = golden().at("unet");
   const UnetModel unet = load_unet(sdxl_dir());
   ASSERT_TRUE(unet.config().text_time.has_value());
   EXPECT_FALSE(unet.config().levels[0].down_attention);
   EXPECT_EQ(unet.config().levels[1].transformer_layers, 2);
-  const Tensor sample = golden_npy(g.at("sample")), text = golden_npy(g.at("encoder_hidden_states"));
-  const Tensor text_embeds = golden_npy(g.at("text_embeds")), want = golden_npy(g.at("output"));
+  const Tensor sample = sd_golden_npy(g.at("sample")), text = sd_golden_npy(g.at("encoder_hidden_states"));
+  const Tensor text_embeds = sd_golden_npy(g.at("text_embeds")), want = sd_golden_npy(g.at("output"));
   const auto timesteps = g.at("timesteps").get<std::vector<float>>();
   std::vector<float> time_ids;
   for (const auto& row : g.at("time_ids")) {
@@ -70,7 +59,7 @@ TEST(SdxlGolden, UnetWithAddedTextTimeEmbeddingMatchesDiffusers) {
   Tensor out = Tensor::zeros(want.shape(), DType::f32);
   unet.forward(sample, timesteps, text, ws, out, {.text_embeds = text_embeds, .time_ids = time_ids});
   const double err = max_rel_diff(out, want);
-  EXPECT_LE(err, kForwardTolerance);
+  EXPECT_LE(err, test::kSdForwardTolerance);
   RecordProperty("sdxl_unet_max_rel_diff", std::to_string(err));
 
   EXPECT_ERROR(unet.forward(sample, timesteps, text, ws, out),
@@ -95,14 +84,14 @@ TEST(SdxlGolden, PromptAndPooledEmbeddingsMatchDiffusers) {
       {.prompt = g.at("prompt").get<std::string>(), .negative_prompt = g.at("negative_prompt").get<std::string>()},
       tokenizer, encoder, second, ws, ws_2, [](const Shape& s, DType d) { return Tensor::zeros(s, d); }, nullptr);
   // The golden is [negative, prompt]; genrt's batch is [prompt, negative].
-  const Tensor embeds = golden_npy(g.at("prompt_embeds")), pooled = golden_npy(g.at("pooled_prompt_embeds"));
+  const Tensor embeds = sd_golden_npy(g.at("prompt_embeds")), pooled = sd_golden_npy(g.at("pooled_prompt_embeds"));
   double worst = 0;
   for (int64_t s = 0; s < 2; ++s) {
     const int64_t golden_row = 1 - s;
     worst = std::max(worst, max_rel_diff(c.text.slice(s, s + 1), embeds.slice(golden_row, golden_row + 1)));
     worst = std::max(worst, max_rel_diff(c.pooled.slice(s, s + 1), pooled.slice(golden_row, golden_row + 1)));
   }
-  EXPECT_LE(worst, kForwardTolerance);
+  EXPECT_LE(worst, test::kSdForwardTolerance);
   RecordProperty("sdxl_prompt_embeds_max_rel_diff", std::to_string(worst));
 }
 
@@ -114,25 +103,6 @@ TEST(SdxlConditioning, PooledTokenPositionFollowsTransformers) {
   EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 700, 723, 9}, 700), 2);
   EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 9}, 700), 0);
   EXPECT_EQ(sdxl_time_ids(768, 1024, 2), (std::vector<float>{768, 1024, 0, 0, 768, 1024, 768, 1024, 0, 0, 768, 1024}));
-}
-
-// A run's final latents and decoded image against diffusers' (`s`: one run's files).
-void expect_run_matches(const TextToImageResult& result, const nlohmann::json& s, const std::string& name) {
-  const double err = max_rel_diff(result.latents, golden_npy(s.at("latents")));
-  EXPECT_LE(err, kPipelineTolerance);
-  const Tensor want = golden_npy(s.at("image"));  // [1, h, w, 3]
-  const int64_t h = want.dim(1), w = want.dim(2);
-  ASSERT_EQ(result.images.shape(), Shape({1, 3, h, w}));
-  double worst = 0;
-  for (int64_t c = 0; c < 3; ++c) {
-    for (int64_t p = 0; p < h * w; ++p) {
-      const double got = result.images.data<float>()[c * h * w + p], expected = want.data<float>()[p * 3 + c];
-      ASSERT_NEAR(got, expected, kPixelTolerance) << "channel " << c << " pixel " << p;
-      worst = std::max(worst, std::abs(got - expected));
-    }
-  }
-  ::testing::Test::RecordProperty(name + "_latents_max_rel_diff", std::to_string(err));
-  ::testing::Test::RecordProperty(name + "_pixels_max_abs_diff", std::to_string(worst));
 }
 
 TEST(SdxlGolden, PipelineMatchesDiffusersUnderEulerAndDdimAndWithZeroedNegatives) {
@@ -154,7 +124,7 @@ TEST(SdxlGolden, PipelineMatchesDiffusersUnderEulerAndDdimAndWithZeroedNegatives
                       .guidance = g.at("guidance_scale").get<double>(),
                       .width = g.at("width").get<int64_t>(),
                       .height = g.at("height").get<int64_t>(),
-                      .init_noise = golden_npy(g.at("init_noise")),
+                      .init_noise = sd_golden_npy(g.at("init_noise")),
                       .scheduler = pipeline.scheduler_config(scheduler)});
     ASSERT_EQ(result.steps_done, g.at("num_inference_steps").get<int64_t>());
     expect_run_matches(result, s, std::string("sdxl_") + name);
@@ -227,9 +197,9 @@ TEST(SdxlPipelineFiles, ForceZerosForEmptyPromptComesFromModelIndex) {
                                                  .guidance = g.at("guidance_scale").get<double>(),
                                                  .width = g.at("width").get<int64_t>(),
                                                  .height = g.at("height").get<int64_t>(),
-                                                 .init_noise = golden_npy(g.at("init_noise"))});
-  const double err = max_rel_diff(result.latents, golden_npy(g.at("schedulers").at("zeros_euler").at("latents")));
-  EXPECT_GT(err, 100 * kPipelineTolerance);
+                                                 .init_noise = sd_golden_npy(g.at("init_noise"))});
+  const double err = max_rel_diff(result.latents, sd_golden_npy(g.at("schedulers").at("zeros_euler").at("latents")));
+  EXPECT_GT(err, 100 * test::kSdPipelineTolerance);
 }
 
 TEST(SdxlUnetConfig, UnsupportedSettingsAreRefusedByName) {

@@ -17,6 +17,11 @@ namespace genrt {
 
 namespace {
 
+// diffusers' Timesteps as the UNet configures them, for the timestep and for SDXL's time ids.
+blocks::TimestepFeatureParams timestep_feature_params(const UnetConfig& c) {
+  return {.flip_sin_to_cos = c.flip_sin_to_cos, .downscale_freq_shift = static_cast<float>(c.freq_shift)};
+}
+
 using blocks::view_of;
 
 int64_t level_count(const UnetConfig& c) { return static_cast<int64_t>(c.levels.size()); }
@@ -241,9 +246,7 @@ UnetWorkspace UnetModel::make_workspace(const UnetExtent& extent) const {
 void UnetModel::embed_timesteps(std::span<const float> timesteps, const UnetAddedConditions& added,
                                 UnetWorkspace& ws, Tensor& temb_silu) const {
   const auto batch = static_cast<int64_t>(timesteps.size());
-  blocks::timestep_features(timesteps, level_channels(config_, 0),
-                            {.flip_sin_to_cos = config_.flip_sin_to_cos,
-                             .downscale_freq_shift = static_cast<float>(config_.freq_shift)},
+  blocks::timestep_features(timesteps, level_channels(config_, 0), timestep_feature_params(config_),
                             ws.host_timestep_features.data<float>());
   const Tensor host = ws.host_timestep_features.slice(0, batch);
   const Tensor features = runtime_ ? runtime_->upload(host, dtype_) : host;
@@ -259,9 +262,7 @@ void UnetModel::add_text_time_embedding(const UnetAddedConditions& added, UnetWo
   const UnetTextTimeEmbedding& e = *config_.text_time;
   const int64_t batch = temb.dim(0), time_features = UnetTextTimeEmbedding::kTimeIds * e.time_embed_dim;
   // diffusers' add_time_proj: the same sinusoidal features as the timestep's, of each id.
-  blocks::timestep_features(added.time_ids, e.time_embed_dim,
-                            {.flip_sin_to_cos = config_.flip_sin_to_cos,
-                             .downscale_freq_shift = static_cast<float>(config_.freq_shift)},
+  blocks::timestep_features(added.time_ids, e.time_embed_dim, timestep_feature_params(config_),
                             ws.host_time_id_features.data<float>());
   const Tensor host = ws.host_time_id_features.slice(0, batch);
   const Tensor features = runtime_ ? runtime_->upload(host, dtype_) : host;
