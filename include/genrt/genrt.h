@@ -70,6 +70,11 @@ typedef struct genrt_sampling {
   float repetition_penalty; /* default 1 (off) */
   uint64_t seed;            /* default 0 */
   int ignore_eos;           /* default 0 */
+  /* Structured output, at most one (read only when struct_size covers them: older callers'
+   * structs end above): a GBNF grammar the output follows, or a JSON Schema (JSON text)
+   * whose documents it is. NULL: none. */
+  const char* grammar;
+  const char* json_schema;
 } genrt_sampling;
 
 typedef struct genrt_generation_result {

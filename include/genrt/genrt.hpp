@@ -52,6 +52,10 @@ struct SamplingOptions {
   float repetition_penalty = 1.0f;
   uint64_t seed = 0;
   bool ignore_eos = false;
+  // Structured output (README.md, "Structured output"), at most one of the two: the output
+  // follows a GBNF grammar, or is a JSON document of a JSON Schema (given as JSON text).
+  std::string grammar;
+  std::string json_schema;
 };
 
 enum class FinishReason { stop, length, cancelled };

@@ -15,6 +15,7 @@ search path (LD_LIBRARY_PATH, or an installed prefix).
 """
 
 import ctypes
+import json
 import os
 from dataclasses import dataclass
 
@@ -37,7 +38,8 @@ class _LoadOptions(ctypes.Structure):
 class _Sampling(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_size_t), ("max_tokens", ctypes.c_int64), ("temperature", ctypes.c_float),
                 ("top_k", ctypes.c_int64), ("top_p", ctypes.c_float), ("min_p", ctypes.c_float),
-                ("repetition_penalty", ctypes.c_float), ("seed", ctypes.c_uint64), ("ignore_eos", ctypes.c_int)]
+                ("repetition_penalty", ctypes.c_float), ("seed", ctypes.c_uint64), ("ignore_eos", ctypes.c_int),
+                ("grammar", ctypes.c_char_p), ("json_schema", ctypes.c_char_p)]
 
 
 class _Result(ctypes.Structure):
@@ -181,14 +183,19 @@ class Model:
         return buffer.raw[:length.value].decode()
 
     def generate(self, prompt, max_tokens=256, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0,
-                 repetition_penalty=1.0, seed=0, ignore_eos=False, on_token=None):
-        """`prompt` is text or a list of token ids. `on_token(token, text)` may return True to stop."""
+                 repetition_penalty=1.0, seed=0, ignore_eos=False, on_token=None, grammar=None, json_schema=None):
+        """`prompt` is text or a list of token ids. `on_token(token, text)` may return True to stop.
+        Structured output: `grammar` (GBNF text) or `json_schema` (a dict or JSON text) shapes the output."""
         ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         sampling = _Sampling()
         _lib.genrt_sampling_init(ctypes.byref(sampling))
         sampling.max_tokens, sampling.temperature, sampling.top_k = max_tokens, temperature, top_k
         sampling.top_p, sampling.min_p, sampling.repetition_penalty = top_p, min_p, repetition_penalty
         sampling.seed, sampling.ignore_eos = seed, int(ignore_eos)
+        if grammar is not None:
+            sampling.grammar = grammar.encode()
+        if json_schema is not None:
+            sampling.json_schema = (json_schema if isinstance(json_schema, str) else json.dumps(json_schema)).encode()
         tokens, pieces = [], []
 
         def callback(_user, token, text, length):

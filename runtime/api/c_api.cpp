@@ -1,5 +1,6 @@
 // The C API (include/genrt/genrt.h): a thin, exception-free layer over the C++ API.
 
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <string>
@@ -22,10 +23,23 @@ genrt_status check_model(const genrt_model* model, const char* function) { retur
 
 genrt_status read_sampling(const genrt_sampling* s, genrt::api::SamplingOptions& out) {
   if (s == nullptr) return GENRT_OK;
-  if (s->struct_size < sizeof(genrt_sampling)) {
+  if (s->struct_size < offsetof(genrt_sampling, grammar)) {
     return fail(GENRT_ERROR_INVALID_ARGUMENT, "genrt_sampling.struct_size is too small: call genrt_sampling_init first");
   }
-  out = {s->max_tokens, s->temperature, s->top_k, s->top_p, s->min_p, s->repetition_penalty, s->seed, s->ignore_eos != 0};
+  out = {.max_tokens = s->max_tokens,
+         .temperature = s->temperature,
+         .top_k = s->top_k,
+         .top_p = s->top_p,
+         .min_p = s->min_p,
+         .repetition_penalty = s->repetition_penalty,
+         .seed = s->seed,
+         .ignore_eos = s->ignore_eos != 0,
+         .grammar = {},
+         .json_schema = {}};
+  if (s->struct_size >= sizeof(genrt_sampling)) {
+    if (s->grammar != nullptr) out.grammar = s->grammar;
+    if (s->json_schema != nullptr) out.json_schema = s->json_schema;
+  }
   return GENRT_OK;
 }
 
@@ -68,7 +82,7 @@ void genrt_load_options_init(genrt_load_options* o) {
 
 void genrt_sampling_init(genrt_sampling* s) {
   if (s == nullptr) return;
-  *s = {sizeof(genrt_sampling), 256, 1.0f, 0, 1.0f, 0.0f, 1.0f, 0, 0};
+  *s = {sizeof(genrt_sampling), 256, 1.0f, 0, 1.0f, 0.0f, 1.0f, 0, 0, nullptr, nullptr};
 }
 
 genrt_status genrt_model_load(const char* path, const genrt_load_options* options, genrt_model** model) {

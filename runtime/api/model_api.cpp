@@ -1,12 +1,18 @@
 // The public C++ API (include/genrt/genrt.hpp) over the runtime.
 
+#include <mutex>
 #include <new>
+
+#include <nlohmann/json.hpp>
 
 #include "genrt/genrt.hpp"
 #include "runtime/api/device_options.h"
 #include "runtime/api/translate_errors.h"
 #include "runtime/core/error.h"
 #include "runtime/engine/generator.h"
+#include "runtime/grammar/gbnf.h"
+#include "runtime/grammar/json_schema_grammar.h"
+#include "runtime/grammar/token_grammar.h"
 #include "runtime/models/load_model.h"
 #include "runtime/tokenizer/load_tokenizer.h"
 #include "runtime/tokenizer/stream_decoder.h"
@@ -29,6 +35,30 @@ FinishReason to_api(genrt::FinishReason r) {
 struct Model::Impl {
   std::unique_ptr<CausalLM> model;
   std::unique_ptr<Tokenizer> tokenizer;
+  std::once_flag vocabulary_once;
+  std::shared_ptr<const grammar::TokenVocabulary> vocabulary;  // read at the first structured generation
+
+  // The grammar `options` ask the output to follow; null when they ask for none.
+  std::shared_ptr<grammar::TokenGrammar> grammar_of(const SamplingOptions& options) {
+    if (options.grammar.empty() && options.json_schema.empty()) return nullptr;
+    GENRT_CHECK(options.grammar.empty() || options.json_schema.empty(), "give a grammar or a JSON schema, not both");
+    GENRT_CHECK(tokenizer != nullptr, "structured output needs the model's tokenizer (the grammar is over text)");
+    std::string gbnf = options.grammar;
+    if (gbnf.empty()) {
+      nlohmann::ordered_json schema;
+      try {
+        schema = nlohmann::ordered_json::parse(options.json_schema);
+      } catch (const nlohmann::json::exception& e) {
+        fail("json_schema is not valid JSON: {}", e.what());
+      }
+      gbnf = grammar::json_schema_gbnf(schema);
+    }
+    auto parsed = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
+    std::call_once(vocabulary_once, [&] {
+      vocabulary = std::make_shared<const grammar::TokenVocabulary>(*tokenizer, model->spec().vocab_size);
+    });
+    return std::make_shared<grammar::TokenGrammar>(std::move(parsed), vocabulary);
+  }
 };
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -87,7 +117,8 @@ GenerationResult Model::generate(std::span<const int32_t> prompt, const Sampling
                                            .repetition_penalty = options.repetition_penalty,
                                            .seed = options.seed},
                               .ignore_eos = options.ignore_eos,
-                              .stop_token_ids = {}};
+                              .stop_token_ids = {},
+                              .grammar = impl_->grammar_of(options)};
     const ModelSpec& spec = impl_->model->spec();
     constexpr int64_t kBlockSize = 16;
     GENRT_CHECK(options.max_tokens >= 0, "max_tokens must be >= 0, got {}", options.max_tokens);

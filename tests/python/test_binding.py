@@ -3,6 +3,7 @@
 Usage: python tests/python/test_binding.py LIBGENRT_SO GENRT_BINARY SHARED_DIR
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,12 @@ def main():
             assert ids[0] == 0 and model.detokenize(ids) == "Once upon a time", ids
             out = model.generate("Hello", max_tokens=8, temperature=0, ignore_eos=True)
             assert len(out.tokens) == 8 and isinstance(out.text, str)
+            # Structured output: a random model's text is a document of the schema.
+            schema = {"type": "object", "properties": {"tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+                      "required": ["tags"]}
+            doc = json.loads(model.generate("JSON:", max_tokens=60, seed=2, json_schema=schema).text)
+            assert set(doc) == {"tags"} and set(doc["tags"]) <= {"a", "b"}, doc
+            assert model.generate("?", grammar='root ::= "ok"').text == "ok"
     try:
         genrt.Model("/nonexistent")
         raise AssertionError("loading a missing model succeeded")

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "genrt/genrt.h"
 #include "tests/test_util.h"
@@ -119,6 +122,57 @@ TEST(CApi, TokenizeAndDetokenizeWithTheTwoCallPattern) {
   options.tokenizer = gpt2.c_str();
   EXPECT_EQ(genrt_model_load(dir.path().c_str(), &options, &model), GENRT_ERROR_MODEL);
   EXPECT_NE(std::string(genrt_last_error()).find("beyond the model's vocabulary of 512"), std::string::npos);
+}
+
+int append_text(void* user_data, int32_t, const char* text, size_t length) {
+  static_cast<std::string*>(user_data)->append(text, length);
+  return 0;
+}
+
+// A random-weight model's output through a JSON schema or a grammar, and the errors of
+// asking for both or for a schema genrt cannot enforce; a caller built against the struct
+// before these fields (a smaller struct_size) still generates.
+TEST(CApi, StructuredGenerationFollowsTheSchemaOrTheGrammar) {
+  genrt::test::TempDir dir;
+  const std::string init = std::string(GENRT_CLI) + " init-model --preset tiny --out " + dir.path().string() +
+                           " --log-level error > /dev/null";
+  ASSERT_EQ(std::system(init.c_str()), 0);
+  genrt_model* model = nullptr;
+  ASSERT_EQ(genrt_model_load(dir.path().c_str(), nullptr, &model), GENRT_OK) << genrt_last_error();
+  genrt_sampling sampling;
+  genrt_sampling_init(&sampling);
+  sampling.max_tokens = 80;
+  sampling.seed = 4;
+  sampling.json_schema = R"({"type":"object","properties":{"ok":{"type":"boolean"},"n":{"type":"integer"}},
+                             "required":["ok","n"]})";
+  std::string text;
+  genrt_generation_result result{};
+  result.struct_size = sizeof(result);
+  ASSERT_EQ(genrt_generate(model, "JSON:", &sampling, append_text, &text, &result), GENRT_OK) << genrt_last_error();
+  const nlohmann::json doc = nlohmann::json::parse(text);
+  EXPECT_TRUE(doc.at("ok").is_boolean() && doc.at("n").is_number()) << text;
+
+  sampling.json_schema = nullptr;
+  sampling.grammar = R"(root ::= ("yes" | "no") "!")";
+  text.clear();
+  ASSERT_EQ(genrt_generate(model, "Answer:", &sampling, append_text, &text, &result), GENRT_OK) << genrt_last_error();
+  EXPECT_TRUE(text == "yes!" || text == "no!") << text;
+  EXPECT_EQ(result.finish_reason, GENRT_FINISH_STOP);
+
+  sampling.json_schema = R"({"type":"string"})";
+  EXPECT_EQ(genrt_generate(model, "x", &sampling, nullptr, nullptr, nullptr), GENRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(genrt_last_error()).find("give a grammar or a JSON schema, not both"), std::string::npos);
+  sampling.grammar = nullptr;
+  sampling.json_schema = R"({"type":"string","pattern":"a+"})";
+  EXPECT_EQ(genrt_generate(model, "x", &sampling, nullptr, nullptr, nullptr), GENRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(genrt_last_error()).find("'pattern' is not supported"), std::string::npos);
+
+  sampling.struct_size = offsetof(genrt_sampling, grammar);  // an older caller: the schema is not read
+  sampling.max_tokens = 4;
+  ASSERT_EQ(genrt_generate(model, "x", &sampling, nullptr, nullptr, &result), GENRT_OK) << genrt_last_error();
+  sampling.struct_size = offsetof(genrt_sampling, ignore_eos);
+  EXPECT_EQ(genrt_generate(model, "x", &sampling, nullptr, nullptr, nullptr), GENRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(genrt_model_free(model), GENRT_OK);
 }
 
 }  // namespace
