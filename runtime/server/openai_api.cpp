@@ -162,6 +162,7 @@ constexpr FieldRule kFields[] = {
     {"min_p", kBoth, Use::implemented},
     {"repetition_penalty", kBoth, Use::implemented},
     {"ignore_eos", kBoth, Use::implemented},
+    {"response_format", kBoth, Use::implemented},  // OpenAI's in chat; vLLM's in completions too
     {"user", kBoth, Use::ignored},
     {"metadata", kChat, Use::ignored},
     {"store", kChat, Use::ignored},
@@ -176,7 +177,6 @@ constexpr FieldRule kFields[] = {
     {"functions", kChat, Use::unimplemented, is_empty},
     {"tool_choice", kChat, Use::unimplemented, is_none_or_auto},
     {"function_call", kChat, Use::unimplemented, is_none_or_auto},
-    {"response_format", kChat, Use::implemented},
     {"modalities", kChat, Use::unimplemented, [](const RequestJson& v) { return v == RequestJson::array({"text"}); }},
     {"verbosity", kChat, Use::unimplemented, [](const RequestJson& v) { return v == "medium"; }},
     {"audio", kChat, Use::unimplemented},

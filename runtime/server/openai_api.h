@@ -96,8 +96,8 @@ struct CompletionParams {
   int64_t top_logprobs = -1;   // -1: no logprobs
   bool ignore_eos = false;     // vLLM's extension: generate max_tokens whatever the model says
   bool echo = false;           // completions: each choice's text starts with its prompt's
-  // Structured output (chat's response_format): the GBNF grammar every choice's text
-  // follows (runtime/grammar/); empty: none.
+  // Structured output (response_format): the GBNF grammar every choice's text follows
+  // (runtime/grammar/); empty: none.
   std::string grammar;
 };
 

@@ -215,6 +215,17 @@ TEST_F(Server, ResponseFormatJsonSchemaShapesEveryChoice) {
   for (const json& choice : object["choices"]) {
     EXPECT_TRUE(json::parse(choice["message"]["content"].get<std::string>()).is_object()) << choice.dump();
   }
+  // In completions too, as vLLM takes it: each prompt's choices are documents.
+  json completions = completion("Data:", 60);
+  completions["prompt"] = {"Data:", "More:"};
+  completions["n"] = 2;
+  completions["response_format"] = {{"type", "json_object"}};
+  completions.erase("ignore_eos");  // the helper's, which a format refuses
+  const json completed = post("/v1/completions", completions);
+  ASSERT_EQ(completed["choices"].size(), 4u);
+  for (const json& choice : completed["choices"]) {
+    EXPECT_TRUE(json::parse(choice["text"].get<std::string>()).is_object()) << choice.dump();
+  }
   const json text = post("/v1/chat/completions", chat_with_format({{"type", "text"}}, 4));
   EXPECT_EQ(text["usage"]["completion_tokens"], 12);  // no grammar: 3 choices of 4 tokens (or fewer at EOS)
 }
@@ -254,9 +265,9 @@ TEST_F(Server, BadResponseFormatsAre400sSayingWhy) {
   EXPECT_EQ(post("/v1/chat/completions", ignoring, 400)["error"]["message"],
             "'ignore_eos' cannot be combined with 'response_format': the format ends the text where it is complete");
   json completions = completion("x", 1);
-  completions["response_format"] = {{"type", "json_object"}};
+  completions["response_format"] = {{"type", "json_object"}, {"schema", json::object()}};
   EXPECT_EQ(post("/v1/completions", completions, 400)["error"]["message"],
-            "'response_format' is a field of /v1/chat/completions, not of /v1/completions");
+            "'response_format.schema' is not a field of OpenAI's response format");
 }
 
 }  // namespace
