@@ -55,6 +55,11 @@ int64_t TokenGrammar::walk_vocabulary(StateId state, int64_t bytes_left, std::ve
   return most_bytes_after;
 }
 
+size_t TokenGrammar::state_count() {
+  std::lock_guard lock(mutex_);
+  return states_.state_count();
+}
+
 const TokenGrammar::Mask& TokenGrammar::cached_mask(StateId state) {
   if (const auto it = masks_.find(state); it != masks_.end()) return it->second;
   const size_t bytes = static_cast<size_t>(mask_words()) * sizeof(uint32_t);

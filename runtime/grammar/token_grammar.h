@@ -35,6 +35,9 @@ class TokenGrammar {
   const TokenVocabulary& vocabulary() const { return *vocabulary_; }
   // A mask has a bit per token: bit t % 32 of word t / 32.
   int64_t mask_words() const { return (vocabulary_->size() + 31) / 32; }
+  // The recognizer states reached so far. They are kept (each sequence's position is one),
+  // so a long-lived grammar grows with the variety of texts it has followed.
+  size_t state_count();
 
  private:
   friend class GrammarMatcher;

@@ -63,10 +63,11 @@ void ServingEngine::submit(SequenceRequest request) {
 std::shared_ptr<grammar::TokenGrammar> ServingEngine::grammar(const std::string& gbnf) {
   std::lock_guard lock(grammars_mutex_);
   const auto cached = std::find_if(grammars_.begin(), grammars_.end(), [&](const auto& g) { return g.first == gbnf; });
-  if (cached != grammars_.end()) {
+  if (cached != grammars_.end() && cached->second->state_count() < kMaxGrammarStates) {
     grammars_.splice(grammars_.begin(), grammars_, cached);
     return cached->second;
   }
+  if (cached != grammars_.end()) grammars_.erase(cached);
   auto parsed = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
   if (!vocabulary_) {
     const auto start = std::chrono::steady_clock::now();

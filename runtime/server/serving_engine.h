@@ -60,10 +60,13 @@ class ServingEngine {
   void submit(SequenceRequest request);
   // The GBNF grammar over this model's vocabulary, for SequenceRequest::grammar. The
   // vocabulary is read once, at the first grammar; the last kCachedGrammars grammars are
-  // kept, so that requests with the same schema share its states and token masks. Throws
+  // kept, so that requests with the same schema share its states and token masks, until
+  // one has reached kMaxGrammarStates states (deeply nested texts make new ones): the next
+  // request starts it afresh, and the sequences still on the old one keep it. Throws
   // genrt::Error for a grammar that does not parse. Any thread.
   std::shared_ptr<grammar::TokenGrammar> grammar(const std::string& gbnf);
   static constexpr size_t kCachedGrammars = 16;
+  static constexpr size_t kMaxGrammarStates = 100000;
   EngineCounts counts() const;
 
  private:
