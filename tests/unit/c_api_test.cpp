@@ -93,11 +93,16 @@ TEST(CApi, GenerationCancelledByTheCallbackLeavesTheModelUsable) {
   EXPECT_EQ(genrt_model_free(model), GENRT_OK);
 }
 
-TEST(CApi, TokenizeAndDetokenizeWithTheTwoCallPattern) {
-  genrt::test::TempDir dir;
+// `genrt init-model --preset tiny` into `dir`: a random-weight Llama with a byte-level tokenizer.
+void write_tiny_model(const genrt::test::TempDir& dir) {
   const std::string init = std::string(GENRT_CLI) + " init-model --preset tiny --out " + dir.path().string() +
                            " --log-level error > /dev/null";
   ASSERT_EQ(std::system(init.c_str()), 0);
+}
+
+TEST(CApi, TokenizeAndDetokenizeWithTheTwoCallPattern) {
+  genrt::test::TempDir dir;
+  write_tiny_model(dir);
   genrt_model* model = nullptr;
   ASSERT_EQ(genrt_model_load(dir.path().c_str(), nullptr, &model), GENRT_OK) << genrt_last_error();
   const char* text = "Once upon a time";
@@ -134,9 +139,7 @@ int append_text(void* user_data, int32_t, const char* text, size_t length) {
 // before these fields (a smaller struct_size) still generates.
 TEST(CApi, StructuredGenerationFollowsTheSchemaOrTheGrammar) {
   genrt::test::TempDir dir;
-  const std::string init = std::string(GENRT_CLI) + " init-model --preset tiny --out " + dir.path().string() +
-                           " --log-level error > /dev/null";
-  ASSERT_EQ(std::system(init.c_str()), 0);
+  write_tiny_model(dir);
   genrt_model* model = nullptr;
   ASSERT_EQ(genrt_model_load(dir.path().c_str(), nullptr, &model), GENRT_OK) << genrt_last_error();
   genrt_sampling sampling;
