@@ -10,7 +10,6 @@
 #include "runtime/api/translate_errors.h"
 #include "runtime/core/error.h"
 #include "runtime/engine/generator.h"
-#include "runtime/grammar/gbnf.h"
 #include "runtime/grammar/json_schema_grammar.h"
 #include "runtime/grammar/token_grammar.h"
 #include "runtime/models/load_model.h"
@@ -53,11 +52,10 @@ struct Model::Impl {
       }
       gbnf = grammar::json_schema_gbnf(schema);
     }
-    auto parsed = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
     std::call_once(vocabulary_once, [&] {
       vocabulary = std::make_shared<const grammar::TokenVocabulary>(*tokenizer, model->spec().vocab_size);
     });
-    return std::make_shared<grammar::TokenGrammar>(std::move(parsed), vocabulary);
+    return grammar::TokenGrammar::from_gbnf(gbnf, vocabulary);
   }
 };
 

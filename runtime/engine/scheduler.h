@@ -42,8 +42,8 @@
 #include <vector>
 
 #include "runtime/engine/sampling_params.h"
-#include "runtime/grammar/token_grammar.h"
 #include "runtime/engine/step_sampler.h"
+#include "runtime/grammar/token_grammar.h"
 #include "runtime/memory/kv_cache.h"
 #include "runtime/models/causal_lm.h"
 

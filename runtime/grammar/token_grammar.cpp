@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "runtime/core/error.h"
+#include "runtime/grammar/gbnf.h"
 
 namespace genrt::grammar {
 
@@ -24,6 +25,11 @@ void clear_bit(std::vector<uint32_t>& bits, int32_t token) {
 TokenGrammar::TokenGrammar(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenVocabulary> vocabulary)
     : states_(std::move(grammar)), vocabulary_(std::move(vocabulary)) {
   prefix_states_.resize(vocabulary_->longest_token() + 1);
+}
+
+std::shared_ptr<TokenGrammar> TokenGrammar::from_gbnf(std::string_view gbnf,
+                                                      std::shared_ptr<const TokenVocabulary> vocabulary) {
+  return std::make_shared<TokenGrammar>(std::make_shared<const Grammar>(parse_gbnf(gbnf)), std::move(vocabulary));
 }
 
 int64_t TokenGrammar::walk_vocabulary(StateId state, int64_t bytes_left, std::vector<uint32_t>& bits) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -31,6 +32,9 @@ inline constexpr size_t kMaxMaskCacheBytes = size_t{64} << 20;
 class TokenGrammar {
  public:
   TokenGrammar(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenVocabulary> vocabulary);
+  // A GBNF grammar (gbnf.h) over `vocabulary`; throws genrt::Error where it does not parse.
+  static std::shared_ptr<TokenGrammar> from_gbnf(std::string_view gbnf,
+                                                 std::shared_ptr<const TokenVocabulary> vocabulary);
 
   const TokenVocabulary& vocabulary() const { return *vocabulary_; }
   // A mask has a bit per token: bit t % 32 of word t / 32.

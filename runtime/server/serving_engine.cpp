@@ -4,7 +4,6 @@
 
 #include <chrono>
 
-#include "runtime/grammar/gbnf.h"
 
 namespace genrt {
 
@@ -68,14 +67,13 @@ std::shared_ptr<grammar::TokenGrammar> ServingEngine::grammar(const std::string&
     return cached->second;
   }
   if (cached != grammars_.end()) grammars_.erase(cached);
-  auto parsed = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
   if (!vocabulary_) {
     const auto start = std::chrono::steady_clock::now();
     vocabulary_ = std::make_shared<const grammar::TokenVocabulary>(*tokenizer_, model_->spec().vocab_size);
     spdlog::info("structured output: read the vocabulary's {} tokens in {:.0f} ms", vocabulary_->size(),
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
-  grammars_.emplace_front(gbnf, std::make_shared<grammar::TokenGrammar>(std::move(parsed), vocabulary_));
+  grammars_.emplace_front(gbnf, grammar::TokenGrammar::from_gbnf(gbnf, vocabulary_));
   if (grammars_.size() > kCachedGrammars) grammars_.pop_back();
   return grammars_.front().second;
 }

@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/grammar/gbnf.h"
 #include "runtime/grammar/json_schema_grammar.h"
 #include "runtime/grammar/token_grammar.h"
 #include "runtime/io/json_file.h"
@@ -43,9 +42,8 @@ std::shared_ptr<grammar::TokenGrammar> constrained_decoding(const GenerateOption
   try {
     gbnf = o.grammar.empty() ? grammar::json_schema_gbnf(read_ordered_json_file(o.json_schema))
                              : read_text_file(o.grammar);
-    return std::make_shared<grammar::TokenGrammar>(
-        std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf)),
-        std::make_shared<const grammar::TokenVocabulary>(*loaded.tokenizer, loaded.model->spec().vocab_size));
+    return grammar::TokenGrammar::from_gbnf(
+        gbnf, std::make_shared<const grammar::TokenVocabulary>(*loaded.tokenizer, loaded.model->spec().vocab_size));
   } catch (const Error& e) {
     fail("{} {}: {}", option, o.grammar.empty() ? o.json_schema : o.grammar, e.what());
   }
