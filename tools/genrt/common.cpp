@@ -83,7 +83,9 @@ std::variant<ChatTemplate, std::string> model_chat_template(const Tokenizer& tok
   const std::string bos = tokenizer.bos_id() ? tokenizer.token_text(*tokenizer.bos_id()) : "";
   const std::string eos = tokenizer.eos_id() ? tokenizer.token_text(*tokenizer.eos_id()) : "";
   if (!format_name.empty()) {
-    return ChatTemplate{.format = parse_chat_format(format_name), .bos_token = bos, .eos_token = eos, .default_system = {}};
+    const ChatFormat format = parse_chat_format(format_name);
+    return ChatTemplate{
+        .format = format, .bos_token = bos, .eos_token = eos, .default_system = {}, .tools = format_has_tools(format)};
   }
   const std::string formats = fmt::format("{}", fmt::join(chat_format_names(), ", "));
   const auto* hf = dynamic_cast<const HfTokenizer*>(&tokenizer);
