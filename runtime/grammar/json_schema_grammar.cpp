@@ -49,7 +49,8 @@ bool is_annotation(std::string_view key) {
   return std::find(kAnnotations.begin(), kAnnotations.end(), key) != kAnnotations.end();
 }
 
-// `bytes` as a GBNF literal.
+}  // namespace
+
 std::string gbnf_literal(std::string_view bytes) {
   std::string out = "\"";
   for (const char c : bytes) {
@@ -70,20 +71,22 @@ std::string gbnf_literal(std::string_view bytes) {
   return out + "\"";
 }
 
+namespace {
+
 // The compact JSON text of `v` as a literal.
 std::string json_literal(const json& v) { return gbnf_literal(v.dump()); }
 
 class SchemaCompiler {
  public:
-  explicit SchemaCompiler(const json& root) : root_(root) {}
+  // Rule names start with `prefix`, so that several schemas share a grammar.
+  SchemaCompiler(const json& root, std::string prefix) : root_(root), prefix_(std::move(prefix)) {}
 
-  std::string grammar() {
+  // `rule ::= ` the schema's values, and the rules they use (not JSON's own, kJsonRules).
+  std::string rules(std::string_view rule) {
     const std::string value = compile(root_, "#", "root-value", 0);
-    // Blanks may lead (a SentencePiece token's space) but not trail: a document that is
-    // complete ends the text, with no end token needed.
-    std::string out = fmt::format("root ::= ws {}\n", value);
+    std::string out = fmt::format("{} ::= {}\n", rule, value);
     for (const auto& [name, body] : rules_) out += fmt::format("{} ::= {}\n", name, body);
-    return out + std::string(kJsonRules);
+    return out;
   }
 
  private:
@@ -100,7 +103,7 @@ class SchemaCompiler {
       name += ok ? c : '-';
     }
     if (name.size() > 48) name.resize(48);
-    return fmt::format("s{}-{}", ++rule_count_, name);
+    return fmt::format("{}s{}-{}", prefix_, ++rule_count_, name);
   }
 
   std::string define(std::string_view hint, std::string body) {
@@ -303,6 +306,7 @@ class SchemaCompiler {
   }
 
   const json& root_;
+  std::string prefix_;
   std::map<std::string, std::string> rules_;
   std::map<std::string, std::string> refs_;  // $ref target -> rule
   int rule_count_ = 0;
@@ -310,7 +314,23 @@ class SchemaCompiler {
 
 }  // namespace
 
-std::string json_schema_gbnf(const nlohmann::ordered_json& schema) { return SchemaCompiler(schema).grammar(); }
+std::string json_schema_gbnf(const nlohmann::ordered_json& schema) {
+  // Blanks may lead (a SentencePiece token's space) but not trail: a document that is
+  // complete ends the text, with no end token needed.
+  return "root ::= ws schema\n" + SchemaCompiler(schema, "").rules("schema") + std::string(kJsonRules);
+}
+
+std::string json_schemas_gbnf(std::string_view root, std::span<const NamedSchema> schemas) {
+  std::string out = fmt::format("root ::= {}\n", root);
+  for (const NamedSchema& s : schemas) {
+    try {
+      out += SchemaCompiler(*s.schema, s.rule + "-").rules(s.rule);
+    } catch (const Error& e) {
+      fail("{}: {}", s.rule, e.what());
+    }
+  }
+  return out + std::string(kJsonRules);
+}
 
 std::string json_object_gbnf() { return fmt::format("root ::= ws object\n{}", kJsonRules); }
 

@@ -19,7 +19,9 @@
 // output passes and a model cannot spend its tokens on blanks). A number's exponent has at
 // most two digits, so every number is a finite double.
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -30,6 +32,19 @@ namespace genrt::grammar {
 // ("#/properties/age: 'minimum' is not supported"). Ordered JSON: the properties are
 // written in the order the schema lists them, as OpenAI's strict mode writes them.
 std::string json_schema_gbnf(const nlohmann::ordered_json& schema);
+
+// Several schemas in one grammar (a tool call's arguments, one schema per tool): the
+// values of each schema are the rule `rule` (distinct names of letters, digits and '-'),
+// which the grammar's root expression `root` uses. Throws as json_schema_gbnf, the message
+// starting with the rule of the schema at fault.
+struct NamedSchema {
+  std::string rule;
+  const nlohmann::ordered_json* schema;
+};
+std::string json_schemas_gbnf(std::string_view root, std::span<const NamedSchema> schemas);
+
+// `bytes` as a GBNF string literal.
+std::string gbnf_literal(std::string_view bytes);
 
 // Any JSON object (OpenAI's "json_object" response format).
 std::string json_object_gbnf();

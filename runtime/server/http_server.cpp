@@ -13,6 +13,7 @@
 #include <random>
 
 #include "runtime/server/completion_job.h"
+#include "runtime/server/chat_tools.h"
 #include "runtime/server/connection_stream.h"
 #include "runtime/server/connection_threads.h"
 #include "runtime/server/sse_stream.h"
@@ -298,6 +299,8 @@ void HttpServer::install_routes() {
                                   .model = options_.model_name};
         if (!params.stream) {
           std::vector<ChoiceResult> choices = job->collect();
+          static thread_local std::mt19937_64 rng(std::random_device{}());
+          for (ChoiceResult& choice : choices) read_tool_calls(params, choice, rng);
           send_json(res, 200, response_json(params, identity, choices, job->cached_prompt_tokens()));
         } else {
           auto stream = std::make_shared<SseStream>(job, params, std::move(identity));

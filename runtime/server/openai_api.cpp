@@ -11,6 +11,8 @@
 #include "runtime/core/utf8.h"
 #include "runtime/grammar/gbnf.h"
 #include "runtime/grammar/json_schema_grammar.h"
+#include "runtime/server/chat_tools.h"
+#include "runtime/tokenizer/tool_call_syntax.h"
 
 namespace genrt {
 
@@ -85,23 +87,43 @@ std::string message_text(const RequestJson& content, size_t index) {
 constexpr std::string_view kRoles[] = {"system", "user", "assistant", "tool", "developer"};
 
 ChatMessage chat_message(const RequestJson& m, size_t index) {
-  if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) {
-    bad_request("messages", fmt::format("messages[{}] needs a string 'role' and a 'content'", index));
+  if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+    bad_request("messages", fmt::format("messages[{}] needs a string 'role'", index));
   }
   const std::string role = m["role"].get<std::string>();
   if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
     bad_request("messages", fmt::format("messages[{}].role is '{}'; a role is system, user, assistant, tool or developer", index, role));
   }
-  for (const auto& [key, value] : m.items()) {
-    if (key == "role" || key == "content" || key == "tool_call_id") continue;  // a tool result's id changes no text
-    if (key != "name" && key != "tool_calls") {
+  ChatMessage message{.role = role == "developer" ? "system" : role, .content = {}, .tool_calls = {}, .tool_call_id = {}};
+  for (const auto& item : m.items()) {
+    const std::string& key = item.key();
+    const RequestJson& value = item.value();
+    if (key == "role" || key == "content") continue;
+    if (key == "tool_calls" && role == "assistant") {
+      if (!value.is_null()) message.tool_calls = message_tool_calls(value, index);
+    } else if (key == "tool_call_id" && role == "tool") {
+      if (!value.is_string()) bad_request("messages", fmt::format("messages[{}].tool_call_id must be a string", index));
+      message.tool_call_id = value.get<std::string>();
+    } else if (key == "name" || key == "tool_calls" || key == "tool_call_id") {
+      if (!value.is_null() && value != RequestJson::array()) {
+        bad_request("messages", fmt::format("messages[{}].{} is not supported by genrt{}", index, key,
+                                            key == "name" ? " yet" : " on a " + role + " message"));
+      }
+    } else {
       bad_request("messages", fmt::format("messages[{}] has a field '{}' OpenAI does not define", index, key));
     }
-    if (!value.is_null() && value != RequestJson::array()) {
-      bad_request("messages", fmt::format("messages[{}].{} is not supported by genrt yet", index, key));
-    }
   }
-  return {role == "developer" ? "system" : role, message_text(m["content"], index)};
+  if (role == "tool" && !m.contains("tool_call_id")) {
+    bad_request("messages", fmt::format("messages[{}] is a tool result without its 'tool_call_id'", index));
+  }
+  // An assistant message that calls tools may have no content.
+  const auto content = m.find("content");
+  if (content != m.end() && !content->is_null()) {
+    message.content = message_text(*content, index);
+  } else if (message.tool_calls.empty()) {
+    bad_request("messages", fmt::format("messages[{}] needs a 'content'", index));
+  }
+  return message;
 }
 
 }  // namespace
@@ -169,13 +191,14 @@ constexpr FieldRule kFields[] = {
     {"service_tier", kChat, Use::ignored},
     {"prompt_cache_key", kChat, Use::ignored},
     {"safety_identifier", kChat, Use::ignored},
-    {"parallel_tool_calls", kChat, Use::ignored},  // means nothing without tools
+    {"tools", kChat, Use::implemented},
+    {"tool_choice", kChat, Use::implemented},
+    {"parallel_tool_calls", kChat, Use::implemented},
     {"prediction", kChat, Use::ignored},           // a latency hint; the output is the same
     {"best_of", kCompletions, Use::unimplemented, [](const RequestJson& v) { return v == 1; }},
     {"suffix", kCompletions, Use::unimplemented, [](const RequestJson& v) { return v == ""; }},
-    {"tools", kChat, Use::unimplemented, is_empty},
+    // OpenAI's deprecated names for tools and tool_choice.
     {"functions", kChat, Use::unimplemented, is_empty},
-    {"tool_choice", kChat, Use::unimplemented, is_none_or_auto},
     {"function_call", kChat, Use::unimplemented, is_none_or_auto},
     {"modalities", kChat, Use::unimplemented, [](const RequestJson& v) { return v == RequestJson::array({"text"}); }},
     {"verbosity", kChat, Use::unimplemented, [](const RequestJson& v) { return v == "medium"; }},
@@ -327,14 +350,32 @@ CompletionParams parse_request(const RequestJson& body, Endpoint endpoint, const
     if (messages == body.end() || !messages->is_array() || messages->empty()) bad_request("messages", "'messages' must be a non-empty list");
     std::vector<ChatMessage> chat;
     for (size_t i = 0; i < messages->size(); ++i) chat.push_back(chat_message((*messages)[i], i));
+    const ChatTemplate& chat_template = *ctx.chat_template;
+    const std::optional<ChatTools> tools = parse_chat_tools(body);
+    if (tools && !chat_template.tools) {
+      bad_request("tools", fmt::format("this model's chat template ({}) defines no tools; tools work with llama3.1, chatml "
+                                       "(a template with <tool_call>) and mistral-v3 templates",
+                                       chat_format_name(chat_template.format)));
+    }
+    if (tools && tools->choice != ChatTools::Choice::none) {
+      p.tool_format = chat_template.format;
+      // The call markers of llama3.1 (<|python_tag|>) and mistral-v3 ([TOOL_CALLS]) are special tokens.
+      p.skip_special = chat_template.format == ChatFormat::chatml;
+      if (tools->choice != ChatTools::Choice::automatic) {
+        p.grammar = tool_call_gbnf(chat_template.format, *tools);
+        p.reply_prefix = tool_call_shape(chat_template.format).prompt_suffix;
+      }
+    }
+    std::string prompt;
     try {
-      p.prompts = {{ctx.tokenizer->encode(ctx.chat_template->render(chat, true), /*add_special=*/false), ""}};
+      prompt = chat_template.render(chat, true, tools ? std::span(tools->tools) : std::span<const nlohmann::ordered_json>());
     } catch (const ApiError&) {
       throw;
-    } catch (const Error& e) {  // the template refuses the conversation (roles)
+    } catch (const Error& e) {  // the template refuses the conversation (roles, tool call ids)
       bad_request("messages", e.what());
     }
-    if (const auto end = ctx.tokenizer->encode(ctx.chat_template->end_of_turn(), false); end.size() == 1) {
+    p.prompts = {{ctx.tokenizer->encode(prompt + p.reply_prefix, /*add_special=*/false), ""}};
+    if (const auto end = ctx.tokenizer->encode(chat_template.end_of_turn(), false); end.size() == 1) {
       p.stop_token_ids.push_back(end[0]);
     }
   } else {
@@ -417,9 +458,16 @@ CompletionParams parse_request(const RequestJson& body, Endpoint endpoint, const
   }
   if (p.top_logprobs > 20) bad_request("top_logprobs", "at most 20 top logprobs can be requested");
   if (p.top_logprobs < -1) bad_request("logprobs", "'logprobs' must be >= 0");
-  p.grammar = response_format_grammar(body);
+  if (std::string format = response_format_grammar(body); !format.empty()) {
+    if (p.tool_format) {
+      bad_request("response_format", "'response_format' with 'tools' is not supported by genrt yet (unless tool_choice "
+                                     "is \"none\"): the format would keep the model from calling them");
+    }
+    p.grammar = std::move(format);
+  }
   if (!p.grammar.empty() && p.ignore_eos) {
-    bad_request("ignore_eos", "'ignore_eos' cannot be combined with 'response_format': the format ends the text where it is complete");
+    bad_request("ignore_eos", "'ignore_eos' cannot be combined with 'response_format' or a required tool call: the "
+                              "grammar ends the text where it is complete");
   }
   p.echo = request_field<bool>(body, "echo").value_or(false);
   if (p.echo && p.top_logprobs >= 0) {

@@ -96,9 +96,16 @@ struct CompletionParams {
   int64_t top_logprobs = -1;   // -1: no logprobs
   bool ignore_eos = false;     // vLLM's extension: generate max_tokens whatever the model says
   bool echo = false;           // completions: each choice's text starts with its prompt's
-  // Structured output (response_format): the GBNF grammar every choice's text follows
-  // (runtime/grammar/); empty: none.
+  // Structured output (response_format) or a required tool call: the GBNF grammar every
+  // choice's text follows (runtime/grammar/); empty: none.
   std::string grammar;
+  // Chat with tools (tool_choice other than "none"): replies are read for tool calls in this
+  // format (runtime/tokenizer/tool_call_syntax.h).
+  std::optional<ChatFormat> tool_format;
+  // Written into the prompt after the assistant's turn opens and read as each reply's start
+  // (mistral-v3's [TOOL_CALLS] when a call is required).
+  std::string reply_prefix;
+  bool skip_special = true;  // false: special tokens are text (llama3.1's and mistral-v3's call markers)
 };
 
 // Throws ApiError (400) naming the field for wrong types, out-of-range values, prompts
@@ -122,9 +129,10 @@ struct TokenLogprobEntry {
 };
 
 struct ChoiceResult {
-  std::string text;
+  std::string text;                 // with tool calls: the text before them
+  std::vector<ToolCall> tool_calls;
   std::vector<TokenLogprobEntry> logprobs;
-  std::string finish_reason;  // stop, length
+  std::string finish_reason;  // stop, length, tool_calls
   int64_t tokens = 0;
 };
 
@@ -135,13 +143,15 @@ struct ResponseIdentity {
   std::string model;
 };
 
-// One choice's part of a stream chunk: the assistant role, a piece of text, or its finish.
+// One choice's part of a stream chunk: the assistant role, a piece of text, tool calls, or
+// its finish.
 struct ChunkChoice {
   size_t index = 0;
   bool role = false;                         // chat: opens the choice as the assistant's
   std::optional<std::string> text;           // none: the chunk has no text (a role chunk)
+  std::vector<ToolCall> tool_calls;          // chat: the reply's calls, once it is complete
   std::vector<TokenLogprobEntry> logprobs;   // the new tokens', when the request asked
-  std::optional<std::string> finish_reason;  // on the choice's last chunk: stop, length
+  std::optional<std::string> finish_reason;  // on the choice's last chunk: stop, length, tool_calls
 };
 
 // Chat: OpenAI's `content` list; a token's `token` is its text (U+FFFD where its bytes are

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "runtime/core/utf8.h"
+#include "runtime/server/chat_tools.h"
 #include "runtime/server/openai_api.h"
 
 namespace genrt {
@@ -91,6 +92,11 @@ ResponseJson response_json(const CompletionParams& p, const ResponseIdentity& id
     if (chat) {
       choice["index"] = i;
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+      if (!c.tool_calls.empty()) {
+        // OpenAI's shape: no text before the calls is null content.
+        if (c.text.empty()) choice["message"]["content"] = nullptr;
+        choice["message"]["tool_calls"] = tool_calls_json(c.tool_calls, /*with_index=*/false);
+      }
     } else {
       choice["text"] = c.text;
       choice["index"] = i;
@@ -119,6 +125,7 @@ ResponseJson chunk_json(const CompletionParams& p, const ResponseIdentity& ident
     ResponseJson delta = ResponseJson::object();
     if (c.role) delta["role"] = "assistant";
     if (c.text) delta["content"] = *c.text;
+    if (!c.tool_calls.empty()) delta["tool_calls"] = tool_calls_json(c.tool_calls, /*with_index=*/true);
     choice["index"] = c.index;
     choice["delta"] = std::move(delta);
   } else {

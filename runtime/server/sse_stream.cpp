@@ -17,7 +17,9 @@ SseStream::SseStream(std::shared_ptr<CompletionJob> job, CompletionParams params
       params_(std::move(params)),
       identity_(std::move(identity)),
       opened_(params_.endpoint != Endpoint::chat),
-      completion_tokens_(params_.prompts.size() * static_cast<size_t>(params_.n), 0) {}
+      completion_tokens_(params_.prompts.size() * static_cast<size_t>(params_.n), 0) {
+  if (params_.tool_format) tool_calls_.assign(completion_tokens_.size(), ToolCallStream(*params_.tool_format, params_.reply_prefix));
+}
 
 bool SseStream::write_next(httplib::DataSink& sink) {
   if (!opened_) {
@@ -39,7 +41,28 @@ bool SseStream::write_next(httplib::DataSink& sink) {
     return false;
   }
   completion_tokens_[event->index] = event->tokens;
+  std::vector<ToolCall> calls;
+  if (!tool_calls_.empty()) {
+    ToolCallStream& reply = tool_calls_[event->index];
+    event->text = reply.push(event->text);
+    if (event->finish_reason) {
+      AssistantReply rest = reply.finish(rng_);
+      event->text += rest.content;
+      calls = std::move(rest.calls);
+      if (!calls.empty() && event->finish_reason == "stop") event->finish_reason = "tool_calls";
+    }
+  }
   if (event->text.empty() && event->logprobs.empty() && !event->finish_reason) return true;
+  if (!calls.empty()) {
+    // The text and logprobs first, then the calls, then the finish.
+    const bool text = !event->text.empty() || !event->logprobs.empty();
+    if (text && !send(sink, chunk_json(params_, identity_,
+                                       {.index = event->index, .text = std::move(event->text), .logprobs = std::move(event->logprobs)}))) {
+      return false;
+    }
+    if (!send(sink, chunk_json(params_, identity_, {.index = event->index, .tool_calls = std::move(calls)}))) return false;
+    return send(sink, chunk_json(params_, identity_, {.index = event->index, .finish_reason = event->finish_reason}));
+  }
   return send(sink, chunk_json(params_, identity_,
                                {.index = event->index,
                                 .text = std::move(event->text),

@@ -1,14 +1,17 @@
 #pragma once
 // A streamed completion (stream: true) as Server-Sent Events: a chat stream opens each
 // choice with the assistant's role, then every choice event is a chunk, then the usage
-// chunk (when asked for) and `data: [DONE]`.
+// chunk (when asked for) and `data: [DONE]`. With tools, text that may be a tool call is
+// held back; the calls go out in one chunk when the reply is complete.
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/server/chat_tools.h"
 #include "runtime/server/completion_job.h"
 #include "runtime/server/openai_api.h"
 
@@ -35,6 +38,8 @@ class SseStream {
   CompletionParams params_;
   ResponseIdentity identity_;
   bool opened_;                              // chat choices have been sent their role
+  std::vector<ToolCallStream> tool_calls_;   // per choice, when the request has tools
+  std::mt19937_64 rng_{std::random_device{}()};  // tool call ids
   std::vector<int64_t> completion_tokens_;  // per choice, for the usage chunk
 };
 

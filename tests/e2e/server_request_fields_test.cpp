@@ -263,7 +263,8 @@ TEST_F(Server, BadResponseFormatsAre400sSayingWhy) {
   json ignoring = chat_with_format({{"type", "json_object"}}, 4);
   ignoring["ignore_eos"] = true;
   EXPECT_EQ(post("/v1/chat/completions", ignoring, 400)["error"]["message"],
-            "'ignore_eos' cannot be combined with 'response_format': the format ends the text where it is complete");
+            "'ignore_eos' cannot be combined with 'response_format' or a required tool call: the grammar ends the text "
+            "where it is complete");
   json completions = completion("x", 1);
   completions["response_format"] = {{"type", "json_object"}, {"schema", json::object()}};
   EXPECT_EQ(post("/v1/completions", completions, 400)["error"]["message"],

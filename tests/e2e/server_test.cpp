@@ -206,9 +206,7 @@ TEST_F(Server, UnimplementedFieldsAreRefusedByName) {
   const std::vector<std::tuple<std::string, std::string, json>> asking = {
       {"/v1/completions", "best_of", 3},
       {"/v1/completions", "suffix", " the end"},
-      {"/v1/chat/completions", "tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
       {"/v1/chat/completions", "functions", json::array({{{"name", "f"}}})},
-      {"/v1/chat/completions", "tool_choice", "required"},
       {"/v1/chat/completions", "function_call", {{"name", "f"}}},
       {"/v1/chat/completions", "modalities", {"text", "audio"}},
       {"/v1/chat/completions", "audio", {{"voice", "alloy"}}},

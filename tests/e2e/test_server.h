@@ -44,6 +44,11 @@ class TestServer {
   }
   ServingEngine& engine() { return *engine_; }
   int port() const { return port_; }
+  // Chats from now on use `chat` (the default: llama3). Only between requests.
+  void set_chat_template(const ChatTemplate& chat) {
+    chat_ = chat;
+    server_.set_engine(engine_.get(), &chat_);
+  }
 
   // KV blocks in use, once the engine has settled (counts update after each step).
   int64_t kv_blocks_used_when_idle();
