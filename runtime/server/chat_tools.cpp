@@ -7,8 +7,10 @@
 #include <cctype>
 
 #include "runtime/grammar/gbnf.h"
+#include "runtime/grammar/grammar_states.h"
 #include "runtime/grammar/json_schema_grammar.h"
 #include "runtime/tokenizer/python_json.h"
+#include "runtime/tokenizer/tool_chat_formats.h"
 #include "runtime/tokenizer/tool_call_syntax.h"
 
 namespace genrt {
@@ -68,15 +70,43 @@ void check_tool(const RequestJson& tool, size_t i) {
   }
 }
 
+// A function's parameters as the schema of a call's arguments: an object schema (absent or
+// {}: any object), else a 400 naming the tool.
+const nlohmann::ordered_json& arguments_schema(const nlohmann::ordered_json& tool, size_t i) {
+  static const nlohmann::ordered_json any_object = {{"type", "object"}};
+  const auto& function = tool["function"];
+  const auto parameters = function.find("parameters");
+  if (parameters == function.end() || parameters->empty()) return any_object;
+  const auto type = parameters->find("type");
+  const bool object = type != parameters->end() ? *type == "object"
+                                                : parameters->contains("properties") || parameters->contains("additionalProperties");
+  if (!object) {
+    bad_request("tools", fmt::format("tools[{}].function.parameters must describe an object (a call's arguments are one): "
+                                     "\"type\": \"object\"",
+                                     i));
+  }
+  return *parameters;
+}
+
+// The grammar of a strict function's arguments; empty when the function is not strict.
+std::string strict_arguments_gbnf(const nlohmann::ordered_json& tool, size_t i) {
+  if (!tool["function"].value("strict", false)) return {};
+  try {
+    return grammar::json_schema_gbnf(arguments_schema(tool, i));
+  } catch (const Error& e) {
+    bad_request("tools", fmt::format("tools[{}] is strict, but its parameters cannot be enforced: {}", i, e.what()));
+  }
+}
+
 }  // namespace
 
 std::optional<ChatTools> parse_chat_tools(const RequestJson& body) {
   ChatTools t;
   if (const auto parallel = request_field<bool>(body, "parallel_tool_calls", "a boolean")) t.parallel = *parallel;
   const auto tools = body.find("tools");
+  if (tools != body.end() && !tools->is_null() && !tools->is_array()) bad_request("tools", "'tools' must be a list of tools");
   const bool has_tools = tools != body.end() && !tools->is_null() && !tools->empty();
   if (has_tools) {
-    if (!tools->is_array()) bad_request("tools", "'tools' must be a list of tools");
     if (tools->size() > 128) bad_request("tools", fmt::format("'tools' has {} tools; at most 128", tools->size()));
     for (size_t i = 0; i < tools->size(); ++i) {
       check_tool((*tools)[i], i);
@@ -85,6 +115,7 @@ std::optional<ChatTools> parse_chat_tools(const RequestJson& body) {
         if (earlier["function"]["name"] == name) bad_request("tools", fmt::format("'tools' names the function '{}' twice", name));
       }
       t.tools.push_back((*tools)[i]);
+      t.strict_arguments.push_back(strict_arguments_gbnf(t.tools.back(), i));
     }
   }
   const auto choice = body.find("tool_choice");
@@ -136,16 +167,12 @@ std::vector<ToolCall> message_tool_calls(const RequestJson& calls, size_t index)
 
 std::string tool_call_gbnf(ChatFormat format, const ChatTools& tools) {
   const ToolCallShape shape = tool_call_shape(format);
-  const nlohmann::ordered_json any_object = {{"type", "object"}};
   std::vector<grammar::NamedSchema> schemas;
   std::vector<std::string> calls;
   for (size_t i = 0; i < tools.tools.size(); ++i) {
-    const auto& function = tools.tools[i]["function"];
-    const std::string name = function["name"];
+    const std::string name = tools.tools[i]["function"]["name"];
     if (tools.choice == ChatTools::Choice::named && name != tools.function) continue;
-    // A function without parameters takes an object all the same (OpenAI sends "{}").
-    const auto parameters = function.find("parameters");
-    schemas.push_back({fmt::format("tool{}-arguments", i), parameters != function.end() ? &*parameters : &any_object});
+    schemas.push_back({fmt::format("tool{}-arguments", i), &arguments_schema(tools.tools[i], i)});
     calls.push_back(fmt::format("{} {}", grammar::gbnf_literal(std::string(shape.call_open) + name + std::string(shape.arguments_key)),
                                 schemas.back().rule));
   }
@@ -172,10 +199,25 @@ std::string tool_call_id(ChatFormat format, std::mt19937_64& rng) {
   return id;
 }
 
+bool calls_allowed(const ChatTools& tools, const std::vector<ToolCall>& calls) {
+  if (calls.size() > 1 && !tools.parallel) return false;
+  for (const ToolCall& call : calls) {
+    const auto tool = std::find_if(tools.tools.begin(), tools.tools.end(),
+                                   [&](const auto& t) { return t["function"]["name"] == call.name; });
+    if (tool == tools.tools.end()) return false;
+    const std::string& gbnf = tools.strict_arguments[static_cast<size_t>(tool - tools.tools.begin())];
+    if (gbnf.empty()) continue;
+    grammar::GrammarStates states(std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf)));
+    const grammar::StateId end = states.advance(states.start(), python_json(call.arguments));
+    if (end == grammar::kDeadState || !states.accepts(end)) return false;
+  }
+  return true;
+}
+
 void read_tool_calls(const CompletionParams& params, ChoiceResult& choice, std::mt19937_64& rng) {
   if (!params.tool_format) return;
   AssistantReply reply = parse_tool_calls(*params.tool_format, params.reply_prefix + choice.text);
-  if (reply.calls.empty()) return;
+  if (reply.calls.empty() || !calls_allowed(params.tools, reply.calls)) return;
   for (ToolCall& call : reply.calls) call.id = tool_call_id(*params.tool_format, rng);
   choice.text = std::move(reply.content);
   choice.tool_calls = std::move(reply.calls);
@@ -184,7 +226,13 @@ void read_tool_calls(const CompletionParams& params, ChoiceResult& choice, std::
 
 std::string ToolCallStream::push(std::string_view text) {
   reply_ += text;
-  const size_t content = content_before_tool_calls(format_, reply_);
+  if (!params_->reply_prefix.empty()) return {};  // the prompt began the call: the reply is one
+  // Text before sent_ holds no start of a call, but a llama3.1 call is the whole reply.
+  const ChatFormat format = *params_->tool_format;
+  const size_t from = format == ChatFormat::llama31 ? 0 : sent_;
+  size_t content = from + content_before_tool_calls(format, std::string_view(reply_).substr(from));
+  // Blanks wait for what follows them: before a call they are not content.
+  while (content > sent_ && std::string_view(" \t\n\r\f\v").find(reply_[content - 1]) != std::string_view::npos) --content;
   if (content <= sent_) return {};
   std::string out = reply_.substr(sent_, content - sent_);
   sent_ = content;
@@ -192,12 +240,13 @@ std::string ToolCallStream::push(std::string_view text) {
 }
 
 AssistantReply ToolCallStream::finish(std::mt19937_64& rng) {
-  AssistantReply reply = parse_tool_calls(format_, reply_);
-  if (reply.calls.empty()) return {.content = reply_.substr(sent_), .calls = {}};
-  for (ToolCall& call : reply.calls) call.id = tool_call_id(format_, rng);
-  // The parsed content starts where the reply's leading blanks end; part of it went out.
-  const size_t blanks = std::min(reply_.find_first_not_of(" \t\n\r"), reply_.size());
-  reply.content.erase(0, std::min(reply.content.size(), sent_ > blanks ? sent_ - blanks : 0));
+  AssistantReply reply = parse_tool_calls(*params_->tool_format, reply_);
+  if (reply.calls.empty() || !calls_allowed(params_->tools, reply.calls)) {
+    return {.content = reply_.substr(std::min(sent_, reply_.size())), .calls = {}};
+  }
+  for (ToolCall& call : reply.calls) call.id = tool_call_id(*params_->tool_format, rng);
+  // The content less what went out: the stream held back the blanks the parse drops.
+  reply.content.erase(0, std::min(reply.content.size(), sent_ - std::min(sent_, params_->reply_prefix.size())));
   return reply;
 }
 

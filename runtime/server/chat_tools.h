@@ -16,14 +16,6 @@
 
 namespace genrt {
 
-struct ChatTools {
-  enum class Choice { none, automatic, required, named };
-  std::vector<nlohmann::ordered_json> tools;  // OpenAI tool objects, as the prompt renders them
-  Choice choice = Choice::automatic;
-  std::string function;  // Choice::named: the one to call
-  bool parallel = true;  // parallel_tool_calls: a reply may make several calls
-};
-
 // The request's tools; nullopt when it has none. Throws ApiError (400) naming the field for
 // malformed tools, a tool_choice naming no tool, or a tool_choice other than "none" without tools.
 std::optional<ChatTools> parse_chat_tools(const RequestJson& body);
@@ -40,6 +32,11 @@ std::string tool_call_gbnf(ChatFormat format, const ChatTools& tools);
 // the call comes back), else "call_" and 24 of them, as OpenAI's look.
 std::string tool_call_id(ChatFormat format, std::mt19937_64& rng);
 
+// Whether a reply may make `calls`: each names a function of the request, as many as
+// parallel_tool_calls allows, and a strict function's arguments follow its parameters. A
+// reply whose calls may not be made is content.
+bool calls_allowed(const ChatTools& tools, const std::vector<ToolCall>& calls);
+
 // A finished choice of a request with tools (params.tool_format): its text split into the
 // content and the calls, each given an id; a choice that calls a tool finishes with
 // "tool_calls".
@@ -49,16 +46,18 @@ void read_tool_calls(const CompletionParams& params, ChoiceResult& choice, std::
 // comes; from where a call may start, the text is held back until the reply is complete.
 class ToolCallStream {
  public:
-  ToolCallStream(ChatFormat format, std::string reply_prefix) : format_(format), reply_(std::move(reply_prefix)) {}
+  // `params` of a request with tools (params.tool_format), which must outlive the stream.
+  explicit ToolCallStream(const CompletionParams& params)
+      : params_(&params), reply_(params.reply_prefix), sent_(params.reply_prefix.size()) {}
   // The reply's next piece of text; returns the content that can be sent now.
   std::string push(std::string_view text);
   // The reply is complete: the content not sent yet, and the calls (ids given).
   AssistantReply finish(std::mt19937_64& rng);
 
  private:
-  ChatFormat format_;
-  std::string reply_;
-  size_t sent_ = 0;  // bytes of reply_ sent as content
+  const CompletionParams* params_;
+  std::string reply_;  // the reply prefix (not content), then the reply
+  size_t sent_;        // bytes of reply_ sent as content, or not to be sent
 };
 
 // `calls` as a message's `tool_calls`, or (with_index) as a stream delta's.

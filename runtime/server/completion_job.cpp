@@ -3,7 +3,6 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <algorithm>
 #include <random>
 
 #include "runtime/engine/stop_strings.h"
@@ -28,8 +27,6 @@ struct CompletionJob::Shared {
 
   const Tokenizer& tokenizer;
   std::shared_ptr<ServerMetrics> metrics;
-  // Tokens that end a sequence: no text even when special tokens are kept as text.
-  std::vector<int32_t> end_tokens;
   Clock::time_point start = Clock::now();
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::vector<Choice> choices;
@@ -65,8 +62,7 @@ struct CompletionJob::Shared {
     }
     c.last_token = now;
     metrics->tokens_generated(1);
-    const bool end = std::find(end_tokens.begin(), end_tokens.end(), token.id) != end_tokens.end();
-    const StopStringMatcher::Result r = c.stops.push(end ? std::string() : c.decoder.push(token.id));
+    const StopStringMatcher::Result r = c.stops.push(c.decoder.push(token.id));
     ChoiceEvent event{.index = index, .text = r.text, .logprobs = {}, .finish_reason = {}, .tokens = c.tokens};
     if (token.logprobs != nullptr) {
       TokenLogprobEntry entry{logprob_token(token.id, token.logprobs->logprob), c.text_offset, {}};
@@ -97,14 +93,12 @@ struct CompletionJob::Shared {
 
 CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, std::shared_ptr<ServerMetrics> metrics)
     : shared_(std::make_shared<Shared>(engine.tokenizer(), std::move(metrics))), n_(p.n) {
-  shared_->end_tokens = engine.model().spec().eos_token_ids;
-  shared_->end_tokens.insert(shared_->end_tokens.end(), p.stop_token_ids.begin(), p.stop_token_ids.end());
   // Choice i completes prompt i / n: each prompt's n choices follow one another.
   std::vector<const Prompt*> prompt_of;
   for (const Prompt& prompt : p.prompts) {
     for (int64_t j = 0; j < p.n; ++j) {
       prompt_of.push_back(&prompt);
-      shared_->choices.push_back({StreamDecoder(engine.tokenizer(), prompt.ids, p.skip_special), StopStringMatcher(p.stop),
+      shared_->choices.push_back({StreamDecoder(engine.tokenizer(), prompt.ids, p.text_specials), StopStringMatcher(p.stop),
                                   0, 0, false, {}, 0});
     }
     shared_->metrics->prompt_tokens(static_cast<int64_t>(prompt.ids.size()));
@@ -114,7 +108,7 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
     try {
       grammar = engine.grammar(p.grammar);
     } catch (const Error& e) {
-      throw ApiError(400, e.what(), "invalid_request_error", "response_format");
+      throw ApiError(400, e.what(), "invalid_request_error", p.tool_format ? "tools" : "response_format");
     }
   }
   for (size_t index = 0; index < prompt_of.size(); ++index) {

@@ -33,10 +33,42 @@ std::string dump_json(const nlohmann::json& value) {
 }
 
 
+namespace {
+
+// How deep a request body may nest: far more than any real request, few enough that code
+// walking a value recursively (nlohmann's copies and dumps, the chat templates' JSON)
+// cannot run out of stack.
+constexpr int kMaxRequestDepth = 128;
+
+// The nesting depth of the JSON text `body` (its brackets outside strings).
+int json_depth(std::string_view body) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
 RequestJson parse_request_body(std::string_view body) {
   if (const size_t valid = valid_utf8_prefix(body); valid < body.size()) {
     throw ApiError(400, fmt::format("the request body is not valid UTF-8: byte 0x{:02X} at offset {}",
                                     static_cast<unsigned char>(body[valid]), valid));
+  }
+  if (json_depth(body) > kMaxRequestDepth) {
+    throw ApiError(400, fmt::format("the request body nests deeper than {} levels", kMaxRequestDepth));
   }
   try {
     return RequestJson::parse(body);
@@ -359,11 +391,17 @@ CompletionParams parse_request(const RequestJson& body, Endpoint endpoint, const
     }
     if (tools && tools->choice != ChatTools::Choice::none) {
       p.tool_format = chat_template.format;
-      // The call markers of llama3.1 (<|python_tag|>) and mistral-v3 ([TOOL_CALLS]) are special tokens.
-      p.skip_special = chat_template.format == ChatFormat::chatml;
+      p.tools = *tools;
       if (tools->choice != ChatTools::Choice::automatic) {
         p.grammar = tool_call_gbnf(chat_template.format, *tools);
         p.reply_prefix = tool_call_shape(chat_template.format).prompt_suffix;
+      }
+      // The call markers of llama3.1 (<|python_tag|>) and mistral-v3 ([TOOL_CALLS]) are
+      // special tokens, to be read as text.
+      for (const std::string_view marker : tool_call_markers(chat_template.format)) {
+        if (const auto ids = ctx.tokenizer->encode(marker, false); ids.size() == 1 && ctx.tokenizer->is_special(ids[0])) {
+          p.text_specials.push_back(ids[0]);
+        }
       }
     }
     std::string prompt;
@@ -375,8 +413,8 @@ CompletionParams parse_request(const RequestJson& body, Endpoint endpoint, const
       bad_request("messages", e.what());
     }
     p.prompts = {{ctx.tokenizer->encode(prompt + p.reply_prefix, /*add_special=*/false), ""}};
-    if (const auto end = ctx.tokenizer->encode(chat_template.end_of_turn(), false); end.size() == 1) {
-      p.stop_token_ids.push_back(end[0]);
+    for (const std::string& end_of_turn : chat_template.ends_of_turn()) {
+      if (const auto end = ctx.tokenizer->encode(end_of_turn, false); end.size() == 1) p.stop_token_ids.push_back(end[0]);
     }
   } else {
     const auto prompt = body.find("prompt");

@@ -82,6 +82,17 @@ struct ApiContext {
   int64_t vocab_size = 0;  // the model's: logit_bias ids must be inside it
 };
 
+// A chat request's tools (runtime/server/chat_tools.h reads them).
+struct ChatTools {
+  enum class Choice { none, automatic, required, named };
+  std::vector<nlohmann::ordered_json> tools;  // OpenAI tool objects, as the prompt renders them
+  Choice choice = Choice::automatic;
+  std::string function;  // Choice::named: the one to call
+  bool parallel = true;  // parallel_tool_calls: a reply may make several calls
+  // Per tool: the grammar its arguments follow when the function is strict, else empty.
+  std::vector<std::string> strict_arguments;
+};
+
 struct CompletionParams {
   Endpoint endpoint = Endpoint::completions;
   std::vector<Prompt> prompts;  // chat: one; completions: one or more, each with n choices
@@ -102,10 +113,13 @@ struct CompletionParams {
   // Chat with tools (tool_choice other than "none"): replies are read for tool calls in this
   // format (runtime/tokenizer/tool_call_syntax.h).
   std::optional<ChatFormat> tool_format;
+  ChatTools tools;  // with tool_format: what a reply's calls are checked against
   // Written into the prompt after the assistant's turn opens and read as each reply's start
   // (mistral-v3's [TOOL_CALLS] when a call is required).
   std::string reply_prefix;
-  bool skip_special = true;  // false: special tokens are text (llama3.1's and mistral-v3's call markers)
+  // Special tokens decoded as text (the call markers of llama3.1 and mistral-v3, which are
+  // special tokens); the others spell nothing.
+  std::vector<int32_t> text_specials;
 };
 
 // Throws ApiError (400) naming the field for wrong types, out-of-range values, prompts

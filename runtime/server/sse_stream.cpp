@@ -18,7 +18,7 @@ SseStream::SseStream(std::shared_ptr<CompletionJob> job, CompletionParams params
       identity_(std::move(identity)),
       opened_(params_.endpoint != Endpoint::chat),
       completion_tokens_(params_.prompts.size() * static_cast<size_t>(params_.n), 0) {
-  if (params_.tool_format) tool_calls_.assign(completion_tokens_.size(), ToolCallStream(*params_.tool_format, params_.reply_prefix));
+  if (params_.tool_format) tool_calls_.assign(completion_tokens_.size(), ToolCallStream(params_));
 }
 
 bool SseStream::write_next(httplib::DataSink& sink) {

@@ -99,17 +99,17 @@ std::string ChatTemplate::render(std::span<const ChatMessage> messages, bool add
   fail("unknown chat format");
 }
 
-std::string ChatTemplate::end_of_turn() const {
+std::vector<std::string> ChatTemplate::ends_of_turn() const {
   switch (format) {
-    case ChatFormat::llama3:
-    case ChatFormat::llama31: return "<|eot_id|>";
-    case ChatFormat::chatml: return "<|im_end|>";
-    case ChatFormat::gemma: return "<end_of_turn>";
+    case ChatFormat::llama3: return {"<|eot_id|>"};
+    case ChatFormat::llama31: return {"<|eot_id|>", "<|eom_id|>"};
+    case ChatFormat::chatml: return {"<|im_end|>"};
+    case ChatFormat::gemma: return {"<end_of_turn>"};
     case ChatFormat::llama2:
     case ChatFormat::mistral:
-    case ChatFormat::mistral_v3: return eos_token;
+    case ChatFormat::mistral_v3: return {eos_token};
   }
-  return eos_token;
+  return {eos_token};
 }
 
 constexpr ChatFormat kFormats[] = {ChatFormat::llama2,  ChatFormat::llama3,     ChatFormat::llama31, ChatFormat::chatml,
@@ -149,6 +149,10 @@ std::optional<ChatTemplate> detect_chat_template(std::string_view jinja, std::st
   auto has = [&](std::string_view marker) { return jinja.find(marker) != std::string_view::npos; };
   ChatTemplate t{.bos_token = std::move(bos), .eos_token = std::move(eos), .default_system = {}};
   if (has("<|start_header_id|>") && has("Cutting Knowledge Date")) {
+    // Llama 3.1's (and 3.3's) template dates the prompt 26 Jul 2024; later ones write the
+    // day's date, and differ in their tool prompts: not recognized (--chat-template llama3.1
+    // still renders them the 3.1 way).
+    if (has("strftime_now")) return std::nullopt;
     t.format = ChatFormat::llama31;
   } else if (has("<|start_header_id|>") && has("<|eot_id|>")) {
     t.format = ChatFormat::llama3;
@@ -168,7 +172,12 @@ std::optional<ChatTemplate> detect_chat_template(std::string_view jinja, std::st
     }
   } else if (has("<start_of_turn>")) {
     t.format = ChatFormat::gemma;
-  } else if (has("[AVAILABLE_TOOLS]") && has("[TOOL_CALLS]")) {
+  } else if (has("[AVAILABLE_TOOLS]") || has("[TOOL_CALLS]") || has("[SYSTEM_PROMPT]")) {
+    // Mistral's later templates (Nemo, Large 2407, Small 3) lay tools and ids out otherwise:
+    // only v0.3's is recognized, by its user turn and its tool results.
+    if (!has(R"("[INST] " + message["content"] + "[/INST]")") || !has(R"('[TOOL_RESULTS] {"content": ')")) {
+      return std::nullopt;
+    }
     t.format = ChatFormat::mistral_v3;
   } else if (has("[INST]") && has("<<SYS>>")) {
     t.format = ChatFormat::llama2;
@@ -177,8 +186,10 @@ std::optional<ChatTemplate> detect_chat_template(std::string_view jinja, std::st
   } else {
     return std::nullopt;
   }
-  // A ChatML template that never writes <tool_call> was not trained with tools.
-  t.tools = format_has_tools(t.format) && (t.format != ChatFormat::chatml || has("<tool_call>"));
+  // ChatML tools are Qwen2.5's prompt: a template that writes no such prompt (none, or
+  // another model's, such as Hermes 2 Pro's) gets no tools rather than the wrong prompt.
+  t.tools = format_has_tools(t.format) &&
+            (t.format != ChatFormat::chatml || (has("<tool_call>") && has("# Tools") && has("<tools>")));
   return t;
 }
 

@@ -56,8 +56,9 @@ struct ChatTemplate {
   // template's message.
   std::string render(std::span<const ChatMessage> messages, bool add_generation_prompt,
                      std::span<const nlohmann::ordered_json> tools = {}) const;
-  // The token that ends an assistant turn (added to the stop tokens when chatting).
-  std::string end_of_turn() const;
+  // The tokens that end an assistant turn (added to the stop tokens when chatting):
+  // llama3.1's turn that calls a tool may end with <|eom_id|>.
+  std::vector<std::string> ends_of_turn() const;
 };
 
 std::vector<std::string> chat_format_names();

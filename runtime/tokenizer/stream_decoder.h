@@ -19,8 +19,10 @@ namespace genrt {
 class StreamDecoder {
  public:
   // `context`: the tokens before the first one pushed (the end of the prompt), so that
-  // the first generated token decodes as continuing text.
-  StreamDecoder(const Tokenizer& tokenizer, std::span<const int32_t> context, bool skip_special = true);
+  // the first generated token decodes as continuing text. Special tokens spell nothing,
+  // but for `text_specials`, which are decoded as their text (a chat format's tool-call
+  // marker).
+  StreamDecoder(const Tokenizer& tokenizer, std::span<const int32_t> context, std::vector<int32_t> text_specials = {});
 
   // Text made complete by `token`.
   std::string push(int32_t token);
@@ -32,8 +34,11 @@ class StreamDecoder {
   // extension.
   std::optional<std::string> new_text() const;
 
+  // Whether `token` spells nothing: special, and not one of text_specials_.
+  bool skipped(int32_t token) const;
+
   const Tokenizer& tokenizer_;
-  bool skip_special_;
+  std::vector<int32_t> text_specials_;
   std::vector<int32_t> ids_;
   size_t prefix_ = 0;  // start of the window decoded for context
   size_t read_ = 0;    // tokens up to here have been emitted

@@ -60,39 +60,55 @@ std::optional<ToolCall> call_from_json(const json& v) {
   return std::nullopt;
 }
 
-// Text, then `<tool_call>{...}</tool_call>` blocks; blanks between them are dropped and
-// any other text after the first call is kept as content.
+// The reply's text before the first call (at `calls_begin`; its trailing blanks dropped)
+// and after it, as content.
+AssistantReply reply_with_calls(std::string_view text, size_t calls_begin, std::vector<ToolCall> calls,
+                                std::string text_after) {
+  std::string content(text.substr(0, calls_begin));
+  content.erase(content.find_last_not_of(" \t\n\r\f\v") + 1);  // the blank before a call is the format's
+  if (!text_after.empty()) content += (content.empty() ? "" : "\n") + text_after;
+  return {.content = std::move(content), .calls = std::move(calls), .calls_begin = calls_begin,
+          .text_after = std::move(text_after)};
+}
+
+// Text, then `<tool_call>{...}</tool_call>` blocks, with or without text between them
+// (kept as content); a reply cut off may lack the last closing tag.
 std::optional<AssistantReply> parse_hermes(std::string_view text) {
   const size_t first = text.find(kHermesOpen);
   if (first == std::string_view::npos) return std::nullopt;
-  AssistantReply reply{.content = strip_text(text.substr(0, first)), .calls = {}};
+  std::vector<ToolCall> calls;
+  std::string after;
   std::string_view rest = text.substr(first);
-  while (rest.starts_with(kHermesOpen)) {
-    auto object = leading_json(skip_blanks(rest.substr(kHermesOpen.size())));
+  while (!rest.empty()) {
+    const size_t open = rest.find(kHermesOpen);
+    if (const std::string between = strip_text(rest.substr(0, open)); !between.empty()) {
+      after += (after.empty() ? "" : "\n") + between;
+    }
+    if (open == std::string_view::npos) break;
+    auto object = leading_json(skip_blanks(rest.substr(open + kHermesOpen.size())));
     if (!object) return std::nullopt;
     auto call = call_from_json(object->first);
     if (!call) return std::nullopt;
-    reply.calls.push_back(std::move(*call));
+    calls.push_back(std::move(*call));
     rest = skip_blanks(object->second);
-    if (rest.starts_with(kHermesClose)) rest = skip_blanks(rest.substr(kHermesClose.size()));  // a cut-off reply may lack it
+    if (rest.starts_with(kHermesClose)) rest = rest.substr(kHermesClose.size());
   }
-  if (!rest.empty()) reply.content += (reply.content.empty() ? "" : "\n") + std::string(rest);
-  return reply;
+  return reply_with_calls(text, first, std::move(calls), std::move(after));
 }
 
 // The whole reply: calls joined by ';', after an optional <|python_tag|>.
 std::optional<AssistantReply> parse_llama_json(std::string_view text) {
   std::string_view rest = skip_blanks(text);
   if (rest.starts_with(kPythonTag)) rest = skip_blanks(rest.substr(kPythonTag.size()));
-  AssistantReply reply;
+  std::vector<ToolCall> calls;
   while (true) {
     auto object = leading_json(rest);
     if (!object) return std::nullopt;
     auto call = call_from_json(object->first);
     if (!call) return std::nullopt;
-    reply.calls.push_back(std::move(*call));
+    calls.push_back(std::move(*call));
     rest = skip_blanks(object->second);
-    if (rest.empty()) return reply;
+    if (rest.empty()) return reply_with_calls(text, 0, std::move(calls), "");
     if (rest[0] != ';') return std::nullopt;
     rest = skip_blanks(rest.substr(1));
   }
@@ -102,15 +118,15 @@ std::optional<AssistantReply> parse_llama_json(std::string_view text) {
 std::optional<AssistantReply> parse_mistral(std::string_view text) {
   const size_t at = text.find(kMistralCalls);
   if (at == std::string_view::npos) return std::nullopt;
-  AssistantReply reply{.content = strip_text(text.substr(0, at)), .calls = {}};
-  auto calls = leading_json(skip_blanks(text.substr(at + kMistralCalls.size())));
-  if (!calls || !skip_blanks(calls->second).empty()) return std::nullopt;
-  for (const json& v : calls->first.is_array() ? calls->first : json::array({calls->first})) {
+  auto list = leading_json(skip_blanks(text.substr(at + kMistralCalls.size())));
+  if (!list || !skip_blanks(list->second).empty()) return std::nullopt;
+  std::vector<ToolCall> calls;
+  for (const json& v : list->first.is_array() ? list->first : json::array({list->first})) {
     auto call = call_from_json(v);
     if (!call) return std::nullopt;
-    reply.calls.push_back(std::move(*call));
+    calls.push_back(std::move(*call));
   }
-  return reply;
+  return reply_with_calls(text, at, std::move(calls), "");
 }
 
 // Where `marker` starts in `text`, or where a prefix of it ends `text` (the marker may be
@@ -146,6 +162,12 @@ size_t content_before_tool_calls(ChatFormat format, std::string_view text) {
     }
     default: return text.size();
   }
+}
+
+std::vector<std::string_view> tool_call_markers(ChatFormat format) {
+  if (format == ChatFormat::llama31) return {kPythonTag};
+  if (format == ChatFormat::mistral_v3) return {kMistralCalls};
+  return {};
 }
 
 ToolCallShape tool_call_shape(ChatFormat format) {

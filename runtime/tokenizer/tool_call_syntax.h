@@ -18,8 +18,10 @@ namespace genrt {
 
 // A reply split into its text and its tool calls (their ids empty: the server names them).
 struct AssistantReply {
-  std::string content;
+  std::string content;  // the text before the calls (less trailing blanks), then any text after them
   std::vector<ToolCall> calls;
+  size_t calls_begin = std::string::npos;  // where the first call starts in the text read; npos: no calls
+  std::string text_after;                  // the text after the first call that no call holds
 };
 
 // Reads the calls out of `text`. A reply whose calls are not well-formed (JSON that does
@@ -30,6 +32,10 @@ AssistantReply parse_tool_calls(ChatFormat format, std::string_view text);
 // Streaming: how many bytes at the start of `text` (a reply so far) are content whatever
 // comes next, i.e. end before anything that is or may become a tool call.
 size_t content_before_tool_calls(ChatFormat format, std::string_view text);
+
+// The special tokens a format's calls start with (<|python_tag|>, [TOOL_CALLS]): a reply
+// must be decoded with them as text.
+std::vector<std::string_view> tool_call_markers(ChatFormat format);
 
 // How a format writes its calls, piece by piece: what a grammar that makes a model call a
 // tool produces (runtime/server/tool_choice.h). A call is

@@ -178,6 +178,14 @@ TEST_F(ToolServer, BadToolRequestsAre400sSayingWhy) {
                                           "(a template with <tool_call>) and mistral-v3 templates");
   EXPECT_EQ(no_tools["error"]["param"], "tools");
 
+  // Nesting that could exhaust a recursive walk is refused before any.
+  std::string deep = tool_request("auto").dump();
+  deep.insert(deep.size() - 1, ",\"x\":" + std::string(200, '[') + std::string(200, ']'));
+  const auto nested = server_->client().Post("/v1/chat/completions", deep, "application/json");
+  ASSERT_TRUE(nested);
+  EXPECT_EQ(nested->status, 400);
+  EXPECT_EQ(json::parse(nested->body)["error"]["message"], "the request body nests deeper than 128 levels");
+
   use(ChatFormat::mistral_v3);
   json request = tool_request("required");
   request["response_format"] = {{"type", "json_object"}};

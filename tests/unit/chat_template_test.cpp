@@ -64,6 +64,12 @@ TEST(ChatTemplate, ToolTemplatesAreRecognizedWithTheirDefaults) {
   for (const char* family : {"llama3.1", "mistral-v3"}) {
     EXPECT_TRUE(detect_chat_template(golden["templates"][family].get<std::string>(), "", "")->tools) << family;
   }
+  // Later Llama and Mistral templates, which lay tools out otherwise, are not taken for
+  // these; nor is a ChatML template with another tool prompt.
+  std::string llama32 = golden["templates"]["llama3.1"].get<std::string>() + "{{ strftime_now(\"%d %b %Y\") }}";
+  EXPECT_FALSE(detect_chat_template(llama32, "", "").has_value());
+  EXPECT_FALSE(detect_chat_template("{{ '[AVAILABLE_TOOLS]' }}[INST]{{ m }}[/INST][TOOL_CALLS]", "", "").has_value());
+  EXPECT_FALSE(detect_chat_template("<|im_start|>{{ m }}<tool_call>{{ c }}</tool_call>", "", "")->tools);
   for (const char* family : {"chatml", "chatml_plain", "llama3", "llama2", "mistral", "gemma"}) {
     const auto t = detect_chat_template(golden["templates"][family].get<std::string>(), "", "");
     EXPECT_FALSE(t->tools) << family;

@@ -98,30 +98,82 @@ TEST(ToolCallSyntax, StreamedContentStopsWhereACallMayStart) {
   EXPECT_EQ(content_before_tool_calls(ChatFormat::llama3, "{\"name\""), 7u);
 }
 
-TEST(ToolCallStream, SendsContentThenHoldsTheCalls) {
+// The params of a request offering the functions f and g, in `format`.
+CompletionParams tool_params(ChatFormat format, std::string reply_prefix = "") {
+  CompletionParams p;
+  p.tool_format = format;
+  p.reply_prefix = std::move(reply_prefix);
+  p.tools = *parse_chat_tools(json::parse(R"({"tools": [{"type": "function", "function": {"name": "f"}},
+                                                        {"type": "function", "function": {"name": "g"}}]})"));
+  return p;
+}
+
+// Streams `pieces` and returns what went out as content, and the reply's calls.
+std::pair<std::string, std::vector<ToolCall>> streamed(const CompletionParams& p, std::initializer_list<std::string_view> pieces) {
   std::mt19937_64 rng(7);
-  ToolCallStream s(ChatFormat::chatml, "");
+  ToolCallStream s(p);
+  std::string sent;
+  for (std::string_view piece : pieces) sent += s.push(piece);
+  AssistantReply rest = s.finish(rng);
+  return {sent + rest.content, std::move(rest.calls)};
+}
+
+TEST(ToolCallStream, SendsContentThenHoldsTheCalls) {
+  const CompletionParams chatml = tool_params(ChatFormat::chatml);
+  std::mt19937_64 rng(7);
+  ToolCallStream s(chatml);
   std::string sent;
   for (const char* piece : {"Sure", ". <to", "ol_call>\n{\"name\": \"f\", ", "\"arguments\": {}}\n</tool_call>"}) sent += s.push(piece);
-  EXPECT_EQ(sent, "Sure. ");
+  EXPECT_EQ(sent, "Sure.");  // the blank before the call waited, and is not content
   const AssistantReply rest = s.finish(rng);
-  EXPECT_EQ(rest.content, "");  // "Sure." went out (and its blank)
+  EXPECT_EQ(rest.content, "");
   ASSERT_EQ(rest.calls.size(), 1u);
   EXPECT_TRUE(rest.calls[0].id.starts_with("call_"));
   EXPECT_EQ(rest.calls[0].id.size(), 29u);
 
-  ToolCallStream text(ChatFormat::chatml, "");
-  EXPECT_EQ(text.push("a <tool"), "a ");
-  EXPECT_EQ(text.push("box>"), "<toolbox>");  // held while "<tool" might have begun a call
-  EXPECT_EQ(text.push(" <"), " ");
-  EXPECT_EQ(text.finish(rng).content, "<");  // the held rest goes out at the end
+  ToolCallStream text(chatml);
+  EXPECT_EQ(text.push("a <tool"), "a");
+  EXPECT_EQ(text.push("box>"), " <toolbox>");  // held while "<tool" might have begun a call
+  EXPECT_EQ(text.push(" <"), "");
+  EXPECT_EQ(text.finish(rng).content, " <");  // the held rest goes out at the end
 
-  // A reply forced to start with Mistral's marker (tool_choice required) sends nothing early.
-  ToolCallStream forced(ChatFormat::mistral_v3, "[TOOL_CALLS]");
-  EXPECT_EQ(forced.push(" [{\"name\": \"f\", \"arguments\": {}}]"), "");
-  const AssistantReply calls = forced.finish(rng);
+  // A reply forced to start with Mistral's marker (tool_choice required) sends nothing early...
+  const CompletionParams forced = tool_params(ChatFormat::mistral_v3, "[TOOL_CALLS]");
+  ToolCallStream mistral(forced);
+  EXPECT_EQ(mistral.push(" [{\"name\": \"f\", \"arguments\": {}}]"), "");
+  const AssistantReply calls = mistral.finish(rng);
   ASSERT_EQ(calls.calls.size(), 1u);
   EXPECT_EQ(calls.calls[0].id.size(), 9u);
+  // ...and a reply cut short is content without the marker, as it is unstreamed.
+  EXPECT_EQ(streamed(forced, {" [{\"name\": \"f\", \"argu"}).first, " [{\"name\": \"f\", \"argu");
+}
+
+TEST(ToolCallStream, StreamsTheContentTheWholeReplyHas) {
+  // Whatever the pieces, the streamed content is the unstreamed reply's.
+  const CompletionParams chatml = tool_params(ChatFormat::chatml);
+  const std::string call = "<tool_call>\n{\"name\": \"g\", \"arguments\": {\"x\": 1}}\n</tool_call>";
+  for (const std::string& reply : std::vector<std::string>{"Sure.\n\n" + call + "\nDone.", "\n Hi \n" + call + call,
+                                                           call + " and " + call + " end", "No call here.\n\n", "  "}) {
+    ChoiceResult whole{.text = reply, .tool_calls = {}, .logprobs = {}, .finish_reason = "stop", .tokens = 1};
+    std::mt19937_64 rng(1);
+    read_tool_calls(chatml, whole, rng);
+    for (size_t cut = 1; cut < reply.size(); cut += 3) {
+      const auto [content, calls] = streamed(chatml, {std::string_view(reply).substr(0, cut), std::string_view(reply).substr(cut)});
+      EXPECT_EQ(content, whole.text) << reply << " cut at " << cut;
+      EXPECT_EQ(calls.size(), whole.tool_calls.size()) << reply;
+    }
+  }
+}
+
+TEST(ToolCallStream, CallsTheRequestDoesNotAllowAreContent) {
+  const std::string unknown = "<tool_call>\n{\"name\": \"rm_rf\", \"arguments\": {}}\n</tool_call>";
+  EXPECT_TRUE(streamed(tool_params(ChatFormat::chatml), {unknown}).second.empty());
+  EXPECT_EQ(streamed(tool_params(ChatFormat::chatml), {unknown}).first, unknown);
+  CompletionParams single = tool_params(ChatFormat::chatml);
+  single.tools.parallel = false;
+  const std::string two = "<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call><tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>";
+  EXPECT_TRUE(streamed(single, {two}).second.empty());
+  EXPECT_EQ(streamed(tool_params(ChatFormat::chatml), {two}).second.size(), 2u);
 }
 
 json tools() {
@@ -185,12 +237,29 @@ std::string api_error(const std::function<void()>& f) {
   return "(no error)";
 }
 
+TEST(ChatTools, StrictFunctionsCallsFollowTheirParameters) {
+  json strict = tools();
+  strict[0]["function"]["strict"] = true;
+  CompletionParams p;
+  p.tool_format = ChatFormat::chatml;
+  p.tools = *parse_chat_tools({{"tools", strict}});
+  const auto call = [](const char* arguments) {
+    return std::vector<ToolCall>{{.id = "", .name = "get_weather", .arguments = json::parse(arguments)}};
+  };
+  EXPECT_TRUE(calls_allowed(p.tools, call(R"({"city": "Oslo", "unit": "celsius"})")));
+  EXPECT_FALSE(calls_allowed(p.tools, call(R"({"city": "Oslo"})")));
+  EXPECT_FALSE(calls_allowed(p.tools, call(R"({"city": "Oslo", "unit": "kelvin"})")));
+  // A function that is not strict takes any arguments.
+  EXPECT_TRUE(calls_allowed(p.tools, {{.id = "", .name = "now", .arguments = json::parse(R"({"x": [1]})")}}));
+}
+
 TEST(ChatTools, BadToolsAre400sSayingWhy) {
   const auto parse = [](json body) { return [body] { parse_chat_tools(body); }; };
   EXPECT_FALSE(parse_chat_tools({{"tools", json::array()}}).has_value());
   EXPECT_EQ(parse_chat_tools({{"tools", tools()}})->choice, ChatTools::Choice::automatic);
   const std::pair<json, std::string> cases[] = {
       {{{"tools", "f"}}, "tools: 'tools' must be a list of tools"},
+      {{{"tools", json::object()}}, "tools: 'tools' must be a list of tools"},
       {{{"tools", {{{"type", "code_interpreter"}}}}}, "tools: tools[0] must be {\"type\": \"function\", \"function\": {...}}: genrt calls functions only"},
       {{{"tools", {{{"type", "function"}, {"function", {{"name", "a b"}}}}}}}, "tools: tools[0].function.name must be 1 to 64 letters, digits, '_' or '-'"},
       {{{"tools", {{{"type", "function"}, {"function", {{"name", "f"}, {"parameters", "{}"}}}}}}}, "tools: tools[0].function.parameters must be a JSON schema object"},
@@ -202,6 +271,12 @@ TEST(ChatTools, BadToolsAre400sSayingWhy) {
       {{{"tools", tools()}, {"parallel_tool_calls", "yes"}}, "parallel_tool_calls: 'parallel_tool_calls' must be a boolean, not \"yes\""},
   };
   for (const auto& [body, message] : cases) EXPECT_EQ(api_error(parse(body)), message) << body.dump();
+  json strict = tools();
+  strict[0]["function"]["strict"] = true;
+  strict[0]["function"]["parameters"]["properties"]["city"]["format"] = "city";
+  EXPECT_TRUE(api_error(parse({{"tools", strict}}))
+                  .starts_with("tools: tools[0] is strict, but its parameters cannot be enforced: JSON schema at "
+                               "#/properties/city: 'format' is not supported"));
   EXPECT_FALSE(parse_chat_tools({{"tool_choice", "none"}}).has_value());
 
   // A parameter schema outside genrt's subset is refused only when a call is required.
@@ -209,6 +284,12 @@ TEST(ChatTools, BadToolsAre400sSayingWhy) {
   bad[0]["function"]["parameters"]["properties"]["city"]["pattern"] = "^[A-Z]";
   const ChatTools automatic = *parse_chat_tools({{"tools", bad}});
   EXPECT_EQ(automatic.tools.size(), 2u);
+  // A call's arguments are an object: a required call of a function whose parameters
+  // describe anything else could not be read back as a call.
+  json scalar = tools();
+  scalar[1]["function"]["parameters"] = {{"type", "string"}};
+  EXPECT_EQ(api_error([&] { tool_call_gbnf(ChatFormat::chatml, *parse_chat_tools({{"tools", scalar}, {"tool_choice", "required"}})); }),
+            "tools: tools[1].function.parameters must describe an object (a call's arguments are one): \"type\": \"object\"");
   const ChatTools required = *parse_chat_tools({{"tools", bad}, {"tool_choice", "required"}});
   EXPECT_EQ(api_error([&] { tool_call_gbnf(ChatFormat::chatml, required); }),
             "tools: a function's parameters cannot be enforced (tool_choice asks for a call): tool0-arguments: JSON schema at "

@@ -41,7 +41,9 @@ void run_chat(const ChatOptions& o) {
                chat_format_name(chat.format));
 
   std::vector<int32_t> stop;
-  if (const auto end = tokenizer->token_id(chat.end_of_turn())) stop.push_back(*end);
+  for (const std::string& end_of_turn : chat.ends_of_turn()) {
+    if (const auto end = tokenizer->token_id(end_of_turn)) stop.push_back(*end);
+  }
   if (tokenizer->eos_id()) stop.push_back(*tokenizer->eos_id());
 
   std::vector<ChatMessage> messages;
