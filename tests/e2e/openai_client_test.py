@@ -4,13 +4,12 @@ over HTTP. Exits 77 (reported as skipped by CTest) when the package is not insta
 Usage: python tests/e2e/openai_client_test.py GENRT_BINARY
 """
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_process import GenrtServer  # noqa: E402
+from serve_process import GenrtServer, init_model  # noqa: E402
 
 try:
     import openai
@@ -23,8 +22,7 @@ def main():
     genrt = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "tiny"
-        subprocess.run([genrt, "init-model", "--preset", "tiny", "--seed", "3", "--out", str(model)], check=True,
-                       capture_output=True)
+        init_model(genrt, model, seed=3)
         # No --served-model-name: the model is served under its directory's name.
         with GenrtServer(genrt, str(model) + "/", "--api-key", "test-key") as server:
             client = openai.OpenAI(base_url=server.url + "/v1", api_key="test-key")

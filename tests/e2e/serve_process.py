@@ -1,11 +1,19 @@
-"""Starts `genrt serve` as a child process on a free port and waits until it is healthy.
-Shared by the OpenAI-client test and the load benchmark."""
+"""Starts `genrt serve` as a child process on a free port and waits until it is healthy,
+and writes the random-weight models the tests serve. Shared by the Python end-to-end tests
+and the load benchmark."""
 
 import re
 import subprocess
 import time
 import urllib.error
 import urllib.request
+
+
+def init_model(genrt, out, preset="tiny", seed=0):
+    """`genrt init-model`: a random-weight model of `preset` in `out`, which is returned."""
+    subprocess.run([genrt, "init-model", "--preset", preset, "--seed", str(seed), "--out", str(out)], check=True,
+                   capture_output=True)
+    return out
 
 
 class GenrtServer:

@@ -9,14 +9,13 @@ Usage: python tests/e2e/structured_output_test.py GENRT_BINARY
 
 import concurrent.futures
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Literal, Optional
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_process import GenrtServer  # noqa: E402
+from serve_process import GenrtServer, init_model  # noqa: E402
 
 try:
     import jsonschema
@@ -91,8 +90,7 @@ def main():
     genrt = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "tiny"
-        subprocess.run([genrt, "init-model", "--preset", "tiny", "--seed", "5", "--out", str(model)], check=True,
-                       capture_output=True)
+        init_model(genrt, model, seed=5)
         with GenrtServer(genrt, model) as server:
             client = openai.OpenAI(base_url=server.url + "/v1", api_key="none")
 

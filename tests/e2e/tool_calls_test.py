@@ -10,13 +10,12 @@ Usage: python tests/e2e/tool_calls_test.py GENRT_BINARY
 """
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_process import GenrtServer  # noqa: E402
+from serve_process import GenrtServer, init_model  # noqa: E402
 
 try:
     import jsonschema
@@ -54,8 +53,7 @@ def main():
     genrt = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "tiny"
-        subprocess.run([genrt, "init-model", "--preset", "tiny", "--seed", "3", "--out", str(model)], check=True,
-                       capture_output=True)
+        init_model(genrt, model, seed=3)
         # Tool prompts are long and the tiny vocabulary spends a token on almost every byte.
         config = json.loads((model / "config.json").read_text())
         config["max_position_embeddings"] = 4096

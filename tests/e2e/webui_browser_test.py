@@ -16,7 +16,6 @@ Usage: webui_browser_test.py GENRT TEST_DATA_DIR OUT_DIR
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_process import GenrtServer  # noqa: E402
+from serve_process import GenrtServer, init_model  # noqa: E402
 
 try:
     from selenium import webdriver
@@ -303,8 +302,7 @@ def main():
         # stories15m's shape (random weights) generates about 100 tokens/s on two CPU cores:
         # slow enough to see a reply arrive in pieces and to stop it midway.
         model = Path(tmp) / "stories15m"
-        subprocess.run([genrt, "init-model", "--preset", "stories15m", "--seed", "3", "--out", str(model)], check=True,
-                       capture_output=True)
+        init_model(genrt, model, "stories15m", seed=3)
         driver = start_browser(Path(tmp) / "profile")
         page = Page(driver, out)
         try:
