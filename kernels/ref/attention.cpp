@@ -24,7 +24,7 @@ void attention(const AttentionArgs& a) {
         const float* k = slot(a.k_cache, p, kv_head);
         float dot = 0.0f;
         for (int64_t i = 0; i < a.head_dim; ++i) dot += q[i] * k[i];
-        scores[p] = dot * a.scale;
+        scores[p] = dot * a.scale + (a.bias.table != nullptr ? relative_position_bias(a.bias, p - position, h, a.n_heads) : 0.0f);
         max_score = std::max(max_score, scores[p]);
       }
       float denom = 0.0f;

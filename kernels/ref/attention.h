@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "kernels/ref/host_device.h"
+#include "kernels/ref/relative_position.h"
 
 namespace genrt::ref {
 
@@ -28,6 +29,7 @@ struct AttentionArgs {
   int64_t block_size = 0;
   float scale = 0.0f;  // usually 1 / sqrt(head_dim)
   int64_t window = 0;  // W > 0: query i attends keys j with i - W < j <= i; 0: all j <= i
+  RelativePositionBias bias;  // added to the scores (T5's decoder); no table: none
 };
 
 // The first key position query position `position` attends to with `window` (see

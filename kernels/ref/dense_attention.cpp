@@ -26,7 +26,8 @@ void dense_attention(const DenseAttentionArgs& a) {
         for (int64_t s = 0; s < a.kv_tokens; ++s) {
           float dot = 0.0f;
           for (int64_t d = 0; d < a.head_dim; ++d) dot += q[d] * k[s * kv_row + kv_offset + d];
-          scores[s] = dot * a.scale;
+          scores[s] = dot * a.scale +
+                      (a.bias.table != nullptr ? relative_position_bias(a.bias, s - row % a.tokens, h, a.n_heads) : 0.0f);
         }
         softmax(scores.data(), 1, a.kv_tokens);
         float* out = a.out + row * q_row + h * a.head_dim;

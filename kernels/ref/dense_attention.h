@@ -1,6 +1,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/ref/relative_position.h"
+
 namespace genrt::ref {
 
 // Full (non-causal) multi-head attention within each sequence of a batch: every query
@@ -20,6 +22,7 @@ struct DenseAttentionArgs {
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
   float scale = 0.0f;  // usually 1 / sqrt(head_dim)
+  RelativePositionBias bias;  // added to the scores, positions counted within each sequence (T5's encoder)
 };
 
 void dense_attention(const DenseAttentionArgs& args);

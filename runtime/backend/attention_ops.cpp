@@ -7,8 +7,30 @@
 
 namespace genrt::ops {
 
+namespace {
+
+// The bias's table checked against the heads, as the reference kernels take it.
+ref::RelativePositionBias checked_bias(const RelativeBias& bias, int64_t n_heads, const Placement& where, const char* op) {
+  if (!bias.table.defined()) return {};
+  expect_on(bias.table, where, op, "bias table");
+  expect_shape(bias.table, {bias.num_buckets, n_heads}, op, "bias table");
+  GENRT_CHECK(bias.table.dtype() == DType::f32, "{}: the bias table must be f32", op);
+  // The bucket formula needs a positive logarithm's base: max_distance above the exact buckets.
+  GENRT_CHECK(bias.num_buckets >= 4 && bias.max_distance > bias.num_buckets / 2,
+              "{}: relative position bias of {} buckets up to distance {}: at least 4 buckets, and a distance over half "
+              "their number",
+              op, bias.num_buckets, bias.max_distance);
+  GENRT_CHECK(where.device == Device::cpu, "{}: relative position bias (T5) runs on the CPU only for now", op);
+  return {.table = bias.table.data<float>(),
+          .num_buckets = bias.num_buckets,
+          .max_distance = bias.max_distance,
+          .bidirectional = bias.bidirectional};
+}
+
+}  // namespace
+
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, int64_t window, Tensor& out) {
+                     float scale, int64_t window, Tensor& out, const RelativeBias& bias) {
   const char* op = "paged_attention";
   GENRT_CHECK(window >= 0, "{}: sliding window {} must be >= 0 (0: no window)", op, window);
   const Placement where = placement_of(q, op, "q");
@@ -21,6 +43,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
               op, n_heads, n_kv_heads);
   expect_paged_batch(batch, k_cache, q.dim(0), where.device, op, window);
+  const ref::RelativePositionBias position_bias = checked_bias(bias, n_heads, where, op);
   GENRT_ON_CUDA(where, cuda_ops::paged_attention(q, k_cache, v_cache, batch, scale, window, out));
   const int32_t* start = batch.query_start.data<int32_t>();
   const int64_t row = n_heads * head_dim;
@@ -38,11 +61,13 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                     .head_dim = head_dim,
                     .block_size = batch.block_size,
                     .scale = scale,
-                    .window = window});
+                    .window = window,
+                    .bias = position_bias});
   }
 }
 
-void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out,
+                     const RelativeBias& bias) {
   const char* op = "dense_attention";
   const Placement where = placement_of(q, op, "q");
   expect_on(k, where, op, "k");
@@ -56,6 +81,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
   expect_shape(out, q.shape(), op, "out");
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
               op, n_heads, n_kv_heads);
+  const ref::RelativePositionBias position_bias = checked_bias(bias, n_heads, where, op);
   GENRT_ON_CUDA(where, cuda_ops::dense_attention(q, k, v, scale, out));
   ref::dense_attention({.q = q.data<float>(),
                         .k = k.data<float>(),
@@ -67,7 +93,8 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                         .n_heads = n_heads,
                         .n_kv_heads = n_kv_heads,
                         .head_dim = q.dim(3),
-                        .scale = scale});
+                        .scale = scale,
+                        .bias = position_bias});
 }
 
 }  // namespace genrt::ops
