@@ -20,12 +20,15 @@ enum class Activation : uint8_t {
   add,        // out = x + up
   relu,       // out = max(x, 0); NaN stays NaN, as in PyTorch   (OPT)
   geglu,      // out[r, c] = x[r, c] * gelu_erf(x[r, cols + c]): x is [rows, 2 cols] value | gate
+  gated_gelu, // out[r, c] = gelu_tanh(x[r, c]) * x[r, cols + c]: x is [rows, 2 cols] gate | value (T5 v1.1)
 };
 
 // Whether `op` reads the second operand `up`.
 GENRT_HOST_DEVICE constexpr bool takes_up(Activation op) { return op == Activation::add; }
 // Whether `op` reads both its operands from rows of x twice as wide as out's.
-GENRT_HOST_DEVICE constexpr bool is_gated(Activation op) { return op == Activation::swiglu || op == Activation::geglu; }
+GENRT_HOST_DEVICE constexpr bool is_gated(Activation op) {
+  return op == Activation::swiglu || op == Activation::geglu || op == Activation::gated_gelu;
+}
 
 // T is float for the CPU reference; float, __half or __nv_bfloat16 for the kernel.
 template <class T>
@@ -70,6 +73,7 @@ GENRT_HOST_DEVICE inline float activation_value(Activation op, float x, float up
     case Activation::add: return x + up;
     case Activation::relu: return x < 0.0f ? 0.0f : x;  // a comparison, not fmaxf, to keep NaN
     case Activation::geglu: return x * gelu_erf_value(up);
+    case Activation::gated_gelu: return gelu_tanh_value(x) * up;
   }
   return x;
 }

@@ -44,6 +44,8 @@ void swiglu(const Tensor& gate_up, Tensor& out) { gated("swiglu", ref::Activatio
 
 void geglu(const Tensor& x, Tensor& out) { gated("geglu", ref::Activation::geglu, x, "x", out); }
 
+void gated_gelu(const Tensor& x, Tensor& out) { gated("gated_gelu", ref::Activation::gated_gelu, x, "x", out); }
+
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu) {
   GENRT_CHECK(gelu == ref::Activation::gelu_erf || gelu == ref::Activation::gelu_tanh ||
                   gelu == ref::Activation::gelu_quick,

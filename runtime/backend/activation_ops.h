@@ -13,6 +13,9 @@ void swiglu(const Tensor& gate_up, Tensor& out);
 // out [rows, cols] = value * gelu_erf(gate), where x [rows, 2 cols] holds value | gate: the
 // GEGLU of diffusers' transformer blocks. out must not overlap x.
 void geglu(const Tensor& x, Tensor& out);
+// out [rows, cols] = gelu_tanh(gate) * value, where x [rows, 2 cols] holds gate | value: T5
+// v1.1's gated-gelu feed-forward. out must not overlap x.
+void gated_gelu(const Tensor& x, Tensor& out);
 // out = gelu(x); `gelu` is Activation::gelu_erf, gelu_tanh or gelu_quick.
 void gelu(const Tensor& x, Tensor& out, ref::Activation gelu);
 void silu(const Tensor& x, Tensor& out);

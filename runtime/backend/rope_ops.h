@@ -21,4 +21,9 @@ void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, ref::RopeL
 void qkv_cache_write(const Tensor& qkv, const PagedBatch& batch, const Tensor& inv_freq, ref::RopeLayout layout,
                      Tensor& q, Tensor& k_cache, Tensor& v_cache);
 
+// The same for keys and values alone: kv [tokens, 2 * kv_heads * head_dim], a fused k | v
+// projection's output (an encoder-decoder's cross-attention keys and values of the encoder
+// output), written to their cache slots unrotated. CPU only for now.
+void kv_cache_write(const Tensor& kv, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache);
+
 }  // namespace genrt::ops

@@ -18,6 +18,7 @@ const char* finish_reason_name(FinishReason reason) {
 struct BatchScheduler::Sequence {
   SequenceRequest request;
   std::vector<int32_t> context;  // prompt + generated tokens the host has
+  int64_t prompt_tokens = 0;     // the context's first tokens, which the step reading the prompt computes
   int64_t generated = 0;
   int64_t computed = 0;  // leading context tokens whose keys and values are in the cache
   // Tokens launched steps sample for it that the host does not have yet (0, 1, or 2 when
@@ -32,9 +33,12 @@ struct BatchScheduler::Sequence {
   bool admitted = false;  // at least once
   std::optional<grammar::GrammarMatcher> grammar;  // where its text is in the request's grammar
 
-  Sequence(SequenceRequest r, const std::vector<int32_t>& eos) : request(std::move(r)), context(request.prompt) {
+  // An encoder-decoder's context is its prompt (the encoder's input), then the decoder's start.
+  Sequence(SequenceRequest r, const ModelSpec& spec) : request(std::move(r)), context(request.prompt) {
+    if (spec.decoder_start_token_id) context.push_back(*spec.decoder_start_token_id);
+    prompt_tokens = std::ssize(context);
     if (!request.grammar) return;
-    std::vector<int32_t> end_tokens = eos;
+    std::vector<int32_t> end_tokens = spec.eos_token_ids;
     end_tokens.insert(end_tokens.end(), request.stop_token_ids.begin(), request.stop_token_ids.end());
     grammar.emplace(request.grammar, std::move(end_tokens));
   }
@@ -84,8 +88,9 @@ BatchScheduler::~BatchScheduler() {
 
 void BatchScheduler::validate(const SequenceRequest& r) const {
   const ModelSpec& spec = model_.spec();
-  const auto prompt_tokens = static_cast<int64_t>(r.prompt.size());
-  GENRT_CHECK(prompt_tokens > 0, "the prompt is empty");
+  GENRT_CHECK(!r.prompt.empty(), "the prompt is empty");
+  // An encoder-decoder's context starts with the decoder's start token after the prompt.
+  const auto prompt_tokens = static_cast<int64_t>(r.prompt.size()) + (spec.decoder_start_token_id ? 1 : 0);
   GENRT_CHECK(prompt_tokens < spec.context_length, "the prompt has {} tokens, but the model's context is {} tokens",
               prompt_tokens, spec.context_length);
   for (int32_t id : r.prompt) {
@@ -93,6 +98,10 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
                 spec.vocab_size);
   }
   GENRT_CHECK(r.max_new_tokens >= 0, "max tokens must be >= 0, got {}", r.max_new_tokens);
+  GENRT_CHECK(!spec.decoder_start_token_id || prompt_tokens <= config_.max_batch_tokens,
+              "the prompt has {} tokens, but an encoder-decoder reads its prompt in one step of at most {} tokens "
+              "(--max-batch-tokens)",
+              prompt_tokens, config_.max_batch_tokens);
   r.sampling.validate();
   for (const auto& [id, bias] : r.sampling.logit_bias) {
     GENRT_CHECK(id < spec.vocab_size, "logit bias token id {} is outside the vocabulary [0, {})", id, spec.vocab_size);
@@ -115,8 +124,8 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
 void BatchScheduler::submit(SequenceRequest r) {
   validate(r);
   // Past the context there is nothing to generate into: stop there (finish reason length).
-  r.max_new_tokens = std::min(r.max_new_tokens, model_.spec().context_length - static_cast<int64_t>(r.prompt.size()));
-  auto seq = std::make_unique<Sequence>(std::move(r), model_.spec().eos_token_ids);
+  auto seq = std::make_unique<Sequence>(std::move(r), model_.spec());
+  seq->request.max_new_tokens = std::min(seq->request.max_new_tokens, model_.spec().context_length - seq->prompt_tokens);
   if (seq->request.max_new_tokens == 0) {
     finish(*seq, FinishReason::length);
     return;
@@ -178,7 +187,7 @@ bool BatchScheduler::being_computed(uint64_t block_key) const {
 bool BatchScheduler::admit(Sequence& seq) {
   const int64_t length = seq.length();
   int64_t shared = 0;
-  if (config_.prefix_caching) {
+  if (prefix_caching()) {
     shared = cache_.share_cached_prefix(seq.blocks, std::span(seq.context).first(length - 1));
     if (shared < std::ssize(seq.blocks.hashes) && being_computed(seq.blocks.hashes[shared])) {
       cache_.release(seq.blocks);
@@ -190,7 +199,7 @@ bool BatchScheduler::admit(Sequence& seq) {
     return false;
   }
   seq.computed = shared * cache_.shape().block_size;
-  if (config_.prefix_caching) {
+  if (prefix_caching()) {
     totals_.prefix_cache_queries += length;
     totals_.prefix_cache_hits += seq.computed;
   }
@@ -224,6 +233,21 @@ void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
   }
 }
 
+bool BatchScheduler::prefix_caching() const {
+  // Every encoder position depends on the whole input: no prefix's blocks are its own.
+  return config_.prefix_caching && !model_.spec().decoder_start_token_id;
+}
+
+int64_t BatchScheduler::chunk_tokens(const Sequence& seq, int64_t budget) const {
+  const int64_t n = std::min(seq.pending(), budget);
+  // An encoder-decoder's encoder reads its whole input in one step: the prompt's first
+  // chunk holds all of it and the decoder's start, or waits for a step with room.
+  if (model_.spec().decoder_start_token_id && seq.computed < seq.prompt_tokens && n < seq.prompt_tokens - seq.computed) {
+    return 0;
+  }
+  return n;
+}
+
 bool BatchScheduler::asynchronous() const { return config_.async_scheduling && model_.takes_sampled_ids(); }
 
 bool BatchScheduler::can_pipeline() const {
@@ -248,15 +272,18 @@ BatchScheduler::Plan BatchScheduler::plan_step() {
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {  // prompts being read
     Sequence* seq = running_[i].get();
     if (!seq || seq->finished || seq->pending() <= 1) continue;
-    plan.emplace_back(seq, std::min(seq->pending(), budget));
-    budget -= plan.back().second;
+    if (const int64_t n = chunk_tokens(*seq, budget); n > 0) {
+      plan.emplace_back(seq, n);
+      budget -= n;
+    }
   }
   while (budget > 0 && !waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.max_running) {
     Sequence& seq = *waiting_.front();
-    if (seq.in_flight > 0 || !admit(seq)) break;  // a preempted sequence's last token first comes back
+    // A preempted sequence's last token first comes back; an encoder-decoder's prompt may need a step with more room.
+    if (seq.in_flight > 0 || chunk_tokens(seq, budget) == 0 || !admit(seq)) break;
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
-    plan.emplace_back(&seq, std::min(seq.pending(), budget));
+    plan.emplace_back(&seq, chunk_tokens(seq, budget));
     budget -= plan.back().second;
   }
   std::erase_if(plan, [](const auto& p) { return p.first->finished.has_value(); });
@@ -275,7 +302,8 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
     batch.sequences.push_back({.first_token = static_cast<int64_t>(batch.tokens.size()),
                                .n_tokens = n,
                                .start_pos = seq->computed,
-                               .blocks = &seq->blocks});
+                               .blocks = &seq->blocks,
+                               .prompt_tokens = seq->prompt_tokens});
     if (seq->in_flight > 0) {  // a decode of the token the launched step samples for it
       GENRT_CHECK(previous != nullptr && n == 1, "scheduler: a token in flight without its launched step");
       batch.from_sampled.resize(batch.tokens.size(), -1);
@@ -345,7 +373,7 @@ void BatchScheduler::collect(std::unique_ptr<Launched> launched) {
     // The blocks the step computed first, so that a sequence its token finishes leaves
     // them cached; not after a preemption, which gave them back.
     if (seq.preemptions == row.preemptions) {
-      if (config_.prefix_caching) cache_.cache_computed(seq.blocks, seq.context, row.computed);
+      if (prefix_caching()) cache_.cache_computed(seq.blocks, seq.context, row.computed);
       // Later queries sit at positions >= computed, so no layer reads a key before
       // computed - window + 1 again: blocks wholly before it go back to the pool.
       if (window > 0) cache_.release_before(seq.blocks, row.computed - window + 1);

@@ -139,6 +139,10 @@ class BatchScheduler {
   // Whether steps are launched before the previous one is collected (the config asks and
   // the model takes sampled ids), and whether the next one may be now.
   bool asynchronous() const;
+  // Prefix caching, unless the model is an encoder-decoder.
+  bool prefix_caching() const;
+  // The tokens of `seq` a step with `budget` tokens left reads; 0: it must wait.
+  int64_t chunk_tokens(const Sequence& seq, int64_t budget) const;
   bool can_pipeline() const;
   // Grows running_[index]'s block table to `tokens` positions, preempting newer
   // sequences as needed; false when it had to preempt running_[index] itself.

@@ -49,6 +49,11 @@ struct ModelSpec {
   // window), so KV blocks wholly older than that go back to the pool; 0: some layer attends
   // the whole context.
   int64_t attention_window = 0;
+  // Set for an encoder-decoder (T5): a sequence's prompt is the encoder's input followed by
+  // this token, which starts the decoder. Its prompt is prefilled in one step (the encoder
+  // reads it whole) and shares no cached blocks (every encoder position depends on the whole
+  // input, so a prefix's keys and values are not the prefix's alone).
+  std::optional<int32_t> decoder_start_token_id;
 
   KvCacheShape kv_cache_shape(int64_t blocks, int64_t block_size) const;
 };
@@ -59,6 +64,7 @@ struct SequenceChunk {
   int64_t n_tokens = 0;
   int64_t start_pos = 0;    // position of its first new token = tokens already cached
   const BlockTable* blocks = nullptr;  // must cover start_pos + n_tokens positions
+  int64_t prompt_tokens = 0;  // the sequence's prompt length (an encoder-decoder's input ends there)
 };
 
 struct ForwardBatch {

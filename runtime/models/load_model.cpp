@@ -9,12 +9,13 @@
 #include "runtime/models/llama/llama_loader.h"
 #include "runtime/models/model_files.h"
 #include "runtime/models/opt/opt_model.h"
+#include "runtime/models/t5/t5_model.h"
 
 namespace genrt {
 
 namespace {
 
-enum class HfFamily { llama, gpt2, opt };
+enum class HfFamily { llama, gpt2, opt, t5 };
 
 // The family of a config.json: its first `architectures` entry, else its model_type; the
 // Llama loader takes the rest (and names what it cannot run). An encoder is refused here.
@@ -31,6 +32,7 @@ HfFamily hf_family(const nlohmann::json& config, const std::string& where) {
   const std::string type = config.is_object() ? config.value("model_type", "") : "";
   if (arch == "GPT2LMHeadModel" || (arch.empty() && type == "gpt2")) return HfFamily::gpt2;
   if (arch == "OPTForCausalLM" || (arch.empty() && type == "opt")) return HfFamily::opt;
+  if (arch == "T5ForConditionalGeneration" || (arch.empty() && type == "t5")) return HfFamily::t5;
   return HfFamily::llama;
 }
 
@@ -44,6 +46,7 @@ std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& model, con
   switch (hf_family(read_json_file(path), path.string())) {
     case HfFamily::gpt2: return std::make_unique<Gpt2Model>(load_gpt2(model, device));
     case HfFamily::opt: return std::make_unique<OptModel>(load_opt(model, device));
+    case HfFamily::t5: return std::make_unique<T5Model>(load_t5(model, device));
     case HfFamily::llama: break;
   }
   return std::make_unique<LlamaModel>(load_llama_hf(model, device));
@@ -58,6 +61,7 @@ ModelSpec read_model_spec(const std::filesystem::path& model) {
   switch (hf_family(config, path.string())) {
     case HfFamily::gpt2: return gpt2_config_from_hf(config, path.string()).spec();
     case HfFamily::opt: return opt_config_from_hf(config, path.string()).spec();
+    case HfFamily::t5: return t5_config_from_hf(config, path.string()).spec();
     case HfFamily::llama: break;
   }
   return llama_config_from_hf(config, path.string()).spec();

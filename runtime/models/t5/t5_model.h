@@ -1,0 +1,93 @@
+#pragma once
+// T5 (T5ForConditionalGeneration) as a text model of the engine: a sequence's prompt is the
+// encoder's input and the decoder's start token (ModelSpec::decoder_start_token_id), its
+// generated tokens the decoder's. The step that reads a prompt runs the encoder once and
+// writes each decoder block's cross-attention keys and values of its output into the KV
+// cache; decoder tokens then attend causally to their own keys (with the decoder's relative
+// position bias) and to those. The cache's layers are each decoder block's self-attention,
+// then its cross-attention (layer 2b and 2b + 1); a self layer holds decoder token j at
+// position j, a cross layer encoder token i at position i, within the sequence's blocks.
+//
+// CPU only for now: the attention ops take the relative position bias on the CPU alone.
+
+#include <filesystem>
+#include <vector>
+
+#include "runtime/models/blocks/linear.h"
+#include "runtime/models/blocks/norms.h"
+#include "runtime/models/causal_lm.h"
+#include "runtime/models/t5/t5_config.h"
+
+namespace genrt {
+
+// Members are named like the checkpoint's modules (encoder.block.N.layer.M.<name>).
+struct T5FeedForward {
+  blocks::Linear wi;  // relu: wi [d_ff, d_model]; gated: wi_0 | wi_1 fused [2 d_ff, d_model]
+  blocks::Linear wo;  // [d_model, d_ff]
+};
+
+struct T5EncoderBlock {
+  blocks::RmsNorm attention_norm;  // layer.0.layer_norm
+  blocks::Linear qkv;              // SelfAttention q | k | v [3 inner, d_model]
+  blocks::Linear o;                // SelfAttention.o [d_model, inner]
+  blocks::RmsNorm ff_norm;         // layer.1.layer_norm
+  T5FeedForward ff;
+};
+
+struct T5DecoderBlock {
+  blocks::RmsNorm self_norm;  // layer.0.layer_norm
+  blocks::Linear self_qkv;    // SelfAttention q | k | v
+  blocks::Linear self_o;
+  blocks::RmsNorm cross_norm;  // layer.1.layer_norm
+  blocks::Linear cross_q;      // EncDecAttention.q [inner, d_model]
+  blocks::Linear cross_kv;     // EncDecAttention k | v [2 inner, d_model], of the encoder output
+  blocks::Linear cross_o;
+  blocks::RmsNorm ff_norm;  // layer.2.layer_norm
+  T5FeedForward ff;
+};
+
+struct T5Weights {
+  Tensor shared;        // [vocab, d_model]: both stacks' token embedding, and the tied LM head
+  Tensor lm_head;       // [vocab, d_model] when not tied
+  Tensor encoder_bias;  // encoder.block.0...relative_attention_bias [buckets, heads]
+  Tensor decoder_bias;  // decoder.block.0...relative_attention_bias [buckets, heads]
+  std::vector<T5EncoderBlock> encoder;
+  blocks::RmsNorm encoder_norm;
+  std::vector<T5DecoderBlock> decoder;
+  blocks::RmsNorm decoder_norm;
+};
+
+// The weights of `config` by their checkpoint names, sizing the block lists to the config.
+NamedWeights t5_named_weights(const T5Config& config, T5Weights& weights);
+
+class T5Model final : public CausalLM {
+ public:
+  T5Model(T5Config config, T5Weights weights);
+
+  const ModelSpec& spec() const override { return spec_; }
+  const T5Config& config() const { return config_; }
+  // Logits of each sequence's last token (LogitsFor::all_tokens is refused: encoder tokens
+  // have none).
+  Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
+  KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
+  MemoryRequest memory_request(const DeviceOptions& options) const override;
+  void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
+
+  // The encoder's output [tokens, d_model] (after its final norm) for one input.
+  Tensor encode(std::span<const int32_t> ids) const;
+
+ private:
+  // Writes every decoder block's cross-attention keys and values of `encoded` [tokens,
+  // d_model] at positions [0, tokens) of `blocks`.
+  void write_cross_kv(const Tensor& encoded, const BlockTable& blocks, KvCache& cache) const;
+  void feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& out) const;
+
+  T5Config config_;
+  ModelSpec spec_;
+  T5Weights weights_;
+};
+
+// Loads config.json + safetensors of a T5ForConditionalGeneration directory (CPU only).
+T5Model load_t5(const std::filesystem::path& dir, const DeviceOptions& device = {});
+
+}  // namespace genrt

@@ -1,0 +1,172 @@
+// T5 (original, and v1.1's gated-GELU with an untied head) against transformers
+// (tools/golden/t5.py): the Unigram tokenizer's ids, the encoder's output, the decoder's
+// logits step by step through the KV cache (the prompt's step, then one token a step, then
+// a whole context recomputed as after a preemption), and greedy generation through the
+// engine, to the fixed length and to the end token. Hostile configs give clear errors.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/engine/generator.h"
+#include "runtime/io/json_file.h"
+#include "runtime/models/load_model.h"
+#include "runtime/models/t5/t5_model.h"
+#include "runtime/tokenizer/load_tokenizer.h"
+#include "tests/test_util.h"
+
+namespace genrt {
+namespace {
+
+using nlohmann::json;
+
+// fp32 on both sides; measured differences are ~1e-6 (transformers' SDPA against its eager
+// attention differ by 9e-5, the golden script notes), so 1e-3 on logits of O(1-10) leaves
+// ample room and still catches a wrong bias bucket or a missing scale.
+constexpr float kTolerance = 1e-3f;
+
+class T5Golden : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::filesystem::path dir() const { return test::data_dir() / GetParam(); }
+  json golden() const { return read_json_file(dir() / "golden.json"); }
+};
+
+TEST_P(T5Golden, TokenizerAndEncoderMatchTransformers) {
+  const T5Model model = load_t5(dir());
+  const auto tokenizer = open_tokenizer(dir(), model.spec().vocab_size);
+  const json cases = golden().at("cases");  // kept alive: the loop walks into it
+  for (const json& c : cases) {
+    const auto ids = c.at("input_ids").get<std::vector<int32_t>>();
+    EXPECT_EQ(tokenizer->encode(c.at("input").get<std::string>(), /*add_special=*/true), ids);
+    const Tensor encoded = model.encode(ids);
+    const auto want = c.at("encoder_hidden").get<std::vector<std::vector<float>>>();
+    ASSERT_EQ(encoded.dim(0), static_cast<int64_t>(want.size()));
+    for (size_t t = 0; t < want.size(); ++t) {
+      EXPECT_LE(test::max_abs_diff(encoded.select(static_cast<int64_t>(t)).data<float>(), want[t].data(), want[t].size()),
+                kTolerance)
+          << "token " << t;
+    }
+  }
+}
+
+TEST(T5, UnigramTokenizerMatchesTokenizersOnHostileStrings) {
+  const auto dir = test::data_dir() / "tiny_t5";
+  const auto tokenizer = open_tokenizer(dir, 168);
+  const json cases = read_json_file(dir / "golden.json").at("tokenizer_cases");
+  ASSERT_GE(cases.size(), 10u);
+  for (const json& c : cases) {
+    const auto ids = c.at("ids").get<std::vector<int32_t>>();
+    EXPECT_EQ(tokenizer->encode(c.at("text").get<std::string>(), true), ids) << c.at("text");
+    EXPECT_EQ(tokenizer->decode(ids, /*skip_special=*/true), c.at("decoded").get<std::string>()) << c.at("text");
+  }
+}
+
+TEST_P(T5Golden, DecoderLogitsStepByStepAndRecomputed) {
+  const T5Model model = load_t5(dir());
+  const int64_t vocab = model.spec().vocab_size;
+  const json cases = golden().at("cases");  // kept alive: the loop walks into it
+  for (const json& c : cases) {
+    const auto input = c.at("input_ids").get<std::vector<int32_t>>();
+    const auto decoder = c.at("decoder_input_ids").get<std::vector<int32_t>>();
+    const auto want = c.at("decoder_logits").get<std::vector<std::vector<float>>>();
+    KvCache cache(model.spec().kv_cache_shape(16, 4), Device::cpu);
+    BlockTable blocks;
+    ASSERT_TRUE(cache.reserve(blocks, static_cast<int64_t>(input.size() + decoder.size()) + 1));
+    const auto prompt_tokens = static_cast<int64_t>(input.size()) + 1;
+    // The prompt's step: the encoder input and the start token; then one decoder token a step.
+    std::vector<int32_t> context = input;
+    context.push_back(decoder[0]);
+    for (size_t step = 0; step < decoder.size(); ++step) {
+      ForwardBatch batch;
+      const int64_t start = step == 0 ? 0 : prompt_tokens + static_cast<int64_t>(step) - 1;
+      batch.tokens.assign(context.begin() + start, context.end());
+      batch.sequences.push_back({.first_token = 0,
+                                 .n_tokens = static_cast<int64_t>(batch.tokens.size()),
+                                 .start_pos = start,
+                                 .blocks = &blocks,
+                                 .prompt_tokens = prompt_tokens});
+      const Tensor logits = model.forward(batch, cache, LogitsFor::last_token);
+      ASSERT_EQ(logits.dim(1), vocab);
+      EXPECT_LE(test::max_abs_diff(logits.data<float>(), want[step].data(), want[step].size()), kTolerance)
+          << c.at("input") << " decoder position " << step;
+      if (step + 1 < decoder.size()) context.push_back(decoder[step + 1]);
+    }
+    // The whole context at once, as a preempted sequence is recomputed.
+    ForwardBatch all{.tokens = context, .sequences = {}, .from_sampled = {}, .sampled = {}};
+    all.sequences.push_back({.first_token = 0,
+                             .n_tokens = static_cast<int64_t>(context.size()),
+                             .start_pos = 0,
+                             .blocks = &blocks,
+                             .prompt_tokens = prompt_tokens});
+    const Tensor last = model.forward(all, cache, LogitsFor::last_token);
+    EXPECT_LE(test::max_abs_diff(last.data<float>(), want.back().data(), want.back().size()), kTolerance);
+    cache.release(blocks);
+  }
+}
+
+TEST_P(T5Golden, GreedyGenerationThroughTheEngine) {
+  const auto model = load_causal_lm(dir());
+  ASSERT_EQ(model->spec().decoder_start_token_id, 0);
+  std::vector<GenerationRequest> fixed, until_eos;
+  std::vector<std::vector<int32_t>> want_fixed, want_eos;
+  const json cases = golden().at("cases");  // kept alive: the loop walks into it
+  for (const json& c : cases) {
+    const auto input = c.at("input_ids").get<std::vector<int32_t>>();
+    want_fixed.push_back(c.at("greedy_ids").get<std::vector<int32_t>>());
+    want_eos.push_back(c.at("greedy_until_eos").get<std::vector<int32_t>>());
+    fixed.push_back({.prompt = input, .max_new_tokens = 10, .sampling = {.temperature = 0}, .ignore_eos = true});
+    until_eos.push_back({.prompt = input, .max_new_tokens = 10, .sampling = {.temperature = 0}});
+  }
+  // All the prompts in one batch, each written to and read from its own blocks.
+  KvCache cache(model->spec().kv_cache_shape(64, 4), Device::cpu);
+  Generator generator(*model, cache);
+  const auto fixed_results = generator.generate(fixed, [](size_t, int32_t) { return true; });
+  const auto eos_results = generator.generate(until_eos, [](size_t, int32_t) { return true; });
+  for (size_t i = 0; i < fixed.size(); ++i) {
+    EXPECT_EQ(fixed_results[i].tokens, want_fixed[i]) << i;
+    EXPECT_EQ(eos_results[i].tokens, want_eos[i]) << i;
+  }
+  EXPECT_EQ(cache.free_blocks(), cache.shape().blocks) << "blocks leaked";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, T5Golden, ::testing::Values("tiny_t5", "tiny_t5_v11"));
+
+TEST(T5, HostileConfigsAreClearErrors) {
+  const json base = read_json_file(test::data_dir() / "tiny_t5" / "config.json");
+  const std::pair<std::pair<const char*, json>, const char*> cases[] = {
+      {{"relative_attention_num_buckets", 0}, "relative_attention_num_buckets = 0 must be at least 4"},
+      {{"relative_attention_max_distance", 3}, "relative_attention_max_distance = 3 must be over half"},
+      {{"feed_forward_proj", "gated-silu"}, "feed_forward_proj 'gated-silu' is not supported"},
+      {{"num_heads", 0}, "num_heads = 0 must be positive"},
+      {{"decoder_start_token_id", 9999}, "decoder_start_token_id = 9999 is outside the vocabulary [0, 168)"},
+  };
+  for (const auto& [field, message] : cases) {
+    json config = base;
+    config[field.first] = field.second;
+    EXPECT_ERROR(t5_config_from_hf(config, "config.json"), message);
+  }
+  EXPECT_ERROR(load_t5(test::data_dir() / "tiny_t5", {.device = Device::cuda}), "T5 runs on the CPU only for now");
+}
+
+TEST(T5, APromptIsReadWholeInOneStep) {
+  const T5Model model = load_t5(test::data_dir() / "tiny_t5");
+  KvCache cache(model.spec().kv_cache_shape(16, 4), Device::cpu);
+  BlockTable blocks;
+  ASSERT_TRUE(cache.reserve(blocks, 12));
+  ForwardBatch half{.tokens = {5, 6, 7}, .sequences = {}, .from_sampled = {}, .sampled = {}};
+  half.sequences.push_back({.first_token = 0, .n_tokens = 3, .start_pos = 0, .blocks = &blocks, .prompt_tokens = 7});
+  EXPECT_ERROR(model.forward(half, cache, LogitsFor::last_token),
+               "T5: a prompt is read whole in one step (positions [0, 3) of a 6-token encoder input)");
+  EXPECT_ERROR(model.forward(half, cache, LogitsFor::all_tokens), "T5: logits of every token are not available");
+  cache.release(blocks);
+  // The engine never splits one, and refuses one longer than a step.
+  const auto engine_model = load_causal_lm(test::data_dir() / "tiny_t5");
+  KvCache engine_cache(engine_model->spec().kv_cache_shape(64, 4), Device::cpu);
+  Generator generator(*engine_model, engine_cache, {.max_batch_tokens = 8});
+  const std::vector<GenerationRequest> long_prompt = {{.prompt = std::vector<int32_t>(8, 5), .max_new_tokens = 2}};
+  EXPECT_ERROR(generator.generate(long_prompt, [](size_t, int32_t) { return true; }),
+               "the prompt has 9 tokens, but an encoder-decoder reads its prompt in one step of at most 8 tokens");
+}
+
+}  // namespace
+}  // namespace genrt
