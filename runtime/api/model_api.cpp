@@ -125,7 +125,7 @@ GenerationResult Model::generate(std::span<const int32_t> prompt, const Sampling
                                                 kBlockSize);
     Generator generator(*impl_->model, cache);
     std::optional<StreamDecoder> stream;
-    if (impl_->tokenizer) stream.emplace(*impl_->tokenizer, request.prompt);
+    if (impl_->tokenizer) stream.emplace(*impl_->tokenizer, impl_->model->spec().text_context(request.prompt));
     GenerationResult result;
     GenerationStats stats;
     const auto results = generator.generate(

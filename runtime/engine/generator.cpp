@@ -7,7 +7,9 @@ namespace genrt {
 int64_t kv_blocks_needed(std::span<const GenerationRequest> requests, int64_t block_size) {
   int64_t blocks = 0;
   for (const GenerationRequest& r : requests) {
-    const auto tokens = static_cast<int64_t>(r.prompt.size()) + r.max_new_tokens;
+    // One slot over prompt + max tokens: an encoder-decoder's context also holds the
+    // decoder's start token, and admission reserves a slot past the context.
+    const auto tokens = static_cast<int64_t>(r.prompt.size()) + r.max_new_tokens + 1;
     blocks += (tokens + block_size - 1) / block_size;
   }
   return blocks;

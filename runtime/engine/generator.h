@@ -37,7 +37,7 @@ struct GenerationStats {
 // that request (finish reason `cancelled`).
 using TokenCallback = std::function<bool(size_t request, int32_t token)>;
 
-// Blocks of `block_size` tokens needed to run `requests` at once (prompt + max tokens).
+// Blocks of `block_size` tokens enough to run `requests` at once (prompt + max tokens + 1).
 int64_t kv_blocks_needed(std::span<const GenerationRequest> requests, int64_t block_size);
 
 class Generator {

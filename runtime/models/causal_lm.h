@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,12 @@ struct ModelSpec {
   // reads it whole) and shares no cached blocks (every encoder position depends on the whole
   // input, so a prefix's keys and values are not the prefix's alone).
   std::optional<int32_t> decoder_start_token_id;
+
+  // The tokens a generated text continues (its streaming decoder's context): the prompt, or
+  // nothing for an encoder-decoder, whose output is a text of its own.
+  std::span<const int32_t> text_context(std::span<const int32_t> prompt) const {
+    return decoder_start_token_id ? std::span<const int32_t>() : prompt;
+  }
 
   KvCacheShape kv_cache_shape(int64_t blocks, int64_t block_size) const;
 };

@@ -98,7 +98,7 @@ CompletionJob::CompletionJob(ServingEngine& engine, const CompletionParams& p, s
   for (const Prompt& prompt : p.prompts) {
     for (int64_t j = 0; j < p.n; ++j) {
       prompt_of.push_back(&prompt);
-      shared_->choices.push_back({StreamDecoder(engine.tokenizer(), prompt.ids, p.text_specials), StopStringMatcher(p.stop),
+      shared_->choices.push_back({StreamDecoder(engine.tokenizer(), engine.model().spec().text_context(prompt.ids), p.text_specials), StopStringMatcher(p.stop),
                                   0, 0, false, {}, 0});
     }
     shared_->metrics->prompt_tokens(static_cast<int64_t>(prompt.ids.size()));

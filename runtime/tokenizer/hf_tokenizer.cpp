@@ -242,7 +242,9 @@ std::string HfTokenizer::decode(std::span<const int32_t> ids, bool skip_special)
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
     if (skip_special && is_special(id)) continue;
-    tokens.push_back(token_text(id));
+    // An id past the tokenizer's vocabulary (a model's is often padded beyond it: T5's
+    // 32,128 against 32,100 pieces) spells nothing, as in Hugging Face tokenizers.
+    if (added_by_id_.contains(id) || model_.token(id) != nullptr) tokens.push_back(token_text(id));
   }
   decoder_(tokens);
   std::string text;

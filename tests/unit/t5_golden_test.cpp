@@ -59,6 +59,8 @@ TEST(T5, UnigramTokenizerMatchesTokenizersOnHostileStrings) {
     EXPECT_EQ(tokenizer->encode(c.at("text").get<std::string>(), true), ids) << c.at("text");
     EXPECT_EQ(tokenizer->decode(ids, /*skip_special=*/true), c.at("decoded").get<std::string>()) << c.at("text");
   }
+  // The model's ids past the tokenizer's 160 pieces spell nothing, as in tokenizers.
+  EXPECT_EQ(tokenizer->decode(std::vector<int32_t>{39, 160, 167, 50}, true), tokenizer->decode(std::vector<int32_t>{39, 50}, true));
 }
 
 TEST_P(T5Golden, DecoderLogitsStepByStepAndRecomputed) {

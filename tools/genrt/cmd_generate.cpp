@@ -73,7 +73,7 @@ void run_generate(const GenerateOptions& o) {
   Generator generator(*loaded.model, cache);
 
   std::optional<StreamDecoder> stream;
-  if (loaded.tokenizer) stream.emplace(*loaded.tokenizer, request.prompt);
+  if (loaded.tokenizer) stream.emplace(*loaded.tokenizer, loaded.model->spec().text_context(request.prompt));
   std::string text;
   auto on_token = [&](size_t, int32_t token) {
     if (stream) {
