@@ -96,7 +96,13 @@ std::vector<int32_t> Model::tokenize(std::string_view text, bool add_special) co
 
 std::string Model::detokenize(std::span<const int32_t> ids) const {
   if (!impl_->tokenizer) throw Error(Error::Kind::invalid_argument, "this model has no tokenizer");
-  return translate(Error::Kind::invalid_argument, [&] { return impl_->tokenizer->decode(ids, /*skip_special=*/true); });
+  return translate(Error::Kind::invalid_argument, [&] {
+    // An id inside the model's vocabulary but past the tokenizer's spells nothing; one
+    // outside the model's is the caller's mistake.
+    const int64_t vocab = impl_->model->spec().vocab_size;
+    for (const int32_t id : ids) GENRT_CHECK(id >= 0 && id < vocab, "token id {} is outside the vocabulary [0, {})", id, vocab);
+    return impl_->tokenizer->decode(ids, /*skip_special=*/true);
+  });
 }
 
 GenerationResult Model::generate(std::string_view prompt, const SamplingOptions& options, const TokenCallback& on_token) const {
