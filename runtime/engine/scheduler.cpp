@@ -107,6 +107,9 @@ void BatchScheduler::validate(const SequenceRequest& r) const {
     GENRT_CHECK(id < spec.vocab_size, "logit bias token id {} is outside the vocabulary [0, {})", id, spec.vocab_size);
   }
   if (r.grammar) {
+    // The grammar reads a first token as it spells mid-text; an encoder-decoder's first
+    // token starts a text (a SentencePiece piece then loses its space).
+    GENRT_CHECK(!spec.decoder_start_token_id, "a grammar (response_format) with an encoder-decoder is not supported yet");
     GENRT_CHECK(r.grammar->vocabulary().size() == spec.vocab_size,
                 "the grammar is over a vocabulary of {} tokens, but the model has {}", r.grammar->vocabulary().size(),
                 spec.vocab_size);
@@ -233,6 +236,13 @@ void BatchScheduler::deliver(Sequence& seq, const SampledToken& sampled) {
   }
 }
 
+std::span<const int32_t> BatchScheduler::penalized_context(const Sequence& seq) const {
+  // An encoder-decoder's repetition penalty reads the decoder's tokens (its start and what
+  // it generated), as transformers' generate does, not the encoder's input.
+  if (model_.spec().decoder_start_token_id) return std::span(seq.context).subspan(static_cast<size_t>(seq.prompt_tokens - 1));
+  return seq.context;
+}
+
 bool BatchScheduler::prefix_caching() const {
   // Every encoder position depends on the whole input: no prefix's blocks are its own.
   return config_.prefix_caching && !model_.spec().decoder_start_token_id;
@@ -331,7 +341,7 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
     const int64_t drawn = seq->generated + seq->in_flight;
     rows.push_back({.params = seq->request.sampling,
                     .draws = static_cast<uint64_t>(drawn),
-                    .context = seq->context,
+                    .context = penalized_context(*seq),
                     .top_logprobs = seq->request.top_logprobs,
                     .allowed_tokens = seq->grammar ? seq->grammar->allowed_tokens(seq->request.max_new_tokens - drawn)
                                                    : std::span<const uint32_t>{}});

@@ -139,6 +139,8 @@ class BatchScheduler {
   // Whether steps are launched before the previous one is collected (the config asks and
   // the model takes sampled ids), and whether the next one may be now.
   bool asynchronous() const;
+  // The tokens the repetition penalty reads: the context, or an encoder-decoder's decoder part.
+  std::span<const int32_t> penalized_context(const Sequence& seq) const;
   // Prefix caching, unless the model is an encoder-decoder.
   bool prefix_caching() const;
   // The tokens of `seq` a step with `budget` tokens left reads; 0: it must wait.

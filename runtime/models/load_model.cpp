@@ -32,7 +32,11 @@ HfFamily hf_family(const nlohmann::json& config, const std::string& where) {
   const std::string type = config.is_object() ? config.value("model_type", "") : "";
   if (arch == "GPT2LMHeadModel" || (arch.empty() && type == "gpt2")) return HfFamily::gpt2;
   if (arch == "OPTForCausalLM" || (arch.empty() && type == "opt")) return HfFamily::opt;
-  if (arch == "T5ForConditionalGeneration" || (arch.empty() && type == "t5")) return HfFamily::t5;
+  // mT5 is T5 v1.1's graph; T5WithLMHeadModel is the original's old name.
+  if (arch == "T5ForConditionalGeneration" || arch == "MT5ForConditionalGeneration" || arch == "T5WithLMHeadModel" ||
+      (arch.empty() && (type == "t5" || type == "mt5"))) {
+    return HfFamily::t5;
+  }
   return HfFamily::llama;
 }
 

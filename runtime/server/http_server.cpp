@@ -290,7 +290,9 @@ void HttpServer::install_routes() {
         if (engine == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
         const RequestJson body = parse_request_body(req.body);
         const ModelSpec& spec = engine->model().spec();
-        const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name, spec.context_length,
+        // An encoder-decoder's context also holds the decoder's start token after the prompt.
+        const int64_t context = spec.context_length - (spec.decoder_start_token_id ? 1 : 0);
+        const ApiContext ctx{&engine->tokenizer(), chat_.load(), options_.model_name, context,
                              spec.vocab_size};
         const CompletionParams params = parse_completion_request(body, endpoint, ctx);
         auto job = std::make_shared<CompletionJob>(*engine, params, metrics_);

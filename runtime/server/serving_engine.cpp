@@ -27,7 +27,9 @@ ServingEngine::ServingEngine(std::unique_ptr<CausalLM> model, std::unique_ptr<To
                shape.block_size, shape.blocks * shape.block_size,
                static_cast<double>(shape.blocks * shape.block_size * shape.bytes_per_token(kv_dtype)) / (1 << 20),
                dtype_name(kv_dtype), device_name(cache_.keys(0).device()),
-               options.scheduler.prefix_caching ? "on" : "off");
+               !options.scheduler.prefix_caching            ? "off"
+               : model_->spec().decoder_start_token_id ? "off (an encoder-decoder)"
+                                                       : "on");
   counts_.kv_blocks_total = counts_.kv_blocks_free = cache_.usable_blocks();
   // Every decode batch size's CUDA graph before the first request, not during it.
   capture_decode_graphs(*model_, cache_);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/engine/generator.h"
+#include "runtime/grammar/token_grammar.h"
 #include "runtime/io/json_file.h"
 #include "runtime/models/load_model.h"
 #include "runtime/models/t5/t5_model.h"
@@ -109,8 +110,8 @@ TEST_P(T5Golden, DecoderLogitsStepByStepAndRecomputed) {
 TEST_P(T5Golden, GreedyGenerationThroughTheEngine) {
   const auto model = load_causal_lm(dir());
   ASSERT_EQ(model->spec().decoder_start_token_id, 0);
-  std::vector<GenerationRequest> fixed, until_eos;
-  std::vector<std::vector<int32_t>> want_fixed, want_eos;
+  std::vector<GenerationRequest> fixed, until_eos, penalized;
+  std::vector<std::vector<int32_t>> want_fixed, want_eos, want_penalized;
   const json cases = golden().at("cases");  // kept alive: the loop walks into it
   for (const json& c : cases) {
     const auto input = c.at("input_ids").get<std::vector<int32_t>>();
@@ -118,15 +119,21 @@ TEST_P(T5Golden, GreedyGenerationThroughTheEngine) {
     want_eos.push_back(c.at("greedy_until_eos").get<std::vector<int32_t>>());
     fixed.push_back({.prompt = input, .max_new_tokens = 10, .sampling = {.temperature = 0}, .ignore_eos = true});
     until_eos.push_back({.prompt = input, .max_new_tokens = 10, .sampling = {.temperature = 0}});
+    // transformers' repetition penalty reads the decoder's tokens only (the encoder's input
+    // would change the output here).
+    want_penalized.push_back(c.at("greedy_penalized").get<std::vector<int32_t>>());
+    penalized.push_back({.prompt = input, .max_new_tokens = 10, .sampling = {.temperature = 0, .repetition_penalty = 3.0f}});
   }
   // All the prompts in one batch, each written to and read from its own blocks.
   KvCache cache(model->spec().kv_cache_shape(64, 4), Device::cpu);
   Generator generator(*model, cache);
   const auto fixed_results = generator.generate(fixed, [](size_t, int32_t) { return true; });
   const auto eos_results = generator.generate(until_eos, [](size_t, int32_t) { return true; });
+  const auto penalized_results = generator.generate(penalized, [](size_t, int32_t) { return true; });
   for (size_t i = 0; i < fixed.size(); ++i) {
     EXPECT_EQ(fixed_results[i].tokens, want_fixed[i]) << i;
     EXPECT_EQ(eos_results[i].tokens, want_eos[i]) << i;
+    EXPECT_EQ(penalized_results[i].tokens, want_penalized[i]) << i;
   }
   EXPECT_EQ(cache.free_blocks(), cache.shape().blocks) << "blocks leaked";
 }
@@ -168,6 +175,12 @@ TEST(T5, APromptIsReadWholeInOneStep) {
   const std::vector<GenerationRequest> long_prompt = {{.prompt = std::vector<int32_t>(8, 5), .max_new_tokens = 2}};
   EXPECT_ERROR(generator.generate(long_prompt, [](size_t, int32_t) { return true; }),
                "the prompt has 9 tokens, but an encoder-decoder reads its prompt in one step of at most 8 tokens");
+  const auto tokenizer = open_tokenizer(test::data_dir() / "tiny_t5", 168);
+  const auto any_text = grammar::TokenGrammar::from_gbnf(
+      "root ::= [a-z]+", std::make_shared<const grammar::TokenVocabulary>(*tokenizer, 168));
+  const std::vector<GenerationRequest> constrained = {{.prompt = {5, 1}, .max_new_tokens = 2, .grammar = any_text}};
+  EXPECT_ERROR(generator.generate(constrained, [](size_t, int32_t) { return true; }),
+               "a grammar (response_format) with an encoder-decoder is not supported yet");
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ void run_chat(const ChatOptions& o) {
     const int64_t block_size = 16;
     KvCache cache = loaded.model->make_kv_cache(kv_blocks_needed({&request, 1}, block_size), block_size);
     Generator generator(*loaded.model, cache);
-    StreamDecoder stream(*tokenizer, request.prompt);
+    StreamDecoder stream(*tokenizer, loaded.model->spec().text_context(request.prompt));
     std::string reply;
     GenerationStats stats;
     const auto results = generator.generate(

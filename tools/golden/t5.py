@@ -170,14 +170,17 @@ def greedy(model, input_ids, n):
 
 
 @torch.no_grad()
-def generate(model, input_ids, n):
+def generate(model, input_ids, n, repetition_penalty=1.0):
     # transformers sizes the cache it makes from num_layers, not num_decoder_layers, and
     # fails when the decoder is deeper; a lazily grown cache avoids that.
     cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
     out = model.generate(torch.tensor([input_ids]), max_new_tokens=n, do_sample=False, num_beams=1,
-                         cache=cache)[0].tolist()
+                         repetition_penalty=repetition_penalty, cache=cache)[0].tolist()
     assert out[0] == model.config.decoder_start_token_id
     return out[1:]
+
+
+REPETITION_PENALTY = 3.0
 
 
 def case(model, tok, text):
@@ -189,7 +192,9 @@ def case(model, tok, text):
     assert greedy_ids[:len(until_eos)] == until_eos, (greedy_ids, until_eos)
     return {"input": text, "input_ids": input_ids, "encoder_hidden": rounded(hidden),
             "decoder_input_ids": decoder_ids, "decoder_logits": rounded(logits),
-            "greedy_ids": greedy_ids, "greedy_until_eos": until_eos}
+            "greedy_ids": greedy_ids, "greedy_until_eos": until_eos,
+            # A repetition penalty reads the decoder's tokens only, never the encoder's input.
+            "greedy_penalized": generate(model, input_ids, GREEDY_TOKENS, repetition_penalty=REPETITION_PENALTY)}
 
 
 def make(name, variant, seed, tok):

@@ -18,7 +18,7 @@ int64_t T5Config::parameter_count() const {
 ModelSpec T5Config::spec() const {
   return {.architecture = "T5ForConditionalGeneration",
           .vocab_size = vocab_size,
-          .context_length = n_positions,
+          .context_length = 2 * n_positions,
           .hidden_size = d_model,
           .num_layers = 2 * num_decoder_layers,
           .num_kv_heads = num_heads,
@@ -46,10 +46,15 @@ T5Config parse_t5_config(const nlohmann::json& config, const std::string& where)
   c.layer_norm_epsilon = json_optional<double>(config, "layer_norm_epsilon", 1e-6, where);
   c.tie_word_embeddings = json_optional<bool>(config, "tie_word_embeddings", true, where);
   c.n_positions = json_optional<int64_t>(config, "n_positions", 512, where);
-  c.pad_token_id = static_cast<int32_t>(json_optional<int64_t>(config, "pad_token_id", 0, where));
-  c.eos_token_id = static_cast<int32_t>(json_optional<int64_t>(config, "eos_token_id", 1, where));
-  c.decoder_start_token_id =
-      static_cast<int32_t>(json_optional<int64_t>(config, "decoder_start_token_id", c.pad_token_id, where));
+  // Token ids checked as read, before they are narrowed.
+  const auto token_id = [&](const char* name, int64_t fallback) {
+    const auto id = json_optional<int64_t>(config, name, fallback, where);
+    GENRT_CHECK(id >= 0 && id < c.vocab_size, "{}: {} = {} is outside the vocabulary [0, {})", where, name, id, c.vocab_size);
+    return static_cast<int32_t>(id);
+  };
+  c.pad_token_id = token_id("pad_token_id", 0);
+  c.eos_token_id = token_id("eos_token_id", 1);
+  c.decoder_start_token_id = token_id("decoder_start_token_id", c.pad_token_id);
   const std::pair<const char*, int64_t> positive[] = {
       {"vocab_size", c.vocab_size}, {"d_model", c.d_model},       {"d_kv", c.d_kv},
       {"d_ff", c.d_ff},             {"num_layers", c.num_layers}, {"num_decoder_layers", c.num_decoder_layers},
@@ -71,11 +76,6 @@ T5Config parse_t5_config(const nlohmann::json& config, const std::string& where)
   GENRT_CHECK(proj == "relu" || proj == "gated-gelu",
               "{}: feed_forward_proj '{}' is not supported (T5 uses relu, v1.1 and FLAN gated-gelu)", where, proj);
   c.gated = proj == "gated-gelu";
-  for (const auto& [name, id] : {std::pair{"pad_token_id", c.pad_token_id}, std::pair{"eos_token_id", c.eos_token_id},
-                                 std::pair{"decoder_start_token_id", c.decoder_start_token_id}}) {
-    GENRT_CHECK(id >= 0 && id < c.vocab_size, "{}: {} = {} is outside the vocabulary [0, {})", where, name, id,
-                c.vocab_size);
-  }
   return c;
 }
 

@@ -28,7 +28,10 @@ struct T5Config {
   double layer_norm_epsilon = 1e-6;
   bool gated = false;  // feed_forward_proj "gated-gelu": wo(gelu(wi_0 x) * wi_1 x); else "relu": wo(relu(wi x))
   bool tie_word_embeddings = true;
-  int64_t n_positions = 512;  // the context genrt plans for (T5's positions are relative: no hard limit)
+  // T5's positions are relative, so nothing in the model limits them; genrt plans a context
+  // (encoder input, start token and output together) of 2 * n_positions, room for an input
+  // as long as T5's tokenizer makes one and as long an output.
+  int64_t n_positions = 512;
   int32_t pad_token_id = 0;
   int32_t eos_token_id = 1;
   int32_t decoder_start_token_id = 0;
