@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/error.h"
+
 namespace genrt {
 
 // The file's bytes; an error names it when it cannot be read.
@@ -22,5 +24,16 @@ T json_required(const nlohmann::json& obj, std::string_view field, std::string_v
 template <class T>
 T json_optional(const nlohmann::json& obj, std::string_view field, const T& fallback,
                 std::string_view where);
+
+// parse(config, where): a model's config.json reader, whose unchecked reads of a field of
+// the wrong kind (nlohmann's type errors) become an error naming the file.
+template <class Parse>
+auto parse_config_json(const nlohmann::json& config, const std::string& where, Parse parse) {
+  try {
+    return parse(config, where);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: malformed config.json: {}", where, e.what());
+  }
+}
 
 }  // namespace genrt

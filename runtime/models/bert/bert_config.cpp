@@ -83,11 +83,7 @@ BertConfig parse_bert_config(const nlohmann::json& config, const std::string& wh
 }  // namespace
 
 BertConfig bert_config_from_hf(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_bert_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_bert_config);
 }
 
 bool is_bert_encoder(const nlohmann::json& config) {

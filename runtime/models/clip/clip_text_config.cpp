@@ -76,11 +76,7 @@ ClipTextConfig parse_clip_text_config(const nlohmann::json& j, const std::string
 }  // namespace
 
 ClipTextConfig clip_text_config_from_json(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_clip_text_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_clip_text_config);
 }
 
 }  // namespace genrt

@@ -101,11 +101,7 @@ DitConfig parse_dit_config(const nlohmann::json& j, const std::string& where) {
 }  // namespace
 
 DitConfig dit_config_from_json(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_dit_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_dit_config);
 }
 
 }  // namespace genrt

@@ -70,11 +70,7 @@ Gpt2Config parse_gpt2_config(const nlohmann::json& config, const std::string& wh
 }  // namespace
 
 Gpt2Config gpt2_config_from_hf(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_gpt2_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_gpt2_config);
 }
 
 }  // namespace genrt

@@ -182,11 +182,7 @@ LlamaConfig parse_llama_config(const nlohmann::json& config, const std::string& 
 }
 
 LlamaConfig llama_config_from_hf(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_llama_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_llama_config);
 }
 
 namespace {

@@ -75,11 +75,7 @@ OptConfig parse_opt_config(const nlohmann::json& config, const std::string& wher
 }  // namespace
 
 OptConfig opt_config_from_hf(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_opt_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_opt_config);
 }
 
 }  // namespace genrt

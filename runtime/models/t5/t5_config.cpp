@@ -82,11 +82,7 @@ T5Config parse_t5_config(const nlohmann::json& config, const std::string& where)
 }  // namespace
 
 T5Config t5_config_from_hf(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_t5_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_t5_config);
 }
 
 }  // namespace genrt

@@ -177,11 +177,7 @@ UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) 
 }  // namespace
 
 UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_unet_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_unet_config);
 }
 
 }  // namespace genrt

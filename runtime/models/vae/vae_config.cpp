@@ -66,11 +66,7 @@ VaeConfig parse_vae_config(const nlohmann::json& j, const std::string& where) {
 }  // namespace
 
 VaeConfig vae_config_from_json(const nlohmann::json& config, const std::string& where) {
-  try {
-    return parse_vae_config(config, where);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed config.json: {}", where, e.what());
-  }
+  return parse_config_json(config, where, parse_vae_config);
 }
 
 }  // namespace genrt
