@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/base64.h"
 #include "runtime/server/openai_api.h"
 
 namespace genrt {
@@ -100,19 +101,6 @@ nlohmann::json EmbeddingService::respond(const RequestJson& body, const std::str
 std::string base64_floats(const std::vector<float>& values) {
   static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32");
   return base64_encode({reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)});
-}
-
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const size_t n = std::min<size_t>(3, bytes.size() - i);
-    uint32_t chunk = 0;
-    for (size_t j = 0; j < 3; ++j) chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(bytes[i + j]) : 0u);
-    for (size_t j = 0; j < 4; ++j) out.push_back(j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 63] : '=');
-  }
-  return out;
 }
 
 }  // namespace genrt

@@ -47,7 +47,5 @@ class EmbeddingService {
 
 // The little-endian bytes of `values` in base64 (RFC 4648, with padding).
 std::string base64_floats(const std::vector<float>& values);
-// `bytes` in base64 (RFC 4648, with padding).
-std::string base64_encode(std::string_view bytes);
 
 }  // namespace genrt

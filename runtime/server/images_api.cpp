@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "runtime/core/base64.h"
 #include "runtime/io/png_image.h"
 #include "runtime/server/embeddings_api.h"
 #include "runtime/server/openai_api.h"

@@ -8,10 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/base64.h"
 #include "runtime/core/error.h"
 #include "runtime/core/utf8.h"
 #include "runtime/tokenizer/bert_text.h"
 #include "runtime/tokenizer/lowercase.h"
+#include "runtime/tokenizer/precompiled_charsmap.h"
 #include "runtime/tokenizer/regex.h"
 #include "runtime/tokenizer/token_text.h"
 
@@ -97,6 +99,13 @@ Normalizer make_normalizer(const nlohmann::json& spec, const std::string& where)
   if (type == "NFKC") return unicode_form(static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
   if (type == "NFKD") return unicode_form(static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT));
   if (type == "Lowercase") return lowercase;
+  if (type == "Precompiled") {
+    const auto blob = spec.find("precompiled_charsmap");
+    GENRT_CHECK(blob != spec.end() && blob->is_string() && !blob->get<std::string>().empty(),
+                "{}: needs a 'precompiled_charsmap' (base64)", at);
+    const auto charsmap = std::make_shared<const PrecompiledCharsmap>(base64_decode(blob->get<std::string>(), at), at);
+    return [charsmap](std::string text) { return charsmap->normalize(text); };
+  }
   if (type == "Strip") {
     const bool left = spec.value("strip_left", true), right = spec.value("strip_right", true);
     return [left, right](std::string text) {

@@ -1,7 +1,8 @@
 #pragma once
 // tokenizer.json "normalizer": the text rewrite applied before pre-tokenization.
 // Supported: Sequence, Prepend, Replace (string or regex patterns), NFC, NFD, NFKC, NFKD,
-// Lowercase, Strip, BertNormalizer (bert_text.h). Any other type is an error that names it.
+// Lowercase, Strip, BertNormalizer (bert_text.h), Precompiled (SentencePiece's charsmap,
+// precompiled_charsmap.h). Any other type is an error that names it.
 
 #include <functional>
 #include <string>

@@ -14,6 +14,7 @@
 
 #include "runtime/io/json_file.h"
 #include "runtime/server/http_server.h"
+#include "runtime/core/base64.h"
 #include "tests/e2e/test_server.h"
 #include "tests/test_util.h"
 
@@ -112,7 +113,7 @@ TEST_F(EmbeddingsServer, Base64IsTheLittleEndianFloats) {
   const auto b64 = post("/v1/embeddings", {{"input", input.at("text")}, {"encoding_format", "base64"}}, 200);
   const std::string encoded = b64.at("data")[0].at("embedding");
   EXPECT_EQ(encoded.size() % 4, 0u);
-  const std::string bytes = test::base64_decode(encoded);
+  const std::string bytes = base64_decode(encoded, "the response");
   const auto want = floats.at("data")[0].at("embedding").get<std::vector<float>>();
   ASSERT_EQ(bytes.size(), want.size() * sizeof(float));
   std::vector<float> got(want.size());

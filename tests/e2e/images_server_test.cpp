@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/server/http_server.h"
+#include "runtime/core/base64.h"
 #include "tests/e2e/test_server.h"
 #include "tests/test_util.h"
 
@@ -75,7 +76,7 @@ TEST_F(ImagesServer, ReturnsThePipelinesImagesAsBase64Pngs) {
                                                            .images = 2,
                                                            .scheduler = service_->pipeline().scheduler_config("euler-a")});
   for (size_t i = 0; i < 2; ++i) {
-    const std::string png = test::base64_decode(reply["data"][i].at("b64_json").get<std::string>());
+    const std::string png = base64_decode(reply["data"][i].at("b64_json").get<std::string>(), "the response");
     const RgbImage image = decode_png(png);
     EXPECT_EQ(image.width, 16);
     EXPECT_EQ(image.height, 8);
@@ -187,7 +188,7 @@ TEST(SdxlImagesServer, ServesTheSdxlPipelinesImages) {
   ASSERT_EQ(reply.at("data").size(), 1u);
   const TextToImageResult want =
       service.pipeline().run({.prompt = "a photo of a cat", .steps = 2, .seed = 9, .width = 16, .height = 24});
-  const RgbImage image = decode_png(test::base64_decode(reply["data"][0].at("b64_json").get<std::string>()));
+  const RgbImage image = decode_png(base64_decode(reply["data"][0].at("b64_json").get<std::string>(), "the response"));
   EXPECT_EQ(image.width, 16);
   EXPECT_EQ(image.height, 24);
   EXPECT_EQ(image.pixels, to_rgb8(want.images, 0));

@@ -107,7 +107,8 @@ TEST_F(ToolServer, ANamedFunctionIsTheOneCalledAndOnlyOnce) {
   }
   json single = tool_request("required");
   single["parallel_tool_calls"] = false;
-  for (const json& choice : post("/v1/chat/completions", single)["choices"]) {
+  const json one = post("/v1/chat/completions", single);  // kept alive: the loop walks into it
+  for (const json& choice : one["choices"]) {
     EXPECT_EQ(choice["message"]["tool_calls"].size(), 1u) << choice.dump();
   }
 }

@@ -81,19 +81,6 @@ json LoopbackServer::post(const std::string& path, const json& body, int expecte
 
 double LoopbackServer::metric(const std::string& name) const { return metric_of(client(), name); }
 
-std::string base64_decode(const std::string& text) {
-  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t bits = 0;
-  int have = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    bits = (bits << 6) | static_cast<uint32_t>(kAlphabet.find(c));
-    if ((have += 6) >= 8) out.push_back(static_cast<char>((bits >> (have -= 8)) & 0xFF));
-  }
-  return out;
-}
-
 TempDir* Server::dir_ = nullptr;
 TestServer* Server::server_ = nullptr;
 

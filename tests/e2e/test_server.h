@@ -113,9 +113,6 @@ class LoopbackServer {
   std::thread listener_;
 };
 
-// RFC 4648 base64 with padding, decoded the plain way (the server's encoders are under test).
-std::string base64_decode(const std::string& text);
-
 // A counter or gauge of the server's /metrics (-1 if absent).
 double metric(const TestServer& server, const std::string& name);
 

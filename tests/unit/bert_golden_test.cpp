@@ -14,6 +14,7 @@
 #include "runtime/models/bert/pooling.h"
 #include "runtime/models/load_model.h"
 #include "runtime/tokenizer/hf_tokenizer.h"
+#include "runtime/tokenizer/load_tokenizer.h"
 #include "tests/test_util.h"
 
 namespace genrt {
@@ -64,7 +65,19 @@ TEST_P(EncoderGolden, HiddenStatesLogitsAndEmbeddingsMatchTransformers) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Encoders, EncoderGolden, ::testing::Values("tiny_bert", "tiny_roberta"));
+// tiny_xlmr: XLM-RoBERTa with SentencePiece's nmt_nfkc charsmap in its tokenizer, so its
+// texts (full-width letters, a ligature) check the tokenizer's ids as well.
+INSTANTIATE_TEST_SUITE_P(Encoders, EncoderGolden, ::testing::Values("tiny_bert", "tiny_roberta", "tiny_xlmr"));
+
+TEST(Encoder, XlmRobertaTokenizesThroughItsPrecompiledNormalizer) {
+  const auto dir = test::data_dir() / "tiny_xlmr";
+  const auto tokenizer = open_tokenizer(dir, load_bert(dir).config().vocab_size);
+  const auto golden = read_json_file(dir / "golden.json");
+  for (const auto& input : golden.at("inputs")) {
+    EXPECT_EQ(tokenizer->encode(input.at("text").get<std::string>(), true), input.at("ids").get<std::vector<int32_t>>())
+        << input.at("text");
+  }
+}
 
 TEST(Encoder, BatchesOfEqualLengthsEqualEachSequenceAlone) {
   const BertModel model = load_bert(test::data_dir() / "tiny_bert");

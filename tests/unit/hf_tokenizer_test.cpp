@@ -9,6 +9,7 @@
 #include "runtime/core/utf8.h"
 #include "runtime/io/json_file.h"
 #include "runtime/tokenizer/hf_tokenizer.h"
+#include "runtime/tokenizer/normalizer.h"
 #include "runtime/tokenizer/stream_decoder.h"
 #include "runtime/tokenizer/tokenizer_files.h"
 #include "tests/test_util.h"
@@ -33,7 +34,8 @@ std::vector<GoldenSet> golden_sets() {
   return {{"gpt2", test::shared_dir() / "tokenizers" / "gpt2", dir / "gpt2_golden.json"},
           {"bytelevel", dir / "bytelevel", dir / "bytelevel" / "golden.json"},
           {"sentencepiece", dir / "sentencepiece" / "tokenizer.json", dir / "sentencepiece" / "golden.json"},
-          {"unigram", dir / "unigram", dir / "unigram" / "golden.json"}};
+          {"unigram", dir / "unigram", dir / "unigram" / "golden.json"},
+          {"precompiled", dir / "precompiled", dir / "precompiled" / "golden.json"}};
 }
 
 class HfTokenizerGolden : public ::testing::TestWithParam<GoldenSet> {};
@@ -70,6 +72,32 @@ TEST_P(HfTokenizerGolden, StreamingDecodeEqualsWholeDecode) {
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, HfTokenizerGolden, ::testing::ValuesIn(golden_sets()),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// XLM-R's normalizer (tools/golden/precompiled_golden.py): SentencePiece's nmt_nfkc charsmap
+// (Precompiled), then Strip and Replace, against tokenizers on hostile strings (ligatures,
+// full-width and circled forms, combining marks, CR LF, control and zero-width characters).
+TEST(Precompiled, NormalizesAsTokenizersDoes) {
+  const auto dir = test::data_dir() / "tokenizers" / "precompiled";
+  const auto config = read_json_file(dir / "tokenizer.json");
+  const auto golden = read_json_file(dir / "golden.json");
+  const nlohmann::json& spec = config.at("normalizer");
+  const Normalizer whole = make_normalizer(spec, "tokenizer.json");
+  const Normalizer precompiled = make_normalizer(spec.at("normalizers").at(0), "tokenizer.json");
+  ASSERT_EQ(spec.at("normalizers").at(0).at("type"), "Precompiled");
+  int changed = 0;
+  for (const auto& c : golden.at("cases")) {
+    const std::string text = from_hex(c.at("text_hex").get<std::string>());
+    const std::string want = from_hex(c.at("precompiled_only").get<std::string>());
+    EXPECT_EQ(precompiled(text), want) << "text: " << text;
+    EXPECT_EQ(whole(text), from_hex(c.at("normalized").get<std::string>())) << "text: " << text;
+    changed += want != text;
+  }
+  EXPECT_GE(changed, 20);  // the strings exercise the charsmap
+  const nlohmann::json truncated = {{"type", "Precompiled"}, {"precompiled_charsmap", "AQAAAA=="}};
+  EXPECT_ERROR(make_normalizer(truncated, "tokenizer.json"), "precompiled charsmap says its trie has 1 bytes, but it holds 0");
+  const nlohmann::json not_base64 = {{"type", "Precompiled"}, {"precompiled_charsmap", "AQ?A"}};
+  EXPECT_ERROR(make_normalizer(not_base64, "tokenizer.json"), "'?' at 2 is not base64");
+}
 
 TEST(HfTokenizer, SpecialTokensAndConfig) {
   const HfTokenizer sp = HfTokenizer::open(test::data_dir() / "tokenizers" / "sentencepiece");
@@ -164,8 +192,10 @@ INSTANTIATE_TEST_SUITE_P(
                        j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
                      },
                      "regex does not compile"},
-        BadTokenizer{"UnknownNormalizer", [](auto& j) { j["normalizer"] = {{"type", "Precompiled"}}; },
-                     "normalizer type 'Precompiled' is not supported"},
+        BadTokenizer{"UnknownNormalizer", [](auto& j) { j["normalizer"] = {{"type", "Nmt"}}; },
+                     "normalizer type 'Nmt' is not supported"},
+        BadTokenizer{"PrecompiledWithoutCharsmap", [](auto& j) { j["normalizer"] = {{"type", "Precompiled"}}; },
+                     "normalizer Precompiled: needs a 'precompiled_charsmap' (base64)"},
         BadTokenizer{"UnknownDecoder", [](auto& j) { j["decoder"] = {{"type", "CTC"}}; },
                      "decoder type 'CTC' is not supported"},
         BadTokenizer{"NoModel", [](auto& j) { j.erase("model"); }, "not a tokenizer.json (no 'model')"}),

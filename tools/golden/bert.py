@@ -5,19 +5,26 @@ Hugging Face transformers and tokenizers on the CPU:
                 sentence-transformers pooling config (mean, normalized)
   tiny_roberta  RobertaForMaskedLM (positions from padding_idx + 1, one token type), its
                 sentence-transformers config asking for the CLS token
-Each golden.json holds, per input: the token ids, the last hidden states, the masked-LM
-logits and the pooled embedding; tiny_bert's also holds the tokenizer's ids of hostile
-strings (accents, CJK, punctuation, control characters, overlong words) and their
-decoding.
+  tiny_xlmr     XLMRobertaForMaskedLM (RoBERTa's graph under model_type "xlm-roberta"), with
+                byte-for-byte copies of tokenizers/precompiled's XLM-R-style tokenizer.json
+                (SentencePiece Unigram, Precompiled nmt_nfkc normalizer, <mask> = 251) and
+                tokenizer_config.json, CLS pooling; its inputs are texts whose ids come from
+                that tokenizer (full-width letters, a ligature, accents, <mask>)
+Each golden.json holds, per input: the token ids (and, for tiny_bert and tiny_xlmr, the text
+they encode), the last hidden states, the masked-LM logits and the pooled embedding;
+tiny_bert's also holds the tokenizer's ids of hostile strings (accents, CJK, punctuation,
+control characters, overlong words) and their decoding.
 
 Usage: python tools/golden/bert.py   (needs torch, transformers, safetensors, tokenizers)
 """
 
 import json
+import shutil
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import BertConfig, BertForMaskedLM, RobertaConfig, RobertaForMaskedLM
+from transformers import (BertConfig, BertForMaskedLM, RobertaConfig, RobertaForMaskedLM, XLMRobertaConfig,
+                          XLMRobertaForMaskedLM)
 
 from common import DATA_DIR, rounded, write_json
 
@@ -45,6 +52,14 @@ HOSTILE = [
 ]
 
 INPUTS = ["The quick brown fox.", "Paris is the [MASK] of France.", "embeddings power retrieval"]
+
+# Through the Precompiled (nmt_nfkc) normalizer: full-width letters and digits, the "fi"
+# ligature, a fraction and a trademark sign (NFKC), accents (kept; "Zü" is not in the vocabulary
+# and becomes one <unk>), a run of spaces (Replace) and trailing spaces (Strip); <mask> takes the
+# space before it (lstrip). Short texts: each token costs 252 logits in golden.json.
+XLMR_INPUTS = ["Ｐａｒｉｓ is the <mask> of France.",
+               "ﬁnance ＡＢＣ１２３ ½ ™",
+               "Naïve  résumé, café à Zürich  "]
 
 
 def train_wordpiece():
@@ -126,9 +141,31 @@ def roberta():
     write_json(out_dir / "golden.json", golden)
 
 
+def xlmr():
+    src = DATA_DIR / "tokenizers" / "precompiled"
+    tok = Tokenizer.from_file(str(src / "tokenizer.json"))
+    config = XLMRobertaConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                              num_attention_heads=4, intermediate_size=64, max_position_embeddings=34,
+                              type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                              layer_norm_eps=1e-5)
+    torch.manual_seed(5)
+    model = seeded(XLMRobertaForMaskedLM(config).float(), 5)
+    out_dir = DATA_DIR / "tiny_xlmr"
+    model.save_pretrained(out_dir)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(src / name, out_dir / name)
+    write_sentence_transformers(out_dir, "cls")
+    golden = {"source": "transformers XLMRobertaForMaskedLM + tokenizers/precompiled's tokenizer.json, "
+                        "tools/golden/bert.py",
+              "pooling": "cls",
+              "inputs": [dict(text=t, **outputs(model, model.roberta, tok.encode(t).ids, "cls")) for t in XLMR_INPUTS]}
+    write_json(out_dir / "golden.json", golden)
+
+
 def main():
     bert(train_wordpiece())
     roberta()
+    xlmr()
 
 
 if __name__ == "__main__":

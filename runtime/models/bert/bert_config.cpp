@@ -12,7 +12,9 @@ namespace genrt {
 
 namespace {
 
-constexpr const char* kArchitectures[] = {"BertModel", "BertForMaskedLM", "RobertaModel", "RobertaForMaskedLM"};
+// XLM-RoBERTa is RoBERTa's graph (with a SentencePiece vocabulary).
+constexpr const char* kArchitectures[] = {"BertModel",    "BertForMaskedLM",       "RobertaModel", "RobertaForMaskedLM",
+                                          "XLMRobertaModel", "XLMRobertaForMaskedLM"};
 
 // architectures[0], else the base model of model_type ("" for neither).
 std::string architecture_of(const nlohmann::json& config) {
@@ -21,7 +23,7 @@ std::string architecture_of(const nlohmann::json& config) {
     return (*archs)[0].get<std::string>();
   }
   const std::string type = config.value("model_type", "");
-  return type == "bert" ? "BertModel" : type == "roberta" ? "RobertaModel" : "";
+  return type == "bert" ? "BertModel" : type == "roberta" ? "RobertaModel" : type == "xlm-roberta" ? "XLMRobertaModel" : "";
 }
 
 BertConfig parse_bert_config(const nlohmann::json& config, const std::string& where) {
@@ -31,7 +33,7 @@ BertConfig parse_bert_config(const nlohmann::json& config, const std::string& wh
   GENRT_CHECK(std::find(std::begin(kArchitectures), std::end(kArchitectures), c.architecture) !=
                   std::end(kArchitectures),
               "{}: architecture '{}' is not a supported encoder (BertModel, BertForMaskedLM, RobertaModel, "
-              "RobertaForMaskedLM)",
+              "RobertaForMaskedLM, XLMRobertaModel, XLMRobertaForMaskedLM)",
               where, c.architecture);
   c.vocab_size = json_required<int64_t>(config, "vocab_size", where);
   c.hidden_size = json_required<int64_t>(config, "hidden_size", where);

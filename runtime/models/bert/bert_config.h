@@ -1,6 +1,6 @@
 #pragma once
 // The shape of a BERT-style encoder (BertModel, BertForMaskedLM, RobertaModel,
-// RobertaForMaskedLM): learned absolute positions (RoBERTa's start after its padding
+// RobertaForMaskedLM, and XLM-RoBERTa's two, RoBERTa's graph): learned absolute positions (RoBERTa's start after its padding
 // index), token-type embeddings, post-LayerNorm blocks of non-causal multi-head attention
 // and a GELU MLP, and for the *ForMaskedLM architectures a masked-LM head tied to the word
 // embedding.
@@ -15,7 +15,7 @@
 namespace genrt {
 
 struct BertConfig {
-  std::string architecture;  // BertModel, BertForMaskedLM, RobertaModel or RobertaForMaskedLM
+  std::string architecture;  // BertModel, BertForMaskedLM, RobertaModel, RobertaForMaskedLM or XLM-R's
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t num_hidden_layers = 0;
@@ -29,7 +29,7 @@ struct BertConfig {
   // RoBERTa (its positions count from after the padding index).
   int64_t position_offset = 0;
 
-  bool is_roberta() const { return architecture.starts_with("Roberta"); }
+  bool is_roberta() const { return architecture.starts_with("Roberta") || architecture.starts_with("XLMRoberta"); }
   bool has_mlm_head() const { return architecture.ends_with("ForMaskedLM"); }
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
   // Tokens one sequence may have: the position rows from the offset on.
