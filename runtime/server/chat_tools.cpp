@@ -17,12 +17,6 @@ namespace genrt {
 
 namespace {
 
-bool is_function_name(const std::string& name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-}
-
 // Every key of `object` is one of `keys`; else a 400 naming `param` and where the key is.
 void check_keys(const RequestJson& object, std::initializer_list<std::string_view> keys, const std::string& where,
                 const char* param) {
@@ -99,6 +93,12 @@ std::string strict_arguments_gbnf(const nlohmann::ordered_json& tool, size_t i) 
 }
 
 }  // namespace
+
+bool is_function_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
 
 std::optional<ChatTools> parse_chat_tools(const RequestJson& body) {
   ChatTools t;

@@ -16,6 +16,10 @@
 
 namespace genrt {
 
+// OpenAI's rule for the names of functions and response formats: 1 to 64 letters, digits,
+// '_' or '-'.
+bool is_function_name(std::string_view name);
+
 // The request's tools; nullopt when it has none. Throws ApiError (400) naming the field for
 // malformed tools, a tool_choice naming no tool, or a tool_choice other than "none" without tools.
 std::optional<ChatTools> parse_chat_tools(const RequestJson& body);

@@ -342,8 +342,7 @@ std::string response_format_grammar(const RequestJson& body) {
   }
   const bool named = nested(*spec, "name", "response_format.json_schema.name", &RequestJson::is_string, "a string");
   const std::string name = named ? spec->at("name").get<std::string>() : "";
-  if (name.empty() || name.size() > 64 ||
-      !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; })) {
+  if (!is_function_name(name)) {
     bad_request(param, "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'");
   }
   nested(*spec, "description", "response_format.json_schema.description", &RequestJson::is_string, "a string");
