@@ -12,6 +12,10 @@
 #                                540 s, results in $OUT (summary.json first)
 #   tools/gpu-check.sh selftest  CI, without a GPU: bundle, size, libraries, and a run from a
 #                                copy outside the tree that must report "no device"
+#
+# GENRT_BUNDLE_FROM=DIR makes bundle and selftest pack DIR, an existing CUDA build of this
+# tree for sm_90a (CI's build/), instead of configuring and compiling build-bundle/: the
+# binaries are the same, and CI saves a second full build.
 #   tools/gpu-check.sh prepare   here: header-only dependencies and GoogleTest's source into
 #                                .carry/, for building from source where the bundle's
 #                                libraries do not resolve (the run's fallback)
@@ -28,13 +32,22 @@ device_libs='^(libcuda\.so|libcublas|libcublasLt|libcudnn|libnvidia-)'
 
 bundle() {
   cd "$repo" || exit 1
-  local start=$SECONDS build=build-bundle out=$bundle_dir
+  local start=$SECONDS build=${GENRT_BUNDLE_FROM:-build-bundle} out=$bundle_dir
   export PATH=/usr/local/cuda/bin:$PATH
   [ -d "$carry/include" ] || prepare || exit 1
-  # PRE_TEST discovery: the GPU tests are listed when CTest runs, not by running the
-  # binary at build time.
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
-    -DGENRT_DEPS_DIR="$repo/$carry" -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST >/dev/null || exit 1
+  if [ -n "${GENRT_BUNDLE_FROM:-}" ]; then
+    # The CUDA flags CMake wrote name the architectures; the device is an sm_90a H200.
+    grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" 2>/dev/null &&
+      grep -q 'generate-code=arch=compute_90a,code=\[compute_90a,sm_90a\]' "$build/build.ninja" || {
+      echo "bundle: GENRT_BUNDLE_FROM=$build is not a Release CUDA build for sm_90a" >&2
+      exit 1
+    }
+  else
+    # PRE_TEST discovery: the GPU tests are listed when CTest runs, not by running the
+    # binary at build time.
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGENRT_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
+      -DGENRT_DEPS_DIR="$repo/$carry" -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST >/dev/null || exit 1
+  fi
   cmake --build "$build" -j "${JOBS:-2}" --target genrt_cli genrt_gpu_tests || exit 1
   rm -rf "$out" && mkdir -p "$out/bin" "$out/lib" "$out/data" "$out/scripts"
   cp "$build/genrt" "$build/tests/genrt_gpu_tests" "$out/bin/"
