@@ -55,6 +55,11 @@ struct ModelSpec {
   // reads it whole) and shares no cached blocks (every encoder position depends on the whole
   // input, so a prefix's keys and values are not the prefix's alone).
   std::optional<int32_t> decoder_start_token_id;
+  // The width of the final hidden state (LogitsFor::last_token_hidden) where it is not
+  // hidden_size: OPT's word_embed_proj_dim, after project_out. 0: hidden_size.
+  int64_t projected_hidden_size = 0;
+
+  int64_t final_hidden_size() const { return projected_hidden_size > 0 ? projected_hidden_size : hidden_size; }
 
   // The tokens a generated text continues (its streaming decoder's context): the prompt, or
   // nothing for an encoder-decoder, whose output is a text of its own.
@@ -85,15 +90,20 @@ struct ForwardBatch {
   Tensor sampled;
 };
 
-enum class LogitsFor { last_token, all_tokens };
+// What a forward step returns: fp32 logits of each sequence's last token or of every
+// token, or each sequence's last token's final hidden state (after the final norm, before
+// the LM head), which decoder-based embedding models pool.
+enum class LogitsFor { last_token, all_tokens, last_token_hidden };
 
 class CausalLM {
  public:
   virtual ~CausalLM() = default;
   virtual const ModelSpec& spec() const = 0;
   // Writes the new tokens' keys and values into `cache` and returns fp32 logits:
-  // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all. They are
-  // on the model's device: on the GPU in the step's workspace, valid until the next forward.
+  // [sequences, vocab] for each sequence's last token, or [tokens, vocab] for all; or, for
+  // last_token_hidden, the hidden states [sequences, hidden] in the activations' dtype (a
+  // model may refuse it). They are on the model's device: on the GPU in the step's
+  // workspace, valid until the next forward.
   virtual Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const = 0;
   // The runtime a model on the GPU runs on, for ops on its logits (ContextScope) and
   // transfers; nullptr on the CPU.

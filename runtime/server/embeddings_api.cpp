@@ -12,28 +12,27 @@
 
 namespace genrt {
 
-EmbeddingService::EmbeddingService(BertModel model, HfTokenizer tokenizer, Pooling pooling)
-    : model_(std::move(model)),
+EmbeddingService::EmbeddingService(std::unique_ptr<Embedder> embedder, std::unique_ptr<Tokenizer> tokenizer)
+    : embedder_(std::move(embedder)),
       tokenizer_(std::move(tokenizer)),
-      pooling_(pooling),
-      batcher_([this](const std::vector<std::vector<int32_t>>& inputs) { return model_.encode_batch(inputs); }) {}
+      batcher_([this](const std::vector<std::vector<int32_t>>& inputs) { return embedder_->embed(inputs); }) {}
 
 std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const RequestJson& body) const {
   const auto input = body.find("input");
   if (input == body.end()) throw ApiError(400, "'input' is required", "invalid_request_error", "input");
-  const BertConfig& c = model_.config();
+  const int64_t vocab_size = embedder_->vocab_size(), context = embedder_->context_length();
   std::vector<std::vector<int32_t>> out;
   auto add_text = [&](const RequestJson& text) {
     if (text.get_ref<const std::string&>().empty()) {
       throw ApiError(400, "'input' must not contain an empty string", "invalid_request_error", "input");
     }
-    out.push_back(tokenizer_.encode(text.get<std::string>(), true));
+    out.push_back(tokenizer_->encode(text.get<std::string>(), true));
   };
   auto add_ids = [&](const RequestJson& ids) {
     std::vector<int32_t> tokens;
     for (const auto& id : ids) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= c.vocab_size) {
-        throw ApiError(400, fmt::format("'input' token {} is not an id in [0, {})", id.dump(), c.vocab_size),
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= vocab_size) {
+        throw ApiError(400, fmt::format("'input' token {} is not an id in [0, {})", id.dump(), vocab_size),
                        "invalid_request_error", "input");
       }
       tokens.push_back(id.get<int32_t>());
@@ -61,10 +60,10 @@ std::vector<std::vector<int32_t>> EmbeddingService::parse_inputs(const RequestJs
                    "invalid_request_error", "input");
   }
   for (size_t i = 0; i < out.size(); ++i) {
-    if (static_cast<int64_t>(out[i].size()) > c.context_length()) {
+    if (static_cast<int64_t>(out[i].size()) > context) {
       throw ApiError(400,
                      fmt::format("input {} has {} tokens, but the model's context is {} tokens", i, out[i].size(),
-                                 c.context_length()),
+                                 context),
                      "invalid_request_error", "input");
     }
   }
@@ -84,9 +83,9 @@ nlohmann::json EmbeddingService::respond(const RequestJson& body, const std::str
   const std::vector<std::vector<int32_t>> inputs = parse_inputs(body);
   nlohmann::json data = nlohmann::json::array();
   int64_t tokens = 0;
-  const std::vector<Tensor> hidden = batcher_.submit(inputs);
+  const std::vector<std::vector<float>> embeddings = batcher_.submit(inputs);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::vector<float> embedding = pool(hidden[i], pooling_);
+    const std::vector<float>& embedding = embeddings[i];
     tokens += static_cast<int64_t>(inputs[i].size());
     data.push_back({{"object", "embedding"},
                     {"index", i},

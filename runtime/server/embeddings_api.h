@@ -1,34 +1,33 @@
 #pragma once
-// POST /v1/embeddings in OpenAI's shape, served by a BERT or RoBERTa encoder:
+// POST /v1/embeddings in OpenAI's shape, served by an encoder (BERT, RoBERTa, XLM-R) or a
+// decoder pooled at its last token (embedder.h):
 //   {"input": "text" | ["text", ...] | [id, ...] | [[id, ...], ...], "model": ...,
 //    "encoding_format": "float" | "base64"}
 //   -> {"object": "list", "data": [{"object": "embedding", "index": i, "embedding": ...}],
 //       "model": ..., "usage": {"prompt_tokens": n, "total_tokens": n}}
-// Texts get the tokenizer's special tokens ([CLS] ... [SEP]); token-id lists are taken
+// Texts get the tokenizer's special tokens ([CLS] ... [SEP], or a decoder's); token-id lists are taken
 // verbatim. Base64 is the little-endian float32 bytes, as OpenAI sends them. An input over
 // the model's context, an empty input or a malformed field is a 400 (ApiError) naming the
 // input. Requests are batched together (request_batcher.h): those that arrive while the
-// model runs a batch make the next one, and inputs of equal length in a batch run as one
-// forward (BertModel::encode_batch).
+// model runs a batch make the next one (Embedder::embed runs its inputs together).
 
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/models/bert/bert_model.h"
-#include "runtime/models/bert/pooling.h"
+#include "runtime/models/embedder.h"
 #include "runtime/server/request_batcher.h"
 #include "runtime/server/request_json.h"
-#include "runtime/tokenizer/hf_tokenizer.h"
+#include "runtime/tokenizer/tokenizer.h"
 
 namespace genrt {
 
 class EmbeddingService {
  public:
-  EmbeddingService(BertModel model, HfTokenizer tokenizer, Pooling pooling);
+  EmbeddingService(std::unique_ptr<Embedder> embedder, std::unique_ptr<Tokenizer> tokenizer);
 
-  const BertModel& model() const { return model_; }
+  const Embedder& embedder() const { return *embedder_; }
   // The response body for a parsed request body; throws ApiError for a bad request.
   nlohmann::json respond(const RequestJson& body, const std::string& model_name);
   // Forwards run and requests served, since start.
@@ -38,11 +37,10 @@ class EmbeddingService {
  private:
   std::vector<std::vector<int32_t>> parse_inputs(const RequestJson& body) const;
 
-  BertModel model_;
-  HfTokenizer tokenizer_;
-  Pooling pooling_;
+  std::unique_ptr<Embedder> embedder_;
+  std::unique_ptr<Tokenizer> tokenizer_;
   // One batch at a time (a GPU model's steps do not nest), of every request waiting.
-  RequestBatcher<std::vector<int32_t>, Tensor> batcher_;
+  RequestBatcher<std::vector<int32_t>, std::vector<float>> batcher_;
 };
 
 // The little-endian bytes of `values` in base64 (RFC 4648, with padding).

@@ -259,7 +259,7 @@ void HttpServer::install_routes() {
     }
     nlohmann::json model = {{"id", options_.model_name}, {"object", "model"}, {"created", unix_time()}, {"owned_by", "genrt"}};
     if (engine != nullptr || embedder != nullptr) {
-      model["max_model_len"] = engine ? engine->model().spec().context_length : embedder->model().config().context_length();
+      model["max_model_len"] = engine ? engine->model().spec().context_length : embedder->embedder().context_length();
     }
     // What the model answers, so that a client (the playground among them) can tell.
     if (engine != nullptr) {
@@ -281,7 +281,8 @@ void HttpServer::install_routes() {
       int status = 200;
       try {
         if (engine == nullptr && embedder_ != nullptr) {
-          throw ApiError(400, "the served model is an encoder: it answers /v1/embeddings, not completions");
+          throw ApiError(400, "the model is served for embeddings: it answers /v1/embeddings, not completions (a decoder "
+                              "generates when served without --embedding-pooling)");
         }
         if (engine == nullptr && images_ != nullptr) {
           throw ApiError(400, "the served model is a diffusion pipeline: it answers /v1/images/generations, not "
@@ -327,10 +328,12 @@ void HttpServer::install_routes() {
     int status = 200;
     try {
       if (embedder == nullptr && engine_ != nullptr) {
-        throw ApiError(400, "the served model is a decoder: /v1/embeddings needs an encoder (BERT, RoBERTa)");
+        throw ApiError(400, "the model is served for generation: /v1/embeddings needs an encoder (BERT, RoBERTa), or a "
+                            "decoder served with --embedding-pooling last");
       }
       if (embedder == nullptr && images_ != nullptr) {
-        throw ApiError(400, "the served model is a diffusion pipeline: /v1/embeddings needs an encoder (BERT, RoBERTa)");
+        throw ApiError(400, "the served model is a diffusion pipeline: /v1/embeddings needs an encoder (BERT, RoBERTa) or "
+                            "a decoder served with --embedding-pooling last");
       }
       if (embedder == nullptr) throw ApiError(503, "the model is still loading", "service_unavailable");
       send_json(res, 200, embedder->respond(parse_request_body(req.body), options_.model_name));

@@ -413,7 +413,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"generate --model DATA/tiny_gpt2 --prompt hi", "--prompt needs a tokenizer"},
         BadInvocation{"generate --model DATA/tiny_bert --prompt hi", "BertForMaskedLM is an encoder"},
         BadInvocation{"embed --model DATA/tiny_bert", "--text is required"},
-        BadInvocation{"embed --model DATA/tiny_gpt2 --text hi", "architecture 'GPT2LMHeadModel' is not a supported encoder"},
+        BadInvocation{"embed --model DATA/tiny_gpt2 --text hi",
+                      "is a decoder (GPT2LMHeadModel): it embeds by its last token's state, the only one that has "
+                      "seen the whole text; pass --embedding-pooling last"},
+        BadInvocation{"embed --model DATA/tiny_mistral --text hi --embedding-pooling mean", "pass --embedding-pooling last"},
+        BadInvocation{"embed --model DATA/tiny_gpt2 --text hi --embedding-pooling last",
+                      "embedding text needs the model's tokenizer (tokenizer.json)"},
+        BadInvocation{"embed --model DATA/tiny_t5 --text hi --embedding-pooling last",
+                      "is an encoder-decoder (T5ForConditionalGeneration): genrt embeds with encoders and decoders"},
+        BadInvocation{"embed --model DATA/tiny_bert --text hi --embedding-pooling max", "--embedding-pooling: max not in"},
+        BadInvocation{"serve --model DATA/tiny_sd/sd1 --embedding-pooling last",
+                      "is a Stable Diffusion pipeline, which does not embed text"},
         BadInvocation{"fill-mask --model DATA/tiny_bert --text 'no mask here'", "the text has no [MASK] token to fill"},
         BadInvocation{"fill-mask --model DATA/tiny_bert --text '[MASK]' --top-k 0", "--top-k 0 must be positive"},
         BadInvocation{"fill-mask --model DATA/tiny_roberta --text hi", "no tokenizer.json"}));

@@ -14,6 +14,7 @@
 
 #include "runtime/io/json_file.h"
 #include "runtime/server/http_server.h"
+#include "runtime/tokenizer/hf_tokenizer.h"
 #include "runtime/core/base64.h"
 #include "tests/e2e/test_server.h"
 #include "tests/test_util.h"
@@ -26,7 +27,8 @@ std::filesystem::path bert_dir() { return test::data_dir() / "tiny_bert"; }
 class EmbeddingsServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    service_ = new EmbeddingService(load_bert(bert_dir()), HfTokenizer::open(bert_dir()), read_pooling(bert_dir()));
+    service_ = new EmbeddingService(encoder_embedder(load_bert(bert_dir()), read_pooling(bert_dir())),
+                                    std::make_unique<HfTokenizer>(HfTokenizer::open(bert_dir())));
     server_ = new test::LoopbackServer("tiny-bert");
     server_->server().set_embedder(service_);
   }
@@ -148,9 +150,10 @@ TEST_F(EmbeddingsServer, InputsTheModelCannotTakeAre400sNamingTheInput) {
   }
 }
 
-TEST_F(EmbeddingsServer, TheOtherEndpointsKnowTheModelIsAnEncoder) {
+TEST_F(EmbeddingsServer, TheOtherEndpointsKnowTheModelServesEmbeddings) {
   const auto completion = post("/v1/completions", {{"prompt", "hi"}}, 400);
-  EXPECT_NE(completion.dump().find("the served model is an encoder"), std::string::npos);
+  EXPECT_NE(completion.dump().find("the model is served for embeddings: it answers /v1/embeddings, not completions"),
+            std::string::npos);
   httplib::Client client = server_->client();
   const auto models = client.Get("/v1/models");
   ASSERT_TRUE(models);

@@ -247,6 +247,10 @@ TEST_F(Server, BadRequestsGetOpenAiShapedErrors) {
   EXPECT_EQ(post("/v1/completions", {{"prompt", "x"}, {"model", "gpt-4"}}, 404)["error"]["param"], "model");
   EXPECT_EQ(post("/v1/chat/completions", {{"messages", "hi"}}, 400)["error"]["param"], "messages");
   EXPECT_EQ(post("/v1/completions", json::array(), 400)["error"]["type"], "invalid_request_error");
+  EXPECT_NE(post("/v1/embeddings", {{"input", "hi"}}, 400)["error"]["message"].get<std::string>().find(
+                "the model is served for generation: /v1/embeddings needs an encoder (BERT, RoBERTa), or a decoder "
+                "served with --embedding-pooling last"),
+            std::string::npos);
   auto missing = server_->client().Get("/v1/nothing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);

@@ -45,7 +45,7 @@ void run_fill_mask(const FillMaskOptions& o) {
   std::optional<int32_t> mask = encoder.tokenizer.token_id("[MASK]");
   if (!mask) mask = encoder.tokenizer.token_id("<mask>");
   GENRT_CHECK(mask.has_value(), "{}: the tokenizer has no [MASK] or <mask> token", o.model);
-  const std::vector<int32_t> ids = encode_for(encoder, o.text);
+  const std::vector<int32_t> ids = encode_within(encoder.tokenizer, o.text, encoder.model.config().context_length());
   const std::string mask_text = encoder.tokenizer.token_text(*mask);
   GENRT_CHECK(std::find(ids.begin(), ids.end(), *mask) != ids.end(), "the text has no {} token to fill", mask_text);
   const Tensor logits = encoder.model.mlm_logits(ids);

@@ -27,6 +27,7 @@ struct ServeOptions {
   std::string model;
   std::string tokenizer;
   std::string chat_template;
+  std::string embedding_pooling;  // set: serve /v1/embeddings (a decoder then does not generate)
   DeviceFlags device;
   ServerOptions server;
   EngineOptions engine;
@@ -100,6 +101,8 @@ std::string default_model_name(const std::string& model) {
 }
 
 void run_serve(ServeOptions o) {
+  GENRT_CHECK(o.embedding_pooling.empty() || !is_diffusion_pipeline(o.model),
+              "--embedding-pooling: {} is a Stable Diffusion pipeline, which does not embed text", o.model);
   GENRT_CHECK(!o.vae_tiling || is_diffusion_pipeline(o.model),
               "--vae-tiling: {} is not a Stable Diffusion pipeline folder, whose VAE the flag tiles", o.model);
   if (o.server.model_name.empty()) o.server.model_name = default_model_name(o.model);
@@ -130,10 +133,9 @@ void run_serve(ServeOptions o) {
                                                                 .max_images = o.max_images,
                                                                 .vae_tiling = o.vae_tiling}),
                                               o.max_images);
-    } else if (is_encoder(o.model)) {
-      LoadedEncoder encoder = load_encoder(o.model, o.device);
-      embedder = std::make_unique<EmbeddingService>(std::move(encoder.model), std::move(encoder.tokenizer),
-                                                    read_pooling(o.model));
+    } else if (is_encoder(o.model) || !o.embedding_pooling.empty()) {
+      LoadedEmbedder loaded = load_embedder(o.model, o.tokenizer, o.embedding_pooling, o.device);
+      embedder = std::make_unique<EmbeddingService>(std::move(loaded.embedder), std::move(loaded.tokenizer));
     } else {
       LoadedModel loaded = load_model(o.model, o.tokenizer, o.device);
       GENRT_CHECK(loaded.tokenizer != nullptr,
@@ -159,7 +161,10 @@ void run_serve(ServeOptions o) {
                  o.server.model_name, o.server.host, port, size.width, size.height, o.max_images);
   } else if (embedder) {
     server.set_embedder(embedder.get());
-    spdlog::info("serving encoder '{}' at http://{}:{}/v1/embeddings", o.server.model_name, o.server.host, port);
+    const Embedder& e = embedder->embedder();
+    spdlog::info("serving {} '{}' at http://{}:{}/v1/embeddings ({} floats, {} pooling{})", e.architecture(),
+                 o.server.model_name, o.server.host, port, e.dimensions(), pooling_name(e.pooling().mode),
+                 e.pooling().normalize ? ", normalized" : "");
   } else {
     server.set_engine(engine.get(), chat ? &*chat : nullptr);
     spdlog::info("serving '{}' at http://{}:{}/v1 ({})", o.server.model_name, o.server.host, port,
@@ -199,6 +204,11 @@ Command add_serve_command(CLI::App& app) {
                   "Model name in the API (default: the model directory's name)");
   cmd->add_option("--chat-template", o->chat_template,
                   fmt::format("Chat format instead of the model's template: {}", fmt::join(chat_format_names(), ", ")));
+  add_embedding_pooling_option(
+      cmd, o->embedding_pooling,
+      "Serve /v1/embeddings, pooling the final hidden states by the first token (cls), their mean or the last "
+      "token: an encoder's default is its modules.json's (else mean); a decoder served so embeds by its last "
+      "token and does not generate");
   cmd->add_option("--max-queue", o->engine.max_queue, "Waiting requests beyond this get 429")->capture_default_str();
   cmd->add_option("--max-running", o->engine.scheduler.max_running, "Sequences decoded together")->capture_default_str();
   cmd->add_option("--max-batch-tokens", o->engine.scheduler.max_batch_tokens,

@@ -37,6 +37,13 @@ void add_device_options(CLI::App* cmd, DeviceFlags& f) {
       ->capture_default_str();
 }
 
+DeviceOptions device_options(const DeviceFlags& flags) {
+  return {.device = parse_device(flags.device),
+          .dtype = parse_gpu_dtype(flags.dtype),
+          .gpu_memory = flags.gpu_memory,
+          .cuda_graphs = !flags.no_cuda_graphs};
+}
+
 void add_cuda_graph_option(CLI::App* cmd, DeviceFlags& f) {
   cmd->add_flag("--no-cuda-graphs", f.no_cuda_graphs,
                 "Launch every kernel of a CUDA decode step one by one instead of replaying the step's CUDA graph "
@@ -57,10 +64,7 @@ DType parse_gpu_dtype(const std::string& name) {
 }
 
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path, const DeviceFlags& flags) {
-  const DeviceOptions device{.device = parse_device(flags.device),
-                             .dtype = parse_gpu_dtype(flags.dtype),
-                             .gpu_memory = flags.gpu_memory,
-                             .cuda_graphs = !flags.no_cuda_graphs};
+  const DeviceOptions device = device_options(flags);
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
   loaded.model = load_causal_lm(model_path, device);

@@ -40,6 +40,8 @@ void add_device_options(CLI::App* cmd, DeviceFlags& flags);
 void add_cuda_graph_option(CLI::App* cmd, DeviceFlags& flags);
 // --dtype: bf16 or fp16 (f16).
 DType parse_gpu_dtype(const std::string& name);
+// The model's DeviceOptions from the flags.
+DeviceOptions device_options(const DeviceFlags& flags);
 // The parameters with a seed: the given one, or a random one that is logged.
 SamplingParams resolve_sampling(const SamplingOptions& options);
 

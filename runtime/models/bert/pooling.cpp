@@ -47,6 +47,22 @@ Pooling parse_pooling(const std::filesystem::path& dir) {
 
 }  // namespace
 
+const char* pooling_name(PoolingMode mode) {
+  switch (mode) {
+    case PoolingMode::cls: return "cls";
+    case PoolingMode::mean: return "mean";
+    case PoolingMode::last: return "last";
+  }
+  return "?";
+}
+
+PoolingMode parse_pooling_mode(const std::string& name) {
+  for (PoolingMode mode : {PoolingMode::cls, PoolingMode::mean, PoolingMode::last}) {
+    if (name == pooling_name(mode)) return mode;
+  }
+  fail("pooling '{}': expected cls, mean or last", name);
+}
+
 Pooling read_pooling(const std::filesystem::path& dir) {
   try {
     return parse_pooling(dir);

@@ -5,6 +5,7 @@
 // A model folder without modules.json pools by the mean, unnormalized.
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "runtime/core/tensor.h"
@@ -17,6 +18,10 @@ struct Pooling {
   PoolingMode mode = PoolingMode::mean;
   bool normalize = false;
 };
+
+// "cls", "mean" or "last", and back (an unknown name is an error listing these).
+const char* pooling_name(PoolingMode mode);
+PoolingMode parse_pooling_mode(const std::string& name);
 
 // The pooling of the model folder `dir`; a mode sentence-transformers has and genrt does not
 // (max, mean_sqrt_len, weightedmean, several at once) is an error that names it.

@@ -73,10 +73,10 @@ KvCache Gpt2Model::make_kv_cache(int64_t blocks, int64_t block_size) const {
 }
 
 Tensor Gpt2Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
-  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache); });
+  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache, which); });
 }
 
-Tensor Gpt2Model::forward_step(const StepInputs& in, KvCache& cache) const {
+Tensor Gpt2Model::forward_step(const StepInputs& in, KvCache& cache, LogitsFor which) const {
   const Gpt2Config& c = config_;
   auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
   Activations a = allocate_activations(
@@ -98,6 +98,7 @@ Tensor Gpt2Model::forward_step(const StepInputs& in, KvCache& cache) const {
   }
   ops::add_layernorm(a.block_out, a.residual, weights_.ln_f.weight, weights_.ln_f.bias, eps, a.h);
   ops::embedding(a.h, in.logit_rows, a.final_rows);
+  if (which == LogitsFor::last_token_hidden) return a.final_rows;
   ops::linear(a.final_rows, weights_.wte, Tensor(), a.logits);
   return a.logits;
 }

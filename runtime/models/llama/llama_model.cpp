@@ -90,10 +90,10 @@ KvCache LlamaModel::make_kv_cache(int64_t blocks, int64_t block_size) const {
 }
 
 Tensor LlamaModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
-  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache); });
+  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache, which); });
 }
 
-Tensor LlamaModel::forward_step(const StepInputs& in, KvCache& cache) const {
+Tensor LlamaModel::forward_step(const StepInputs& in, KvCache& cache, LogitsFor which) const {
   const LlamaConfig& c = config_;
   auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
   Activations a = allocate_activations(
@@ -120,6 +120,7 @@ Tensor LlamaModel::forward_step(const StepInputs& in, KvCache& cache) const {
   }
   ops::add_rmsnorm(a.block_out, a.residual, weights_.norm.weight, eps, a.h);
   ops::embedding(a.h, in.logit_rows, a.final_rows);
+  if (which == LogitsFor::last_token_hidden) return a.final_rows;
   weights_.lm_head(a.final_rows, a.logits);
   return a.logits;
 }

@@ -70,7 +70,7 @@ class LlamaModel final : public CausalLM {
  private:
   struct Activations;  // one step's buffers
   // The layers, the final norm and the LM head over one step's inputs (DecoderDevice's StepBody).
-  Tensor forward_step(const StepInputs& in, KvCache& cache) const;
+  Tensor forward_step(const StepInputs& in, KvCache& cache, LogitsFor which) const;
   template <class Alloc>
   Activations allocate_activations(const StepDims& step, DType dtype, Alloc& alloc) const;
 

@@ -27,7 +27,8 @@ ModelSpec OptConfig::spec() const {
           .head_dim = head_dim(),
           .parameter_count = parameter_count(),
           .bos_token_id = bos_token_id,
-          .eos_token_ids = eos_token_ids};
+          .eos_token_ids = eos_token_ids,
+          .projected_hidden_size = projects() ? word_embed_proj_dim : 0};
 }
 
 namespace {

@@ -85,10 +85,10 @@ KvCache OptModel::make_kv_cache(int64_t blocks, int64_t block_size) const {
 }
 
 Tensor OptModel::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
-  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache); });
+  return device_.forward(batch, which, spec_, cache, [&](const StepInputs& in) { return forward_step(in, cache, which); });
 }
 
-Tensor OptModel::forward_step(const StepInputs& in, KvCache& cache) const {
+Tensor OptModel::forward_step(const StepInputs& in, KvCache& cache, LogitsFor which) const {
   const OptConfig& c = config_;
   auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
   Activations a = allocate_activations(
@@ -146,12 +146,11 @@ Tensor OptModel::forward_step(const StepInputs& in, KvCache& cache) const {
     }
   }
   ops::embedding(*hidden, in.logit_rows, a.final_rows);
-  if (c.projects()) {
-    weights_.project_out(a.final_rows, a.projected_rows);
-    ops::linear(a.projected_rows, weights_.embed_tokens, Tensor(), a.logits);
-  } else {
-    ops::linear(a.final_rows, weights_.embed_tokens, Tensor(), a.logits);
-  }
+  // transformers' OPTModel projects its last hidden state out too.
+  const Tensor& out_rows = c.projects() ? a.projected_rows : a.final_rows;
+  if (c.projects()) weights_.project_out(a.final_rows, a.projected_rows);
+  if (which == LogitsFor::last_token_hidden) return out_rows;
+  ops::linear(out_rows, weights_.embed_tokens, Tensor(), a.logits);
   return a.logits;
 }
 

@@ -163,7 +163,8 @@ void T5Model::write_cross_kv(const Tensor& encoded, const BlockTable& blocks, Kv
 
 Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
   const T5Config& c = config_;
-  GENRT_CHECK(which == LogitsFor::last_token, "T5: logits of every token are not available (encoder tokens have none)");
+  GENRT_CHECK(which != LogitsFor::all_tokens, "T5: logits of every token are not available (encoder tokens have none)");
+  GENRT_CHECK(which != LogitsFor::last_token_hidden, "T5: the decoder's hidden states are not available");
   check_token_ids(batch, c.vocab_size);
   GENRT_CHECK(batch.from_sampled.empty(), "T5: tokens from sampled ids are not supported");
   const int64_t block_size = cache.shape().block_size;

@@ -66,8 +66,8 @@ class T5Model final : public CausalLM {
 
   const ModelSpec& spec() const override { return spec_; }
   const T5Config& config() const { return config_; }
-  // Logits of each sequence's last token (LogitsFor::all_tokens is refused: encoder tokens
-  // have none).
+  // Logits of each sequence's last token (all_tokens is refused, encoder tokens having
+  // none, and so is last_token_hidden).
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   MemoryRequest memory_request(const DeviceOptions& options) const override;
