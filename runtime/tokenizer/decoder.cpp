@@ -11,7 +11,13 @@
 namespace genrt {
 
 Decoder make_decoder(const nlohmann::json& spec, const std::string& where) {
-  if (spec.is_null()) return [](std::vector<std::string>&) {};
+  if (spec.is_null()) {  // none: the tokenizers library joins the tokens with spaces
+    return [](std::vector<std::string>& tokens) {
+      std::string joined;
+      for (size_t i = 0; i < tokens.size(); ++i) joined += (i == 0 ? "" : " ") + tokens[i];
+      tokens = {std::move(joined)};
+    };
+  }
   GENRT_CHECK(spec.is_object() && spec.contains("type"), "{}: decoder needs a 'type'", where);
   const std::string type = spec["type"].get<std::string>();
   const std::string at = where + ": decoder " + type;

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
@@ -17,6 +18,12 @@ namespace {
 // (use_regex: true) rather than of any file.
 constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+// Rust's char::is_whitespace, the Unicode White_Space property (PCRE2's \s under UCP misses
+// U+0085), and Rust regex's Unicode \w (Alphabetic, marks, decimal digits, connector
+// punctuation, joiners): what the tokenizers library's whitespace pre-tokenizers split by.
+constexpr const char* kWhiteSpace = R"([\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}])";
+constexpr const char* kWordChars = R"(\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control})";
 
 enum class SplitBehavior { isolated, removed, merged_with_previous, merged_with_next };
 
@@ -141,6 +148,14 @@ PreTokenizer make_pre_tokenizer(const nlohmann::json& spec, const std::string& w
       }
       if (split) splitter(pieces, first);
     };
+  }
+  if (type == "WhitespaceSplit") {  // T5's tokenizer.json on the Hub, before its Metaspace
+    return split_by(std::make_shared<Regex>(std::string(kWhiteSpace) + "+", at), SplitBehavior::removed, false);
+  }
+  if (type == "Whitespace") {  // words and runs of other non-blank characters: \w+|[^\w\s]+
+    const std::string white = std::string(kWhiteSpace).substr(1, std::string(kWhiteSpace).size() - 2);
+    const std::string pattern = fmt::format("[{0}]+|[^{0}{1}]+", kWordChars, white);
+    return split_by(std::make_shared<Regex>(pattern, at), SplitBehavior::removed, true);
   }
   if (type == "Digits") {
     const bool individual = spec.value("individual_digits", false);

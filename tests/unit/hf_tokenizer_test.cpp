@@ -35,7 +35,9 @@ std::vector<GoldenSet> golden_sets() {
           {"bytelevel", dir / "bytelevel", dir / "bytelevel" / "golden.json"},
           {"sentencepiece", dir / "sentencepiece" / "tokenizer.json", dir / "sentencepiece" / "golden.json"},
           {"unigram", dir / "unigram", dir / "unigram" / "golden.json"},
-          {"precompiled", dir / "precompiled", dir / "precompiled" / "golden.json"}};
+          {"precompiled", dir / "precompiled", dir / "precompiled" / "golden.json"},
+          {"whitespace_split", dir / "whitespace_split", dir / "whitespace_split" / "golden.json"},
+          {"whitespace", dir / "whitespace", dir / "whitespace" / "golden.json"}};
 }
 
 class HfTokenizerGolden : public ::testing::TestWithParam<GoldenSet> {};

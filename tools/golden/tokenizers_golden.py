@@ -11,6 +11,11 @@ UTF-8) with the ids `tokenizers` gives them, with and without special tokens.
                tokenizer_config.json
   unigram/     trained here: SentencePiece Unigram as T5 and XLM-R use it (NFKC, Metaspace,
                <unk> fused, </s> appended by the post-processor)
+  whitespace_split/ the unigram model as T5's tokenizer.json on the Hub runs it: the
+               WhitespaceSplit pre-tokenizer before Metaspace
+  whitespace/  trained here: BPE behind the Whitespace pre-tokenizer (words and punctuation
+               runs), with no decoder
+The last two also get strings of every Unicode White_Space character and of near-misses.
 
 Invalid UTF-8 is encoded as `tokenizers` sees it after Python's lossy decoding
 (errors="replace", one U+FFFD per maximal invalid subpart), which genrt reproduces.
@@ -63,6 +68,19 @@ STRINGS = [
 
 INVALID_UTF8 = [b"bad \xff byte", b"truncated \xe2\x82", b"\xf0\x9f\x98 cut emoji", b"overlong \xc0\xaf",
                 b"surrogate \xed\xa0\x80 half", b"\x80\x80 lone continuation"]
+
+
+# White_Space characters (Rust's char::is_whitespace) among letters, and characters that
+# look blank but are not White_Space (zero-width space and joiners, U+180E, BOM).
+WHITESPACE_STRINGS = [
+    "a\u0085b\u00a0c\u1680d\u2000e\u200af\u2028g\u2029h\u202fi\u205fj\u3000k",
+    "tab\tnl\nvt\x0bff\x0ccr\rend",
+    "zero\u200bwidth\u200cnon\u200djoiner\u180emongolian\ufeffbom",
+    "\u3000\u3000ideographic\u3000spaces\u3000",
+    "under_score snake_case CamelCase x2 2x a-b a.b 'quoted' \"dq\"",
+    "cafe\u0301 na\u0308ive \u0915\u093f\u0924\u093e\u092c \u0e20\u0e32\u0e29\u0e32",
+    "....!!!,,, ;; (a) [b] {c}",
+]
 
 
 def with_specials(tokens):
@@ -121,9 +139,24 @@ def train_unigram():
     return tok, {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
 
 
-def cases(tok, special_tokens):
+def train_whitespace():
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=["[UNK]", "[SEP]"], show_progress=False)
+    tok.train_from_iterator([TRAINING_TEXT], trainer)
+    return tok, {"unk_token": "[UNK]", "sep_token": "[SEP]"}
+
+
+def whitespace_split(unigram):
+    tok, config = unigram
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                 pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")])
+    return tok, config
+
+
+def cases(tok, special_tokens, extra=()):
     out = []
-    texts = [s.encode() for s in STRINGS + with_specials(special_tokens)] + INVALID_UTF8
+    texts = [s.encode() for s in STRINGS + list(extra) + with_specials(special_tokens)] + INVALID_UTF8
     for raw in texts:
         text = raw.decode("utf-8", errors="replace")
         plain = tok.encode(text, add_special_tokens=False).ids
@@ -136,14 +169,14 @@ def cases(tok, special_tokens):
     return out
 
 
-def save(name, tok, config):
+def save(name, tok, config, extra=()):
     out_dir = DATA_DIR / "tokenizers" / name
     out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / "tokenizer.json"))
     (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
     specials = [t.content for t in tok.get_added_tokens_decoder().values()]
     write_json(out_dir / "golden.json", {"source": "tokenizers " + __import__("tokenizers").__version__,
-                                         "cases": cases(tok, specials)})
+                                         "cases": cases(tok, specials, extra)})
 
 
 def main():
@@ -154,6 +187,8 @@ def main():
     save("bytelevel", *train_bytelevel())
     save("sentencepiece", *train_sentencepiece())
     save("unigram", *train_unigram())
+    save("whitespace_split", *whitespace_split(train_unigram()), extra=WHITESPACE_STRINGS)
+    save("whitespace", *train_whitespace(), extra=WHITESPACE_STRINGS)
 
 
 if __name__ == "__main__":
