@@ -21,8 +21,10 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) dense_attention_kern
   const int64_t kv_row = a.kv_heads * a.head_dim;
   const int64_t kv_offset = (head / (a.q_heads / a.kv_heads)) * a.head_dim;
   auto key_row = [&](int64_t p) { return (first_key + p) * kv_row + kv_offset; };
+  auto key_bias = [&](int64_t p) { return position_bias(a.bias, p - row % a.tokens, head, a.q_heads); };
   const int64_t q_offset = (row * a.q_heads + head) * a.head_dim;
-  warp_attend<T, kPerLane>(a.q + q_offset, a.k, a.v, a.kv_tokens, key_row, a.head_dim, a.scale, a.out + q_offset);
+  warp_attend<T, kPerLane>(a.q + q_offset, a.k, a.v, a.kv_tokens, key_row, key_bias, a.head_dim, a.scale,
+                           a.out + q_offset);
 }
 
 template <class T>
@@ -48,6 +50,8 @@ cudaError_t launch_dense_attention(const DenseAttentionLaunch<T>& a, cudaStream_
                        .vectors_aligned = vectors_aligned(a.q, a.out, a.k, a.v),
                        .sm90a_built = kSm90aBuilt};
   if (a.kv_tokens < 0) return cudaErrorInvalidValue;
+  // The tensor-core kernels take no relative position bias (T5's small heads are few).
+  if (a.bias.table != nullptr) return launch_warp_attention(a, stream);
   AttentionKernel kernel = AttentionKernel::unsupported;
   DeviceFacts device;
   if (const cudaError_t status = choose_attention_kernel(shape, a.max_compute_capability, kernel, device);

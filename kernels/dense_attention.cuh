@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "kernels/ref/relative_position.h"
+
 namespace genrt::kernels {
 
 template <class T>
@@ -24,6 +26,9 @@ struct DenseAttentionLaunch {
   int64_t kv_heads = 0;
   int64_t head_dim = 0;  // up to 512 (kMaxWarpAttentionHeadDim)
   float scale = 0.0f;
+  // T5's relative position bias (its table on the device), added to the scores of query
+  // t and key p by p - t: only the warp kernel takes one. No table: none.
+  ref::RelativePositionBias bias;
   // Kernels for at most this compute capability (0: the device's), as in
   // PagedAttentionLaunch.
   int max_compute_capability = 0;

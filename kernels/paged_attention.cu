@@ -38,9 +38,10 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kern
     const int64_t slot = static_cast<int64_t>(blocks[p / a.block_size]) * a.block_size + p % a.block_size;
     return slot * kv_row + kv_offset;
   };
+  auto key_bias = [&](int64_t i) { return position_bias(a.bias, first + i - position, head, a.q_heads); };
   const int64_t q_offset = (token * a.q_heads + head) * a.head_dim;
-  warp_attend<T, kPerLane>(a.q + q_offset, a.k_cache, a.v_cache, position + 1 - first, key_row, a.head_dim,
-                           a.scale, a.out + q_offset);
+  warp_attend<T, kPerLane>(a.q + q_offset, a.k_cache, a.v_cache, position + 1 - first, key_row, key_bias,
+                           a.head_dim, a.scale, a.out + q_offset);
 }
 
 template <class T>
@@ -72,6 +73,8 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
                        .cache_extent_known = a.cache_blocks > 0,
                        .sm90a_built = kSm90aBuilt};
   if (a.window < 0) return cudaErrorInvalidValue;
+  // The tensor-core kernels take no relative position bias (T5's small heads are few).
+  if (a.bias.table != nullptr) return launch_warp_attention(a, stream);
   AttentionKernel kernel = AttentionKernel::unsupported;
   DeviceFacts device;
   if (const cudaError_t status = choose_attention_kernel(shape, a.max_compute_capability, kernel, device);

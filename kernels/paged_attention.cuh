@@ -14,6 +14,8 @@
 
 #include <cstdint>
 
+#include "kernels/ref/relative_position.h"
+
 namespace genrt::kernels {
 
 template <class T>
@@ -38,6 +40,9 @@ struct PagedAttentionLaunch {
   // wholly before that are never read (they may name blocks back in the pool); 0: no
   // window, every j <= i.
   int64_t window = 0;
+  // T5's relative position bias (its table on the device), added to the scores by the key's
+  // position less the query's: only the warp kernel takes one. No table: none.
+  ref::RelativePositionBias bias;
   // Host-side facts about the batch that choose the kernel: the most new tokens of one
   // sequence (0 if unknown: no split-KV decode) and the longest context (sizes the splits).
   int64_t max_query_len = 0;

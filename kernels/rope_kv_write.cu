@@ -65,8 +65,8 @@ template <class T>
 cudaError_t launch_rope_kv_write(const RopeKvLaunch<T>& a, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
   if (a.tokens > 0x7fffffff || a.head_dim <= 0 ||
-      (a.inv_freq != nullptr && (a.head_dim % 2 != 0 || a.head_dim / 2 > kMaxRotaryPairs)) || a.q_heads <= 0 ||
-      a.kv_heads <= 0 || a.qkv == nullptr || a.q == nullptr) {
+      (a.inv_freq != nullptr && (a.head_dim % 2 != 0 || a.head_dim / 2 > kMaxRotaryPairs || a.q_heads == 0)) ||
+      a.q_heads < 0 || a.kv_heads <= 0 || a.qkv == nullptr || (a.q == nullptr && a.q_heads > 0)) {
     return cudaErrorInvalidValue;
   }
   rope_kv_write_kernel<T><<<static_cast<unsigned>(a.tokens), kThreads, 0, stream>>>(a);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/limits.h"
+#include "kernels/ref/relative_position.h"
 #include "kernels/type_convert.cuh"
 
 namespace genrt::kernels {
@@ -17,11 +18,11 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// out[0..head_dim) = softmax(scale * q . k_p) weighted sum of v_p over keys p < keys, where
-// key_row(p) returns the offset of key p's head in `k` and `v`.
-template <class T, int kPerLane, class KeyRow>
-__device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys, KeyRow key_row, int64_t head_dim,
-                            float scale, T* out) {
+// out[0..head_dim) = softmax(scale * q . k_p + key_bias(p)) weighted sum of v_p over keys
+// p < keys, where key_row(p) returns the offset of key p's head in `k` and `v`.
+template <class T, int kPerLane, class KeyRow, class KeyBias>
+__device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys, KeyRow key_row, KeyBias key_bias,
+                            int64_t head_dim, float scale, T* out) {
   const int lane = threadIdx.x % 32;
   float q[kPerLane], acc[kPerLane];  // in registers: every loop over them is unrolled
 #pragma unroll
@@ -39,7 +40,7 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
       const int64_t d = lane + 32 * j;
       if (d < head_dim) dot += q[j] * to_float(k[row + d]);
     }
-    const float score = warp_sum(dot);
+    const float score = warp_sum(dot) + key_bias(p);
     const float new_max = fmaxf(running_max, score);
     const float correction = __expf(running_max - new_max), weight = __expf(score - new_max);
     denominator = denominator * correction + weight;
@@ -56,6 +57,13 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
     // No keys (metadata the host did not check) gives zeros, not 0/0; NaN still propagates.
     if (d < head_dim) out[d] = from_float<T>(denominator != 0.0f ? acc[j] / denominator : 0.0f);
   }
+}
+
+// T5's relative position bias of head `head` for a key `relative` positions from its
+// query, or 0 without a table; every lane computes it (the warp_attend score is uniform).
+__device__ __forceinline__ float position_bias(const ref::RelativePositionBias& bias, int64_t relative, int64_t head,
+                                              int64_t q_heads) {
+  return bias.table != nullptr ? ref::relative_position_bias(bias, relative, head, q_heads) : 0.0f;
 }
 
 // Blocks along the grid's y axis for q_heads heads, kWarpAttentionWarps a block, or 0 when

@@ -20,8 +20,7 @@ ref::RelativePositionBias checked_bias(const RelativeBias& bias, int64_t n_heads
               "{}: relative position bias of {} buckets up to distance {}: at least 4 buckets, and a distance over half "
               "their number",
               op, bias.num_buckets, bias.max_distance);
-  GENRT_CHECK(where.device == Device::cpu, "{}: relative position bias (T5) runs on the CPU only for now", op);
-  return {.table = bias.table.data<float>(),
+  return {.table = bias.table.data<float>(),  // on the op's device
           .num_buckets = bias.num_buckets,
           .max_distance = bias.max_distance,
           .bidirectional = bias.bidirectional};
@@ -44,7 +43,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
               op, n_heads, n_kv_heads);
   expect_paged_batch(batch, k_cache, q.dim(0), where.device, op, window);
   const ref::RelativePositionBias position_bias = checked_bias(bias, n_heads, where, op);
-  GENRT_ON_CUDA(where, cuda_ops::paged_attention(q, k_cache, v_cache, batch, scale, window, out));
+  GENRT_ON_CUDA(where, cuda_ops::paged_attention(q, k_cache, v_cache, batch, scale, window, out, position_bias));
   const int32_t* start = batch.query_start.data<int32_t>();
   const int64_t row = n_heads * head_dim;
   for (int64_t s = 0; s < batch.seqs(); ++s) {
@@ -82,7 +81,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
   GENRT_CHECK(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "{}: {} query heads are not a multiple of {} KV heads",
               op, n_heads, n_kv_heads);
   const ref::RelativePositionBias position_bias = checked_bias(bias, n_heads, where, op);
-  GENRT_ON_CUDA(where, cuda_ops::dense_attention(q, k, v, scale, out));
+  GENRT_ON_CUDA(where, cuda_ops::dense_attention(q, k, v, scale, out, position_bias));
   ref::dense_attention({.q = q.data<float>(),
                         .k = k.data<float>(),
                         .v = v.data<float>(),

@@ -80,7 +80,7 @@ void kv_cache_write(const Tensor& kv, const PagedBatch& batch, Tensor& k_cache, 
   const int64_t tokens = kv.dim(0), kv_heads = k_cache.dim(2), head_dim = k_cache.dim(3), row = kv_heads * head_dim;
   expect_shape(kv, {tokens, 2 * row}, op, "kv");
   expect_paged_batch(batch, k_cache, tokens, where.device, op, /*window=*/1);  // writes touch only their own slots
-  GENRT_CHECK(where.device == Device::cpu, "{}: runs on the CPU only for now (an encoder-decoder's cross-attention)", op);
+  GENRT_ON_CUDA(where, cuda_ops::kv_cache_write(kv, batch, k_cache, v_cache));
   Tensor k = Tensor::zeros({tokens, kv_heads, head_dim}, DType::f32), v = Tensor::zeros(k.shape(), DType::f32);
   for (int64_t t = 0; t < tokens; ++t) {
     std::copy_n(kv.data<float>() + t * 2 * row, row, k.data<float>() + t * row);

@@ -23,7 +23,7 @@ void qkv_cache_write(const Tensor& qkv, const PagedBatch& batch, const Tensor& i
 
 // The same for keys and values alone: kv [tokens, 2 * kv_heads * head_dim], a fused k | v
 // projection's output (an encoder-decoder's cross-attention keys and values of the encoder
-// output), written to their cache slots unrotated. CPU only for now.
+// output), written to their cache slots unrotated.
 void kv_cache_write(const Tensor& kv, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache);
 
 }  // namespace genrt::ops

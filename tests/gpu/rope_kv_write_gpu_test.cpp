@@ -147,6 +147,50 @@ TEST(RopeKvWriteGpuLaunch, RejectsOddHeadDimWhenRotatingAndMissingBuffers) {
   EXPECT_EQ(kernels::launch_rope_kv_write(odd, nullptr), cudaErrorInvalidValue);
   const kernels::RopeKvLaunch<float> no_q{.qkv = &dummy, .tokens = 1, .q_heads = 1, .kv_heads = 1, .head_dim = 64};
   EXPECT_EQ(kernels::launch_rope_kv_write(no_q, nullptr), cudaErrorInvalidValue);
+  // Rows of keys and values only have no queries to rotate with them.
+  const kernels::RopeKvLaunch<float> rotating_kv{.qkv = &dummy, .inv_freq = &dummy, .tokens = 1, .q_heads = 0,
+                                                 .kv_heads = 1, .head_dim = 64};
+  EXPECT_EQ(kernels::launch_rope_kv_write(rotating_kv, nullptr), cudaErrorInvalidValue);
+}
+
+// An encoder-decoder's cross-attention rows [tokens, keys | values] through the op entry
+// (the rope kernel with no query heads): written at their slots, untouched elsewhere.
+TEST(KvCacheWriteGpu, WritesKeysAndValuesAtTheirSlots) {
+  GENRT_REQUIRE_GPU();
+  const int64_t tokens = 20, kv_heads = 8, head_dim = 64, row = kv_heads * head_dim, block_size = 16, blocks = 3;
+  const int64_t cache_n = blocks * block_size * row;
+  std::vector<int32_t> positions, slots;
+  const int32_t table[2] = {2, 0};
+  for (int32_t p = 0; p < tokens; ++p) positions.push_back(p), slots.push_back(table[p / 16] * 16 + p % 16);
+  const int32_t query_start[2] = {0, static_cast<int32_t>(tokens)}, context_lens[1] = {static_cast<int32_t>(tokens)};
+  const std::vector<float> kv = pattern(tokens * 2 * row, 1.0f, 4, DType::bf16);
+  DeviceBuffer d_kv(kv, DType::bf16), d_kc(std::vector<float>(cache_n, 7.0f), DType::bf16),
+      d_vc(std::vector<float>(cache_n, 7.0f), DType::bf16), d_pos(positions.data(), positions.size() * 4),
+      d_slots(slots.data(), slots.size() * 4), d_start(query_start, 8), d_lens(context_lens, 4), d_table(table, 8);
+  const auto view = [](const DeviceBuffer& b, Shape shape, DType dtype) {
+    return Tensor::view_of(b.get<void>(), std::move(shape), dtype, nullptr, Device::cuda);
+  };
+  Tensor k_cache = view(d_kc, {blocks, block_size, kv_heads, head_dim}, DType::bf16);
+  Tensor v_cache = view(d_vc, {blocks, block_size, kv_heads, head_dim}, DType::bf16);
+  const PagedBatch batch{.positions = view(d_pos, {tokens}, DType::i32),
+                         .slots = view(d_slots, {tokens}, DType::i32),
+                         .query_start = view(d_start, {2}, DType::i32),
+                         .context_lens = view(d_lens, {1}, DType::i32),
+                         .block_tables = view(d_table, {1, 2}, DType::i32),
+                         .block_size = block_size};
+  const CudaContext context{};
+  const CudaScope scope(context);
+  ops::kv_cache_write(view(d_kv, {tokens, 2 * row}, DType::bf16), batch, k_cache, v_cache);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::vector<float> k, v, expected_k(cache_n, 7.0f), expected_v(cache_n, 7.0f);
+  for (int64_t t = 0; t < tokens; ++t) {
+    k.insert(k.end(), kv.begin() + t * 2 * row, kv.begin() + t * 2 * row + row);
+    v.insert(v.end(), kv.begin() + t * 2 * row + row, kv.begin() + (t + 1) * 2 * row);
+  }
+  ref::kv_cache_write({.k = k.data(), .v = v.data(), .slots = slots.data(), .k_cache = expected_k.data(),
+                       .v_cache = expected_v.data(), .tokens = tokens, .row = row});
+  EXPECT_EQ(d_kc.read(), expected_k);
+  EXPECT_EQ(d_vc.read(), expected_v);
 }
 
 // Through the op entry: the fused rotation names its even head dim before any launch; the

@@ -11,7 +11,7 @@ namespace genrt::cuda_ops {
 using ops::data_or_null;
 
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, int64_t window, Tensor& out) {
+                     float scale, int64_t window, Tensor& out, const ref::RelativePositionBias& bias) {
   ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
   const CudaContext& context = current_cuda_context();
   with_storage_type(q.dtype(), [&]<class T>() {
@@ -31,6 +31,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .max_blocks_per_seq = batch.block_tables.dim(1),
                                                   .scale = scale,
                                                   .window = window,
+                                                  .bias = bias,
                                                   .max_query_len = batch.max_query_len,
                                                   .max_context_len = batch.max_context_len,
                                                   .split_workspace = context.attention_workspace,
@@ -42,7 +43,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
   });
 }
 
-void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out) {
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out,
+                     const ref::RelativePositionBias& bias) {
   ops::expect_gpu_attention_shape("dense_attention", q.dim(2), q.dim(3));
   const CudaContext& context = current_cuda_context();
   with_storage_type(q.dtype(), [&]<class T>() {
@@ -57,6 +59,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                                                   .kv_heads = k.dim(2),
                                                   .head_dim = q.dim(3),
                                                   .scale = scale,
+                                                  .bias = bias,
                                                   .max_compute_capability = context.attention_compute_capability};
     check_cuda(kernels::launch_dense_attention(launch, context.stream), "dense attention kernel");
   });

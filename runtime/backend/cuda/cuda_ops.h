@@ -10,6 +10,7 @@
 #include "kernels/ref/conv2d.h"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
+#include "kernels/ref/relative_position.h"
 #include "kernels/ref/rope.h"
 #include "kernels/ref/scheduler_step.h"
 #include "kernels/ref/upsample.h"
@@ -37,12 +38,15 @@ void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
 // rope_ops.cpp: inv_freq undefined: no rotation (queries and keys copied).
 void qkv_cache_write(const Tensor& qkv, const PagedBatch& batch, const Tensor& inv_freq, ref::RopeLayout layout,
                      Tensor& q, Tensor& k_cache, Tensor& v_cache);
+// kv [tokens, 2 kv_heads * head_dim]: keys then values, written at the batch's slots.
+void kv_cache_write(const Tensor& kv, const PagedBatch& batch, Tensor& k_cache, Tensor& v_cache);
 
 // attention_ops.cpp
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
-                     float scale, int64_t window, Tensor& out);
+                     float scale, int64_t window, Tensor& out, const ref::RelativePositionBias& bias);
 // q, out [batch, tokens, heads, head_dim]; k, v [batch, tokens, kv_heads, head_dim].
-void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out);
+void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& out,
+                     const ref::RelativePositionBias& bias);
 
 // diffusion_ops.cpp: the denoising loop (see runtime/backend/diffusion_ops.h). Images and
 // latents are f32; tokens are in the model's storage type. The ref argument structs come
