@@ -2,8 +2,11 @@
 
 #include <cmath>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/weight_store.h"
+#include "runtime/memory/device_arena.h"
+#include "runtime/models/placement.h"
 
 namespace genrt {
 
@@ -47,8 +50,7 @@ PagedBatch paged_batch(const std::vector<Chunk>& chunks, int64_t block_size, int
   return make_paged_batch(batch, block_size, context);
 }
 
-// [tokens, heads * d_kv] as [tokens, heads, d_kv], and back.
-Tensor by_head(const Tensor& t, int64_t heads) { return t.reshape({t.dim(0), heads, t.dim(1) / heads}); }
+// [tokens, heads, d_kv] as [tokens, heads * d_kv].
 Tensor rows_of(const Tensor& t) { return t.reshape({t.dim(0), t.dim(1) * t.dim(2)}); }
 
 }  // namespace
@@ -90,24 +92,169 @@ NamedWeights t5_named_weights(const T5Config& c, T5Weights& w) {
   return list;
 }
 
+// The buffers of one encoder run, reused by every block.
+struct T5Model::EncoderBuffers {
+  Tensor x, h, out;       // [tokens, d_model]: the residual stream, its norm, a block's output
+  Tensor q, k, v, attn;   // [1, tokens, heads, d_kv]
+  Tensor inner, act;      // [tokens, d_ff] (gated: inner [tokens, 2 d_ff])
+  Tensor kv;              // [tokens, 2 inner]: one decoder block's cross-attention keys | values
+};
+
+// The buffers of one decoder step, reused by every block.
+struct T5Model::DecoderBuffers {
+  Tensor x, h, out;  // [tokens, d_model]
+  Tensor qkv;        // [tokens, 3 inner]
+  Tensor q, attn;    // [tokens, heads, d_kv]
+  Tensor inner, act;
+  Tensor last;       // [seqs, d_model]: each sequence's last token
+  Tensor logits;     // [seqs, vocab] f32
+};
+
+namespace {
+
+// A paged batch's metadata as make_paged_batch shapes it (all i32).
+template <class Alloc>
+void allocate_paged_batch(int64_t tokens, int64_t seqs, int64_t width, Alloc& alloc) {
+  for (const Shape& shape : {Shape{tokens}, Shape{tokens}, Shape{seqs + 1}, Shape{seqs}, Shape{seqs, width}}) {
+    alloc(shape, DType::i32);
+  }
+}
+
+// What a step uploads into its workspace: the decoder's ids and last rows, its self- and
+// cross-attention batches (a pseudo-sequence per decoder token), and its encoder runs' ids
+// and cache-write batches (together at most the step's tokens and sequences).
+template <class Alloc>
+void allocate_step_metadata(const StepDims& step, Alloc& alloc) {
+  alloc({step.tokens}, DType::i32);
+  alloc({step.seqs}, DType::i32);
+  allocate_paged_batch(step.tokens, step.seqs, step.table_width, alloc);
+  allocate_paged_batch(step.tokens, step.tokens, step.table_width, alloc);
+  alloc({step.tokens}, DType::i32);
+  allocate_paged_batch(step.tokens, step.seqs, step.table_width, alloc);
+}
+
+bool is_bias_table(const NamedWeight& w) { return w.name.ends_with("relative_attention_bias.weight"); }
+
+// The weights the device holds in the model's dtype: all but the bias tables, kept in f32
+// (the attention ops read them so).
+NamedWeights without_bias_tables(NamedWeights list) {
+  std::erase_if(list, is_bias_table);
+  return list;
+}
+
+// T5 captures no CUDA graphs: a step that reads a prompt runs its encoder too.
+DeviceOptions without_graphs(DeviceOptions options) {
+  options.cuda_graphs = false;
+  return options;
+}
+
+}  // namespace
+
+template <class Alloc>
+T5Model::EncoderBuffers T5Model::allocate_encoder(int64_t n, DType dtype, Alloc& alloc) const {
+  const T5Config& c = config_;
+  const Shape by_heads{1, n, c.num_heads, c.d_kv};
+  return {.x = alloc({n, c.d_model}, dtype),
+          .h = alloc({n, c.d_model}, dtype),
+          .out = alloc({n, c.d_model}, dtype),
+          .q = alloc(by_heads, dtype),
+          .k = alloc(by_heads, dtype),
+          .v = alloc(by_heads, dtype),
+          .attn = alloc(by_heads, dtype),
+          .inner = alloc({n, c.gated ? 2 * c.d_ff : c.d_ff}, dtype),
+          .act = alloc({n, c.d_ff}, dtype),
+          .kv = alloc({n, 2 * c.inner_dim()}, dtype)};
+}
+
+template <class Alloc>
+T5Model::DecoderBuffers T5Model::allocate_decoder(const StepDims& step, DType dtype, Alloc& alloc) const {
+  const T5Config& c = config_;
+  const int64_t t = step.tokens;
+  return {.x = alloc({t, c.d_model}, dtype),
+          .h = alloc({t, c.d_model}, dtype),
+          .out = alloc({t, c.d_model}, dtype),
+          .qkv = alloc({t, 3 * c.inner_dim()}, dtype),
+          .q = alloc({t, c.num_heads, c.d_kv}, dtype),
+          .attn = alloc({t, c.num_heads, c.d_kv}, dtype),
+          .inner = alloc({t, c.gated ? 2 * c.d_ff : c.d_ff}, dtype),
+          .act = alloc({t, c.d_ff}, dtype),
+          .last = alloc({step.seqs, c.d_model}, dtype),
+          .logits = alloc({step.seqs, c.vocab_size}, DType::f32)};
+}
+
 T5Model::T5Model(T5Config config, T5Weights weights)
-    : config_(std::move(config)), spec_(config_.spec()), weights_(std::move(weights)) {}
+    : config_(std::move(config)), spec_(config_.spec()), weights_(std::move(weights)) {
+  if (config_.tie_word_embeddings && weights_.decoder_norm.weight.defined()) {
+    // The tied head reads the shared embedding, so transformers scales its input by
+    // d_model^-1/2; the final RMS norm's weight carries that scale as well (a new tensor:
+    // the caller's weights stay as loaded).
+    const Tensor& loaded = weights_.decoder_norm.weight;
+    Tensor scaled = Tensor::zeros(loaded.shape(), DType::f32);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(config_.d_model));
+    for (int64_t i = 0; i < loaded.numel(); ++i) scaled.data<float>()[i] = loaded.data<float>()[i] * scale;
+    weights_.decoder_norm.weight = std::move(scaled);
+  }
+}
+
+T5Model::~T5Model() = default;
+T5Model::T5Model(T5Model&&) noexcept = default;
 
 KvCache T5Model::make_kv_cache(int64_t blocks, int64_t block_size) const {
-  return KvCache(spec_.kv_cache_shape(blocks, block_size), Device::cpu);
+  return device_.make_kv_cache(spec_, blocks, block_size);
 }
 
-MemoryRequest T5Model::memory_request(const DeviceOptions&) const {
-  fail("T5 runs on the CPU only for now (its relative position bias has no GPU kernel yet): use --device cpu");
+MemoryRequest T5Model::memory_request(const DeviceOptions& options) const {
+  const T5Config& c = config_;
+  GENRT_CHECK(options.dtype == DType::bf16,
+              "T5 on the GPU runs in bf16: its activations overflow fp16 (transformers clamps them); use --dtype bf16");
+  T5Weights listed = weights_;  // handles to the same tensors: only their names and shapes are read
+  const NamedWeights list = t5_named_weights(c, listed);
+  const uint64_t weight_bytes =
+      weight_footprint(without_bias_tables(list), options.dtype) +
+      2 * DeviceArena::footprint(Shape{c.relative_attention_num_buckets, c.num_heads}, DType::f32);
+  ArenaFootprint uploads;
+  MemoryRequest request = DecoderDevice::memory_request(
+      spec_, without_graphs(options), weight_bytes, [&](const StepDims& step, DType dtype, auto& alloc) {
+        // The decoder and one encoder run at a time (each from the same workspace mark),
+        // and the metadata the step uploads into the workspace, which is staged as well.
+        allocate_decoder(step, dtype, alloc);
+        allocate_encoder(step.tokens, dtype, alloc);
+        allocate_step_metadata(step, alloc);
+        allocate_step_metadata(step, uploads);
+        // Each encoder run stages its 6 uploads 256-aligned: up to a step's sequences of them.
+        uploads.bytes += 6 * DeviceArena::kAlignment * static_cast<uint64_t>(step.seqs);
+      });
+  request.step_upload_bytes += uploads.bytes;
+  return request;
 }
 
-void T5Model::place_on(std::shared_ptr<DeviceRuntime>, const DeviceOptions& options) { memory_request(options); }
+void T5Model::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
+  const MemoryRequest request = memory_request(options);
+  device_.place_on(std::move(runtime), without_graphs(options), spec_, request,
+                   without_bias_tables(t5_named_weights(config_, weights_)));
+  weights_.encoder_bias = device_.runtime()->upload_weight(weights_.encoder_bias, DType::f32);
+  weights_.decoder_bias = device_.runtime()->upload_weight(weights_.decoder_bias, DType::f32);
+  options_ = DecoderDevice::resolve(without_graphs(options), spec_);
+}
 
-void T5Model::feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& out) const {
-  const int64_t tokens = x.dim(0), d_ff = config_.d_ff;
-  Tensor inner = Tensor::zeros({tokens, config_.gated ? 2 * d_ff : d_ff}, DType::f32);
+Tensor T5Model::on_device(const Tensor& host) const {
+  DeviceRuntime* runtime = device_.runtime();
+  return runtime != nullptr ? runtime->upload(host) : host;
+}
+
+PagedBatch T5Model::on_device(const PagedBatch& host) const {
+  return {.positions = on_device(host.positions),
+          .slots = on_device(host.slots),
+          .query_start = on_device(host.query_start),
+          .context_lens = on_device(host.context_lens),
+          .block_tables = on_device(host.block_tables),
+          .block_size = host.block_size,
+          .max_query_len = host.max_query_len,
+          .max_context_len = host.max_context_len};
+}
+
+void T5Model::feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& inner, Tensor& act, Tensor& out) const {
   ff.wi(x, inner);
-  Tensor act = Tensor::zeros({tokens, d_ff}, DType::f32);
   if (config_.gated) {
     ops::gated_gelu(inner, act);
   } else {
@@ -116,49 +263,61 @@ void T5Model::feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& out
   ff.wo(act, out);
 }
 
-Tensor T5Model::encode(std::span<const int32_t> ids) const {
+void T5Model::run_encoder(std::span<const int32_t> ids, EncoderBuffers& b) const {
   const T5Config& c = config_;
   const auto n = static_cast<int64_t>(ids.size());
   const int64_t inner = c.inner_dim();
   const auto eps = static_cast<float>(c.layer_norm_epsilon);
-  Tensor id_tensor = Tensor::zeros({n}, DType::i32);
-  std::copy(ids.begin(), ids.end(), id_tensor.data<int32_t>());
-  Tensor x = Tensor::zeros({n, c.d_model}, DType::f32), h = Tensor::zeros(x.shape(), DType::f32);
-  Tensor out = Tensor::zeros(x.shape(), DType::f32);
-  ops::embedding(weights_.shared, id_tensor, x);
-  Tensor q = Tensor::zeros({1, n, c.num_heads, c.d_kv}, DType::f32), k = Tensor::zeros(q.shape(), DType::f32);
-  Tensor v = Tensor::zeros(q.shape(), DType::f32), attn = Tensor::zeros(q.shape(), DType::f32);
+  Tensor host_ids = Tensor::zeros({n}, DType::i32);
+  std::copy(ids.begin(), ids.end(), host_ids.data<int32_t>());
+  ops::embedding(weights_.shared, on_device(host_ids), b.x);
   const ops::RelativeBias bias{.table = weights_.encoder_bias,
                                .num_buckets = c.relative_attention_num_buckets,
                                .max_distance = c.relative_attention_max_distance,
                                .bidirectional = true};
   const auto flat = [&](const Tensor& t) { return t.reshape({n, inner}); };
-  for (const T5EncoderBlock& b : weights_.encoder) {
-    ops::rmsnorm(x, b.attention_norm.weight, eps, h);
-    Tensor qf = flat(q), kf = flat(k), vf = flat(v);
-    b.qkv.rows(0, inner)(h, qf);
-    b.qkv.rows(inner, 2 * inner)(h, kf);
-    b.qkv.rows(2 * inner, 3 * inner)(h, vf);
-    ops::dense_attention(q, k, v, 1.0f, attn, bias);  // T5 does not scale its scores
-    b.o(flat(attn), out);
-    ops::add(x, out, x);
-    ops::rmsnorm(x, b.ff_norm.weight, eps, h);
-    feed_forward(b.ff, h, out);
-    ops::add(x, out, x);
+  for (const T5EncoderBlock& block : weights_.encoder) {
+    ops::rmsnorm(b.x, block.attention_norm.weight, eps, b.h);
+    Tensor qf = flat(b.q), kf = flat(b.k), vf = flat(b.v);
+    block.qkv.rows(0, inner)(b.h, qf);
+    block.qkv.rows(inner, 2 * inner)(b.h, kf);
+    block.qkv.rows(2 * inner, 3 * inner)(b.h, vf);
+    ops::dense_attention(b.q, b.k, b.v, 1.0f, b.attn, bias);  // T5 does not scale its scores
+    block.o(flat(b.attn), b.out);
+    ops::add(b.x, b.out, b.x);
+    ops::rmsnorm(b.x, block.ff_norm.weight, eps, b.h);
+    feed_forward(block.ff, b.h, b.inner, b.act, b.out);
+    ops::add(b.x, b.out, b.x);
   }
-  ops::rmsnorm(x, weights_.encoder_norm.weight, eps, h);
-  return h;
+  ops::rmsnorm(b.x, weights_.encoder_norm.weight, eps, b.h);
 }
 
-void T5Model::write_cross_kv(const Tensor& encoded, const BlockTable& blocks, KvCache& cache) const {
-  const int64_t n = encoded.dim(0);
-  const PagedBatch at = paged_batch({{.n = n, .start = 0, .blocks = &blocks}}, cache.shape().block_size,
-                                    spec_.context_length);
-  Tensor kv = Tensor::zeros({n, 2 * config_.inner_dim()}, DType::f32);
-  for (size_t b = 0; b < weights_.decoder.size(); ++b) {
-    weights_.decoder[b].cross_kv(encoded, kv);
-    ops::kv_cache_write(kv, at, cache.keys(2 * static_cast<int64_t>(b) + 1), cache.values(2 * static_cast<int64_t>(b) + 1));
+Tensor T5Model::encode(std::span<const int32_t> ids) const {
+  DeviceRuntime* runtime = device_.runtime();
+  const auto step = step_on(runtime);
+  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
+  EncoderBuffers b = allocate_encoder(static_cast<int64_t>(ids.size()), device_.activations(), scratch);
+  run_encoder(ids, b);
+  return runtime != nullptr ? runtime->download_f32(b.h) : b.h;
+}
+
+void T5Model::encode_into_cache(std::span<const int32_t> ids, const BlockTable& blocks, KvCache& cache) const {
+  DeviceRuntime* runtime = device_.runtime();
+  // Every encoder of a step starts from the same mark: in stream order, one run's buffers
+  // are free once its keys and values are in the cache.
+  const uint64_t mark = runtime != nullptr ? runtime->workspace_mark() : 0;
+  const auto n = static_cast<int64_t>(ids.size());
+  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
+  EncoderBuffers b = allocate_encoder(n, device_.activations(), scratch);
+  run_encoder(ids, b);
+  const PagedBatch at =
+      on_device(paged_batch({{.n = n, .start = 0, .blocks = &blocks}}, cache.shape().block_size, spec_.context_length));
+  for (size_t block = 0; block < weights_.decoder.size(); ++block) {
+    const auto layer = 2 * static_cast<int64_t>(block) + 1;
+    weights_.decoder[block].cross_kv(b.h, b.kv);
+    ops::kv_cache_write(b.kv, at, cache.keys(layer), cache.values(layer));
   }
+  if (runtime != nullptr) runtime->restore_workspace(mark);
 }
 
 Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const {
@@ -167,12 +326,20 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
   GENRT_CHECK(which != LogitsFor::last_token_hidden, "T5: the decoder's hidden states are not available");
   check_token_ids(batch, c.vocab_size);
   GENRT_CHECK(batch.from_sampled.empty(), "T5: tokens from sampled ids are not supported");
+  if (device_.runtime() != nullptr) {
+    GENRT_CHECK(std::ssize(batch.tokens) <= options_.max_step_tokens &&
+                    std::ssize(batch.sequences) <= options_.max_step_seqs,
+                "T5: a step of {} tokens and {} sequences exceeds the planned {} tokens and {} sequences",
+                batch.tokens.size(), batch.sequences.size(), options_.max_step_tokens, options_.max_step_seqs);
+  }
   const int64_t block_size = cache.shape().block_size;
+  const auto step = step_on(device_.runtime());
 
-  // Each chunk's encoder input (when the step reads its prompt) and decoder tokens.
+  // Each chunk's encoder input (when the step reads its prompt: encoded into the cache
+  // first) and decoder tokens.
   std::vector<int32_t> decoder_ids;
   std::vector<Chunk> self_chunks, cross_chunks;
-  std::vector<int64_t> last_rows;
+  std::vector<int32_t> last_rows;
   for (const SequenceChunk& s : batch.sequences) {
     const int64_t encoder_tokens = s.prompt_tokens - 1;
     GENRT_CHECK(encoder_tokens >= 1, "T5: a prompt is the encoder's input (at least one token) and the decoder's start");
@@ -182,7 +349,7 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
       GENRT_CHECK(s.start_pos == 0 && s.n_tokens > encoder_tokens,
                   "T5: a prompt is read whole in one step (positions [{}, {}) of a {}-token encoder input)", s.start_pos,
                   s.start_pos + s.n_tokens, encoder_tokens);
-      write_cross_kv(encode(std::span(ids, static_cast<size_t>(encoder_tokens))), *s.blocks, cache);
+      encode_into_cache(std::span(ids, static_cast<size_t>(encoder_tokens)), *s.blocks, cache);
       skip = encoder_tokens;
     }
     const int64_t n = s.n_tokens - skip, start = s.start_pos + skip - encoder_tokens;
@@ -191,71 +358,63 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
     // Cross-attention: each decoder token a query of its own over all the encoder positions
     // (a single query at the last position attends to every one before it).
     for (int64_t t = 0; t < n; ++t) cross_chunks.push_back({.n = 1, .start = encoder_tokens - 1, .blocks = s.blocks});
-    last_rows.push_back(static_cast<int64_t>(decoder_ids.size()) - 1);
+    last_rows.push_back(static_cast<int32_t>(decoder_ids.size()) - 1);
   }
 
-  const auto tokens = static_cast<int64_t>(decoder_ids.size());
-  const int64_t inner = c.inner_dim();
+  const auto tokens = static_cast<int64_t>(decoder_ids.size()), seqs = static_cast<int64_t>(last_rows.size());
   const auto eps = static_cast<float>(c.layer_norm_epsilon);
-  const PagedBatch self_batch = paged_batch(self_chunks, block_size, spec_.context_length);
-  const PagedBatch cross_batch = paged_batch(cross_chunks, block_size, spec_.context_length);
-  Tensor ids = Tensor::zeros({tokens}, DType::i32);
-  std::copy(decoder_ids.begin(), decoder_ids.end(), ids.data<int32_t>());
-  Tensor x = Tensor::zeros({tokens, c.d_model}, DType::f32), h = Tensor::zeros(x.shape(), DType::f32);
-  Tensor out = Tensor::zeros(x.shape(), DType::f32);
-  Tensor qkv = Tensor::zeros({tokens, 3 * inner}, DType::f32), q = Tensor::zeros({tokens, c.num_heads, c.d_kv}, DType::f32);
-  Tensor attn = Tensor::zeros(q.shape(), DType::f32);
+  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
+  DecoderBuffers b = allocate_decoder({.tokens = tokens, .seqs = seqs, .logit_rows = seqs, .table_width = 0},
+                                      device_.activations(), scratch);
+  Tensor host_ids = Tensor::zeros({tokens}, DType::i32), host_rows = Tensor::zeros({seqs}, DType::i32);
+  std::copy(decoder_ids.begin(), decoder_ids.end(), host_ids.data<int32_t>());
+  std::copy(last_rows.begin(), last_rows.end(), host_rows.data<int32_t>());
+  const Tensor ids = on_device(host_ids), rows = on_device(host_rows);
+  const PagedBatch self_batch = on_device(paged_batch(self_chunks, block_size, spec_.context_length));
+  const PagedBatch cross_batch = on_device(paged_batch(cross_chunks, block_size, spec_.context_length));
   const ops::RelativeBias bias{.table = weights_.decoder_bias,
                                .num_buckets = c.relative_attention_num_buckets,
                                .max_distance = c.relative_attention_max_distance,
                                .bidirectional = false};
-  ops::embedding(weights_.shared, ids, x);
-  for (size_t b = 0; b < weights_.decoder.size(); ++b) {
-    const T5DecoderBlock& B = weights_.decoder[b];
-    const auto self_layer = 2 * static_cast<int64_t>(b), cross_layer = self_layer + 1;
-    ops::rmsnorm(x, B.self_norm.weight, eps, h);
-    B.self_qkv(h, qkv);
-    ops::qkv_cache_write(qkv, self_batch, Tensor(), ref::RopeLayout::rotate_half, q, cache.keys(self_layer),
+  ops::embedding(weights_.shared, ids, b.x);
+  for (size_t block = 0; block < weights_.decoder.size(); ++block) {
+    const T5DecoderBlock& B = weights_.decoder[block];
+    const auto self_layer = 2 * static_cast<int64_t>(block), cross_layer = self_layer + 1;
+    ops::rmsnorm(b.x, B.self_norm.weight, eps, b.h);
+    B.self_qkv(b.h, b.qkv);
+    ops::qkv_cache_write(b.qkv, self_batch, Tensor(), ref::RopeLayout::rotate_half, b.q, cache.keys(self_layer),
                          cache.values(self_layer));
-    ops::paged_attention(q, cache.keys(self_layer), cache.values(self_layer), self_batch, 1.0f, 0, attn, bias);
-    B.self_o(rows_of(attn), out);
-    ops::add(x, out, x);
+    ops::paged_attention(b.q, cache.keys(self_layer), cache.values(self_layer), self_batch, 1.0f, 0, b.attn, bias);
+    B.self_o(rows_of(b.attn), b.out);
+    ops::add(b.x, b.out, b.x);
 
-    ops::rmsnorm(x, B.cross_norm.weight, eps, h);
-    Tensor q_rows = rows_of(q);
-    B.cross_q(h, q_rows);
-    ops::paged_attention(q, cache.keys(cross_layer), cache.values(cross_layer), cross_batch, 1.0f, 0, attn);
-    B.cross_o(rows_of(attn), out);
-    ops::add(x, out, x);
+    ops::rmsnorm(b.x, B.cross_norm.weight, eps, b.h);
+    Tensor q_rows = rows_of(b.q);
+    B.cross_q(b.h, q_rows);
+    ops::paged_attention(b.q, cache.keys(cross_layer), cache.values(cross_layer), cross_batch, 1.0f, 0, b.attn);
+    B.cross_o(rows_of(b.attn), b.out);
+    ops::add(b.x, b.out, b.x);
 
-    ops::rmsnorm(x, B.ff_norm.weight, eps, h);
-    feed_forward(B.ff, h, out);
-    ops::add(x, out, x);
+    ops::rmsnorm(b.x, B.ff_norm.weight, eps, b.h);
+    feed_forward(B.ff, b.h, b.inner, b.act, b.out);
+    ops::add(b.x, b.out, b.x);
   }
-  ops::rmsnorm(x, weights_.decoder_norm.weight, eps, h);
-  Tensor rows = Tensor::zeros({static_cast<int64_t>(last_rows.size())}, DType::i32);
-  std::copy(last_rows.begin(), last_rows.end(), rows.data<int32_t>());
-  Tensor last = Tensor::zeros({rows.dim(0), c.d_model}, DType::f32);
-  ops::embedding(h, rows, last);
-  if (c.tie_word_embeddings) {
-    // The tied head reads the shared embedding, so its input is scaled back by d_model^-1/2.
-    const float scale = 1.0f / std::sqrt(static_cast<float>(c.d_model));
-    for (int64_t i = 0; i < last.numel(); ++i) last.data<float>()[i] *= scale;
-  }
-  Tensor logits = Tensor::zeros({rows.dim(0), c.vocab_size}, DType::f32);
-  ops::linear(last, c.tie_word_embeddings ? weights_.shared : weights_.lm_head, Tensor(), logits);
-  return logits;
+  // The final norm (with a tied head's scale in its weight), each sequence's last row, the head.
+  ops::rmsnorm(b.x, weights_.decoder_norm.weight, eps, b.h);
+  ops::embedding(b.h, rows, b.last);
+  ops::linear(b.last, c.tie_word_embeddings ? weights_.shared : weights_.lm_head, Tensor(), b.logits);
+  return b.logits;
 }
 
 T5Model load_t5(const std::filesystem::path& dir, const DeviceOptions& device) {
-  GENRT_CHECK(device.device == Device::cpu,
-              "T5 runs on the CPU only for now (its relative position bias has no GPU kernel yet): use --device cpu");
   const auto config_path = dir / "config.json";
   const T5Config c = t5_config_from_hf(read_json_file(config_path), config_path.string());
   const WeightStore store = WeightStore::open_dir(dir);
   T5Weights w;
   load_named_weights(store, t5_named_weights(c, w));
-  return T5Model(c, std::move(w));
+  T5Model model(c, std::move(w));
+  if (device.device == Device::cuda) place_alone(model, device);
+  return model;
 }
 
 }  // namespace genrt

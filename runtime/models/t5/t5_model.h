@@ -8,7 +8,9 @@
 // then its cross-attention (layer 2b and 2b + 1); a self layer holds decoder token j at
 // position j, a cross layer encoder token i at position i, within the sequence's blocks.
 //
-// CPU only for now: the attention ops take the relative position bias on the CPU alone.
+// The same code runs on both devices: on the GPU in bf16 (fp16 is refused: T5's activations
+// overflow it, which transformers clamps), from the step's planned workspace, the attention
+// with the relative position bias in the warp kernels.
 
 #include <filesystem>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "runtime/models/blocks/linear.h"
 #include "runtime/models/blocks/norms.h"
 #include "runtime/models/causal_lm.h"
+#include "runtime/models/decoder_device.h"
 #include "runtime/models/t5/t5_config.h"
 
 namespace genrt {
@@ -62,32 +65,55 @@ NamedWeights t5_named_weights(const T5Config& config, T5Weights& weights);
 
 class T5Model final : public CausalLM {
  public:
+  // Host weights (f32); place_on moves them to a device. A tied LM head's input scale
+  // (d_model^-1/2) is folded into the decoder's final norm here.
   T5Model(T5Config config, T5Weights weights);
+  ~T5Model() override;
+  T5Model(T5Model&&) noexcept;
 
   const ModelSpec& spec() const override { return spec_; }
   const T5Config& config() const { return config_; }
   // Logits of each sequence's last token (all_tokens is refused, encoder tokens having
   // none, and so is last_token_hidden).
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
+  DeviceRuntime* device_runtime() const override { return device_.runtime(); }
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   MemoryRequest memory_request(const DeviceOptions& options) const override;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
 
-  // The encoder's output [tokens, d_model] (after its final norm) for one input.
+  // The encoder's output [tokens, d_model] (after its final norm) for one input, on the host
+  // in f32.
   Tensor encode(std::span<const int32_t> ids) const;
 
  private:
-  // Writes every decoder block's cross-attention keys and values of `encoded` [tokens,
-  // d_model] at positions [0, tokens) of `blocks`.
-  void write_cross_kv(const Tensor& encoded, const BlockTable& blocks, KvCache& cache) const;
-  void feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& out) const;
+  struct EncoderBuffers;
+  struct DecoderBuffers;
+  // One encoder run's buffers for `tokens` tokens, and one decoder step's for `step`: the
+  // same code sizes them for the plan (ArenaFootprint) and allocates them in a step.
+  template <class Alloc>
+  EncoderBuffers allocate_encoder(int64_t tokens, DType dtype, Alloc& alloc) const;
+  template <class Alloc>
+  DecoderBuffers allocate_decoder(const StepDims& step, DType dtype, Alloc& alloc) const;
+  // The encoder's output of `ids` (after its final norm) in `b.h`, in an open step.
+  void run_encoder(std::span<const int32_t> ids, EncoderBuffers& b) const;
+  // Runs the encoder over `ids` and writes every decoder block's cross-attention keys and
+  // values of its output at positions [0, ids.size()) of `blocks`, in an open step.
+  void encode_into_cache(std::span<const int32_t> ids, const BlockTable& blocks, KvCache& cache) const;
+  void feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& inner, Tensor& act, Tensor& out) const;
+  // A host tensor (or batch) where the model's ops read it: uploaded into the step's
+  // workspace on the GPU, as it is on the CPU.
+  Tensor on_device(const Tensor& host) const;
+  PagedBatch on_device(const PagedBatch& host) const;
+  Tensor scratch(const Shape& shape) const { return device_.scratch(shape, device_.activations()); }
 
   T5Config config_;
   ModelSpec spec_;
   T5Weights weights_;
+  DecoderDevice device_;
+  DeviceOptions options_;  // resolved, on the GPU: the step limits the workspace was planned for
 };
 
-// Loads config.json + safetensors of a T5ForConditionalGeneration directory (CPU only).
+// Loads config.json + safetensors of a T5ForConditionalGeneration directory onto `device`.
 T5Model load_t5(const std::filesystem::path& dir, const DeviceOptions& device = {});
 
 }  // namespace genrt
