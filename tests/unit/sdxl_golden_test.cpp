@@ -2,7 +2,8 @@
 // text-and-time embedding, a DownBlock2D first and two transformer layers per block; the
 // two text encoders' prompt and pooled embeddings; the whole StableDiffusionXLPipeline
 // under Euler (SDXL's scheduler) and DDIM, and without a negative prompt (zeroed
-// unconditional embeddings); and the configs genrt refuses.
+// unconditional embeddings); StableDiffusionXLImg2ImgPipeline as for the base model under
+// both; and the configs genrt refuses.
 
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@
 #include "runtime/diffusion/sdxl_conditioning.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/npy.h"
+#include "runtime/io/png_image.h"
 #include "runtime/models/clip/clip_text_model.h"
 #include "runtime/models/unet/unet_config.h"
 #include "runtime/models/unet/unet_model.h"
@@ -128,6 +130,31 @@ TEST(SdxlGolden, PipelineMatchesDiffusersUnderEulerAndDdimAndWithZeroedNegatives
                       .scheduler = pipeline.scheduler_config(scheduler)});
     ASSERT_EQ(result.steps_done, g.at("num_inference_steps").get<int64_t>());
     expect_run_matches(result, s, std::string("sdxl_") + name);
+  }
+}
+
+// StableDiffusionXLImg2ImgPipeline with the base model's time ids (requires_aesthetics_score
+// False: original size, crop, target size) from an 8-bit PNG 16 high and 24 wide, whose size
+// the images and time ids take (a swap of height and width would show), at strength 0.75 of
+// 4 steps: the encoder's mean latents (the VAE in f32, force_upcast) times SDXL's scaling
+// factor, noised to the second step's level with saved noise, then the last 3 guided steps.
+TEST(SdxlGolden, ImageToImageMatchesDiffusersUnderEulerAndDdim) {
+  const auto& g = golden().at("img2img");
+  const SdPipeline pipeline = SdPipeline::load(sdxl_dir());
+  ASSERT_TRUE(pipeline.can_encode_images());
+  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
+  for (const char* name : {"euler", "ddim"}) {
+    SCOPED_TRACE(name);
+    const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                                                   .negative_prompt = g.at("negative_prompt").get<std::string>(),
+                                                   .steps = g.at("num_inference_steps").get<int64_t>(),
+                                                   .guidance = g.at("guidance_scale").get<double>(),
+                                                   .init_noise = sd_golden_npy(g.at("noise")),
+                                                   .init_image = image,
+                                                   .strength = g.at("strength").get<double>(),
+                                                   .scheduler = pipeline.scheduler_config(name)});
+    EXPECT_EQ(result.steps_done, 3);
+    expect_run_matches(result, g.at("schedulers").at(name), std::string("sdxl_img2img_") + name);
   }
 }
 

@@ -1,5 +1,6 @@
-"""Golden data for genrt's Stable Diffusion XL pipeline (StableDiffusionXLPipeline), from
-Hugging Face diffusers on the CPU; sd.py's helpers and conventions.
+"""Golden data for genrt's Stable Diffusion XL pipeline (StableDiffusionXLPipeline and
+StableDiffusionXLImg2ImgPipeline), from Hugging Face diffusers on the CPU; sd.py's helpers
+and conventions.
 
 Writes tests/data/tiny_sd/sdxl/, a pipeline folder in diffusers' SDXL layout
 (model_index.json, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, unet/, vae/,
@@ -24,6 +25,15 @@ computed from the folder as reloaded in fp32:
                    the pipeline with guidance from that noise, for Euler and DDIM; and
                    pipe_zeros_euler_* without a negative prompt, where
                    force_zeros_for_empty_prompt makes the unconditional embeddings zeros
+  sdxl/img2img_image.png, img2img_noise.npy, img2img_<scheduler>_latents.npy,
+  img2img_<scheduler>_image.npy
+                   StableDiffusionXLImg2ImgPipeline built from the same components, as for
+                   the base model (requires_aesthetics_score False: the time ids are
+                   original size, crop and target size, as in text to image), from that
+                   8-bit image, 16 high and 24 wide, at strength 0.75 of 4 steps (the last
+                   3) with guidance and a negative prompt, for Euler and DDIM; like sd.py's
+                   img2img golden it takes the mean of the VAE encoder's distribution
+                   (diffusers samples it by default) and the saved noise for add_noise
   sdxl_golden.json the file names and shapes, and the scalar inputs
 
 Usage: python tools/golden/sdxl.py   (needs torch, diffusers, transformers, safetensors, numpy;
@@ -33,15 +43,18 @@ run tools/golden/clip.py first: the tokenizers are tiny_clip's)
 import shutil
 
 import diffusers
+import diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl_img2img as img2img_module
 import torch
 import transformers
 from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
     EulerDiscreteScheduler,
+    StableDiffusionXLImg2ImgPipeline,
     StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
+from PIL import Image
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 from common import DATA_DIR, write_json
@@ -83,6 +96,11 @@ UNET_TEXT_TOKENS = 7
 PIPELINE_ARGS = dict(prompt="a photo of a cat", negative_prompt="blurry", num_inference_steps=4,
                      guidance_scale=5.0, height=16, width=16)
 PIPELINE_SCHEDULERS = [("euler", EulerDiscreteScheduler), ("ddim", DDIMScheduler)]
+# Strength 0.75 of 4 steps runs the last 3 (get_timesteps: t_start 1). The init image is 16
+# high and 24 wide, so the images and time ids take its size the right way round.
+IMG2IMG_SIZE = (16, 24)
+IMG2IMG_ARGS = dict(prompt="a photo of a cat", negative_prompt="blurry", num_inference_steps=4,
+                    guidance_scale=5.0, strength=0.75)
 
 
 def write_pipeline(seed):
@@ -159,6 +177,41 @@ def pipeline_golden(pipe, out, gen):
     return result
 
 
+@torch.no_grad()
+def img2img_golden(pipe, out, gen):
+    height, width = IMG2IMG_SIZE
+    pixels = torch.randint(0, 256, (height, width, 3), generator=gen, dtype=torch.uint8).numpy()
+    image_path = f"{out.name}/img2img_image.png"
+    Image.fromarray(pixels).save(OUT / image_path)
+    out.files[image_path] = list(pixels.shape)
+    f = pipe.vae_scale_factor
+    noise = torch.randn((1, pipe.vae.config.latent_channels, height // f, width // f), generator=gen)
+    result = dict(IMG2IMG_ARGS, image=image_path, noise=out.save("img2img_noise", noise), schedulers={})
+    # SDXL 1.0 base's img2img: no aesthetic score in the time ids.
+    img2img = StableDiffusionXLImg2ImgPipeline(**pipe.components, requires_aesthetics_score=False,
+                                               force_zeros_for_empty_prompt=True, add_watermarker=False)
+    img2img.set_progress_bar_config(disable=True)
+    # The encoder's mean, not a sample of its distribution; the saved noise for add_noise.
+    sample_latents, draw_noise = img2img_module.retrieve_latents, img2img_module.randn_tensor
+    img2img_module.retrieve_latents = lambda output, generator=None, sample_mode="sample": sample_latents(
+        output, generator, "argmax")
+    img2img_module.randn_tensor = lambda shape, **kwargs: noise.clone()
+    try:
+        config = pipe.scheduler.config
+        for name, cls in PIPELINE_SCHEDULERS:
+            img2img.scheduler = cls.from_config(config)
+            init = Image.open(OUT / image_path)
+            latents = img2img(**IMG2IMG_ARGS, image=init, output_type="latent").images
+            decoded = img2img(**IMG2IMG_ARGS, image=init, output_type="np").images
+            result["schedulers"][name] = dict(
+                timesteps=[float(t) for t in img2img.scheduler.timesteps],
+                latents=out.save(f"img2img_{name}_latents", latents),
+                image=out.save(f"img2img_{name}_image", torch.from_numpy(decoded)))
+    finally:
+        img2img_module.retrieve_latents, img2img_module.randn_tensor = sample_latents, draw_noise
+    return result
+
+
 def main():
     seed = 23
     files = {}
@@ -168,7 +221,9 @@ def main():
     golden = {
         "source": "tools/golden/sdxl.py", "diffusers_version": diffusers.__version__,
         "transformers_version": transformers.__version__, "torch_version": torch.__version__,
-        "unet": unet_golden(pipe, out, gen), "pipeline": pipeline_golden(pipe, out, gen), "files": files,
+        "unet": unet_golden(pipe, out, gen), "pipeline": pipeline_golden(pipe, out, gen),
+        # After the other goldens, so that their draws from `gen` stay as they were.
+        "img2img": img2img_golden(pipe, out, gen), "files": files,
     }
     write_json(OUT / "sdxl_golden.json", golden)
 
