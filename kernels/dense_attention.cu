@@ -21,7 +21,7 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) dense_attention_kern
   const int64_t kv_row = a.kv_heads * a.head_dim;
   const int64_t kv_offset = (head / (a.q_heads / a.kv_heads)) * a.head_dim;
   auto key_row = [&](int64_t p) { return (first_key + p) * kv_row + kv_offset; };
-  auto key_bias = [&](int64_t p) { return position_bias(a.bias, p - row % a.tokens, head, a.q_heads); };
+  auto key_bias = [&](int64_t p) { return position_bias(a.bias, a.bias_starts, p - row % a.tokens, head, a.q_heads); };
   const int64_t q_offset = (row * a.q_heads + head) * a.head_dim;
   warp_attend<T, kPerLane>(a.q + q_offset, a.k, a.v, a.kv_tokens, key_row, key_bias, a.head_dim, a.scale,
                            a.out + q_offset);
@@ -30,7 +30,9 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) dense_attention_kern
 template <class T>
 cudaError_t launch_warp_attention(const DenseAttentionLaunch<T>& a, cudaStream_t stream) {
   const int64_t rows = a.batch * a.tokens;
-  if (rows > 0x7fffffff || head_blocks(a.q_heads) == 0) return cudaErrorInvalidValue;
+  if (rows > 0x7fffffff || a.kv_heads <= 0 || a.q_heads % a.kv_heads != 0 || head_blocks(a.q_heads) == 0) {
+    return cudaErrorInvalidValue;
+  }
   const dim3 grid(static_cast<unsigned>(rows), head_blocks(a.q_heads));
   const bool launched = with_per_lane_width(a.head_dim, [&]<int kPerLane>() {
     dense_attention_kernel<T, kPerLane><<<grid, kWarpAttentionWarps * 32, 0, stream>>>(a);

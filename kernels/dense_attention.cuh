@@ -27,8 +27,10 @@ struct DenseAttentionLaunch {
   int64_t head_dim = 0;  // up to 512 (kMaxWarpAttentionHeadDim)
   float scale = 0.0f;
   // T5's relative position bias (its table on the device), added to the scores of query
-  // t and key p by p - t: only the warp kernel takes one. No table: none.
+  // t and key p by p - t, bucketed by bias_starts (ref::relative_bucket_starts): only the
+  // warp kernel takes one. No table: none.
   ref::RelativePositionBias bias;
+  ref::RelativeBucketStarts bias_starts;
   // Kernels for at most this compute capability (0: the device's), as in
   // PagedAttentionLaunch.
   int max_compute_capability = 0;

@@ -38,7 +38,7 @@ __global__ void __launch_bounds__(kWarpAttentionWarps * 32) paged_attention_kern
     const int64_t slot = static_cast<int64_t>(blocks[p / a.block_size]) * a.block_size + p % a.block_size;
     return slot * kv_row + kv_offset;
   };
-  auto key_bias = [&](int64_t i) { return position_bias(a.bias, first + i - position, head, a.q_heads); };
+  auto key_bias = [&](int64_t i) { return position_bias(a.bias, a.bias_starts, first + i - position, head, a.q_heads); };
   const int64_t q_offset = (token * a.q_heads + head) * a.head_dim;
   warp_attend<T, kPerLane>(a.q + q_offset, a.k_cache, a.v_cache, position + 1 - first, key_row, key_bias,
                            a.head_dim, a.scale, a.out + q_offset);

@@ -41,8 +41,10 @@ struct PagedAttentionLaunch {
   // window, every j <= i.
   int64_t window = 0;
   // T5's relative position bias (its table on the device), added to the scores by the key's
-  // position less the query's: only the warp kernel takes one. No table: none.
+  // position less the query's, bucketed by bias_starts (ref::relative_bucket_starts): only
+  // the warp kernel takes one. No table: none.
   ref::RelativePositionBias bias;
+  ref::RelativeBucketStarts bias_starts;
   // Host-side facts about the batch that choose the kernel: the most new tokens of one
   // sequence (0 if unknown: no split-KV decode) and the longest context (sizes the splits).
   int64_t max_query_len = 0;

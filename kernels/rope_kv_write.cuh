@@ -25,7 +25,7 @@ struct RopeKvLaunch {
   const int32_t* positions = nullptr;  // [tokens]
   const int32_t* slots = nullptr;  // [tokens]: block * block_size + offset in the cache
   const float* inv_freq = nullptr; // [head_dim / 2], or nullptr: no rotation (queries and keys copied)
-  // 0 (q may be null, inv_freq must be): rows of keys and values only, [tokens, 2 kv_heads *
+  // 0 (q may be null, inv_freq must be null): rows of keys and values only, [tokens, 2 kv_heads *
   // head_dim], as an encoder-decoder's cross-attention writes them
   int64_t tokens = 0;
   int64_t q_heads = 0;

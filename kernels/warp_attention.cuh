@@ -60,10 +60,13 @@ __device__ void warp_attend(const T* q_row, const T* k, const T* v, int64_t keys
 }
 
 // T5's relative position bias of head `head` for a key `relative` positions from its
-// query, or 0 without a table; every lane computes it (the warp_attend score is uniform).
-__device__ __forceinline__ float position_bias(const ref::RelativePositionBias& bias, int64_t relative, int64_t head,
+// query (bucketed by `starts`, the host's buckets), or 0 without a table; every lane
+// computes it (the warp_attend score is uniform).
+__device__ __forceinline__ float position_bias(const ref::RelativePositionBias& bias,
+                                              const ref::RelativeBucketStarts& starts, int64_t relative, int64_t head,
                                               int64_t q_heads) {
-  return bias.table != nullptr ? ref::relative_position_bias(bias, relative, head, q_heads) : 0.0f;
+  if (bias.table == nullptr) return 0.0f;
+  return bias.table[ref::bucket_from_starts(relative, bias.num_buckets, bias.bidirectional, starts) * q_heads + head];
 }
 
 // Blocks along the grid's y axis for q_heads heads, kWarpAttentionWarps a block, or 0 when

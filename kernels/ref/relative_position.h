@@ -5,6 +5,7 @@
 // bidirectional (half the buckets for keys after the query), the decoder's look back only.
 // Host and device code alike compute buckets here.
 
+#include <climits>
 #include <cmath>
 #include <cstdint>
 
@@ -38,6 +39,53 @@ GENRT_HOST_DEVICE inline int64_t relative_position_bucket(int64_t relative, int6
                       static_cast<float>(num_buckets - max_exact);
   const int64_t large = max_exact + static_cast<int64_t>(steps);
   return bucket + (large < num_buckets - 1 ? large : num_buckets - 1);
+}
+
+// The logarithmic buckets of one direction by the first distance each holds, so that device
+// code buckets exactly as relative_position_bucket does on the host with no logarithm of its
+// own: a device logf one ulp low would move the boundaries that fall on powers of two (16,
+// 32 and 64 for T5's 32 buckets up to 128, where the fp32 quotient is exactly 2, 4 and 6).
+inline constexpr int kMaxLogBuckets = 64;
+struct RelativeBucketStarts {
+  int32_t start[kMaxLogBuckets] = {};  // start[j]: the first distance in bucket max_exact + j
+  int32_t count = 0;                   // a direction's log buckets: its buckets less max_exact
+};
+
+// From relative_position_bucket (host code); at most kMaxLogBuckets log buckets a direction.
+inline RelativeBucketStarts relative_bucket_starts(int64_t num_buckets, int64_t max_distance, bool bidirectional) {
+  RelativeBucketStarts s;
+  const int64_t per_direction = bidirectional ? num_buckets / 2 : num_buckets, max_exact = per_direction / 2;
+  s.count = static_cast<int32_t>(per_direction - max_exact);
+  if (s.count > kMaxLogBuckets) return {};
+  for (int j = 0; j < s.count; ++j) s.start[j] = INT32_MAX;
+  // A key d positions before its query: a direction both kinds bucket. Every distance from
+  // max_distance on is in the last bucket, which max_distance itself reaches.
+  for (int64_t d = max_distance; d >= max_exact; --d) {
+    s.start[relative_position_bucket(-d, num_buckets, max_distance, bidirectional) - max_exact] = static_cast<int32_t>(d);
+  }
+  // A bucket no distance falls in starts where the next one does.
+  for (int j = s.count - 2; j >= 0; --j) {
+    if (s.start[j] == INT32_MAX) s.start[j] = s.start[j + 1];
+  }
+  return s;
+}
+
+// relative_position_bucket from the starts of its log buckets.
+GENRT_HOST_DEVICE inline int64_t bucket_from_starts(int64_t relative, int64_t num_buckets, bool bidirectional,
+                                                    const RelativeBucketStarts& starts) {
+  int64_t bucket = 0;
+  if (bidirectional) {
+    num_buckets /= 2;
+    if (relative > 0) bucket += num_buckets;
+    relative = relative < 0 ? -relative : relative;
+  } else {
+    relative = relative < 0 ? -relative : 0;
+  }
+  const int64_t max_exact = num_buckets / 2;
+  if (relative < max_exact) return bucket + relative;
+  int64_t j = 0;
+  while (j + 1 < starts.count && relative >= starts.start[j + 1]) ++j;
+  return bucket + max_exact + j;
 }
 
 // The bias of head `head` for a key `relative` positions from its query.

@@ -46,6 +46,11 @@ class DecoderEmbedder final : public Embedder {
   const Pooling& pooling() const override { return pooling_; }
 
   std::vector<std::vector<float>> embed(std::span<const std::vector<int32_t>> inputs) override {
+    for (const std::vector<int32_t>& ids : inputs) {  // before any forward holds blocks
+      GENRT_CHECK(!ids.empty(), "an input to embed has no tokens");
+      GENRT_CHECK(std::ssize(ids) <= step_.max_step_tokens,
+                  "an input of {} tokens is longer than a forward step's {} tokens", ids.size(), step_.max_step_tokens);
+    }
     std::vector<std::vector<float>> out;
     out.reserve(inputs.size());
     while (out.size() < inputs.size()) embed_step(inputs.subspan(out.size()), out);
@@ -70,22 +75,28 @@ class DecoderEmbedder final : public Embedder {
     return cpu;
   }
 
-  // One forward of the leading inputs that fit its tokens, sequences and the KV pool,
-  // appending their embeddings to `out`.
+  // A forward's block tables, back in the pool however the forward ends.
+  struct HeldBlocks {
+    KvCache& cache;
+    std::deque<BlockTable> tables;  // the batch points at them: no reallocation
+    ~HeldBlocks() {
+      for (BlockTable& table : tables) cache.release(table);
+    }
+  };
+
+  // One forward of the leading inputs (checked: each non-empty and within a step) that fit
+  // its tokens, sequences and the KV pool, appending their embeddings to `out`.
   void embed_step(std::span<const std::vector<int32_t>> inputs, std::vector<std::vector<float>>& out) {
     ForwardBatch batch;
-    std::deque<BlockTable> tables;  // the batch points at them: no reallocation
+    HeldBlocks held{cache_, {}};
     for (const std::vector<int32_t>& ids : inputs) {
       const auto n = static_cast<int64_t>(ids.size());
-      GENRT_CHECK(n > 0, "an input to embed has no tokens");
-      GENRT_CHECK(n <= step_.max_step_tokens, "an input of {} tokens is longer than a forward step's {} tokens", n,
-                  step_.max_step_tokens);
       if (std::ssize(batch.tokens) + n > step_.max_step_tokens || std::ssize(batch.sequences) == step_.max_step_seqs) {
         break;
       }
-      BlockTable& table = tables.emplace_back();
+      BlockTable& table = held.tables.emplace_back();
       if (!cache_.reserve(table, n)) {
-        tables.pop_back();
+        held.tables.pop_back();
         GENRT_CHECK(!batch.sequences.empty(), "an input of {} tokens needs more KV blocks than the pool's {}", n,
                     cache_.free_blocks());
         break;
@@ -93,15 +104,8 @@ class DecoderEmbedder final : public Embedder {
       batch.sequences.push_back({.first_token = std::ssize(batch.tokens), .n_tokens = n, .start_pos = 0, .blocks = &table});
       batch.tokens.insert(batch.tokens.end(), ids.begin(), ids.end());
     }
-    Tensor hidden;
-    try {
-      hidden = model_->forward(batch, cache_, LogitsFor::last_token_hidden);
-      if (DeviceRuntime* runtime = model_->device_runtime()) hidden = runtime->download_f32(hidden);
-    } catch (...) {
-      for (BlockTable& table : tables) cache_.release(table);
-      throw;
-    }
-    for (BlockTable& table : tables) cache_.release(table);
+    Tensor hidden = model_->forward(batch, cache_, LogitsFor::last_token_hidden);
+    if (DeviceRuntime* runtime = model_->device_runtime()) hidden = runtime->download(hidden).to_f32();
     for (int64_t s = 0; s < std::ssize(batch.sequences); ++s) out.push_back(pool(hidden.slice(s, s + 1), pooling_));
   }
 

@@ -2,7 +2,8 @@
 // encoder's bidirectional buckets in dense attention and the decoder's causal ones in
 // paged attention, unscaled scores as T5 has them, lengths past max_distance (the last,
 // shared bucket) and head dim 64 (T5's) and 80, in every storage type. A bias sends any
-// dtype to the warp kernel. Skips without a device.
+// dtype to the warp kernel, which buckets from the host's bucket starts. Skips without a
+// device.
 
 #include <gtest/gtest.h>
 
@@ -64,7 +65,9 @@ TEST_P(RelativeBiasGpu, EncoderDenseAttentionMatchesTheReference) {
       const kernels::DenseAttentionLaunch<T> launch{.q = d_q.get<T>(), .k = d_k.get<T>(), .v = d_v.get<T>(),
                                                     .out = d_out.get<T>(), .batch = batch, .tokens = tokens,
                                                     .kv_tokens = tokens, .q_heads = heads, .kv_heads = heads,
-                                                    .head_dim = head_dim, .scale = 1.0f, .bias = device_bias};
+                                                    .head_dim = head_dim, .scale = 1.0f, .bias = device_bias,
+                                                    .bias_starts = ref::relative_bucket_starts(kBuckets, kMaxDistance,
+                                                                                               true)};
       ASSERT_EQ(kernels::launch_dense_attention(launch, nullptr), cudaSuccess);
     });
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
@@ -137,6 +140,7 @@ TEST_P(RelativeBiasGpu, DecoderPagedAttentionMatchesTheReference) {
                                                   .scale = 1.0f,
                                                   .window = 0,
                                                   .bias = device_bias,
+                                                  .bias_starts = ref::relative_bucket_starts(kBuckets, kMaxDistance, false),
                                                   .max_query_len = 20,
                                                   .max_context_len = 300,
                                                   .cache_blocks = blocks};

@@ -42,6 +42,26 @@ TEST(RelativePosition, BucketsAreTransformers) {
   }
 }
 
+// The GPU kernels bucket from the starts of the log buckets, computed on the host by the
+// reference: equal to the reference at every distance, past max_distance included, for
+// T5's shapes, odd ones and configurations whose buckets outnumber their distances.
+TEST(RelativePosition, BucketsFromStartsAreTheReference) {
+  for (const bool bidirectional : {true, false}) {
+    for (const auto& [buckets, max_distance] : std::vector<std::pair<int64_t, int64_t>>{
+             {32, 128}, {8, 20}, {4, 3}, {64, 256}, {7, 100}, {32, 17}, {128, 70}}) {
+      const ref::RelativeBucketStarts starts = ref::relative_bucket_starts(buckets, max_distance, bidirectional);
+      ASSERT_GT(starts.count, 0);
+      for (int64_t r = -3 * max_distance; r <= 3 * max_distance; ++r) {
+        ASSERT_EQ(ref::bucket_from_starts(r, buckets, bidirectional, starts),
+                  ref::relative_position_bucket(r, buckets, max_distance, bidirectional))
+            << "relative " << r << ", " << buckets << " buckets up to " << max_distance
+            << (bidirectional ? ", bidirectional" : "");
+      }
+    }
+  }
+  EXPECT_EQ(ref::relative_bucket_starts(512, 1000, false).count, 0);  // over kMaxLogBuckets: refused
+}
+
 // A bias table [buckets, heads] whose entry (b, h) is b + 10 h, so every score says its bucket.
 Tensor bucket_table(int64_t buckets, int64_t heads) {
   Tensor t = Tensor::zeros({buckets, heads}, DType::f32);

@@ -10,6 +10,20 @@ namespace genrt::cuda_ops {
 
 using ops::data_or_null;
 
+namespace {
+
+// The device's buckets of a bias (none without a table), computed here as the CPU does.
+ref::RelativeBucketStarts bucket_starts(const ref::RelativePositionBias& bias) {
+  if (bias.table == nullptr) return {};
+  const ref::RelativeBucketStarts starts = ref::relative_bucket_starts(bias.num_buckets, bias.max_distance,
+                                                                      bias.bidirectional);
+  GENRT_CHECK(starts.count > 0, "relative position bias of {} buckets: the GPU takes at most {} logarithmic buckets a "
+              "direction", bias.num_buckets, ref::kMaxLogBuckets);
+  return starts;
+}
+
+}  // namespace
+
 void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const PagedBatch& batch,
                      float scale, int64_t window, Tensor& out, const ref::RelativePositionBias& bias) {
   ops::expect_gpu_attention_shape("paged_attention", q.dim(1), q.dim(2));
@@ -32,6 +46,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .scale = scale,
                                                   .window = window,
                                                   .bias = bias,
+                                                  .bias_starts = bucket_starts(bias),
                                                   .max_query_len = batch.max_query_len,
                                                   .max_context_len = batch.max_context_len,
                                                   .split_workspace = context.attention_workspace,
@@ -60,6 +75,7 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                                                   .head_dim = q.dim(3),
                                                   .scale = scale,
                                                   .bias = bias,
+                                                  .bias_starts = bucket_starts(bias),
                                                   .max_compute_capability = context.attention_compute_capability};
     check_cuda(kernels::launch_dense_attention(launch, context.stream), "dense attention kernel");
   });

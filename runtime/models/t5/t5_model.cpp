@@ -294,11 +294,17 @@ void T5Model::run_encoder(std::span<const int32_t> ids, EncoderBuffers& b) const
 
 Tensor T5Model::encode(std::span<const int32_t> ids) const {
   DeviceRuntime* runtime = device_.runtime();
+  for (int32_t id : ids) {  // before the ids reach a device
+    GENRT_CHECK(id >= 0 && id < config_.vocab_size, "T5: token id {} is outside the vocabulary [0, {})", id,
+                config_.vocab_size);
+  }
+  GENRT_CHECK(runtime == nullptr || std::ssize(ids) <= options_.max_step_tokens,
+              "T5: an input of {} tokens exceeds the planned step of {} tokens", ids.size(), options_.max_step_tokens);
   const auto step = step_on(runtime);
   auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
   EncoderBuffers b = allocate_encoder(static_cast<int64_t>(ids.size()), device_.activations(), scratch);
   run_encoder(ids, b);
-  return runtime != nullptr ? runtime->download_f32(b.h) : b.h;
+  return runtime != nullptr ? runtime->download(b.h).to_f32() : b.h;
 }
 
 void T5Model::encode_into_cache(std::span<const int32_t> ids, const BlockTable& blocks, KvCache& cache) const {
@@ -370,7 +376,12 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
   std::copy(decoder_ids.begin(), decoder_ids.end(), host_ids.data<int32_t>());
   std::copy(last_rows.begin(), last_rows.end(), host_rows.data<int32_t>());
   const Tensor ids = on_device(host_ids), rows = on_device(host_rows);
-  const PagedBatch self_batch = on_device(paged_batch(self_chunks, block_size, spec_.context_length));
+  const PagedBatch self_host = paged_batch(self_chunks, block_size, spec_.context_length);
+  GENRT_CHECK(device_.runtime() == nullptr ||
+                  self_host.block_tables.dim(1) <= DecoderDevice::max_step(options_, spec_).table_width,
+              "T5: a block table of {} blocks is wider than the planned {}", self_host.block_tables.dim(1),
+              DecoderDevice::max_step(options_, spec_).table_width);
+  const PagedBatch self_batch = on_device(self_host);
   const PagedBatch cross_batch = on_device(paged_batch(cross_chunks, block_size, spec_.context_length));
   const ops::RelativeBias bias{.table = weights_.decoder_bias,
                                .num_buckets = c.relative_attention_num_buckets,
