@@ -26,6 +26,8 @@ const std::vector<Suite>& suites() {
        run_e2e_decode_suite},
       {"e2e-denoise", "DiT denoising step time with classifier-free guidance (random weights)", "PRESET:IMAGES",
        run_e2e_denoise_suite},
+      {"e2e-embed", "sentence embeddings of a random-weight BERT encoder, batches of 128-token inputs",
+       "PRESET:BATCH", run_e2e_embed_suite},
       {"structured-output", "a JSON schema's token masks against the decode step (needs --tokenizer)", "PRESET:BATCH",
        run_structured_output_suite},
   };

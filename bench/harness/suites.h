@@ -51,6 +51,7 @@ std::vector<nlohmann::json> run_attention_decode_suite(BenchRun& run);
 std::vector<nlohmann::json> run_sampling_suite(BenchRun& run);
 std::vector<nlohmann::json> run_e2e_decode_suite(BenchRun& run);
 std::vector<nlohmann::json> run_e2e_denoise_suite(BenchRun& run);
+std::vector<nlohmann::json> run_e2e_embed_suite(BenchRun& run);
 std::vector<nlohmann::json> run_structured_output_suite(BenchRun& run);
 
 }  // namespace genrt::bench

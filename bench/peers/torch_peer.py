@@ -9,7 +9,8 @@ lines, so the peer runs in the same session, on the same machine, with the same 
 Peers: F.rms_norm / F.layer_norm (the adaLN modulation and residual adds as the eager ops
 a PyTorch model runs), F.scaled_dot_product_attention (the flash backend on CUDA where it
 takes the case; GQA through enable_gqa), F.linear, softmax + top-k + top-p sampling,
-diffusers' DiTTransformer2DModel for a DiT step, and for e2e-decode transformers'
+diffusers' DiTTransformer2DModel for a DiT step, transformers' BertModel (SDPA) for
+e2e-embed's batches, and for e2e-decode transformers'
 LlamaForCausalLM (random weights) decoding with a static KV cache, its one-token step
 compiled with torch.compile(mode="reduce-overhead", fullgraph=True) on CUDA (gpt-fast's
 approach; eager on the CPU). Timing matches genrt's: warm-up, then CUDA events
@@ -162,6 +163,27 @@ def dit_case(s, model, dtype, device):
     return step, f"diffusers {diffusers.__version__} DiT"
 
 
+def embed_case(s, model, dtype, device):
+    """transformers' BertModel (SDPA where the build has it) on a batch of s["tokens"]-token
+    inputs, mean-pooled, as genrt's e2e-embed suite runs its encoder."""
+    try:
+        from transformers import BertConfig, BertModel
+        import transformers
+    except ImportError as e:
+        raise Skip(f"transformers is not installed: {e}")
+    config = BertConfig(vocab_size=model["vocab"], hidden_size=model["hidden"], num_hidden_layers=model["layers"],
+                        num_attention_heads=model["heads"], intermediate_size=model["intermediate"],
+                        max_position_embeddings=model["positions"], attn_implementation="sdpa")
+    bert = BertModel(config, add_pooling_layer=False).to(device, dtype).eval()
+    ids = torch.arange(s["batch"] * s["tokens"], device=device).reshape(s["batch"], s["tokens"]) % model["vocab"]
+
+    @torch.no_grad()
+    def embed():
+        return bert(input_ids=ids).last_hidden_state.mean(dim=1)
+
+    return embed, f"transformers {transformers.__version__} BertModel (sdpa)"
+
+
 DECODE_WARMUP = {"cuda": 5, "cpu": 2}  # CUDA: compile, cudagraph warm-up run, recording, then replays
 
 
@@ -305,6 +327,8 @@ def peer_for(case):
         return sampling_case(s, device)
     if suite == "e2e-denoise":
         return dit_case(s, case["model"], dtype, device)
+    if suite == "e2e-embed":
+        return embed_case(s, case["model"], dtype, device)
     raise Skip(f"no PyTorch peer for the {suite} suite")
 
 

@@ -40,4 +40,12 @@ void fill_ones(Tensor& out) {
   convert_from_f32(ones.data(), out.raw(), out.dtype(), ones.size());
 }
 
+void fill_random_weight(std::string_view name, uint64_t seed, uint64_t index, Tensor& out) {
+  if (name.ends_with("norm.weight") || name.ends_with("Norm.weight")) {
+    fill_ones(out);
+  } else {
+    fill_uniform(out, seed, index, 0.02f);
+  }
+}
+
 }  // namespace genrt

@@ -117,6 +117,25 @@ TEST_F(BenchRunCpu, ACheckThatFailsIsRecorded) {
   EXPECT_TRUE(run_.run_case("norm", c)["check"].contains("skipped"));  // large cases need --check
 }
 
+// e2e-embed on the CPU: the tiny BERT's batch through the embedder, as sequences/s whose
+// time is the line's median, and the model's shape for the torch peer.
+TEST_F(BenchRunCpu, EmbedSuiteTimesBatchesOfTheEncoder) {
+  BenchRun run({.device = Device::cpu, .shapes = {"bert-tiny:2"}, .measure = kQuick}, *device_);
+  const std::vector<nlohmann::json> lines = find_suite("e2e-embed").run(run);
+  ASSERT_EQ(lines.size(), 1u);
+  const nlohmann::json& line = lines[0];
+  EXPECT_EQ(line["suite"], "e2e-embed");
+  EXPECT_EQ(line["shape"], nlohmann::json({{"preset", "bert-tiny"}, {"batch", 2}, {"tokens", 128}}));
+  EXPECT_EQ(line["metric"], "sequences/s");
+  EXPECT_DOUBLE_EQ(line["value"].get<double>(), 2 / (line["median_ms"].get<double>() / 1e3));
+  EXPECT_DOUBLE_EQ(line["tokens_per_s"].get<double>(), 128 * line["value"].get<double>());
+  EXPECT_GT(line["tflops"].get<double>(), 0.0);
+  EXPECT_EQ(line["model"]["hidden"], 128);
+  EXPECT_EQ(line["model"]["layers"], 2);
+  BenchRun unknown({.device = Device::cpu, .shapes = {"bert-huge:1"}, .measure = kQuick}, *device_);
+  EXPECT_ERROR(find_suite("e2e-embed").run(unknown), "unknown BERT preset 'bert-huge': expected one of bert-base, bert-tiny");
+}
+
 TEST(BenchPeers, BestPeerIsTheFastest) {
   nlohmann::json line = {{"median_ms", 2.0}, {"peers", {{"a", {{"median_ms", 3.0}}}, {"b", {{"median_ms", 1.0}}}}}};
   set_best_peer(line);

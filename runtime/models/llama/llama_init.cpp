@@ -54,15 +54,6 @@ const std::map<std::string, LlamaConfig>& presets() {
   return table;
 }
 
-// Norm weights are ones; every other tensor uniform noise of spread 0.02.
-void fill_random_weight(const std::string& name, uint64_t seed, uint64_t index, Tensor& out) {
-  if (name.ends_with("norm.weight")) {
-    fill_ones(out);
-  } else {
-    fill_uniform(out, seed, index, 0.02f);
-  }
-}
-
 }  // namespace
 
 std::vector<std::string> llama_preset_names() {
