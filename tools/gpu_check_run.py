@@ -112,6 +112,7 @@ BENCH = [  # (suite, shapes, torch peer)
     ("sampling", ["1x128256", "32x128256"], False),
     ("e2e-decode", ["stories260k:1", "tinyllama-1.1b:1", "tinyllama-1.1b:32"], False),
     ("e2e-denoise", ["dit-xl-2-256:8"], False),
+    ("e2e-embed", ["bert-base:64"], True),  # issue 23: at least 1.5x transformers with SDPA, same dtype
 ]
 
 
