@@ -1,5 +1,6 @@
 #include "tests/test_util.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -43,6 +44,17 @@ double relative_l2(const float* got, const float* want, size_t n) {
   }
   const double rel = std::sqrt(diff / std::max(norm, 1e-300));
   return std::isnan(rel) ? std::numeric_limits<double>::infinity() : rel;
+}
+
+double cosine_similarity(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    dot += double(a[i]) * b[i];
+    na += double(a[i]) * a[i];
+    nb += double(b[i]) * b[i];
+  }
+  return dot / std::sqrt(na * nb);
 }
 
 float max_abs_diff(const float* a, const float* b, size_t n) {

@@ -71,5 +71,7 @@ float max_abs_diff(const float* a, const float* b, size_t n);
 
 // ||got - want|| / ||want|| over all elements; NaN anywhere gives infinity.
 double relative_l2(const float* got, const float* want, size_t n);
+// The cosine of the angle between two vectors of one length (NaN when either is zero).
+double cosine_similarity(const std::vector<float>& a, const std::vector<float>& b);
 
 }  // namespace genrt::test

@@ -20,25 +20,33 @@ struct RelativePositionBias {
   bool bidirectional = false;
 };
 
+// What the direction decides of a bucket: bidirectional buckets give the keys after the
+// query the upper half (`offset`), the decoder's keys after it distance 0; the rest of the
+// bucket is read from the distance over one direction's `buckets`.
+struct DirectedDistance {
+  int64_t offset = 0;
+  int64_t distance = 0;
+  int64_t buckets = 0;
+};
+GENRT_HOST_DEVICE inline DirectedDistance directed_distance(int64_t relative, int64_t num_buckets, bool bidirectional) {
+  if (!bidirectional) return {.offset = 0, .distance = relative < 0 ? -relative : 0, .buckets = num_buckets};
+  return {.offset = relative > 0 ? num_buckets / 2 : 0,
+          .distance = relative < 0 ? -relative : relative,
+          .buckets = num_buckets / 2};
+}
+
 // The bucket of `relative` = key position - query position, as transformers'
 // T5Attention._relative_position_bucket computes it (its logarithm in fp32, truncated).
 GENRT_HOST_DEVICE inline int64_t relative_position_bucket(int64_t relative, int64_t num_buckets, int64_t max_distance,
                                                           bool bidirectional) {
-  int64_t bucket = 0;
-  if (bidirectional) {
-    num_buckets /= 2;
-    if (relative > 0) bucket += num_buckets;
-    relative = relative < 0 ? -relative : relative;
-  } else {
-    relative = relative < 0 ? -relative : 0;
-  }
-  const int64_t max_exact = num_buckets / 2;
-  if (relative < max_exact) return bucket + relative;
+  const auto [bucket, distance, buckets] = directed_distance(relative, num_buckets, bidirectional);
+  const int64_t max_exact = buckets / 2;
+  if (distance < max_exact) return bucket + distance;
   const float scale = static_cast<float>(std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact)));
-  const float steps = logf(static_cast<float>(relative) / static_cast<float>(max_exact)) / scale *
-                      static_cast<float>(num_buckets - max_exact);
+  const float steps = logf(static_cast<float>(distance) / static_cast<float>(max_exact)) / scale *
+                      static_cast<float>(buckets - max_exact);
   const int64_t large = max_exact + static_cast<int64_t>(steps);
-  return bucket + (large < num_buckets - 1 ? large : num_buckets - 1);
+  return bucket + (large < buckets - 1 ? large : buckets - 1);
 }
 
 // The logarithmic buckets of one direction by the first distance each holds, so that device
@@ -73,18 +81,11 @@ inline RelativeBucketStarts relative_bucket_starts(int64_t num_buckets, int64_t 
 // relative_position_bucket from the starts of its log buckets.
 GENRT_HOST_DEVICE inline int64_t bucket_from_starts(int64_t relative, int64_t num_buckets, bool bidirectional,
                                                     const RelativeBucketStarts& starts) {
-  int64_t bucket = 0;
-  if (bidirectional) {
-    num_buckets /= 2;
-    if (relative > 0) bucket += num_buckets;
-    relative = relative < 0 ? -relative : relative;
-  } else {
-    relative = relative < 0 ? -relative : 0;
-  }
-  const int64_t max_exact = num_buckets / 2;
-  if (relative < max_exact) return bucket + relative;
+  const auto [bucket, distance, buckets] = directed_distance(relative, num_buckets, bidirectional);
+  const int64_t max_exact = buckets / 2;
+  if (distance < max_exact) return bucket + distance;
   int64_t j = 0;
-  while (j + 1 < starts.count && relative >= starts.start[j + 1]) ++j;
+  while (j + 1 < starts.count && distance >= starts.start[j + 1]) ++j;
   return bucket + max_exact + j;
 }
 

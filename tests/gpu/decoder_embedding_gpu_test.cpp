@@ -19,16 +19,6 @@ namespace {
 
 const DeviceOptions kGpu{.device = Device::cuda, .dtype = DType::bf16, .gpu_memory = 0.5};
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double dot = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    dot += double(a[i]) * b[i];
-    na += double(a[i]) * a[i];
-    nb += double(b[i]) * b[i];
-  }
-  return dot / std::sqrt(na * nb);
-}
-
 class DecoderEmbeddingGpu : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override { GENRT_REQUIRE_GPU(); }
@@ -46,7 +36,7 @@ TEST_P(DecoderEmbeddingGpu, LastTokenStatesFollowTransformersInBf16) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_EQ(got[i].size(), want[i].size());
-    EXPECT_GE(cosine(got[i], want[i]), 0.999) << "input " << i;
+    EXPECT_GE(test::cosine_similarity(got[i], want[i]), 0.999) << "input " << i;
   }
 }
 

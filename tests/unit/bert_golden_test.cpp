@@ -35,16 +35,6 @@ void expect_rows_match(const Tensor& got, const nlohmann::json& want, const char
   }
 }
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double dot = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    dot += double(a[i]) * b[i];
-    na += double(a[i]) * a[i];
-    nb += double(b[i]) * b[i];
-  }
-  return dot / std::sqrt(na * nb);
-}
-
 class EncoderGolden : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(EncoderGolden, HiddenStatesLogitsAndEmbeddingsMatchTransformers) {
@@ -60,7 +50,7 @@ TEST_P(EncoderGolden, HiddenStatesLogitsAndEmbeddingsMatchTransformers) {
     const Tensor hidden = model.encode(ids);
     expect_rows_match(hidden, input.at("hidden"), "hidden");
     expect_rows_match(model.mlm_logits(ids), input.at("mlm_logits"), "mlm logits");
-    const double similarity = cosine(pool(hidden, pooling), input.at("embedding").get<std::vector<float>>());
+    const double similarity = test::cosine_similarity(pool(hidden, pooling), input.at("embedding").get<std::vector<float>>());
     EXPECT_GE(similarity, 0.99999) << "embedding of " << input.dump().substr(0, 40);
   }
 }
