@@ -20,6 +20,7 @@ namespace genrt {
 namespace {
 
 constexpr const char* kSdxlPipeline = "StableDiffusionXLPipeline";
+constexpr const char* kSdxlImg2ImgPipeline = "StableDiffusionXLImg2ImgPipeline";
 
 // model_index.json's _class_name, "" without the file (SD folders work without it).
 std::string pipeline_class(const std::filesystem::path& dir) {
@@ -28,29 +29,60 @@ std::string pipeline_class(const std::filesystem::path& dir) {
   return json_optional<std::string>(read_json_file(path), "_class_name", "", path.string());
 }
 
-// Whether the folder is SDXL's, refusing the SDXL pipelines genrt does not run.
-bool is_sdxl_folder(const std::filesystem::path& dir) {
-  const std::string name = pipeline_class(dir);
-  GENRT_CHECK(name == kSdxlPipeline || !name.starts_with("StableDiffusionXL"),
-              "{}: model_index.json's _class_name {} is not supported (of the SDXL pipelines, {} runs)", dir.string(),
-              name, kSdxlPipeline);
-  return name == kSdxlPipeline;
+// What model_index.json says of a folder.
+struct FolderKind {
+  bool sdxl = false;
+  bool img2img = false;        // StableDiffusionXLImg2ImgPipeline: runs from an init image only
+  bool first_encoder = true;   // text_encoder/ and tokenizer/ (SDXL's refiner has neither)
+  bool aesthetics = false;     // requires_aesthetics_score: 5 time ids, the last an aesthetic score
+  bool force_zeros = true;     // force_zeros_for_empty_prompt
+};
+
+// Whether model_index.json names a component: diffusers writes [library, class], or
+// [null, null] (or null) for one the pipeline does without.
+bool names_component(const nlohmann::json& index, const char* part) {
+  if (!index.contains(part) || index[part].is_null()) return false;
+  const nlohmann::json& entry = index[part];
+  return !(entry.is_array() && std::all_of(entry.begin(), entry.end(), [](const auto& v) { return v.is_null(); }));
 }
 
-void expect_folder(const std::filesystem::path& dir, bool sdxl) {
-  std::vector<const char*> parts{"tokenizer", "text_encoder", "unet", "vae", "scheduler"};
-  if (sdxl) parts.insert(parts.end(), {"tokenizer_2", "text_encoder_2"});
+// The folder's kind, refusing the SDXL pipelines genrt does not run.
+FolderKind folder_kind(const std::filesystem::path& dir) {
+  const std::string name = pipeline_class(dir);
+  GENRT_CHECK(name == kSdxlPipeline || name == kSdxlImg2ImgPipeline || !name.starts_with("StableDiffusionXL"),
+              "{}: model_index.json's _class_name {} is not supported (of the SDXL pipelines, {} and {} run)",
+              dir.string(), name, kSdxlPipeline, kSdxlImg2ImgPipeline);
+  FolderKind kind;
+  kind.sdxl = name == kSdxlPipeline || name == kSdxlImg2ImgPipeline;
+  if (!kind.sdxl) return kind;
+  const auto path = dir / "model_index.json";
+  const nlohmann::json index = read_json_file(path);
+  kind.img2img = name == kSdxlImg2ImgPipeline;
+  kind.force_zeros = json_optional<bool>(index, "force_zeros_for_empty_prompt", true, path.string());
+  if (kind.img2img) {
+    // diffusers' StableDiffusionXLImg2ImgPipeline defaults requires_aesthetics_score to false.
+    kind.aesthetics = json_optional<bool>(index, "requires_aesthetics_score", false, path.string());
+    kind.first_encoder = names_component(index, "text_encoder");
+    GENRT_CHECK(kind.first_encoder == names_component(index, "tokenizer"),
+                "{}: text_encoder is {} but tokenizer is {}: SDXL's first text encoder and its tokenizer come together "
+                "(the refiner has neither)",
+                path.string(), index.value("text_encoder", nlohmann::json()).dump(),
+                index.value("tokenizer", nlohmann::json()).dump());
+  }
+  return kind;
+}
+
+void expect_folder(const std::filesystem::path& dir, const FolderKind& kind) {
+  std::vector<const char*> parts{"unet", "vae", "scheduler"};
+  if (kind.first_encoder) parts.insert(parts.begin(), {"tokenizer", "text_encoder"});
+  if (kind.sdxl) parts.insert(parts.end(), {"tokenizer_2", "text_encoder_2"});
   for (const char* part : parts) {
     GENRT_CHECK(std::filesystem::is_directory(dir / part),
                 "{}: no {}/ folder: not a Stable Diffusion{} pipeline folder (diffusers' layout: model_index.json, "
-                "text_encoder/, tokenizer/,{} unet/, vae/, scheduler/)",
-                dir.string(), part, sdxl ? " XL" : "", sdxl ? " text_encoder_2/, tokenizer_2/," : "");
+                "{}{} unet/, vae/, scheduler/)",
+                dir.string(), part, kind.sdxl ? " XL" : "", kind.first_encoder ? "text_encoder/, tokenizer/," : "",
+                kind.sdxl ? " text_encoder_2/, tokenizer_2/," : "");
   }
-}
-
-bool force_zeros_for_empty_prompt(const std::filesystem::path& dir) {
-  const auto path = dir / "model_index.json";
-  return json_optional<bool>(read_json_file(path), "force_zeros_for_empty_prompt", true, path.string());
 }
 
 // The parts of a folder must fit together: checked from their configs, before any weight
@@ -65,10 +97,11 @@ void expect_tokenizer_fits(const ClipTokenizer& tokenizer, const ClipTextConfig&
               tokenizer_dir, tokenizer.vocab_size(), encoder_dir, t.vocab_size, tokenizer_dir, encoder_dir);
 }
 
-// SDXL's parts: the encoders' widths add up to the UNet's cross-attention width, and the
-// second one's projection is the pooled text its added embedding takes.
-void expect_sdxl_parts_match(const std::filesystem::path& dir, const ClipTextConfig& t, const UnetConfig& u,
-                             const ClipTokenizer& tokenizer, const ClipTokenizer& tokenizer_2) {
+// SDXL's parts: the encoders' widths add up to the UNet's cross-attention width (the
+// refiner's, without the first encoder `t`: the second's alone), and the second one's
+// projection is the pooled text its added embedding takes beside the time ids.
+void expect_sdxl_parts_match(const std::filesystem::path& dir, const ClipTextConfig* t, const UnetConfig& u,
+                             const ClipTokenizer* tokenizer, const ClipTokenizer& tokenizer_2) {
   const auto path = dir / "text_encoder_2" / "config.json";
   GENRT_CHECK(std::filesystem::exists(path), "{}: no config.json", (dir / "text_encoder_2").string());
   const ClipTextConfig t2 = clip_text_config_from_json(read_json_file(path), path.string());
@@ -79,49 +112,70 @@ void expect_sdxl_parts_match(const std::filesystem::path& dir, const ClipTextCon
   GENRT_CHECK(u.text_time.has_value(),
               "the UNet has no addition_embed_type \"text_time\": unet/ is not an SDXL UNet, which model_index.json "
               "says the pipeline is");
-  GENRT_CHECK(t.hidden_size + t2.hidden_size == u.cross_attention_dim,
-              "the text encoders' widths {} + {} are not the UNet's cross_attention_dim {}: text_encoder/, "
-              "text_encoder_2/ and unet/ come from different models",
-              t.hidden_size, t2.hidden_size, u.cross_attention_dim);
-  GENRT_CHECK(t2.projection_dim == u.text_time->text_embeds_dim(),
-              "text_encoder_2/'s projection_dim {} is not the pooled text width {} of the UNet's added embedding "
-              "(projection_class_embeddings_input_dim {} less 6 x addition_time_embed_dim {})",
-              t2.projection_dim, u.text_time->text_embeds_dim(), u.text_time->input_dim, u.text_time->time_embed_dim);
-  GENRT_CHECK(tokenizer.max_length() == tokenizer_2.max_length(),
-              "tokenizer/ gives {} tokens per prompt and tokenizer_2/ {}: the two encoders' states must line up",
-              tokenizer.max_length(), tokenizer_2.max_length());
+  if (t != nullptr) {
+    GENRT_CHECK(t->hidden_size + t2.hidden_size == u.cross_attention_dim,
+                "the text encoders' widths {} + {} are not the UNet's cross_attention_dim {}: text_encoder/, "
+                "text_encoder_2/ and unet/ come from different models",
+                t->hidden_size, t2.hidden_size, u.cross_attention_dim);
+  } else {
+    GENRT_CHECK(t2.hidden_size == u.cross_attention_dim,
+                "{}: text_encoder_2/'s hidden_size {} is not unet/'s cross_attention_dim {}: without text_encoder/ "
+                "(SDXL's refiner) the UNet cross-attends to text_encoder_2's states alone, so they come from "
+                "different models",
+                dir.string(), t2.hidden_size, u.cross_attention_dim);
+  }
+  const UnetTextTimeEmbedding& e = *u.text_time;
+  // diffusers' hint when the time ids are one short or one over: the aesthetic score.
+  const int64_t missing = t2.projection_dim - e.text_embeds_dim();
+  const char* hint = missing == e.time_embed_dim    ? " (with model_index.json's requires_aesthetics_score true, 5 fit)"
+                     : missing == -e.time_embed_dim ? " (with model_index.json's requires_aesthetics_score false, 6 fit)"
+                                                    : "";
+  GENRT_CHECK(missing == 0,
+              "{}: text_encoder_2/'s projection_dim {} is not the pooled text width {} of the UNet's added embedding "
+              "(projection_class_embeddings_input_dim {} less {} time ids x addition_time_embed_dim {}){}",
+              dir.string(), t2.projection_dim, e.text_embeds_dim(), e.input_dim, e.time_ids, e.time_embed_dim, hint);
+  if (tokenizer != nullptr) {
+    GENRT_CHECK(tokenizer->max_length() == tokenizer_2.max_length(),
+                "tokenizer/ gives {} tokens per prompt and tokenizer_2/ {}: the two encoders' states must line up",
+                tokenizer->max_length(), tokenizer_2.max_length());
+  }
   expect_tokenizer_fits(tokenizer_2, t2, "tokenizer_2/", "text_encoder_2/");
 }
 
-void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer& tokenizer,
-                        const ClipTokenizer* tokenizer_2) {
+// `tokenizer` null: no first text encoder (SDXL's refiner); `tokenizer_2` null: not SDXL.
+// `time_ids`: per sample, for an SDXL UNet's added embedding.
+void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer* tokenizer,
+                        const ClipTokenizer* tokenizer_2, int64_t time_ids) {
   auto config = [&](const char* part) {
     const auto path = dir / part / "config.json";
     GENRT_CHECK(std::filesystem::exists(path), "{}: no config.json", (dir / part).string());
     return std::pair{read_json_file(path), path.string()};
   };
-  const auto [text_json, text_where] = config("text_encoder");
+  std::optional<ClipTextConfig> t;
+  if (tokenizer != nullptr) {
+    const auto [text_json, text_where] = config("text_encoder");
+    t = clip_text_config_from_json(text_json, text_where);
+  }
   const auto [unet_json, unet_where] = config("unet");
   const auto [vae_json, vae_where] = config("vae");
-  const ClipTextConfig t = clip_text_config_from_json(text_json, text_where);
-  const UnetConfig u = unet_config_from_json(unet_json, unet_where);
+  const UnetConfig u = unet_config_from_json(unet_json, unet_where, time_ids);
   const VaeConfig v = vae_config_from_json(vae_json, vae_where);
   if (tokenizer_2 != nullptr) {
-    expect_sdxl_parts_match(dir, t, u, tokenizer, *tokenizer_2);
+    expect_sdxl_parts_match(dir, t ? &*t : nullptr, u, tokenizer, *tokenizer_2);
   } else {
     GENRT_CHECK(!u.text_time.has_value(),
                 "the UNet has SDXL's addition_embed_type \"text_time\", but model_index.json's _class_name is not {}",
                 kSdxlPipeline);
-    GENRT_CHECK(t.hidden_size == u.cross_attention_dim,
+    GENRT_CHECK(t->hidden_size == u.cross_attention_dim,
                 "the text encoder's width {} is not the UNet's cross_attention_dim {}: text_encoder/ and unet/ come "
                 "from different models",
-                t.hidden_size, u.cross_attention_dim);
+                t->hidden_size, u.cross_attention_dim);
   }
   GENRT_CHECK(u.in_channels == v.latent_channels && u.out_channels == v.latent_channels,
               "the UNet's {} input and {} output channels are not the VAE's {} latent channels: unet/ and vae/ come "
               "from different models",
               u.in_channels, u.out_channels, v.latent_channels);
-  expect_tokenizer_fits(tokenizer, t, "tokenizer/", "text_encoder/");
+  if (t) expect_tokenizer_fits(*tokenizer, *t, "tokenizer/", "text_encoder/");
 }
 
 // The latent size of an image size: a whole number of latents that the UNet halves at
@@ -147,8 +201,9 @@ LatentSize latent_size(const UnetConfig& u, const VaeConfig& v, ImageSize size) 
 
 }  // namespace
 
-SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, std::optional<SdxlTextEncoder2> sdxl,
-                       UnetModel unet, VaeModel vae, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
+SdPipeline::SdPipeline(std::optional<ClipTokenizer> tokenizer, std::optional<ClipTextModel> text_encoder,
+                       std::optional<SdxlTextEncoder2> sdxl, UnetModel unet, VaeModel vae,
+                       NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file)
     : tokenizer_(std::move(tokenizer)),
       text_encoder_(std::move(text_encoder)),
       sdxl_(std::move(sdxl)),
@@ -159,20 +214,25 @@ SdPipeline::SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, std:
 
 SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std::string> scheduler,
                             const DiffusionDevice& device, ImageSize max_size) {
-  const bool sdxl = is_sdxl_folder(dir);
-  expect_folder(dir, sdxl);
-  ClipTokenizer tokenizer = ClipTokenizer::open(dir / "tokenizer");
+  const FolderKind kind = folder_kind(dir);
+  expect_folder(dir, kind);
+  std::optional<ClipTokenizer> tokenizer;
+  if (kind.first_encoder) tokenizer.emplace(ClipTokenizer::open(dir / "tokenizer"));
   std::optional<ClipTokenizer> tokenizer_2;
-  if (sdxl) tokenizer_2.emplace(ClipTokenizer::open(dir / "tokenizer_2"));
-  expect_parts_match(dir, tokenizer, tokenizer_2 ? &*tokenizer_2 : nullptr);
-  ClipTextModel text_encoder = load_clip_text_model(dir / "text_encoder");
+  if (kind.sdxl) tokenizer_2.emplace(ClipTokenizer::open(dir / "tokenizer_2"));
+  const int64_t time_ids =
+      kind.aesthetics ? UnetTextTimeEmbedding::kAestheticTimeIds : UnetTextTimeEmbedding::kTimeIds;
+  expect_parts_match(dir, tokenizer ? &*tokenizer : nullptr, tokenizer_2 ? &*tokenizer_2 : nullptr, time_ids);
+  std::optional<ClipTextModel> text_encoder;
+  if (kind.first_encoder) text_encoder.emplace(load_clip_text_model(dir / "text_encoder"));
   std::optional<SdxlTextEncoder2> second;
-  if (sdxl) {
+  if (kind.sdxl) {
     second.emplace(SdxlTextEncoder2{.tokenizer = std::move(*tokenizer_2),
                                     .model = load_clip_text_model(dir / "text_encoder_2"),
-                                    .force_zeros_for_empty_prompt = force_zeros_for_empty_prompt(dir)});
+                                    .force_zeros_for_empty_prompt = kind.force_zeros,
+                                    .requires_aesthetics_score = kind.aesthetics});
   }
-  UnetModel unet = load_unet(dir / "unet");
+  UnetModel unet = load_unet(dir / "unet", time_ids);
   VaeModel vae = load_vae(dir / "vae");
 
   const auto config_path = dir / "scheduler" / "scheduler_config.json";
@@ -187,6 +247,7 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
   if (max_size.height == 0) max_size.height = pipeline.default_size().height;
   pipeline.max_size_ = max_size;
   pipeline.vae_tiling_ = device.vae_tiling;
+  pipeline.needs_init_image_ = kind.img2img;
   if (device.vae_tiling) {
     const VaeTiling tiling = VaeTiling::of(pipeline.vae_.config());
     spdlog::info("VAE tiling: tiles of {} latents ({} pixels), {} apart, blended over {} pixels", tiling.tile_latents,
@@ -195,7 +256,7 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
   if (device.device == Device::cuda) {
     GENRT_CHECK(device.max_images > 0, "text to image on the GPU: max images {} must be positive", device.max_images);
     const LatentSize latents = latent_size(pipeline.unet_.config(), pipeline.vae_.config(), max_size);
-    const int64_t samples = 2 * device.max_images, tokens = pipeline.tokenizer_.max_length();
+    const int64_t samples = 2 * device.max_images, tokens = pipeline.prompt_tokenizer().max_length();
     const ClipTextDeviceOptions text_options{
         .dtype = device.dtype, .gpu_memory = device.gpu_memory, .max_batch = samples};
     const UnetDeviceOptions unet_options{
@@ -222,19 +283,20 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
     }
     const int64_t channels = vae.latent_channels;
     std::vector<MemoryRequest> requests = {
-        pipeline.text_encoder_.memory_request(text_options), pipeline.unet_.memory_request(unet_options),
-        pipeline.vae_.memory_request(vae_options),
+        pipeline.unet_.memory_request(unet_options), pipeline.vae_.memory_request(vae_options),
         loop_memory_request({device.max_images, channels, latents.height, latents.width}, channels),
         {.name = "VAE image buffers", .persistent_bytes = decode.bytes}};
-    if (pipeline.sdxl_) {
-      ArenaFootprint text;  // the two encoders' states joined (sdxl_conditioning)
+    if (pipeline.text_encoder_) requests.push_back(pipeline.text_encoder_->memory_request(text_options));
+    if (pipeline.sdxl_) requests.push_back(pipeline.sdxl_->model.memory_request(text_options));
+    if (pipeline.sdxl_ && pipeline.text_encoder_) {
+      // The two encoders' states joined (sdxl_conditioning); the refiner's are text_encoder_2's own.
+      ArenaFootprint text;
       const int64_t width = pipeline.unet_.config().cross_attention_dim;
       text(Shape{samples, tokens, width}, device.dtype);
-      requests.push_back(pipeline.sdxl_->model.memory_request(text_options));
       requests.push_back({.name = "SDXL text states", .persistent_bytes = text.bytes});
     }
     auto runtime = std::make_shared<DeviceRuntime>(requests, device.gpu_memory);
-    pipeline.text_encoder_.place_on(runtime, text_options);
+    if (pipeline.text_encoder_) pipeline.text_encoder_->place_on(runtime, text_options);
     if (pipeline.sdxl_) pipeline.sdxl_->model.place_on(runtime, text_options);
     pipeline.unet_.place_on(runtime, unet_options);
     pipeline.vae_.place_on(runtime, vae_options);
@@ -253,7 +315,9 @@ int64_t SdPipeline::parameter_count() const {
   UnetWeights unet;
   const int64_t second =
       sdxl_ ? genrt::parameter_count(clip_text_named_weights(sdxl_->model.config(), text_2)) : 0;
-  return second + genrt::parameter_count(clip_text_named_weights(text_encoder_.config(), text)) +
+  const int64_t first =
+      text_encoder_ ? genrt::parameter_count(clip_text_named_weights(text_encoder_->config(), text)) : 0;
+  return first + second +
          genrt::parameter_count(unet_named_weights(unet_.config(), unet)) + vae_.parameter_count();
 }
 
@@ -283,7 +347,14 @@ std::unique_ptr<NoiseScheduler> SdPipeline::checked_scheduler(const TextToImageR
   const LatentSize latents = latent_size(unet_.config(), vae_.config(), size);
   GENRT_CHECK(request.images > 0, "text to image: {} images: ask for at least one", request.images);
   GENRT_CHECK(std::isfinite(request.guidance), "text to image: guidance {} is not a finite number", request.guidance);
-  int64_t layers = text_encoder_.config().num_hidden_layers;
+  GENRT_CHECK(!needs_init_image_ || request.init_image.defined(),
+              "text to image: the pipeline is a {} (SDXL's refiner, or image to image), which runs from an init image "
+              "only, as diffusers' does: give one (with a strength)",
+              kSdxlImg2ImgPipeline);
+  GENRT_CHECK(std::isfinite(request.aesthetic_score) && std::isfinite(request.negative_aesthetic_score),
+              "text to image: aesthetic scores {} and {} must be finite numbers", request.aesthetic_score,
+              request.negative_aesthetic_score);
+  int64_t layers = text_encoder_ ? text_encoder_->config().num_hidden_layers : sdxl_->model.config().num_hidden_layers;
   if (sdxl_) layers = std::min(layers, sdxl_->model.config().num_hidden_layers);
   GENRT_CHECK(request.clip_skip >= 0 && request.clip_skip < layers,
               "text to image: clip skip {} must leave at least one of the text encoder's {} layers", request.clip_skip,
@@ -415,7 +486,7 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   const int64_t samples = guided ? 2 * images : images;
 
   TextToImageResult result;
-  const int64_t tokens = tokenizer_.max_length();
+  const int64_t tokens = prompt_tokenizer().max_length();
 
   // Every buffer of the run, planned up front: the loop allocates nothing. On the GPU they
   // are persistent buffers of the pipeline's runtime, sized at load.
@@ -424,7 +495,8 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
   Allocate allocate = [&](const Shape& shape, DType dtype) {
     return runtime != nullptr ? runtime->persistent(shape, dtype) : Tensor::zeros(shape, dtype);
   };
-  ClipTextWorkspace text_workspace = text_encoder_.make_workspace(samples);
+  std::optional<ClipTextWorkspace> text_workspace;
+  if (text_encoder_) text_workspace.emplace(text_encoder_->make_workspace(samples));
   std::optional<ClipTextWorkspace> text_workspace_2;
   Tensor text;  // persistent: valid across steps
   UnetAddedConditions added;
@@ -436,16 +508,21 @@ TextToImageResult SdPipeline::run(const TextToImageRequest& request, const Diffu
                             .clip_skip = request.clip_skip};
   if (sdxl_) {
     text_workspace_2.emplace(sdxl_->model.make_workspace(samples));
-    const SdxlConditioning conditioning = sdxl_conditioning(prompts, tokenizer_, text_encoder_, *sdxl_, text_workspace,
-                                                            *text_workspace_2, allocate, runtime);
+    const SdxlConditioning conditioning =
+        sdxl_conditioning(prompts, tokenizer_ ? &*tokenizer_ : nullptr, text_encoder_ ? &*text_encoder_ : nullptr,
+                          *sdxl_, text_workspace ? &*text_workspace : nullptr, *text_workspace_2, allocate, runtime);
     text = conditioning.text;
     result.prompt_truncated = conditioning.prompt_truncated;
-    time_ids = sdxl_time_ids(size_of(request).height, size_of(request).width, samples);
+    const ImageSize size = size_of(request);
+    time_ids = sdxl_->requires_aesthetics_score
+                   ? sdxl_aesthetic_time_ids(size.height, size.width, prompts, request.aesthetic_score,
+                                             request.negative_aesthetic_score)
+                   : sdxl_time_ids(size.height, size.width, samples);
     added = {.text_embeds = conditioning.pooled, .time_ids = time_ids};
   } else {
-    const Tensor ids = prompt_batch_ids(tokenizer_, prompts, result.prompt_truncated);
+    const Tensor ids = prompt_batch_ids(*tokenizer_, prompts, result.prompt_truncated);
     const auto step = step_on(runtime);
-    text = text_encoder_.forward(ids, request.clip_skip, text_workspace);
+    text = text_encoder_->forward(ids, request.clip_skip, *text_workspace);
   }
   UnetWorkspace unet_workspace = unet_.make_workspace(
       {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens});

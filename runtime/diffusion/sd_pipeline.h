@@ -5,7 +5,8 @@
 // the states the UNet cross-attends to, the denoising loop runs with classifier-free
 // guidance, and the VAE decodes the final latents into pixels. Image to image
 // (StableDiffusionImg2ImgPipeline) starts the loop part way, from the VAE encoder's latents
-// of a given image noised to that step's level. The three models share one
+// of a given image noised to that step's level; SDXL's refiner
+// (StableDiffusionXLImg2ImgPipeline, text_encoder_2 alone) runs only so. The three models share one
 // device runtime and one memory plan, made at load for the largest run the pipeline takes.
 
 #include <filesystem>
@@ -56,6 +57,9 @@ struct TextToImageRequest {
   // strength) of `steps` steps (diffusers' get_timesteps), from that step's noise level.
   double strength = 0.75;
   std::optional<NoiseSchedulerConfig> scheduler{};  // replaces the pipeline's for this run
+  // SDXL folders with requires_aesthetics_score (the refiner): the last time id of the
+  // prompt's and of the negative prompt's half (diffusers' defaults); others ignore them.
+  double aesthetic_score = 6.0, negative_aesthetic_score = 2.5;
 };
 
 struct TextToImageResult {
@@ -73,7 +77,11 @@ class SdPipeline {
  public:
   // A diffusers Stable Diffusion folder: model_index.json, text_encoder/, tokenizer/, unet/,
   // vae/, scheduler/; an SDXL folder (model_index.json's _class_name
-  // StableDiffusionXLPipeline) also text_encoder_2/ and tokenizer_2/. `scheduler` (a genrt
+  // StableDiffusionXLPipeline) also text_encoder_2/ and tokenizer_2/; an SDXL image-to-image
+  // folder (StableDiffusionXLImg2ImgPipeline) the same, or as SDXL's refiner ships it
+  // without text_encoder/ and tokenizer/ (null in model_index.json), its UNet cross-attending
+  // to text_encoder_2's states alone; with requires_aesthetics_score its time ids end in an
+  // aesthetic score. `scheduler` (a genrt
   // scheduler name) replaces the folder's scheduler class, keeping its shared settings. On the GPU, memory is planned for device.max_images
   // images of up to `max_size`. A folder whose parts do not fit together (the text
   // encoder's width against the UNet's cross-attention, the UNet's channels against the
@@ -87,6 +95,9 @@ class SdPipeline {
   const UnetConfig& unet_config() const { return unet_.config(); }
   // Whether the folder is an SDXL pipeline (two text encoders, the UNet's added embedding).
   bool is_sdxl() const { return sdxl_.has_value(); }
+  // Whether every run needs an init image: a StableDiffusionXLImg2ImgPipeline folder (SDXL's
+  // refiner), which diffusers runs from an image only.
+  bool needs_init_image() const { return needs_init_image_; }
   const VaeConfig& vae_config() const { return vae_.config(); }
   // diffusers' default image size: the UNet's sample_size times the VAE's scale factor.
   ImageSize default_size() const;
@@ -112,13 +123,16 @@ class SdPipeline {
   PngText png_text(const TextToImageRequest& request, std::string_view model) const;
 
  private:
-  SdPipeline(ClipTokenizer tokenizer, ClipTextModel text_encoder, std::optional<SdxlTextEncoder2> sdxl, UnetModel unet,
-             VaeModel vae, NoiseSchedulerConfig scheduler, nlohmann::json scheduler_file);
+  SdPipeline(std::optional<ClipTokenizer> tokenizer, std::optional<ClipTextModel> text_encoder,
+             std::optional<SdxlTextEncoder2> sdxl, UnetModel unet, VaeModel vae, NoiseSchedulerConfig scheduler,
+             nlohmann::json scheduler_file);
+  // The tokenizer whose length the prompts take: tokenizer/, or the refiner's tokenizer_2/.
+  const ClipTokenizer& prompt_tokenizer() const { return tokenizer_ ? *tokenizer_ : sdxl_->tokenizer; }
   // check(), giving the request's scheduler it built on the way.
   std::unique_ptr<NoiseScheduler> checked_scheduler(const TextToImageRequest& request) const;
 
-  ClipTokenizer tokenizer_;
-  ClipTextModel text_encoder_;
+  std::optional<ClipTokenizer> tokenizer_;     // none for SDXL's refiner
+  std::optional<ClipTextModel> text_encoder_;  // none for SDXL's refiner
   std::optional<SdxlTextEncoder2> sdxl_;
   UnetModel unet_;
   VaeModel vae_;
@@ -127,6 +141,7 @@ class SdPipeline {
   int64_t max_images_ = 0;  // on the GPU: what memory was planned for
   ImageSize max_size_;
   bool vae_tiling_ = false;
+  bool needs_init_image_ = false;
 };
 
 // pixels [images, 3, h, w] in [0, 1] as 8-bit RGB, rounded like diffusers' numpy_to_pil.

@@ -3,7 +3,9 @@
 // two text encoders' prompt and pooled embeddings; the whole StableDiffusionXLPipeline
 // under Euler (SDXL's scheduler) and DDIM, and without a negative prompt (zeroed
 // unconditional embeddings); StableDiffusionXLImg2ImgPipeline as for the base model under
-// both; and the configs genrt refuses.
+// both; SDXL's refiner (StableDiffusionXLImg2ImgPipeline with text_encoder_2 alone and
+// aesthetic-score time ids, tools/golden/sdxl.py's sdxl_refiner) under both; and the configs
+// genrt refuses.
 
 #include <gtest/gtest.h>
 
@@ -38,6 +40,13 @@ std::filesystem::path sdxl_dir() { return test::data_dir() / "tiny_sd" / "sdxl";
 
 const nlohmann::json& golden() {
   static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "sdxl_golden.json");
+  return j;
+}
+
+std::filesystem::path refiner_dir() { return test::data_dir() / "tiny_sd" / "sdxl_refiner"; }
+
+const nlohmann::json& refiner_golden() {
+  static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "sdxl_refiner_golden.json");
   return j;
 }
 
@@ -84,7 +93,7 @@ TEST(SdxlGolden, PromptAndPooledEmbeddingsMatchDiffusers) {
   ClipTextWorkspace ws = encoder.make_workspace(2), ws_2 = second.model.make_workspace(3);
   const SdxlConditioning c = sdxl_conditioning(
       {.prompt = g.at("prompt").get<std::string>(), .negative_prompt = g.at("negative_prompt").get<std::string>()},
-      tokenizer, encoder, second, ws, ws_2, [](const Shape& s, DType d) { return Tensor::zeros(s, d); }, nullptr);
+      &tokenizer, &encoder, second, &ws, ws_2, [](const Shape& s, DType d) { return Tensor::zeros(s, d); }, nullptr);
   // The golden is [negative, prompt]; genrt's batch is [prompt, negative].
   const Tensor embeds = sd_golden_npy(g.at("prompt_embeds")), pooled = sd_golden_npy(g.at("pooled_prompt_embeds"));
   double worst = 0;
@@ -105,6 +114,11 @@ TEST(SdxlConditioning, PooledTokenPositionFollowsTransformers) {
   EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 700, 723, 9}, 700), 2);
   EXPECT_EQ(pooled_token_position(std::vector<int32_t>{722, 5, 9}, 700), 0);
   EXPECT_EQ(sdxl_time_ids(768, 1024, 2), (std::vector<float>{768, 1024, 0, 0, 768, 1024, 768, 1024, 0, 0, 768, 1024}));
+  // The refiner's: the prompt's rows end in the aesthetic score, the negative's in its own.
+  EXPECT_EQ(sdxl_aesthetic_time_ids(768, 1024, {.images = 1}, 6.0, 2.5),
+            (std::vector<float>{768, 1024, 0, 0, 6.0f, 768, 1024, 0, 0, 2.5f}));
+  EXPECT_EQ(sdxl_aesthetic_time_ids(8, 16, {.images = 2, .guided = false}, 7.0, 2.5),
+            (std::vector<float>{8, 16, 0, 0, 7.0f, 8, 16, 0, 0, 7.0f}));
 }
 
 TEST(SdxlGolden, PipelineMatchesDiffusersUnderEulerAndDdimAndWithZeroedNegatives) {
@@ -179,9 +193,9 @@ TEST(SdxlPipelineFiles, HostileFoldersAreClearErrors) {
     const char* message;
   } cases[] = {
       {"", "", nullptr, "no text_encoder_2/ folder: not a Stable Diffusion XL pipeline folder"},
-      {"model_index.json", "_class_name", "StableDiffusionXLImg2ImgPipeline",
-       "_class_name StableDiffusionXLImg2ImgPipeline is not supported (of the SDXL pipelines, "
-       "StableDiffusionXLPipeline runs)"},
+      {"model_index.json", "_class_name", "StableDiffusionXLInpaintPipeline",
+       "_class_name StableDiffusionXLInpaintPipeline is not supported (of the SDXL pipelines, "
+       "StableDiffusionXLPipeline and StableDiffusionXLImg2ImgPipeline run)"},
       {"text_encoder_2/config.json", "architectures", nlohmann::json::array({"CLIPTextModel"}),
        "SDXL's second text encoder must be a CLIPTextModelWithProjection"},
       {"text_encoder_2/config.json", "hidden_size", 40,
@@ -282,6 +296,138 @@ TEST(SdxlClipConfig, TextEncoderWithProjectionNeedsItsWidth) {
   EXPECT_ERROR(clip_text_config_from_json(j, "text_encoder_2/config.json"),
                "architectures [\"CLIPVisionModelWithProjection\"] is not supported (CLIPTextModel or "
                "CLIPTextModelWithProjection)");
+}
+
+// SDXL's refiner as stabilityai/stable-diffusion-xl-refiner-1.0 ships it, in small: no
+// text_encoder/ nor tokenizer/, the UNet cross-attending to text_encoder_2's 32 features
+// alone, 5 time ids (original size, crop, aesthetic score 6.0 for the prompt's half and 2.5
+// for the negative's), force_zeros_for_empty_prompt false. From an 8-bit PNG 24 high and
+// 16 wide (portrait, where the base's golden is landscape) at strength 0.75 of 4 steps with
+// guidance and a negative prompt: the last 3 steps, as for the base model's image to image.
+TEST(SdxlRefinerGolden, ImageToImageMatchesDiffusersUnderEulerAndDdim) {
+  const auto& g = refiner_golden().at("refiner");
+  const SdPipeline pipeline = SdPipeline::load(refiner_dir());
+  ASSERT_TRUE(pipeline.is_sdxl());
+  EXPECT_TRUE(pipeline.needs_init_image());
+  EXPECT_EQ(pipeline.unet_config().cross_attention_dim, 32);
+  EXPECT_EQ(pipeline.unet_config().text_time->time_ids, 5);
+  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
+  ASSERT_EQ(image.shape(), Shape({1, 3, 24, 16}));
+  for (const char* name : {"euler", "ddim"}) {
+    SCOPED_TRACE(name);
+    const TextToImageResult result =
+        pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                      .negative_prompt = g.at("negative_prompt").get<std::string>(),
+                      .steps = g.at("num_inference_steps").get<int64_t>(),
+                      .guidance = g.at("guidance_scale").get<double>(),
+                      .init_noise = sd_golden_npy(g.at("noise")),
+                      .init_image = image,
+                      .strength = g.at("strength").get<double>(),
+                      .scheduler = pipeline.scheduler_config(name),
+                      .aesthetic_score = g.at("aesthetic_score").get<double>(),
+                      .negative_aesthetic_score = g.at("negative_aesthetic_score").get<double>()});
+    EXPECT_EQ(result.steps_done, 3);
+    expect_run_matches(result, g.at("schedulers").at(name), std::string("sdxl_refiner_") + name);
+  }
+}
+
+// The aesthetic scores reach the UNet: another score is another image. Unguided, the batch
+// is the prompt alone.
+TEST(SdxlRefiner, AestheticScoresConditionAndUnguidedRunsWork) {
+  const auto& g = refiner_golden().at("refiner");
+  const SdPipeline pipeline = SdPipeline::load(refiner_dir());
+  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
+  TextToImageRequest request{.prompt = "a cat", .steps = 2, .seed = 3, .init_image = image, .strength = 1.0};
+  const TextToImageResult base = pipeline.run(request);
+  request.aesthetic_score = 2.0;
+  EXPECT_GT(max_rel_diff(pipeline.run(request).latents, base.latents), 1e-3);
+  request.guidance = 1.0;
+  EXPECT_EQ(pipeline.run(request).steps_done, 2);
+  request.aesthetic_score = std::nan("");
+  EXPECT_ERROR(pipeline.run(request), "aesthetic scores nan and 2.5 must be finite numbers");
+  EXPECT_GT(pipeline.parameter_count(), 0);
+}
+
+// A copy of the refiner folder to break.
+std::filesystem::path copy_of_refiner(const test::TempDir& tmp) {
+  const auto dir = tmp / "sdxl_refiner";
+  std::filesystem::copy(refiner_dir(), dir, std::filesystem::copy_options::recursive);
+  return dir;
+}
+
+TEST(SdxlRefinerFiles, HostileFoldersAndTextToImageAreClearErrors) {
+  const struct {
+    const char* part;  // a config to edit, or "" to remove text_encoder_2/
+    const char* field;
+    nlohmann::json value;
+    const char* message;
+  } cases[] = {
+      {"", "", nullptr, "no text_encoder_2/ folder: not a Stable Diffusion XL pipeline folder"},
+      {"unet/config.json", "cross_attention_dim", 48,
+       "sdxl_refiner: text_encoder_2/'s hidden_size 32 is not unet/'s cross_attention_dim 48: without text_encoder/ "
+       "(SDXL's refiner) the UNet cross-attends to text_encoder_2's states alone"},
+      {"model_index.json", "requires_aesthetics_score", false,
+       "sdxl_refiner: text_encoder_2/'s projection_dim 16 is not the pooled text width 8 of the UNet's added "
+       "embedding (projection_class_embeddings_input_dim 56 less 6 time ids x addition_time_embed_dim 8) (with "
+       "model_index.json's requires_aesthetics_score true, 5 fit)"},
+      {"unet/config.json", "projection_class_embeddings_input_dim", 64,
+       "text_encoder_2/'s projection_dim 16 is not the pooled text width 24 of the UNet's added embedding "
+       "(projection_class_embeddings_input_dim 64 less 5 time ids x addition_time_embed_dim 8) (with "
+       "model_index.json's requires_aesthetics_score false, 6 fit)"},
+      {"model_index.json", "tokenizer", nlohmann::json::array({"transformers", "CLIPTokenizer"}),
+       "model_index.json: text_encoder is [null,null] but tokenizer is [\"transformers\",\"CLIPTokenizer\"]: SDXL's "
+       "first text encoder and its tokenizer come together"},
+      {"model_index.json", "text_encoder", nlohmann::json::array({"transformers", "CLIPTextModel"}),
+       "model_index.json: text_encoder is [\"transformers\",\"CLIPTextModel\"] but tokenizer is [null,null]"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    test::TempDir tmp;
+    const auto dir = copy_of_refiner(tmp);
+    if (std::string(c.part).empty()) {
+      std::filesystem::remove_all(dir / "text_encoder_2");
+    } else {
+      edit_json(dir / c.part, c.field, c.value);
+    }
+    EXPECT_ERROR(SdPipeline::load(dir), c.message);
+  }
+  // Both named in model_index.json, but the refiner ships no text_encoder/.
+  {
+    test::TempDir tmp;
+    const auto dir = copy_of_refiner(tmp);
+    edit_json(dir / "model_index.json", "text_encoder", nlohmann::json::array({"transformers", "CLIPTextModel"}));
+    edit_json(dir / "model_index.json", "tokenizer", nlohmann::json::array({"transformers", "CLIPTokenizer"}));
+    EXPECT_ERROR(SdPipeline::load(dir), "no tokenizer/ folder: not a Stable Diffusion XL pipeline folder");
+  }
+  // diffusers' StableDiffusionXLImg2ImgPipeline needs an image: so does genrt's.
+  const SdPipeline pipeline = SdPipeline::load(refiner_dir());
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2}),
+               "text to image: the pipeline is a StableDiffusionXLImg2ImgPipeline (SDXL's refiner, or image to "
+               "image), which runs from an init image only, as diffusers' does: give one (with a strength)");
+  EXPECT_ERROR(pipeline.check({.prompt = "a cat", .steps = 2}), "runs from an init image only");
+}
+
+// The base model's folder as a StableDiffusionXLImg2ImgPipeline (both encoders,
+// requires_aesthetics_score false by diffusers' default) is the base model's image to image:
+// it matches that golden, and refuses text to image.
+TEST(SdxlPipelineFiles, BaseFolderAsImageToImagePipelineMatchesItsGolden) {
+  const auto& g = golden().at("img2img");
+  test::TempDir tmp;
+  const auto dir = copy_of_sdxl(tmp);
+  edit_json(dir / "model_index.json", "_class_name", "StableDiffusionXLImg2ImgPipeline");
+  const SdPipeline pipeline = SdPipeline::load(dir);
+  EXPECT_TRUE(pipeline.needs_init_image());
+  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
+  const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
+                                                 .negative_prompt = g.at("negative_prompt").get<std::string>(),
+                                                 .steps = g.at("num_inference_steps").get<int64_t>(),
+                                                 .guidance = g.at("guidance_scale").get<double>(),
+                                                 .init_noise = sd_golden_npy(g.at("noise")),
+                                                 .init_image = image,
+                                                 .strength = g.at("strength").get<double>(),
+                                                 .scheduler = pipeline.scheduler_config("euler")});
+  expect_run_matches(result, g.at("schedulers").at("euler"), "sdxl_img2img_class_euler");
+  EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2}), "runs from an init image only");
 }
 
 TEST(SdxlPipeline, SeededRunsRepeatAndOddSizesWork) {

@@ -36,11 +36,26 @@ computed from the folder as reloaded in fp32:
                    (diffusers samples it by default) and the saved noise for add_noise
   sdxl_golden.json the file names and shapes, and the scalar inputs
 
+and tests/data/tiny_sd/sdxl_refiner/, stabilityai/stable-diffusion-xl-refiner-1.0's layout in
+small: a StableDiffusionXLImg2ImgPipeline folder with no text_encoder/ nor tokenizer/
+(model_index.json says null for both), requires_aesthetics_score true and
+force_zeros_for_empty_prompt false, the base's text_encoder_2/, tokenizer_2/, vae/ and
+scheduler/, and a UNet of its own (seeded apart) whose cross-attention takes text_encoder_2's
+32 features alone and whose added embedding takes the pooled text 16 + 5 time ids x 8:
+  sdxl_refiner/image.png, noise.npy, <scheduler>_latents.npy, <scheduler>_image.npy
+                   the refiner from that 8-bit image, 24 high and 16 wide, at strength 0.75 of
+                   4 steps with guidance and a negative prompt, for Euler and DDIM; the time
+                   ids are original size, crop and aesthetic score (6.0, and 2.5 for the
+                   negative prompt's half); the encoder's mean and the saved noise as above
+  sdxl_refiner_golden.json its file names and shapes, and the scalar inputs
+
 Usage: python tools/golden/sdxl.py   (needs torch, diffusers, transformers, safetensors, numpy;
 run tools/golden/clip.py first: the tokenizers are tiny_clip's)
 """
 
+import copy
 import shutil
+from contextlib import contextmanager
 
 import diffusers
 import diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl_img2img as img2img_module
@@ -101,6 +116,15 @@ PIPELINE_SCHEDULERS = [("euler", EulerDiscreteScheduler), ("ddim", DDIMScheduler
 IMG2IMG_SIZE = (16, 24)
 IMG2IMG_ARGS = dict(prompt="a photo of a cat", negative_prompt="blurry", num_inference_steps=4,
                     guidance_scale=5.0, strength=0.75)
+
+REFINER_NAME = "sdxl_refiner"
+# The refiner's UNet: cross-attention to text_encoder_2's 32 features alone, and 5 time ids
+# (original size, crop, aesthetic score) beside the pooled text's 16.
+TINY_REFINER_UNET = dict(TINY_SDXL_UNET, cross_attention_dim=32, projection_class_embeddings_input_dim=16 + 5 * 8)
+# Portrait, where the base's img2img golden is landscape.
+REFINER_SIZE = (24, 16)
+# diffusers' default aesthetic scores, spelled out.
+REFINER_ARGS = dict(IMG2IMG_ARGS, aesthetic_score=6.0, negative_aesthetic_score=2.5)
 
 
 def write_pipeline(seed):
@@ -191,12 +215,7 @@ def img2img_golden(pipe, out, gen):
     img2img = StableDiffusionXLImg2ImgPipeline(**pipe.components, requires_aesthetics_score=False,
                                                force_zeros_for_empty_prompt=True, add_watermarker=False)
     img2img.set_progress_bar_config(disable=True)
-    # The encoder's mean, not a sample of its distribution; the saved noise for add_noise.
-    sample_latents, draw_noise = img2img_module.retrieve_latents, img2img_module.randn_tensor
-    img2img_module.retrieve_latents = lambda output, generator=None, sample_mode="sample": sample_latents(
-        output, generator, "argmax")
-    img2img_module.randn_tensor = lambda shape, **kwargs: noise.clone()
-    try:
+    with img2img_inputs(noise):
         config = pipe.scheduler.config
         for name, cls in PIPELINE_SCHEDULERS:
             img2img.scheduler = cls.from_config(config)
@@ -207,8 +226,65 @@ def img2img_golden(pipe, out, gen):
                 timesteps=[float(t) for t in img2img.scheduler.timesteps],
                 latents=out.save(f"img2img_{name}_latents", latents),
                 image=out.save(f"img2img_{name}_image", torch.from_numpy(decoded)))
+    return result
+
+
+@contextmanager
+def img2img_inputs(noise):
+    """StableDiffusionXLImg2ImgPipeline taking the encoder's mean, not a sample of its
+    distribution, and the saved noise for add_noise."""
+    sample_latents, draw_noise = img2img_module.retrieve_latents, img2img_module.randn_tensor
+    img2img_module.retrieve_latents = lambda output, generator=None, sample_mode="sample": sample_latents(
+        output, generator, "argmax")
+    img2img_module.randn_tensor = lambda shape, **kwargs: noise.clone()
+    try:
+        yield
     finally:
         img2img_module.retrieve_latents, img2img_module.randn_tensor = sample_latents, draw_noise
+
+
+def write_refiner(base, seed):
+    """The refiner folder from the base pipeline's text_encoder_2, tokenizer_2, VAE and
+    scheduler and a UNet of its own, in fp16; reloaded in fp32."""
+    root = OUT / REFINER_NAME
+    if root.exists():
+        shutil.rmtree(root)
+    unet = UNet2DConditionModel(**TINY_REFINER_UNET)
+    randomize(unet, seed + 400)
+    pipe = StableDiffusionXLImg2ImgPipeline(
+        vae=copy.deepcopy(base.vae).half(), text_encoder=None, text_encoder_2=copy.deepcopy(base.text_encoder_2).half(),
+        tokenizer=None, tokenizer_2=base.tokenizer_2, unet=unet.half(), scheduler=EulerDiscreteScheduler(**SDXL_SCHEDULER),
+        requires_aesthetics_score=True, force_zeros_for_empty_prompt=False, add_watermarker=False)
+    pipe.save_pretrained(root)
+    shutil.rmtree(root / "tokenizer_2")
+    shutil.copytree(DATA_DIR / "tiny_clip" / "sd2" / "tokenizer", root / "tokenizer_2")
+    pipe = StableDiffusionXLImg2ImgPipeline.from_pretrained(root, dtype=torch.float32, add_watermarker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@torch.no_grad()
+def refiner_golden(pipe, out, gen):
+    assert pipe.text_encoder is None and pipe.config.requires_aesthetics_score
+    height, width = REFINER_SIZE
+    pixels = torch.randint(0, 256, (height, width, 3), generator=gen, dtype=torch.uint8).numpy()
+    image_path = f"{out.name}/image.png"
+    Image.fromarray(pixels).save(OUT / image_path)
+    out.files[image_path] = list(pixels.shape)
+    f = pipe.vae_scale_factor
+    noise = torch.randn((1, pipe.vae.config.latent_channels, height // f, width // f), generator=gen)
+    result = dict(REFINER_ARGS, image=image_path, noise=out.save("noise", noise), schedulers={})
+    with img2img_inputs(noise):
+        config = pipe.scheduler.config
+        for name, cls in PIPELINE_SCHEDULERS:
+            pipe.scheduler = cls.from_config(config)
+            init = Image.open(OUT / image_path)
+            latents = pipe(**REFINER_ARGS, image=init, output_type="latent").images
+            decoded = pipe(**REFINER_ARGS, image=init, output_type="np").images
+            result["schedulers"][name] = dict(
+                timesteps=[float(t) for t in pipe.scheduler.timesteps],
+                latents=out.save(f"{name}_latents", latents),
+                image=out.save(f"{name}_image", torch.from_numpy(decoded)))
     return result
 
 
@@ -226,6 +302,16 @@ def main():
         "img2img": img2img_golden(pipe, out, gen), "files": files,
     }
     write_json(OUT / "sdxl_golden.json", golden)
+
+    refiner_files = {}
+    refiner = write_refiner(pipe, seed)
+    write_json(OUT / "sdxl_refiner_golden.json", {
+        "source": "tools/golden/sdxl.py", "diffusers_version": diffusers.__version__,
+        "transformers_version": transformers.__version__, "torch_version": torch.__version__,
+        "refiner": refiner_golden(refiner, Goldens(REFINER_NAME, refiner_files),
+                                  torch.Generator().manual_seed(seed + 1)),
+        "files": refiner_files,
+    })
 
 
 if __name__ == "__main__":

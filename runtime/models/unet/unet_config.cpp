@@ -42,24 +42,25 @@ void expect_unset(const nlohmann::json& j, const char* field, const std::string&
 }
 
 // addition_embed_type: none, or SDXL's "text_time" with its two widths.
-std::optional<UnetTextTimeEmbedding> parse_text_time(const nlohmann::json& j, const std::string& where) {
+std::optional<UnetTextTimeEmbedding> parse_text_time(const nlohmann::json& j, const std::string& where,
+                                                     int64_t time_ids) {
   if (!j.contains("addition_embed_type") || j["addition_embed_type"].is_null()) return std::nullopt;
   const nlohmann::json& type = j["addition_embed_type"];
   GENRT_CHECK(type == "text_time", "{}: addition_embed_type {} is not supported (\"text_time\", SDXL's, or null)",
               where, type.dump());
   UnetTextTimeEmbedding e;
+  e.time_ids = time_ids;
   e.time_embed_dim = json_required<int64_t>(j, "addition_time_embed_dim", where);
   e.input_dim = json_required<int64_t>(j, "projection_class_embeddings_input_dim", where);
   GENRT_CHECK(e.time_embed_dim > 0, "{}: addition_time_embed_dim = {} must be positive", where, e.time_embed_dim);
   GENRT_CHECK(e.text_embeds_dim() > 0,
               "{}: projection_class_embeddings_input_dim = {} leaves no room for the pooled text embedding beside the "
               "{} time ids of addition_time_embed_dim {} ({} features)",
-              where, e.input_dim, UnetTextTimeEmbedding::kTimeIds, e.time_embed_dim,
-              UnetTextTimeEmbedding::kTimeIds * e.time_embed_dim);
+              where, e.input_dim, e.time_ids, e.time_embed_dim, e.time_features());
   return e;
 }
 
-UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) {
+UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where, int64_t time_ids) {
   GENRT_CHECK(j.is_object(), "{}: expected a JSON object", where);
   const auto class_name = json_optional<std::string>(j, "_class_name", "UNet2DConditionModel", where);
   GENRT_CHECK(class_name == "UNet2DConditionModel", "{}: _class_name '{}' is not a UNet2DConditionModel", where,
@@ -132,7 +133,7 @@ UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) 
   GENRT_CHECK(mid == "UNetMidBlock2DCrossAttn", "{}: mid_block_type '{}' is not supported (UNetMidBlock2DCrossAttn)",
               where, mid);
 
-  c.text_time = parse_text_time(j, where);
+  c.text_time = parse_text_time(j, where, time_ids);
   expect_unset(j, "num_class_embeds", where, "class embeddings");
   expect_unset(j, "encoder_hid_dim_type", where, "a projection of the text states");
   expect_unset(j, "time_embedding_act_fn", where, "an activation after the time embedding");
@@ -176,8 +177,10 @@ UnetConfig parse_unet_config(const nlohmann::json& j, const std::string& where) 
 
 }  // namespace
 
-UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where) {
-  return parse_config_json(config, where, parse_unet_config);
+UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where, int64_t time_ids) {
+  return parse_config_json(config, where, [time_ids](const nlohmann::json& j, const std::string& w) {
+    return parse_unet_config(j, w, time_ids);
+  });
 }
 
 }  // namespace genrt

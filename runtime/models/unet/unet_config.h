@@ -25,13 +25,18 @@ struct UnetLevel {
 
 // SDXL's addition_embed_type "text_time": an embedding added to the timestep's, made by
 // add_embedding (linear, SiLU, linear) from the pooled text embedding followed by the
-// sinusoidal features of six size-and-crop "time ids".
+// sinusoidal features of the "time ids": six of size and crop for SDXL's base model, five
+// (size, crop, aesthetic score) for its refiner. The config does not say which: the
+// pipeline does (model_index.json's requires_aesthetics_score).
 struct UnetTextTimeEmbedding {
   int64_t time_embed_dim = 0;  // addition_time_embed_dim: features per time id
-  int64_t input_dim = 0;       // projection_class_embeddings_input_dim: pooled text + 6 time ids
+  int64_t input_dim = 0;       // projection_class_embeddings_input_dim: pooled text + time ids
+  int64_t time_ids = kTimeIds;  // per sample
 
   static constexpr int64_t kTimeIds = 6;  // original (h, w), crop top-left (y, x), target (h, w)
-  int64_t text_embeds_dim() const { return input_dim - kTimeIds * time_embed_dim; }
+  static constexpr int64_t kAestheticTimeIds = 5;  // original (h, w), crop top-left (y, x), aesthetic score
+  int64_t time_features() const { return time_ids * time_embed_dim; }
+  int64_t text_embeds_dim() const { return input_dim - time_features(); }
 };
 
 struct UnetConfig {
@@ -55,6 +60,9 @@ struct UnetConfig {
 // Parses a diffusers config.json of a UNet2DConditionModel; errors name `where` and the
 // field, and settings genrt does not run (added embeddings other than SDXL's "text_time",
 // class embeddings, a time-scale-shift norm, other block types) are refused by name.
-UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where);
+// `time_ids`: how many time ids per sample a "text_time" embedding takes (see
+// UnetTextTimeEmbedding).
+UnetConfig unet_config_from_json(const nlohmann::json& config, const std::string& where,
+                                 int64_t time_ids = UnetTextTimeEmbedding::kTimeIds);
 
 }  // namespace genrt

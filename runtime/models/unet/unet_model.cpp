@@ -94,7 +94,7 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
 template <class Alloc>
 void allocate_uploads(const UnetConfig& c, const UnetExtent& e, DType dtype, Alloc& alloc) {
   alloc({e.batch, level_channels(c, 0)}, dtype);
-  if (c.text_time) alloc({e.batch, UnetTextTimeEmbedding::kTimeIds * c.text_time->time_embed_dim}, dtype);
+  if (c.text_time) alloc({e.batch, c.text_time->time_features()}, dtype);
 }
 
 void expect_extent(const UnetConfig& c, const UnetExtent& e, const char* what) {
@@ -237,8 +237,7 @@ UnetWorkspace UnetModel::make_workspace(const UnetExtent& extent) const {
   ws.transformer.image = ws.resnet.normed;  // a transformer's GroupNorm runs between ResNets
   ws.host_timestep_features = Tensor::zeros({extent.batch, level_channels(config_, 0)}, DType::f32);
   if (config_.text_time) {
-    ws.host_time_id_features = Tensor::zeros(
-        {extent.batch, UnetTextTimeEmbedding::kTimeIds * config_.text_time->time_embed_dim}, DType::f32);
+    ws.host_time_id_features = Tensor::zeros({extent.batch, config_.text_time->time_features()}, DType::f32);
   }
   return ws;
 }
@@ -260,7 +259,7 @@ void UnetModel::embed_timesteps(std::span<const float> timesteps, const UnetAdde
 
 void UnetModel::add_text_time_embedding(const UnetAddedConditions& added, UnetWorkspace& ws, Tensor& temb) const {
   const UnetTextTimeEmbedding& e = *config_.text_time;
-  const int64_t batch = temb.dim(0), time_features = UnetTextTimeEmbedding::kTimeIds * e.time_embed_dim;
+  const int64_t batch = temb.dim(0), time_features = e.time_features();
   // diffusers' add_time_proj: the same sinusoidal features as the timestep's, of each id.
   blocks::timestep_features(added.time_ids, e.time_embed_dim, timestep_feature_params(config_),
                             ws.host_time_id_features.data<float>());
@@ -305,10 +304,10 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
     GENRT_CHECK(added.text_embeds.defined() && added.text_embeds.shape() == Shape({batch, dim}),
                 "UNet: its addition_embed_type \"text_time\" (SDXL) needs pooled text embeds [{}, {}], got {}", batch,
                 dim, added.text_embeds.defined() ? shape_string(added.text_embeds.shape()) : "none");
-    GENRT_CHECK(std::ssize(added.time_ids) == UnetTextTimeEmbedding::kTimeIds * batch,
+    GENRT_CHECK(std::ssize(added.time_ids) == c.text_time->time_ids * batch,
                 "UNet: its addition_embed_type \"text_time\" (SDXL) needs {} time ids per sample, got {} for a batch "
                 "of {}",
-                UnetTextTimeEmbedding::kTimeIds, added.time_ids.size(), batch);
+                c.text_time->time_ids, added.time_ids.size(), batch);
   } else {
     GENRT_CHECK(!added.text_embeds.defined() && added.time_ids.empty(),
                 "UNet: added text embeds and time ids given, but its config has no addition_embed_type");
@@ -397,12 +396,12 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
   ops::unpatchify(predicted.reshape({batch, height * width, c.out_channels}), 1, output);
 }
 
-UnetModel load_unet(const std::filesystem::path& model_dir) {
+UnetModel load_unet(const std::filesystem::path& model_dir, int64_t time_ids) {
   const auto dir = pipeline_part_dir(model_dir, "unet");
   const auto config_path = dir / "config.json";
   GENRT_CHECK(std::filesystem::exists(config_path), "{}: no config.json (nor unet/config.json): not a diffusers UNet folder",
               model_dir.string());
-  const UnetConfig c = unet_config_from_json(read_json_file(config_path), config_path.string());
+  const UnetConfig c = unet_config_from_json(read_json_file(config_path), config_path.string(), time_ids);
   const WeightStore store = WeightStore::open_dir(dir);
   UnetWeights w;
   const NamedWeights named = unet_named_weights(c, w);

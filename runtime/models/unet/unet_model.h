@@ -86,7 +86,9 @@ struct UnetWorkspace {
 // SDXL's added conditions (the UNet's addition_embed_type "text_time"), per sample.
 struct UnetAddedConditions {
   Tensor text_embeds;              // [batch, text_embeds_dim]: the pooled text, in the model's dtype and device
-  std::span<const float> time_ids;  // batch x 6 on the host: original (h, w), crop (y, x), target (h, w)
+  // batch x config's time_ids on the host: original (h, w), crop (y, x), then target (h, w)
+  // or (the refiner's) an aesthetic score
+  std::span<const float> time_ids;
 };
 
 class UnetModel {
@@ -129,7 +131,8 @@ class UnetModel {
 };
 
 // Loads a diffusers UNet: a pipeline folder (with unet/) or the unet folder itself,
-// holding config.json and diffusion_pytorch_model.safetensors.
-UnetModel load_unet(const std::filesystem::path& dir);
+// holding config.json and diffusion_pytorch_model.safetensors. `time_ids`: per sample, for
+// an added "text_time" embedding (SDXL's 6, its refiner's 5; see UnetTextTimeEmbedding).
+UnetModel load_unet(const std::filesystem::path& dir, int64_t time_ids = UnetTextTimeEmbedding::kTimeIds);
 
 }  // namespace genrt
