@@ -202,31 +202,37 @@ def pipeline_golden(pipe, out, gen):
 
 
 @torch.no_grad()
-def img2img_golden(pipe, out, gen):
-    height, width = IMG2IMG_SIZE
+def img2img_run(pipe, out, gen, size, args, prefix):
+    """An image-to-image golden of `pipe`: a random 8-bit PNG of `size` (height, width) and
+    saved noise, run under each scheduler; its files are named with `prefix`."""
+    height, width = size
     pixels = torch.randint(0, 256, (height, width, 3), generator=gen, dtype=torch.uint8).numpy()
-    image_path = f"{out.name}/img2img_image.png"
+    image_path = f"{out.name}/{prefix}image.png"
     Image.fromarray(pixels).save(OUT / image_path)
     out.files[image_path] = list(pixels.shape)
     f = pipe.vae_scale_factor
     noise = torch.randn((1, pipe.vae.config.latent_channels, height // f, width // f), generator=gen)
-    result = dict(IMG2IMG_ARGS, image=image_path, noise=out.save("img2img_noise", noise), schedulers={})
+    result = dict(args, image=image_path, noise=out.save(f"{prefix}noise", noise), schedulers={})
+    with img2img_inputs(noise):
+        config = pipe.scheduler.config
+        for name, cls in PIPELINE_SCHEDULERS:
+            pipe.scheduler = cls.from_config(config)
+            init = Image.open(OUT / image_path)
+            latents = pipe(**args, image=init, output_type="latent").images
+            decoded = pipe(**args, image=init, output_type="np").images
+            result["schedulers"][name] = dict(
+                timesteps=[float(t) for t in pipe.scheduler.timesteps],
+                latents=out.save(f"{prefix}{name}_latents", latents),
+                image=out.save(f"{prefix}{name}_image", torch.from_numpy(decoded)))
+    return result
+
+
+def img2img_golden(pipe, out, gen):
     # SDXL 1.0 base's img2img: no aesthetic score in the time ids.
     img2img = StableDiffusionXLImg2ImgPipeline(**pipe.components, requires_aesthetics_score=False,
                                                force_zeros_for_empty_prompt=True, add_watermarker=False)
     img2img.set_progress_bar_config(disable=True)
-    with img2img_inputs(noise):
-        config = pipe.scheduler.config
-        for name, cls in PIPELINE_SCHEDULERS:
-            img2img.scheduler = cls.from_config(config)
-            init = Image.open(OUT / image_path)
-            latents = img2img(**IMG2IMG_ARGS, image=init, output_type="latent").images
-            decoded = img2img(**IMG2IMG_ARGS, image=init, output_type="np").images
-            result["schedulers"][name] = dict(
-                timesteps=[float(t) for t in img2img.scheduler.timesteps],
-                latents=out.save(f"img2img_{name}_latents", latents),
-                image=out.save(f"img2img_{name}_image", torch.from_numpy(decoded)))
-    return result
+    return img2img_run(img2img, out, gen, IMG2IMG_SIZE, IMG2IMG_ARGS, "img2img_")
 
 
 @contextmanager
@@ -263,29 +269,9 @@ def write_refiner(base, seed):
     return pipe
 
 
-@torch.no_grad()
 def refiner_golden(pipe, out, gen):
     assert pipe.text_encoder is None and pipe.config.requires_aesthetics_score
-    height, width = REFINER_SIZE
-    pixels = torch.randint(0, 256, (height, width, 3), generator=gen, dtype=torch.uint8).numpy()
-    image_path = f"{out.name}/image.png"
-    Image.fromarray(pixels).save(OUT / image_path)
-    out.files[image_path] = list(pixels.shape)
-    f = pipe.vae_scale_factor
-    noise = torch.randn((1, pipe.vae.config.latent_channels, height // f, width // f), generator=gen)
-    result = dict(REFINER_ARGS, image=image_path, noise=out.save("noise", noise), schedulers={})
-    with img2img_inputs(noise):
-        config = pipe.scheduler.config
-        for name, cls in PIPELINE_SCHEDULERS:
-            pipe.scheduler = cls.from_config(config)
-            init = Image.open(OUT / image_path)
-            latents = pipe(**REFINER_ARGS, image=init, output_type="latent").images
-            decoded = pipe(**REFINER_ARGS, image=init, output_type="np").images
-            result["schedulers"][name] = dict(
-                timesteps=[float(t) for t in pipe.scheduler.timesteps],
-                latents=out.save(f"{name}_latents", latents),
-                image=out.save(f"{name}_image", torch.from_numpy(decoded)))
-    return result
+    return img2img_run(pipe, out, gen, REFINER_SIZE, REFINER_ARGS, "")
 
 
 def main():
