@@ -172,10 +172,10 @@ TEST(SdxlGolden, ImageToImageMatchesDiffusersUnderEulerAndDdim) {
   }
 }
 
-// A copy of the sdxl folder to break.
-std::filesystem::path copy_of_sdxl(const test::TempDir& tmp) {
-  const auto dir = tmp / "sdxl";
-  std::filesystem::copy(sdxl_dir(), dir, std::filesystem::copy_options::recursive);
+// A copy of a pipeline folder (sdxl_dir(), refiner_dir()) to break.
+std::filesystem::path copy_of(const std::filesystem::path& folder, const test::TempDir& tmp) {
+  const auto dir = tmp.path() / folder.filename();
+  std::filesystem::copy(folder, dir, std::filesystem::copy_options::recursive);
   return dir;
 }
 
@@ -185,13 +185,31 @@ void edit_json(const std::filesystem::path& path, const char* field, const nlohm
   test::write_file(path, j.dump());
 }
 
+// One way to break a folder, and the message SdPipeline::load gives for it.
+struct FolderBreak {
+  const char* part;  // a config to edit, or "" to remove text_encoder_2/
+  const char* field;
+  nlohmann::json value;
+  const char* message;
+};
+
+// Each break, made on a fresh copy of `folder`, fails the load with its message.
+void expect_breaks_refused(const std::filesystem::path& folder, const std::vector<FolderBreak>& breaks) {
+  for (const FolderBreak& c : breaks) {
+    SCOPED_TRACE(c.message);
+    test::TempDir tmp;
+    const auto dir = copy_of(folder, tmp);
+    if (std::string(c.part).empty()) {
+      std::filesystem::remove_all(dir / "text_encoder_2");
+    } else {
+      edit_json(dir / c.part, c.field, c.value);
+    }
+    EXPECT_ERROR(SdPipeline::load(dir), c.message);
+  }
+}
+
 TEST(SdxlPipelineFiles, HostileFoldersAreClearErrors) {
-  const struct {
-    const char* part;  // a config to edit, or "" to remove text_encoder_2/
-    const char* field;
-    nlohmann::json value;
-    const char* message;
-  } cases[] = {
+  const std::vector<FolderBreak> cases = {
       {"", "", nullptr, "no text_encoder_2/ folder: not a Stable Diffusion XL pipeline folder"},
       {"model_index.json", "_class_name", "StableDiffusionXLInpaintPipeline",
        "_class_name StableDiffusionXLInpaintPipeline is not supported (of the SDXL pipelines, "
@@ -205,20 +223,10 @@ TEST(SdxlPipelineFiles, HostileFoldersAreClearErrors) {
       {"unet/config.json", "addition_embed_type", nullptr,
        "the UNet has no addition_embed_type \"text_time\": unet/ is not an SDXL UNet"},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.message);
-    test::TempDir tmp;
-    const auto dir = copy_of_sdxl(tmp);
-    if (std::string(c.part).empty()) {
-      std::filesystem::remove_all(dir / "text_encoder_2");
-    } else {
-      edit_json(dir / c.part, c.field, c.value);
-    }
-    EXPECT_ERROR(SdPipeline::load(dir), c.message);
-  }
+  expect_breaks_refused(sdxl_dir(), cases);
   // An SDXL UNet in a folder that model_index.json calls an SD 1.x pipeline.
   test::TempDir tmp;
-  const auto dir = copy_of_sdxl(tmp);
+  const auto dir = copy_of(sdxl_dir(), tmp);
   edit_json(dir / "model_index.json", "_class_name", "StableDiffusionPipeline");
   EXPECT_ERROR(SdPipeline::load(dir),
                "the UNet has SDXL's addition_embed_type \"text_time\", but model_index.json's _class_name is not "
@@ -230,7 +238,7 @@ TEST(SdxlPipelineFiles, HostileFoldersAreClearErrors) {
 TEST(SdxlPipelineFiles, ForceZerosForEmptyPromptComesFromModelIndex) {
   const auto& g = golden().at("pipeline");
   test::TempDir tmp;
-  const auto dir = copy_of_sdxl(tmp);
+  const auto dir = copy_of(sdxl_dir(), tmp);
   edit_json(dir / "model_index.json", "force_zeros_for_empty_prompt", false);
   const SdPipeline pipeline = SdPipeline::load(dir);
   const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
@@ -348,20 +356,8 @@ TEST(SdxlRefiner, AestheticScoresConditionAndUnguidedRunsWork) {
   EXPECT_GT(pipeline.parameter_count(), 0);
 }
 
-// A copy of the refiner folder to break.
-std::filesystem::path copy_of_refiner(const test::TempDir& tmp) {
-  const auto dir = tmp / "sdxl_refiner";
-  std::filesystem::copy(refiner_dir(), dir, std::filesystem::copy_options::recursive);
-  return dir;
-}
-
 TEST(SdxlRefinerFiles, HostileFoldersAndTextToImageAreClearErrors) {
-  const struct {
-    const char* part;  // a config to edit, or "" to remove text_encoder_2/
-    const char* field;
-    nlohmann::json value;
-    const char* message;
-  } cases[] = {
+  const std::vector<FolderBreak> cases = {
       {"", "", nullptr, "no text_encoder_2/ folder: not a Stable Diffusion XL pipeline folder"},
       {"unet/config.json", "cross_attention_dim", 48,
        "sdxl_refiner: text_encoder_2/'s hidden_size 32 is not unet/'s cross_attention_dim 48: without text_encoder/ "
@@ -380,21 +376,11 @@ TEST(SdxlRefinerFiles, HostileFoldersAndTextToImageAreClearErrors) {
       {"model_index.json", "text_encoder", nlohmann::json::array({"transformers", "CLIPTextModel"}),
        "model_index.json: text_encoder is [\"transformers\",\"CLIPTextModel\"] but tokenizer is [null,null]"},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.message);
-    test::TempDir tmp;
-    const auto dir = copy_of_refiner(tmp);
-    if (std::string(c.part).empty()) {
-      std::filesystem::remove_all(dir / "text_encoder_2");
-    } else {
-      edit_json(dir / c.part, c.field, c.value);
-    }
-    EXPECT_ERROR(SdPipeline::load(dir), c.message);
-  }
+  expect_breaks_refused(refiner_dir(), cases);
   // Both named in model_index.json, but the refiner ships no text_encoder/.
   {
     test::TempDir tmp;
-    const auto dir = copy_of_refiner(tmp);
+    const auto dir = copy_of(refiner_dir(), tmp);
     edit_json(dir / "model_index.json", "text_encoder", nlohmann::json::array({"transformers", "CLIPTextModel"}));
     edit_json(dir / "model_index.json", "tokenizer", nlohmann::json::array({"transformers", "CLIPTokenizer"}));
     EXPECT_ERROR(SdPipeline::load(dir), "no tokenizer/ folder: not a Stable Diffusion XL pipeline folder");
@@ -413,7 +399,7 @@ TEST(SdxlRefinerFiles, HostileFoldersAndTextToImageAreClearErrors) {
 TEST(SdxlPipelineFiles, BaseFolderAsImageToImagePipelineMatchesItsGolden) {
   const auto& g = golden().at("img2img");
   test::TempDir tmp;
-  const auto dir = copy_of_sdxl(tmp);
+  const auto dir = copy_of(sdxl_dir(), tmp);
   edit_json(dir / "model_index.json", "_class_name", "StableDiffusionXLImg2ImgPipeline");
   const SdPipeline pipeline = SdPipeline::load(dir);
   EXPECT_TRUE(pipeline.needs_init_image());
