@@ -30,6 +30,7 @@ namespace genrt {
 namespace {
 
 using test::expect_run_matches;
+using test::golden_img2img_request;
 using test::max_rel_diff;
 using test::sd_golden_npy;
 
@@ -148,17 +149,9 @@ TEST_P(SdGolden, ImageToImageMatchesDiffusersUnderEachScheduler) {
   const auto& g = golden().at(GetParam()).at("img2img");
   const SdPipeline pipeline = SdPipeline::load(test::data_dir() / "tiny_sd" / GetParam());
   ASSERT_TRUE(pipeline.can_encode_images());
-  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
   for (const auto& [name, scheduler] : kGoldenSchedulers) {
     SCOPED_TRACE(name);
-    const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
-                                                   .negative_prompt = g.at("negative_prompt").get<std::string>(),
-                                                   .steps = g.at("num_inference_steps").get<int64_t>(),
-                                                   .guidance = g.at("guidance_scale").get<double>(),
-                                                   .init_noise = sd_golden_npy(g.at("noise")),
-                                                   .init_image = image,
-                                                   .strength = g.at("strength").get<double>(),
-                                                   .scheduler = pipeline.scheduler_config(scheduler)});
+    const TextToImageResult result = pipeline.run(golden_img2img_request(g, pipeline.scheduler_config(scheduler)));
     EXPECT_EQ(result.steps_done, 3);
     expect_run_matches(result, g.at("schedulers").at(name), std::string("img2img_") + name);
   }

@@ -13,6 +13,7 @@
 #include "runtime/core/max_rel_diff.h"
 #include "runtime/diffusion/sd_pipeline.h"
 #include "runtime/io/npy.h"
+#include "runtime/io/png_image.h"
 #include "tests/test_util.h"
 
 namespace genrt::test {
@@ -54,6 +55,19 @@ inline void expect_run_matches(const TextToImageResult& result, const nlohmann::
   }
   ::testing::Test::RecordProperty(name + "_latents_max_rel_diff", std::to_string(err));
   ::testing::Test::RecordProperty(name + "_pixels_max_abs_diff", std::to_string(worst));
+}
+
+// An image-to-image golden's run (`g`: its prompts, steps, guidance, saved noise, 8-bit
+// init PNG and strength) under `scheduler`.
+inline TextToImageRequest golden_img2img_request(const nlohmann::json& g, const NoiseSchedulerConfig& scheduler) {
+  return {.prompt = g.at("prompt").get<std::string>(),
+          .negative_prompt = g.at("negative_prompt").get<std::string>(),
+          .steps = g.at("num_inference_steps").get<int64_t>(),
+          .guidance = g.at("guidance_scale").get<double>(),
+          .init_noise = sd_golden_npy(g.at("noise")),
+          .init_image = from_rgb8(read_png(data_dir() / "tiny_sd" / g.at("image").get<std::string>())),
+          .strength = g.at("strength").get<double>(),
+          .scheduler = scheduler};
 }
 
 }  // namespace genrt::test

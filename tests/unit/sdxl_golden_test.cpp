@@ -33,6 +33,7 @@ namespace genrt {
 namespace {
 
 using test::expect_run_matches;
+using test::golden_img2img_request;
 using test::max_rel_diff;
 using test::sd_golden_npy;
 
@@ -156,17 +157,9 @@ TEST(SdxlGolden, ImageToImageMatchesDiffusersUnderEulerAndDdim) {
   const auto& g = golden().at("img2img");
   const SdPipeline pipeline = SdPipeline::load(sdxl_dir());
   ASSERT_TRUE(pipeline.can_encode_images());
-  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
   for (const char* name : {"euler", "ddim"}) {
     SCOPED_TRACE(name);
-    const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
-                                                   .negative_prompt = g.at("negative_prompt").get<std::string>(),
-                                                   .steps = g.at("num_inference_steps").get<int64_t>(),
-                                                   .guidance = g.at("guidance_scale").get<double>(),
-                                                   .init_noise = sd_golden_npy(g.at("noise")),
-                                                   .init_image = image,
-                                                   .strength = g.at("strength").get<double>(),
-                                                   .scheduler = pipeline.scheduler_config(name)});
+    const TextToImageResult result = pipeline.run(golden_img2img_request(g, pipeline.scheduler_config(name)));
     EXPECT_EQ(result.steps_done, 3);
     expect_run_matches(result, g.at("schedulers").at(name), std::string("sdxl_img2img_") + name);
   }
@@ -319,21 +312,13 @@ TEST(SdxlRefinerGolden, ImageToImageMatchesDiffusersUnderEulerAndDdim) {
   EXPECT_TRUE(pipeline.needs_init_image());
   EXPECT_EQ(pipeline.unet_config().cross_attention_dim, 32);
   EXPECT_EQ(pipeline.unet_config().text_time->time_ids, 5);
-  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
-  ASSERT_EQ(image.shape(), Shape({1, 3, 24, 16}));
   for (const char* name : {"euler", "ddim"}) {
     SCOPED_TRACE(name);
-    const TextToImageResult result =
-        pipeline.run({.prompt = g.at("prompt").get<std::string>(),
-                      .negative_prompt = g.at("negative_prompt").get<std::string>(),
-                      .steps = g.at("num_inference_steps").get<int64_t>(),
-                      .guidance = g.at("guidance_scale").get<double>(),
-                      .init_noise = sd_golden_npy(g.at("noise")),
-                      .init_image = image,
-                      .strength = g.at("strength").get<double>(),
-                      .scheduler = pipeline.scheduler_config(name),
-                      .aesthetic_score = g.at("aesthetic_score").get<double>(),
-                      .negative_aesthetic_score = g.at("negative_aesthetic_score").get<double>()});
+    TextToImageRequest request = golden_img2img_request(g, pipeline.scheduler_config(name));
+    ASSERT_EQ(request.init_image.shape(), Shape({1, 3, 24, 16}));
+    request.aesthetic_score = g.at("aesthetic_score").get<double>();
+    request.negative_aesthetic_score = g.at("negative_aesthetic_score").get<double>();
+    const TextToImageResult result = pipeline.run(request);
     EXPECT_EQ(result.steps_done, 3);
     expect_run_matches(result, g.at("schedulers").at(name), std::string("sdxl_refiner_") + name);
   }
@@ -403,15 +388,7 @@ TEST(SdxlPipelineFiles, BaseFolderAsImageToImagePipelineMatchesItsGolden) {
   edit_json(dir / "model_index.json", "_class_name", "StableDiffusionXLImg2ImgPipeline");
   const SdPipeline pipeline = SdPipeline::load(dir);
   EXPECT_TRUE(pipeline.needs_init_image());
-  const Tensor image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>()));
-  const TextToImageResult result = pipeline.run({.prompt = g.at("prompt").get<std::string>(),
-                                                 .negative_prompt = g.at("negative_prompt").get<std::string>(),
-                                                 .steps = g.at("num_inference_steps").get<int64_t>(),
-                                                 .guidance = g.at("guidance_scale").get<double>(),
-                                                 .init_noise = sd_golden_npy(g.at("noise")),
-                                                 .init_image = image,
-                                                 .strength = g.at("strength").get<double>(),
-                                                 .scheduler = pipeline.scheduler_config("euler")});
+  const TextToImageResult result = pipeline.run(golden_img2img_request(g, pipeline.scheduler_config("euler")));
   expect_run_matches(result, g.at("schedulers").at("euler"), "sdxl_img2img_class_euler");
   EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2}), "runs from an init image only");
 }
