@@ -23,6 +23,24 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+ForwardBatch encoder_decoder_step(const std::vector<int32_t>& input, const std::vector<int32_t>& decoder, size_t step,
+                                  const BlockTable& blocks) {
+  const auto prompt_tokens = static_cast<int64_t>(input.size()) + 1;
+  ForwardBatch batch;
+  if (step == 0) {
+    batch.tokens = input;
+    batch.tokens.push_back(decoder[0]);
+  } else {
+    batch.tokens = {decoder[step]};
+  }
+  batch.sequences.push_back({.first_token = 0,
+                             .n_tokens = std::ssize(batch.tokens),
+                             .start_pos = step == 0 ? 0 : prompt_tokens + static_cast<int64_t>(step) - 1,
+                             .blocks = &blocks,
+                             .prompt_tokens = prompt_tokens});
+  return batch;
+}
+
 Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens) {
   const auto n = static_cast<int64_t>(tokens.size());
   KvCache cache = model.make_kv_cache((n + 15) / 16, 16);

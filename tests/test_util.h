@@ -63,6 +63,12 @@ inline std::filesystem::path shared_dir() {
 
 // Runs `tokens` through the model in one prefill (a KV cache of its own, on the model's
 // device) and returns every position's logits, [tokens, vocab] on the host.
+// An encoder-decoder's forward of decoder token `step` of `decoder` after the encoder input
+// `input`, in `blocks`, as the engine runs it: step 0 reads the prompt (the input and
+// decoder[0]) whole, each later step one decoder token.
+ForwardBatch encoder_decoder_step(const std::vector<int32_t>& input, const std::vector<int32_t>& decoder, size_t step,
+                                  const BlockTable& blocks);
+
 Tensor prefill_logits(const CausalLM& model, const std::vector<int32_t>& tokens);
 
 // Largest |a - b| over two equal-length float ranges; NaN anywhere gives NaN, which

@@ -55,25 +55,14 @@ TEST_P(T5Gpu, EncoderAndStepByStepLogitsFollowTransformersInBf16) {
     KvCache cache = model.make_kv_cache(8, 16);
     BlockTable blocks;
     ASSERT_TRUE(cache.reserve(blocks, static_cast<int64_t>(input.size() + decoder.size()) + 1));
-    const auto prompt_tokens = static_cast<int64_t>(input.size()) + 1;
-    std::vector<int32_t> context = input;
-    context.push_back(decoder[0]);
     for (size_t step = 0; step < decoder.size(); ++step) {
-      ForwardBatch batch;
-      const int64_t start = step == 0 ? 0 : prompt_tokens + static_cast<int64_t>(step) - 1;
-      batch.tokens.assign(context.begin() + start, context.end());
-      batch.sequences.push_back({.first_token = 0,
-                                 .n_tokens = std::ssize(batch.tokens),
-                                 .start_pos = start,
-                                 .blocks = &blocks,
-                                 .prompt_tokens = prompt_tokens});
-      const Tensor logits = model.device_runtime()->download_f32(model.forward(batch, cache, LogitsFor::last_token));
+      const Tensor logits = model.device_runtime()->download_f32(
+          model.forward(test::encoder_decoder_step(input, decoder, step, blocks), cache, LogitsFor::last_token));
       ASSERT_EQ(logits.dim(1), std::ssize(want[step]));
       for (size_t v = 0; v < want[step].size(); ++v) {
         ASSERT_NEAR(logits.data<float>()[v], want[step][v], bf16_tolerance(want[step][v]))
             << "decoder position " << step << " token " << v;
       }
-      if (step + 1 < decoder.size()) context.push_back(decoder[step + 1]);
     }
     cache.release(blocks);
   }

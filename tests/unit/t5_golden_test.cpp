@@ -77,24 +77,16 @@ TEST_P(T5Golden, DecoderLogitsStepByStepAndRecomputed) {
     ASSERT_TRUE(cache.reserve(blocks, static_cast<int64_t>(input.size() + decoder.size()) + 1));
     const auto prompt_tokens = static_cast<int64_t>(input.size()) + 1;
     // The prompt's step: the encoder input and the start token; then one decoder token a step.
-    std::vector<int32_t> context = input;
-    context.push_back(decoder[0]);
     for (size_t step = 0; step < decoder.size(); ++step) {
-      ForwardBatch batch;
-      const int64_t start = step == 0 ? 0 : prompt_tokens + static_cast<int64_t>(step) - 1;
-      batch.tokens.assign(context.begin() + start, context.end());
-      batch.sequences.push_back({.first_token = 0,
-                                 .n_tokens = static_cast<int64_t>(batch.tokens.size()),
-                                 .start_pos = start,
-                                 .blocks = &blocks,
-                                 .prompt_tokens = prompt_tokens});
-      const Tensor logits = model.forward(batch, cache, LogitsFor::last_token);
+      const Tensor logits =
+          model.forward(test::encoder_decoder_step(input, decoder, step, blocks), cache, LogitsFor::last_token);
       ASSERT_EQ(logits.dim(1), vocab);
       EXPECT_LE(test::max_abs_diff(logits.data<float>(), want[step].data(), want[step].size()), kTolerance)
           << c.at("input") << " decoder position " << step;
-      if (step + 1 < decoder.size()) context.push_back(decoder[step + 1]);
     }
     // The whole context at once, as a preempted sequence is recomputed.
+    std::vector<int32_t> context = input;
+    context.insert(context.end(), decoder.begin(), decoder.end());
     ForwardBatch all{.tokens = context, .sequences = {}, .from_sampled = {}, .sampled = {}};
     all.sequences.push_back({.first_token = 0,
                              .n_tokens = static_cast<int64_t>(context.size()),
