@@ -377,10 +377,11 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
   std::copy(last_rows.begin(), last_rows.end(), host_rows.data<int32_t>());
   const Tensor ids = on_device(host_ids), rows = on_device(host_rows);
   const PagedBatch self_host = paged_batch(self_chunks, block_size, spec_.context_length);
-  GENRT_CHECK(device_.runtime() == nullptr ||
-                  self_host.block_tables.dim(1) <= DecoderDevice::max_step(options_, spec_).table_width,
-              "T5: a block table of {} blocks is wider than the planned {}", self_host.block_tables.dim(1),
-              DecoderDevice::max_step(options_, spec_).table_width);
+  if (device_.runtime() != nullptr) {
+    const int64_t planned_width = DecoderDevice::max_step(options_, spec_).table_width;
+    GENRT_CHECK(self_host.block_tables.dim(1) <= planned_width, "T5: a block table of {} blocks is wider than the planned {}",
+                self_host.block_tables.dim(1), planned_width);
+  }
   const PagedBatch self_batch = on_device(self_host);
   const PagedBatch cross_batch = on_device(paged_batch(cross_chunks, block_size, spec_.context_length));
   const ops::RelativeBias bias{.table = weights_.decoder_bias,
