@@ -23,6 +23,11 @@ __global__ void __launch_bounds__(kElementwiseThreads) scheduler_step_kernel(ref
   });
 }
 
+__global__ void __launch_bounds__(kElementwiseThreads) channel_affine_kernel(ref::ChannelAffineArgs a) {
+  for_each_element(a.batch * a.affine.channels * a.pixels,
+                   [&](int64_t i) { a.out[i] = ref::channel_affine_value(a, i); });
+}
+
 __global__ void __launch_bounds__(kElementwiseThreads)
     gaussian_noise_kernel(uint64_t seed, uint64_t stream_id, float* out, int64_t n) {
   for_each_element(n, [&](int64_t i) { out[i] = ref::philox_normal(seed, stream_id, static_cast<uint64_t>(i)); });
@@ -65,6 +70,17 @@ cudaError_t launch_scheduler_step(const ref::SchedulerStepArgs& a, cudaStream_t 
   }
   if (a.n == 0) return cudaSuccess;
   scheduler_step_kernel<<<elementwise_blocks(a.n), kElementwiseThreads, 0, stream>>>(a);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_channel_affine(const ref::ChannelAffineArgs& a, cudaStream_t stream) {
+  if (a.x == nullptr || a.out == nullptr || a.batch < 0 || a.pixels < 0 || a.affine.channels <= 0 ||
+      a.affine.channels > ref::ChannelAffine::kMaxChannels) {
+    return cudaErrorInvalidValue;
+  }
+  const int64_t n = a.batch * a.affine.channels * a.pixels;
+  if (n == 0) return cudaSuccess;
+  channel_affine_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, stream>>>(a);
   return cudaGetLastError();
 }
 

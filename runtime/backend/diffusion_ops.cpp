@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/ref/channel_affine.h"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
 #include "kernels/ref/philox.h"
@@ -124,6 +125,25 @@ void scheduler_step(const ref::StepCoefficients& c, const Tensor& model_output, 
   }
   GENRT_ON_CUDA(where, cuda_ops::scheduler_step(args));
   ref::scheduler_step(args);
+}
+
+void channel_affine(const Tensor& x, const ref::ChannelAffine& affine, Tensor& out) {
+  const char* op = "channel_affine";
+  const Placement where = latent_placement(x, op, "x");
+  expect_on(out, where, op, "out");
+  GENRT_CHECK(affine.channels > 0 && affine.channels <= ref::ChannelAffine::kMaxChannels,
+              "{}: {} channels of coefficients, expected 1 to {}", op, affine.channels,
+              ref::ChannelAffine::kMaxChannels);
+  GENRT_CHECK(x.rank() == 4 && x.dim(1) == affine.channels, "{}: x {} must be [batch, {}, height, width]", op,
+              shape_string(x.shape()), affine.channels);
+  expect_shape(out, x.shape(), op, "out");
+  const ref::ChannelAffineArgs args{.affine = affine,
+                                    .x = static_cast<const float*>(x.raw()),
+                                    .out = static_cast<float*>(out.raw()),
+                                    .batch = x.dim(0),
+                                    .pixels = x.dim(2) * x.dim(3)};
+  GENRT_ON_CUDA(where, cuda_ops::channel_affine(args));
+  ref::channel_affine(args);
 }
 
 void gaussian_noise(uint64_t seed, uint64_t stream, Tensor& out) {

@@ -1,10 +1,12 @@
 #pragma once
 // Op entries of the diffusion loop: patch layouts, classifier-free guidance, the
-// scheduler step, seeded noise and the NaN check. Same contract as ops.h: check, then run.
+// scheduler step, seeded noise, the NaN check, and the latents' per-channel normalization
+// into and out of the VAE. Same contract as ops.h: check, then run.
 // Images and latents are f32 on every device; tokens are in the model's dtype.
 
 #include <cstdint>
 
+#include "kernels/ref/channel_affine.h"
 #include "kernels/ref/scheduler_step.h"
 #include "runtime/core/tensor.h"
 
@@ -27,6 +29,10 @@ void guidance_combine(const Tensor& model_output, bool guided, float guidance, T
 // step's) and noise may be undefined when the coefficients do not use them.
 void scheduler_step(const ref::StepCoefficients& c, const Tensor& model_output, Tensor& sample,
                     Tensor& x0_history, const Tensor& noise);
+
+// out = x * scale[c] + shift[c] per channel c (see ref::channel_affine) over x, out
+// [batch, affine.channels, height, width], out on x's device; out may be x.
+void channel_affine(const Tensor& x, const ref::ChannelAffine& affine, Tensor& out);
 
 // Fills out with standard normal values of the Philox stream (seed, stream).
 void gaussian_noise(uint64_t seed, uint64_t stream, Tensor& out);

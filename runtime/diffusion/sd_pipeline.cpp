@@ -171,6 +171,17 @@ void expect_parts_match(const std::filesystem::path& dir, const ClipTokenizer* t
                 "from different models",
                 t->hidden_size, u.cross_attention_dim);
   }
+  if (v.has_latent_statistics()) {
+    GENRT_CHECK(tokenizer_2 != nullptr,
+                "{}: latents_mean and latents_std are not supported in a Stable Diffusion 1.x or 2.x folder: diffusers "
+                "reads them in its SDXL pipelines only (StableDiffusionPipeline and StableDiffusionImg2ImgPipeline "
+                "ignore them and take latents / scaling_factor), so genrt refuses rather than guess; remove them to "
+                "run the folder as diffusers does",
+                vae_where);
+    GENRT_CHECK(v.latent_channels <= ref::ChannelAffine::kMaxChannels,
+                "{}: latents_mean and latents_std of {} latent channels: genrt normalizes latents of at most {}",
+                vae_where, v.latent_channels, ref::ChannelAffine::kMaxChannels);
+  }
   GENRT_CHECK(u.in_channels == v.latent_channels && u.out_channels == v.latent_channels,
               "the UNet's {} input and {} output channels are not the VAE's {} latent channels: unet/ and vae/ come "
               "from different models",
@@ -415,8 +426,48 @@ namespace {
 // Where a run's buffers come from: the runtime's persistent region on the GPU.
 using Allocate = std::function<Tensor(const Shape&, DType)>;
 
+// Which way latents cross the VAE: the encoder's into the loop's, or the loop's into the
+// decoder.
+enum class VaeSide { encode, decode };
+
+// The per-channel map of a VAE with latent statistics, as diffusers' SDXL pipelines apply
+// it (prepare_latents, and before vae.decode), as one fma per value:
+//   encode: (encoded - mean) * scaling_factor / std = encoded * (sf / std) - mean * sf / std
+//   decode: latents * std / scaling_factor + mean
+ref::ChannelAffine latent_affine(const VaeConfig& c, VaeSide side) {
+  GENRT_CHECK(c.latent_channels <= ref::ChannelAffine::kMaxChannels &&
+                  std::ssize(c.latents_mean) == c.latent_channels && std::ssize(c.latents_std) == c.latent_channels,
+              "latent statistics: {} and {} values for {} latent channels (at most {})", c.latents_mean.size(),
+              c.latents_std.size(), c.latent_channels, ref::ChannelAffine::kMaxChannels);
+  ref::ChannelAffine a{.channels = c.latent_channels};
+  const double sf = c.scaling_factor;
+  for (int64_t i = 0; i < c.latent_channels; ++i) {
+    const double m = c.latents_mean[i], s = c.latents_std[i];
+    a.scale[i] = static_cast<float>(side == VaeSide::encode ? sf / s : s / sf);
+    a.shift[i] = static_cast<float>(side == VaeSide::encode ? -m * sf / s : m);
+  }
+  return a;
+}
+
+// `in` [1, channels, h, w] across the VAE into each image of `out` [k, channels, h, w], on
+// their device: by the latent statistics when the VAE has them (the folder is SDXL's: see
+// expect_parts_match), else by scaling_factor (encode) or its inverse (decode) alone.
+void cross_vae(const VaeConfig& c, VaeSide side, const Tensor& in, Tensor& out) {
+  if (!c.has_latent_statistics()) {
+    const double scale = side == VaeSide::encode ? c.scaling_factor : 1.0 / c.scaling_factor;
+    ops::guidance_input(in, static_cast<float>(scale), out);
+    return;
+  }
+  const ref::ChannelAffine affine = latent_affine(c, side);
+  for (int64_t i = 0; i < out.dim(0); ++i) {
+    Tensor image = out.slice(i, i + 1);
+    ops::channel_affine(in, affine, image);
+  }
+}
+
 // Image to image's clean latents: the encoder's mean latents of `image` (in [0, 1], taken
-// to [-1, 1]), times the scaling factor, in `latents` for every image of the run.
+// to [-1, 1]), times the scaling factor (with latent statistics: normalized by them, see
+// latent_affine), in `latents` for every image of the run.
 void encode_init_image(const VaeModel& vae, const Tensor& image, DeviceRuntime* runtime, const Allocate& allocate,
                        VaeWorkspace& ws, Tensor& latents) {
   const Tensor given = image.to_f32();
@@ -433,11 +484,12 @@ void encode_init_image(const VaeModel& vae, const Tensor& image, DeviceRuntime* 
   const auto step = step_on(runtime);
   vae.encode(pixels, ws, moments);
   const Tensor mean = moments.reshape({2, channels, h, w}).slice(0, 1).reshape({1, channels, h, w});
-  ops::guidance_input(mean, static_cast<float>(vae.config().scaling_factor), latents);
+  cross_vae(vae.config(), VaeSide::encode, mean, latents);
 }
 
-// Each image's latents / scaling_factor through the VAE (whole on the device, or tile by
-// tile from the host's copy `host_latents`), then (x / 2 + 0.5) clamped to [0, 1] as
+// Each image's latents / scaling_factor (with latent statistics: denormalized by them, see
+// latent_affine) through the VAE (whole on the device, or tile by tile from the host's copy
+// `host_latents`), then (x / 2 + 0.5) clamped to [0, 1] as
 // diffusers' image processor does: [images, channels, height, width] on the host.
 Tensor decode_images(const VaeModel& vae, bool tiled, const Tensor& latents, const Tensor& host_latents,
                      DeviceRuntime* runtime, const Allocate& allocate, VaeWorkspace& ws) {
@@ -448,13 +500,11 @@ Tensor decode_images(const VaeModel& vae, bool tiled, const Tensor& latents, con
   const Tensor latent_buffer = allocate({c.latent_channels * ws.extent.height * ws.extent.width}, DType::f32);
   const Tensor pixel_buffer = allocate({c.out_channels * ws.extent.height * f * ws.extent.width * f}, DType::f32);
   Tensor out = Tensor::zeros({images, c.out_channels, one_image[2], one_image[3]}, DType::f32);
-  const auto inverse_scale = static_cast<float>(1.0 / c.scaling_factor);
   for (int64_t i = 0; i < images; ++i) {
     Tensor host;
     if (tiled) {
       Tensor scaled = Tensor::zeros(one_latent, DType::f32);
-      const std::span<const float> from = host_latents.slice(i, i + 1).span<float>();
-      std::transform(from.begin(), from.end(), scaled.data<float>(), [&](float v) { return v * inverse_scale; });
+      cross_vae(c, VaeSide::decode, host_latents.slice(i, i + 1), scaled);
       host = Tensor::zeros(one_image, DType::f32);
       vae.decode_tiled(scaled, ws, latent_buffer, pixel_buffer, host);
     } else {
@@ -462,7 +512,7 @@ Tensor decode_images(const VaeModel& vae, bool tiled, const Tensor& latents, con
       Tensor pixels = blocks::view_of(pixel_buffer, one_image);
       {
         const auto step = step_on(runtime);
-        ops::guidance_input(latents.slice(i, i + 1), inverse_scale, scaled);
+        cross_vae(c, VaeSide::decode, latents.slice(i, i + 1), scaled);
         vae.decode(scaled, ws, pixels);
       }
       host = runtime != nullptr ? runtime->download_f32(pixels) : pixels;

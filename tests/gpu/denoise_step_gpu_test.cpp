@@ -1,6 +1,6 @@
 // The denoising loop's kernels on the GPU against the CPU references: patch layouts in
-// every storage dtype, guidance, the scheduler step, Philox noise and the NaN count. Skip
-// without a device.
+// every storage dtype, guidance, the scheduler step, Philox noise, the NaN count and the
+// latents' per-channel affine. Skip without a device.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 
 #include "kernels/denoise_step.cuh"
 #include "kernels/patchify.cuh"
+#include "kernels/ref/channel_affine.h"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
 #include "kernels/ref/philox.h"
@@ -163,6 +164,44 @@ TEST_F(DenoiseStepGpu, GaussianNoiseIsThePhiloxStreamOfTheCpu) {
   // few ulp.
   const std::vector<float> got = d_noise.read();
   EXPECT_LE(max_rel_diff(got.data(), expected.data(), n), 1e-5);
+}
+
+// fmaf on both sides: the same single rounding, so bit for bit. SDXL's 4 channels at 1024
+// pixels (a 128x128 latent), the widest 16 over an odd size, one channel of one pixel, a
+// batch; in place and out of place.
+TEST_F(DenoiseStepGpu, ChannelAffineMatchesReferenceExactly) {
+  const struct {
+    int64_t batch, channels, pixels;
+  } shapes[] = {{1, 4, 128 * 128}, {2, ref::ChannelAffine::kMaxChannels, 13 * 7}, {1, 1, 1}, {3, 4, 8 * 12}};
+  for (const auto& shape : shapes) {
+    SCOPED_TRACE(testing::Message() << shape.batch << "x" << shape.channels << "x" << shape.pixels);
+    ref::ChannelAffine affine{.channels = shape.channels};
+    for (int64_t c = 0; c < shape.channels; ++c) {
+      affine.scale[c] = 0.13025f / (0.5f + 0.25f * static_cast<float>(c));
+      affine.shift[c] = 0.3f * static_cast<float>(c) - 1.7f;
+    }
+    const int64_t n = shape.batch * shape.channels * shape.pixels;
+    const std::vector<float> x = pattern(n, 4.0f, 10, DType::f32);
+    std::vector<float> expected(n);
+    ref::channel_affine({.affine = affine, .x = x.data(), .out = expected.data(), .batch = shape.batch,
+                         .pixels = shape.pixels});
+    DeviceBuffer d_x(x, DType::f32), d_out(std::vector<float>(n), DType::f32);
+    ASSERT_EQ(kernels::launch_channel_affine({.affine = affine, .x = d_x.get<float>(), .out = d_out.get<float>(),
+                                              .batch = shape.batch, .pixels = shape.pixels},
+                                             nullptr),
+              cudaSuccess);
+    EXPECT_EQ(d_out.read(), expected);
+    ASSERT_EQ(kernels::launch_channel_affine({.affine = affine, .x = d_x.get<float>(), .out = d_x.get<float>(),
+                                              .batch = shape.batch, .pixels = shape.pixels},
+                                             nullptr),
+              cudaSuccess);
+    EXPECT_EQ(d_x.read(), expected);
+  }
+  float dummy = 0;
+  ref::ChannelAffine wide{.channels = ref::ChannelAffine::kMaxChannels + 1};
+  EXPECT_EQ(kernels::launch_channel_affine({.affine = wide, .x = &dummy, .out = &dummy, .batch = 1, .pixels = 1},
+                                           nullptr),
+            cudaErrorInvalidValue);
 }
 
 TEST_F(DenoiseStepGpu, CountsNanAndInfinity) {

@@ -1,7 +1,7 @@
 // Stable Diffusion's GPU paths that only the pipeline reaches, against the CPU reference:
 // image to image (the VAE encoder, its asymmetric-padding downsamplers, the init image's
-// upload, the noised start), tiled VAE decoding (tiles through the device one by one) and
-// SDXL's conditioning.
+// upload, the noised start), tiled VAE decoding (tiles through the device one by one),
+// SDXL's conditioning, and SDXL's latent statistics (the per-channel affine on the device).
 // bf16 and fp16 weights and activations, fp32 latents. Skip without a device.
 
 #include <gtest/gtest.h>
@@ -93,6 +93,40 @@ TEST_P(SdGpu, SdxlFollowsTheCpu) {
     EXPECT_LE(latents, kFollowsTheCpu) << dtype_name(dtype) << " negative '" << negative << "'";
     EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype) << " negative '" << negative << "'";
     RecordProperty("sdxl_pixels_rel_l2_" + std::string(dtype_name(dtype)) + (*negative ? "" : "_zeros"),
+                   std::to_string(pixels));
+  }
+}
+
+// The SDXL folder with its VAE config's latents_mean and latents_std (tools/golden/sdxl.py's
+// sdxl_latents_mean_std): the normalization of the init image's latents and the
+// denormalization before the decoder run on the device, from text and from an image.
+TEST_P(SdGpu, SdxlLatentStatisticsFollowTheCpu) {
+  const DType dtype = GetParam();
+  const auto g = read_json_file(test::data_dir() / "tiny_sd" / "sdxl_latents_mean_std_golden.json");
+  test::TempDir tmp;
+  const auto dir = tmp.path() / "sdxl";
+  std::filesystem::copy(tiny_sd("sdxl"), dir, std::filesystem::copy_options::recursive);
+  nlohmann::json vae = read_json_file(dir / "vae" / "config.json");
+  vae["latents_mean"] = g.at("latents_mean");
+  vae["latents_std"] = g.at("latents_std");
+  test::write_file(dir / "vae" / "config.json", vae.dump());
+  const SdPipeline cpu = SdPipeline::load(dir);
+  const SdPipeline on_gpu = SdPipeline::load(dir, std::nullopt, gpu(dtype));
+  ASSERT_TRUE(on_gpu.vae_config().has_latent_statistics());
+  const auto& image = g.at("img2img");
+  TextToImageRequest request{.prompt = "a photo of a cat", .negative_prompt = "blurry", .steps = 4, .guidance = 5.0,
+                             .seed = 5};
+  for (const bool from_image : {false, true}) {
+    if (from_image) {
+      request.init_image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / image.at("image").get<std::string>()));
+      request.strength = image.at("strength").get<double>();
+    }
+    const TextToImageResult want = cpu.run(request), got = on_gpu.run(request);
+    const double latents = relative_l2(got.latents, want.latents), pixels = relative_l2(got.images, want.images);
+    EXPECT_LE(latents, kFollowsTheCpu) << dtype_name(dtype) << (from_image ? " from an image" : " from text");
+    EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype) << (from_image ? " from an image" : " from text");
+    RecordProperty("sdxl_latent_statistics_pixels_rel_l2_" + std::string(dtype_name(dtype)) +
+                       (from_image ? "_img2img" : ""),
                    std::to_string(pixels));
   }
 }

@@ -204,6 +204,18 @@ TEST(SdPipelineFiles, HostileFoldersAreClearErrors) {
     edit_json(dir / "unet" / "config.json", "attention_head_dim", nlohmann::json::array({8, 8, 8}));
     EXPECT_ERROR(SdPipeline::load(dir), "attention_head_dim must be a number or a list of 2 (one per block)");
   }
+  {
+    // diffusers' StableDiffusionPipeline ignores a VAE's latent statistics, which its SDXL
+    // pipelines apply: genrt refuses them here rather than guess.
+    test::TempDir tmp;
+    const auto dir = copy_of_sd1(tmp);
+    const nlohmann::json stats = nlohmann::json::array({0.5, 1.0, 1.5, 2.0});
+    edit_json(dir / "vae" / "config.json", "latents_mean", stats);
+    edit_json(dir / "vae" / "config.json", "latents_std", stats);
+    EXPECT_ERROR(SdPipeline::load(dir),
+                 "sd/vae/config.json: latents_mean and latents_std are not supported in a Stable Diffusion 1.x or 2.x "
+                 "folder: diffusers reads them in its SDXL pipelines only");
+  }
 }
 
 TEST(SdPipeline, BadRequestsAreClearErrors) {

@@ -4,14 +4,17 @@
 // under Euler (SDXL's scheduler) and DDIM, and without a negative prompt (zeroed
 // unconditional embeddings); StableDiffusionXLImg2ImgPipeline as for the base model under
 // both; SDXL's refiner (StableDiffusionXLImg2ImgPipeline with text_encoder_2 alone and
-// aesthetic-score time ids, tools/golden/sdxl.py's sdxl_refiner) under both; and the configs
-// genrt refuses.
+// aesthetic-score time ids, tools/golden/sdxl.py's sdxl_refiner) under both; the base
+// model's folder with a VAE config carrying per-channel latents_mean and latents_std
+// (playground-v2.5's fields, tools/golden/sdxl.py's sdxl_latents_mean_std) from text and
+// from an image; and the configs genrt refuses.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,7 @@
 #include "runtime/models/clip/clip_text_model.h"
 #include "runtime/models/unet/unet_config.h"
 #include "runtime/models/unet/unet_model.h"
+#include "runtime/models/vae/vae_config.h"
 #include "tests/test_util.h"
 #include "tests/unit/sd_golden_util.h"
 
@@ -48,6 +52,11 @@ std::filesystem::path refiner_dir() { return test::data_dir() / "tiny_sd" / "sdx
 
 const nlohmann::json& refiner_golden() {
   static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "sdxl_refiner_golden.json");
+  return j;
+}
+
+const nlohmann::json& statistics_golden() {
+  static const nlohmann::json j = read_json_file(test::data_dir() / "tiny_sd" / "sdxl_latents_mean_std_golden.json");
   return j;
 }
 
@@ -391,6 +400,151 @@ TEST(SdxlPipelineFiles, BaseFolderAsImageToImagePipelineMatchesItsGolden) {
   const TextToImageResult result = pipeline.run(golden_img2img_request(g, pipeline.scheduler_config("euler")));
   expect_run_matches(result, g.at("schedulers").at("euler"), "sdxl_img2img_class_euler");
   EXPECT_ERROR(pipeline.run({.prompt = "a cat", .steps = 2}), "runs from an init image only");
+}
+
+// Of two tensors of one shape (infinite otherwise).
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  if (a.shape() != b.shape()) return std::numeric_limits<double>::infinity();
+  return test::max_abs_diff(a.data<float>(), b.data<float>(), static_cast<size_t>(a.numel()));
+}
+
+// A copy of `folder` whose vae/config.json holds the golden's latents_mean and latents_std.
+std::filesystem::path with_latent_statistics(const std::filesystem::path& folder, const test::TempDir& tmp) {
+  const auto dir = copy_of(folder, tmp);
+  edit_json(dir / "vae" / "config.json", "latents_mean", statistics_golden().at("latents_mean"));
+  edit_json(dir / "vae" / "config.json", "latents_std", statistics_golden().at("latents_std"));
+  return dir;
+}
+
+// The base model's folder with latent statistics in its VAE config, as diffusers'
+// StableDiffusionXLPipeline and StableDiffusionXLImg2ImgPipeline apply them: text to image
+// decodes latents * std / scaling_factor + mean (the loop's latents are the plain run's),
+// image to image starts from (encoded - mean) * scaling_factor / std. Both under Euler from
+// the plain goldens' inputs, and the text-to-image decode again through the tiled path
+// (8x8 latents: one tile, scaled on the host).
+TEST(SdxlGolden, LatentStatisticsMatchDiffusersFromTextAndFromAnImage) {
+  const nlohmann::json& g = statistics_golden();
+  test::TempDir tmp;
+  const auto dir = with_latent_statistics(sdxl_dir(), tmp);
+  const auto& text = g.at("pipeline");
+  const auto& text_run = text.at("schedulers").at("euler");
+  const TextToImageRequest request{.prompt = text.at("prompt").get<std::string>(),
+                                   .negative_prompt = text.at("negative_prompt").get<std::string>(),
+                                   .steps = text.at("num_inference_steps").get<int64_t>(),
+                                   .guidance = text.at("guidance_scale").get<double>(),
+                                   .width = text.at("width").get<int64_t>(),
+                                   .height = text.at("height").get<int64_t>(),
+                                   .init_noise = sd_golden_npy(text.at("init_noise"))};
+  for (const bool tiled : {false, true}) {
+    SCOPED_TRACE(tiled ? "tiled" : "whole");
+    const SdPipeline pipeline = SdPipeline::load(dir, "euler", {.vae_tiling = tiled});
+    ASSERT_TRUE(pipeline.vae_config().has_latent_statistics());
+    EXPECT_EQ(pipeline.vae_config().latents_std, g.at("latents_std").get<std::vector<double>>());
+    const TextToImageResult result = pipeline.run(request);
+    expect_run_matches(result, text_run, std::string("sdxl_latents_mean_std_euler") + (tiled ? "_tiled" : ""));
+    if (tiled) continue;
+    const auto& image = g.at("img2img");
+    const TextToImageResult from_image =
+        pipeline.run(golden_img2img_request(image, pipeline.scheduler_config("euler")));
+    EXPECT_EQ(from_image.steps_done, 3);
+    expect_run_matches(from_image, image.at("schedulers").at("euler"), "sdxl_latents_mean_std_img2img_euler");
+  }
+  // The statistics matter: the goldens are far from the plain runs' (decoded images, and
+  // image to image's latents), the text-to-image latents equal.
+  const auto& plain = golden();
+  EXPECT_EQ(max_abs_diff(sd_golden_npy(text_run.at("latents")),
+                               sd_golden_npy(plain.at("pipeline").at("schedulers").at("euler").at("latents"))),
+            0.0);
+  EXPECT_GT(max_abs_diff(sd_golden_npy(text_run.at("image")),
+                               sd_golden_npy(plain.at("pipeline").at("schedulers").at("euler").at("image"))),
+            20 * test::kSdPixelTolerance);
+  EXPECT_GT(max_rel_diff(sd_golden_npy(g.at("img2img").at("schedulers").at("euler").at("latents")),
+                         sd_golden_npy(plain.at("img2img").at("schedulers").at("euler").at("latents"))),
+            20 * test::kSdPipelineTolerance);
+}
+
+// diffusers' refiner runs StableDiffusionXLImg2ImgPipeline's code, which applies the
+// statistics when encoding and decoding: so does genrt's, whose images then differ.
+TEST(SdxlRefiner, LatentStatisticsApplyToTheRefiner) {
+  const auto& g = refiner_golden().at("refiner");
+  const TextToImageRequest request{
+      .prompt = "a cat",
+      .steps = 2,
+      .seed = 3,
+      .init_image = from_rgb8(read_png(test::data_dir() / "tiny_sd" / g.at("image").get<std::string>())),
+      .strength = 0.5};
+  test::TempDir tmp;
+  const SdPipeline pipeline = SdPipeline::load(with_latent_statistics(refiner_dir(), tmp));
+  ASSERT_TRUE(pipeline.vae_config().has_latent_statistics());
+  const TextToImageResult with = pipeline.run(request), without = SdPipeline::load(refiner_dir()).run(request);
+  EXPECT_GT(max_rel_diff(with.latents, without.latents), 20 * test::kSdPipelineTolerance);
+  EXPECT_GT(max_abs_diff(with.images, without.images), 20 * test::kSdPixelTolerance);
+}
+
+// Each field's error names the file and the field.
+TEST(SdxlVaeConfig, LatentStatisticsAreCheckedByName) {
+  const nlohmann::json base = read_json_file(sdxl_dir() / "vae" / "config.json");
+  const nlohmann::json four = nlohmann::json::array({0.1, -0.2, 0.3, 0.4});
+  const double inf = std::numeric_limits<double>::infinity();
+  const struct {
+    nlohmann::json mean, std;
+    const char* message;
+  } cases[] = {
+      {four, nullptr, "vae/config.json: latents_mean without latents_std: give both"},
+      {nullptr, four, "vae/config.json: latents_std without latents_mean: give both"},
+      {nlohmann::json::array({0.1, 0.2, 0.3}), four,
+       "vae/config.json: latents_mean must list 4 numbers, one per latent channel (latent_channels 4), got "
+       "[0.1,0.2,0.3]"},
+      {four, 0.5, "vae/config.json: latents_std must list 4 numbers, one per latent channel (latent_channels 4), got "
+                  "0.5"},
+      {nlohmann::json::array({0.1, 0.2, "a", 0.4}), four, "vae/config.json: latents_mean[2] is \"a\", not a number"},
+      {nlohmann::json::array({0.1, inf, 0.3, 0.4}), four, "vae/config.json: latents_mean[1] = inf is not a finite f32"},
+      {four, nlohmann::json::array({1e39, 1, 1, 1}), "vae/config.json: latents_std[0] = 1e+39 is not a finite f32"},
+      {four, nlohmann::json::array({1, 1, 1, 0}), "vae/config.json: latents_std[3] = 0 must be positive"},
+      {four, nlohmann::json::array({1, -2, 1, 1}), "vae/config.json: latents_std[1] = -2 must be positive"},
+      {four, nlohmann::json::array({1, 1, 1e-40, 1}),
+       "vae/config.json: latents_std[2] = 1e-40 with scaling_factor 0.13025 makes a scale outside f32's normal range"},
+      {nlohmann::json::array({0.1, 3e38, 0.3, 0.4}), nlohmann::json::array({1, 0.01, 1, 1}),
+       "vae/config.json: latents_mean[1] = 3e+38 over latents_std[1] = 0.01 with scaling_factor 0.13025 makes a shift "
+       "outside f32's range"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    nlohmann::json j = base;
+    j["latents_mean"] = c.mean;
+    j["latents_std"] = c.std;
+    EXPECT_ERROR(vae_config_from_json(j, "vae/config.json"), c.message);
+  }
+  nlohmann::json j = base;
+  j["latents_mean"] = nullptr;  // diffusers' None, as AutoencoderKL's config writes it
+  j["latents_std"] = nullptr;
+  j["shift_factor"] = nullptr;
+  EXPECT_FALSE(vae_config_from_json(j, "vae/config.json").has_latent_statistics());
+  j["latents_mean"] = four;
+  j["latents_std"] = nlohmann::json::array({1, 2, 3, 4});  // integers are numbers too
+  const VaeConfig config = vae_config_from_json(j, "vae/config.json");
+  EXPECT_EQ(config.latents_mean, four.get<std::vector<double>>());
+  EXPECT_EQ(config.latents_std, (std::vector<double>{1, 2, 3, 4}));
+  // SD3's and Flux's field stays refused.
+  j["shift_factor"] = 0.0609;
+  EXPECT_ERROR(vae_config_from_json(j, "vae/config.json"),
+               "vae/config.json: shift_factor is not supported (SD3's and Flux's VAEs have one; SD's and SDXL's none)");
+
+  // Through a folder, the file is the folder's own.
+  expect_breaks_refused(sdxl_dir(), {{"vae/config.json", "latents_mean", four,
+                                      "sdxl/vae/config.json: latents_mean without latents_std"},
+                                     {"vae/config.json", "shift_factor", 0.0609,
+                                      "sdxl/vae/config.json: shift_factor is not supported"}});
+  // More channels than the normalization takes (and than the UNet's: this comes first).
+  test::TempDir tmp;
+  const auto dir = copy_of(sdxl_dir(), tmp);
+  const nlohmann::json seventeen = std::vector<double>(17, 1.0);
+  edit_json(dir / "vae" / "config.json", "latent_channels", 17);
+  edit_json(dir / "vae" / "config.json", "latents_mean", seventeen);
+  edit_json(dir / "vae" / "config.json", "latents_std", seventeen);
+  EXPECT_ERROR(SdPipeline::load(dir), "sdxl/vae/config.json: latents_mean and latents_std of 17 latent channels: "
+                                      "genrt normalizes latents of at most 16");
 }
 
 TEST(SdxlPipeline, SeededRunsRepeatAndOddSizesWork) {

@@ -49,16 +49,33 @@ scheduler/, and a UNet of its own (seeded apart) whose cross-attention takes tex
                    negative prompt's half); the encoder's mean and the saved noise as above
   sdxl_refiner_golden.json its file names and shapes, and the scalar inputs
 
+and tests/data/tiny_sd/sdxl_latents_mean_std/, the goldens alone of the sdxl/ folder whose
+vae/config.json also holds per-channel latents_mean and latents_std (LATENTS_MEAN,
+LATENTS_STD), as playground-v2.5's VAE does: diffusers' SDXL pipelines then decode
+latents * latents_std / scaling_factor + latents_mean and encode an init image to
+(latents - latents_mean) * scaling_factor / latents_std. The test makes the folder the same
+way, from a copy of sdxl/:
+  sdxl_latents_mean_std/pipe_euler_latents.npy, pipe_euler_image.npy
+                   text to image as sdxl/pipe_euler_* (the same saved noise, prompts, steps
+                   and guidance): the same latents, decoded otherwise
+  sdxl_latents_mean_std/img2img_euler_latents.npy, img2img_euler_image.npy
+                   image to image as sdxl/img2img_euler_* (its PNG and saved noise)
+  sdxl_latents_mean_std_golden.json the statistics, file names and shapes, scalar inputs
+
 Usage: python tools/golden/sdxl.py   (needs torch, diffusers, transformers, safetensors, numpy;
 run tools/golden/clip.py first: the tokenizers are tiny_clip's)
 """
 
 import copy
+import json
 import shutil
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import diffusers
 import diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl_img2img as img2img_module
+import numpy as np
 import torch
 import transformers
 from diffusers import (
@@ -125,6 +142,15 @@ TINY_REFINER_UNET = dict(TINY_SDXL_UNET, cross_attention_dim=32, projection_clas
 REFINER_SIZE = (24, 16)
 # diffusers' default aesthetic scores, spelled out.
 REFINER_ARGS = dict(IMG2IMG_ARGS, aesthetic_score=6.0, negative_aesthetic_score=2.5)
+
+
+STATS_NAME = "sdxl_latents_mean_std"
+# Per-channel latent statistics, as playground-v2.5's VAE config lists them (there with
+# scaling_factor 0.5, means of -1.7 to 2.5 and deviations of 5 to 8.5), here of the tiny
+# random VAE's scale so that the decoded images do not saturate; unequal per channel, so
+# that a swapped or broadcast channel shows.
+LATENTS_MEAN = [0.35, -0.6, 0.15, 0.8]
+LATENTS_STD = [0.7, 1.3, 0.9, 1.6]
 
 
 def write_pipeline(seed):
@@ -274,6 +300,54 @@ def refiner_golden(pipe, out, gen):
     return img2img_run(pipe, out, gen, REFINER_SIZE, REFINER_ARGS, "")
 
 
+def with_latent_statistics(folder):
+    """The pipeline folder whose vae/config.json gains LATENTS_MEAN and LATENTS_STD, as the
+    test makes it: a copy in `folder`."""
+    shutil.copytree(OUT / NAME, folder)
+    path = folder / "vae" / "config.json"
+    config = json.loads(path.read_text())
+    config.update(latents_mean=LATENTS_MEAN, latents_std=LATENTS_STD)
+    path.write_text(json.dumps(config, indent=2))
+    return folder
+
+
+@torch.no_grad()
+def stats_golden(out, base):
+    """sdxl.py's Euler text-to-image and image-to-image runs again (their inputs from
+    `base`, sdxl_golden.json's), from the folder with latent statistics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = with_latent_statistics(Path(tmp) / NAME)
+        pipe = StableDiffusionXLPipeline.from_pretrained(folder, dtype=torch.float32, add_watermarker=False)
+        pipe.set_progress_bar_config(disable=True)
+    assert pipe.vae.config.latents_mean == LATENTS_MEAN and pipe.vae.config.latents_std == LATENTS_STD
+    assert isinstance(pipe.scheduler, EulerDiscreteScheduler)
+    text, image = base["pipeline"], base["img2img"]
+    args = PIPELINE_ARGS
+    noise = torch.from_numpy(np.load(OUT / text["init_noise"]))
+    latents = pipe(**args, latents=noise, output_type="latent").images
+    decoded = pipe(**args, latents=noise, output_type="np").images
+    print(f"text to image: {np.mean((decoded <= 0) | (decoded >= 1)):.3f} of the pixels clamped")
+    pipeline = dict(args, init_noise=text["init_noise"], schedulers=dict(euler=dict(
+        timesteps=[float(t) for t in pipe.scheduler.timesteps],
+        latents=out.save("pipe_euler_latents", latents), image=out.save("pipe_euler_image", torch.from_numpy(decoded)))))
+
+    img2img = StableDiffusionXLImg2ImgPipeline(**pipe.components, requires_aesthetics_score=False,
+                                               force_zeros_for_empty_prompt=True, add_watermarker=False)
+    img2img.set_progress_bar_config(disable=True)
+    noise = torch.from_numpy(np.load(OUT / image["noise"]))
+    with img2img_inputs(noise):
+        init = Image.open(OUT / image["image"])
+        latents = img2img(**IMG2IMG_ARGS, image=init, output_type="latent").images
+        decoded = img2img(**IMG2IMG_ARGS, image=init, output_type="np").images
+    print(f"image to image: {np.mean((decoded <= 0) | (decoded >= 1)):.3f} of the pixels clamped")
+    img2img_golden = dict(IMG2IMG_ARGS, image=image["image"], noise=image["noise"], schedulers=dict(euler=dict(
+        timesteps=[float(t) for t in img2img.scheduler.timesteps],
+        latents=out.save("img2img_euler_latents", latents),
+        image=out.save("img2img_euler_image", torch.from_numpy(decoded)))))
+    return dict(folder=NAME, latents_mean=LATENTS_MEAN, latents_std=LATENTS_STD, pipeline=pipeline,
+                img2img=img2img_golden)
+
+
 def main():
     seed = 23
     files = {}
@@ -297,6 +371,17 @@ def main():
         "refiner": refiner_golden(refiner, Goldens(REFINER_NAME, refiner_files),
                                   torch.Generator().manual_seed(seed + 1)),
         "files": refiner_files,
+    })
+
+    stats_root = OUT / STATS_NAME
+    if stats_root.exists():
+        shutil.rmtree(stats_root)
+    stats_root.mkdir()
+    stats_files = {}
+    write_json(OUT / f"{STATS_NAME}_golden.json", {
+        "source": "tools/golden/sdxl.py", "diffusers_version": diffusers.__version__,
+        "transformers_version": transformers.__version__, "torch_version": torch.__version__,
+        **stats_golden(Goldens(STATS_NAME, stats_files), golden), "files": stats_files,
     })
 
 

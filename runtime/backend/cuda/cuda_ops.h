@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "kernels/ref/channel_affine.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
@@ -56,6 +57,7 @@ void unpatchify(const Tensor& tokens, const ref::PatchShape& shape, Tensor& imag
 void guidance_input(const Tensor& latents, float scale, Tensor& out);
 void guidance_combine(const ref::GuidanceArgs& args);
 void scheduler_step(const ref::SchedulerStepArgs& args);
+void channel_affine(const ref::ChannelAffineArgs& args);
 void gaussian_noise(uint64_t seed, uint64_t stream_id, Tensor& out);
 // Waits for the stream: the count is needed on the host. counter: one i32 of scratch.
 int64_t count_nonfinite(const Tensor& x, Tensor& counter);

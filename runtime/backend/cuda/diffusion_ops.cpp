@@ -42,6 +42,10 @@ void scheduler_step(const ref::SchedulerStepArgs& args) {
   check_cuda(kernels::launch_scheduler_step(args, current_stream()), "scheduler step kernel");
 }
 
+void channel_affine(const ref::ChannelAffineArgs& args) {
+  check_cuda(kernels::launch_channel_affine(args, current_stream()), "channel affine kernel");
+}
+
 void gaussian_noise(uint64_t seed, uint64_t stream_id, Tensor& out) {
   check_cuda(kernels::launch_gaussian_noise(seed, stream_id, data_or_null<float>(out), out.numel(), current_stream()),
              "gaussian noise kernel");

@@ -1,5 +1,9 @@
 #include "runtime/models/vae/vae_config.h"
 
+#include <cmath>
+#include <limits>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.h"
@@ -14,6 +18,52 @@ void expect_blocks(const nlohmann::json& j, const char* field, const char* type,
               "{}: {} must list {} block types, one per block_out_channels", where, field, n);
   for (const auto& t : j[field]) {
     GENRT_CHECK(t == type, "{}: {} holds {}: only {} is supported", where, field, t.dump(), type);
+  }
+}
+
+// A field that is absent or null: diffusers' None.
+bool given(const nlohmann::json& j, const char* field) { return j.contains(field) && !j[field].is_null(); }
+
+// Whether v is a finite f32 (rounding aside), and a normal one for `normal`: checked in
+// double, since converting a double outside float's range is undefined.
+bool fits_f32(double v, bool normal) {
+  const double magnitude = std::abs(v);
+  return std::isfinite(v) && magnitude <= std::numeric_limits<float>::max() &&
+         (!normal || magnitude >= std::numeric_limits<float>::min());
+}
+
+// latents_mean and latents_std: both or neither, one value per latent channel, each a
+// finite f32 as the latents are, std positive, and the scales std makes with
+// scaling_factor (either way) normal f32s, the encoder's shift mean * scaling_factor / std
+// a finite one.
+void parse_latent_statistics(const nlohmann::json& j, const std::string& where, VaeConfig& c) {
+  const bool has_mean = given(j, "latents_mean"), has_std = given(j, "latents_std");
+  GENRT_CHECK(has_mean == has_std, "{}: {} without {}: give both (per-channel statistics of the latents) or neither",
+              where, has_mean ? "latents_mean" : "latents_std", has_mean ? "latents_std" : "latents_mean");
+  if (!has_mean) return;
+  for (const char* field : {"latents_mean", "latents_std"}) {
+    const nlohmann::json& values = j[field];
+    GENRT_CHECK(values.is_array() && std::ssize(values) == c.latent_channels,
+                "{}: {} must list {} numbers, one per latent channel (latent_channels {}), got {}", where, field,
+                c.latent_channels, c.latent_channels, values.dump());
+    std::vector<double>& to = std::string_view(field) == "latents_mean" ? c.latents_mean : c.latents_std;
+    for (size_t i = 0; i < values.size(); ++i) {
+      GENRT_CHECK(values[i].is_number(), "{}: {}[{}] is {}, not a number", where, field, i, values[i].dump());
+      const double v = values[i].get<double>();
+      GENRT_CHECK(fits_f32(v, false), "{}: {}[{}] = {} is not a finite f32", where, field, i, v);
+      to.push_back(v);
+    }
+  }
+  for (size_t i = 0; i < c.latents_std.size(); ++i) {
+    const double s = c.latents_std[i];
+    GENRT_CHECK(s > 0, "{}: latents_std[{}] = {} must be positive", where, i, s);
+    GENRT_CHECK(fits_f32(c.scaling_factor / s, true) && fits_f32(s / c.scaling_factor, true),
+                "{}: latents_std[{}] = {} with scaling_factor {} makes a scale outside f32's normal range", where, i,
+                s, c.scaling_factor);
+    GENRT_CHECK(fits_f32(c.latents_mean[i] * c.scaling_factor / s, false),
+                "{}: latents_mean[{}] = {} over latents_std[{}] = {} with scaling_factor {} makes a shift outside f32's "
+                "range",
+                where, i, c.latents_mean[i], i, s, c.scaling_factor);
   }
 }
 
@@ -56,10 +106,9 @@ VaeConfig parse_vae_config(const nlohmann::json& j, const std::string& where) {
   expect_blocks(j, "up_block_types", "UpDecoderBlock2D", n, where);
   const auto act = json_optional<std::string>(j, "act_fn", "silu", where);
   GENRT_CHECK(act == "silu", "{}: act_fn '{}' is not supported (silu)", where, act);
-  for (const char* field : {"shift_factor", "latents_mean", "latents_std"}) {
-    GENRT_CHECK(!j.contains(field) || j[field].is_null(), "{}: {} is not supported (SD 1.x and 2.x VAEs have none)",
-                where, field);
-  }
+  GENRT_CHECK(!j.contains("shift_factor") || j["shift_factor"].is_null(),
+              "{}: shift_factor is not supported (SD3's and Flux's VAEs have one; SD's and SDXL's none)", where);
+  parse_latent_statistics(j, where, c);
   return c;
 }
 

@@ -18,6 +18,11 @@ struct VaeConfig {
   int64_t norm_num_groups = 32;
   int64_t sample_size = 512;
   double scaling_factor = 0.18215;  // latents = encoded * scaling_factor
+  // Per-channel statistics of the encoder's latents [latent_channels], both or neither
+  // (empty): with them, diffusers' SDXL pipelines take latents = (encoded - latents_mean) *
+  // scaling_factor / latents_std and decode latents * latents_std / scaling_factor +
+  // latents_mean (playground-v2.5 ships them). Finite, std positive, as f32.
+  std::vector<double> latents_mean, latents_std;
   // diffusers runs a VAE with force_upcast in f32 when the pipeline is in f16 (SDXL's
   // overflows f16); on the GPU genrt runs it in bf16 then, whose range is f32's.
   bool force_upcast = true;
@@ -25,6 +30,7 @@ struct VaeConfig {
   bool use_quant_conv = true;       // the encoder's 1x1 over the moments
   bool use_post_quant_conv = true;  // the decoder's 1x1 over the latents
 
+  bool has_latent_statistics() const { return !latents_mean.empty(); }
   int64_t levels() const { return static_cast<int64_t>(block_out_channels.size()); }
   // Pixels per latent along each side: 2^(levels - 1), 8 for SD's VAEs.
   int64_t scale_factor() const { return int64_t{1} << (levels() - 1); }

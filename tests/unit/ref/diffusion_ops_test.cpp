@@ -2,15 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
+#include "kernels/ref/channel_affine.h"
 #include "kernels/ref/dense_attention.h"
 #include "kernels/ref/guidance.h"
 #include "kernels/ref/patchify.h"
 #include "kernels/ref/philox.h"
 #include "kernels/ref/scheduler_step.h"
+#include "runtime/backend/diffusion_ops.h"
+#include "tests/test_util.h"
 
 namespace genrt::ref {
 namespace {
@@ -83,6 +87,41 @@ TEST(RefSchedulerStep, AppliesEveryCoefficientAndKeepsTheX0History) {
   EXPECT_FLOAT_EQ(sample[1], 2 * 5 + 3 * 10 + 4 * 4 + 0.5f * 200 - 10);
   EXPECT_FLOAT_EQ(x0[0], -1);
   EXPECT_FLOAT_EQ(x0[1], 5);
+}
+
+TEST(RefChannelAffine, ScalesAndShiftsEachChannelOfEachImage) {
+  // Batch 2, 2 channels, 3 pixels: channel 0 * 2 + 1, channel 1 * -0.5 + 10.
+  ChannelAffine affine{.channels = 2};
+  affine.scale[0] = 2, affine.shift[0] = 1, affine.scale[1] = -0.5f, affine.shift[1] = 10;
+  const float x[12] = {0, 1, 2, 4, 6, 8, -1, -2, -3, 2, 0, -2};
+  float out[12];
+  channel_affine({.affine = affine, .x = x, .out = out, .batch = 2, .pixels = 3});
+  EXPECT_EQ(std::vector<float>(out, out + 12), (std::vector<float>{1, 3, 5, 8, 7, 6, -1, -3, -5, 9, 10, 11}));
+  // One rounding, as on the GPU: (1 + 2^-23)^2 - (1 + 2^-22) is 2^-46, which a rounded
+  // product would have lost.
+  ChannelAffine one{.channels = 1};
+  one.scale[0] = 1.0f + 0x1p-23f, one.shift[0] = -(1.0f + 0x1p-22f);
+  const float y = 1.0f + 0x1p-23f;
+  float z = 0;
+  channel_affine({.affine = one, .x = &y, .out = &z, .batch = 1, .pixels = 1});
+  EXPECT_EQ(z, 0x1p-46f);
+}
+
+TEST(ChannelAffineOp, ChecksItsTensorsAndRunsInPlace) {
+  ChannelAffine affine{.channels = 2};
+  affine.scale[0] = 3, affine.shift[1] = -1;
+  Tensor x = Tensor::zeros({1, 2, 1, 2}, DType::f32);
+  std::vector<float> values{1, 2, 3, 4};
+  std::copy(values.begin(), values.end(), x.data<float>());
+  ops::channel_affine(x, affine, x);
+  EXPECT_EQ(std::vector<float>(x.data<float>(), x.data<float>() + 4), (std::vector<float>{3, 6, -1, -1}));
+  Tensor three = Tensor::zeros({1, 3, 1, 2}, DType::f32);
+  EXPECT_ERROR(ops::channel_affine(three, affine, three),
+               "channel_affine: x [1, 3, 1, 2] must be [batch, 2, height, width]");
+  Tensor out = Tensor::zeros({2, 2, 1, 2}, DType::f32);
+  EXPECT_ERROR(ops::channel_affine(x, affine, out), "channel_affine: out");
+  ChannelAffine wide{.channels = ChannelAffine::kMaxChannels + 1};
+  EXPECT_ERROR(ops::channel_affine(x, wide, x), "channel_affine: 17 channels of coefficients, expected 1 to 16");
 }
 
 TEST(RefPhilox, KnownAnswersOfRandom123) {
