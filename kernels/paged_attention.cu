@@ -1,6 +1,7 @@
 #include "kernels/paged_attention.cuh"
 
 #include <type_traits>
+#include <utility>
 
 #include "kernels/attention_kernels.h"
 #include "kernels/flash_attention.cuh"
@@ -57,6 +58,25 @@ cudaError_t launch_warp_attention(const PagedAttentionLaunch<T>& a, cudaStream_t
   return launched ? cudaGetLastError() : cudaErrorInvalidValue;
 }
 
+// A mixed batch cut after its leading one-token sequences: those as a decode batch, the
+// rest as a prefill batch over the same q, out and caches. The prefill half keeps the whole
+// token count: query_start holds absolute rows, so its queries stay where they are (and the
+// Hopper kernel's Q descriptor spans them); its grid then has a few idle blocks at the end.
+template <class T>
+std::pair<PagedAttentionLaunch<T>, PagedAttentionLaunch<T>> split_leading_decodes(const PagedAttentionLaunch<T>& a) {
+  const int64_t decodes = a.leading_decodes;
+  PagedAttentionLaunch<T> head = a, tail = a;
+  head.seqs = decodes;
+  head.tokens = decodes;
+  head.max_query_len = 1;
+  tail.seqs = a.seqs - decodes;
+  tail.block_tables = a.block_tables + decodes * a.max_blocks_per_seq;
+  tail.query_start = a.query_start + decodes;
+  tail.context_lens = a.context_lens + decodes;
+  tail.leading_decodes = 0;
+  return {head, tail};
+}
+
 }  // namespace
 
 template <class T>
@@ -81,13 +101,36 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
       status != cudaSuccess) {
     return status;
   }
+  // A mixed batch's decodes in the decode kernel: it reads each page once for a GQA group,
+  // where a prefill tile would give each query head a 64-row tile with one real row.
+  PagedAttentionLaunch<T> rest = a;
+  const bool prefill = kernel == AttentionKernel::flash_prefill || kernel == AttentionKernel::flash_prefill_sm90;
+  if (prefill && a.leading_decodes > 0 && a.leading_decodes < a.seqs) {
+    AttentionShape decode_shape = shape;
+    decode_shape.max_query_len = 1;
+    AttentionKernel decode_kernel = AttentionKernel::unsupported;
+    if (const cudaError_t status = choose_attention_kernel(decode_shape, a.max_compute_capability, decode_kernel, device);
+        status != cudaSuccess) {
+      return status;
+    }
+    if (decode_kernel == AttentionKernel::flash_decode) {
+      const auto [decodes, chunks] = split_leading_decodes(a);
+      if constexpr (!std::is_same_v<T, float>) {
+        if (const cudaError_t status = launch_flash_decode(decodes, device.multiprocessors, stream);
+            status != cudaSuccess) {
+          return status;
+        }
+      }
+      rest = chunks;
+    }
+  }
   switch (kernel) {
     case AttentionKernel::warp: return launch_warp_attention(a, stream);
     case AttentionKernel::flash_prefill:
-      if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill(a, stream);
+      if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill(rest, stream);
       break;
     case AttentionKernel::flash_prefill_sm90:
-      if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill_sm90(a, stream);
+      if constexpr (!std::is_same_v<T, float>) return launch_flash_prefill_sm90(rest, stream);
       break;
     case AttentionKernel::flash_decode:
       if constexpr (!std::is_same_v<T, float>) return launch_flash_decode(a, device.multiprocessors, stream);

@@ -28,12 +28,16 @@ void expect_paged_batch(const PagedBatch& b, const Tensor& k_cache, int64_t toke
   expect_shape(b.query_start, {seqs + 1}, op, "query_start");
   GENRT_CHECK(b.block_tables.rank() == 2 && b.block_tables.dim(0) == seqs, "{}: block_tables must be [{}, blocks]",
               op, seqs);
+  GENRT_CHECK(b.leading_decodes >= 0 && b.leading_decodes <= seqs && b.leading_decodes <= tokens,
+              "{}: {} leading decodes in a batch of {} sequences and {} tokens", op, b.leading_decodes, seqs, tokens);
   if (device != Device::cpu) return;
   for (int32_t slot : b.slots.span<int32_t>()) {
     GENRT_CHECK(slot >= 0 && slot < pool_slots, "{}: cache slot {} outside the pool of {}", op, slot, pool_slots);
   }
   const int32_t* start = b.query_start.data<int32_t>();
   GENRT_CHECK(start[0] == 0 && start[seqs] == tokens, "{}: query_start must run from 0 to {} tokens", op, tokens);
+  GENRT_CHECK(start[b.leading_decodes] == b.leading_decodes, "{}: the first {} sequences are not one-token decodes", op,
+              b.leading_decodes);
   for (int64_t s = 0; s < seqs; ++s) {
     const int64_t n_new = start[s + 1] - start[s], context = b.context_lens.data<int32_t>()[s];
     GENRT_CHECK(n_new > 0 && context >= n_new, "{}: sequence {} has {} new tokens in a context of {}", op, s, n_new,

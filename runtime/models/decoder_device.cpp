@@ -228,6 +228,7 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   upload_inputs(batch, host, device);
   device.paged.max_query_len = host.paged.max_query_len;
   device.paged.max_context_len = host.paged.max_context_len;
+  device.paged.leading_decodes = host.paged.leading_decodes;
   return device;
 }
 

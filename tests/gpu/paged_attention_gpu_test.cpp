@@ -37,7 +37,9 @@ struct PagedCase {
   int64_t head_dim, q_heads, kv_heads;
   std::vector<Sequence> seqs;
   int64_t block_size = 16;
-  bool tell_max_query_len = true;  // false: the launcher cannot pick the decode kernel
+  // false: the launcher is told neither the longest query nor the leading decodes, so it
+  // cannot pick the decode kernel for the batch or for its leading decodes
+  bool tell_max_query_len = true;
   int64_t split_workspace_bytes = kernels::kSplitWorkspaceBytes;
   int64_t window = 0;
 };
@@ -57,8 +59,9 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
   template <class T>
   void run(const PagedCase& c) {
     std::vector<int32_t> query_start = {0}, context_lens;
-    int64_t max_blocks = 1, blocks = 0, max_query_len = 0, max_context_len = 0;
+    int64_t max_blocks = 1, blocks = 0, max_query_len = 0, max_context_len = 0, leading_decodes = 0;
     for (const Sequence& s : c.seqs) {
+      if (leading_decodes == std::ssize(query_start) - 1 && s.n_new == 1) ++leading_decodes;
       query_start.push_back(query_start.back() + static_cast<int32_t>(s.n_new));
       context_lens.push_back(static_cast<int32_t>(s.context));
       max_blocks = std::max(max_blocks, (s.context + c.block_size - 1) / c.block_size);
@@ -130,6 +133,7 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
         .window = c.window,
         .max_query_len = c.tell_max_query_len ? max_query_len : 0,
         .max_context_len = max_context_len,
+        .leading_decodes = c.tell_max_query_len ? leading_decodes : 0,
         .split_workspace = c.split_workspace_bytes > 0 ? d_workspace.get<void>() : nullptr,
         .split_workspace_bytes = c.split_workspace_bytes,
         .cache_blocks = static_cast<int64_t>(pool.size() + 1)};
@@ -170,6 +174,14 @@ std::vector<PagedCase> mixed_batches() {
     }
   }
   for (int64_t d : {64, 128}) cases.push_back({DType::bf16, d, 8, 2, mixed, 32, false});
+  // A serving step: decodes first (the decode kernel takes them), then prefill chunks and a
+  // one-token chunk among them (the prefill kernel's), at Llama 3's GQA 4:1 and Qwen2's
+  // 7:1, with and without a window.
+  const std::vector<Sequence> step = {{1, 100}, {1, 513}, {1, 17}, {37, 80}, {1, 64}, {5, 300}};
+  for (int64_t window : {0, 100}) {
+    cases.push_back({DType::bf16, 128, 32, 8, step, 16, true, kernels::kSplitWorkspaceBytes, window});
+    cases.push_back({DType::f16, 64, 14, 2, step, 32, true, kernels::kSplitWorkspaceBytes, window});
+  }
   return cases;
 }
 INSTANTIATE_TEST_SUITE_P(MixedBatch, PagedAttentionGpu, ::testing::ValuesIn(mixed_batches()));

@@ -335,6 +335,29 @@ std::vector<float> model_paged_decode(const PagedCase& c, int64_t splits) {
   return out;
 }
 
+// A mixed batch as launch_paged_attention cuts it (kernels/paged_attention.cu,
+// split_leading_decodes): its leading one-token sequences through the decode schedule,
+// the rest through a prefill schedule with query_start, context_lens and the block tables
+// offset past them and the token count kept whole, their query rows staying absolute.
+std::vector<float> model_mixed_batch(const PagedCase& c, int64_t decodes, int64_t splits, PrefillKernel kernel) {
+  PagedCase head = c, tail = c;
+  head.seqs.resize(decodes);
+  head.query_start.resize(decodes + 1);
+  head.context_lens.resize(decodes);
+  head.block_tables.resize(decodes * c.max_blocks);
+  head.tokens = decodes;
+  tail.seqs.erase(tail.seqs.begin(), tail.seqs.begin() + decodes);
+  tail.query_start.erase(tail.query_start.begin(), tail.query_start.begin() + decodes);
+  tail.context_lens.erase(tail.context_lens.begin(), tail.context_lens.begin() + decodes);
+  tail.block_tables.erase(tail.block_tables.begin(), tail.block_tables.begin() + decodes * c.max_blocks);
+  std::vector<float> out = model_paged_decode(head, splits);
+  const std::vector<float> rest = model_paged_prefill(tail, kernel);
+  const auto first_rest = static_cast<ptrdiff_t>(decodes * c.q_heads * c.head_dim);
+  for (ptrdiff_t i = 0; i < first_rest; ++i) EXPECT_TRUE(std::isnan(rest[i])) << "the prefill wrote decode row " << i;
+  std::copy(rest.begin() + first_rest, rest.end(), out.begin() + first_rest);
+  return out;
+}
+
 void expect_close(const std::vector<float>& got, const std::vector<float>& want, const char* what) {
   ASSERT_EQ(got.size(), want.size());
   // fp32 throughout; base-2 exponentials and a different summation order than the reference.
@@ -424,6 +447,25 @@ INSTANTIATE_TEST_SUITE_P(
                       PrefillShape{{{1, 2000}, {3, 90}}, 64, 4, 1, 32, 65},
                       PrefillShape{{{1, 1000}, {2, 70}}, 160, 16, 4, 16},
                       PrefillShape{{{1, 500}}, 256, 8, 1, 16, 1}));
+
+// A serving step: three decodes, then prefill chunks with a one-token chunk among them
+// (the prefill kernel's, not a leading decode), at GQA 4 and 7, pages of 16 and 32, with
+// and without a window; split 1, 3 and 16 ways.
+TEST(AttentionScheduleModel, MixedBatchCutAfterItsDecodesMatchesReference) {
+  const std::vector<Sequence> step = {{1, 100}, {1, 513}, {1, 17}, {37, 80}, {1, 64}, {5, 300}};
+  for (const PrefillShape& shape : {PrefillShape{step, 128, 32, 8, 16}, PrefillShape{step, 64, 14, 2, 32},
+                                    PrefillShape{step, 128, 32, 8, 16, 100}, PrefillShape{step, 64, 14, 2, 32, 100}}) {
+    SCOPED_TRACE(testing::Message() << shape);
+    PagedCase c{.seqs = shape.seqs, .q_heads = shape.q_heads, .kv_heads = shape.kv_heads,
+                .head_dim = shape.head_dim, .block_size = shape.block_size, .window = shape.window};
+    c.build();
+    const std::vector<float> want = c.reference();
+    for (int64_t splits : {1, 3, 16}) {
+      expect_close(model_mixed_batch(c, 3, splits, PrefillKernel::sm80), want, "decodes, then sm_80 prefill");
+      expect_close(model_mixed_batch(c, 3, splits, PrefillKernel::sm90), want, "decodes, then sm_90 prefill");
+    }
+  }
+}
 
 TEST(AttentionScheduleModel, DenseTilesMatchReferenceWithOtherKeyLengths) {
   // Non-causal: self-attention of 77 tokens, cross-attention of 100 queries over 77 keys and

@@ -74,6 +74,24 @@ TEST(DecodeGraphs, PaddingRowsFeedTokenZeroAtTheStartOfThePaddingBlock) {
   EXPECT_ERROR(pad_decode_batch(decode, 0, cache.padding_table()), "are not a decode step of at most 0 rows");
 }
 
+// The batch tells the attention kernels how many of its first sequences are one-token
+// decodes (a mixed step's, which the GPU runs in the decode kernel).
+TEST(DecodeGraphs, PagedBatchesCountTheirLeadingDecodes) {
+  KvCache cache({.layers = 1, .blocks = 8, .block_size = 4, .kv_heads = 1, .head_dim = 8}, Device::cpu);
+  std::vector<BlockTable> tables(4);
+  for (BlockTable& t : tables) ASSERT_TRUE(cache.reserve(t, 8));
+  auto chunk = [&](int64_t first, int64_t n, int64_t start, int t) {
+    return SequenceChunk{.first_token = first, .n_tokens = n, .start_pos = start, .blocks = &tables[t]};
+  };
+  const ForwardBatch mixed{.tokens = {1, 2, 3, 4, 5, 6},
+                           .sequences = {chunk(0, 1, 5, 0), chunk(1, 1, 2, 1), chunk(2, 3, 0, 2), chunk(5, 1, 7, 3)}};
+  EXPECT_EQ(make_paged_batch(mixed, 4, 64).leading_decodes, 2);  // not the decode after the chunk
+  const ForwardBatch prefill_first{.tokens = {1, 2, 3, 4}, .sequences = {chunk(0, 3, 0, 0), chunk(3, 1, 4, 1)}};
+  EXPECT_EQ(make_paged_batch(prefill_first, 4, 64).leading_decodes, 0);
+  const ForwardBatch decodes{.tokens = {1, 2}, .sequences = {chunk(0, 1, 3, 0), chunk(1, 1, 6, 1)}};
+  EXPECT_EQ(make_paged_batch(decodes, 4, 64).leading_decodes, 2);
+}
+
 // Two sequences decode three steps, once as they are and once padded to 8 rows per step
 // (as their bucket's graph runs them): every step's logits of the real rows agree, so the
 // padding rows changed neither the sequences' keys and values nor their attention.

@@ -99,6 +99,20 @@ TEST(Ops, PagedAttentionChecksGqaAndBlockTable) {
                "cache slot 8 outside the pool of 8");
 }
 
+TEST(Ops, PagedAttentionChecksTheLeadingDecodes) {
+  Tensor q = Tensor::zeros({3, 2, 4}, DType::f32), out = Tensor::zeros({3, 2, 4}, DType::f32);
+  Tensor cache = Tensor::zeros({2, 4, 2, 4}, DType::f32);
+  PagedBatch batch = one_sequence(3, 3, {0}, 4);  // a 3-token chunk
+  batch.leading_decodes = 1;
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, 0, out),
+               "paged_attention: the first 1 sequences are not one-token decodes");
+  batch.leading_decodes = 2;
+  EXPECT_ERROR(ops::paged_attention(q, cache, cache, batch, 1.0f, 0, out),
+               "paged_attention: 2 leading decodes in a batch of 1 sequences and 3 tokens");
+  batch.leading_decodes = 0;
+  ops::paged_attention(q, cache, cache, batch, 1.0f, 0, out);
+}
+
 TEST(Ops, PagedAttentionWindowSkipsReleasedBlocks) {
   // One new token at position 8 (block_size 4) whose first block went back to the pool.
   Tensor q = Tensor::zeros({1, 2, 4}, DType::f32), out = Tensor::zeros({1, 2, 4}, DType::f32);

@@ -49,6 +49,7 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .bias_starts = bucket_starts(bias),
                                                   .max_query_len = batch.max_query_len,
                                                   .max_context_len = batch.max_context_len,
+                                                  .leading_decodes = batch.leading_decodes,
                                                   .split_workspace = context.attention_workspace,
                                                   .split_workspace_bytes =
                                                       static_cast<int64_t>(context.attention_workspace_bytes),
