@@ -244,16 +244,28 @@ void DeviceRuntime::restore_workspace(uint64_t mark) {
 
 class DeviceRuntime::Graph {
  public:
-  Graph(cudaGraphExec_t exec, size_t nodes) : exec_(exec), nodes_(nodes) {}
-  ~Graph() { cudaGraphExecDestroy(exec_); }
+  // `live_bytes`: the runtime's count of its graphs' device memory, which this graph's
+  // `bytes` leave when it is destroyed (shared: a graph may outlive its runtime).
+  Graph(cudaGraphExec_t exec, size_t nodes, std::shared_ptr<std::atomic<uint64_t>> live_bytes)
+      : exec_(exec), nodes_(nodes), live_bytes_(std::move(live_bytes)) {}
+  ~Graph() {
+    cudaGraphExecDestroy(exec_);
+    *live_bytes_ -= bytes_;
+  }
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
   cudaGraphExec_t exec() const { return exec_; }
   size_t nodes() const { return nodes_; }
+  void count_bytes(uint64_t bytes) {
+    bytes_ = bytes;
+    *live_bytes_ += bytes;
+  }
 
  private:
   cudaGraphExec_t exec_;
   size_t nodes_;
+  std::shared_ptr<std::atomic<uint64_t>> live_bytes_;
+  uint64_t bytes_ = 0;
 };
 
 std::shared_ptr<const DeviceRuntime::Graph> DeviceRuntime::capture_graph(const std::function<void()>& enqueue,
@@ -281,20 +293,24 @@ std::shared_ptr<const DeviceRuntime::Graph> DeviceRuntime::capture_graph(const s
   check_cuda(cudaStreamEndCapture(stream, &graph), context.c_str());
   size_t nodes = 0;
   cudaGraphGetNodes(graph, nullptr, &nodes);
+  if (nodes == 0) {  // its work went to another stream, and a replay would do nothing
+    cudaGraphDestroy(graph);
+    fail("{} recorded no work on the runtime's stream", context);
+  }
   cudaGraphExec_t exec = nullptr;
   const cudaError_t instantiated = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   check_cuda(instantiated, context.c_str());
-  auto captured = std::make_shared<const Graph>(exec, nodes);
+  auto captured = std::make_shared<Graph>(exec, nodes, graph_bytes_);
   check_cuda(cudaGraphUpload(exec, stream), context.c_str());
   check_cuda(cudaStreamSynchronize(stream), context.c_str());
   check_cuda(cudaMemGetInfo(&free_after, &total), "querying device memory");
   const uint64_t bytes = free_before > free_after ? free_before - free_after : 0;
-  graph_bytes_ += bytes;
-  spdlog::info("captured {} as a CUDA graph: {} nodes, {} of device memory ({} for all graphs, {} planned)", what,
-               nodes, format_bytes(bytes), format_bytes(graph_bytes_), format_bytes(plan_.graph_bytes));
-  if (graph_bytes_ > plan_.graph_bytes) {
-    spdlog::warn("the CUDA graphs take {}, more than the {} planned for them", format_bytes(graph_bytes_),
+  captured->count_bytes(bytes);
+  spdlog::info("captured {} as a CUDA graph: {} nodes, {} of device memory ({} for all live graphs, {} planned)",
+               what, nodes, format_bytes(bytes), format_bytes(graph_bytes_->load()), format_bytes(plan_.graph_bytes));
+  if (*graph_bytes_ > plan_.graph_bytes) {
+    spdlog::warn("the CUDA graphs take {}, more than the {} planned for them", format_bytes(graph_bytes_->load()),
                  format_bytes(plan_.graph_bytes));
   }
   return captured;

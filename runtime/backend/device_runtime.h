@@ -9,6 +9,7 @@
 //
 // In a build without the CUDA backend constructing one is an error.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -93,12 +94,17 @@ class DeviceRuntime {
   uint64_t workspace_mark() const;
   void restore_workspace(uint64_t mark);
 
-  // CUDA graphs of work on this runtime's stream (a decode step of one batch size).
-  // capture_graph runs `enqueue` with the stream capturing, inside an open Step: what it
-  // launches is recorded, not run, so it must not synchronize, allocate device memory or
-  // copy from pageable memory. The graph keeps the addresses it was captured with; replays
-  // run in stream order. What the driver allocated for it is measured and logged.
+  // CUDA graphs of work on this runtime's stream (a decode step of one batch size, a
+  // denoiser's step). capture_graph runs `enqueue` with the stream capturing, inside an
+  // open Step: what it launches is recorded, not run, so it must not synchronize, allocate
+  // device memory or copy from pageable memory. The graph keeps the addresses it was
+  // captured with; replays run in stream order. What the driver allocated for it is
+  // measured and logged against the plan's graph_bytes, and given back when the last
+  // reference to the graph goes.
   class Graph;
+  // Device memory a model plans per graph it keeps (the driver's side of a few hundred to
+  // a thousand kernel nodes); an estimate awaiting a GPU's measurement, which each capture logs.
+  static constexpr uint64_t kGraphBytes = uint64_t{4} << 20;
   std::shared_ptr<const Graph> capture_graph(const std::function<void()>& enqueue, const std::string& what);
   void launch_graph(const Graph& graph);
   // A host tensor copied into the workspace (asynchronously, in stream order), converted
@@ -161,7 +167,7 @@ class DeviceRuntime {
   MemoryPlan plan_;
   std::unique_ptr<DeviceArena> weights_, persistent_, workspace_, kv_;
   uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
-  uint64_t graph_bytes_ = 0;
+  std::shared_ptr<std::atomic<uint64_t>> graph_bytes_ = std::make_shared<std::atomic<uint64_t>>(0);  // live graphs
   uint64_t host_syncs_ = 0;
   int next_read_back_ = 0;
   Tensor sampled_ids_;

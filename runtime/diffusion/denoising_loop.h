@@ -27,6 +27,9 @@ struct DiffusionDevice {
   // Stable Diffusion: decode the VAE in overlapping tiles of its sample_size (diffusers'
   // enable_tiling), so that its activations are planned for one tile whatever the image.
   bool vae_tiling = false;
+  // A DiT's denoiser steps replay a CUDA graph of its forward, captured on each run's first
+  // step (DitModel::forward). Stable Diffusion's UNet launches its kernels one by one.
+  bool cuda_graphs = true;
 };
 
 // The clock of the loop's and the pipelines' timings.

@@ -37,8 +37,10 @@ DitPipeline DitPipeline::load(const std::filesystem::path& dir, std::optional<st
   DitModel model = load_dit(dir);
   if (device.device == Device::cuda) {
     GENRT_CHECK(device.max_images > 0, "diffusion on the GPU: max images {} must be positive", device.max_images);
-    const DitDeviceOptions options{
-        .dtype = device.dtype, .gpu_memory = device.gpu_memory, .max_batch = 2 * device.max_images};
+    const DitDeviceOptions options{.dtype = device.dtype,
+                                   .gpu_memory = device.gpu_memory,
+                                   .max_batch = 2 * device.max_images,
+                                   .cuda_graphs = device.cuda_graphs};
     const MemoryRequest requests[] = {model.memory_request(options),
                                       loop_memory_request(latent_shape(model.config(), device.max_images),
                                                           model.config().out_channels)};

@@ -48,6 +48,8 @@ class DitPipeline {
                           std::optional<std::string> scheduler = std::nullopt, const DiffusionDevice& device = {});
 
   const DitModel& model() const { return model_; }
+  // On the GPU: whether the denoiser's steps replay CUDA graphs (DitModel::set_cuda_graphs).
+  void set_cuda_graphs(bool enabled) { model_.set_cuda_graphs(enabled); }
   const NoiseSchedulerConfig& scheduler_config() const { return scheduler_; }
   // The settings of the scheduler called `name` (a genrt scheduler name) for this folder:
   // its scheduler_config.json's shared settings on that scheduler's defaults.

@@ -62,9 +62,6 @@ class DecoderDevice {
  public:
   // Tokens per KV-cache block on the GPU.
   static constexpr int64_t kBlockSize = 16;
-  // Device memory planned for the driver's side of one captured decode graph (a few
-  // hundred kernel nodes' parameters); the measured size is logged at capture.
-  static constexpr uint64_t kGraphBytes = uint64_t{4} << 20;
 
   DecoderDevice();  // the CPU
   ~DecoderDevice();
@@ -165,7 +162,7 @@ MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceO
           .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize + (o.cuda_graphs ? 1 : 0),
           .step_upload_bytes =
               inputs.bytes + ops::sampling_upload_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
-          .graph_bytes = o.cuda_graphs ? kGraphBytes * graph_buckets(o).size() : 0};
+          .graph_bytes = o.cuda_graphs ? DeviceRuntime::kGraphBytes * graph_buckets(o).size() : 0};
 }
 
 }  // namespace genrt

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/core/device.h"
 #include "runtime/diffusion/dit_pipeline.h"
 #include "runtime/io/json_file.h"
@@ -111,8 +113,85 @@ TEST_P(DitGpu, SeededStochasticRunFollowsTheCpu) {
   RecordProperty("ddpm_vs_cpu_rel_l2_" + std::string(dtype_name(dtype)), std::to_string(err));
 }
 
+// A run's steps replay the CUDA graph its first step captured: the same kernels on the same
+// buffers, so the latents are bitwise those of launching every kernel, across two runs
+// (each captures its own graph) and with step noise (DDPM) that the graph leaves outside.
+// Each run with graphs synchronizes once more than without (the wait before its one capture):
+// a capture failing back to launches, or recapturing every step, would not.
+TEST_P(DitGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
+  const DType dtype = GetParam();
+  for (const char* scheduler : {"ddim", "ddpm"}) {
+    DitPipeline pipeline = DitPipeline::load(tiny_dit(), scheduler, gpu(dtype));
+    const DeviceRuntime& runtime = *pipeline.model().device_runtime();
+    const DiffusionRequest request{.class_labels = {3, 7}, .guidance = 2.0, .steps = 5, .seed = 5};
+    pipeline.set_cuda_graphs(false);
+    uint64_t syncs = runtime.host_syncs();
+    const DiffusionResult launched = pipeline.run(request);
+    const uint64_t launched_syncs = runtime.host_syncs() - syncs;
+    pipeline.set_cuda_graphs(true);
+    for (int run = 0; run < 2; ++run) {
+      syncs = runtime.host_syncs();
+      const DiffusionResult replayed = pipeline.run(request);
+      EXPECT_EQ(runtime.host_syncs() - syncs, launched_syncs + 1) << scheduler << ", run " << run;
+      ASSERT_EQ(replayed.latents.numel(), launched.latents.numel());
+      EXPECT_EQ(std::memcmp(replayed.latents.raw(), launched.latents.raw(), launched.latents.nbytes()), 0)
+          << scheduler << ", run " << run;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Dtypes, DitGpu, ::testing::Values(DType::bf16, DType::f16),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// The workspace keeps its forward's graph; a replay reads the timestep and the class labels
+// uploaded before it (each changed alone), not those of the captured step, and equals a
+// launched forward; other buffers are another graph's. A replayed forward and its download
+// synchronize once, a captured one twice (the wait before the capture).
+TEST(DitGpuGraphs, ReplaysReadEachStepsInputs) {
+  GENRT_REQUIRE_GPU();
+  DitPipeline pipeline = DitPipeline::load(tiny_dit(), "ddim", gpu(DType::bf16));
+  const DitModel& model = pipeline.model();
+  const DitConfig& c = model.config();
+  DeviceRuntime& runtime = *model.device_runtime();
+  const DeviceRuntime::PersistentScope buffers(runtime);
+  DitWorkspace ws = model.make_workspace(2);
+  Tensor noise = Tensor::zeros({2, c.in_channels, c.sample_size, c.sample_size}, DType::f32);
+  for (int64_t i = 0; i < noise.numel(); ++i) noise.data<float>()[i] = std::sin(0.37f * static_cast<float>(i));
+  const Tensor latents = runtime.persistent(noise.shape(), DType::f32);
+  runtime.copy_in(noise, latents);
+  const Shape out_shape = {2, c.out_channels, c.sample_size, c.sample_size};
+  Tensor output = runtime.persistent(out_shape, DType::f32), other_output = runtime.persistent(out_shape, DType::f32);
+  uint64_t syncs = 0;  // of the last forward and its download
+  auto forward = [&](float timestep, int32_t label, Tensor& out) {
+    const std::vector<float> timesteps(2, timestep);
+    const std::vector<int32_t> labels(2, label);
+    const uint64_t before = runtime.host_syncs();
+    {
+      DeviceRuntime::Step step(runtime);
+      model.forward(latents, timesteps, labels, ws, out);
+    }
+    const Tensor host = runtime.download_f32(out);
+    syncs = runtime.host_syncs() - before;
+    return host;
+  };
+  auto same = [](const Tensor& a, const Tensor& b) { return std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0; };
+  pipeline.set_cuda_graphs(false);
+  const Tensor launched_t20 = forward(20.0f, 3, output), launched_label7 = forward(500.0f, 7, output);
+  const Tensor launched = forward(500.0f, 3, output);
+  pipeline.set_cuda_graphs(true);
+  EXPECT_TRUE(same(forward(500.0f, 3, output), launched));  // launched, then captured
+  ASSERT_TRUE(ws.graph.captured());
+  EXPECT_EQ(syncs, 2u);
+  EXPECT_TRUE(same(forward(20.0f, 3, output), launched_t20)) << "another timestep";
+  EXPECT_EQ(syncs, 1u);
+  EXPECT_TRUE(same(forward(500.0f, 7, output), launched_label7)) << "another class label";
+  EXPECT_EQ(syncs, 1u);
+  EXPECT_FALSE(same(launched_t20, launched) || same(launched_label7, launched)) << "inputs that change nothing";
+  EXPECT_TRUE(same(forward(500.0f, 3, other_output), launched)) << "another output buffer";
+  EXPECT_EQ(syncs, 2u);  // captured again
+  EXPECT_TRUE(same(forward(500.0f, 3, other_output), launched));
+  EXPECT_EQ(syncs, 1u);
+}
 
 TEST(DitGpuErrors, MoreImagesThanPlannedAndNaNAreClearErrors) {
   GENRT_REQUIRE_GPU();

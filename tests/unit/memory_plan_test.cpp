@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/core/device.h"
 #include "runtime/memory/device_arena.h"
 #include "runtime/memory/memory_plan.h"
@@ -104,8 +105,9 @@ TEST(MemoryPlan, ModelsSharingADeviceShowTheirSharesInOnePlan) {
   const MemoryPlan plan = plan_device_memory(h200, 0.9, requests, 32 * MiB);
   EXPECT_EQ(plan.weight_bytes, text.weight_bytes + image.weight_bytes);
   EXPECT_EQ(plan.persistent_bytes, text.persistent_bytes + image.persistent_bytes);  // the text model's: graph inputs
-  EXPECT_EQ(plan.graph_bytes, text.graph_bytes);
+  EXPECT_EQ(plan.graph_bytes, text.graph_bytes + image.graph_bytes);
   EXPECT_GT(text.graph_bytes, 0u);
+  EXPECT_EQ(image.graph_bytes, DeviceRuntime::kGraphBytes);  // the graph of one workspace's forward
   EXPECT_EQ(plan.workspace_bytes, std::max(text.workspace_bytes, image.workspace_bytes) + 32 * MiB);
   EXPECT_EQ(plan.kv_bytes, static_cast<uint64_t>(plan.kv_blocks) * text.kv_bytes_per_block);
   EXPECT_LE(plan.total_bytes(), plan.budget_bytes);

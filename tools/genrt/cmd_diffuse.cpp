@@ -45,7 +45,8 @@ void run_diffuse(const DiffuseOptions& o) {
                                                  {.device = parse_device(o.device.device),
                                                   .dtype = parse_gpu_dtype(o.device.dtype),
                                                   .gpu_memory = o.device.gpu_memory,
-                                                  .max_images = static_cast<int64_t>(labels.size())});
+                                                  .max_images = static_cast<int64_t>(labels.size()),
+                                                  .cuda_graphs = !o.device.no_cuda_graphs});
   if (pipeline.model().config().random_weights) {
     std::fprintf(stderr, "[genrt] note: %s has RANDOM WEIGHTS (genrt init-model): the latents are noise, not images\n",
                  o.model.c_str());
@@ -108,6 +109,7 @@ Command add_diffuse_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Write the final latents here (.npy, float32)");
   cmd->add_option("--preview", o->preview, "Write a preview of the latents here (.png)");
   add_device_options(cmd, o->device);
+  add_cuda_graph_option(cmd, o->device);
   return {cmd, [o] { run_diffuse(*o); }};
 }
 

@@ -28,8 +28,8 @@ struct SamplingOptions {
 // --max-tokens, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed.
 void add_sampling_options(CLI::App* cmd, SamplingOptions& options);
 
-// Where the model runs: --device, --dtype, --gpu-memory; for text generation also
-// --no-cuda-graphs.
+// Where the model runs: --device, --dtype, --gpu-memory; for text generation and the DiT
+// also --no-cuda-graphs.
 struct DeviceFlags {
   std::string device = "cpu";
   std::string dtype = "bf16";

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "runtime/backend/device_runtime.h"
@@ -40,13 +41,8 @@ void allocate_activations(const DitConfig& c, int64_t max_batch, DType dtype, Al
     *t = alloc({max_batch, d}, dtype);
   }
   for (Tensor& m : ws.modulation) m = alloc({max_batch, d}, dtype);
-}
-
-// Each forward's uploads: the timestep features and class ids.
-template <class Alloc>
-void allocate_uploads(int64_t max_batch, DType dtype, Alloc& alloc) {
-  alloc({max_batch, kDitTimestepChannels}, dtype);
-  alloc({max_batch}, DType::i32);
+  ws.timestep_features = alloc({max_batch, kDitTimestepChannels}, dtype);
+  ws.class_ids = alloc({max_batch}, DType::i32);
 }
 
 }  // namespace
@@ -107,14 +103,14 @@ MemoryRequest DitModel::memory_request(const DitDeviceOptions& o) const {
   ops::expect_gpu_attention_shape("the DiT", config_.num_attention_heads, config_.attention_head_dim);
   ops::expect_gpu_norm_dim("the DiT", config_.inner_dim());
   DitWeights listed = weights_;  // handles to the same tensors: only their names and shapes are read
-  ArenaFootprint persistent, uploads;
+  ArenaFootprint persistent;
   DitWorkspace sizing;
   allocate_activations(config_, o.max_batch, o.dtype, persistent, sizing);
-  allocate_uploads(o.max_batch, o.dtype, uploads);
   return {.name = "DiT",
           .weight_bytes = weight_footprint(dit_named_weights(config_, listed, class_table_rows()), o.dtype),
           .persistent_bytes = persistent.bytes,
-          .workspace_bytes = uploads.bytes};
+          // One workspace, so one graph, at a time: a run's (the pipeline makes one per run).
+          .graph_bytes = o.cuda_graphs ? DeviceRuntime::kGraphBytes : 0};
 }
 
 void DitModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DitDeviceOptions& o) {
@@ -123,6 +119,7 @@ void DitModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const DitDeviceO
   place_weights(*runtime, dit_named_weights(config_, weights_, class_table_rows()), o.dtype, "DiT");
   dtype_ = o.dtype;
   runtime_ = std::move(runtime);
+  cuda_graphs_ = o.cuda_graphs;
 }
 
 DitWorkspace DitModel::make_workspace(int64_t max_batch) const {
@@ -187,9 +184,28 @@ void DitModel::forward(const Tensor& latents, std::span<const float> timesteps,
                             ws.host_timestep_features.data<float>());
   const Tensor host_features = ws.host_timestep_features.slice(0, batch);
   const Tensor host_ids = ws.host_class_ids.slice(0, batch);
-  const Tensor features = runtime_ ? runtime_->upload(host_features, dtype_) : host_features;
-  const Tensor class_ids = runtime_ ? runtime_->upload(host_ids) : host_ids;
+  if (!runtime_) {
+    run_layers(latents, host_features, host_ids, ws, output);
+    return;
+  }
+  const Tensor features = ws.timestep_features.slice(0, batch), class_ids = ws.class_ids.slice(0, batch);
+  runtime_->upload(host_features, features);
+  runtime_->upload(host_ids, class_ids);
+  const auto layers = [&] { run_layers(latents, features, class_ids, ws, output); };
+  if (!cuda_graphs_) {
+    layers();
+    return;
+  }
+  ws.graph.run(*runtime_,
+               {static_cast<uintptr_t>(batch), reinterpret_cast<uintptr_t>(latents.raw()),
+                reinterpret_cast<uintptr_t>(output.raw())},
+               layers, fmt::format("the DiT step of batch {}", batch));
+}
 
+void DitModel::run_layers(const Tensor& latents, const Tensor& features, const Tensor& class_ids, DitWorkspace& ws,
+                          Tensor& output) const {
+  const DitConfig& c = config_;
+  const int64_t batch = latents.dim(0);
   const int64_t rows = batch * c.tokens(), d = c.inner_dim();
   const blocks::AttentionHeads heads{
       .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.attention_head_dim};
