@@ -90,7 +90,7 @@ MEMCHECK_CASES = [
     "ImageOps/UpsampleGpu.*/f16_2x8x8x320", "ImageOps/ConcatChannelsGpu.*/bf16_1x7x9_3_5",
     "LlamaGpu.Stories260KMatchesItsBf16Emulation", "LlamaGpu.MixedBatchEqualsEachSequenceAlone",
     "Dtypes/RelativeBiasGpu.*/bf16", "KvCacheWriteGpu.*", "Models/T5Gpu.*/0", "Decoders/DecoderEmbeddingGpu.*/2",
-    "DitGpuGraphs.*",
+    "DitGpuGraphs.*", "OpProfileGpu.*",
 ]
 # Kernels that share data through shared memory or wait at barriers.
 RACE_CASES = [
@@ -106,8 +106,11 @@ RACE_CASES = [
     "ImageOps/GroupNormGpu.*/bf16_2x16x16x320_g32_add_silu_in_place", "ImageOps/GroupNormGpu.*/f32_2x5x3x15_g5_silu",
 ]
 # initcheck on the kernels only, the model tests being memcheck's (S2's time is short).
-INIT_CASES = [c for c in MEMCHECK_CASES if not c.startswith(("LlamaGpu", "Models/T5Gpu", "Decoders/", "DitGpuGraphs"))]
+INIT_CASES = [c for c in MEMCHECK_CASES
+              if not c.startswith(("LlamaGpu", "Models/T5Gpu", "Decoders/", "DitGpuGraphs", "OpProfileGpu"))]
 
+# The end-to-end suites also time one step op by op (--op-profile), for bench/NOTES.md.
+OP_PROFILED = ("e2e-decode", "e2e-denoise")
 BENCH = [  # (suite, shapes, torch peer)
     ("peak", [], False),
     ("gemm", ["4096x4096x4096"], True),
@@ -396,6 +399,8 @@ class Check:
                 cmd += ["--shapes", ",".join(shapes)]
             if torch_peer:
                 cmd += ["--torch-peer", sys.executable]
+            if suite in OP_PROFILED:
+                cmd += ["--op-profile"]
             rc, _ = self.run(f"bench {suite}", cmd, min(left, 60))
             (done if rc == 0 else failed).append(suite if rc == 0 else f"{suite}: rc {rc}")
         lines = [json.loads(l) for l in jsonl.read_text().splitlines() if l.strip()] if jsonl.exists() else []

@@ -23,6 +23,7 @@ struct BenchOptions {
   std::string torch_peer{};         // Python interpreter for bench/peers/torch_peer.py; empty: no torch peer
   std::string torch_peer_script{};  // the script; empty: $GENRT_TORCH_PEER_SCRIPT or the source tree's
   std::string tokenizer{};          // structured-output: the vocabulary its masks walk
+  bool op_profile = false;          // e2e-decode, e2e-denoise: one step's op profile in each line
 };
 
 // The denominators of fraction_of_peak, measured in the same run.

@@ -332,18 +332,25 @@ def peer_for(case):
     raise Skip(f"no PyTorch peer for the {suite} suite")
 
 
-_decode_results = {}  # genrt times each decode case with and without CUDA graphs: one peer run serves both
+_results = {}  # genrt times each e2e case with and without CUDA graphs: one peer run serves both
+
+
+def timed_case(case):
+    if case["suite"] == "e2e-decode":  # each step advances the cache: timed where it runs
+        return decode_case(case)
+    fn, name = peer_for(case)
+    return time_op(fn, case["device"], case["suite"] in MEMORY_BOUND), name
 
 
 def run_case(case):
-    if case["suite"] == "e2e-decode":  # each step advances the cache: timed where it runs
-        key = json.dumps([case["model"], case["shape"]["batch"], case["prompt_tokens"], case["new_tokens"],
-                          case["dtype"], case["device"]], sort_keys=True)
-        if key not in _decode_results:
-            _decode_results[key] = decode_case(case)
-        return _decode_results[key]
-    fn, name = peer_for(case)
-    return time_op(fn, case["device"], case["suite"] in MEMORY_BOUND), name
+    if case["suite"] not in ("e2e-decode", "e2e-denoise"):
+        return timed_case(case)
+    shape = {k: v for k, v in case["shape"].items() if k != "cuda_graphs"}
+    key = json.dumps([case["suite"], case["model"], shape, case.get("prompt_tokens"), case.get("new_tokens"),
+                      case["dtype"], case["device"]], sort_keys=True)
+    if key not in _results:
+        _results[key] = timed_case(case)
+    return _results[key]
 
 
 def main():

@@ -20,7 +20,7 @@ void elementwise(const char* op_name, ref::Activation op, const Tensor& x, const
   }
   expect_on(out, where, op_name, "out");
   expect_shape(out, x.shape(), op_name, "out");
-  GENRT_ON_CUDA(where, cuda_ops::activation(op, x, up, out));
+  GENRT_ON_CUDA_OP(op_name, where, cuda_ops::activation(op, x, up, out));
   ref::activation(activation_args<float>(op, x, up, out));
 }
 
@@ -34,7 +34,7 @@ void gated(const char* op_name, ref::Activation op, const Tensor& x, const char*
   const auto in_begin = reinterpret_cast<uintptr_t>(x.raw()), out_begin = reinterpret_cast<uintptr_t>(out.raw());
   GENRT_CHECK(out_begin + out.nbytes() <= in_begin || in_begin + x.nbytes() <= out_begin,
               "{}: out must not overlap {}", op_name, x_name);
-  GENRT_ON_CUDA(where, cuda_ops::activation(op, x, Tensor(), out));
+  GENRT_ON_CUDA_OP(op_name, where, cuda_ops::activation(op, x, Tensor(), out));
   ref::activation(activation_args<float>(op, x, Tensor(), out));
 }
 

@@ -147,13 +147,14 @@ void channel_affine(const Tensor& x, const ref::ChannelAffine& affine, Tensor& o
 }
 
 void gaussian_noise(uint64_t seed, uint64_t stream, Tensor& out) {
-  [[maybe_unused]] const Placement where = latent_placement(out, "gaussian_noise", "out");
+  const Placement where = latent_placement(out, "gaussian_noise", "out");
   GENRT_ON_CUDA(where, cuda_ops::gaussian_noise(seed, stream, out));
   ref::gaussian_noise(seed, stream, out.data<float>(), out.numel());
 }
 
 int64_t count_nonfinite(const Tensor& x, [[maybe_unused]] Tensor& counter) {
-  [[maybe_unused]] const Placement where = latent_placement(x, "count_nonfinite", "x");
+  const Placement where = latent_placement(x, "count_nonfinite", "x");
+  const OpTimer timer(__func__, where.device);  // its span ends after the host's wait for the count
 #ifdef GENRT_HAVE_CUDA
   if (where.device == Device::cuda) {
     expect_on(counter, {Device::cuda, DType::i32}, "count_nonfinite", "counter");

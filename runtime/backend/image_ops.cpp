@@ -52,6 +52,7 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
   const auto x_begin = reinterpret_cast<uintptr_t>(x.raw()), out_begin = reinterpret_cast<uintptr_t>(out.raw());
   GENRT_CHECK(out_begin + out.nbytes() <= x_begin || x_begin + x.nbytes() <= out_begin, "{}: out must not overlap x",
               op);
+  const OpTimer timer(__func__, where.device);  // a 1x1 convolution's linear is part of its span
   if (shape.kernel == 1 && p.stride == 1 && p.padding == 0 && p.extra_padding_end == 0) {
     const int64_t pixels = shape.batch * shape.height * shape.width;
     Tensor rows = out.reshape({pixels, shape.out_channels});

@@ -9,9 +9,9 @@ namespace genrt::ops {
 namespace {
 
 // The checked norm on either backend.
-void run_norm([[maybe_unused]] const char* op, [[maybe_unused]] const Placement& where,
+void run_norm(const char* op, const Placement& where,
               const NormOperands& operands) {
-  GENRT_ON_CUDA(where, cuda_ops::norm(op, operands));
+  GENRT_ON_CUDA_OP(op, where, cuda_ops::norm(op, operands));
   ref::norm(norm_args<float>(operands));
 }
 

@@ -400,6 +400,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"bench nosuch --device cpu", "unknown bench suite 'nosuch': expected one of peak, norm"},
         BadInvocation{"bench norm --device cpu --shapes 4x", "--shapes 4x: '' is not a positive number (expected ROWSxDIM)"},
         BadInvocation{"bench all --device cpu --shapes 4x4", "--shapes applies to one suite, not to all"},
+        BadInvocation{"bench norm --device cpu --op-profile", "--op-profile profiles the steps of e2e-decode and e2e-denoise, not of norm"},
         BadInvocation{"bench norm --device cpu --dtype int8", "--dtype int8: expected bf16 or fp16"},
         BadInvocation{"bench --device cpu", "name a suite (see --help), or `report FILE`"},
         BadInvocation{"bench norm --device cpu --max-seconds 0",

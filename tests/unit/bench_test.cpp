@@ -2,9 +2,10 @@
 // parsing, a case's line (check, timing, peak fraction, peers), a check that fails, the
 // PyTorch peer's merge (through a stand-in script), and the Markdown report.
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
 
 #include "bench/harness/bench_run.h"
 #include "bench/harness/report.h"
@@ -134,6 +135,39 @@ TEST_F(BenchRunCpu, EmbedSuiteTimesBatchesOfTheEncoder) {
   EXPECT_EQ(line["model"]["layers"], 2);
   BenchRun unknown({.device = Device::cpu, .shapes = {"bert-huge:1"}, .measure = kQuick}, *device_);
   EXPECT_ERROR(find_suite("e2e-embed").run(unknown), "unknown BERT preset 'bert-huge': expected one of bert-base, bert-tiny");
+}
+
+// --op-profile on the CPU: one decode step of stories260K op by op, whose linear and
+// attention calls are those of one step of its layers, and one DiT denoising step.
+TEST_F(BenchRunCpu, OpProfileTimesOneStepOpByOp) {
+  BenchRun decode({.device = Device::cpu, .shapes = {"stories260k:2"}, .measure = kQuick, .op_profile = true},
+                  *device_);
+  const std::vector<nlohmann::json> lines = find_suite("e2e-decode").run(decode);
+  ASSERT_EQ(lines.size(), 1u);
+  const nlohmann::json& profile = lines[0]["op_profile"];
+  const int64_t layers = lines[0]["model"]["layers"].get<int64_t>();
+  std::map<std::string, int64_t> calls;
+  double shares = 0.0;
+  for (const nlohmann::json& op : profile["ops"]) {
+    calls[op["op"].get<std::string>()] = op["calls"].get<int64_t>();
+    shares += op["share"].get<double>();
+  }
+  // Per layer: the fused q/k/v, the output, the fused gate/up and the down projections;
+  // then the LM head.
+  EXPECT_EQ(calls["linear"], 4 * layers + 1) << profile.dump();
+  EXPECT_EQ(calls["paged_attention"], layers) << profile.dump();
+  EXPECT_EQ(calls["qkv_cache_write"], layers) << profile.dump();
+  EXPECT_EQ(calls["swiglu"], layers) << profile.dump();
+  EXPECT_EQ(calls["embedding"], 2) << profile.dump();  // the tokens' rows, then the rows logits are wanted for
+  EXPECT_GT(shares, 0.0);
+  EXPECT_LE(shares, 1.0 + 1e-9);
+  EXPECT_LE(profile["busy_ms"].get<double>(), profile["wall_ms"].get<double>() + 1e-9);
+
+  BenchRun denoise({.device = Device::cpu, .shapes = {"tiny:1"}, .measure = kQuick, .op_profile = true}, *device_);
+  const nlohmann::json dit = find_suite("e2e-denoise").run(denoise).at(0)["op_profile"];
+  ASSERT_FALSE(dit["ops"].empty());
+  EXPECT_EQ(dit["ops"].back()["op"], "count_nonfinite") << dit.dump();  // a step ends with its NaN check
+  EXPECT_EQ(dit["ops"].back()["calls"], 1);
 }
 
 TEST(BenchPeers, BestPeerIsTheFastest) {

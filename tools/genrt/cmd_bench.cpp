@@ -19,6 +19,7 @@
 #include "bench/harness/bench_run.h"
 #include "bench/harness/report.h"
 #include "bench/harness/suites.h"
+#include "runtime/backend/op_profile.h"
 #include "tools/genrt/commands.h"
 #include "tools/genrt/common.h"
 
@@ -37,6 +38,7 @@ struct BenchFlags {
   std::string tokenizer;
   int min_reps = 10;
   double max_seconds = 2.0;
+  bool op_profile = false;
 };
 
 struct ReportFlags {
@@ -56,6 +58,10 @@ void print_line(const nlohmann::json& l) {
                l.value("suite", "").c_str(), l.value("case", "").c_str(), l.value("median_ms", 0.0),
                l.value("value", 0.0), l.value("metric", "").c_str(), 100 * l.value("fraction_of_peak", 0.0),
                peer.c_str(), failed ? "  CHECK FAILED" : "");
+  if (l.contains("op_profile")) {
+    std::fprintf(stderr, "\nOne step of %s, op by op (launched without CUDA graphs):\n\n%s\n", l.value("case", "").c_str(),
+                 op_profile_markdown(l["op_profile"]).c_str());
+  }
 }
 
 void run_bench(const BenchFlags& f) {
@@ -72,6 +78,8 @@ void run_bench(const BenchFlags& f) {
   } else {
     chosen.push_back(&bench::find_suite(f.suite));
   }
+  GENRT_CHECK(!f.op_profile || f.suite == "all" || f.suite == "e2e-decode" || f.suite == "e2e-denoise",
+              "--op-profile profiles the steps of e2e-decode and e2e-denoise, not of {}", f.suite);
   bench::BenchOptions options{.device = parse_device(f.device),
                               .dtype = parse_gpu_dtype(f.dtype),
                               .check = f.check,
@@ -79,7 +87,8 @@ void run_bench(const BenchFlags& f) {
                               .measure = {.min_reps = f.min_reps, .max_reps = std::max(f.min_reps, 500),
                                           .max_seconds = f.max_seconds},
                               .torch_peer = f.torch_peer,
-                              .tokenizer = f.tokenizer};
+                              .tokenizer = f.tokenizer,
+                              .op_profile = f.op_profile};
   const auto device = bench::open_bench_device(options.device);
   bench::BenchRun run(options, *device);
   spdlog::info("genrt bench on {} ({}), {}, commit {}", device->name(), f.device, dtype_name(run.dtype()),
@@ -185,6 +194,9 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--tokenizer", f->tokenizer,
                   "structured-output: a tokenizer.json (or a directory with one) whose vocabulary the masks walk")
       ->check(CLI::ExistingPath);
+  cmd->add_flag("--op-profile", f->op_profile,
+                "e2e-decode, e2e-denoise: also time one step op by op, by CUDA events around each op (on the CPU the "
+                "host clock), launched without CUDA graphs; printed as a table and kept in the line as op_profile");
   cmd->add_option("--min-reps", f->min_reps, "Timed runs at least, before the median may settle")
       ->capture_default_str();
   cmd->add_option("--max-seconds", f->max_seconds,

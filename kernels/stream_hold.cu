@@ -1,0 +1,26 @@
+#include "kernels/stream_hold.cuh"
+
+namespace genrt::kernels {
+
+namespace {
+
+__device__ __forceinline__ uint64_t global_timer_ns() {
+  uint64_t t = 0;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+__global__ void stream_hold_kernel(uint64_t nanoseconds) {
+  const uint64_t start = global_timer_ns();
+  while (global_timer_ns() - start < nanoseconds) {
+  }
+}
+
+}  // namespace
+
+cudaError_t launch_stream_hold(uint64_t nanoseconds, cudaStream_t stream) {
+  stream_hold_kernel<<<1, 1, 0, stream>>>(nanoseconds);
+  return cudaGetLastError();
+}
+
+}  // namespace genrt::kernels
