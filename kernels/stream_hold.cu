@@ -10,9 +10,13 @@ __device__ __forceinline__ uint64_t global_timer_ns() {
   return t;
 }
 
+// Sleeps in steps of about a microsecond until the timer says `nanoseconds` have passed,
+// and at most nanoseconds / 500 steps, so that a timer that stalls (under a debugger) still
+// lets the stream go.
 __global__ void stream_hold_kernel(uint64_t nanoseconds) {
   const uint64_t start = global_timer_ns();
-  while (global_timer_ns() - start < nanoseconds) {
+  for (uint64_t step = 0; step < nanoseconds / 500 && global_timer_ns() - start < nanoseconds; ++step) {
+    __nanosleep(1000);
   }
 }
 

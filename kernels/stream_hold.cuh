@@ -9,7 +9,7 @@
 
 namespace genrt::kernels {
 
-// One thread that spins on the global timer for `nanoseconds` (coarse: the timer ticks
+// One thread that sleeps on the global timer for `nanoseconds` (coarse: the timer ticks
 // about every microsecond).
 cudaError_t launch_stream_hold(uint64_t nanoseconds, cudaStream_t stream);
 

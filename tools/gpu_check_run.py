@@ -90,7 +90,7 @@ MEMCHECK_CASES = [
     "ImageOps/UpsampleGpu.*/f16_2x8x8x320", "ImageOps/ConcatChannelsGpu.*/bf16_1x7x9_3_5",
     "LlamaGpu.Stories260KMatchesItsBf16Emulation", "LlamaGpu.MixedBatchEqualsEachSequenceAlone",
     "Dtypes/RelativeBiasGpu.*/bf16", "KvCacheWriteGpu.*", "Models/T5Gpu.*/0", "Decoders/DecoderEmbeddingGpu.*/2",
-    "DitGpuGraphs.*", "OpProfileGpu.*",
+    "DitGpuGraphs.*",
 ]
 # Kernels that share data through shared memory or wait at barriers.
 RACE_CASES = [
@@ -107,7 +107,7 @@ RACE_CASES = [
 ]
 # initcheck on the kernels only, the model tests being memcheck's (S2's time is short).
 INIT_CASES = [c for c in MEMCHECK_CASES
-              if not c.startswith(("LlamaGpu", "Models/T5Gpu", "Decoders/", "DitGpuGraphs", "OpProfileGpu"))]
+              if not c.startswith(("LlamaGpu", "Models/T5Gpu", "Decoders/", "DitGpuGraphs"))]
 
 # The end-to-end suites also time one step op by op (--op-profile), for bench/NOTES.md.
 OP_PROFILED = ("e2e-decode", "e2e-denoise")

@@ -49,11 +49,13 @@ constexpr int64_t kPromptTokens = 16;
 // `batch` greedy requests of kPromptTokens distinct prompt tokens, each made to generate
 // `new_tokens`.
 std::vector<GenerationRequest> decode_requests(int64_t batch, int64_t new_tokens) {
+  SamplingParams greedy;
+  greedy.temperature = 0;
   std::vector<GenerationRequest> requests;
   for (int64_t b = 0; b < batch; ++b) {
     std::vector<int32_t> prompt(kPromptTokens);
     std::iota(prompt.begin(), prompt.end(), static_cast<int32_t>(1 + b));
-    requests.push_back({.prompt = prompt, .max_new_tokens = new_tokens, .sampling = {.temperature = 0}, .ignore_eos = true});
+    requests.push_back({.prompt = prompt, .max_new_tokens = new_tokens, .sampling = greedy, .ignore_eos = true});
   }
   return requests;
 }
@@ -84,12 +86,15 @@ class StepProfiler {
       profile_.emplace(device_);
     } else if (profile_) {
       spans_ = profile_->spans();
+      launched_within_hold_ = profile_->launched_within_hold();
       profile_.reset();
     }
   }
   nlohmann::json summary() const {
     GENRT_CHECK(marks_ >= 2, "op profile: the loop reported {} step(s); a profile needs two", marks_);
-    return op_profile_summary(spans_);
+    nlohmann::json summary = op_profile_summary(spans_);
+    summary["launched_within_hold"] = launched_within_hold_;
+    return summary;
   }
 
  private:
@@ -97,6 +102,7 @@ class StepProfiler {
   int marks_ = 0;
   std::optional<OpProfile> profile_;
   std::vector<OpSpan> spans_;
+  bool launched_within_hold_ = true;
 };
 
 // One decode step of `batch` sequences op by op, from a short greedy generation (the model

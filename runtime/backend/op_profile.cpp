@@ -22,9 +22,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kNotTimed = std::numeric_limits<size_t>::max();
+#ifdef GENRT_HAVE_CUDA
 // CUDA events made when a GPU profile opens, two per op: a decode step of a 32-layer model
 // takes about 700. More are made on demand, inside the ops they time.
 constexpr size_t kPreparedEvents = 2048;
+#endif
 
 }  // namespace
 
@@ -36,7 +38,9 @@ struct OpProfile::Impl {
     size_t start_event = 0, end_event = 0;
   };
 
-  Impl(Device d, uint64_t g) : device(d), generation(g) {}
+  Impl(Device d, uint64_t g) : device(d), generation(g) {
+    error.reserve(256);  // fail() may then keep its out-of-memory message without allocating
+  }
   ~Impl();
 
   Device device;
@@ -44,6 +48,7 @@ struct OpProfile::Impl {
   int open_ops = 0;     // op entries open on the thread; only the outermost is timed
   std::vector<Record> records;
   std::string error;    // the first CUDA error while timing, which spans() reports
+  bool held = false;    // the GPU's stream hold was launched before the first op
 
   void fail(const char* what, const char* message) noexcept {
     if (!error.empty()) return;
@@ -56,7 +61,6 @@ struct OpProfile::Impl {
 #ifdef GENRT_HAVE_CUDA
   std::vector<cudaEvent_t> events;
   size_t next_event = 0;  // events [0, next_event) are recorded
-  bool held = false;      // the stream hold was launched before the first op
 
   // A CUDA error while timing: kept, and cleared so that the op's own launch check does not
   // take it for its own (a sticky fault stays for the op to report).
@@ -123,6 +127,12 @@ OpProfile::~OpProfile() {
   if (t_profile == impl_.get()) t_profile = nullptr;
 }
 
+bool OpProfile::launched_within_hold() const {
+  if (impl_->device != Device::cuda || impl_->records.empty()) return true;
+  const auto launching = impl_->records.back().end - impl_->records.front().start;
+  return impl_->held && launching < std::chrono::nanoseconds(kHoldNanoseconds);
+}
+
 std::vector<OpSpan> OpProfile::spans() const {
   GENRT_CHECK(impl_->open_ops == 0, "op profile: spans() asked for while an op is running");
   GENRT_CHECK(impl_->error.empty(), "{}", impl_->error);
@@ -179,7 +189,8 @@ OpTimer::OpTimer(const char* op, Device device) noexcept {
   record.op = op;
 #ifdef GENRT_HAVE_CUDA
   if (device == Device::cuda) {
-    if (!profile->held) {
+    // An error pending from before is not the hold's: the op finds it, as without a profile.
+    if (!profile->held && cudaPeekAtLastError() == cudaSuccess) {
       if (const cudaError_t status = kernels::launch_stream_hold(OpProfile::kHoldNanoseconds, stream);
           status != cudaSuccess) {
         profile->fail("holding the stream", status);

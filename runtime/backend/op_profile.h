@@ -14,7 +14,8 @@
 // e2e-denoise) opens one around a step launched without CUDA graphs. Not timed: work
 // recorded into a CUDA graph (a stream capturing), and an op called from inside another
 // op's entry (its time is its caller's). Ops of one thread on one stream at a time are
-// assumed: spans of concurrent streams would overlap.
+// assumed: spans of concurrent streams would overlap, and a profile is closed on the thread
+// that opened it.
 
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,10 @@ class OpProfile {
   // open, and after a CUDA error while timing (its message). On the GPU it waits for the
   // ops' end events.
   std::vector<OpSpan> spans() const;
+  // Whether the host launched every op within the stream's hold on the GPU (always true on
+  // the CPU): if not, the ops launched after it ran as launched, and their spans include
+  // the host's time again.
+  bool launched_within_hold() const;
 
   struct Impl;
 

@@ -59,7 +59,8 @@ TEST(OpProfileGpu, TimesDeviceOpsInLaunchOrderAndNotGraphCaptures) {
   }
   // Held behind the profile's stream hold, the first three ops ran back to back whatever
   // their host work (the GEMM's plan, three launches); the capture's synchronization came
-  // before the fourth.
+  // before the fourth, which ran as launched.
+  EXPECT_FALSE(profile.launched_within_hold());
   EXPECT_LT(spans[1].start_ms - spans[0].end_ms, 0.05);
   EXPECT_LT(spans[2].start_ms - spans[1].end_ms, 0.05);
 }

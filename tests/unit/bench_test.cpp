@@ -162,6 +162,7 @@ TEST_F(BenchRunCpu, OpProfileTimesOneStepOpByOp) {
   EXPECT_GT(shares, 0.0);
   EXPECT_LE(shares, 1.0 + 1e-9);
   EXPECT_LE(profile["busy_ms"].get<double>(), profile["wall_ms"].get<double>() + 1e-9);
+  EXPECT_EQ(profile["launched_within_hold"], true);
 
   BenchRun denoise({.device = Device::cpu, .shapes = {"tiny:1"}, .measure = kQuick, .op_profile = true}, *device_);
   const nlohmann::json dit = find_suite("e2e-denoise").run(denoise).at(0)["op_profile"];

@@ -43,6 +43,7 @@ TEST(OpProfile, RecordsEachOpEntryInCallOrderWithOrderedSpans) {
   run_three_ops();
   const std::vector<OpSpan> spans = profile.spans();
   EXPECT_EQ(names(spans), (std::vector<std::string>{"linear", "rmsnorm", "silu"}));
+  EXPECT_TRUE(profile.launched_within_hold());  // no hold on the CPU: nothing outlasts it
   EXPECT_EQ(spans.front().start_ms, 0.0);
   for (size_t i = 0; i < spans.size(); ++i) {
     EXPECT_LE(spans[i].start_ms, spans[i].end_ms) << spans[i].op;
@@ -66,7 +67,7 @@ TEST(OpProfile, LeavesOutNestedOpsOtherDevicesOtherThreadsAndClosedProfiles) {
   std::thread other(run_three_ops);
   other.join();
   EXPECT_EQ(names(profile.spans()), (std::vector<std::string>{"outer", "conv2d"}));
-  EXPECT_ERROR(OpProfile(Device::cpu), "an op profile is already open on this thread");
+  EXPECT_ERROR(OpProfile{Device::cpu}, "an op profile is already open on this thread");
 }
 
 TEST(OpProfile, AnOpOpenWhileItsProfileClosesLeavesTheNextProfileAlone) {

@@ -61,6 +61,10 @@ void print_line(const nlohmann::json& l) {
   if (l.contains("op_profile")) {
     std::fprintf(stderr, "\nOne step of %s, op by op (launched without CUDA graphs):\n\n%s\n", l.value("case", "").c_str(),
                  op_profile_markdown(l["op_profile"]).c_str());
+    if (!l["op_profile"].value("launched_within_hold", true)) {
+      std::fprintf(stderr, "The host took longer than the stream's hold to launch the step: the later spans include "
+                           "its launch time.\n\n");
+    }
   }
 }
 
