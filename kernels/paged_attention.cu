@@ -103,9 +103,9 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
   }
   // A mixed batch's decodes in the decode kernel: it reads each page once for a GQA group,
   // where a prefill tile would give each query head a 64-row tile with one real row.
-  PagedAttentionLaunch<T> rest = a;
+  PagedAttentionLaunch<T> rest = a;  // (the decode kernel's grid takes at most 65535 sequences)
   const bool prefill = kernel == AttentionKernel::flash_prefill || kernel == AttentionKernel::flash_prefill_sm90;
-  if (prefill && a.leading_decodes > 0 && a.leading_decodes < a.seqs) {
+  if (prefill && a.leading_decodes > 0 && a.leading_decodes < a.seqs && a.leading_decodes <= 65535) {
     AttentionShape decode_shape = shape;
     decode_shape.max_query_len = 1;
     AttentionKernel decode_kernel = AttentionKernel::unsupported;
