@@ -27,8 +27,8 @@ struct DiffusionDevice {
   // Stable Diffusion: decode the VAE in overlapping tiles of its sample_size (diffusers'
   // enable_tiling), so that its activations are planned for one tile whatever the image.
   bool vae_tiling = false;
-  // A DiT's denoiser steps replay a CUDA graph of its forward, captured on each run's first
-  // step (DitModel::forward). Stable Diffusion's UNet launches its kernels one by one.
+  // The denoiser's steps (a DiT's, a UNet's) replay a CUDA graph of its forward, captured
+  // on each run's first step (StepGraph).
   bool cuda_graphs = true;
 };
 

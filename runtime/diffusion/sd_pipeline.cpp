@@ -272,7 +272,8 @@ SdPipeline SdPipeline::load(const std::filesystem::path& dir, std::optional<std:
         .dtype = device.dtype, .gpu_memory = device.gpu_memory, .max_batch = samples};
     const UnetDeviceOptions unet_options{
         .dtype = device.dtype,
-        .extent = {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens}};
+        .extent = {.batch = samples, .height = latents.height, .width = latents.width, .text_tokens = tokens},
+        .cuda_graphs = device.cuda_graphs};
     // The VAE encodes and decodes one image (or tile) at a time: its full-resolution
     // activations are the largest. The encoder goes to the GPU whenever the checkpoint has it.
     const bool encoder = pipeline.vae_.has_encoder();

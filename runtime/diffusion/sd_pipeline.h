@@ -93,6 +93,10 @@ class SdPipeline {
   // The settings of the scheduler called `name` for this folder (see DitPipeline).
   NoiseSchedulerConfig scheduler_config(std::string_view name) const;
   const UnetConfig& unet_config() const { return unet_.config(); }
+  // On the GPU: the runtime the pipeline's models share (else null), and whether the UNet's
+  // steps replay CUDA graphs (UnetModel::set_cuda_graphs).
+  const DeviceRuntime* device_runtime() const { return unet_.device_runtime(); }
+  void set_cuda_graphs(bool enabled) { unet_.set_cuda_graphs(enabled); }
   // Whether the folder is an SDXL pipeline (two text encoders, the UNet's added embedding).
   bool is_sdxl() const { return sdxl_.has_value(); }
   // Whether every run needs an init image: a StableDiffusionXLImg2ImgPipeline folder (SDXL's

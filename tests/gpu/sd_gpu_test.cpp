@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/backend/device_runtime.h"
 #include "runtime/diffusion/sd_pipeline.h"
 #include "runtime/io/json_file.h"
 #include "runtime/io/npy.h"
@@ -94,6 +97,36 @@ TEST_P(SdGpu, SdxlFollowsTheCpu) {
     EXPECT_LE(pixels, kFollowsTheCpu) << dtype_name(dtype) << " negative '" << negative << "'";
     RecordProperty("sdxl_pixels_rel_l2_" + std::string(dtype_name(dtype)) + (*negative ? "" : "_zeros"),
                    std::to_string(pixels));
+  }
+}
+
+// A run's UNet steps replay the CUDA graph its first step captured: the same kernels on the
+// same buffers, so latents and pixels are bitwise those of launching every kernel (SD 1.x,
+// and SDXL, whose graph reads the pooled text and the time ids' features from fixed
+// buffers), under Euler ancestral, whose step noise stays outside the graph. Each run with
+// graphs synchronizes once more than without (the wait before its one capture).
+TEST_P(SdGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
+  const DType dtype = GetParam();
+  for (const char* variant : {"sd1", "sdxl"}) {
+    SdPipeline pipeline = SdPipeline::load(tiny_sd(variant), "euler-a", gpu(dtype));
+    const DeviceRuntime& runtime = *pipeline.device_runtime();
+    const TextToImageRequest request{
+        .prompt = "a photo of a cat", .negative_prompt = "blurry", .steps = 4, .guidance = 5.0, .seed = 5};
+    pipeline.set_cuda_graphs(false);
+    uint64_t syncs = runtime.host_syncs();
+    const TextToImageResult launched = pipeline.run(request);
+    const uint64_t launched_syncs = runtime.host_syncs() - syncs;
+    pipeline.set_cuda_graphs(true);
+    for (int run = 0; run < 2; ++run) {
+      syncs = runtime.host_syncs();
+      const TextToImageResult replayed = pipeline.run(request);
+      EXPECT_EQ(runtime.host_syncs() - syncs, launched_syncs + 1) << variant << ", run " << run;
+      for (const auto& [got, want] : {std::pair{&replayed.latents, &launched.latents},
+                                      std::pair{&replayed.images, &launched.images}}) {
+        ASSERT_EQ(got->shape(), want->shape());
+        EXPECT_EQ(std::memcmp(got->raw(), want->raw(), want->nbytes()), 0) << variant << ", run " << run;
+      }
+    }
   }
 }
 

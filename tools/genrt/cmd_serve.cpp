@@ -131,7 +131,8 @@ void run_serve(ServeOptions o) {
                                                                 .dtype = parse_gpu_dtype(o.device.dtype),
                                                                 .gpu_memory = o.device.gpu_memory,
                                                                 .max_images = o.max_images,
-                                                                .vae_tiling = o.vae_tiling}),
+                                                                .vae_tiling = o.vae_tiling,
+                                                                .cuda_graphs = !o.device.no_cuda_graphs}),
                                               o.max_images);
     } else if (is_encoder(o.model) || !o.embedding_pooling.empty()) {
       LoadedEmbedder loaded = load_embedder(o.model, o.tokenizer, o.embedding_pooling, o.device);

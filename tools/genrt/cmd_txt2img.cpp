@@ -62,7 +62,8 @@ void run_txt2img(const Txt2ImgOptions& o) {
                                                 .dtype = parse_gpu_dtype(o.device.dtype),
                                                 .gpu_memory = o.device.gpu_memory,
                                                 .max_images = o.batch,
-                                                .vae_tiling = o.vae_tiling},
+                                                .vae_tiling = o.vae_tiling,
+                                                .cuda_graphs = !o.device.no_cuda_graphs},
                                                size);
   if (pipeline.unet_config().random_weights) {
     std::fprintf(stderr, "[genrt] note: %s has RANDOM WEIGHTS (genrt init-model): the images are noise\n",
@@ -166,6 +167,7 @@ Command add_txt2img_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Output PNG")->capture_default_str();
   cmd->add_option("--out-latents", o->out_latents, "Also write the final latents before the VAE (.npy, float32)");
   add_device_options(cmd, o->device);
+  add_cuda_graph_option(cmd, o->device);
   return {cmd, [o] { run_txt2img(*o); }};
 }
 

@@ -47,8 +47,8 @@ DeviceOptions device_options(const DeviceFlags& flags) {
 void add_cuda_graph_option(CLI::App* cmd, DeviceFlags& f) {
   cmd->add_flag("--no-cuda-graphs", f.no_cuda_graphs,
                 "Launch every kernel of a CUDA step one by one instead of replaying the step's CUDA graph "
-                "(debugging; a decode step's graph is captured on the first step of each batch size, a DiT "
-                "denoising step's on the first step of each run)");
+                "(debugging; a decode step's graph is captured on the first step of each batch size, a "
+                "denoising step's (DiT, UNet) on the first step of each run)");
 }
 
 SamplingParams resolve_sampling(const SamplingOptions& o) {

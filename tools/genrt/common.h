@@ -28,7 +28,7 @@ struct SamplingOptions {
 // --max-tokens, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed.
 void add_sampling_options(CLI::App* cmd, SamplingOptions& options);
 
-// Where the model runs: --device, --dtype, --gpu-memory; for text generation and the DiT
+// Where the model runs: --device, --dtype, --gpu-memory; for text generation and diffusion
 // also --no-cuda-graphs.
 struct DeviceFlags {
   std::string device = "cpu";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "runtime/backend/device_runtime.h"
@@ -84,13 +85,16 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
   ws.skips.clear();
   for (const Shape& shape : skip_shapes(c, e)) ws.skips.push_back(flat(shape_numel(shape)));
   for (Tensor* buffer : {&ws.timestep_hidden, &ws.temb, &ws.temb_silu}) *buffer = alloc({b, c.time_embed_dim()}, dtype);
+  ws.timestep_features = alloc({b, level_channels(c, 0)}, dtype);
   if (c.text_time) {
     ws.added_input = alloc({b, c.text_time->input_dim}, dtype);
     for (Tensor* buffer : {&ws.added_hidden, &ws.added_temb}) *buffer = alloc({b, c.time_embed_dim()}, dtype);
+    ws.time_id_features = alloc({b, c.text_time->time_features()}, dtype);
   }
 }
 
-// Each forward's uploads: the timestep features, and SDXL's time id features.
+// Each forward's uploads (into the workspace's timestep_features and time_id_features):
+// the pinned staging they take.
 template <class Alloc>
 void allocate_uploads(const UnetConfig& c, const UnetExtent& e, DType dtype, Alloc& alloc) {
   alloc({e.batch, level_channels(c, 0)}, dtype);
@@ -214,8 +218,9 @@ MemoryRequest UnetModel::memory_request(const UnetDeviceOptions& o) const {
   return {.name = "UNet",
           .weight_bytes = weight_footprint(unet_named_weights(config_, listed), o.dtype),
           .persistent_bytes = persistent.bytes,
-          .workspace_bytes = uploads.bytes,
-          .step_upload_bytes = uploads.bytes};
+          .step_upload_bytes = uploads.bytes,
+          // One workspace, so one graph, at a time: a run's (the pipeline makes one per run).
+          .graph_bytes = o.cuda_graphs ? DeviceRuntime::kGraphBytes : 0};
 }
 
 void UnetModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const UnetDeviceOptions& o) {
@@ -224,6 +229,7 @@ void UnetModel::place_on(std::shared_ptr<DeviceRuntime> runtime, const UnetDevic
   place_weights(*runtime, unet_named_weights(config_, weights_), o.dtype, "UNet");
   dtype_ = o.dtype;
   runtime_ = std::move(runtime);
+  cuda_graphs_ = o.cuda_graphs;
 }
 
 UnetWorkspace UnetModel::make_workspace(const UnetExtent& extent) const {
@@ -242,38 +248,23 @@ UnetWorkspace UnetModel::make_workspace(const UnetExtent& extent) const {
   return ws;
 }
 
-void UnetModel::embed_timesteps(std::span<const float> timesteps, const UnetAddedConditions& added,
+void UnetModel::embed_timesteps(const Tensor& features, const Tensor& text_embeds, const Tensor& time_id_features,
                                 UnetWorkspace& ws, Tensor& temb_silu) const {
-  const auto batch = static_cast<int64_t>(timesteps.size());
-  blocks::timestep_features(timesteps, level_channels(config_, 0), timestep_feature_params(config_),
-                            ws.host_timestep_features.data<float>());
-  const Tensor host = ws.host_timestep_features.slice(0, batch);
-  const Tensor features = runtime_ ? runtime_->upload(host, dtype_) : host;
+  const int64_t batch = features.dim(0);
   Tensor hidden = ws.timestep_hidden.slice(0, batch), temb = ws.temb.slice(0, batch);
   weights_.time_embedding_linear_1(features, hidden);
   ops::silu(hidden, hidden);
   weights_.time_embedding_linear_2(hidden, temb);
-  if (config_.text_time) add_text_time_embedding(added, ws, temb);
+  if (config_.text_time) {  // temb += add_embedding(text_embeds | time id features)
+    Tensor input = ws.added_input.slice(0, batch), added_hidden = ws.added_hidden.slice(0, batch);
+    Tensor added_temb = ws.added_temb.slice(0, batch);
+    ops::concat_channels(text_embeds, time_id_features, input);
+    weights_.add_embedding_linear_1(input, added_hidden);
+    ops::silu(added_hidden, added_hidden);
+    weights_.add_embedding_linear_2(added_hidden, added_temb);
+    ops::add(temb, added_temb, temb);
+  }
   ops::silu(temb, temb_silu);  // every consumer (the ResNets' time projections) takes silu(temb)
-}
-
-void UnetModel::add_text_time_embedding(const UnetAddedConditions& added, UnetWorkspace& ws, Tensor& temb) const {
-  const UnetTextTimeEmbedding& e = *config_.text_time;
-  const int64_t batch = temb.dim(0), time_features = e.time_features();
-  // diffusers' add_time_proj: the same sinusoidal features as the timestep's, of each id.
-  blocks::timestep_features(added.time_ids, e.time_embed_dim, timestep_feature_params(config_),
-                            ws.host_time_id_features.data<float>());
-  const Tensor host = ws.host_time_id_features.slice(0, batch);
-  const Tensor features = runtime_ ? runtime_->upload(host, dtype_) : host;
-  Tensor input = ws.added_input.slice(0, batch), hidden = ws.added_hidden.slice(0, batch);
-  Tensor added_temb = ws.added_temb.slice(0, batch);
-  GENRT_CHECK(features.dim(1) == time_features, "UNet: {} time id features, expected {}", features.dim(1),
-              time_features);
-  ops::concat_channels(added.text_embeds, features, input);
-  weights_.add_embedding_linear_1(input, hidden);
-  ops::silu(hidden, hidden);
-  weights_.add_embedding_linear_2(hidden, added_temb);
-  ops::add(temb, added_temb, temb);
 }
 
 void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps, const Tensor& text,
@@ -312,8 +303,52 @@ void UnetModel::forward(const Tensor& latents, std::span<const float> timesteps,
     GENRT_CHECK(!added.text_embeds.defined() && added.time_ids.empty(),
                 "UNet: added text embeds and time ids given, but its config has no addition_embed_type");
   }
+
+  // The step's inputs, made on the host: the timestep's sinusoidal features and SDXL's time
+  // ids' (diffusers' add_time_proj, the same features of each id).
+  blocks::timestep_features(timesteps, level_channels(c, 0), timestep_feature_params(c),
+                            ws.host_timestep_features.data<float>());
+  Tensor features = ws.host_timestep_features.slice(0, batch), time_id_features;
+  if (c.text_time) {
+    blocks::timestep_features(added.time_ids, c.text_time->time_embed_dim, timestep_feature_params(c),
+                              ws.host_time_id_features.data<float>());
+    time_id_features = ws.host_time_id_features.slice(0, batch);
+  }
+  if (!runtime_) {
+    run_layers(latents, text, features, added.text_embeds, time_id_features, ws, output);
+    return;
+  }
+  const Tensor device_features = ws.timestep_features.slice(0, batch);
+  runtime_->upload(features, device_features);
+  Tensor device_time_id_features;
+  if (c.text_time) {
+    device_time_id_features = ws.time_id_features.slice(0, batch);
+    runtime_->upload(time_id_features, device_time_id_features);
+  }
+  const auto layers = [&] {
+    run_layers(latents, text, device_features, added.text_embeds, device_time_id_features, ws, output);
+  };
+  if (!cuda_graphs_) {
+    layers();
+    return;
+  }
+  // Everything the graph reads besides the workspace: a run keeps these buffers and shape.
+  ws.graph.run(*runtime_,
+               {static_cast<uintptr_t>(batch), static_cast<uintptr_t>(height), static_cast<uintptr_t>(width),
+                static_cast<uintptr_t>(extent.text_tokens), reinterpret_cast<uintptr_t>(latents.raw()),
+                reinterpret_cast<uintptr_t>(text.raw()), reinterpret_cast<uintptr_t>(added.text_embeds.raw()),
+                reinterpret_cast<uintptr_t>(output.raw())},
+               layers, fmt::format("the UNet step of batch {} at {}x{}", batch, height, width));
+}
+
+void UnetModel::run_layers(const Tensor& latents, const Tensor& text, const Tensor& features,
+                           const Tensor& text_embeds, const Tensor& time_id_features, UnetWorkspace& ws,
+                           Tensor& output) const {
+  const UnetConfig& c = config_;
+  const int64_t batch = latents.dim(0), height = latents.dim(2), width = latents.dim(3);
+  const UnetExtent extent{.batch = batch, .height = height, .width = width, .text_tokens = text.dim(1)};
   Tensor temb_silu = ws.temb_silu.slice(0, batch);
-  embed_timesteps(timesteps, added, ws, temb_silu);
+  embed_timesteps(features, text_embeds, time_id_features, ws, temb_silu);
   const Tensor context = text.reshape({batch * extent.text_tokens, c.cross_attention_dim});
   Tensor input = view_of(ws.input, {batch, height * width, c.in_channels});
   ops::patchify(latents, 1, input);  // NCHW f32 -> NHWC in the model's dtype

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "runtime/backend/step_graph.h"
 #include "runtime/core/tensor.h"
 #include "runtime/memory/memory_plan.h"
 #include "runtime/models/blocks/conv2d.h"
@@ -21,8 +22,6 @@
 #include "runtime/models/unet/unet_transformer.h"
 
 namespace genrt {
-
-class DeviceRuntime;
 
 // The largest input a workspace is made for: batch (both halves of a guided batch), latent
 // height and width, and text tokens per sample.
@@ -36,6 +35,7 @@ struct UnetExtent {
 struct UnetDeviceOptions {
   DType dtype = DType::bf16;
   UnetExtent extent;
+  bool cuda_graphs = true;  // each forward replays a CUDA graph of the workspace's step (StepGraph)
 };
 
 // Members are named like diffusers' modules (down_blocks.N.<name>).
@@ -76,11 +76,16 @@ struct UnetWorkspace {
   UnetTransformerBuffers transformer;
   std::vector<Tensor> skips;
   Tensor timestep_hidden, temb, temb_silu;  // [batch, time_embed_dim]
-  Tensor host_timestep_features;            // [batch, block_out_channels[0]] f32 on the host
+  // The step's timestep features [batch, block_out_channels[0]]: made on the host in f32,
+  // and on the GPU uploaded before each forward into timestep_features.
+  Tensor host_timestep_features, timestep_features;
   // "text_time" only: add_embedding's input [batch, input_dim] (pooled text | time id
   // features), its hidden and output [batch, time_embed_dim], and the time id features
-  // [batch, 6 * addition_time_embed_dim] f32 on the host.
-  Tensor added_input, added_hidden, added_temb, host_time_id_features;
+  // [batch, time ids * addition_time_embed_dim] (on the host, and on the GPU uploaded as the
+  // timestep features are).
+  Tensor added_input, added_hidden, added_temb, host_time_id_features, time_id_features;
+  // On the GPU: the CUDA graph of the forward over these buffers.
+  StepGraph graph;
 };
 
 // SDXL's added conditions (the UNet's addition_embed_type "text_time"), per sample.
@@ -100,34 +105,42 @@ class UnetModel {
   const UnetConfig& config() const { return config_; }
 
   // What the model asks of a GPU's DeviceRuntime: its weights, persistent buffers for
-  // make_workspace(options.extent), and each forward's uploads.
+  // make_workspace(options.extent) (each forward's inputs among them), the pinned staging
+  // of those inputs, and with CUDA graphs the driver's memory for one workspace's graph.
   MemoryRequest memory_request(const UnetDeviceOptions& options) const;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const UnetDeviceOptions& options);
   DeviceRuntime* device_runtime() const { return runtime_.get(); }
   Device device() const { return runtime_ ? Device::cuda : Device::cpu; }
   DType dtype() const { return dtype_; }
+  // On the GPU: whether forwards replay their workspace's CUDA graph.
+  void set_cuda_graphs(bool enabled) { cuda_graphs_ = enabled; }
 
   UnetWorkspace make_workspace(const UnetExtent& extent) const;
 
   // output [batch, out_channels, h, w] (f32) for latents [batch, in_channels, h, w] (f32) at
   // per-sample timesteps, attending to text [batch, text_tokens, cross_attention_dim] (in the
   // model's dtype), all on the model's device; `added` is required by, and only taken by, a
-  // UNet with SDXL's "text_time" embedding. On the GPU, call it inside a DeviceRuntime::Step.
+  // UNet with SDXL's "text_time" embedding. On the GPU, call it inside a DeviceRuntime::Step;
+  // with CUDA graphs the first forward of a shape over these buffers is captured and later
+  // ones replay it, so `text` and `added.text_embeds` must keep their values over a run.
   void forward(const Tensor& latents, std::span<const float> timesteps, const Tensor& text, UnetWorkspace& ws,
                Tensor& output, const UnetAddedConditions& added = {}) const;
 
  private:
+  // The layers of forward() from the latents, the text states and the step's features on
+  // the model's device: what a CUDA graph captures.
+  void run_layers(const Tensor& latents, const Tensor& text, const Tensor& features, const Tensor& text_embeds,
+                  const Tensor& time_id_features, UnetWorkspace& ws, Tensor& output) const;
   // temb_silu = silu(time MLP(timestep features) [+ add_embedding(text_embeds | time id
   // features)]) for the batch.
-  void embed_timesteps(std::span<const float> timesteps, const UnetAddedConditions& added, UnetWorkspace& ws,
-                       Tensor& temb_silu) const;
-  // temb += add_embedding(added.text_embeds | features of added.time_ids).
-  void add_text_time_embedding(const UnetAddedConditions& added, UnetWorkspace& ws, Tensor& temb) const;
+  void embed_timesteps(const Tensor& features, const Tensor& text_embeds, const Tensor& time_id_features,
+                       UnetWorkspace& ws, Tensor& temb_silu) const;
 
   UnetConfig config_;
   UnetWeights weights_;
   DType dtype_ = DType::f32;
   std::shared_ptr<DeviceRuntime> runtime_;
+  bool cuda_graphs_ = false;
 };
 
 // Loads a diffusers UNet: a pipeline folder (with unet/) or the unet folder itself,
