@@ -35,11 +35,13 @@ cmake --build "$build" -j "${JOBS:-2}"
 
 # Left out here, and run by the Release suite: numeric checks at sizes that take minutes
 # under the sanitizers (together 12 of the 21 minutes of CPU time), whose code runs in this
-# pass through smaller tests. The CPU models of the GPU schedules at lengths up to 4097
-# (AttentionScheduleModel.* runs the schedules on small shapes), diffusion pipelines against
+# pass through smaller tests. The CPU models of the GPU schedules at lengths up to 4097 and
+# of a mixed batch's cut (3.5 minutes here; AttentionScheduleModel.* runs the schedules on
+# small shapes), diffusion pipelines against
 # diffusers' goldens (SdPipeline.*, SdxlGolden.*, DitGolden.* run the same pipelines), the
 # CLI's whole-model runs of every scheduler, and the bench's timing loops.
 heavy='^(Shapes/AttentionScheduleModel|Shapes/DecodeScheduleModel|Pipelines/SdGolden|CApiTxt2img|BenchRunCpu)\.'
+heavy+='|^AttentionScheduleModel\.MixedBatch'
 heavy+='|^Cli\.InitModel(Dit|Sd|TinyXl)'
 echo "== the test suite under ASan + UBSan (leaving out: $heavy)" >&2
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tools/lsan.supp \

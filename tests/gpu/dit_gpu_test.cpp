@@ -116,8 +116,9 @@ TEST_P(DitGpu, SeededStochasticRunFollowsTheCpu) {
 // A run's steps replay the CUDA graph its first step captured: the same kernels on the same
 // buffers, so the latents are bitwise those of launching every kernel, across two runs
 // (each captures its own graph) and with step noise (DDPM) that the graph leaves outside.
-// Each run with graphs synchronizes once more than without (the wait before its one capture):
-// a capture failing back to launches, or recapturing every step, would not.
+// Each run with graphs synchronizes once more than without (the wait before its one capture),
+// which recapturing every step would not; a capture that fails and falls back to launching
+// looks the same here, and DitGpuGraphs.ReplaysReadEachStepsInputs checks that it captured.
 TEST_P(DitGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
   const DType dtype = GetParam();
   for (const char* scheduler : {"ddim", "ddpm"}) {

@@ -122,7 +122,7 @@ class UnetModel {
   // model's dtype), all on the model's device; `added` is required by, and only taken by, a
   // UNet with SDXL's "text_time" embedding. On the GPU, call it inside a DeviceRuntime::Step;
   // with CUDA graphs the first forward of a shape over these buffers is captured and later
-  // ones replay it, so `text` and `added.text_embeds` must keep their values over a run.
+  // ones replay it (reading the buffers' values at each replay).
   void forward(const Tensor& latents, std::span<const float> timesteps, const Tensor& text, UnetWorkspace& ws,
                Tensor& output, const UnetAddedConditions& added = {}) const;
 
