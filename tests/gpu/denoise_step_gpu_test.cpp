@@ -166,7 +166,7 @@ TEST_F(DenoiseStepGpu, GaussianNoiseIsThePhiloxStreamOfTheCpu) {
   EXPECT_LE(max_rel_diff(got.data(), expected.data(), n), 1e-5);
 }
 
-// fmaf on both sides: the same single rounding, so bit for bit. SDXL's 4 channels at 1024
+// fmaf on both sides: the same single rounding, so bit for bit. SDXL's 4 channels at 16384
 // pixels (a 128x128 latent), the widest 16 over an odd size, one channel of one pixel, a
 // batch; in place and out of place.
 TEST_F(DenoiseStepGpu, ChannelAffineMatchesReferenceExactly) {
