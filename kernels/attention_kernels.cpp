@@ -17,10 +17,11 @@ AttentionKernel select_attention_kernel(const AttentionShape& s) {
     return s.q_heads <= kMaxWarpAttentionHeads ? AttentionKernel::warp : AttentionKernel::unsupported;
   }
   // The decode and Hopper kernels take head dims their tiles have exactly; the query-tile
-  // kernel also takes narrower ones, zero-padded.
-  const int64_t group = s.q_heads / s.kv_heads;
+  // kernel also takes narrower ones, zero-padded. A few new tokens a sequence go to the
+  // decode kernel whatever the GQA group (decode_heads): its blocks read a page for up to 16
+  // query rows, where a query tile reads it for each query head.
   const bool exact = flash_tile_width(s.head_dim) == s.head_dim;
-  if (exact && s.paged && s.max_query_len > 0 && s.max_query_len * group <= kDecodeRows) {
+  if (exact && s.paged && s.max_query_len > 0 && s.max_query_len <= kDecodeRows) {
     return AttentionKernel::flash_decode;
   }
   // wgmma and TMA exist on sm_90 (the build's sm_90a image) only, not on later majors. A

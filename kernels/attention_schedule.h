@@ -81,14 +81,44 @@ GENRT_HOST_DEVICE inline TileSpan split_tiles(TileSpan all, int64_t split, int64
   return {first < all.last ? first : all.last, last};
 }
 
+// The query heads of a GQA group that one decode block serves, their rows (new tokens x
+// heads) filling at most a tile of `tile_rows`: the whole group when its rows fit, else the
+// fewest chunks that fit, of equal size but the last, each a block that reads the group's
+// pages again (MQA models' groups of 32 to 71 heads take 2 to 5 reads a page, where the
+// prefill kernel takes one per query head). `max_query_len` in [1, tile_rows].
+struct DecodeHeads {
+  int64_t per_block = 0;  // query heads a block serves
+  int64_t chunks = 0;     // blocks per (split, KV head, sequence)
+};
+
+GENRT_HOST_DEVICE inline DecodeHeads decode_heads(int64_t group, int64_t max_query_len, int64_t tile_rows) {
+  const int64_t fit = tile_rows / max_query_len;    // heads whose rows fit a tile
+  const int64_t fewest = (group + fit - 1) / fit;   // chunks
+  const int64_t per_block = (group + fewest - 1) / fewest;
+  return {per_block, (group + per_block - 1) / per_block};
+}
+
+// Row r of a decode block serving chunk `chunk` of its group: the sequence's new token r /
+// per_block and the group's query head chunk * per_block + r % per_block (a head past the
+// group's end makes a padding row, as a token past the sequence's does).
+struct DecodeRow {
+  int64_t token = 0;  // among the sequence's new tokens
+  int64_t head = 0;   // within the GQA group
+};
+
+GENRT_HOST_DEVICE inline DecodeRow decode_row(int64_t r, int64_t chunk, DecodeHeads heads) {
+  return {r / heads.per_block, chunk * heads.per_block + r % heads.per_block};
+}
+
 // How many splits a decode cuts each sequence's keys into: enough thread blocks, with the
-// (sequence, KV head) pairs, for `target_blocks` (a couple of waves over the SMs), but no
-// more than the longest context has key tiles, `max_splits`, and what the partial-result
-// workspace holds (`workspace_splits`). One split means no partials and no merge.
-GENRT_HOST_DEVICE inline int64_t decode_splits(int64_t seqs, int64_t kv_heads, int64_t max_context_tiles,
+// `head_blocks` blocks of each sequence (its KV heads times their head chunks), for
+// `target_blocks` (a couple of waves over the SMs), but no more than the longest context
+// has key tiles, `max_splits`, and what the partial-result workspace holds
+// (`workspace_splits`). One split means no partials and no merge.
+GENRT_HOST_DEVICE inline int64_t decode_splits(int64_t seqs, int64_t head_blocks, int64_t max_context_tiles,
                                                int64_t target_blocks, int64_t max_splits, int64_t workspace_splits) {
-  const int64_t pairs = seqs * kv_heads;
-  int64_t splits = (target_blocks + pairs - 1) / pairs;
+  const int64_t blocks = seqs * head_blocks;
+  int64_t splits = (target_blocks + blocks - 1) / blocks;
   if (splits > max_context_tiles) splits = max_context_tiles;
   if (splits > max_splits) splits = max_splits;
   if (splits > workspace_splits) splits = workspace_splits;

@@ -1,11 +1,13 @@
 // Decode over the paged KV cache on tensor cores, split over the keys (flash-decoding): a
 // block per (split, KV head, sequence) serves every query head of the GQA group, their rows
 // (group x new tokens, at most 16) padded to one m16 tile, so each K/V page is read once
-// for the whole group. The keys of a sequence are cut into `splits` runs of tiles, chosen
-// so that batch x KV heads x splits fills the GPU even at batch 1; each warp of a block
-// takes a 16-key slice of every tile; the warps merge in shared memory, and the splits in a
-// second small kernel, both by log-sum-exp. With one split the block writes the output
-// itself. Schedule: kernels/attention_schedule.h; warp steps: kernels/flash_tile.cuh.
+// for the whole group; a larger group is cut into chunks of heads that fit, a block each
+// (decode_heads). The keys of a sequence are cut into `splits` runs of tiles, chosen so
+// that batch x KV heads x head chunks x splits fills the GPU even at batch 1; each warp of
+// a block takes a 16-key slice of every tile; the warps merge in shared memory, and the
+// splits in a second small kernel, both by log-sum-exp. With one split the block writes
+// the output itself. Schedule: kernels/attention_schedule.h; warp steps:
+// kernels/flash_tile.cuh.
 
 #include <cmath>
 
@@ -28,6 +30,7 @@ struct DecodeProblem {
   flash::AttentionBatch batch;  // paged
   int64_t tokens = 0;
   int64_t splits = 1;
+  DecodeHeads heads;  // of a GQA group, per block
   // With splits > 1: each split's output, normalized, [splits, tokens, q_heads, head_dim],
   // and its log2-sum-exp of scaled scores [splits, tokens, q_heads] (-inf without keys).
   float* partial_out = nullptr;
@@ -46,22 +49,24 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
   T* v_tiles = k_tiles + 2 * kKeys * kStride;
 
   const flash::AttentionBatch& b = p.batch;
-  const int64_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
+  const int64_t split = blockIdx.x, seq = blockIdx.z;
+  const int64_t kv_head = blockIdx.y / p.heads.chunks, chunk = blockIdx.y % p.heads.chunks;
   const int64_t group = b.q_heads / b.kv_heads;
   const int64_t first_token = b.query_start[seq];
   const int64_t queries = b.query_start[seq + 1] - first_token;
   const int64_t kv_len = b.context_lens[seq];
   const int64_t first_position = kv_len - queries, last_position = kv_len - 1;
-  // Row r: token r / group, query head kv_head * group + r % group. The launcher checked
-  // the longest sequence against kDecodeRows; the bound keeps a lie in the metadata inside
-  // the tile.
-  const int64_t rows = queries * group < kDecodeRows ? queries * group : kDecodeRows;
+  // Row r: the query of decode_row(r, chunk). The launcher checked the longest sequence
+  // against the chunk's rows; the bound keeps a lie in the metadata inside the tile.
+  const int64_t rows = queries * p.heads.per_block < kDecodeRows ? queries * p.heads.per_block : kDecodeRows;
   if (rows <= 0) return;  // uniform: a sequence without new tokens
+  auto real_row = [&](int64_t r) { return r < rows && decode_row(r, chunk, p.heads).head < group; };
   const TileSpan tiles =
       split_tiles(key_tiles(first_position, last_position, kv_len, true, b.window, kKeys), split, p.splits);
   const int64_t first_key = visible_keys(first_position, kv_len, true, b.window).begin;
   auto row_offset = [&](int64_t r) {  // of row r's query (and output) among [tokens, q_heads, head_dim]
-    return ((first_token + r / group) * b.q_heads + kv_head * group + r % group) * kHeadDim;
+    const DecodeRow row = decode_row(r, chunk, p.heads);
+    return ((first_token + row.token) * b.q_heads + kv_head * group + row.head) * kHeadDim;
   };
 
   auto load_kv_tile = [&](int64_t key_tile, int stage) {
@@ -78,7 +83,7 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
         });
   };
   flash::load_rows_async<T, kHeadDim, kThreads>(q_tile, kStride, kDecodeRows, kHeadDim, p.q, [&](int r) -> const T* {
-    return r < rows ? p.q + row_offset(r) : nullptr;
+    return real_row(r) ? p.q + row_offset(r) : nullptr;
   });
   if (tiles.first < tiles.last) load_kv_tile(tiles.first, 0);
   sm80::cp_async_commit();
@@ -101,7 +106,8 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
     flash::scale_scores<16>(s, b.scale_log2);
     if (tile_needs_mask(j, first_position, last_position, kv_len, true, b.window, kKeys)) {
       flash::mask_scores<16>(s, [&](int r, int c) {
-        return key_visible(j * kKeys + slice + c, first_position + r / group, kv_len, true, b.window);
+        const int64_t position = first_position + decode_row(r, chunk, p.heads).token;
+        return key_visible(j * kKeys + slice + c, position, kv_len, true, b.window);
       });
     }
     flash::online_softmax<kHeadDim, 16>(state, s);
@@ -135,6 +141,7 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
   __syncthreads();
   for (int i = threadIdx.x; i < rows * kHeadDim; i += kThreads) {
     const int r = i / kHeadDim, d = i % kHeadDim;
+    if (!real_row(r)) continue;  // a head past the group's end, in its last chunk
     float row_max = -INFINITY;
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) row_max = fmaxf(row_max, warp_max[w * kDecodeRows + r]);
@@ -193,11 +200,12 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
   if (a.tokens == 0) return cudaSuccess;
   const FlashTile tile = flash_decode_tile(a.head_dim);
   if (tile.head_dim == 0 || a.seqs <= 0 || a.seqs > 65535 || a.kv_heads <= 0 || a.kv_heads > 65535 ||
-      a.q_heads % a.kv_heads != 0 || a.max_query_len < 1 || a.max_query_len * (a.q_heads / a.kv_heads) > kDecodeRows ||
-      a.block_size <= 0 || a.window < 0 ||
-      a.block_size > 0x7fffffff) {
+      a.q_heads % a.kv_heads != 0 || a.max_query_len < 1 || a.max_query_len > kDecodeRows || a.block_size <= 0 ||
+      a.window < 0 || a.block_size > 0x7fffffff) {
     return cudaErrorInvalidValue;
   }
+  const DecodeHeads heads = decode_heads(a.q_heads / a.kv_heads, a.max_query_len, kDecodeRows);
+  if (a.kv_heads * heads.chunks > 65535) return cudaErrorInvalidValue;
   const int64_t per_split = split_workspace_bytes(1, a.tokens, a.q_heads, a.head_dim);
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
@@ -208,7 +216,7 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
     if ((status = setup.status) != cudaSuccess) return;
     // One wave of blocks over the SMs, at the occupancy this instantiation reaches.
     const int64_t splits =
-        decode_splits(a.seqs, a.kv_heads, (a.max_context_len + kTile.key_rows - 1) / kTile.key_rows,
+        decode_splits(a.seqs, a.kv_heads * heads.chunks, (a.max_context_len + kTile.key_rows - 1) / kTile.key_rows,
                       int64_t{setup.blocks_per_sm} * multiprocessors, kMaxDecodeSplits,
                       a.split_workspace != nullptr ? a.split_workspace_bytes / per_split : 0);
     auto* partial_out = static_cast<float*>(a.split_workspace);
@@ -220,9 +228,11 @@ cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiproce
         .batch = flash::attention_batch(a),
         .tokens = a.tokens,
         .splits = splits,
+        .heads = heads,
         .partial_out = partial_out,
         .partial_lse = splits > 1 ? partial_out + splits * a.tokens * a.q_heads * kHeadDim : nullptr};
-    const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.seqs));
+    const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(a.kv_heads * heads.chunks),
+                    static_cast<unsigned>(a.seqs));
     kKernel<<<grid, kTile.warps * 32, smem, stream>>>(p);
     if ((status = cudaGetLastError()) != cudaSuccess || splits == 1) return;
     const int64_t merge_blocks = (a.tokens * a.q_heads + 3) / 4;

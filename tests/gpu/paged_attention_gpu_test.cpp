@@ -2,7 +2,7 @@
 // every kernel the launcher picks: the tensor-core query tiles (fp16, bf16; mixed batches,
 // whole prompts, chunks over a cached prefix), the split-KV decode (a few new tokens per
 // sequence, with and without a split workspace) and the warp kernel (fp32). Lengths 1, 17,
-// 127, 1000 and 4097, head dims 64 to 256, GQA 1 to 8, pages of 16 and 32, blocks
+// 127, 1000 and 4097, head dims 64 to 256, GQA 1 to 71, pages of 16 and 32, blocks
 // shuffled in the pool, sliding windows whose released blocks hold NaN (any read of them
 // fails). Skips without a device.
 
@@ -182,6 +182,7 @@ std::vector<PagedCase> mixed_batches() {
     cases.push_back({DType::bf16, 128, 32, 8, step, 16, true, kernels::kSplitWorkspaceBytes, window});
     cases.push_back({DType::f16, 64, 14, 2, step, 32, true, kernels::kSplitWorkspaceBytes, window});
   }
+  cases.push_back({DType::bf16, 128, 32, 1, step});  // MQA: the decodes in 2 chunks of 16 heads
   return cases;
 }
 INSTANTIATE_TEST_SUITE_P(MixedBatch, PagedAttentionGpu, ::testing::ValuesIn(mixed_batches()));
@@ -210,6 +211,14 @@ std::vector<PagedCase> decodes() {
   cases.push_back({DType::bf16, 128, 32, 8, {{1, 1}}});
   cases.push_back({DType::bf16, 128, 16, 4, {{4, 200}, {2, 33}, {1, 5}}});  // 4 tokens x 4 heads: one tile
   cases.push_back({DType::f16, 64, 16, 1, {{1, 4097}}, 32});                // 16 heads of one group
+  // Groups past a tile's 16 rows, in chunks of heads (decode_heads): MQA's 32 (2 of 16),
+  // Falcon-7B's 71 (4 of 15, one of 11), 4 tokens of 8 heads (2 of 4), 3 tokens of 7 (4
+  // and 3) in a window, and 16 tokens of one head.
+  cases.push_back({DType::bf16, 64, 32, 1, {{1, 1000}, {1, 17}}});
+  cases.push_back({DType::f16, 64, 71, 1, {{1, 4097}, {1, 33}}, 32});
+  cases.push_back({DType::bf16, 128, 32, 4, {{4, 200}, {2, 33}, {1, 5}}});
+  cases.push_back({DType::bf16, 80, 14, 2, {{3, 90}, {1, 2000}}, 16, true, kernels::kSplitWorkspaceBytes, 65});
+  cases.push_back({DType::f16, 96, 4, 4, {{16, 300}, {5, 5}}, 32});
   return cases;
 }
 INSTANTIATE_TEST_SUITE_P(Decode, PagedAttentionGpu, ::testing::ValuesIn(decodes()));

@@ -273,17 +273,28 @@ std::vector<float> model_paged_decode(const PagedCase& c, int64_t splits) {
   const FlashTile tile = kernels::flash_decode_tile(c.head_dim);
   const int keys = tile.key_rows;
   const int64_t group = c.q_heads / c.kv_heads;
+  int64_t max_query_len = 0;
+  for (const Sequence& seq : c.seqs) max_query_len = std::max(max_query_len, seq.n_new);
+  EXPECT_LE(max_query_len, kernels::kDecodeRows);
+  const kernels::DecodeHeads heads = kernels::decode_heads(group, max_query_len, kernels::kDecodeRows);
+  EXPECT_LE(heads.per_block * max_query_len, kernels::kDecodeRows);
+  EXPECT_GT(group, (heads.chunks - 1) * heads.per_block) << "an empty chunk";
   const std::vector<float> zeros(c.head_dim, 0.0f);
   const int64_t rows_total = c.tokens * c.q_heads;
   std::vector<float> partial_out(splits * rows_total * c.head_dim, NAN), partial_lse(splits * rows_total, NAN);
   for (size_t s = 0; s < c.seqs.size(); ++s) {
     const int64_t first_token = c.query_start[s], queries = c.seqs[s].n_new, kv_len = c.context_lens[s];
-    const int64_t first_pos = kv_len - queries, last_pos = kv_len - 1, rows = queries * group;
-    EXPECT_LE(rows, kernels::kDecodeRows);
+    const int64_t first_pos = kv_len - queries, last_pos = kv_len - 1;
+    const int64_t rows = std::min<int64_t>(queries * heads.per_block, kernels::kDecodeRows);
     const int64_t first_key = kernels::visible_keys(first_pos, kv_len, true, c.window).begin;
     const TileSpan all = kernels::key_tiles(first_pos, last_pos, kv_len, true, c.window, keys);
-    for (int64_t kv_head = 0; kv_head < c.kv_heads; ++kv_head) {
-      auto row_index = [&](int64_t r) { return (first_token + r / group) * c.q_heads + kv_head * group + r % group; };
+    for (int64_t block_y = 0; block_y < c.kv_heads * heads.chunks; ++block_y) {
+      const int64_t kv_head = block_y / heads.chunks, chunk = block_y % heads.chunks;
+      auto real_row = [&](int64_t r) { return r < rows && kernels::decode_row(r, chunk, heads).head < group; };
+      auto row_index = [&](int64_t r) {
+        const kernels::DecodeRow row = kernels::decode_row(r, chunk, heads);
+        return (first_token + row.token) * c.q_heads + kv_head * group + row.head;
+      };
       for (int64_t split = 0; split < splits; ++split) {
         const TileSpan mine = kernels::split_tiles(all, split, splits);
         std::vector<ModelRows> warps(tile.warps, ModelRows(c.head_dim));
@@ -292,16 +303,19 @@ std::vector<float> model_paged_decode(const PagedCase& c, int64_t splits) {
           for (int w = 0; w < tile.warps; ++w) {
             const int64_t slice = j * keys + w * 16;
             warps[w].fold(
-                16, [&](int r) { return r < rows ? c.q.data() + row_index(r) * c.head_dim : nullptr; },
+                16, [&](int r) { return real_row(r) ? c.q.data() + row_index(r) * c.head_dim : nullptr; },
                 [&](int col) { return c.kv_row(c.k_cache, s, kv_head, slice + col, first_key, zeros); },
                 [&](int col) { return c.kv_row(c.v_cache, s, kv_head, slice + col, first_key, zeros); }, masked,
                 [&](int r, int col) {
-                  return kernels::key_visible(slice + col, first_pos + r / group, kv_len, true, c.window);
+                  const int64_t position = first_pos + kernels::decode_row(r, chunk, heads).token;
+                  return kernels::key_visible(slice + col, position, kv_len, true, c.window);
                 },
                 c.scale() * kLog2e);
           }
         }
         for (int64_t r = 0; r < rows; ++r) {  // the warps' merge
+          if (!real_row(r)) continue;
+          EXPECT_TRUE(std::isnan(partial_lse[split * rows_total + row_index(r)])) << "row " << r << " written twice";
           float row_max = -INFINITY;
           for (const ModelRows& w : warps) row_max = std::max(row_max, w.max[r]);
           const float base = row_max == -INFINITY ? 0.0f : row_max;
@@ -423,14 +437,15 @@ TEST_P(DecodeScheduleModel, SplitsMatchReference) {
               .block_size = shape.block_size, .window = shape.window};
   c.build();
   const std::vector<float> want = c.reference();
-  int64_t longest = 0;
-  for (const Sequence& s : c.seqs) longest = std::max(longest, s.context);
+  int64_t longest = 0, max_query_len = 0;
+  for (const Sequence& s : c.seqs) longest = std::max(longest, s.context), max_query_len = std::max(max_query_len, s.n_new);
   const int64_t tiles = (longest + kernels::flash_decode_tile(c.head_dim).key_rows - 1) /
                         kernels::flash_decode_tile(c.head_dim).key_rows;
   // The split count an H200 (132 SMs, 3 blocks an SM at head dim 128) would choose, and the
   // extremes around it.
-  const int64_t chosen = kernels::decode_splits(static_cast<int64_t>(c.seqs.size()), c.kv_heads, tiles, 3 * 132,
-                                                kernels::kMaxDecodeSplits, 1 << 20);
+  const int64_t chunks = kernels::decode_heads(c.q_heads / c.kv_heads, max_query_len, kernels::kDecodeRows).chunks;
+  const int64_t chosen = kernels::decode_splits(static_cast<int64_t>(c.seqs.size()), c.kv_heads * chunks, tiles,
+                                                3 * 132, kernels::kMaxDecodeSplits, 1 << 20);
   for (int64_t splits : {int64_t{1}, int64_t{3}, chosen, kernels::kMaxDecodeSplits}) {
     SCOPED_TRACE(testing::Message() << splits << " splits");
     expect_close(model_paged_decode(c, splits), want, "decode");
@@ -446,7 +461,15 @@ INSTANTIATE_TEST_SUITE_P(
                       PrefillShape{{{1, 4097}, {1, 700}, {1, 3}}, 128, 32, 8, 16, 1000},
                       PrefillShape{{{1, 2000}, {3, 90}}, 64, 4, 1, 32, 65},
                       PrefillShape{{{1, 1000}, {2, 70}}, 160, 16, 4, 16},
-                      PrefillShape{{{1, 500}}, 256, 8, 1, 16, 1}));
+                      PrefillShape{{{1, 500}}, 256, 8, 1, 16, 1},
+                      // Groups past a tile's 16 rows, in chunks of heads: MQA's 32 (2 of 16)
+                      // and Falcon-7B's 71 (4 of 15 and one of 11); 4 tokens of a group of 8
+                      // (2 of 4); 3 tokens of 7 (4 and 3) in a window; 16 tokens of one head.
+                      PrefillShape{{{1, 1000}}, 64, 32, 1, 16},
+                      PrefillShape{{{1, 4097}, {1, 33}}, 64, 71, 1, 32},
+                      PrefillShape{{{4, 200}, {2, 33}, {1, 5}}, 128, 32, 4, 16},
+                      PrefillShape{{{3, 90}, {1, 2000}}, 80, 14, 2, 16, 65},
+                      PrefillShape{{{16, 300}, {5, 5}}, 96, 4, 4, 32}));
 
 // A serving step: three decodes, then prefill chunks with a one-token chunk among them
 // (the prefill kernel's, not a leading decode), at GQA 4 and 7, pages of 16 and 32, with
@@ -546,6 +569,32 @@ TEST(AttentionSchedule, DecodeSplitsFillTheGpuWithinLimits) {
   EXPECT_EQ(kernels::decode_splits(1, 1, 1000, 264, 64, 0), 1);
 }
 
+TEST(AttentionSchedule, DecodeHeadsFitATileInTheFewestEvenChunks) {
+  using Heads = std::pair<int64_t, int64_t>;  // per block, chunks
+  auto heads = [](int64_t group, int64_t max_query_len) {
+    const kernels::DecodeHeads h = kernels::decode_heads(group, max_query_len, kernels::kDecodeRows);
+    return Heads(h.per_block, h.chunks);
+  };
+  EXPECT_EQ(heads(4, 1), Heads(4, 1));    // Llama 3: the whole group
+  EXPECT_EQ(heads(16, 1), Heads(16, 1));
+  EXPECT_EQ(heads(32, 1), Heads(16, 2));  // MQA
+  EXPECT_EQ(heads(20, 1), Heads(10, 2));  // even, not 16 and 4
+  EXPECT_EQ(heads(71, 1), Heads(15, 5));  // Falcon-7B: 4 x 15 and 11
+  EXPECT_EQ(heads(4, 5), Heads(2, 2));    // 5 tokens: 3 heads fit, 2 + 2
+  EXPECT_EQ(heads(7, 3), Heads(4, 2));    // 4 + 3
+  EXPECT_EQ(heads(1, 16), Heads(1, 1));
+  EXPECT_EQ(heads(8, 16), Heads(1, 8));
+  for (int64_t group = 1; group <= 128; ++group) {  // rows fit, and no chunk is empty
+    for (int64_t len = 1; len <= kernels::kDecodeRows; ++len) {
+      const auto [per_block, chunks] = heads(group, len);
+      ASSERT_LE(per_block * len, kernels::kDecodeRows) << group << " " << len;
+      ASSERT_GE(per_block * chunks, group) << group << " " << len;
+      ASSERT_LT((chunks - 1) * per_block, group) << group << " " << len;
+      ASSERT_EQ(chunks, (group + kernels::kDecodeRows / len - 1) / (kernels::kDecodeRows / len)) << group << " " << len;
+    }
+  }
+}
+
 // Every tile fits the 99 KiB a block may opt into on sm_86 and sm_89 (the sm_80 binary runs
 // there), the smallest of the GPUs the kernels are selected for.
 TEST(AttentionKernelSelection, EveryTileFitsTheSmallestSharedMemory) {
@@ -576,7 +625,8 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
     change(s);
     return kernels::select_attention_kernel(s);
   };
-  EXPECT_EQ(with([](auto& s) { s.max_query_len = 5; }), AttentionKernel::flash_prefill);  // 5 x 4 rows > 16
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 17; }), AttentionKernel::flash_prefill);  // past a tile's rows
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 16; }), AttentionKernel::flash_decode);   // 16 chunks of a head
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 4; }), AttentionKernel::flash_decode);
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 0; }), AttentionKernel::flash_prefill);  // unknown
   EXPECT_EQ(with([](auto& s) { s.paged = false, s.compute_capability = 80; }), AttentionKernel::flash_prefill);
@@ -616,7 +666,7 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
   EXPECT_EQ(with([](auto& s) { s.head_dim = 513; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.kv_heads = 5; }), AttentionKernel::unsupported);
   EXPECT_EQ(with([](auto& s) { s.q_heads = 8, s.kv_heads = 8; }), AttentionKernel::flash_decode);
-  EXPECT_EQ(with([](auto& s) { s.q_heads = 64, s.kv_heads = 2; }), AttentionKernel::flash_prefill);  // group 32
+  EXPECT_EQ(with([](auto& s) { s.q_heads = 64, s.kv_heads = 2; }), AttentionKernel::flash_decode);  // 2 chunks of 16
 }
 
 }  // namespace
