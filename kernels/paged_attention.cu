@@ -69,11 +69,13 @@ std::pair<PagedAttentionLaunch<T>, PagedAttentionLaunch<T>> split_leading_decode
   head.seqs = decodes;
   head.tokens = decodes;
   head.max_query_len = 1;
+  if (a.leading_decodes_max_context_len > 0) head.max_context_len = a.leading_decodes_max_context_len;
   tail.seqs = a.seqs - decodes;
   tail.block_tables = a.block_tables + decodes * a.max_blocks_per_seq;
   tail.query_start = a.query_start + decodes;
   tail.context_lens = a.context_lens + decodes;
   tail.leading_decodes = 0;
+  tail.leading_decodes_max_context_len = 0;
   return {head, tail};
 }
 

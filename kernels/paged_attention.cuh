@@ -51,8 +51,10 @@ struct PagedAttentionLaunch {
   int64_t max_context_len = 0;
   // How many of the first sequences bring one new token each (the scheduler puts a step's
   // decodes before its prefill chunks). When the batch also holds longer chunks, those
-  // sequences run in the split-KV decode kernel and the rest in the prefill kernel.
+  // sequences run in the split-KV decode kernel and the rest in the prefill kernel. The
+  // longest context among them sizes their splits (0 if unknown: max_context_len).
   int64_t leading_decodes = 0;
+  int64_t leading_decodes_max_context_len = 0;
   // Device memory for the split-KV decode's partial results; with too little for two
   // splits the decode runs unsplit. See split_workspace_bytes().
   void* split_workspace = nullptr;

@@ -18,12 +18,14 @@ struct PagedBatch {
   Tensor block_tables;  // [seqs, max_blocks]: each sequence's blocks, zero-padded
   int64_t block_size = 0;
   // Host-side summaries that choose the attention kernel (0 if unknown): the most new tokens
-  // of one sequence (a decode step has 1), the longest context, and how many of the first
+  // of one sequence (a decode step has 1), the longest context, how many of the first
   // sequences bring one new token each (a mixed step's decodes, which the scheduler puts
-  // before its prefill chunks, and which the GPU then runs in the decode kernel).
+  // before its prefill chunks, and which the GPU then runs in the decode kernel), and the
+  // longest context among those (which sizes their key splits; unknown: the longest of all).
   int64_t max_query_len = 0;
   int64_t max_context_len = 0;
   int64_t leading_decodes = 0;
+  int64_t leading_decodes_max_context_len = 0;
 
   int64_t tokens() const { return positions.numel(); }
   int64_t seqs() const { return context_lens.numel(); }

@@ -56,7 +56,10 @@ PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64
     p.context_lens.data<int32_t>()[s] = static_cast<int32_t>(end);
     p.max_query_len = std::max(p.max_query_len, seq.n_tokens);
     p.max_context_len = std::max(p.max_context_len, end);
-    if (p.leading_decodes == s && seq.n_tokens == 1) ++p.leading_decodes;
+    if (p.leading_decodes == s && seq.n_tokens == 1) {
+      ++p.leading_decodes;
+      p.leading_decodes_max_context_len = std::max(p.leading_decodes_max_context_len, end);
+    }
   }
   GENRT_CHECK(covered == n_tokens, "forward: sequences cover {} of {} tokens", covered, n_tokens);
   return p;

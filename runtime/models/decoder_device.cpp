@@ -229,6 +229,7 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   device.paged.max_query_len = host.paged.max_query_len;
   device.paged.max_context_len = host.paged.max_context_len;
   device.paged.leading_decodes = host.paged.leading_decodes;
+  device.paged.leading_decodes_max_context_len = host.paged.leading_decodes_max_context_len;
   return device;
 }
 

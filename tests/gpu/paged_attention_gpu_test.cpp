@@ -59,9 +59,13 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
   template <class T>
   void run(const PagedCase& c) {
     std::vector<int32_t> query_start = {0}, context_lens;
-    int64_t max_blocks = 1, blocks = 0, max_query_len = 0, max_context_len = 0, leading_decodes = 0;
+    int64_t max_blocks = 1, blocks = 0, max_query_len = 0, max_context_len = 0, leading_decodes = 0,
+            leading_decodes_max_context_len = 0;
     for (const Sequence& s : c.seqs) {
-      if (leading_decodes == std::ssize(query_start) - 1 && s.n_new == 1) ++leading_decodes;
+      if (leading_decodes == std::ssize(query_start) - 1 && s.n_new == 1) {
+        ++leading_decodes;
+        leading_decodes_max_context_len = std::max(leading_decodes_max_context_len, s.context);
+      }
       query_start.push_back(query_start.back() + static_cast<int32_t>(s.n_new));
       context_lens.push_back(static_cast<int32_t>(s.context));
       max_blocks = std::max(max_blocks, (s.context + c.block_size - 1) / c.block_size);
@@ -134,6 +138,7 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
         .max_query_len = c.tell_max_query_len ? max_query_len : 0,
         .max_context_len = max_context_len,
         .leading_decodes = c.tell_max_query_len ? leading_decodes : 0,
+        .leading_decodes_max_context_len = c.tell_max_query_len ? leading_decodes_max_context_len : 0,
         .split_workspace = c.split_workspace_bytes > 0 ? d_workspace.get<void>() : nullptr,
         .split_workspace_bytes = c.split_workspace_bytes,
         .cache_blocks = static_cast<int64_t>(pool.size() + 1)};

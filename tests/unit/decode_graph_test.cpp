@@ -86,8 +86,11 @@ TEST(DecodeGraphs, PagedBatchesCountTheirLeadingDecodes) {
   const ForwardBatch mixed{.tokens = {1, 2, 3, 4, 5, 6},
                            .sequences = {chunk(0, 1, 5, 0), chunk(1, 1, 2, 1), chunk(2, 3, 0, 2), chunk(5, 1, 7, 3)}};
   EXPECT_EQ(make_paged_batch(mixed, 4, 64).leading_decodes, 2);  // not the decode after the chunk
+  EXPECT_EQ(make_paged_batch(mixed, 4, 64).leading_decodes_max_context_len, 6);  // of those two: not the later decode's 8
+  EXPECT_EQ(make_paged_batch(mixed, 4, 64).max_context_len, 8);
   const ForwardBatch prefill_first{.tokens = {1, 2, 3, 4}, .sequences = {chunk(0, 3, 0, 0), chunk(3, 1, 4, 1)}};
   EXPECT_EQ(make_paged_batch(prefill_first, 4, 64).leading_decodes, 0);
+  EXPECT_EQ(make_paged_batch(prefill_first, 4, 64).leading_decodes_max_context_len, 0);
   const ForwardBatch decodes{.tokens = {1, 2}, .sequences = {chunk(0, 1, 3, 0), chunk(1, 1, 6, 1)}};
   EXPECT_EQ(make_paged_batch(decodes, 4, 64).leading_decodes, 2);
 }

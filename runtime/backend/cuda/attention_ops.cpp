@@ -50,6 +50,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .max_query_len = batch.max_query_len,
                                                   .max_context_len = batch.max_context_len,
                                                   .leading_decodes = batch.leading_decodes,
+                                                  .leading_decodes_max_context_len =
+                                                      batch.leading_decodes_max_context_len,
                                                   .split_workspace = context.attention_workspace,
                                                   .split_workspace_bytes =
                                                       static_cast<int64_t>(context.attention_workspace_bytes),
