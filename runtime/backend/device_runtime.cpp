@@ -313,12 +313,14 @@ std::shared_ptr<const DeviceRuntime::Graph> DeviceRuntime::capture_graph(const s
     spdlog::warn("the CUDA graphs take {}, more than the {} planned for them", format_bytes(graph_bytes_->load()),
                  format_bytes(plan_.graph_bytes));
   }
+  ++graph_captures_;
   return captured;
 }
 
 void DeviceRuntime::launch_graph(const Graph& graph) {
   GENRT_CHECK(step_open_, "launch_graph: a CUDA graph replays inside an open step");
   check_cuda(cudaGraphLaunch(graph.exec(), impl_->stream), "replaying a CUDA graph");
+  ++graph_replays_;
 }
 
 Tensor DeviceRuntime::upload(const Tensor& host) { return upload(host, host.dtype()); }

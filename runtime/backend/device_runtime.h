@@ -160,6 +160,10 @@ class DeviceRuntime {
   // Times the host has blocked on the device so far (waits, downloads, read-backs, a step
   // waiting for its previous step's uploads): what a step costs in synchronizations.
   uint64_t host_syncs() const { return host_syncs_; }
+  // CUDA graphs captured, and replays launched, so far: what tells that a step ran as a
+  // graph (a failed capture falls back to launching, which gives the same bits).
+  uint64_t graph_captures() const { return graph_captures_; }
+  uint64_t graph_replays() const { return graph_replays_; }
 
  private:
   struct Impl;
@@ -169,6 +173,7 @@ class DeviceRuntime {
   uint64_t workspace_fixed_ = 0;  // the GEMM workspace, for the runtime's lifetime
   std::shared_ptr<std::atomic<uint64_t>> graph_bytes_ = std::make_shared<std::atomic<uint64_t>>(0);  // live graphs
   uint64_t host_syncs_ = 0;
+  uint64_t graph_captures_ = 0, graph_replays_ = 0;
   int next_read_back_ = 0;
   Tensor sampled_ids_;
   std::vector<uint64_t> persistent_marks_;  // where each open PersistentScope began

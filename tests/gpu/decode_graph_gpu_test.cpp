@@ -154,11 +154,12 @@ TEST(DecodeGraphsGpu, AStepSynchronizesOnceAndAllocatesNothing) {
     }
     const std::vector<RowSampling> rows(kSequences, RowSampling{.params = {.temperature = 0}});
     std::vector<SampledToken> sampled = sample_step(model.forward(batch, cache, LogitsFor::last_token), rows, &runtime);
-    uint64_t syncs = 0;
+    uint64_t syncs = 0, replays = 0;
     size_t free_before = 0, free_after = 0, total = 0;
     for (int64_t step = 0; step < kSteps; ++step) {
       if (step == 2) {  // past the first decode step of the bucket (its capture)
         syncs = runtime.host_syncs();
+        replays = runtime.graph_replays();
         ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
       }
       ForwardBatch decode;
@@ -170,6 +171,7 @@ TEST(DecodeGraphsGpu, AStepSynchronizesOnceAndAllocatesNothing) {
     }
     ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
     EXPECT_EQ(runtime.host_syncs() - syncs, static_cast<uint64_t>(kSteps - 2)) << "graphs " << graphs;
+    EXPECT_EQ(runtime.graph_replays() - replays, graphs ? static_cast<uint64_t>(kSteps - 2) : 0u) << "graphs " << graphs;
     EXPECT_EQ(free_after, free_before) << "graphs " << graphs;
   }
 }

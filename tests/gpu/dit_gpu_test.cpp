@@ -116,9 +116,9 @@ TEST_P(DitGpu, SeededStochasticRunFollowsTheCpu) {
 // A run's steps replay the CUDA graph its first step captured: the same kernels on the same
 // buffers, so the latents are bitwise those of launching every kernel, across two runs
 // (each captures its own graph) and with step noise (DDPM) that the graph leaves outside.
-// Each run with graphs synchronizes once more than without (the wait before its one capture),
-// which recapturing every step would not; a capture that fails and falls back to launching
-// looks the same here, and DitGpuGraphs.ReplaysReadEachStepsInputs checks that it captured.
+// Each run with graphs captures once, replays every later step, and synchronizes once more
+// than without (the wait before its capture); a capture that failed and fell back to
+// launching would give the same bits, so the runtime's graph counts are what tell.
 TEST_P(DitGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
   const DType dtype = GetParam();
   for (const char* scheduler : {"ddim", "ddpm"}) {
@@ -126,14 +126,18 @@ TEST_P(DitGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
     const DeviceRuntime& runtime = *pipeline.model().device_runtime();
     const DiffusionRequest request{.class_labels = {3, 7}, .guidance = 2.0, .steps = 5, .seed = 5};
     pipeline.set_cuda_graphs(false);
-    uint64_t syncs = runtime.host_syncs();
+    uint64_t syncs = runtime.host_syncs(), captures = runtime.graph_captures(), replays = runtime.graph_replays();
     const DiffusionResult launched = pipeline.run(request);
     const uint64_t launched_syncs = runtime.host_syncs() - syncs;
+    EXPECT_EQ(runtime.graph_captures() - captures + runtime.graph_replays() - replays, 0u) << scheduler;
     pipeline.set_cuda_graphs(true);
     for (int run = 0; run < 2; ++run) {
-      syncs = runtime.host_syncs();
+      syncs = runtime.host_syncs(), captures = runtime.graph_captures(), replays = runtime.graph_replays();
       const DiffusionResult replayed = pipeline.run(request);
       EXPECT_EQ(runtime.host_syncs() - syncs, launched_syncs + 1) << scheduler << ", run " << run;
+      EXPECT_EQ(runtime.graph_captures() - captures, 1u) << scheduler << ", run " << run;
+      EXPECT_EQ(runtime.graph_replays() - replays, static_cast<uint64_t>(request.steps - 1))
+          << scheduler << ", run " << run;
       ASSERT_EQ(replayed.latents.numel(), launched.latents.numel());
       EXPECT_EQ(std::memcmp(replayed.latents.raw(), launched.latents.raw(), launched.latents.nbytes()), 0)
           << scheduler << ", run " << run;

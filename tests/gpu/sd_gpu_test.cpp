@@ -104,9 +104,9 @@ TEST_P(SdGpu, SdxlFollowsTheCpu) {
 // same buffers, so latents and pixels are bitwise those of launching every kernel (SD 1.x,
 // and SDXL, whose graph reads the pooled text and the time ids' features from fixed
 // buffers), under Euler ancestral, whose step noise stays outside the graph. Each run with
-// graphs synchronizes once more than without (the wait before its one capture). A capture
-// that fails falls back to launching and passes too: its warning ("runs without a CUDA
-// graph from now on") in the test's log is what tells.
+// graphs captures once, replays every later step, and synchronizes once more than without
+// (the wait before its capture); a capture that failed and fell back to launching would
+// give the same bits, so the runtime's graph counts are what tell.
 TEST_P(SdGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
   const DType dtype = GetParam();
   for (const char* variant : {"sd1", "sdxl"}) {
@@ -115,14 +115,17 @@ TEST_P(SdGpu, CudaGraphStepsEqualLaunchedStepsBitwise) {
     const TextToImageRequest request{
         .prompt = "a photo of a cat", .negative_prompt = "blurry", .steps = 4, .guidance = 5.0, .seed = 5};
     pipeline.set_cuda_graphs(false);
-    uint64_t syncs = runtime.host_syncs();
+    uint64_t syncs = runtime.host_syncs(), captures = runtime.graph_captures(), replays = runtime.graph_replays();
     const TextToImageResult launched = pipeline.run(request);
     const uint64_t launched_syncs = runtime.host_syncs() - syncs;
+    EXPECT_EQ(runtime.graph_captures() - captures + runtime.graph_replays() - replays, 0u) << variant;
     pipeline.set_cuda_graphs(true);
     for (int run = 0; run < 2; ++run) {
-      syncs = runtime.host_syncs();
+      syncs = runtime.host_syncs(), captures = runtime.graph_captures(), replays = runtime.graph_replays();
       const TextToImageResult replayed = pipeline.run(request);
       EXPECT_EQ(runtime.host_syncs() - syncs, launched_syncs + 1) << variant << ", run " << run;
+      EXPECT_EQ(runtime.graph_captures() - captures, 1u) << variant << ", run " << run;
+      EXPECT_EQ(runtime.graph_replays() - replays, static_cast<uint64_t>(request.steps - 1)) << variant << ", run " << run;
       for (const auto& [got, want] : {std::pair{&replayed.latents, &launched.latents},
                                       std::pair{&replayed.images, &launched.images}}) {
         ASSERT_EQ(got->shape(), want->shape());
