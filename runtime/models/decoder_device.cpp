@@ -7,6 +7,7 @@
 
 #include "runtime/backend/gpu_limits.h"
 #include "runtime/backend/ops.h"
+#include "runtime/backend/step_graph.h"
 
 namespace genrt {
 
@@ -15,16 +16,11 @@ namespace genrt {
 struct DecoderDevice::Graphs {
   std::vector<int64_t> buckets;  // ascending
   StepInputs inputs;             // the largest bucket's; a bucket's graph reads their first rows
-  // The KV pools the graphs write (layer 0's keys). make_kv_cache carves every cache from
-  // the planned arena at the same addresses, so graphs outlive caches; a cache elsewhere
-  // recaptures.
-  const void* cache = nullptr;
-  struct Captured {
-    std::shared_ptr<const DeviceRuntime::Graph> graph;
-    Tensor logits;                // where the replay leaves them: [bucket, vocab]
-    uint64_t workspace_end = 0;   // the workspace mark past the graph's buffers
+  struct Bucket {
+    StepGraph graph;
+    Tensor logits;  // where its steps leave them: [bucket, vocab]
   };
-  std::map<int64_t, Captured> captured;
+  std::map<int64_t, Bucket> by_rows;
   bool failed = false;   // a capture failed: every step runs without graphs
   bool enabled = true;   // set_cuda_graphs
 };
@@ -69,7 +65,10 @@ void DecoderDevice::set_cuda_graphs(bool enabled) {
   if (graphs_) graphs_->enabled = enabled;
 }
 
-int64_t DecoderDevice::captured_graphs() const { return graphs_ ? std::ssize(graphs_->captured) : 0; }
+int64_t DecoderDevice::captured_graphs() const {
+  if (!graphs_) return 0;
+  return std::ranges::count_if(graphs_->by_rows, [](const auto& bucket) { return bucket.second.graph.captured(); });
+}
 
 DeviceOptions DecoderDevice::resolve(const DeviceOptions& options, const ModelSpec& spec) {
   GENRT_CHECK(options.dtype == DType::bf16 || options.dtype == DType::f16,
@@ -115,10 +114,6 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   Graphs& g = *graphs_;
   const auto seqs = std::ssize(batch.sequences);
   const int64_t rows = *std::lower_bound(g.buckets.begin(), g.buckets.end(), seqs);
-  if (g.cache != cache.keys(0).raw()) {  // graphs write the pools they were captured with
-    g.captured.clear();
-    g.cache = cache.keys(0).raw();
-  }
   check_token_ids(batch, spec.vocab_size);
   const ForwardBatch padded = pad_decode_batch(batch, rows, cache.padding_table());
   // Block tables as wide as this step's longest (upload_inputs writes them into the
@@ -140,36 +135,30 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
                 .logit_rows = g.inputs.logit_rows.slice(0, rows),
                 .from_sampled = g.inputs.from_sampled.slice(0, rows)};
   upload_inputs(padded, host, in);
-  // Every bucket's graph uses the workspace from the same mark, and what runs after it in
-  // the step (sampling) carves from where its buffers end: safe because everything runs
-  // in order on one stream and no graph buffer holds state from one step to the next.
-  if (const auto it = g.captured.find(rows); it != g.captured.end()) {
-    runtime_->restore_workspace(it->second.workspace_end);
-    runtime_->launch_graph(*it->second.graph);
-    return it->second.logits.slice(0, seqs);
-  }
-  // The bucket's first step runs the body (which also makes every GEMM plan and kernel
-  // setup the capture must not), then captures it from the same workspace mark: the same
-  // allocations get the same addresses, so the graph's buffers are this step's.
-  const uint64_t mark = runtime_->workspace_mark();
-  const Tensor logits = body(in);
-  // A fault of the step's own kernels is theirs, not the capture's: the step runs first.
-  runtime_->wait("the decode step");
-  const uint64_t end = runtime_->workspace_mark();
-  runtime_->restore_workspace(mark);
-  try {
-    Tensor captured_logits;
-    auto graph = runtime_->capture_graph([&] { captured_logits = body(in); },
-                                         fmt::format("the {} decode step of batch {}", spec.architecture, rows));
-    GENRT_CHECK(captured_logits.raw() == logits.raw() && runtime_->workspace_mark() == end,
-                "the captured decode step allocated its buffers differently from the step it was captured from");
-    g.captured[rows] = {.graph = std::move(graph), .logits = captured_logits, .workspace_end = end};
-  } catch (const std::exception& e) {
-    spdlog::warn("{}: decode steps run without CUDA graphs from now on: {}", spec.architecture, e.what());
+  // Every bucket's graph takes its buffers from the same workspace mark, and what runs
+  // after it in the step (sampling) carves from where they end: safe because everything
+  // runs in order on one stream and no graph buffer holds state from one step to the next.
+  // The graphs write the KV pools by address: make_kv_cache carves every cache from the
+  // planned arena at the same addresses, so graphs outlive caches; a cache elsewhere
+  // recaptures.
+  Graphs::Bucket& bucket = g.by_rows[rows];
+  Tensor logits;  // of a launched step; a replay leaves them where its capture put them
+  bucket.graph.run(
+      *runtime_, {reinterpret_cast<uintptr_t>(cache.keys(0).raw())},
+      [&] {
+        const Tensor out = body(in);
+        GENRT_CHECK(!logits.defined() || out.raw() == logits.raw(),
+                    "the captured decode step put its logits elsewhere than the step it was captured from");
+        logits = out;
+      },
+      fmt::format("the {} decode step of batch {}", spec.architecture, rows));
+  if (!logits.defined()) logits = bucket.logits;  // replayed
+  bucket.logits = logits;
+  if (bucket.graph.failed()) {
+    spdlog::warn("{}: decode steps of every batch size run without CUDA graphs from now on", spec.architecture);
     g.failed = true;
-    g.captured.clear();
+    g.by_rows.clear();
   }
-  runtime_->restore_workspace(end);
   return logits.slice(0, seqs);
 }
 
