@@ -1,5 +1,6 @@
 #include "kernels/attention_kernels.h"
 
+#include "kernels/attention_schedule.h"
 #include "kernels/limits.h"
 
 namespace genrt::kernels {
@@ -19,11 +20,17 @@ AttentionKernel select_attention_kernel(const AttentionShape& s) {
   // The decode and Hopper kernels take head dims their tiles have exactly; the query-tile
   // kernel also takes narrower ones, zero-padded. A few new tokens a sequence go to the
   // decode kernel whatever the GQA group (decode_heads): its blocks read a page for up to 16
-  // query rows, where a query tile reads it for each query head.
+  // query rows, where a query tile reads it for each query head. Its grid takes at most
+  // 65535 sequences. A batch that starts with one-token decodes and whose longer chunks
+  // would cut every sequence's group into more chunks than a decode needs goes to the
+  // prefill kernels, which hand those decodes to the decode kernel (launch_paged_attention).
+  const int64_t group = s.q_heads / s.kv_heads;
   const bool exact = flash_tile_width(s.head_dim) == s.head_dim;
-  if (exact && s.paged && s.max_query_len > 0 && s.max_query_len <= kDecodeRows) {
-    return AttentionKernel::flash_decode;
-  }
+  const bool few_tokens = s.max_query_len > 0 && s.max_query_len <= kDecodeRows && s.seqs <= 65535;
+  const bool decodes_better_cut = s.leading_decodes > 0 && s.leading_decodes < s.seqs && few_tokens &&
+                                  decode_heads(group, s.max_query_len, kDecodeRows).chunks >
+                                      decode_heads(group, 1, kDecodeRows).chunks;
+  if (exact && s.paged && few_tokens && !decodes_better_cut) return AttentionKernel::flash_decode;
   // wgmma and TMA exist on sm_90 (the build's sm_90a image) only, not on later majors. A
   // page lands in shared memory as whole 1024-byte swizzle atoms of 8 rows.
   const Sm90Tile hopper = sm90_prefill_tile(s.head_dim);

@@ -114,7 +114,7 @@ enum class AttentionKernel {
   warp,           // the CUDA-core baseline (fp32, head dims the tensor-core kernels lack)
   flash_prefill,  // mma.sync query tiles
   flash_prefill_sm90,  // wgmma + TMA query tiles (Hopper)
-  flash_decode,   // split-KV over the paged cache, a GQA group per block
+  flash_decode,   // split-KV over the paged cache, a GQA group (or a chunk of one) per block
 };
 
 struct AttentionShape {
@@ -126,6 +126,8 @@ struct AttentionShape {
   bool vectors_aligned = true;  // q, out, K and V 16-byte aligned
   bool paged = false;           // causal over the paged cache, else dense (non-causal)
   int64_t max_query_len = 0;    // paged: the most new tokens of one sequence, 0 if unknown
+  int64_t seqs = 0;             // paged: sequences in the batch, 0 if unknown
+  int64_t leading_decodes = 0;  // paged: how many of the first sequences bring one new token
   int64_t block_size = 0;       // paged: tokens a cache block
   bool cache_extent_known = false;  // paged: the pool's size, which a TMA descriptor needs
   bool sm90a_built = false;         // the build has an sm_90a image (wgmma, TMA)

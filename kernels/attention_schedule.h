@@ -106,8 +106,9 @@ struct DecodeRow {
   int64_t head = 0;   // within the GQA group
 };
 
-GENRT_HOST_DEVICE inline DecodeRow decode_row(int64_t r, int64_t chunk, DecodeHeads heads) {
-  return {r / heads.per_block, chunk * heads.per_block + r % heads.per_block};
+GENRT_HOST_DEVICE inline DecodeRow decode_row(int r, int64_t chunk, DecodeHeads heads) {
+  const int per_block = static_cast<int>(heads.per_block);  // at most a tile's rows: 32-bit division
+  return {r / per_block, chunk * heads.per_block + r % per_block};
 }
 
 // How many splits a decode cuts each sequence's keys into: enough thread blocks, with the

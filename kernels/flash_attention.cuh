@@ -128,7 +128,7 @@ template <class T>
 cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& args, cudaStream_t stream);
 template <class T>
 cudaError_t launch_flash_prefill_sm90(const DenseAttentionLaunch<T>& args, cudaStream_t stream);
-// Split-KV decode: every sequence has at most 16 / group new tokens.
+// Split-KV decode: every sequence has at most 16 new tokens (kDecodeRows).
 template <class T>
 cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& args, int multiprocessors, cudaStream_t stream);
 

@@ -60,11 +60,11 @@ __global__ void __launch_bounds__(flash_decode_tile(kHeadDim).warps * 32)
   // against the chunk's rows; the bound keeps a lie in the metadata inside the tile.
   const int64_t rows = queries * p.heads.per_block < kDecodeRows ? queries * p.heads.per_block : kDecodeRows;
   if (rows <= 0) return;  // uniform: a sequence without new tokens
-  auto real_row = [&](int64_t r) { return r < rows && decode_row(r, chunk, p.heads).head < group; };
+  auto real_row = [&](int r) { return r < rows && decode_row(r, chunk, p.heads).head < group; };
   const TileSpan tiles =
       split_tiles(key_tiles(first_position, last_position, kv_len, true, b.window, kKeys), split, p.splits);
   const int64_t first_key = visible_keys(first_position, kv_len, true, b.window).begin;
-  auto row_offset = [&](int64_t r) {  // of row r's query (and output) among [tokens, q_heads, head_dim]
+  auto row_offset = [&](int r) {  // of row r's query (and output) among [tokens, q_heads, head_dim]
     const DecodeRow row = decode_row(r, chunk, p.heads);
     return ((first_token + row.token) * b.q_heads + kv_head * group + row.head) * kHeadDim;
   };
@@ -199,7 +199,7 @@ template <class T>
 cudaError_t launch_flash_decode(const PagedAttentionLaunch<T>& a, int multiprocessors, cudaStream_t stream) {
   if (a.tokens == 0) return cudaSuccess;
   const FlashTile tile = flash_decode_tile(a.head_dim);
-  if (tile.head_dim == 0 || a.seqs <= 0 || a.seqs > 65535 || a.kv_heads <= 0 || a.kv_heads > 65535 ||
+  if (tile.head_dim == 0 || a.seqs <= 0 || a.seqs > 65535 || a.q_heads <= 0 || a.kv_heads <= 0 || a.kv_heads > 65535 ||
       a.q_heads % a.kv_heads != 0 || a.max_query_len < 1 || a.max_query_len > kDecodeRows || a.block_size <= 0 ||
       a.window < 0 || a.block_size > 0x7fffffff) {
     return cudaErrorInvalidValue;

@@ -91,6 +91,8 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
                        .vectors_aligned = vectors_aligned(a.q, a.out, a.k_cache, a.v_cache),
                        .paged = true,
                        .max_query_len = a.max_query_len,
+                       .seqs = a.seqs,
+                       .leading_decodes = a.leading_decodes,
                        .block_size = a.block_size,
                        .cache_extent_known = a.cache_blocks > 0,
                        .sm90a_built = kSm90aBuilt};
@@ -110,6 +112,8 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
   if (prefill && a.leading_decodes > 0 && a.leading_decodes < a.seqs && a.leading_decodes <= 65535) {
     AttentionShape decode_shape = shape;
     decode_shape.max_query_len = 1;
+    decode_shape.seqs = a.leading_decodes;
+    decode_shape.leading_decodes = 0;
     AttentionKernel decode_kernel = AttentionKernel::unsupported;
     if (const cudaError_t status = choose_attention_kernel(decode_shape, a.max_compute_capability, decode_kernel, device);
         status != cudaSuccess) {

@@ -160,8 +160,9 @@ class DeviceRuntime {
   // Times the host has blocked on the device so far (waits, downloads, read-backs, a step
   // waiting for its previous step's uploads): what a step costs in synchronizations.
   uint64_t host_syncs() const { return host_syncs_; }
-  // CUDA graphs captured, and replays launched, so far: what tells that a step ran as a
-  // graph (a failed capture falls back to launching, which gives the same bits).
+  // CUDA graphs captured (a StepGraph may still discard one, and then replays none), and
+  // replays launched, so far: what tells that a step ran as a graph (a failed capture falls
+  // back to launching, which gives the same bits).
   uint64_t graph_captures() const { return graph_captures_; }
   uint64_t graph_replays() const { return graph_replays_; }
 

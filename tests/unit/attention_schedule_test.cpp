@@ -290,8 +290,8 @@ std::vector<float> model_paged_decode(const PagedCase& c, int64_t splits) {
     const TileSpan all = kernels::key_tiles(first_pos, last_pos, kv_len, true, c.window, keys);
     for (int64_t block_y = 0; block_y < c.kv_heads * heads.chunks; ++block_y) {
       const int64_t kv_head = block_y / heads.chunks, chunk = block_y % heads.chunks;
-      auto real_row = [&](int64_t r) { return r < rows && kernels::decode_row(r, chunk, heads).head < group; };
-      auto row_index = [&](int64_t r) {
+      auto real_row = [&](int r) { return r < rows && kernels::decode_row(r, chunk, heads).head < group; };
+      auto row_index = [&](int r) {
         const kernels::DecodeRow row = kernels::decode_row(r, chunk, heads);
         return (first_token + row.token) * c.q_heads + kv_head * group + row.head;
       };
@@ -313,7 +313,7 @@ std::vector<float> model_paged_decode(const PagedCase& c, int64_t splits) {
                 c.scale() * kLog2e);
           }
         }
-        for (int64_t r = 0; r < rows; ++r) {  // the warps' merge
+        for (int r = 0; r < rows; ++r) {  // the warps' merge
           if (!real_row(r)) continue;
           EXPECT_TRUE(std::isnan(partial_lse[split * rows_total + row_index(r)])) << "row " << r << " written twice";
           float row_max = -INFINITY;
@@ -626,7 +626,16 @@ TEST(AttentionKernelSelection, AnswersSupportAndKernel) {
     return kernels::select_attention_kernel(s);
   };
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 17; }), AttentionKernel::flash_prefill);  // past a tile's rows
-  EXPECT_EQ(with([](auto& s) { s.max_query_len = 16; }), AttentionKernel::flash_decode);   // 16 chunks of a head
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 16; }), AttentionKernel::flash_decode);   // 4 chunks of a head
+  // Decodes before 5-token chunks: the group of 4 would take 2 chunks for every sequence, so
+  // the prefill kernel takes the chunks and hands the decodes to the decode kernel; before
+  // 4-token chunks the group fits one block, and the decode kernel takes the batch whole.
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 5, s.seqs = 4, s.leading_decodes = 2; }),
+            AttentionKernel::flash_prefill);
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 4, s.seqs = 4, s.leading_decodes = 2; }),
+            AttentionKernel::flash_decode);
+  EXPECT_EQ(with([](auto& s) { s.max_query_len = 5, s.seqs = 4; }), AttentionKernel::flash_decode);  // no decodes
+  EXPECT_EQ(with([](auto& s) { s.seqs = 65536; }), AttentionKernel::flash_prefill);  // past the decode grid's z
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 4; }), AttentionKernel::flash_decode);
   EXPECT_EQ(with([](auto& s) { s.max_query_len = 0; }), AttentionKernel::flash_prefill);  // unknown
   EXPECT_EQ(with([](auto& s) { s.paged = false, s.compute_capability = 80; }), AttentionKernel::flash_prefill);
