@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/limits.h"
@@ -36,6 +37,33 @@ TEST(Ops, LinearShapeMismatchNamesBothShapes) {
   EXPECT_ERROR(ops::linear(x, w_ok, Tensor(), bad_out), "linear: out has shape [2, 4], expected [2, 5]");
   Tensor bad_bias = Tensor::zeros({4}, DType::f32);
   EXPECT_ERROR(ops::linear(x, w_ok, bad_bias, out), "linear: bias has shape [4], expected [5]");
+}
+
+// A fused layer's parts into outputs of their own: each part is the linear layer of its
+// weight and bias rows, exactly (the same reference GEMM on each).
+TEST(Ops, LinearPartsAreEachPartsLinearLayer) {
+  const int64_t parts = 3, m = 5, n = 4, k = 7;
+  Tensor x = Tensor::zeros({m, k}, DType::f32), w = Tensor::zeros({parts * n, k}, DType::f32);
+  Tensor bias = Tensor::zeros({parts * n}, DType::f32);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.3f * static_cast<float>(i));
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = std::cos(0.7f * static_cast<float>(i));
+  for (int64_t i = 0; i < bias.numel(); ++i) bias.data<float>()[i] = 0.1f * static_cast<float>(i);
+  for (const bool with_bias : {false, true}) {
+    Tensor out = Tensor::zeros({parts, m, n}, DType::f32);
+    ops::linear_parts(x, w, with_bias ? bias : Tensor(), out);
+    for (int64_t p = 0; p < parts; ++p) {
+      Tensor want = Tensor::zeros({m, n}, DType::f32);
+      ops::linear(x, w.slice(p * n, (p + 1) * n), with_bias ? bias.slice(p * n, (p + 1) * n) : Tensor(), want);
+      EXPECT_EQ(std::memcmp(out.select(p).raw(), want.raw(), want.nbytes()), 0) << "part " << p << " bias " << with_bias;
+    }
+  }
+  Tensor out = Tensor::zeros({parts, m, n}, DType::f32);
+  EXPECT_ERROR(ops::linear_parts(x, w.slice(0, 8), Tensor(), out), "linear_parts: weight [8, 7] is not 3 parts of 4 rows");
+  EXPECT_ERROR(ops::linear_parts(x, w, bias.slice(0, 4), out), "linear_parts: bias has shape [4], expected [12]");
+  Tensor flat = Tensor::zeros({parts * m * n}, DType::f32);
+  EXPECT_ERROR(ops::linear_parts(x, w, Tensor(), flat), "linear_parts: x [5, 7], weight [12, 7] and out [60] must be");
+  Tensor short_out = Tensor::zeros({parts, m - 1, n}, DType::f32);
+  EXPECT_ERROR(ops::linear_parts(x, w, Tensor(), short_out), "linear_parts: out has shape [3, 4, 4], expected [3, 5, 4]");
 }
 
 TEST(Ops, WrongDtypeAndNonContiguous) {

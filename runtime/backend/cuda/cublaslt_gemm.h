@@ -28,8 +28,14 @@ class CublasLtGemm {
   // genrt::Error naming the shape on a cuBLASLt failure.
   void linear(const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n, int64_t k, DType dtype,
               DType out_dtype, cudaStream_t stream);
+  // The equal parts of a fused layer, each into its own output: y [parts, m, n], y[p] =
+  // x [m, k] @ w[p n, (p + 1) n)^T (+ bias[p n, (p + 1) n)) for w [parts n, k]. One
+  // strided-batched GEMM over the weight's row blocks with x shared (batch stride 0); as
+  // `parts` GEMMs where cuBLASLt has no batched algorithm for the shape.
+  void linear_parts(const void* x, const void* w, const void* bias, void* y, int64_t parts, int64_t m, int64_t n,
+                    int64_t k, DType dtype, cudaStream_t stream);
 
-  // Plans made so far (one per distinct shape, dtype and bias use).
+  // Plans made so far (one per distinct shape, parts, dtype and bias use).
   size_t cached_plans() const { return plans_.size(); }
 
   // cuBLASLt's recommended workspace for Hopper.
@@ -37,8 +43,10 @@ class CublasLtGemm {
 
  private:
   struct Plan;
-  using Key = std::tuple<int64_t, int64_t, int64_t, DType, DType, bool, uint32_t>;
-  Plan& plan_for(int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype, bool bias, uint32_t alignment);
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, DType, DType, bool, uint32_t>;
+  Plan& plan_for(int64_t parts, int64_t m, int64_t n, int64_t k, DType dtype, DType out_dtype, bool bias,
+                 uint32_t alignment);
+  void run(Plan& plan, const void* x, const void* w, const void* bias, void* y, cudaStream_t stream);
 
   void* handle_ = nullptr;  // cublasLtHandle_t, kept out of this header
   void* workspace_;

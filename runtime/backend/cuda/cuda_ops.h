@@ -35,6 +35,8 @@ void activation(ref::Activation op, const Tensor& x, const Tensor& up, Tensor& o
 // linear_ops.cpp: out = x @ weight^T + bias (bias may be undefined); out may be f32 for
 // bf16/f16 operands.
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
+// linear_ops.cpp: out [parts, m, n], each part of weight [parts n, k] over x.
+void linear_parts(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 
 // rope_ops.cpp: inv_freq undefined: no rotation (queries and keys copied).
 void qkv_cache_write(const Tensor& qkv, const PagedBatch& batch, const Tensor& inv_freq, ref::RopeLayout layout,

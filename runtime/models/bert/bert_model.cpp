@@ -26,9 +26,8 @@ NamedWeights bert_named_weights(const BertConfig& c, BertWeights& w, const std::
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = prefix + "encoder.layer." + std::to_string(l) + ".";
     BertLayerWeights& L = w.layer[l];
-    L.attention.self.query.name_weights(list, p + "attention.self.query", h, h, true);
-    L.attention.self.key.name_weights(list, p + "attention.self.key", h, h, true);
-    L.attention.self.value.name_weights(list, p + "attention.self.value", h, h, true);
+    L.attention.self.query_key_value.name_fused_weights(
+        list, {{p + "attention.self.query", h}, {p + "attention.self.key", h}, {p + "attention.self.value", h}}, h, true);
     L.attention.output.dense.name_weights(list, p + "attention.output.dense", h, h, true);
     L.attention.output.LayerNorm.name_weights(list, p + "attention.output.LayerNorm", h);
     L.intermediate_dense.name_weights(list, p + "intermediate.dense", h, c.intermediate_size, true);
@@ -188,8 +187,7 @@ Tensor BertModel::forward(std::span<const int32_t> ids, int64_t batch, bool head
   ops::embedding(emb.token_type_embeddings, a.types, a.block_out);
   ops::add_layernorm(a.block_out, a.y, emb.LayerNorm.weight, emb.LayerNorm.bias, eps, a.x);
   for (const BertLayerWeights& w : weights_.layer) {
-    const BertSelfAttention& s = w.attention.self;
-    blocks::dense_self_attention({s.query, s.key, s.value, w.attention.output.dense}, heads, a.x, batch,
+    blocks::dense_self_attention({w.attention.self.query_key_value, w.attention.output.dense}, heads, a.x, batch,
                                  a.attention, a.block_out);
     const blocks::LayerNorm& ln1 = w.attention.output.LayerNorm;
     ops::add_layernorm(a.block_out, a.x, ln1.weight, ln1.bias, eps, a.y);  // y = LN(x + attention)

@@ -27,7 +27,7 @@ struct BertEmbeddings {
 };
 
 struct BertSelfAttention {
-  blocks::Linear query, key, value;  // [hidden, hidden]
+  blocks::Linear query_key_value;  // [3 hidden, hidden]: query, key and value fused
 };
 
 struct BertDenseLayerNorm {  // attention.output and output: dense, then LayerNorm(dense + residual)

@@ -8,17 +8,21 @@ namespace {
 
 float attention_scale(const AttentionHeads& h) { return 1.0f / std::sqrt(static_cast<float>(h.head_dim)); }
 
-// The projections write [rows, heads * head_dim] views of the [rows, heads, head_dim]
-// buffers: queries from x, keys and values from context.
-void project_qkv(const AttentionProjections& w, const Tensor& x, const Tensor& context, AttentionBuffers& buf) {
-  const auto rows = [](const Tensor& t) { return t.reshape({t.dim(0), t.dim(1) * t.dim(2)}); };
-  Tensor q = rows(buf.q), k = rows(buf.k), v = rows(buf.v);
-  GENRT_CHECK(q.dim(0) == x.dim(0) && k.dim(0) == context.dim(0) && v.dim(0) == context.dim(0),
-              "attention: buffers of {} query and {} key rows for {} and {} rows", q.dim(0), k.dim(0), x.dim(0),
-              context.dim(0));
-  w.q(x, q);
-  w.k(context, k);
-  w.v(context, v);
+// The fused projection of x into parts [n, rows, heads, head_dim], one GEMM.
+void project_parts(const Linear& fused, const Tensor& x, const Tensor& parts) {
+  GENRT_CHECK(parts.rank() == 4 && parts.dim(1) == x.dim(0), "attention: parts {} for {} rows",
+              shape_string(parts.shape()), x.dim(0));
+  Tensor out = parts.reshape({parts.dim(0), parts.dim(1), parts.dim(2) * parts.dim(3)});
+  ops::linear_parts(x, fused.weight, fused.bias, out);
+}
+
+// Attention within each of `batch` samples: q [batch * tokens, heads, head_dim], k and v
+// [batch * kv_tokens, heads, head_dim].
+void attend_per_sample(const AttentionHeads& h, const Tensor& q, const Tensor& k, const Tensor& v, int64_t batch,
+                       Tensor& attn) {
+  auto per_sample = [&](const Tensor& t) { return t.reshape({batch, t.dim(0) / batch, t.dim(1), t.dim(2)}); };
+  Tensor out = per_sample(attn);
+  ops::dense_attention(per_sample(q), per_sample(k), per_sample(v), attention_scale(h), out);
 }
 
 // The output projection of attn [tokens, heads, head_dim].
@@ -39,18 +43,29 @@ void paged_self_attention(const FusedAttentionProjections& w, const AttentionHea
   project_out(w.out, buf.attn, out);
 }
 
-void dense_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
+void dense_self_attention(const FusedAttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
                           AttentionBuffers& buf, Tensor& out) {
-  dense_cross_attention(w, h, x, x, batch, buf, out);
+  GENRT_CHECK(buf.parts.dim(0) == 3, "self-attention: {} parts for q, k and v", buf.parts.dim(0));
+  project_parts(w.qkv, x, buf.parts);
+  attend_per_sample(h, buf.parts.select(0), buf.parts.select(1), buf.parts.select(2), batch, buf.attn);
+  project_out(w.out, buf.attn, out);
 }
 
-void dense_cross_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
+void dense_cross_attention(const CrossAttentionProjections& w, const AttentionHeads& h, const Tensor& x,
                            const Tensor& context, int64_t batch, AttentionBuffers& buf, Tensor& out) {
-  project_qkv(w, x, context, buf);
-  auto per_sample = [&](const Tensor& t) { return t.reshape({batch, t.dim(0) / batch, t.dim(1), t.dim(2)}); };
-  Tensor attn = per_sample(buf.attn);
-  ops::dense_attention(per_sample(buf.q), per_sample(buf.k), per_sample(buf.v), attention_scale(h), attn);
+  GENRT_CHECK(buf.parts.dim(0) == 2, "cross-attention: {} parts for k and v", buf.parts.dim(0));
+  Tensor q = buf.q.reshape({buf.q.dim(0), buf.q.dim(1) * buf.q.dim(2)});
+  w.q(x, q);
+  project_parts(w.kv, context, buf.parts);
+  attend_per_sample(h, buf.q, buf.parts.select(0), buf.parts.select(1), batch, buf.attn);
   project_out(w.out, buf.attn, out);
+}
+
+Tensor attention_parts(const Tensor& flat, int64_t n, int64_t rows, const AttentionHeads& h) {
+  const int64_t numel = n * rows * h.heads * h.head_dim;
+  GENRT_CHECK(flat.rank() == 1 && flat.numel() >= numel, "attention: a buffer of {} elements for {} parts of {} rows",
+              flat.numel(), n, rows);
+  return flat.slice(0, numel).reshape({n, rows, h.heads, h.head_dim});
 }
 
 PagedBatch samples_as_blocks(int64_t samples, int64_t tokens) {
@@ -74,11 +89,13 @@ PagedBatch samples_as_blocks(int64_t samples, int64_t tokens) {
   return batch;
 }
 
-void causal_self_attention(const AttentionProjections& w, const AttentionHeads& h, const Tensor& x,
+void causal_self_attention(const FusedAttentionProjections& w, const AttentionHeads& h, const Tensor& x,
                            const PagedBatch& batch, AttentionBuffers& buf, Tensor& out) {
-  project_qkv(w, x, x, buf);
+  GENRT_CHECK(buf.parts.dim(0) == 3, "self-attention: {} parts for q, k and v", buf.parts.dim(0));
+  project_parts(w.qkv, x, buf.parts);
   auto as_blocks = [&](const Tensor& t) { return t.reshape({batch.seqs(), batch.block_size, t.dim(1), t.dim(2)}); };
-  ops::paged_attention(buf.q, as_blocks(buf.k), as_blocks(buf.v), batch, attention_scale(h), 0, buf.attn);
+  ops::paged_attention(buf.parts.select(0), as_blocks(buf.parts.select(1)), as_blocks(buf.parts.select(2)), batch,
+                       attention_scale(h), 0, buf.attn);
   project_out(w.out, buf.attn, out);
 }
 

@@ -25,7 +25,8 @@ void allocate_activations(const ClipTextConfig& c, int64_t max_batch, DType dtyp
                           ClipTextWorkspace& ws) {
   const int64_t rows = max_batch * c.max_position_embeddings, d = c.hidden_size;
   for (Tensor* t : {&ws.residual, &ws.normed, &ws.branch, &ws.hidden_state}) *t = alloc({rows, d}, dtype);
-  for (Tensor* t : {&ws.q, &ws.k, &ws.v, &ws.attn}) *t = alloc({rows, c.num_attention_heads, c.head_dim()}, dtype);
+  ws.qkv = alloc({3 * rows * d}, dtype);
+  ws.attn = alloc({rows, c.num_attention_heads, c.head_dim()}, dtype);
   ws.fc = alloc({rows, c.intermediate_size}, dtype);
   ws.penultimate = alloc({rows, d}, dtype);
   if (c.with_projection()) ws.pooled = alloc({max_batch, c.projection_dim}, dtype);
@@ -54,9 +55,8 @@ NamedWeights clip_text_named_weights(const ClipTextConfig& c, ClipTextWeights& w
     const std::string p = "encoder.layers." + std::to_string(l) + ".";
     ClipEncoderLayerWeights& L = w.encoder_layers[l];
     L.layer_norm1.name_weights(list, p + "layer_norm1", d);
-    L.self_attn.q_proj.name_weights(list, p + "self_attn.q_proj", d, d, true);
-    L.self_attn.k_proj.name_weights(list, p + "self_attn.k_proj", d, d, true);
-    L.self_attn.v_proj.name_weights(list, p + "self_attn.v_proj", d, d, true);
+    L.self_attn.qkv_proj.name_fused_weights(
+        list, {{p + "self_attn.q_proj", d}, {p + "self_attn.k_proj", d}, {p + "self_attn.v_proj", d}}, d, true);
     L.self_attn.out_proj.name_weights(list, p + "self_attn.out_proj", d, d, true);
     L.layer_norm2.name_weights(list, p + "layer_norm2", d);
     L.mlp.fc1.name_weights(list, p + "mlp.fc1", d, f, true);
@@ -139,6 +139,8 @@ ClipTextModel::Pass ClipTextModel::start(const Tensor& input_ids, int64_t clip_s
   const PagedBatch host_batch = blocks::samples_as_blocks(batch, tokens);
   auto on_device = [&](const Tensor& host) { return runtime_ ? runtime_->upload(host) : host; };
   const Tensor ids = on_device(host_ids);
+  const blocks::AttentionHeads heads{
+      .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()};
   Pass pass{.batch = batch,
             .tokens = tokens,
             .rows = rows,
@@ -150,10 +152,7 @@ ClipTextModel::Pass ClipTextModel::start(const Tensor& input_ids, int64_t clip_s
                       .block_size = host_batch.block_size,
                       .max_query_len = host_batch.max_query_len,
                       .max_context_len = host_batch.max_context_len},
-            .attention = {.q = ws.q.slice(0, rows),
-                          .k = ws.k.slice(0, rows),
-                          .v = ws.v.slice(0, rows),
-                          .attn = ws.attn.slice(0, rows)},
+            .attention = {.parts = blocks::attention_parts(ws.qkv, 3, rows, heads), .attn = ws.attn.slice(0, rows)},
             .residual = ws.residual.slice(0, rows),
             .normed = ws.normed.slice(0, rows),
             .branch = ws.branch.slice(0, rows),
@@ -173,8 +172,8 @@ void ClipTextModel::run_layers(Pass& p, int64_t from, int64_t to) const {
   for (int64_t l = from; l < to; ++l) {
     const ClipEncoderLayerWeights& w = weights_.encoder_layers[l];
     ops::add_layernorm(p.branch, p.residual, w.layer_norm1.weight, w.layer_norm1.bias, eps, p.normed);
-    blocks::causal_self_attention({w.self_attn.q_proj, w.self_attn.k_proj, w.self_attn.v_proj, w.self_attn.out_proj},
-                                  heads, p.normed, p.paged, p.attention, p.branch);
+    blocks::causal_self_attention({w.self_attn.qkv_proj, w.self_attn.out_proj}, heads, p.normed, p.paged, p.attention,
+                                  p.branch);
     ops::add_layernorm(p.branch, p.residual, w.layer_norm2.weight, w.layer_norm2.bias, eps, p.normed);
     blocks::gelu_mlp(w.mlp.fc1, w.mlp.fc2, c.hidden_act, p.normed, p.fc, p.branch);
   }

@@ -33,7 +33,8 @@ struct ClipTextDeviceOptions {
 // dot in a module path becomes an underscore (embeddings.token_embedding ->
 // embeddings_token_embedding).
 struct ClipAttentionWeights {
-  blocks::Linear q_proj, k_proj, v_proj, out_proj;  // [hidden, hidden]
+  blocks::Linear qkv_proj;  // [3 hidden, hidden]: q_proj, k_proj and v_proj fused
+  blocks::Linear out_proj;  // [hidden, hidden]
 };
 
 struct ClipMlpWeights {
@@ -66,7 +67,8 @@ NamedWeights clip_text_named_weights(const ClipTextConfig& config, ClipTextWeigh
 struct ClipTextWorkspace {
   int64_t max_batch = 0;
   Tensor residual, normed, branch;  // [rows, hidden]
-  Tensor q, k, v, attn;             // [rows, heads, head_dim]
+  Tensor qkv;                       // flat: 3 parts of [rows, heads, head_dim]
+  Tensor attn;                      // [rows, heads, head_dim]
   Tensor fc;                        // [rows, intermediate]
   Tensor hidden_state;              // [rows, hidden]: the output
   Tensor penultimate;               // [rows, hidden]: SDXL's hidden states (sdxl_conditioning)

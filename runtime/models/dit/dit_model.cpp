@@ -32,9 +32,8 @@ template <class Alloc>
 void allocate_activations(const DitConfig& c, int64_t max_batch, DType dtype, Alloc& alloc, DitWorkspace& ws) {
   const int64_t rows = max_batch * c.tokens(), d = c.inner_dim();
   ws.patches = alloc({max_batch, c.tokens(), c.patch_dim()}, dtype);
-  for (Tensor* t : {&ws.position, &ws.residual, &ws.normed, &ws.q, &ws.k, &ws.v, &ws.attn, &ws.branch}) {
-    *t = alloc({rows, d}, dtype);
-  }
+  for (Tensor* t : {&ws.position, &ws.residual, &ws.normed, &ws.attn, &ws.branch}) *t = alloc({rows, d}, dtype);
+  ws.qkv = alloc({3 * rows * d}, dtype);
   ws.ff = alloc({rows, c.ff_dim()}, dtype);
   ws.out_tokens = alloc({max_batch, c.tokens(), c.out_patch_dim()}, dtype);
   for (Tensor* t : {&ws.timestep_hidden, &ws.class_embedding, &ws.conditioning, &ws.first_conditioning}) {
@@ -62,9 +61,8 @@ NamedWeights dit_named_weights(const DitConfig& c, DitWeights& w, int64_t class_
     list.push_back({b + "norm1.emb.class_embedder.embedding_table.weight", {class_table_rows, d},
                     &emb.class_embedder_embedding_table});
     B.norm1.linear.name_weights(list, b + "norm1.linear", d, 6 * d, true);
-    B.attn1.to_q.name_weights(list, b + "attn1.to_q", d, d, true);
-    B.attn1.to_k.name_weights(list, b + "attn1.to_k", d, d, true);
-    B.attn1.to_v.name_weights(list, b + "attn1.to_v", d, d, true);
+    B.attn1.to_qkv.name_fused_weights(list, {{b + "attn1.to_q", d}, {b + "attn1.to_k", d}, {b + "attn1.to_v", d}}, d,
+                                      true);
     B.attn1.to_out_0.name_weights(list, b + "attn1.to_out.0", d, d, true);
     B.ff.net_0_proj.name_weights(list, b + "ff.net.0.proj", d, f, true);
     B.ff.net_2.name_weights(list, b + "ff.net.2", f, d, true);
@@ -210,8 +208,8 @@ void DitModel::run_layers(const Tensor& latents, const Tensor& features, const T
   const blocks::AttentionHeads heads{
       .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.attention_head_dim};
   auto split_heads = [&](const Tensor& t) { return t.slice(0, rows).reshape({rows, heads.heads, heads.head_dim}); };
-  blocks::AttentionBuffers attention{
-      .q = split_heads(ws.q), .k = split_heads(ws.k), .v = split_heads(ws.v), .attn = split_heads(ws.attn)};
+  blocks::AttentionBuffers attention{.parts = blocks::attention_parts(ws.qkv, 3, rows, heads),
+                                     .attn = split_heads(ws.attn)};
   Tensor patches = ws.patches.slice(0, batch);
   Tensor residual = ws.residual.slice(0, rows), normed = ws.normed.slice(0, rows);
   Tensor ff = ws.ff.slice(0, rows);
@@ -236,8 +234,7 @@ void DitModel::run_layers(const Tensor& latents, const Tensor& features, const T
     ops::modulated_layernorm(branch, gate, residual, mod[kShiftMsa], mod[kScaleMsa], kAdaNormEps, normed);
     for (int i : {kGateMsa, kShiftMlp, kScaleMlp, kGateMlp}) modulation(i);
     branch = ws.branch.slice(0, rows);
-    blocks::dense_self_attention({w.attn1.to_q, w.attn1.to_k, w.attn1.to_v, w.attn1.to_out_0}, heads, normed, batch,
-                                 attention, branch);
+    blocks::dense_self_attention({w.attn1.to_qkv, w.attn1.to_out_0}, heads, normed, batch, attention, branch);
     ops::modulated_layernorm(branch, mod[kGateMsa], residual, mod[kShiftMlp], mod[kScaleMlp],
                              static_cast<float>(c.norm_eps), normed);
     blocks::gelu_mlp(w.ff.net_0_proj, w.ff.net_2, c.gelu, normed, ff, branch);

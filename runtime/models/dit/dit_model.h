@@ -46,7 +46,8 @@ struct DitAdaLayerNormZero {
 };
 
 struct DitAttention {
-  blocks::Linear to_q, to_k, to_v, to_out_0;  // [d, d]
+  blocks::Linear to_qkv;    // [3d, d]: to_q, to_k and to_v fused
+  blocks::Linear to_out_0;  // [d, d]
 };
 
 struct DitFeedForward {
@@ -78,7 +79,7 @@ NamedWeights dit_named_weights(const DitConfig& config, DitWeights& weights, int
 // holds the CUDA graph of its forward, whose buffers are these.
 struct DitWorkspace {
   int64_t max_batch = 0;
-  Tensor patches, position, residual, normed, q, k, v, attn, branch, ff, out_tokens;
+  Tensor patches, position, residual, normed, qkv, attn, branch, ff, out_tokens;  // qkv flat: 3 parts
   Tensor timestep_hidden, class_embedding, conditioning, first_conditioning;
   Tensor modulation[6];
   Tensor timestep_features, class_ids;

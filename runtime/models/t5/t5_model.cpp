@@ -95,7 +95,8 @@ NamedWeights t5_named_weights(const T5Config& c, T5Weights& w) {
 // The buffers of one encoder run, reused by every block.
 struct T5Model::EncoderBuffers {
   Tensor x, h, out;       // [tokens, d_model]: the residual stream, its norm, a block's output
-  Tensor q, k, v, attn;   // [1, tokens, heads, d_kv]
+  Tensor qkv;             // [3, tokens, heads, d_kv]: q, k and v, one GEMM's parts
+  Tensor attn;            // [1, tokens, heads, d_kv]
   Tensor inner, act;      // [tokens, d_ff] (gated: inner [tokens, 2 d_ff])
   Tensor kv;              // [tokens, 2 inner]: one decoder block's cross-attention keys | values
 };
@@ -157,9 +158,7 @@ T5Model::EncoderBuffers T5Model::allocate_encoder(int64_t n, DType dtype, Alloc&
   return {.x = alloc({n, c.d_model}, dtype),
           .h = alloc({n, c.d_model}, dtype),
           .out = alloc({n, c.d_model}, dtype),
-          .q = alloc(by_heads, dtype),
-          .k = alloc(by_heads, dtype),
-          .v = alloc(by_heads, dtype),
+          .qkv = alloc({3, n, c.num_heads, c.d_kv}, dtype),
           .attn = alloc(by_heads, dtype),
           .inner = alloc({n, c.gated ? 2 * c.d_ff : c.d_ff}, dtype),
           .act = alloc({n, c.d_ff}, dtype),
@@ -278,11 +277,10 @@ void T5Model::run_encoder(std::span<const int32_t> ids, EncoderBuffers& b) const
   const auto flat = [&](const Tensor& t) { return t.reshape({n, inner}); };
   for (const T5EncoderBlock& block : weights_.encoder) {
     ops::rmsnorm(b.x, block.attention_norm.weight, eps, b.h);
-    Tensor qf = flat(b.q), kf = flat(b.k), vf = flat(b.v);
-    block.qkv.rows(0, inner)(b.h, qf);
-    block.qkv.rows(inner, 2 * inner)(b.h, kf);
-    block.qkv.rows(2 * inner, 3 * inner)(b.h, vf);
-    ops::dense_attention(b.q, b.k, b.v, 1.0f, b.attn, bias);  // T5 does not scale its scores
+    Tensor parts = b.qkv.reshape({3, n, inner});
+    ops::linear_parts(b.h, block.qkv.weight, block.qkv.bias, parts);
+    const auto part = [&](int64_t i) { return b.qkv.select(i).reshape({1, n, c.num_heads, c.d_kv}); };
+    ops::dense_attention(part(0), part(1), part(2), 1.0f, b.attn, bias);  // T5 does not scale its scores
     block.o(flat(b.attn), b.out);
     ops::add(b.x, b.out, b.x);
     ops::rmsnorm(b.x, block.ff_norm.weight, eps, b.h);

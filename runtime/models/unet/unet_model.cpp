@@ -61,7 +61,7 @@ std::vector<Shape> skip_shapes(const UnetConfig& c, const UnetExtent& e) {
 template <class Alloc>
 void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype, Alloc& alloc, UnetWorkspace& ws) {
   const int64_t b = e.batch, pixels = e.height * e.width;
-  int64_t image = b * pixels * std::max(c.in_channels, c.out_channels), rows_c = 0, kv = 0, widest = 0;
+  int64_t image = b * pixels * std::max(c.in_channels, c.out_channels), rows_c = 0, qkv = 0, widest = 0;
   for (int64_t i = 0; i < level_count(c); ++i) {
     const int64_t level_pixels = b * (e.height >> i) * (e.width >> i), channels = level_channels(c, i);
     const int64_t joined = std::max({level_channels(c, i - 1), channels, level_channels(c, i + 1)});
@@ -69,7 +69,7 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
     widest = std::max(widest, channels);
     if (has_attention(c, i)) {
       rows_c = std::max(rows_c, level_pixels * channels);
-      kv = std::max(kv, std::max(level_pixels, b * e.text_tokens) * channels);
+      qkv = std::max(qkv, std::max(3 * level_pixels, 2 * b * e.text_tokens) * channels);
     }
   }
   auto flat = [&](int64_t n) { return alloc(Shape{std::max<int64_t>(n, 1)}, dtype); };
@@ -79,7 +79,7 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
   ws.resnet.channel_add = flat(b * widest);
   UnetTransformerBuffers& t = ws.transformer;
   for (Tensor* buffer : {&t.tokens, &t.normed, &t.branch, &t.q, &t.attn}) *buffer = flat(rows_c);
-  for (Tensor* buffer : {&t.k, &t.v}) *buffer = flat(kv);
+  t.qkv = flat(qkv);
   t.ff_proj = flat(8 * rows_c);
   t.ff_act = flat(4 * rows_c);
   ws.skips.clear();

@@ -13,11 +13,16 @@ namespace {
 constexpr float kTransformerGroupNormEps = 1e-6f;
 constexpr float kLayerNormEps = 1e-5f;
 
-void name_attention(NamedWeights& list, const std::string& name, UnetAttentionWeights& w, int64_t inner,
-                    int64_t context_dim) {
+void name_self_attention(NamedWeights& list, const std::string& name, UnetSelfAttentionWeights& w, int64_t inner) {
+  w.to_qkv.name_fused_weights(list, {{name + ".to_q", inner}, {name + ".to_k", inner}, {name + ".to_v", inner}}, inner,
+                              false);
+  w.to_out_0.name_weights(list, name + ".to_out.0", inner, inner, true);
+}
+
+void name_cross_attention(NamedWeights& list, const std::string& name, UnetCrossAttentionWeights& w, int64_t inner,
+                          int64_t context_dim) {
   w.to_q.name_weights(list, name + ".to_q", inner, inner, false);
-  w.to_k.name_weights(list, name + ".to_k", context_dim, inner, false);
-  w.to_v.name_weights(list, name + ".to_v", context_dim, inner, false);
+  w.to_kv.name_fused_weights(list, {{name + ".to_k", inner}, {name + ".to_v", inner}}, context_dim, false);
   w.to_out_0.name_weights(list, name + ".to_out.0", inner, inner, true);
 }
 
@@ -40,9 +45,9 @@ void UnetTransformer2D::name_weights(NamedWeights& list, const std::string& name
     const std::string b = name + ".transformer_blocks." + std::to_string(l);
     UnetTransformerBlockWeights& w = transformer_blocks[l];
     w.norm1.name_weights(list, b + ".norm1", c);
-    name_attention(list, b + ".attn1", w.attn1, c, c);
+    name_self_attention(list, b + ".attn1", w.attn1, c);
     w.norm2.name_weights(list, b + ".norm2", c);
-    name_attention(list, b + ".attn2", w.attn2, c, s.cross_attention_dim);
+    name_cross_attention(list, b + ".attn2", w.attn2, c, s.cross_attention_dim);
     w.norm3.name_weights(list, b + ".norm3", c);
     w.ff_net_0_proj.name_weights(list, b + ".ff.net.0.proj", c, 8 * c, true);
     w.ff_net_2.name_weights(list, b + ".ff.net.2", 4 * c, c, true);
@@ -63,12 +68,10 @@ void UnetTransformer2D::operator()(const Tensor& x, const Tensor& text, UnetTran
 
   const blocks::AttentionHeads heads{.heads = shape.heads, .kv_heads = shape.heads, .head_dim = c / shape.heads};
   auto split = [&](const Tensor& flat, int64_t n) { return view_of(flat, {n, heads.heads, heads.head_dim}); };
-  blocks::AttentionBuffers self{
-      .q = split(buf.q, rows), .k = split(buf.k, rows), .v = split(buf.v, rows), .attn = split(buf.attn, rows)};
-  blocks::AttentionBuffers cross{.q = self.q,
-                                 .k = split(buf.k, text_rows),
-                                 .v = split(buf.v, text_rows),
-                                 .attn = self.attn};
+  // The cross-attention's k and v take the buffer of the self-attention's q, k and v.
+  blocks::AttentionBuffers self{.parts = blocks::attention_parts(buf.qkv, 3, rows, heads), .attn = split(buf.attn, rows)};
+  blocks::AttentionBuffers cross{
+      .parts = blocks::attention_parts(buf.qkv, 2, text_rows, heads), .q = split(buf.q, rows), .attn = self.attn};
   Tensor ff_proj = view_of(buf.ff_proj, {rows, 8 * c}), ff_act = view_of(buf.ff_act, {rows, 4 * c});
   for (size_t l = 0; l < transformer_blocks.size(); ++l) {
     const UnetTransformerBlockWeights& w = transformer_blocks[l];
@@ -78,11 +81,10 @@ void UnetTransformer2D::operator()(const Tensor& x, const Tensor& text, UnetTran
     } else {
       ops::add_layernorm(branch, tokens, w.norm1.weight, w.norm1.bias, kLayerNormEps, normed);
     }
-    blocks::dense_self_attention({w.attn1.to_q, w.attn1.to_k, w.attn1.to_v, w.attn1.to_out_0}, heads, normed, batch,
-                                 self, branch);
+    blocks::dense_self_attention({w.attn1.to_qkv, w.attn1.to_out_0}, heads, normed, batch, self, branch);
     ops::add_layernorm(branch, tokens, w.norm2.weight, w.norm2.bias, kLayerNormEps, normed);
-    blocks::dense_cross_attention({w.attn2.to_q, w.attn2.to_k, w.attn2.to_v, w.attn2.to_out_0}, heads, normed, text,
-                                  batch, cross, branch);
+    blocks::dense_cross_attention({w.attn2.to_q, w.attn2.to_kv, w.attn2.to_out_0}, heads, normed, text, batch, cross,
+                                  branch);
     ops::add_layernorm(branch, tokens, w.norm3.weight, w.norm3.bias, kLayerNormEps, normed);
     w.ff_net_0_proj(normed, ff_proj);
     ops::geglu(ff_proj, ff_act);

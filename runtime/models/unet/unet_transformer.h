@@ -12,15 +12,22 @@
 
 namespace genrt {
 
-struct UnetAttentionWeights {
-  blocks::Linear to_q, to_k, to_v;  // no biases
-  blocks::Linear to_out_0;          // [inner, inner] with a bias
+// The projections have no biases but to_out_0's [inner, inner].
+struct UnetSelfAttentionWeights {
+  blocks::Linear to_qkv;  // [3 inner, inner]: to_q, to_k and to_v fused
+  blocks::Linear to_out_0;
+};
+
+struct UnetCrossAttentionWeights {
+  blocks::Linear to_q;   // [inner, inner]
+  blocks::Linear to_kv;  // [2 inner, cross_attention_dim]: to_k and to_v of the text, fused
+  blocks::Linear to_out_0;
 };
 
 struct UnetTransformerBlockWeights {
   blocks::LayerNorm norm1, norm2, norm3;
-  UnetAttentionWeights attn1;  // self-attention
-  UnetAttentionWeights attn2;  // to_k and to_v read the text: [inner, cross_attention_dim]
+  UnetSelfAttentionWeights attn1;
+  UnetCrossAttentionWeights attn2;
   blocks::Linear ff_net_0_proj;  // [8 inner, inner]: GEGLU's value | gate
   blocks::Linear ff_net_2;       // [inner, 4 inner]
 };
@@ -35,12 +42,13 @@ struct UnetTransformerShape {
 };
 
 // The activation buffers of one forward, flat, each at least as large as the largest
-// Transformer2D of the model needs (rows = batch * pixels): tokens, normed, branch, q and
-// attn rows * channels; k and v max(rows, batch * text tokens) * channels; ff_proj
-// rows * 8 channels; ff_act rows * 4 channels; and `image` (the GroupNorm's output)
-// rows * channels.
+// Transformer2D of the model needs (rows = batch * pixels): tokens, normed, branch, q (the
+// cross-attention's queries) and attn rows * channels; qkv max(3 rows, 2 batch * text
+// tokens) * channels (the self-attention's q, k and v, then the cross-attention's k and
+// v); ff_proj rows * 8 channels; ff_act rows * 4 channels; and `image` (the GroupNorm's
+// output) rows * channels.
 struct UnetTransformerBuffers {
-  Tensor image, tokens, normed, branch, q, k, v, attn, ff_proj, ff_act;
+  Tensor image, tokens, normed, branch, q, qkv, attn, ff_proj, ff_act;
 };
 
 struct UnetTransformer2D {

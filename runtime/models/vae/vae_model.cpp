@@ -66,7 +66,8 @@ void allocate_activations(const VaeConfig& c, const VaeExtent& e, bool encoder, 
   ws.output = flat(output);
   for (Tensor* t : {&ws.current, &ws.other, &ws.resnet.normed, &ws.resnet.hidden}) *t = flat(image);
   const int64_t tokens = latent_pixels * decoder_channels(c, 0);
-  for (Tensor* t : {&ws.attention_normed, &ws.q, &ws.k, &ws.v, &ws.attn}) *t = flat(tokens);
+  for (Tensor* t : {&ws.attention_normed, &ws.attn}) *t = flat(tokens);
+  ws.qkv = flat(3 * tokens);
 }
 
 void expect_extent(const VaeExtent& e, const char* what) {
@@ -92,9 +93,8 @@ void name_mid_block(NamedWeights& list, const VaeConfig& c, const std::string& n
     const std::string a = name + ".attentions.0";
     VaeAttentionWeights& attention = w.attention;
     attention.group_norm.name_weights(list, a + ".group_norm", channels, c.norm_num_groups, kVaeNormEps);
-    attention.to_q.name_weights(list, a + ".to_q", channels, channels, true);
-    attention.to_k.name_weights(list, a + ".to_k", channels, channels, true);
-    attention.to_v.name_weights(list, a + ".to_v", channels, channels, true);
+    attention.to_qkv.name_fused_weights(
+        list, {{a + ".to_q", channels}, {a + ".to_k", channels}, {a + ".to_v", channels}}, channels, true);
     attention.to_out_0.name_weights(list, a + ".to_out.0", channels, channels, true);
   }
   w.resnets[1].name_weights(list, name + ".resnets.1", resnet_shape(c, channels, channels));
@@ -107,10 +107,10 @@ void mid_attention(const VaeAttentionWeights& w, const Tensor& x, VaeWorkspace& 
   w.group_norm(x, Tensor(), false, normed);
   const blocks::AttentionHeads heads{.heads = 1, .kv_heads = 1, .head_dim = channels};
   auto split = [&](const Tensor& flat) { return view_of(flat, {rows, 1, channels}); };
-  blocks::AttentionBuffers buffers{.q = split(ws.q), .k = split(ws.k), .v = split(ws.v), .attn = split(ws.attn)};
+  blocks::AttentionBuffers buffers{.parts = blocks::attention_parts(ws.qkv, 3, rows, heads), .attn = split(ws.attn)};
   Tensor out_rows = out.reshape({rows, channels});
-  blocks::dense_self_attention({w.to_q, w.to_k, w.to_v, w.to_out_0}, heads, normed.reshape({rows, channels}), batch,
-                               buffers, out_rows);
+  blocks::dense_self_attention({w.to_qkv, w.to_out_0}, heads, normed.reshape({rows, channels}), batch, buffers,
+                               out_rows);
   ops::add(out, x, out);
 }
 

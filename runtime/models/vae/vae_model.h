@@ -41,7 +41,8 @@ struct VaeDeviceOptions {
 // The mid block's attention (diffusers' Attention with a GroupNorm and a residual).
 struct VaeAttentionWeights {
   blocks::GroupNorm group_norm;
-  blocks::Linear to_q, to_k, to_v, to_out_0;  // [channels, channels] with biases
+  blocks::Linear to_qkv;    // [3 channels, channels]: to_q, to_k and to_v fused, with biases
+  blocks::Linear to_out_0;  // [channels, channels] with a bias
 };
 
 // ResNet, attention (when the config has it), ResNet: the same in the encoder and the decoder.
@@ -88,7 +89,7 @@ struct VaeWorkspace {
   Tensor input, output;  // NHWC latents or pixels in, pixels or moments out
   Tensor current, other;
   blocks::ResnetBuffers resnet;
-  Tensor attention_normed, q, k, v, attn;
+  Tensor attention_normed, qkv, attn;  // qkv: 3 parts
 };
 
 class VaeModel {
