@@ -132,8 +132,9 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(int64_t parts, int64_t m, int64_t n, 
                                                                plan->c, preference, 1, &result, &found);
   cublaslt().cublasLtMatmulPreferenceDestroy(preference);
   if (parts > 1 && (status != CUBLAS_STATUS_SUCCESS || found == 0)) {
-    spdlog::info("cuBLASLt has no batched algorithm for {} parts of m {} n {} k {}: they run as {} GEMMs", parts, m,
-                 n, k, parts);
+    spdlog::warn("cuBLASLt has no batched algorithm for {} parts of m {} n {} k {} ({}): they run as {} GEMMs", parts,
+                 m, n, k, status != CUBLAS_STATUS_SUCCESS ? cublaslt().cublasLtGetStatusString(status) : "none found",
+                 parts);
     plan->per_part = &plan_for(1, m, n, k, dtype, out_dtype, bias, alignment);
     return *plans_.emplace(key, std::move(plan)).first->second;
   }
@@ -176,7 +177,7 @@ void CublasLtGemm::linear(const void* x, const void* w, const void* bias, void* 
 void CublasLtGemm::linear_parts(const void* x, const void* w, const void* bias, void* y, int64_t parts, int64_t m,
                                 int64_t n, int64_t k, DType dtype, cudaStream_t stream) {
   if (parts == 0 || m == 0 || n == 0) return;
-  GENRT_CHECK(k > 0 && parts > 0 && parts <= 65535, "GEMM: k and parts must be positive (parts {})", parts);
+  GENRT_CHECK(k > 0 && parts > 0 && parts <= 65535, "GEMM: k {} must be positive and parts {} in 1..65535", k, parts);
   // Every part's operands start where the first part's do plus a whole number of its
   // strides: the second part's addresses bound their alignment.
   const size_t size = dtype_size(dtype);

@@ -69,7 +69,7 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
     widest = std::max(widest, channels);
     if (has_attention(c, i)) {
       rows_c = std::max(rows_c, level_pixels * channels);
-      qkv = std::max(qkv, std::max(3 * level_pixels, 2 * b * e.text_tokens) * channels);
+      qkv = std::max(qkv, std::max(3 * level_pixels, 2 * b * e.text_tokens + level_pixels) * channels);
     }
   }
   auto flat = [&](int64_t n) { return alloc(Shape{std::max<int64_t>(n, 1)}, dtype); };
@@ -78,7 +78,7 @@ void allocate_activations(const UnetConfig& c, const UnetExtent& e, DType dtype,
   for (Tensor* t : {&ws.current, &ws.other, &ws.joined, &ws.resnet.normed, &ws.resnet.hidden}) *t = flat(image);
   ws.resnet.channel_add = flat(b * widest);
   UnetTransformerBuffers& t = ws.transformer;
-  for (Tensor* buffer : {&t.tokens, &t.normed, &t.branch, &t.q, &t.attn}) *buffer = flat(rows_c);
+  for (Tensor* buffer : {&t.tokens, &t.normed, &t.branch, &t.attn}) *buffer = flat(rows_c);
   t.qkv = flat(qkv);
   t.ff_proj = flat(8 * rows_c);
   t.ff_act = flat(4 * rows_c);

@@ -68,10 +68,12 @@ void UnetTransformer2D::operator()(const Tensor& x, const Tensor& text, UnetTran
 
   const blocks::AttentionHeads heads{.heads = shape.heads, .kv_heads = shape.heads, .head_dim = c / shape.heads};
   auto split = [&](const Tensor& flat, int64_t n) { return view_of(flat, {n, heads.heads, heads.head_dim}); };
-  // The cross-attention's k and v take the buffer of the self-attention's q, k and v.
+  // The cross-attention's k and v, then its q, take the buffer of the self-attention's q, k and v.
   blocks::AttentionBuffers self{.parts = blocks::attention_parts(buf.qkv, 3, rows, heads), .attn = split(buf.attn, rows)};
-  blocks::AttentionBuffers cross{
-      .parts = blocks::attention_parts(buf.qkv, 2, text_rows, heads), .q = split(buf.q, rows), .attn = self.attn};
+  const int64_t cross_kv = 2 * text_rows * c;
+  blocks::AttentionBuffers cross{.parts = blocks::attention_parts(buf.qkv, 2, text_rows, heads),
+                                 .q = split(buf.qkv.slice(cross_kv, buf.qkv.numel()), rows),
+                                 .attn = self.attn};
   Tensor ff_proj = view_of(buf.ff_proj, {rows, 8 * c}), ff_act = view_of(buf.ff_act, {rows, 4 * c});
   for (size_t l = 0; l < transformer_blocks.size(); ++l) {
     const UnetTransformerBlockWeights& w = transformer_blocks[l];

@@ -42,13 +42,13 @@ struct UnetTransformerShape {
 };
 
 // The activation buffers of one forward, flat, each at least as large as the largest
-// Transformer2D of the model needs (rows = batch * pixels): tokens, normed, branch, q (the
-// cross-attention's queries) and attn rows * channels; qkv max(3 rows, 2 batch * text
-// tokens) * channels (the self-attention's q, k and v, then the cross-attention's k and
-// v); ff_proj rows * 8 channels; ff_act rows * 4 channels; and `image` (the GroupNorm's
-// output) rows * channels.
+// Transformer2D of the model needs (rows = batch * pixels): tokens, normed, branch and attn
+// rows * channels; qkv max(3 rows, 2 batch * text tokens + rows) * channels (the
+// self-attention's q, k and v, then the cross-attention's k and v and its q); ff_proj
+// rows * 8 channels; ff_act rows * 4 channels; and `image` (the GroupNorm's output)
+// rows * channels.
 struct UnetTransformerBuffers {
-  Tensor image, tokens, normed, branch, q, qkv, attn, ff_proj, ff_act;
+  Tensor image, tokens, normed, branch, qkv, attn, ff_proj, ff_act;
 };
 
 struct UnetTransformer2D {
