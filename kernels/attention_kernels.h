@@ -62,8 +62,8 @@ GENRT_HOST_DEVICE constexpr int64_t flash_tile_width(int64_t head_dim) {
 }
 
 // Split-KV decode: one 16-row tile (the query heads of a GQA group, or of a chunk of a
-// larger group, times the new tokens) and each warp a 16-key slice of every K/V tile; two warps at 256 to keep two stages of
-// 32-key tiles within 75 KB.
+// larger group, times the new tokens) and each warp a 16-key slice of every K/V tile; two
+// warps at 256 to keep two stages of 32-key tiles within 75 KB.
 inline constexpr int kDecodeRows = 16;
 GENRT_HOST_DEVICE constexpr FlashTile flash_decode_tile(int64_t head_dim) {
   FlashTile tile = flash_prefill_tile(head_dim);
@@ -106,7 +106,8 @@ inline constexpr int64_t kMaxDecodeSplits = 64;
 // The split-KV partial results a runtime reserves (kernels::split_workspace_bytes): splits
 // are only chosen while (sequence, KV head, head chunk) blocks number fewer than the
 // target, so splits x blocks stays under twice the target, 528 on an H200, and each block's
-// 16 rows of head dim 256 take 16 KiB: 8.3 MiB at most. A smaller reserve would only mean fewer splits.
+// 16 rows of head dim 256 take 16 KiB: 8.3 MiB at most. A smaller reserve would only mean
+// fewer splits.
 inline constexpr int64_t kSplitWorkspaceBytes = int64_t{16} << 20;
 
 enum class AttentionKernel {

@@ -106,10 +106,11 @@ cudaError_t launch_paged_attention(const PagedAttentionLaunch<T>& a, cudaStream_
     return status;
   }
   // A mixed batch's decodes in the decode kernel: it reads each page once for a GQA group,
-  // where a prefill tile would give each query head a 64-row tile with one real row.
-  PagedAttentionLaunch<T> rest = a;  // (the decode kernel's grid takes at most 65535 sequences)
+  // where a prefill tile would give each query head a 64-row tile with one real row. The
+  // selection below answers for the decodes alone (their count within its grid included).
+  PagedAttentionLaunch<T> rest = a;
   const bool prefill = kernel == AttentionKernel::flash_prefill || kernel == AttentionKernel::flash_prefill_sm90;
-  if (prefill && a.leading_decodes > 0 && a.leading_decodes < a.seqs && a.leading_decodes <= 65535) {
+  if (prefill && a.leading_decodes > 0 && a.leading_decodes < a.seqs) {
     AttentionShape decode_shape = shape;
     decode_shape.max_query_len = 1;
     decode_shape.seqs = a.leading_decodes;

@@ -8,10 +8,10 @@ namespace {
 
 float attention_scale(const AttentionHeads& h) { return 1.0f / std::sqrt(static_cast<float>(h.head_dim)); }
 
-// The fused projection of x into parts [n, rows, heads, head_dim], one GEMM.
-void project_parts(const Linear& fused, const Tensor& x, const Tensor& parts) {
-  GENRT_CHECK(parts.rank() == 4 && parts.dim(1) == x.dim(0), "attention: parts {} for {} rows",
-              shape_string(parts.shape()), x.dim(0));
+// The fused projection of x into its `count` parts [count, rows, heads, head_dim], one GEMM.
+void project_parts(const Linear& fused, const Tensor& x, const Tensor& parts, int64_t count) {
+  GENRT_CHECK(parts.rank() == 4 && parts.dim(0) == count && parts.dim(1) == x.dim(0),
+              "attention: parts {} for {} parts of {} rows", shape_string(parts.shape()), count, x.dim(0));
   Tensor out = parts.reshape({parts.dim(0), parts.dim(1), parts.dim(2) * parts.dim(3)});
   ops::linear_parts(x, fused.weight, fused.bias, out);
 }
@@ -45,18 +45,16 @@ void paged_self_attention(const FusedAttentionProjections& w, const AttentionHea
 
 void dense_self_attention(const FusedAttentionProjections& w, const AttentionHeads& h, const Tensor& x, int64_t batch,
                           AttentionBuffers& buf, Tensor& out) {
-  GENRT_CHECK(buf.parts.dim(0) == 3, "self-attention: {} parts for q, k and v", buf.parts.dim(0));
-  project_parts(w.qkv, x, buf.parts);
+  project_parts(w.qkv, x, buf.parts, 3);
   attend_per_sample(h, buf.parts.select(0), buf.parts.select(1), buf.parts.select(2), batch, buf.attn);
   project_out(w.out, buf.attn, out);
 }
 
 void dense_cross_attention(const CrossAttentionProjections& w, const AttentionHeads& h, const Tensor& x,
                            const Tensor& context, int64_t batch, AttentionBuffers& buf, Tensor& out) {
-  GENRT_CHECK(buf.parts.dim(0) == 2, "cross-attention: {} parts for k and v", buf.parts.dim(0));
   Tensor q = buf.q.reshape({buf.q.dim(0), buf.q.dim(1) * buf.q.dim(2)});
   w.q(x, q);
-  project_parts(w.kv, context, buf.parts);
+  project_parts(w.kv, context, buf.parts, 2);
   attend_per_sample(h, buf.q, buf.parts.select(0), buf.parts.select(1), batch, buf.attn);
   project_out(w.out, buf.attn, out);
 }
@@ -91,8 +89,7 @@ PagedBatch samples_as_blocks(int64_t samples, int64_t tokens) {
 
 void causal_self_attention(const FusedAttentionProjections& w, const AttentionHeads& h, const Tensor& x,
                            const PagedBatch& batch, AttentionBuffers& buf, Tensor& out) {
-  GENRT_CHECK(buf.parts.dim(0) == 3, "self-attention: {} parts for q, k and v", buf.parts.dim(0));
-  project_parts(w.qkv, x, buf.parts);
+  project_parts(w.qkv, x, buf.parts, 3);
   auto as_blocks = [&](const Tensor& t) { return t.reshape({batch.seqs(), batch.block_size, t.dim(1), t.dim(2)}); };
   ops::paged_attention(buf.parts.select(0), as_blocks(buf.parts.select(1)), as_blocks(buf.parts.select(2)), batch,
                        attention_scale(h), 0, buf.attn);

@@ -18,6 +18,10 @@ namespace genrt {
 
 namespace {
 
+blocks::AttentionHeads attention_heads(const ClipTextConfig& c) {
+  return {.heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()};
+}
+
 // The buffers of a workspace for max_batch prompts, each from alloc(shape, dtype): one
 // function for allocating them and for sizing the plan.
 template <class Alloc>
@@ -139,8 +143,7 @@ ClipTextModel::Pass ClipTextModel::start(const Tensor& input_ids, int64_t clip_s
   const PagedBatch host_batch = blocks::samples_as_blocks(batch, tokens);
   auto on_device = [&](const Tensor& host) { return runtime_ ? runtime_->upload(host) : host; };
   const Tensor ids = on_device(host_ids);
-  const blocks::AttentionHeads heads{
-      .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()};
+  const blocks::AttentionHeads heads = attention_heads(c);
   Pass pass{.batch = batch,
             .tokens = tokens,
             .rows = rows,
@@ -166,8 +169,7 @@ ClipTextModel::Pass ClipTextModel::start(const Tensor& input_ids, int64_t clip_s
 
 void ClipTextModel::run_layers(Pass& p, int64_t from, int64_t to) const {
   const ClipTextConfig& c = config_;
-  const blocks::AttentionHeads heads{
-      .heads = c.num_attention_heads, .kv_heads = c.num_attention_heads, .head_dim = c.head_dim()};
+  const blocks::AttentionHeads heads = attention_heads(c);
   const auto eps = static_cast<float>(c.layer_norm_eps);
   for (int64_t l = from; l < to; ++l) {
     const ClipEncoderLayerWeights& w = weights_.encoder_layers[l];
