@@ -78,24 +78,32 @@ GENRT_HOST_DEVICE constexpr FlashTile flash_decode_tile(int64_t head_dim) {
 // Query tiles on Hopper (flash_prefill_sm90.cu): two warpgroups of 64 rows, K/V tiles of
 // 128 keys (64 at head dim 256, where the output takes 128 registers a thread), all tiles in
 // 64-column panels of 128-byte rows for TMA's and wgmma's 128-byte swizzle: head dims that
-// are multiples of 64 only.
+// are multiples of 64 only. The warp-specialized schedule adds a producer warpgroup and
+// keeps `stages` K/V tiles in flight: three where they fit the 227 KiB of shared memory a
+// block may have, two at head dim 256; the unspecialized one keeps two.
 inline constexpr int kSm90Threads = 256;
+inline constexpr int kSm90WarpSpecializedThreads = 384;
+enum class Sm90Schedule {
+  warp_specialized,  // a producer warp loads, two consumer warpgroups take turns (FlashAttention-3)
+  unspecialized,     // every warp computes, thread 0 also loads: the first data path, kept to compare
+};
 struct Sm90Tile {
   int64_t head_dim = 0;
   int query_rows = 0;
   int key_rows = 0;
+  int stages = 0;  // of the warp-specialized schedule
 
-  // Q plus two stages of K and V, and slack to align the tiles to 1024-byte swizzle atoms.
-  GENRT_HOST_DEVICE constexpr int64_t smem_bytes() const {
-    return head_dim / 64 * (query_rows + 4 * key_rows) * 128 + 1024;
+  // Q plus `stages` stages of K and V, and slack to align the tiles to 1024-byte swizzle atoms.
+  GENRT_HOST_DEVICE constexpr int64_t smem_bytes(int kv_stages) const {
+    return head_dim / 64 * (query_rows + 2 * kv_stages * key_rows) * 128 + 1024;
   }
 };
 
 GENRT_HOST_DEVICE constexpr Sm90Tile sm90_prefill_tile(int64_t head_dim) {
   switch (head_dim) {
-    case 64: return {64, 128, 128};
-    case 128: return {128, 128, 128};
-    case 256: return {256, 128, 64};
+    case 64: return {64, 128, 128, 3};
+    case 128: return {128, 128, 128, 3};
+    case 256: return {256, 128, 64, 2};
     default: return {};
   }
 }

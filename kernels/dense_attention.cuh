@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/attention_kernels.h"
 #include "kernels/ref/relative_position.h"
 
 namespace genrt::kernels {
@@ -34,6 +35,7 @@ struct DenseAttentionLaunch {
   // Kernels for at most this compute capability (0: the device's), as in
   // PagedAttentionLaunch.
   int max_compute_capability = 0;
+  Sm90Schedule hopper_schedule = Sm90Schedule::warp_specialized;  // as in PagedAttentionLaunch
 };
 
 template <class T>

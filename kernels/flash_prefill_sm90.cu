@@ -1,21 +1,27 @@
 // Attention for query tiles on Hopper (sm_90a): the decomposition of flash_prefill.cu with
-// Hopper's data path. TMA brings Q, K and V tiles into 128-byte-swizzled shared memory,
-// completing on mbarriers; S = Q K^T runs as warpgroup MMAs (wgmma) with both operands in
-// shared memory, and O += P V with P straight from the S registers as the A operand and V
-// read MN-major. Two warpgroups take 64 query rows each of a 128-row tile and share its
-// K/V tiles, which stream through two stages: thread 0 issues the next tile's copies while
-// the block computes on this one.
+// Hopper's data path (kernels/flash_sm90_tile.cuh). TMA brings Q, K and V tiles into
+// 128-byte-swizzled shared memory, completing on mbarriers; S = Q K^T runs as warpgroup MMAs
+// (wgmma) with both operands in shared memory, and O += P V with P straight from the S
+// registers as the A operand and V read MN-major. Two warpgroups take 64 query rows each of
+// a 128-row tile and share its K/V tiles. Two schedules:
 //
-// This is the first stage of the FlashAttention-3 scheme: no producer warp with its own
-// register budget and no ping-pong between the warpgroups yet, so a warpgroup's softmax
-// does not overlap the other's MMAs. Those come once this data path has run on a GPU.
+//  - warp-specialized (the one the runtime runs), FlashAttention-3's: a producer warpgroup
+//    gives its registers to the two consumer warpgroups (setmaxnreg) and one of its threads
+//    issues every copy, `stages` K/V tiles ahead, into stages the consumers hand back on an
+//    mbarrier. The consumers take turns at the tensor cores (ping-pong on two named
+//    barriers): in its turn a warpgroup issues P V of the previous key tile and S of this
+//    one, then runs this tile's softmax while the other's matrix products run.
+//  - unspecialized, the first data path: every warp computes, thread 0 issues the next
+//    tile's copies after a block barrier, and no softmax overlaps a matrix product. Kept so
+//    that a fault on a GPU tells the data path from the schedule, and in the bench.
+//
 // The schedule (tiles, masks, ownership) is kernels/attention_schedule.h, as in the sm_80
 // kernel; the primitives are kernels/sm90.cuh.
 
 #include "kernels/attention_kernels.h"
 #include "kernels/attention_schedule.h"
 #include "kernels/flash_attention.cuh"
-#include "kernels/flash_tile.cuh"
+#include "kernels/flash_sm90_tile.cuh"
 #include "kernels/sm90.cuh"
 #include "kernels/tensor_map.cuh"
 
@@ -23,39 +29,25 @@ namespace genrt::kernels {
 
 namespace {
 
-template <class T>
-struct Sm90Problem {
-  T* out = nullptr;
-  flash::AttentionBatch batch;  // paged: K/V boxes are one page each; dense: a whole tile of keys
-};
+using flash_sm90::Problem;
+
+constexpr int kUnspecializedStages = 2;
 
 // T is the element type; the maps describe q [rows, q_heads * d] and K/V [rows, kv_heads * d].
 template <class T, int kHeadDim, bool kPaged>
 __global__ void __launch_bounds__(kSm90Threads, 1)
     flash_prefill_sm90(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
-                       const __grid_constant__ CUtensorMap v_map, const Sm90Problem<T> p) {
+                       const __grid_constant__ CUtensorMap v_map, const Problem<T> p) {
   constexpr Sm90Tile kTile = sm90_prefill_tile(kHeadDim);
-  constexpr int kPanels = kHeadDim / 64, kRows = kTile.query_rows, kKeys = kTile.key_rows;
-  constexpr int kQBytes = kPanels * kRows * 128, kKvBytes = kPanels * kKeys * 128;
+  constexpr int kRows = kTile.query_rows, kKeys = kTile.key_rows;
+  using Memory = flash_sm90::TileMemory<kHeadDim, kRows, kKeys, kUnspecializedStages>;
   extern __shared__ uint8_t smem_raw[];
-  // Swizzled tiles start on 1024-byte atoms.
-  uint8_t* q_tile = smem_raw + (1024 - static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw)) % 1024) % 1024;
-  uint8_t* k_tiles = q_tile + kQBytes;  // stage s at s * kKvBytes; panel p of a tile at p * kKeys * 128
-  uint8_t* v_tiles = k_tiles + 2 * kKvBytes;
+  const Memory smem(smem_raw);
   __shared__ uint64_t tile_loaded[2];
 
   const flash::AttentionBatch& b = p.batch;
-  const flash::QueryTilePlace place = flash::place_query_tile<kPaged>(b, kRows);
-  if (!place.valid) return;  // uniform: every warp found the same
-  const int64_t seq = place.seq, tile = place.tile, first_token = place.first_token, queries = place.queries,
-                kv_len = place.kv_len, first_position = place.first_position;
-  const int64_t head = blockIdx.y, kv_head = head / (b.q_heads / b.kv_heads);
-  const int64_t first_row = tile * kRows;
-  const int64_t rows = queries - first_row < kRows ? queries - first_row : kRows;
-  const int64_t tile_first_position = first_position + first_row;
-  const int64_t tile_last_position = tile_first_position + rows - 1;
-  const TileSpan tiles = key_tiles(tile_first_position, tile_last_position, kv_len, kPaged, b.window, kKeys);
-  const int64_t first_key = visible_keys(tile_first_position, kv_len, kPaged, b.window).begin;
+  const flash_sm90::QueryTile t = flash_sm90::locate_query_tile<kPaged>(b, kRows, kKeys);
+  if (!t.valid) return;  // uniform: every warp found the same
 
   const int thread = threadIdx.x, warpgroup = thread / 128, warp = thread % 128 / 32, lane = thread % 32;
   if (thread == 0) {
@@ -65,202 +57,200 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   sm90::fence_barrier_init();
   __syncthreads();
 
-  // Thread 0's copies of key tile j into a stage. Paged: a box per page, and pages outside
-  // [first_key, kv_len) come from rows before the cache (out of bounds: zeros), so no
-  // released or unwritten block is read. Dense: one box; rows past a sequence's keys are
-  // the next sequence's (masked) or past the tensor (zeros).
   auto load_kv_tile = [&](int64_t j, int stage) {
-    for (int panel = 0; panel < kPanels; ++panel) {
-      const int32_t column = static_cast<int32_t>(kv_head * kHeadDim + panel * 64);
-      uint8_t* k_panel = k_tiles + stage * kKvBytes + panel * kKeys * 128;
-      uint8_t* v_panel = v_tiles + stage * kKvBytes + panel * kKeys * 128;
-      if constexpr (kPaged) {
-        for (int page = 0; page < kKeys / b.block_size; ++page) {
-          const int64_t key = j * kKeys + static_cast<int64_t>(page) * b.block_size;
-          // A table entry outside the pool is read as a skipped page, never as a wrapped row.
-          const int64_t block = key + b.block_size > first_key && key < kv_len
-                                    ? b.block_tables[seq * b.max_blocks_per_seq + key / b.block_size]
-                                    : -1;
-          const auto row = static_cast<int32_t>(block >= 0 && block < b.cache_blocks ? block * b.block_size
-                                                                                     : -b.block_size);
-          sm90::tma_load_2d(k_panel + page * b.block_size * 128, &k_map, &tile_loaded[stage], column, row);
-          sm90::tma_load_2d(v_panel + page * b.block_size * 128, &v_map, &tile_loaded[stage], column, row);
-        }
-      } else {
-        const auto row = static_cast<int32_t>(seq * b.kv_tokens + j * kKeys);
-        sm90::tma_load_2d(k_panel, &k_map, &tile_loaded[stage], column, row);
-        sm90::tma_load_2d(v_panel, &v_map, &tile_loaded[stage], column, row);
-      }
-    }
+    flash_sm90::load_kv_tile<kHeadDim, kKeys, kPaged>(smem.k_stage(stage), smem.v_stage(stage), k_map, v_map,
+                                                       &tile_loaded[stage], b, t, j);
   };
   if (thread == 0) {
-    const bool any = tiles.first < tiles.last;
-    sm90::mbarrier_arrive_expect_tx(&tile_loaded[0], kQBytes + (any ? 2 * kKvBytes : 0));
-    for (int panel = 0; panel < kPanels; ++panel) {
-      sm90::tma_load_2d(q_tile + panel * kRows * 128, &q_map, &tile_loaded[0],
-                        static_cast<int32_t>(head * kHeadDim + panel * 64),
-                        static_cast<int32_t>(first_token + first_row));
-    }
-    if (any) load_kv_tile(tiles.first, 0);
+    const bool any = t.tiles.first < t.tiles.last;
+    sm90::mbarrier_arrive_expect_tx(&tile_loaded[0], Memory::kQBytes + (any ? 2 * Memory::kKvBytes : 0));
+    flash_sm90::load_q_tile<kHeadDim, kRows>(smem.q, q_map, &tile_loaded[0], t);
+    if (any) load_kv_tile(t.tiles.first, 0);
   }
-  if (tiles.first == tiles.last) sm90::mbarrier_wait(&tile_loaded[0], 0);  // no copy outlives the block
+  if (t.tiles.first == t.tiles.last) sm90::mbarrier_wait(&tile_loaded[0], 0);  // no copy outlives the block
 
-  float o[kPanels][32], s[kKeys / 64][32];
-  for (auto& panel : o) {
-    for (float& v : panel) v = 0.0f;
-  }
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};
-  const int64_t warp_first_position = tile_first_position + warpgroup * 64 + warp * 16;
-  const uint8_t* q_rows = q_tile + warpgroup * 64 * 128;  // this warpgroup's 64 rows of each panel
-  for (int64_t j = tiles.first; j < tiles.last; ++j) {
-    const int stage = static_cast<int>((j - tiles.first) % 2);
-    sm90::mbarrier_wait(&tile_loaded[stage], static_cast<uint32_t>((j - tiles.first) / 2 % 2));
+  flash_sm90::WarpgroupRows<kHeadDim, kKeys> r;
+  const int64_t warp_first_position = t.first_position + warpgroup * 64 + warp * 16;
+  const uint8_t* q_rows = smem.q + warpgroup * 64 * 128;  // this warpgroup's 64 rows of each panel
+  for (int64_t j = t.tiles.first; j < t.tiles.last; ++j) {
+    const int stage = static_cast<int>((j - t.tiles.first) % 2);
+    sm90::mbarrier_wait(&tile_loaded[stage], static_cast<uint32_t>((j - t.tiles.first) / 2 % 2));
     __syncthreads();  // every warpgroup is done with tile j - 1, whose stage loads next
-    if (thread == 0 && j + 1 < tiles.last) {
-      sm90::mbarrier_arrive_expect_tx(&tile_loaded[1 - stage], 2 * kKvBytes);
+    if (thread == 0 && j + 1 < t.tiles.last) {
+      sm90::mbarrier_arrive_expect_tx(&tile_loaded[1 - stage], 2 * Memory::kKvBytes);
       load_kv_tile(j + 1, 1 - stage);
     }
-    uint8_t* k_tile = k_tiles + stage * kKvBytes;
-    uint8_t* v_tile = v_tiles + stage * kKvBytes;
     if constexpr (kPaged) {
-      // The last page's slots past the context hold what the cache held (maybe NaN, and
-      // 0 * NaN is NaN): zero those V rows before P V reads them.
-      const int64_t stale_from = kv_len - j * kKeys;
-      if (stale_from < kKeys) {
-        for (int64_t i = thread; i < (kKeys - stale_from) * kPanels * 8; i += kSm90Threads) {
-          const int64_t row = stale_from + i / (kPanels * 8), panel = i / 8 % kPanels, chunk = i % 8;
-          *reinterpret_cast<uint4*>(v_tile + panel * kKeys * 128 + row * 128 + chunk * 16) = make_uint4(0, 0, 0, 0);
-        }
-        sm90::fence_proxy_async();
+      // Uniform: every thread sees the same tile.
+      if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread, kSm90Threads)) {
         __syncthreads();
       }
     }
 
     __syncwarp();  // thread 0's copies and the zeroing loop diverged; wgmma is .sync.aligned
     sm90::wgmma_fence();
-#pragma unroll
-    for (int n = 0; n < kKeys / 64; ++n) {
-#pragma unroll
-      for (int kk = 0; kk < kHeadDim / 16; ++kk) {
-        const int panel = kk / 4, step = kk % 4 * 32;
-        sm90::wgmma_m64n64k16_ss<T>(s[n], sm90::swizzle128_descriptor(q_rows + panel * kRows * 128 + step),
-                                    sm90::swizzle128_descriptor(k_tile + panel * kKeys * 128 + n * 64 * 128 + step),
-                                    kk > 0);
-      }
-    }
+    flash_sm90::issue_scores<T, kHeadDim, kRows, kKeys>(r.s, q_rows, smem.k_stage(stage));
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
-    for (auto& chunk : s) sm90::fence_registers(chunk);  // no read of s moves above the wait
+    for (auto& chunk : r.s) sm90::fence_registers(chunk);  // no read of s moves above the wait
 
-    const bool masked = tile_needs_mask(j, tile_first_position, tile_last_position, kv_len, kPaged, b.window, kKeys);
-#pragma unroll
-    for (int n = 0; n < kKeys / 64; ++n) {
-#pragma unroll
-      for (int i = 0; i < 32; ++i) {
-        s[n][i] *= b.scale_log2;
-        const int r = flash::fragment_row(lane, i % 4 / 2), key = n * 64 + i / 4 * 8 + flash::fragment_col(lane) + i % 2;
-        if (masked && !key_visible(j * kKeys + key, warp_first_position + r, kv_len, kPaged, b.window)) {
-          s[n][i] = -INFINITY;
-        }
-      }
-    }
-    // The online softmax of flash_tile.cuh over the n64 accumulators.
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      float tile_max = -INFINITY;
-#pragma unroll
-      for (int n = 0; n < kKeys / 64; ++n) {
-#pragma unroll
-        for (int t = 0; t < 8; ++t) tile_max = fmaxf(tile_max, fmaxf(s[n][4 * t + 2 * half], s[n][4 * t + 2 * half + 1]));
-      }
-      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-      const float new_max = fmaxf(row_max[half], tile_max);
-      const float base = new_max == -INFINITY ? 0.0f : new_max;
-      const float correction = exp2f(row_max[half] - base);
-      row_max[half] = new_max;
-      float tile_sum = 0.0f;
-#pragma unroll
-      for (int n = 0; n < kKeys / 64; ++n) {
-#pragma unroll
-        for (int t = 0; t < 8; ++t) {
-#pragma unroll
-          for (int c = 0; c < 2; ++c) {
-            const float prob = exp2f(s[n][4 * t + 2 * half + c] - base);
-            s[n][4 * t + 2 * half + c] = prob;
-            tile_sum += prob;
-          }
-        }
-      }
-      row_sum[half] = row_sum[half] * correction + tile_sum;
-#pragma unroll
-      for (int panel = 0; panel < kPanels; ++panel) {
-#pragma unroll
-        for (int t = 0; t < 8; ++t) {
-          o[panel][4 * t + 2 * half] *= correction;
-          o[panel][4 * t + 2 * half + 1] *= correction;
-        }
-      }
-    }
-
-    // P as A fragments, all packed before the MMAs are issued (registers an in-flight wgmma
-    // reads must not change under it): k16 chunk kc is n8 tiles 2 (kc % 4) and + 1 of S's
-    // n64 accumulator kc / 4.
-    uint32_t p_fragments[kKeys / 16][4];
-#pragma unroll
-    for (int kc = 0; kc < kKeys / 16; ++kc) {
-      const float* pn = s[kc / 4] + kc % 4 * 8;
-#pragma unroll
-      for (int i = 0; i < 4; ++i) p_fragments[kc][i] = sm80::pack2<T>(pn[2 * i], pn[2 * i + 1]);
-    }
+    flash_sm90::softmax_tile<T, kHeadDim, kKeys, kPaged>(r, b, t, j, warp_first_position, lane);
     // No write of o or of the fragments moves below the fence, no read of o above the wait.
-    for (auto& panel : o) sm90::fence_registers(panel);
-    for (auto& fragment : p_fragments) sm90::fence_registers(fragment);
+    for (auto& panel : r.o) sm90::fence_registers(panel);
+    for (auto& fragment : r.p) sm90::fence_registers(fragment);
     sm90::wgmma_fence();
-#pragma unroll
-    for (int kc = 0; kc < kKeys / 16; ++kc) {
-#pragma unroll
-      for (int panel = 0; panel < kPanels; ++panel) {
-        sm90::wgmma_m64n64k16_rs<T>(o[panel], p_fragments[kc],
-                                    sm90::swizzle128_descriptor(v_tile + panel * kKeys * 128 + kc * 2048, kKeys * 128),
-                                    true);
-      }
-    }
+    flash_sm90::issue_pv<T, kHeadDim, kKeys>(r.o, r.p, smem.v_stage(stage));
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
-    for (auto& panel : o) sm90::fence_registers(panel);
+    for (auto& panel : r.o) sm90::fence_registers(panel);
   }
+  flash_sm90::store_rows<T, kHeadDim, kKeys>(r, p.out, b, t, warpgroup * 64, warp, lane);
+}
 
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    row_sum[half] += __shfl_xor_sync(0xffffffffu, row_sum[half], 1);
-    row_sum[half] += __shfl_xor_sync(0xffffffffu, row_sum[half], 2);
-    const float inv = row_sum[half] > 0.0f ? 1.0f / row_sum[half] : 0.0f;
-    const int64_t row = first_row + warpgroup * 64 + warp * 16 + flash::fragment_row(lane, half);
-    if (row >= queries) continue;
-    T* out = p.out + ((first_token + row) * b.q_heads + head) * kHeadDim + flash::fragment_col(lane);
-#pragma unroll
-    for (int panel = 0; panel < kPanels; ++panel) {
-#pragma unroll
-      for (int t = 0; t < 8; ++t) {
-        *reinterpret_cast<uint32_t*>(out + panel * 64 + t * 8) =
-            sm80::pack2<T>(o[panel][4 * t + 2 * half] * inv, o[panel][4 * t + 2 * half + 1] * inv);
-      }
+// The warp-specialized schedule. Warpgroup 0 is the producer; consumers 1 and 2 own rows
+// 0-63 and 64-127 of the tile. Barriers:
+//  - q_loaded: the Q tile's copies (one phase);
+//  - kv_loaded[s]: stage s's K and V copies, phase (i / kStages) % 2 for the i-th key tile;
+//  - kv_free[s]: each of the 256 consumer threads arrives once it is done with stage s
+//    (its S and its P V complete); the producer waits for that before refilling it;
+//  - named barriers kTurn0 and kTurn1: consumer 0's and 1's turn at the tensor cores;
+//    kZeroed: both consumers' zeroing of stale V rows done.
+// Every wait is mbarrier_wait_bounded (sm90.cuh: no trap after setmaxnreg): a consumer whose
+// wait gave up writes NaN rows, so that a lost copy fails the attention tests loudly rather
+// than hanging the GPU. (Its copy may then still land after the block; only a broken byte
+// count or descriptor gets there.)
+// The consumers' turns alternate strictly, starting with consumer 0: consumer 1 arrives on
+// consumer 0's barrier before the first, and each takes as many turns as there are key
+// tiles, plus one for the last P V. The last arrival (consumer 1's after its last turn) is
+// left out, so that no barrier holds arrivals when the block exits.
+constexpr int kTurn0 = 1, kTurn1 = 2, kZeroed = 3, kConsumerThreads = 256;
+// Registers a thread, moved from the producer to the consumers: together the 168 a thread
+// that 384 threads get from the 64 Ki register file (128 x 40 + 256 x 232 = 384 x 168). With
+// 24 the producer's paged copies spilled; with 232 no instantiation spills (ptxas -v).
+constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+
+template <class T, int kHeadDim, bool kPaged>
+__global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
+    flash_prefill_sm90_ws(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
+                          const __grid_constant__ CUtensorMap v_map, const Problem<T> p) {
+  constexpr Sm90Tile kTile = sm90_prefill_tile(kHeadDim);
+  constexpr int kRows = kTile.query_rows, kKeys = kTile.key_rows, kStages = kTile.stages;
+  using Memory = flash_sm90::TileMemory<kHeadDim, kRows, kKeys, kStages>;
+  extern __shared__ uint8_t smem_raw[];
+  const Memory smem(smem_raw);
+  __shared__ uint64_t q_loaded, kv_loaded[kStages], kv_free[kStages];
+
+  const flash::AttentionBatch& b = p.batch;
+  const flash_sm90::QueryTile t = flash_sm90::locate_query_tile<kPaged>(b, kRows, kKeys);
+  if (!t.valid) return;  // uniform: every warp found the same
+  const int64_t tiles = t.tiles.last - t.tiles.first;
+
+  if (threadIdx.x == 0) {
+    sm90::mbarrier_init(&q_loaded, 1);
+    for (int s = 0; s < kStages; ++s) {
+      sm90::mbarrier_init(&kv_loaded[s], 1);
+      sm90::mbarrier_init(&kv_free[s], kConsumerThreads);
     }
   }
+  sm90::fence_barrier_init();
+  __syncthreads();  // the last block-wide barrier: the producer's idle warps leave below
+
+  // Read from lane 0: the compiler then knows each warp takes one side of the branch, which
+  // ptxas needs to give each side its own register budget (setmaxnreg).
+  const int warpgroup = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
+  if (warpgroup == 0) {
+    sm90::setmaxnreg_dec<kProducerRegisters>();
+    if (threadIdx.x != 0) return;
+    sm90::mbarrier_arrive_expect_tx(&q_loaded, Memory::kQBytes);
+    flash_sm90::load_q_tile<kHeadDim, kRows>(smem.q, q_map, &q_loaded, t);
+    for (int64_t i = 0; i < tiles; ++i) {
+      const int stage = static_cast<int>(i % kStages);
+      // The consumers' release of the stage's previous tile, i - kStages.
+      if (i >= kStages) sm90::mbarrier_wait_bounded(&kv_free[stage], static_cast<uint32_t>((i / kStages - 1) % 2));
+      sm90::mbarrier_arrive_expect_tx(&kv_loaded[stage], 2 * Memory::kKvBytes);
+      flash_sm90::load_kv_tile<kHeadDim, kKeys, kPaged>(smem.k_stage(stage), smem.v_stage(stage), k_map, v_map,
+                                                         &kv_loaded[stage], b, t, t.tiles.first + i);
+    }
+    return;
+  }
+
+  sm90::setmaxnreg_inc<kConsumerRegisters>();
+  const int consumer = warpgroup - 1, thread = threadIdx.x - 128, warp = thread % 128 / 32, lane = thread % 32;
+  const int64_t warp_first_position = t.first_position + consumer * 64 + warp * 16;
+  const uint8_t* q_rows = smem.q + consumer * 64 * 128;  // this warpgroup's 64 rows of each panel
+  flash_sm90::WarpgroupRows<kHeadDim, kKeys> r;
+  // Also: no copy outlives the block when there are no key tiles.
+  bool lost = !sm90::mbarrier_wait_bounded(&q_loaded, 0);
+  if (consumer == 1 && tiles > 0) sm90::named_barrier_arrive<kTurn0>(kConsumerThreads);
+
+  // A turn: the previous key tile's P V (with the P and the rescaled O its softmax left),
+  // then this one's S, issued back to back for the tensor cores to run while the other
+  // consumer computes its softmax.
+  auto take_turn = [&](int64_t i, bool scores, bool last_turn) {
+    __syncwarp();  // the zeroing loop and the waits may have split the warp; bar.sync and wgmma are .aligned
+    if (consumer == 0) {
+      sm90::named_barrier_sync<kTurn0>(kConsumerThreads);
+    } else {
+      sm90::named_barrier_sync<kTurn1>(kConsumerThreads);
+    }
+    for (auto& panel : r.o) sm90::fence_registers(panel);
+    for (auto& fragment : r.p) sm90::fence_registers(fragment);
+    sm90::wgmma_fence();
+    if (i > 0) flash_sm90::issue_pv<T, kHeadDim, kKeys>(r.o, r.p, smem.v_stage(static_cast<int>((i - 1) % kStages)));
+    if (scores) flash_sm90::issue_scores<T, kHeadDim, kRows, kKeys>(r.s, q_rows, smem.k_stage(static_cast<int>(i % kStages)));
+    sm90::wgmma_commit();
+    if (consumer == 0) {
+      sm90::named_barrier_arrive<kTurn1>(kConsumerThreads);
+    } else if (!last_turn) {
+      sm90::named_barrier_arrive<kTurn0>(kConsumerThreads);
+    }
+    sm90::wgmma_wait<0>();
+    for (auto& chunk : r.s) sm90::fence_registers(chunk);  // no read of s or o moves above the wait
+    for (auto& panel : r.o) sm90::fence_registers(panel);
+    // Tile i - 1 is done with: its K by its S (last turn), its V by the P V just waited for.
+    if (i > 0) sm90::mbarrier_arrive(&kv_free[(i - 1) % kStages]);
+  };
+  for (int64_t i = 0; i < tiles; ++i) {
+    const int stage = static_cast<int>(i % kStages);
+    const int64_t j = t.tiles.first + i;
+    lost |= !sm90::mbarrier_wait_bounded(&kv_loaded[stage], static_cast<uint32_t>(i / kStages % 2));
+    if constexpr (kPaged) {
+      // Uniform over both consumers, which meet before either reads the tile.
+      if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread,
+                                                           kConsumerThreads)) {
+        __syncwarp();
+        sm90::named_barrier_sync<kZeroed>(kConsumerThreads);
+      }
+    }
+    take_turn(i, true, false);
+    flash_sm90::softmax_tile<T, kHeadDim, kKeys, kPaged>(r, b, t, j, warp_first_position, lane);
+  }
+  if (tiles > 0) take_turn(tiles, false, true);
+  if (lost) r.row_sum[0] = r.row_sum[1] = NAN;  // NaN rows: the comparison sees them
+  flash_sm90::store_rows<T, kHeadDim, kKeys>(r, p.out, b, t, consumer * 64, warp, lane);
 }
 
 template <class T, bool kPaged>
-cudaError_t launch(const CUtensorMap& q_map, const CUtensorMap& k_map, const CUtensorMap& v_map,
-                   const Sm90Problem<T>& p, int64_t head_dim, int64_t blocks, cudaStream_t stream) {
+cudaError_t launch(const CUtensorMap& q_map, const CUtensorMap& k_map, const CUtensorMap& v_map, const Problem<T>& p,
+                   int64_t head_dim, int64_t blocks, Sm90Schedule schedule, cudaStream_t stream) {
   if (blocks > 0x7fffffff || p.batch.q_heads > 65535) return cudaErrorInvalidValue;
+  const bool specialized = schedule == Sm90Schedule::warp_specialized;
+  const int threads = specialized ? kSm90WarpSpecializedThreads : kSm90Threads;
   cudaError_t status = cudaErrorInvalidValue;
   auto run = [&]<int kHeadDim>() {
+    constexpr Sm90Tile kTile = sm90_prefill_tile(kHeadDim);
     constexpr auto kernel = flash_prefill_sm90<T, kHeadDim, kPaged>;
-    const int smem = static_cast<int>(sm90_prefill_tile(kHeadDim).smem_bytes());
-    if ((status = set_up_kernel<kernel>(kSm90Threads, smem).status) != cudaSuccess) return;
+    constexpr auto specialized_kernel = flash_prefill_sm90_ws<T, kHeadDim, kPaged>;
+    const int smem = static_cast<int>(kTile.smem_bytes(specialized ? kTile.stages : kUnspecializedStages));
+    status = specialized ? set_up_kernel<specialized_kernel>(threads, smem).status
+                         : set_up_kernel<kernel>(threads, smem).status;
+    if (status != cudaSuccess) return;
     const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.batch.q_heads));
-    kernel<<<grid, kSm90Threads, smem, stream>>>(q_map, k_map, v_map, p);
+    if (specialized) {
+      specialized_kernel<<<grid, threads, smem, stream>>>(q_map, k_map, v_map, p);
+    } else {
+      kernel<<<grid, threads, smem, stream>>>(q_map, k_map, v_map, p);
+    }
     status = cudaGetLastError();
   };
   with_head_dim<64, 128, 256>(head_dim, run);
@@ -289,8 +279,9 @@ cudaError_t launch_flash_prefill_sm90(const PagedAttentionLaunch<T>& a, cudaStre
         make_swizzled_tensor_map(v_map, a.v_cache, kBf16, slots, kv_row, kv_row, static_cast<uint32_t>(a.block_size))}) {
     if (status != cudaSuccess) return status;
   }
-  const Sm90Problem<T> p{.out = a.out, .batch = flash::attention_batch(a)};
-  return launch<T, true>(q_map, k_map, v_map, p, a.head_dim, query_tile_grid(a.tokens, a.seqs, tile.query_rows), stream);
+  const Problem<T> p{.out = a.out, .batch = flash::attention_batch(a)};
+  return launch<T, true>(q_map, k_map, v_map, p, a.head_dim, query_tile_grid(a.tokens, a.seqs, tile.query_rows),
+                         a.hopper_schedule, stream);
 }
 
 template <class T>
@@ -312,8 +303,9 @@ cudaError_t launch_flash_prefill_sm90(const DenseAttentionLaunch<T>& a, cudaStre
         make_swizzled_tensor_map(v_map, a.v, kBf16, keys, kv_row, kv_row, key_box)}) {
     if (status != cudaSuccess) return status;
   }
-  const Sm90Problem<T> p{.out = a.out, .batch = flash::attention_batch(a)};
-  return launch<T, false>(q_map, k_map, v_map, p, a.head_dim, a.batch * query_tiles(a.tokens, tile.query_rows), stream);
+  const Problem<T> p{.out = a.out, .batch = flash::attention_batch(a)};
+  return launch<T, false>(q_map, k_map, v_map, p, a.head_dim, a.batch * query_tiles(a.tokens, tile.query_rows),
+                          a.hopper_schedule, stream);
 }
 
 template cudaError_t launch_flash_prefill_sm90<__half>(const PagedAttentionLaunch<__half>&, cudaStream_t);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "kernels/attention_kernels.h"
 #include "kernels/ref/relative_position.h"
 
 namespace genrt::kernels {
@@ -65,6 +66,8 @@ struct PagedAttentionLaunch {
   // Kernels for at most this compute capability (0: the device's): tests and the bench
   // lower it to run the sm_80 kernels on a Hopper.
   int max_compute_capability = 0;
+  // The Hopper kernel's schedule: tests and the bench also run the unspecialized one.
+  Sm90Schedule hopper_schedule = Sm90Schedule::warp_specialized;
 };
 
 // The split workspace that lets a decode of `tokens` new tokens split `splits` ways.

@@ -2,7 +2,8 @@
 // The Hopper (sm_90a) primitives a FlashAttention-3-style kernel is built from, each a thin
 // wrapper over PTX with its layout written down once: mbarriers (a transaction count that
 // TMA copies complete), TMA 2-D tile loads into 128-byte-swizzled shared memory, and
-// warpgroup MMAs (wgmma) reading both operands through shared-memory descriptors. Each
+// warpgroup MMAs (wgmma) reading both operands through shared-memory descriptors, and the
+// register reallocation and named barriers of warp-specialized kernels. Each
 // has a GPU test on a tiny input (tests/gpu/sm90_primitives_gpu_test.cpp). Outside an
 // sm_90a compilation the device functions trap.
 //
@@ -82,6 +83,19 @@ __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t phase) {
   while (!mbarrier_try_wait(bar, phase)) {
     if (clock64() > deadline) __trap();
   }
+}
+
+// The same wait that gives up instead after about a second: false then (a lost copy or a
+// wrong byte count gives a wrong result, not a hung GPU). For warp-specialized kernels: a
+// __trap() anywhere after setmaxnreg makes ptxas compile that code within the launch's
+// register count instead (nvcc 13.0, measured: the consumers spilled and their wgmma were
+// serialized at 168 registers), so they cannot use mbarrier_wait.
+__device__ __forceinline__ bool mbarrier_wait_bounded(uint64_t* bar, uint32_t phase) {
+  const long long deadline = clock64() + (1ll << 31);
+  while (!mbarrier_try_wait(bar, phase)) {
+    if (clock64() > deadline) return false;
+  }
+  return true;
 }
 
 // --- TMA --------------------------------------------------------------------------------
@@ -184,6 +198,38 @@ template <int kN>
 __device__ __forceinline__ void fence_registers(uint32_t (&r)[kN]) {
 #pragma unroll
   for (int i = 0; i < kN; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+
+// --- warpgroup roles ---------------------------------------------------------------------
+
+// Every warp of the warpgroup lowers (dec) or raises (inc) its threads' register limit to
+// kRegisters (24 to 256, a multiple of 8): a producer warpgroup gives back what its
+// consumers take. inc waits until the registers are free.
+template <int kRegisters>
+__device__ __forceinline__ void setmaxnreg_dec() {
+  static_assert(kRegisters >= 24 && kRegisters <= 256 && kRegisters % 8 == 0);
+  GENRT_SM90(asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegisters));)
+}
+template <int kRegisters>
+__device__ __forceinline__ void setmaxnreg_inc() {
+  static_assert(kRegisters >= 24 && kRegisters <= 256 && kRegisters % 8 == 0);
+  GENRT_SM90(asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegisters));)
+}
+
+// Named barrier kId (1 to 15; 0 is __syncthreads') of `threads` threads (a multiple of
+// 32), whole converged warps taking part: sync waits for the count, arrive counts without
+// waiting. Two warpgroups take turns with a pair of them (FlashAttention-3's ping-pong):
+// each syncs on its own before its turn and arrives on the other's after it. The id is an
+// immediate so that ptxas reserves only the barriers a kernel names.
+template <int kId>
+__device__ __forceinline__ void named_barrier_sync(int threads) {
+  static_assert(kId >= 1 && kId <= 15);
+  asm volatile("bar.sync %0, %1;\n" ::"n"(kId), "r"(threads) : "memory");
+}
+template <int kId>
+__device__ __forceinline__ void named_barrier_arrive(int threads) {
+  static_assert(kId >= 1 && kId <= 15);
+  asm volatile("bar.arrive %0, %1;\n" ::"n"(kId), "r"(threads) : "memory");
 }
 
 // Orders this thread's generic-proxy writes to shared memory before later async-proxy

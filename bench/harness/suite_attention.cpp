@@ -56,21 +56,33 @@ const std::vector<std::vector<int64_t>> kCpuDecodeShapes = {{1, 64, 4, 2, 64}, {
 
 float softmax_scale(int64_t head_dim) { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
 
-// genrt's older attention kernels beside the ones the device gets, as peers: the sm_80
-// tensor-core kernels (what a Hopper ran before its wgmma kernel) and the CUDA-core warp
-// kernel, the baseline the tensor-core kernels replaced (left out past 200 GFLOP a run,
-// where at ~1% of the peak it would take seconds per case).
+// genrt's older attention kernels beside the ones the device gets, as peers: on a Hopper
+// the wgmma kernel without warp specialization (what the FlashAttention-3 schedule is
+// measured against), the sm_80 tensor-core kernels (what a Hopper ran before its wgmma
+// kernel) and the CUDA-core warp kernel, the baseline the tensor-core kernels replaced (left
+// out past 200 GFLOP a run, where at ~1% of the peak it would take seconds per case).
 void add_older_kernel_peers([[maybe_unused]] BenchRun& run, [[maybe_unused]] OpCase& c) {
 #ifdef GENRT_HAVE_CUDA
   if (run.device().device() != Device::cuda) return;
-  for (const auto& [name, cap] : {std::pair{"genrt mma.sync kernels", 80}, std::pair{"genrt warp kernel", 75}}) {
-    if (cap < 80 && c.flops > 2e11) {
-      c.missing_peers[name] = "too slow at this size (the CUDA-core baseline)";
+  struct OlderKernels {
+    const char* name;
+    int compute_capability;  // 0: the device's
+    kernels::Sm90Schedule hopper_schedule;
+  };
+  const bool hopper = run.device().properties().value("compute_capability", "") == "9.0";
+  for (const OlderKernels& older : {OlderKernels{"genrt wgmma kernel, unspecialized", 0,
+                                                 kernels::Sm90Schedule::unspecialized},
+                                    OlderKernels{"genrt mma.sync kernels", 80, kernels::Sm90Schedule::warp_specialized},
+                                    OlderKernels{"genrt warp kernel", 75, kernels::Sm90Schedule::warp_specialized}}) {
+    if (older.compute_capability == 0 && !hopper) continue;  // the same kernel as the device's
+    if (older.compute_capability != 0 && older.compute_capability < 80 && c.flops > 2e11) {
+      c.missing_peers[older.name] = "too slow at this size (the CUDA-core baseline)";
       continue;
     }
-    c.peers[name] = [op = c.run, cap](std::vector<Tensor>& t) {
+    c.peers[older.name] = [op = c.run, older](std::vector<Tensor>& t) {
       CudaContext capped = current_cuda_context();
-      capped.attention_compute_capability = cap;
+      capped.attention_compute_capability = older.compute_capability;
+      capped.attention_hopper_schedule = older.hopper_schedule;
       const CudaScope scope(capped);
       op(t);
     };

@@ -14,6 +14,7 @@
 #include "kernels/ref/dense_attention.h"
 #include "runtime/backend/cuda/storage_type.h"
 #include "runtime/backend/ops.h"
+#include "tests/gpu/attention_kernel_passes.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/test_util.h"
 
@@ -48,10 +49,11 @@ class DenseAttentionGpu : public ::testing::TestWithParam<Case> {
                                                   .out = d_out.get<T>(), .batch = batch, .tokens = tokens,
                                                   .kv_tokens = kv_tokens, .q_heads = q_heads, .kv_heads = kv_heads, .head_dim = head_dim,
                                                   .scale = scale};
-    // Every kernel the device has for the case (see paged_attention_gpu_test.cpp).
-    for (int cap : {0, 80}) {
-      SCOPED_TRACE(cap == 0 ? "kernels of the device" : "kernels of compute capability 8.0");
-      launch.max_compute_capability = cap;
+    // Every kernel the device has for the case (attention_kernel_passes.h).
+    for (const test::AttentionKernelPass& pass : test::kAttentionKernelPasses) {
+      SCOPED_TRACE(pass.name);
+      launch.max_compute_capability = pass.max_compute_capability;
+      launch.hopper_schedule = pass.hopper_schedule;
       ASSERT_EQ(cudaMemset(d_out.get<void>(), 0xff, q_n * dtype_size(dtype)), cudaSuccess);  // NaN
       ASSERT_EQ(kernels::launch_dense_attention(launch, nullptr), cudaSuccess);
       ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);

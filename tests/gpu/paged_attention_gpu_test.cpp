@@ -18,6 +18,7 @@
 #include "kernels/ref/attention.h"
 #include "runtime/backend/cuda/storage_type.h"
 #include "runtime/backend/ops.h"
+#include "tests/gpu/attention_kernel_passes.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/test_util.h"
 
@@ -143,11 +144,11 @@ class PagedAttentionGpu : public ::testing::TestWithParam<PagedCase> {
         .split_workspace_bytes = c.split_workspace_bytes,
         .cache_blocks = static_cast<int64_t>(pool.size() + 1)};
 
-    // Every kernel the device has for the case: on a Hopper, the wgmma kernel and, capped at
-    // compute capability 8.0, the mma.sync one.
-    for (int cap : {0, 80}) {
-      SCOPED_TRACE(cap == 0 ? "kernels of the device" : "kernels of compute capability 8.0");
-      launch.max_compute_capability = cap;
+    // Every kernel the device has for the case (attention_kernel_passes.h).
+    for (const test::AttentionKernelPass& pass : test::kAttentionKernelPasses) {
+      SCOPED_TRACE(pass.name);
+      launch.max_compute_capability = pass.max_compute_capability;
+      launch.hopper_schedule = pass.hopper_schedule;
       ASSERT_EQ(cudaMemset(d_out.get<void>(), 0xff, tokens * q_row * dtype_size(c.dtype)), cudaSuccess);  // NaN
       ASSERT_EQ(kernels::launch_paged_attention(launch, nullptr), cudaSuccess);
       ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);

@@ -125,5 +125,22 @@ TEST_F(Sm90PrimitivesGpu, WgmmaWithRegisterAAndMnMajorBMatchesTheProduct) {
   }
 }
 
+TEST_F(Sm90PrimitivesGpu, NamedBarriersAlternateTwoWarpgroups) {
+  constexpr int kTurns = 5;
+  DeviceBuffer order(std::vector<int>(2 * kTurns, -1).data(), 2 * kTurns * sizeof(int));
+  DeviceBuffer ticket(std::vector<int>{0}.data(), sizeof(int));
+  ASSERT_EQ(test::run_pingpong_probe(order.get<int>(), ticket.get<int>(), kTurns), cudaSuccess);
+  const std::vector<int> got = copy_back<int>(order, 2 * kTurns);
+  for (int i = 0; i < 2 * kTurns; ++i) EXPECT_EQ(got[i], i % 2) << "turn " << i;
+}
+
+TEST_F(Sm90PrimitivesGpu, SetmaxnregMovesRegistersToTheConsumerWarpgroups) {
+  DeviceBuffer one(std::vector<float>(200, 1.0f).data(), 200 * sizeof(float));
+  DeviceBuffer out(std::vector<float>(256, -1.0f).data(), 256 * sizeof(float));
+  ASSERT_EQ(test::run_setmaxnreg_probe(one.get<float>(), out.get<float>()), cudaSuccess);
+  const std::vector<float> got = copy_back<float>(out, 256);
+  for (int t = 0; t < 256; ++t) EXPECT_EQ(got[t], (t + 1) * 200.0f * 201.0f / 2.0f) << "thread " << t;
+}
+
 }  // namespace
 }  // namespace genrt

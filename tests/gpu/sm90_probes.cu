@@ -1,6 +1,7 @@
 // Device sides of the Hopper primitive tests (sm90_primitives_gpu_test.cpp): an mbarrier
-// through two phases, a TMA 2-D load into 128-byte-swizzled shared memory, and a wgmma
-// m64n64k16 chain over TMA-loaded operands. Waits are bounded, so a wrong primitive is a
+// through two phases, a TMA 2-D load into 128-byte-swizzled shared memory, a wgmma
+// m64n64k16 chain over TMA-loaded operands, two warpgroups' turns on named barriers and the
+// setmaxnreg register split. Waits are bounded, so a wrong primitive is a
 // failed test, not a hung GPU check.
 
 #include "tests/gpu/sm90_probes.h"
@@ -158,6 +159,48 @@ cudaError_t encode_map(CUtensorMap& map, const void* data, int rows, int cols) {
   return kernels::make_swizzled_tensor_map(map, data, true, rows, cols, cols, 64);
 }
 
+// Two warpgroups take turns on named barriers 1 and 2 as the warp-specialized attention
+// kernel's consumers do: warpgroup 1 arrives on warpgroup 0's barrier first, each takes
+// `turns` turns, and warpgroup 1 skips its last arrival. In a turn, thread 0 of the
+// warpgroup takes the next ticket and writes its warpgroup there: order = 0, 1, 0, 1, ...
+__global__ void pingpong_probe_kernel(int* order, int* ticket, int turns) {
+  const int warpgroup = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
+  if (warpgroup == 1) named_barrier_arrive<1>(256);
+  for (int turn = 0; turn < turns; ++turn) {
+    if (warpgroup == 0) {
+      named_barrier_sync<1>(256);
+    } else {
+      named_barrier_sync<2>(256);
+    }
+    if (threadIdx.x % 128 == 0) order[atomicAdd(ticket, 1)] = warpgroup;
+    __syncwarp();
+    if (warpgroup == 0) {
+      named_barrier_arrive<2>(256);
+    } else if (turn < turns - 1) {
+      named_barrier_arrive<1>(256);
+    }
+  }
+}
+
+// The register split of the warp-specialized attention kernel (its 40 and 232 a thread of
+// 384 threads): warpgroup 0 gives registers back and leaves, the other two take them and
+// keep 200 values live; out[t] = the sum of thread t's values, (t + 1) * 200 * 201 / 2.
+__global__ void __launch_bounds__(384, 1) setmaxnreg_probe_kernel(const float* one, float* out) {
+  const int warpgroup = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
+  if (warpgroup == 0) {
+    setmaxnreg_dec<40>();
+    return;
+  }
+  setmaxnreg_inc<232>();
+  float v[200];
+#pragma unroll
+  for (int i = 0; i < 200; ++i) v[i] = one[i] * static_cast<float>((threadIdx.x - 127) * (i + 1));
+  float sum = 0.0f;
+#pragma unroll
+  for (int i = 0; i < 200; ++i) sum += v[199 - i];
+  out[threadIdx.x - 128] = sum;
+}
+
 cudaError_t finish() {
   const cudaError_t launched = cudaGetLastError();
   return launched != cudaSuccess ? launched : cudaDeviceSynchronize();
@@ -191,6 +234,16 @@ cudaError_t run_wgmma_rs_probe(const void* a, const void* b, float* d, int* ok) 
   CUtensorMap b_map;
   if (const cudaError_t status = encode_map(b_map, b, 64, 128); status != cudaSuccess) return status;
   wgmma_rs_probe_kernel<<<1, 128, kTileSmem>>>(static_cast<const __nv_bfloat16*>(a), b_map, d, ok);
+  return finish();
+}
+
+cudaError_t run_pingpong_probe(int* order, int* ticket, int turns) {
+  pingpong_probe_kernel<<<1, 256>>>(order, ticket, turns);
+  return finish();
+}
+
+cudaError_t run_setmaxnreg_probe(const float* one, float* out) {
+  setmaxnreg_probe_kernel<<<1, 384>>>(one, out);
   return finish();
 }
 

@@ -23,4 +23,13 @@ cudaError_t run_wgmma_probe(const void* a, const void* b, float* d, int* ok);
 // and wgmma m64n64k16 with A from registers.
 cudaError_t run_wgmma_rs_probe(const void* a, const void* b, float* d, int* ok);
 
+// Two warpgroups take `turns` turns each on named barriers (the attention kernel's ping-pong);
+// order[2 * turns] receives the warpgroup of each turn in the order taken (ticket: one
+// device int, zero).
+cudaError_t run_pingpong_probe(int* order, int* ticket, int turns);
+
+// 384 threads split their registers 40 / 232 with setmaxnreg; out[256] receives, for
+// consumer thread t, the sum over i < 200 of one[i] * (t + 1) * (i + 1) (one: 200 ones).
+cudaError_t run_setmaxnreg_probe(const float* one, float* out);
+
 }  // namespace genrt::test

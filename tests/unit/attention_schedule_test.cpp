@@ -605,6 +605,19 @@ TEST(AttentionKernelSelection, EveryTileFitsTheSmallestSharedMemory) {
   }
 }
 
+// The Hopper kernel's tiles fit the 227 KiB a block may opt into on sm_90, with each
+// schedule's stages and the barriers its kernel declares statically (at most 7 mbarriers).
+TEST(AttentionKernelSelection, HopperTilesFitSharedMemoryAtEachSchedulesStages) {
+  constexpr int64_t kSm90OptIn = 232448, kStaticBarriers = 7 * 8;
+  for (int64_t width : {64, 128, 256}) {
+    const kernels::Sm90Tile tile = kernels::sm90_prefill_tile(width);
+    ASSERT_EQ(tile.head_dim, width);
+    EXPECT_GE(tile.stages, 2) << width;
+    EXPECT_LE(tile.smem_bytes(tile.stages) + kStaticBarriers, kSm90OptIn) << "warp-specialized " << width;
+    EXPECT_LE(tile.smem_bytes(2) + kStaticBarriers, kSm90OptIn) << "unspecialized " << width;
+  }
+}
+
 TEST(AttentionKernelSelection, HeadDimsRunAtTheNextTileWidth) {
   const std::pair<int64_t, int64_t> widths[] = {{8, 64},    {40, 64},   {64, 64},   {72, 80},  {80, 80},
                                                 {88, 96},   {112, 128}, {128, 128}, {136, 160}, {160, 160},

@@ -56,7 +56,8 @@ void paged_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cac
                                                   .split_workspace_bytes =
                                                       static_cast<int64_t>(context.attention_workspace_bytes),
                                                   .cache_blocks = k_cache.dim(0),
-                                                  .max_compute_capability = context.attention_compute_capability};
+                                                  .max_compute_capability = context.attention_compute_capability,
+                                                  .hopper_schedule = context.attention_hopper_schedule};
     check_cuda(kernels::launch_paged_attention(launch, context.stream), "paged attention kernel");
   });
 }
@@ -79,7 +80,8 @@ void dense_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
                                                   .scale = scale,
                                                   .bias = bias,
                                                   .bias_starts = bucket_starts(bias),
-                                                  .max_compute_capability = context.attention_compute_capability};
+                                                  .max_compute_capability = context.attention_compute_capability,
+                                                  .hopper_schedule = context.attention_hopper_schedule};
     check_cuda(kernels::launch_dense_attention(launch, context.stream), "dense attention kernel");
   });
 }

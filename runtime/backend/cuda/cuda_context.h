@@ -5,6 +5,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "kernels/attention_kernels.h"
+
 namespace genrt {
 
 class CublasLtGemm;
@@ -24,6 +26,8 @@ struct CudaContext {
   // Attention kernels of at most this compute capability (0: the device's): the bench runs
   // the older kernels beside the ones the device gets.
   int attention_compute_capability = 0;
+  // The Hopper attention kernel's schedule: the bench also runs the unspecialized one.
+  kernels::Sm90Schedule attention_hopper_schedule = kernels::Sm90Schedule::warp_specialized;
 };
 
 class CudaScope {
