@@ -66,6 +66,8 @@ class KvCache {
   void set_aside_padding_block();
   // The table of that block; fails unless it was set aside.
   const BlockTable& padding_table() const;
+  // Whether `table` is that padding table (a CUDA graph's padding row).
+  bool is_padding_table(const BlockTable* table) const { return padding_.used > 0 && table == &padding_; }
 
   // Grows `table` to cover `tokens` positions, evicting unheld cached blocks when no block
   // is free. Returns false, taking nothing, when the pool has too few.

@@ -25,6 +25,41 @@ struct DecoderDevice::Graphs {
   bool enabled = true;   // set_cuda_graphs
 };
 
+namespace {
+
+// An encoder-decoder's decode step's cross-attention inputs on the host (StepInputs::cross):
+// each token queries its sequence's encoder output, prompt_tokens - 1 positions, at its last
+// position; a row without a prompt (a padding row, pad_decode_batch's) one position of its
+// block.
+PagedBatch cross_attention_batch(const ForwardBatch& batch, const PagedBatch& paged) {
+  GENRT_CHECK(is_decode_step(batch), "an encoder-decoder's forward step here must be a decode step");
+  const auto seqs = std::ssize(batch.sequences);
+  PagedBatch cross{.positions = Tensor::zeros({seqs}, DType::i32),
+                   .slots = paged.slots,
+                   .query_start = paged.query_start,
+                   .context_lens = Tensor::zeros({seqs}, DType::i32),
+                   .block_tables = paged.block_tables,
+                   .block_size = paged.block_size,
+                   .max_query_len = 1};
+  for (int64_t s = 0; s < seqs; ++s) {
+    const int64_t prompt = batch.sequences[s].prompt_tokens;
+    GENRT_CHECK(prompt == 0 || prompt >= 2,
+                "forward: an encoder-decoder's prompt must hold an encoder input before the decoder's start "
+                "(this one has {} token)",
+                prompt);
+    const int64_t encoder_tokens = prompt == 0 ? 1 : prompt - 1;
+    GENRT_CHECK(encoder_tokens <= batch.sequences[s].blocks->used * paged.block_size,
+                "forward: an encoder output of {} positions is not covered by the {} blocks of its block table",
+                encoder_tokens, batch.sequences[s].blocks->used);
+    cross.positions.data<int32_t>()[s] = static_cast<int32_t>(encoder_tokens - 1);
+    cross.context_lens.data<int32_t>()[s] = static_cast<int32_t>(encoder_tokens);
+    cross.max_context_len = std::max(cross.max_context_len, encoder_tokens);
+  }
+  return cross;
+}
+
+}  // namespace
+
 DecoderDevice::DecoderDevice() = default;
 DecoderDevice::~DecoderDevice() = default;
 DecoderDevice::DecoderDevice(DecoderDevice&&) noexcept = default;
@@ -87,7 +122,8 @@ StepDims DecoderDevice::max_step(const DeviceOptions& options, const ModelSpec& 
   return {.tokens = options.max_step_tokens,
           .seqs = options.max_step_seqs,
           .logit_rows = options.max_step_seqs,
-          .table_width = (spec.context_length + kBlockSize - 1) / kBlockSize};
+          .table_width = (spec.context_length + kBlockSize - 1) / kBlockSize,
+          .cross_attention = spec.decoder_start_token_id.has_value()};
 }
 
 uint64_t DecoderDevice::kv_bytes_per_block(const ModelSpec& spec, DType dtype) {
@@ -118,9 +154,10 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   const ForwardBatch padded = pad_decode_batch(batch, rows, cache.padding_table());
   // Block tables as wide as this step's longest (upload_inputs writes them into the
   // graph's wider rows): a full-context width per row would cost more than graphs save.
-  const StepInputs host{.paged = make_paged_batch(padded, kBlockSize, spec.context_length),
-                        .ids = batch_token_ids(padded),
-                        .logit_rows = logit_rows(padded, LogitsFor::last_token)};
+  StepInputs host{.paged = make_paged_batch(padded, kBlockSize, spec.context_length),
+                  .ids = batch_token_ids(padded),
+                  .logit_rows = logit_rows(padded, LogitsFor::last_token)};
+  if (spec.decoder_start_token_id) host.cross = cross_attention_batch(padded, host.paged);
   // The bucket's inputs: the first rows of the fixed buffers, written before the replay.
   // The kernels are chosen for any context up to the model's (a graph's launches are fixed).
   StepInputs in{.paged = {.positions = g.inputs.paged.positions.slice(0, rows),
@@ -134,6 +171,16 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
                 .ids = g.inputs.ids.slice(0, rows),
                 .logit_rows = g.inputs.logit_rows.slice(0, rows),
                 .from_sampled = g.inputs.from_sampled.slice(0, rows)};
+  if (spec.decoder_start_token_id) {
+    in.cross = {.positions = g.inputs.cross.positions.slice(0, rows),
+                .slots = in.paged.slots,
+                .query_start = in.paged.query_start,
+                .context_lens = g.inputs.cross.context_lens.slice(0, rows),
+                .block_tables = in.paged.block_tables,
+                .block_size = kBlockSize,
+                .max_query_len = 1,
+                .max_context_len = spec.context_length};
+  }
   upload_inputs(padded, host, in);
   // Every bucket's graph takes its buffers from the same workspace mark, and what runs
   // after it in the step (sampling) carves from where they end: safe because everything
@@ -171,6 +218,10 @@ void DecoderDevice::upload_inputs(const ForwardBatch& batch, const StepInputs& h
                           {&host.logit_rows, &device.logit_rows}}) {
     runtime_->upload(*from, *to);
   }
+  if (host.cross.positions.defined()) {
+    runtime_->upload(host.cross.positions, device.cross.positions);
+    runtime_->upload(host.cross.context_lens, device.cross.context_lens);
+  }
   // Block tables only as wide as the step's longest: the rest of a wider (fixed, a graph's)
   // row is never read, context_lens bounding every read.
   runtime_->upload_columns(host.paged.block_tables, device.paged.block_tables);
@@ -194,6 +245,7 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   StepInputs host{.paged = make_paged_batch(batch, block_size, spec.context_length),
                   .ids = batch_token_ids(batch),
                   .logit_rows = logit_rows(batch, which)};
+  if (spec.decoder_start_token_id) host.cross = cross_attention_batch(batch, host.paged);
   if (!runtime_) {
     if (!batch.from_sampled.empty()) check_token_ids(batch, spec.vocab_size);
     take_sampled_ids(batch, Tensor(), host.ids);
@@ -203,7 +255,8 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   const StepDims step{.tokens = host.paged.tokens(),
                       .seqs = host.paged.seqs(),
                       .logit_rows = host.logit_rows.numel(),
-                      .table_width = host.paged.block_tables.dim(1)};
+                      .table_width = host.paged.block_tables.dim(1),
+                      .cross_attention = host.cross.positions.defined()};
   GENRT_CHECK(step.tokens <= planned.tokens && step.seqs <= planned.seqs && step.logit_rows <= planned.logit_rows &&
                   step.table_width <= planned.table_width,
               "forward: a step of {} tokens, {} sequences, {} logit rows and {} blocks per sequence exceeds the "
@@ -219,6 +272,8 @@ StepInputs DecoderDevice::inputs(const ForwardBatch& batch, LogitsFor which, con
   device.paged.max_context_len = host.paged.max_context_len;
   device.paged.leading_decodes = host.paged.leading_decodes;
   device.paged.leading_decodes_max_context_len = host.paged.leading_decodes_max_context_len;
+  device.cross.max_query_len = host.cross.max_query_len;
+  device.cross.max_context_len = host.cross.max_context_len;
   return device;
 }
 

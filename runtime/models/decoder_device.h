@@ -25,31 +25,46 @@ struct StepDims {
   int64_t seqs = 0;
   int64_t logit_rows = 0;
   int64_t table_width = 0;  // blocks per sequence in the block tables
+  bool cross_attention = false;  // an encoder-decoder's step: StepInputs::cross
 };
 
 // A step's inputs on the model's device: where the tokens go in the KV cache, their ids,
 // and the rows of the hidden states that logits are wanted for; on the GPU also where each
 // token's id comes from when the previous step sampled it (ForwardBatch::from_sampled).
+// An encoder-decoder's decode step (ModelSpec::decoder_start_token_id) also has `cross`:
+// each token's query over its sequence's encoder output, at the output's last position.
+// Its own tensors are the positions and context lengths; its slots, query starts and block
+// tables are paged's.
 struct StepInputs {
   PagedBatch paged;
   Tensor ids;
   Tensor logit_rows;
-  Tensor from_sampled;
+  Tensor from_sampled{};
+  PagedBatch cross{};
 };
 
 // The buffers of StepInputs from alloc(shape, dtype): the same code allocates them for a
 // step and sizes them for the plan (with ArenaFootprint).
 template <class Alloc>
 StepInputs allocate_step_inputs(const StepDims& d, int64_t block_size, Alloc& alloc) {
-  return {.paged = {.positions = alloc({d.tokens}, DType::i32),
-                    .slots = alloc({d.tokens}, DType::i32),
-                    .query_start = alloc({d.seqs + 1}, DType::i32),
-                    .context_lens = alloc({d.seqs}, DType::i32),
-                    .block_tables = alloc({d.seqs, d.table_width}, DType::i32),
-                    .block_size = block_size},
-          .ids = alloc({d.tokens}, DType::i32),
-          .logit_rows = alloc({d.logit_rows}, DType::i32),
-          .from_sampled = alloc({d.tokens}, DType::i32)};
+  StepInputs in{.paged = {.positions = alloc({d.tokens}, DType::i32),
+                          .slots = alloc({d.tokens}, DType::i32),
+                          .query_start = alloc({d.seqs + 1}, DType::i32),
+                          .context_lens = alloc({d.seqs}, DType::i32),
+                          .block_tables = alloc({d.seqs, d.table_width}, DType::i32),
+                          .block_size = block_size},
+                .ids = alloc({d.tokens}, DType::i32),
+                .logit_rows = alloc({d.logit_rows}, DType::i32),
+                .from_sampled = alloc({d.tokens}, DType::i32)};
+  if (d.cross_attention) {
+    in.cross = {.positions = alloc({d.tokens}, DType::i32),
+                .slots = in.paged.slots,
+                .query_start = in.paged.query_start,
+                .context_lens = alloc({d.seqs}, DType::i32),
+                .block_tables = in.paged.block_tables,
+                .block_size = block_size};
+  }
+  return in;
 }
 
 // The body of a decoder's forward step, the same on both devices: the layers, the final
@@ -96,7 +111,9 @@ class DecoderDevice {
 
   // The step's buffers: the runtime's workspace on the GPU, fresh host tensors on the CPU.
   Tensor scratch(const Shape& shape, DType dtype) const;
-  // One forward step of `body` over `batch`. On the GPU with graphs, a decode step (one new
+  // One forward step of `body` over `batch`. An encoder-decoder's steps here are decode
+  // steps whose positions are the decoder's, each sequence's encoder output being its
+  // prompt less the decoder's start token. On the GPU with graphs, a decode step (one new
   // token per sequence, logits of each) of at most the largest bucket's sequences is padded
   // to its bucket (pad_decode_batch) and replays that bucket's CUDA graph; the first step of
   // a bucket on a KV cache runs `body` and captures it. Every other step runs `body` on its
@@ -137,9 +154,9 @@ class DecoderDevice {
 template <class Alloc>
 StepInputs DecoderDevice::allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec, Alloc& alloc) {
   const int64_t rows = graph_buckets(options).back();
-  return allocate_step_inputs(
-      {.tokens = rows, .seqs = rows, .logit_rows = rows, .table_width = max_step(options, spec).table_width},
-      kBlockSize, alloc);
+  StepDims dims = max_step(options, spec);
+  dims.tokens = dims.seqs = dims.logit_rows = rows;
+  return allocate_step_inputs(dims, kBlockSize, alloc);
 }
 
 template <class AllocateActivations>

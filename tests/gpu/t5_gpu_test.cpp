@@ -1,7 +1,8 @@
 // T5 on the GPU (bf16) against transformers' fp32 goldens (tools/golden/t5.py): the
 // encoder's output, the decoder's logits step by step through the paged KV cache (the
 // relative position bias in the warp kernels, cross keys and values written by
-// kv_cache_write), and generation through the engine. Skip, saying why, without a device.
+// kv_cache_write; the decode steps replaying CUDA graphs), and generation through the
+// engine, with graphs and without. Skip, saying why, without a device.
 
 #include <gtest/gtest.h>
 
@@ -88,7 +89,47 @@ TEST_P(T5Gpu, BatchedGenerationThroughTheEngineRunsToLength) {
     ASSERT_EQ(r.tokens.size(), 10u);
     for (int32_t id : r.tokens) EXPECT_TRUE(id >= 0 && id < model.spec().vocab_size) << id;
   }
-  EXPECT_EQ(cache.free_blocks(), cache.shape().blocks) << "blocks leaked";
+  EXPECT_EQ(cache.free_blocks(), cache.usable_blocks()) << "blocks leaked";  // the padding block stays aside
+}
+
+// Decode steps replay a CUDA graph per batch size, with the cross-attention's encoder
+// lengths among the inputs written before each replay: the same greedy tokens as launching
+// every kernel, for batches of one and two (graph buckets, so both runs' GEMMs see the same
+// rows; encoder outputs inside one key tile, so no split changes a sum's order).
+TEST_P(T5Gpu, GreedyTokensMatchWithoutCudaGraphs) {
+  const T5Model with = load_t5(dir(), kGpu);
+  DeviceOptions eager = kGpu;
+  eager.cuda_graphs = false;
+  const T5Model without = load_t5(dir(), eager);
+  EXPECT_FALSE(with.graph_batch_sizes().empty());
+  EXPECT_TRUE(without.graph_batch_sizes().empty());
+  const json cases = read_json_file(dir() / "golden.json").at("cases");
+  const auto greedy = [&](const T5Model& model, size_t sequences) {
+    std::vector<GenerationRequest> requests;
+    for (size_t i = 0; i < sequences; ++i) {
+      requests.push_back({.prompt = cases.at(i).at("input_ids").get<std::vector<int32_t>>(),
+                          .max_new_tokens = 12,
+                          .sampling = {.temperature = 0},
+                          .ignore_eos = true});
+    }
+    KvCache cache = model.make_kv_cache(kv_blocks_needed(requests, 16), 16);
+    Generator generator(model, cache);
+    return generator.generate(requests, [](size_t, int32_t) { return true; });
+  };
+  for (const size_t sequences : {1u, 2u}) {
+    const uint64_t replays = with.device_runtime()->graph_replays();
+    const auto a = greedy(with, sequences), b = greedy(without, sequences);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t s = 0; s < a.size(); ++s) {
+      EXPECT_EQ(a[s].tokens, b[s].tokens) << sequences << " sequences, sequence " << s;
+      EXPECT_EQ(a[s].tokens.size(), 12u);
+    }
+    // One step reads the prompts; the other 11 decode, the first capturing its bucket.
+    EXPECT_EQ(with.device_runtime()->graph_replays() - replays, 10u) << sequences << " sequences";
+  }
+  EXPECT_EQ(with.captured_graphs(), 2);  // batches 1 and 2
+  EXPECT_EQ(without.captured_graphs(), 0);
+  EXPECT_EQ(without.device_runtime()->graph_replays(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, T5Gpu, ::testing::Values("tiny_t5", "tiny_t5_v11"));

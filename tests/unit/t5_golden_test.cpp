@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/engine/generator.h"
+#include "runtime/engine/scheduler.h"
 #include "runtime/grammar/token_grammar.h"
 #include "runtime/io/json_file.h"
 #include "runtime/models/load_model.h"
@@ -130,6 +131,62 @@ TEST_P(T5Golden, GreedyGenerationThroughTheEngine) {
   EXPECT_EQ(cache.free_blocks(), cache.shape().blocks) << "blocks leaked";
 }
 
+// Asynchronous scheduling: each step launched before the previous one's tokens are back,
+// its decode tokens taken from that step's sampled ids. The second prompt arrives while the
+// first sequence decodes, so one step reads a prompt beside a decode whose token is still
+// in flight (the general path's sampled ids) and the others decode alone (DecoderDevice's).
+// The tokens stay transformers' greedy ones.
+TEST_P(T5Golden, AsynchronousSchedulingKeepsTheGreedyTokens) {
+  const T5Model model = load_t5(dir());
+  ASSERT_TRUE(model.takes_sampled_ids());
+  const json cases = golden().at("cases");
+  KvCache cache(model.spec().kv_cache_shape(64, 4), Device::cpu);
+  BatchScheduler s(model, cache, {.async_scheduling = true});
+  std::vector<int32_t> out[2];
+  const auto request = [&](int i) {
+    return SequenceRequest{.prompt = cases.at(i).at("input_ids").get<std::vector<int32_t>>(),
+                           .max_new_tokens = 10,
+                           .sampling = {.temperature = 0},
+                           .ignore_eos = true,
+                           .on_token = [&out, i](const GeneratedToken& t) {
+                             out[i].push_back(t.id);
+                             return true;
+                           }};
+  };
+  s.submit(request(0));
+  for (int step = 0; step < 3; ++step) s.step();
+  s.submit(request(1));
+  while (!s.idle()) s.step();
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(out[i], cases.at(i).at("greedy_ids").get<std::vector<int32_t>>()) << i;
+  EXPECT_GT(s.counts().overlapped_steps, 0);
+  EXPECT_EQ(cache.free_blocks(), cache.shape().blocks) << "blocks leaked";
+}
+
+// A decode step padded to a CUDA graph's batch size (pad_decode_batch: rows without a
+// prompt, in the padding block, whose encoder output is one position there) leaves the
+// real rows' logits as the step alone gives them.
+TEST_P(T5Golden, ADecodeStepPaddedToABucketKeepsItsLogits) {
+  const T5Model model = load_t5(dir());
+  const json cases = golden().at("cases");
+  const auto input = cases.at(0).at("input_ids").get<std::vector<int32_t>>();
+  const auto decoder = cases.at(0).at("decoder_input_ids").get<std::vector<int32_t>>();
+  ASSERT_GE(decoder.size(), 2u);
+  KvCache cache(model.spec().kv_cache_shape(16, 4), Device::cpu);
+  cache.set_aside_padding_block();
+  BlockTable blocks;
+  ASSERT_TRUE(cache.reserve(blocks, static_cast<int64_t>(input.size() + decoder.size()) + 1));
+  model.forward(test::encoder_decoder_step(input, decoder, 0, blocks), cache, LogitsFor::last_token);
+  const ForwardBatch step = test::encoder_decoder_step(input, decoder, 1, blocks);
+  const Tensor alone = model.forward(step, cache, LogitsFor::last_token);
+  const Tensor padded = model.forward(pad_decode_batch(step, 4, cache.padding_table()), cache, LogitsFor::last_token);
+  ASSERT_EQ(padded.dim(0), 4);
+  EXPECT_EQ(test::max_abs_diff(padded.data<float>(), alone.data<float>(), static_cast<size_t>(alone.numel())), 0.0f);
+  // The step's logits still follow transformers.
+  const auto want = cases.at(0).at("decoder_logits").get<std::vector<std::vector<float>>>();
+  EXPECT_LE(test::max_abs_diff(alone.data<float>(), want[1].data(), want[1].size()), kTolerance);
+  cache.release(blocks);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, T5Golden, ::testing::Values("tiny_t5", "tiny_t5_v11"));
 
 TEST(T5, HostileConfigsAreClearErrors) {
@@ -149,6 +206,26 @@ TEST(T5, HostileConfigsAreClearErrors) {
   // Refused before any device is touched: fp16 overflows in T5's activations.
   EXPECT_ERROR(load_t5(test::data_dir() / "tiny_t5", {.device = Device::cuda, .dtype = DType::f16}),
                "T5 on the GPU runs in bf16: its activations overflow fp16 (transformers clamps them); use --dtype bf16");
+}
+
+// A one-token step whose sequence claims no encoder input is refused, not decoded at made-up
+// positions: without a prompt (and outside the padding table), and with a prompt of the
+// start token alone.
+TEST(T5, ADecodeWithoutAnEncoderInputIsRefused) {
+  const T5Model model = load_t5(test::data_dir() / "tiny_t5");
+  KvCache cache(model.spec().kv_cache_shape(16, 4), Device::cpu);
+  cache.set_aside_padding_block();
+  BlockTable blocks;
+  ASSERT_TRUE(cache.reserve(blocks, 8));
+  ForwardBatch step{.tokens = {5}, .sequences = {}, .from_sampled = {}, .sampled = {}};
+  step.sequences.push_back({.first_token = 0, .n_tokens = 1, .start_pos = 3, .blocks = &blocks, .prompt_tokens = 0});
+  EXPECT_ERROR(model.forward(step, cache, LogitsFor::last_token),
+               "T5: a prompt is the encoder's input (at least one token) and the decoder's start");
+  step.sequences[0].prompt_tokens = 1;
+  EXPECT_ERROR(model.forward(step, cache, LogitsFor::last_token),
+               "forward: an encoder-decoder's prompt must hold an encoder input before the decoder's start (this one "
+               "has 1 token)");
+  cache.release(blocks);
 }
 
 TEST(T5, APromptIsReadWholeInOneStep) {

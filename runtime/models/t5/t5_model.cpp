@@ -1,5 +1,6 @@
 #include "runtime/models/t5/t5_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/backend/device_runtime.h"
@@ -121,11 +122,13 @@ void allocate_paged_batch(int64_t tokens, int64_t seqs, int64_t width, Alloc& al
   }
 }
 
-// What a step uploads into its workspace: the decoder's ids and last rows, its self- and
-// cross-attention batches (a pseudo-sequence per decoder token), and its encoder runs' ids
-// and cache-write batches (together at most the step's tokens and sequences).
+// What a step uploads into its workspace: the decoder's ids, their sampled-id sources
+// (asynchronous scheduling) and last rows, its self- and cross-attention batches (a
+// pseudo-sequence per decoder token), and its encoder runs' ids and cache-write batches
+// (together at most the step's tokens and sequences).
 template <class Alloc>
 void allocate_step_metadata(const StepDims& step, Alloc& alloc) {
+  alloc({step.tokens}, DType::i32);
   alloc({step.tokens}, DType::i32);
   alloc({step.seqs}, DType::i32);
   allocate_paged_batch(step.tokens, step.seqs, step.table_width, alloc);
@@ -141,12 +144,6 @@ bool is_bias_table(const NamedWeight& w) { return w.name.ends_with("relative_att
 NamedWeights without_bias_tables(NamedWeights list) {
   std::erase_if(list, is_bias_table);
   return list;
-}
-
-// T5 captures no CUDA graphs: a step that reads a prompt runs its encoder too.
-DeviceOptions without_graphs(DeviceOptions options) {
-  options.cuda_graphs = false;
-  return options;
 }
 
 }  // namespace
@@ -213,7 +210,7 @@ MemoryRequest T5Model::memory_request(const DeviceOptions& options) const {
       2 * DeviceArena::footprint(Shape{c.relative_attention_num_buckets, c.num_heads}, DType::f32);
   ArenaFootprint uploads;
   MemoryRequest request = DecoderDevice::memory_request(
-      spec_, without_graphs(options), weight_bytes, [&](const StepDims& step, DType dtype, auto& alloc) {
+      spec_, options, weight_bytes, [&](const StepDims& step, DType dtype, auto& alloc) {
         // The decoder and one encoder run at a time (each from the same workspace mark),
         // and the metadata the step uploads into the workspace, which is staged as well.
         allocate_decoder(step, dtype, alloc);
@@ -229,11 +226,11 @@ MemoryRequest T5Model::memory_request(const DeviceOptions& options) const {
 
 void T5Model::place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) {
   const MemoryRequest request = memory_request(options);
-  device_.place_on(std::move(runtime), without_graphs(options), spec_, request,
+  device_.place_on(std::move(runtime), options, spec_, request,
                    without_bias_tables(t5_named_weights(config_, weights_)));
   weights_.encoder_bias = device_.runtime()->upload_weight(weights_.encoder_bias, DType::f32);
   weights_.decoder_bias = device_.runtime()->upload_weight(weights_.decoder_bias, DType::f32);
-  options_ = DecoderDevice::resolve(without_graphs(options), spec_);
+  options_ = DecoderDevice::resolve(options, spec_);
 }
 
 Tensor T5Model::on_device(const Tensor& host) const {
@@ -329,19 +326,25 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
   GENRT_CHECK(which != LogitsFor::all_tokens, "T5: logits of every token are not available (encoder tokens have none)");
   GENRT_CHECK(which != LogitsFor::last_token_hidden, "T5: the decoder's hidden states are not available");
   check_token_ids(batch, c.vocab_size);
-  GENRT_CHECK(batch.from_sampled.empty(), "T5: tokens from sampled ids are not supported");
   if (device_.runtime() != nullptr) {
     GENRT_CHECK(std::ssize(batch.tokens) <= options_.max_step_tokens &&
                     std::ssize(batch.sequences) <= options_.max_step_seqs,
                 "T5: a step of {} tokens and {} sequences exceeds the planned {} tokens and {} sequences",
                 batch.tokens.size(), batch.sequences.size(), options_.max_step_tokens, options_.max_step_seqs);
   }
+  // A step of decodes, and of a CUDA graph's padding rows (pad_decode_batch: no prompt, the
+  // cache's padding table); any other row without a prompt is refused below.
+  const bool decodes = is_decode_step(batch) && std::ranges::all_of(batch.sequences, [&](const SequenceChunk& s) {
+                         return s.prompt_tokens == 0 ? cache.is_padding_table(s.blocks)
+                                                     : s.start_pos >= s.prompt_tokens - 1;
+                       });
+  if (decodes) return decode_step(batch, cache);
   const int64_t block_size = cache.shape().block_size;
   const auto step = step_on(device_.runtime());
 
   // Each chunk's encoder input (when the step reads its prompt: encoded into the cache
   // first) and decoder tokens.
-  std::vector<int32_t> decoder_ids;
+  std::vector<int32_t> decoder_ids, decoder_from;  // decoder_from: ForwardBatch::from_sampled of each
   std::vector<Chunk> self_chunks, cross_chunks;
   std::vector<int32_t> last_rows;
   for (const SequenceChunk& s : batch.sequences) {
@@ -358,6 +361,12 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
     }
     const int64_t n = s.n_tokens - skip, start = s.start_pos + skip - encoder_tokens;
     decoder_ids.insert(decoder_ids.end(), ids + skip, ids + s.n_tokens);
+    if (!batch.from_sampled.empty()) {
+      const int32_t* from = batch.from_sampled.data() + s.first_token;
+      GENRT_CHECK(std::all_of(from, from + skip, [](int32_t f) { return f < 0; }),
+                  "T5: an encoder input token cannot come from sampled ids");
+      decoder_from.insert(decoder_from.end(), from + skip, from + s.n_tokens);
+    }
     self_chunks.push_back({.n = n, .start = start, .blocks = s.blocks});
     // Cross-attention: each decoder token a query of its own over all the encoder positions
     // (a single query at the last position attends to every one before it).
@@ -365,23 +374,46 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
     last_rows.push_back(static_cast<int32_t>(decoder_ids.size()) - 1);
   }
 
-  const auto tokens = static_cast<int64_t>(decoder_ids.size()), seqs = static_cast<int64_t>(last_rows.size());
-  const auto eps = static_cast<float>(c.layer_norm_epsilon);
-  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
-  DecoderBuffers b = allocate_decoder({.tokens = tokens, .seqs = seqs, .logit_rows = seqs, .table_width = 0},
-                                      device_.activations(), scratch);
-  Tensor host_ids = Tensor::zeros({tokens}, DType::i32), host_rows = Tensor::zeros({seqs}, DType::i32);
+  Tensor host_ids = Tensor::zeros({std::ssize(decoder_ids)}, DType::i32);
+  Tensor host_rows = Tensor::zeros({std::ssize(last_rows)}, DType::i32);
   std::copy(decoder_ids.begin(), decoder_ids.end(), host_ids.data<int32_t>());
   std::copy(last_rows.begin(), last_rows.end(), host_rows.data<int32_t>());
-  const Tensor ids = on_device(host_ids), rows = on_device(host_rows);
   const PagedBatch self_host = paged_batch(self_chunks, block_size, spec_.context_length);
   if (device_.runtime() != nullptr) {
     const int64_t planned_width = DecoderDevice::max_step(options_, spec_).table_width;
-    GENRT_CHECK(self_host.block_tables.dim(1) <= planned_width, "T5: a block table of {} blocks is wider than the planned {}",
-                self_host.block_tables.dim(1), planned_width);
+    GENRT_CHECK(self_host.block_tables.dim(1) <= planned_width,
+                "T5: a block table of {} blocks is wider than the planned {}", self_host.block_tables.dim(1),
+                planned_width);
   }
-  const PagedBatch self_batch = on_device(self_host);
-  const PagedBatch cross_batch = on_device(paged_batch(cross_chunks, block_size, spec_.context_length));
+  Tensor ids = on_device(host_ids);
+  if (!decoder_from.empty()) {  // asynchronous scheduling: the previous step's ids, on its device
+    Tensor host_from = Tensor::zeros({std::ssize(decoder_from)}, DType::i32);
+    std::copy(decoder_from.begin(), decoder_from.end(), host_from.data<int32_t>());
+    ops::take_sampled_ids(batch.sampled, on_device(host_from), ids);
+  }
+  return decoder_layers(ids, on_device(self_host),
+                        on_device(paged_batch(cross_chunks, block_size, spec_.context_length)), on_device(host_rows),
+                        cache);
+}
+
+Tensor T5Model::decode_step(const ForwardBatch& batch, KvCache& cache) const {
+  // Positions as the decoder's: token j of the decoder at position j of the self layers.
+  ForwardBatch decoder = batch;
+  for (SequenceChunk& s : decoder.sequences) {
+    if (s.prompt_tokens > 0) s.start_pos -= s.prompt_tokens - 1;
+  }
+  return device_.forward(decoder, LogitsFor::last_token, spec_, cache, [&](const StepInputs& in) {
+    return decoder_layers(in.ids, in.paged, in.cross, in.logit_rows, cache);
+  });
+}
+
+Tensor T5Model::decoder_layers(const Tensor& ids, const PagedBatch& self, const PagedBatch& cross, const Tensor& rows,
+                               KvCache& cache) const {
+  const T5Config& c = config_;
+  const auto eps = static_cast<float>(c.layer_norm_epsilon);
+  auto scratch = [&](const Shape& shape, DType dtype) { return device_.scratch(shape, dtype); };
+  DecoderBuffers b = allocate_decoder({.tokens = ids.numel(), .seqs = rows.numel(), .logit_rows = rows.numel()},
+                                      device_.activations(), scratch);
   const ops::RelativeBias bias{.table = weights_.decoder_bias,
                                .num_buckets = c.relative_attention_num_buckets,
                                .max_distance = c.relative_attention_max_distance,
@@ -392,16 +424,16 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
     const auto self_layer = 2 * static_cast<int64_t>(block), cross_layer = self_layer + 1;
     ops::rmsnorm(b.x, B.self_norm.weight, eps, b.h);
     B.self_qkv(b.h, b.qkv);
-    ops::qkv_cache_write(b.qkv, self_batch, Tensor(), ref::RopeLayout::rotate_half, b.q, cache.keys(self_layer),
+    ops::qkv_cache_write(b.qkv, self, Tensor(), ref::RopeLayout::rotate_half, b.q, cache.keys(self_layer),
                          cache.values(self_layer));
-    ops::paged_attention(b.q, cache.keys(self_layer), cache.values(self_layer), self_batch, 1.0f, 0, b.attn, bias);
+    ops::paged_attention(b.q, cache.keys(self_layer), cache.values(self_layer), self, 1.0f, 0, b.attn, bias);
     B.self_o(rows_of(b.attn), b.out);
     ops::add(b.x, b.out, b.x);
 
     ops::rmsnorm(b.x, B.cross_norm.weight, eps, b.h);
     Tensor q_rows = rows_of(b.q);
     B.cross_q(b.h, q_rows);
-    ops::paged_attention(b.q, cache.keys(cross_layer), cache.values(cross_layer), cross_batch, 1.0f, 0, b.attn);
+    ops::paged_attention(b.q, cache.keys(cross_layer), cache.values(cross_layer), cross, 1.0f, 0, b.attn);
     B.cross_o(rows_of(b.attn), b.out);
     ops::add(b.x, b.out, b.x);
 

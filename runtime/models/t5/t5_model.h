@@ -4,9 +4,11 @@
 // generated tokens the decoder's. The step that reads a prompt runs the encoder once and
 // writes each decoder block's cross-attention keys and values of its output into the KV
 // cache; decoder tokens then attend causally to their own keys (with the decoder's relative
-// position bias) and to those. The cache's layers are each decoder block's self-attention,
-// then its cross-attention (layer 2b and 2b + 1); a self layer holds decoder token j at
-// position j, a cross layer encoder token i at position i, within the sequence's blocks.
+// position bias) and to those. On the GPU the steps that decode replay a CUDA graph per
+// batch size, as the decoder LMs' do (DecoderDevice). The cache's layers are each decoder
+// block's self-attention, then its cross-attention (layer 2b and 2b + 1); a self layer
+// holds decoder token j at position j, a cross layer encoder token i at position i, within
+// the sequence's blocks.
 //
 // The same code runs on both devices: on the GPU in bf16 (fp16 is refused: T5's activations
 // overflow it, which transformers clamps), from the step's planned workspace, the attention
@@ -77,6 +79,10 @@ class T5Model final : public CausalLM {
   // none, and so is last_token_hidden).
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
   DeviceRuntime* device_runtime() const override { return device_.runtime(); }
+  bool takes_sampled_ids() const override { return true; }
+  std::vector<int64_t> graph_batch_sizes() const override { return device_.graph_batch_sizes(); }
+  int64_t captured_graphs() const override { return device_.captured_graphs(); }
+  void set_cuda_graphs(bool enabled) override { device_.set_cuda_graphs(enabled); }
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   MemoryRequest memory_request(const DeviceOptions& options) const override;
   void place_on(std::shared_ptr<DeviceRuntime> runtime, const DeviceOptions& options) override;
@@ -100,6 +106,13 @@ class T5Model final : public CausalLM {
   // values of its output at positions [0, ids.size()) of `blocks`, in an open step.
   void encode_into_cache(std::span<const int32_t> ids, const BlockTable& blocks, KvCache& cache) const;
   void feed_forward(const T5FeedForward& ff, const Tensor& x, Tensor& inner, Tensor& act, Tensor& out) const;
+  // A step in which no sequence reads its prompt and each brings one decoder token: through
+  // DecoderDevice::forward, so that the GPU replays it as a CUDA graph of its batch size.
+  Tensor decode_step(const ForwardBatch& batch, KvCache& cache) const;
+  // The decoder over `ids` (its tokens at self's positions, each also a query of `cross`) and
+  // the LM head over the hidden states' `rows`: the logits [rows, vocab], in an open step.
+  Tensor decoder_layers(const Tensor& ids, const PagedBatch& self, const PagedBatch& cross, const Tensor& rows,
+                        KvCache& cache) const;
   // A host tensor (or batch) where the model's ops read it: uploaded into the step's
   // workspace on the GPU, as it is on the CPU.
   Tensor on_device(const Tensor& host) const;
