@@ -197,7 +197,9 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
     for (auto& fragment : r.p) sm90::fence_registers(fragment);
     sm90::wgmma_fence();
     if (i > 0) flash_sm90::issue_pv<T, kHeadDim, kKeys>(r.o, r.p, smem.v_stage(static_cast<int>((i - 1) % kStages)));
-    if (scores) flash_sm90::issue_scores<T, kHeadDim, kRows, kKeys>(r.s, q_rows, smem.k_stage(static_cast<int>(i % kStages)));
+    if (scores) {
+      flash_sm90::issue_scores<T, kHeadDim, kRows, kKeys>(r.s, q_rows, smem.k_stage(static_cast<int>(i % kStages)));
+    }
     sm90::wgmma_commit();
     if (consumer == 0) {
       sm90::named_barrier_arrive<kTurn1>(kConsumerThreads);

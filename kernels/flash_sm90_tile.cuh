@@ -214,7 +214,9 @@ __device__ __forceinline__ void softmax_tile(WarpgroupRows<kHeadDim, kKeys>& r, 
 #pragma unroll
     for (int n = 0; n < kKeys / 64; ++n) {
 #pragma unroll
-      for (int c = 0; c < 8; ++c) tile_max = fmaxf(tile_max, fmaxf(r.s[n][4 * c + 2 * half], r.s[n][4 * c + 2 * half + 1]));
+      for (int c = 0; c < 8; ++c) {
+        tile_max = fmaxf(tile_max, fmaxf(r.s[n][4 * c + 2 * half], r.s[n][4 * c + 2 * half + 1]));
+      }
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
