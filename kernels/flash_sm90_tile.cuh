@@ -218,12 +218,7 @@ __device__ __forceinline__ void softmax_tile(WarpgroupRows<kHeadDim, kKeys>& r, 
         tile_max = fmaxf(tile_max, fmaxf(r.s[n][4 * c + 2 * half], r.s[n][4 * c + 2 * half + 1]));
       }
     }
-    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-    const float new_max = fmaxf(r.row_max[half], tile_max);
-    const float base = new_max == -INFINITY ? 0.0f : new_max;  // a fully masked row stays at zero
-    const float correction = exp2f(r.row_max[half] - base);
-    r.row_max[half] = new_max;
+    const auto [base, correction] = flash::rescale_row(r.row_max[half], tile_max);
     float tile_sum = 0.0f;
 #pragma unroll
     for (int n = 0; n < kKeys / 64; ++n) {

@@ -109,6 +109,25 @@ __device__ __forceinline__ void mask_scores(float (&s)[kKeys / 8][4], Visible vi
   }
 }
 
+// One row's step of the online softmax, in base 2: its max over this key tile from each of
+// the 4 lanes that share the row (`tile_max`: this lane's), folded into `running_max`; the
+// base the tile's exponents subtract (0 while the row has seen only masked keys, so that
+// 2^(-inf - 0) = 0, never NaN) and the correction 2^(old max - base) for what the row has
+// summed so far.
+struct RowRescale {
+  float base;
+  float correction;
+};
+__device__ __forceinline__ RowRescale rescale_row(float& running_max, float tile_max) {
+  tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+  tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+  const float new_max = fmaxf(running_max, tile_max);
+  const float base = new_max == -INFINITY ? 0.0f : new_max;
+  const float correction = exp2f(running_max - base);
+  running_max = new_max;
+  return {base, correction};
+}
+
 // Folds the scaled scores of one key slice into the rows' softmax: new maxima (over the 4
 // lanes that share a row), the accumulator and sums rescaled by 2^(old max - new max), and
 // s replaced by the unnormalized probabilities 2^(s - max). A row that has seen no key yet
@@ -120,12 +139,7 @@ __device__ __forceinline__ void online_softmax(RowState<kHeadDim>& rows, float (
     float tile_max = -INFINITY;
 #pragma unroll
     for (int t = 0; t < kKeys / 8; ++t) tile_max = fmaxf(tile_max, fmaxf(s[t][2 * half], s[t][2 * half + 1]));
-    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-    const float new_max = fmaxf(rows.max[half], tile_max);
-    const float base = new_max == -INFINITY ? 0.0f : new_max;
-    const float correction = exp2f(rows.max[half] - base);
-    rows.max[half] = new_max;
+    const auto [base, correction] = rescale_row(rows.max[half], tile_max);
     float tile_sum = 0.0f;
 #pragma unroll
     for (int t = 0; t < kKeys / 8; ++t) {
