@@ -163,10 +163,13 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
     if (threadIdx.x != 0) return;
     sm90::mbarrier_arrive_expect_tx(&q_loaded, Memory::kQBytes);
     flash_sm90::load_q_tile<kHeadDim, kRows>(smem.q, q_map, &q_loaded, t);
+    bool gave_up = false;  // then the consumers' rows are NaN already: no more waiting
     for (int64_t i = 0; i < tiles; ++i) {
       const int stage = static_cast<int>(i % kStages);
       // The consumers' release of the stage's previous tile, i - kStages.
-      if (i >= kStages) sm90::mbarrier_wait_bounded(&kv_free[stage], static_cast<uint32_t>((i / kStages - 1) % 2));
+      if (i >= kStages && !gave_up) {
+        gave_up = !sm90::mbarrier_wait_bounded(&kv_free[stage], static_cast<uint32_t>((i / kStages - 1) % 2));
+      }
       sm90::mbarrier_arrive_expect_tx(&kv_loaded[stage], 2 * Memory::kKvBytes);
       flash_sm90::load_kv_tile<kHeadDim, kKeys, kPaged>(smem.k_stage(stage), smem.v_stage(stage), k_map, v_map,
                                                          &kv_loaded[stage], b, t, t.tiles.first + i);
@@ -215,7 +218,8 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
   for (int64_t i = 0; i < tiles; ++i) {
     const int stage = static_cast<int>(i % kStages);
     const int64_t j = t.tiles.first + i;
-    lost |= !sm90::mbarrier_wait_bounded(&kv_loaded[stage], static_cast<uint32_t>(i / kStages % 2));
+    // A thread whose wait gave up waits no more: a broken block ends within a second or two.
+    lost = lost || !sm90::mbarrier_wait_bounded(&kv_loaded[stage], static_cast<uint32_t>(i / kStages % 2));
     if constexpr (kPaged) {
       // Uniform over both consumers, which meet before either reads the tile.
       if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread,
