@@ -186,11 +186,12 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
   bool lost = !sm90::mbarrier_wait_bounded(&q_loaded, 0);
   if (consumer == 1 && tiles > 0) sm90::named_barrier_arrive<kTurn0>(kConsumerThreads);
 
-  // A turn: the previous key tile's P V (with the P and the rescaled O its softmax left),
-  // then this one's S, issued back to back for the tensor cores to run while the other
-  // consumer computes its softmax.
-  auto take_turn = [&](int64_t i, bool scores, bool last_turn) {
-    __syncwarp();  // the zeroing loop and the waits may have split the warp; bar.sync and wgmma are .aligned
+  // Turn i: key tile i - 1's P V (with the P and the rescaled O its softmax left), then tile
+  // i's S (none in the last turn, i == tiles), issued back to back for the tensor cores to
+  // run while the other consumer computes its softmax.
+  auto take_turn = [&](int64_t i) {
+    const bool last_turn = i == tiles;
+    __syncwarp();  // the zeroing loop and the waits may split a warp; bar.sync and wgmma are .aligned
     if (consumer == 0) {
       sm90::named_barrier_sync<kTurn0>(kConsumerThreads);
     } else {
@@ -200,7 +201,7 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
     for (auto& fragment : r.p) sm90::fence_registers(fragment);
     sm90::wgmma_fence();
     if (i > 0) flash_sm90::issue_pv<T, kHeadDim, kKeys>(r.o, r.p, smem.v_stage(static_cast<int>((i - 1) % kStages)));
-    if (scores) {
+    if (!last_turn) {
       flash_sm90::issue_scores<T, kHeadDim, kRows, kKeys>(r.s, q_rows, smem.k_stage(static_cast<int>(i % kStages)));
     }
     sm90::wgmma_commit();
@@ -228,10 +229,10 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
         sm90::named_barrier_sync<kZeroed>(kConsumerThreads);
       }
     }
-    take_turn(i, true, false);
+    take_turn(i);
     flash_sm90::softmax_tile<T, kHeadDim, kKeys, kPaged>(r, b, t, j, warp_first_position, lane);
   }
-  if (tiles > 0) take_turn(tiles, false, true);
+  if (tiles > 0) take_turn(tiles);
   if (lost) r.row_sum[0] = r.row_sum[1] = NAN;  // NaN rows: the comparison sees them
   flash_sm90::store_rows<T, kHeadDim, kKeys>(r, p.out, b, t, consumer * 64, warp, lane);
 }
