@@ -20,6 +20,7 @@ namespace {
 
 template <class Row>
 constexpr int64_t kWords = static_cast<int64_t>(sizeof(Row) / sizeof(int32_t));
+static_assert(kWords<SamplingRow> == kSamplingRowWords);
 
 template <class Row>
 Tensor pack_rows(std::span<const Row> rows) {

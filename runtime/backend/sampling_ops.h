@@ -28,9 +28,10 @@ using ref::kMaxTopLogprobs;
 // The most logit biases a row may carry (OpenAI's limit), for the workspace bound.
 constexpr int64_t kMaxLogitBias = 300;
 
-// The rows as a host tensor [rows, words] i32; throws naming the first row and parameter
-// out of range.
+// The rows as a host tensor [rows, kSamplingRowWords] i32; throws naming the first row
+// and parameter out of range.
 Tensor sampling_rows(std::span<const SamplingRow> rows);
+constexpr int64_t kSamplingRowWords = sizeof(SamplingRow) / sizeof(int32_t);
 
 // Each row's tokens as a range of one token list, as host tensors.
 struct PenaltyTable {

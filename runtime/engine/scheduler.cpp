@@ -328,7 +328,6 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
     batch.from_sampled.resize(batch.tokens.size(), -1);
     batch.sampled = previous->sampling.ids;
   }
-  const Tensor logits = model_.forward(batch, cache_, LogitsFor::last_token);
   RowSampling still_reading;  // a row whose prompt goes on next step: the cheapest draw, discarded
   still_reading.params.temperature = 0.0f;
   std::vector<RowSampling> rows;
@@ -346,8 +345,11 @@ std::unique_ptr<BatchScheduler::Launched> BatchScheduler::launch(const Plan& pla
                     .allowed_tokens = seq->grammar ? seq->grammar->allowed_tokens(seq->request.max_new_tokens - drawn)
                                                    : std::span<const uint32_t>{}});
   }
-  auto launched =
-      std::make_unique<Launched>(Launched{.sampling = launch_sampling(logits, rows, model_.device_runtime())});
+  DeviceRuntime* runtime = model_.device_runtime();
+  if (model_.draws_in_step()) batch.draw = step_draw(rows, runtime);
+  const Tensor logits = model_.forward(batch, cache_, LogitsFor::last_token);
+  auto launched = std::make_unique<Launched>(
+      Launched{.sampling = launch_sampling(logits, rows, runtime, batch.draw ? batch.draw->ids : Tensor())});
   // Only once the step is launched: one that throws leaves every sequence as it was, to be
   // planned again, rather than computed but never sampled.
   totals_.prefill_tokens += prefill;

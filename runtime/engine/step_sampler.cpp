@@ -96,11 +96,35 @@ Tensor token_masks(std::span<const RowSampling> rows, int64_t vocab) {
   return masks;
 }
 
+// Whether a row's draw takes more than its SamplingRow: penalties, biases or a token mask.
+bool filters_logits(const RowSampling& row) {
+  const SamplingParams& p = row.params;
+  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f ||
+         !p.logit_bias.empty() || !row.allowed_tokens.empty();
+}
+
+Tensor sampling_params(std::span<const RowSampling> rows) {
+  std::vector<ops::SamplingRow> params;
+  for (const RowSampling& row : rows) params.push_back(sampling_row(row));
+  return ops::sampling_rows(params);
+}
+
 }  // namespace
 
-LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime) {
+std::optional<ForwardBatch::Draw> step_draw(std::span<const RowSampling> rows, DeviceRuntime* runtime) {
+  if (std::ranges::any_of(rows, filters_logits)) return std::nullopt;
+  const auto n = std::ssize(rows);
+  return ForwardBatch::Draw{.params = sampling_params(rows),
+                            .ids = runtime != nullptr ? runtime->sampled_ids(n) : Tensor::zeros({n}, DType::i32)};
+}
+
+LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime,
+                                 const Tensor& drawn) {
   GENRT_CHECK(logits.rank() == 2 && logits.dim(0) == static_cast<int64_t>(rows.size()),
               "sample_step: logits {} for {} rows", shape_string(logits.shape()), rows.size());
+  GENRT_CHECK(!drawn.defined() || (drawn.numel() == logits.dim(0) && std::ranges::none_of(rows, filters_logits)),
+              "sample_step: {} ids drawn in the step for {} rows, or a row whose draw filters its logits",
+              drawn.defined() ? drawn.numel() : 0, rows.size());
   const int64_t n = logits.dim(0), vocab = logits.dim(1);
   // Everything below is budgeted in the model's workspace by ops::sampling_workspace_bytes.
   std::optional<DeviceRuntime::ContextScope> scope;
@@ -110,22 +134,22 @@ LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampli
     return runtime != nullptr ? runtime->scratch(shape, dtype) : Tensor::zeros(shape, dtype);
   };
 
-  std::vector<ops::SamplingRow> params;
-  for (const RowSampling& row : rows) params.push_back(sampling_row(row));
-  const Tensor sampling = on_device(ops::sampling_rows(params));
-  // Penalties and masks go to a copy: the logprobs are the raw logits'.
-  Tensor penalized = logits;
-  if (const ops::PenaltyTable table = penalties(rows, vocab); table.rows.defined()) {
-    penalized = scratch(logits.shape(), DType::f32);
-    ops::apply_penalties(logits, on_device(table.rows), on_device(table.tokens), penalized);
+  Tensor ids = drawn;
+  if (!ids.defined()) {
+    // Penalties and masks go to a copy: the logprobs are the raw logits'.
+    Tensor penalized = logits;
+    if (const ops::PenaltyTable table = penalties(rows, vocab); table.rows.defined()) {
+      penalized = scratch(logits.shape(), DType::f32);
+      ops::apply_penalties(logits, on_device(table.rows), on_device(table.tokens), penalized);
+    }
+    if (const Tensor masks = token_masks(rows, vocab); masks.defined()) {
+      Tensor masked = penalized.raw() == logits.raw() ? scratch(logits.shape(), DType::f32) : penalized;
+      ops::mask_tokens(penalized, on_device(masks), masked);
+      penalized = masked;
+    }
+    ids = runtime != nullptr ? runtime->sampled_ids(n) : Tensor::zeros({n}, DType::i32);
+    ops::sample(penalized, on_device(sampling_params(rows)), ids);
   }
-  if (const Tensor masks = token_masks(rows, vocab); masks.defined()) {
-    Tensor masked = penalized.raw() == logits.raw() ? scratch(logits.shape(), DType::f32) : penalized;
-    ops::mask_tokens(penalized, on_device(masks), masked);
-    penalized = masked;
-  }
-  Tensor ids = runtime != nullptr ? runtime->sampled_ids(n) : Tensor::zeros({n}, DType::i32);
-  ops::sample(penalized, sampling, ids);
 
   std::vector<int32_t> asking;
   int64_t top_n = 0;

@@ -13,6 +13,7 @@
 #include "runtime/backend/device_runtime.h"
 #include "runtime/core/tensor.h"
 #include "runtime/engine/sampling_params.h"
+#include "runtime/models/causal_lm.h"
 
 namespace genrt {
 
@@ -59,10 +60,19 @@ struct LaunchedSampling {
   int64_t top_n = 0;
 };
 
+// The draw of a step whose rows take nothing but their SamplingRow (no penalty, logit bias
+// or token mask), for the forward step to take in (ForwardBatch::draw): on the GPU its ids
+// go to the runtime's sampled ids. Unset when a row needs more: the whole draw then runs
+// in launch_sampling, after the forward.
+std::optional<ForwardBatch::Draw> step_draw(std::span<const RowSampling> rows, DeviceRuntime* runtime);
+
 // Launches the sampling of a token for each row of logits [rows, vocab] (f32, as the model's
 // forward returned them: on the device of `runtime`, the model's DeviceRuntime, or on the
-// host when it is null). On the GPU the ids go to the runtime's sampled-ids buffer.
-LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime);
+// host when it is null). On the GPU the ids go to the runtime's sampled-ids buffer. `drawn`:
+// the ids of a step_draw() that the forward step drew, leaving the requested logprobs and
+// the read-back; undefined: the draw too.
+LaunchedSampling launch_sampling(const Tensor& logits, std::span<const RowSampling> rows, DeviceRuntime* runtime,
+                                 const Tensor& drawn = {});
 // Waits for a launched sampling's results (the step's one synchronization on the GPU).
 std::vector<SampledToken> collect_sampling(const LaunchedSampling& launched);
 // Both at once.

@@ -8,6 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/backend/device_runtime.h"
+#include "runtime/backend/sampling_ops.h"
+
 namespace genrt {
 
 KvCacheShape ModelSpec::kv_cache_shape(int64_t blocks, int64_t block_size) const {
@@ -71,6 +74,7 @@ ForwardBatch pad_decode_batch(const ForwardBatch& batch, int64_t rows, const Blo
               batch.tokens.size(), batch.sequences.size(), rows);
   GENRT_CHECK(padding.used > 0, "pad_decode_batch: the padding table has no block");
   ForwardBatch padded = batch;
+  padded.draw.reset();
   for (auto row = std::ssize(batch.sequences); row < rows; ++row) {
     padded.tokens.push_back(0);
     padded.sequences.push_back({.first_token = row, .n_tokens = 1, .start_pos = 0, .blocks = &padding});
@@ -122,8 +126,14 @@ void capture_decode_graphs(const CausalLM& model, KvCache& cache) {
   if (sizes.empty()) return;
   const auto start = std::chrono::steady_clock::now();
   for (const int64_t rows : sizes) {
-    // A step of padding rows only: it writes nothing but the padding block.
-    model.forward(pad_decode_batch({}, rows, cache.padding_table()), cache, LogitsFor::last_token);
+    // A step of padding rows only: it writes nothing but the padding block. With the draw
+    // that the batch scheduler's steps take, when they take one.
+    ForwardBatch padding = pad_decode_batch({}, rows, cache.padding_table());
+    if (model.draws_in_step()) {
+      const std::vector<ops::SamplingRow> greedy(static_cast<size_t>(rows), {.temperature = 0.0f});
+      padding.draw = {.params = ops::sampling_rows(greedy), .ids = model.device_runtime()->sampled_ids(rows)};
+    }
+    model.forward(padding, cache, LogitsFor::last_token);
   }
   spdlog::info("{}: {} decode CUDA graphs (batch {} to {}) ready in {:.2f} s", model.spec().architecture,
                model.captured_graphs(), sizes.front(), sizes.back(),

@@ -88,6 +88,15 @@ struct ForwardBatch {
   // in `tokens`. Only for a model whose takes_sampled_ids().
   std::vector<int32_t> from_sampled;
   Tensor sampled;
+  // The step's draw, taken into the step (on the GPU into a decode step's CUDA graph, so
+  // that no launch or upload follows the replay): a token drawn from each sequence's
+  // last-token logits as ops::sample draws it. Only for a model whose draws_in_step(),
+  // with LogitsFor::last_token. Unset: the caller samples the logits.
+  struct Draw {
+    Tensor params;  // host [sequences, words] i32: ops::sampling_rows()
+    Tensor ids;     // [sequences] i32 on the model's device; on the GPU the runtime's sampled ids
+  };
+  std::optional<Draw> draw;
 };
 
 // What a forward step returns: fp32 logits of each sequence's last token or of every
@@ -114,6 +123,8 @@ class CausalLM {
   // Whether forward() takes tokens from the previous step's sampled ids
   // (ForwardBatch::from_sampled), which asynchronous scheduling needs.
   virtual bool takes_sampled_ids() const { return false; }
+  // Whether forward() draws ForwardBatch::draw's tokens.
+  virtual bool draws_in_step() const { return false; }
   // The batch sizes whose decode steps replay a CUDA graph (captured the first time each
   // runs, or ahead by capture_decode_graphs); empty on the CPU or without graphs.
   virtual std::vector<int64_t> graph_batch_sizes() const { return {}; }
@@ -143,7 +154,8 @@ PagedBatch make_paged_batch(const ForwardBatch& batch, int64_t block_size, int64
 // A decode step (one new token per sequence) grown to `rows` sequences, as a CUDA graph of
 // that batch size runs it: each padding row feeds token 0 at position 0 of `padding` (a
 // table whose block no sequence holds, KvCache::padding_table), so it writes and reads
-// only that block and changes no sequence's keys, values or logits.
+// only that block and changes no sequence's keys, values or logits. It has no draw: a
+// draw's rows are the caller's (forward() pads them for a graph).
 ForwardBatch pad_decode_batch(const ForwardBatch& batch, int64_t rows, const BlockTable& padding);
 // Whether every sequence of the batch brings exactly one new token (true of no sequence).
 bool is_decode_step(const ForwardBatch& batch);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -11,16 +12,16 @@
 
 namespace genrt {
 
-// The CUDA graphs of one model's decode steps, by batch bucket, and the fixed buffers
-// their inputs are written into before each replay.
+// The CUDA graphs of one model's decode steps, by batch bucket and by whether the step
+// draws its tokens, and the fixed buffers their inputs are written into before each replay.
 struct DecoderDevice::Graphs {
   std::vector<int64_t> buckets;  // ascending
-  StepInputs inputs;             // the largest bucket's; a bucket's graph reads their first rows
+  GraphInputs inputs;            // the largest bucket's; a bucket's graph reads their first rows
   struct Bucket {
     StepGraph graph;
     Tensor logits;  // where its steps leave them: [bucket, vocab]
   };
-  std::map<int64_t, Bucket> by_rows;
+  std::map<std::pair<int64_t, bool>, Bucket> by_step;  // by (rows, draws)
   bool failed = false;   // a capture failed: every step runs without graphs
   bool enabled = true;   // set_cuda_graphs
 };
@@ -58,6 +59,18 @@ PagedBatch cross_attention_batch(const ForwardBatch& batch, const PagedBatch& pa
   return cross;
 }
 
+// A draw's parameters for a graph of `rows` rows: the batch's rows, then greedy rows for
+// the padding (the cheapest draw; nobody reads their ids).
+Tensor padded_draw_params(const Tensor& params, int64_t rows) {
+  const int64_t seqs = params.dim(0);
+  const std::vector<ops::SamplingRow> padding(static_cast<size_t>(rows - seqs), {.temperature = 0.0f});
+  const Tensor padding_params = ops::sampling_rows(padding);
+  Tensor padded = Tensor::zeros({rows, ops::kSamplingRowWords}, DType::i32);
+  std::copy_n(params.data<int32_t>(), params.numel(), padded.data<int32_t>());
+  std::copy_n(padding_params.data<int32_t>(), padding_params.numel(), padded.data<int32_t>() + params.numel());
+  return padded;
+}
+
 }  // namespace
 
 DecoderDevice::DecoderDevice() = default;
@@ -92,6 +105,10 @@ std::vector<int64_t> DecoderDevice::graph_buckets(const DeviceOptions& options) 
   return buckets;
 }
 
+int64_t DecoderDevice::max_graphs(const DeviceOptions& options) {
+  return 2 * std::ssize(graph_buckets(options));
+}
+
 std::vector<int64_t> DecoderDevice::graph_batch_sizes() const {
   return graphs_ && graphs_->enabled && !graphs_->failed ? graphs_->buckets : std::vector<int64_t>{};
 }
@@ -102,7 +119,7 @@ void DecoderDevice::set_cuda_graphs(bool enabled) {
 
 int64_t DecoderDevice::captured_graphs() const {
   if (!graphs_) return 0;
-  return std::ranges::count_if(graphs_->by_rows, [](const auto& bucket) { return bucket.second.graph.captured(); });
+  return std::ranges::count_if(graphs_->by_step, [](const auto& bucket) { return bucket.second.graph.captured(); });
 }
 
 DeviceOptions DecoderDevice::resolve(const DeviceOptions& options, const ModelSpec& spec) {
@@ -137,12 +154,30 @@ Tensor DecoderDevice::scratch(const Shape& shape, DType dtype) const {
 
 Tensor DecoderDevice::forward(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, KvCache& cache,
                               const StepBody& body) const {
+  if (batch.draw) {
+    const auto seqs = std::ssize(batch.sequences);
+    const ForwardBatch::Draw& d = *batch.draw;
+    GENRT_CHECK(which == LogitsFor::last_token, "forward: a step draws from the logits of each sequence's last token");
+    GENRT_CHECK(d.params.rank() == 2 && d.params.dim(0) == seqs && d.params.dim(1) == ops::kSamplingRowWords &&
+                    d.params.device() == Device::cpu && d.ids.numel() == seqs,
+                "forward: a draw for {} sequences needs host parameters [{}, {}] (ops::sampling_rows) and {} ids, "
+                "got {} and {}",
+                seqs, seqs, ops::kSamplingRowWords, seqs, shape_string(d.params.shape()), d.ids.numel());
+  }
   const auto step = step_on(runtime_.get());  // on the GPU resets the workspace: before any scratch()
   if (graphs_ && graphs_->enabled && !graphs_->failed && which == LogitsFor::last_token && !batch.sequences.empty() &&
       is_decode_step(batch) && std::ssize(batch.sequences) <= graphs_->buckets.back()) {
     return run_graph(batch, spec, cache, body);
   }
-  return body(inputs(batch, which, spec, cache.shape().block_size));
+  const Tensor logits = body(inputs(batch, which, spec, cache.shape().block_size));
+  draw(batch, logits);
+  return logits;
+}
+
+void DecoderDevice::draw(const ForwardBatch& batch, const Tensor& logits) const {
+  if (!batch.draw) return;
+  Tensor ids = batch.draw->ids;
+  ops::sample(logits, runtime_ ? runtime_->upload(batch.draw->params) : batch.draw->params, ids);
 }
 
 Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec, KvCache& cache,
@@ -160,35 +195,46 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
   if (spec.decoder_start_token_id) host.cross = cross_attention_batch(padded, host.paged);
   // The bucket's inputs: the first rows of the fixed buffers, written before the replay.
   // The kernels are chosen for any context up to the model's (a graph's launches are fixed).
-  StepInputs in{.paged = {.positions = g.inputs.paged.positions.slice(0, rows),
-                          .slots = g.inputs.paged.slots.slice(0, rows),
-                          .query_start = g.inputs.paged.query_start.slice(0, rows + 1),
-                          .context_lens = g.inputs.paged.context_lens.slice(0, rows),
-                          .block_tables = g.inputs.paged.block_tables.slice(0, rows),
+  const StepInputs& fixed = g.inputs.step;
+  StepInputs in{.paged = {.positions = fixed.paged.positions.slice(0, rows),
+                          .slots = fixed.paged.slots.slice(0, rows),
+                          .query_start = fixed.paged.query_start.slice(0, rows + 1),
+                          .context_lens = fixed.paged.context_lens.slice(0, rows),
+                          .block_tables = fixed.paged.block_tables.slice(0, rows),
                           .block_size = kBlockSize,
                           .max_query_len = 1,
                           .max_context_len = spec.context_length},
-                .ids = g.inputs.ids.slice(0, rows),
-                .logit_rows = g.inputs.logit_rows.slice(0, rows),
-                .from_sampled = g.inputs.from_sampled.slice(0, rows)};
+                .ids = fixed.ids.slice(0, rows),
+                .logit_rows = fixed.logit_rows.slice(0, rows),
+                .from_sampled = fixed.from_sampled.slice(0, rows)};
   if (spec.decoder_start_token_id) {
-    in.cross = {.positions = g.inputs.cross.positions.slice(0, rows),
+    in.cross = {.positions = fixed.cross.positions.slice(0, rows),
                 .slots = in.paged.slots,
                 .query_start = in.paged.query_start,
-                .context_lens = g.inputs.cross.context_lens.slice(0, rows),
+                .context_lens = fixed.cross.context_lens.slice(0, rows),
                 .block_tables = in.paged.block_tables,
                 .block_size = kBlockSize,
                 .max_query_len = 1,
                 .max_context_len = spec.context_length};
   }
   upload_inputs(padded, host, in);
+  // The draw's parameters into their fixed buffer; the graph draws every row's token into
+  // the runtime's sampled ids, where the caller expects them.
+  const bool draws = batch.draw.has_value();
+  Tensor draw_params, drawn;
+  if (draws) {
+    drawn = runtime_->sampled_ids(rows);
+    GENRT_CHECK(batch.draw->ids.raw() == drawn.raw(), "forward: a decode step's graph draws into the runtime's sampled ids");
+    draw_params = g.inputs.draw_params.slice(0, rows);
+    runtime_->upload(padded_draw_params(batch.draw->params, rows), draw_params);
+  }
   // Every bucket's graph takes its buffers from the same workspace mark, and what runs
   // after it in the step (sampling) carves from where they end: safe because everything
   // runs in order on one stream and no graph buffer holds state from one step to the next.
   // The graphs write the KV pools by address: make_kv_cache carves every cache from the
   // planned arena at the same addresses, so graphs outlive caches; a cache elsewhere
   // recaptures.
-  Graphs::Bucket& bucket = g.by_rows[rows];
+  Graphs::Bucket& bucket = g.by_step[{rows, draws}];
   Tensor logits;  // of a launched step; a replay leaves them where its capture put them
   bucket.graph.run(
       *runtime_, {reinterpret_cast<uintptr_t>(cache.keys(0).raw())},
@@ -197,14 +243,15 @@ Tensor DecoderDevice::run_graph(const ForwardBatch& batch, const ModelSpec& spec
         GENRT_CHECK(!logits.defined() || out.raw() == logits.raw(),
                     "the captured decode step put its logits elsewhere than the step it was captured from");
         logits = out;
+        if (draws) ops::sample(out, draw_params, drawn);
       },
-      fmt::format("the {} decode step of batch {}", spec.architecture, rows));
+      fmt::format("the {} decode step of batch {}{}", spec.architecture, rows, draws ? " with its draw" : ""));
   if (!logits.defined()) logits = bucket.logits;  // replayed
   bucket.logits = logits;
   if (bucket.graph.failed()) {
     spdlog::warn("{}: decode steps of every batch size run without CUDA graphs from now on", spec.architecture);
     g.failed = true;
-    g.by_rows.clear();
+    g.by_step.clear();
   }
   return logits.slice(0, seqs);
 }

@@ -108,6 +108,9 @@ class DecoderDevice {
   // The batch sizes whose decode steps are CUDA graphs with these resolved options:
   // powers of two up to the step's sequence limit, and the limit itself.
   static std::vector<int64_t> graph_buckets(const DeviceOptions& options);
+  // The CUDA graphs a model with these resolved options may keep: two per bucket, a
+  // step that draws its tokens (ForwardBatch::draw) and one whose caller samples them.
+  static int64_t max_graphs(const DeviceOptions& options);
 
   // The step's buffers: the runtime's workspace on the GPU, fresh host tensors on the CPU.
   Tensor scratch(const Shape& shape, DType dtype) const;
@@ -117,9 +120,13 @@ class DecoderDevice {
   // token per sequence, logits of each) of at most the largest bucket's sequences is padded
   // to its bucket (pad_decode_batch) and replays that bucket's CUDA graph; the first step of
   // a bucket on a KV cache runs `body` and captures it. Every other step runs `body` on its
-  // own inputs. The logits are `body`'s rows of the batch's sequences.
+  // own inputs. The logits are `body`'s rows of the batch's sequences. The step draws
+  // batch.draw's tokens when it has one, inside the graph of a replayed step.
   Tensor forward(const ForwardBatch& batch, LogitsFor which, const ModelSpec& spec, KvCache& cache,
                  const StepBody& body) const;
+  // Draws batch.draw's tokens from `logits` [sequences, vocab], when it has a draw: for a
+  // step that does not run through forward() (T5's steps that read prompts).
+  void draw(const ForwardBatch& batch, const Tensor& logits) const;
   // The batch sizes forward() runs as graphs, and how many it has captured.
   std::vector<int64_t> graph_batch_sizes() const;
   int64_t captured_graphs() const;
@@ -142,9 +149,14 @@ class DecoderDevice {
   void take_sampled_ids(const ForwardBatch& batch, const Tensor& from, Tensor& ids) const;
   // The decode step through its bucket's graph (see forward()).
   Tensor run_graph(const ForwardBatch& batch, const ModelSpec& spec, KvCache& cache, const StepBody& body) const;
-  // The largest graph step's inputs, in the persistent region, for the plan to size.
+  // The largest graph step's inputs, in the persistent region, for the plan to size: the
+  // step's and the parameters of its draw (ForwardBatch::draw).
+  struct GraphInputs {
+    StepInputs step;
+    Tensor draw_params;  // [rows, words] i32
+  };
   template <class Alloc>
-  static StepInputs allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec, Alloc& alloc);
+  static GraphInputs allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec, Alloc& alloc);
 
   std::shared_ptr<DeviceRuntime> runtime_;
   DeviceOptions options_;
@@ -152,11 +164,13 @@ class DecoderDevice {
 };
 
 template <class Alloc>
-StepInputs DecoderDevice::allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec, Alloc& alloc) {
+DecoderDevice::GraphInputs DecoderDevice::allocate_graph_inputs(const DeviceOptions& options, const ModelSpec& spec,
+                                                                Alloc& alloc) {
   const int64_t rows = graph_buckets(options).back();
   StepDims dims = max_step(options, spec);
   dims.tokens = dims.seqs = dims.logit_rows = rows;
-  return allocate_step_inputs(dims, kBlockSize, alloc);
+  StepInputs step = allocate_step_inputs(dims, kBlockSize, alloc);
+  return {.step = std::move(step), .draw_params = alloc({rows, ops::kSamplingRowWords}, DType::i32)};
 }
 
 template <class AllocateActivations>
@@ -179,7 +193,7 @@ MemoryRequest DecoderDevice::memory_request(const ModelSpec& spec, const DeviceO
           .min_blocks = (spec.context_length + kBlockSize - 1) / kBlockSize + (o.cuda_graphs ? 1 : 0),
           .step_upload_bytes =
               inputs.bytes + ops::sampling_upload_bytes(step.logit_rows, spec.vocab_size, spec.context_length),
-          .graph_bytes = o.cuda_graphs ? DeviceRuntime::kGraphBytes * graph_buckets(o).size() : 0};
+          .graph_bytes = o.cuda_graphs ? DeviceRuntime::kGraphBytes * max_graphs(o) : 0};
 }
 
 }  // namespace genrt

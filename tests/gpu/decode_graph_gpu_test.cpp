@@ -3,8 +3,8 @@
 // key tile of the decode kernel (so only one split has keys and the merge is exact); a
 // padded bucket's logits against the same padded step launched kernel by kernel, exactly
 // inside one key tile and within bf16 rounding over many; every bucket captured ahead of
-// time; graphs outliving a remade KV cache (carved at the same addresses). Skips without a
-// device.
+// time; graphs outliving a remade KV cache (carved at the same addresses); seeded draws
+// inside the graphs. Skips without a device.
 
 #include <gtest/gtest.h>
 
@@ -66,6 +66,42 @@ TEST(DecodeGraphsGpu, GreedyTokensMatchWithoutGraphs) {
   // planned arena at the same addresses, so the graphs stay valid.
   EXPECT_EQ(with.captured_graphs(), 3);
   EXPECT_EQ(without.captured_graphs(), 0);
+}
+
+// Seeded draws taken into the decode graphs (ForwardBatch::draw): the tokens of the same
+// requests without graphs, whose draws run after the launched step. Four sequences fill
+// bucket 4, so both runs' GEMMs see the same rows and the logits agree bit for bit. With a
+// repetition penalty the sampler draws after the replay, through the bucket's other graph.
+TEST(DecodeGraphsGpu, SeededTokensDrawnInsideTheGraphsMatchWithoutGraphs) {
+  GENRT_REQUIRE_GPU();
+  const LlamaConfig config = graph_test_config();
+  const LlamaModel with = random_llama_model(config, 17, {.device = Device::cuda, .max_step_seqs = 8});
+  const LlamaModel without =
+      random_llama_model(config, 17, {.device = Device::cuda, .max_step_seqs = 8, .cuda_graphs = false});
+  const auto generate = [](const CausalLM& model, float repetition_penalty) {
+    std::vector<GenerationRequest> requests;
+    for (int32_t s = 0; s < 4; ++s) {
+      requests.push_back({.prompt = {1, 10 + s, 7, 4},
+                          .max_new_tokens = 24,
+                          .sampling = {.temperature = 1.0f,
+                                       .top_p = 0.95f,
+                                       .repetition_penalty = repetition_penalty,
+                                       .seed = static_cast<uint64_t>(100 + s)},
+                          .ignore_eos = true});
+    }
+    KvCache cache = model.make_kv_cache(kv_blocks_needed(requests, 16), 16);
+    Generator generator(model, cache);
+    return generator.generate(requests, [](size_t, int32_t) { return true; });
+  };
+  for (const float penalty : {1.0f, 1.3f}) {
+    const std::vector<GenerationResult> a = generate(with, penalty), b = generate(without, penalty);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t s = 0; s < a.size(); ++s) {
+      EXPECT_EQ(a[s].tokens, b[s].tokens) << "repetition penalty " << penalty << ", sequence " << s;
+      EXPECT_EQ(a[s].tokens.size(), 24u);
+    }
+  }
+  EXPECT_EQ(with.captured_graphs(), 2);  // bucket 4 with its draw, and without
 }
 
 // Decode steps of `sequences` sequences with fixed tokens (not sampled), each step padded

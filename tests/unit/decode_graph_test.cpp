@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/core/max_rel_diff.h"
+#include "runtime/engine/step_sampler.h"
 #include "runtime/models/decoder_device.h"
 #include "runtime/models/llama/llama_init.h"
 #include "tests/test_util.h"
@@ -132,6 +133,42 @@ TEST(DecodeGraphs, PaddedDecodeStepsGiveTheSequencesTheSameLogits) {
   for (size_t step = 0; step < plain.size(); ++step) {
     EXPECT_LE(max_rel_diff(padded[step].data(), plain[step].data(), plain[step].size()), 1e-6) << "step " << step;
   }
+}
+
+// A step that draws its tokens (ForwardBatch::draw, which a decode step's graph takes in
+// on the GPU) draws each sequence's token as the sampler would from the step's logits.
+// A padded batch leaves the draw to forward(), which refuses one of other rows or of every
+// token's logits.
+TEST(DecodeGraphs, AStepDrawsTheTokensTheSamplerDrawsFromItsLogits) {
+  const LlamaModel model = random_llama_model(llama_preset("stories260k"), 3);
+  KvCache cache = model.make_kv_cache(16, 16);
+  cache.set_aside_padding_block();
+  std::vector<BlockTable> tables(3);
+  ForwardBatch batch;
+  for (int32_t s = 0; s < 3; ++s) {
+    ASSERT_TRUE(cache.reserve(tables[s], 4));
+    batch.sequences.push_back({.first_token = 4 * s, .n_tokens = 4, .start_pos = 0, .blocks = &tables[s]});
+    batch.tokens.insert(batch.tokens.end(), {1, 5 + s, 9, 12});
+  }
+  const std::vector<RowSampling> rows = {{.params = {.temperature = 0}},
+                                         {.params = {.temperature = 1.5f, .seed = 7}, .draws = 3},
+                                         {.params = {.temperature = 0.8f, .top_k = 20, .top_p = 0.9f, .seed = 11}}};
+  batch.draw = step_draw(rows, nullptr);
+  ASSERT_TRUE(batch.draw.has_value());
+  const Tensor logits = model.forward(batch, cache, LogitsFor::last_token);
+  const std::vector<SampledToken> want = sample_step(logits, rows, nullptr);
+  for (size_t r = 0; r < rows.size(); ++r) EXPECT_EQ(batch.draw->ids.data<int32_t>()[r], want[r].id) << "row " << r;
+
+  EXPECT_ERROR(model.forward(batch, cache, LogitsFor::all_tokens),
+               "forward: a step draws from the logits of each sequence's last token");
+  ForwardBatch two_rows = batch;
+  two_rows.draw = step_draw(std::span(rows).first(2), nullptr);
+  EXPECT_ERROR(model.forward(two_rows, cache, LogitsFor::last_token),
+               "forward: a draw for 3 sequences needs host parameters [3, 8] (ops::sampling_rows) and 3 ids, got "
+               "[2, 8] and 2");
+  ForwardBatch decode{.tokens = {7}, .sequences = {{.first_token = 0, .n_tokens = 1, .start_pos = 4, .blocks = &tables[0]}}};
+  decode.draw = step_draw(std::span(rows).first(1), nullptr);
+  EXPECT_FALSE(pad_decode_batch(decode, 4, cache.padding_table()).draw.has_value());
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <vector>
 
+#include "runtime/backend/sampling_ops.h"
 #include "runtime/engine/step_sampler.h"
 #include "tests/test_util.h"
 
@@ -175,6 +177,54 @@ TEST(StepSampler, TokenMasksLeaveOnlyAllowedTokensWhateverTheBiases) {
   EXPECT_ERROR(sample_one(row, {.allowed_tokens = std::span(allowed).first(2)}), "row 0's token mask has 2 words for 70 tokens");
   const std::vector<uint32_t> past_the_end = {0, 0, 1u << 6};  // token 70: not in the vocabulary
   EXPECT_ERROR(sample_one(row, {.allowed_tokens = past_the_end}), "row 0's token mask allows no token");
+}
+
+// A step's draw for the forward step to take in (ForwardBatch::draw): only for rows that
+// need nothing but their SamplingRow; launch_sampling then refuses rows that filter logits.
+TEST(StepSampler, AStepTakesInTheDrawOnlyOfRowsThatFilterNoLogits) {
+  const std::vector<RowSampling> plain = {
+      {.params = {.temperature = 0.7f, .top_k = 3, .top_p = 0.9f, .min_p = 0.1f, .seed = 1}, .draws = 4, .top_logprobs = 2},
+      {.params = {.temperature = 0}}};
+  const std::optional<ForwardBatch::Draw> draw = step_draw(plain, nullptr);
+  ASSERT_TRUE(draw.has_value());
+  EXPECT_EQ(draw->params.shape(), (Shape{2, ops::kSamplingRowWords}));
+  EXPECT_EQ(draw->ids.shape(), Shape{2});
+  const std::vector<int32_t> seen = {0};
+  const std::vector<uint32_t> mask = {0b11};
+  SamplingParams biased;
+  biased.logit_bias = {{1, 2.0f}};
+  const Tensor logits = logits_of({{1.0f, 2.0f}, {1.0f, 2.0f}});
+  for (const RowSampling& filtering : {RowSampling{.params = {.repetition_penalty = 1.1f}, .context = seen},
+                                       RowSampling{.params = {.presence_penalty = 0.5f}},
+                                       RowSampling{.params = {.frequency_penalty = -0.5f}}, RowSampling{.params = biased},
+                                       RowSampling{.allowed_tokens = mask}}) {
+    const std::vector<RowSampling> rows = {plain[1], filtering};
+    EXPECT_FALSE(step_draw(rows, nullptr).has_value());
+    EXPECT_ERROR(launch_sampling(logits, rows, nullptr, Tensor::zeros({2}, DType::i32)),
+                 "sample_step: 2 ids drawn in the step for 2 rows, or a row whose draw filters its logits");
+  }
+  EXPECT_ERROR(launch_sampling(logits, plain, nullptr, Tensor::zeros({3}, DType::i32)),
+               "sample_step: 3 ids drawn in the step for 2 rows");
+}
+
+// Ids the step drew are the step's tokens: the sampler draws no others, and the logprobs
+// asked for are those of the drawn ids.
+TEST(StepSampler, IdsDrawnInTheStepAreKeptAndGetTheirLogprobs) {
+  const std::vector<float> row = {0.5f, 2.0f, -1.0f, 1.5f};
+  const std::vector<RowSampling> rows = {{.params = {.temperature = 0}, .top_logprobs = 1}, {.params = {.temperature = 0}}};
+  Tensor drawn = Tensor::zeros({2}, DType::i32);
+  drawn.data<int32_t>()[0] = 3;  // not the greedy choice: the sampler must not draw again
+  drawn.data<int32_t>()[1] = 2;
+  const std::vector<SampledToken> got =
+      collect_sampling(launch_sampling(logits_of({row, row}), rows, nullptr, drawn));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, 3);
+  EXPECT_EQ(got[1].id, 2);
+  ASSERT_TRUE(got[0].logprobs.has_value());
+  EXPECT_NEAR(got[0].logprobs->logprob, log_softmax(row, 3), 1e-5);
+  ASSERT_EQ(got[0].logprobs->top.size(), 1u);
+  EXPECT_EQ(got[0].logprobs->top[0].first, 1);
+  EXPECT_FALSE(got[1].logprobs.has_value());
 }
 
 TEST(StepSampler, RejectsBadParameters) {

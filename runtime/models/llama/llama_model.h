@@ -61,6 +61,7 @@ class LlamaModel final : public CausalLM {
   DeviceRuntime* device_runtime() const override { return device_.runtime(); }
   KvCache make_kv_cache(int64_t blocks, int64_t block_size) const override;
   bool takes_sampled_ids() const override { return true; }
+  bool draws_in_step() const override { return true; }
   std::vector<int64_t> graph_batch_sizes() const override { return device_.graph_batch_sizes(); }
   int64_t captured_graphs() const override { return device_.captured_graphs(); }
   void set_cuda_graphs(bool enabled) override { device_.set_cuda_graphs(enabled); }

@@ -391,9 +391,11 @@ Tensor T5Model::forward(const ForwardBatch& batch, KvCache& cache, LogitsFor whi
     std::copy(decoder_from.begin(), decoder_from.end(), host_from.data<int32_t>());
     ops::take_sampled_ids(batch.sampled, on_device(host_from), ids);
   }
-  return decoder_layers(ids, on_device(self_host),
-                        on_device(paged_batch(cross_chunks, block_size, spec_.context_length)), on_device(host_rows),
-                        cache);
+  const Tensor logits =
+      decoder_layers(ids, on_device(self_host), on_device(paged_batch(cross_chunks, block_size, spec_.context_length)),
+                     on_device(host_rows), cache);
+  device_.draw(batch, logits);
+  return logits;
 }
 
 Tensor T5Model::decode_step(const ForwardBatch& batch, KvCache& cache) const {

@@ -80,6 +80,7 @@ class T5Model final : public CausalLM {
   Tensor forward(const ForwardBatch& batch, KvCache& cache, LogitsFor which) const override;
   DeviceRuntime* device_runtime() const override { return device_.runtime(); }
   bool takes_sampled_ids() const override { return true; }
+  bool draws_in_step() const override { return true; }
   std::vector<int64_t> graph_batch_sizes() const override { return device_.graph_batch_sizes(); }
   int64_t captured_graphs() const override { return device_.captured_graphs(); }
   void set_cuda_graphs(bool enabled) override { device_.set_cuda_graphs(enabled); }
