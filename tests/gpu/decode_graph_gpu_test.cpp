@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include <cuda_runtime_api.h>
+#include <fmt/format.h>
 
 #include "runtime/backend/device_runtime.h"
 #include "runtime/core/max_rel_diff.h"
@@ -173,43 +175,51 @@ TEST(DecodeGraphsGpu, PaddedBucketsMatchTheSamePaddedStepLaunchedKernelByKernel)
 }
 
 // At steady state a decode step blocks the host once (its sampled ids) and allocates no
-// device memory, with graphs and without.
+// device memory, with graphs and without, its tokens drawn inside the step or after it.
 TEST(DecodeGraphsGpu, AStepSynchronizesOnceAndAllocatesNothing) {
   GENRT_REQUIRE_GPU();
   for (const bool graphs : {true, false}) {
-    const LlamaModel model = random_llama_model(graph_test_config(), 9,
-                                                {.device = Device::cuda, .max_step_seqs = 8, .cuda_graphs = graphs});
-    KvCache cache = model.make_kv_cache(64, 16);
-    DeviceRuntime& runtime = *model.device_runtime();
-    constexpr int64_t kSequences = 4, kSteps = 12;
-    std::vector<BlockTable> tables(kSequences);
-    ForwardBatch batch;
-    for (int64_t s = 0; s < kSequences; ++s) {
-      ASSERT_TRUE(cache.reserve(tables[s], 4 + kSteps));
-      batch.sequences.push_back({.first_token = 4 * s, .n_tokens = 4, .start_pos = 0, .blocks = &tables[s]});
-      batch.tokens.insert(batch.tokens.end(), {1, static_cast<int32_t>(5 + s), 6, 7});
-    }
-    const std::vector<RowSampling> rows(kSequences, RowSampling{.params = {.temperature = 0}});
-    std::vector<SampledToken> sampled = sample_step(model.forward(batch, cache, LogitsFor::last_token), rows, &runtime);
-    uint64_t syncs = 0, replays = 0;
-    size_t free_before = 0, free_after = 0, total = 0;
-    for (int64_t step = 0; step < kSteps; ++step) {
-      if (step == 2) {  // past the first decode step of the bucket (its capture)
-        syncs = runtime.host_syncs();
-        replays = runtime.graph_replays();
-        ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
-      }
-      ForwardBatch decode;
+    for (const bool draws : {true, false}) {
+      const std::string what = fmt::format("graphs {}, draw in the step {}", graphs, draws);
+      const LlamaModel model = random_llama_model(graph_test_config(), 9,
+                                                  {.device = Device::cuda, .max_step_seqs = 8, .cuda_graphs = graphs});
+      KvCache cache = model.make_kv_cache(64, 16);
+      DeviceRuntime& runtime = *model.device_runtime();
+      constexpr int64_t kSequences = 4, kSteps = 12;
+      const std::vector<RowSampling> rows(kSequences, RowSampling{.params = {.temperature = 0.8f, .seed = 3}});
+      const auto forward_and_sample = [&](ForwardBatch& batch) {
+        if (draws) batch.draw = step_draw(rows, &runtime);
+        const Tensor logits = model.forward(batch, cache, LogitsFor::last_token);
+        return collect_sampling(launch_sampling(logits, rows, &runtime, draws ? batch.draw->ids : Tensor()));
+      };
+      std::vector<BlockTable> tables(kSequences);
+      ForwardBatch batch;
       for (int64_t s = 0; s < kSequences; ++s) {
-        decode.sequences.push_back({.first_token = s, .n_tokens = 1, .start_pos = 4 + step, .blocks = &tables[s]});
-        decode.tokens.push_back(sampled[s].id);
+        ASSERT_TRUE(cache.reserve(tables[s], 4 + kSteps));
+        batch.sequences.push_back({.first_token = 4 * s, .n_tokens = 4, .start_pos = 0, .blocks = &tables[s]});
+        batch.tokens.insert(batch.tokens.end(), {1, static_cast<int32_t>(5 + s), 6, 7});
       }
-      sampled = sample_step(model.forward(decode, cache, LogitsFor::last_token), rows, &runtime);
+      std::vector<SampledToken> sampled = forward_and_sample(batch);
+      uint64_t syncs = 0, replays = 0;
+      size_t free_before = 0, free_after = 0, total = 0;
+      for (int64_t step = 0; step < kSteps; ++step) {
+        if (step == 2) {  // past the first decode step of the bucket (its capture)
+          syncs = runtime.host_syncs();
+          replays = runtime.graph_replays();
+          ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+        }
+        ForwardBatch decode;
+        for (int64_t s = 0; s < kSequences; ++s) {
+          decode.sequences.push_back({.first_token = s, .n_tokens = 1, .start_pos = 4 + step, .blocks = &tables[s]});
+          decode.tokens.push_back(sampled[s].id);
+        }
+        sampled = forward_and_sample(decode);
+      }
+      ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+      EXPECT_EQ(runtime.host_syncs() - syncs, static_cast<uint64_t>(kSteps - 2)) << what;
+      EXPECT_EQ(runtime.graph_replays() - replays, graphs ? static_cast<uint64_t>(kSteps - 2) : 0u) << what;
+      EXPECT_EQ(free_after, free_before) << what;
     }
-    ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
-    EXPECT_EQ(runtime.host_syncs() - syncs, static_cast<uint64_t>(kSteps - 2)) << "graphs " << graphs;
-    EXPECT_EQ(runtime.graph_replays() - replays, graphs ? static_cast<uint64_t>(kSteps - 2) : 0u) << "graphs " << graphs;
-    EXPECT_EQ(free_after, free_before) << "graphs " << graphs;
   }
 }
 
