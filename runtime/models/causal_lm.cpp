@@ -126,14 +126,15 @@ void capture_decode_graphs(const CausalLM& model, KvCache& cache) {
   if (sizes.empty()) return;
   const auto start = std::chrono::steady_clock::now();
   for (const int64_t rows : sizes) {
-    // A step of padding rows only: it writes nothing but the padding block. With the draw
-    // that the batch scheduler's steps take, when they take one.
+    // A step of padding rows only: it writes nothing but the padding block. A model that
+    // draws in its steps has a second graph per bucket, the one that draws.
     ForwardBatch padding = pad_decode_batch({}, rows, cache.padding_table());
+    model.forward(padding, cache, LogitsFor::last_token);
     if (model.draws_in_step()) {
       const std::vector<ops::SamplingRow> greedy(static_cast<size_t>(rows), {.temperature = 0.0f});
       padding.draw = {.params = ops::sampling_rows(greedy), .ids = model.device_runtime()->sampled_ids(rows)};
+      model.forward(padding, cache, LogitsFor::last_token);
     }
-    model.forward(padding, cache, LogitsFor::last_token);
   }
   spdlog::info("{}: {} decode CUDA graphs (batch {} to {}) ready in {:.2f} s", model.spec().architecture,
                model.captured_graphs(), sizes.front(), sizes.back(),

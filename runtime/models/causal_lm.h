@@ -89,8 +89,8 @@ struct ForwardBatch {
   std::vector<int32_t> from_sampled;
   Tensor sampled;
   // The step's draw, taken into the step (on the GPU into a decode step's CUDA graph, so
-  // that no launch or upload follows the replay): a token drawn from each sequence's
-  // last-token logits as ops::sample draws it. Only for a model whose draws_in_step(),
+  // that only the ids' read-back, and the logprobs a request asks for, follow the replay):
+  // a token drawn from each sequence's last-token logits as ops::sample draws it. Only for a model whose draws_in_step(),
   // with LogitsFor::last_token. Unset: the caller samples the logits.
   struct Draw {
     Tensor params;  // host [sequences, words] i32: ops::sampling_rows()
@@ -168,8 +168,9 @@ Tensor logit_rows(const ForwardBatch& batch, LogitsFor which);
 // ids go to a device), and every token taken from sampled ids must name one of its rows.
 void check_token_ids(const ForwardBatch& batch, int64_t vocab_size);
 
-// Captures the CUDA graph of every decode batch size of `model` on `cache` ahead of the
-// first request, by running a step of padding rows at each; logs what it took. Nothing
-// happens for a model without graphs.
+// Captures the CUDA graphs of every decode batch size of `model` on `cache` ahead of the
+// first request (with and without the draw, for a model that draws in its steps), by
+// running steps of padding rows at each; logs what it took. Nothing happens for a model
+// without graphs.
 void capture_decode_graphs(const CausalLM& model, KvCache& cache);
 }  // namespace genrt

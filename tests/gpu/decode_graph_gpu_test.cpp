@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -70,40 +72,63 @@ TEST(DecodeGraphsGpu, GreedyTokensMatchWithoutGraphs) {
   EXPECT_EQ(without.captured_graphs(), 0);
 }
 
-// Seeded draws taken into the decode graphs (ForwardBatch::draw): the tokens of the same
-// requests without graphs, whose draws run after the launched step. Four sequences fill
-// bucket 4, so both runs' GEMMs see the same rows and the logits agree bit for bit. With a
-// repetition penalty the sampler draws after the replay, through the bucket's other graph.
-TEST(DecodeGraphsGpu, SeededTokensDrawnInsideTheGraphsMatchWithoutGraphs) {
+// The seeded tokens and logprobs of `sequences` requests through the batch scheduler, with
+// `bias` as every request's logit bias.
+struct Drawn {
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<std::vector<float>> logprobs;  // of each chosen token
+};
+void expect_same(const Drawn& got, const Drawn& want, const char* what) {
+  EXPECT_EQ(got.ids, want.ids) << what;
+  EXPECT_EQ(got.logprobs, want.logprobs) << what;  // exact: a NaN fails
+}
+Drawn seeded(const CausalLM& model, int32_t sequences, float repetition_penalty,
+             const std::vector<std::pair<int32_t, float>>& bias = {}) {
+  KvCache cache = model.make_kv_cache(64, 16);
+  BatchScheduler scheduler(model, cache, {});
+  Drawn out{.ids = std::vector<std::vector<int32_t>>(sequences),
+            .logprobs = std::vector<std::vector<float>>(sequences)};
+  for (int32_t s = 0; s < sequences; ++s) {
+    SamplingParams sampling{.temperature = 1.0f,
+                            .top_k = 50,
+                            .top_p = 0.95f,
+                            .min_p = 0.02f,
+                            .repetition_penalty = repetition_penalty,
+                            .seed = static_cast<uint64_t>(100 + s)};
+    sampling.logit_bias = bias;
+    scheduler.submit({.prompt = {1, 10 + s, 7, 4},
+                      .max_new_tokens = 24,
+                      .sampling = sampling,
+                      .ignore_eos = true,
+                      .top_logprobs = 2,
+                      .on_token = [&out, s](const GeneratedToken& t) {
+                        out.ids[s].push_back(t.id);
+                        out.logprobs[s].push_back(t.logprobs != nullptr ? t.logprobs->logprob : NAN);
+                        return true;
+                      }});
+  }
+  while (!scheduler.idle()) scheduler.step();
+  for (const std::vector<int32_t>& ids : out.ids) EXPECT_EQ(ids.size(), 24u);
+  return out;
+}
+
+// Seeded draws taken into the decode graphs (ForwardBatch::draw) give the tokens and
+// logprobs of draws after the step: without graphs (four sequences fill bucket 4, so both
+// models' GEMMs see the same rows and the logits agree bit for bit), with a repetition
+// penalty (the sampler draws after the bucket's other graph), and in a padded bucket on
+// the same model, where a logit bias of 0 sends the draw after the replay.
+TEST(DecodeGraphsGpu, SeededTokensDrawnInsideTheGraphsMatchDrawsAfterTheStep) {
   GENRT_REQUIRE_GPU();
   const LlamaConfig config = graph_test_config();
   const LlamaModel with = random_llama_model(config, 17, {.device = Device::cuda, .max_step_seqs = 8});
   const LlamaModel without =
       random_llama_model(config, 17, {.device = Device::cuda, .max_step_seqs = 8, .cuda_graphs = false});
-  const auto generate = [](const CausalLM& model, float repetition_penalty) {
-    std::vector<GenerationRequest> requests;
-    for (int32_t s = 0; s < 4; ++s) {
-      requests.push_back({.prompt = {1, 10 + s, 7, 4},
-                          .max_new_tokens = 24,
-                          .sampling = {.temperature = 1.0f,
-                                       .top_p = 0.95f,
-                                       .repetition_penalty = repetition_penalty,
-                                       .seed = static_cast<uint64_t>(100 + s)},
-                          .ignore_eos = true});
-    }
-    KvCache cache = model.make_kv_cache(kv_blocks_needed(requests, 16), 16);
-    Generator generator(model, cache);
-    return generator.generate(requests, [](size_t, int32_t) { return true; });
-  };
-  for (const float penalty : {1.0f, 1.3f}) {
-    const std::vector<GenerationResult> a = generate(with, penalty), b = generate(without, penalty);
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t s = 0; s < a.size(); ++s) {
-      EXPECT_EQ(a[s].tokens, b[s].tokens) << "repetition penalty " << penalty << ", sequence " << s;
-      EXPECT_EQ(a[s].tokens.size(), 24u);
-    }
-  }
-  EXPECT_EQ(with.captured_graphs(), 2);  // bucket 4 with its draw, and without
+  expect_same(seeded(with, 4, 1.0f), seeded(without, 4, 1.0f), "graphs against none");
+  expect_same(seeded(with, 4, 1.3f), seeded(without, 4, 1.3f), "with a repetition penalty");
+  const Drawn inside = seeded(with, 3, 1.0f), after = seeded(with, 3, 1.0f, {{0, 0.0f}});
+  expect_same(inside, after, "a padded bucket's draw inside its graph against after it");
+  EXPECT_NE(inside.ids[0], inside.ids[1]);  // seeded draws, not a greedy walk
+  EXPECT_EQ(with.captured_graphs(), 2);     // bucket 4 with its draw, and without
 }
 
 // Decode steps of `sequences` sequences with fixed tokens (not sampled), each step padded
@@ -154,7 +179,7 @@ TEST(DecodeGraphsGpu, PaddedBucketsMatchTheSamePaddedStepLaunchedKernelByKernel)
   KvCache cache = model.make_kv_cache(128, 16), eager_cache = eager.make_kv_cache(128, 16);
   eager_cache.set_aside_padding_block();
   capture_decode_graphs(model, cache);
-  EXPECT_EQ(model.captured_graphs(), 4);  // 1, 2, 4, 8
+  EXPECT_EQ(model.captured_graphs(), 8);  // 1, 2, 4, 8, each with the draw and without
   const uint64_t captures = model.device_runtime()->graph_captures();
   // Three sequences replay the graph of 4. Contexts inside one key tile: bitwise equal.
   const auto graphed = [&](KvCache& c, int64_t sequences, int64_t rows, int64_t prompt, int steps) {
