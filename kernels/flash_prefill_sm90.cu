@@ -80,11 +80,9 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
       sm90::mbarrier_arrive_expect_tx(&tile_loaded[1 - stage], 2 * Memory::kKvBytes);
       load_kv_tile(j + 1, 1 - stage);
     }
-    if constexpr (kPaged) {
-      // Uniform: every thread sees the same tile.
-      if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread, kSm90Threads)) {
-        __syncthreads();
-      }
+    // Uniform: every thread sees the same tile.
+    if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread, kSm90Threads)) {
+      __syncthreads();
     }
 
     __syncwarp();  // thread 0's copies and the zeroing loop diverged; wgmma is .sync.aligned
@@ -221,13 +219,10 @@ __global__ void __launch_bounds__(kSm90WarpSpecializedThreads, 1)
     const int64_t j = t.tiles.first + i;
     // A thread whose wait gave up waits no more: a broken block ends within a second or two.
     lost = lost || !sm90::mbarrier_wait_bounded(&kv_loaded[stage], static_cast<uint32_t>(i / kStages % 2));
-    if constexpr (kPaged) {
-      // Uniform over both consumers, which meet before either reads the tile.
-      if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread,
-                                                           kConsumerThreads)) {
-        __syncwarp();
-        sm90::named_barrier_sync<kZeroed>(kConsumerThreads);
-      }
+    // Uniform over both consumers, which meet before either reads the tile.
+    if (flash_sm90::zero_stale_v_rows<kHeadDim, kKeys>(smem.v_stage(stage), j, t.kv_len, thread, kConsumerThreads)) {
+      __syncwarp();
+      sm90::named_barrier_sync<kZeroed>(kConsumerThreads);
     }
     take_turn(i);
     flash_sm90::softmax_tile<T, kHeadDim, kKeys, kPaged>(r, b, t, j, warp_first_position, lane);

@@ -117,8 +117,10 @@ __device__ __forceinline__ void load_kv_tile(uint8_t* k_stage, uint8_t* v_stage,
   }
 }
 
-// Paged: the last page's slots past the context hold what the cache held (maybe NaN, and
-// 0 * NaN is NaN), so those V rows of key tile j are zeroed before P V reads them; thread
+// The V rows of key tile j past the sequence's keys are zeroed before P V reads them: a
+// paged tile's last page holds there what the cache held, a dense tile's box the next
+// sequence's values (TMA's zeros only past the tensor), maybe Inf or NaN, and 0 * NaN is
+// NaN, which would leak another sequence's overflow into this one's output. Thread
 // `thread` of `threads` takes its share. True when it wrote any: the writers then fence
 // (fence_proxy_async) and meet at a barrier before any wgmma reads the tile.
 template <int kHeadDim, int kKeys>
