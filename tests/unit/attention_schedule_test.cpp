@@ -1,12 +1,13 @@
 // The CPU model of the tensor-core attention kernels' schedule: the same decomposition as
-// kernels/flash_prefill.cu and kernels/flash_decode.cu, executed tile by tile in fp32 with
-// the schedule functions they call (kernels/attention_schedule.h) and their tile shapes
-// (kernels/attention_kernels.h): the query tile a block owns (the device's warp scan,
-// emulated lane by lane), the key tiles it visits and skips, which tiles are masked, the
-// zero-filled rows, page walking through the block table, GQA grouping, the decode's key
-// splits, warp slices and both log-sum-exp merges. Compared with ref::attention and
-// ref::dense_attention over awkward shapes, it proves the algorithm and its indexing here;
-// a GPU run then only has the plumbing (fragments, copies, barriers) left to prove.
+// kernels/flash_prefill.cu, flash_prefill_sm90.cu and flash_decode.cu, executed tile by
+// tile in fp32 with the schedule functions they call (kernels/attention_schedule.h) and
+// their tile shapes (kernels/attention_kernels.h): the query tile a block owns (the
+// device's warp scan, emulated lane by lane), the key tiles it visits and skips, which tiles
+// are masked, the zero-filled rows, page walking through the block table, GQA grouping, the
+// decode's key splits, warp slices and both log-sum-exp merges. Compared with
+// ref::attention and ref::dense_attention over awkward shapes, it proves the algorithm and
+// its indexing here; a GPU run then only has the plumbing (fragments, copies, barriers)
+// left to prove.
 
 #include <gtest/gtest.h>
 
@@ -46,19 +47,22 @@ struct ModelRows {
   std::vector<float> o, max, sum;
   explicit ModelRows(int64_t d) : head_dim(d), o(16 * d, 0.0f), max(16, -INFINITY), sum(16, 0.0f) {}
 
-  // Folds keys [0, n) of a slice in: q(r) the row's query (null for a padding row), key(c)
-  // and value(c) the slice's rows as loaded (zeros where the kernel zero-fills), visible(r,
-  // c) the mask, applied only when `masked`.
+  // Folds keys [0, n) of a slice in: q(r) the row's query (null for a padding row, which the
+  // device computes from zeros and never stores: skipped here), key(c) and value(c) the
+  // slice's rows as loaded (zeros where the kernel zero-fills), visible(r, c) the mask,
+  // applied only when `masked`.
   template <class Q, class K, class V, class Visible>
   void fold(int n, Q q, K key, V value, bool masked, Visible visible, float scale_log2) {
+    std::vector<const float*> keys(static_cast<size_t>(n)), values(static_cast<size_t>(n));
+    for (int c = 0; c < n; ++c) keys[c] = key(c), values[c] = value(c);
+    std::vector<float> s(static_cast<size_t>(n));
     for (int r = 0; r < 16; ++r) {
-      std::vector<float> s(static_cast<size_t>(n));
       const float* qr = q(r);
+      if (qr == nullptr) continue;
       float tile_max = -INFINITY;
       for (int c = 0; c < n; ++c) {
         float dot = 0.0f;
-        const float* kc = key(c);
-        for (int64_t i = 0; i < head_dim; ++i) dot += (qr != nullptr ? qr[i] : 0.0f) * kc[i];
+        for (int64_t i = 0; i < head_dim; ++i) dot += qr[i] * keys[c][i];
         s[c] = masked && !visible(r, c) ? -INFINITY : dot * scale_log2;
         tile_max = std::max(tile_max, s[c]);
       }
@@ -72,10 +76,10 @@ struct ModelRows {
         tile_sum += s[c];
       }
       sum[r] = sum[r] * correction + tile_sum;
-      for (int64_t i = 0; i < head_dim; ++i) {
-        float acc = o[r * head_dim + i] * correction;
-        for (int c = 0; c < n; ++c) acc += s[c] * value(c)[i];
-        o[r * head_dim + i] = acc;
+      float* out = o.data() + r * head_dim;
+      for (int64_t i = 0; i < head_dim; ++i) out[i] *= correction;
+      for (int c = 0; c < n; ++c) {
+        for (int64_t i = 0; i < head_dim; ++i) out[i] += s[c] * values[c][i];
       }
     }
   }
@@ -198,18 +202,64 @@ struct PagedCase {
   }
 };
 
-// The paged prefill kernels, block by block: flash_prefill_kernel (sm_80: 64-row tiles, K/V
-// rows loaded one by one) or flash_prefill_sm90 (128-row tiles of two warpgroups, K/V
-// loaded a page at a time).
+// Which prefill kernel a model runs: flash_prefill_kernel (sm_80: 64-row tiles, K/V rows
+// loaded one by one) or flash_prefill_sm90 (128-row tiles of two warpgroups, K/V loaded by
+// TMA: a page at a time from the paged cache, a whole key tile from dense K/V).
 enum class PrefillKernel { sm80, sm90 };
 
+// Where a block's query tile sits: rows [first_row, first_row + rows) of a sequence's
+// `queries` (the last tile short), its first row at `first_position` among kv_len keys.
+struct QueryTileSpot {
+  int rows = 0, keys = 0;  // the kernel's query tile and K/V tile
+  int64_t queries = 0, first_row = 0, first_position = 0, kv_len = 0;
+  bool causal = false;
+  int64_t window = 0;
+};
+
+// One block's query tile of one head as both prefill kernels run it, warp by warp (16 rows
+// each; the Hopper kernel's two warpgroups are its 8 warps in order): the key tiles
+// key_tiles() gives, masked where tile_needs_mask() says, and the real rows stored. q(row):
+// the sequence's query row as loaded (null for a padding row); key(k), value(k): key k's
+// rows as loaded; out(row): the row's output (NaN until stored: a row stored twice fails).
+template <class Q, class K, class V, class Out>
+void model_query_tile(const QueryTileSpot& t, int64_t head_dim, float scale_log2, Q q, K key, V value, Out out) {
+  const int64_t n_rows = std::min<int64_t>(t.rows, t.queries - t.first_row);
+  const int64_t last_position = t.first_position + n_rows - 1;
+  const TileSpan span = kernels::key_tiles(t.first_position, last_position, t.kv_len, t.causal, t.window, t.keys);
+  for (int warp = 0; warp < t.rows / 16; ++warp) {
+    ModelRows state(head_dim);
+    const int64_t warp_row = t.first_row + warp * 16, warp_position = t.first_position + warp * 16;
+    for (int64_t j = span.first; j < span.last; ++j) {
+      const bool masked =
+          kernels::tile_needs_mask(j, t.first_position, last_position, t.kv_len, t.causal, t.window, t.keys);
+      auto visible = [&](int r, int col) {
+        return kernels::key_visible(j * t.keys + col, warp_position + r, t.kv_len, t.causal, t.window);
+      };
+      if (!masked) {  // the schedule's claim: every real row sees every key of the tile
+        for (int r = 0; r < 16 && warp_row + r < t.queries; ++r) {
+          for (int col = 0; col < t.keys; ++col) EXPECT_TRUE(visible(r, col)) << "tile " << j << " row " << r;
+        }
+      }
+      state.fold(
+          t.keys, [&](int r) { return q(warp_row + r); }, [&](int col) { return key(j * t.keys + col); },
+          [&](int col) { return value(j * t.keys + col); }, masked, visible, scale_log2);
+    }
+    for (int r = 0; r < 16 && warp_row + r < t.queries; ++r) {
+      float* o = out(warp_row + r);
+      EXPECT_TRUE(std::isnan(o[0])) << "row " << warp_row + r << " stored twice";
+      for (int64_t i = 0; i < head_dim; ++i) o[i] = state.sum[r] > 0 ? state.o[r * head_dim + i] / state.sum[r] : 0;
+    }
+  }
+}
+
+// The paged prefill kernels, block by block: each block finds its sequence's query tile
+// (heaviest first), causal over the context, K/V through the block table.
 std::vector<float> model_paged_prefill(const PagedCase& c, PrefillKernel kernel = PrefillKernel::sm80) {
   const bool hopper = kernel == PrefillKernel::sm90;
   // The sm_80 kernel runs a head dim at its tile width (zero-padded features add nothing).
   const kernels::FlashTile tile = kernels::flash_prefill_tile(kernels::flash_tile_width(c.head_dim));
   const int rows = hopper ? kernels::sm90_prefill_tile(c.head_dim).query_rows : tile.query_rows;
   const int keys = hopper ? kernels::sm90_prefill_tile(c.head_dim).key_rows : tile.key_rows;
-  const int warps = rows / 16;
   const std::vector<float> zeros(c.head_dim, 0.0f), stale(c.head_dim, NAN);
   auto load = [&](bool values, size_t s, int64_t h, int64_t key, int64_t first_key) {
     return hopper ? c.kv_page_row(values, s, h, key, first_key, zeros, stale)
@@ -225,39 +275,19 @@ std::vector<float> model_paged_prefill(const PagedCase& c, PrefillKernel kernel 
     const int64_t t = kernels::query_tiles(c.seqs[s].n_new, rows) - 1 - found;  // heaviest first
     ++owned[{s, t}];
     const int64_t first_token = c.query_start[s], queries = c.seqs[s].n_new, kv_len = c.context_lens[s];
-    const int64_t first_row = t * rows, n_rows = std::min<int64_t>(rows, queries - first_row);
-    const int64_t first_pos = kv_len - queries + first_row, last_pos = first_pos + n_rows - 1;
-    const TileSpan span = kernels::key_tiles(first_pos, last_pos, kv_len, true, c.window, keys);
-    const int64_t first_key = kernels::visible_keys(first_pos, kv_len, true, c.window).begin;
+    const QueryTileSpot spot{.rows = rows, .keys = keys, .queries = queries, .first_row = t * rows,
+                             .first_position = kv_len - queries + t * rows, .kv_len = kv_len, .causal = true,
+                             .window = c.window};
+    const int64_t first_key = kernels::visible_keys(spot.first_position, kv_len, true, c.window).begin;
     for (int64_t head = 0; head < c.q_heads; ++head) {
       const int64_t kv_head = head / (c.q_heads / c.kv_heads);
-      for (int warp = 0; warp < warps; ++warp) {
-        ModelRows state(c.head_dim);
-        const int64_t warp_row = first_row + warp * 16, warp_pos = first_pos + warp * 16;
-        auto q_row = [&](int r) -> const float* {
-          return warp_row + r < queries ? c.q.data() + ((first_token + warp_row + r) * c.q_heads + head) * c.head_dim
-                                        : nullptr;
-        };
-        for (int64_t j = span.first; j < span.last; ++j) {
-          const bool masked = kernels::tile_needs_mask(j, first_pos, last_pos, kv_len, true, c.window, keys);
-          auto visible = [&](int r, int col) {
-            return kernels::key_visible(j * keys + col, warp_pos + r, kv_len, true, c.window);
-          };
-          if (!masked) {  // the schedule's claim: every real row sees every key of the tile
-            for (int r = 0; r < 16 && warp_row + r < queries; ++r) {
-              for (int col = 0; col < keys; ++col) EXPECT_TRUE(visible(r, col)) << "tile " << j << " row " << r;
-            }
-          }
-          state.fold(
-              keys, q_row, [&](int col) { return load(false, s, kv_head, j * keys + col, first_key); },
-              [&](int col) { return load(true, s, kv_head, j * keys + col, first_key); }, masked,
-              visible, c.scale() * kLog2e);
-        }
-        for (int r = 0; r < 16 && warp_row + r < queries; ++r) {
-          float* o = out.data() + ((first_token + warp_row + r) * c.q_heads + head) * c.head_dim;
-          for (int64_t i = 0; i < c.head_dim; ++i) o[i] = state.sum[r] > 0 ? state.o[r * c.head_dim + i] / state.sum[r] : 0;
-        }
-      }
+      auto at = [&](int64_t r) { return ((first_token + r) * c.q_heads + head) * c.head_dim; };  // q and out
+      model_query_tile(
+          spot, c.head_dim, c.scale() * kLog2e,
+          [&](int64_t r) { return r < queries ? c.q.data() + at(r) : nullptr; },
+          [&](int64_t key) { return load(false, s, kv_head, key, first_key); },
+          [&](int64_t key) { return load(true, s, kv_head, key, first_key); },
+          [&](int64_t r) { return out.data() + at(r); });
     }
   }
   for (size_t s = 0; s < c.seqs.size(); ++s) {
@@ -369,6 +399,72 @@ std::vector<float> model_mixed_batch(const PagedCase& c, int64_t decodes, int64_
   const auto first_rest = static_cast<ptrdiff_t>(decodes * c.q_heads * c.head_dim);
   for (ptrdiff_t i = 0; i < first_rest; ++i) EXPECT_TRUE(std::isnan(rest[i])) << "the prefill wrote decode row " << i;
   std::copy(rest.begin() + first_rest, rest.end(), out.begin() + first_rest);
+  return out;
+}
+
+// A dense batch (ref::dense_attention): `batch` sequences of `tokens` queries, each over
+// its own `kv_tokens` keys, non-causal; q, k and v random.
+struct DenseCase {
+  int64_t batch, tokens, kv_tokens, q_heads, kv_heads, head_dim;
+  std::vector<float> q, k, v;
+
+  void build() {
+    q = random_values(batch * tokens * q_heads * head_dim, 4);
+    k = random_values(batch * kv_tokens * kv_heads * head_dim, 5);
+    v = random_values(batch * kv_tokens * kv_heads * head_dim, 6);
+  }
+
+  float scale() const { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
+
+  std::vector<float> reference() const {
+    std::vector<float> out(q.size());
+    ref::dense_attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = out.data(), .batch = batch,
+                          .tokens = tokens, .kv_tokens = kv_tokens, .n_heads = q_heads, .n_kv_heads = kv_heads,
+                          .head_dim = head_dim, .scale = scale()});
+    return out;
+  }
+};
+
+// The dense prefill kernels, block by block (kPaged false): batch x query tiles in order
+// (place_query_tile), each sequence's queries at positions from 0, every key visible: no
+// key tile skipped, and only the one running past kv_tokens masked. The sm_80 kernel
+// zero-fills keys past kv_tokens; the Hopper one loads a key tile as one TMA box from row
+// seq * kv_tokens + j * keys, so its tail rows are the next sequence's keys (masked), or
+// zeros past the tensor. Its Q box's rows past the sequence are the next sequence's too,
+// computed and never stored: padding rows here. Without keys launch_dense_attention runs
+// the sm_80 kernel on any device (TMA describes no tensor of zero rows).
+std::vector<float> model_dense_prefill(const DenseCase& c, PrefillKernel kernel) {
+  const bool hopper = kernel == PrefillKernel::sm90 && c.kv_tokens > 0;
+  const kernels::FlashTile tile = kernels::flash_prefill_tile(kernels::flash_tile_width(c.head_dim));
+  const kernels::Sm90Tile wide = kernels::sm90_prefill_tile(c.head_dim);
+  std::vector<float> out(c.q.size(), NAN);
+  if ((hopper ? wide.head_dim : tile.head_dim) == 0) {
+    ADD_FAILURE() << "no tile of head dim " << c.head_dim;
+    return out;
+  }
+  const int rows = hopper ? wide.query_rows : tile.query_rows, keys = hopper ? wide.key_rows : tile.key_rows;
+  const std::vector<float> zeros(c.head_dim, 0.0f);
+  const int64_t tiles_per_seq = kernels::query_tiles(c.tokens, rows);
+  for (int64_t block = 0; block < c.batch * tiles_per_seq; ++block) {
+    const int64_t seq = block / tiles_per_seq;
+    const QueryTileSpot spot{.rows = rows, .keys = keys, .queries = c.tokens, .first_row = block % tiles_per_seq * rows,
+                             .first_position = block % tiles_per_seq * rows, .kv_len = c.kv_tokens};
+    const int64_t first_key = kernels::visible_keys(spot.first_position, c.kv_tokens, false, 0).begin;
+    for (int64_t head = 0; head < c.q_heads; ++head) {
+      const int64_t kv_head = head / (c.q_heads / c.kv_heads);
+      auto at = [&](int64_t r) { return ((seq * c.tokens + r) * c.q_heads + head) * c.head_dim; };  // q and out
+      auto load = [&](const std::vector<float>& x, int64_t key) {
+        const int64_t row = seq * c.kv_tokens + key;
+        const bool read = hopper ? row < c.batch * c.kv_tokens : key >= first_key && key < c.kv_tokens;
+        return read ? x.data() + (row * c.kv_heads + kv_head) * c.head_dim : zeros.data();
+      };
+      model_query_tile(
+          spot, c.head_dim, c.scale() * kLog2e,
+          [&](int64_t r) { return r < c.tokens ? c.q.data() + at(r) : nullptr; },
+          [&](int64_t key) { return load(c.k, key); }, [&](int64_t key) { return load(c.v, key); },
+          [&](int64_t r) { return out.data() + at(r); });
+    }
+  }
   return out;
 }
 
@@ -490,59 +586,55 @@ TEST(AttentionScheduleModel, MixedBatchCutAfterItsDecodesMatchesReference) {
   }
 }
 
-TEST(AttentionScheduleModel, DenseTilesMatchReferenceWithOtherKeyLengths) {
-  // Non-causal: self-attention of 77 tokens, cross-attention of 100 queries over 77 keys and
-  // of 5 over 1000, and no keys at all (zeros, never NaN).
-  for (const auto& lengths : std::vector<std::pair<int64_t, int64_t>>{{77, 77}, {100, 77}, {5, 1000}, {3, 0}}) {
-    const int64_t tokens = lengths.first, kv_tokens = lengths.second;  // named: lambdas below capture them
-    SCOPED_TRACE(testing::Message() << tokens << " queries over " << kv_tokens << " keys");
-    const int64_t batch = 2, q_heads = 4, kv_heads = 2, d = 80;
-    const FlashTile tile = kernels::flash_prefill_tile(d);
-    const std::vector<float> q = random_values(batch * tokens * q_heads * d, 4);
-    const std::vector<float> k = random_values(batch * kv_tokens * kv_heads * d, 5);
-    const std::vector<float> v = random_values(batch * kv_tokens * kv_heads * d, 6);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    std::vector<float> want(q.size()), got(q.size(), NAN);
-    ref::dense_attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = want.data(), .batch = batch,
-                          .tokens = tokens, .kv_tokens = kv_tokens, .n_heads = q_heads, .n_kv_heads = kv_heads,
-                          .head_dim = d, .scale = scale});
-    const std::vector<float> zeros(d, 0.0f);
-    const int64_t tiles_per_seq = kernels::query_tiles(tokens, tile.query_rows);
-    for (int64_t block = 0; block < batch * tiles_per_seq; ++block) {
-      const int64_t seq = block / tiles_per_seq, first_row = (block % tiles_per_seq) * tile.query_rows;
-      const TileSpan span = kernels::key_tiles(0, 0, kv_tokens, false, 0, tile.key_rows);
-      for (int64_t head = 0; head < q_heads; ++head) {
-        const int64_t kv_head = head / (q_heads / kv_heads);
-        auto kv = [&](const std::vector<float>& x, int64_t key) {
-          return key < kv_tokens ? x.data() + ((seq * kv_tokens + key) * kv_heads + kv_head) * d : zeros.data();
-        };
-        for (int warp = 0; warp < tile.warps; ++warp) {
-          const int64_t warp_row = first_row + warp * 16;
-          ModelRows state(d);
-          for (int64_t j = span.first; j < span.last; ++j) {
-            state.fold(
-                tile.key_rows,
-                [&](int r) {
-                  return warp_row + r < tokens ? q.data() + ((seq * tokens + warp_row + r) * q_heads + head) * d : nullptr;
-                },
-                [&](int col) { return kv(k, j * tile.key_rows + col); },
-                [&](int col) { return kv(v, j * tile.key_rows + col); },
-                kernels::tile_needs_mask(j, 0, 0, kv_tokens, false, 0, tile.key_rows),
-                [&](int, int col) { return kernels::key_visible(j * tile.key_rows + col, 0, kv_tokens, false, 0); },
-                scale * kLog2e);
-          }
-          for (int r = 0; r < 16 && warp_row + r < tokens; ++r) {
-            for (int64_t i = 0; i < d; ++i) {
-              got[((seq * tokens + warp_row + r) * q_heads + head) * d + i] =
-                  state.sum[r] > 0 ? state.o[r * d + i] / state.sum[r] : 0.0f;
-            }
-          }
-        }
-      }
-    }
-    expect_close(got, want, "dense");
+struct DenseShape {
+  int64_t batch, tokens, kv_tokens, head_dim, q_heads, kv_heads;
+};
+
+std::ostream& operator<<(std::ostream& os, const DenseShape& s) {
+  return os << "batch " << s.batch << ", " << s.tokens << " queries over " << s.kv_tokens << " keys, d" << s.head_dim
+            << " " << s.q_heads << "/" << s.kv_heads << " heads";
+}
+
+class DenseAttentionScheduleModel : public ::testing::TestWithParam<DenseShape> {};
+
+TEST_P(DenseAttentionScheduleModel, TilesMatchReference) {
+  const DenseShape& shape = GetParam();
+  DenseCase c{.batch = shape.batch, .tokens = shape.tokens, .kv_tokens = shape.kv_tokens, .q_heads = shape.q_heads,
+              .kv_heads = shape.kv_heads, .head_dim = shape.head_dim};
+  c.build();
+  const std::vector<float> want = c.reference();  // zeros without keys
+  expect_close(model_dense_prefill(c, PrefillKernel::sm80), want, "sm_80 dense");
+  // The Hopper kernel where an H100 or H200 runs it (head dims of 64-column panels).
+  const kernels::AttentionShape on_hopper{.tensor_core_dtype = true, .compute_capability = 90,
+                                          .head_dim = c.head_dim, .q_heads = c.q_heads, .kv_heads = c.kv_heads,
+                                          .sm90a_built = true};
+  if (kernels::select_attention_kernel(on_hopper) == kernels::AttentionKernel::flash_prefill_sm90) {
+    expect_close(model_dense_prefill(c, PrefillKernel::sm90), want, "sm_90 dense");
   }
 }
+
+// The dense op is non-causal (DiT blocks, encoders, cross-attention; CLIP's causal text
+// encoder runs paged), so its only mask is a key tile's tail past kv_tokens. Lengths 1, 17,
+// 127, 1000 and 4097 of queries and keys (off every tile: 1000 leaves 104 rows of a
+// 128-row tile and 40 keys of a 64-key one, 4097 one row or key), cross-attention over 77
+// keys and keys outnumbering queries, no keys at all; head dims 64 to 256 and the
+// zero-padded 40 and 72; GQA 1, 2, 4 and 8; one sequence and several, so that the Hopper
+// kernel's tail keys are another sequence's or past the tensor.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, DenseAttentionScheduleModel,
+    ::testing::Values(DenseShape{1, 1, 1, 64, 1, 1}, DenseShape{3, 17, 17, 80, 4, 1}, DenseShape{2, 127, 127, 96, 8, 1},
+                      DenseShape{1, 1000, 1000, 128, 1, 1}, DenseShape{2, 1000, 77, 64, 8, 2},
+                      DenseShape{1, 4097, 77, 128, 4, 4}, DenseShape{3, 17, 4097, 256, 4, 1},
+                      DenseShape{1, 127, 1000, 256, 8, 1}, DenseShape{1, 1, 4097, 160, 8, 1},
+                      DenseShape{4, 77, 77, 160, 4, 4}, DenseShape{2, 1000, 17, 96, 4, 1},
+                      DenseShape{1, 127, 1, 80, 8, 8},
+                      // Stable Diffusion 1.x's 40 at 64, DiT-XL's 72 at 80.
+                      DenseShape{1, 4097, 77, 40, 8, 1}, DenseShape{2, 1000, 1000, 72, 1, 1},
+                      // No keys: zeros, never NaN.
+                      DenseShape{2, 17, 0, 64, 8, 1}, DenseShape{1, 127, 0, 256, 4, 4}, DenseShape{2, 3, 0, 80, 4, 2},
+                      // The first dense shapes: 77 tokens, 100 over 77, 5 over 1000.
+                      DenseShape{2, 77, 77, 80, 4, 2}, DenseShape{2, 100, 77, 80, 4, 2},
+                      DenseShape{2, 5, 1000, 80, 4, 2}));
 
 TEST(AttentionSchedule, SplitsCoverEveryTileOnce) {
   for (const TileSpan all : {TileSpan{0, 1}, TileSpan{0, 17}, TileSpan{3, 64}, TileSpan{5, 5}}) {
