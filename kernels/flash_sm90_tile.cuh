@@ -88,7 +88,8 @@ __device__ __forceinline__ void load_q_tile(uint8_t* q, const CUtensorMap& map, 
 // One thread's copies of key tile j into a stage, completing 2 * kKvBytes on `bar`. Paged:
 // a box per page, and pages outside [first_key, kv_len) come from rows before the cache
 // (out of bounds: zeros), so no released or unwritten block is read. Dense: one box; rows
-// past a sequence's keys are the next sequence's (masked) or past the tensor (zeros).
+// past a sequence's keys are the next sequence's (their keys masked, their values zeroed by
+// zero_stale_v_rows) or past the tensor (zeros).
 template <int kHeadDim, int kKeys, bool kPaged>
 __device__ __forceinline__ void load_kv_tile(uint8_t* k_stage, uint8_t* v_stage, const CUtensorMap& k_map,
                                              const CUtensorMap& v_map, uint64_t* bar, const flash::AttentionBatch& b,
