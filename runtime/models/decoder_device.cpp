@@ -1,6 +1,7 @@
 #include "runtime/models/decoder_device.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -62,13 +63,9 @@ PagedBatch cross_attention_batch(const ForwardBatch& batch, const PagedBatch& pa
 // A draw's parameters for a graph of `rows` rows: the batch's rows, then greedy rows for
 // the padding (the cheapest draw; nobody reads their ids).
 Tensor padded_draw_params(const Tensor& params, int64_t rows) {
-  const int64_t seqs = params.dim(0);
-  const std::vector<ops::SamplingRow> padding(static_cast<size_t>(rows - seqs), {.temperature = 0.0f});
-  const Tensor padding_params = ops::sampling_rows(padding);
-  Tensor padded = Tensor::zeros({rows, ops::kSamplingRowWords}, DType::i32);
-  std::copy_n(params.data<int32_t>(), params.numel(), padded.data<int32_t>());
-  std::copy_n(padding_params.data<int32_t>(), padding_params.numel(), padded.data<int32_t>() + params.numel());
-  return padded;
+  std::vector<ops::SamplingRow> padded(static_cast<size_t>(rows), {.temperature = 0.0f});
+  std::memcpy(padded.data(), params.raw(), static_cast<size_t>(params.numel()) * sizeof(int32_t));
+  return ops::sampling_rows(padded);
 }
 
 }  // namespace
